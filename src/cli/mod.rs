@@ -1,0 +1,57 @@
+//! The `careplan` command line: argument parsing and dispatch only. Each
+//! subcommand lives in its own module and returns the process exit code.
+
+use clap::{Parser, Subcommand};
+
+pub mod package_cmd;
+
+#[derive(Parser, Debug)]
+#[command(name = "careplan", version, about = "FHIR R4 validator and PRSB care and support plan facade")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Install and list FHIR packages in the shared package cache.
+    Package(package_cmd::PackageArgs),
+}
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    /// Ran, and found no errors.
+    pub const OK: i32 = 0;
+    /// Ran, and found errors in the input.
+    pub const INVALID: i32 = 1;
+    /// Could not run (bad arguments, missing packages, unreadable input).
+    pub const CANNOT_RUN: i32 = 2;
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::CANNOT_RUN } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging();
+    let result = match cli.command {
+        Command::Package(args) => package_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::CANNOT_RUN
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CAREPLAN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,9 @@
+//! careplan: a FHIR R4 validator and a PRSB care and support plan facade.
+//!
+//! Data flows one way: bytes → [`parse`] → [`tree`] → [`validator`] (driven by
+//! [`context`], which holds definitions loaded by [`package`]) → [`issue`]s →
+//! [`outcome`]. See ARCHITECTURE.md for the map and the rules between modules.
+
+pub mod cli;
+pub mod issue;
+pub mod tree;
