@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod issue;
+pub mod parse;
 pub mod tree;

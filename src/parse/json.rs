@@ -1,0 +1,647 @@
+//! FHIR JSON into the element tree.
+//!
+//! Written by hand rather than on serde_json because the validator needs what
+//! serde_json throws away: the line and column of every value, duplicate
+//! keys, the exact text of numbers (FHIR decimals are exact), and JSON-level
+//! mistakes reported one by one instead of stopping at the first.
+//! Syntax errors are fatal (the rest of the text cannot be trusted); every
+//! other problem is an issue and parsing goes on.
+
+use crate::issue::{Issue, IssueCode, Severity};
+use crate::tree::{Document, Format, Node, Pos, ValueKind};
+use compact_str::CompactString;
+
+/// Deeper than this is an attack or a bug, not a resource.
+pub const MAX_DEPTH: usize = 256;
+
+pub fn parse_json(text: &str) -> Document {
+    let mut p = Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0 };
+    let root = p.document();
+    Document { format: Format::Json, root, issues: p.issues }
+}
+
+/// A value as read, before FHIR's shape is put on it.
+enum Value {
+    Null,
+    Primitive(CompactString, ValueKind),
+    Object(Node),
+    Array(Vec<(Pos, Value)>),
+}
+
+struct Syntax(Pos, String);
+
+struct Parser<'a> {
+    src: &'a [u8],
+    text: &'a str,
+    i: usize,
+    line: u32,
+    line_start: usize,
+    issues: Vec<Issue>,
+    /// Where we are, for issue expressions: property names and array indices.
+    path: Vec<(CompactString, Option<usize>)>,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn document(&mut self) -> Option<Node> {
+        if self.src.starts_with(b"\xEF\xBB\xBF") {
+            self.i = 3;
+        }
+        let result = (|| {
+            self.ws()?;
+            let pos = self.pos();
+            if self.peek() != Some(b'{') {
+                return Err(Syntax(pos, "a FHIR resource in JSON must be an object (starting with '{')".into()));
+            }
+            let node = self.object(CompactString::new(""), pos)?;
+            self.ws()?;
+            if self.i < self.src.len() {
+                return Err(Syntax(self.pos(), "unexpected content after the end of the resource".into()));
+            }
+            Ok(node)
+        })();
+        match result {
+            Ok(mut node) => match node.resource_type.clone() {
+                Some(rt) => {
+                    node.name = rt;
+                    Some(node)
+                }
+                None => {
+                    self.issues.push(
+                        Issue::new(Severity::Fatal, IssueCode::Structure, "", "Unable to find resourceType property: the root object of a FHIR resource must have a \"resourceType\"")
+                            .at(node.pos),
+                    );
+                    None
+                }
+            },
+            Err(Syntax(pos, msg)) => {
+                self.issues.push(Issue::new(Severity::Fatal, IssueCode::Invalid, "", format!("Error parsing JSON: {msg}")).at(pos));
+                None
+            }
+        }
+    }
+
+    fn pos(&self) -> Pos {
+        // Columns count characters, not bytes.
+        let line_text = &self.src[self.line_start..self.i];
+        let col = if line_text.is_ascii() {
+            line_text.len()
+        } else {
+            String::from_utf8_lossy(line_text).chars().count()
+        };
+        Pos::new(self.line, col as u32 + 1)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.i).copied()
+    }
+
+    fn ws(&mut self) -> Result<(), Syntax> {
+        while let Some(&b) = self.src.get(self.i) {
+            match b {
+                b' ' | b'\t' | b'\r' => self.i += 1,
+                b'\n' => {
+                    self.i += 1;
+                    self.line += 1;
+                    self.line_start = self.i;
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn expect(&mut self, b: u8, what: &str) -> Result<(), Syntax> {
+        self.ws()?;
+        if self.peek() == Some(b) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.unexpected(what))
+        }
+    }
+
+    fn unexpected(&self, expected: &str) -> Syntax {
+        let found = match self.peek() {
+            None => "the end of the input".to_string(),
+            Some(_) => {
+                let c = self.text[self.i..].chars().next().unwrap_or('?');
+                format!("'{c}'")
+            }
+        };
+        Syntax(self.pos(), format!("expected {expected} but found {found}"))
+    }
+
+    fn expression(&self) -> String {
+        let mut s = String::new();
+        for (i, (name, index)) in self.path.iter().enumerate() {
+            if i > 0 {
+                s.push('.');
+            }
+            s.push_str(name);
+            if let Some(ix) = index {
+                s.push_str(&format!("[{ix}]"));
+            }
+        }
+        s
+    }
+
+    fn issue(&mut self, severity: Severity, code: IssueCode, pos: Pos, msg: String) {
+        let expr = self.expression();
+        self.issues.push(Issue::new(severity, code, expr, msg).at(pos));
+    }
+
+    fn value(&mut self, name: &CompactString) -> Result<(Pos, Value), Syntax> {
+        self.ws()?;
+        let pos = self.pos();
+        let v = match self.peek() {
+            Some(b'{') => Value::Object(self.object(name.clone(), pos)?),
+            Some(b'[') => self.array(name)?,
+            Some(b'"') => Value::Primitive(self.string()?, ValueKind::JsonString),
+            Some(b't') => self.keyword("true", Value::Primitive("true".into(), ValueKind::JsonBool))?,
+            Some(b'f') => self.keyword("false", Value::Primitive("false".into(), ValueKind::JsonBool))?,
+            Some(b'n') => self.keyword("null", Value::Null)?,
+            Some(b'-' | b'0'..=b'9') => Value::Primitive(self.number()?, ValueKind::JsonNumber),
+            _ => return Err(self.unexpected("a value")),
+        };
+        Ok((pos, v))
+    }
+
+    fn keyword(&mut self, word: &str, v: Value) -> Result<Value, Syntax> {
+        if self.src[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.unexpected("a value"))
+        }
+    }
+
+    fn number(&mut self) -> Result<CompactString, Syntax> {
+        let start = self.i;
+        let s = self.src;
+        let mut i = self.i;
+        if s.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let int_start = i;
+        while s.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == int_start {
+            self.i = i;
+            return Err(self.unexpected("a digit"));
+        }
+        if s[int_start] == b'0' && i - int_start > 1 {
+            return Err(Syntax(self.pos(), "JSON numbers must not have leading zeros".into()));
+        }
+        if s.get(i) == Some(&b'.') {
+            i += 1;
+            let f = i;
+            while s.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == f {
+                self.i = i;
+                return Err(self.unexpected("a digit after the decimal point"));
+            }
+        }
+        if matches!(s.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(s.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let e = i;
+            while s.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == e {
+                self.i = i;
+                return Err(self.unexpected("a digit in the exponent"));
+            }
+        }
+        self.i = i;
+        Ok(CompactString::new(&self.text[start..i]))
+    }
+
+    fn string(&mut self) -> Result<CompactString, Syntax> {
+        debug_assert_eq!(self.peek(), Some(b'"'));
+        self.i += 1;
+        let start = self.i;
+        // Fast path: no escapes.
+        match memchr::memchr2(b'"', b'\\', &self.src[self.i..]) {
+            Some(off) if self.src[self.i + off] == b'"' => {
+                let end = self.i + off;
+                let raw = &self.src[start..end];
+                if let Some(bad) = raw.iter().position(|&b| b < 0x20) {
+                    self.i = start + bad;
+                    self.control_char_error(raw[bad])?;
+                }
+                self.i = end + 1;
+                return Ok(CompactString::new(&self.text[start..end]));
+            }
+            None => {
+                self.i = self.src.len();
+                return Err(Syntax(self.pos(), "unterminated string".into()));
+            }
+            _ => {}
+        }
+        let mut out = String::new();
+        loop {
+            let Some(off) = memchr::memchr2(b'"', b'\\', &self.src[self.i..]) else {
+                self.i = self.src.len();
+                return Err(Syntax(self.pos(), "unterminated string".into()));
+            };
+            let chunk = &self.src[self.i..self.i + off];
+            if let Some(bad) = chunk.iter().position(|&b| b < 0x20) {
+                self.i += bad;
+                self.control_char_error(chunk[bad])?;
+            }
+            out.push_str(&self.text[self.i..self.i + off]);
+            self.i += off;
+            if self.src[self.i] == b'"' {
+                self.i += 1;
+                return Ok(out.into());
+            }
+            self.i += 1; // the backslash
+            let esc = self.peek().ok_or_else(|| Syntax(self.pos(), "unterminated string".into()))?;
+            self.i += 1;
+            match esc {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let hi = self.hex4()?;
+                    let c = if (0xD800..0xDC00).contains(&hi) {
+                        if self.src[self.i..].starts_with(b"\\u") {
+                            self.i += 2;
+                            let lo = self.hex4()?;
+                            if !(0xDC00..0xE000).contains(&lo) {
+                                return Err(Syntax(self.pos(), "invalid unicode surrogate pair".into()));
+                            }
+                            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                        } else {
+                            None
+                        }
+                    } else {
+                        char::from_u32(hi)
+                    };
+                    match c {
+                        Some(c) => out.push(c),
+                        None => return Err(Syntax(self.pos(), "invalid unicode escape".into())),
+                    }
+                }
+                _ => return Err(Syntax(self.pos(), format!("invalid escape '\\{}'", esc as char))),
+            }
+        }
+    }
+
+    fn control_char_error(&mut self, b: u8) -> Result<(), Syntax> {
+        if b == b'\n' {
+            Err(Syntax(self.pos(), "unescaped line break inside a string".into()))
+        } else {
+            Err(Syntax(self.pos(), format!("unescaped control character 0x{b:02x} inside a string")))
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, Syntax> {
+        let digits = self.src.get(self.i..self.i + 4).ok_or_else(|| Syntax(self.pos(), "truncated unicode escape".into()))?;
+        let s = std::str::from_utf8(digits).ok().filter(|s| s.bytes().all(|b| b.is_ascii_hexdigit()));
+        let v = s.and_then(|s| u32::from_str_radix(s, 16).ok()).ok_or_else(|| Syntax(self.pos(), "invalid unicode escape".into()))?;
+        self.i += 4;
+        Ok(v)
+    }
+
+    fn array(&mut self, name: &CompactString) -> Result<Value, Syntax> {
+        self.i += 1; // [
+        self.enter()?;
+        let mut items = Vec::new();
+        self.ws()?;
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            if let Some(last) = self.path.last_mut() {
+                last.1 = Some(items.len());
+            }
+            let (pos, v) = self.value(name)?;
+            if let Value::Array(_) = v {
+                self.issue(Severity::Error, IssueCode::Structure, pos, "An array cannot directly contain another array".into());
+            } else {
+                items.push((pos, v));
+            }
+            self.ws()?;
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return Err(self.unexpected("',' or ']'")),
+            }
+        }
+        if let Some(last) = self.path.last_mut() {
+            last.1 = None;
+        }
+        self.depth -= 1;
+        Ok(Value::Array(items))
+    }
+
+    fn enter(&mut self) -> Result<(), Syntax> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Syntax(self.pos(), format!("nesting deeper than {MAX_DEPTH} levels is not accepted")));
+        }
+        Ok(())
+    }
+
+    /// Reads an object into a node named `name`, applying FHIR's JSON rules:
+    /// `resourceType` marks a resource, `_x` merges into `x`, keys are unique.
+    fn object(&mut self, name: CompactString, pos: Pos) -> Result<Node, Syntax> {
+        self.i += 1; // {
+        self.enter()?;
+        let mut node = Node::new(name, pos);
+        let mut props: Vec<(CompactString, Pos, Value)> = Vec::new();
+        self.ws()?;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws()?;
+                let key_pos = self.pos();
+                if self.peek() != Some(b'"') {
+                    return Err(self.unexpected("a property name in double quotes"));
+                }
+                let key = self.string()?;
+                self.expect(b':', "':'")?;
+                self.path.push((key.clone(), None));
+                let (vpos, v) = self.value(&key)?;
+                self.path.pop();
+                if props.iter().any(|(k, _, _)| *k == key) {
+                    self.issue(Severity::Error, IssueCode::Structure, key_pos, format!("Duplicate JSON property '{key}': a property may appear only once in an object"));
+                } else {
+                    props.push((key, vpos, v));
+                }
+                self.ws()?;
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b'}') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(self.unexpected("',' or '}'")),
+                }
+            }
+        }
+        self.depth -= 1;
+        self.assemble(&mut node, props);
+        Ok(node)
+    }
+
+    fn assemble(&mut self, node: &mut Node, props: Vec<(CompactString, Pos, Value)>) {
+        let mut shadows: Vec<(CompactString, Pos, Value)> = Vec::new();
+        for (key, pos, v) in props {
+            if key == "resourceType" {
+                match v {
+                    Value::Primitive(t, ValueKind::JsonString) => node.resource_type = Some(t),
+                    _ => self.issue(Severity::Error, IssueCode::Structure, pos, "The property resourceType must be a string naming the resource type".into()),
+                }
+                continue;
+            }
+            if let Some(base) = key.strip_prefix('_') {
+                if !base.is_empty() {
+                    shadows.push((base.into(), pos, v));
+                    continue;
+                }
+            }
+            self.path.push((key.clone(), None));
+            match v {
+                Value::Null => self.issue(Severity::Error, IssueCode::Structure, pos, format!("The property '{key}' is null: FHIR JSON leaves absent properties out instead")),
+                Value::Primitive(text, kind) => node.children.push(Node::with_value(key.clone(), pos, text, kind)),
+                Value::Object(mut o) => {
+                    o.name = key.clone();
+                    node.children.push(o)
+                }
+                Value::Array(items) => {
+                    if items.is_empty() {
+                        self.issue(Severity::Error, IssueCode::Structure, pos, format!("The array '{key}' is empty: FHIR JSON leaves empty arrays out"));
+                    }
+                    for (ix, (ipos, item)) in items.into_iter().enumerate() {
+                        let mut n = match item {
+                            // A null holds the place of an item that only has `_key` content.
+                            Value::Null => Node::new(key.clone(), ipos),
+                            Value::Primitive(text, kind) => Node::with_value(key.clone(), ipos, text, kind),
+                            Value::Object(mut o) => {
+                                o.name = key.clone();
+                                o
+                            }
+                            Value::Array(_) => unreachable!("nested arrays are dropped while reading"),
+                        };
+                        n.in_array = true;
+                        let _ = ix;
+                        node.children.push(n);
+                    }
+                }
+            }
+            self.path.pop();
+        }
+        for (base, pos, v) in shadows {
+            self.merge_shadow(node, base, pos, v);
+        }
+        // Items that are still empty placeholders had a null with no `_` partner.
+        let mut empty = Vec::new();
+        let mut counters: Vec<(CompactString, usize)> = Vec::new();
+        for c in &node.children {
+            let ix = match counters.iter_mut().find(|(n, _)| *n == c.name) {
+                Some((_, k)) => {
+                    *k += 1;
+                    *k - 1
+                }
+                None => {
+                    counters.push((c.name.clone(), 1));
+                    0
+                }
+            };
+            if c.value.is_none() && c.children.is_empty() && c.in_array && c.resource_type.is_none() {
+                empty.push((c.name.clone(), ix, c.pos));
+            }
+        }
+        for (name, ix, pos) in empty {
+            self.path.push((name.clone(), Some(ix)));
+            self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON array '{name}' has a null at index {ix} with no matching '_{name}' content: every item must have a value or extensions"));
+            self.path.pop();
+        }
+        node.children.retain(|c| c.value.is_some() || !c.children.is_empty() || !c.in_array || c.resource_type.is_some());
+    }
+
+    /// Merges `_name` (a primitive's id and extensions) into `name`.
+    fn merge_shadow(&mut self, node: &mut Node, base: CompactString, pos: Pos, v: Value) {
+        let shadow_name: CompactString = format!("_{base}").into();
+        self.path.push((shadow_name.clone(), None));
+        match v {
+            Value::Object(o) => {
+                let existing = node.children.iter().position(|c| c.name == base);
+                match existing {
+                    Some(ix) if node.children[ix].in_array => self.issue(
+                        Severity::Error,
+                        IssueCode::Structure,
+                        pos,
+                        format!("The property '{shadow_name}' must be an array because '{base}' is an array"),
+                    ),
+                    Some(ix) => node.children[ix].children.extend(o.children),
+                    None => {
+                        let mut n = Node::new(base.clone(), pos);
+                        n.children = o.children;
+                        node.children.push(n);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let ixs: Vec<usize> = node.children.iter().enumerate().filter(|(_, c)| c.name == base).map(|(i, _)| i).collect();
+                let base_is_array = ixs.first().is_none_or(|&i| node.children[i].in_array);
+                if !base_is_array {
+                    self.issue(Severity::Error, IssueCode::Structure, pos, format!("The property '{shadow_name}' must not be an array because '{base}' is not an array"));
+                } else if !ixs.is_empty() && ixs.len() != items.len() {
+                    self.issue(
+                        Severity::Error,
+                        IssueCode::Structure,
+                        pos,
+                        format!("The arrays '{base}' ({} items) and '{shadow_name}' ({} items) must have the same length", ixs.len(), items.len()),
+                    );
+                } else {
+                    for (k, (ipos, item)) in items.into_iter().enumerate() {
+                        match item {
+                            Value::Null => {}
+                            Value::Object(o) => match ixs.get(k) {
+                                Some(&i) => node.children[i].children.extend(o.children),
+                                None => {
+                                    let mut n = Node::new(base.clone(), ipos);
+                                    n.children = o.children;
+                                    n.in_array = true;
+                                    node.children.push(n);
+                                }
+                            },
+                            _ => self.issue(Severity::Error, IssueCode::Structure, ipos, format!("Items of '{shadow_name}' must be objects or null")),
+                        }
+                    }
+                }
+            }
+            Value::Null => self.issue(Severity::Error, IssueCode::Structure, pos, format!("The property '{shadow_name}' is null")),
+            Value::Primitive(..) => self.issue(Severity::Error, IssueCode::Structure, pos, format!("The property '{shadow_name}' must be an object holding the id and extensions of '{base}'")),
+        }
+        self.path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Document {
+        parse_json(s)
+    }
+
+    #[test]
+    fn primitives_objects_and_arrays_become_nodes_with_positions() {
+        let d = parse("{\n  \"resourceType\": \"Patient\",\n  \"active\": true,\n  \"name\": [{\"given\": [\"A\", \"B\"]}]\n}");
+        assert!(d.issues.is_empty(), "{:?}", d.issues);
+        let root = d.root.unwrap();
+        assert_eq!(root.name, "Patient");
+        assert_eq!(root.resource_type.as_deref(), Some("Patient"));
+        let active = root.child("active").unwrap();
+        assert_eq!(active.text(), Some("true"));
+        assert_eq!(active.value.as_ref().unwrap().kind, ValueKind::JsonBool);
+        assert_eq!(active.pos, Pos::new(3, 13));
+        let name = root.child("name").unwrap();
+        assert!(name.in_array);
+        let given: Vec<_> = name.children_named("given").map(|g| g.text().unwrap()).collect();
+        assert_eq!(given, ["A", "B"]);
+    }
+
+    #[test]
+    fn shadow_properties_merge_into_their_primitive() {
+        let d = parse(r#"{"resourceType":"Patient","birthDate":"1970","_birthDate":{"id":"x","extension":[{"url":"u","valueString":"s"}]},
+            "name":[{"given":["A",null],"_given":[null,{"extension":[{"url":"v","valueCode":"c"}]}]}]}"#);
+        assert!(d.issues.is_empty(), "{:?}", d.issues);
+        let root = d.root.unwrap();
+        let bd = root.child("birthDate").unwrap();
+        assert_eq!(bd.text(), Some("1970"));
+        assert_eq!(bd.child_text("id"), Some("x"));
+        assert_eq!(bd.child("extension").unwrap().child_text("url"), Some("u"));
+        let given: Vec<_> = root.child("name").unwrap().children_named("given").collect();
+        assert_eq!(given.len(), 2);
+        assert_eq!(given[1].text(), None);
+        assert_eq!(given[1].child("extension").unwrap().child_text("valueCode"), Some("c"));
+    }
+
+    #[test]
+    fn null_without_partner_and_duplicates_are_reported_and_parsing_goes_on() {
+        let d = parse(r#"{"resourceType":"Patient","name":[{"given":["A",null]}],"active":true,"active":false,"gender":null}"#);
+        let msgs: Vec<_> = d.issues.iter().map(|i| (i.expression.as_str(), i.message.as_str())).collect();
+        assert!(msgs.iter().any(|(e, m)| *e == "name[0].given[1]" && m.contains("null")), "{msgs:?}");
+        assert!(msgs.iter().any(|(_, m)| m.contains("Duplicate JSON property 'active'")), "{msgs:?}");
+        assert!(msgs.iter().any(|(e, m)| *e == "gender" && m.contains("null")), "{msgs:?}");
+        assert!(d.root.is_some());
+    }
+
+    #[test]
+    fn nested_resources_carry_their_type() {
+        let d = parse(r#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","id":"p"}}]}"#);
+        let root = d.root.unwrap();
+        let res = root.child("entry").unwrap().child("resource").unwrap();
+        assert_eq!(res.resource_type.as_deref(), Some("Patient"));
+        assert_eq!(res.child_text("id"), Some("p"));
+    }
+
+    #[test]
+    fn numbers_keep_their_exact_text() {
+        let d = parse(r#"{"resourceType":"Observation","valueQuantity":{"value":1.500e3}}"#);
+        let v = d.root.unwrap().child("valueQuantity").unwrap().child("value").unwrap().clone();
+        assert_eq!(v.text(), Some("1.500e3"));
+        assert_eq!(v.value.unwrap().kind, ValueKind::JsonNumber);
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        let d = parse(r#"{"resourceType":"Patient","id":"a\u00e9\n\"\ud83d\ude00"}"#);
+        assert_eq!(d.root.unwrap().child_text("id"), Some("aé\n\"😀"));
+    }
+
+    #[test]
+    fn syntax_errors_are_fatal_with_a_position() {
+        for (src, line) in [("{\n \"resourceType\": \"Patient\",\n \"a\": [1, }", 3), ("{\"resourceType\": \"Pat", 1), ("", 1), ("[1]", 1), ("{} x", 1)] {
+            let d = parse(src);
+            let fatal = d.issues.iter().find(|i| i.severity == Severity::Fatal).unwrap_or_else(|| panic!("no fatal issue for {src:?}"));
+            assert_eq!(fatal.pos.unwrap().line, line, "{src:?}: {fatal:?}");
+            assert!(d.root.is_none());
+        }
+    }
+
+    #[test]
+    fn missing_resource_type_is_reported() {
+        let d = parse(r#"{"id":"x"}"#);
+        assert!(d.root.is_none());
+        assert!(d.issues[0].message.contains("resourceType"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let src = format!("{{\"resourceType\":\"Basic\",\"a\":{}{}}}", "[{\"a\":".repeat(10_000), "}]".repeat(10_000));
+        let d = parse(&src);
+        assert!(d.issues.iter().any(|i| i.message.contains("nesting")));
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let d = parse("{\"resourceType\":\"Patient\",\"id\":\"é\",\"active\":true}");
+        let root = d.root.unwrap();
+        // `true` is the 45th character; counting bytes would give 46.
+        assert_eq!(root.child("active").unwrap().pos.col, 45);
+    }
+}
