@@ -5,6 +5,9 @@
 //! [`outcome`]. See ARCHITECTURE.md for the map and the rules between modules.
 
 pub mod cli;
+pub mod context;
+pub mod definition;
 pub mod issue;
 pub mod parse;
+pub mod structure;
 pub mod tree;

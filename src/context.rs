@@ -1,0 +1,265 @@
+//! Every definition the validator can use, by canonical URL.
+//!
+//! Packages hold thousands of conformance resources and one validation needs
+//! a few dozen, so the context only indexes them at start (url → where it
+//! is) and reads, compiles and caches each one the first time it is asked
+//! for. It is shared by all validation threads.
+
+use crate::definition::{self, split_canonical, CodeSystem, StructureDefinition, ValueSet};
+use crate::structure::StructureDef;
+use parking_lot::RwLock;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub const CORE_SD_BASE: &str = "http://hl7.org/fhir/StructureDefinition/";
+
+/// Where a conformance resource can be read from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    File(PathBuf),
+    Inline(Arc<Value>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub resource_type: String,
+    pub url: String,
+    pub version: Option<String>,
+    pub source: Source,
+    /// The package (`name#version`) or file it came from, for messages.
+    pub origin: Arc<str>,
+}
+
+type Cache<T> = RwLock<HashMap<String, Option<Arc<T>>>>;
+
+#[derive(Default)]
+pub struct Context {
+    by_url: HashMap<String, Vec<Entry>>,
+    structures: Cache<StructureDef>,
+    value_sets: Cache<ValueSet>,
+    code_systems: Cache<CodeSystem>,
+    raw: Cache<Value>,
+    /// Turns an XML conformance resource into FHIR JSON. Set by the loader,
+    /// which knows how (the conversion needs the core definitions).
+    #[allow(clippy::type_complexity)]
+    pub xml_reader: Option<Arc<dyn Fn(&str, &Context) -> Option<Value> + Send + Sync>>,
+    /// Snapshot generation for definitions that come as differentials only.
+    #[allow(clippy::type_complexity)]
+    pub snapshot_generator: Option<Arc<dyn Fn(StructureDefinition, &Context) -> Option<StructureDefinition> + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Context({} canonical urls)", self.by_url.len())
+    }
+}
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Registers a resource. A later registration of the same url and
+    /// version wins, so implementation guides can override what they load after.
+    pub fn add(&mut self, entry: Entry) {
+        let list = self.by_url.entry(entry.url.clone()).or_default();
+        list.retain(|e| e.version != entry.version);
+        list.push(entry);
+    }
+
+    /// Registers a conformance resource given as JSON (and, for a Bundle,
+    /// each conformance resource in it). Returns how many were registered.
+    pub fn add_json(&mut self, value: Value, origin: &str) -> usize {
+        let rt = value.get("resourceType").and_then(Value::as_str).unwrap_or_default().to_string();
+        if rt == "Bundle" {
+            let mut n = 0;
+            if let Some(entries) = value.get("entry").and_then(Value::as_array) {
+                for e in entries {
+                    if let Some(r) = e.get("resource") {
+                        n += self.add_json(r.clone(), origin);
+                    }
+                }
+            }
+            return n;
+        }
+        let Some(url) = value.get("url").and_then(Value::as_str).map(str::to_string) else { return 0 };
+        let version = value.get("version").and_then(Value::as_str).map(str::to_string);
+        self.add(Entry { resource_type: rt, url, version, source: Source::Inline(Arc::new(value)), origin: origin.into() });
+        1
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_url.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_url.is_empty()
+    }
+
+    /// The entry for a canonical (`url` or `url|version`). Without a version,
+    /// the last registered wins; a version matches exactly or as a prefix
+    /// (`1.0` matches `1.0.2`).
+    pub fn entry(&self, canonical: &str) -> Option<&Entry> {
+        let (url, version) = split_canonical(canonical);
+        let list = self.by_url.get(url)?;
+        match version {
+            None => list.last(),
+            Some(v) => list
+                .iter()
+                .rev()
+                .find(|e| e.version.as_deref() == Some(v))
+                .or_else(|| list.iter().rev().find(|e| e.version.as_deref().is_some_and(|ev| ev.starts_with(v)))),
+        }
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.by_url.values().flatten()
+    }
+
+    pub fn knows(&self, canonical: &str) -> bool {
+        self.entry(canonical).is_some()
+    }
+
+    /// The resource's JSON, read once and cached.
+    pub fn resource_json(&self, canonical: &str) -> Option<Arc<Value>> {
+        cached(&self.raw, canonical, || {
+            let entry = self.entry(canonical)?;
+            match &entry.source {
+                Source::Inline(v) => Some(v.clone()),
+                Source::File(path) => self.read_file(path).map(Arc::new),
+            }
+        })
+    }
+
+    fn read_file(&self, path: &std::path::Path) -> Option<Value> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", path.display());
+                return None;
+            }
+        };
+        if path.extension().is_some_and(|x| x == "xml") {
+            let reader = self.xml_reader.clone()?;
+            return reader(&text, self);
+        }
+        match serde_json::from_str(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!("cannot parse {}: {e}", path.display());
+                None
+            }
+        }
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(&self, canonical: &str) -> Option<T> {
+        let entry = self.entry(canonical)?;
+        let parsed = match &entry.source {
+            Source::File(path) if !path.extension().is_some_and(|x| x == "xml") => {
+                // Straight from the bytes: no intermediate Value for the big definitions.
+                let text = std::fs::read(path).ok()?;
+                serde_json::from_slice(&text)
+            }
+            _ => serde_json::from_value((*self.resource_json(canonical)?).clone()),
+        };
+        match parsed {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!("{canonical} from {} cannot be read: {e}", entry.origin);
+                None
+            }
+        }
+    }
+
+    /// The compiled StructureDefinition for a canonical URL, generating its
+    /// snapshot first when it only has a differential.
+    pub fn structure(&self, canonical: &str) -> Option<Arc<StructureDef>> {
+        cached(&self.structures, canonical, || {
+            let entry = self.entry(canonical)?;
+            if entry.resource_type != "StructureDefinition" {
+                return None;
+            }
+            let mut sd: StructureDefinition = self.typed(canonical)?;
+            if sd.snapshot.as_ref().is_none_or(|s| s.element.is_empty()) {
+                let generate = self.snapshot_generator.clone()?;
+                sd = generate(sd, self)?;
+            }
+            StructureDef::compile(sd).map(Arc::new)
+        })
+    }
+
+    /// The definition of a FHIR type (`Patient`, `HumanName`, `string`) or of
+    /// a type given by its canonical URL.
+    pub fn type_definition(&self, type_code: &str) -> Option<Arc<StructureDef>> {
+        if type_code.contains(':') {
+            return self.structure(type_code);
+        }
+        let mut url = String::with_capacity(CORE_SD_BASE.len() + type_code.len());
+        url.push_str(CORE_SD_BASE);
+        url.push_str(type_code);
+        self.structure(&url)
+    }
+
+    /// The raw definition without compiling it (for snapshot generation).
+    pub fn structure_definition(&self, canonical: &str) -> Option<StructureDefinition> {
+        self.typed(canonical)
+    }
+
+    pub fn value_set(&self, canonical: &str) -> Option<Arc<ValueSet>> {
+        cached(&self.value_sets, canonical, || {
+            let e = self.entry(canonical)?;
+            (e.resource_type == "ValueSet").then(|| self.typed(canonical)).flatten().map(Arc::new)
+        })
+    }
+
+    pub fn code_system(&self, canonical: &str) -> Option<Arc<CodeSystem>> {
+        cached(&self.code_systems, canonical, || {
+            let e = self.entry(canonical)?;
+            (e.resource_type == "CodeSystem").then(|| self.typed::<definition::CodeSystem>(canonical)).flatten().map(Arc::new)
+        })
+    }
+}
+
+fn cached<T>(cache: &Cache<T>, key: &str, load: impl FnOnce() -> Option<Arc<T>>) -> Option<Arc<T>> {
+    if let Some(hit) = cache.read().get(key) {
+        return hit.clone();
+    }
+    let loaded = load();
+    cache.write().insert(key.to_string(), loaded.clone());
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn versions_resolve_exactly_then_by_prefix_then_latest() {
+        let mut ctx = Context::new();
+        for v in ["1.0.0", "2.0.1"] {
+            ctx.add_json(json!({"resourceType": "ValueSet", "url": "http://x/vs", "version": v, "name": format!("v{v}")}), "test");
+        }
+        assert_eq!(ctx.value_set("http://x/vs").unwrap().version.as_deref(), Some("2.0.1"));
+        assert_eq!(ctx.value_set("http://x/vs|1.0.0").unwrap().version.as_deref(), Some("1.0.0"));
+        assert_eq!(ctx.value_set("http://x/vs|2.0").unwrap().version.as_deref(), Some("2.0.1"));
+        assert!(ctx.value_set("http://x/vs|3").is_none());
+        assert!(ctx.code_system("http://x/vs").is_none());
+    }
+
+    #[test]
+    fn bundles_of_definitions_register_each_entry() {
+        let mut ctx = Context::new();
+        let n = ctx.add_json(
+            json!({"resourceType": "Bundle", "entry": [
+                {"resource": {"resourceType": "CodeSystem", "url": "http://x/cs", "concept": [{"code": "a"}]}},
+                {"resource": {"resourceType": "Patient", "id": "no-url"}}
+            ]}),
+            "test",
+        );
+        assert_eq!(n, 1);
+        assert_eq!(ctx.code_system("http://x/cs").unwrap().concept[0].code, "a");
+    }
+}

@@ -1,0 +1,304 @@
+//! A StructureDefinition's snapshot compiled for walking: elements in order,
+//! each knowing its children, its slices and its resolved types, so the
+//! validator never searches paths while it runs.
+
+use crate::definition::{self, Binding, Constraint, ElementDefinition, StructureDefinition};
+use serde_json::Value;
+
+const FHIR_TYPE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
+
+#[derive(Debug)]
+pub struct StructureDef {
+    pub url: String,
+    pub version: Option<String>,
+    pub name: String,
+    pub type_name: String,
+    pub kind: String,
+    pub is_abstract: bool,
+    pub derivation: Option<String>,
+    pub base_definition: Option<String>,
+    pub context: Vec<definition::ExtensionContext>,
+    pub context_invariant: Vec<String>,
+    pub elements: Vec<Element>,
+}
+
+#[derive(Debug)]
+pub struct Element {
+    pub id: String,
+    pub path: String,
+    /// The last path segment: `given`, `value[x]`.
+    pub name: String,
+    pub slice_name: Option<String>,
+    pub min: u32,
+    /// `None` is `*`.
+    pub max: Option<u32>,
+    /// Whether the base element repeats: this is what decides JSON arrays,
+    /// even where a profile narrows the maximum to one.
+    pub repeats: bool,
+    pub types: Vec<ElementType>,
+    pub content_reference: Option<String>,
+    pub children: Vec<usize>,
+    pub slices: Vec<usize>,
+    pub slicing: Option<definition::Slicing>,
+    pub binding: Option<Binding>,
+    pub constraints: Vec<Constraint>,
+    pub fixed: Option<(String, Value)>,
+    pub pattern: Option<(String, Value)>,
+    pub min_value: Option<(String, Value)>,
+    pub max_value: Option<(String, Value)>,
+    pub max_length: Option<u32>,
+    pub is_modifier: bool,
+    pub must_support: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ElementType {
+    /// The FHIR type: `string`, `HumanName`, `Reference`. The FHIRPath system
+    /// types used for `id`, `url` and primitive values are mapped back to
+    /// the FHIR type they stand for.
+    pub code: String,
+    pub profiles: Vec<String>,
+    pub target_profiles: Vec<String>,
+}
+
+impl Element {
+    pub fn is_choice(&self) -> bool {
+        self.name.ends_with("[x]")
+    }
+
+    /// For a choice element, the type an instance property name selects:
+    /// `valueQuantity` for `value[x]` selects `Quantity`.
+    pub fn choice_type(&self, property: &str) -> Option<&ElementType> {
+        let prefix = self.name.strip_suffix("[x]")?;
+        let suffix = property.strip_prefix(prefix)?;
+        self.types.iter().find(|t| type_suffix_matches(&t.code, suffix))
+    }
+
+    pub fn max_allows(&self, count: usize) -> bool {
+        self.max.is_none_or(|m| count <= m as usize)
+    }
+}
+
+/// `Quantity` matches suffix `Quantity`; `dateTime` matches `DateTime`.
+fn type_suffix_matches(code: &str, suffix: &str) -> bool {
+    let mut c = code.chars();
+    let mut s = suffix.chars();
+    match (c.next(), s.next()) {
+        (Some(a), Some(b)) if a.to_ascii_uppercase() == b => c.as_str() == s.as_str(),
+        _ => false,
+    }
+}
+
+/// The FHIR type a FHIRPath system type stands for when the definition does
+/// not say (`Element.id` is a `string`, `Extension.url` a `uri`).
+fn fhir_type_of(t: &definition::TypeRef) -> String {
+    if let Some(ft) = definition::extension_string(&t.extension, FHIR_TYPE_EXT) {
+        return ft.to_string();
+    }
+    match t.code.strip_prefix("http://hl7.org/fhirpath/System.") {
+        Some("String") => "string".into(),
+        Some("Boolean") => "boolean".into(),
+        Some("Integer") => "integer".into(),
+        Some("Decimal") => "decimal".into(),
+        Some("Date") => "date".into(),
+        Some("DateTime") => "dateTime".into(),
+        Some("Time") => "time".into(),
+        Some(other) => other.to_ascii_lowercase(),
+        None => t.code.clone(),
+    }
+}
+
+pub fn parse_max(max: Option<&str>) -> Option<u32> {
+    match max {
+        None | Some("*") => None,
+        Some(m) => m.parse().ok().or(None),
+    }
+}
+
+impl StructureDef {
+    /// Compiles the snapshot; `None` when the definition has none.
+    pub fn compile(sd: StructureDefinition) -> Option<StructureDef> {
+        let snapshot = sd.snapshot?;
+        let elements = compile_elements(snapshot.element);
+        Some(StructureDef {
+            name: sd.name.unwrap_or_else(|| sd.type_name.clone()),
+            url: sd.url,
+            version: sd.version,
+            type_name: sd.type_name,
+            kind: sd.kind.unwrap_or_default(),
+            is_abstract: sd.is_abstract,
+            derivation: sd.derivation,
+            base_definition: sd.base_definition,
+            context: sd.context,
+            context_invariant: sd.context_invariant,
+            elements,
+        })
+    }
+
+    pub fn root(&self) -> &Element {
+        &self.elements[0]
+    }
+
+    pub fn is_resource(&self) -> bool {
+        self.kind == "resource"
+    }
+
+    pub fn is_primitive(&self) -> bool {
+        self.kind == "primitive-type"
+    }
+
+    /// `url|version`, as issues cite a profile.
+    pub fn versioned_url(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}|{}", self.url, v),
+            None => self.url.clone(),
+        }
+    }
+
+    /// The element with this id (`#Questionnaire.item` content references).
+    pub fn element_by_id(&self, id: &str) -> Option<usize> {
+        self.elements.iter().position(|e| e.id == id)
+    }
+
+    /// The child definition an instance property matches, with the type it selects.
+    pub fn match_child(&self, parent: usize, property: &str) -> Option<(usize, Option<&ElementType>)> {
+        let p = &self.elements[parent];
+        for &c in &p.children {
+            let e = &self.elements[c];
+            if e.name == property {
+                return Some((c, None));
+            }
+            if e.is_choice() {
+                if let Some(t) = e.choice_type(property) {
+                    return Some((c, Some(t)));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
+    let mut out: Vec<Element> = Vec::with_capacity(defs.len());
+    // Element ids of the elements seen so far, to find each one's parent.
+    let mut by_id: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(defs.len());
+    for (ix, d) in defs.into_iter().enumerate() {
+        let id = d.id.clone().unwrap_or_else(|| d.path.clone());
+        let name = d.path.rsplit('.').next().unwrap_or(&d.path).to_string();
+        let base_max = d.base.as_ref().and_then(|b| b.max.as_deref()).or(d.max.as_deref());
+        let repeats = base_max != Some("1") && base_max != Some("0") || d.max.as_deref().is_some_and(|m| m != "1" && m != "0");
+        let el = Element {
+            fixed: d.choice("fixed").map(|(t, v)| (t.to_string(), v.clone())),
+            pattern: d.choice("pattern").map(|(t, v)| (t.to_string(), v.clone())),
+            min_value: d.choice("minValue").map(|(t, v)| (t.to_string(), v.clone())),
+            max_value: d.choice("maxValue").map(|(t, v)| (t.to_string(), v.clone())),
+            types: d
+                .types
+                .iter()
+                .map(|t| ElementType { code: fhir_type_of(t), profiles: t.profile.clone(), target_profiles: t.target_profile.clone() })
+                .collect(),
+            min: d.min.unwrap_or(0),
+            max: parse_max(d.max.as_deref()),
+            repeats,
+            content_reference: d.content_reference,
+            children: Vec::new(),
+            slices: Vec::new(),
+            slicing: d.slicing,
+            binding: d.binding,
+            constraints: d.constraint,
+            max_length: d.max_length,
+            is_modifier: d.is_modifier,
+            must_support: d.must_support,
+            slice_name: d.slice_name,
+            path: d.path,
+            name,
+            id: id.clone(),
+        };
+        out.push(el);
+        if ix > 0 {
+            link_to_parent(&mut out, &by_id, ix, &id);
+        }
+        by_id.insert(id, ix);
+    }
+    out
+}
+
+/// Attaches element `ix` to its parent (as a child) or to the element it
+/// slices (as a slice). Ids say both: `a.b:s` slices `a.b`; `a.b:s.c` is a
+/// child of `a.b:s`.
+fn link_to_parent(out: &mut [Element], by_id: &std::collections::HashMap<String, usize>, ix: usize, id: &str) {
+    let (parent_id, last) = match id.rfind('.') {
+        Some(dot) => (&id[..dot], &id[dot + 1..]),
+        None => return,
+    };
+    if let Some(colon) = last.rfind(':') {
+        // A slice (or re-slice `s/r`): attach to the sliced element.
+        let sliced = format!("{}.{}", parent_id, &last[..colon]);
+        let sliced = match last[colon + 1..].split_once('/') {
+            Some((first, _)) => format!("{}.{}:{}", parent_id, &last[..colon], first),
+            None => sliced,
+        };
+        if let Some(&s) = by_id.get(&sliced) {
+            out[s].slices.push(ix);
+            return;
+        }
+    }
+    if let Some(&p) = by_id.get(parent_id) {
+        out[p].children.push(ix);
+    } else if let Some(p) = fallback_parent(out, ix) {
+        out[p].children.push(ix);
+    }
+}
+
+/// Snapshots without (or with inconsistent) ids: the nearest earlier element
+/// whose path is this element's parent path.
+fn fallback_parent(out: &[Element], ix: usize) -> Option<usize> {
+    let path = &out[ix].path;
+    let parent_path = &path[..path.rfind('.')?];
+    (0..ix).rev().find(|&j| out[j].path == parent_path && out[j].slice_name.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sd(elements: Value) -> StructureDef {
+        let v = json!({"url": "http://x/sd", "type": "Thing", "kind": "resource", "snapshot": {"element": elements}});
+        StructureDef::compile(serde_json::from_value(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn children_slices_and_choices_are_linked() {
+        let s = sd(json!([
+            {"id": "Thing", "path": "Thing", "min": 0, "max": "*"},
+            {"id": "Thing.identifier", "path": "Thing.identifier", "min": 0, "max": "*", "type": [{"code": "Identifier"}]},
+            {"id": "Thing.identifier:nhs", "path": "Thing.identifier", "sliceName": "nhs", "min": 0, "max": "1", "type": [{"code": "Identifier"}]},
+            {"id": "Thing.identifier:nhs.system", "path": "Thing.identifier.system", "min": 1, "max": "1", "type": [{"code": "uri"}]},
+            {"id": "Thing.value[x]", "path": "Thing.value[x]", "min": 0, "max": "1", "base": {"path": "Thing.value[x]", "min": 0, "max": "1"},
+             "type": [{"code": "Quantity"}, {"code": "dateTime"}]},
+        ]));
+        assert_eq!(s.elements[0].children, vec![1, 4]);
+        assert_eq!(s.elements[1].slices, vec![2]);
+        assert_eq!(s.elements[2].children, vec![3]);
+        let (ix, t) = s.match_child(0, "valueDateTime").unwrap();
+        assert_eq!(ix, 4);
+        assert_eq!(t.unwrap().code, "dateTime");
+        assert!(s.match_child(0, "valueString").is_none());
+        assert!(s.match_child(0, "valuedateTime").is_none());
+        assert!(s.elements[1].repeats);
+        assert!(!s.elements[4].repeats);
+    }
+
+    #[test]
+    fn system_types_map_back_to_fhir_types() {
+        let s = sd(json!([
+            {"id": "Thing", "path": "Thing"},
+            {"id": "Thing.id", "path": "Thing.id", "type": [{"code": "http://hl7.org/fhirpath/System.String",
+                "extension": [{"url": FHIR_TYPE_EXT, "valueUrl": "id"}]}]},
+            {"id": "Thing.url", "path": "Thing.url", "type": [{"code": "http://hl7.org/fhirpath/System.String"}]},
+        ]));
+        assert_eq!(s.elements[1].types[0].code, "id");
+        assert_eq!(s.elements[2].types[0].code, "string");
+    }
+}
