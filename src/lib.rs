@@ -10,4 +10,6 @@ pub mod definition;
 pub mod issue;
 pub mod parse;
 pub mod structure;
+pub mod terminology;
 pub mod tree;
+pub mod validator;

@@ -1,0 +1,493 @@
+//! Terminology without a server: ValueSets expanded from the CodeSystems in
+//! the loaded packages, and binding checks on code, Coding and
+//! CodeableConcept. What cannot be decided locally (SNOMED CT, LOINC, a
+//! filter on a system we do not have) is said at information level, never
+//! guessed into an error.
+
+use crate::context::Context;
+use crate::definition::{split_canonical, CodeSystem, CodeSystemConcept, ConceptSet, ValueSet};
+use crate::issue::{IssueCode, Severity};
+use crate::tree::Node;
+use parking_lot::RwLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A CodeSystem indexed for lookups: code → (display, parent codes).
+#[derive(Debug, Default)]
+pub struct CodeIndex {
+    pub url: String,
+    pub version: Option<String>,
+    /// `complete` content: a code that is not listed does not exist.
+    pub complete: bool,
+    pub case_sensitive: bool,
+    concepts: HashMap<String, IndexedConcept>,
+}
+
+#[derive(Debug, Default)]
+struct IndexedConcept {
+    display: Option<String>,
+    parents: Vec<String>,
+    properties: Vec<(String, String)>,
+    abstract_: bool,
+}
+
+impl CodeIndex {
+    fn build(cs: &CodeSystem) -> CodeIndex {
+        let mut ix = CodeIndex {
+            url: cs.url.clone().unwrap_or_default(),
+            version: cs.version.clone(),
+            complete: cs.content.as_deref().is_none_or(|c| c == "complete"),
+            case_sensitive: cs.case_sensitive.unwrap_or(true),
+            concepts: HashMap::new(),
+        };
+        fn walk(ix: &mut CodeIndex, concepts: &[CodeSystemConcept], parent: Option<&str>) {
+            for c in concepts {
+                let mut parents = Vec::new();
+                let mut properties = Vec::new();
+                let mut abstract_ = false;
+                if let Some(p) = parent {
+                    parents.push(p.to_string());
+                }
+                for p in &c.property {
+                    let value = p.value_code.clone().or_else(|| p.value_string.clone()).or_else(|| p.value_boolean.map(|b| b.to_string()));
+                    if let Some(v) = value {
+                        if p.code == "parent" || p.code == "subsumedBy" {
+                            parents.push(v.clone());
+                        }
+                        if (p.code == "notSelectable" || p.code == "abstract") && v == "true" {
+                            abstract_ = true;
+                        }
+                        properties.push((p.code.clone(), v));
+                    }
+                }
+                ix.concepts.insert(c.code.clone(), IndexedConcept { display: c.display.clone(), parents, properties, abstract_ });
+                walk(ix, &c.concept, Some(&c.code));
+            }
+        }
+        walk(&mut ix, &cs.concept, None);
+        ix
+    }
+
+    pub fn contains(&self, code: &str) -> bool {
+        self.lookup(code).is_some()
+    }
+
+    fn lookup(&self, code: &str) -> Option<(&String, &IndexedConcept)> {
+        if let Some(kv) = self.concepts.get_key_value(code) {
+            return Some(kv);
+        }
+        if !self.case_sensitive {
+            return self.concepts.iter().find(|(k, _)| k.eq_ignore_ascii_case(code));
+        }
+        None
+    }
+
+    pub fn display(&self, code: &str) -> Option<&str> {
+        self.lookup(code).and_then(|(_, c)| c.display.as_deref())
+    }
+
+    /// Whether `code` is `ancestor` or one of its descendants.
+    fn is_a(&self, code: &str, ancestor: &str) -> bool {
+        let mut stack = vec![code.to_string()];
+        let mut seen = HashSet::new();
+        while let Some(c) = stack.pop() {
+            if c == ancestor {
+                return true;
+            }
+            if !seen.insert(c.clone()) {
+                continue;
+            }
+            if let Some(concept) = self.concepts.get(&c) {
+                stack.extend(concept.parents.iter().cloned());
+            }
+        }
+        false
+    }
+}
+
+/// The codes a ValueSet holds, as far as they could be worked out here.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    pub url: String,
+    pub name: String,
+    codes: HashSet<(String, String)>,
+    /// Systems included whole or by filter that we could not enumerate.
+    pub open_systems: Vec<String>,
+    /// Whether every include could be enumerated.
+    pub complete: bool,
+}
+
+impl Expansion {
+    pub fn contains(&self, system: &str, code: &str) -> bool {
+        self.codes.contains(&(system.to_string(), code.to_string()))
+    }
+
+    /// The systems of the codes that carry this code (for a bare `code` value).
+    pub fn systems_with(&self, code: &str) -> Vec<&str> {
+        self.codes.iter().filter(|(_, c)| c == code).map(|(s, _)| s.as_str()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+}
+
+/// The answer to "is this code in this value set?".
+#[derive(Debug, PartialEq, Eq)]
+pub enum Membership {
+    In,
+    NotIn,
+    /// Cannot be told locally, with the reason.
+    Unknown(String),
+}
+
+pub struct Terminology {
+    ctx: Arc<Context>,
+    expansions: RwLock<HashMap<String, Option<Arc<Expansion>>>>,
+    indexes: RwLock<HashMap<String, Option<Arc<CodeIndex>>>>,
+}
+
+/// Code systems that are real but cannot be enumerated from packages.
+const EXTERNAL_SYSTEMS: &[&str] = &[
+    "http://snomed.info/sct",
+    "http://loinc.org",
+    "http://unitsofmeasure.org",
+    "urn:ietf:bcp:47",
+    "urn:ietf:bcp:13",
+    "urn:iso:std:iso:3166",
+    "urn:iso:std:iso:4217",
+    "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://hl7.org/fhir/sid/ndc",
+    "http://hl7.org/fhir/sid/cvx",
+    "http://www.ama-assn.org/go/cpt",
+    "http://dicom.nema.org/resources/ontology/DCM",
+];
+
+impl Terminology {
+    pub fn new(ctx: Arc<Context>) -> Terminology {
+        Terminology { ctx, expansions: RwLock::new(HashMap::new()), indexes: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn code_index(&self, system: &str) -> Option<Arc<CodeIndex>> {
+        if let Some(hit) = self.indexes.read().get(system) {
+            return hit.clone();
+        }
+        let built = self.ctx.code_system(system).map(|cs| Arc::new(CodeIndex::build(&cs)));
+        self.indexes.write().insert(system.to_string(), built.clone());
+        built
+    }
+
+    pub fn expand(&self, value_set: &str) -> Option<Arc<Expansion>> {
+        if let Some(hit) = self.expansions.read().get(value_set) {
+            return hit.clone();
+        }
+        let mut visiting = HashSet::new();
+        let built = self.expand_uncached(value_set, &mut visiting).map(Arc::new);
+        self.expansions.write().insert(value_set.to_string(), built.clone());
+        built
+    }
+
+    fn expand_uncached(&self, url: &str, visiting: &mut HashSet<String>) -> Option<Expansion> {
+        if !visiting.insert(url.to_string()) {
+            return None; // a cycle of value sets including each other
+        }
+        let vs: Arc<ValueSet> = self.ctx.value_set(url)?;
+        let mut exp = Expansion {
+            url: vs.url.clone().unwrap_or_default(),
+            name: vs.name.clone().unwrap_or_default(),
+            codes: HashSet::new(),
+            open_systems: Vec::new(),
+            complete: true,
+        };
+        match &vs.compose {
+            Some(compose) => {
+                for inc in &compose.include {
+                    let (codes, open) = self.concept_set(inc, visiting);
+                    exp.codes.extend(codes);
+                    if let Some(sys) = open {
+                        exp.complete = false;
+                        exp.open_systems.push(sys);
+                    }
+                }
+                for exc in &compose.exclude {
+                    let (codes, _) = self.concept_set(exc, visiting);
+                    for c in codes {
+                        exp.codes.remove(&c);
+                    }
+                }
+            }
+            None => match &vs.expansion {
+                Some(e) => {
+                    fn flatten(out: &mut HashSet<(String, String)>, list: &[crate::definition::ExpansionContains]) {
+                        for c in list {
+                            if let (Some(s), Some(code)) = (&c.system, &c.code) {
+                                out.insert((s.clone(), code.clone()));
+                            }
+                            flatten(out, &c.contains);
+                        }
+                    }
+                    flatten(&mut exp.codes, &e.contains);
+                }
+                None => exp.complete = false,
+            },
+        }
+        visiting.remove(url);
+        Some(exp)
+    }
+
+    /// The codes one include/exclude names, and the system it could not enumerate, if any.
+    fn concept_set(&self, set: &ConceptSet, visiting: &mut HashSet<String>) -> (HashSet<(String, String)>, Option<String>) {
+        let mut open = None;
+        let mut codes: Option<HashSet<(String, String)>> = None;
+        if let Some(system) = &set.system {
+            let mut mine = HashSet::new();
+            if !set.concept.is_empty() {
+                for c in &set.concept {
+                    mine.insert((system.clone(), c.code.clone()));
+                }
+            } else {
+                match self.code_index(system).filter(|ix| ix.complete) {
+                    Some(ix) => {
+                        for (code, concept) in &ix.concepts {
+                            if set.filter.iter().all(|f| filter_matches(&ix, code, concept, f)) {
+                                mine.insert((system.clone(), code.clone()));
+                            }
+                        }
+                    }
+                    None => open = Some(system.clone()),
+                }
+            }
+            codes = Some(mine);
+        }
+        for vs in &set.value_set {
+            let (plain, _) = split_canonical(vs);
+            let other = if visiting.contains(plain) { None } else { self.expand_uncached(vs, visiting) };
+            match other {
+                Some(e) => {
+                    if !e.complete {
+                        open = open.or_else(|| e.open_systems.first().cloned()).or(Some(vs.clone()));
+                    }
+                    codes = Some(match codes {
+                        None => e.codes,
+                        Some(c) => c.intersection(&e.codes).cloned().collect(),
+                    });
+                }
+                None => open = Some(vs.clone()),
+            }
+        }
+        (codes.unwrap_or_default(), open)
+    }
+
+    /// Whether (system, code) is in the value set.
+    pub fn member(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
+        let Some(exp) = self.expand(value_set) else {
+            return Membership::Unknown(format!("the value set {value_set} is not available"));
+        };
+        let found = match system {
+            Some(s) => exp.contains(s, code),
+            None => !exp.systems_with(code).is_empty(),
+        };
+        if found {
+            return Membership::In;
+        }
+        if exp.complete {
+            return Membership::NotIn;
+        }
+        match system {
+            Some(s) if !exp.open_systems.iter().any(|o| o == s) => Membership::NotIn,
+            _ => Membership::Unknown(format!("the value set {} includes codes from {} that cannot be listed without a terminology server", value_set, exp.open_systems.join(", "))),
+        }
+    }
+
+    /// Checks a code, Coding or CodeableConcept node against a binding.
+    pub fn check_binding(&self, node: &Node, type_code: &str, binding: &crate::definition::Binding) -> Vec<(Severity, IssueCode, String)> {
+        let mut out = Vec::new();
+        let strength = binding.strength.as_str();
+        let Some(vs_url) = binding.value_set.as_deref() else { return out };
+        let bound = matches!(strength, "required" | "extensible");
+        match type_code {
+            "code" => {
+                let Some(code) = node.text() else { return out };
+                if strength != "required" {
+                    return out;
+                }
+                match self.member(vs_url, None, code) {
+                    Membership::NotIn => {
+                        let (name, versioned) = self.describe(vs_url);
+                        out.push((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")));
+                        out.push((
+                            Severity::Error,
+                            IssueCode::CodeInvalid,
+                            format!("The value provided ('{code}') was not found in the value set '{name}' ({versioned}), and a code is required from this value set"),
+                        ));
+                    }
+                    Membership::Unknown(_) | Membership::In => {}
+                }
+            }
+            "Coding" => {
+                out.extend(self.coding_in_system(node));
+                if !bound {
+                    return out;
+                }
+                let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
+                if let Membership::NotIn = self.member(vs_url, system, code) {
+                    let (name, versioned) = self.describe(vs_url);
+                    let sys = system.unwrap_or("");
+                    if strength == "required" {
+                        out.push((
+                            Severity::Error,
+                            IssueCode::CodeInvalid,
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code is required from this value set"),
+                        ));
+                    } else {
+                        out.push((
+                            Severity::Warning,
+                            IssueCode::CodeInvalid,
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code should come from this value set unless it has no suitable code"),
+                        ));
+                    }
+                }
+            }
+            "CodeableConcept" => {
+                let codings: Vec<&Node> = node.children_named("coding").collect();
+                for c in &codings {
+                    out.extend(self.coding_in_system(c));
+                }
+                if !bound || codings.is_empty() {
+                    return out;
+                }
+                let mut any_in = false;
+                let mut all_decided = true;
+                let mut listed = Vec::new();
+                for c in &codings {
+                    let (Some(code), system) = (c.child_text("code"), c.child_text("system")) else { continue };
+                    listed.push(format!("{}#{}", system.unwrap_or(""), code));
+                    match self.member(vs_url, system, code) {
+                        Membership::In => any_in = true,
+                        Membership::NotIn => {}
+                        Membership::Unknown(_) => all_decided = false,
+                    }
+                }
+                if !any_in && all_decided && !listed.is_empty() {
+                    let (name, versioned) = self.describe(vs_url);
+                    if strength == "required" {
+                        out.push((
+                            Severity::Error,
+                            IssueCode::CodeInvalid,
+                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding from this value set is required) (codes = {})", listed.join(", ")),
+                        ));
+                    } else {
+                        out.push((
+                            Severity::Warning,
+                            IssueCode::CodeInvalid,
+                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {})", listed.join(", ")),
+                        ));
+                    }
+                }
+            }
+            "Quantity" => {
+                // Units are bound to UCUM, which is not enumerable: nothing to check locally.
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// A Coding whose system we hold in full must use one of its codes.
+    pub fn coding_in_system(&self, coding: &Node) -> Vec<(Severity, IssueCode, String)> {
+        let mut out = Vec::new();
+        let (Some(system), Some(code)) = (coding.child_text("system"), coding.child_text("code")) else { return out };
+        if EXTERNAL_SYSTEMS.contains(&system) {
+            return out;
+        }
+        let Some(ix) = self.code_index(system) else { return out };
+        if ix.complete && !ix.contains(code) {
+            let version = ix.version.as_deref().map(|v| format!(" version '{v}'")).unwrap_or_default();
+            out.push((Severity::Error, IssueCode::CodeInvalid, format!("Unknown code '{code}' in the CodeSystem '{system}'{version}")));
+        }
+        out
+    }
+
+    /// The value set's name and `url|version` as messages cite it.
+    fn describe(&self, vs_url: &str) -> (String, String) {
+        match self.ctx.value_set(vs_url) {
+            Some(vs) => {
+                let url = vs.url.clone().unwrap_or_else(|| vs_url.to_string());
+                let versioned = match &vs.version {
+                    Some(v) if !vs_url.contains('|') => format!("{url}|{v}"),
+                    _ => vs_url.to_string(),
+                };
+                (vs.name.clone().unwrap_or(url), versioned)
+            }
+            None => (vs_url.to_string(), vs_url.to_string()),
+        }
+    }
+}
+
+fn filter_matches(ix: &CodeIndex, code: &str, concept: &IndexedConcept, f: &crate::definition::Filter) -> bool {
+    match (f.property.as_str(), f.op.as_str()) {
+        ("concept", "is-a") => ix.is_a(code, &f.value),
+        ("concept", "descendent-of") => code != f.value && ix.is_a(code, &f.value),
+        ("concept", "is-not-a") => !ix.is_a(code, &f.value),
+        ("concept", "in") => f.value.split(',').any(|v| v.trim() == code),
+        ("concept", "not-in") => !f.value.split(',').any(|v| v.trim() == code),
+        (_, "exists") => concept.properties.iter().any(|(p, _)| p == &f.property) == (f.value == "true"),
+        (prop, "=") => concept.properties.iter().any(|(p, v)| p == prop && v == &f.value) || (prop == "notSelectable" && (concept.abstract_.to_string() == f.value)),
+        (prop, "in") => concept.properties.iter().any(|(p, v)| p == prop && f.value.split(',').any(|x| x.trim() == v)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn terminology() -> Terminology {
+        let mut ctx = Context::new();
+        ctx.add_json(
+            json!({"resourceType": "CodeSystem", "url": "http://x/cs", "content": "complete", "concept": [
+                {"code": "animal", "concept": [{"code": "dog"}, {"code": "cat", "concept": [{"code": "lion"}]}]},
+                {"code": "plant"}
+            ]}),
+            "test",
+        );
+        ctx.add_json(json!({"resourceType": "ValueSet", "url": "http://x/all", "name": "All", "compose": {"include": [{"system": "http://x/cs"}]}}), "test");
+        ctx.add_json(
+            json!({"resourceType": "ValueSet", "url": "http://x/cats", "compose": {"include": [{"system": "http://x/cs", "filter": [{"property": "concept", "op": "is-a", "value": "cat"}]}]}}),
+            "test",
+        );
+        ctx.add_json(
+            json!({"resourceType": "ValueSet", "url": "http://x/animals-not-cats", "compose": {
+                "include": [{"system": "http://x/cs", "filter": [{"property": "concept", "op": "descendent-of", "value": "animal"}]}],
+                "exclude": [{"valueSet": ["http://x/cats"]}]}}),
+            "test",
+        );
+        ctx.add_json(json!({"resourceType": "ValueSet", "url": "http://x/snomed", "compose": {"include": [{"system": "http://snomed.info/sct"}]}}), "test");
+        Terminology::new(Arc::new(ctx))
+    }
+
+    #[test]
+    fn expansions_follow_hierarchy_filters_and_excludes() {
+        let t = terminology();
+        assert_eq!(t.expand("http://x/all").unwrap().len(), 5);
+        assert_eq!(t.member("http://x/cats", Some("http://x/cs"), "lion"), Membership::In);
+        assert_eq!(t.member("http://x/cats", Some("http://x/cs"), "dog"), Membership::NotIn);
+        assert_eq!(t.member("http://x/animals-not-cats", Some("http://x/cs"), "dog"), Membership::In);
+        assert_eq!(t.member("http://x/animals-not-cats", Some("http://x/cs"), "lion"), Membership::NotIn);
+        assert_eq!(t.member("http://x/animals-not-cats", Some("http://x/cs"), "animal"), Membership::NotIn);
+    }
+
+    #[test]
+    fn systems_we_do_not_hold_are_unknown_not_wrong() {
+        let t = terminology();
+        assert!(matches!(t.member("http://x/snomed", Some("http://snomed.info/sct"), "123"), Membership::Unknown(_)));
+        assert!(matches!(t.member("http://x/missing", None, "a"), Membership::Unknown(_)));
+    }
+}

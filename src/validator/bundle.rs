@@ -1,0 +1,288 @@
+//! References: inside a Bundle (fullUrl, `urn:uuid:`, relative references
+//! against the entry's base), to contained resources (`#id`), and the
+//! target's type against the element's `targetProfile`. Also the rules a
+//! Bundle has as a whole (fullUrl form, link relations).
+//!
+//! Resolution is by hash lookup in an index built once per Bundle, so a
+//! Bundle of n entries costs O(n) however many references it holds.
+
+use super::element::Walk;
+use crate::issue::IssueCode;
+use crate::structure::{Element, ElementType};
+use crate::tree::Node;
+use std::collections::HashMap;
+
+pub(crate) struct BundleEntry<'n> {
+    pub full_url: Option<&'n str>,
+    pub resource: Option<&'n Node>,
+}
+
+pub(crate) struct BundleIndex<'n> {
+    pub bundle_type: Option<&'n str>,
+    pub entries: Vec<BundleEntry<'n>>,
+    by_full_url: HashMap<&'n str, Vec<usize>>,
+    /// `Type/id` of every entry's resource.
+    by_type_id: HashMap<(&'n str, &'n str), Vec<usize>>,
+    /// Which entry the walk is in, to resolve relative references against.
+    pub current: Option<usize>,
+}
+
+impl<'n> BundleIndex<'n> {
+    pub fn build(bundle: &'n Node) -> BundleIndex<'n> {
+        let mut ix = BundleIndex {
+            bundle_type: bundle.child_text("type"),
+            entries: Vec::new(),
+            by_full_url: HashMap::new(),
+            by_type_id: HashMap::new(),
+            current: None,
+        };
+        for (i, entry) in bundle.children_named("entry").enumerate() {
+            let full_url = entry.child_text("fullUrl");
+            let resource = entry.child("resource").filter(|r| r.resource_type.is_some());
+            if let Some(u) = full_url {
+                ix.by_full_url.entry(u).or_default().push(i);
+            }
+            if let Some(r) = resource {
+                if let (Some(t), Some(id)) = (r.resource_type.as_deref(), r.child_text("id")) {
+                    ix.by_type_id.entry((t, id)).or_default().push(i);
+                }
+            }
+            ix.entries.push(BundleEntry { full_url, resource });
+        }
+        ix
+    }
+
+    fn is_document_like(&self) -> bool {
+        matches!(self.bundle_type, Some("document" | "message"))
+    }
+}
+
+/// What the walk knows about the resource it is in.
+pub(crate) struct ResourceFrame<'n> {
+    pub node: &'n Node,
+    contained_ids: Vec<&'n str>,
+}
+
+impl<'n> ResourceFrame<'n> {
+    pub fn new(node: &'n Node) -> Self {
+        let contained_ids = node.children_named("contained").filter_map(|c| c.child_text("id")).collect();
+        ResourceFrame { node, contained_ids }
+    }
+}
+
+/// A RESTful URL `[base]/Type/id[/_history/v]`: its base, type and id.
+pub(crate) fn restful_parts(url: &str) -> Option<(&str, &str, &str)> {
+    let url = match url.find("/_history/") {
+        Some(h) => &url[..h],
+        None => url,
+    };
+    let mut parts = url.rsplitn(3, '/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    let base = parts.next().unwrap_or("");
+    let looks_like_type = ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.bytes().all(|b| b.is_ascii_alphanumeric());
+    let looks_like_id = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    (looks_like_type && looks_like_id).then_some((base, ty, id))
+}
+
+impl<'v, 'n> Walk<'v, 'n> {
+    /// A Reference: its syntax, what it resolves to, and the target's type.
+    pub(super) fn reference(&mut self, node: &'n Node, def: &Element, t: &ElementType) {
+        let Some(reference) = node.child("reference").and_then(Node::text) else { return };
+        let allowed = self.allowed_target_types(def, t);
+        let mut target_type: Option<String> = None;
+        if let Some(local) = reference.strip_prefix('#') {
+            target_type = self.contained_target(node, local);
+        } else if let Some(found) = self.bundle_target(node, reference) {
+            target_type = Some(found);
+        } else if !reference.starts_with("urn:") {
+            match restful_parts(reference) {
+                Some((_, ty, _)) => target_type = Some(ty.to_string()),
+                None if !reference.contains(':') && !reference.starts_with('?') && !reference.contains('?') => self.warn(
+                    node,
+                    IssueCode::Structure,
+                    format!("The syntax of the reference '{reference}' looks incorrect, and it should be checked"),
+                ),
+                None => {}
+            }
+        }
+        if let Some(declared) = node.child_text("type") {
+            if let Some(tt) = &target_type {
+                if tt != declared {
+                    self.error(node, IssueCode::Structure, format!("The type '{declared}' is not the type of the resource the reference points to ({tt})"));
+                }
+            }
+        }
+        if let (Some(tt), Some(allowed)) = (target_type, allowed) {
+            if !allowed.iter().any(|a| a == &tt || a == "Resource") && self.ctx.type_definition(&tt).is_some() {
+                self.error(
+                    node,
+                    IssueCode::Structure,
+                    format!("Invalid Resource target type. Found {tt}, but expected one of ({})", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    /// The resource types a reference may point to, from `targetProfile`;
+    /// `None` when anything goes.
+    fn allowed_target_types(&self, def: &Element, t: &ElementType) -> Option<Vec<String>> {
+        let profiles = if t.target_profiles.is_empty() {
+            def.types.iter().find(|x| x.code == "Reference").map(|x| &x.target_profiles)?
+        } else {
+            &t.target_profiles
+        };
+        if profiles.is_empty() {
+            return None;
+        }
+        let mut types = Vec::new();
+        for p in profiles {
+            let ty = match p.strip_prefix(crate::context::CORE_SD_BASE) {
+                Some(core) => core.to_string(),
+                None => match self.ctx.structure(p) {
+                    Some(sd) => sd.type_name.clone(),
+                    None => return None, // cannot tell: do not guess
+                },
+            };
+            if !types.contains(&ty) {
+                types.push(ty);
+            }
+        }
+        Some(types)
+    }
+
+    fn contained_target(&mut self, node: &Node, local: &str) -> Option<String> {
+        let frame = self.resources.last()?;
+        if local.is_empty() {
+            return frame.node.resource_type.as_deref().map(str::to_string);
+        }
+        // Contained resources live in the nearest resource that can contain:
+        // for a reference inside a contained resource, that is its container.
+        for f in self.resources.iter().rev() {
+            if f.contained_ids.contains(&local) {
+                return f.node.children_named("contained").find(|c| c.child_text("id") == Some(local)).and_then(|c| c.resource_type.as_deref().map(str::to_string));
+            }
+        }
+        self.error(node, IssueCode::Structure, format!("Unable to resolve resource with reference '#{local}'"));
+        None
+    }
+
+    /// Resolves a reference inside the enclosing Bundle; reports what cannot be resolved there.
+    fn bundle_target(&mut self, node: &Node, reference: &str) -> Option<String> {
+        let bundle = self.bundles.last()?;
+        let document_like = bundle.is_document_like();
+        let matches = |ix: &BundleIndex<'n>, key: &str| ix.by_full_url.get(key).cloned().unwrap_or_default();
+        let mut found = matches(bundle, reference);
+        let mut target_url = reference.to_string();
+        if found.is_empty() && !reference.contains(':') {
+            // Relative: against the base of the entry's RESTful fullUrl.
+            let base = bundle.current.and_then(|c| bundle.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b);
+            if let Some(base) = base {
+                target_url = format!("{base}/{reference}");
+                found = matches(bundle, &target_url);
+            }
+        }
+        let versionless = target_url.split("/_history/").next().unwrap_or(&target_url).to_string();
+        if found.is_empty() && versionless != target_url {
+            found = matches(bundle, &versionless);
+        }
+        match found.len() {
+            1 => {
+                let e = &bundle.entries[found[0]];
+                return e.resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
+            }
+            0 => {}
+            n => {
+                self.error(node, IssueCode::Forbidden, format!("Found {n} matches for '{reference}' in the bundle"));
+                return None;
+            }
+        }
+        if reference.starts_with("urn:uuid:") || reference.starts_with("urn:oid:") {
+            if document_like {
+                self.error(node, IssueCode::NotFound, format!("Can't find '{reference}' in the bundle"));
+            } else {
+                self.warn(node, IssueCode::Required, format!("URN reference is not locally contained within the bundle {reference}"));
+            }
+            return None;
+        }
+        let same_type_id = restful_parts(reference).and_then(|(_, ty, id)| bundle.by_type_id.get(&(ty, id)).cloned()).unwrap_or_default();
+        if !same_type_id.is_empty() && !reference.starts_with("http") {
+            let mut msgs = Vec::new();
+            for &ix in &same_type_id {
+                let full = bundle.entries[ix].full_url.unwrap_or("(none)");
+                msgs.push(format!(
+                    "Entry {ix} matches the reference {reference} by type and id but its fullUrl {full} does not match the full target URL {target_url} by Bundle resolution rules"
+                ));
+            }
+            for m in msgs {
+                self.warn(node, IssueCode::Required, m);
+            }
+        }
+        if document_like && !reference.contains(':') {
+            self.error(node, IssueCode::NotFound, format!("Can't find '{reference}' in the bundle"));
+        }
+        None
+    }
+
+    /// Rules on the Bundle as a whole.
+    pub(super) fn bundle_rules(&mut self, bundle: &'n Node) {
+        let mut seen_links: Vec<&str> = Vec::new();
+        for (i, link) in bundle.children_named("link").enumerate() {
+            if let Some(rel) = link.child_text("relation") {
+                if matches!(rel, "self" | "first" | "previous" | "prev" | "next" | "last") && seen_links.contains(&rel) {
+                    self.path.push("link", Some(i));
+                    self.error(link, IssueCode::Invalid, format!("The link relationship type '{rel}' can only occur once"));
+                    self.path.pop();
+                }
+                seen_links.push(rel);
+            }
+        }
+        for (i, entry) in bundle.children_named("entry").enumerate() {
+            let Some(full_url) = entry.child_text("fullUrl") else { continue };
+            self.path.push("entry", Some(i));
+            if !full_url.contains(':') {
+                self.error(entry, IssueCode::Invalid, format!("The fullUrl must be an absolute URL (not '{full_url}')"));
+            } else if let (Some((_, ty, id)), Some(res)) = (restful_parts(full_url), entry.child("resource")) {
+                if !full_url.starts_with("urn:") {
+                    match (res.resource_type.as_deref(), res.child_text("id")) {
+                        (Some(rt), Some(rid)) if rt != ty || rid != id => self.error(
+                            entry,
+                            IssueCode::Invalid,
+                            format!("The fullUrl '{full_url}' looks like a RESTful server URL, so it must end with the correct type and id (/{rt}/{rid})"),
+                        ),
+                        (Some(_), None) => self.error(
+                            entry,
+                            IssueCode::Invalid,
+                            format!("The fullUrl '{full_url}' looks like a RESTful server URL, but the resource has no id"),
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            self.path.pop();
+        }
+    }
+
+    /// Rules on contained resources (done once the container has been walked).
+    pub(super) fn contained_rules(&mut self, _resource: &'n Node) {}
+
+    /// Tells the bundle index which entry the walk is entering.
+    pub(super) fn enter_entry(&mut self, index: Option<usize>) {
+        if let Some(b) = self.bundles.last_mut() {
+            b.current = index;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restful_urls_split_into_base_type_and_id() {
+        assert_eq!(restful_parts("http://x.org/fhir/Patient/1"), Some(("http://x.org/fhir", "Patient", "1")));
+        assert_eq!(restful_parts("Patient/1/_history/2"), Some(("", "Patient", "1")));
+        assert_eq!(restful_parts("urn:uuid:1234"), None);
+        assert_eq!(restful_parts("XXX/_history/1"), None);
+    }
+}

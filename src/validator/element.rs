@@ -1,0 +1,529 @@
+//! The walk over one resource: elements against their definitions,
+//! cardinality, types, primitives, extensions, nested resources.
+
+use super::bundle::{BundleIndex, ResourceFrame};
+use super::expression::PathStack;
+use super::{is_primitive_type, narrative, structure_issue, Validator};
+use crate::context::Context;
+use crate::issue::{Issue, IssueCode, Severity};
+use crate::primitive;
+use crate::structure::{Element, ElementType, StructureDef};
+use crate::tree::{Format, Node, ValueKind};
+use std::sync::Arc;
+
+/// Nested resources deeper than this are not followed (a Bundle in a Bundle
+/// in a Parameters is real; a hundred levels is not).
+const MAX_RESOURCE_NESTING: usize = 32;
+
+pub(crate) struct Walk<'v, 'n> {
+    pub(super) v: &'v Validator,
+    pub(super) ctx: &'v Context,
+    pub(super) format: Format,
+    pub path: PathStack,
+    pub issues: Vec<Issue>,
+    /// The profile being walked, cited by the issues it raises.
+    source: Option<String>,
+    /// Whether this walk is for a profile (the base walk already covered
+    /// what the profile does not constrain).
+    in_profile: bool,
+    pub(super) bundles: Vec<BundleIndex<'n>>,
+    pub(super) resources: Vec<ResourceFrame<'n>>,
+}
+
+impl<'v, 'n> Walk<'v, 'n> {
+    pub fn new(v: &'v Validator, format: Format) -> Self {
+        Walk {
+            v,
+            ctx: v.context(),
+            format,
+            path: PathStack::default(),
+            issues: Vec::new(),
+            source: None,
+            in_profile: false,
+            bundles: Vec::new(),
+            resources: Vec::new(),
+        }
+    }
+
+    pub(super) fn report(&mut self, node: &Node, mut issue: Issue) {
+        if issue.pos.is_none() {
+            issue.pos = Some(node.pos);
+        }
+        if issue.source.is_none() {
+            issue.source = self.source.clone();
+        }
+        self.issues.push(issue);
+    }
+
+    pub(super) fn error(&mut self, node: &Node, code: IssueCode, msg: String) {
+        let expr = self.path.render();
+        self.report(node, Issue::error(code, expr, msg));
+    }
+
+    pub(super) fn warn(&mut self, node: &Node, code: IssueCode, msg: String) {
+        let expr = self.path.render();
+        self.report(node, Issue::warning(code, expr, msg));
+    }
+
+    pub(super) fn inform(&mut self, node: &Node, code: IssueCode, msg: String) {
+        let expr = self.path.render();
+        self.report(node, Issue::info(code, expr, msg));
+    }
+
+    /// Validates a resource (the root or a nested one) against its type and
+    /// its profiles. The path must already point at it.
+    pub fn resource(&mut self, node: &'n Node, extra_profiles: &[String]) {
+        let Some(type_name) = node.resource_type.as_deref() else {
+            self.error(node, IssueCode::Structure, "A resource is required here, but this element does not say its resourceType".into());
+            return;
+        };
+        let Some(sd) = self.ctx.type_definition(type_name) else {
+            self.error(node, IssueCode::Structure, format!("Unknown resource type '{type_name}': it is not defined by the loaded packages"));
+            return;
+        };
+        if !sd.is_resource() {
+            self.error(node, IssueCode::Structure, format!("'{type_name}' is a data type, not a resource type"));
+            return;
+        }
+        if sd.is_abstract {
+            self.error(node, IssueCode::Structure, format!("'{type_name}' is an abstract resource type: use one of its concrete types"));
+            return;
+        }
+        if self.resources.len() >= MAX_RESOURCE_NESTING {
+            self.error(node, IssueCode::TooCostly, format!("Resources nested more than {MAX_RESOURCE_NESTING} deep are not validated"));
+            return;
+        }
+        self.resource_id(node);
+        let opened_bundle = type_name == "Bundle";
+        if opened_bundle {
+            let index = BundleIndex::build(node);
+            self.bundles.push(index);
+        }
+        self.resources.push(ResourceFrame::new(node));
+
+        let saved = (self.source.take(), self.in_profile);
+        self.in_profile = false;
+        self.children(node, &sd, 0);
+        if opened_bundle {
+            self.bundle_rules(node);
+        }
+
+        let mut profiles: Vec<String> = node
+            .child("meta")
+            .map(|m| m.children_named("profile").filter_map(|p| p.text().map(str::to_string)).collect())
+            .unwrap_or_default();
+        for p in extra_profiles {
+            if !profiles.contains(p) {
+                profiles.push(p.clone());
+            }
+        }
+        for p in &profiles {
+            self.profile(node, &sd, p);
+        }
+        (self.source, self.in_profile) = saved;
+
+        self.contained_rules(node);
+        self.resources.pop();
+        if opened_bundle {
+            self.bundles.pop();
+        }
+    }
+
+    fn profile(&mut self, node: &'n Node, base: &Arc<StructureDef>, url: &str) {
+        let Some(profile) = self.ctx.structure(url) else {
+            self.warn(node, IssueCode::NotFound, format!("Profile reference '{url}' has not been checked because it is unknown"));
+            return;
+        };
+        if profile.url == base.url {
+            return;
+        }
+        if profile.type_name != base.type_name {
+            self.error(
+                node,
+                IssueCode::Invalid,
+                format!("The profile {url} is for the type {} and cannot apply to a {}", profile.type_name, base.type_name),
+            );
+            return;
+        }
+        self.source = Some(profile.versioned_url());
+        self.in_profile = true;
+        self.children(node, &profile, 0);
+        self.source = None;
+        self.in_profile = false;
+    }
+
+    fn resource_id(&mut self, node: &Node) {
+        let Some(id) = node.child("id") else { return };
+        let Some(text) = id.text() else { return };
+        let problem = if text.chars().count() > 64 {
+            Some(format!("Too long ({} chars)", text.chars().count()))
+        } else if text.is_empty() || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+            Some(format!("Invalid Characters ('{text}')"))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.path.push("id", None);
+            self.error(id, IssueCode::Invalid, format!("Invalid Resource id: {p}"));
+            self.path.pop();
+        }
+    }
+
+    /// The children of `node` against the children of element `scope` in `sd`.
+    pub(super) fn children(&mut self, node: &'n Node, sd: &Arc<StructureDef>, scope: usize) {
+        let scope_el = &sd.elements[scope];
+        // Per child definition: how many instances matched it.
+        let mut counts: Vec<(usize, usize)> = Vec::with_capacity(scope_el.children.len());
+        let mut last_order = 0usize;
+        for child in &node.children {
+            let Some((dix, chosen)) = sd.match_child(scope, &child.name) else {
+                self.unknown_child(node, child, sd, scope);
+                continue;
+            };
+            let seen = match counts.iter_mut().find(|(d, _)| *d == dix) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n - 1
+                }
+                None => {
+                    counts.push((dix, 1));
+                    0
+                }
+            };
+            let def = &sd.elements[dix];
+            if self.format == Format::Xml && !self.in_profile {
+                let order = scope_el.children.iter().position(|&c| c == dix).unwrap_or(0);
+                if order < last_order {
+                    self.path.push(&child.name, def.repeats.then_some(seen));
+                    self.error(
+                        child,
+                        IssueCode::Invalid,
+                        format!("As specified by profile {}, Element '{}' is out of order", sd.versioned_url(), child.name),
+                    );
+                    self.path.pop();
+                }
+                last_order = order;
+            }
+            let ty: Option<ElementType> = chosen.cloned().or_else(|| (def.types.len() == 1).then(|| def.types[0].clone()));
+            match (&chosen, def.is_choice()) {
+                (Some(t), true) => self.path.push_choice(def.name.trim_end_matches("[x]"), &t.code),
+                _ => self.path.push(&child.name, def.repeats.then_some(seen)),
+            }
+            if self.format == Format::Json && !self.in_profile {
+                self.json_shape(child, def, ty.as_ref());
+            }
+            self.element(child, sd, dix, ty.as_ref());
+            self.path.pop();
+        }
+        for &dix in &scope_el.children {
+            let def = &sd.elements[dix];
+            if sd.is_primitive() && def.name == "value" {
+                continue; // a primitive's value is the node's own value
+            }
+            let n = counts.iter().find(|(d, _)| *d == dix).map_or(0, |c| c.1);
+            if n < def.min as usize {
+                let msg = format!("{}: minimum required = {}, but only found {} (from {})", def.path, def.min, n, sd.versioned_url());
+                self.error(node, IssueCode::Structure, msg);
+            }
+            if !def.max_allows(n) {
+                let max = def.max.unwrap_or(0);
+                let msg = format!("{}: max allowed = {}, but found {} (from {})", def.path, max, n, sd.versioned_url());
+                self.error(node, IssueCode::Structure, msg);
+            }
+        }
+    }
+
+    fn unknown_child(&mut self, node: &Node, child: &Node, sd: &StructureDef, scope: usize) {
+        if self.in_profile {
+            return; // the base walk reports unknown elements once
+        }
+        let expr = self.path.render_child(&child.name);
+        let msg = match self.format {
+            Format::Json => format!("Unrecognized property '{}'", child.name),
+            Format::Xml => format!("Undefined element '{}' at {}", child.name, sd.elements[scope].path),
+        };
+        let _ = node;
+        self.report(child, structure_issue(expr, msg));
+    }
+
+    /// JSON arrays exactly where the element repeats; objects and primitives where the type says.
+    fn json_shape(&mut self, child: &Node, def: &Element, ty: Option<&ElementType>) {
+        let name = &child.name;
+        if def.repeats && !child.in_array {
+            let what = if child.value.is_some() { "a primitive property" } else { "an Object" };
+            self.error(child, IssueCode::Invalid, format!("The property {name} must be a JSON Array, not {what}"));
+        } else if !def.repeats && child.in_array {
+            self.error(child, IssueCode::Invalid, format!("The property {name} must be a single value, not a JSON Array"));
+        }
+        let Some(t) = ty else { return };
+        if child.resource_type.is_some() || t.code == "Resource" {
+            return;
+        }
+        if !is_primitive_type(&t.code) && child.value.is_some() {
+            self.error(child, IssueCode::Structure, format!("The property {name} must be a JSON Object (a {}), not a primitive value", t.code));
+        }
+    }
+
+    /// One element against its definition, `ty` being its (chosen) type.
+    fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
+        let def = &sd.elements[ix];
+        self.value_limits(node, def);
+        if !def.children.is_empty() {
+            // Backbone elements, and profiled elements whose children the profile lists.
+            if let Some(t) = ty.filter(|t| is_primitive_type(&t.code)) {
+                self.primitive(node, sd, ix, t);
+                return;
+            }
+            if node.value.is_some() && self.format == Format::Json {
+                // reported by json_shape
+            }
+            self.children(node, sd, ix);
+            if let Some(t) = ty {
+                self.complex_rules(node, sd, ix, t);
+            }
+            return;
+        }
+        if let Some(reference) = &def.content_reference {
+            let id = reference.rsplit('#').next().unwrap_or(reference);
+            match sd.element_by_id(id) {
+                Some(target) => self.children(node, sd, target),
+                None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", sd.url)),
+            }
+            return;
+        }
+        let Some(t) = ty else {
+            if def.types.len() > 1 {
+                self.error(node, IssueCode::Structure, format!("The element {} has several possible types and the instance does not say which", def.path));
+            }
+            return;
+        };
+        if t.code == "Resource" || t.code == "DomainResource" || node.resource_type.is_some() {
+            self.nested_resource(node, t);
+            return;
+        }
+        if is_primitive_type(&t.code) {
+            self.primitive(node, sd, ix, t);
+            return;
+        }
+        if node.value.is_some() && node.children.is_empty() {
+            return; // a primitive where an object belongs: reported by the shape check
+        }
+        let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(t) };
+        match type_sd {
+            Some(tsd) => {
+                let in_profile = self.in_profile;
+                if t.code == "Extension" && !Arc::ptr_eq(sd, &tsd) && tsd.url != crate::context::CORE_SD_BASE.to_string() + "Extension" {
+                    // An extension is validated in full against its own definition.
+                    self.in_profile = false;
+                    let saved = self.source.replace(tsd.versioned_url());
+                    self.children(node, &tsd, 0);
+                    self.source = saved;
+                    self.in_profile = in_profile;
+                } else if !(self.in_profile && !Arc::ptr_eq(sd, &tsd) && t.profiles.is_empty()) {
+                    self.children(node, &tsd, 0);
+                }
+            }
+            None => self.error(node, IssueCode::Structure, format!("The type '{}' is not defined by the loaded packages", t.code)),
+        }
+        self.complex_rules(node, sd, ix, t);
+    }
+
+    /// The definition of a type, or of its first resolvable profile.
+    fn type_with_profile(&mut self, t: &ElementType) -> Option<Arc<StructureDef>> {
+        for p in &t.profiles {
+            if let Some(sd) = self.ctx.structure(p) {
+                return Some(sd);
+            }
+        }
+        self.ctx.type_definition(&t.code)
+    }
+
+    /// Rules that belong to a complex type wherever it appears.
+    fn complex_rules(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, t: &ElementType) {
+        match t.code.as_str() {
+            "Reference" => self.reference(node, &sd.elements[ix], t),
+            "Narrative" => {}
+            _ => {}
+        }
+        if let Some(b) = &sd.elements[ix].binding {
+            if matches!(t.code.as_str(), "CodeableConcept" | "Coding" | "Quantity") {
+                let b = b.clone();
+                self.binding(node, &t.code, &b);
+            }
+        }
+    }
+
+    fn nested_resource(&mut self, node: &'n Node, t: &ElementType) {
+        if node.resource_type.is_none() {
+            self.error(node, IssueCode::Structure, "A resource is required here, but this element does not say its resourceType".into());
+            return;
+        }
+        if self.in_profile && t.profiles.is_empty() {
+            return; // the base walk validates nested resources
+        }
+        let in_profile = self.in_profile;
+        let source = self.source.take();
+        self.in_profile = false;
+        let mut profiles = t.profiles.clone();
+        if in_profile {
+            // Only the profile's own constraints are new here.
+            profiles.retain(|p| self.ctx.knows(p));
+        }
+        if in_profile {
+            // Re-walking the base would only repeat the base walk's findings.
+            let issues_before = self.issues.len();
+            self.resource(node, &profiles);
+            let mut seen = std::collections::HashSet::new();
+            let tail: Vec<Issue> = self.issues.drain(issues_before..).filter(|i| seen.insert((i.expression.clone(), i.message.clone()))).collect();
+            self.issues.extend(tail);
+        } else {
+            self.resource(node, &profiles);
+        }
+        self.in_profile = in_profile;
+        self.source = source;
+    }
+
+    /// A primitive: JSON spelling, lexical form, length, then its id and extensions.
+    fn primitive(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, t: &ElementType) {
+        let code = t.code.as_str();
+        match &node.value {
+            Some(v) => {
+                if !self.in_profile {
+                    if let Some(expected) = json_kind_for(code) {
+                        if v.kind != expected && matches!(v.kind, ValueKind::JsonBool | ValueKind::JsonNumber | ValueKind::JsonString) {
+                            let what = match expected {
+                                ValueKind::JsonBool => "a JSON boolean (true or false)",
+                                ValueKind::JsonNumber => "a JSON number",
+                                _ => "a JSON string",
+                            };
+                            self.error(node, IssueCode::Invalid, format!("The value '{}' of type {code} must be written as {what}", v.text));
+                        }
+                    }
+                    if code == "xhtml" {
+                        narrative::check(self, node, &v.text);
+                    } else if let Err(msg) = primitive::check(code, &v.text) {
+                        self.error(node, IssueCode::Invalid, msg);
+                    }
+                    if code == "base64Binary" && v.text.bytes().any(|b| b.is_ascii_whitespace()) {
+                        self.warn(
+                            node,
+                            IssueCode::Invalid,
+                            "Base64 encoded values SHOULD not contain any whitespace (per RFC 4648). Note that non-validating readers are encouraged to accept whitespace".into(),
+                        );
+                    }
+                }
+                if let Some(b) = &sd.elements[ix].binding {
+                    if matches!(code, "code" | "string" | "uri") {
+                        let b = b.clone();
+                        self.binding(node, code, &b);
+                    }
+                }
+            }
+            None => {
+                if node.children.is_empty() && !self.in_profile {
+                    self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
+                }
+            }
+        }
+        if !node.children.is_empty() {
+            match self.ctx.type_definition(code) {
+                Some(tsd) => {
+                    if !(self.in_profile && t.profiles.is_empty() && sd.elements[ix].children.is_empty()) {
+                        self.children(node, &tsd, 0)
+                    }
+                }
+                None => self.error(node, IssueCode::Structure, format!("The type '{code}' is not defined by the loaded packages")),
+            }
+        }
+    }
+
+    /// maxLength, and (later) min/max values of the element.
+    fn value_limits(&mut self, node: &Node, def: &Element) {
+        if let (Some(max), Some(text)) = (def.max_length, node.text()) {
+            let len = text.chars().count();
+            if len > max as usize {
+                self.error(node, IssueCode::TooLong, format!("value is longer than permitted maximum length of {max} ({len} characters)"));
+            }
+        }
+    }
+
+    /// The definition an extension is validated against: its own, found by url.
+    fn extension_definition(&mut self, node: &Node, t: &ElementType) -> Option<Arc<StructureDef>> {
+        for p in &t.profiles {
+            if let Some(sd) = self.ctx.structure(p) {
+                return Some(sd);
+            }
+        }
+        let base = self.ctx.type_definition("Extension");
+        let Some(url) = node.child_text("url") else {
+            if !self.in_profile {
+                self.error(node, IssueCode::Invalid, "Extension.url is required in order to identify, use and validate the extension".into());
+            }
+            return base;
+        };
+        if !url.contains(':') {
+            return base; // a sub-extension of a complex extension, named relative to it
+        }
+        let (plain, version) = crate::definition::split_canonical(url);
+        if version.is_some() && !self.in_profile {
+            self.error(node, IssueCode::Invalid, "The extension URL must not contain a version".into());
+        }
+        match self.ctx.structure(plain) {
+            Some(sd) => {
+                if sd.type_name != "Extension" {
+                    self.error(node, IssueCode::Structure, format!("The url {url} names a {} definition, not an extension", sd.type_name));
+                    return base;
+                }
+                self.extension_context(node, &sd);
+                Some(sd)
+            }
+            None => {
+                if !self.in_profile {
+                    self.unknown_extension(node, url);
+                }
+                base
+            }
+        }
+    }
+
+    fn unknown_extension(&mut self, node: &Node, url: &str) {
+        // As the reference validator: extensions in namespaces that are only
+        // ever examples are let through; elsewhere an unknown one is an error.
+        const EXAMPLE_NAMESPACES: [&str; 3] = ["http://example.org", "http://acme.com", "http://hl7.org/fhir/tools"];
+        if EXAMPLE_NAMESPACES.iter().any(|ns| url.starts_with(ns)) {
+            self.inform(node, IssueCode::Extension, format!("Unknown extension {url}"));
+        } else {
+            self.error(node, IssueCode::Structure, format!("The extension {url} could not be found so is not allowed here"));
+        }
+    }
+
+    /// Where an extension may be used: its definition's `context`.
+    fn extension_context(&mut self, _node: &Node, _sd: &StructureDef) {}
+
+    pub(super) fn binding(&mut self, node: &Node, type_code: &str, binding: &crate::definition::Binding) {
+        if self.in_profile {
+            // Profiles re-check only bindings they changed; the base walk did the rest.
+        }
+        let findings = self.v.terminology.check_binding(node, type_code, binding);
+        for (severity, code, msg) in findings {
+            let expr = self.path.render();
+            self.report(node, Issue::new(severity, code, expr, msg));
+        }
+    }
+}
+
+/// The JSON spelling a primitive type must have.
+fn json_kind_for(code: &str) -> Option<ValueKind> {
+    Some(match code {
+        "boolean" => ValueKind::JsonBool,
+        "integer" | "decimal" | "positiveInt" | "unsignedInt" => ValueKind::JsonNumber,
+        "integer64" => ValueKind::JsonString,
+        _ if is_primitive_type(code) => ValueKind::JsonString,
+        _ => return None,
+    })
+}
+
+#[allow(dead_code)]
+fn severity_name(s: Severity) -> &'static str {
+    s.as_str()
+}

@@ -1,0 +1,92 @@
+//! The FHIRPath of the node the walk is at, kept as a stack of segments and
+//! only turned into text when an issue needs it.
+
+use std::fmt::Write;
+
+#[derive(Clone, Debug)]
+enum Segment {
+    Root(String),
+    /// An element name; `index` when the element repeats.
+    Element { name: String, index: Option<usize> },
+    /// A choice element with the type the instance chose: `value.ofType(Quantity)`.
+    Choice { name: String, type_code: String },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PathStack {
+    segments: Vec<Segment>,
+}
+
+impl PathStack {
+    pub fn push_root(&mut self, type_name: &str) {
+        self.segments.push(Segment::Root(type_name.to_string()));
+    }
+
+    pub fn push(&mut self, name: &str, index: Option<usize>) {
+        self.segments.push(Segment::Element { name: name.to_string(), index });
+    }
+
+    pub fn push_choice(&mut self, name: &str, type_code: &str) {
+        self.segments.push(Segment::Choice { name: name.to_string(), type_code: type_code.to_string() });
+    }
+
+    pub fn pop(&mut self) {
+        self.segments.pop();
+    }
+
+    pub fn depth(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                Segment::Root(t) => s.push_str(t),
+                Segment::Element { name, index } => {
+                    if i > 0 {
+                        s.push('.');
+                    }
+                    s.push_str(name);
+                    if let Some(ix) = index {
+                        let _ = write!(s, "[{ix}]");
+                    }
+                }
+                Segment::Choice { name, type_code } => {
+                    if i > 0 {
+                        s.push('.');
+                    }
+                    let _ = write!(s, "{name}.ofType({type_code})");
+                }
+            }
+        }
+        s
+    }
+
+    /// The path with a child appended, without pushing it.
+    pub fn render_child(&self, name: &str) -> String {
+        let mut s = self.render();
+        if !s.is_empty() {
+            s.push('.');
+        }
+        s.push_str(name);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_indices_and_choices() {
+        let mut p = PathStack::default();
+        p.push_root("Bundle");
+        p.push("entry", Some(2));
+        p.push("resource", None);
+        p.push_choice("value", "Quantity");
+        assert_eq!(p.render(), "Bundle.entry[2].resource.value.ofType(Quantity)");
+        p.pop();
+        assert_eq!(p.render_child("id"), "Bundle.entry[2].resource.id");
+    }
+}

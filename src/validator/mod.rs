@@ -1,0 +1,99 @@
+//! The validator: walks an element tree against compiled definitions and
+//! reports issues.
+//!
+//! One walk per (resource, profile): the base definition of the resource's
+//! type, then each profile it claims (`meta.profile`) or the caller asks for.
+//! The walk owns the path of the node it is at, so every issue gets a
+//! FHIRPath expression and a position without any string work on the happy
+//! path.
+
+mod bundle;
+mod element;
+mod expression;
+mod narrative;
+
+use crate::context::Context;
+use crate::issue::{Issue, IssueCode, Severity};
+use crate::parse;
+use crate::terminology::Terminology;
+use crate::tree::{Document, Format, Node};
+use std::sync::Arc;
+
+pub use expression::PathStack;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Profiles every resource is validated against, beside its `meta.profile`.
+    pub profiles: Vec<String>,
+}
+
+/// A validator bound to a set of definitions. Cheap to share between threads.
+#[derive(Clone)]
+pub struct Validator {
+    ctx: Arc<Context>,
+    terminology: Arc<Terminology>,
+    options: Options,
+}
+
+impl Validator {
+    pub fn new(ctx: Arc<Context>, options: Options) -> Validator {
+        let terminology = Arc::new(Terminology::new(ctx.clone()));
+        Validator { ctx, terminology, options }
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Parses and validates one input.
+    pub fn validate_bytes(&self, bytes: &[u8], format: Option<Format>) -> Vec<Issue> {
+        let doc = parse::parse(bytes, format);
+        self.validate_document(&doc)
+    }
+
+    pub fn validate_document(&self, doc: &Document) -> Vec<Issue> {
+        let mut issues = doc.issues.clone();
+        if let Some(root) = &doc.root {
+            issues.extend(self.validate_resource(root, doc.format));
+        }
+        issues
+    }
+
+    /// Validates a parsed resource against its type, its claimed profiles and
+    /// the configured ones.
+    pub fn validate_resource(&self, root: &Node, format: Format) -> Vec<Issue> {
+        let mut walk = element::Walk::new(self, format);
+        let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
+        walk.path.push_root(type_name);
+        walk.resource(root, &self.options.profiles);
+        let mut issues = walk.issues;
+        dedup(&mut issues);
+        issues
+    }
+}
+
+/// The same problem found by two profiles' walks is one issue.
+fn dedup(issues: &mut Vec<Issue>) {
+    let mut seen = std::collections::HashSet::new();
+    issues.retain(|i| seen.insert((i.severity, i.expression.clone(), i.message.clone())));
+}
+
+/// Whether a type code names a primitive type (lower-case first letter).
+pub fn is_primitive_type(code: &str) -> bool {
+    code.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+pub(crate) fn severity_of_constraint(s: Option<&str>) -> Severity {
+    match s {
+        Some("warning") => Severity::Warning,
+        _ => Severity::Error,
+    }
+}
+
+pub(crate) fn structure_issue(expr: String, msg: String) -> Issue {
+    Issue::error(IssueCode::Structure, expr, msg)
+}

@@ -1,0 +1,120 @@
+//! Narrative XHTML: well-formed, in the XHTML namespace, rooted at `div`,
+//! only the elements and attributes FHIR allows (no scripts, no forms, no
+//! event handlers), only XML's own entities, and some text.
+
+use super::element::Walk;
+use crate::issue::{Issue, IssueCode};
+use crate::tree::Node;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
+/// The elements FHIR narrative may use (R4, section 2.4 of Narrative).
+const ALLOWED_ELEMENTS: &[&str] = &[
+    "p", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "b", "em", "i", "strong", "small", "big", "tt", "small", "dfn", "q",
+    "var", "abbr", "acronym", "cite", "blockquote", "hr", "address", "bdo", "kbd", "samp", "sub", "sup", "ul", "ol", "li", "dl", "dt", "dd",
+    "pre", "table", "caption", "colgroup", "col", "thead", "tr", "tfoot", "tbody", "th", "td", "code", "img", "ins", "del", "u", "s", "strike",
+    "center", "font", "label", "legend", "fieldset", "map", "area", "section", "article", "header", "footer", "nav", "aside", "figure",
+    "figcaption", "mark", "time", "details", "summary", "wbr", "ruby", "rt", "rp",
+];
+
+const ALLOWED_ATTRIBUTES: &[&str] = &[
+    "title", "style", "class", "id", "lang", "xml:lang", "dir", "accesskey", "tabindex", "href", "name", "src", "alt", "width", "height",
+    "border", "cellpadding", "cellspacing", "colspan", "rowspan", "align", "valign", "span", "summary", "abbr", "scope", "headers", "axis",
+    "char", "charoff", "frame", "rules", "start", "type", "value", "compact", "noshade", "size", "color", "face", "datetime", "cite",
+    "shape", "coords", "nohref", "usemap", "bgcolor", "clear", "hspace", "vspace", "longdesc", "rel", "rev", "hreflang", "charset", "target",
+    "nowrap", "reversed", "xmlns", "open",
+];
+
+pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
+    let mut problems: Vec<(IssueCode, String)> = Vec::new();
+    let mut reader = Reader::from_str(xhtml);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0usize;
+    let mut has_text = false;
+    let mut root_seen = false;
+    loop {
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push((IssueCode::Invalid, format!("The narrative XHTML is not well-formed: {e}")));
+                break;
+            }
+        };
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let raw = e.name();
+                let name = String::from_utf8_lossy(raw.as_ref()).to_string();
+                let local = name.rsplit(':').next().unwrap_or(&name).to_string();
+                if depth == 0 {
+                    if root_seen {
+                        problems.push((IssueCode::Invalid, "The narrative must have a single root div".into()));
+                    }
+                    root_seen = true;
+                    if local != "div" {
+                        problems.push((IssueCode::Invalid, format!("Wrong name on the XHTML ('{name}') - must start with div")));
+                    }
+                    let declares_ns = e.attributes().flatten().any(|a| a.key.as_ref().starts_with(b"xmlns") && a.value.as_ref() == XHTML_NS.as_bytes());
+                    if !declares_ns {
+                        problems.push((IssueCode::Invalid, format!("Wrong namespace on the XHTML ('{}', should be '{XHTML_NS}')", "")));
+                    }
+                }
+                if !ALLOWED_ELEMENTS.contains(&local.as_str()) {
+                    problems.push((IssueCode::Invalid, format!("Illegal element name in the XHTML ('{name}')")));
+                }
+                for a in e.attributes() {
+                    let Ok(a) = a else {
+                        problems.push((IssueCode::Invalid, format!("Malformed attribute on the XHTML element '{name}'")));
+                        continue;
+                    };
+                    let key = String::from_utf8_lossy(a.key.as_ref()).to_string();
+                    if key.starts_with("xmlns") {
+                        continue;
+                    }
+                    if key.to_ascii_lowercase().starts_with("on") || !ALLOWED_ATTRIBUTES.contains(&key.as_str()) {
+                        problems.push((IssueCode::Invalid, format!("Illegal attribute name in the XHTML ('{key}' on '{name}')")));
+                    }
+                    if key == "href" || key == "src" {
+                        let v = String::from_utf8_lossy(&a.value).to_ascii_lowercase();
+                        if v.trim_start().starts_with("javascript:") {
+                            problems.push((IssueCode::Invalid, format!("Script in the XHTML is not allowed ('{key}' on '{name}')")));
+                        }
+                    }
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(t) => {
+                if let Err(e) = t.unescape() {
+                    let raw = String::from_utf8_lossy(t.as_ref());
+                    let entity = raw.find('&').map(|s| raw[s..].split(';').next().unwrap_or("").to_string() + ";").unwrap_or_default();
+                    problems.push((IssueCode::Invalid, format!("Invalid entity in the XHTML ('{entity}'): {e}")));
+                }
+                if t.as_ref().iter().any(|b| !b.is_ascii_whitespace()) {
+                    has_text = true;
+                }
+            }
+            Event::CData(_) => has_text = true,
+            Event::DocType(_) => problems.push((IssueCode::Security, "A DOCTYPE is not allowed in narrative XHTML".into())),
+            Event::Eof => break,
+            _ => {}
+        }
+        if depth > 0 && has_text && problems.len() > 20 {
+            break;
+        }
+    }
+    // An image counts as content, as the reference validator's txt-2 does.
+    if !has_text && !xhtml.contains("<img") {
+        let expr = walk.path.render();
+        walk.report(
+            node,
+            Issue::error(IssueCode::Invariant, expr, "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'").rule("txt-2"),
+        );
+    }
+    for (code, msg) in problems {
+        walk.error(node, code, msg);
+    }
+}
