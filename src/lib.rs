@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod issue;
+pub mod package;
 pub mod tree;
