@@ -196,10 +196,14 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn new() -> Result<Client, PackageError> {
-        let http = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder()
             .user_agent(concat!("careplan/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .timeout(None)
+            .timeout(None);
+        for cert in system_certificates() {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .build()
             .map_err(|e| PackageError::Download { url: "(http client)".into(), reason: e.to_string() })?;
         Ok(Client { http })
@@ -279,6 +283,27 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// Certificates of the system's CA bundle ($SSL_CERT_FILE, else the usual
+/// bundle locations), trusted on top of the built-in roots so that
+/// registries behind an organisation's TLS-inspecting proxy work as they do
+/// for the npm client and curl.
+fn system_certificates() -> Vec<reqwest::Certificate> {
+    let candidates = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from).into_iter().chain(
+        ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"].map(std::path::PathBuf::from),
+    );
+    for path in candidates {
+        let Ok(pem) = std::fs::read(&path) else { continue };
+        match reqwest::Certificate::from_pem_bundle(&pem) {
+            Ok(certs) => {
+                tracing::debug!("trusting {} certificates from {}", certs.len(), path.display());
+                return certs;
+            }
+            Err(e) => tracing::debug!("ignoring CA bundle {}: {e}", path.display()),
+        }
+    }
+    Vec::new()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
