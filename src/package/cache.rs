@@ -314,7 +314,13 @@ impl<'a> Session<'a> {
         if name == R4_CORE {
             let sub = PackageRef { name: R4_EXAMPLES.to_string(), version: r.version.clone() };
             tracing::info!("{r} is not available; using {sub}, which carries all R4 core definitions");
-            return self.resolve(&sub, parent);
+            return self.resolve(&sub, parent).map_err(|e| match e {
+                // Name what the user asked for, not only the stand-in.
+                PackageError::NotFound { why, cache, .. } => {
+                    PackageError::NotFound { package: r.to_string(), cache, why: format!("neither is {sub} (which carries it): {why}") }
+                }
+                other => other,
+            });
         }
         // 4. Fallbacks: without a version, whatever is installed; for a
         //    dependency version nobody has, an installed or the latest version.

@@ -306,9 +306,13 @@ fn system_certificates() -> Vec<reqwest::Certificate> {
     Vec::new()
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
+/// The error and its causes, `: `-separated. reqwest's outermost message
+/// only repeats the URL, so it is left out when there is a cause.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut cur = std::error::Error::source(e);
+    let Some(first) = cur else { return e.to_string() };
+    let mut s = first.to_string();
+    cur = first.source();
     while let Some(c) = cur {
         s.push_str(": ");
         s.push_str(&c.to_string());
