@@ -44,13 +44,21 @@ pub struct CacheArg {
 
 impl CacheArg {
     fn open(&self) -> PackageCache {
-        PackageCache::new(self.cache.clone().unwrap_or_else(PackageCache::default_root))
+        PackageCache::new(
+            self.cache
+                .clone()
+                .unwrap_or_else(PackageCache::default_root),
+        )
     }
 }
 
 pub fn run(args: PackageArgs) -> anyhow::Result<i32> {
     match args.command {
-        PackageCommand::Install { cache, offline, packages } => install(&cache.open(), offline, &packages),
+        PackageCommand::Install {
+            cache,
+            offline,
+            packages,
+        } => install(&cache.open(), offline, &packages),
         PackageCommand::List { cache } => list(&cache.open()),
     }
 }
@@ -60,16 +68,24 @@ fn looks_like_archive(arg: &str) -> bool {
 }
 
 fn install(cache: &PackageCache, offline: bool, packages: &[String]) -> anyhow::Result<i32> {
-    let mut registries = Registries::default_list();
-    registries.offline |= offline;
-    let requests: Vec<String> = if packages.is_empty() { default_packages().iter().map(ToString::to_string).collect() } else { packages.to_vec() };
+    let registries = if offline {
+        Registries::offline()
+    } else {
+        Registries::default_list()
+    };
+    let requests: Vec<String> = if packages.is_empty() {
+        default_packages().iter().map(ToString::to_string).collect()
+    } else {
+        packages.to_vec()
+    };
     let mut printed: Vec<(String, String)> = Vec::new();
     let mut failed = false;
     for arg in &requests {
         let result = if looks_like_archive(arg) {
             cache.install_tgz(Path::new(arg)).map(|p| vec![p])
         } else {
-            arg.parse::<PackageRef>().and_then(|r| cache.install(&r, &registries, true))
+            arg.parse::<PackageRef>()
+                .and_then(|r| cache.install(&r, &registries, true))
         };
         match result {
             Ok(installed) => {
@@ -97,10 +113,17 @@ fn print_once(printed: &mut Vec<(String, String)>, p: &InstalledPackage) {
 fn list(cache: &PackageCache) -> anyhow::Result<i32> {
     let packages = cache.list();
     if packages.is_empty() {
-        eprintln!("no packages in {} (install some with `careplan package install`)", cache.root().display());
+        eprintln!(
+            "no packages in {} (install some with `careplan package install`)",
+            cache.root().display()
+        );
         return Ok(exit::OK);
     }
-    let width = packages.iter().map(|p| p.reference().len()).max().unwrap_or(0);
+    let width = packages
+        .iter()
+        .map(|p| p.reference().len())
+        .max()
+        .unwrap_or(0);
     for p in &packages {
         let count = match p.index() {
             Ok(entries) => format!("{} resources", entries.len()),

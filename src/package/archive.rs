@@ -24,9 +24,13 @@ pub(crate) struct WorkDir {
 impl WorkDir {
     pub(crate) fn new(root: &Path) -> Result<WorkDir, PackageError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        fs::create_dir_all(root).map_err(|e| PackageError::io("create the package cache", root, e))?;
+        fs::create_dir_all(root)
+            .map_err(|e| PackageError::io("create the package cache", root, e))?;
         loop {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let path = root.join(format!("{WORK_PREFIX}{}-{n}-{nanos}", std::process::id()));
             match fs::create_dir(&path) {
@@ -69,7 +73,10 @@ fn safe_relative(path: &Path) -> Result<PathBuf, &'static str> {
 /// Unpack a gzip-compressed tar stream into `dest` (which must exist).
 /// `label` names the archive in errors.
 pub(crate) fn extract_tgz(reader: impl Read, dest: &Path, label: &str) -> Result<(), PackageError> {
-    let bad = |reason: String| PackageError::BadArchive { archive: label.to_string(), reason };
+    let bad = |reason: String| PackageError::BadArchive {
+        archive: label.to_string(),
+        reason,
+    };
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
     let entries = archive.entries().map_err(|e| bad(e.to_string()))?;
     let mut files = 0usize;
@@ -98,10 +105,14 @@ pub(crate) fn extract_tgz(reader: impl Read, dest: &Path, label: &str) -> Result
                 fs::create_dir_all(parent).map_err(|e| PackageError::io("create", parent, e))?;
             }
             // A file may only replace a file: never follow what is there.
-            if fs::symlink_metadata(&target).map(|m| !m.is_file()).unwrap_or(false) {
+            if fs::symlink_metadata(&target)
+                .map(|m| !m.is_file())
+                .unwrap_or(false)
+            {
                 return Err(unsafe_entry("collides with a folder of the same name"));
             }
-            let mut out = fs::File::create(&target).map_err(|e| PackageError::io("write", &target, e))?;
+            let mut out =
+                fs::File::create(&target).map_err(|e| PackageError::io("write", &target, e))?;
             io::copy(&mut entry, &mut out).map_err(|e| bad(format!("{shown}: {e}")))?;
             files += 1;
         } else {
@@ -130,13 +141,18 @@ pub(crate) fn locate_package_dir(unpacked: &Path, label: &str) -> Result<PathBuf
     let mut dirs = Vec::new();
     for ent in fs::read_dir(unpacked).map_err(|e| PackageError::io("list", unpacked, e))? {
         let ent = ent.map_err(|e| PackageError::io("list", unpacked, e))?;
-        if ent.file_type().map(|t| t.is_dir()).unwrap_or(false) && ent.path().join("package.json").is_file() {
+        if ent.file_type().map(|t| t.is_dir()).unwrap_or(false)
+            && ent.path().join("package.json").is_file()
+        {
             dirs.push(ent.path());
         }
     }
     match dirs.len() {
         1 => Ok(dirs.pop().unwrap()),
-        0 => Err(PackageError::BadArchive { archive: label.to_string(), reason: "it has no package.json".into() }),
+        0 => Err(PackageError::BadArchive {
+            archive: label.to_string(),
+            reason: "it has no package.json".into(),
+        }),
         _ => Err(PackageError::BadArchive {
             archive: label.to_string(),
             reason: "it has several top-level folders with a package.json".into(),
@@ -146,7 +162,11 @@ pub(crate) fn locate_package_dir(unpacked: &Path, label: &str) -> Result<PathBuf
 
 /// Arrange an unpacked archive as `<work>/final/package/...` and return the
 /// `final` folder, ready to be renamed to `<root>/<name>#<version>`.
-pub(crate) fn arrange(work: &Path, unpacked: &Path, package_dir: &Path) -> Result<PathBuf, PackageError> {
+pub(crate) fn arrange(
+    work: &Path,
+    unpacked: &Path,
+    package_dir: &Path,
+) -> Result<PathBuf, PackageError> {
     if package_dir == unpacked.join("package") {
         // Standard layout: keep any sibling folders too.
         return Ok(unpacked.to_path_buf());

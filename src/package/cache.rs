@@ -28,7 +28,10 @@ impl PackageCache {
         if let Some(dir) = std::env::var_os("FHIR_PACKAGE_CACHE").filter(|d| !d.is_empty()) {
             return PathBuf::from(dir);
         }
-        registry::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".fhir").join("packages")
+        registry::home_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".fhir")
+            .join("packages")
     }
 
     pub fn root(&self) -> &Path {
@@ -42,7 +45,9 @@ impl PackageCache {
     /// The installed package with exactly this name and version.
     fn find_exact(&self, name: &str, version: &str) -> Option<InstalledPackage> {
         let dir = self.entry_dir(name, version).join("package");
-        dir.join("package.json").is_file().then(|| InstalledPackage::load(name, version, dir))
+        dir.join("package.json")
+            .is_file()
+            .then(|| InstalledPackage::load(name, version, dir))
     }
 
     /// Installed versions of `name`, oldest first.
@@ -52,14 +57,21 @@ impl PackageCache {
             .entry_names()
             .into_iter()
             .filter_map(|n| n.strip_prefix(&prefix).map(str::to_string))
-            .filter(|v| self.entry_dir(name, v).join("package").join("package.json").is_file())
+            .filter(|v| {
+                self.entry_dir(name, v)
+                    .join("package")
+                    .join("package.json")
+                    .is_file()
+            })
             .collect();
         versions.sort_by(|a, b| compare_versions(a, b));
         versions
     }
 
     fn entry_names(&self) -> Vec<String> {
-        let Ok(rd) = fs::read_dir(&self.root) else { return Vec::new() };
+        let Ok(rd) = fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
         rd.filter_map(Result::ok)
             .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
             .filter_map(|e| e.file_name().into_string().ok())
@@ -82,7 +94,11 @@ impl PackageCache {
                 self.find_exact(name, version)
             })
             .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| compare_versions(&a.version, &b.version)));
+        out.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then_with(|| compare_versions(&a.version, &b.version))
+        });
         out
     }
 
@@ -99,9 +115,15 @@ impl PackageCache {
             if r.name != R4_CORE {
                 return None;
             }
-            let sub = PackageRef { name: R4_EXAMPLES.to_string(), version: r.version.clone() };
+            let sub = PackageRef {
+                name: R4_EXAMPLES.to_string(),
+                version: r.version.clone(),
+            };
             let p = self.find(&sub)?;
-            tracing::debug!("{r} is not in the cache; using {} which carries the R4 core definitions", p.reference());
+            tracing::debug!(
+                "{r} is not in the cache; using {} which carries the R4 core definitions",
+                p.reference()
+            );
             Some(p)
         })
     }
@@ -114,7 +136,12 @@ impl PackageCache {
     /// replaced by an installed version of that package, else by the
     /// registry's latest (with a warning). `hl7.fhir.r4.core` falls back to
     /// `hl7.fhir.r4.examples` of the same version.
-    pub fn install(&self, r: &PackageRef, registries: &Registries, progress: bool) -> Result<Vec<InstalledPackage>, PackageError> {
+    pub fn install(
+        &self,
+        r: &PackageRef,
+        registries: &Registries,
+        progress: bool,
+    ) -> Result<Vec<InstalledPackage>, PackageError> {
         let mut s = Session::new(self, registries, progress);
         let first = s.resolve(r, None)?;
         let mut seen: HashSet<String> = [r.name.clone(), first.name.clone()].into();
@@ -125,14 +152,22 @@ impl PackageCache {
                 if !seen.insert(dep_name.clone()) {
                     continue;
                 }
-                if check_segment(dep_name, "name", dep_name).is_err() || check_segment(dep_version, "version", dep_version).is_err() {
-                    tracing::warn!("{} lists an unusable dependency `{dep_name}: {dep_version}`; skipping it", pkg.reference());
+                if check_segment(dep_name, "name", dep_name).is_err()
+                    || check_segment(dep_version, "version", dep_version).is_err()
+                {
+                    tracing::warn!(
+                        "{} lists an unusable dependency `{dep_name}: {dep_version}`; skipping it",
+                        pkg.reference()
+                    );
                     continue;
                 }
                 let dep_ref = PackageRef::new(dep_name.clone(), Some(dep_version));
                 let dep = s.resolve(&dep_ref, Some(&pkg))?;
                 seen.insert(dep.name.clone());
-                if out.iter().any(|p| p.name == dep.name && p.version == dep.version) {
+                if out
+                    .iter()
+                    .any(|p| p.name == dep.name && p.version == dep.version)
+                {
                     continue;
                 }
                 out.push(dep.clone());
@@ -149,15 +184,26 @@ impl PackageCache {
         let file = fs::File::open(tgz).map_err(|e| PackageError::io("open", tgz, e))?;
         let work = WorkDir::new(&self.root)?;
         let (fin, manifest) = unpack(&work, file, &label)?;
-        let bad = |reason: String| PackageError::BadArchive { archive: label.clone(), reason };
-        check_segment(&manifest.name, "name", &manifest.name).map_err(|e| bad(format!("its package.json has an unusable name: {e}")))?;
+        let bad = |reason: String| PackageError::BadArchive {
+            archive: label.clone(),
+            reason,
+        };
+        check_segment(&manifest.name, "name", &manifest.name)
+            .map_err(|e| bad(format!("its package.json has an unusable name: {e}")))?;
         check_segment(&manifest.version, "version", &manifest.version)
             .map_err(|e| bad(format!("its package.json has an unusable version: {e}")))?;
         self.place(&work, &fin, &manifest.name, &manifest.version, true)
     }
 
     /// Move an arranged folder (holding `package/`) to `<root>/<name>#<version>`.
-    fn place(&self, work: &WorkDir, fin: &Path, name: &str, version: &str, replace: bool) -> Result<InstalledPackage, PackageError> {
+    fn place(
+        &self,
+        work: &WorkDir,
+        fin: &Path,
+        name: &str,
+        version: &str,
+        replace: bool,
+    ) -> Result<InstalledPackage, PackageError> {
         let target = self.entry_dir(name, version);
         if target.exists() {
             if !replace {
@@ -176,16 +222,21 @@ impl PackageCache {
             return Err(PackageError::io("move a package into", &target, e));
         }
         tracing::info!("installed {name}#{version} in {}", target.display());
-        self.find_exact(name, version).ok_or_else(|| PackageError::BadArchive {
-            archive: target.display().to_string(),
-            reason: "package/package.json is missing after unpacking".into(),
-        })
+        self.find_exact(name, version)
+            .ok_or_else(|| PackageError::BadArchive {
+                archive: target.display().to_string(),
+                reason: "package/package.json is missing after unpacking".into(),
+            })
     }
 }
 
 /// Unpack an archive in a work folder, index it, and arrange it as
 /// `<final>/package/...`. Returns the final folder and the manifest.
-fn unpack(work: &WorkDir, reader: impl std::io::Read, label: &str) -> Result<(PathBuf, Manifest), PackageError> {
+fn unpack(
+    work: &WorkDir,
+    reader: impl std::io::Read,
+    label: &str,
+) -> Result<(PathBuf, Manifest), PackageError> {
     let unpacked = work.path().join("unpacked");
     fs::create_dir(&unpacked).map_err(|e| PackageError::io("create", &unpacked, e))?;
     archive::extract_tgz(reader, &unpacked, label)?;
@@ -219,7 +270,15 @@ struct Session<'a> {
 
 impl<'a> Session<'a> {
     fn new(cache: &'a PackageCache, registries: &'a Registries, progress: bool) -> Self {
-        Session { cache, registries, progress, client: None, infos: HashMap::new(), dead: HashSet::new(), problems: Vec::new() }
+        Session {
+            cache,
+            registries,
+            progress,
+            client: None,
+            infos: HashMap::new(),
+            dead: HashSet::new(),
+            problems: Vec::new(),
+        }
     }
 
     fn online(&self) -> bool {
@@ -260,7 +319,12 @@ impl<'a> Session<'a> {
         Ok(found)
     }
 
-    fn download(&mut self, name: &str, version: &str, vi: &VersionInfo) -> Result<InstalledPackage, PackageError> {
+    fn download(
+        &mut self,
+        name: &str,
+        version: &str,
+        vi: &VersionInfo,
+    ) -> Result<InstalledPackage, PackageError> {
         if let Some(p) = self.cache.find_exact(name, version) {
             return Ok(p);
         }
@@ -268,7 +332,13 @@ impl<'a> Session<'a> {
         let tgz = work.path().join("download.tgz");
         let progress = self.progress;
         tracing::info!("downloading {name}#{version} from {}", vi.tarball);
-        self.client()?.download(&vi.tarball, vi.shasum.as_deref(), &tgz, progress, &format!("{name}#{version}"))?;
+        self.client()?.download(
+            &vi.tarball,
+            vi.shasum.as_deref(),
+            &tgz,
+            progress,
+            &format!("{name}#{version}"),
+        )?;
         let file = fs::File::open(&tgz).map_err(|e| PackageError::io("open", &tgz, e))?;
         let (fin, manifest) = unpack(&work, file, &vi.tarball)?;
         if manifest.name != name || manifest.version != version {
@@ -284,7 +354,11 @@ impl<'a> Session<'a> {
 
     /// Find or fetch one package. `parent` is the package that depends on it
     /// (None for the package the user asked for).
-    fn resolve(&mut self, r: &PackageRef, parent: Option<&InstalledPackage>) -> Result<InstalledPackage, PackageError> {
+    fn resolve(
+        &mut self,
+        r: &PackageRef,
+        parent: Option<&InstalledPackage>,
+    ) -> Result<InstalledPackage, PackageError> {
         let name = r.name.as_str();
         // 1. The cache (a pinned version only; "latest" asks the registries).
         if r.version.is_some() {
@@ -296,7 +370,11 @@ impl<'a> Session<'a> {
         let infos = self.lookup(name)?;
         match &r.version {
             Some(v) => {
-                if let Some(vi) = infos.iter().find_map(|(_, info)| info.versions.get(v)).cloned() {
+                if let Some(vi) = infos
+                    .iter()
+                    .find_map(|(_, info)| info.versions.get(v))
+                    .cloned()
+                {
                     return self.download(name, v, &vi);
                 }
             }
@@ -305,20 +383,31 @@ impl<'a> Session<'a> {
                     if let Some(p) = self.cache.find_exact(name, &latest) {
                         return Ok(p);
                     }
-                    let vi = infos.iter().find_map(|(_, info)| info.versions.get(&latest)).cloned().expect("latest is a listed version");
+                    let vi = infos
+                        .iter()
+                        .find_map(|(_, info)| info.versions.get(&latest))
+                        .cloned()
+                        .expect("latest is a listed version");
                     return self.download(name, &latest, &vi);
                 }
             }
         }
         // 3. R4 core is not on every registry; the examples package carries it.
         if name == R4_CORE {
-            let sub = PackageRef { name: R4_EXAMPLES.to_string(), version: r.version.clone() };
-            tracing::info!("{r} is not available; using {sub}, which carries all R4 core definitions");
+            let sub = PackageRef {
+                name: R4_EXAMPLES.to_string(),
+                version: r.version.clone(),
+            };
+            tracing::info!(
+                "{r} is not available; using {sub}, which carries all R4 core definitions"
+            );
             return self.resolve(&sub, parent).map_err(|e| match e {
                 // Name what the user asked for, not only the stand-in.
-                PackageError::NotFound { why, cache, .. } => {
-                    PackageError::NotFound { package: r.to_string(), cache, why: format!("neither is {sub} (which carries it): {why}") }
-                }
+                PackageError::NotFound { why, cache, .. } => PackageError::NotFound {
+                    package: r.to_string(),
+                    cache,
+                    why: format!("neither is {sub} (which carries it): {why}"),
+                },
                 other => other,
             });
         }
@@ -326,41 +415,65 @@ impl<'a> Session<'a> {
         //    dependency version nobody has, an installed or the latest version.
         if r.version.is_none() {
             if let Some(p) = self.cache.newest(name) {
-                tracing::debug!("no registry answered for {name}; using the installed {}", p.reference());
+                tracing::debug!(
+                    "no registry answered for {name}; using the installed {}",
+                    p.reference()
+                );
                 return Ok(p);
             }
         } else if let Some(parent) = parent {
             if let Some(p) = self.cache.newest(name) {
-                tracing::warn!("{} depends on {r}, which no registry has; using the installed {} instead", parent.reference(), p.reference());
+                tracing::warn!(
+                    "{} depends on {r}, which no registry has; using the installed {} instead",
+                    parent.reference(),
+                    p.reference()
+                );
                 return Ok(p);
             }
-            if let Some((reg, latest, vi)) =
-                infos.iter().find_map(|(reg, info)| info.latest.as_ref().map(|l| (reg.clone(), l.clone(), info.versions[l].clone())))
-            {
+            if let Some((reg, latest, vi)) = infos.iter().find_map(|(reg, info)| {
+                info.latest
+                    .as_ref()
+                    .map(|l| (reg.clone(), l.clone(), info.versions[l].clone()))
+            }) {
                 tracing::warn!("{} depends on {r}, which no registry has; using {name}#{latest} from {reg} instead", parent.reference());
                 return self.download(name, &latest, &vi);
             }
         }
         // 5. Nothing: say why and what to do.
         if let (Some(v), false) = (&r.version, infos.is_empty()) {
-            let mut available: Vec<String> = infos.iter().flat_map(|(_, i)| i.version_list()).collect();
+            let mut available: Vec<String> =
+                infos.iter().flat_map(|(_, i)| i.version_list()).collect();
             available.sort_by(|a, b| compare_versions(a, b));
             available.dedup();
-            return Err(PackageError::VersionNotFound { name: name.to_string(), version: v.clone(), available: available.join(", ") });
+            return Err(PackageError::VersionNotFound {
+                name: name.to_string(),
+                version: v.clone(),
+                available: available.join(", "),
+            });
         }
         let why = if self.registries.offline {
             "careplan is offline (--offline or CAREPLAN_OFFLINE)".to_string()
         } else if self.registries.urls.is_empty() {
             "no package registries are configured (CAREPLAN_REGISTRIES is empty)".to_string()
         } else if self.problems.is_empty() {
-            format!("no registry has it (asked {})", self.registries.urls.join(", "))
+            format!(
+                "no registry has it (asked {})",
+                self.registries.urls.join(", ")
+            )
         } else {
-            format!("no registry could provide it ({})", self.problems.join("; "))
+            format!(
+                "no registry could provide it ({})",
+                self.problems.join("; ")
+            )
         };
         let why = match parent {
             Some(p) => format!("{} needs it, but {why}", p.reference()),
             None => why,
         };
-        Err(PackageError::NotFound { package: r.to_string(), cache: self.cache.root.clone(), why })
+        Err(PackageError::NotFound {
+            package: r.to_string(),
+            cache: self.cache.root.clone(),
+            why,
+        })
     }
 }

@@ -11,19 +11,35 @@ pub enum PackageError {
     #[error(
         "package {package} is not in the package cache at {cache} and {why}; run `careplan package install {package}` with network access, or put the package in {cache}, or pass --ig path/to/package.tgz"
     )]
-    NotFound { package: String, cache: PathBuf, why: String },
+    NotFound {
+        package: String,
+        cache: PathBuf,
+        why: String,
+    },
 
     #[error("no registry has {name}#{version} (versions offered: {available}); ask for one of those, or install a local copy with `careplan package install path/to/package.tgz`")]
-    VersionNotFound { name: String, version: String, available: String },
+    VersionNotFound {
+        name: String,
+        version: String,
+        available: String,
+    },
 
     #[error("downloading {url} failed: {reason}; check network access (or set CAREPLAN_REGISTRIES) and try again")]
     Download { url: String, reason: String },
 
     #[error("{url} does not match its published checksum (sha1 expected {expected}, got {actual}); the download was discarded, try again")]
-    Checksum { url: String, expected: String, actual: String },
+    Checksum {
+        url: String,
+        expected: String,
+        actual: String,
+    },
 
     #[error("refusing to unpack {archive}: entry `{entry}` {reason}; the archive is not a safe FHIR package, nothing was installed")]
-    UnsafeArchive { archive: String, entry: String, reason: String },
+    UnsafeArchive {
+        archive: String,
+        entry: String,
+        reason: String,
+    },
 
     #[error("{archive} is not a FHIR package archive: {reason}; a package is an npm-style .tgz with package/package.json inside")]
     BadArchive { archive: String, reason: String },
@@ -41,7 +57,15 @@ pub enum PackageError {
 }
 
 impl PackageError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        PackageError::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        PackageError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }

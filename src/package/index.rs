@@ -25,15 +25,36 @@ pub struct IndexEntry {
     pub filename: String,
     #[serde(rename = "resourceType", default)]
     pub resource_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "loose_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose_string"
+    )]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "loose_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose_string"
+    )]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "loose_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose_string"
+    )]
     pub version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "loose_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose_string"
+    )]
     pub kind: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none", deserialize_with = "loose_string")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose_string"
+    )]
     pub type_: Option<String>,
 }
 
@@ -86,10 +107,19 @@ impl InstalledPackage {
             Ok(m) => m,
             Err(e) => {
                 tracing::debug!("{e}");
-                Manifest { name: name.to_string(), version: version.to_string(), ..Manifest::default() }
+                Manifest {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    ..Manifest::default()
+                }
             }
         };
-        InstalledPackage { name: name.to_string(), version: version.to_string(), dir, manifest }
+        InstalledPackage {
+            name: name.to_string(),
+            version: version.to_string(),
+            dir,
+            manifest,
+        }
     }
 
     /// `name#version`.
@@ -108,7 +138,9 @@ impl InstalledPackage {
                 let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
                 match serde_json::from_slice::<IndexFile>(bytes) {
                     Ok(f) => return Ok(f.files),
-                    Err(e) => tracing::warn!("ignoring unreadable {}: {e}; rebuilding it", path.display()),
+                    Err(e) => {
+                        tracing::warn!("ignoring unreadable {}: {e}; rebuilding it", path.display())
+                    }
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -152,7 +184,9 @@ pub(crate) fn build_index(dir: &Path) -> Result<Vec<IndexEntry>, PackageError> {
                 continue;
             }
         };
-        let Some(resource_type) = head.resource_type else { continue };
+        let Some(resource_type) = head.resource_type else {
+            continue;
+        };
         entries.push(IndexEntry {
             filename,
             resource_type,
@@ -170,8 +204,14 @@ pub(crate) fn build_index(dir: &Path) -> Result<Vec<IndexEntry>, PackageError> {
 /// Write `.index.json` via a temp file and a rename, so readers never see
 /// half a file.
 pub(crate) fn write_index(dir: &Path, entries: &[IndexEntry]) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(&IndexFileOut { index_version: 1, files: entries })?;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let json = serde_json::to_vec_pretty(&IndexFileOut {
+        index_version: 1,
+        files: entries,
+    })?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let tmp = dir.join(format!(".index.json.{}-{nanos}.tmp", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;

@@ -35,7 +35,9 @@ impl Manifest {
         let mut fhir_versions = Vec::new();
         for key in ["fhirVersions", "fhir-version-list", "fhirVersion"] {
             match obj.get(key) {
-                Some(Value::Array(a)) => fhir_versions.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+                Some(Value::Array(a)) => {
+                    fhir_versions.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
+                }
                 Some(Value::String(s)) => fhir_versions.push(s.clone()),
                 _ => {}
             }
@@ -54,7 +56,10 @@ impl Manifest {
 
     pub fn read(path: &Path) -> Result<Manifest, PackageError> {
         let bytes = std::fs::read(path).map_err(|e| PackageError::io("read", path, e))?;
-        Manifest::from_json(&bytes).map_err(|reason| PackageError::Json { path: path.to_path_buf(), reason })
+        Manifest::from_json(&bytes).map_err(|reason| PackageError::Json {
+            path: path.to_path_buf(),
+            reason,
+        })
     }
 }
 
@@ -75,7 +80,9 @@ mod tests {
         assert_eq!(m.dependencies.len(), 1);
         assert_eq!(m.dependencies["c.d"], "2.0.0");
 
-        let m = Manifest::from_json(b"\xEF\xBB\xBF{\"name\":\"x\",\"fhir-version-list\":[\"4.0.1\"]}").unwrap();
+        let m =
+            Manifest::from_json(b"\xEF\xBB\xBF{\"name\":\"x\",\"fhir-version-list\":[\"4.0.1\"]}")
+                .unwrap();
         assert_eq!(m.name, "x");
         assert_eq!(m.version, "");
         assert_eq!(m.fhir_versions, ["4.0.1"]);

@@ -14,21 +14,34 @@ pub struct PackageRef {
 
 impl PackageRef {
     pub fn new(name: impl Into<String>, version: Option<&str>) -> Self {
-        PackageRef { name: name.into(), version: version.map(str::to_string) }
+        PackageRef {
+            name: name.into(),
+            version: version.map(str::to_string),
+        }
     }
 }
 
 /// Names and versions become folder names in the cache, so they must not be
 /// able to point anywhere else.
 pub(crate) fn check_segment(input: &str, what: &str, s: &str) -> Result<(), PackageError> {
-    let bad = |reason: String| PackageError::InvalidReference { input: input.to_string(), reason };
+    let bad = |reason: String| PackageError::InvalidReference {
+        input: input.to_string(),
+        reason,
+    };
     if s.is_empty() {
         return Err(bad(format!("the {what} is empty")));
     }
     if s == "." || s == ".." || s.contains("..") {
         return Err(bad(format!("the {what} contains `..`")));
     }
-    if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '\\' | '#' | '@' | ':' | '*' | '?' | '"' | '<' | '>' | '|')) {
+    if let Some(c) = s.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '/' | '\\' | '#' | '@' | ':' | '*' | '?' | '"' | '<' | '>' | '|'
+            )
+    }) {
         return Err(bad(format!("the {what} contains {c:?}")));
     }
     Ok(())
@@ -56,7 +69,10 @@ impl FromStr for PackageRef {
                 Some(v.to_string())
             }
         };
-        Ok(PackageRef { name: name.to_string(), version })
+        Ok(PackageRef {
+            name: name.to_string(),
+            version,
+        })
     }
 }
 
@@ -79,8 +95,13 @@ mod tests {
         assert_eq!(r, PackageRef::new("hl7.fhir.r4.core", Some("4.0.1")));
         assert_eq!(r.to_string(), "hl7.fhir.r4.core#4.0.1");
 
-        let r: PackageRef = "hl7.fhir.uv.extensions.r4@5.3.0-ballot-tc1".parse().unwrap();
-        assert_eq!(r, PackageRef::new("hl7.fhir.uv.extensions.r4", Some("5.3.0-ballot-tc1")));
+        let r: PackageRef = "hl7.fhir.uv.extensions.r4@5.3.0-ballot-tc1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            r,
+            PackageRef::new("hl7.fhir.uv.extensions.r4", Some("5.3.0-ballot-tc1"))
+        );
         assert_eq!(r.to_string(), "hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1");
 
         let r: PackageRef = " hl7.terminology.r4 ".parse().unwrap();
@@ -93,7 +114,17 @@ mod tests {
 
     #[test]
     fn rejects_names_that_could_escape_the_cache() {
-        for bad in ["", "#1.0.0", "../evil#1.0.0", "a/b#1.0", "a#../../x", "a#1/2", "a b#1", "a#1#2", "@1.0"] {
+        for bad in [
+            "",
+            "#1.0.0",
+            "../evil#1.0.0",
+            "a/b#1.0",
+            "a#../../x",
+            "a#1/2",
+            "a b#1",
+            "a#1#2",
+            "@1.0",
+        ] {
             let e = bad.parse::<PackageRef>();
             assert!(e.is_err(), "{bad:?} should be rejected, got {e:?}");
         }

@@ -27,17 +27,22 @@ pub struct Registries {
 impl Registries {
     /// The default list: the FHIR package registry (https://packages.fhir.org)
     /// then the npm registry (as configured for the npm client; skipped when
-    /// none is configured). $CAREPLAN_REGISTRIES (comma-separated) replaces
-    /// the list; $CAREPLAN_OFFLINE=1 sets offline.
+    /// none is configured, or when offline). $CAREPLAN_REGISTRIES
+    /// (comma-separated) replaces the list; $CAREPLAN_OFFLINE=1 sets offline.
     pub fn default_list() -> Registries {
-        let offline = std::env::var("CAREPLAN_OFFLINE").map(|v| is_truthy(&v)).unwrap_or(false);
+        let offline = std::env::var("CAREPLAN_OFFLINE")
+            .map(|v| is_truthy(&v))
+            .unwrap_or(false);
         let urls = match std::env::var("CAREPLAN_REGISTRIES") {
             Ok(list) => split_list(&list),
             Err(_) => {
                 let mut urls = vec![FHIR_REGISTRY.to_string()];
-                match npm_registry() {
+                // Offline, the list is never used: skip asking npm.
+                match if offline { None } else { npm_registry() } {
                     Some(npm) => urls.push(npm),
-                    None => tracing::debug!("no npm registry configured; using the FHIR registry only"),
+                    None => {
+                        tracing::debug!("no npm registry configured; using the FHIR registry only")
+                    }
                 }
                 urls
             }
@@ -47,21 +52,37 @@ impl Registries {
 
     /// Registries from an explicit list (trailing slashes are dropped).
     pub fn new<S: AsRef<str>>(urls: impl IntoIterator<Item = S>, offline: bool) -> Registries {
-        Registries { urls: urls.into_iter().map(|u| u.as_ref().trim().trim_end_matches('/').to_string()).collect(), offline }
+        Registries {
+            urls: urls
+                .into_iter()
+                .map(|u| u.as_ref().trim().trim_end_matches('/').to_string())
+                .collect(),
+            offline,
+        }
     }
 
     /// No registries at all: only the cache is used.
     pub fn offline() -> Registries {
-        Registries { urls: Vec::new(), offline: true }
+        Registries {
+            urls: Vec::new(),
+            offline: true,
+        }
     }
 }
 
 fn is_truthy(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
 }
 
 fn split_list(list: &str) -> Vec<String> {
-    list.split(',').map(|s| s.trim().trim_end_matches('/')).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    list.split(',')
+        .map(|s| s.trim().trim_end_matches('/'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The npm registry the npm client would use: `npm_config_registry` /
@@ -74,11 +95,16 @@ pub fn npm_registry() -> Option<String> {
 }
 
 pub(crate) fn home_dir() -> Option<std::path::PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(std::path::PathBuf::from)
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(std::path::PathBuf::from)
 }
 
 /// The environment and ~/.npmrc steps of [`npm_registry`].
-pub(crate) fn npm_registry_from(env: impl Fn(&str) -> Option<String>, npmrc: Option<&str>) -> Option<String> {
+pub(crate) fn npm_registry_from(
+    env: impl Fn(&str) -> Option<String>,
+    npmrc: Option<&str>,
+) -> Option<String> {
     let clean = |s: &str| {
         let s = s.trim().trim_matches('"').trim_end_matches('/');
         (s.starts_with("http://") || s.starts_with("https://")).then(|| s.to_string())
@@ -110,7 +136,9 @@ fn npm_config_get_registry() -> Option<String> {
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
-            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(25)),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(25))
+            }
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -142,32 +170,52 @@ pub(crate) struct PackageInfo {
 impl PackageInfo {
     pub(crate) fn parse(v: &Value) -> PackageInfo {
         let mut info = PackageInfo {
-            latest: v.pointer("/dist-tags/latest").and_then(Value::as_str).map(str::to_string),
+            latest: v
+                .pointer("/dist-tags/latest")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             ..PackageInfo::default()
         };
         if let Some(versions) = v.get("versions").and_then(Value::as_object) {
             for (ver, meta) in versions {
-                let Some(tarball) = meta.pointer("/dist/tarball").and_then(Value::as_str) else { continue };
+                let Some(tarball) = meta.pointer("/dist/tarball").and_then(Value::as_str) else {
+                    continue;
+                };
                 let dependencies = meta
                     .get("dependencies")
                     .and_then(Value::as_object)
-                    .map(|d| d.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 info.versions.insert(
                     ver.clone(),
                     VersionInfo {
                         tarball: tarball.to_string(),
-                        shasum: meta.pointer("/dist/shasum").and_then(Value::as_str).map(str::to_string),
+                        shasum: meta
+                            .pointer("/dist/shasum")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         dependencies,
                     },
                 );
             }
         }
-        if info.latest.as_ref().is_some_and(|l| !info.versions.contains_key(l)) {
+        if info
+            .latest
+            .as_ref()
+            .is_some_and(|l| !info.versions.contains_key(l))
+        {
             info.latest = None;
         }
         if info.latest.is_none() {
-            info.latest = info.versions.keys().max_by(|a, b| compare_versions(a, b)).cloned();
+            info.latest = info
+                .versions
+                .keys()
+                .max_by(|a, b| compare_versions(a, b))
+                .cloned();
         }
         info
     }
@@ -203,19 +251,27 @@ impl Client {
         for cert in system_certificates() {
             builder = builder.add_root_certificate(cert);
         }
-        let http = builder
-            .build()
-            .map_err(|e| PackageError::Download { url: "(http client)".into(), reason: e.to_string() })?;
+        let http = builder.build().map_err(|e| PackageError::Download {
+            url: "(http client)".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Client { http })
     }
 
     /// `GET {registry}/{name}`.
-    pub(crate) fn package_info(&self, registry: &str, name: &str) -> Result<PackageInfo, FetchError> {
+    pub(crate) fn package_info(
+        &self,
+        registry: &str,
+        name: &str,
+    ) -> Result<PackageInfo, FetchError> {
         let url = format!("{}/{}", registry.trim_end_matches('/'), name);
         let resp = self
             .http
             .get(&url)
-            .header("Accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8")
+            .header(
+                "Accept",
+                "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+            )
             .timeout(Duration::from_secs(60))
             .send()
             .map_err(|e| FetchError::Unreachable(format!("{url}: {}", error_chain(&e))))?;
@@ -226,29 +282,53 @@ impl Client {
         if !status.is_success() {
             return Err(FetchError::Unreachable(format!("{url}: HTTP {status}")));
         }
-        let body = resp.bytes().map_err(|e| FetchError::Unreachable(format!("{url}: {}", error_chain(&e))))?;
-        let v: Value = serde_json::from_slice(&body).map_err(|e| FetchError::Unreachable(format!("{url}: bad JSON: {e}")))?;
+        let body = resp
+            .bytes()
+            .map_err(|e| FetchError::Unreachable(format!("{url}: {}", error_chain(&e))))?;
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| FetchError::Unreachable(format!("{url}: bad JSON: {e}")))?;
         Ok(PackageInfo::parse(&v))
     }
 
     /// Download `url` to `dest`, checking the sha1 when one is given. Shows a
     /// progress bar on stderr when `progress` is set and stderr is a terminal.
-    pub(crate) fn download(&self, url: &str, shasum: Option<&str>, dest: &Path, progress: bool, label: &str) -> Result<(), PackageError> {
-        let fail = |reason: String| PackageError::Download { url: url.to_string(), reason };
-        let mut resp = self.http.get(url).send().map_err(|e| fail(error_chain(&e)))?;
+    pub(crate) fn download(
+        &self,
+        url: &str,
+        shasum: Option<&str>,
+        dest: &Path,
+        progress: bool,
+        label: &str,
+    ) -> Result<(), PackageError> {
+        let fail = |reason: String| PackageError::Download {
+            url: url.to_string(),
+            reason,
+        };
+        // Blocking reqwest has no per-read timeout; bound the whole download
+        // generously so a stalled connection cannot hang forever.
+        let mut resp = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(15 * 60))
+            .send()
+            .map_err(|e| fail(error_chain(&e)))?;
         if !resp.status().is_success() {
             return Err(fail(format!("HTTP {}", resp.status())));
         }
         let bar = if progress && std::io::stderr().is_terminal() {
             let bar = match resp.content_length() {
                 Some(n) => indicatif::ProgressBar::new(n).with_style(
-                    indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                        .progress_chars("=> "),
+                    indicatif::ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
                 ),
                 None => indicatif::ProgressBar::new_spinner().with_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {msg} {bytes} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
                 ),
             };
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -257,7 +337,8 @@ impl Client {
         } else {
             None
         };
-        let mut file = std::fs::File::create(dest).map_err(|e| PackageError::io("write", dest, e))?;
+        let mut file =
+            std::fs::File::create(dest).map_err(|e| PackageError::io("write", dest, e))?;
         let mut hasher = sha1_smol::Sha1::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -266,19 +347,25 @@ impl Client {
                 break;
             }
             hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).map_err(|e| PackageError::io("write", dest, e))?;
+            file.write_all(&buf[..n])
+                .map_err(|e| PackageError::io("write", dest, e))?;
             if let Some(bar) = &bar {
                 bar.inc(n as u64);
             }
         }
-        file.flush().map_err(|e| PackageError::io("write", dest, e))?;
+        file.flush()
+            .map_err(|e| PackageError::io("write", dest, e))?;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
         if let Some(expected) = shasum {
             let actual = hasher.digest().to_string();
             if !actual.eq_ignore_ascii_case(expected.trim()) {
-                return Err(PackageError::Checksum { url: url.to_string(), expected: expected.to_string(), actual });
+                return Err(PackageError::Checksum {
+                    url: url.to_string(),
+                    expected: expected.to_string(),
+                    actual,
+                });
             }
         }
         Ok(())
@@ -290,14 +377,28 @@ impl Client {
 /// registries behind an organisation's TLS-inspecting proxy work as they do
 /// for the npm client and curl.
 fn system_certificates() -> Vec<reqwest::Certificate> {
-    let candidates = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from).into_iter().chain(
-        ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"].map(std::path::PathBuf::from),
-    );
+    let candidates = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+            ]
+            .map(std::path::PathBuf::from),
+        );
     for path in candidates {
-        let Ok(pem) = std::fs::read(&path) else { continue };
+        let Ok(pem) = std::fs::read(&path) else {
+            continue;
+        };
         match reqwest::Certificate::from_pem_bundle(&pem) {
             Ok(certs) => {
-                tracing::debug!("trusting {} certificates from {}", certs.len(), path.display());
+                tracing::debug!(
+                    "trusting {} certificates from {}",
+                    certs.len(),
+                    path.display()
+                );
                 return certs;
             }
             Err(e) => tracing::debug!("ignoring CA bundle {}: {e}", path.display()),
@@ -310,7 +411,9 @@ fn system_certificates() -> Vec<reqwest::Certificate> {
 /// only repeats the URL, so it is left out when there is a cause.
 fn error_chain(e: &reqwest::Error) -> String {
     let mut cur = std::error::Error::source(e);
-    let Some(first) = cur else { return e.to_string() };
+    let Some(first) = cur else {
+        return e.to_string();
+    };
     let mut s = first.to_string();
     cur = first.source();
     while let Some(c) = cur {
@@ -327,12 +430,22 @@ mod tests {
 
     #[test]
     fn npm_registry_comes_from_env_then_npmrc() {
-        let env = |k: &str| (k == "NPM_CONFIG_REGISTRY").then(|| "https://env.example/".to_string());
-        assert_eq!(npm_registry_from(env, Some("registry=https://rc.example/")).as_deref(), Some("https://env.example"));
+        let env =
+            |k: &str| (k == "NPM_CONFIG_REGISTRY").then(|| "https://env.example/".to_string());
+        assert_eq!(
+            npm_registry_from(env, Some("registry=https://rc.example/")).as_deref(),
+            Some("https://env.example")
+        );
         let none = |_: &str| None;
         let rc = "fund=false\n; comment\n registry = \"https://rc.example/npm/\"\n";
-        assert_eq!(npm_registry_from(none, Some(rc)).as_deref(), Some("https://rc.example/npm"));
-        assert_eq!(npm_registry_from(none, Some("@scope:registry=https://x.example")), None);
+        assert_eq!(
+            npm_registry_from(none, Some(rc)).as_deref(),
+            Some("https://rc.example/npm")
+        );
+        assert_eq!(
+            npm_registry_from(none, Some("@scope:registry=https://x.example")),
+            None
+        );
         assert_eq!(npm_registry_from(none, None), None);
     }
 
@@ -351,7 +464,9 @@ mod tests {
         assert_eq!(info.versions["1.0.0"].shasum.as_deref(), Some("abc"));
         assert_eq!(info.versions["1.0.0"].dependencies["b"], "1.0.0");
 
-        let info = PackageInfo::parse(&serde_json::json!({"versions":{"1.2.0":{"dist":{"tarball":"t"}},"1.10.0":{"dist":{"tarball":"t"}}}}));
+        let info = PackageInfo::parse(
+            &serde_json::json!({"versions":{"1.2.0":{"dist":{"tarball":"t"}},"1.10.0":{"dist":{"tarball":"t"}}}}),
+        );
         assert_eq!(info.latest.as_deref(), Some("1.10.0"));
     }
 }

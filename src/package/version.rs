@@ -56,8 +56,29 @@ mod tests {
 
     #[test]
     fn orders_versions_like_semver() {
-        let mut v = vec!["5.3.0-ballot-tc1", "1.10.0", "5.2.0", "1.9.0", "5.3.0", "4.0.1", "6.5.0", "5.3.0-ballot"];
+        let mut v = vec![
+            "5.3.0-ballot-tc1",
+            "1.10.0",
+            "5.2.0",
+            "1.9.0",
+            "5.3.0",
+            "4.0.1",
+            "6.5.0",
+            "5.3.0-ballot",
+        ];
         v.sort_by(|a, b| compare_versions(a, b));
-        assert_eq!(v, ["1.9.0", "1.10.0", "4.0.1", "5.2.0", "5.3.0-ballot", "5.3.0-ballot-tc1", "5.3.0", "6.5.0"]);
+        assert_eq!(
+            v,
+            [
+                "1.9.0",
+                "1.10.0",
+                "4.0.1",
+                "5.2.0",
+                "5.3.0-ballot",
+                "5.3.0-ballot-tc1",
+                "5.3.0",
+                "6.5.0"
+            ]
+        );
     }
 }
