@@ -6,4 +6,6 @@
 
 pub mod cli;
 pub mod issue;
+pub mod parse;
+pub mod primitive;
 pub mod tree;

@@ -1,0 +1,1 @@
+//! Lexical rules of the FHIR R4 primitive types.
