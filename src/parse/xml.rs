@@ -673,7 +673,7 @@ mod tests {
         assert_eq!(given.len(), 2);
         assert_eq!(given[0].text(), Some("A & BA"));
         assert_eq!(given[0].pos, Pos::new(5, 5));
-        assert_eq!(given[1].pos, Pos::new(5, 35));
+        assert_eq!(given[1].pos, Pos::new(5, 37));
         assert!(r.resource_type.is_some() && name.resource_type.is_none());
     }
 
@@ -682,7 +682,7 @@ mod tests {
         let x = "<Patient xmlns=\"http://hl7.org/fhir\"><name><text value=\"é\"/><family value=\"x\"/></name></Patient>";
         let d = parse_xml(x);
         let fam = d.root.unwrap().descend("name.family").unwrap().pos;
-        assert_eq!(fam, Pos::new(1, 62));
+        assert_eq!(fam, Pos::new(1, 61));
     }
 
     #[test]
@@ -794,7 +794,7 @@ mod tests {
         assert_eq!(n.value.as_ref().unwrap().kind, ValueKind::Xhtml);
         assert_eq!(n.text(), Some(div));
         assert!(n.children.is_empty());
-        assert_eq!(n.pos, Pos::new(1, 75));
+        assert_eq!(n.pos, Pos::new(1, 71));
         assert_eq!(r.child_text("active"), Some("true"));
     }
 
