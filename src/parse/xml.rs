@@ -42,7 +42,9 @@ pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 pub const MAX_DEPTH: usize = 512;
 
 /// Parses a FHIR XML document. Never panics; problems are reported as issues.
+/// A leading byte-order mark is skipped (positions count from after it).
 pub fn parse_xml(text: &str) -> Document {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser::new(text);
     let root = p.run();
     Document { format: Format::Xml, root, issues: p.issues }
@@ -873,6 +875,14 @@ mod tests {
     }
 
     #[test]
+    fn byte_order_mark_skipped() {
+        let d = parse_xml("\u{feff}<?xml version=\"1.0\"?>\n<Patient xmlns=\"http://hl7.org/fhir\" foo=\"1\"/>");
+        assert_eq!(d.issues.len(), 1);
+        assert_eq!(d.issues[0].pos, Some(Pos::new(2, 1)));
+        assert_eq!(d.root.unwrap().pos, Pos::new(2, 1));
+    }
+
+    #[test]
     fn doctype_rejected() {
         let x = "<?xml version=\"1.0\"?>\n<!DOCTYPE Patient [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<Patient xmlns=\"http://hl7.org/fhir\"><name><text value=\"&xxe;\"/></name></Patient>";
         let d = parse_xml(x);
@@ -986,5 +996,25 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "{} of {} files with issues:\n{}", bad.len(), files.len(), bad.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod survey {
+    /// `cargo test --lib parse::xml::survey -- --ignored --nocapture`: lists
+    /// what the parser reports on the shared test cases (for eyeballing).
+    #[test]
+    #[ignore]
+    fn survey_shared_test_cases() {
+        let Ok(rd) = std::fs::read_dir("/work/shared/fhir-test-cases-r4/files") else { return };
+        let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "xml")).collect();
+        paths.sort();
+        for p in paths {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            let d = super::parse_xml(&text);
+            for i in &d.issues {
+                println!("{}: {} {:?} {} @{}", p.file_name().unwrap().to_string_lossy(), i.severity, i.pos, i.message, i.expression);
+            }
+        }
     }
 }
