@@ -245,11 +245,12 @@ impl<'a> Parser<'a> {
     }
 
     fn text_content(&mut self, raw: &str, off: usize, escaped: bool) -> Flow {
-        let trimmed = raw.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n');
+        const WS: [char; 4] = [' ', '\t', '\r', '\n'];
+        let trimmed = raw.trim_matches(WS);
         if trimmed.is_empty() {
             return Flow::Continue;
         }
-        let lead = raw.len() - raw.trim_start_matches(|c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n').len();
+        let lead = raw.len() - raw.trim_start_matches(WS).len();
         let shown = if escaped {
             match quick_xml::escape::unescape(trimmed) {
                 Ok(s) => s.into_owned(),
