@@ -601,6 +601,20 @@ impl<'a> Parser<'a> {
                         self.fatal_at(self.text.len(), "XML is not well-formed: unexpected end of document inside the narrative 'div'");
                         return Flow::Stop;
                     }
+                    Ok(Event::Text(t)) => {
+                        // The fragment is kept raw, but it must still be well-formed
+                        // XML: only predefined entities and character references.
+                        if let Err(err) = t.unescape() {
+                            let p = self.lines.pos(at);
+                            self.issue(
+                                Severity::Fatal,
+                                IssueCode::Invalid,
+                                path.clone(),
+                                p,
+                                format!("XML is not well-formed: {err} in the narrative (XHTML entities such as &nbsp; are not declared in XML; use character references)"),
+                            );
+                        }
+                    }
                     Ok(_) => {}
                     Err(err) => {
                         self.pop_ns(ns_pushed);
@@ -811,6 +825,17 @@ mod tests {
         assert_eq!(r.descend("text.status").unwrap().text(), Some("generated"));
         let div = r.descend("text.div").unwrap().text().unwrap();
         assert_eq!(div, r#"<h:div xmlns:h="http://www.w3.org/1999/xhtml"><h:p>x</h:p></h:div>"#);
+    }
+
+    #[test]
+    fn undeclared_entity_in_narrative_is_fatal() {
+        let x = "<Patient xmlns=\"http://hl7.org/fhir\"><text><div xmlns=\"http://www.w3.org/1999/xhtml\">\n<p>a&nbsp;b &#160; &amp;</p></div></text></Patient>";
+        let d = parse_xml(x);
+        let f = fatal(&d).expect("fatal");
+        assert_eq!(f.pos, Some(Pos::new(2, 4)));
+        assert!(f.message.contains("nbsp"), "{}", f.message);
+        assert_eq!(d.issues.len(), 1);
+        assert!(d.root.unwrap().descend("text.div").is_some());
     }
 
     #[test]
