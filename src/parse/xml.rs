@@ -254,7 +254,13 @@ impl<'a> Parser<'a> {
         let shown = if escaped {
             match quick_xml::escape::unescape(trimmed) {
                 Ok(s) => s.into_owned(),
-                Err(_) => trimmed.to_string(),
+                Err(err) => {
+                    let (msg, rel) = escape_problem(&quick_xml::Error::Escape(err));
+                    let p = self.lines.pos(off + lead + rel.unwrap_or(0));
+                    let path = self.current_path();
+                    self.issue(Severity::Fatal, IssueCode::Invalid, path, p, msg);
+                    trimmed.to_string()
+                }
             }
         } else {
             trimmed.to_string()
@@ -407,13 +413,12 @@ impl<'a> Parser<'a> {
             let value = match a.unescape_value() {
                 Ok(v) => v.into_owned(),
                 Err(err) => {
-                    self.issue(
-                        Severity::Fatal,
-                        IssueCode::Invalid,
-                        path.clone(),
-                        pos,
-                        format!("XML is not well-formed: attribute '{key}' on '{local}': {err}"),
-                    );
+                    let (msg, rel) = escape_problem(&err);
+                    let at = match (offset_in(self.text, &a.value), rel) {
+                        (Some(o), Some(r)) => self.lines.pos(o + r),
+                        _ => pos,
+                    };
+                    self.issue(Severity::Fatal, IssueCode::Invalid, path.clone(), at, msg);
                     String::from_utf8_lossy(&a.value).into_owned()
                 }
             };
@@ -605,14 +610,9 @@ impl<'a> Parser<'a> {
                         // The fragment is kept raw, but it must still be well-formed
                         // XML: only predefined entities and character references.
                         if let Err(err) = t.unescape() {
-                            let p = self.lines.pos(at);
-                            self.issue(
-                                Severity::Fatal,
-                                IssueCode::Invalid,
-                                path.clone(),
-                                p,
-                                format!("XML is not well-formed: {err} in the narrative (XHTML entities such as &nbsp; are not declared in XML; use character references)"),
-                            );
+                            let (msg, rel) = escape_problem(&err);
+                            let p = self.lines.pos(at + rel.unwrap_or(0));
+                            self.issue(Severity::Fatal, IssueCode::Invalid, path.clone(), p, msg);
                         }
                     }
                     Ok(_) => {}
@@ -652,6 +652,29 @@ impl<'a> Parser<'a> {
         self.attach(node, false, path);
         Flow::Continue
     }
+}
+
+/// Describes a failed unescape the way XML parsers usually do, with the
+/// offset of the offending `&` relative to the unescaped slice when known.
+fn escape_problem(err: &quick_xml::Error) -> (String, Option<usize>) {
+    use quick_xml::escape::EscapeError;
+    match err {
+        quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(r, name)) => (
+            format!("The entity \"{name}\" was referenced, but not declared."),
+            Some(r.start.saturating_sub(1)),
+        ),
+        quick_xml::Error::Escape(EscapeError::UnterminatedEntity(r)) => {
+            ("XML is not well-formed: an entity or character reference is not terminated with ';'".into(), Some(r.start))
+        }
+        other => (format!("XML is not well-formed: {other}"), None),
+    }
+}
+
+/// Byte offset of `part` inside `whole`, if `part` borrows from it.
+fn offset_in(whole: &str, part: &[u8]) -> Option<usize> {
+    let start = whole.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    (p >= start && p + part.len() <= start + whole.len()).then(|| p - start)
 }
 
 fn escape_attr(s: &str) -> String {
@@ -832,10 +855,20 @@ mod tests {
         let x = "<Patient xmlns=\"http://hl7.org/fhir\"><text><div xmlns=\"http://www.w3.org/1999/xhtml\">\n<p>a&nbsp;b &#160; &amp;</p></div></text></Patient>";
         let d = parse_xml(x);
         let f = fatal(&d).expect("fatal");
-        assert_eq!(f.pos, Some(Pos::new(2, 4)));
-        assert!(f.message.contains("nbsp"), "{}", f.message);
+        assert_eq!(f.pos, Some(Pos::new(2, 5)));
+        assert_eq!(f.message, "The entity \"nbsp\" was referenced, but not declared.");
         assert_eq!(d.issues.len(), 1);
         assert!(d.root.unwrap().descend("text.div").is_some());
+    }
+
+    #[test]
+    fn undeclared_entity_in_attribute_is_fatal() {
+        let x = "<Patient xmlns=\"http://hl7.org/fhir\">\n<gender value=\"a&reg;\"/></Patient>";
+        let d = parse_xml(x);
+        let f = fatal(&d).expect("fatal");
+        assert_eq!(f.message, "The entity \"reg\" was referenced, but not declared.");
+        assert_eq!(f.pos, Some(Pos::new(2, 17)));
+        assert_eq!(f.expression, "Patient.gender[0]");
     }
 
     #[test]
