@@ -30,6 +30,13 @@
 //! Security: any DOCTYPE is rejected (no DTDs are read, no entities other than
 //! the five predefined ones and character references are expanded, nothing
 //! external is ever fetched).
+//!
+//! Issue codes: XML that is not well-formed → `Fatal`/`invalid` at the break
+//! (parsing stops; the tree built so far is returned); DOCTYPE →
+//! `Fatal`/`security`; nesting beyond [`MAX_DEPTH`] → `Fatal`/`too-costly`;
+//! FHIR-level problems (wrong namespace, undefined attribute, text content,
+//! a wrapper holding more than one resource, a `div` outside XHTML) →
+//! `Error`/`structure`, and parsing goes on.
 
 use crate::issue::{Issue, IssueCode, Severity};
 use crate::tree::{Document, Format, Name, Node, Pos, ValueKind};
