@@ -1,6 +1,7 @@
 //! Bytes into the element tree: JSON and XML readers and the choice between them.
 
 pub mod json;
+pub mod xml;
 
 use crate::issue::{Issue, IssueCode, Severity};
 use crate::tree::{Document, Format};
@@ -25,15 +26,11 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Document {
     };
     match format.or_else(|| sniff(text)) {
         Some(Format::Json) => json::parse_json(text),
-        Some(Format::Xml) => parse_xml(text),
+        Some(Format::Xml) => xml::parse_xml(text),
         None => Document {
             format: Format::Json,
             root: None,
             issues: vec![Issue::new(Severity::Fatal, IssueCode::Invalid, "", "The input is neither JSON (starting with '{') nor XML (starting with '<')")],
         },
     }
-}
-
-fn parse_xml(_text: &str) -> Document {
-    Document { format: Format::Xml, root: None, issues: vec![Issue::new(Severity::Fatal, IssueCode::NotSupported, "", "XML is not supported yet")] }
 }
