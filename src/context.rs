@@ -36,6 +36,9 @@ type Cache<T> = RwLock<HashMap<String, Option<Arc<T>>>>;
 
 #[derive(Default)]
 pub struct Context {
+    /// Definitions shared with other contexts (the packages), beneath this
+    /// one's own: lookups fall through to it and its caches stay warm.
+    parent: Option<Arc<Context>>,
     by_url: HashMap<String, Vec<Entry>>,
     structures: Cache<StructureDef>,
     value_sets: Cache<ValueSet>,
@@ -59,6 +62,18 @@ impl std::fmt::Debug for Context {
 impl Context {
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// A context holding its own definitions on top of `parent`'s.
+    pub fn overlay(parent: Arc<Context>) -> Context {
+        Context { xml_reader: parent.xml_reader.clone(), snapshot_generator: parent.snapshot_generator.clone(), parent: Some(parent), ..Context::default() }
+    }
+
+    /// The parent that answers for a canonical this context does not define itself.
+    fn delegate(&self, canonical: &str) -> Option<&Arc<Context>> {
+        let parent = self.parent.as_ref()?;
+        let (url, _) = split_canonical(canonical);
+        (!self.by_url.contains_key(url)).then_some(parent)
     }
 
     /// Registers a resource. A later registration of the same url and
@@ -91,17 +106,20 @@ impl Context {
     }
 
     pub fn len(&self) -> usize {
-        self.by_url.len()
+        self.by_url.len() + self.parent.as_ref().map_or(0, |p| p.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_url.is_empty()
+        self.len() == 0
     }
 
     /// The entry for a canonical (`url` or `url|version`). Without a version,
     /// the last registered wins; a version matches exactly or as a prefix
     /// (`1.0` matches `1.0.2`).
     pub fn entry(&self, canonical: &str) -> Option<&Entry> {
+        if let Some(p) = self.delegate(canonical) {
+            return p.entry(canonical);
+        }
         let (url, version) = split_canonical(canonical);
         let list = self.by_url.get(url)?;
         match version {
@@ -114,8 +132,13 @@ impl Context {
         }
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.by_url.values().flatten()
+    /// Every entry, this context's own first, then the parent's it does not shadow.
+    pub fn entries(&self) -> Box<dyn Iterator<Item = &Entry> + '_> {
+        let own = self.by_url.values().flatten();
+        match &self.parent {
+            Some(p) => Box::new(own.chain(p.entries().filter(|e| !self.by_url.contains_key(&e.url)))),
+            None => Box::new(own),
+        }
     }
 
     pub fn knows(&self, canonical: &str) -> bool {
@@ -124,6 +147,9 @@ impl Context {
 
     /// The resource's JSON, read once and cached.
     pub fn resource_json(&self, canonical: &str) -> Option<Arc<Value>> {
+        if let Some(p) = self.delegate(canonical) {
+            return p.resource_json(canonical);
+        }
         cached(&self.raw, canonical, || {
             let entry = self.entry(canonical)?;
             match &entry.source {
@@ -176,6 +202,9 @@ impl Context {
     /// The compiled StructureDefinition for a canonical URL, generating its
     /// snapshot first when it only has a differential.
     pub fn structure(&self, canonical: &str) -> Option<Arc<StructureDef>> {
+        if let Some(p) = self.delegate(canonical) {
+            return p.structure(canonical);
+        }
         cached(&self.structures, canonical, || {
             let entry = self.entry(canonical)?;
             if entry.resource_type != "StructureDefinition" {
@@ -208,6 +237,9 @@ impl Context {
     }
 
     pub fn value_set(&self, canonical: &str) -> Option<Arc<ValueSet>> {
+        if let Some(p) = self.delegate(canonical) {
+            return p.value_set(canonical);
+        }
         cached(&self.value_sets, canonical, || {
             let e = self.entry(canonical)?;
             (e.resource_type == "ValueSet").then(|| self.typed(canonical)).flatten().map(Arc::new)
@@ -215,6 +247,9 @@ impl Context {
     }
 
     pub fn code_system(&self, canonical: &str) -> Option<Arc<CodeSystem>> {
+        if let Some(p) = self.delegate(canonical) {
+            return p.code_system(canonical);
+        }
         cached(&self.code_systems, canonical, || {
             let e = self.entry(canonical)?;
             (e.resource_type == "CodeSystem").then(|| self.typed::<definition::CodeSystem>(canonical)).flatten().map(Arc::new)
@@ -247,6 +282,20 @@ mod tests {
         assert_eq!(ctx.value_set("http://x/vs|2.0").unwrap().version.as_deref(), Some("2.0.1"));
         assert!(ctx.value_set("http://x/vs|3").is_none());
         assert!(ctx.code_system("http://x/vs").is_none());
+    }
+
+    #[test]
+    fn overlays_shadow_their_parent_and_fall_through_to_it() {
+        let mut base = Context::new();
+        base.add_json(json!({"resourceType": "ValueSet", "url": "http://x/a", "name": "base-a"}), "base");
+        base.add_json(json!({"resourceType": "ValueSet", "url": "http://x/b", "name": "base-b"}), "base");
+        let base = Arc::new(base);
+        let mut top = Context::overlay(base.clone());
+        top.add_json(json!({"resourceType": "ValueSet", "url": "http://x/a", "name": "top-a"}), "top");
+        assert_eq!(top.value_set("http://x/a").unwrap().name.as_deref(), Some("top-a"));
+        assert_eq!(top.value_set("http://x/b").unwrap().name.as_deref(), Some("base-b"));
+        assert_eq!(base.value_set("http://x/a").unwrap().name.as_deref(), Some("base-a"));
+        assert_eq!(top.entries().count(), 2);
     }
 
     #[test]

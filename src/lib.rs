@@ -6,8 +6,11 @@
 
 pub mod cli;
 pub mod context;
+pub mod convert;
 pub mod definition;
 pub mod issue;
+pub mod loader;
+pub mod outcome;
 pub mod package;
 pub mod parse;
 pub mod primitive;

@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod load_args;
 pub mod package_cmd;
+pub mod validate;
 
 #[derive(Parser, Debug)]
 #[command(name = "careplan", version, about = "FHIR R4 validator and PRSB care and support plan facade")]
@@ -14,6 +16,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Validate FHIR resources (JSON, XML, NDJSON) against R4 and profiles.
+    Validate(validate::ValidateArgs),
     /// Install and list FHIR packages in the shared package cache.
     Package(package_cmd::PackageArgs),
 }
@@ -39,6 +43,7 @@ pub fn main() -> i32 {
     };
     init_logging();
     let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
         Command::Package(args) => package_cmd::run(args),
     };
     match result {

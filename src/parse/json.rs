@@ -15,7 +15,7 @@ use compact_str::CompactString;
 pub const MAX_DEPTH: usize = 256;
 
 pub fn parse_json(text: &str) -> Document {
-    let mut p = Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0 };
+    let mut p = Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0) };
     let root = p.document();
     Document { format: Format::Json, root, issues: p.issues }
 }
@@ -40,6 +40,8 @@ struct Parser<'a> {
     /// Where we are, for issue expressions: property names and array indices.
     path: Vec<(CompactString, Option<usize>)>,
     depth: usize,
+    /// A byte offset on the current line and its column (0-based).
+    col_mark: (usize, u32),
 }
 
 impl<'a> Parser<'a> {
@@ -81,15 +83,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn pos(&self) -> Pos {
-        // Columns count characters, not bytes.
-        let line_text = &self.src[self.line_start..self.i];
-        let col = if line_text.is_ascii() {
-            line_text.len()
-        } else {
-            String::from_utf8_lossy(line_text).chars().count()
-        };
-        Pos::new(self.line, col as u32 + 1)
+    /// Columns count characters, not bytes. Positions are asked for in
+    /// increasing order, so counting on from the last one keeps this linear
+    /// even on a megabyte-long line.
+    fn pos(&mut self) -> Pos {
+        let (mark_at, mark_col) = if self.col_mark.0 >= self.line_start && self.col_mark.0 <= self.i { self.col_mark } else { (self.line_start, 0) };
+        let chars = self.src[mark_at..self.i].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32;
+        let col = mark_col + chars;
+        self.col_mark = (self.i, col);
+        Pos::new(self.line, col + 1)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -121,7 +123,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unexpected(&self, expected: &str) -> Syntax {
+    fn unexpected(&mut self, expected: &str) -> Syntax {
         let found = match self.peek() {
             None => "the end of the input".to_string(),
             Some(_) => {

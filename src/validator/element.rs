@@ -212,6 +212,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             if self.format == Format::Json && !self.in_profile {
                 self.json_shape(child, def, ty.as_ref());
             }
+            if scope == 0 && sd.type_name == "Bundle" && child.name == "entry" {
+                self.enter_entry(Some(seen));
+            }
             self.element(child, sd, dix, ty.as_ref());
             self.path.pop();
         }

@@ -1,0 +1,167 @@
+//! Fills a [`Context`] from where definitions live: packages in the cache
+//! (installed on first use), `.tgz` archives, folders of conformance
+//! resources (JSON or XML), single files, and package ids.
+
+use crate::context::{Context, Entry, Source};
+use crate::package::{default_packages, InstalledPackage, PackageCache, PackageRef, Registries};
+use crate::parse;
+use crate::tree::Format;
+use anyhow::{bail, Context as _, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Packages loaded first: R4 core, terminology and extensions by default.
+    pub packages: Vec<PackageRef>,
+    /// Implementation guides and conformance resources, loaded after the
+    /// packages so they win where they redefine a canonical URL.
+    pub igs: Vec<String>,
+    pub cache: PathBuf,
+    pub registries: Registries,
+    pub progress: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            packages: default_packages(),
+            igs: Vec::new(),
+            cache: PackageCache::default_root(),
+            registries: Registries::default_list(),
+            progress: false,
+        }
+    }
+}
+
+/// A context with nothing but the readers it needs to load XML and generate snapshots.
+pub fn empty_context() -> Context {
+    let mut ctx = Context::new();
+    ctx.xml_reader = Some(Arc::new(|text: &str, ctx: &Context| {
+        let doc = parse::parse(text.as_bytes(), Some(Format::Xml));
+        doc.root.map(|root| crate::convert::resource_to_json(&root, ctx))
+    }));
+    ctx
+}
+
+pub fn load(opts: &LoadOptions) -> Result<Context> {
+    let mut ctx = empty_context();
+    let cache = PackageCache::new(opts.cache.clone());
+    let mut loaded: Vec<String> = Vec::new();
+    for r in &opts.packages {
+        for p in resolve_package(&cache, r, opts)? {
+            add_package(&mut ctx, &p, &mut loaded)?;
+        }
+    }
+    for ig in &opts.igs {
+        add_source(&mut ctx, &cache, ig, opts, &mut loaded)?;
+    }
+    Ok(ctx)
+}
+
+/// The package and its dependencies, from the cache when it has them.
+fn resolve_package(cache: &PackageCache, r: &PackageRef, opts: &LoadOptions) -> Result<Vec<InstalledPackage>> {
+    if let Some(p) = cache.find(r) {
+        return Ok(vec![p]);
+    }
+    cache.install(r, &opts.registries, opts.progress).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn add_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>) -> Result<()> {
+    let id = p.reference();
+    if loaded.contains(&id) {
+        return Ok(());
+    }
+    loaded.push(id.clone());
+    let origin: Arc<str> = id.into();
+    let index = p.index().map_err(|e| anyhow::anyhow!("{e}"))?;
+    for e in index {
+        let Some(url) = e.url else { continue };
+        ctx.add(Entry { resource_type: e.resource_type, url, version: e.version, source: Source::File(p.dir.join(&e.filename)), origin: origin.clone() });
+    }
+    Ok(())
+}
+
+/// One `--ig` argument: a .tgz, a package folder, a folder of resources, a file, or a package id.
+pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &LoadOptions, loaded: &mut Vec<String>) -> Result<()> {
+    let path = Path::new(source);
+    if path.is_file() && (source.ends_with(".tgz") || source.ends_with(".tar.gz")) {
+        let p = cache.install_tgz(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return add_package(ctx, &p, loaded);
+    }
+    if path.is_dir() {
+        let package_dir = if path.join("package/package.json").is_file() { Some(path.join("package")) } else { None };
+        let package_dir = package_dir.or_else(|| (path.join("package.json").is_file() && path.join(".index.json").is_file()).then(|| path.to_path_buf()));
+        if let Some(dir) = package_dir {
+            let manifest = crate::package::Manifest::read(&dir.join("package.json")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let p = InstalledPackage { name: manifest.name.clone(), version: manifest.version.clone(), dir, manifest };
+            return add_package(ctx, &p, loaded);
+        }
+        let mut files = Vec::new();
+        collect_files(path, &mut files)?;
+        files.sort();
+        for f in files {
+            add_file(ctx, &f)?;
+        }
+        return Ok(());
+    }
+    if path.is_file() {
+        return add_file(ctx, path);
+    }
+    if source.contains('/') || source.ends_with(".json") || source.ends_with(".xml") {
+        bail!("--ig {source}: no such file or folder");
+    }
+    let r: PackageRef = source.parse().map_err(|e| anyhow::anyhow!("--ig {source}: {e}"))?;
+    for p in resolve_package(cache, &r, opts)? {
+        add_package(ctx, &p, loaded)?;
+    }
+    Ok(())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+                collect_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|x| x == "json" || x == "xml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Registers the conformance resources in one file (a resource or a Bundle of them).
+pub fn add_file(ctx: &mut Context, path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let origin = path.display().to_string();
+    let is_xml = parse::sniff(&String::from_utf8_lossy(&bytes[..bytes.len().min(512)])) == Some(Format::Xml);
+    if is_xml {
+        let doc = parse::parse(&bytes, Some(Format::Xml));
+        let Some(root) = doc.root else { return Ok(()) };
+        let rt = root.resource_type.clone().unwrap_or_default();
+        if rt == "Bundle" {
+            let json = crate::convert::resource_to_json(&root, ctx);
+            ctx.add_json(json, &origin);
+            return Ok(());
+        }
+        let Some(url) = root.child_text("url") else { return Ok(()) };
+        ctx.add(Entry {
+            resource_type: rt.to_string(),
+            url: url.to_string(),
+            version: root.child_text("version").map(str::to_string),
+            source: Source::File(path.to_path_buf()),
+            origin: origin.into(),
+        });
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(v) => {
+            ctx.add_json(v, &origin);
+        }
+        Err(e) => tracing::warn!("{} is not JSON and is skipped: {e}", path.display()),
+    }
+    Ok(())
+}
