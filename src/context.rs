@@ -141,6 +141,14 @@ impl Context {
         }
     }
 
+    /// The versions registered for a url, latest registered last.
+    pub fn versions(&self, url: &str) -> Vec<Option<String>> {
+        if let Some(p) = self.delegate(url) {
+            return p.versions(url);
+        }
+        self.by_url.get(url).map(|l| l.iter().map(|e| e.version.clone()).collect()).unwrap_or_default()
+    }
+
     pub fn knows(&self, canonical: &str) -> bool {
         self.entry(canonical).is_some()
     }

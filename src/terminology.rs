@@ -407,11 +407,17 @@ impl Terminology {
             return out;
         }
         let Some(ix) = self.code_index(system) else { return out };
-        if ix.complete && !ix.contains(code) {
+        if ix.complete && !ix.contains(code) && !self.in_other_version(system, code) {
             let version = ix.version.as_deref().map(|v| format!(" version '{v}'")).unwrap_or_default();
             out.push((Severity::Error, IssueCode::CodeInvalid, format!("Unknown code '{code}' in the CodeSystem '{system}'{version}")));
         }
         out
+    }
+
+    /// Packages can carry several versions of a code system (R4 core's and
+    /// the terminology package's); a code that any of them defines is known.
+    fn in_other_version(&self, system: &str, code: &str) -> bool {
+        self.ctx.versions(system).into_iter().flatten().any(|v| self.code_index(&format!("{system}|{v}")).is_some_and(|ix| ix.contains(code)))
     }
 
     /// The value set's name and `url|version` as messages cite it.

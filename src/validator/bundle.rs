@@ -52,8 +52,9 @@ impl<'n> BundleIndex<'n> {
         ix
     }
 
-    fn is_document_like(&self) -> bool {
-        matches!(self.bundle_type, Some("document" | "message"))
+    /// Documents must be self-contained: every reference resolves inside.
+    fn is_document(&self) -> bool {
+        self.bundle_type == Some("document")
     }
 }
 
@@ -137,10 +138,11 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         let mut types = Vec::new();
         for p in profiles {
-            let ty = match p.strip_prefix(crate::context::CORE_SD_BASE) {
-                Some(core) => core.to_string(),
-                None => match self.ctx.structure(p) {
-                    Some(sd) => sd.type_name.clone(),
+            // A profile's type is its base type; core type URLs name the type itself.
+            let ty = match self.ctx.structure(p) {
+                Some(sd) => sd.type_name.clone(),
+                None => match p.strip_prefix(crate::context::CORE_SD_BASE) {
+                    Some(core) => core.to_string(),
                     None => return None, // cannot tell: do not guess
                 },
             };
@@ -170,7 +172,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Resolves a reference inside the enclosing Bundle; reports what cannot be resolved there.
     fn bundle_target(&mut self, node: &Node, reference: &str) -> Option<String> {
         let bundle = self.bundles.last()?;
-        let document_like = bundle.is_document_like();
+        let document_like = bundle.is_document();
         let matches = |ix: &BundleIndex<'n>, key: &str| ix.by_full_url.get(key).cloned().unwrap_or_default();
         let mut found = matches(bundle, reference);
         let mut target_url = reference.to_string();
@@ -184,7 +186,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         let versionless = target_url.split("/_history/").next().unwrap_or(&target_url).to_string();
         if found.is_empty() && versionless != target_url {
+            // A versioned reference to an entry listed without its version;
+            // several versions of it in one Bundle are not ambiguous.
             found = matches(bundle, &versionless);
+            found.truncate(1);
         }
         match found.len() {
             1 => {
