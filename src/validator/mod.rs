@@ -87,12 +87,6 @@ pub fn is_primitive_type(code: &str) -> bool {
     code.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
-pub(crate) fn severity_of_constraint(s: Option<&str>) -> Severity {
-    match s {
-        Some("warning") => Severity::Warning,
-        _ => Severity::Error,
-    }
-}
 
 pub(crate) fn structure_issue(expr: String, msg: String) -> Issue {
     Issue::error(IssueCode::Structure, expr, msg)

@@ -1,0 +1,134 @@
+//! `careplan validate` as testers and scripts use it: exit codes, output
+//! formats, inputs from files, folders, globs, NDJSON and stdin.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const VALID: &str = r#"{"resourceType":"Patient","id":"p1","gender":"female"}"#;
+const INVALID: &str = "{\n  \"resourceType\": \"Patient\",\n  \"gender\": \"mail\"\n}";
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("careplan runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn validate() -> Command {
+    let mut c = common::careplan();
+    c.args(["validate", "--offline"]);
+    c
+}
+
+#[test]
+fn exit_codes_say_valid_invalid_or_could_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&good, VALID).unwrap();
+    std::fs::write(&bad, INVALID).unwrap();
+    assert_eq!(run(validate().arg(&good)).0, 0);
+    let (code, stdout, _) = run(validate().arg(&bad));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains(&format!("{}:3:13: error:", bad.display())), "{stdout}");
+    assert!(stdout.contains("[Patient.gender]"), "{stdout}");
+    let (code, _, stderr) = run(validate().arg(dir.path().join("missing.json")));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no such file"), "{stderr}");
+}
+
+#[test]
+fn json_output_is_an_operation_outcome_or_a_bundle_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, INVALID).unwrap();
+    let (_, stdout, _) = run(validate().args(["--output", "json"]).arg(&bad));
+    let oo: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    let issue = oo["issue"].as_array().unwrap().iter().find(|i| i["severity"] == "error").unwrap();
+    assert_eq!(issue["expression"][0], "Patient.gender");
+    assert!(issue["details"]["text"].as_str().unwrap().contains("mail"));
+    let ext = issue["extension"].as_array().unwrap();
+    assert!(ext.iter().any(|e| e["url"].as_str().unwrap().ends_with("operationoutcome-issue-line") && e["valueInteger"] == 3));
+    assert!(ext.iter().any(|e| e["url"].as_str().unwrap().ends_with("operationoutcome-issue-col") && e["valueInteger"] == 13));
+
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, VALID).unwrap();
+    let (_, stdout, _) = run(validate().args(["--output", "json"]).arg(&good).arg(&bad));
+    let bundle: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["entry"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn junit_output_marks_failing_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.json"), VALID).unwrap();
+    std::fs::write(dir.path().join("b.json"), INVALID).unwrap();
+    let (code, stdout, _) = run(validate().args(["--output", "junit"]).arg(dir.path()));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("tests=\"2\" failures=\"1\""), "{stdout}");
+}
+
+#[test]
+fn level_filters_what_is_printed_but_not_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("w.json");
+    // An unknown profile is a warning; a bad gender an error.
+    std::fs::write(&f, r#"{"resourceType":"Patient","meta":{"profile":["http://nowhere.invalid/p"]},"gender":"mail"}"#).unwrap();
+    let (_, all, _) = run(validate().arg(&f));
+    assert!(all.contains("warning:") && all.contains("error:"), "{all}");
+    let (code, errors_only, _) = run(validate().args(["--level", "error"]).arg(&f));
+    assert_eq!(code, 1);
+    assert!(!errors_only.contains("warning:") && errors_only.contains("error:"), "{errors_only}");
+}
+
+#[test]
+fn folders_globs_ndjson_xml_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/a.json"), VALID).unwrap();
+    std::fs::write(dir.path().join("sub/b.xml"), r#"<Patient xmlns="http://hl7.org/fhir"><gender value="mail"/></Patient>"#).unwrap();
+    std::fs::write(dir.path().join("c.ndjson"), format!("{VALID}\n{}\n", INVALID.replace('\n', ""))).unwrap();
+    let (code, stdout, _) = run(validate().arg(dir.path()));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("a.json: ok"), "{stdout}");
+    assert!(stdout.contains("b.xml:1:38: error:"), "{stdout}");
+    assert!(stdout.contains("c.ndjson:2:"), "NDJSON lines are reported by line: {stdout}");
+
+    let pattern = format!("{}/sub/*.json", dir.path().display());
+    let (code, stdout, _) = run(validate().arg(&pattern));
+    assert_eq!(code, 0, "{stdout}");
+
+    let mut child = validate().arg("-").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(INVALID.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("-:3:13: error:"));
+}
+
+#[test]
+fn igs_add_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    // A profile (with snapshot) that makes Patient.gender mandatory.
+    let base: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::examples_dir().join("StructureDefinition-Patient.json")).unwrap()).unwrap();
+    let mut sd = base.clone();
+    sd["url"] = "http://example.org/fhir/StructureDefinition/gendered-patient".into();
+    sd["derivation"] = "constraint".into();
+    sd["baseDefinition"] = "http://hl7.org/fhir/StructureDefinition/Patient".into();
+    for e in sd["snapshot"]["element"].as_array_mut().unwrap() {
+        if e["path"] == "Patient.gender" {
+            e["min"] = 1.into();
+        }
+    }
+    std::fs::write(&profile, sd.to_string()).unwrap();
+    let patient = dir.path().join("p.json");
+    std::fs::write(&patient, r#"{"resourceType":"Patient","id":"p1"}"#).unwrap();
+    assert_eq!(run(validate().arg(&patient)).0, 0);
+    let (code, stdout, _) =
+        run(validate().arg("--ig").arg(&profile).args(["--profile", "http://example.org/fhir/StructureDefinition/gendered-patient"]).arg(&patient));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("Patient.gender: minimum required = 1"), "{stdout}");
+}

@@ -1,0 +1,146 @@
+//! The validator against the real R4 definitions: what it must find, and
+//! what it must let through.
+
+mod common;
+
+use careplan::issue::{Issue, Severity};
+use careplan::tree::Format;
+
+fn errors(json: &str) -> Vec<Issue> {
+    common::validator().validate_bytes(json.as_bytes(), Some(Format::Json)).into_iter().filter(|i| i.severity.is_error()).collect()
+}
+
+fn assert_error(json: &str, expression: &str, fragment: &str) {
+    let errs = errors(json);
+    assert!(
+        errs.iter().any(|i| i.expression == expression && i.message.contains(fragment)),
+        "expected an error at {expression} containing {fragment:?}, got {errs:#?}"
+    );
+}
+
+#[test]
+fn a_valid_care_plan_has_no_errors() {
+    let errs = errors(
+        r#"{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},
+            "activity":[{"detail":{"status":"in-progress","description":"Walk daily"}}]}"#,
+    );
+    assert!(errs.is_empty(), "{errs:#?}");
+}
+
+#[test]
+fn missing_required_elements_are_reported_at_the_resource() {
+    assert_error(r#"{"resourceType":"CarePlan","intent":"plan","subject":{"reference":"Patient/p1"}}"#, "CarePlan", "CarePlan.status: minimum required = 1");
+}
+
+#[test]
+fn unknown_elements_are_reported_with_their_path() {
+    assert_error(r#"{"resourceType":"Patient","name":[{"family":"X","nickname":"Y"}]}"#, "Patient.name[0].nickname", "Unrecognized property 'nickname'");
+}
+
+#[test]
+fn primitive_lexical_rules_apply() {
+    assert_error(r#"{"resourceType":"Patient","birthDate":"1970-13-01"}"#, "Patient.birthDate", "1970-13-01");
+    assert_error(r#"{"resourceType":"Patient","active":"true"}"#, "Patient.active", "JSON boolean");
+    assert_error(r#"{"resourceType":"Patient","id":"a_b"}"#, "Patient.id", "Invalid Resource id");
+}
+
+#[test]
+fn json_arrays_must_match_cardinality() {
+    assert_error(r#"{"resourceType":"Patient","name":{"family":"X"}}"#, "Patient.name[0]", "must be a JSON Array");
+    assert_error(r#"{"resourceType":"Patient","gender":["male"]}"#, "Patient.gender", "not a JSON Array");
+}
+
+#[test]
+fn required_bindings_are_errors() {
+    assert_error(r#"{"resourceType":"Patient","gender":"mail"}"#, "Patient.gender", "was not found in the value set 'AdministrativeGender'");
+    let errs = errors(r#"{"resourceType":"CarePlan","status":"done","intent":"plan","subject":{"reference":"Patient/p1"}}"#);
+    assert!(errs.iter().any(|i| i.expression == "CarePlan.status"), "{errs:#?}");
+}
+
+#[test]
+fn codes_from_external_systems_are_not_errors() {
+    let errs = errors(
+        r#"{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]}}"#,
+    );
+    assert!(errs.is_empty(), "{errs:#?}");
+}
+
+#[test]
+fn choice_types_and_their_paths() {
+    assert_error(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"1"}}"#,
+        "Observation.value.ofType(Quantity).value",
+        "JSON number",
+    );
+    assert_error(r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueBogus":1}"#, "Observation.valueBogus", "Unrecognized property");
+}
+
+#[test]
+fn extensions_are_validated_against_their_definitions() {
+    // birthPlace takes an Address, not a string.
+    assert_error(
+        r#"{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueString":"Leeds"}]}"#,
+        "Patient.extension[0].valueString",
+        "Unrecognized property",
+    );
+    assert_error(
+        r#"{"resourceType":"Patient","extension":[{"url":"http://nowhere.invalid/ext","valueString":"x"}]}"#,
+        "Patient.extension[0]",
+        "could not be found",
+    );
+}
+
+#[test]
+fn references_resolve_inside_bundles_and_to_contained_resources() {
+    assert_error(
+        r##"{"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"#p"}}"##,
+        "CarePlan.subject",
+        "Unable to resolve resource with reference '#p'",
+    );
+    let doc = r#"{"resourceType":"Bundle","type":"document","entry":[
+        {"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000001","resource":{"resourceType":"CarePlan","status":"active","intent":"plan",
+          "subject":{"reference":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000002"}}}]}"#;
+    assert_error(doc, "Bundle.entry[0].resource.subject", "Can't find 'urn:uuid:0b6a2a5e-0000-4000-8000-000000000002' in the bundle");
+    let ok = r#"{"resourceType":"Bundle","type":"transaction","entry":[
+        {"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000001","resource":{"resourceType":"CarePlan","status":"active","intent":"plan",
+          "subject":{"reference":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000002"}},"request":{"method":"POST","url":"CarePlan"}},
+        {"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000002","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}"#;
+    assert!(errors(ok).is_empty(), "{:#?}", errors(ok));
+    let wrong_type = r#"{"resourceType":"Bundle","type":"transaction","entry":[
+        {"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000001","resource":{"resourceType":"CarePlan","status":"active","intent":"plan",
+          "subject":{"reference":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000002"}},"request":{"method":"POST","url":"CarePlan"}},
+        {"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000002","resource":{"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/1"}},"request":{"method":"POST","url":"Goal"}}]}"#;
+    assert_error(wrong_type, "Bundle.entry[0].resource.subject", "Found Goal");
+}
+
+#[test]
+fn xml_and_json_give_the_same_findings() {
+    let xml = r#"<Patient xmlns="http://hl7.org/fhir"><id value="a_b"/><gender value="mail"/><birthDate value="1970-13-01"/></Patient>"#;
+    let json = r#"{"resourceType":"Patient","id":"a_b","gender":"mail","birthDate":"1970-13-01"}"#;
+    let v = common::validator();
+    let mut from_xml: Vec<String> = v.validate_bytes(xml.as_bytes(), Some(Format::Xml)).into_iter().filter(|i| i.severity.is_error()).map(|i| i.expression).collect();
+    let mut from_json: Vec<String> = errors(json).into_iter().map(|i| i.expression).collect();
+    from_xml.sort();
+    from_json.sort();
+    assert_eq!(from_xml, from_json);
+    assert_eq!(from_json.len(), 4, "{from_json:?}");
+}
+
+#[test]
+fn malformed_input_is_one_fatal_issue_with_a_position() {
+    let issues = common::validator().validate_bytes(b"{\"resourceType\": \"Patient\",\n \"active\": tru }", None);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0].severity, Severity::Fatal);
+    assert_eq!(issues[0].pos.unwrap().line, 2);
+}
+
+#[test]
+fn profiles_named_in_meta_are_applied_and_unknown_ones_warned() {
+    let issues = common::validator().validate_bytes(
+        br#"{"resourceType":"Observation","meta":{"profile":["http://hl7.org/fhir/StructureDefinition/vitalsigns"]},"status":"final","code":{"text":"x"}}"#,
+        None,
+    );
+    assert!(issues.iter().any(|i| i.severity.is_error() && i.source.as_deref().is_some_and(|s| s.contains("vitalsigns"))), "{issues:#?}");
+    let issues = common::validator().validate_bytes(br#"{"resourceType":"Patient","meta":{"profile":["http://nowhere.invalid/p"]}}"#, None);
+    assert!(issues.iter().any(|i| i.severity == Severity::Warning && i.message.contains("http://nowhere.invalid/p")), "{issues:#?}");
+}
