@@ -5,6 +5,7 @@
 //! [`outcome`]. See ARCHITECTURE.md for the map and the rules between modules.
 
 pub mod cli;
+pub mod conformance;
 pub mod context;
 pub mod convert;
 pub mod definition;
