@@ -191,7 +191,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
             };
             let def = &sd.elements[dix];
-            if self.format == Format::Xml && !self.in_profile {
+            // Attributes (`id`, `url`) become children at their element's
+            // position; attributes have no order.
+            let from_attribute = child.pos == node.pos;
+            if self.format == Format::Xml && !self.in_profile && !from_attribute {
                 let order = scope_el.children.iter().position(|&c| c == dix).unwrap_or(0);
                 if order < last_order {
                     self.path.push(&child.name, def.repeats.then_some(seen));
@@ -485,6 +488,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.extension_context(node, &sd);
                 Some(sd)
             }
+            None if self.ctx.knows(plain) => {
+                // Defined, but without a snapshot we can use: checked against the base Extension only.
+                if !self.in_profile {
+                    self.inform(node, IssueCode::Informational, format!("The extension {url} has no usable snapshot; only the base Extension rules were checked"));
+                }
+                base
+            }
             None => {
                 if !self.in_profile {
                     self.unknown_extension(node, url);
@@ -495,6 +505,11 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn unknown_extension(&mut self, node: &Node, url: &str) {
+        if is_cross_version_extension(url) {
+            // Elements of other FHIR versions, defined by rule rather than by a resource.
+            self.inform(node, IssueCode::Extension, format!("The cross-version extension {url} is not checked"));
+            return;
+        }
         // As the reference validator: extensions in namespaces that are only
         // ever examples are let through; elsewhere an unknown one is an error.
         const EXAMPLE_NAMESPACES: [&str; 4] = ["http://example.org", "http://acme.com", "http://nema.org", "http://hl7.org/fhir/tools"];
@@ -518,6 +533,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.report(node, Issue::new(severity, code, expr, msg));
         }
     }
+}
+
+/// `http://hl7.org/fhir/5.0/StructureDefinition/extension-Path.to.element`.
+fn is_cross_version_extension(url: &str) -> bool {
+    url.strip_prefix("http://hl7.org/fhir/")
+        .and_then(|rest| rest.split_once("/StructureDefinition/extension-"))
+        .is_some_and(|(version, _)| version.len() == 3 && version.as_bytes()[1] == b'.' && version.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
 /// The JSON spelling a primitive type must have.

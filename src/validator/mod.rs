@@ -57,7 +57,9 @@ impl Validator {
 
     pub fn validate_document(&self, doc: &Document) -> Vec<Issue> {
         let mut issues = doc.issues.clone();
-        if let Some(root) = &doc.root {
+        // After a fatal reading error the tree is partial: judging it would only add noise.
+        let readable = !issues.iter().any(|i| i.severity == crate::issue::Severity::Fatal);
+        if let (Some(root), true) = (&doc.root, readable) {
             issues.extend(self.validate_resource(root, doc.format));
         }
         issues

@@ -24,7 +24,7 @@ const ALLOWED_ATTRIBUTES: &[&str] = &[
     "border", "cellpadding", "cellspacing", "colspan", "rowspan", "align", "valign", "span", "summary", "abbr", "scope", "headers", "axis",
     "char", "charoff", "frame", "rules", "start", "type", "value", "compact", "noshade", "size", "color", "face", "datetime", "cite",
     "shape", "coords", "nohref", "usemap", "bgcolor", "clear", "hspace", "vspace", "longdesc", "rel", "rev", "hreflang", "charset", "target",
-    "nowrap", "reversed", "xmlns", "open",
+    "nowrap", "reversed", "xmlns", "open", "xml:space",
 ];
 
 pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
