@@ -431,7 +431,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
             }
             None => {
-                if node.children.is_empty() && !self.in_profile {
+                // An id alone is not content (ele-1).
+                if node.children.iter().all(|c| c.name == "id") && !self.in_profile {
                     self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
                 }
             }
@@ -448,12 +449,25 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    /// maxLength, and (later) min/max values of the element.
+    /// maxLength, minValue and maxValue of a primitive element.
     fn value_limits(&mut self, node: &Node, def: &Element) {
-        if let (Some(max), Some(text)) = (def.max_length, node.text()) {
+        let Some(text) = node.text() else { return };
+        if let Some(max) = def.max_length {
             let len = text.chars().count();
             if len > max as usize {
                 self.error(node, IssueCode::TooLong, format!("value is longer than permitted maximum length of {max} ({len} characters)"));
+            }
+        }
+        for (bound, is_min) in [(&def.min_value, true), (&def.max_value, false)] {
+            let Some((type_suffix, limit)) = bound else { continue };
+            let Some(order) = compare_to_limit(type_suffix, text, limit) else { continue };
+            let temporal = matches!(type_suffix.as_str(), "Date" | "DateTime" | "Instant" | "Time");
+            let what = if temporal { "date/time value" } else { "value" };
+            let limit_text = limit.as_str().map(str::to_string).unwrap_or_else(|| limit.to_string());
+            if is_min && order == std::cmp::Ordering::Less {
+                self.error(node, IssueCode::Invalid, format!("{what} is less than permitted minimum value of {limit_text}"));
+            } else if !is_min && order == std::cmp::Ordering::Greater {
+                self.error(node, IssueCode::Invalid, format!("{what} is greater than permitted maximum value of {limit_text}"));
             }
         }
     }
@@ -532,6 +546,28 @@ impl<'v, 'n> Walk<'v, 'n> {
             let expr = self.path.render();
             self.report(node, Issue::new(severity, code, expr, msg));
         }
+    }
+}
+
+/// How a primitive value compares with a minValue[x]/maxValue[x]; `None`
+/// when they cannot be compared (different precision, not a number).
+fn compare_to_limit(type_suffix: &str, text: &str, limit: &serde_json::Value) -> Option<std::cmp::Ordering> {
+    match type_suffix {
+        "Integer" | "PositiveInt" | "UnsignedInt" | "Decimal" | "Integer64" => {
+            let value: f64 = text.parse().ok()?;
+            let limit: f64 = match limit {
+                serde_json::Value::Number(n) => n.as_f64()?,
+                serde_json::Value::String(s) => s.parse().ok()?,
+                _ => return None,
+            };
+            value.partial_cmp(&limit)
+        }
+        "Date" | "DateTime" | "Instant" | "Time" => {
+            // Same precision and form compare as text; anything else is undecided.
+            let limit = limit.as_str()?;
+            (limit.len() == text.len() || (limit.len() >= 10 && text.len() >= 10 && limit.len() == 10)).then(|| text[..limit.len().min(text.len())].cmp(limit))
+        }
+        _ => None,
     }
 }
 
