@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench_cmd;
 pub mod load_args;
 pub mod package_cmd;
 pub mod validate;
@@ -20,6 +21,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Install and list FHIR packages in the shared package cache.
     Package(package_cmd::PackageArgs),
+    /// Measure throughput, a large generated Bundle, peak memory and start-up time against their goals.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Exit codes shared by every subcommand.
@@ -45,6 +48,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Package(args) => package_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,
