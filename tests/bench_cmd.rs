@@ -61,3 +61,16 @@ fn generated_bundle_has_the_entries_asked_for_and_linked_urn_uuids() {
         assert!(urls.contains(r), "{r} is not a fullUrl of the bundle");
     }
 }
+
+/// The generated Bundle's zero errors mean something: the same Bundle with
+/// one wrong code and one dangling reference gets errors.
+#[test]
+fn a_broken_generated_bundle_gets_errors() {
+    use careplan::validator::{Options, Validator};
+    let text = String::from_utf8(careplan::cli::bench_cmd::generate_bundle(12)).unwrap();
+    let text = text.replacen("\"gender\":\"female\"", "\"gender\":\"woman\"", 1);
+    let ctx = careplan::loader::load(&careplan::loader::LoadOptions::default()).expect("definitions in the package cache");
+    let v = Validator::new(std::sync::Arc::new(ctx), Options::default());
+    let issues = v.validate_bytes(text.as_bytes(), Some(careplan::tree::Format::Json));
+    assert!(issues.iter().any(|i| i.severity.is_error() && i.expression.contains("gender")), "{issues:#?}");
+}
