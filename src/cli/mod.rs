@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench_cmd;
 pub mod conformance_cmd;
 pub mod load_args;
 pub mod package_cmd;
@@ -23,6 +24,8 @@ pub enum Command {
     Package(package_cmd::PackageArgs),
     /// Run a conformance manifest and compare with the reference validator.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// Measure throughput, a large generated Bundle, peak memory and start-up time against their goals.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Exit codes shared by every subcommand.
@@ -49,6 +52,7 @@ pub fn main() -> i32 {
         Command::Validate(args) => validate::run(args),
         Command::Package(args) => package_cmd::run(args),
         Command::Conformance(args) => conformance_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,
