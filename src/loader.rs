@@ -19,7 +19,12 @@ pub struct LoadOptions {
     /// packages so they win where they redefine a canonical URL.
     pub igs: Vec<String>,
     pub cache: PathBuf,
-    pub registries: Registries,
+    /// Where missing packages come from; `None` is the default list, worked
+    /// out only when a package is missing (finding the npm registry can mean
+    /// running npm, which costs more than a whole validation).
+    pub registries: Option<Registries>,
+    /// Never ask a registry.
+    pub offline: bool,
     pub progress: bool,
 }
 
@@ -29,7 +34,8 @@ impl Default for LoadOptions {
             packages: default_packages(),
             igs: Vec::new(),
             cache: PackageCache::default_root(),
-            registries: Registries::default_list(),
+            registries: None,
+            offline: false,
             progress: false,
         }
     }
@@ -65,7 +71,9 @@ fn resolve_package(cache: &PackageCache, r: &PackageRef, opts: &LoadOptions) -> 
     if let Some(p) = cache.find(r) {
         return Ok(vec![p]);
     }
-    cache.install(r, &opts.registries, opts.progress).map_err(|e| anyhow::anyhow!("{e}"))
+    let mut registries = opts.registries.clone().unwrap_or_else(Registries::default_list);
+    registries.offline |= opts.offline;
+    cache.install(r, &registries, opts.progress).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn add_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::loader::{self, LoadOptions};
-use crate::package::{PackageCache, Registries};
+use crate::package::PackageCache;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -23,14 +23,10 @@ pub struct LoadArgs {
 
 impl LoadArgs {
     pub fn options(&self) -> LoadOptions {
-        let mut registries = Registries::default_list();
-        if self.offline {
-            registries.offline = true;
-        }
         LoadOptions {
             igs: self.igs.clone(),
             cache: self.cache.clone().unwrap_or_else(PackageCache::default_root),
-            registries,
+            offline: self.offline,
             progress: std::io::stderr().is_terminal(),
             ..LoadOptions::default()
         }

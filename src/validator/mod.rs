@@ -13,7 +13,7 @@ mod expression;
 mod narrative;
 
 use crate::context::Context;
-use crate::issue::{Issue, IssueCode, Severity};
+use crate::issue::{Issue, IssueCode};
 use crate::parse;
 use crate::terminology::Terminology;
 use crate::tree::{Document, Format, Node};
