@@ -106,3 +106,4 @@ pub struct Document {
     pub root: Option<Node>,
     pub issues: Vec<crate::issue::Issue>,
 }
+
