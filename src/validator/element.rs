@@ -27,6 +27,12 @@ pub(crate) struct Walk<'v, 'n> {
     /// what the profile does not constrain).
     in_profile: bool,
     pub(super) bundles: Vec<BundleIndex<'n>>,
+    /// The type and the extension url (if it is one) of the element whose
+    /// extensions are being walked: what an extension's context is checked against.
+    ext_host: Option<(String, Option<&'n str>, String)>,
+    /// Set just before walking an element's children through its type's
+    /// definition: the element's own definition path (`HumanName.family`).
+    pending_host: Option<String>,
     pub(super) resources: Vec<ResourceFrame<'n>>,
 }
 
@@ -42,6 +48,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             in_profile: false,
             bundles: Vec::new(),
             resources: Vec::new(),
+            ext_host: None,
+            pending_host: None,
         }
     }
 
@@ -93,6 +101,10 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.error(node, IssueCode::TooCostly, format!("Resources nested more than {MAX_RESOURCE_NESTING} deep are not validated"));
             return;
         }
+        let nested = !self.resources.is_empty();
+        if nested {
+            self.path.push_resource(type_name);
+        }
         self.resource_id(node);
         let opened_bundle = type_name == "Bundle";
         if opened_bundle {
@@ -123,6 +135,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         (self.source, self.in_profile) = saved;
 
         self.contained_rules(node);
+        if nested {
+            self.path.pop();
+        }
         self.resources.pop();
         if opened_bundle {
             self.bundles.pop();
@@ -172,6 +187,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// The children of `node` against the children of element `scope` in `sd`.
     pub(super) fn children(&mut self, node: &'n Node, sd: &Arc<StructureDef>, scope: usize) {
         let scope_el = &sd.elements[scope];
+        let host_def = self.pending_host.take();
         // Per child definition: how many instances matched it.
         let mut counts: Vec<(usize, usize)> = Vec::with_capacity(scope_el.children.len());
         let mut last_order = 0usize;
@@ -217,6 +233,12 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             if scope == 0 && sd.type_name == "Bundle" && child.name == "entry" {
                 self.enter_entry(Some(seen));
+            }
+            if child.name == "extension" || child.name == "modifierExtension" {
+                let host_type = if scope == 0 { sd.type_name.clone() } else { scope_el.types.first().map_or_else(|| "BackboneElement".to_string(), |t| t.code.clone()) };
+                let host_url = if host_type == "Extension" { node.child_text("url") } else { None };
+                let host_def = host_def.clone().unwrap_or_else(|| scope_el.path.clone());
+                self.ext_host = Some((host_type, host_url, host_def));
             }
             self.element(child, sd, dix, ty.as_ref());
             self.path.pop();
@@ -297,7 +319,11 @@ impl<'v, 'n> Walk<'v, 'n> {
         if let Some(reference) = &def.content_reference {
             let id = reference.rsplit('#').next().unwrap_or(reference);
             match sd.element_by_id(id) {
-                Some(target) => self.children(node, sd, target),
+                Some(target) => {
+                    // Extension contexts name the referenced element (`Questionnaire.item`).
+                    self.note_host(node, &sd.elements[target]);
+                    self.children(node, sd, target)
+                }
                 None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", sd.url)),
             }
             return;
@@ -327,16 +353,26 @@ impl<'v, 'n> Walk<'v, 'n> {
                     // An extension is validated in full against its own definition.
                     self.in_profile = false;
                     let saved = self.source.replace(tsd.versioned_url());
+                    self.note_host(node, def);
                     self.children(node, &tsd, 0);
                     self.source = saved;
                     self.in_profile = in_profile;
                 } else if !(self.in_profile && !Arc::ptr_eq(sd, &tsd) && t.profiles.is_empty()) {
+                    self.note_host(node, def);
                     self.children(node, &tsd, 0);
                 }
             }
             None => self.error(node, IssueCode::Structure, format!("The type '{}' is not defined by the loaded packages", t.code)),
         }
         self.complex_rules(node, sd, ix, t);
+    }
+
+    /// Remembers the element's definition path for the extension context
+    /// checks of its children (only when it has extensions: this is a hot path).
+    fn note_host(&mut self, node: &Node, def: &Element) {
+        if node.children.iter().any(|c| c.name == "extension" || c.name == "modifierExtension") {
+            self.pending_host = Some(def.path.clone());
+        }
     }
 
     /// The definition of a type, or of its first resolvable profile.
@@ -441,6 +477,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             match self.ctx.type_definition(code) {
                 Some(tsd) => {
                     if !(self.in_profile && t.profiles.is_empty() && sd.elements[ix].children.is_empty()) {
+                        self.note_host(node, &sd.elements[ix]);
                         self.children(node, &tsd, 0)
                     }
                 }
@@ -534,8 +571,72 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    /// Where an extension may be used: its definition's `context`.
-    fn extension_context(&mut self, _node: &Node, _sd: &StructureDef) {}
+    /// Where an extension may be used: its definition's `context` (element
+    /// paths, types and their ancestors, or a parent extension's url).
+    /// FHIRPath contexts and context invariants wait for the FHIRPath engine.
+    fn extension_context(&mut self, node: &Node, sd: &StructureDef) {
+        if sd.context.is_empty() || self.in_profile {
+            return;
+        }
+        // The extension node is on the path; its host is the element above it.
+        let full = self.path.definition_path();
+        let host = Host {
+            path: full.rsplit_once('.').map_or(full.as_str(), |(h, _)| h).to_string(),
+            def: String::new(),
+            type_name: String::new(),
+            url: None,
+            ancestors: Vec::new(),
+        };
+        let Some((type_name, url, def)) = self.ext_host.clone() else { return };
+        let host = Host { ancestors: self.type_ancestors(&type_name), def, type_name, url, ..host };
+        if self.context_allows(sd, &host) {
+            return;
+        }
+        let contexts: Vec<String> = sd.context.iter().map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
+        let msg = format!(
+            "The extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed = {})",
+            sd.url,
+            host.type_name,
+            host.path,
+            contexts.join(", ")
+        );
+        // Only the version in use counts, even where R4 core's older copy of
+        // the extension allowed more: the reference validator does the same.
+        self.error(node, IssueCode::Structure, msg);
+    }
+
+    fn context_allows(&self, sd: &StructureDef, host: &Host<'_>) -> bool {
+        let canonical_resource = || self.ctx.type_definition(&host.type_name).is_some_and(|t| t.is_resource() && t.match_child(0, "url").is_some());
+        sd.context.iter().any(|c| match c.kind.as_str() {
+            "element" => {
+                let e = c.expression.as_str();
+                let choice = e.strip_suffix("[x]");
+                e == host.path
+                    || e == host.def
+                    || e == host.type_name
+                    || host.ancestors.iter().any(|a| a == e)
+                    || e == "Element"
+                    || choice.is_some_and(|c| host.path.starts_with(c) || host.def.starts_with(c))
+                    || (matches!(e, "CanonicalResource" | "MetadataResource") && canonical_resource())
+            }
+            "extension" => host.url.is_some_and(|u| u == c.expression),
+            _ => true,
+        })
+    }
+
+    /// A type and the types it specialises: `Patient`, `DomainResource`, `Resource`.
+    fn type_ancestors(&self, type_name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = self.ctx.type_definition(type_name);
+        while let Some(sd) = current {
+            out.push(sd.type_name.clone());
+            if out.len() > 16 {
+                break;
+            }
+            current = sd.base_definition.as_deref().and_then(|b| self.ctx.structure(b)).filter(|b| b.type_name != sd.type_name);
+        }
+        out
+    }
 
     pub(super) fn binding(&mut self, node: &Node, type_code: &str, binding: &crate::definition::Binding) {
         if self.in_profile {
@@ -576,6 +677,18 @@ fn is_cross_version_extension(url: &str) -> bool {
     url.strip_prefix("http://hl7.org/fhir/")
         .and_then(|rest| rest.split_once("/StructureDefinition/extension-"))
         .is_some_and(|(version, _)| version.len() == 3 && version.as_bytes()[1] == b'.' && version.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
+/// The element an extension sits on, as extension contexts describe it.
+struct Host<'n> {
+    /// Path in the resource: `Patient.name`.
+    path: String,
+    /// Path in the definition that declares the element: `HumanName.family`.
+    def: String,
+    type_name: String,
+    /// The url, when the host is itself an extension.
+    url: Option<&'n str>,
+    ancestors: Vec<String>,
 }
 
 /// The JSON spelling a primitive type must have.

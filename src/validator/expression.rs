@@ -10,6 +10,8 @@ enum Segment {
     Element { name: String, index: Option<usize> },
     /// A choice element with the type the instance chose: `value.ofType(Quantity)`.
     Choice { name: String, type_code: String },
+    /// Where a nested resource starts; renders as nothing.
+    Resource(String),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -30,6 +32,33 @@ impl PathStack {
         self.segments.push(Segment::Choice { name: name.to_string(), type_code: type_code.to_string() });
     }
 
+    /// Marks the start of a nested resource (its path continues the container's).
+    pub fn push_resource(&mut self, type_name: &str) {
+        self.segments.push(Segment::Resource(type_name.to_string()));
+    }
+
+    /// The element's path in its resource's definition, without indices:
+    /// `Patient.name`, `Observation.value[x]`, for extension contexts.
+    pub fn definition_path(&self) -> String {
+        let start = self.segments.iter().rposition(|s| matches!(s, Segment::Root(_) | Segment::Resource(_))).unwrap_or(0);
+        let mut out = String::new();
+        for seg in &self.segments[start..] {
+            match seg {
+                Segment::Root(t) | Segment::Resource(t) => out.push_str(t),
+                Segment::Element { name, .. } => {
+                    out.push('.');
+                    out.push_str(name);
+                }
+                Segment::Choice { name, .. } => {
+                    out.push('.');
+                    out.push_str(name);
+                    out.push_str("[x]");
+                }
+            }
+        }
+        out
+    }
+
     pub fn pop(&mut self) {
         self.segments.pop();
     }
@@ -43,6 +72,7 @@ impl PathStack {
         for (i, seg) in self.segments.iter().enumerate() {
             match seg {
                 Segment::Root(t) => s.push_str(t),
+                Segment::Resource(_) => {}
                 Segment::Element { name, index } => {
                     if i > 0 {
                         s.push('.');
@@ -88,5 +118,9 @@ mod tests {
         assert_eq!(p.render(), "Bundle.entry[2].resource.value.ofType(Quantity)");
         p.pop();
         assert_eq!(p.render_child("id"), "Bundle.entry[2].resource.id");
+        p.push_resource("Observation");
+        p.push_choice("value", "Quantity");
+        assert_eq!(p.render(), "Bundle.entry[2].resource.value.ofType(Quantity)");
+        assert_eq!(p.definition_path(), "Observation.value[x]");
     }
 }
