@@ -144,3 +144,13 @@ fn profiles_named_in_meta_are_applied_and_unknown_ones_warned() {
     let issues = common::validator().validate_bytes(br#"{"resourceType":"Patient","meta":{"profile":["http://nowhere.invalid/p"]}}"#, None);
     assert!(issues.iter().any(|i| i.severity == Severity::Warning && i.message.contains("http://nowhere.invalid/p")), "{issues:#?}");
 }
+
+#[test]
+fn extensions_are_only_allowed_where_their_context_says() {
+    let on_family = r#"{"resourceType":"Patient","name":[{"family":"van Beethoven","_family":{"extension":[
+        {"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-name","valueString":"Beethoven"}]}}]}"#;
+    assert!(errors(on_family).is_empty(), "{:#?}", errors(on_family));
+    let on_patient = r#"{"resourceType":"Patient","extension":[
+        {"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-name","valueString":"Beethoven"}]}"#;
+    assert_error(on_patient, "Patient.extension[0]", "is not allowed to be used at this point");
+}
