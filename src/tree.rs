@@ -8,6 +8,7 @@
 //! `resource_type`. Every node remembers where it came from.
 
 use compact_str::CompactString;
+use thin_vec::ThinVec;
 
 pub type Name = CompactString;
 
@@ -54,7 +55,9 @@ pub struct Node {
     pub name: Name,
     pub pos: Pos,
     pub value: Option<Primitive>,
-    pub children: Vec<Node>,
+    /// A thin vector: one pointer in the node, the length on the heap. Most
+    /// nodes are leaves, and a 100,000-entry Bundle has millions of nodes.
+    pub children: ThinVec<Node>,
     /// Set on a node that is a resource: the root, and any nested resource.
     pub resource_type: Option<Name>,
     /// JSON only: the property was written as an array item. XML cannot say.
@@ -63,7 +66,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(name: impl Into<Name>, pos: Pos) -> Node {
-        Node { name: name.into(), pos, value: None, children: Vec::new(), resource_type: None, in_array: false }
+        Node { name: name.into(), pos, value: None, children: ThinVec::new(), resource_type: None, in_array: false }
     }
 
     pub fn with_value(name: impl Into<Name>, pos: Pos, text: impl Into<CompactString>, kind: ValueKind) -> Node {

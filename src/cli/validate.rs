@@ -167,7 +167,13 @@ fn validate_input(validator: &Validator, input: &Input) -> Report {
             return Report { input: name, issues: vec![issue] };
         }
     };
-    let issues = if name.ends_with(".ndjson") { validate_ndjson(validator, &bytes) } else { validator.validate_bytes(&bytes, format_of(&name)) };
+    let issues = if name.ends_with(".ndjson") {
+        validate_ndjson(validator, &bytes)
+    } else {
+        let doc = crate::parse::parse(&bytes, format_of(&name));
+        drop(bytes); // the tree holds what is needed; a large Bundle should not be in memory twice
+        validator.validate_document(&doc)
+    };
     Report { input: name, issues }
 }
 

@@ -480,6 +480,7 @@ impl<'a> Parser<'a> {
             self.path.pop();
         }
         node.children.retain(|c| c.value.is_some() || !c.children.is_empty() || !c.in_array || c.resource_type.is_some());
+        node.children.shrink_to_fit();
     }
 
     /// Merges `_name` (a primitive's id and extensions) into `name`.
