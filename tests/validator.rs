@@ -154,3 +154,28 @@ fn extensions_are_only_allowed_where_their_context_says() {
         {"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-name","valueString":"Beethoven"}]}"#;
     assert_error(on_patient, "Patient.extension[0]", "is not allowed to be used at this point");
 }
+
+const VITAL: &str = r#"{"resourceType":"Observation","meta":{"profile":["http://hl7.org/fhir/StructureDefinition/heartrate"]},"status":"final",
+ "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"CATEGORY"}]}],
+ "code":{"coding":[{"system":"http://loinc.org","code":"CODE"}]},"subject":{"reference":"Patient/1"},"effectiveDateTime":"2020-01-01",
+ "valueQuantity":{"value":60,"unit":"beats/minute","system":"http://unitsofmeasure.org","code":"/min"}}"#;
+
+#[test]
+fn slices_are_matched_by_their_discriminators() {
+    let good = VITAL.replace("CATEGORY", "vital-signs").replace("CODE", "8867-4");
+    assert!(errors(&good).is_empty(), "{:#?}", errors(&good));
+    // No repetition of category matches the required VSCat slice (pattern discriminator).
+    let no_slice = VITAL.replace("CATEGORY", "laboratory").replace("CODE", "8867-4");
+    assert_error(&no_slice, "Observation", "Slice 'Observation.category:VSCat': a matching slice is required");
+}
+
+#[test]
+fn patterns_and_fixed_values_from_profiles_apply() {
+    // heartrate fixes the LOINC code through a pattern on code.coding.
+    let wrong_code = VITAL.replace("CATEGORY", "vital-signs").replace("CODE", "1234-5");
+    let errs = errors(&wrong_code);
+    assert!(errs.iter().any(|i| i.expression.starts_with("Observation.code") && i.source.as_deref().is_some_and(|s| s.contains("heartrate"))), "{errs:#?}");
+    // A versioned extension url breaks the fixed Extension.url of the extension's definition.
+    let versioned = r#"{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-congregation|4.0.0","valueString":"x"}]}"#;
+    assert_error(versioned, "Patient.extension[0].url", "but is fixed to 'http://hl7.org/fhir/StructureDefinition/patient-congregation'");
+}

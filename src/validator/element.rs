@@ -2,6 +2,7 @@
 //! cardinality, types, primitives, extensions, nested resources.
 
 use super::bundle::{BundleIndex, ResourceFrame};
+use super::slicing::Repetition;
 use super::expression::PathStack;
 use super::{is_primitive_type, narrative, structure_issue, Validator};
 use crate::context::Context;
@@ -191,8 +192,12 @@ impl<'v, 'n> Walk<'v, 'n> {
         // Per child definition: how many instances matched it.
         let mut counts: Vec<(usize, usize)> = Vec::with_capacity(scope_el.children.len());
         let mut last_order = 0usize;
+        // Repetitions of sliced elements, to be sorted into their slices.
+        let mut sliced: Vec<(usize, Vec<Repetition<'n>>)> = Vec::new();
         for child in &node.children {
-            let Some((dix, chosen)) = sd.match_child(scope, &child.name) else {
+            // A primitive's value is the node's own value, never a child element.
+            let matched = if scope == 0 && sd.is_primitive() && child.name == "value" { None } else { sd.match_child(scope, &child.name) };
+            let Some((dix, chosen)) = matched else {
                 self.unknown_child(node, child, sd, scope);
                 continue;
             };
@@ -242,6 +247,21 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             self.element(child, sd, dix, ty.as_ref());
             self.path.pop();
+            if !def.slices.is_empty() {
+                let rep = Repetition { node: child, index: seen, ty };
+                match sliced.iter_mut().find(|(d, _)| *d == dix) {
+                    Some((_, reps)) => reps.push(rep),
+                    None => sliced.push((dix, vec![rep])),
+                }
+            }
+        }
+        for &dix in &scope_el.children {
+            if !sd.elements[dix].slices.is_empty() && !sliced.iter().any(|(d, _)| *d == dix) {
+                sliced.push((dix, Vec::new())); // no repetitions: required slices are still missing
+            }
+        }
+        for (dix, reps) in &sliced {
+            self.slices(node, sd, *dix, reps);
         }
         for &dix in &scope_el.children {
             let def = &sd.elements[dix];
@@ -301,6 +321,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
         let def = &sd.elements[ix];
         self.value_limits(node, def);
+        if def.fixed.is_some() || def.pattern.is_some() {
+            self.fixed_and_pattern(node, def, &sd.versioned_url());
+        }
         if !def.children.is_empty() {
             // Backbone elements, and profiled elements whose children the profile lists.
             if let Some(t) = ty.filter(|t| is_primitive_type(&t.code)) {
@@ -373,6 +396,11 @@ impl<'v, 'n> Walk<'v, 'n> {
         if node.children.iter().any(|c| c.name == "extension" || c.name == "modifierExtension") {
             self.pending_host = Some(def.path.clone());
         }
+    }
+
+    /// A repetition that matched a slice, against the slice's own definition.
+    pub(super) fn element_as_slice(&mut self, node: &'n Node, sd: &Arc<StructureDef>, slice: usize, ty: Option<&ElementType>) {
+        self.element(node, sd, slice, ty);
     }
 
     /// The definition of a type, or of its first resolvable profile.

@@ -11,6 +11,7 @@ mod bundle;
 mod element;
 mod expression;
 mod narrative;
+mod slicing;
 
 use crate::context::Context;
 use crate::issue::{Issue, IssueCode};

@@ -1,0 +1,326 @@
+//! Slicing and fixed/pattern values: which slice each repetition of a sliced
+//! element belongs to (by its discriminators), each slice's cardinality, the
+//! slicing rules (closed, open, openAtEnd), and fixed[x]/pattern[x] values.
+//!
+//! A discriminator we cannot evaluate never turns into an error: the slicing
+//! is then reported as unchecked at information level, since a guess would
+//! be a false error on a valid resource.
+
+use super::element::Walk;
+use crate::issue::IssueCode;
+use crate::structure::{Element, ElementType, StructureDef};
+use crate::tree::Node;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What a discriminator needs the instance to have at its path.
+enum Expect {
+    /// `value`/`pattern`: a value, matched exactly or as a pattern.
+    Value { value: Value, exact: bool },
+    /// `exists`: present or absent.
+    Exists(bool),
+    /// `type`: of this type.
+    Type(String),
+    /// `profile`: valid against this profile.
+    Profile(String),
+}
+
+/// One repetition of a sliced element: the node, its index among its siblings.
+pub(super) struct Repetition<'n> {
+    pub node: &'n Node,
+    pub index: usize,
+    pub ty: Option<ElementType>,
+}
+
+impl<'v, 'n> Walk<'v, 'n> {
+    /// Assigns each repetition to a slice and applies the slices' rules.
+    pub(super) fn slices(&mut self, parent: &'n Node, sd: &Arc<StructureDef>, sliced: usize, reps: &[Repetition<'n>]) {
+        let def = &sd.elements[sliced];
+        let Some(slicing) = def.slicing.clone() else { return };
+        let slices = def.slices.clone();
+        if slices.is_empty() {
+            return;
+        }
+        // Each slice's expectations, one per discriminator; None where one cannot be worked out.
+        let expectations: Vec<Option<Vec<(String, Expect)>>> = slices
+            .iter()
+            .map(|&s| slicing.discriminator.iter().map(|d| self.expectation(sd, s, &d.kind, &d.path).map(|e| (d.path.clone(), e))).collect())
+            .collect();
+        let decidable = !slicing.discriminator.is_empty() && expectations.iter().all(Option::is_some);
+        if !decidable {
+            if !reps.is_empty() {
+                let why = if slicing.discriminator.is_empty() { "it has no discriminator" } else { "a discriminator cannot be evaluated here" };
+                self.inform(parent, IssueCode::Informational, format!("The slicing of {} was not checked: {why}", def.path));
+            }
+            return;
+        }
+        let mut counts = vec![0usize; slices.len()];
+        let mut last_slice = 0usize;
+        for rep in reps {
+            let found = expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, path, e))));
+            self.path.push(&rep.node.name, def.repeats.then_some(rep.index));
+            match found {
+                Some(k) => {
+                    counts[k] += 1;
+                    if slicing.ordered && k < last_slice {
+                        self.error(rep.node, IssueCode::Invalid, format!("As specified by profile {}, Element '{}' is out of order: the slices are ordered", sd.versioned_url(), rep.node.name));
+                    }
+                    last_slice = k;
+                    let slice_ix = slices[k];
+                    let ty = rep.ty.clone().or_else(|| sd.elements[slice_ix].types.first().cloned());
+                    self.element_as_slice(rep.node, sd, slice_ix, ty.as_ref());
+                }
+                None => {
+                    let profile = sd.versioned_url();
+                    match slicing.rules.as_deref() {
+                        Some("closed") => self.error(
+                            rep.node,
+                            IssueCode::Structure,
+                            format!("This element does not match any known slice defined in the profile {profile} and slicing is CLOSED"),
+                        ),
+                        Some("openAtEnd") if counts.iter().any(|&c| c > 0) && reps.iter().any(|r| r.index > rep.index) => {
+                            self.error(rep.node, IssueCode::Structure, format!("This element does not match any known slice defined in the profile {profile}, and slicing is open only at the end"))
+                        }
+                        _ => self.inform(rep.node, IssueCode::Informational, format!("This element does not match any known slice defined in the profile {profile}")),
+                    }
+                }
+            }
+            self.path.pop();
+        }
+        for (k, &s) in slices.iter().enumerate() {
+            let slice = &sd.elements[s];
+            let name = slice.slice_name.clone().unwrap_or_default();
+            if counts[k] < slice.min as usize {
+                let msg = format!("Slice '{}:{}': a matching slice is required, but not found (from {})", def.path, name, sd.versioned_url());
+                self.error(parent, IssueCode::Structure, msg);
+            }
+            if !slice.max_allows(counts[k]) {
+                let msg = format!("{}:{}: max allowed = {}, but found {} (from {})", def.path, name, slice.max.unwrap_or(0), counts[k], sd.versioned_url());
+                self.error(parent, IssueCode::Structure, msg);
+            }
+        }
+    }
+
+    /// What slice `slice` of `sd` requires at `path` for a discriminator of `kind`.
+    fn expectation(&self, sd: &Arc<StructureDef>, slice: usize, kind: &str, path: &str) -> Option<Expect> {
+        let (target, rest) = self.element_at(sd, slice, path)?;
+        let el = &target.0.elements[target.1];
+        match kind {
+            "value" | "pattern" => {
+                let (value, exact) = match (&el.fixed, &el.pattern) {
+                    (Some((_, v)), _) => (v.clone(), true),
+                    (None, Some((_, v))) => (v.clone(), false),
+                    // An extension slice names its extension by profile rather than by a fixed url.
+                    _ if rest.is_empty() && el.name == "url" => return None,
+                    _ => return self.extension_url_expectation(sd, slice, path),
+                };
+                let value = rest.iter().try_fold(value, |v, seg| v.get(seg).cloned())?;
+                Some(Expect::Value { value, exact })
+            }
+            "exists" if rest.is_empty() => Some(Expect::Exists(el.min > 0)),
+            "type" if rest.is_empty() => {
+                if el.types.len() == 1 {
+                    Some(Expect::Type(el.types[0].code.clone()))
+                } else {
+                    None
+                }
+            }
+            "profile" if rest.is_empty() => el.types.first().and_then(|t| t.profiles.first().or(t.target_profiles.first())).map(|p| Expect::Profile(p.clone())),
+            _ => None,
+        }
+    }
+
+    /// The `url` discriminator of an extension slice that names its
+    /// extension by `type.profile`.
+    fn extension_url_expectation(&self, sd: &Arc<StructureDef>, slice: usize, path: &str) -> Option<Expect> {
+        if path != "url" {
+            return None;
+        }
+        let el = &sd.elements[slice];
+        let url = el.types.iter().find(|t| t.code == "Extension")?.profiles.first()?;
+        Some(Expect::Value { value: Value::String(url.clone()), exact: true })
+    }
+
+    /// The element at a discriminator path below a slice, and the path
+    /// segments left over when the path goes inside a fixed/pattern value.
+    #[allow(clippy::type_complexity)]
+    fn element_at(&self, sd: &Arc<StructureDef>, slice: usize, path: &str) -> Option<((Arc<StructureDef>, usize), Vec<String>)> {
+        let mut current = (sd.clone(), slice);
+        if path == "$this" {
+            return Some((current, Vec::new()));
+        }
+        let segments: Vec<&str> = path.split('.').collect();
+        for (i, seg) in segments.iter().enumerate() {
+            if seg.contains('(') {
+                return None; // resolve(), extension(), ofType(): not evaluated yet
+            }
+            let (csd, cix) = current.clone();
+            let el = &csd.elements[cix];
+            if el.fixed.is_some() || el.pattern.is_some() {
+                return Some((current, segments[i..].iter().map(|s| s.to_string()).collect()));
+            }
+            let child = if el.children.is_empty() {
+                // Not expanded in the snapshot: look in the type's (profile's) definition.
+                let t = el.types.first()?;
+                let tsd = t.profiles.first().and_then(|p| self.ctx.structure(p)).or_else(|| self.ctx.type_definition(&t.code))?;
+                let (ix, _) = tsd.match_child(0, seg)?;
+                (tsd, ix)
+            } else {
+                let (ix, _) = csd.match_child(cix, seg)?;
+                (csd.clone(), ix)
+            };
+            current = child;
+        }
+        Some((current, Vec::new()))
+    }
+
+    fn satisfies(&self, node: &'n Node, path: &str, expect: &Expect) -> bool {
+        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path) };
+        match expect {
+            Expect::Value { value, exact } => values.iter().any(|n| node_matches(n, value, *exact)),
+            Expect::Exists(should) => values.is_empty() != *should,
+            Expect::Type(t) => values.iter().any(|n| {
+                n.resource_type.as_deref() == Some(t.as_str()) || n.name.ends_with(&upper_first(t))
+            }),
+            Expect::Profile(p) => values.iter().any(|n| self.conforms(n, p)),
+        }
+    }
+
+    /// Whether a resource node is valid against a profile (a nested walk
+    /// whose issues are only counted).
+    fn conforms(&self, node: &'n Node, profile: &str) -> bool {
+        if node.resource_type.is_none() {
+            return false;
+        }
+        let Some(p) = self.ctx.structure(profile) else { return false };
+        if node.resource_type.as_deref() != Some(p.type_name.as_str()) {
+            return false;
+        }
+        let mut probe = Walk::new(self.v, self.format);
+        probe.path.push_root(&p.type_name);
+        probe.resource(node, &[profile.to_string()]);
+        !probe.issues.iter().any(|i| i.severity.is_error())
+    }
+
+    /// fixed[x] and pattern[x] on one element.
+    pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, profile: &str) {
+        if let Some((_, v)) = &def.fixed {
+            if !node_matches(node, v, true) {
+                let msg = match (node.text(), v) {
+                    (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                        format!("Value is '{actual}' but is fixed to '{}' in the profile {profile}", text_of(v))
+                    }
+                    _ => format!("The element does not have the fixed value {} required by the profile {profile}", compact(v)),
+                };
+                self.error(node, IssueCode::Value, msg);
+            }
+        }
+        if let Some((_, v)) = &def.pattern {
+            if !node_matches(node, v, false) {
+                let msg = match (node.text(), v) {
+                    (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                        format!("Value is '{actual}' but must be '{}' (a pattern in the profile {profile})", text_of(v))
+                    }
+                    _ => format!("The pattern {} defined in the profile {profile} not found", compact(v)),
+                };
+                self.error(node, IssueCode::Value, msg);
+            }
+        }
+    }
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn compact(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 {
+        format!("{}…", &s[..s.char_indices().take_while(|(i, _)| *i < 200).last().map_or(0, |(i, _)| i)])
+    } else {
+        s
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The nodes at a dotted path below `node` (every repetition on the way).
+fn descendants<'n>(node: &'n Node, path: &str) -> Vec<&'n Node> {
+    let mut current = vec![node];
+    for seg in path.split('.') {
+        current = current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == seg)).collect();
+    }
+    current
+}
+
+/// Whether a node carries a FHIR JSON value: exactly (`fixed`) or as a
+/// pattern (everything in the value present, more allowed).
+pub(crate) fn node_matches(node: &Node, expected: &Value, exact: bool) -> bool {
+    match expected {
+        Value::String(s) => node.text() == Some(s.as_str()),
+        Value::Bool(b) => node.text() == Some(if *b { "true" } else { "false" }),
+        Value::Number(n) => node.text().is_some_and(|t| t == n.to_string() || t.parse::<f64>().ok() == n.as_f64()),
+        Value::Object(map) => {
+            if node.value.is_some() && map.keys().all(|k| k.starts_with('_')) {
+                return false;
+            }
+            for (k, v) in map {
+                if k.starts_with('_') || k == "resourceType" {
+                    continue;
+                }
+                let ok = match v {
+                    Value::Array(items) => items.iter().all(|item| node.children.iter().any(|c| c.name == *k && node_matches(c, item, exact))),
+                    other => node.children.iter().any(|c| c.name == *k && node_matches(c, other, exact)),
+                };
+                if !ok {
+                    return false;
+                }
+            }
+            if exact {
+                let expected_count = |name: &str| match map.get(name) {
+                    Some(Value::Array(a)) => a.len(),
+                    Some(_) => 1,
+                    None => 0,
+                };
+                let mut names: Vec<&str> = node.children.iter().map(|c| c.name.as_str()).collect();
+                names.dedup();
+                return names.iter().all(|n| node.children.iter().filter(|c| c.name == *n).count() == expected_count(n));
+            }
+            true
+        }
+        Value::Array(items) => items.iter().all(|i| node_matches(node, i, exact)),
+        Value::Null => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::json::parse_json;
+    use serde_json::json;
+
+    fn node(json: &str) -> Node {
+        parse_json(json).root.unwrap()
+    }
+
+    #[test]
+    fn patterns_allow_more_fixed_values_do_not() {
+        let cc = node(r#"{"resourceType":"Basic","code":{"coding":[{"system":"http://s","code":"a","display":"A"},{"system":"http://t","code":"b"}],"text":"x"}}"#);
+        let code = cc.child("code").unwrap();
+        assert!(node_matches(code, &json!({"coding": [{"system": "http://s", "code": "a"}]}), false));
+        assert!(!node_matches(code, &json!({"coding": [{"system": "http://s", "code": "b"}]}), false));
+        assert!(!node_matches(code, &json!({"coding": [{"system": "http://s", "code": "a"}]}), true));
+        let coding = code.child("coding").unwrap();
+        assert!(node_matches(coding, &json!({"system": "http://s", "code": "a", "display": "A"}), true));
+        assert!(node_matches(cc.child("code").unwrap().child("text").unwrap(), &json!("x"), true));
+    }
+}
