@@ -6,7 +6,7 @@ use super::slicing::Repetition;
 use super::expression::PathStack;
 use super::{is_primitive_type, narrative, structure_issue, Validator};
 use crate::context::Context;
-use crate::issue::{Issue, IssueCode, Severity};
+use crate::issue::{Issue, IssueCode};
 use crate::primitive;
 use crate::structure::{Element, ElementType, StructureDef};
 use crate::tree::{Format, Node, ValueKind};
@@ -330,9 +330,6 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.primitive(node, sd, ix, t);
                 return;
             }
-            if node.value.is_some() && self.format == Format::Json {
-                // reported by json_shape
-            }
             self.children(node, sd, ix);
             if let Some(t) = ty {
                 self.complex_rules(node, sd, ix, t);
@@ -415,10 +412,8 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Rules that belong to a complex type wherever it appears.
     fn complex_rules(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, t: &ElementType) {
-        match t.code.as_str() {
-            "Reference" => self.reference(node, &sd.elements[ix], t),
-            "Narrative" => {}
-            _ => {}
+        if t.code == "Reference" {
+            self.reference(node, &sd.elements[ix], t);
         }
         if let Some(b) = &sd.elements[ix].binding {
             if matches!(t.code.as_str(), "CodeableConcept" | "Coding" | "Quantity") {
@@ -667,9 +662,6 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     pub(super) fn binding(&mut self, node: &Node, type_code: &str, binding: &crate::definition::Binding) {
-        if self.in_profile {
-            // Profiles re-check only bindings they changed; the base walk did the rest.
-        }
         let findings = self.v.terminology.check_binding(node, type_code, binding);
         for (severity, code, msg) in findings {
             let expr = self.path.render();
@@ -728,9 +720,4 @@ fn json_kind_for(code: &str) -> Option<ValueKind> {
         _ if is_primitive_type(code) => ValueKind::JsonString,
         _ => return None,
     })
-}
-
-#[allow(dead_code)]
-fn severity_name(s: Severity) -> &'static str {
-    s.as_str()
 }
