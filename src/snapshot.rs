@@ -87,12 +87,14 @@ impl Generator<'_> {
         let base = base.map_err(|e| err(None, format!("base definition {base_url}: {e}")))?;
         let diff: Vec<ElementDefinition> = sd.differential.as_ref().map(|d| d.element.clone()).unwrap_or_default();
         let specialization = sd.derivation.as_deref() == Some("specialization");
-        let mut snap = Snapshot { elements: (*base).clone(), url: url.clone(), specialization };
+        let mut snap = Snapshot { elements: (*base).clone(), base: Vec::new(), url: url.clone(), specialization };
         snap.ensure_ids();
+        snap.base = snap.elements.clone();
         if specialization {
             let root = diff.first().map(|d| d.path.split('.').next().unwrap_or(&d.path).to_string()).unwrap_or_else(|| sd.type_name.clone());
             snap.rename_root(&root);
         }
+        let diff = with_ids(diff);
         for d in &diff {
             let shown = d.id.clone().unwrap_or_else(|| d.path.clone());
             let ix = snap.locate(self, d).map_err(|m| err(Some(&shown), m))?;
@@ -127,6 +129,9 @@ impl Generator<'_> {
 /// The snapshot being built.
 struct Snapshot {
     elements: Vec<ElementDefinition>,
+    /// The base snapshot as it was: content references copy from it, as
+    /// the profile's own constraints do not apply to the referenced content.
+    base: Vec<ElementDefinition>,
     url: String,
     specialization: bool,
 }
@@ -143,6 +148,39 @@ fn within(id: &str, prefix: &str) -> bool {
 /// Splits an element id at its last segment: `a.b:s.c` → (`a.b:s`, `c`).
 fn split_last(id: &str) -> Option<(&str, &str)> {
     id.rfind('.').map(|i| (&id[..i], &id[i + 1..]))
+}
+
+/// Gives ids to differential elements that have none (older definitions),
+/// as their order says: after a slice `a.b` (`sliceName` s), elements under
+/// `a.b` belong to the slice, until another element at `a.b` comes.
+fn with_ids(mut diff: Vec<ElementDefinition>) -> Vec<ElementDefinition> {
+    // (path, id) of the slices currently open, innermost last.
+    let mut open: Vec<(String, String)> = Vec::new();
+    for d in &mut diff {
+        if d.id.is_some() {
+            continue;
+        }
+        let path = d.path.clone();
+        let (parent_path, name) = match path.rfind('.') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => ("", path.as_str()),
+        };
+        let parent_id = open
+            .iter()
+            .rev()
+            .find(|(p, _)| parent_path == p || parent_path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('.')))
+            .map(|(p, id)| format!("{id}{}", &parent_path[p.len()..]))
+            .unwrap_or_else(|| parent_path.to_string());
+        let mut id = if parent_id.is_empty() { name.to_string() } else { format!("{parent_id}.{name}") };
+        // Whatever was open at or under this path is closed.
+        open.retain(|(p, _)| !(p == &path || p.strip_prefix(path.as_str()).is_some_and(|r| r.starts_with('.'))));
+        if let Some(slice) = &d.slice_name {
+            id = format!("{id}:{slice}");
+            open.push((path.clone(), id.clone()));
+        }
+        d.id = Some(id);
+    }
+    diff
 }
 
 /// `Quantity` for the suffix `Quantity`, `dateTime` for `DateTime`.
@@ -291,7 +329,12 @@ impl Snapshot {
         slice.id = Some(id.to_string());
         slice.slice_name = Some(slice_name.to_string());
         slice.slicing = None;
+        // A slice is held to the original definition's cardinality, not to
+        // the sliced element's (whose count covers all slices).
         slice.min = Some(base.base.as_ref().and_then(|b| b.min).unwrap_or(0).min(base.min.unwrap_or(0)));
+        if let Some(max) = base.base.as_ref().and_then(|b| b.max.clone()) {
+            slice.max = Some(max);
+        }
         if let Some(code) = &choice_type {
             slice.types.retain(|t| &t.code == code);
         }
@@ -336,11 +379,11 @@ impl Snapshot {
         let path = el.path.clone();
         let (source, from_id, from_path): (Vec<ElementDefinition>, String, String) = if let Some(reference) = &el.content_reference {
             let target = reference.rsplit('#').next().unwrap_or(reference).to_string();
-            let t = self.index_of(&target).ok_or_else(|| format!("{id} refers to {reference}, which is not in the snapshot"))?;
-            let end = self.subtree_end(t);
-            let target_path = self.elements[t].path.clone();
             let prefix = format!("{target}.");
-            let items = self.elements[t + 1..end].iter().filter(|e| id_of(e).starts_with(&prefix)).cloned().collect();
+            let pool = if self.base.iter().any(|e| id_of(e) == target) { &self.base } else { &self.elements };
+            let t = pool.iter().position(|e| id_of(e) == target).ok_or_else(|| format!("{id} refers to {reference}, which is not in the snapshot"))?;
+            let target_path = pool[t].path.clone();
+            let items = pool[t + 1..].iter().take_while(|e| within(id_of(e), &target)).filter(|e| id_of(e).starts_with(&prefix)).cloned().collect();
             (items, target, target_path)
         } else {
             let mut codes: Vec<&str> = el.types.iter().map(|t| t.code.as_str()).collect();
@@ -708,5 +751,34 @@ mod tests {
         let out = generate(p, &ctx()).unwrap();
         assert_eq!(ids(&out), vec!["Model", "Model.extension", "Model.url", "Model.value[x]", "Model.name"]);
         assert_eq!(element(&out, "Model.name").min, Some(1));
+    }
+
+    #[test]
+    fn differentials_without_ids_follow_their_slices_in_order() {
+        let p = sd(json!({"url": "http://x/old", "type": "Patient", "baseDefinition": format!("{CORE_SD_BASE}Patient"), "derivation": "constraint",
+            "differential": {"element": [
+                {"path": "Patient.identifier", "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"}},
+                {"path": "Patient.identifier", "sliceName": "a", "max": "2"},
+                {"path": "Patient.identifier.system", "min": 1},
+                {"path": "Patient.identifier", "sliceName": "b"},
+                {"path": "Patient.identifier.value", "min": 1},
+                {"path": "Patient.active", "min": 1}
+            ]}}));
+        let out = generate(p, &ctx()).unwrap();
+        assert_eq!(element(&out, "Patient.identifier:a.system").min, Some(1));
+        assert_eq!(element(&out, "Patient.identifier:b.value").min, Some(1));
+        assert_eq!(element(&out, "Patient.identifier:b.system").min, Some(0));
+        assert_eq!(element(&out, "Patient.active").min, Some(1));
+        assert!(ids(&out).iter().all(|i| *i != "Patient.identifier.system"));
+    }
+
+    #[test]
+    fn a_slice_may_repeat_more_than_the_constrained_sliced_element() {
+        let p = sd(json!({"url": "http://x/s", "type": "Patient", "baseDefinition": format!("{CORE_SD_BASE}Patient"), "derivation": "constraint",
+            "differential": {"element": [
+                {"id": "Patient.identifier", "path": "Patient.identifier", "max": "3"},
+                {"id": "Patient.identifier:many", "path": "Patient.identifier", "sliceName": "many", "max": "10"}
+            ]}}));
+        assert_eq!(element(&generate(p, &ctx()).unwrap(), "Patient.identifier:many").max.as_deref(), Some("10"));
     }
 }
