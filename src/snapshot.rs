@@ -100,6 +100,7 @@ impl Generator<'_> {
             let ix = snap.locate(self, d).map_err(|m| err(Some(&shown), m))?;
             merge(&mut snap.elements[ix], d, &url).map_err(|m| err(Some(&shown), m))?;
         }
+        snap.detach_content_references(self).map_err(|m| err(None, m))?;
         sd.snapshot = Some(ElementList { element: snap.elements });
         Ok(sd)
     }
@@ -365,6 +366,33 @@ impl Snapshot {
         let end = self.subtree_end(parent);
         self.elements.insert(end, e);
         end
+    }
+
+    /// An element whose content is a reference (`#Parameters.parameter`)
+    /// stands for the base's content, but the validator resolves the
+    /// reference within this snapshot. Where the profile constrained the
+    /// referenced content, the referring elements get the base's content
+    /// as their own children, so the constraints do not leak into them.
+    fn detach_content_references(&mut self, g: &mut Generator) -> Result<(), String> {
+        let subtree = |list: &[ElementDefinition], id: &str| -> Option<Value> {
+            let t = list.iter().position(|e| id_of(e) == id)?;
+            let items: Vec<&ElementDefinition> = list[t..].iter().take_while(|e| within(id_of(e), id)).collect();
+            serde_json::to_value(items).ok()
+        };
+        let referring: Vec<(String, String)> = self
+            .elements
+            .iter()
+            .filter_map(|e| e.content_reference.as_ref().map(|r| (id_of(e).to_string(), r.rsplit('#').next().unwrap_or(r).to_string())))
+            .collect();
+        for (id, target) in referring {
+            if subtree(&self.base, &target).is_none() || subtree(&self.base, &target) == subtree(&self.elements, &target) {
+                continue;
+            }
+            if let Some(ix) = self.index_of(&id) {
+                self.ensure_children(g, ix)?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure the children of element `ix` are listed, expanding its
