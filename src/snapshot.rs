@@ -87,7 +87,7 @@ impl Generator<'_> {
         let base = base.map_err(|e| err(None, format!("base definition {base_url}: {e}")))?;
         let diff: Vec<ElementDefinition> = sd.differential.as_ref().map(|d| d.element.clone()).unwrap_or_default();
         let specialization = sd.derivation.as_deref() == Some("specialization");
-        let mut snap = Snapshot { elements: (*base).clone(), base: Vec::new(), url: url.clone(), specialization };
+        let mut snap = Snapshot { elements: (*base).clone(), base: Vec::new(), specialization };
         snap.ensure_ids();
         snap.base = snap.elements.clone();
         if specialization {
@@ -133,7 +133,6 @@ struct Snapshot {
     /// The base snapshot as it was: content references copy from it, as
     /// the profile's own constraints do not apply to the referenced content.
     base: Vec<ElementDefinition>,
-    url: String,
     specialization: bool,
 }
 
@@ -437,7 +436,6 @@ impl Snapshot {
             })
             .collect();
         self.elements.splice(ix + 1..ix + 1, inserted);
-        let _ = &self.url;
         Ok(())
     }
 }
