@@ -1,65 +1,83 @@
 //! FHIR conformance resources as read from packages: only the fields the
 //! validator uses, straight from their JSON. Everything else is ignored.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-#[derive(Clone, Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct StructureDefinition {
     pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "type")]
     pub type_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(rename = "abstract", default)]
     pub is_abstract: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_definition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fhir_version: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<ExtensionContext>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context_invariant: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<ElementList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub differential: Option<ElementList>,
 }
 
-#[derive(Clone, Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
 pub struct ElementList {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub element: Vec<ElementDefinition>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ExtensionContext {
     #[serde(rename = "type")]
     pub kind: String,
     pub expression: String,
 }
 
-#[derive(Clone, Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ElementDefinition {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slice_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<ElementBase>,
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, skip_serializing_if = "Vec::is_empty")]
     pub types: Vec<TypeRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slicing: Option<Slicing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<Binding>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraint: Vec<Constraint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_modifier: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub must_support: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub short: Option<String>,
     /// fixed[x], pattern[x], minValue[x], maxValue[x] and the rest.
     #[serde(flatten)]
@@ -76,61 +94,69 @@ impl ElementDefinition {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
 pub struct ElementBase {
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeRef {
     pub code: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_profile: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aggregation: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Value>,
 }
 
-#[derive(Clone, Debug, Deserialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
 pub struct Slicing {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub discriminator: Vec<Discriminator>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ordered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Discriminator {
     #[serde(rename = "type")]
     pub kind: String,
     pub path: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     pub strength: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_set: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Value>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Constraint {
     pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub human: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Value>,
 }
 

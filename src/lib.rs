@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod package;
 pub mod parse;
 pub mod primitive;
+pub mod snapshot;
 pub mod structure;
 pub mod terminology;
 pub mod tree;

@@ -48,6 +48,7 @@ pub fn empty_context() -> Context {
         let doc = parse::parse(text.as_bytes(), Some(Format::Xml));
         doc.root.map(|root| crate::convert::resource_to_json(&root, ctx))
     }));
+    ctx.snapshot_generator = Some(Arc::new(crate::snapshot::context_hook));
     ctx
 }
 

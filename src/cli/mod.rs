@@ -7,6 +7,7 @@ pub mod bench_cmd;
 pub mod conformance_cmd;
 pub mod load_args;
 pub mod package_cmd;
+pub mod snapshot_cmd;
 pub mod validate;
 
 #[derive(Parser, Debug)]
@@ -26,6 +27,8 @@ pub enum Command {
     Conformance(conformance_cmd::ConformanceArgs),
     /// Measure throughput, a large generated Bundle, peak memory and start-up time against their goals.
     Bench(bench_cmd::BenchArgs),
+    /// Generate the snapshot of a StructureDefinition given as a differential; print it as JSON.
+    Snapshot(snapshot_cmd::SnapshotArgs),
 }
 
 /// Exit codes shared by every subcommand.
@@ -53,6 +56,7 @@ pub fn main() -> i32 {
         Command::Package(args) => package_cmd::run(args),
         Command::Conformance(args) => conformance_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Snapshot(args) => snapshot_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,47 @@
+//! `careplan snapshot`: generates the snapshot of a StructureDefinition
+//! given as a differential and prints the definition, with its snapshot, as JSON.
+
+use super::exit;
+use super::load_args::LoadArgs;
+use crate::{loader, parse, snapshot};
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// The StructureDefinition (JSON or XML).
+    #[arg(value_name = "SD_FILE")]
+    pub file: PathBuf,
+}
+
+pub fn run(args: SnapshotArgs) -> Result<i32> {
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let doc = parse::parse(&bytes, None);
+    let Some(root) = doc.root else { bail!("{} is not a FHIR resource", args.file.display()) };
+    if root.resource_type.as_deref() != Some("StructureDefinition") {
+        bail!("{} is not a StructureDefinition", args.file.display());
+    }
+    let Some(url) = root.child_text("url").map(str::to_string) else { bail!("{} has no url", args.file.display()) };
+    let mut ctx = args.load.load()?;
+    loader::add_file(&mut ctx, &args.file)?;
+    let sd = ctx.structure_definition(&url).with_context(|| format!("{} cannot be read as a StructureDefinition", args.file.display()))?;
+    let generated = match snapshot::generate(sd, &ctx) {
+        Ok(sd) => sd,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::CANNOT_RUN);
+        }
+    };
+    // The definition as written, with the generated snapshot in place of any other.
+    let mut out = ctx.resource_json(&url).map(|v| (*v).clone()).unwrap_or_else(|| Value::Object(Default::default()));
+    let obj = out.as_object_mut().context("the definition is not a JSON object")?;
+    obj.insert("snapshot".into(), serde_json::to_value(&generated.snapshot)?);
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?;
+    Ok(exit::OK)
+}
