@@ -97,7 +97,16 @@ impl Generator<'_> {
         let diff = with_ids(diff);
         for d in &diff {
             let shown = d.id.clone().unwrap_or_else(|| d.path.clone());
-            let ix = snap.locate(self, d).map_err(|m| err(Some(&shown), m))?;
+            let ix = match snap.locate(self, d) {
+                Ok(ix) => ix,
+                // As the reference validator: a differential element that names
+                // nothing is reported, and the rest of the profile still applies.
+                Err(m) if m.starts_with("no element") => {
+                    tracing::warn!("{}", err(Some(&shown), m));
+                    continue;
+                }
+                Err(m) => return Err(err(Some(&shown), m)),
+            };
             merge(&mut snap.elements[ix], d, &url).map_err(|m| err(Some(&shown), m))?;
         }
         snap.detach_content_references(self).map_err(|m| err(None, m))?;
@@ -758,10 +767,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_elements_and_unnarrowed_choices_are_errors() {
+    fn unknown_elements_are_skipped_and_unnarrowed_choices_are_errors() {
+        // As the reference validator: an element that names nothing is left
+        // out (and logged); the rest of the differential still applies.
         let p = sd(json!({"url": "http://x/u", "type": "Patient", "baseDefinition": format!("{CORE_SD_BASE}Patient"), "derivation": "constraint",
-            "differential": {"element": [{"id": "Patient.nickname", "path": "Patient.nickname", "min": 1}]}}));
-        assert_eq!(generate(p, &ctx()).unwrap_err().element.as_deref(), Some("Patient.nickname"));
+            "differential": {"element": [{"id": "Patient.nickname", "path": "Patient.nickname", "min": 1},
+                                         {"id": "Patient.active", "path": "Patient.active", "min": 1}]}}));
+        let out = generate(p, &ctx()).unwrap();
+        assert!(!ids(&out).iter().any(|i| i.contains("nickname")));
+        assert_eq!(element(&out, "Patient.active").min, Some(1));
         let p = sd(json!({"url": "http://x/u", "type": "Patient", "baseDefinition": format!("{CORE_SD_BASE}Patient"), "derivation": "constraint",
             "differential": {"element": [{"id": "Patient.deceased[x].id", "path": "Patient.deceased[x].id", "max": "0"}]}}));
         assert!(generate(p, &ctx()).unwrap_err().message.contains("several types"));

@@ -26,6 +26,9 @@ pub struct StructureDef {
 pub struct Element {
     pub id: String,
     pub path: String,
+    /// The path of the element this one constrains in the base resource or
+    /// type (`DomainResource.text` for `Patient.text`).
+    pub base_path: String,
     /// The last path segment: `given`, `value[x]`.
     pub name: String,
     pub slice_name: Option<String>,
@@ -185,6 +188,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
     for (ix, d) in defs.into_iter().enumerate() {
         let id = d.id.clone().unwrap_or_else(|| d.path.clone());
         let name = d.path.rsplit('.').next().unwrap_or(&d.path).to_string();
+        let base_path = d.base.as_ref().map_or_else(|| d.path.clone(), |b| b.path.clone());
         let base_max = d.base.as_ref().and_then(|b| b.max.as_deref()).or(d.max.as_deref());
         let repeats = base_max != Some("1") && base_max != Some("0") || d.max.as_deref().is_some_and(|m| m != "1" && m != "0");
         let el = Element {
@@ -211,6 +215,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             must_support: d.must_support,
             slice_name: d.slice_name,
             path: d.path,
+            base_path,
             name,
             id: id.clone(),
         };

@@ -92,10 +92,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         let Some(reference) = node.child("reference").and_then(Node::text) else { return };
         let allowed = self.allowed_target_types(def, t);
         let mut target_type: Option<String> = None;
+        // Only a resolved target is known; a type read off the URL is a guess.
+        let mut resolved = false;
         if let Some(local) = reference.strip_prefix('#') {
             target_type = self.contained_target(node, local);
+            resolved = true;
         } else if let Some(found) = self.bundle_target(node, reference) {
             target_type = Some(found);
+            resolved = true;
         } else if !reference.starts_with("urn:") {
             match restful_parts(reference) {
                 Some((_, ty, _)) => target_type = Some(ty.to_string()),
@@ -116,11 +120,16 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         if let (Some(tt), Some(allowed)) = (target_type, allowed) {
             if !allowed.iter().any(|a| a == &tt || a == "Resource") && self.ctx.type_definition(&tt).is_some() {
-                self.error(
-                    node,
-                    IssueCode::Structure,
-                    format!("Invalid Resource target type. Found {tt}, but expected one of ({})", allowed.join(", ")),
-                );
+                if resolved {
+                    self.error(node, IssueCode::Structure, format!("Invalid Resource target type. Found {tt}, but expected one of ({})", allowed.join(", ")));
+                } else {
+                    // As the reference validator: an unresolved reference's type is not held against it.
+                    self.warn(
+                        node,
+                        IssueCode::Structure,
+                        format!("The type '{tt}' implied by the reference URL {reference} is not a valid target for this element (must be one of {})", allowed.join(", ")),
+                    );
+                }
             }
         }
     }

@@ -30,10 +30,10 @@ pub(crate) struct Walk<'v, 'n> {
     pub(super) bundles: Vec<BundleIndex<'n>>,
     /// The type and the extension url (if it is one) of the element whose
     /// extensions are being walked: what an extension's context is checked against.
-    ext_host: Option<(String, Option<&'n str>, String)>,
+    ext_host: Option<(String, Option<&'n str>, (String, String))>,
     /// Set just before walking an element's children through its type's
     /// definition: the element's own definition path (`HumanName.family`).
-    pending_host: Option<String>,
+    pending_host: Option<(String, String)>,
     pub(super) resources: Vec<ResourceFrame<'n>>,
 }
 
@@ -242,7 +242,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             if child.name == "extension" || child.name == "modifierExtension" {
                 let host_type = if scope == 0 { sd.type_name.clone() } else { scope_el.types.first().map_or_else(|| "BackboneElement".to_string(), |t| t.code.clone()) };
                 let host_url = if host_type == "Extension" { node.child_text("url") } else { None };
-                let host_def = host_def.clone().unwrap_or_else(|| scope_el.path.clone());
+                let host_def = host_def.clone().unwrap_or_else(|| (scope_el.path.clone(), scope_el.base_path.clone()));
                 self.ext_host = Some((host_type, host_url, host_def));
             }
             self.element(child, sd, dix, ty.as_ref());
@@ -348,6 +348,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return;
         }
+        if let Some(rt) = node.resource_type.as_deref().filter(|_| ty.is_none()) {
+            // A resource element allowing several resource types: the instance says which.
+            let t = def.types.iter().find(|t| t.code == rt || t.code == "Resource" || t.code == "DomainResource").cloned();
+            let t = t.unwrap_or_else(|| ElementType { code: rt.to_string(), profiles: Vec::new(), target_profiles: Vec::new() });
+            self.nested_resource(node, &t);
+            return;
+        }
         let Some(t) = ty else {
             if def.types.len() > 1 {
                 self.error(node, IssueCode::Structure, format!("The element {} has several possible types and the instance does not say which", def.path));
@@ -391,7 +398,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// checks of its children (only when it has extensions: this is a hot path).
     fn note_host(&mut self, node: &Node, def: &Element) {
         if node.children.iter().any(|c| c.name == "extension" || c.name == "modifierExtension") {
-            self.pending_host = Some(def.path.clone());
+            self.pending_host = Some((def.path.clone(), def.base_path.clone()));
         }
     }
 
@@ -431,26 +438,18 @@ impl<'v, 'n> Walk<'v, 'n> {
         if self.in_profile && t.profiles.is_empty() {
             return; // the base walk validates nested resources
         }
-        let in_profile = self.in_profile;
-        let source = self.source.take();
+        // Several type profiles are alternatives: the resource must meet one.
+        let profiles = match t.profiles.len() {
+            0 | 1 => t.profiles.clone(),
+            _ => match t.profiles.iter().find(|p| self.conforms(node, p)) {
+                Some(p) => vec![p.clone()],
+                None => t.profiles.clone(),
+            },
+        };
+        let saved = (self.source.take(), self.in_profile);
         self.in_profile = false;
-        let mut profiles = t.profiles.clone();
-        if in_profile {
-            // Only the profile's own constraints are new here.
-            profiles.retain(|p| self.ctx.knows(p));
-        }
-        if in_profile {
-            // Re-walking the base would only repeat the base walk's findings.
-            let issues_before = self.issues.len();
-            self.resource(node, &profiles);
-            let mut seen = std::collections::HashSet::new();
-            let tail: Vec<Issue> = self.issues.drain(issues_before..).filter(|i| seen.insert((i.expression.clone(), i.message.clone()))).collect();
-            self.issues.extend(tail);
-        } else {
-            self.resource(node, &profiles);
-        }
-        self.in_profile = in_profile;
-        self.source = source;
+        self.resource(node, &profiles);
+        (self.source, self.in_profile) = saved;
     }
 
     /// A primitive: JSON spelling, lexical form, length, then its id and extensions.
@@ -606,12 +605,13 @@ impl<'v, 'n> Walk<'v, 'n> {
         let host = Host {
             path: full.rsplit_once('.').map_or(full.as_str(), |(h, _)| h).to_string(),
             def: String::new(),
+            def_base: String::new(),
             type_name: String::new(),
             url: None,
             ancestors: Vec::new(),
         };
         let Some((type_name, url, def)) = self.ext_host.clone() else { return };
-        let host = Host { ancestors: self.type_ancestors(&type_name), def, type_name, url, ..host };
+        let host = Host { ancestors: self.type_ancestors(&type_name), def: def.0, def_base: def.1, type_name, url, ..host };
         if self.context_allows(sd, &host) {
             return;
         }
@@ -636,6 +636,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 let choice = e.strip_suffix("[x]");
                 e == host.path
                     || e == host.def
+                    || e == host.def_base
                     || e == host.type_name
                     || host.ancestors.iter().any(|a| a == e)
                     || e == "Element"
@@ -705,6 +706,8 @@ struct Host<'n> {
     path: String,
     /// Path in the definition that declares the element: `HumanName.family`.
     def: String,
+    /// The path of the element it constrains: `DomainResource.text`.
+    def_base: String,
     type_name: String,
     /// The url, when the host is itself an extension.
     url: Option<&'n str>,

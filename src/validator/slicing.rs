@@ -188,7 +188,7 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Whether a resource node is valid against a profile (a nested walk
     /// whose issues are only counted).
-    fn conforms(&self, node: &'n Node, profile: &str) -> bool {
+    pub(super) fn conforms(&self, node: &'n Node, profile: &str) -> bool {
         if node.resource_type.is_none() {
             return false;
         }
