@@ -120,6 +120,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if opened_bundle {
             self.bundle_rules(node);
         }
+        self.resource_rules(node, type_name);
 
         let mut profiles: Vec<String> = node
             .child("meta")

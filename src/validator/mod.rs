@@ -8,9 +8,10 @@
 //! path.
 
 mod bundle;
-mod element;
+pub(crate) mod element;
 mod expression;
 mod narrative;
+mod rules;
 mod slicing;
 
 use crate::context::Context;

@@ -1,0 +1,23 @@
+//! Rules that belong to one kind of resource and that no StructureDefinition
+//! can express: a QuestionnaireResponse against its Questionnaire, a
+//! StructureDefinition or SearchParameter against what it derives from.
+//! Each module owns one resource type; `Walk::resource_rules` dispatches.
+
+use super::element::Walk;
+use crate::tree::Node;
+
+mod definitions;
+mod questionnaire;
+
+impl<'v, 'n> Walk<'v, 'n> {
+    /// The resource-specific rules, after the resource's structure is walked.
+    pub(crate) fn resource_rules(&mut self, node: &'n Node, type_name: &str) {
+        match type_name {
+            "QuestionnaireResponse" => questionnaire::check_response(self, node),
+            "Questionnaire" => questionnaire::check_questionnaire(self, node),
+            "StructureDefinition" => definitions::check_structure_definition(self, node),
+            "SearchParameter" => definitions::check_search_parameter(self, node),
+            _ => {}
+        }
+    }
+}
