@@ -12,6 +12,7 @@ pub struct StructureDefinition {
     pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    pub title: Option<String>,
     #[serde(rename = "type")]
     pub type_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]

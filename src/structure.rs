@@ -12,6 +12,7 @@ pub struct StructureDef {
     pub url: String,
     pub version: Option<String>,
     pub name: String,
+    pub title: Option<String>,
     pub type_name: String,
     pub kind: String,
     pub is_abstract: bool,
@@ -125,6 +126,7 @@ impl StructureDef {
         let elements = compile_elements(snapshot.element);
         Some(StructureDef {
             name: sd.name.unwrap_or_else(|| sd.type_name.clone()),
+            title: sd.title,
             url: sd.url,
             version: sd.version,
             type_name: sd.type_name,
@@ -148,6 +150,11 @@ impl StructureDef {
 
     pub fn is_primitive(&self) -> bool {
         self.kind == "primitive-type"
+    }
+
+    /// The name people know the definition by.
+    pub fn title_or_name(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.name)
     }
 
     /// `url|version`, as issues cite a profile.

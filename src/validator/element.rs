@@ -131,6 +131,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                 profiles.push(p.clone());
             }
         }
+        if type_name == "Observation" {
+            if let Some(p) = self.vital_sign_profile(node) {
+                if !profiles.contains(&p) {
+                    profiles.push(p);
+                }
+            }
+        }
         for p in &profiles {
             self.profile(node, &sd, p);
         }
@@ -144,6 +151,49 @@ impl<'v, 'n> Walk<'v, 'n> {
         if opened_bundle {
             self.bundles.pop();
         }
+    }
+
+    /// R4 requires Observations of the vital signs to conform to the vital
+    /// signs profiles; the code says which.
+    fn vital_sign_profile(&mut self, node: &Node) -> Option<String> {
+        // (system, code, profile) from the R4 vital signs table; SNOMED CT codes as the reference validator maps them.
+        const VITAL_SIGNS: &[(&str, &str, &str)] = &[
+            ("http://loinc.org", "85353-1", "vitalspanel"),
+            ("http://loinc.org", "9279-1", "resprate"),
+            ("http://loinc.org", "8867-4", "heartrate"),
+            ("http://loinc.org", "2708-6", "oxygensat"),
+            ("http://loinc.org", "59408-5", "oxygensat"),
+            ("http://loinc.org", "8310-5", "bodytemp"),
+            ("http://loinc.org", "8302-2", "bodyheight"),
+            ("http://loinc.org", "9843-4", "headcircum"),
+            ("http://loinc.org", "29463-7", "bodyweight"),
+            ("http://loinc.org", "39156-5", "bmi"),
+            ("http://loinc.org", "85354-9", "bp"),
+            ("http://snomed.info/sct", "86290005", "resprate"),
+            ("http://snomed.info/sct", "364075005", "heartrate"),
+            ("http://snomed.info/sct", "431314004", "oxygensat"),
+            ("http://snomed.info/sct", "276885007", "bodytemp"),
+            ("http://snomed.info/sct", "50373000", "bodyheight"),
+            ("http://snomed.info/sct", "363812007", "headcircum"),
+            ("http://snomed.info/sct", "27113001", "bodyweight"),
+            ("http://snomed.info/sct", "60621009", "bmi"),
+            ("http://snomed.info/sct", "75367002", "bp"),
+        ];
+        let code = node.child("code")?;
+        for coding in code.children_named("coding") {
+            let (Some(system), Some(value)) = (coding.child_text("system"), coding.child_text("code")) else { continue };
+            let Some((_, _, name)) = VITAL_SIGNS.iter().find(|(s, c, _)| *s == system && *c == value) else { continue };
+            let url = format!("{}{name}", crate::context::CORE_SD_BASE);
+            let profile = self.ctx.structure(&url)?;
+            let system_name = if system == "http://loinc.org" { "LOINC" } else { "SNOMED CT" };
+            self.inform(
+                node,
+                IssueCode::Informational,
+                format!("Validate Observation against the profile {} ({url}) which is required by the FHIR specification because the {system_name} code {value} was found", profile.title_or_name()),
+            );
+            return Some(url);
+        }
+        None
     }
 
     fn profile(&mut self, node: &'n Node, base: &Arc<StructureDef>, url: &str) {
