@@ -5,6 +5,7 @@
 use crate::definition::{self, Binding, Constraint, ElementDefinition, StructureDefinition};
 use serde_json::Value;
 
+const MIN_LENGTH_EXT: &str = "http://hl7.org/fhir/StructureDefinition/minLength";
 const FHIR_TYPE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
 
 #[derive(Debug)]
@@ -51,6 +52,8 @@ pub struct Element {
     pub min_value: Option<(String, Value)>,
     pub max_value: Option<(String, Value)>,
     pub max_length: Option<u32>,
+    /// From the `minLength` extension.
+    pub min_length: Option<u32>,
     pub is_modifier: bool,
     pub must_support: bool,
 }
@@ -218,6 +221,13 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             binding: d.binding,
             constraints: d.constraint,
             max_length: d.max_length,
+            min_length: d
+                .other
+                .get("extension")
+                .and_then(Value::as_array)
+                .and_then(|exts| exts.iter().find(|e| e.get("url").and_then(Value::as_str) == Some(MIN_LENGTH_EXT)))
+                .and_then(|e| e.get("valueInteger").and_then(Value::as_u64))
+                .map(|n| n as u32),
             is_modifier: d.is_modifier,
             must_support: d.must_support,
             slice_name: d.slice_name,

@@ -392,7 +392,20 @@ impl Terminology {
                 }
             }
             "Quantity" => {
-                // Units are bound to UCUM, which is not enumerable: nothing to check locally.
+                // The unit's code, when the binding names a value set we can list.
+                let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
+                if !bound {
+                    return out;
+                }
+                if let Membership::NotIn = self.member(vs_url, system, code) {
+                    let (name, versioned) = self.describe(vs_url);
+                    let (severity, must) = if strength == "required" { (Severity::Error, "is required") } else { (Severity::Warning, "should come") };
+                    out.push((
+                        severity,
+                        IssueCode::CodeInvalid,
+                        format!("The code provided ({}#{code}) was not found in the value set '{name}' ({versioned}), and a code {must} from this value set", system.unwrap_or("")),
+                    ));
+                }
             }
             _ => {}
         }

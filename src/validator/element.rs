@@ -474,7 +474,10 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.reference(node, &sd.elements[ix], t);
         }
         if let Some(b) = &sd.elements[ix].binding {
-            if matches!(t.code.as_str(), "CodeableConcept" | "Coding" | "Quantity") {
+            // A unit binding counts where the element is a Quantity; on a
+            // choice of many types the reference validator leaves units alone.
+            let quantity_bound = t.code == "Quantity" && sd.elements[ix].types.len() == 1;
+            if matches!(t.code.as_str(), "CodeableConcept" | "Coding") || quantity_bound {
                 let b = b.clone();
                 self.binding(node, &t.code, &b);
             }
@@ -561,11 +564,19 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// maxLength, minValue and maxValue of a primitive element.
     fn value_limits(&mut self, node: &Node, def: &Element) {
+        if node.value.is_none() && (def.min_value.is_some() || def.max_value.is_some()) {
+            self.quantity_limits(node, def);
+        }
         let Some(text) = node.text() else { return };
         if let Some(max) = def.max_length {
             let len = text.chars().count();
             if len > max as usize {
                 self.error(node, IssueCode::TooLong, format!("value is longer than permitted maximum length of {max} ({len} characters)"));
+            }
+        }
+        if let Some(min) = def.min_length {
+            if text.chars().count() < min as usize {
+                self.error(node, IssueCode::TooLong, format!("Value '{text}' is shorter than permitted minimum length of {min}"));
             }
         }
         for (bound, is_min) in [(&def.min_value, true), (&def.max_value, false)] {
@@ -578,6 +589,25 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.error(node, IssueCode::Invalid, format!("{what} is less than permitted minimum value of {limit_text}"));
             } else if !is_min && order == std::cmp::Ordering::Greater {
                 self.error(node, IssueCode::Invalid, format!("{what} is greater than permitted maximum value of {limit_text}"));
+            }
+        }
+    }
+
+    /// minValueQuantity / maxValueQuantity, compared when the units are the same.
+    fn quantity_limits(&mut self, node: &Node, def: &Element) {
+        let (Some(value), unit) = (node.child_text("value").and_then(|v| v.parse::<f64>().ok()), node.child_text("code")) else { return };
+        for (bound, is_min) in [(&def.min_value, true), (&def.max_value, false)] {
+            let Some((_, limit)) = bound.as_ref().filter(|(t, _)| t == "Quantity" || t == "Duration" || t == "Age") else { continue };
+            let Some(limit_value) = limit.get("value").and_then(serde_json::Value::as_f64) else { continue };
+            let limit_unit = limit.get("code").and_then(serde_json::Value::as_str);
+            if limit_unit != unit {
+                continue; // different units: no conversion here
+            }
+            let shown = format!("{limit_value} {}", limit_unit.unwrap_or(""));
+            if is_min && value < limit_value {
+                self.error(node, IssueCode::Invalid, format!("The value in the instance ({value}) is less than the specified minimum value ({shown})"));
+            } else if !is_min && value > limit_value {
+                self.error(node, IssueCode::Invalid, format!("The value in the instance ({value}) is greater than the specified maximum value ({shown})"));
             }
         }
     }

@@ -23,6 +23,8 @@ enum Expect {
     Type(String),
     /// `profile`: valid against this profile.
     Profile(String),
+    /// The slice does not constrain this discriminator: anything matches.
+    Any,
 }
 
 /// One repetition of a sliced element: the node, its index among its siblings.
@@ -110,9 +112,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 let (value, exact) = match (&el.fixed, &el.pattern) {
                     (Some((_, v)), _) => (v.clone(), true),
                     (None, Some((_, v))) => (v.clone(), false),
-                    // An extension slice names its extension by profile rather than by a fixed url.
-                    _ if rest.is_empty() && el.name == "url" => return None,
-                    _ => return self.extension_url_expectation(sd, slice, path),
+                    _ => return self.extension_url_expectation(sd, slice, path).or(Some(Expect::Any)),
                 };
                 let value = rest.iter().try_fold(value, |v, seg| v.get(seg).cloned())?;
                 Some(Expect::Value { value, exact })
@@ -133,7 +133,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// The `url` discriminator of an extension slice that names its
     /// extension by `type.profile`.
     fn extension_url_expectation(&self, sd: &Arc<StructureDef>, slice: usize, path: &str) -> Option<Expect> {
-        if path != "url" {
+        if path != "url" && path != "extension.url" {
             return None;
         }
         let el = &sd.elements[slice];
@@ -183,6 +183,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 n.resource_type.as_deref() == Some(t.as_str()) || n.name.ends_with(&upper_first(t))
             }),
             Expect::Profile(p) => values.iter().any(|n| self.conforms(n, p)),
+            Expect::Any => true,
         }
     }
 
