@@ -179,3 +179,40 @@ fn patterns_and_fixed_values_from_profiles_apply() {
     let versioned = r#"{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-congregation|4.0.0","valueString":"x"}]}"#;
     assert_error(versioned, "Patient.extension[0].url", "but is fixed to 'http://hl7.org/fhir/StructureDefinition/patient-congregation'");
 }
+
+/// A validator with one more differential profile (its snapshot is generated on load).
+fn with_definitions(defs: &[serde_json::Value]) -> careplan::validator::Validator {
+    let mut ctx = careplan::context::Context::overlay(common::context());
+    for d in defs {
+        ctx.add_json(d.clone(), "test");
+    }
+    careplan::validator::Validator::new(std::sync::Arc::new(ctx), careplan::validator::Options::default())
+}
+
+#[test]
+fn differential_profiles_apply_lengths_values_and_unit_bindings() {
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/weight", "name": "Weight", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Observation", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
+        "differential": {"element": [
+            {"id": "Observation.id", "path": "Observation.id",
+             "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/minLength", "valueInteger": 5}]},
+            {"id": "Observation.value[x]", "path": "Observation.value[x]", "type": [{"code": "Quantity"}],
+             "binding": {"strength": "required", "valueSet": "http://example.org/vs/weight-units"},
+             "maxValueQuantity": {"value": 500, "system": "http://unitsofmeasure.org", "code": "kg"}}
+        ]}
+    });
+    let units = serde_json::json!({"resourceType": "ValueSet", "url": "http://example.org/vs/weight-units", "name": "WeightUnits", "status": "draft",
+        "compose": {"include": [{"system": "http://unitsofmeasure.org", "concept": [{"code": "kg"}, {"code": "g"}]}]}});
+    let v = with_definitions(&[profile, units]);
+    let obs = |id: &str, value: f64, unit: &str| {
+        format!(r#"{{"resourceType":"Observation","id":"{id}","meta":{{"profile":["http://example.org/sd/weight"]}},"status":"final","code":{{"text":"weight"}},
+            "valueQuantity":{{"value":{value},"system":"http://unitsofmeasure.org","code":"{unit}"}}}}"#)
+    };
+    let errs = |json: String| -> Vec<Issue> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect() };
+    assert!(errs(obs("obs-1", 70.0, "kg")).is_empty(), "{:#?}", errs(obs("obs-1", 70.0, "kg")));
+    assert!(errs(obs("o1", 70.0, "kg")).iter().any(|i| i.message.contains("shorter than permitted minimum length of 5")));
+    assert!(errs(obs("obs-1", 700.0, "kg")).iter().any(|i| i.message.contains("greater than the specified maximum value")));
+    assert!(errs(obs("obs-1", 70.0, "[lb_av]")).iter().any(|i| i.message.contains("was not found in the value set 'WeightUnits'")));
+}
