@@ -216,3 +216,14 @@ fn differential_profiles_apply_lengths_values_and_unit_bindings() {
     assert!(errs(obs("obs-1", 700.0, "kg")).iter().any(|i| i.message.contains("greater than the specified maximum value")));
     assert!(errs(obs("obs-1", 70.0, "[lb_av]")).iter().any(|i| i.message.contains("was not found in the value set 'WeightUnits'")));
 }
+
+#[test]
+fn discriminators_reach_values_fixed_in_nested_slices() {
+    // R4's blood pressure profile slices components by code.coding.code,
+    // whose values are fixed inside the nested code.coding slices.
+    let bp = std::fs::read_to_string(common::examples_dir().join("Observation-blood-pressure.json")).unwrap();
+    assert!(errors(&bp).is_empty(), "{:#?}", errors(&bp));
+    let mut v: serde_json::Value = serde_json::from_str(&bp).unwrap();
+    v["component"].as_array_mut().unwrap().retain(|c| c["code"]["coding"][0]["code"] != "8462-4");
+    assert_error(&v.to_string(), "Observation", "Slice 'Observation.component:DiastolicBP': a matching slice is required");
+}

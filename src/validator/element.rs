@@ -423,7 +423,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if node.value.is_some() && node.children.is_empty() {
             return; // a primitive where an object belongs: reported by the shape check
         }
-        let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(t) };
+        let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(node, t) };
         match type_sd {
             Some(tsd) => {
                 let in_profile = self.in_profile;
@@ -453,17 +453,32 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
+    /// Whether a node meets an element definition's own constraints (a
+    /// separate walk whose errors are only counted).
+    pub(super) fn probe_element(&self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize) -> bool {
+        let mut probe = Walk::new(self.v, self.format);
+        probe.in_profile = true;
+        probe.path.push_root(&sd.type_name);
+        let ty = sd.elements[ix].types.first().cloned();
+        probe.element(node, sd, ix, ty.as_ref());
+        !probe.issues.iter().any(|i| i.severity.is_error())
+    }
+
     /// A repetition that matched a slice, against the slice's own definition.
     pub(super) fn element_as_slice(&mut self, node: &'n Node, sd: &Arc<StructureDef>, slice: usize, ty: Option<&ElementType>) {
         self.element(node, sd, slice, ty);
     }
 
     /// The definition of a type, or of its first resolvable profile.
-    fn type_with_profile(&mut self, t: &ElementType) -> Option<Arc<StructureDef>> {
+    fn type_with_profile(&mut self, node: &Node, t: &ElementType) -> Option<Arc<StructureDef>> {
         for p in &t.profiles {
             if let Some(sd) = self.ctx.structure(p) {
                 return Some(sd);
             }
+        }
+        if let Some(p) = t.profiles.first() {
+            // The element's own rules cannot be checked; its type's still are.
+            self.error(node, IssueCode::NotFound, format!("Unknown profile {p}"));
         }
         self.ctx.type_definition(&t.code)
     }

@@ -25,6 +25,9 @@ enum Expect {
     Profile(String),
     /// The slice does not constrain this discriminator: anything matches.
     Any,
+    /// The slice constrains what lies below the discriminator's element
+    /// (fixed codings in a nested slice, say): the element must meet them.
+    Conforms(Arc<StructureDef>, usize),
 }
 
 /// One repetition of a sliced element: the node, its index among its siblings.
@@ -105,6 +108,17 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// What slice `slice` of `sd` requires at `path` for a discriminator of `kind`.
     fn expectation(&self, sd: &Arc<StructureDef>, slice: usize, kind: &str, path: &str) -> Option<Expect> {
+        if matches!(kind, "value" | "pattern") {
+            // A value fixed beneath a nested slice (`code.coding:SBPCode.code`) counts for the path.
+            if let Some(e) = fixed_in_slice(sd, slice, path) {
+                let (value, exact) = match (&e.fixed, &e.pattern) {
+                    (Some((_, v)), _) => (v.clone(), true),
+                    (None, Some((_, v))) => (v.clone(), false),
+                    _ => unreachable!("fixed_in_slice finds only fixed or patterned elements"),
+                };
+                return Some(Expect::Value { value, exact });
+            }
+        }
         let (target, rest) = self.element_at(sd, slice, path)?;
         let el = &target.0.elements[target.1];
         match kind {
@@ -112,7 +126,11 @@ impl<'v, 'n> Walk<'v, 'n> {
                 let (value, exact) = match (&el.fixed, &el.pattern) {
                     (Some((_, v)), _) => (v.clone(), true),
                     (None, Some((_, v))) => (v.clone(), false),
-                    _ => return self.extension_url_expectation(sd, slice, path).or(Some(Expect::Any)),
+                    _ => {
+                        return self.extension_url_expectation(sd, slice, path).or_else(|| {
+                            Some(if rest.is_empty() && constrains_below(&target.0, target.1) { Expect::Conforms(target.0.clone(), target.1) } else { Expect::Any })
+                        })
+                    }
                 };
                 let value = rest.iter().try_fold(value, |v, seg| v.get(seg).cloned())?;
                 Some(Expect::Value { value, exact })
@@ -184,6 +202,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             }),
             Expect::Profile(p) => values.iter().any(|n| self.conforms(n, p)),
             Expect::Any => true,
+            Expect::Conforms(sd, ix) => values.iter().any(|n| self.probe_element(n, sd, *ix)),
         }
     }
 
@@ -228,6 +247,26 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
         }
     }
+}
+
+/// The element at `path` below a slice (through nested slices) that has a
+/// fixed or pattern value.
+fn fixed_in_slice<'s>(sd: &'s StructureDef, slice: usize, path: &str) -> Option<&'s Element> {
+    let root = &sd.elements[slice];
+    let full = format!("{}.{}", root.path, path);
+    sd.elements[slice + 1..]
+        .iter()
+        .take_while(|e| e.id.strip_prefix(root.id.as_str()).is_some_and(|r| r.starts_with(['.', ':'])))
+        .find(|e| e.path == full && (e.fixed.is_some() || e.pattern.is_some()))
+}
+
+/// Whether any element beneath `ix` fixes a value, patterns one, or requires a slice.
+fn constrains_below(sd: &StructureDef, ix: usize) -> bool {
+    let id = &sd.elements[ix].id;
+    sd.elements[ix + 1..]
+        .iter()
+        .take_while(|e| e.id.strip_prefix(id.as_str()).is_some_and(|r| r.starts_with(['.', ':'])))
+        .any(|e| e.fixed.is_some() || e.pattern.is_some() || (e.slice_name.is_some() && e.min > 0))
 }
 
 fn upper_first(s: &str) -> String {
