@@ -424,14 +424,23 @@ impl Snapshot {
         } else {
             let mut codes: Vec<&str> = el.types.iter().map(|t| t.code.as_str()).collect();
             codes.dedup();
-            let canonical = match (codes.as_slice(), el.types.first()) {
-                ([_], Some(t)) if !t.profile.is_empty() => t.profile[0].clone(),
-                ([code], _) if code.contains(':') => code.to_string(),
-                ([code], _) => format!("{CORE_SD_BASE}{code}"),
-                ([], _) => return Err(format!("{id} has no type whose children could be constrained")),
+            let base_type = match codes.as_slice() {
+                [code] if code.contains(':') => code.to_string(),
+                [code] => format!("{CORE_SD_BASE}{code}"),
+                [] => return Err(format!("{id} has no type whose children could be constrained")),
                 _ => return Err(format!("{id} has several types ({}); constrain it to one before its children", codes.join(", "))),
             };
-            let type_snapshot = g.snapshot_of(&canonical).map_err(|e| format!("the type of {id}: {e}"))?;
+            let type_profile = el.types.first().and_then(|t| t.profile.first()).cloned();
+            // A type profile we do not have: its base type still gives the children
+            // (the validator reports the unknown profile where it is used).
+            let type_snapshot = match type_profile.map(|p| g.snapshot_of(&p)) {
+                Some(Ok(snapshot)) => snapshot,
+                Some(Err(e)) => {
+                    tracing::warn!("the type profile of {id}: {e}; using its base type");
+                    g.snapshot_of(&base_type).map_err(|e| format!("the type of {id}: {e}"))?
+                }
+                None => g.snapshot_of(&base_type).map_err(|e| format!("the type of {id}: {e}"))?,
+            };
             let root = &type_snapshot[0];
             let (root_id, root_path) = (id_of(root).to_string(), root.path.clone());
             (type_snapshot[1..].to_vec(), root_id, root_path)

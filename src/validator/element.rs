@@ -375,6 +375,12 @@ impl<'v, 'n> Walk<'v, 'n> {
         if def.fixed.is_some() || def.pattern.is_some() {
             self.fixed_and_pattern(node, def, &sd.versioned_url());
         }
+        if let Some(t) = ty.filter(|t| !t.profiles.is_empty() && t.code != "Extension" && node.resource_type.is_none()) {
+            if !t.profiles.iter().any(|p| self.ctx.knows(p)) {
+                // The profile's rules cannot be checked; the type's still are.
+                self.error(node, IssueCode::NotFound, format!("Unknown profile {}", t.profiles[0]));
+            }
+        }
         if !def.children.is_empty() {
             // Backbone elements, and profiled elements whose children the profile lists.
             if let Some(t) = ty.filter(|t| is_primitive_type(&t.code)) {
@@ -423,7 +429,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if node.value.is_some() && node.children.is_empty() {
             return; // a primitive where an object belongs: reported by the shape check
         }
-        let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(node, t) };
+        let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(t) };
         match type_sd {
             Some(tsd) => {
                 let in_profile = self.in_profile;
@@ -470,15 +476,11 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// The definition of a type, or of its first resolvable profile.
-    fn type_with_profile(&mut self, node: &Node, t: &ElementType) -> Option<Arc<StructureDef>> {
+    fn type_with_profile(&self, t: &ElementType) -> Option<Arc<StructureDef>> {
         for p in &t.profiles {
             if let Some(sd) = self.ctx.structure(p) {
                 return Some(sd);
             }
-        }
-        if let Some(p) = t.profiles.first() {
-            // The element's own rules cannot be checked; its type's still are.
-            self.error(node, IssueCode::NotFound, format!("Unknown profile {p}"));
         }
         self.ctx.type_definition(&t.code)
     }
