@@ -134,9 +134,33 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
+    /// The type of what a reference points to, without reporting anything:
+    /// a contained resource, a Bundle entry, or else the type its URL names.
+    pub(super) fn reference_target_type(&self, reference: &str) -> Option<String> {
+        if let Some(local) = reference.strip_prefix('#') {
+            return self.resources.iter().rev().find_map(|f| {
+                f.node.children_named("contained").find(|c| c.child_text("id") == Some(local)).and_then(|c| c.resource_type.as_deref().map(str::to_string))
+            });
+        }
+        if let Some(bundle) = self.bundles.last() {
+            let mut keys = vec![reference.to_string()];
+            if !reference.contains(':') {
+                if let Some(base) = bundle.current.and_then(|c| bundle.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b) {
+                    keys.push(format!("{base}/{reference}"));
+                }
+            }
+            for k in keys {
+                if let Some(&[ix]) = bundle.by_full_url.get(k.as_str()).map(Vec::as_slice) {
+                    return bundle.entries[ix].resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
+                }
+            }
+        }
+        restful_parts(reference).map(|(_, ty, _)| ty.to_string())
+    }
+
     /// The resource types a reference may point to, from `targetProfile`;
     /// `None` when anything goes.
-    fn allowed_target_types(&self, def: &Element, t: &ElementType) -> Option<Vec<String>> {
+    pub(super) fn allowed_target_types(&self, def: &Element, t: &ElementType) -> Option<Vec<String>> {
         let profiles = if t.target_profiles.is_empty() {
             def.types.iter().find(|x| x.code == "Reference").map(|x| &x.target_profiles)?
         } else {

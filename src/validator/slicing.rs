@@ -23,6 +23,8 @@ enum Expect {
     Type(String),
     /// `profile`: valid against this profile.
     Profile(String),
+    /// `type` through `resolve()`: the reference points to one of these types.
+    TargetType(Vec<String>),
     /// The slice does not constrain this discriminator: anything matches.
     Any,
     /// The slice constrains what lies below the discriminator's element
@@ -119,6 +121,16 @@ impl<'v, 'n> Walk<'v, 'n> {
                 return Some(Expect::Value { value, exact });
             }
         }
+        if let Some(reference_path) = path.strip_suffix(".resolve()") {
+            // What the reference points to: its type, from the slice's targetProfile.
+            let ((tsd, ix), rest) = self.element_at(sd, slice, reference_path)?;
+            let el = &tsd.elements[ix];
+            let t = el.types.iter().find(|t| t.code == "Reference")?;
+            return match kind {
+                "type" if rest.is_empty() => self.allowed_target_types(el, t).map(Expect::TargetType),
+                _ => None,
+            };
+        }
         let (target, rest) = self.element_at(sd, slice, path)?;
         let el = &target.0.elements[target.1];
         match kind {
@@ -193,7 +205,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn satisfies(&self, node: &'n Node, path: &str, expect: &Expect) -> bool {
-        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path) };
+        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path.trim_end_matches(".resolve()")) };
         match expect {
             Expect::Value { value, exact } => values.iter().any(|n| node_matches(n, value, *exact)),
             Expect::Exists(should) => values.is_empty() != *should,
@@ -202,6 +214,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             }),
             Expect::Profile(p) => values.iter().any(|n| self.conforms(n, p)),
             Expect::Any => true,
+            Expect::TargetType(types) => values.iter().any(|r| {
+                r.child_text("reference").and_then(|reference| self.reference_target_type(reference)).is_some_and(|t| types.iter().any(|x| *x == t || x == "Resource"))
+            }),
             Expect::Conforms(sd, ix) => values.iter().any(|n| self.probe_element(n, sd, *ix)),
         }
     }
