@@ -227,3 +227,29 @@ fn discriminators_reach_values_fixed_in_nested_slices() {
     v["component"].as_array_mut().unwrap().retain(|c| c["code"]["coding"][0]["code"] != "8462-4");
     assert_error(&v.to_string(), "Observation", "Slice 'Observation.component:DiastolicBP': a matching slice is required");
 }
+
+#[test]
+fn type_discriminators_follow_references() {
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/patient-list", "name": "PatientList", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "List", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/List",
+        "differential": {"element": [
+            {"id": "List.entry", "path": "List.entry", "slicing": {"discriminator": [{"type": "type", "path": "item.resolve()"}], "rules": "closed"}},
+            {"id": "List.entry:patient", "path": "List.entry", "sliceName": "patient", "min": 1, "max": "*"},
+            {"id": "List.entry:patient.item", "path": "List.entry.item", "type": [{"code": "Reference", "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Patient"]}]}
+        ]}
+    });
+    let v = with_definitions(&[profile]);
+    let list = |target: &str| {
+        format!(
+            r##"{{"resourceType":"List","meta":{{"profile":["http://example.org/sd/patient-list"]}},"status":"current","mode":"working",
+            "contained":[{{"resourceType":"{target}","id":"t"}}],"entry":[{{"item":{{"reference":"#t"}}}}]}}"##
+        )
+    };
+    let errs = |json: String| -> Vec<Issue> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect() };
+    assert!(errs(list("Patient")).is_empty(), "{:#?}", errs(list("Patient")));
+    let wrong = errs(list("Organization"));
+    assert!(wrong.iter().any(|i| i.message.contains("slicing is CLOSED")), "{wrong:#?}");
+    assert!(wrong.iter().any(|i| i.message.contains("Slice 'List.entry:patient'")), "{wrong:#?}");
+}
