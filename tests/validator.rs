@@ -253,3 +253,12 @@ fn type_discriminators_follow_references() {
     assert!(wrong.iter().any(|i| i.message.contains("slicing is CLOSED")), "{wrong:#?}");
     assert!(wrong.iter().any(|i| i.message.contains("Slice 'List.entry:patient'")), "{wrong:#?}");
 }
+
+#[test]
+fn modifier_extensions_belong_in_modifier_extension() {
+    let as_modifier = r#"{"resourceType":"Task","status":"requested","intent":"order",
+        "modifierExtension":[{"url":"http://hl7.org/fhir/StructureDefinition/request-doNotPerform","valueBoolean":true}]}"#;
+    assert!(errors(as_modifier).is_empty(), "{:#?}", errors(as_modifier));
+    let as_plain = as_modifier.replace("modifierExtension", "extension");
+    assert_error(&as_plain, "Task.extension[0]", "must be used as a modifierExtension");
+}

@@ -657,6 +657,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                     return base;
                 }
                 self.extension_context(node, &sd);
+                self.modifier_placement(node, &sd);
                 Some(sd)
             }
             None if self.ctx.knows(plain) => {
@@ -672,6 +673,23 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 base
             }
+        }
+    }
+
+    /// Modifier extensions go in `modifierExtension`, and only they do.
+    fn modifier_placement(&mut self, node: &Node, sd: &StructureDef) {
+        if self.in_profile {
+            return;
+        }
+        let is_modifier = sd.root().is_modifier;
+        match (node.name.as_str(), is_modifier) {
+            ("extension", true) => {
+                self.error(node, IssueCode::Structure, format!("The extension {} is a modifier extension, so it must be used as a modifierExtension", sd.url))
+            }
+            ("modifierExtension", false) => {
+                self.error(node, IssueCode::Structure, format!("The extension {} is not a modifier extension, so it must not be used as a modifierExtension", sd.url))
+            }
+            _ => {}
         }
     }
 
