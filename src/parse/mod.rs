@@ -17,6 +17,50 @@ pub fn sniff(text: &str) -> Option<Format> {
 
 /// Parses bytes in the given format (or the sniffed one).
 pub fn parse(bytes: &[u8], format: Option<Format>) -> Document {
+    let mut doc = parse_raw(bytes, format);
+    normalize_expressions(&mut doc);
+    doc
+}
+
+/// The readers write paths as they go, before they know the resource type
+/// or whether an element repeats. Once the tree is whole, each parser issue's
+/// path is made a proper FHIRPath from the resource root, with indices only
+/// on elements that repeat.
+fn normalize_expressions(doc: &mut Document) {
+    let Some(root) = &doc.root else { return };
+    let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
+    for issue in &mut doc.issues {
+        if issue.expression.is_empty() {
+            issue.expression = type_name.to_string();
+            continue;
+        }
+        let rest = match issue.expression.strip_prefix(type_name) {
+            Some(r) if r.is_empty() || r.starts_with('.') => r.trim_start_matches('.').to_string(),
+            _ => issue.expression.clone(),
+        };
+        let mut out = type_name.to_string();
+        let mut node = Some(root);
+        for seg in rest.split('.').filter(|s| !s.is_empty()) {
+            let (name, index) = match seg.split_once('[') {
+                Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
+                None => (seg, None),
+            };
+            let name = name.strip_prefix('_').unwrap_or(name);
+            let siblings: Vec<&crate::tree::Node> = node.map(|n| n.children_named(name).collect()).unwrap_or_default();
+            let repeats = siblings.len() > 1 || siblings.first().is_some_and(|c| c.in_array);
+            out.push('.');
+            out.push_str(name);
+            match index {
+                Some(i) if repeats => out.push_str(&format!("[{i}]")),
+                _ => {}
+            }
+            node = siblings.get(index.unwrap_or(0)).copied();
+        }
+        issue.expression = out;
+    }
+}
+
+fn parse_raw(bytes: &[u8], format: Option<Format>) -> Document {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -32,5 +76,22 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Document {
             root: None,
             issues: vec![Issue::new(Severity::Fatal, IssueCode::Invalid, "", "The input is neither JSON (starting with '{') nor XML (starting with '<')")],
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_issue_paths_start_at_the_resource_and_index_only_what_repeats() {
+        let d = parse(br#"{"resourceType":"Patient","name":[{"given":["A",null]}],"gender":null}"#, None);
+        let exprs: Vec<&str> = d.issues.iter().map(|i| i.expression.as_str()).collect();
+        assert!(exprs.contains(&"Patient.name[0].given[1]"), "{exprs:?}");
+        assert!(exprs.contains(&"Patient.gender"), "{exprs:?}");
+        let d = parse(br#"<Observation xmlns="http://hl7.org/fhir"><status value="final" something="x"/><code><coding bogus="1"/><coding/></code></Observation>"#, None);
+        let exprs: Vec<&str> = d.issues.iter().map(|i| i.expression.as_str()).collect();
+        assert!(exprs.contains(&"Observation.status"), "{exprs:?}");
+        assert!(exprs.contains(&"Observation.code.coding[0]"), "{exprs:?}");
     }
 }

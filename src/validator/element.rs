@@ -341,7 +341,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         if self.in_profile {
             return; // the base walk reports unknown elements once
         }
-        let expr = self.path.render_child(&child.name);
+        // The element does not exist, so the path names its parent, as the
+        // reference validator's does; the position points at the element.
+        let expr = self.path.render();
         let msg = match self.format {
             Format::Json => format!("Unrecognized property '{}'", child.name),
             Format::Xml => format!("Undefined element '{}' at {}", child.name, sd.elements[scope].path),
@@ -355,7 +357,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         let name = &child.name;
         if def.repeats && !child.in_array {
             let what = if child.value.is_some() { "a primitive property" } else { "an Object" };
-            self.error(child, IssueCode::Invalid, format!("The property {name} must be a JSON Array, not {what}"));
+            // The property, not an item of it: there is no array to index.
+            let rendered = self.path.render();
+            let expr = rendered.strip_suffix("[0]").unwrap_or(&rendered).to_string();
+            self.report(child, Issue::error(IssueCode::Invalid, expr, format!("The property {name} must be a JSON Array, not {what}")));
         } else if !def.repeats && child.in_array {
             self.error(child, IssueCode::Invalid, format!("The property {name} must be a single value, not a JSON Array"));
         }
@@ -741,7 +746,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         );
         // Only the version in use counts, even where R4 core's older copy of
         // the extension allowed more: the reference validator does the same.
-        self.error(node, IssueCode::Structure, msg);
+        // The issue is the host's: the extension is fine, its place is not.
+        let rendered = self.path.render();
+        let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();
+        self.report(node, Issue::error(IssueCode::Structure, host_expr, msg));
     }
 
     fn context_allows(&self, sd: &StructureDef, host: &Host<'_>) -> bool {
