@@ -93,17 +93,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         }
                     }
                 }
-                for item in input {
-                    self.navigate(item, name, &mut out)?;
-                }
+                self.navigate_all(input, name, &mut out)?;
                 Ok(out)
             }
             Expr::Member(target, name) => {
                 let base = self.eval(target, input, frame, d)?;
                 let mut out = Vec::new();
-                for item in &base {
-                    self.navigate(item, name, &mut out)?;
-                }
+                self.navigate_all(&base, name, &mut out)?;
                 Ok(out)
             }
             Expr::Index(target, ix) => {
@@ -223,12 +219,36 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 return Item::Node { node: c, type_name: "BackboneElement".into(), elem: Some(ElemRef { sd: sd.clone(), ix: target }) };
             }
         }
-        let code = e.types.first().map(|t| t.code.as_str()).unwrap_or("");
+        let mut code = e.types.first().map(|t| t.code.as_str()).unwrap_or("");
+        // R4 snapshots give every resource's `id` as a string; Resource.id is an id.
+        if ix > 0 && e.name == "id" && sd.elements[0].children.contains(&ix) && sd.is_resource() {
+            code = "id";
+        }
         if !e.children.is_empty() && (code == "BackboneElement" || code == "Element" || code.is_empty()) {
             let tn = if code.is_empty() { "BackboneElement" } else { code };
             return Item::Node { node: c, type_name: tn.into(), elem: Some(ElemRef { sd: sd.clone(), ix }) };
         }
         Item::node(c, code)
+    }
+
+    /// Navigates every item; in strict mode it is an error when no item's
+    /// type has an element of that name.
+    fn navigate_all(&self, items: &[Item<'a>], name: &str, out: &mut Vec<Item<'a>>) -> Res<()> {
+        let mut undefined: Option<EvalError> = None;
+        let mut any_defined = false;
+        for item in items {
+            match self.navigate(item, name, out) {
+                Ok(()) => any_defined = true,
+                Err(e) if e.message.starts_with("'") && e.message.contains("is not an element of") => {
+                    undefined.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match undefined {
+            Some(e) if !any_defined => Err(e),
+            _ => Ok(()),
+        }
     }
 
     pub fn navigate(&self, item: &Item<'a>, name: &str, out: &mut Vec<Item<'a>>) -> Res<()> {
@@ -335,7 +355,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     fn check_known(&self, ts: &TypeSpec) -> Res<()> {
         let system = is_system_type(&ts.name);
         let known = match ts.namespace.as_deref() {
-            Some("System") => system,
+            Some("System") => true,
             Some("FHIR") => self.type_def(&ts.name).is_some() || self.env.ctx.is_empty(),
             _ => system || self.type_def(&ts.name).is_some() || self.env.ctx.is_empty() || matches!(ts.name.as_str(), "BackboneElement" | "Element" | "Resource"),
         };

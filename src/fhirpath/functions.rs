@@ -361,8 +361,8 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                 for (k, (a, bb)) in x.0.iter().zip(&y.0).enumerate() {
                     let o = match (a, bb) {
                         (None, None) => Ordering::Equal,
-                        (None, Some(_)) => Ordering::Less,
-                        (Some(_), None) => Ordering::Greater,
+                        (None, Some(_)) => Ordering::Greater,
+                        (Some(_), None) => Ordering::Less,
                         (Some(a), Some(bb)) => match compare(a, bb) {
                             Ok(o) => o.unwrap_or(Ordering::Equal),
                             Err(e) => {
@@ -477,7 +477,24 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             Ok(out)
         }
         "htmlChecks" | "htmlChecks1" | "htmlChecks2" => b(true),
-        "conformsTo" | "memberOf" | "subsumes" | "subsumedBy" | "elementDefinition" | "slice" | "checkModifiers" => Ok(vec![]),
+        "conformsTo" => {
+            c.arity(1, 1)?;
+            let Some(url) = c.arg_string(0)? else { return Ok(vec![]) };
+            let Some(sd) = ev.env.ctx.structure(&url) else { return err(format!("conformsTo(): unknown profile {url}")) };
+            let mut out = Vec::new();
+            for i in input {
+                let Item::Node { node, type_name, .. } = i else { out.push(Item::Boolean(false)); continue };
+                let tn = node.resource_type.as_deref().unwrap_or(type_name);
+                if sd.type_name != tn {
+                    out.push(Item::Boolean(false));
+                } else if sd.derivation.as_deref() != Some("constraint") {
+                    out.push(Item::Boolean(true));
+                }
+                // A profile of the type: validation from inside expressions is not done (empty).
+            }
+            Ok(out)
+        }
+        "memberOf" | "subsumes" | "subsumedBy" | "elementDefinition" | "slice" | "checkModifiers" => Ok(vec![]),
         // ---------------------------------------------------------- conversion
         "toBoolean" | "convertsToBoolean" => conv(name, input, to_boolean),
         "toInteger" | "convertsToInteger" => conv(name, input, to_integer),
@@ -896,6 +913,10 @@ fn boundary(v: Item<'static>, precision: Option<i64>, high: bool) -> Option<Item
         },
         Item::Date(t) | Item::DateTime(t) | Item::Time(t) => {
             let mut t = t;
+            if t.kind == Kind::DateTime && t.precision == Precision::Hour {
+                // `T08` is not a FHIR time: it stands for `T08:00`.
+                t.precision = Precision::Minute;
+            }
             let digits = precision.unwrap_or(if t.kind == Kind::Time { 9 } else { 17 });
             let target = match (t.kind, digits) {
                 (Kind::Time, 2) => Precision::Hour,
