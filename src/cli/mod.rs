@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench_cmd;
 pub mod conformance_cmd;
+pub mod fhirpath_cmd;
 pub mod load_args;
 pub mod package_cmd;
 pub mod validate;
@@ -24,6 +25,8 @@ pub enum Command {
     Package(package_cmd::PackageArgs),
     /// Run a conformance manifest and compare with the reference validator.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// Evaluate a FHIRPath expression against a resource and print the result.
+    Fhirpath(fhirpath_cmd::FhirpathArgs),
     /// Measure throughput, a large generated Bundle, peak memory and start-up time against their goals.
     Bench(bench_cmd::BenchArgs),
 }
@@ -53,6 +56,7 @@ pub fn main() -> i32 {
         Command::Package(args) => package_cmd::run(args),
         Command::Conformance(args) => conformance_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Fhirpath(args) => fhirpath_cmd::run(args),
     };
     match result {
         Ok(code) => code,

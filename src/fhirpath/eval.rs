@@ -747,7 +747,7 @@ fn arith(op: BinOp, x: Item<'static>, y: Item<'static>) -> Res<Option<Item<'stat
                     if b.is_zero() {
                         None
                     } else {
-                        Some(Item::Decimal(a.checked_div(b).ok_or_else(overflow)?))
+                        Some(Item::Decimal(a.checked_div(b).ok_or_else(overflow)?.normalize()))
                     }
                 }
                 BinOp::IntDiv => {
