@@ -114,6 +114,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             Expr::Call { target, name, args } => match target {
                 Some(t) => {
+                    if self.env.strict && matches!(name.as_str(), "skip" | "take" | "first" | "last" | "tail" | "single") {
+                        if let Expr::Call { name: inner, .. } = t.as_ref() {
+                            if inner == "children" || inner == "descendants" {
+                                return err(format!("{name}() needs an ordered collection, and {inner}() is unordered"));
+                            }
+                        }
+                    }
                     let base = self.eval(t, input, frame, d)?;
                     super::functions::call(self, name, &base, args, frame, d, input)
                 }

@@ -77,11 +77,17 @@ pub enum Expr {
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
+
+/// How deeply expressions may nest (parentheses, arguments, indexers).
+const MAX_NESTING: usize = 64;
+/// How many operators or path steps may follow each other at one level.
+const MAX_CHAIN: usize = 1000;
 
 pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser { toks, pos: 0, depth: 0 };
     let e = p.expr(0)?;
     if p.peek() != &Tok::End {
         return Err(p.error(format!("unexpected {}", describe(p.peek()))));
@@ -175,25 +181,48 @@ impl Parser {
     }
 
     fn expr(&mut self, level: usize) -> Result<Expr, SyntaxError> {
-        if level >= LEVELS {
-            return self.unary();
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.error("expression nested too deeply".into()));
         }
-        let mut left = self.expr(level + 1)?;
-        loop {
-            if level == 7 {
-                let word = match self.peek() {
-                    Tok::Ident { name, quoted: false } if name == "is" || name == "as" => name.clone(),
-                    _ => break,
-                };
-                self.next();
-                let ts = self.type_spec()?;
-                left = if word == "is" { Expr::Is(Box::new(left), ts) } else { Expr::As(Box::new(left), ts) };
-                continue;
+        let r = self.climb(level);
+        self.depth -= 1;
+        r
+    }
+
+    /// The operator at the cursor with its precedence level (`is`/`as` are level 7).
+    fn peek_op(&self) -> Option<(usize, Option<BinOp>)> {
+        if let Tok::Ident { name, quoted: false } = self.peek() {
+            if name == "is" || name == "as" {
+                return Some((7, None));
             }
-            let Some(op) = binop_at(level, self.peek()) else { break };
-            self.next();
-            let right = self.expr(level + 1)?;
-            left = Expr::Binary(op, Box::new(left), Box::new(right));
+        }
+        (0..LEVELS).find_map(|l| binop_at(l, self.peek()).map(|op| (l, Some(op))))
+    }
+
+    /// Precedence climbing: operands bind to operators of level `min` or tighter.
+    fn climb(&mut self, min: usize) -> Result<Expr, SyntaxError> {
+        let mut left = self.unary()?;
+        let mut chain = 0;
+        while let Some((level, op)) = self.peek_op() {
+            if level < min {
+                break;
+            }
+            chain += 1;
+            if chain > MAX_CHAIN {
+                return Err(self.error("expression too long".into()));
+            }
+            let word = self.next();
+            match op {
+                None => {
+                    let ts = self.type_spec()?;
+                    left = if matches!(word, Tok::Ident { ref name, .. } if name == "is") { Expr::Is(Box::new(left), ts) } else { Expr::As(Box::new(left), ts) };
+                }
+                Some(op) => {
+                    let right = self.climb(level + 1)?;
+                    left = Expr::Binary(op, Box::new(left), Box::new(right));
+                }
+            }
         }
         Ok(left)
     }
@@ -215,29 +244,41 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, SyntaxError> {
-        if self.is_sym("-") {
+        let mut negate = false;
+        let mut signs = 0;
+        while self.is_sym("-") || self.is_sym("+") {
+            if self.is_sym("-") {
+                negate = !negate;
+            }
+            signs += 1;
+            if signs > MAX_NESTING {
+                return Err(self.error("too many signs".into()));
+            }
             self.next();
-            let e = self.unary()?;
-            return Ok(match e {
-                Expr::Literal(Literal::Integer(i)) => Expr::Literal(Literal::Integer(-i)),
-                Expr::Literal(Literal::Decimal(d)) => Expr::Literal(Literal::Decimal(-d)),
-                Expr::Literal(Literal::Quantity(mut q)) => {
-                    q.value = -q.value;
-                    Expr::Literal(Literal::Quantity(q))
-                }
-                other => Expr::Negate(Box::new(other)),
-            });
         }
-        if self.is_sym("+") {
-            self.next();
-            return self.unary();
+        let e = self.postfix()?;
+        if !negate {
+            return Ok(e);
         }
-        self.postfix()
+        Ok(match e {
+            Expr::Literal(Literal::Integer(i)) => Expr::Literal(Literal::Integer(-i)),
+            Expr::Literal(Literal::Decimal(d)) => Expr::Literal(Literal::Decimal(-d)),
+            Expr::Literal(Literal::Quantity(mut q)) => {
+                q.value = -q.value;
+                Expr::Literal(Literal::Quantity(q))
+            }
+            other => Expr::Negate(Box::new(other)),
+        })
     }
 
     fn postfix(&mut self) -> Result<Expr, SyntaxError> {
         let mut e = self.term()?;
+        let mut chain = 0;
         loop {
+            chain += 1;
+            if chain > MAX_CHAIN {
+                return Err(self.error("path too long".into()));
+            }
             if self.is_sym(".") {
                 self.next();
                 let name = match self.next() {

@@ -30,3 +30,15 @@ fn dates_compare_by_precision() {
     assert_eq!(eval_str("@2017-11-05T01:30:00.0-04:00 = @2017-11-05T00:30:00.0-05:00").unwrap(), ["true"]);
     assert_eq!(eval_str("@1973-12-25 + 1 month").unwrap(), ["1974-01-25"]);
 }
+
+#[test]
+fn hostile_input_is_an_error_not_a_crash() {
+    assert!(parse(&"(".repeat(100_000)).is_err());
+    assert!(parse(&"-".repeat(100_000)).is_err());
+    assert!(parse(&"1+".repeat(5_000).to_string().trim_end_matches('+').to_string()).is_err());
+    assert!(parse("'unterminated").is_err());
+    assert!(parse("@").is_err());
+    assert!(eval_str("'a'.matches('(')").is_err());
+    assert_eq!(eval_str("9223372036854775807 + 1").unwrap_err().contains("overflow"), true);
+    assert_eq!(eval_str("(-(-5)) * -1").unwrap(), ["-5"]);
+}
