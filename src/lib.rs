@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod context;
 pub mod convert;
 pub mod definition;
+pub mod fhirpath;
 pub mod issue;
 pub mod loader;
 pub mod outcome;

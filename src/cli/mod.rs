@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench_cmd;
 pub mod conformance_cmd;
+pub mod fhirpath_cmd;
 pub mod load_args;
 pub mod package_cmd;
 pub mod snapshot_cmd;
@@ -25,6 +26,8 @@ pub enum Command {
     Package(package_cmd::PackageArgs),
     /// Run a conformance manifest and compare with the reference validator.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// Evaluate a FHIRPath expression against a resource and print the result.
+    Fhirpath(fhirpath_cmd::FhirpathArgs),
     /// Measure throughput, a large generated Bundle, peak memory and start-up time against their goals.
     Bench(bench_cmd::BenchArgs),
     /// Generate the snapshot of a StructureDefinition given as a differential; print it as JSON.
@@ -57,6 +60,7 @@ pub fn main() -> i32 {
         Command::Conformance(args) => conformance_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Snapshot(args) => snapshot_cmd::run(args),
+        Command::Fhirpath(args) => fhirpath_cmd::run(args),
     };
     match result {
         Ok(code) => code,

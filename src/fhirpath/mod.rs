@@ -1,0 +1,122 @@
+//! FHIRPath 2.0 over the element tree.
+//!
+//! Parse once with [`parse`] (the [`Expression`] is cheap to clone and can
+//! be cached and shared between threads), then [`evaluate`] it against a
+//! node of a known FHIR type. Navigation follows the StructureDefinitions in
+//! the [`Context`], so choice elements (`Observation.value`), backbone
+//! elements and content references are typed, and `is`/`as`/`ofType()` know
+//! FHIR and System types. Evaluation never panics: problems are an
+//! [`EvalError`].
+//!
+//! Not done yet: `conformsTo()` and `memberOf()` return empty (no
+//! validation or terminology from inside expressions); `htmlChecks()` returns
+//! true. `resolve()` finds contained resources (`#id`) and, when
+//! [`EvalContext::bundle`] is set, Bundle entries by `fullUrl` or `Type/id`.
+
+mod eval;
+mod functions;
+mod lexer;
+mod parser;
+pub mod value;
+
+use crate::context::Context;
+use crate::tree::Node;
+use std::sync::Arc;
+
+pub use parser::{BinOp, Expr, Literal, TypeSpec};
+pub use value::{Item, Kind, Precision, Quantity, Temporal};
+
+/// A parsed expression, ready to evaluate any number of times.
+#[derive(Clone, Debug)]
+pub struct Expression {
+    source: Arc<str>,
+    pub(crate) root: Arc<Expr>,
+}
+
+impl Expression {
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn ast(&self) -> &Expr {
+        &self.root
+    }
+}
+
+impl std::fmt::Display for Expression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("syntax error at column {column}: {message}")]
+pub struct SyntaxError {
+    pub message: String,
+    /// 1-based column (in characters) where the problem starts.
+    pub column: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct EvalError {
+    pub message: String,
+}
+
+impl EvalError {
+    pub fn new(message: impl Into<String>) -> EvalError {
+        EvalError { message: message.into() }
+    }
+}
+
+pub fn parse(expr: &str) -> Result<Expression, SyntaxError> {
+    let root = parser::parse_expr(expr)?;
+    Ok(Expression { source: Arc::from(expr), root: Arc::new(root) })
+}
+
+/// What an evaluation can see besides its focus.
+pub struct EvalContext<'a> {
+    pub ctx: &'a Context,
+    /// `%resource`: the resource holding the focus (defaults to the focus).
+    pub resource: Option<&'a Node>,
+    /// `%rootResource`: the outermost resource (defaults to `resource`).
+    pub root_resource: Option<&'a Node>,
+    /// `%context` (defaults to the focus).
+    pub context: Option<&'a Node>,
+    /// A Bundle whose entries `resolve()` may return (by `fullUrl` or `Type/id`).
+    pub bundle: Option<&'a Node>,
+    /// Strict mode: a name that no element of the focus's type has (or a
+    /// choice element spelled with its type, `valueQuantity`) is an error
+    /// rather than an empty result.
+    pub strict: bool,
+    /// Further `%name` constants.
+    pub variables: Vec<(String, Vec<Item<'a>>)>,
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn new(ctx: &'a Context) -> EvalContext<'a> {
+        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new() }
+    }
+}
+
+/// Evaluates `expr` with `focus` (of FHIR type `focus_type`, e.g. `Patient`)
+/// as `$this`; returns the result collection in order.
+pub fn evaluate<'a>(expr: &Expression, focus: &'a Node, focus_type: &str, env: &EvalContext<'a>) -> Result<Vec<Item<'a>>, EvalError> {
+    let focus_item = Item::node(focus, focus_type);
+    eval::Evaluator::new(env, focus, focus_type).run(&expr.root, focus_item)
+}
+
+/// Evaluates against an arbitrary starting item (a system value, or no focus at all).
+pub fn evaluate_item<'a>(expr: &Expression, focus: Option<Item<'a>>, env: &EvalContext<'a>) -> Result<Vec<Item<'a>>, EvalError> {
+    let mut ev = eval::Evaluator::new_empty(env);
+    match focus {
+        Some(f) => ev.run(&expr.root, f),
+        None => {
+            ev.no_focus = true;
+            ev.run(&expr.root, Item::Boolean(false))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
