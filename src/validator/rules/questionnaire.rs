@@ -232,7 +232,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             }
             self.walk.path.push("answer", Some(i));
             if !matches!(item_type, "group" | "question" | "display") {
-                answers::answer(self.walk, q_item, item_type, answer, answer_nodes.len());
+                answers::answer(self.walk, self.q, q_item, item_type, answer, answer_nodes.len());
             }
             if item_type != "group" {
                 self.scopes.push(answer);

@@ -145,7 +145,7 @@ fn at_value(walk: &mut Walk<'_, '_>, value: &Node, error: bool, code: IssueCode,
 }
 
 /// One answer (the path points at it) against its item.
-pub(super) fn answer(walk: &mut Walk<'_, '_>, q_item: &Value, item_type: &str, answer: &Node, count: usize) {
+pub(super) fn answer(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, item_type: &str, answer: &Node, count: usize) {
     let Some(value) = value_node(answer) else { return };
     let actual = value_type(value);
     let allowed: &[&str] = match item_type {
@@ -176,10 +176,10 @@ pub(super) fn answer(walk: &mut Walk<'_, '_>, q_item: &Value, item_type: &str, a
         "integer" => integer(walk, q_item, value),
         "date" | "dateTime" => date(walk, q_item, value),
         "time" => time(walk, q_item, value),
-        "string" => string(walk, q_item, value),
+        "string" => string(walk, q, q_item, value),
         "attachment" => attachment(walk, q_item, value),
         "quantity" => quantity(walk, q_item, value),
-        "choice" | "open-choice" => choice(walk, q_item, item_type == "open-choice", answer, value, count),
+        "choice" | "open-choice" => choice(walk, q, q_item, item_type == "open-choice", answer, value, count),
         _ => {}
     }
 }
@@ -265,7 +265,7 @@ fn time(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
     primitive_option(walk, q_item, value, "time", true, false);
 }
 
-fn string(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+fn string(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, value: &Node) {
     let Some(text) = value.text() else { return };
     let len = text.chars().count() as i64;
     if let Some(min) = int_extension(q_item, EXT_MIN_LENGTH) {
@@ -294,9 +294,13 @@ fn string(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
         at_value(walk, value, false, IssueCode::Invariant, "The answer should not contain new line characters".into());
     }
     if let Some(vs) = q_item.get("answerValueSet").and_then(Value::as_str) {
-        if walk.ctx.value_set(vs).is_none() {
+        let membership = match vs.strip_prefix('#') {
+            Some(id) => contained_value_set(q, id).map(|c| contained_member(c, None, text)),
+            None => walk.ctx.value_set(vs).map(|_| walk.v.terminology.member(vs, None, text)),
+        };
+        if membership.is_none() {
             at_value(walk, value, false, IssueCode::Invariant, format!("ValueSet '{vs}' not found"));
-        } else if walk.v.terminology.member(vs, None, text) == Membership::NotIn {
+        } else if membership == Some(Membership::NotIn) {
             at_value(walk, value, true, IssueCode::Invariant, format!("The value '{text}' is not in the list of allowed values (value set '{vs}')"));
         }
     }
@@ -501,7 +505,7 @@ fn ucum_canonical(value: f64, code: &str) -> Option<(f64, &'static str)> {
 
 /// A choice / open-choice answer: Codings against answerOption or
 /// answerValueSet, other types against answerOption.
-fn choice(walk: &mut Walk<'_, '_>, q_item: &Value, open: bool, answer: &Node, value: &Node, count: usize) {
+fn choice(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, open: bool, answer: &Node, value: &Node, count: usize) {
     let actual = value_type(value);
     match actual.as_str() {
         "Coding" => {
@@ -509,7 +513,7 @@ fn choice(walk: &mut Walk<'_, '_>, q_item: &Value, open: bool, answer: &Node, va
             if has_options {
                 coding_option(walk, q_item, open, value, count);
             } else if let Some(vs) = q_item.get("answerValueSet").and_then(Value::as_str) {
-                coding_value_set(walk, vs, value);
+                coding_value_set(walk, q, vs, value);
             }
         }
         "string" if open => {
@@ -567,14 +571,20 @@ fn coding_option(walk: &mut Walk<'_, '_>, q_item: &Value, open: bool, value: &No
     }
 }
 
-fn coding_value_set(walk: &mut Walk<'_, '_>, vs: &str, value: &Node) {
-    let Some(definition) = walk.ctx.value_set(vs) else {
+fn coding_value_set(walk: &mut Walk<'_, '_>, q: &Value, vs: &str, value: &Node) {
+    let contained = vs.strip_prefix('#').map(|id| contained_value_set(q, id));
+    let vs_name = match contained {
+        Some(Some(c)) => Some(c.get("name").and_then(Value::as_str).unwrap_or(vs).to_string()),
+        Some(None) => None,
+        None => walk.ctx.value_set(vs).map(|d| d.name.clone().or_else(|| d.url.clone()).unwrap_or_else(|| vs.to_string())),
+    }
+    .unwrap_or_default();
+    if vs_name.is_empty() {
         walk.warn(value, IssueCode::CodeInvalid, format!("ValueSet '{vs}' not found"));
         return;
-    };
+    }
     let Some(code) = value.child_text("code") else { return };
     let system = value.child_text("system");
-    let vs_name = definition.name.clone().or_else(|| definition.url.clone()).unwrap_or_else(|| vs.to_string());
     let wrong_display = system.and_then(|s| {
         let index = walk.v.terminology.code_index(s)?;
         let expected = index.display(code)?.to_string();
@@ -590,7 +600,11 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, vs: &str, value: &Node) {
             walk.path.pop();
         }
     }
-    match walk.v.terminology.member(vs, system, code) {
+    let membership = match contained {
+        Some(Some(c)) => contained_member(c, system, code),
+        _ => walk.v.terminology.member(vs, system, code),
+    };
+    match membership {
         Membership::NotIn => walk.error(
             value,
             IssueCode::CodeInvalid,
@@ -606,6 +620,45 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, vs: &str, value: &Node) {
             ),
         ),
         _ => {}
+    }
+}
+
+/// A ValueSet contained in the Questionnaire, by id.
+fn contained_value_set<'q>(q: &'q Value, id: &str) -> Option<&'q Value> {
+    q.get("contained")?.as_array()?.iter().find(|c| c.get("resourceType").and_then(Value::as_str) == Some("ValueSet") && c.get("id").and_then(Value::as_str) == Some(id))
+}
+
+/// Membership in a contained ValueSet, decided only when it lists its codes
+/// (an expansion, or includes that enumerate concepts); otherwise unknown.
+fn contained_member(vs: &Value, system: Option<&str>, code: &str) -> Membership {
+    let unknown = || Membership::Unknown("the contained value set does not list its codes".into());
+    let matches = |s: Option<&str>, c: Option<&str>| c == Some(code) && (system.is_none() || s == system);
+    if let Some(contains) = vs.get("expansion").and_then(|e| e.get("contains")).and_then(Value::as_array) {
+        fn any(list: &[Value], f: &dyn Fn(Option<&str>, Option<&str>) -> bool) -> bool {
+            list.iter().any(|c| {
+                f(c.get("system").and_then(Value::as_str), c.get("code").and_then(Value::as_str))
+                    || c.get("contains").and_then(Value::as_array).is_some_and(|l| any(l, f))
+            })
+        }
+        return if any(contains, &matches) { Membership::In } else { Membership::NotIn };
+    }
+    let Some(includes) = vs.get("compose").and_then(|c| c.get("include")).and_then(Value::as_array) else { return unknown() };
+    let mut found = false;
+    for inc in includes {
+        let concepts = inc.get("concept").and_then(Value::as_array);
+        if concepts.is_none() || inc.get("filter").is_some() || inc.get("valueSet").is_some() {
+            return unknown();
+        }
+        let sys = inc.get("system").and_then(Value::as_str);
+        found |= concepts.into_iter().flatten().any(|c| matches(sys, c.get("code").and_then(Value::as_str)));
+    }
+    if vs.get("compose").and_then(|c| c.get("exclude")).is_some() {
+        return unknown();
+    }
+    if found {
+        Membership::In
+    } else {
+        Membership::NotIn
     }
 }
 
