@@ -436,3 +436,202 @@ fn is_before(item: &Node, target: &Node, parents: &[&Node]) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::context::Context;
+    use crate::issue::{Issue, Severity};
+    use crate::loader::{load, LoadOptions};
+    use crate::tree::Format;
+    use crate::validator::{Options, Validator};
+    use std::sync::{Arc, OnceLock};
+
+    fn base() -> Arc<Context> {
+        static CTX: OnceLock<Arc<Context>> = OnceLock::new();
+        CTX.get_or_init(|| Arc::new(load(&LoadOptions { offline: true, ..LoadOptions::default() }).expect("the default packages are in the cache"))).clone()
+    }
+
+    /// Validates `qr` with the Questionnaire `q` (url `http://q.test/Q`) in the context.
+    fn issues(q: &str, qr: &str) -> Vec<Issue> {
+        let mut ctx = Context::overlay(base());
+        let mut q: serde_json::Value = serde_json::from_str(q).unwrap();
+        q["resourceType"] = "Questionnaire".into();
+        q["url"] = "http://q.test/Q".into();
+        q["status"] = "active".into();
+        ctx.add_json(q, "test");
+        let v = Validator::new(Arc::new(ctx), Options::default());
+        let mut qr: serde_json::Value = serde_json::from_str(qr).unwrap();
+        qr["resourceType"] = "QuestionnaireResponse".into();
+        qr["questionnaire"] = "http://q.test/Q".into();
+        if qr.get("status").is_none() {
+            qr["status"] = "completed".into();
+        }
+        v.validate_bytes(qr.to_string().as_bytes(), Some(Format::Json))
+    }
+
+    fn errors(q: &str, qr: &str) -> Vec<(String, String)> {
+        issues(q, qr).into_iter().filter(|i| i.severity.is_error()).map(|i| (i.expression, i.message)).collect()
+    }
+
+    fn assert_clean(q: &str, qr: &str) {
+        let e = errors(q, qr);
+        assert!(e.is_empty(), "{e:#?}");
+    }
+
+    fn assert_error(q: &str, qr: &str, expression: &str, fragment: &str) {
+        let e = errors(q, qr);
+        assert!(e.iter().any(|(x, m)| x == expression && m.contains(fragment)), "expected {fragment:?} at {expression}, got {e:#?}");
+    }
+
+    const STRING_Q: &str = r#"{"item":[{"linkId":"q1","text":"Name","type":"string","required":true}]}"#;
+
+    #[test]
+    fn link_ids_must_exist() {
+        assert_clean(STRING_Q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}"#);
+        assert_error(STRING_Q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"}]},{"linkId":"zz"}]}"#, "QuestionnaireResponse", "LinkId 'zz' not found");
+    }
+
+    #[test]
+    fn items_at_the_wrong_level_are_reported() {
+        let q = r#"{"item":[{"linkId":"g","type":"group","item":[{"linkId":"q1","type":"string"}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"g","item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse", "is in the wrong place");
+    }
+
+    #[test]
+    fn text_must_match() {
+        assert_clean(STRING_Q, r#"{"item":[{"linkId":"q1","text":"Name","answer":[{"valueString":"a"}]}]}"#);
+        assert_error(STRING_Q, r#"{"item":[{"linkId":"q1","text":"Other","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0]", "must match");
+    }
+
+    #[test]
+    fn required_items_are_errors_only_when_completed() {
+        assert_error(STRING_Q, r#"{"item":[]}"#, "QuestionnaireResponse", "No response answer found for required item 'q1'");
+        let all = issues(STRING_Q, r#"{"status":"in-progress"}"#);
+        assert!(all.iter().any(|i| i.severity == Severity::Warning && i.message.contains("No response answer found")), "{all:#?}");
+        assert!(!all.iter().any(|i| i.severity.is_error()), "{all:#?}");
+    }
+
+    #[test]
+    fn only_repeating_items_take_several_answers() {
+        assert_error(STRING_Q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"},{"valueString":"b"}]}]}"#, "QuestionnaireResponse.item[0]", "Only one response answer");
+        let q = r#"{"item":[{"linkId":"q1","type":"string","repeats":true}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"},{"valueString":"b"}]}]}"#);
+    }
+
+    #[test]
+    fn answer_types_follow_the_item_type() {
+        for (ty, good, bad) in [
+            ("boolean", r#"{"valueBoolean":true}"#, r#"{"valueString":"x"}"#),
+            ("decimal", r#"{"valueDecimal":1.5}"#, r#"{"valueInteger":1}"#),
+            ("integer", r#"{"valueInteger":1}"#, r#"{"valueDecimal":1.5}"#),
+            ("date", r#"{"valueDate":"2020-01-01"}"#, r#"{"valueCoding":{"code":"x"}}"#),
+            ("dateTime", r#"{"valueDateTime":"2020-01-01"}"#, r#"{"valueDate":"2020-01-01"}"#),
+            ("time", r#"{"valueTime":"10:00:00"}"#, r#"{"valueString":"10"}"#),
+            ("text", r#"{"valueString":"x"}"#, r#"{"valueBoolean":true}"#),
+            ("url", r#"{"valueUri":"http://x.org"}"#, r#"{"valueString":"x"}"#),
+            ("attachment", r#"{"valueAttachment":{"contentType":"text/plain"}}"#, r#"{"valueString":"x"}"#),
+            ("reference", r#"{"valueReference":{"reference":"Patient/1"}}"#, r#"{"valueString":"x"}"#),
+            ("quantity", r#"{"valueQuantity":{"value":1}}"#, r#"{"valueDecimal":1}"#),
+        ] {
+            let q = format!(r#"{{"item":[{{"linkId":"q1","type":"{ty}"}}]}}"#);
+            assert_clean(&q, &format!(r#"{{"item":[{{"linkId":"q1","answer":[{good}]}}]}}"#));
+            let e = errors(&q, &format!(r#"{{"item":[{{"linkId":"q1","answer":[{bad}]}}]}}"#));
+            assert!(e.iter().any(|(x, m)| x.starts_with("QuestionnaireResponse.item[0].answer[0].value.ofType(") && m.contains("Answer value must be")), "{ty}: {e:#?}");
+        }
+    }
+
+    #[test]
+    fn choice_answers_come_from_the_options() {
+        let q = r#"{"item":[{"linkId":"q1","type":"choice","repeats":true,"answerOption":[{"valueCoding":{"system":"http://x.org","code":"a"}},
+            {"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive","valueBoolean":true}],"valueCoding":{"system":"http://x.org","code":"none"}}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://x.org","code":"a"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://x.org","code":"b"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0]", "not in the set of permitted values");
+        assert_error(
+            q,
+            r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://x.org","code":"a"}},{"valueCoding":{"system":"http://x.org","code":"none"}}]}]}"#,
+            "QuestionnaireResponse.item[0].answer[1]",
+            "exclusive option",
+        );
+    }
+
+    #[test]
+    fn choice_answers_come_from_the_value_set() {
+        let q = r#"{"item":[{"linkId":"q1","type":"choice","answerValueSet":"http://hl7.org/fhir/ValueSet/administrative-gender"}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://hl7.org/fhir/administrative-gender","code":"male"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://hl7.org/fhir/administrative-gender","code":"cat"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0]", "not in the options value set");
+    }
+
+    #[test]
+    fn groups_and_displays_take_no_answers() {
+        let q = r#"{"item":[{"linkId":"g","type":"group","item":[{"linkId":"q1","type":"string"}]},{"linkId":"d","type":"display"}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"g","item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"g","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0]", "should not have answers");
+        assert_error(q, r#"{"item":[{"linkId":"d","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0]", "'display' cannot have answers");
+    }
+
+    #[test]
+    fn questions_nest_items_under_answers() {
+        let q = r#"{"item":[{"linkId":"q1","type":"boolean","item":[{"linkId":"q2","type":"string"}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueBoolean":true,"item":[{"linkId":"q2","answer":[{"valueString":"x"}]}]}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueBoolean":true}],"item":[{"linkId":"q2","answer":[{"valueString":"x"}]}]}]}"#, "QuestionnaireResponse.item[0]", "outside answers");
+    }
+
+    #[test]
+    fn disabled_items_take_no_answers() {
+        let q = r#"{"item":[{"linkId":"c","type":"boolean"},{"linkId":"d","type":"string","enableWhen":[{"question":"c","operator":"=","answerBoolean":true}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"c","answer":[{"valueBoolean":true}]},{"linkId":"d","answer":[{"valueString":"x"}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"c","answer":[{"valueBoolean":false}]},{"linkId":"d","answer":[{"valueString":"x"}]}]}"#, "QuestionnaireResponse.item[1]", "not enabled");
+    }
+
+    #[test]
+    fn extensions_limit_answers() {
+        let ext = |url: &str, v: &str| format!(r#"{{"url":"http://hl7.org/fhir/StructureDefinition/{url}",{v}}}"#);
+        let q = format!(r#"{{"item":[{{"linkId":"q1","type":"decimal","extension":[{},{},{}]}}]}}"#, ext("minValue", r#""valueDecimal":1"#), ext("maxValue", r#""valueDecimal":10"#), ext("maxDecimalPlaces", r#""valueInteger":2"#));
+        assert_clean(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":5.25}]}]}"#);
+        let path = "QuestionnaireResponse.item[0].answer[0].value.ofType(decimal)";
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":0.5}]}]}"#, path, "less than the allowed minimum of 1");
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":11}]}]}"#, path, "greater than the allowed maximum of 10");
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":5.255}]}]}"#, path, "too many decimal places (limit = 2)");
+
+        let q = format!(r#"{{"item":[{{"linkId":"q1","type":"string","maxLength":5,"extension":[{}]}}]}}"#, ext("regex", r#""valueString":"[a-z]+""#));
+        assert_clean(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"abc"}]}]}"#);
+        let path = "QuestionnaireResponse.item[0].answer[0].value.ofType(string)";
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"ab1"}]}]}"#, path, "regex");
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"abcdefg"}]}]}"#, path, "maximum length of 5");
+    }
+
+    #[test]
+    fn quantities_compare_in_ucum() {
+        let q = r#"{"item":[{"linkId":"q1","type":"quantity","extension":[{"url":"http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity",
+            "valueQuantity":{"value":5,"system":"http://unitsofmeasure.org","code":"km"}}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":4000,"system":"http://unitsofmeasure.org","code":"m"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":6000,"system":"http://unitsofmeasure.org","code":"m"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)", "greater than the allowed maximum");
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":1,"system":"http://unitsofmeasure.org","code":"kg"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)", "cannot be compared");
+    }
+
+    #[test]
+    fn an_unknown_questionnaire_is_a_warning() {
+        let v = Validator::new(base(), Options::default());
+        let all = v.validate_bytes(br#"{"resourceType":"QuestionnaireResponse","status":"completed","questionnaire":"http://nowhere.test/Q"}"#, Some(Format::Json));
+        assert!(all.iter().any(|i| i.severity == Severity::Warning && i.message.contains("could not be resolved")), "{all:#?}");
+        assert!(!all.iter().any(|i| i.severity.is_error()), "{all:#?}");
+    }
+
+    #[test]
+    fn questionnaire_enable_when_rules() {
+        let v = Validator::new(base(), Options::default());
+        let q = |items: &str| {
+            let json = format!(r#"{{"resourceType":"Questionnaire","status":"active","item":{items}}}"#);
+            v.validate_bytes(json.as_bytes(), Some(Format::Json)).into_iter().filter(|i| i.severity.is_error()).map(|i| (i.expression, i.message)).collect::<Vec<_>>()
+        };
+        let ok = q(r#"[{"linkId":"a","type":"boolean"},{"linkId":"b","type":"boolean"},{"linkId":"c","type":"string","enableBehavior":"any",
+            "enableWhen":[{"question":"a","operator":"exists","answerBoolean":true},{"question":"b","operator":"exists","answerBoolean":true}]}]"#);
+        assert!(ok.is_empty(), "{ok:#?}");
+        let e = q(r#"[{"linkId":"a","type":"boolean"},{"linkId":"b","type":"boolean"},{"linkId":"c","type":"string",
+            "enableWhen":[{"question":"a","operator":"exists","answerBoolean":true},{"question":"b","operator":"exists","answerBoolean":true}]}]"#);
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[2]" && m.contains("que-12")), "{e:#?}");
+        let e = q(r#"[{"linkId":"g","type":"group","enableWhen":[{"question":"in","operator":"exists","answerBoolean":true}],"item":[{"linkId":"in","type":"boolean"}]}]"#);
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m.contains("inner question")), "{e:#?}");
+    }
+}
