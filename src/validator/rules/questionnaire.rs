@@ -310,7 +310,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let expected_type = &suffix[6..];
         if operator == "exists" {
             let wanted = expected.as_bool().unwrap_or(true);
-            return (!given.is_empty()) == wanted;
+            return given.is_empty() != wanted;
         }
         let comparisons: Vec<Option<std::cmp::Ordering>> = given
             .iter()
@@ -319,10 +319,10 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             .collect();
         use std::cmp::Ordering::*;
         match operator {
-            "=" => comparisons.iter().any(|c| *c == Some(Equal)),
+            "=" => comparisons.contains(&Some(Equal)),
             "!=" => comparisons.is_empty() || comparisons.iter().any(|c| c.is_some_and(|o| o != Equal)),
-            ">" => comparisons.iter().any(|c| *c == Some(Greater)),
-            "<" => comparisons.iter().any(|c| *c == Some(Less)),
+            ">" => comparisons.contains(&Some(Greater)),
+            "<" => comparisons.contains(&Some(Less)),
             ">=" => comparisons.iter().any(|c| matches!(c, Some(Greater | Equal))),
             "<=" => comparisons.iter().any(|c| matches!(c, Some(Less | Equal))),
             _ => true,
