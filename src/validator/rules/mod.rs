@@ -8,6 +8,7 @@ use crate::tree::Node;
 
 mod definitions;
 mod questionnaire;
+mod questionnaire_answers;
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.

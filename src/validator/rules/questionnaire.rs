@@ -1,10 +1,637 @@
 //! Questionnaire and QuestionnaireResponse rules.
+//!
+//! A QuestionnaireResponse is checked against the Questionnaire it names
+//! (`QuestionnaireResponse.questionnaire`, a canonical or `#id` of a
+//! contained one): its items' linkIds at the right nesting level, text,
+//! required items, repeats, enableWhen, and each answer against its item's
+//! type and the questionnaire extensions (see `questionnaire_answers.rs`).
+//! A Questionnaire's own rules: enableWhen targets and que-12.
 
+use super::questionnaire_answers::{self as answers, value_node, value_type};
+use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
+use serde_json::Value;
 
 /// A QuestionnaireResponse against the Questionnaire it answers.
-pub(super) fn check_response(_walk: &mut Walk<'_, '_>, _node: &Node) {}
+pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
+    let Some(qref) = node.child("questionnaire") else {
+        walk.inform(node, IssueCode::Required, "No questionnaire is identified, so no validation can be performed against the base questionnaire".into());
+        return;
+    };
+    let Some(canonical) = qref.text().or_else(|| qref.child_text("reference")).filter(|s| !s.is_empty()) else { return };
+    let questionnaire: Option<std::sync::Arc<Value>> = if let Some(id) = canonical.strip_prefix('#') {
+        node.children_named("contained")
+            .find(|c| c.child_text("id") == Some(id) && c.resource_type.as_deref() == Some("Questionnaire"))
+            .map(|c| std::sync::Arc::new(crate::convert::resource_to_json(c, walk.ctx)))
+    } else {
+        match walk.ctx.entry(canonical).map(|e| e.resource_type.clone()) {
+            Some(rt) if rt == "Questionnaire" => walk.ctx.resource_json(canonical),
+            Some(rt) => {
+                walk.path.push("questionnaire", None);
+                walk.error(
+                    qref,
+                    IssueCode::Invalid,
+                    format!("Canonical URL '{canonical}' refers to a resource that has the wrong type. Found {rt} expecting one of [Questionnaire]"),
+                );
+                walk.path.pop();
+                None
+            }
+            None => None,
+        }
+    };
+    let Some(q) = questionnaire else {
+        let msg = format!("The questionnaire '{canonical}' could not be resolved, so no validation can be performed against the base questionnaire");
+        if canonical.starts_with("http://example.org") || canonical.starts_with("https://example.org") {
+            walk.inform(node, IssueCode::Required, msg);
+        } else {
+            walk.warn(node, IssueCode::Required, msg);
+        }
+        return;
+    };
+    let status = node.child_text("status");
+    let mut check = ResponseCheck { walk, q: &q, not_completed: !matches!(status, Some("completed" | "amended")), scopes: vec![node] };
+    check.authored(node);
+    let q_items = items_of(&q);
+    check.items(&q_items, node);
+}
+
+/// The `item` array of a Questionnaire or of an item.
+fn items_of(v: &Value) -> Vec<&Value> {
+    v.get("item").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default()
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn bool_of(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The item with this linkId anywhere under `items`.
+fn find_item<'q>(items: &[&'q Value], link_id: &str) -> Option<&'q Value> {
+    for item in items {
+        if str_of(item, "linkId") == Some(link_id) {
+            return Some(item);
+        }
+        if let Some(found) = find_item(&items_of(item), link_id) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
+    walk: &'w mut Walk<'v, 'n>,
+    q: &'q Value,
+    not_completed: bool,
+    /// The QuestionnaireResponse nodes that hold the items being checked,
+    /// outermost first: where enableWhen looks for the answers it tests.
+    scopes: Vec<&'r Node>,
+}
+
+impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
+    /// `authored` within the Questionnaire's effectivePeriod.
+    fn authored(&mut self, node: &Node) {
+        let (Some(period), Some(authored)) = (self.q.get("effectivePeriod"), node.child("authored")) else { return };
+        let Some(text) = authored.text() else { return };
+        self.walk.path.push("authored", None);
+        if let Some(end) = str_of(period, "end") {
+            if answers::compare_dates(text, end) == Some(std::cmp::Ordering::Greater) {
+                self.walk.warn(
+                    authored,
+                    IssueCode::BusinessRule,
+                    format!("The authored date '{text}' is after the end of the permitted period defined in the Questionnaire ('{end}')"),
+                );
+            }
+        }
+        if let Some(start) = str_of(period, "start") {
+            if answers::compare_dates(text, start) == Some(std::cmp::Ordering::Less) {
+                self.walk.warn(
+                    authored,
+                    IssueCode::BusinessRule,
+                    format!("The authored date '{text}' is before the start of the permitted period defined in the Questionnaire ('{start}')"),
+                );
+            }
+        }
+        self.walk.path.pop();
+    }
+
+    /// The `item`s of `container` (the response, an item or an answer)
+    /// against `q_items`, the items the Questionnaire has at that level.
+    fn items(&mut self, q_items: &[&'q Value], container: &'r Node) {
+        let mut grouped: Vec<(usize, Vec<(usize, &'r Node)>)> = Vec::new();
+        let mut last_index = 0usize;
+        for (counter, item) in container.children_named("item").enumerate() {
+            let Some(link_id) = item.child_text("linkId").filter(|l| !l.is_empty()) else {
+                self.walk.error(item, IssueCode::Required, "No LinkId, so can't be validated".into());
+                continue;
+            };
+            match q_items.iter().position(|qi| str_of(qi, "linkId") == Some(link_id)) {
+                Some(index) => {
+                    if index < last_index {
+                        self.walk.error(item, IssueCode::Structure, "Structural Error: items are out of order".into());
+                    }
+                    last_index = index;
+                    match grouped.iter_mut().find(|(i, _)| *i == index) {
+                        Some((_, list)) => list.push((counter, item)),
+                        None => grouped.push((index, vec![(counter, item)])),
+                    }
+                }
+                None => match find_item(&items_of(self.q), link_id) {
+                    Some(q_item) => {
+                        self.walk.error(item, IssueCode::Structure, format!("Structural Error: item with linkid {link_id} is in the wrong place"));
+                        self.walk.path.push("item", Some(counter));
+                        self.item(q_item, item);
+                        self.walk.path.pop();
+                    }
+                    None => self.walk.error(item, IssueCode::NotFound, format!("LinkId '{link_id}' not found in questionnaire")),
+                },
+            }
+        }
+        for (index, q_item) in q_items.iter().enumerate() {
+            let link_id = str_of(q_item, "linkId").unwrap_or("");
+            let enabled = self.enabled(q_item);
+            match grouped.iter().find(|(i, _)| *i == index) {
+                Some((_, found)) => {
+                    if !enabled {
+                        for (counter, item) in found {
+                            if item.child("answer").is_some() || item.child("item").is_some() {
+                                self.walk.path.push("item", Some(*counter));
+                                self.walk.error(item, IssueCode::Invalid, format!("Item has answer, even though it is not enabled (item id = '{link_id}')"));
+                                self.walk.path.pop();
+                            }
+                        }
+                    }
+                    if found.len() > 1 && !bool_of(q_item, "repeats") {
+                        self.walk.error(found[1].1, IssueCode::Invalid, format!("Only one response item with this linkId allowed - {link_id}"));
+                    }
+                    for (counter, item) in found {
+                        self.walk.path.push("item", Some(*counter));
+                        self.item(q_item, item);
+                        self.walk.path.pop();
+                    }
+                }
+                None => {
+                    if enabled && bool_of(q_item, "required") {
+                        let msg = format!("No response answer found for required item '{link_id}'");
+                        if self.not_completed {
+                            self.walk.warn(container, IssueCode::Required, msg);
+                        } else {
+                            self.walk.error(container, IssueCode::Required, msg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One response item (the path points at it) against its Questionnaire item.
+    fn item(&mut self, q_item: &'q Value, item: &'r Node) {
+        let link_id = str_of(q_item, "linkId").unwrap_or("");
+        let item_type = str_of(q_item, "type").unwrap_or("");
+        if let Some(text) = item.child_text("text").filter(|t| !t.is_empty()) {
+            if Some(text) != str_of(q_item, "text") {
+                self.walk.error(item, IssueCode::Invalid, format!("If text exists, it must match the questionnaire definition for linkId {link_id}"));
+            }
+        }
+        let answer_nodes: Vec<&'r Node> = item.children_named("answer").collect();
+        let fulfilled = !answer_nodes.is_empty() || !bool_of(q_item, "required") || item_type == "group";
+        if !fulfilled {
+            let msg = format!("No response answer found for required item '{link_id}'");
+            if self.not_completed {
+                self.walk.warn(item, IssueCode::Required, msg);
+            } else if self.enabled(q_item) {
+                self.walk.error(item, IssueCode::Required, msg);
+            }
+        }
+        if answer_nodes.len() > 1 && !bool_of(q_item, "repeats") {
+            self.walk.error(answer_nodes[1], IssueCode::Invalid, "Only one response answer item with this linkId allowed".into());
+        }
+        if let Some(max) = answers::int_extension(q_item, answers::EXT_MAX_OCCURS) {
+            if max >= 0 && answer_nodes.len() as i64 > max {
+                self.walk.error(item, IssueCode::Invalid, format!("The maximum number of answers is {max} but this has {} answers", answer_nodes.len()));
+            }
+        }
+        if let Some(min) = answers::int_extension(q_item, answers::EXT_MIN_OCCURS) {
+            if min >= 0 && (answer_nodes.len() as i64) < min {
+                self.walk.error(item, IssueCode::Invalid, format!("The minimum number of answers is {min} but this has {} answers", answer_nodes.len()));
+            }
+        }
+        let q_children = items_of(q_item);
+        for (i, answer) in answer_nodes.iter().enumerate() {
+            match item_type {
+                "group" | "question" => {
+                    self.walk.error(answer, IssueCode::Structure, "Items of type question should not have answers".into());
+                }
+                "display" => {
+                    self.walk.error(answer, IssueCode::Structure, "Items of type 'display' cannot have answers".into());
+                }
+                _ => {}
+            }
+            self.walk.path.push("answer", Some(i));
+            if !matches!(item_type, "group" | "question" | "display") {
+                answers::answer(self.walk, self.q, q_item, item_type, answer, answer_nodes.len());
+            }
+            if item_type != "group" {
+                self.scopes.push(answer);
+                self.items(&q_children, answer);
+                self.scopes.pop();
+            }
+            self.walk.path.pop();
+        }
+        let nested = item.children_named("item").count();
+        match item_type {
+            "display" if nested > 0 => {
+                self.walk.error(item, IssueCode::Structure, format!("Items of type display should not have items - linkId {link_id} has {nested} item(s)"));
+            }
+            "group" => {
+                self.scopes.push(item);
+                self.items(&q_children, item);
+                self.scopes.pop();
+            }
+            _ if nested > 0 && item_type != "display" => {
+                self.walk.error(item, IssueCode::Structure, "Items not of type group should not have items outside answers (use answer.item not .item)".into());
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a Questionnaire item is enabled, given the answers in the response.
+    fn enabled(&self, q_item: &Value) -> bool {
+        let conditions: Vec<&Value> = q_item.get("enableWhen").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        if conditions.is_empty() {
+            return match answers::string_extension(q_item, EXT_ENABLE_WHEN_EXPRESSION) {
+                Some(expr) => self.expression_enabled(expr).unwrap_or(true),
+                None => true,
+            };
+        }
+        let any = str_of(q_item, "enableBehavior") == Some("any");
+        let mut results = conditions.iter().map(|c| self.condition(c));
+        if any {
+            results.any(|r| r)
+        } else {
+            results.all(|r| r)
+        }
+    }
+
+    /// The answer values given to the item with this linkId: the nearest
+    /// enclosing scope that holds such an item decides.
+    fn answers_to(&self, link_id: &str) -> Option<Vec<&'r Node>> {
+        fn collect<'a>(node: &'a Node, link_id: &str, out: &mut Vec<&'a Node>, found: &mut bool) {
+            for item in node.children_named("item") {
+                if item.child_text("linkId") == Some(link_id) {
+                    *found = true;
+                    out.extend(item.children_named("answer").filter_map(value_node));
+                }
+                collect(item, link_id, out, found);
+                for answer in item.children_named("answer") {
+                    collect(answer, link_id, out, found);
+                }
+            }
+        }
+        for scope in self.scopes.iter().rev() {
+            let mut out = Vec::new();
+            let mut found = false;
+            collect(scope, link_id, &mut out, &mut found);
+            if found {
+                return Some(out);
+            }
+        }
+        None
+    }
+
+    fn condition(&self, ew: &Value) -> bool {
+        let Some(question) = str_of(ew, "question") else { return true };
+        let operator = str_of(ew, "operator").unwrap_or("=");
+        let given = self.answers_to(question).unwrap_or_default();
+        let Some((suffix, expected)) = ew.as_object().and_then(|o| o.iter().find(|(k, _)| k.starts_with("answer") && k.len() > 6)) else { return true };
+        let expected_type = &suffix[6..];
+        if operator == "exists" {
+            let wanted = expected.as_bool().unwrap_or(true);
+            return given.is_empty() != wanted;
+        }
+        let comparisons: Vec<Option<std::cmp::Ordering>> = given
+            .iter()
+            .filter(|v| v.name.strip_prefix("value").is_some_and(|t| t == expected_type))
+            .map(|v| answers::compare_to_json(expected_type, v, expected))
+            .collect();
+        use std::cmp::Ordering::*;
+        match operator {
+            "=" => comparisons.contains(&Some(Equal)),
+            "!=" => comparisons.is_empty() || comparisons.iter().any(|c| c.is_some_and(|o| o != Equal)),
+            ">" => comparisons.contains(&Some(Greater)),
+            "<" => comparisons.contains(&Some(Less)),
+            ">=" => comparisons.iter().any(|c| matches!(c, Some(Greater | Equal))),
+            "<=" => comparisons.iter().any(|c| matches!(c, Some(Less | Equal))),
+            _ => true,
+        }
+    }
+
+    /// The one FHIRPath shape an enableWhen expression extension is known to
+    /// take: `QuestionnaireResponse.descendants().where(linkId='x').answer.value[.ofType(t)]`
+    /// (true when it yields a boolean true). `None` for anything else.
+    fn expression_enabled(&self, expr: &str) -> Option<bool> {
+        let rest = expr.trim().strip_prefix("QuestionnaireResponse.descendants().where(linkId=")?;
+        let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let rest = &rest[1..];
+        let end = rest.find(quote)?;
+        let link_id = &rest[..end];
+        let tail = rest[end + 1..].strip_prefix(").answer.value")?;
+        let wanted_type = match tail {
+            "" => None,
+            t => Some(t.strip_prefix(".ofType(")?.strip_suffix(')')?),
+        };
+        let root = self.scopes.first()?;
+        let mut values = Vec::new();
+        fn collect<'a>(node: &'a Node, link_id: &str, out: &mut Vec<&'a Node>) {
+            for item in node.children_named("item") {
+                if item.child_text("linkId") == Some(link_id) {
+                    out.extend(item.children_named("answer").filter_map(value_node));
+                }
+                collect(item, link_id, out);
+                for answer in item.children_named("answer") {
+                    collect(answer, link_id, out);
+                }
+            }
+        }
+        collect(root, link_id, &mut values);
+        let values: Vec<&Node> = values.into_iter().filter(|v| wanted_type.is_none_or(|t| value_type(v) == t)).collect();
+        Some(values.len() == 1 && value_type(values[0]) == "boolean" && values[0].text() == Some("true"))
+    }
+}
+
+const EXT_ENABLE_WHEN_EXPRESSION: &str = "http://phr.kanta.fi/StructureDefinition/fiphr-ext-questionnaire-enablewhen";
 
 /// A Questionnaire's own rules beyond its invariants.
-pub(super) fn check_questionnaire(_walk: &mut Walk<'_, '_>, _node: &Node) {}
+pub(super) fn check_questionnaire(walk: &mut Walk<'_, '_>, node: &Node) {
+    let mut parents = vec![node];
+    questionnaire_items(walk, node, node, &mut parents);
+}
+
+fn questionnaire_items<'a>(walk: &mut Walk<'_, '_>, root: &'a Node, container: &'a Node, parents: &mut Vec<&'a Node>) {
+    for (i, item) in container.children_named("item").enumerate() {
+        walk.path.push("item", Some(i));
+        let conditions: Vec<&Node> = item.children_named("enableWhen").collect();
+        for ew in &conditions {
+            let Some(question) = ew.child_text("question") else {
+                walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen must have a value for the question link".into());
+                continue;
+            };
+            if question_by_id(item, question).is_some() {
+                walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition".into());
+                continue;
+            }
+            let Some(target) = question_by_id(root, question) else {
+                walk.error(
+                    item,
+                    IssueCode::BusinessRule,
+                    format!("Questions with an enableWhen must refer to a question that exists: no question with linkId '{question}' for item '{}'", item.child_text("linkId").unwrap_or("")),
+                );
+                continue;
+            };
+            if std::ptr::eq(target, item) {
+                walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen cannot refer to themselves".into());
+            } else if !is_before(item, target, parents) {
+                walk.warn(item, IssueCode::BusinessRule, format!("The target of this enableWhen rule ({question}) comes after the question itself"));
+            }
+        }
+        if conditions.len() > 1 && item.child("enableBehavior").is_none() {
+            walk.error(item, IssueCode::Invariant, "Constraint failed: que-12: 'If there are more than one enableWhen, enableBehavior must be specified'".into());
+        }
+        parents.push(item);
+        questionnaire_items(walk, root, item, parents);
+        parents.pop();
+        walk.path.pop();
+    }
+}
+
+fn question_by_id<'a>(focus: &'a Node, link_id: &str) -> Option<&'a Node> {
+    for item in focus.children_named("item") {
+        if item.child_text("linkId") == Some(link_id) {
+            return Some(item);
+        }
+        if let Some(found) = question_by_id(item, link_id) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Whether `target` comes before `item` in document order (a parent of the item counts as before).
+fn is_before(item: &Node, target: &Node, parents: &[&Node]) -> bool {
+    if parents.iter().any(|p| std::ptr::eq(*p, target)) {
+        return true;
+    }
+    fn contains(node: &Node, wanted: &Node) -> bool {
+        std::ptr::eq(node, wanted) || node.children.iter().any(|c| contains(c, wanted))
+    }
+    for p in parents.iter().rev() {
+        let i = p.children.iter().position(|c| contains(c, item));
+        let t = p.children.iter().position(|c| contains(c, target));
+        if let (Some(i), Some(t)) = (i, t) {
+            return i > t;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::context::Context;
+    use crate::issue::{Issue, Severity};
+    use crate::loader::{load, LoadOptions};
+    use crate::tree::Format;
+    use crate::validator::{Options, Validator};
+    use std::sync::{Arc, OnceLock};
+
+    fn base() -> Arc<Context> {
+        static CTX: OnceLock<Arc<Context>> = OnceLock::new();
+        CTX.get_or_init(|| Arc::new(load(&LoadOptions { offline: true, ..LoadOptions::default() }).expect("the default packages are in the cache"))).clone()
+    }
+
+    /// Validates `qr` with the Questionnaire `q` (url `http://q.test/Q`) in the context.
+    fn issues(q: &str, qr: &str) -> Vec<Issue> {
+        let mut ctx = Context::overlay(base());
+        let mut q: serde_json::Value = serde_json::from_str(q).unwrap();
+        q["resourceType"] = "Questionnaire".into();
+        q["url"] = "http://q.test/Q".into();
+        q["status"] = "active".into();
+        ctx.add_json(q, "test");
+        let v = Validator::new(Arc::new(ctx), Options::default());
+        let mut qr: serde_json::Value = serde_json::from_str(qr).unwrap();
+        qr["resourceType"] = "QuestionnaireResponse".into();
+        qr["questionnaire"] = "http://q.test/Q".into();
+        if qr.get("status").is_none() {
+            qr["status"] = "completed".into();
+        }
+        v.validate_bytes(qr.to_string().as_bytes(), Some(Format::Json))
+    }
+
+    fn errors(q: &str, qr: &str) -> Vec<(String, String)> {
+        issues(q, qr).into_iter().filter(|i| i.severity.is_error()).map(|i| (i.expression, i.message)).collect()
+    }
+
+    fn assert_clean(q: &str, qr: &str) {
+        let e = errors(q, qr);
+        assert!(e.is_empty(), "{e:#?}");
+    }
+
+    fn assert_error(q: &str, qr: &str, expression: &str, fragment: &str) {
+        let e = errors(q, qr);
+        assert!(e.iter().any(|(x, m)| x == expression && m.contains(fragment)), "expected {fragment:?} at {expression}, got {e:#?}");
+    }
+
+    const STRING_Q: &str = r#"{"item":[{"linkId":"q1","text":"Name","type":"string","required":true}]}"#;
+
+    #[test]
+    fn link_ids_must_exist() {
+        assert_clean(STRING_Q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}"#);
+        assert_error(STRING_Q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"}]},{"linkId":"zz"}]}"#, "QuestionnaireResponse", "LinkId 'zz' not found");
+    }
+
+    #[test]
+    fn items_at_the_wrong_level_are_reported() {
+        let q = r#"{"item":[{"linkId":"g","type":"group","item":[{"linkId":"q1","type":"string"}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"g","item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse", "is in the wrong place");
+    }
+
+    #[test]
+    fn text_must_match() {
+        assert_clean(STRING_Q, r#"{"item":[{"linkId":"q1","text":"Name","answer":[{"valueString":"a"}]}]}"#);
+        assert_error(STRING_Q, r#"{"item":[{"linkId":"q1","text":"Other","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0]", "must match");
+    }
+
+    #[test]
+    fn required_items_are_errors_only_when_completed() {
+        assert_error(STRING_Q, r#"{"item":[]}"#, "QuestionnaireResponse", "No response answer found for required item 'q1'");
+        let all = issues(STRING_Q, r#"{"status":"in-progress"}"#);
+        assert!(all.iter().any(|i| i.severity == Severity::Warning && i.message.contains("No response answer found")), "{all:#?}");
+        assert!(!all.iter().any(|i| i.severity.is_error()), "{all:#?}");
+    }
+
+    #[test]
+    fn only_repeating_items_take_several_answers() {
+        assert_error(STRING_Q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"},{"valueString":"b"}]}]}"#, "QuestionnaireResponse.item[0]", "Only one response answer");
+        let q = r#"{"item":[{"linkId":"q1","type":"string","repeats":true}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"a"},{"valueString":"b"}]}]}"#);
+    }
+
+    #[test]
+    fn answer_types_follow_the_item_type() {
+        for (ty, good, bad) in [
+            ("boolean", r#"{"valueBoolean":true}"#, r#"{"valueString":"x"}"#),
+            ("decimal", r#"{"valueDecimal":1.5}"#, r#"{"valueInteger":1}"#),
+            ("integer", r#"{"valueInteger":1}"#, r#"{"valueDecimal":1.5}"#),
+            ("date", r#"{"valueDate":"2020-01-01"}"#, r#"{"valueCoding":{"code":"x"}}"#),
+            ("dateTime", r#"{"valueDateTime":"2020-01-01"}"#, r#"{"valueDate":"2020-01-01"}"#),
+            ("time", r#"{"valueTime":"10:00:00"}"#, r#"{"valueString":"10"}"#),
+            ("text", r#"{"valueString":"x"}"#, r#"{"valueBoolean":true}"#),
+            ("url", r#"{"valueUri":"http://x.org"}"#, r#"{"valueString":"x"}"#),
+            ("attachment", r#"{"valueAttachment":{"contentType":"text/plain"}}"#, r#"{"valueString":"x"}"#),
+            ("reference", r#"{"valueReference":{"reference":"Patient/1"}}"#, r#"{"valueString":"x"}"#),
+            ("quantity", r#"{"valueQuantity":{"value":1}}"#, r#"{"valueDecimal":1}"#),
+        ] {
+            let q = format!(r#"{{"item":[{{"linkId":"q1","type":"{ty}"}}]}}"#);
+            assert_clean(&q, &format!(r#"{{"item":[{{"linkId":"q1","answer":[{good}]}}]}}"#));
+            let e = errors(&q, &format!(r#"{{"item":[{{"linkId":"q1","answer":[{bad}]}}]}}"#));
+            assert!(e.iter().any(|(x, m)| x.starts_with("QuestionnaireResponse.item[0].answer[0].value.ofType(") && m.contains("Answer value must be")), "{ty}: {e:#?}");
+        }
+    }
+
+    #[test]
+    fn choice_answers_come_from_the_options() {
+        let q = r#"{"item":[{"linkId":"q1","type":"choice","repeats":true,"answerOption":[{"valueCoding":{"system":"http://x.org","code":"a"}},
+            {"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive","valueBoolean":true}],"valueCoding":{"system":"http://x.org","code":"none"}}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://x.org","code":"a"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://x.org","code":"b"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0]", "not in the set of permitted values");
+        assert_error(
+            q,
+            r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://x.org","code":"a"}},{"valueCoding":{"system":"http://x.org","code":"none"}}]}]}"#,
+            "QuestionnaireResponse.item[0].answer[1]",
+            "exclusive option",
+        );
+    }
+
+    #[test]
+    fn choice_answers_come_from_the_value_set() {
+        let q = r#"{"item":[{"linkId":"q1","type":"choice","answerValueSet":"http://hl7.org/fhir/ValueSet/administrative-gender"}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://hl7.org/fhir/administrative-gender","code":"male"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueCoding":{"system":"http://hl7.org/fhir/administrative-gender","code":"cat"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0]", "not in the options value set");
+    }
+
+    #[test]
+    fn groups_and_displays_take_no_answers() {
+        let q = r#"{"item":[{"linkId":"g","type":"group","item":[{"linkId":"q1","type":"string"}]},{"linkId":"d","type":"display"}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"g","item":[{"linkId":"q1","answer":[{"valueString":"a"}]}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"g","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0]", "should not have answers");
+        assert_error(q, r#"{"item":[{"linkId":"d","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0]", "'display' cannot have answers");
+    }
+
+    #[test]
+    fn questions_nest_items_under_answers() {
+        let q = r#"{"item":[{"linkId":"q1","type":"boolean","item":[{"linkId":"q2","type":"string"}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueBoolean":true,"item":[{"linkId":"q2","answer":[{"valueString":"x"}]}]}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueBoolean":true}],"item":[{"linkId":"q2","answer":[{"valueString":"x"}]}]}]}"#, "QuestionnaireResponse.item[0]", "outside answers");
+    }
+
+    #[test]
+    fn disabled_items_take_no_answers() {
+        let q = r#"{"item":[{"linkId":"c","type":"boolean"},{"linkId":"d","type":"string","enableWhen":[{"question":"c","operator":"=","answerBoolean":true}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"c","answer":[{"valueBoolean":true}]},{"linkId":"d","answer":[{"valueString":"x"}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"c","answer":[{"valueBoolean":false}]},{"linkId":"d","answer":[{"valueString":"x"}]}]}"#, "QuestionnaireResponse.item[1]", "not enabled");
+    }
+
+    #[test]
+    fn extensions_limit_answers() {
+        let ext = |url: &str, v: &str| format!(r#"{{"url":"http://hl7.org/fhir/StructureDefinition/{url}",{v}}}"#);
+        let q = format!(r#"{{"item":[{{"linkId":"q1","type":"decimal","extension":[{},{},{}]}}]}}"#, ext("minValue", r#""valueDecimal":1"#), ext("maxValue", r#""valueDecimal":10"#), ext("maxDecimalPlaces", r#""valueInteger":2"#));
+        assert_clean(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":5.25}]}]}"#);
+        let path = "QuestionnaireResponse.item[0].answer[0].value.ofType(decimal)";
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":0.5}]}]}"#, path, "less than the allowed minimum of 1");
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":11}]}]}"#, path, "greater than the allowed maximum of 10");
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueDecimal":5.255}]}]}"#, path, "too many decimal places (limit = 2)");
+
+        let q = format!(r#"{{"item":[{{"linkId":"q1","type":"string","maxLength":5,"extension":[{}]}}]}}"#, ext("regex", r#""valueString":"[a-z]+""#));
+        assert_clean(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"abc"}]}]}"#);
+        let path = "QuestionnaireResponse.item[0].answer[0].value.ofType(string)";
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"ab1"}]}]}"#, path, "regex");
+        assert_error(&q, r#"{"item":[{"linkId":"q1","answer":[{"valueString":"abcdefg"}]}]}"#, path, "maximum length of 5");
+    }
+
+    #[test]
+    fn quantities_compare_in_ucum() {
+        let q = r#"{"item":[{"linkId":"q1","type":"quantity","extension":[{"url":"http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity",
+            "valueQuantity":{"value":5,"system":"http://unitsofmeasure.org","code":"km"}}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":4000,"system":"http://unitsofmeasure.org","code":"m"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":6000,"system":"http://unitsofmeasure.org","code":"m"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)", "greater than the allowed maximum");
+        assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":1,"system":"http://unitsofmeasure.org","code":"kg"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)", "cannot be compared");
+    }
+
+    #[test]
+    fn an_unknown_questionnaire_is_a_warning() {
+        let v = Validator::new(base(), Options::default());
+        let all = v.validate_bytes(br#"{"resourceType":"QuestionnaireResponse","status":"completed","questionnaire":"http://nowhere.test/Q"}"#, Some(Format::Json));
+        assert!(all.iter().any(|i| i.severity == Severity::Warning && i.message.contains("could not be resolved")), "{all:#?}");
+        assert!(!all.iter().any(|i| i.severity.is_error()), "{all:#?}");
+    }
+
+    #[test]
+    fn questionnaire_enable_when_rules() {
+        let v = Validator::new(base(), Options::default());
+        let q = |items: &str| {
+            let json = format!(r#"{{"resourceType":"Questionnaire","status":"active","item":{items}}}"#);
+            v.validate_bytes(json.as_bytes(), Some(Format::Json)).into_iter().filter(|i| i.severity.is_error()).map(|i| (i.expression, i.message)).collect::<Vec<_>>()
+        };
+        let ok = q(r#"[{"linkId":"a","type":"boolean"},{"linkId":"b","type":"boolean"},{"linkId":"c","type":"string","enableBehavior":"any",
+            "enableWhen":[{"question":"a","operator":"exists","answerBoolean":true},{"question":"b","operator":"exists","answerBoolean":true}]}]"#);
+        assert!(ok.is_empty(), "{ok:#?}");
+        let e = q(r#"[{"linkId":"a","type":"boolean"},{"linkId":"b","type":"boolean"},{"linkId":"c","type":"string",
+            "enableWhen":[{"question":"a","operator":"exists","answerBoolean":true},{"question":"b","operator":"exists","answerBoolean":true}]}]"#);
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[2]" && m.contains("que-12")), "{e:#?}");
+        let e = q(r#"[{"linkId":"g","type":"group","enableWhen":[{"question":"in","operator":"exists","answerBoolean":true}],"item":[{"linkId":"in","type":"boolean"}]}]"#);
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m.contains("inner question")), "{e:#?}");
+    }
+}

@@ -1,0 +1,692 @@
+//! One QuestionnaireResponse answer against its Questionnaire item: the
+//! value's type against `item.type`, answerOption / answerValueSet, and the
+//! extensions that constrain answers (minValue, maxValue, maxDecimalPlaces,
+//! minLength, regex, min/maxQuantity, unitOption, unitValueSet, mimeType,
+//! maxSize, optionExclusive).
+
+use crate::issue::IssueCode;
+use crate::terminology::Membership;
+use crate::tree::Node;
+use crate::validator::element::Walk;
+use serde_json::Value;
+use std::cmp::Ordering;
+
+pub(super) const EXT_MAX_OCCURS: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs";
+pub(super) const EXT_MIN_OCCURS: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs";
+const EXT_MIN_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/minValue";
+const EXT_MAX_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/maxValue";
+const EXT_MAX_DECIMALS: &str = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces";
+const EXT_MIN_LENGTH: &str = "http://hl7.org/fhir/StructureDefinition/minLength";
+const EXT_REGEX: &str = "http://hl7.org/fhir/StructureDefinition/regex";
+const EXT_ENTRY_FORMAT: &str = "http://hl7.org/fhir/StructureDefinition/entryFormat";
+const EXT_MIN_QUANTITY: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity";
+const EXT_MAX_QUANTITY: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity";
+const EXT_UNIT_OPTION: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption";
+const EXT_UNIT_VALUESET: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet";
+const EXT_MIME_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/mimeType";
+const EXT_MAX_SIZE: &str = "http://hl7.org/fhir/StructureDefinition/maxSize";
+const EXT_EXCLUSIVE: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive";
+const UCUM: &str = "http://unitsofmeasure.org";
+
+/// The `value[x]` of an answer.
+pub(super) fn value_node(answer: &Node) -> Option<&Node> {
+    answer.children.iter().find(|c| c.name.len() > 5 && c.name.starts_with("value"))
+}
+
+/// The FHIR type of a `value[x]` node: `valueDateTime` is a `dateTime`, `valueCoding` a `Coding`.
+pub(super) fn value_type(value: &Node) -> String {
+    let suffix = value.name.strip_prefix("value").unwrap_or(&value.name);
+    json_type(suffix)
+}
+
+fn json_type(suffix: &str) -> String {
+    let complex = matches!(suffix, "Attachment" | "Coding" | "Quantity" | "Reference" | "CodeableConcept" | "Identifier" | "Period" | "Range" | "Ratio");
+    if complex {
+        return suffix.to_string();
+    }
+    let mut chars = suffix.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// The extensions of a Questionnaire item with this url.
+fn extensions<'q>(item: &'q Value, url: &str) -> Vec<&'q Value> {
+    item.get("extension")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(url)).collect())
+        .unwrap_or_default()
+}
+
+/// An extension's (or answerOption's) `value[x]`: its type and value.
+fn json_value(v: &Value) -> Option<(String, &Value)> {
+    v.as_object()?.iter().find(|(k, _)| k.len() > 5 && k.starts_with("value")).map(|(k, v)| (json_type(&k[5..]), v))
+}
+
+/// A JSON primitive as FHIR text.
+fn json_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn first_extension_value<'q>(item: &'q Value, url: &str) -> Option<(String, &'q Value)> {
+    extensions(item, url).into_iter().find_map(json_value)
+}
+
+pub(super) fn int_extension(item: &Value, url: &str) -> Option<i64> {
+    let (_, v) = first_extension_value(item, url)?;
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+pub(super) fn string_extension<'q>(item: &'q Value, url: &str) -> Option<&'q str> {
+    first_extension_value(item, url).and_then(|(_, v)| v.as_str())
+}
+
+/// Dates, dateTimes and instants of any precision, compared by the start of
+/// the period they name (`2022-06` as `2022-06-01T00:00:00`).
+pub(super) fn compare_dates(a: &str, b: &str) -> Option<Ordering> {
+    fn normal(s: &str) -> Option<String> {
+        let s = s.trim();
+        let (date, time) = s.split_once('T').unwrap_or((s, ""));
+        let mut parts = date.split('-');
+        let y = parts.next().filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))?;
+        let m = parts.next().unwrap_or("01");
+        let d = parts.next().unwrap_or("01");
+        let time: String = time.chars().take_while(|c| c.is_ascii_digit() || *c == ':' || *c == '.').collect();
+        let time = if time.is_empty() { "00:00:00".to_string() } else { time };
+        Some(format!("{y}-{m:0>2}-{d:0>2}T{time}"))
+    }
+    Some(normal(a)?.cmp(&normal(b)?))
+}
+
+fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
+    let a: f64 = a.trim().parse().ok()?;
+    let b: f64 = b.trim().parse().ok()?;
+    a.partial_cmp(&b)
+}
+
+/// An answer value against an enableWhen `answer[x]` of the same type.
+pub(super) fn compare_to_json(type_suffix: &str, value: &Node, expected: &Value) -> Option<Ordering> {
+    match type_suffix {
+        "Coding" => {
+            let same_code = value.child_text("code") == expected.get("code").and_then(Value::as_str);
+            let system = expected.get("system").and_then(Value::as_str);
+            let same_system = system.is_none() || value.child_text("system") == system;
+            Some(if same_code && same_system { Ordering::Equal } else { Ordering::Less })
+        }
+        "Quantity" => {
+            let code = expected.get("code").and_then(Value::as_str);
+            if code.is_some() && value.child_text("code") != code {
+                return None;
+            }
+            compare_numbers(value.child_text("value")?, &json_text(expected.get("value")?)?)
+        }
+        "Reference" => Some(if value.child_text("reference") == expected.get("reference").and_then(Value::as_str) { Ordering::Equal } else { Ordering::Less }),
+        "Decimal" | "Integer" => compare_numbers(value.text()?, &json_text(expected)?),
+        "Date" | "DateTime" => compare_dates(value.text()?, expected.as_str()?),
+        _ => Some(value.text()?.cmp(json_text(expected)?.as_str())),
+    }
+}
+
+/// Reports at the current path with one more element (`value.ofType(T)` or a child name).
+fn at_value(walk: &mut Walk<'_, '_>, value: &Node, error: bool, code: IssueCode, msg: String) {
+    walk.path.push_choice("value", &value_type(value));
+    if error {
+        walk.error(value, code, msg);
+    } else {
+        walk.warn(value, code, msg);
+    }
+    walk.path.pop();
+}
+
+/// One answer (the path points at it) against its item.
+pub(super) fn answer(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, item_type: &str, answer: &Node, count: usize) {
+    let Some(value) = value_node(answer) else { return };
+    let actual = value_type(value);
+    let allowed: &[&str] = match item_type {
+        "boolean" => &["boolean"],
+        "decimal" => &["decimal"],
+        "integer" => &["integer"],
+        "date" => &["date"],
+        "dateTime" => &["dateTime"],
+        "time" => &["time"],
+        "string" | "text" => &["string"],
+        "url" => &["uri"],
+        "attachment" => &["Attachment"],
+        "reference" => &["Reference"],
+        "quantity" => &["Quantity"],
+        "choice" | "open-choice" => &["Coding", "date", "time", "integer", "string"],
+        _ => return,
+    };
+    if !allowed.contains(&actual.as_str()) {
+        let msg = match allowed {
+            [one] => format!("Answer value must be of the type {one} not {actual}"),
+            many => format!("Answer value must be one of the {} types {} not {actual}", many.len(), many.join(", ")),
+        };
+        at_value(walk, value, true, IssueCode::Invariant, msg);
+        return;
+    }
+    match item_type {
+        "decimal" => decimal(walk, q_item, value),
+        "integer" => integer(walk, q_item, value),
+        "date" | "dateTime" => date(walk, q_item, value),
+        "time" => time(walk, q_item, value),
+        "string" => string(walk, q, q_item, value),
+        "attachment" => attachment(walk, q_item, value),
+        "quantity" => quantity(walk, q_item, value),
+        "choice" | "open-choice" => choice(walk, q, q_item, item_type == "open-choice", answer, value, count),
+        _ => {}
+    }
+}
+
+fn min_max(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, compare: fn(&str, &str) -> Option<Ordering>) {
+    let Some(text) = value.text() else { return };
+    for (url, is_min) in [(EXT_MIN_VALUE, true), (EXT_MAX_VALUE, false)] {
+        let Some(limit) = first_extension_value(q_item, url).and_then(|(_, v)| json_text(v)) else { continue };
+        match compare(text, &limit) {
+            Some(Ordering::Less) if is_min => {
+                at_value(walk, value, true, IssueCode::Invariant, format!("The value {text} is less than the allowed minimum of {limit}"));
+            }
+            Some(Ordering::Greater) if !is_min => {
+                at_value(walk, value, true, IssueCode::Invariant, format!("The value {text} is greater than the allowed maximum of {limit}"));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn decimal_places(text: &str) -> usize {
+    text.rfind('.').map_or(0, |dot| text.len() - dot - 1)
+}
+
+fn max_decimals(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, text: &str) {
+    if let Some(limit) = int_extension(q_item, EXT_MAX_DECIMALS) {
+        if decimal_places(text) as i64 > limit {
+            at_value(walk, value, true, IssueCode::Invariant, format!("The value {text} has too many decimal places (limit = {limit})"));
+        }
+    }
+}
+
+/// Primitive answer options of one type (`valueInteger`, `valueDate`...).
+fn options_of_type(q_item: &Value, wanted: &str) -> Option<Vec<String>> {
+    let options = q_item.get("answerOption").and_then(Value::as_array)?;
+    if options.is_empty() {
+        return None;
+    }
+    Some(options.iter().filter_map(json_value).filter(|(t, _)| t == wanted).filter_map(|(_, v)| json_text(v)).collect())
+}
+
+/// A primitive answer against the item's answerOptions of its type.
+fn primitive_option(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, type_name: &str, on_value: bool, open: bool) {
+    let Some(text) = value.text() else { return };
+    let Some(options) = options_of_type(q_item, type_name) else { return };
+    let msg = if options.is_empty() {
+        if open {
+            return;
+        }
+        format!("Option list has no option values of type {type_name}")
+    } else if options.iter().any(|o| o == text || (type_name == "integer" && compare_numbers(o, text) == Some(Ordering::Equal))) {
+        return;
+    } else {
+        format!("The {type_name} {text} is not in the set of permitted values")
+    };
+    if on_value {
+        at_value(walk, value, true, IssueCode::Invariant, msg);
+    } else {
+        walk.error(value, IssueCode::Invariant, msg);
+    }
+}
+
+fn decimal(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+    min_max(walk, q_item, value, compare_numbers);
+    if let Some(text) = value.text() {
+        max_decimals(walk, q_item, value, text);
+    }
+    primitive_option(walk, q_item, value, "decimal", true, false);
+}
+
+fn integer(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+    min_max(walk, q_item, value, compare_numbers);
+    primitive_option(walk, q_item, value, "integer", true, false);
+}
+
+fn date(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+    min_max(walk, q_item, value, compare_dates);
+    primitive_option(walk, q_item, value, "date", true, false);
+}
+
+fn time(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+    min_max(walk, q_item, value, |a, b| Some(a.cmp(b)));
+    primitive_option(walk, q_item, value, "time", true, false);
+}
+
+fn string(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, value: &Node) {
+    let Some(text) = value.text() else { return };
+    let len = text.chars().count() as i64;
+    if let Some(min) = int_extension(q_item, EXT_MIN_LENGTH) {
+        if len < min {
+            at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is shorter than the allowed minimum length of {min}"));
+        }
+    }
+    if let Some(max) = q_item.get("maxLength").and_then(Value::as_i64) {
+        if len > max {
+            at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is longer than the allowed maximum length of {max}"));
+        }
+    }
+    if let Some(pattern) = string_extension(q_item, EXT_REGEX) {
+        // Java's String.matches: the whole value must match.
+        if let Ok(re) = regex::Regex::new(&format!("^(?:{pattern})$")) {
+            if !re.is_match(text) {
+                let msg = match string_extension(q_item, EXT_ENTRY_FORMAT) {
+                    Some(ef) => format!("The answer '{text}' does not conform to the expected format '{ef}' (regex '{pattern}')"),
+                    None => format!("The answer '{text}' does not match the regex '{pattern}'"),
+                };
+                at_value(walk, value, true, IssueCode::Invariant, msg);
+            }
+        }
+    }
+    if text.contains('\r') || text.contains('\n') {
+        at_value(walk, value, false, IssueCode::Invariant, "The answer should not contain new line characters".into());
+    }
+    if let Some(vs) = q_item.get("answerValueSet").and_then(Value::as_str) {
+        let membership = match vs.strip_prefix('#') {
+            Some(id) => contained_value_set(q, id).map(|c| contained_member(c, None, text)),
+            None => walk.ctx.value_set(vs).map(|_| walk.v.terminology.member(vs, None, text)),
+        };
+        if membership.is_none() {
+            at_value(walk, value, false, IssueCode::Invariant, format!("ValueSet '{vs}' not found"));
+        } else if membership == Some(Membership::NotIn) {
+            at_value(walk, value, true, IssueCode::Invariant, format!("The value '{text}' is not in the list of allowed values (value set '{vs}')"));
+        }
+    }
+    primitive_option(walk, q_item, value, "string", true, false);
+}
+
+fn attachment(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+    let allowed: Vec<String> = extensions(q_item, EXT_MIME_TYPE).into_iter().filter_map(json_value).filter_map(|(_, v)| json_text(v)).collect();
+    if !extensions(q_item, EXT_MIME_TYPE).is_empty() {
+        match value.child_text("contentType") {
+            None => walk.error(value, IssueCode::Required, "The attachment has no mime type, but the questionnaire restricts the mime types".into()),
+            Some(mime) if !allowed.iter().any(|a| mime.starts_with(a.as_str())) => {
+                walk.error(value, IssueCode::Required, format!("The mime type {mime} is not valid for this answer (allowed = {})", allowed.join(", ")));
+            }
+            Some(_) => {}
+        }
+    }
+    if let (Some(max), Some(data)) = (int_extension(q_item, EXT_MAX_SIZE), value.child_text("data")) {
+        let size = base64_len(data) as i64;
+        if max > 0 && size >= max {
+            walk.error(value, IssueCode::Required, format!("The attachment is {size} bytes, more than the maximum size of {max} bytes"));
+        }
+    }
+}
+
+/// The number of bytes a base64 text decodes to.
+fn base64_len(data: &str) -> usize {
+    let chars: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let padding = chars.iter().rev().take_while(|b| **b == b'=').count();
+    (chars.len() - padding) * 3 / 4
+}
+
+/// A Quantity as Java's validator shows it: `10 km (UCUM#km)`.
+fn quantity_display(value: Option<&str>, comparator: Option<&str>, unit: Option<&str>, system: Option<&str>, code: Option<&str>) -> String {
+    let mut s = format!("{}{}", comparator.unwrap_or(""), value.unwrap_or(""));
+    if let Some(u) = unit {
+        s.push(' ');
+        s.push_str(u);
+    }
+    if system.is_some() || code.is_some() {
+        let name = match system {
+            Some(UCUM) => "UCUM",
+            Some("http://snomed.info/sct") => "SNOMED",
+            Some(other) => other,
+            None => "",
+        };
+        s.push_str(&format!(" ({name}#{})", code.unwrap_or("null")));
+    }
+    s
+}
+
+fn node_quantity(q: &Node) -> String {
+    quantity_display(q.child_text("value"), q.child_text("comparator"), q.child_text("unit"), q.child_text("system"), q.child_text("code"))
+}
+
+fn json_quantity(q: &Value) -> String {
+    let value = q.get("value").and_then(json_text);
+    let s = |k: &str| q.get(k).and_then(Value::as_str);
+    quantity_display(value.as_deref(), s("comparator"), s("unit"), s("system"), s("code"))
+}
+
+fn quantity(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+    for (url, is_min) in [(EXT_MIN_QUANTITY, true), (EXT_MAX_QUANTITY, false)] {
+        let Some((_, limit)) = first_extension_value(q_item, url) else { continue };
+        let which = if is_min { "minimum" } else { "maximum" };
+        let (lsys, lcode) = (limit.get("system").and_then(Value::as_str), limit.get("code").and_then(Value::as_str));
+        let (vsys, vcode) = (value.child_text("system"), value.child_text("code"));
+        let (Some(lval), Some(vval)) = (limit.get("value").and_then(json_text), value.child_text("value")) else { continue };
+        let lval: f64 = lval.parse().unwrap_or(f64::NAN);
+        let vval: f64 = vval.parse().unwrap_or(f64::NAN);
+        let (limit_text, value_text) = (json_quantity(limit), node_quantity(value));
+        let order = match (lsys, lcode, vsys, vcode) {
+            (Some(ls), Some(lc), Some(vs), Some(vc)) => {
+                if ls == vs && lc == vc {
+                    vval.partial_cmp(&lval)
+                } else if ls == UCUM && vs == UCUM {
+                    match (ucum_canonical(lval, lc), ucum_canonical(vval, vc)) {
+                        (Some((l, lu)), Some((v, vu))) if lu == vu => v.partial_cmp(&l),
+                        _ => {
+                            at_value(walk, value, true, IssueCode::Invariant, format!("The quantity {limit_text} cannot be compared to the allowed {which} of {value_text}"));
+                            continue;
+                        }
+                    }
+                } else {
+                    at_value(walk, value, true, IssueCode::Invariant, format!("The quantity {limit_text} cannot be compared to the allowed {which} of {value_text}"));
+                    continue;
+                }
+            }
+            _ => {
+                at_value(
+                    walk,
+                    value,
+                    true,
+                    IssueCode::Invariant,
+                    format!("The quantity {limit_text} cannot be compared to the allowed {which} of {value_text} because no formal units are specified"),
+                );
+                continue;
+            }
+        };
+        match order {
+            Some(Ordering::Less) if is_min => {
+                at_value(walk, value, true, IssueCode::Invariant, format!("The quantity {value_text} is less than the allowed minimum of {limit_text}"));
+            }
+            Some(Ordering::Greater) if !is_min => {
+                at_value(walk, value, true, IssueCode::Invariant, format!("The quantity {value_text} is greater than the allowed maximum of {limit_text}"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(text) = value.child_text("value") {
+        max_decimals(walk, q_item, value, text);
+    }
+    let options = extensions(q_item, EXT_UNIT_OPTION);
+    if !options.is_empty() {
+        let codings: Vec<&Value> = options.iter().filter_map(|e| e.get("valueCoding")).collect();
+        let matches = |c: &Value| {
+            let field = |k: &str| c.get(k).and_then(Value::as_str);
+            field("system").is_none_or(|s| value.child_text("system") == Some(s))
+                && field("code").is_none_or(|s| value.child_text("code") == Some(s))
+                && field("display").is_none_or(|s| value.child_text("unit") == Some(s))
+        };
+        if !codings.iter().any(|c| matches(c)) {
+            let allowed: Vec<String> = codings.iter().map(|c| coding_display(c)).collect();
+            at_value(
+                walk,
+                value,
+                true,
+                IssueCode::Invariant,
+                format!("The value {} has a unit that is not valid (allowed = {})", node_quantity(value), allowed.join(",")),
+            );
+        }
+    }
+    if let Some(vs) = string_extension(q_item, EXT_UNIT_VALUESET).or_else(|| first_extension_value(q_item, EXT_UNIT_VALUESET).and_then(|(_, v)| v.as_str())) {
+        if walk.ctx.value_set(vs).is_none() {
+            at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {vs} could not be found"));
+        } else if let Some(code) = value.child_text("code") {
+            if walk.v.terminology.member(vs, value.child_text("system"), code) == Membership::NotIn {
+                at_value(walk, value, true, IssueCode::Invariant, format!("The value {} is not in the unit value set {vs}", node_quantity(value)));
+            }
+        }
+    }
+}
+
+fn coding_display(c: &Value) -> String {
+    let field = |k: &str| c.get(k).and_then(Value::as_str);
+    let mut s = field("display").unwrap_or("").to_string();
+    if field("system").is_some() || field("code").is_some() {
+        let name = match field("system") {
+            Some(UCUM) => "UCUM",
+            Some("http://snomed.info/sct") => "SNOMED",
+            Some(o) => o,
+            None => "",
+        };
+        s.push_str(&format!(" ({name}#{})", field("code").unwrap_or("null")));
+    }
+    s
+}
+
+/// A UCUM quantity in its base unit, for the units questionnaires usually
+/// bound (lengths, masses, times, volumes with SI prefixes, and the common
+/// customary ones). `None` for anything else.
+fn ucum_canonical(value: f64, code: &str) -> Option<(f64, &'static str)> {
+    let special: &[(&str, f64, &str)] = &[
+        ("[mi_i]", 1609.344, "m"),
+        ("[in_i]", 0.0254, "m"),
+        ("[ft_i]", 0.3048, "m"),
+        ("[yd_i]", 0.9144, "m"),
+        ("[lb_av]", 453.59237, "g"),
+        ("[oz_av]", 28.349523125, "g"),
+        ("min", 60.0, "s"),
+        ("h", 3600.0, "s"),
+        ("d", 86400.0, "s"),
+        ("wk", 604800.0, "s"),
+    ];
+    if let Some((_, f, base)) = special.iter().find(|(c, _, _)| *c == code) {
+        return Some((value * f, base));
+    }
+    let bases: &[(&str, &str)] = &[("m", "m"), ("g", "g"), ("s", "s"), ("L", "l"), ("l", "l")];
+    let prefixes: &[(&str, f64)] = &[
+        ("", 1.0),
+        ("k", 1e3),
+        ("h", 1e2),
+        ("da", 1e1),
+        ("d", 1e-1),
+        ("c", 1e-2),
+        ("m", 1e-3),
+        ("u", 1e-6),
+        ("n", 1e-9),
+        ("p", 1e-12),
+        ("M", 1e6),
+        ("G", 1e9),
+    ];
+    for (unit, base) in bases {
+        if let Some(prefix) = code.strip_suffix(unit) {
+            if let Some((_, f)) = prefixes.iter().find(|(p, _)| *p == prefix) {
+                return Some((value * f, base));
+            }
+        }
+    }
+    None
+}
+
+/// A choice / open-choice answer: Codings against answerOption or
+/// answerValueSet, other types against answerOption.
+fn choice(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, open: bool, answer: &Node, value: &Node, count: usize) {
+    let actual = value_type(value);
+    match actual.as_str() {
+        "Coding" => {
+            let has_options = q_item.get("answerOption").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+            if has_options {
+                coding_option(walk, q_item, open, value, count);
+            } else if let Some(vs) = q_item.get("answerValueSet").and_then(Value::as_str) {
+                coding_value_set(walk, q, vs, value);
+            }
+        }
+        "string" if open => {
+            let Some(text) = value.text() else { return };
+            let matches_coding = q_item
+                .get("answerOption")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.get("valueCoding"))
+                .any(|c| {
+                    c.get("display").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(text))
+                        || c.get("code").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(text))
+                });
+            if matches_coding {
+                walk.warn(value, IssueCode::Invariant, format!("The string value '{text}' matches an entry in the list of valid Codings, so this is probably an error"));
+            }
+        }
+        other => {
+            let _ = answer;
+            primitive_option(walk, q_item, value, other, false, open);
+        }
+    }
+}
+
+fn coding_option(walk: &mut Walk<'_, '_>, q_item: &Value, open: bool, value: &Node, count: usize) {
+    let system = value.child_text("system");
+    let code = value.child_text("code");
+    let options: Vec<&Value> = q_item.get("answerOption").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let codings: Vec<(&Value, bool)> = options
+        .iter()
+        .filter_map(|o| {
+            let exclusive = extensions(o, EXT_EXCLUSIVE).iter().any(|e| e.get("valueBoolean").and_then(Value::as_bool) == Some(true));
+            o.get("valueCoding").map(|c| (c, exclusive))
+        })
+        .collect();
+    if codings.is_empty() {
+        if !open {
+            walk.error(value, IssueCode::Invariant, "Option list has no option values of type coding".into());
+        }
+        return;
+    }
+    let found = codings.iter().find(|(c, _)| c.get("system").and_then(Value::as_str) == system && c.get("code").and_then(Value::as_str) == code);
+    match found {
+        Some((c, true)) if count > 1 => {
+            let shown = format!("{}#{}", c.get("system").and_then(Value::as_str).unwrap_or(""), c.get("code").and_then(Value::as_str).unwrap_or(""));
+            walk.error(value, IssueCode::Invariant, format!("Selected answer {shown} is an exclusive option - can't select anything else at the same time"));
+        }
+        Some(_) => {}
+        None => walk.error(
+            value,
+            IssueCode::Invariant,
+            format!("The code {}::{} is not in the set of permitted values", system.unwrap_or("null"), code.unwrap_or("null")),
+        ),
+    }
+}
+
+fn coding_value_set(walk: &mut Walk<'_, '_>, q: &Value, vs: &str, value: &Node) {
+    let contained = vs.strip_prefix('#').map(|id| contained_value_set(q, id));
+    let vs_name = match contained {
+        Some(Some(c)) => Some(c.get("name").and_then(Value::as_str).unwrap_or(vs).to_string()),
+        Some(None) => None,
+        None => walk.ctx.value_set(vs).map(|d| d.name.clone().or_else(|| d.url.clone()).unwrap_or_else(|| vs.to_string())),
+    }
+    .unwrap_or_default();
+    if vs_name.is_empty() {
+        walk.warn(value, IssueCode::CodeInvalid, format!("ValueSet '{vs}' not found"));
+        return;
+    }
+    let Some(code) = value.child_text("code") else { return };
+    let system = value.child_text("system");
+    let wrong_display = system.and_then(|s| {
+        let index = walk.v.terminology.code_index(s)?;
+        let expected = index.display(code)?.to_string();
+        let given = value.child_text("display")?;
+        (given != expected).then(|| format!("Wrong Display Name '{given}' for {s}#{code}. Valid display is '{expected}'"))
+    });
+    if let Some(msg) = &wrong_display {
+        if let Some(display) = value.child("display") {
+            walk.path.push_choice("value", "Coding");
+            walk.path.push("display", None);
+            walk.error(display, IssueCode::CodeInvalid, msg.clone());
+            walk.path.pop();
+            walk.path.pop();
+        }
+    }
+    let membership = match contained {
+        Some(Some(c)) => contained_member(c, system, code),
+        _ => walk.v.terminology.member(vs, system, code),
+    };
+    match membership {
+        Membership::NotIn => walk.error(
+            value,
+            IssueCode::CodeInvalid,
+            format!("The code '{code}' in the system '{}' is not in the options value set ({vs_name}) specified by the questionnaire", system.unwrap_or("")),
+        ),
+        Membership::In if wrong_display.is_some() => walk.error(
+            value,
+            IssueCode::CodeInvalid,
+            format!(
+                "The code '{code}' in the system '{}' is not in the options value set ({vs_name}) specified by the questionnaire. Terminology Error: {}",
+                system.unwrap_or(""),
+                wrong_display.unwrap_or_default()
+            ),
+        ),
+        _ => {}
+    }
+}
+
+/// A ValueSet contained in the Questionnaire, by id.
+fn contained_value_set<'q>(q: &'q Value, id: &str) -> Option<&'q Value> {
+    q.get("contained")?.as_array()?.iter().find(|c| c.get("resourceType").and_then(Value::as_str) == Some("ValueSet") && c.get("id").and_then(Value::as_str) == Some(id))
+}
+
+/// Membership in a contained ValueSet, decided only when it lists its codes
+/// (an expansion, or includes that enumerate concepts); otherwise unknown.
+fn contained_member(vs: &Value, system: Option<&str>, code: &str) -> Membership {
+    let unknown = || Membership::Unknown("the contained value set does not list its codes".into());
+    let matches = |s: Option<&str>, c: Option<&str>| c == Some(code) && (system.is_none() || s == system);
+    if let Some(contains) = vs.get("expansion").and_then(|e| e.get("contains")).and_then(Value::as_array) {
+        fn any(list: &[Value], f: &dyn Fn(Option<&str>, Option<&str>) -> bool) -> bool {
+            list.iter().any(|c| {
+                f(c.get("system").and_then(Value::as_str), c.get("code").and_then(Value::as_str))
+                    || c.get("contains").and_then(Value::as_array).is_some_and(|l| any(l, f))
+            })
+        }
+        return if any(contains, &matches) { Membership::In } else { Membership::NotIn };
+    }
+    let Some(includes) = vs.get("compose").and_then(|c| c.get("include")).and_then(Value::as_array) else { return unknown() };
+    let mut found = false;
+    for inc in includes {
+        let concepts = inc.get("concept").and_then(Value::as_array);
+        if concepts.is_none() || inc.get("filter").is_some() || inc.get("valueSet").is_some() {
+            return unknown();
+        }
+        let sys = inc.get("system").and_then(Value::as_str);
+        found |= concepts.into_iter().flatten().any(|c| matches(sys, c.get("code").and_then(Value::as_str)));
+    }
+    if vs.get("compose").and_then(|c| c.get("exclude")).is_some() {
+        return unknown();
+    }
+    if found {
+        Membership::In
+    } else {
+        Membership::NotIn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_compare_by_period_start() {
+        assert_eq!(compare_dates("2022-06-30", "2022-06"), Some(Ordering::Greater));
+        assert_eq!(compare_dates("2020", "2020"), Some(Ordering::Equal));
+        assert_eq!(compare_dates("1998", "2020"), Some(Ordering::Less));
+        assert_eq!(compare_dates("2022-07", "2022-06"), Some(Ordering::Greater));
+    }
+
+    #[test]
+    fn ucum_lengths_share_a_base() {
+        assert_eq!(ucum_canonical(5.0, "km"), Some((5000.0, "m")));
+        assert_eq!(ucum_canonical(10000.0, "m"), Some((10000.0, "m")));
+        assert_eq!(ucum_canonical(1.0, "kg").map(|c| c.1), Some("g"));
+        assert_eq!(ucum_canonical(1.0, "[mi_i]").map(|c| c.1), Some("m"));
+        assert_eq!(ucum_canonical(1.0, "furlong"), None);
+    }
+
+    #[test]
+    fn decimal_places_count_after_the_point() {
+        assert_eq!(decimal_places("1.666"), 3);
+        assert_eq!(decimal_places("-5.1234"), 4);
+        assert_eq!(decimal_places("12"), 0);
+    }
+}
