@@ -47,6 +47,8 @@ pub struct Element {
     pub slicing: Option<definition::Slicing>,
     pub binding: Option<Binding>,
     pub constraints: Vec<Constraint>,
+    /// The constraints, ready to evaluate.
+    pub invariants: Vec<Invariant>,
     pub fixed: Option<(String, Value)>,
     pub pattern: Option<(String, Value)>,
     pub min_value: Option<(String, Value)>,
@@ -56,6 +58,35 @@ pub struct Element {
     pub min_length: Option<u32>,
     pub is_modifier: bool,
     pub must_support: bool,
+}
+
+/// A constraint (`ele-1`, `dom-3`, a profile's own) with its parsed expression.
+#[derive(Debug, Clone)]
+pub struct Invariant {
+    pub key: String,
+    pub error: bool,
+    pub best_practice: bool,
+    pub human: String,
+    pub source: Option<String>,
+    /// `Err` carries the syntax error, reported when the invariant applies.
+    pub expression: Result<crate::fhirpath::Expression, String>,
+}
+
+const BEST_PRACTICE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice";
+
+impl Invariant {
+    fn compile(c: &Constraint) -> Option<Invariant> {
+        let text = c.expression.as_deref()?;
+        let best_practice = c.extension.iter().any(|e| e.get("url").and_then(Value::as_str) == Some(BEST_PRACTICE_EXT) && e.get("valueBoolean") == Some(&Value::Bool(true)));
+        Some(Invariant {
+            key: c.key.clone(),
+            error: c.severity.as_deref() != Some("warning"),
+            best_practice,
+            human: c.human.clone().unwrap_or_default(),
+            source: c.source.clone(),
+            expression: crate::fhirpath::parse_cached(text).map_err(|e| e.to_string()),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -219,6 +250,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             slices: Vec::new(),
             slicing: d.slicing,
             binding: d.binding,
+            invariants: d.constraint.iter().filter_map(Invariant::compile).collect(),
             constraints: d.constraint,
             max_length: d.max_length,
             min_length: d

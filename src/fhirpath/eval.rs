@@ -149,7 +149,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             Expr::As(e, ts) => {
                 let v = self.eval(e, input, frame, d)?;
-                if v.len() > 1 {
+                // R4's own invariants (dom-3) use `as` on collections; outside
+                // strict mode it filters them as earlier engines did.
+                if v.len() > 1 && self.env.strict {
                     return err("'as' needs a single item");
                 }
                 let mut out = Vec::new();
@@ -378,11 +380,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         self.check_known(ts)?;
         Ok(match item {
             Item::Node { type_name, node, .. } => {
+                // Outside strict mode a FHIR primitive also is the System type
+                // it stands for: R4's own invariants (que-7: `answer is Boolean`) rely on it.
+                let as_system = || !self.env.strict && ts.namespace.as_deref() != Some("FHIR") && item.to_system().and_then(|v| v.system_type().map(str::to_string)).as_deref() == Some(ts.name.as_str());
                 if ts.namespace.as_deref() == Some("System") {
-                    return Ok(false);
+                    return Ok(as_system());
                 }
                 let tn = node.resource_type.as_deref().unwrap_or(type_name);
-                tn == ts.name || self.ancestors(tn).iter().any(|a| *a == ts.name)
+                tn == ts.name || self.ancestors(tn).iter().any(|a| *a == ts.name) || as_system()
             }
             other => {
                 if ts.namespace.as_deref() == Some("FHIR") {

@@ -240,6 +240,15 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                         Ok(vec![])
                     }
                 }
+                many if name == "as" && !ev.env.strict => {
+                    let mut out = Vec::new();
+                    for item in many {
+                        if ev.is_exact_type(item, &ts)? {
+                            out.push(item.clone());
+                        }
+                    }
+                    Ok(out)
+                }
                 _ => err(format!("{name}() needs a single item")),
             }
         }

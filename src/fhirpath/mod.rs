@@ -106,6 +106,41 @@ pub fn evaluate<'a>(expr: &Expression, focus: &'a Node, focus_type: &str, env: &
     eval::Evaluator::new(env, focus, focus_type).run(&expr.root, focus_item)
 }
 
+/// Evaluates with `focus` as an instance of element `ix` of `sd`: a backbone
+/// element navigates through its own definition, anything else through its type's.
+pub fn evaluate_element<'a>(
+    expr: &Expression,
+    focus: &'a Node,
+    sd: &Arc<crate::structure::StructureDef>,
+    ix: usize,
+    type_name: &str,
+    env: &EvalContext<'a>,
+) -> Result<Vec<Item<'a>>, EvalError> {
+    let inline = !sd.elements[ix].children.is_empty() && ix > 0;
+    let elem = inline.then(|| value::ElemRef { sd: sd.clone(), ix });
+    let focus_item = Item::Node { node: focus, type_name: type_name.into(), elem };
+    eval::Evaluator::new(env, focus, type_name).run(&expr.root, focus_item)
+}
+
+/// Parses through a process-wide cache: definitions repeat the same
+/// invariants (`ele-1` on nearly every element) thousands of times.
+pub fn parse_cached(expr: &str) -> Result<Expression, SyntaxError> {
+    use parking_lot::Mutex;
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static CACHE: OnceLock<Mutex<HashMap<String, Result<Expression, SyntaxError>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().get(expr) {
+        return hit.clone();
+    }
+    let parsed = parse(expr);
+    let mut guard = cache.lock();
+    if guard.len() < 100_000 {
+        guard.insert(expr.to_string(), parsed.clone());
+    }
+    parsed
+}
+
 /// Evaluates against an arbitrary starting item (a system value, or no focus at all).
 pub fn evaluate_item<'a>(expr: &Expression, focus: Option<Item<'a>>, env: &EvalContext<'a>) -> Result<Vec<Item<'a>>, EvalError> {
     let mut ev = eval::Evaluator::new_empty(env);

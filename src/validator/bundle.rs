@@ -18,6 +18,7 @@ pub(crate) struct BundleEntry<'n> {
 }
 
 pub(crate) struct BundleIndex<'n> {
+    pub node: &'n Node,
     pub bundle_type: Option<&'n str>,
     pub entries: Vec<BundleEntry<'n>>,
     by_full_url: HashMap<&'n str, Vec<usize>>,
@@ -30,6 +31,7 @@ pub(crate) struct BundleIndex<'n> {
 impl<'n> BundleIndex<'n> {
     pub fn build(bundle: &'n Node) -> BundleIndex<'n> {
         let mut ix = BundleIndex {
+            node: bundle,
             bundle_type: bundle.child_text("type"),
             entries: Vec::new(),
             by_full_url: HashMap::new(),

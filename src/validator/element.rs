@@ -117,6 +117,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         let saved = (self.source.take(), self.in_profile);
         self.in_profile = false;
         self.children(node, &sd, 0);
+        self.invariants(node, &[(&sd, 0)], type_name);
         if opened_bundle {
             self.bundle_rules(node);
         }
@@ -215,6 +216,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.source = Some(profile.versioned_url());
         self.in_profile = true;
         self.children(node, &profile, 0);
+        self.invariants(node, &[(&profile, 0)], &profile.type_name);
         self.source = None;
         self.in_profile = false;
     }
@@ -393,6 +395,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 return;
             }
             self.children(node, sd, ix);
+            let type_name = ty.map_or("BackboneElement", |t| t.code.as_str());
+            self.invariants(node, &[(sd, ix)], type_name);
             if let Some(t) = ty {
                 self.complex_rules(node, sd, ix, t);
             }
@@ -404,7 +408,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 Some(target) => {
                     // Extension contexts name the referenced element (`Questionnaire.item`).
                     self.note_host(node, &sd.elements[target]);
-                    self.children(node, sd, target)
+                    self.children(node, sd, target);
+                    self.invariants(node, &[(sd, ix), (sd, target)], "BackboneElement");
                 }
                 None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", sd.url)),
             }
@@ -444,11 +449,15 @@ impl<'v, 'n> Walk<'v, 'n> {
                     let saved = self.source.replace(tsd.versioned_url());
                     self.note_host(node, def);
                     self.children(node, &tsd, 0);
+                    self.invariants(node, &[(sd, ix), (&tsd, 0)], &t.code);
                     self.source = saved;
                     self.in_profile = in_profile;
                 } else if !(self.in_profile && !Arc::ptr_eq(sd, &tsd) && t.profiles.is_empty()) {
                     self.note_host(node, def);
                     self.children(node, &tsd, 0);
+                    self.invariants(node, &[(sd, ix), (&tsd, 0)], &t.code);
+                } else {
+                    self.invariants(node, &[(sd, ix)], &t.code);
                 }
             }
             None => self.error(node, IssueCode::Structure, format!("The type '{}' is not defined by the loaded packages", t.code)),
@@ -531,6 +540,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// A primitive: JSON spelling, lexical form, length, then its id and extensions.
     fn primitive(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, t: &ElementType) {
         let code = t.code.as_str();
+        self.invariants(node, &[(sd, ix)], code);
         match &node.value {
             Some(v) => {
                 if !self.in_profile {
@@ -582,6 +592,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 None => self.error(node, IssueCode::Structure, format!("The type '{code}' is not defined by the loaded packages")),
             }
         }
+    }
+
+    pub(super) fn in_profile(&self) -> bool {
+        self.in_profile
     }
 
     /// maxLength, minValue and maxValue of a primitive element.

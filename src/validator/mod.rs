@@ -10,6 +10,7 @@
 mod bundle;
 pub(crate) mod element;
 mod expression;
+mod invariants;
 mod narrative;
 mod rules;
 mod slicing;
