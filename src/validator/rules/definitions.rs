@@ -140,10 +140,12 @@ fn differential_against_snapshot(
         return None;
     }
     let base_url = sd.base_definition.as_deref()?;
-    if walk.ctx.structure_definition(base_url).is_none() {
+    if !walk.ctx.knows(base_url) {
         walk.warn(node, IssueCode::NotFound, format!("Unable to find base {base_url} for StructureDefinition, so can't check the differential"));
         return None;
     }
+    // Known but unreadable: the loader has said so.
+    walk.ctx.structure_definition(base_url)?;
     // A path with an empty name (`a..b`) stops the reference generator outright.
     if let Some(bad) = diff.iter().find(|e| e.path.split('.').any(str::is_empty)) {
         walk.error(
@@ -169,9 +171,17 @@ fn differential_against_snapshot(
     // The reference generator walks the base snapshot in order and takes the
     // differential elements as it meets them: an element listed after one
     // that comes later in the snapshot is never reached.
-    let mut order: Vec<(usize, usize)> = positions.iter().enumerate().filter_map(|(i, p)| p.map(|p| (p, i))).collect();
+    // Only elements applied where their own id says take part: one the
+    // generator placed by its path instead (an id it could not follow, an R4
+    // choice rename) has no reliable position.
+    let placed_by_id = |i: usize| match (&diff[i].id, &matched[i]) {
+        (Some(own), Some(applied)) => own == applied,
+        _ => true,
+    };
+    let mut order: Vec<(usize, usize)> =
+        positions.iter().enumerate().filter(|&(i, _)| placed_by_id(i)).filter_map(|(i, p)| p.map(|p| (p, i))).collect();
     order.sort();
-    let mut unmatched: Vec<usize> = positions.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i).collect();
+    let mut unmatched: Vec<usize> = matched.iter().enumerate().filter(|(_, m)| m.is_none()).map(|(i, _)| i).collect();
     let mut cursor = 0usize;
     for (_, i) in order {
         if i < cursor {
