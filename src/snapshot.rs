@@ -49,7 +49,16 @@ impl std::error::Error for SnapshotError {}
 /// Generates the snapshot of `sd` from its differential and its base
 /// definition (found in `ctx`). An existing snapshot is replaced.
 pub fn generate(sd: StructureDefinition, ctx: &Context) -> Result<StructureDefinition, SnapshotError> {
-    Generator { ctx, stack: Vec::new(), memo: HashMap::new() }.generate(sd)
+    Generator { ctx, stack: Vec::new(), memo: HashMap::new() }.generate(sd, None)
+}
+
+/// As [`generate`], and also what became of each differential element, in
+/// differential order: the id of the snapshot element it was applied to, or
+/// `None` when it names no element (it is skipped, as in [`generate`]).
+pub fn generate_matching(sd: StructureDefinition, ctx: &Context) -> Result<(StructureDefinition, Vec<Option<String>>), SnapshotError> {
+    let mut matched = Vec::new();
+    let sd = Generator { ctx, stack: Vec::new(), memo: HashMap::new() }.generate(sd, Some(&mut matched))?;
+    Ok((sd, matched))
 }
 
 /// The hook the loader installs in a context: a warning and `None` on failure.
@@ -72,7 +81,7 @@ struct Generator<'c> {
 }
 
 impl Generator<'_> {
-    fn generate(&mut self, mut sd: StructureDefinition) -> Result<StructureDefinition, SnapshotError> {
+    fn generate(&mut self, mut sd: StructureDefinition, mut matched: Option<&mut Vec<Option<String>>>) -> Result<StructureDefinition, SnapshotError> {
         let url = sd.url.clone();
         let err = |element: Option<&str>, message: String| SnapshotError { url: url.clone(), element: element.map(str::to_string), message };
         let Some(base_url) = sd.base_definition.clone() else {
@@ -103,11 +112,17 @@ impl Generator<'_> {
                 // nothing is reported, and the rest of the profile still applies.
                 Err(m) if m.starts_with("no element") => {
                     tracing::warn!("{}", err(Some(&shown), m));
+                    if let Some(record) = matched.as_deref_mut() {
+                        record.push(None);
+                    }
                     continue;
                 }
                 Err(m) => return Err(err(Some(&shown), m)),
             };
             merge(&mut snap.elements[ix], d, &url).map_err(|m| err(Some(&shown), m))?;
+            if let Some(record) = matched.as_deref_mut() {
+                record.push(Some(id_of(&snap.elements[ix]).to_string()));
+            }
         }
         snap.detach_content_references(self).map_err(|m| err(None, m))?;
         sd.snapshot = Some(ElementList { element: snap.elements });
@@ -123,7 +138,7 @@ impl Generator<'_> {
         let elements = match sd.snapshot {
             Some(s) if !s.element.is_empty() => s.element,
             _ => {
-                let generated = self.generate(sd).map_err(|e| e.to_string())?;
+                let generated = self.generate(sd, None).map_err(|e| e.to_string())?;
                 generated.snapshot.map(|s| s.element).unwrap_or_default()
             }
         };

@@ -7,8 +7,10 @@ use super::element::Walk;
 use crate::tree::Node;
 
 mod definitions;
+mod element_rules;
 mod questionnaire;
 mod questionnaire_answers;
+mod search_parameter;
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
@@ -17,7 +19,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "QuestionnaireResponse" => questionnaire::check_response(self, node),
             "Questionnaire" => questionnaire::check_questionnaire(self, node),
             "StructureDefinition" => definitions::check_structure_definition(self, node),
-            "SearchParameter" => definitions::check_search_parameter(self, node),
+            "SearchParameter" => search_parameter::check_search_parameter(self, node),
             _ => {}
         }
     }

@@ -1,0 +1,186 @@
+//! SearchParameter rules: a composite has components, a derived parameter
+//! keeps the type and the bases of what it derives from, and the expression
+//! starts from one of the bases (as far as that can be seen without a
+//! FHIRPath engine: the type each `|` branch starts with).
+
+use crate::context::CORE_SD_BASE;
+use crate::issue::IssueCode;
+use crate::tree::Node;
+use crate::validator::element::Walk;
+
+/// A SearchParameter against what it derives from.
+pub(crate) fn check_search_parameter(walk: &mut Walk<'_, '_>, node: &Node) {
+    let sp_type = node.child_text("type");
+    let bases: Vec<&str> = node.children_named("base").filter_map(Node::text).collect();
+
+    if sp_type == Some("composite") && node.children_named("component").count() < 2 {
+        walk.error(
+            node,
+            IssueCode::BusinessRule,
+            "When the SearchParameter has a type of 'composite', then the SearchParameter must define two or more components".into(),
+        );
+    }
+
+    if let Some(url) = node.child_text("derivedFrom") {
+        derived_from(walk, node, url, sp_type, &bases);
+    }
+
+    if let Some(expr_node) = node.child("expression") {
+        if let Some(expr) = expr_node.text() {
+            expression(walk, expr_node, expr, &bases);
+        }
+    }
+}
+
+fn derived_from(walk: &mut Walk<'_, '_>, node: &Node, url: &str, sp_type: Option<&str>, bases: &[&str]) {
+    let Some(parent) = walk.ctx.resource_json(url) else {
+        walk.warn(
+            node,
+            IssueCode::NotFound,
+            format!("Unable to find the base Search Parameter {url} so can't check that this SearchParameter is a proper derivation from it"),
+        );
+        return;
+    };
+    if parent.get("resourceType").and_then(|v| v.as_str()) != Some("SearchParameter") {
+        return;
+    }
+    let parent_bases: Vec<&str> = parent.get("base").and_then(|b| b.as_array()).map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+    for b in bases {
+        let covered = parent_bases.contains(b) || ancestors(walk, b).iter().any(|a| parent_bases.contains(&a.as_str()));
+        if !covered {
+            walk.error(
+                node,
+                IssueCode::BusinessRule,
+                format!("The resource type {b} is not listed as a base in the SearchParameter this is derived from ({url})"),
+            );
+        }
+    }
+    let parent_type = parent.get("type").and_then(|v| v.as_str());
+    if let (Some(ours), Some(theirs)) = (sp_type, parent_type) {
+        if ours != theirs {
+            walk.error(
+                node,
+                IssueCode::BusinessRule,
+                format!("The type {ours} is different to the type {theirs} in the derivedFrom SearchParameter {url}"),
+            );
+        }
+    }
+}
+
+/// The types `type_name` specializes, itself excluded.
+fn ancestors(walk: &Walk<'_, '_>, type_name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = walk.ctx.type_definition(type_name);
+    while let Some(sd) = current {
+        if out.len() > 16 {
+            break;
+        }
+        current = sd.base_definition.as_deref().and_then(|b| walk.ctx.structure(b)).filter(|b| b.type_name != sd.type_name);
+        if let Some(b) = &current {
+            out.push(b.type_name.clone());
+        }
+    }
+    out
+}
+
+/// Each `|` branch that starts with a resource type must start with a base,
+/// a type a base specializes, or a type that specializes a base.
+fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) {
+    if bases.is_empty() {
+        return;
+    }
+    for (start, name) in branch_heads(expr) {
+        if bases.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(sd) = walk.ctx.type_definition(&name) else { continue };
+        if !sd.is_resource() {
+            continue;
+        }
+        let related = ancestors(walk, &name).iter().any(|a| bases.contains(&a.as_str()))
+            || bases.iter().any(|b| ancestors(walk, b).contains(&name));
+        if related {
+            continue;
+        }
+        let types: Vec<String> = bases.iter().map(|b| format!("{CORE_SD_BASE}{b}")).collect();
+        walk.path.push("expression", None);
+        walk.error(
+            node,
+            IssueCode::Invalid,
+            format!(
+                "Error in search expression '{expr}': Error evaluating FHIRPath expression: The name '{name}' is not valid for any of the possible types: [{}] (@char {})",
+                types.join(", "),
+                start + 1
+            ),
+        );
+        walk.path.pop();
+        // The FHIRPath engine stops at its first error.
+        return;
+    }
+}
+
+/// The identifier each top-level `|` branch starts with (after any opening
+/// parentheses), with its character offset. String literals are skipped.
+fn branch_heads(expr: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut at_branch_start = true;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if at_branch_start {
+            if c.is_whitespace() || c == '(' {
+                if c == '(' {
+                    depth += 1;
+                }
+                i += 1;
+                continue;
+            }
+            at_branch_start = false;
+            if c.is_ascii_uppercase() {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                // A function call (`Foo(`) is not a type name.
+                if chars.get(i) != Some(&'(') {
+                    out.push((start, chars[start..i].iter().collect()));
+                }
+                continue;
+            }
+        }
+        match c {
+            '\'' => {
+                i += 1;
+                while i < chars.len() && chars[i] != '\'' {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => at_branch_start = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::branch_heads;
+
+    #[test]
+    fn branch_heads_are_the_first_names_of_top_level_unions() {
+        let heads = |e: &str| branch_heads(e).into_iter().map(|(_, n)| n).collect::<Vec<_>>();
+        assert_eq!(heads("Organization.name | Organization.alias"), ["Organization", "Organization"]);
+        assert_eq!(heads("(Observation.value as Quantity) | Observation.component.where(code = 'a|B').value"), ["Observation", "Observation"]);
+        assert_eq!(heads("Patient.name.where(given | family)"), ["Patient"]);
+        assert_eq!(heads("%resource.id"), Vec::<String>::new());
+        assert_eq!(branch_heads("Organization.name | Organization.alias")[1].0, 20);
+    }
+}
