@@ -156,7 +156,8 @@ fn boo(type_name: &str, root: &str) -> Value {
 #[test]
 fn logical_models_name_their_own_type_in_a_namespace() {
     let good = issues_with(&[foo()], &boo("http://example.org/StructureDefinition/Boo", "Boo"));
-    assert!(!good.iter().any(|i| i.severity.is_error() || i.severity == Severity::Warning), "{good:#?}");
+    // dom-6 (no narrative) is a warning every definition here gets; nothing else may be raised.
+    assert!(!good.iter().any(|i| i.severity.is_error() || (i.severity == Severity::Warning && i.rule.as_deref() != Some("dom-6"))), "{good:#?}");
 
     let unqualified = issues_with(&[foo()], &boo("Boo", "Boo"));
     assert!(has(&unqualified, Severity::Error, "StructureDefinition.type", "The type Boo is not legal"), "{unqualified:#?}");

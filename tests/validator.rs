@@ -263,3 +263,22 @@ fn modifier_extensions_belong_in_modifier_extension() {
     let as_plain = as_modifier.replace("modifierExtension", "extension");
     assert_error(&as_plain, "Task.extension[0]", "must be used as a modifierExtension");
 }
+
+#[test]
+fn invariants_are_evaluated_with_their_key_and_text() {
+    // cpl-3: an activity has a reference or a detail, not both.
+    let both = r#"{"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},
+        "activity":[{"reference":{"reference":"ServiceRequest/s1"},"detail":{"status":"in-progress"}}]}"#;
+    let errs = errors(both);
+    let cpl3 = errs.iter().find(|i| i.rule.as_deref() == Some("cpl-3")).unwrap_or_else(|| panic!("{errs:#?}"));
+    assert_eq!(cpl3.expression, "CarePlan.activity[0]");
+    assert!(cpl3.message.starts_with("Constraint failed: cpl-3: "), "{}", cpl3.message);
+    // ele-1: an element with neither value nor children.
+    assert_error(r#"{"resourceType":"Patient","name":[{}]}"#, "Patient.name[0]", "ele-1");
+    // dom-3: a contained resource nobody refers to; a narrative link counts as a reference.
+    let orphan = r#"{"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},
+        "contained":[{"resourceType":"Goal","id":"g","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/p1"}}]}"#;
+    assert_error(orphan, "CarePlan", "dom-3");
+    let linked = orphan.replace(r#""intent":"plan","#, r##""intent":"plan","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"#g\">goal</a></div>"},"##);
+    assert!(errors(&linked).iter().all(|i| i.rule.as_deref() != Some("dom-3")), "{:#?}", errors(&linked));
+}

@@ -408,6 +408,8 @@ impl<'a> Parser<'a> {
 
     fn assemble(&mut self, node: &mut Node, props: Vec<(CompactString, Pos, Value)>) {
         let mut shadows: Vec<(CompactString, Pos, Value)> = Vec::new();
+        // Children that stand for a JSON null in an array, waiting for `_key` content.
+        let mut placeholders: Vec<usize> = Vec::new();
         for (key, pos, v) in props {
             if key == "resourceType" {
                 match v {
@@ -437,7 +439,10 @@ impl<'a> Parser<'a> {
                     for (ix, (ipos, item)) in items.into_iter().enumerate() {
                         let mut n = match item {
                             // A null holds the place of an item that only has `_key` content.
-                            Value::Null => Node::new(key.clone(), ipos),
+                            Value::Null => {
+                                placeholders.push(node.children.len());
+                                Node::new(key.clone(), ipos)
+                            }
                             Value::Primitive(text, kind) => Node::with_value(key.clone(), ipos, text, kind),
                             Value::Object(mut o) => {
                                 o.name = key.clone();
@@ -456,30 +461,24 @@ impl<'a> Parser<'a> {
         for (base, pos, v) in shadows {
             self.merge_shadow(node, base, pos, v);
         }
-        // Items that are still empty placeholders had a null with no `_` partner.
-        let mut empty = Vec::new();
-        let mut counters: Vec<(CompactString, usize)> = Vec::new();
-        for c in &node.children {
-            let ix = match counters.iter_mut().find(|(n, _)| *n == c.name) {
-                Some((_, k)) => {
-                    *k += 1;
-                    *k - 1
-                }
-                None => {
-                    counters.push((c.name.clone(), 1));
-                    0
-                }
-            };
-            if c.value.is_none() && c.children.is_empty() && c.in_array && c.resource_type.is_none() {
-                empty.push((c.name.clone(), ix, c.pos));
-            }
-        }
-        for (name, ix, pos) in empty {
+        // Placeholders still empty had a null with no `_` partner.
+        let unfilled: Vec<usize> = placeholders.into_iter().filter(|&i| node.children[i].value.is_none() && node.children[i].children.is_empty()).collect();
+        for &i in &unfilled {
+            let name = node.children[i].name.clone();
+            let ix = node.children[..i].iter().filter(|c| c.name == name).count();
             self.path.push((name.clone(), Some(ix)));
+            let pos = node.children[i].pos;
             self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON array '{name}' has a null at index {ix} with no matching '_{name}' content: every item must have a value or extensions"));
             self.path.pop();
         }
-        node.children.retain(|c| c.value.is_some() || !c.children.is_empty() || !c.in_array || c.resource_type.is_some());
+        if !unfilled.is_empty() {
+            let mut i = 0;
+            node.children.retain(|_| {
+                let keep = !unfilled.contains(&i);
+                i += 1;
+                keep
+            });
+        }
         node.children.shrink_to_fit();
     }
 
@@ -510,14 +509,16 @@ impl<'a> Parser<'a> {
                 let base_is_array = ixs.first().is_none_or(|&i| node.children[i].in_array);
                 if !base_is_array {
                     self.issue(Severity::Error, IssueCode::Structure, pos, format!("The property '{shadow_name}' must not be an array because '{base}' is not an array"));
-                } else if !ixs.is_empty() && ixs.len() != items.len() {
-                    self.issue(
-                        Severity::Error,
-                        IssueCode::Structure,
-                        pos,
-                        format!("The arrays '{base}' ({} items) and '{shadow_name}' ({} items) must have the same length", ixs.len(), items.len()),
-                    );
                 } else {
+                    if !ixs.is_empty() && ixs.len() != items.len() {
+                        // Reported, and still merged item by item so that nothing written is lost.
+                        self.issue(
+                            Severity::Error,
+                            IssueCode::Structure,
+                            pos,
+                            format!("The arrays '{base}' ({} items) and '{shadow_name}' ({} items) must have the same length", ixs.len(), items.len()),
+                        );
+                    }
                     for (k, (ipos, item)) in items.into_iter().enumerate() {
                         match item {
                             Value::Null => {}

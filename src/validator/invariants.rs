@@ -34,6 +34,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         let holds = match inv.key.as_str() {
             "ele-1" => Ok(node.value.is_some() || node.children.iter().any(|c| c.name != "id")),
             "ext-1" => Ok(node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value"))),
+            // Natively too, because the reference validator also counts links
+            // from the narrative (`<img src="#id">`), which R4's expression cannot see.
+            "dom-3" => Ok(contained_are_referenced(node)),
             _ => self.evaluate(node, sd, ix, inv, type_name),
         };
         match holds {
@@ -69,4 +72,46 @@ impl<'v, 'n> Walk<'v, 'n> {
         let result = fhirpath::evaluate_element(expression, node, sd, ix, type_name, &env).map_err(|e| e.message)?;
         Ok(!matches!(result.as_slice(), [Item::Boolean(false)]))
     }
+}
+
+/// dom-3: every contained resource is referred to from elsewhere in the
+/// resource (a reference, a canonical or uri, or a narrative link), or
+/// itself refers to its container (`#`).
+fn contained_are_referenced(resource: &Node) -> bool {
+    let contained: Vec<&Node> = resource.children_named("contained").collect();
+    if contained.is_empty() {
+        return true;
+    }
+    let mut referenced: Vec<String> = Vec::new();
+    collect_local_references(resource, &mut referenced);
+    contained.iter().all(|c| {
+        let Some(id) = c.child_text("id") else { return true };
+        referenced.iter().any(|r| r == id) || refers_to_container(c)
+    })
+}
+
+fn collect_local_references(node: &Node, out: &mut Vec<String>) {
+    if let Some(v) = &node.value {
+        if v.kind == crate::tree::ValueKind::Xhtml || node.name == "div" {
+            // href="#id", src='#id'
+            for quote in ['"', '\''] {
+                let pattern = format!("{quote}#");
+                let mut rest = v.text.as_str();
+                while let Some(at) = rest.find(&pattern) {
+                    rest = &rest[at + 2..];
+                    let end = rest.find(quote).unwrap_or(rest.len());
+                    out.push(rest[..end].to_string());
+                }
+            }
+        } else if let Some(local) = v.text.strip_prefix('#') {
+            out.push(local.to_string());
+        }
+    }
+    for c in &node.children {
+        collect_local_references(c, out);
+    }
+}
+
+fn refers_to_container(node: &Node) -> bool {
+    node.text() == Some("#") || node.children.iter().any(refers_to_container)
 }
