@@ -32,7 +32,7 @@ pub struct Entry {
     pub origin: Arc<str>,
 }
 
-type Cache<T> = RwLock<HashMap<String, Option<Arc<T>>>>;
+type Cache<T> = RwLock<rustc_hash::FxHashMap<String, Option<Arc<T>>>>;
 
 #[derive(Default)]
 pub struct Context {
@@ -41,6 +41,9 @@ pub struct Context {
     parent: Option<Arc<Context>>,
     by_url: HashMap<String, Vec<Entry>>,
     structures: Cache<StructureDef>,
+    /// Type code → definition: the walk asks for `string` and `HumanName`
+    /// millions of times; this answers without building the canonical URL.
+    types: Cache<StructureDef>,
     value_sets: Cache<ValueSet>,
     code_systems: Cache<CodeSystem>,
     raw: Cache<Value>,
@@ -233,10 +236,12 @@ impl Context {
         if type_code.contains(':') {
             return self.structure(type_code);
         }
-        let mut url = String::with_capacity(CORE_SD_BASE.len() + type_code.len());
-        url.push_str(CORE_SD_BASE);
-        url.push_str(type_code);
-        self.structure(&url)
+        cached(&self.types, type_code, || {
+            let mut url = String::with_capacity(CORE_SD_BASE.len() + type_code.len());
+            url.push_str(CORE_SD_BASE);
+            url.push_str(type_code);
+            self.structure(&url)
+        })
     }
 
     /// The raw definition without compiling it (for snapshot generation).

@@ -289,8 +289,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             match found {
                 Some((ix, false)) => {
-                    for c in node.children.iter().filter(|c| c.name == name) {
-                        out.push(self.child_item(&sd, ix, None, c));
+                    match self.env.wide_nodes.filter(|_| node.children.len() >= super::WideNodes::THRESHOLD) {
+                        Some(wide) => {
+                            for c in wide.named(node, name) {
+                                out.push(self.child_item(&sd, ix, None, c));
+                            }
+                        }
+                        None => {
+                            for c in node.children.iter().filter(|c| c.name == name) {
+                                out.push(self.child_item(&sd, ix, None, c));
+                            }
+                        }
                     }
                 }
                 Some((ix, true)) => {

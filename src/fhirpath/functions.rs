@@ -90,14 +90,40 @@ fn input_string(name: &str, input: &[Item<'_>]) -> Res<Option<String>> {
     }
 }
 
+/// Distinct items, in order. Strings, booleans and numbers go through a hash
+/// set (a Bundle's `isDistinct()` over 100,000 fullUrls must not be
+/// quadratic); the rest are compared pairwise among themselves.
 fn distinct<'a>(items: Vec<Item<'a>>) -> Vec<Item<'a>> {
     let mut out: Vec<Item<'a>> = Vec::with_capacity(items.len());
+    let mut keyed: std::collections::HashSet<(u8, String)> = std::collections::HashSet::with_capacity(items.len());
+    let mut unkeyed: Vec<Item<'a>> = Vec::new();
     for i in items {
-        if !out.iter().any(|o| item_eq(o, &i) == Some(true)) {
-            out.push(i);
+        match distinct_key(&i) {
+            Some(k) => {
+                if keyed.insert(k) {
+                    out.push(i);
+                }
+            }
+            None => {
+                if !unkeyed.iter().any(|o| item_eq(o, &i) == Some(true)) {
+                    unkeyed.push(i.clone());
+                    out.push(i);
+                }
+            }
         }
     }
     out
+}
+
+/// A key equal for exactly the items `=` says are equal, where one is cheap.
+fn distinct_key(item: &Item<'_>) -> Option<(u8, String)> {
+    match item.to_system()? {
+        Item::String(s) => Some((0, s)),
+        Item::Boolean(b) => Some((1, b.to_string())),
+        Item::Integer(n) => Some((2, rust_decimal::Decimal::from(n).normalize().to_string())),
+        Item::Decimal(d) => Some((2, d.normalize().to_string())),
+        _ => None,
+    }
 }
 
 fn contains_item(c: &[Item<'_>], x: &Item<'_>) -> bool {

@@ -91,11 +91,41 @@ pub struct EvalContext<'a> {
     pub strict: bool,
     /// Further `%name` constants.
     pub variables: Vec<(String, Vec<Item<'a>>)>,
+    /// Child indexes of wide nodes (a Bundle's 100,000 entries), kept across
+    /// evaluations so that `%resource.type` from each entry stays cheap.
+    pub wide_nodes: Option<&'a WideNodes>,
+}
+
+/// Children by name, for nodes with many children, built on first use.
+#[derive(Default)]
+pub struct WideNodes {
+    by_node: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<compact_str::CompactString, Vec<u32>>>>>,
+}
+
+impl WideNodes {
+    /// Nodes with fewer children are searched directly.
+    pub const THRESHOLD: usize = 64;
+
+    /// The children of `node` named `name`, in order.
+    pub fn named<'n>(&self, node: &'n Node, name: &str) -> Vec<&'n Node> {
+        let key = node as *const Node as usize;
+        let index = self.by_node.borrow().get(&key).cloned();
+        let index = index.unwrap_or_else(|| {
+            let mut map: std::collections::HashMap<compact_str::CompactString, Vec<u32>> = std::collections::HashMap::new();
+            for (i, c) in node.children.iter().enumerate() {
+                map.entry(c.name.clone()).or_default().push(i as u32);
+            }
+            let rc = std::rc::Rc::new(map);
+            self.by_node.borrow_mut().insert(key, rc.clone());
+            rc
+        });
+        index.get(name).map(|ixs| ixs.iter().map(|&i| &node.children[i as usize]).collect()).unwrap_or_default()
+    }
 }
 
 impl<'a> EvalContext<'a> {
     pub fn new(ctx: &'a Context) -> EvalContext<'a> {
-        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new() }
+        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new(), wide_nodes: None }
     }
 }
 

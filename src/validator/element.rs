@@ -34,6 +34,8 @@ pub(crate) struct Walk<'v, 'n> {
     /// Set just before walking an element's children through its type's
     /// definition: the element's own definition path (`HumanName.family`).
     pending_host: Option<(String, String)>,
+    /// Children by name of wide nodes, shared by every invariant of the walk.
+    pub(super) wide_nodes: crate::fhirpath::WideNodes,
     pub(super) resources: Vec<ResourceFrame<'n>>,
 }
 
@@ -51,6 +53,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             resources: Vec::new(),
             ext_host: None,
             pending_host: None,
+            wide_nodes: crate::fhirpath::WideNodes::default(),
         }
     }
 

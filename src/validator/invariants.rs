@@ -69,6 +69,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         env.resource = resource;
         env.root_resource = root_resource;
         env.bundle = self.bundles.last().map(|b| b.node);
+        env.wide_nodes = Some(&self.wide_nodes);
         let result = fhirpath::evaluate_element(expression, node, sd, ix, type_name, &env).map_err(|e| e.message)?;
         Ok(!matches!(result.as_slice(), [Item::Boolean(false)]))
     }
