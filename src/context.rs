@@ -9,7 +9,6 @@ use crate::definition::{self, split_canonical, CodeSystem, StructureDefinition, 
 use crate::structure::StructureDef;
 use parking_lot::RwLock;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,7 +38,7 @@ pub struct Context {
     /// Definitions shared with other contexts (the packages), beneath this
     /// one's own: lookups fall through to it and its caches stay warm.
     parent: Option<Arc<Context>>,
-    by_url: HashMap<String, Vec<Entry>>,
+    by_url: rustc_hash::FxHashMap<String, Vec<Entry>>,
     structures: Cache<StructureDef>,
     /// Type code → definition: the walk asks for `string` and `HumanName`
     /// millions of times; this answers without building the canonical URL.

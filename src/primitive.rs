@@ -381,6 +381,10 @@ fn check_uri(text: &str, ty: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err(format!("The {ty} value must not be empty"));
     }
+    // Most URIs are ASCII: one pass over the bytes decides.
+    if text.is_ascii() && !text.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Ok(());
+    }
     if text.chars().any(char::is_whitespace) {
         return Err(format!("URI values cannot have whitespace ('{}')", show(text)));
     }
@@ -468,6 +472,15 @@ fn check_code(text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("The code value must not be empty".into());
     }
+    if text.is_ascii() {
+        // The same rules on bytes: char::is_whitespace for ASCII is exactly these.
+        let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        let b = text.as_bytes();
+        let fine = !ws(&b[0]) && !ws(&b[b.len() - 1]) && !b.windows(2).any(|w| ws(&w[0]) && ws(&w[1]));
+        if fine {
+            return Ok(());
+        }
+    }
     let ws = |c: char| c.is_whitespace();
     let starts = text.chars().next().is_some_and(ws);
     let ends = text.chars().next_back().is_some_and(ws);
@@ -498,6 +511,10 @@ fn check_string(text: &str, ty: &str, max: Option<usize>) -> Result<(), String> 
                 text.len()
             ));
         }
+    }
+    // Control characters below U+0020 are single bytes in UTF-8: scan bytes.
+    if !text.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) {
+        return Ok(());
     }
     if let Some(c) = text.chars().find(|&c| (c as u32) < 0x20 && !matches!(c, '\t' | '\r' | '\n')) {
         return Err(format!(

@@ -111,6 +111,8 @@ pub struct Expansion {
     pub url: String,
     pub name: String,
     codes: HashSet<(String, String)>,
+    /// code → the systems that define it: lookups without building keys.
+    by_code: rustc_hash::FxHashMap<String, Vec<String>>,
     /// Systems included whole or by filter that we could not enumerate.
     pub open_systems: Vec<String>,
     /// Whether every include could be enumerated.
@@ -119,12 +121,12 @@ pub struct Expansion {
 
 impl Expansion {
     pub fn contains(&self, system: &str, code: &str) -> bool {
-        self.codes.contains(&(system.to_string(), code.to_string()))
+        self.by_code.get(code).is_some_and(|systems| systems.iter().any(|s| s == system))
     }
 
     /// The systems of the codes that carry this code (for a bare `code` value).
     pub fn systems_with(&self, code: &str) -> Vec<&str> {
-        self.codes.iter().filter(|(_, c)| c == code).map(|(s, _)| s.as_str()).collect()
+        self.by_code.get(code).map(|systems| systems.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -147,8 +149,8 @@ pub enum Membership {
 
 pub struct Terminology {
     ctx: Arc<Context>,
-    expansions: RwLock<HashMap<String, Option<Arc<Expansion>>>>,
-    indexes: RwLock<HashMap<String, Option<Arc<CodeIndex>>>>,
+    expansions: RwLock<rustc_hash::FxHashMap<String, Option<Arc<Expansion>>>>,
+    indexes: RwLock<rustc_hash::FxHashMap<String, Option<Arc<CodeIndex>>>>,
 }
 
 /// Code systems that are real but cannot be enumerated from packages.
@@ -171,7 +173,7 @@ const EXTERNAL_SYSTEMS: &[&str] = &[
 
 impl Terminology {
     pub fn new(ctx: Arc<Context>) -> Terminology {
-        Terminology { ctx, expansions: RwLock::new(HashMap::new()), indexes: RwLock::new(HashMap::new()) }
+        Terminology { ctx, expansions: RwLock::new(Default::default()), indexes: RwLock::new(Default::default()) }
     }
 
     pub fn code_index(&self, system: &str) -> Option<Arc<CodeIndex>> {
@@ -202,6 +204,7 @@ impl Terminology {
             url: vs.url.clone().unwrap_or_default(),
             name: vs.name.clone().unwrap_or_default(),
             codes: HashSet::new(),
+            by_code: Default::default(),
             open_systems: Vec::new(),
             complete: true,
         };
@@ -238,6 +241,9 @@ impl Terminology {
             },
         }
         visiting.remove(url);
+        for (system, code) in &exp.codes {
+            exp.by_code.entry(code.clone()).or_default().push(system.clone());
+        }
         Some(exp)
     }
 

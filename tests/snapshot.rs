@@ -51,7 +51,7 @@ fn overlay(defs: &[Value]) -> Arc<Context> {
 }
 
 fn errors(ctx: &Arc<Context>, profiles: &[&str], json: &str) -> Vec<Issue> {
-    let v = Validator::new(ctx.clone(), Options { profiles: profiles.iter().map(|p| p.to_string()).collect() });
+    let v = Validator::new(ctx.clone(), Options { profiles: profiles.iter().map(|p| p.to_string()).collect(), ..Options::default() });
     v.validate_bytes(json.as_bytes(), Some(Format::Json)).into_iter().filter(|i| i.severity.is_error()).collect()
 }
 

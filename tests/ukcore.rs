@@ -42,7 +42,7 @@ fn uk_core_examples_validate_against_their_profiles() {
         } else {
             Vec::new()
         };
-        let validator = Validator::new(ctx.clone(), Options { profiles });
+        let validator = Validator::new(ctx.clone(), Options { profiles, ..Options::default() });
         let errors: Vec<_> = validator.validate_bytes(&bytes, None).into_iter().filter(|i| i.severity.is_error()).collect();
         if !errors.is_empty() {
             let name = f.file_name().unwrap().to_string_lossy().to_string();

@@ -320,6 +320,13 @@ pub fn run(args: BenchArgs) -> Result<i32> {
             std::hint::black_box(validator.validate_bytes(&f.bytes, Some(Format::Json)));
         }
     });
+    let without_invariants = Validator::new(validator.context().clone(), Options { skip_invariants: true, ..Options::default() });
+    let structure_t = time_passes(args.runs, || {
+        for f in &files {
+            std::hint::black_box(without_invariants.validate_bytes(&f.bytes, Some(Format::Json)));
+        }
+    });
+    let structure_mbs = mb(total) / structure_t.as_secs_f64();
     let serde_mbs = mb(total) / serde_t.as_secs_f64();
     let parse_mbs = mb(total) / parse_t.as_secs_f64();
     let validate_mbs = mb(total) / validate_t.as_secs_f64();
@@ -368,6 +375,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
             "serde_json_mb_s": serde_mbs,
             "parse_mb_s": parse_mbs,
             "validate_mb_s": validate_mbs,
+            "validate_without_invariants_mb_s": structure_mbs,
             "ratio": ratio,
             "goal_ratio": GOAL_RATIO,
             "met": ratio >= GOAL_RATIO,
@@ -466,7 +474,15 @@ fn table(r: &serde_json::Value) -> String {
     };
     row(&mut s, "serde_json::Value parse (corpus)", format!("{:.1} MB/s", f("/corpus/serde_json_mb_s")), String::new(), "");
     row(&mut s, "careplan parse only (corpus)", format!("{:.1} MB/s", f("/corpus/parse_mb_s")), String::new(), "");
+    row(&mut s, "careplan validate, no invariants (corpus)", format!("{:.1} MB/s", f("/corpus/validate_without_invariants_mb_s")), String::new(), "");
     row(&mut s, "careplan validate (corpus)", format!("{:.1} MB/s", f("/corpus/validate_mb_s")), String::new(), "");
+    row(
+        &mut s,
+        "invariants' share of validation time",
+        format!("{:.0}%", 100.0 * (1.0 - f("/corpus/validate_mb_s") / f("/corpus/validate_without_invariants_mb_s"))),
+        "< 50%".into(),
+        if f("/corpus/validate_mb_s") * 2.0 > f("/corpus/validate_without_invariants_mb_s") { "yes" } else { "NO" },
+    );
     row(&mut s, "validate / serde_json", format!("{:.3}", f("/corpus/ratio")), ">= 0.333".into(), met("/corpus/met"));
     let _ = writeln!(s, "bundle: {} entries, {:.1} MB, generated in {:.2} s", f("/bundle/entries"), f("/bundle/mb"), f("/bundle/generate_secs"));
     row(&mut s, "bundle parse + validate", format!("{:.2} s", f("/bundle/validate_secs")), format!("< {GOAL_BUNDLE_SECS} s"), met("/bundle/met"));

@@ -63,7 +63,7 @@ impl Input {
 pub fn run(args: ValidateArgs) -> Result<i32> {
     let inputs = expand_inputs(&args.inputs)?;
     let ctx = args.load.load()?;
-    let validator = Validator::new(Arc::new(ctx), Options { profiles: args.profiles.clone() });
+    let validator = Validator::new(Arc::new(ctx), Options { profiles: args.profiles.clone(), ..Options::default() });
     let progress = progress_bar(inputs.len());
     let mut reports: Vec<Report> = inputs
         .par_iter()

@@ -717,17 +717,19 @@ fn now(p: Precision, kind: Kind) -> Temporal {
 
 /// Compiled regular expressions, shared by every evaluation (invariants use
 /// a handful of patterns millions of times).
-fn regex(pattern: &str, full: bool) -> Res<regex::Regex> {
+/// Shared through an `Arc`: a cloned `Regex` starts with empty match caches,
+/// which made every evaluation pay for building them again.
+fn regex(pattern: &str, full: bool) -> Res<std::sync::Arc<regex::Regex>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(String, bool), regex::Regex>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<(String, bool), std::sync::Arc<regex::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (pattern.to_string(), full);
     if let Some(r) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(r);
     }
     let p = if full { format!("(?s)^(?:{pattern})$") } else { format!("(?s){pattern}") };
-    let r = regex::RegexBuilder::new(&p).size_limit(1 << 20).build().map_err(|e| EvalError::new(format!("invalid regular expression '{pattern}': {e}")))?;
+    let r = std::sync::Arc::new(regex::RegexBuilder::new(&p).size_limit(1 << 20).build().map_err(|e| EvalError::new(format!("invalid regular expression '{pattern}': {e}")))?);
     if let Ok(mut c) = cache.lock() {
         if c.len() > 4096 {
             c.clear();

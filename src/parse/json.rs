@@ -407,6 +407,9 @@ impl<'a> Parser<'a> {
     }
 
     fn assemble(&mut self, node: &mut Node, props: Vec<(CompactString, Pos, Value)>) {
+        // One allocation of the right size instead of growing and shrinking.
+        let wanted: usize = props.iter().map(|(_, _, v)| if let Value::Array(items) = v { items.len() } else { 1 }).sum();
+        node.children.reserve_exact(wanted);
         let mut shadows: Vec<(CompactString, Pos, Value)> = Vec::new();
         // Children that stand for a JSON null in an array, waiting for `_key` content.
         let mut placeholders: Vec<usize> = Vec::new();

@@ -201,12 +201,6 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
         }
         self.error(node, IssueCode::Structure, format!("Unable to resolve resource with reference '#{local}'"));
-        // The base Reference invariant says the same, and the reference validator reports both.
-        let expr = self.path.render();
-        self.report(
-            node,
-            crate::issue::Issue::error(IssueCode::Invariant, expr, "Constraint failed: ref-1: 'SHALL have a contained resource if a local reference is provided'").rule("ref-1"),
-        );
         None
     }
 

@@ -246,10 +246,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         let scope_el = &sd.elements[scope];
         let host_def = self.pending_host.take();
         // Per child definition: how many instances matched it.
-        let mut counts: Vec<(usize, usize)> = Vec::with_capacity(scope_el.children.len());
+        let mut counts: smallvec::SmallVec<[(usize, usize); 16]> = smallvec::SmallVec::new();
         let mut last_order = 0usize;
         // Repetitions of sliced elements, to be sorted into their slices.
-        let mut sliced: Vec<(usize, Vec<Repetition<'n>>)> = Vec::new();
+        let mut sliced: Vec<(usize, Vec<Repetition<'n, '_>>)> = Vec::new();
         for child in &node.children {
             // A primitive's value is the node's own value, never a child element.
             let matched = if scope == 0 && sd.is_primitive() && child.name == "value" { None } else { sd.match_child(scope, &child.name) };
@@ -284,13 +284,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 last_order = order;
             }
-            let ty: Option<ElementType> = chosen.cloned().or_else(|| (def.types.len() == 1).then(|| def.types[0].clone()));
+            let ty: Option<&ElementType> = chosen.or_else(|| (def.types.len() == 1).then(|| &def.types[0]));
             match (&chosen, def.is_choice()) {
                 (Some(t), true) => self.path.push_choice(def.name.trim_end_matches("[x]"), &t.code),
                 _ => self.path.push(&child.name, def.repeats.then_some(seen)),
             }
             if self.format == Format::Json && !self.in_profile {
-                self.json_shape(child, def, ty.as_ref());
+                self.json_shape(child, def, ty);
             }
             if scope == 0 && sd.type_name == "Bundle" && child.name == "entry" {
                 self.enter_entry(Some(seen));
@@ -301,7 +301,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 let host_def = host_def.clone().unwrap_or_else(|| (scope_el.path.clone(), scope_el.base_path.clone()));
                 self.ext_host = Some((host_type, host_url, host_def));
             }
-            self.element(child, sd, dix, ty.as_ref());
+            self.element(child, sd, dix, ty);
             self.path.pop();
             if !def.slices.is_empty() {
                 let rep = Repetition { node: child, index: seen, ty };

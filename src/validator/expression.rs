@@ -1,17 +1,18 @@
 //! The FHIRPath of the node the walk is at, kept as a stack of segments and
 //! only turned into text when an issue needs it.
 
+use compact_str::CompactString;
 use std::fmt::Write;
 
 #[derive(Clone, Debug)]
 enum Segment {
-    Root(String),
+    Root(CompactString),
     /// An element name; `index` when the element repeats.
-    Element { name: String, index: Option<usize> },
+    Element { name: CompactString, index: Option<usize> },
     /// A choice element with the type the instance chose: `value.ofType(Quantity)`.
-    Choice { name: String, type_code: String },
+    Choice { name: CompactString, type_code: CompactString },
     /// Where a nested resource starts; renders as nothing.
-    Resource(String),
+    Resource(CompactString),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -21,20 +22,20 @@ pub struct PathStack {
 
 impl PathStack {
     pub fn push_root(&mut self, type_name: &str) {
-        self.segments.push(Segment::Root(type_name.to_string()));
+        self.segments.push(Segment::Root(type_name.into()));
     }
 
     pub fn push(&mut self, name: &str, index: Option<usize>) {
-        self.segments.push(Segment::Element { name: name.to_string(), index });
+        self.segments.push(Segment::Element { name: name.into(), index });
     }
 
     pub fn push_choice(&mut self, name: &str, type_code: &str) {
-        self.segments.push(Segment::Choice { name: name.to_string(), type_code: type_code.to_string() });
+        self.segments.push(Segment::Choice { name: name.into(), type_code: type_code.into() });
     }
 
     /// Marks the start of a nested resource (its path continues the container's).
     pub fn push_resource(&mut self, type_name: &str) {
-        self.segments.push(Segment::Resource(type_name.to_string()));
+        self.segments.push(Segment::Resource(type_name.into()));
     }
 
     /// The element's path in its resource's definition, without indices:

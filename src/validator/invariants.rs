@@ -14,7 +14,10 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// The invariants of each definition in `defs` (an element and the root
     /// of its type, say) on `node`, each key once.
     pub(super) fn invariants(&mut self, node: &'n Node, defs: &[(&Arc<StructureDef>, usize)], type_name: &str) {
-        let mut done: Vec<&str> = Vec::new();
+        if self.v.options().skip_invariants {
+            return;
+        }
+        let mut done: smallvec::SmallVec<[&str; 8]> = smallvec::SmallVec::new();
         for &(sd, ix) in defs {
             for inv in &sd.elements[ix].invariants {
                 if done.contains(&inv.key.as_str()) {
@@ -31,13 +34,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn invariant(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, inv: &Invariant, type_name: &str) {
-        let holds = match inv.key.as_str() {
-            "ele-1" => Ok(node.value.is_some() || node.children.iter().any(|c| c.name != "id")),
-            "ext-1" => Ok(node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value"))),
-            // Natively too, because the reference validator also counts links
-            // from the narrative (`<img src="#id">`), which R4's expression cannot see.
-            "dom-3" => Ok(contained_are_referenced(node)),
-            _ => self.evaluate(node, sd, ix, inv, type_name),
+        let holds = match self.native(node, inv) {
+            Some(result) => Ok(result),
+            None => self.evaluate(node, sd, ix, inv, type_name),
         };
         match holds {
             Ok(true) => {}
@@ -57,6 +56,45 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.report(node, Issue::warning(IssueCode::Processing, expr, msg).rule(inv.key.clone()));
             }
         }
+    }
+
+    /// R4's own invariants that stand on every resource, reference or
+    /// narrative, decided without the engine. Only where the expression is
+    /// R4's very text: a profile that reuses a key with another expression
+    /// goes to the engine.
+    fn native(&self, node: &Node, inv: &Invariant) -> Option<bool> {
+        let text = inv.expression.as_ref().ok()?.source();
+        let contained = || node.children_named("contained");
+        let meta_has = |c: &Node, name: &str| c.child("meta").is_some_and(|m| m.child(name).is_some());
+        Some(match (inv.key.as_str(), text) {
+            ("ele-1", "hasValue() or (children().count() > id.count())") => node.value.is_some() || node.children.iter().any(|c| c.name != "id"),
+            ("ext-1", "extension.exists() != value.exists()") => {
+                node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value"))
+            }
+            // The reference validator also counts links from the narrative
+            // (`<img src="#id">`), which R4's expression cannot see.
+            ("dom-3", _) => contained_are_referenced(node),
+            ("dom-2", "contained.contained.empty()") => contained().all(|c| c.child("contained").is_none()),
+            ("dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()") => {
+                contained().all(|c| !meta_has(c, "versionId") && !meta_has(c, "lastUpdated"))
+            }
+            ("dom-5", "contained.meta.security.empty()") => contained().all(|c| !meta_has(c, "security")),
+            ("dom-6", "text.`div`.exists()") => node.child("text").is_some_and(|t| t.child("div").is_some()),
+            // htmlChecks() is the narrative checker's job, done on the div itself.
+            ("txt-1" | "txt-2", "htmlChecks()") => true,
+            ("qty-3", "code.empty() or system.exists()") => node.child("code").is_none() || node.child("system").is_some(),
+            ("att-1", "data.empty() or contentType.exists()") => node.child("data").is_none() || node.child("contentType").is_some(),
+            ("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))") => {
+                match node.child_text("reference").and_then(|r| r.strip_prefix('#')) {
+                    None | Some("") => true, // not local, or `#`: the container itself
+                    Some(id) => {
+                        let root = self.resources.iter().rev().find(|f| f.node.name != "contained").map(|f| f.node);
+                        root.is_some_and(|r| r.children_named("contained").any(|c| c.child_text("id") == Some(id)))
+                    }
+                }
+            }
+            _ => return None,
+        })
     }
 
     /// Whether the invariant holds: it fails only on a `false`.

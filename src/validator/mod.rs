@@ -28,6 +28,8 @@ pub use expression::PathStack;
 pub struct Options {
     /// Profiles every resource is validated against, beside its `meta.profile`.
     pub profiles: Vec<String>,
+    /// Leave out the FHIRPath invariants (for measuring what they cost).
+    pub skip_invariants: bool,
 }
 
 /// A validator bound to a set of definitions. Cheap to share between threads.

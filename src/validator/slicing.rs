@@ -33,15 +33,15 @@ enum Expect {
 }
 
 /// One repetition of a sliced element: the node, its index among its siblings.
-pub(super) struct Repetition<'n> {
+pub(super) struct Repetition<'n, 's> {
     pub node: &'n Node,
     pub index: usize,
-    pub ty: Option<ElementType>,
+    pub ty: Option<&'s ElementType>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// Assigns each repetition to a slice and applies the slices' rules.
-    pub(super) fn slices(&mut self, parent: &'n Node, sd: &Arc<StructureDef>, sliced: usize, reps: &[Repetition<'n>]) {
+    pub(super) fn slices(&mut self, parent: &'n Node, sd: &Arc<StructureDef>, sliced: usize, reps: &[Repetition<'n, '_>]) {
         let def = &sd.elements[sliced];
         let Some(slicing) = def.slicing.clone() else { return };
         let slices = def.slices.clone();
@@ -74,8 +74,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                     }
                     last_slice = k;
                     let slice_ix = slices[k];
-                    let ty = rep.ty.clone().or_else(|| sd.elements[slice_ix].types.first().cloned());
-                    self.element_as_slice(rep.node, sd, slice_ix, ty.as_ref());
+                    let ty = rep.ty.or_else(|| sd.elements[slice_ix].types.first());
+                    self.element_as_slice(rep.node, sd, slice_ix, ty);
                 }
                 None => {
                     let profile = sd.versioned_url();
