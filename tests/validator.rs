@@ -282,3 +282,24 @@ fn invariants_are_evaluated_with_their_key_and_text() {
     let linked = orphan.replace(r#""intent":"plan","#, r##""intent":"plan","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"#g\">goal</a></div>"},"##);
     assert!(errors(&linked).iter().all(|i| i.rule.as_deref() != Some("dom-3")), "{:#?}", errors(&linked));
 }
+
+#[test]
+fn profile_invariants_can_ask_for_value_set_membership() {
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/coded-basic", "name": "CodedBasic", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Basic", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Basic",
+        "differential": {"element": [
+            {"id": "Basic.code", "path": "Basic.code", "constraint": [{"key": "cb-1", "severity": "error", "human": "must be a gender",
+             "expression": "memberOf('http://hl7.org/fhir/ValueSet/administrative-gender')", "source": "http://example.org/sd/coded-basic"}]}
+        ]}
+    });
+    let v = with_definitions(&[profile]);
+    let basic = |code: &str| {
+        format!(r#"{{"resourceType":"Basic","meta":{{"profile":["http://example.org/sd/coded-basic"]}},
+            "code":{{"coding":[{{"system":"http://hl7.org/fhir/administrative-gender","code":"{code}"}}]}}}}"#)
+    };
+    let errs = |json: String| -> Vec<Issue> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect() };
+    assert!(errs(basic("female")).is_empty(), "{:#?}", errs(basic("female")));
+    assert!(errs(basic("robot")).iter().any(|i| i.rule.as_deref() == Some("cb-1")), "{:#?}", errs(basic("robot")));
+}

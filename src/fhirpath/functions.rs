@@ -524,12 +524,39 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                     out.push(Item::Boolean(false));
                 } else if sd.derivation.as_deref() != Some("constraint") {
                     out.push(Item::Boolean(true));
+                } else if let Some(check) = ev.env.conforms_to {
+                    out.push(Item::Boolean(check(node, &url)));
                 }
-                // A profile of the type: validation from inside expressions is not done (empty).
             }
             Ok(out)
         }
-        "memberOf" | "subsumes" | "subsumedBy" | "elementDefinition" | "slice" | "checkModifiers" => Ok(vec![]),
+        "memberOf" => {
+            c.arity(1, 1)?;
+            let Some(vs) = c.arg_string(0)? else { return Ok(vec![]) };
+            let Some(member) = ev.env.member_of else { return Ok(vec![]) };
+            let [item] = input else { return if input.is_empty() { Ok(vec![]) } else { err("memberOf() needs a single item") } };
+            // A code, a Coding, or a CodeableConcept (any of its codings).
+            let answer = match item {
+                Item::Node { node, type_name, .. } => match type_name.as_str() {
+                    "Coding" => node.child_text("code").and_then(|code| member(node.child_text("system"), code, &vs)),
+                    "CodeableConcept" => {
+                        let answers: Vec<Option<bool>> = node.children_named("coding").filter_map(|cd| cd.child_text("code").map(|code| member(cd.child_text("system"), code, &vs))).collect();
+                        if answers.contains(&Some(true)) {
+                            Some(true)
+                        } else if !answers.is_empty() && answers.iter().all(|a| *a == Some(false)) {
+                            Some(false)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => node.text().and_then(|code| member(None, code, &vs)),
+                },
+                Item::String(code) => member(None, code, &vs),
+                _ => None,
+            };
+            Ok(answer.map(|b| vec![Item::Boolean(b)]).unwrap_or_default())
+        }
+        "subsumes" | "subsumedBy" | "elementDefinition" | "slice" | "checkModifiers" => Ok(vec![]),
         // ---------------------------------------------------------- conversion
         "toBoolean" | "convertsToBoolean" => conv(name, input, to_boolean),
         "toInteger" | "convertsToInteger" => conv(name, input, to_integer),

@@ -8,9 +8,9 @@
 //! FHIR and System types. Evaluation never panics: problems are an
 //! [`EvalError`].
 //!
-//! Not done yet: `conformsTo()` and `memberOf()` return empty (no
-//! validation or terminology from inside expressions); `htmlChecks()` returns
-//! true. `resolve()` finds contained resources (`#id`) and, when
+//! `conformsTo()` and `memberOf()` ask the hooks in [`EvalContext`] (the
+//! validator sets them; without them they are empty); `htmlChecks()` returns
+//! true (the validator checks narrative itself). `resolve()` finds contained resources (`#id`) and, when
 //! [`EvalContext::bundle`] is set, Bundle entries by `fullUrl` or `Type/id`.
 
 mod eval;
@@ -91,6 +91,12 @@ pub struct EvalContext<'a> {
     pub strict: bool,
     /// Further `%name` constants.
     pub variables: Vec<(String, Vec<Item<'a>>)>,
+    /// Answers `conformsTo(profile)` for a resource or element node (set by
+    /// the validator, which owns validation; without it, profiles are unknown).
+    pub conforms_to: Option<&'a dyn Fn(&Node, &str) -> bool>,
+    /// Answers `memberOf(valueSet)` for a (system, code): `None` when it
+    /// cannot be told locally.
+    pub member_of: Option<&'a dyn Fn(Option<&str>, &str, &str) -> Option<bool>>,
     /// Child indexes of wide nodes (a Bundle's 100,000 entries), kept across
     /// evaluations so that `%resource.type` from each entry stays cheap.
     pub wide_nodes: Option<&'a WideNodes>,
@@ -125,7 +131,7 @@ impl WideNodes {
 
 impl<'a> EvalContext<'a> {
     pub fn new(ctx: &'a Context) -> EvalContext<'a> {
-        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new(), wide_nodes: None }
+        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new(), wide_nodes: None, conforms_to: None, member_of: None }
     }
 }
 

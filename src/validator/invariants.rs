@@ -108,6 +108,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         env.root_resource = root_resource;
         env.bundle = self.bundles.last().map(|b| b.node);
         env.wide_nodes = Some(&self.wide_nodes);
+        let member_of = |system: Option<&str>, code: &str, vs: &str| match self.v.terminology.member(vs, system, code) {
+            crate::terminology::Membership::In => Some(true),
+            crate::terminology::Membership::NotIn => Some(false),
+            crate::terminology::Membership::Unknown(_) => None,
+        };
+        env.member_of = Some(&member_of);
+        let conforms_to = |node: &Node, profile: &str| self.conforms(node, profile);
+        env.conforms_to = Some(&conforms_to);
         let result = fhirpath::evaluate_element(expression, node, sd, ix, type_name, &env).map_err(|e| e.message)?;
         Ok(!matches!(result.as_slice(), [Item::Boolean(false)]))
     }
