@@ -303,3 +303,19 @@ fn profile_invariants_can_ask_for_value_set_membership() {
     assert!(errs(basic("female")).is_empty(), "{:#?}", errs(basic("female")));
     assert!(errs(basic("robot")).iter().any(|i| i.rule.as_deref() == Some("cb-1")), "{:#?}", errs(basic("robot")));
 }
+
+#[test]
+fn every_document_entry_is_reachable_from_the_composition() {
+    let doc = |subject: &str| {
+        format!(
+            r#"{{"resourceType":"Bundle","type":"document","identifier":{{"system":"urn:ietf:rfc:3986","value":"urn:uuid:0b6a2a5e-0000-4000-8000-0000000000aa"}},"timestamp":"2024-01-01T00:00:00Z","entry":[
+            {{"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000001","resource":{{"resourceType":"Composition","status":"final","type":{{"text":"plan"}},
+              "subject":{{"reference":"{subject}"}},"date":"2024-01-01","author":[{{"display":"Dr A"}}],"title":"Care plan"}}}},
+            {{"fullUrl":"urn:uuid:0b6a2a5e-0000-4000-8000-000000000002","resource":{{"resourceType":"Patient"}}}}]}}"#
+        )
+    };
+    let linked = doc("urn:uuid:0b6a2a5e-0000-4000-8000-000000000002");
+    assert!(errors(&linked).is_empty(), "{:#?}", errors(&linked));
+    let orphan = doc("Patient/elsewhere");
+    assert_error(&orphan, "Bundle.entry[1]", "isn't reachable by traversing links");
+}

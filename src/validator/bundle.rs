@@ -266,6 +266,9 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Rules on the Bundle as a whole.
     pub(super) fn bundle_rules(&mut self, bundle: &'n Node) {
+        if bundle.child_text("type") == Some("document") {
+            self.document_reachability(bundle);
+        }
         let mut seen_links: Vec<&str> = Vec::new();
         for (i, link) in bundle.children_named("link").enumerate() {
             if let Some(rel) = link.child_text("relation") {
@@ -303,6 +306,58 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
+    /// In a document every entry must be reachable from the Composition by
+    /// following references, forward or backward.
+    fn document_reachability(&mut self, bundle: &'n Node) {
+        let Some(index) = self.bundles.last() else { return };
+        let n = index.entries.len();
+        if n == 0 {
+            return;
+        }
+        // Undirected edges between entries that refer to each other.
+        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (from, entry) in index.entries.iter().enumerate() {
+            let Some(resource) = entry.resource else { continue };
+            let base = entry.full_url.and_then(restful_parts).map(|(b, _, _)| b);
+            let mut refs = Vec::new();
+            collect_references(resource, &mut refs);
+            for r in refs {
+                let r = r.split("/_history/").next().unwrap_or(r);
+                let mut targets = index.by_full_url.get(r).cloned().unwrap_or_default();
+                if targets.is_empty() && !r.contains(':') {
+                    if let Some(b) = base {
+                        targets = index.by_full_url.get(format!("{b}/{r}").as_str()).cloned().unwrap_or_default();
+                    }
+                }
+                for to in targets {
+                    edges[from].push(to);
+                    edges[to].push(from);
+                }
+            }
+        }
+        let mut reached = vec![false; n];
+        let mut stack = vec![0usize];
+        reached[0] = true;
+        while let Some(at) = stack.pop() {
+            for &next in &edges[at] {
+                if !reached[next] {
+                    reached[next] = true;
+                    stack.push(next);
+                }
+            }
+        }
+        let unreached: Vec<(usize, String)> = (0..n)
+            .filter(|&i| !reached[i] && index.entries[i].resource.is_some())
+            .map(|i| (i, index.entries[i].full_url.unwrap_or("(no fullUrl)").to_string()))
+            .collect();
+        for (i, full_url) in unreached {
+            let Some(entry) = bundle.children_named("entry").nth(i) else { continue };
+            self.path.push("entry", Some(i));
+            self.error(entry, IssueCode::Informational, format!("Entry '{full_url}' isn't reachable by traversing links (forward or backward) from the Composition"));
+            self.path.pop();
+        }
+    }
+
     /// Rules on contained resources (done once the container has been walked).
     pub(super) fn contained_rules(&mut self, _resource: &'n Node) {}
 
@@ -324,5 +379,17 @@ mod tests {
         assert_eq!(restful_parts("Patient/1/_history/2"), Some(("", "Patient", "1")));
         assert_eq!(restful_parts("urn:uuid:1234"), None);
         assert_eq!(restful_parts("XXX/_history/1"), None);
+    }
+}
+
+/// Every `reference` value in a resource, nested resources included.
+fn collect_references<'n>(node: &'n Node, out: &mut Vec<&'n str>) {
+    for c in &node.children {
+        if c.name == "reference" {
+            if let Some(t) = c.text() {
+                out.push(t);
+            }
+        }
+        collect_references(c, out);
     }
 }
