@@ -2,14 +2,14 @@
 //! generated Bundle validates without errors (the generator and the
 //! validator agree), not any timing.
 //!
-//! Needs the R4 examples package in the package cache, as the command does.
+//! The command installs the default packages on first use, as validate does.
 
 use std::process::Command;
 
 #[test]
 fn bench_reports_every_figure_and_the_generated_bundle_is_valid() {
     let out = Command::new(env!("CARGO_BIN_EXE_careplan"))
-        .args(["bench", "--offline", "--entries", "200", "--runs", "1", "--json"])
+        .args(["bench", "--entries", "200", "--runs", "1", "--json"])
         .output()
         .expect("careplan runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

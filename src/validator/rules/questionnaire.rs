@@ -448,7 +448,7 @@ mod tests {
 
     fn base() -> Arc<Context> {
         static CTX: OnceLock<Arc<Context>> = OnceLock::new();
-        CTX.get_or_init(|| Arc::new(load(&LoadOptions { offline: true, ..LoadOptions::default() }).expect("the default packages are in the cache"))).clone()
+        CTX.get_or_init(|| Arc::new(load(&LoadOptions::default()).expect("the default packages load (installed on first use)"))).clone()
     }
 
     /// Validates `qr` with the Questionnaire `q` (url `http://q.test/Q`) in the context.
