@@ -17,7 +17,6 @@ use crate::issue::{Issue, Severity};
 use crate::loader::{self, LoadOptions};
 use crate::package::PackageCache;
 use crate::parse;
-use crate::tree::Format;
 use crate::validator::{Options, Validator};
 use anyhow::{Context as _, Result};
 use rayon::prelude::*;
@@ -437,7 +436,7 @@ fn run_one(manifest: &Manifest, case: &Case, base: &Arc<Context>, kind: RunKind,
         let validator = Validator::new(Arc::new(ctx), Options { profiles, ..Options::default() });
         let path = manifest.path(&case.file);
         let issues = match std::fs::read(&path) {
-            Ok(bytes) => validator.validate_bytes(&bytes, format_of(&case.file)),
+            Ok(bytes) => validator.validate_bytes(&bytes, crate::parse::format_of_name(&case.file)),
             Err(e) => vec![Issue::new(Severity::Fatal, crate::issue::IssueCode::Exception, "", format!("cannot read {}: {e}", path.display()))],
         };
         (issues, load_issues)
@@ -505,16 +504,7 @@ fn profile_urls(manifest: &Manifest, case: &Case, issues: &mut Vec<String>) -> V
 
 fn canonical_url(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
-    let doc = parse::parse(&bytes, format_of(&path.to_string_lossy()));
+    let doc = parse::parse(&bytes, crate::parse::format_of_name(&path.to_string_lossy()));
     doc.root?.child_text("url").map(str::to_string)
 }
 
-fn format_of(name: &str) -> Option<Format> {
-    if name.ends_with(".xml") {
-        Some(Format::Xml)
-    } else if name.ends_with(".json") {
-        Some(Format::Json)
-    } else {
-        None
-    }
-}

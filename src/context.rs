@@ -193,7 +193,7 @@ impl Context {
     fn typed<T: serde::de::DeserializeOwned>(&self, canonical: &str) -> Option<T> {
         let entry = self.entry(canonical)?;
         let parsed = match &entry.source {
-            Source::File(path) if !path.extension().is_some_and(|x| x == "xml") => {
+            Source::File(path) if path.extension().is_none_or(|x| x != "xml") => {
                 // Straight from the bytes: no intermediate Value for the big definitions.
                 let text = std::fs::read(path).ok()?;
                 serde_json::from_slice(&text)

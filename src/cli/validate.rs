@@ -170,22 +170,13 @@ fn validate_input(validator: &Validator, input: &Input) -> Report {
     let issues = if name.ends_with(".ndjson") {
         validate_ndjson(validator, &bytes)
     } else {
-        let doc = crate::parse::parse(&bytes, format_of(&name));
+        let doc = crate::parse::parse(&bytes, crate::parse::format_of_name(&name));
         drop(bytes); // the tree holds what is needed; a large Bundle should not be in memory twice
         validator.validate_document(&doc)
     };
     Report { input: name, issues }
 }
 
-fn format_of(name: &str) -> Option<Format> {
-    if name.ends_with(".xml") {
-        Some(Format::Xml)
-    } else if name.ends_with(".json") {
-        Some(Format::Json)
-    } else {
-        None
-    }
-}
 
 /// One resource per line; positions are lines of the whole file.
 fn validate_ndjson(validator: &Validator, bytes: &[u8]) -> Vec<Issue> {

@@ -396,7 +396,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     return Ok(as_system());
                 }
                 let tn = node.resource_type.as_deref().unwrap_or(type_name);
-                tn == ts.name || self.ancestors(tn).iter().any(|a| *a == ts.name) || as_system()
+                tn == ts.name || self.ancestors(tn).contains(&ts.name) || as_system()
             }
             other => {
                 if ts.namespace.as_deref() == Some("FHIR") {
@@ -416,7 +416,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     return Ok(false);
                 }
                 let tn = node.resource_type.as_deref().unwrap_or(type_name);
-                tn == ts.name || (node.resource_type.is_some() && self.ancestors(tn).iter().any(|a| *a == ts.name))
+                tn == ts.name || (node.resource_type.is_some() && self.ancestors(tn).contains(&ts.name))
             }
             other => ts.namespace.as_deref() != Some("FHIR") && other.system_type() == Some(ts.name.as_str()),
         })

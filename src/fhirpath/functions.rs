@@ -749,7 +749,8 @@ fn now(p: Precision, kind: Kind) -> Temporal {
 fn regex(pattern: &str, full: bool) -> Res<std::sync::Arc<regex::Regex>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(String, bool), std::sync::Arc<regex::Regex>>>> = OnceLock::new();
+    type Compiled = HashMap<(String, bool), std::sync::Arc<regex::Regex>>;
+    static CACHE: OnceLock<Mutex<Compiled>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (pattern.to_string(), full);
     if let Some(r) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
@@ -898,7 +899,7 @@ fn to_quantity(v: Item<'static>) -> Option<Item<'static>> {
         Item::Boolean(x) => Some(Item::Quantity(Quantity { value: if x { Decimal::ONE } else { Decimal::ZERO }, unit: "1".into() })),
         Item::String(s) => {
             let s = s.trim();
-            let (num, unit) = match s.find(|c: char| c == ' ' || c == '\'') {
+            let (num, unit) = match s.find([' ', '\'']) {
                 Some(i) => (&s[..i], s[i..].trim()),
                 None => (s, ""),
             };

@@ -93,19 +93,27 @@ pub struct EvalContext<'a> {
     pub variables: Vec<(String, Vec<Item<'a>>)>,
     /// Answers `conformsTo(profile)` for a resource or element node (set by
     /// the validator, which owns validation; without it, profiles are unknown).
-    pub conforms_to: Option<&'a dyn Fn(&Node, &str) -> bool>,
+    pub conforms_to: Option<&'a ConformsTo>,
     /// Answers `memberOf(valueSet)` for a (system, code): `None` when it
     /// cannot be told locally.
-    pub member_of: Option<&'a dyn Fn(Option<&str>, &str, &str) -> Option<bool>>,
+    pub member_of: Option<&'a MemberOf>,
     /// Child indexes of wide nodes (a Bundle's 100,000 entries), kept across
     /// evaluations so that `%resource.type` from each entry stays cheap.
     pub wide_nodes: Option<&'a WideNodes>,
 }
 
+/// `conformsTo(profile)`: whether a node is valid against a profile.
+pub type ConformsTo = dyn Fn(&Node, &str) -> bool;
+/// `memberOf(valueSet)`: whether (system, code) is in a value set, `None` if unknown.
+pub type MemberOf = dyn Fn(Option<&str>, &str, &str) -> Option<bool>;
+
+/// A node's children by name: positions in `children`.
+type ChildIndex = std::collections::HashMap<compact_str::CompactString, Vec<u32>>;
+
 /// Children by name, for nodes with many children, built on first use.
 #[derive(Default)]
 pub struct WideNodes {
-    by_node: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<compact_str::CompactString, Vec<u32>>>>>,
+    by_node: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<ChildIndex>>>,
 }
 
 impl WideNodes {
@@ -117,7 +125,7 @@ impl WideNodes {
         let key = node as *const Node as usize;
         let index = self.by_node.borrow().get(&key).cloned();
         let index = index.unwrap_or_else(|| {
-            let mut map: std::collections::HashMap<compact_str::CompactString, Vec<u32>> = std::collections::HashMap::new();
+            let mut map = ChildIndex::new();
             for (i, c) in node.children.iter().enumerate() {
                 map.entry(c.name.clone()).or_default().push(i as u32);
             }

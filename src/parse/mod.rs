@@ -6,6 +6,17 @@ pub mod xml;
 use crate::issue::{Issue, IssueCode, Severity};
 use crate::tree::{Document, Format};
 
+/// The format a file name's extension says (`.json`, `.xml`), if any.
+pub fn format_of_name(name: &str) -> Option<Format> {
+    if name.ends_with(".xml") {
+        Some(Format::Xml)
+    } else if name.ends_with(".json") {
+        Some(Format::Json)
+    } else {
+        None
+    }
+}
+
 /// Guesses the format from the first significant character.
 pub fn sniff(text: &str) -> Option<Format> {
     match text.trim_start_matches('\u{feff}').trim_start().as_bytes().first() {
