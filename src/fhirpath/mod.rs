@@ -93,19 +93,19 @@ pub struct EvalContext<'a> {
     pub variables: Vec<(String, Vec<Item<'a>>)>,
     /// Answers `conformsTo(profile)` for a resource or element node (set by
     /// the validator, which owns validation; without it, profiles are unknown).
-    pub conforms_to: Option<&'a ConformsTo>,
+    pub conforms_to: Option<&'a ConformsTo<'a>>,
     /// Answers `memberOf(valueSet)` for a (system, code): `None` when it
     /// cannot be told locally.
-    pub member_of: Option<&'a MemberOf>,
+    pub member_of: Option<&'a MemberOf<'a>>,
     /// Child indexes of wide nodes (a Bundle's 100,000 entries), kept across
     /// evaluations so that `%resource.type` from each entry stays cheap.
     pub wide_nodes: Option<&'a WideNodes>,
 }
 
 /// `conformsTo(profile)`: whether a node is valid against a profile.
-pub type ConformsTo = dyn Fn(&Node, &str) -> bool;
+pub type ConformsTo<'a> = dyn Fn(&Node, &str) -> bool + 'a;
 /// `memberOf(valueSet)`: whether (system, code) is in a value set, `None` if unknown.
-pub type MemberOf = dyn Fn(Option<&str>, &str, &str) -> Option<bool>;
+pub type MemberOf<'a> = dyn Fn(Option<&str>, &str, &str) -> Option<bool> + 'a;
 
 /// A node's children by name: positions in `children`.
 type ChildIndex = std::collections::HashMap<compact_str::CompactString, Vec<u32>>;
