@@ -132,3 +132,18 @@ fn igs_add_definitions() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("Patient.gender: minimum required = 1"), "{stdout}");
 }
+
+#[test]
+fn best_practice_invariants_follow_the_chosen_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("no-narrative.json");
+    std::fs::write(&f, VALID).unwrap();
+    // dom-6 (a resource should have narrative) is a best-practice invariant.
+    let (_, default, _) = run(validate().arg(&f));
+    assert!(default.contains("warning: Constraint failed: dom-6"), "{default}");
+    let (_, ignored, _) = run(validate().args(["--best-practice", "ignore"]).arg(&f));
+    assert!(!ignored.contains("dom-6"), "{ignored}");
+    let (code, as_error, _) = run(validate().args(["--best-practice", "error"]).arg(&f));
+    assert_eq!(code, 1);
+    assert!(as_error.contains("error: Constraint failed: dom-6"), "{as_error}");
+}

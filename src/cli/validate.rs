@@ -28,6 +28,14 @@ pub enum Level {
     Information,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum BestPractice {
+    Ignore,
+    Information,
+    Warning,
+    Error,
+}
+
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
     #[command(flatten)]
@@ -41,6 +49,9 @@ pub struct ValidateArgs {
     /// Report issues of this severity and worse.
     #[arg(long, value_enum, default_value = "information")]
     pub level: Level,
+    /// How failed best-practice invariants are reported.
+    #[arg(long, value_enum, default_value = "warning")]
+    pub best_practice: BestPractice,
     /// Files, folders (searched for .json, .xml, .ndjson), glob patterns, or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
@@ -63,7 +74,16 @@ impl Input {
 pub fn run(args: ValidateArgs) -> Result<i32> {
     let inputs = expand_inputs(&args.inputs)?;
     let ctx = args.load.load()?;
-    let validator = Validator::new(Arc::new(ctx), Options { profiles: args.profiles.clone(), ..Options::default() });
+    let validator = Validator::new(Arc::new(ctx), Options {
+            profiles: args.profiles.clone(),
+            best_practice: match args.best_practice {
+                BestPractice::Ignore => None,
+                BestPractice::Information => Some(Severity::Information),
+                BestPractice::Warning => Some(Severity::Warning),
+                BestPractice::Error => Some(Severity::Error),
+            },
+            ..Options::default()
+        });
     let progress = progress_bar(inputs.len());
     let mut reports: Vec<Report> = inputs
         .par_iter()

@@ -41,7 +41,16 @@ impl<'v, 'n> Walk<'v, 'n> {
         match holds {
             Ok(true) => {}
             Ok(false) => {
-                let severity = if inv.best_practice || !inv.error { Severity::Warning } else { Severity::Error };
+                let severity = if inv.best_practice {
+                    match self.v.options().best_practice {
+                        Some(s) => s,
+                        None => return,
+                    }
+                } else if inv.error {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
                 let defined_in = match &inv.source {
                     Some(src) if *src != sd.url => format!(" (defined in {src})"),
                     _ => String::new(),

@@ -16,7 +16,7 @@ mod rules;
 mod slicing;
 
 use crate::context::Context;
-use crate::issue::{Issue, IssueCode};
+use crate::issue::{Issue, IssueCode, Severity};
 use crate::parse;
 use crate::terminology::Terminology;
 use crate::tree::{Document, Format, Node};
@@ -24,12 +24,21 @@ use std::sync::Arc;
 
 pub use expression::PathStack;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Profiles every resource is validated against, beside its `meta.profile`.
     pub profiles: Vec<String>,
     /// Leave out the FHIRPath invariants (for measuring what they cost).
     pub skip_invariants: bool,
+    /// How a failed best-practice invariant is reported; `None` leaves it out.
+    /// The default, as the reference validator's, is a warning.
+    pub best_practice: Option<Severity>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { profiles: Vec::new(), skip_invariants: false, best_practice: Some(Severity::Warning) }
+    }
 }
 
 /// A validator bound to a set of definitions. Cheap to share between threads.
