@@ -8,6 +8,7 @@ use crate::tree::Node;
 
 mod definitions;
 mod element_rules;
+mod measure;
 mod questionnaire;
 mod questionnaire_answers;
 mod search_parameter;
@@ -20,6 +21,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             "Questionnaire" => questionnaire::check_questionnaire(self, node),
             "StructureDefinition" => definitions::check_structure_definition(self, node),
             "SearchParameter" => search_parameter::check_search_parameter(self, node),
+            "MeasureReport" => measure::check_measure_report(self, node),
+            "Measure" => measure::check_measure(self, node),
             _ => {}
         }
     }

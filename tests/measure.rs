@@ -1,0 +1,184 @@
+//! Measure and MeasureReport rules: a report against its Measure, and a
+//! Measure's own groups and CQL criteria.
+
+mod common;
+
+use base64::Engine;
+use careplan::context::Context;
+use careplan::issue::{Issue, Severity};
+use careplan::tree::Format;
+use careplan::validator::{Options, Validator};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn issues_with(defs: &[Value], resource: &Value) -> Vec<Issue> {
+    let mut ctx = Context::overlay(common::context());
+    for d in defs {
+        ctx.add_json(d.clone(), "test");
+    }
+    let v = Validator::new(Arc::new(ctx), Options::default());
+    v.validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
+}
+
+fn has(issues: &[Issue], severity: Severity, expression: &str, fragment: &str) -> bool {
+    issues.iter().any(|i| i.severity == severity && i.expression == expression && i.message.contains(fragment))
+}
+
+/// Errors our rules raise (the base walk's own findings left out).
+fn rule_errors(issues: &[Issue]) -> Vec<&Issue> {
+    issues.iter().filter(|i| i.severity.is_error()).collect()
+}
+
+const POP: &str = "http://terminology.hl7.org/CodeSystem/measure-population";
+
+fn pop(code: &str) -> Value {
+    json!({"code": {"coding": [{"system": POP, "code": code}]}, "criteria": {"language": "text/cql", "expression": code}})
+}
+
+fn measure(scoring: &str, groups: Value) -> Value {
+    json!({"resourceType": "Measure", "url": "http://example.org/Measure/m", "status": "active",
+        "scoring": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-scoring", "code": scoring}]},
+        "group": groups})
+}
+
+fn one_group() -> Value {
+    json!([{"population": [pop("initial-population"), pop("numerator")],
+            "stratifier": [{"id": "s1", "code": {"text": "age"}, "criteria": {"language": "text/cql", "expression": "L.Age"}}]}])
+}
+
+fn report(report_type: &str, groups: Value) -> Value {
+    json!({"resourceType": "MeasureReport", "status": "complete", "type": report_type, "measure": "http://example.org/Measure/m",
+        "period": {"start": "2020-01-01", "end": "2020-12-31"}, "group": groups})
+}
+
+fn rpop(code: &str, count: i64) -> Value {
+    json!({"code": {"coding": [{"system": POP, "code": code}]}, "count": count})
+}
+
+fn strat(text: &str) -> Value {
+    json!({"code": [{"text": text}], "stratum": [{"value": {"text": "x"}, "population": [rpop("initial-population", 1)]}]})
+}
+
+#[test]
+fn a_report_that_matches_its_measure_has_no_errors() {
+    let m = measure("cohort", one_group());
+    let r = report("summary", json!([{"population": [rpop("initial-population", 5), rpop("numerator", 2)], "stratifier": [strat("age")]}]));
+    let issues = issues_with(&[m], &r);
+    assert!(rule_errors(&issues).is_empty(), "{issues:#?}");
+}
+
+#[test]
+fn populations_must_match_the_measure() {
+    let m = measure("cohort", one_group());
+    let r = report("summary", json!([{"population": [rpop("initial-population", 5), rpop("denominator", 2)], "stratifier": [strat("age")]}]));
+    let issues = issues_with(&[m], &r);
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[0].population[1]", "The code for this group population has no match in the measure definition"), "{issues:#?}");
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[0]", "does not include a population for the population with code 'numerator'"), "{issues:#?}");
+}
+
+#[test]
+fn groups_without_codes_when_there_are_several() {
+    let m = measure("cohort", one_group());
+    let g = json!({"population": [rpop("initial-population", 5), rpop("numerator", 2)], "stratifier": [strat("age")]});
+    let r = report("summary", json!([g.clone(), g]));
+    let issues = issues_with(&[m], &r);
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[0]", "Group should have a code that matches the group definition in the measure"));
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[1]", "Group should have a code that matches the group definition in the measure"));
+    assert!(has(&issues, Severity::Error, "MeasureReport", "The MeasureReport does not include a group for the group with code ''"), "{issues:#?}");
+}
+
+#[test]
+fn stratifiers_must_match_the_measure() {
+    let m = measure("cohort", one_group());
+    let r = report("summary", json!([{"population": [rpop("initial-population", 5), rpop("numerator", 2)], "stratifier": [{"stratum": [{"value": {"text": "x"}}]}]}]));
+    let issues = issues_with(&[m], &r);
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[0].stratifier[0]", "matches the group stratifier definition in the measure"), "{issues:#?}");
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[0]", "does not include a stratifier for the stratifier with code 'age' (id = 's1')"), "{issues:#?}");
+}
+
+#[test]
+fn subject_lists_against_counts() {
+    let m = measure("cohort", json!([{"population": [pop("initial-population")]}]));
+    let mut p = rpop("initial-population", 3);
+    p["subjectResults"] = json!({"reference": "List/l1"});
+    let listed = issues_with(&[m.clone()], &report("subject-list", json!([{"population": [p.clone()]}])));
+    assert!(has(&listed, Severity::Error, "MeasureReport.group[0].population[0]", "Mismatch between count 3 and number of subjects 1"), "{listed:#?}");
+    let summary = issues_with(&[m.clone()], &report("summary", json!([{"population": [p]}])));
+    assert!(has(&summary, Severity::Error, "MeasureReport.group[0].population[0]", "Reports where type is not 'subject-list' don't have subjects listed"), "{summary:#?}");
+    let no_count = issues_with(&[m], &report("summary", json!([{"population": [{"code": {"coding": [{"system": POP, "code": "initial-population"}]}}]}])));
+    assert!(has(&no_count, Severity::Warning, "MeasureReport.group[0].population[0]", "Count should be present"), "{no_count:#?}");
+    assert!(rule_errors(&no_count).is_empty(), "{no_count:#?}");
+}
+
+#[test]
+fn measure_scores_follow_the_scoring() {
+    let groups = json!([{"population": [pop("initial-population")]}]);
+    let g = |score: Value| json!([{"population": [rpop("initial-population", 3)], "measureScore": score}]);
+    let cohort = issues_with(&[measure("cohort", groups.clone())], &report("summary", g(json!({"value": 10}))));
+    assert!(has(&cohort, Severity::Error, "MeasureReport.group[0].measureScore", "No measureScore when the scoring of the message is 'cohort'"), "{cohort:#?}");
+    let bad = issues_with(&[measure("proportion", groups.clone())], &report("summary", g(json!({"value": 1.5}))));
+    assert!(has(&bad, Severity::Error, "MeasureReport.group[0].measureScore.value", "it must be between 0 and 1"), "{bad:#?}");
+    let good = issues_with(&[measure("proportion", groups.clone())], &report("summary", g(json!({"value": 0.5}))));
+    assert!(rule_errors(&good).is_empty(), "{good:#?}");
+    let missing = issues_with(&[measure("proportion", groups)], &report("summary", json!([{"population": [rpop("initial-population", 3)]}])));
+    assert!(has(&missing, Severity::Error, "MeasureReport.group[0]", "A measureScore is required when the Measure.scoring = proportion"), "{missing:#?}");
+}
+
+#[test]
+fn an_unresolved_measure_is_a_warning_and_unknown_scoring_a_hint() {
+    let r = report("summary", json!([{"population": [rpop("initial-population", 3)]}]));
+    let issues = issues_with(&[], &r);
+    assert!(has(&issues, Severity::Warning, "MeasureReport", "could not be resolved"), "{issues:#?}");
+    assert!(rule_errors(&issues).is_empty(), "{issues:#?}");
+    let mut m = measure("cohort", json!([{"population": [pop("initial-population")]}]));
+    m.as_object_mut().unwrap().remove("scoring");
+    let issues = issues_with(&[m], &r);
+    assert!(has(&issues, Severity::Information, "MeasureReport.measure", "The scoring system in this measure is unknown"), "{issues:#?}");
+}
+
+#[test]
+fn duplicate_element_ids() {
+    let m = measure("cohort", json!([{"population": [pop("initial-population")]}]));
+    let r = report("summary", json!([{"id": "g1", "population": [rpop("initial-population", 3)]}, {"id": "g1", "population": [rpop("initial-population", 3)]}]));
+    let issues = issues_with(&[m], &r);
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[1]", "Duplicate id value 'g1'"), "{issues:#?}");
+}
+
+fn library(statements: &[&str]) -> Value {
+    let defs: String = statements.iter().map(|s| format!(r#"<def name="{s}"/>"#)).collect();
+    let elm = format!(r#"<?xml version="1.0"?><library xmlns="urn:hl7-org:elm:r1"><identifier id="L"/><statements>{defs}</statements></library>"#);
+    json!({"resourceType": "Library", "url": "http://example.org/Library/L", "name": "L", "status": "active",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type", "code": "logic-library"}]},
+        "content": [{"contentType": "application/elm+xml", "data": base64::engine::general_purpose::STANDARD.encode(elm)}]})
+}
+
+#[test]
+fn cql_stratifier_criteria_against_the_library() {
+    let mut m = measure("cohort", one_group());
+    m["library"] = json!(["http://example.org/Library/L"]);
+    let missing = issues_with(&[library(&["Other"])], &m);
+    assert!(
+        has(&missing, Severity::Error, "Measure.group[0].stratifier[0].criteria", "The function Age does not exist in the library http://example.org/Library/L"),
+        "{missing:#?}"
+    );
+    let found = issues_with(&[library(&["Age", "Other"])], &m);
+    assert!(rule_errors(&found).is_empty(), "{found:#?}");
+    let mut wrong_ns = m.clone();
+    wrong_ns["group"][0]["stratifier"][0]["criteria"]["expression"] = json!("X.Age");
+    let issues = issues_with(&[library(&["Age"])], &wrong_ns);
+    assert!(has(&issues, Severity::Error, "Measure.group[0].stratifier[0].criteria", "No matching Library found for the namespace X"), "{issues:#?}");
+    let mut no_lib = measure("cohort", one_group());
+    no_lib["library"] = json!(["http://example.org/Library/unknown"]);
+    let issues = issues_with(&[], &no_lib);
+    assert!(has(&issues, Severity::Information, "Measure", "The Library http://example.org/Library/unknown could not be resolved"), "{issues:#?}");
+    assert!(has(&issues, Severity::Error, "Measure.group[0].stratifier[0].criteria", "No CQL Libraries found on this Measure"), "{issues:#?}");
+}
+
+#[test]
+fn measure_groups_and_populations_need_codes_when_there_are_several() {
+    let m = measure("cohort", json!([{"population": [{"criteria": {"language": "text/cql", "expression": "a"}}, {"criteria": {"language": "text/cql", "expression": "b"}}]}, {"code": {"text": "g2"}}]));
+    let issues = issues_with(&[], &m);
+    assert!(has(&issues, Severity::Warning, "Measure.group[0]", "The groups SHALL have codes if there is more than one group"), "{issues:#?}");
+    assert!(has(&issues, Severity::Warning, "Measure.group[0].population[0]", "should have a code when there is more than one population"), "{issues:#?}");
+    assert!(has(&issues, Severity::Warning, "Measure.group[1]", "Measure Groups should have at least one population"), "{issues:#?}");
+}
