@@ -123,7 +123,21 @@ impl Context {
             return p.entry(canonical);
         }
         let (url, version) = split_canonical(canonical);
-        let list = self.by_url.get(url)?;
+        let list = match self.by_url.get(url) {
+            Some(list) => list,
+            // A relative canonical (`Library/x`, as some examples write it):
+            // the one definition whose url ends with it.
+            None if !url.contains(':') && url.contains('/') => {
+                let suffix = format!("/{url}");
+                let mut found = self.by_url.iter().filter(|(u, _)| u.ends_with(&suffix));
+                let (_, list) = found.next()?;
+                if found.next().is_some() {
+                    return None;
+                }
+                list
+            }
+            None => return None,
+        };
         match version {
             None => list.last(),
             Some(v) => list
