@@ -1,6 +1,7 @@
 //! Rules that belong to one kind of resource and that no StructureDefinition
 //! can express: a QuestionnaireResponse against its Questionnaire, a
-//! StructureDefinition or SearchParameter against what it derives from.
+//! MeasureReport against its Measure, a StructureDefinition or
+//! SearchParameter against what it derives from.
 //! Each module owns one resource type; `Walk::resource_rules` dispatches.
 
 use super::element::Walk;
