@@ -30,10 +30,12 @@ pub(crate) struct Walk<'v, 'n> {
     pub(super) bundles: Vec<BundleIndex<'n>>,
     /// The type and the extension url (if it is one) of the element whose
     /// extensions are being walked: what an extension's context is checked against.
-    ext_host: Option<(String, Option<&'n str>, (String, String))>,
+    ext_host: Option<(String, Option<&'n str>, (String, String), &'n Node)>,
     /// Set just before walking an element's children through its type's
     /// definition: the element's own definition path (`HumanName.family`).
     pending_host: Option<(String, String)>,
+    /// The urls of the extensions the walk is inside, innermost last.
+    extension_urls: Vec<&'n str>,
     /// Children by name of wide nodes, shared by every invariant of the walk.
     pub(super) wide_nodes: crate::fhirpath::WideNodes,
     pub(super) resources: Vec<ResourceFrame<'n>>,
@@ -53,6 +55,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             resources: Vec::new(),
             ext_host: None,
             pending_host: None,
+            extension_urls: Vec::new(),
             wide_nodes: crate::fhirpath::WideNodes::default(),
         }
     }
@@ -297,9 +300,16 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             if child.name == "extension" || child.name == "modifierExtension" {
                 let host_type = if scope == 0 { sd.type_name.clone() } else { scope_el.types.first().map_or_else(|| "BackboneElement".to_string(), |t| t.code.clone()) };
-                let host_url = if host_type == "Extension" { node.child_text("url") } else { None };
+                // An extension on an extension, or on its value, sits on that extension.
+                let host_url = if host_type == "Extension" {
+                    node.child_text("url")
+                } else if scope_el.path.ends_with(".value[x]") || self.path.definition_path().ends_with(".value[x].extension") {
+                    self.extension_urls.last().copied()
+                } else {
+                    None
+                };
                 let host_def = host_def.clone().unwrap_or_else(|| (scope_el.path.clone(), scope_el.base_path.clone()));
-                self.ext_host = Some((host_type, host_url, host_def));
+                self.ext_host = Some((host_type, host_url, host_def, node));
             }
             self.element(child, sd, dix, ty);
             self.path.pop();
@@ -451,7 +461,14 @@ impl<'v, 'n> Walk<'v, 'n> {
                     self.in_profile = false;
                     let saved = self.source.replace(tsd.versioned_url());
                     self.note_host(node, def);
+                    let url = node.child_text("url");
+                    if let Some(u) = url {
+                        self.extension_urls.push(u);
+                    }
                     self.children(node, &tsd, 0);
+                    if url.is_some() {
+                        self.extension_urls.pop();
+                    }
                     self.invariants(node, &[(sd, ix), (&tsd, 0)], &t.code);
                     self.source = saved;
                     self.in_profile = in_profile;
@@ -732,10 +749,14 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// Where an extension may be used: its definition's `context` (element
-    /// paths, types and their ancestors, or a parent extension's url).
-    /// FHIRPath contexts and context invariants wait for the FHIRPath engine.
+    /// paths, types and their ancestors, a parent extension's url, or a
+    /// FHIRPath expression that selects the element), then its context invariants.
     fn extension_context(&mut self, node: &Node, sd: &StructureDef) {
-        if sd.context.is_empty() || self.in_profile {
+        if self.in_profile {
+            return;
+        }
+        self.context_invariants(node, sd);
+        if sd.context.is_empty() {
             return;
         }
         // The extension node is on the path; its host is the element above it.
@@ -747,9 +768,10 @@ impl<'v, 'n> Walk<'v, 'n> {
             type_name: String::new(),
             url: None,
             ancestors: Vec::new(),
+            node: None,
         };
-        let Some((type_name, url, def)) = self.ext_host.clone() else { return };
-        let host = Host { ancestors: self.type_ancestors(&type_name), def: def.0, def_base: def.1, type_name, url, ..host };
+        let Some((type_name, url, def, host_node)) = self.ext_host.clone() else { return };
+        let host = Host { ancestors: self.type_ancestors(&type_name), def: def.0, def_base: def.1, type_name, url, node: Some(host_node), ..host };
         if self.context_allows(sd, &host) {
             return;
         }
@@ -785,8 +807,47 @@ impl<'v, 'n> Walk<'v, 'n> {
                     || (matches!(e, "CanonicalResource" | "MetadataResource") && canonical_resource())
             }
             "extension" => host.url.is_some_and(|u| u == c.expression),
+            "fhirpath" => self.fhirpath_selects(&c.expression, host.node),
             _ => true,
         })
+    }
+
+    /// Whether a FHIRPath context, evaluated on the resource, selects the
+    /// host element. An expression that cannot be evaluated allows the use.
+    fn fhirpath_selects(&self, expression: &str, host: Option<&Node>) -> bool {
+        let (Some(host), Some(resource)) = (host, self.resources.last().map(|f| f.node)) else { return true };
+        let Ok(expr) = crate::fhirpath::parse_cached(expression) else { return true };
+        let type_name = resource.resource_type.as_deref().unwrap_or(resource.name.as_str());
+        let mut env = crate::fhirpath::EvalContext::new(self.ctx);
+        env.resource = Some(resource);
+        match crate::fhirpath::evaluate(&expr, resource, type_name, &env) {
+            Ok(items) => items.iter().any(|i| matches!(i, crate::fhirpath::Item::Node { node, .. } if std::ptr::eq(*node, host))),
+            Err(_) => true,
+        }
+    }
+
+    /// An extension's `contextInvariant`s, evaluated on the element it sits on.
+    fn context_invariants(&mut self, node: &Node, sd: &StructureDef) {
+        if sd.context_invariant.is_empty() {
+            return;
+        }
+        let Some((type_name, _, _, host)) = self.ext_host.clone() else { return };
+        let resource = self.resources.last().map(|f| f.node);
+        for text in &sd.context_invariant {
+            let Ok(expr) = crate::fhirpath::parse_cached(text) else { continue };
+            let mut env = crate::fhirpath::EvalContext::new(self.ctx);
+            env.resource = resource;
+            let holds = match crate::fhirpath::evaluate(&expr, host, &type_name, &env) {
+                Ok(items) => !matches!(items.as_slice(), [crate::fhirpath::Item::Boolean(false)]),
+                Err(_) => true,
+            };
+            if !holds {
+                let rendered = self.path.render();
+                let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();
+                let msg = format!("The extension {} is not allowed to be used at this point (based on context invariant '{text}')", sd.url);
+                self.report(node, Issue::error(IssueCode::Structure, host_expr, msg));
+            }
+        }
     }
 
     /// A type and the types it specialises: `Patient`, `DomainResource`, `Resource`.
@@ -853,6 +914,7 @@ struct Host<'n> {
     /// The url, when the host is itself an extension.
     url: Option<&'n str>,
     ancestors: Vec<String>,
+    node: Option<&'n Node>,
 }
 
 /// The JSON spelling a primitive type must have.
