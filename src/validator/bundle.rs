@@ -63,7 +63,7 @@ impl<'n> BundleIndex<'n> {
 /// What the walk knows about the resource it is in.
 pub(crate) struct ResourceFrame<'n> {
     pub node: &'n Node,
-    contained_ids: Vec<&'n str>,
+    pub contained_ids: Vec<&'n str>,
 }
 
 impl<'n> ResourceFrame<'n> {
