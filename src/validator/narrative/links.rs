@@ -35,3 +35,11 @@ pub(crate) fn unresolved(root: &XElement, known: &dyn Fn(&str) -> bool) -> Vec<(
     });
     out
 }
+
+/// Whether a fragment could be an XML id (an NCName-like name: letters,
+/// digits, `_`, `-`, `.`, `:`, not starting with a digit, `-` or `.`).
+pub(crate) fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else { return false };
+    (first.is_alphabetic() || first == '_' || first == ':') && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
