@@ -58,6 +58,12 @@ pub struct Element {
     pub min_length: Option<u32>,
     pub is_modifier: bool,
     pub must_support: bool,
+    /// `narrative-language-control` extensions: `_no`, `_yes`, `_resource`
+    /// or language codes the narrative must have sections for.
+    pub narrative_languages: Vec<String>,
+    /// `narrative-source-control` extension: the severity (`hint`,
+    /// `warning`, `error`) of text not labelled with its source.
+    pub narrative_source: Option<String>,
 }
 
 /// A constraint (`ele-1`, `dom-3`, a profile's own) with its parsed expression.
@@ -262,6 +268,8 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
                 .map(|n| n as u32),
             is_modifier: d.is_modifier,
             must_support: d.must_support,
+            narrative_languages: extension_values(&d.other, NARRATIVE_LANGUAGE_EXT),
+            narrative_source: extension_values(&d.other, NARRATIVE_SOURCE_EXT).into_iter().next(),
             slice_name: d.slice_name,
             path: d.path,
             base_path,
@@ -355,4 +363,16 @@ mod tests {
         assert_eq!(s.elements[1].types[0].code, "id");
         assert_eq!(s.elements[2].types[0].code, "string");
     }
+}
+
+const NARRATIVE_LANGUAGE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/narrative-language-control";
+const NARRATIVE_SOURCE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/narrative-source-control";
+
+/// The string values of an element definition's extensions with this url.
+fn extension_values(other: &serde_json::Map<String, Value>, url: &str) -> Vec<String> {
+    let Some(exts) = other.get("extension").and_then(Value::as_array) else { return Vec::new() };
+    exts.iter()
+        .filter(|e| e.get("url").and_then(Value::as_str) == Some(url))
+        .filter_map(|e| e.as_object()?.iter().find(|(k, _)| k.starts_with("value")).and_then(|(_, v)| v.as_str()).map(str::to_string))
+        .collect()
 }

@@ -319,3 +319,30 @@ fn every_document_entry_is_reachable_from_the_composition() {
     let orphan = doc("Patient/elsewhere");
     assert_error(&orphan, "Bundle.entry[1]", "isn't reachable by traversing links");
 }
+
+#[test]
+fn type_discriminators_on_this_resolve_look_at_the_reference() {
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/appt", "name": "Appt", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Appointment", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Appointment",
+        "differential": {"element": [
+            {"id": "Appointment.supportingInformation", "path": "Appointment.supportingInformation",
+             "slicing": {"discriminator": [{"type": "type", "path": "$this.resolve()"}], "rules": "closed"}},
+            {"id": "Appointment.supportingInformation:device", "path": "Appointment.supportingInformation", "sliceName": "device",
+             "min": 0, "max": "1", "type": [{"code": "Reference", "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Device"]}]}
+        ]}
+    });
+    let v = with_definitions(&[profile]);
+    let appt = |ty: &str| {
+        format!(
+            r##"{{"resourceType":"Appointment","id":"a1","meta":{{"profile":["http://example.org/sd/appt"]}},
+            "contained":[{{"resourceType":"{ty}","id":"t"}}],
+            "status":"proposed","supportingInformation":[{{"reference":"#t"}}],
+            "participant":[{{"actor":{{"display":"Fred"}},"status":"accepted"}}]}}"##
+        )
+    };
+    let errs = |json: String| -> Vec<Issue> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect() };
+    assert!(errs(appt("Device")).is_empty(), "{:#?}", errs(appt("Device")));
+    assert!(errs(appt("Location")).iter().any(|i| i.message.contains("does not match any known slice")), "{:#?}", errs(appt("Location")));
+}

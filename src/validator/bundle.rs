@@ -63,7 +63,7 @@ impl<'n> BundleIndex<'n> {
 /// What the walk knows about the resource it is in.
 pub(crate) struct ResourceFrame<'n> {
     pub node: &'n Node,
-    contained_ids: Vec<&'n str>,
+    pub contained_ids: Vec<&'n str>,
 }
 
 impl<'n> ResourceFrame<'n> {
@@ -267,6 +267,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Rules on the Bundle as a whole.
     pub(super) fn bundle_rules(&mut self, bundle: &'n Node) {
         if bundle.child_text("type") == Some("document") {
+            self.stylesheets(bundle);
             self.document_reachability(bundle);
         }
         let mut seen_links: Vec<&str> = Vec::new();
@@ -338,6 +339,13 @@ impl<'v, 'n> Walk<'v, 'n> {
         let mut reached = vec![false; n];
         let mut stack = vec![0usize];
         reached[0] = true;
+        // Stylesheets the document links to are part of it.
+        for ix in stylesheet_entries(bundle, index) {
+            if !reached[ix] {
+                reached[ix] = true;
+                stack.push(ix);
+            }
+        }
         while let Some(at) = stack.pop() {
             for &next in &edges[at] {
                 if !reached[next] {
@@ -354,6 +362,39 @@ impl<'v, 'n> Walk<'v, 'n> {
             let Some(entry) = bundle.children_named("entry").nth(i) else { continue };
             self.path.push("entry", Some(i));
             self.error(entry, IssueCode::Informational, format!("Entry '{full_url}' isn't reachable by traversing links (forward or backward) from the Composition"));
+            self.path.pop();
+        }
+    }
+
+    /// A document's stylesheet links: to a Binary in the Bundle, or to the
+    /// FHIR stylesheet; other external ones are discouraged.
+    fn stylesheets(&mut self, bundle: &'n Node) {
+        let Some(index) = self.bundles.last() else { return };
+        let mut found: Vec<(usize, &'n Node, &'n Node, Option<usize>)> = Vec::new();
+        for (i, link) in bundle.children_named("link").enumerate() {
+            if link.child_text("relation") != Some("stylesheet") {
+                continue;
+            }
+            let Some(url_node) = link.child("url") else { continue };
+            let Some(url) = url_node.text() else { continue };
+            found.push((i, link, url_node, resolve_in_document(index, url)));
+        }
+        for (i, _link, url_node, resolved) in found {
+            let url = url_node.text().unwrap_or("");
+            if resolved.is_some() || url == FHIR_CSS {
+                continue;
+            }
+            self.path.push("link", Some(i));
+            self.path.push("url", None);
+            if url.starts_with("http:") || url.starts_with("https:") {
+                self.warn(url_node, IssueCode::BusinessRule, format!("External Stylesheets other than {FHIR_CSS} SHOULD not be used"));
+                if url.starts_with("http:") {
+                    self.warn(url_node, IssueCode::Security, "The stylesheet reference is not secure".into());
+                }
+            } else {
+                self.error(url_node, IssueCode::NotFound, "The stylesheet reference could not be resolved in this bundle".into());
+            }
+            self.path.pop();
             self.path.pop();
         }
     }
@@ -392,4 +433,32 @@ fn collect_references<'n>(node: &'n Node, out: &mut Vec<&'n str>) {
         }
         collect_references(c, out);
     }
+}
+
+const FHIR_CSS: &str = "https://hl7.org/fhir/fhir.css";
+
+/// The entry a URL in a document names: by fullUrl, or relative to the
+/// RESTful base of the first entry (the Composition).
+fn resolve_in_document(index: &BundleIndex<'_>, url: &str) -> Option<usize> {
+    if let Some(&[ix]) = index.by_full_url.get(url).map(Vec::as_slice) {
+        return Some(ix);
+    }
+    if url.contains(':') {
+        return None;
+    }
+    let base = index.entries.first().and_then(|e| e.full_url).and_then(restful_parts).map(|(b, _, _)| b)?;
+    match index.by_full_url.get(format!("{base}/{url}").as_str()).map(Vec::as_slice) {
+        Some(&[ix]) => Some(ix),
+        _ => None,
+    }
+}
+
+/// The entries a document's stylesheet links resolve to.
+fn stylesheet_entries(bundle: &Node, index: &BundleIndex<'_>) -> Vec<usize> {
+    bundle
+        .children_named("link")
+        .filter(|l| l.child_text("relation") == Some("stylesheet"))
+        .filter_map(|l| l.child_text("url"))
+        .filter_map(|u| resolve_in_document(index, u))
+        .collect()
 }

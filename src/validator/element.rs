@@ -128,6 +128,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.bundle_rules(node);
         }
         self.resource_rules(node, type_name);
+        narrative::resource_language(self, node);
 
         let mut profiles: Vec<String> = node
             .child("meta")
@@ -391,6 +392,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// One element against its definition, `ty` being its (chosen) type.
     fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
         let def = &sd.elements[ix];
+        if !def.narrative_languages.is_empty() || def.narrative_source.is_some() {
+            narrative::controls(self, node, def, &sd.url);
+        }
         self.value_limits(node, def);
         if def.fixed.is_some() || def.pattern.is_some() {
             self.fixed_and_pattern(node, def, &sd.versioned_url());

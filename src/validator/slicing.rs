@@ -205,7 +205,8 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn satisfies(&self, node: &'n Node, path: &str, expect: &Expect) -> bool {
-        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path.trim_end_matches(".resolve()")) };
+        let path = path.trim_end_matches(".resolve()");
+        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path) };
         match expect {
             Expect::Value { value, exact } => values.iter().any(|n| node_matches(n, value, *exact)),
             Expect::Exists(should) => values.is_empty() != *should,

@@ -2,8 +2,14 @@
 //! only the elements and attributes FHIR allows (no scripts, no forms, no
 //! event handlers), only XML's own entities, and some text.
 
+mod dom;
+mod language;
+mod links;
+mod source;
+
 use super::element::Walk;
 use crate::issue::{Issue, IssueCode};
+use crate::structure::Element;
 use crate::tree::Node;
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -114,7 +120,77 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
             Issue::error(IssueCode::Invariant, expr, "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'").rule("txt-2"),
         );
     }
+    let well_formed = problems.is_empty();
     for (code, msg) in problems {
         walk.error(node, code, msg);
+    }
+    if well_formed {
+        if let Some(root) = dom::parse(xhtml) {
+            structure_rules(walk, node, &root);
+        }
+    }
+}
+
+/// The rules on a well-formed narrative's structure: language sections
+/// and internal links.
+fn structure_rules(walk: &mut Walk<'_, '_>, node: &Node, root: &dom::XElement) {
+    let secs = language::sections(root);
+    if !secs.is_empty() && language::has_content_outside_sections(root) {
+        walk.warn(
+            node,
+            IssueCode::BusinessRule,
+            format!("The xhtml has some language sections ({}), and also has content that is not in a language section", language::list(&secs)),
+        );
+    }
+    let anchors = links::anchors(root);
+    let frame = walk.resources.last();
+    let known = |target: &str| {
+        anchors.contains(target)
+            || frame.is_some_and(|f| f.contained_ids.contains(&target) || f.node.child_text("id") == Some(target))
+    };
+    for (href, path, text) in links::unresolved(root, &known) {
+        let msg = format!("Hyperlink '{href}' at '{path}' for '{text}' does not resolve");
+        // A fragment that is not an XML name can match no anchor at all; a
+        // well-formed one may point into content rendered alongside (the
+        // R4 examples' generated ValueSet pages link to CodeSystem anchors).
+        if links::is_xml_name(&href[1..]) {
+            walk.warn(node, IssueCode::BusinessRule, msg);
+        } else {
+            walk.error(node, IssueCode::BusinessRule, msg);
+        }
+    }
+}
+
+/// A profile's narrative controls (`narrative-language-control`,
+/// `narrative-source-control`) on a Narrative element; reported at it.
+pub(super) fn controls(walk: &mut Walk<'_, '_>, text: &Node, def: &Element, profile: &str) {
+    let Some(root) = text.child("div").and_then(Node::text).and_then(dom::parse) else { return };
+    if !def.narrative_languages.is_empty() {
+        let resource_lang = walk.resources.last().and_then(|f| f.node.child_text("language"));
+        for msg in language::control(&root, &def.narrative_languages, resource_lang, profile) {
+            walk.error(text, IssueCode::BusinessRule, msg);
+        }
+    }
+    if let Some(level) = def.narrative_source.as_deref() {
+        for t in source::unlabelled_text(&root) {
+            let msg = format!(
+                "The xhtml node at '{t}' does not have a class attribute to indicate its source (boilerplate, generated, or original) and this is required by the profile StructureDefinition[{profile}]"
+            );
+            // As the reference validator: anything but a hint is an error.
+            if level == "hint" {
+                walk.inform(text, IssueCode::BusinessRule, msg);
+            } else {
+                walk.error(text, IssueCode::BusinessRule, msg);
+            }
+        }
+    }
+}
+
+/// A resource's language against its narrative's (reported at the resource).
+pub(super) fn resource_language(walk: &mut Walk<'_, '_>, resource: &Node) {
+    let Some(lang) = resource.child_text("language") else { return };
+    let Some(root) = resource.child("text").and_then(|t| t.child("div")).and_then(Node::text).and_then(dom::parse) else { return };
+    if let Some(other) = language::differing_lang(&root, lang) {
+        walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language ({lang}), and the XHTML has a lang ({other}), but they differ"));
     }
 }

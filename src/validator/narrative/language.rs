@@ -1,0 +1,83 @@
+//! Languages in narrative: language sections (top-level elements with a
+//! `lang`), their agreement with the resource's language, and the
+//! `narrative-language-control` extension of profiles.
+
+use super::dom::{XElement, XNode};
+
+/// The languages of the root's language sections, in document order.
+pub(crate) fn sections(root: &XElement) -> Vec<&str> {
+    root.elements().filter_map(XElement::lang).collect()
+}
+
+/// Sorted and without repeats, as messages list them: `de, en`.
+pub(crate) fn list(langs: &[&str]) -> String {
+    let mut v: Vec<&str> = langs.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v.join(", ")
+}
+
+/// Whether the root has content outside its language sections (text of its
+/// own, or elements without a language that hold text).
+pub(crate) fn has_content_outside_sections(root: &XElement) -> bool {
+    root.children.iter().any(|c| match c {
+        XNode::Text(t) => !t.trim().is_empty(),
+        XNode::Element(e) => e.lang().is_none() && (!e.text().is_empty() || e.name == "img"),
+    })
+}
+
+/// The language the narrative says it is in: the root's own, or else the
+/// first section's when no section is in the resource's language.
+pub(crate) fn differing_lang<'a>(root: &'a XElement, resource_lang: &str) -> Option<&'a str> {
+    if let Some(l) = root.lang() {
+        return (l != resource_lang).then_some(l);
+    }
+    let secs = sections(root);
+    if secs.is_empty() || secs.contains(&resource_lang) {
+        return None;
+    }
+    secs.first().copied()
+}
+
+/// What a profile's `narrative-language-control` values demand of the
+/// narrative, as messages (errors).
+pub(crate) fn control(root: &XElement, controls: &[String], resource_lang: Option<&str>, profile: &str) -> Vec<String> {
+    let secs = sections(root);
+    let mut out = Vec::new();
+    for c in controls {
+        match c.as_str() {
+            "_no" => {
+                if !secs.is_empty() {
+                    out.push(format!(
+                        "The xhtml has some language sections ({}), but language sections are prohibited in this context by the profile StructureDefinition[{profile}]",
+                        list(&secs)
+                    ));
+                }
+            }
+            "_yes" => {
+                if secs.is_empty() {
+                    out.push(format!("The xhtml has no language sections, but the profile StructureDefinition[{profile}] requires them in this context"));
+                }
+            }
+            "_resource" => {
+                if let Some(l) = resource_lang {
+                    if !secs.contains(&l) {
+                        out.push(format!(
+                            "The profile StructureDefinition[{profile}] requires a section in the narrative for the resource language ({l}), but it was not found (found {})",
+                            list(&secs)
+                        ));
+                    }
+                }
+            }
+            lang => {
+                if !secs.contains(&lang) {
+                    out.push(format!(
+                        "The profile StructureDefinition[{profile}] requires a section in the narrative for the language {lang}, but it was not found (found {})",
+                        list(&secs)
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

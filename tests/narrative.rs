@@ -1,0 +1,151 @@
+//! Narrative rules beyond XHTML syntax: language sections, a profile's
+//! language and source controls, internal hyperlinks; and the stylesheet
+//! links of documents.
+
+mod common;
+
+use careplan::issue::{Issue, Severity};
+use careplan::tree::Format;
+use careplan::validator::{Options, Validator};
+use std::sync::Arc;
+
+fn issues_with(v: &Validator, json: &str) -> Vec<Issue> {
+    v.validate_bytes(json.as_bytes(), Some(Format::Json))
+}
+
+fn issues(json: &str) -> Vec<Issue> {
+    issues_with(&common::validator(), json)
+}
+
+fn has(issues: &[Issue], severity: Severity, expression: &str, fragment: &str) -> bool {
+    issues.iter().any(|i| i.severity == severity && i.expression == expression && i.message.contains(fragment))
+}
+
+fn none_containing(issues: &[Issue], fragment: &str) -> bool {
+    !issues.iter().any(|i| i.message.contains(fragment))
+}
+
+fn patient(lang: Option<&str>, div: &str) -> String {
+    let lang = lang.map(|l| format!(r#""language":"{l}","#)).unwrap_or_default();
+    let div = div.replace('"', "\\\"");
+    format!(r#"{{"resourceType":"Patient","id":"p1",{lang}"text":{{"status":"additional","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">{div}</div>"}}}}"#)
+}
+
+const EN_DE: &str = r#"<div lang="en" xml:lang="en">Hello</div><div lang="de" xml:lang="de">Hallo</div>"#;
+const PT_DE: &str = r#"<div lang="pt" xml:lang="pt">Ola</div><div lang="de" xml:lang="de">Hallo</div>"#;
+
+#[test]
+fn narrative_in_another_language_than_the_resource_is_a_warning() {
+    let found = issues(&patient(Some("en"), PT_DE));
+    assert!(has(&found, Severity::Warning, "Patient", "Resource has a language (en), and the XHTML has a lang (pt), but they differ"), "{found:#?}");
+    assert!(none_containing(&issues(&patient(Some("en"), EN_DE)), "but they differ"));
+    assert!(none_containing(&issues(&patient(Some("en"), "Plain text")), "but they differ"));
+}
+
+#[test]
+fn content_outside_language_sections_is_a_warning() {
+    let found = issues(&patient(None, r#"Loose text<div xml:lang="en">In English</div>"#));
+    assert!(has(&found, Severity::Warning, "Patient.text.div", "The xhtml has some language sections (en), and also has content that is not in a language section"), "{found:#?}");
+    assert!(none_containing(&issues(&patient(None, EN_DE)), "not in a language section"));
+}
+
+fn profile_with(extension_url: &str, code: &str) -> Validator {
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/narr", "name": "Narr", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Patient", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "differential": {"element": [
+            {"id": "Patient.text", "path": "Patient.text", "extension": [{"url": extension_url, "valueCode": code}]}
+        ]}
+    });
+    let mut ctx = careplan::context::Context::overlay(common::context());
+    ctx.add_json(profile, "test");
+    Validator::new(Arc::new(ctx), Options::default())
+}
+
+fn profiled(lang: Option<&str>, div: &str) -> String {
+    patient(lang, div).replacen(r#""id":"p1","#, r#""id":"p1","meta":{"profile":["http://example.org/sd/narr"]},"#, 1)
+}
+
+const LANG_CONTROL: &str = "http://hl7.org/fhir/StructureDefinition/narrative-language-control";
+const SOURCE_CONTROL: &str = "http://hl7.org/fhir/StructureDefinition/narrative-source-control";
+
+#[test]
+fn profiles_can_prohibit_language_sections() {
+    let v = profile_with(LANG_CONTROL, "_no");
+    let found = issues_with(&v, &profiled(Some("en"), EN_DE));
+    assert!(
+        has(&found, Severity::Error, "Patient.text", "The xhtml has some language sections (de, en), but language sections are prohibited in this context by the profile StructureDefinition[http://example.org/sd/narr]"),
+        "{found:#?}"
+    );
+    assert!(none_containing(&issues_with(&v, &profiled(Some("en"), "Just text")), "prohibited"));
+}
+
+#[test]
+fn profiles_can_require_a_section_in_the_resource_language() {
+    let v = profile_with(LANG_CONTROL, "_resource");
+    let found = issues_with(&v, &profiled(Some("en"), PT_DE));
+    assert!(
+        has(&found, Severity::Error, "Patient.text", "requires a section in the narrative for the resource language (en), but it was not found (found de, pt)"),
+        "{found:#?}"
+    );
+    assert!(none_containing(&issues_with(&v, &profiled(Some("en"), EN_DE)), "requires a section"));
+}
+
+#[test]
+fn profiles_can_require_text_to_say_its_source() {
+    let v = profile_with(SOURCE_CONTROL, "warning");
+    let div = r#"Loose<h1 class="boilerplate">Heading</h1><p>Unlabelled</p><p class="generated">From data</p><p class="original">Typed</p>"#;
+    let found = issues_with(&v, &profiled(None, div));
+    let source: Vec<&Issue> = found.iter().filter(|i| i.message.contains("does not have a class attribute to indicate its source")).collect();
+    assert_eq!(source.len(), 2, "{found:#?}");
+    assert!(has(&found, Severity::Error, "Patient.text", "The xhtml node at 'Loose' does not have a class attribute"));
+    assert!(has(&found, Severity::Error, "Patient.text", "The xhtml node at 'Unlabelled' does not have a class attribute"));
+    let labelled = r#"<p class="generated">All <b>of it</b></p>"#;
+    assert!(none_containing(&issues_with(&v, &profiled(None, labelled)), "class attribute"));
+}
+
+#[test]
+fn internal_hyperlinks_must_resolve() {
+    let good = r##"<a name="top"> </a><p id="para">x</p><a href="#top">up</a><a href="#para">p</a><a href="#dev">device</a>"##;
+    let json = patient(None, good).replacen(r#""id":"p1","#, r#""id":"p1","contained":[{"resourceType":"Device","id":"dev"}],"#, 1);
+    let found = issues(&json);
+    assert!(none_containing(&found, "Hyperlink"), "{found:#?}");
+
+    // A fragment that cannot be an id never resolves: an error.
+    let found = issues(&patient(None, r##"<a name="hcX"> </a><a href="#hcX/Other">Other</a>"##));
+    assert!(has(&found, Severity::Error, "Patient.text.div", "Hyperlink '#hcX/Other' at 'div/a' for 'Other' does not resolve"), "{found:#?}");
+    // A well-formed one that misses is a warning (it may point into content rendered alongside).
+    let found = issues(&patient(None, r##"<table><tr><td><a href="#NAV">NAV</a></td></tr></table>"##));
+    assert!(has(&found, Severity::Warning, "Patient.text.div", "Hyperlink '#NAV' at 'div/table/tr/td/a' for 'NAV' does not resolve"), "{found:#?}");
+}
+
+fn document(links: &[&str]) -> String {
+    let links: Vec<String> = links.iter().map(|u| format!(r#"{{"relation":"stylesheet","url":"{u}"}}"#)).collect();
+    format!(
+        r#"{{"resourceType":"Bundle","id":"d1","identifier":{{"system":"http://example.org","value":"1"}},"type":"document","timestamp":"2024-01-01T00:00:00Z",
+        "link":[{}],
+        "entry":[
+          {{"fullUrl":"http://example.org/fhir/Composition/c1","resource":{{"resourceType":"Composition","id":"c1","status":"final","type":{{"text":"doc"}},
+             "date":"2024-01-01","author":[{{"display":"me"}}],"title":"Doc"}}}},
+          {{"fullUrl":"http://example.org/fhir/Binary/css","resource":{{"resourceType":"Binary","id":"css","contentType":"text/css","data":"aSB7fQ=="}}}}
+        ]}}"#,
+        links.join(",")
+    )
+}
+
+#[test]
+fn document_stylesheets_resolve_in_the_bundle_or_are_the_fhir_one() {
+    let found = issues(&document(&["Binary/css", "https://hl7.org/fhir/fhir.css"]));
+    assert!(!found.iter().any(|i| i.severity.is_error()), "{found:#?}");
+    assert!(none_containing(&found, "tylesheet"), "{found:#?}");
+
+    let found = issues(&document(&["Binary/css", "Binary/missing", "http://example.org/site.css"]));
+    assert!(has(&found, Severity::Error, "Bundle.link[1].url", "The stylesheet reference could not be resolved in this bundle"), "{found:#?}");
+    assert!(has(&found, Severity::Warning, "Bundle.link[2].url", "External Stylesheets other than https://hl7.org/fhir/fhir.css SHOULD not be used"));
+    assert!(has(&found, Severity::Warning, "Bundle.link[2].url", "The stylesheet reference is not secure"));
+
+    // Without a link to it, the stylesheet's entry is unreachable from the Composition.
+    let found = issues(&document(&[]));
+    assert!(has(&found, Severity::Error, "Bundle.entry[1]", "isn't reachable by traversing links"), "{found:#?}");
+}
