@@ -775,7 +775,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             node: None,
         };
         let Some((type_name, url, def, host_node)) = self.ext_host.clone() else { return };
-        let host = Host { ancestors: self.type_ancestors(&type_name), def: def.0, def_base: def.1, type_name, url, node: Some(host_node), ..host };
+        // Most uses match a path or the type itself; the type's ancestors
+        // (a walk up the definitions) are only looked at when they do not.
+        let mut host = Host { def: def.0, def_base: def.1, type_name, url, node: Some(host_node), ..host };
+        if self.context_allows(sd, &host) {
+            return;
+        }
+        host.ancestors = self.type_ancestors(&host.type_name);
         if self.context_allows(sd, &host) {
             return;
         }
