@@ -72,7 +72,9 @@ fn normalize_expressions(doc: &mut Document) {
 }
 
 fn parse_raw(bytes: &[u8], format: Option<Format>) -> Document {
-    let text = match std::str::from_utf8(bytes) {
+    // SIMD validation for the common, valid case; the standard library's
+    // for the position of the first bad byte.
+    let text = match simdutf8::basic::from_utf8(bytes).map_err(|_| std::str::from_utf8(bytes).unwrap_err()) {
         Ok(t) => t,
         Err(e) => {
             let issue = Issue::new(Severity::Fatal, IssueCode::Invalid, "", format!("The input is not valid UTF-8 (at byte {}): FHIR JSON and XML must be UTF-8", e.valid_up_to()));
@@ -93,6 +95,14 @@ fn parse_raw(bytes: &[u8], format: Option<Format>) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_is_one_fatal_issue_naming_the_byte() {
+        let d = parse(b"{\"resourceType\":\"Patient\",\"id\":\"a\xff\"}", None);
+        assert!(d.root.is_none());
+        assert_eq!(d.issues.len(), 1);
+        assert!(d.issues[0].message.contains("at byte 33"), "{}", d.issues[0].message);
+    }
 
     #[test]
     fn parser_issue_paths_start_at_the_resource_and_index_only_what_repeats() {
