@@ -149,8 +149,57 @@ pub enum Membership {
 
 pub struct Terminology {
     ctx: Arc<Context>,
+    /// A terminology server asked what cannot be decided locally (`--tx`).
+    tx: Option<TxServer>,
     expansions: RwLock<rustc_hash::FxHashMap<String, Option<Arc<Expansion>>>>,
     indexes: RwLock<rustc_hash::FxHashMap<String, Option<Arc<CodeIndex>>>>,
+}
+
+/// A terminology server's `ValueSet/$validate-code`, asked over HTTP, each
+/// question once.
+struct TxServer {
+    base: String,
+    http: reqwest::blocking::Client,
+    answers: parking_lot::Mutex<rustc_hash::FxHashMap<(String, Option<String>, String), Option<bool>>>,
+}
+
+impl TxServer {
+    fn new(base: &str) -> Result<TxServer, String> {
+        let http = crate::package::http_client_builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot set up the terminology server client: {e}"))?;
+        Ok(TxServer { base: base.trim_end_matches('/').to_string(), http, answers: Default::default() })
+    }
+
+    /// `None` when the server could not answer.
+    fn member(&self, value_set: &str, system: Option<&str>, code: &str) -> Option<Membership> {
+        let key = (value_set.to_string(), system.map(str::to_string), code.to_string());
+        if let Some(known) = self.answers.lock().get(&key) {
+            return known.map(|b| if b { Membership::In } else { Membership::NotIn });
+        }
+        let mut query = vec![("url", value_set), ("code", code)];
+        if let Some(s) = system {
+            query.push(("system", s));
+        }
+        let answer = self
+            .http
+            .get(format!("{}/ValueSet/$validate-code", self.base))
+            .query(&query)
+            .header("Accept", "application/fhir+json")
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+            .and_then(|r| r.json::<serde_json::Value>().ok())
+            .and_then(|p| {
+                p.get("parameter")?.as_array()?.iter().find(|x| x.get("name").and_then(serde_json::Value::as_str) == Some("result"))?.get("valueBoolean")?.as_bool()
+            });
+        if answer.is_none() {
+            tracing::warn!("the terminology server {} gave no answer for {code} in {value_set}", self.base);
+        }
+        self.answers.lock().insert(key, answer);
+        answer.map(|b| if b { Membership::In } else { Membership::NotIn })
+    }
 }
 
 /// Code systems that are real but cannot be enumerated from packages.
@@ -173,7 +222,14 @@ const EXTERNAL_SYSTEMS: &[&str] = &[
 
 impl Terminology {
     pub fn new(ctx: Arc<Context>) -> Terminology {
-        Terminology { ctx, expansions: RwLock::new(Default::default()), indexes: RwLock::new(Default::default()) }
+        Terminology { ctx, tx: None, expansions: RwLock::new(Default::default()), indexes: RwLock::new(Default::default()) }
+    }
+
+    /// With a terminology server (its FHIR base URL) for what is not known locally.
+    pub fn with_server(ctx: Arc<Context>, base: &str) -> Result<Terminology, String> {
+        let mut t = Terminology::new(ctx);
+        t.tx = Some(TxServer::new(base)?);
+        Ok(t)
     }
 
     pub fn code_index(&self, system: &str) -> Option<Arc<CodeIndex>> {
@@ -292,6 +348,33 @@ impl Terminology {
 
     /// Whether (system, code) is in the value set.
     pub fn member(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
+        match self.member_locally(value_set, system, code) {
+            Membership::Unknown(why) => match &self.tx {
+                Some(tx) => tx.member(value_set, system, code).unwrap_or(Membership::Unknown(why)),
+                None => Membership::Unknown(why),
+            },
+            known => known,
+        }
+    }
+
+    /// A server's `ValueSet/$validate-code` answer, as Parameters.
+    pub fn validate_code_parameters(&self, value_set: &str, system: Option<&str>, code: &str) -> serde_json::Value {
+        let (result, message) = match self.member(value_set, system, code) {
+            Membership::In => (Some(true), None),
+            Membership::NotIn => (Some(false), Some(format!("The code '{code}' is not in the value set {value_set}"))),
+            Membership::Unknown(why) => (None, Some(why)),
+        };
+        let mut parameter = Vec::new();
+        if let Some(r) = result {
+            parameter.push(serde_json::json!({"name": "result", "valueBoolean": r}));
+        }
+        if let Some(m) = message {
+            parameter.push(serde_json::json!({"name": "message", "valueString": m}));
+        }
+        serde_json::json!({"resourceType": "Parameters", "parameter": parameter})
+    }
+
+    fn member_locally(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
         let Some(exp) = self.expand(value_set) else {
             return Membership::Unknown(format!("the value set {value_set} is not available"));
         };

@@ -49,6 +49,10 @@ pub struct ValidateArgs {
     /// Report issues of this severity and worse.
     #[arg(long, value_enum, default_value = "information")]
     pub level: Level,
+    /// A terminology server (FHIR base URL): codes the loaded packages cannot
+    /// decide (SNOMED CT, LOINC, value sets by filter) are checked with its ValueSet/$validate-code.
+    #[arg(long, value_name = "URL")]
+    pub tx: Option<String>,
     /// How failed best-practice invariants are reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub best_practice: BestPractice,
@@ -76,6 +80,7 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
     let ctx = args.load.load()?;
     let validator = Validator::new(Arc::new(ctx), Options {
             profiles: args.profiles.clone(),
+            tx: args.tx.clone(),
             best_practice: match args.best_practice {
                 BestPractice::Ignore => None,
                 BestPractice::Information => Some(Severity::Information),

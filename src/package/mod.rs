@@ -20,6 +20,7 @@ pub use index::{IndexEntry, InstalledPackage};
 pub use manifest::Manifest;
 pub use reference::PackageRef;
 pub use registry::{npm_registry, Registries, FHIR_REGISTRY};
+pub(crate) use registry::http_client_builder;
 pub use version::compare_versions;
 
 /// The R4 core package.

@@ -242,16 +242,22 @@ pub(crate) struct Client {
     http: reqwest::blocking::Client,
 }
 
+/// An HTTP client set up as every outgoing call of careplan needs: our
+/// user agent, a connect timeout, and the system's certificates as well as
+/// the built-in ones (networks with inspecting proxies depend on that).
+pub(crate) fn http_client_builder() -> reqwest::blocking::ClientBuilder {
+    let mut builder = reqwest::blocking::Client::builder()
+        .user_agent(concat!("careplan/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10));
+    for cert in system_certificates() {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+}
+
 impl Client {
     pub(crate) fn new() -> Result<Client, PackageError> {
-        let mut builder = reqwest::blocking::Client::builder()
-            .user_agent(concat!("careplan/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(None);
-        for cert in system_certificates() {
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| PackageError::Download {
+        let http = http_client_builder().timeout(None).build().map_err(|e| PackageError::Download {
             url: "(http client)".into(),
             reason: e.to_string(),
         })?;

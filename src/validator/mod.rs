@@ -30,6 +30,8 @@ pub struct Options {
     pub profiles: Vec<String>,
     /// Leave out the FHIRPath invariants (for measuring what they cost).
     pub skip_invariants: bool,
+    /// A terminology server (FHIR base URL) for codes not decidable locally.
+    pub tx: Option<String>,
     /// How a failed best-practice invariant is reported; `None` leaves it out.
     /// The default, as the reference validator's, is a warning.
     pub best_practice: Option<Severity>,
@@ -37,7 +39,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, best_practice: Some(Severity::Warning) }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning) }
     }
 }
 
@@ -51,7 +53,14 @@ pub struct Validator {
 
 impl Validator {
     pub fn new(ctx: Arc<Context>, options: Options) -> Validator {
-        let terminology = Arc::new(Terminology::new(ctx.clone()));
+        let terminology = match &options.tx {
+            Some(base) => Terminology::with_server(ctx.clone(), base).unwrap_or_else(|e| {
+                tracing::warn!("{e}; validating without a terminology server");
+                Terminology::new(ctx.clone())
+            }),
+            None => Terminology::new(ctx.clone()),
+        };
+        let terminology = Arc::new(terminology);
         Validator { ctx, terminology, options }
     }
 
