@@ -346,3 +346,41 @@ fn type_discriminators_on_this_resolve_look_at_the_reference() {
     assert!(errs(appt("Device")).is_empty(), "{:#?}", errs(appt("Device")));
     assert!(errs(appt("Location")).iter().any(|i| i.message.contains("does not match any known slice")), "{:#?}", errs(appt("Location")));
 }
+
+#[test]
+fn discriminators_can_look_inside_extensions() {
+    let ext = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/fhir/StructureDefinition/kind", "name": "Kind", "status": "draft",
+        "kind": "complex-type", "abstract": false, "type": "Extension", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "context": [{"type": "element", "expression": "Identifier"}],
+        "differential": {"element": [
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": "http://example.org/fhir/StructureDefinition/kind"},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "code"}]}
+        ]}
+    });
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/fhir/StructureDefinition/kinded-patient", "name": "KindedPatient",
+        "status": "draft", "kind": "resource", "abstract": false, "type": "Patient", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "differential": {"element": [
+            {"id": "Patient.identifier", "path": "Patient.identifier",
+             "slicing": {"discriminator": [{"type": "value", "path": "extension('http://example.org/fhir/StructureDefinition/kind').value"}], "rules": "open"}},
+            {"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs", "min": 1, "max": "1"},
+            {"id": "Patient.identifier:nhs.extension:kind", "path": "Patient.identifier.extension", "sliceName": "kind", "min": 1, "max": "1",
+             "type": [{"code": "Extension", "profile": ["http://example.org/fhir/StructureDefinition/kind"]}]},
+            {"id": "Patient.identifier:nhs.extension:kind.value[x]", "path": "Patient.identifier.extension.value[x]", "fixedCode": "nhs"},
+            {"id": "Patient.identifier:nhs.system", "path": "Patient.identifier.system", "min": 1}
+        ]}
+    });
+    let v = with_definitions(&[ext, profile]);
+    let patient = |kind: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","meta":{{"profile":["http://example.org/fhir/StructureDefinition/kinded-patient"]}},
+            "identifier":[{{"extension":[{{"url":"http://example.org/fhir/StructureDefinition/kind","valueCode":"{kind}"}}],"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}}]}}"#
+        )
+    };
+    let errs = |json: String| -> Vec<Issue> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect() };
+    assert!(errs(patient("nhs")).is_empty(), "{:#?}", errs(patient("nhs")));
+    assert!(errs(patient("local")).iter().any(|i| i.message.contains("Slice 'Patient.identifier:nhs'")), "{:#?}", errs(patient("local")));
+}

@@ -179,12 +179,17 @@ impl<'v, 'n> Walk<'v, 'n> {
         if path == "$this" {
             return Some((current, Vec::new()));
         }
-        let segments: Vec<&str> = path.split('.').collect();
+        let segments = split_path(path);
         for (i, seg) in segments.iter().enumerate() {
-            if seg.contains('(') {
-                return None; // resolve(), extension(), ofType(): not evaluated yet
-            }
             let (csd, cix) = current.clone();
+            if let Some(url) = extension_url(seg) {
+                // extension('url'): the extension slice that names this url.
+                current = self.extension_slice(&csd, cix, url)?;
+                continue;
+            }
+            if seg.contains('(') {
+                return None; // resolve() mid-path, ofType(): not evaluated
+            }
             let el = &csd.elements[cix];
             if el.fixed.is_some() || el.pattern.is_some() {
                 return Some((current, segments[i..].iter().map(|s| s.to_string()).collect()));
@@ -193,15 +198,33 @@ impl<'v, 'n> Walk<'v, 'n> {
                 // Not expanded in the snapshot: look in the type's (profile's) definition.
                 let t = el.types.first()?;
                 let tsd = t.profiles.first().and_then(|p| self.ctx.structure(p)).or_else(|| self.ctx.type_definition(&t.code))?;
-                let (ix, _) = tsd.match_child(0, seg)?;
+                let ix = child_named(&tsd, 0, seg)?;
                 (tsd, ix)
             } else {
-                let (ix, _) = csd.match_child(cix, seg)?;
+                let ix = child_named(&csd, cix, seg)?;
                 (csd.clone(), ix)
             };
             current = child;
         }
         Some((current, Vec::new()))
+    }
+
+    /// Among the extensions of element `ix`, the slice for the extension `url`
+    /// (by its type profile or fixed url); or the extension's own definition.
+    fn extension_slice(&self, sd: &Arc<StructureDef>, ix: usize, url: &str) -> Option<(Arc<StructureDef>, usize)> {
+        let el = &sd.elements[ix];
+        let ext = el.children.iter().copied().find(|&c| sd.elements[c].name == "extension");
+        if let Some(ext) = ext {
+            for &s in &sd.elements[ext].slices {
+                let slice = &sd.elements[s];
+                let by_profile = slice.types.iter().any(|t| t.profiles.iter().any(|p| p == url));
+                let by_fixed = slice.children.iter().any(|&c| sd.elements[c].name == "url" && sd.elements[c].fixed.as_ref().and_then(|(_, v)| v.as_str()) == Some(url));
+                if by_profile || by_fixed {
+                    return Some((sd.clone(), s));
+                }
+            }
+        }
+        self.ctx.structure(url).map(|ext_sd| (ext_sd, 0))
     }
 
     fn satisfies(&self, node: &'n Node, path: &str, expect: &Expect) -> bool {
@@ -312,10 +335,50 @@ fn text_of(v: &Value) -> String {
 /// The nodes at a dotted path below `node` (every repetition on the way).
 fn descendants<'n>(node: &'n Node, path: &str) -> Vec<&'n Node> {
     let mut current = vec![node];
-    for seg in path.split('.') {
-        current = current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == seg)).collect();
+    for seg in split_path(path) {
+        current = match extension_url(seg) {
+            Some(url) => current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == "extension" && c.child_text("url") == Some(url))).collect(),
+            None => {
+                // `value` names the choice: whichever value[x] the instance has.
+                let choice = seg == "value";
+                current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == seg || (choice && c.name.starts_with("value")))).collect()
+            }
+        };
     }
     current
+}
+
+/// A discriminator path's segments; dots inside `extension('http://…')` do not split.
+fn split_path(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    for (i, c) in path.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            '.' if !quoted && depth == 0 => {
+                out.push(&path[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&path[start..]);
+    out
+}
+
+/// The url of an `extension('url')` segment.
+fn extension_url(seg: &str) -> Option<&str> {
+    seg.strip_prefix("extension(")?.strip_suffix(')')?.trim().strip_prefix('\'')?.strip_suffix('\'')
+}
+
+/// A child definition by name; `value` also names `value[x]`.
+fn child_named(sd: &StructureDef, parent: usize, name: &str) -> Option<usize> {
+    if let Some((ix, _)) = sd.match_child(parent, name) {
+        return Some(ix);
+    }
+    sd.elements[parent].children.iter().copied().find(|&c| sd.elements[c].name.strip_suffix("[x]") == Some(name))
 }
 
 /// Whether a node carries a FHIR JSON value: exactly (`fixed`) or as a
