@@ -338,14 +338,16 @@ fn descendants<'n>(node: &'n Node, path: &str) -> Vec<&'n Node> {
     for seg in split_path(path) {
         current = match extension_url(seg) {
             Some(url) => current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == "extension" && c.child_text("url") == Some(url))).collect(),
-            None => {
-                // `value` names the choice: whichever value[x] the instance has.
-                let choice = seg == "value";
-                current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == seg || (choice && c.name.starts_with("value")))).collect()
-            }
+            // A choice is named without its type: `content` is `contentString`.
+            None => current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == seg || is_choice_of(&c.name, seg))).collect(),
         };
     }
     current
+}
+
+/// Whether an instance name is the choice element `base` with a type: `valueCode` of `value`.
+fn is_choice_of(name: &str, base: &str) -> bool {
+    name.strip_prefix(base).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// A discriminator path's segments; dots inside `extension('http://…')` do not split.
