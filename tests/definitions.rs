@@ -4,19 +4,12 @@
 
 mod common;
 
-use careplan::context::Context;
 use careplan::issue::{Issue, Severity};
 use careplan::tree::Format;
-use careplan::validator::{Options, Validator};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 fn issues_with(defs: &[Value], resource: &Value) -> Vec<Issue> {
-    let mut ctx = Context::overlay(common::context());
-    for d in defs {
-        ctx.add_json(d.clone(), "test");
-    }
-    let v = Validator::new(Arc::new(ctx), Options::default());
+    let v = common::validator_with(defs);
     v.validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
 }
 

@@ -6,8 +6,7 @@ mod common;
 
 use careplan::issue::{Issue, Severity};
 use careplan::tree::Format;
-use careplan::validator::{Options, Validator};
-use std::sync::Arc;
+use careplan::validator::Validator;
 
 fn issues_with(v: &Validator, json: &str) -> Vec<Issue> {
     v.validate_bytes(json.as_bytes(), Some(Format::Json))
@@ -58,9 +57,7 @@ fn profile_with(extension_url: &str, code: &str) -> Validator {
             {"id": "Patient.text", "path": "Patient.text", "extension": [{"url": extension_url, "valueCode": code}]}
         ]}
     });
-    let mut ctx = careplan::context::Context::overlay(common::context());
-    ctx.add_json(profile, "test");
-    Validator::new(Arc::new(ctx), Options::default())
+    common::validator_with(&[profile])
 }
 
 fn profiled(lang: Option<&str>, div: &str) -> String {

@@ -181,14 +181,6 @@ fn patterns_and_fixed_values_from_profiles_apply() {
     assert_error(versioned, "Patient.extension[0].url", "but is fixed to 'http://hl7.org/fhir/StructureDefinition/patient-congregation'");
 }
 
-/// A validator with one more differential profile (its snapshot is generated on load).
-fn with_definitions(defs: &[serde_json::Value]) -> careplan::validator::Validator {
-    let mut ctx = careplan::context::Context::overlay(common::context());
-    for d in defs {
-        ctx.add_json(d.clone(), "test");
-    }
-    careplan::validator::Validator::new(std::sync::Arc::new(ctx), careplan::validator::Options::default())
-}
 
 #[test]
 fn differential_profiles_apply_lengths_values_and_unit_bindings() {
@@ -206,7 +198,7 @@ fn differential_profiles_apply_lengths_values_and_unit_bindings() {
     });
     let units = serde_json::json!({"resourceType": "ValueSet", "url": "http://example.org/vs/weight-units", "name": "WeightUnits", "status": "draft",
         "compose": {"include": [{"system": "http://unitsofmeasure.org", "concept": [{"code": "kg"}, {"code": "g"}]}]}});
-    let v = with_definitions(&[profile, units]);
+    let v = common::validator_with(&[profile, units]);
     let obs = |id: &str, value: f64, unit: &str| {
         format!(r#"{{"resourceType":"Observation","id":"{id}","meta":{{"profile":["http://example.org/sd/weight"]}},"status":"final","code":{{"text":"weight"}},
             "valueQuantity":{{"value":{value},"system":"http://unitsofmeasure.org","code":"{unit}"}}}}"#)
@@ -241,7 +233,7 @@ fn type_discriminators_follow_references() {
             {"id": "List.entry:patient.item", "path": "List.entry.item", "type": [{"code": "Reference", "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Patient"]}]}
         ]}
     });
-    let v = with_definitions(&[profile]);
+    let v = common::validator_with(&[profile]);
     let list = |target: &str| {
         format!(
             r##"{{"resourceType":"List","meta":{{"profile":["http://example.org/sd/patient-list"]}},"status":"current","mode":"working",
@@ -294,7 +286,7 @@ fn profile_invariants_can_ask_for_value_set_membership() {
              "expression": "memberOf('http://hl7.org/fhir/ValueSet/administrative-gender')", "source": "http://example.org/sd/coded-basic"}]}
         ]}
     });
-    let v = with_definitions(&[profile]);
+    let v = common::validator_with(&[profile]);
     let basic = |code: &str| {
         format!(r#"{{"resourceType":"Basic","meta":{{"profile":["http://example.org/sd/coded-basic"]}},
             "code":{{"coding":[{{"system":"http://hl7.org/fhir/administrative-gender","code":"{code}"}}]}}}}"#)
@@ -333,7 +325,7 @@ fn type_discriminators_on_this_resolve_look_at_the_reference() {
              "min": 0, "max": "1", "type": [{"code": "Reference", "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Device"]}]}
         ]}
     });
-    let v = with_definitions(&[profile]);
+    let v = common::validator_with(&[profile]);
     let appt = |ty: &str| {
         format!(
             r##"{{"resourceType":"Appointment","id":"a1","meta":{{"profile":["http://example.org/sd/appt"]}},
@@ -373,7 +365,7 @@ fn discriminators_can_look_inside_extensions() {
             {"id": "Patient.identifier:nhs.system", "path": "Patient.identifier.system", "min": 1}
         ]}
     });
-    let v = with_definitions(&[ext, profile]);
+    let v = common::validator_with(&[ext, profile]);
     let patient = |kind: &str| {
         format!(
             r#"{{"resourceType":"Patient","meta":{{"profile":["http://example.org/fhir/StructureDefinition/kinded-patient"]}},

@@ -29,3 +29,13 @@ pub fn examples_dir() -> std::path::PathBuf {
     let p = cache.find(&"hl7.fhir.r4.examples#4.0.1".parse().unwrap()).expect("the R4 examples package is installed");
     p.dir
 }
+
+/// A validator with more definitions (JSON conformance resources) on top of
+/// the packages; differential-only profiles get their snapshots on load.
+pub fn validator_with(definitions: &[serde_json::Value]) -> Validator {
+    let mut ctx = Context::overlay(context());
+    for d in definitions {
+        ctx.add_json(d.clone(), "test");
+    }
+    Validator::new(Arc::new(ctx), Options::default())
+}
