@@ -70,6 +70,42 @@ pub fn check(type_code: &str, text: &str) -> Result<(), String> {
     }
 }
 
+/// Today shifted by an amount of a UCUM time unit (`a`, `mo`, `wk`, `d`),
+/// as `YYYY-MM-DD` (UTC).
+pub fn today_shifted(amount: f64, unit: &str) -> Option<String> {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let (y, m, d) = match unit {
+        "a" => (y + amount.trunc() as i64, m, d),
+        "mo" => {
+            let months = y * 12 + (m as i64 - 1) + amount.trunc() as i64;
+            (months.div_euclid(12), (months.rem_euclid(12) + 1) as u32, d)
+        }
+        "wk" | "d" => {
+            let days = if unit == "wk" { amount * 7.0 } else { amount };
+            civil_from_days(secs.div_euclid(86_400) + days.trunc() as i64)
+        }
+        _ => return None,
+    };
+    // 29 February in a year without one, or day 31 in a shorter month: the month's last day.
+    let last = days_in_month(u32::try_from(y).ok()?, m);
+    Some(format!("{y:04}-{m:02}-{:02}", d.min(last)))
+}
+
+/// Days since 1970-01-01 to a civil date (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    (y, m, d)
+}
+
 /// The value as shown in a message: cut short if long, control characters escaped.
 fn show(text: &str) -> String {
     let mut out = String::new();
@@ -543,6 +579,28 @@ fn check_string(text: &str, ty: &str, max: Option<usize>) -> Result<(), String> 
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_from_day_numbers() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn shifting_today_keeps_the_form_and_the_direction() {
+        let now = today_shifted(0.0, "d").unwrap();
+        let later = today_shifted(10.0, "a").unwrap();
+        let earlier = today_shifted(-100.0, "a").unwrap();
+        assert_eq!(now.len(), 10);
+        assert!(earlier < now && now < later, "{earlier} {now} {later}");
+        assert!(today_shifted(1.0, "h").is_none());
+    }
 }
 
 #[cfg(test)]

@@ -376,3 +376,23 @@ fn discriminators_can_look_inside_extensions() {
     assert!(errs(patient("nhs")).is_empty(), "{:#?}", errs(patient("nhs")));
     assert!(errs(patient("local")).iter().any(|i| i.message.contains("Slice 'Patient.identifier:nhs'")), "{:#?}", errs(patient("local")));
 }
+
+#[test]
+fn dates_can_be_limited_relative_to_today() {
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/recent-birth", "name": "RecentBirth", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Patient", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "differential": {"element": [{"id": "Patient.birthDate", "path": "Patient.birthDate",
+            "minValueDuration": {"value": 120, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"},
+            "maxValueDuration": {"value": 0, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"}}]}
+    });
+    let v = common::validator_with(&[profile]);
+    let errs = |birth: &str| -> Vec<Issue> {
+        let p = format!(r#"{{"resourceType":"Patient","meta":{{"profile":["http://example.org/sd/recent-birth"]}},"birthDate":"{birth}"}}"#);
+        v.validate_bytes(p.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect()
+    };
+    assert!(errs("1980-05-01").is_empty(), "{:#?}", errs("1980-05-01"));
+    assert!(errs("1850-05-01").iter().any(|i| i.message.contains("earlier than the permitted minimum")));
+    assert!(errs("2999-05-01").iter().any(|i| i.message.contains("later than the permitted maximum")));
+}

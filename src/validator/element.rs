@@ -641,6 +641,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         for (bound, is_min) in [(&def.min_value, true), (&def.max_value, false)] {
             let Some((type_suffix, limit)) = bound else { continue };
+            if type_suffix == "Duration" {
+                self.date_within_duration(node, text, limit, is_min);
+                continue;
+            }
             let Some(order) = compare_to_limit(type_suffix, text, limit) else { continue };
             let temporal = matches!(type_suffix.as_str(), "Date" | "DateTime" | "Instant" | "Time");
             let what = if temporal { "date/time value" } else { "value" };
@@ -650,6 +654,24 @@ impl<'v, 'n> Walk<'v, 'n> {
             } else if !is_min && order == std::cmp::Ordering::Greater {
                 self.error(node, IssueCode::Invalid, format!("{what} is greater than permitted maximum value of {limit_text}"));
             }
+        }
+    }
+
+    /// A date limited relative to today: minValueDuration (no earlier than
+    /// today minus it), maxValueDuration (no later than today plus it).
+    fn date_within_duration(&mut self, node: &Node, text: &str, limit: &serde_json::Value, is_min: bool) {
+        let (Some(amount), Some(unit)) = (limit.get("value").and_then(serde_json::Value::as_f64), limit.get("code").and_then(serde_json::Value::as_str)) else { return };
+        let Some(bound) = crate::primitive::today_shifted(if is_min { -amount } else { amount }, unit) else { return };
+        let len = text.len().min(10);
+        if len < 4 || !text.as_bytes()[..4].iter().all(u8::is_ascii_digit) {
+            return;
+        }
+        let (value, bound) = (&text[..len], &bound[..len]);
+        let shown = format!("{amount} {unit}");
+        if is_min && value < bound {
+            self.error(node, IssueCode::Invalid, format!("The value '{text}' is earlier than the permitted minimum of {shown} before today ({bound})"));
+        } else if !is_min && value > bound {
+            self.error(node, IssueCode::Invalid, format!("The value '{text}' is later than the permitted maximum of {shown} after today ({bound})"));
         }
     }
 
