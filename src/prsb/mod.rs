@@ -89,9 +89,9 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
             }
             ValidationErrorKind::Enum { options } => (at, format!("{} is not one of the allowed values {options}", describe(&instance))),
             ValidationErrorKind::Constant { expected_value } => (at, format!("must be {expected_value}")),
-            ValidationErrorKind::Type { .. } => (at, format!("{} has the wrong type: {error}", describe(&instance))),
+            ValidationErrorKind::Type { kind } => (at, format!("{} should be {}", describe(&instance), type_words(kind))),
             ValidationErrorKind::Format { format } => (at, format!("{} is not a valid {format}", describe(&instance))),
-            ValidationErrorKind::Pattern { .. } => (at, format!("{} is not in the expected form: {error}", describe(&instance))),
+            ValidationErrorKind::Pattern { pattern } => (at, format!("{} is not in the expected form ({})", describe(&instance), pattern_words(pattern))),
             ValidationErrorKind::AnyOf { .. } => (at, "give at least one of `codedValue` and `freeText`".to_owned()),
             ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. } => {
                 (at, "give exactly one of `url` and `data`".to_owned())
@@ -214,4 +214,30 @@ pub fn check_links(plan: &CarePlan) -> Vec<SchemaProblem> {
         }
     }
     problems
+}
+
+fn type_words(kind: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    let one = |t: &jsonschema::JsonType| {
+        let name = t.to_string();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        format!("{article} {name}")
+    };
+    match kind {
+        TypeKind::Single(t) => one(t),
+        TypeKind::Multiple(ts) => ts.iter().map(|t| one(&t)).collect::<Vec<_>>().join(" or "),
+    }
+}
+
+fn pattern_words(pattern: &str) -> &'static str {
+    let defs = &schema()["$defs"];
+    if Some(pattern) == defs["partialDateTime"]["pattern"].as_str() {
+        "a date as YYYY, YYYY-MM, YYYY-MM-DD or a date-time"
+    } else if Some(pattern) == defs["id"]["pattern"].as_str() {
+        "an id: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"
+    } else if pattern.starts_with("^[0-9]{10}") {
+        "ten digits"
+    } else {
+        "see the schema for the allowed form"
+    }
 }
