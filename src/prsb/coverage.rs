@@ -8,6 +8,7 @@
 //! the outline and that every path exists in the schema.
 
 /// PRSB item path → JSON field path.
+#[rustfmt::skip]
 pub const CARE_PLAN_ITEMS: &[(&str, &str)] = &[
     ("Strengths", "/strengths/*"),
     ("Strengths / Coded value", "/strengths/*/codedValue"),
@@ -89,6 +90,7 @@ pub const CARE_PLAN_ITEMS: &[(&str, &str)] = &[
 
 /// Items of the linked PRSB sections ("Legal information", "Documents") that the
 /// format carries, keyed by section, then group and item.
+#[rustfmt::skip]
 pub const LINKED_ITEMS: &[(&str, &str)] = &[
     ("Legal information / Consent for information sharing", "/consentForInformationSharing"),
     ("Legal information / Consent for information sharing / Date", "/consentForInformationSharing/date"),
@@ -114,7 +116,10 @@ pub const LINKED_ITEMS: &[(&str, &str)] = &[
 
 /// The field path for a PRSB item path of the care plan section, if covered.
 pub fn field_for(item: &str) -> Option<&'static str> {
-    CARE_PLAN_ITEMS.iter().find(|(k, _)| *k == item).map(|(_, v)| *v)
+    CARE_PLAN_ITEMS
+        .iter()
+        .find(|(k, _)| *k == item)
+        .map(|(_, v)| *v)
 }
 
 /// The item and group paths of one `######## Section` of a PRSB outline text,
@@ -133,14 +138,19 @@ pub fn outline_items(outline: &str, section: &str) -> Vec<String> {
             continue;
         }
         let trimmed = line.trim_start();
-        let rest = match trimmed.strip_prefix("[item] ").or_else(|| trimmed.strip_prefix("[group] ")) {
+        let rest = match trimmed
+            .strip_prefix("[item] ")
+            .or_else(|| trimmed.strip_prefix("[group] "))
+        {
             Some(rest) => rest,
             None => continue,
         };
         let depth = (line.len() - trimmed.len()) / 2;
         // The name runs up to the cardinality, e.g. "Free text  (0..1 R)".
         let name = match rest.rfind(" (") {
-            Some(cut) if rest[cut + 2..].starts_with(|c: char| c.is_ascii_digit()) => rest[..cut].trim(),
+            Some(cut) if rest[cut + 2..].starts_with(|c: char| c.is_ascii_digit()) => {
+                rest[..cut].trim()
+            }
             _ => rest.trim(),
         };
         stack.truncate(depth);
@@ -181,9 +191,16 @@ fn walk(root: &serde_json::Value, node: &serde_json::Value, segs: &[&str], depth
     }
 }
 
-fn resolve<'a>(root: &'a serde_json::Value, mut node: &'a serde_json::Value) -> &'a serde_json::Value {
+fn resolve<'a>(
+    root: &'a serde_json::Value,
+    mut node: &'a serde_json::Value,
+) -> &'a serde_json::Value {
     for _ in 0..16 {
-        match node.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix('#')) {
+        match node
+            .get("$ref")
+            .and_then(|r| r.as_str())
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(pointer) => match root.pointer(pointer) {
                 Some(target) => node = target,
                 None => return node,

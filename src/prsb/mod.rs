@@ -27,7 +27,11 @@ pub struct SchemaProblem {
 
 impl fmt::Display for SchemaProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, "{at}: {}", self.message)
     }
 }
@@ -69,34 +73,86 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
         let instance = error.instance();
         let (pointer, message) = match error.kind() {
             ValidationErrorKind::Required { property } => {
-                let name = property.as_str().map(str::to_owned).unwrap_or_else(|| property.to_string());
-                (format!("{at}/{}", escape(&name)), format!("required field `{name}` is missing"))
+                let name = property
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| property.to_string());
+                (
+                    format!("{at}/{}", escape(&name)),
+                    format!("required field `{name}` is missing"),
+                )
             }
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for name in unexpected {
                     out.push(SchemaProblem {
                         pointer: format!("{at}/{}", escape(name)),
-                        message: format!("unknown field `{name}`: the format has no such field here"),
+                        message: format!(
+                            "unknown field `{name}`: the format has no such field here"
+                        ),
                     });
                 }
                 continue;
             }
-            ValidationErrorKind::Maximum { limit } => (at, format!("{} is above the maximum of {limit}", describe(&instance))),
-            ValidationErrorKind::Minimum { limit } => (at, format!("{} is below the minimum of {limit}", describe(&instance))),
-            ValidationErrorKind::MaxLength { limit } => (at, format!("text is longer than {limit} characters")),
-            ValidationErrorKind::MinLength { limit } => {
-                (at, if *limit == 1 { "text must not be empty".to_owned() } else { format!("text is shorter than {limit} characters") })
+            ValidationErrorKind::Maximum { limit } => (
+                at,
+                format!("{} is above the maximum of {limit}", describe(instance)),
+            ),
+            ValidationErrorKind::Minimum { limit } => (
+                at,
+                format!("{} is below the minimum of {limit}", describe(instance)),
+            ),
+            ValidationErrorKind::MaxLength { limit } => {
+                (at, format!("text is longer than {limit} characters"))
             }
-            ValidationErrorKind::Enum { options } => (at, format!("{} is not one of the allowed values {options}", describe(&instance))),
-            ValidationErrorKind::Constant { expected_value } => (at, format!("must be {expected_value}")),
-            ValidationErrorKind::Type { kind } => (at, format!("{} should be {}", describe(&instance), type_words(kind))),
-            ValidationErrorKind::Format { format } => (at, format!("{} is not a valid {format}", describe(&instance))),
-            ValidationErrorKind::Pattern { pattern } => (at, format!("{} is not in the expected form ({})", describe(&instance), pattern_words(pattern))),
-            ValidationErrorKind::AnyOf { .. } => (at, "give at least one of `codedValue` and `freeText`".to_owned()),
-            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. } => {
+            ValidationErrorKind::MinLength { limit } => (
+                at,
+                if *limit == 1 {
+                    "text must not be empty".to_owned()
+                } else {
+                    format!("text is shorter than {limit} characters")
+                },
+            ),
+            ValidationErrorKind::Enum { options } => (
+                at,
+                format!(
+                    "{} is not one of the allowed values {options}",
+                    describe(instance)
+                ),
+            ),
+            ValidationErrorKind::Constant { expected_value } => {
+                (at, format!("must be {expected_value}"))
+            }
+            ValidationErrorKind::Type { kind } => (
+                at,
+                format!("{} should be {}", describe(instance), type_words(kind)),
+            ),
+            ValidationErrorKind::Format { format } => (
+                at,
+                format!("{} is not a valid {format}", describe(instance)),
+            ),
+            ValidationErrorKind::Pattern { pattern } => (
+                at,
+                format!(
+                    "{} is not in the expected form ({})",
+                    describe(instance),
+                    pattern_words(pattern)
+                ),
+            ),
+            ValidationErrorKind::AnyOf { .. } => (
+                at,
+                "give at least one of `codedValue` and `freeText`".to_owned(),
+            ),
+            ValidationErrorKind::OneOfNotValid { .. }
+            | ValidationErrorKind::OneOfMultipleValid { .. } => {
                 (at, "give exactly one of `url` and `data`".to_owned())
             }
-            ValidationErrorKind::MinItems { limit } => (at, format!("needs at least {limit} entr{}", if *limit == 1 { "y" } else { "ies" })),
+            ValidationErrorKind::MinItems { limit } => (
+                at,
+                format!(
+                    "needs at least {limit} entr{}",
+                    if *limit == 1 { "y" } else { "ies" }
+                ),
+            ),
             ValidationErrorKind::MinProperties { .. } => (at, "must not be empty".to_owned()),
             ValidationErrorKind::UniqueItems => (at, "lists the same value twice".to_owned()),
             _ => (at, error.to_string()),
@@ -109,14 +165,20 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
 /// Reads a plan from JSON bytes: the schema first, then the types, then the links.
 pub fn read(bytes: &[u8]) -> Result<CarePlan, Vec<SchemaProblem>> {
     let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        vec![SchemaProblem { pointer: String::new(), message: format!("not JSON: {e}") }]
+        vec![SchemaProblem {
+            pointer: String::new(),
+            message: format!("not JSON: {e}"),
+        }]
     })?;
     let problems = check(&json);
     if !problems.is_empty() {
         return Err(problems);
     }
     let plan: CarePlan = serde_json::from_value(json).map_err(|e| {
-        vec![SchemaProblem { pointer: String::new(), message: format!("does not fit the plan types: {e}") }]
+        vec![SchemaProblem {
+            pointer: String::new(),
+            message: format!("does not fit the plan types: {e}"),
+        }]
     })?;
     let problems = check_links(&plan);
     if problems.is_empty() {
@@ -174,7 +236,9 @@ pub fn check_links(plan: &CarePlan) -> Vec<SchemaProblem> {
         if let Some(earlier) = first.get(id) {
             problems.push(SchemaProblem {
                 pointer: pointer.clone(),
-                message: format!("id `{id}` is already used at {earlier}; ids must be unique within the plan"),
+                message: format!(
+                    "id `{id}` is already used at {earlier}; ids must be unique within the plan"
+                ),
             });
         } else {
             first.insert(id, pointer);
@@ -220,7 +284,11 @@ fn type_words(kind: &jsonschema::error::TypeKind) -> String {
     use jsonschema::error::TypeKind;
     let one = |t: &jsonschema::JsonType| {
         let name = t.to_string();
-        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         format!("{article} {name}")
     };
     match kind {
