@@ -595,3 +595,72 @@ mod round_trip {
         }
     }
 }
+
+/// Records which (schema definition, property) pairs an instance uses.
+fn used_properties(
+    root: &Value,
+    node: &Value,
+    def: &str,
+    instance: &Value,
+    used: &mut std::collections::BTreeSet<(String, String)>,
+) {
+    let (node, def) = match node["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+    {
+        Some(name) => (&root["$defs"][name], name.to_owned()),
+        None => (node, def.to_owned()),
+    };
+    if let Some(all) = node["allOf"].as_array() {
+        for sub in all {
+            used_properties(root, sub, &def, instance, used);
+        }
+    }
+    match instance {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if let Some(sub) = node["properties"].get(key) {
+                    used.insert((def.clone(), key.clone()));
+                    used_properties(root, sub, &def, value, used);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = node.get("items") {
+                for item in items {
+                    used_properties(root, sub, &def, item, used);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn examples_use_every_schema_field() {
+    // The examples pass both the schema and the serde types (which reject unknown
+    // fields), so a field the examples use is known to both. Requiring every
+    // schema field to appear somewhere keeps schema and types in step.
+    let schema = prsb::schema();
+    let mut used = std::collections::BTreeSet::new();
+    for path in example_paths() {
+        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        used_properties(schema, schema, "", &v, &mut used);
+    }
+    let mut all = std::collections::BTreeSet::new();
+    for key in schema["properties"].as_object().unwrap().keys() {
+        all.insert((String::new(), key.clone()));
+    }
+    for (name, def) in schema["$defs"].as_object().unwrap() {
+        if let Some(props) = def["properties"].as_object() {
+            for key in props.keys() {
+                all.insert((name.clone(), key.clone()));
+            }
+        }
+    }
+    let unused: Vec<_> = all.difference(&used).collect();
+    assert!(
+        unused.is_empty(),
+        "schema fields no example uses (definition, field): {unused:#?}"
+    );
+}

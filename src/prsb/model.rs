@@ -95,7 +95,7 @@ pub struct Coding {
     /// Terminology URI; absent means SNOMED CT (`http://snomed.info/sct`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
-    /// The code itself.
+    /// The code itself, or a SNOMED CT postcoordinated expression (as PRSB gives for goals).
     pub code: String,
     /// Human-readable term for the code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
