@@ -615,17 +615,9 @@ pub struct BestInterestDecision {
     pub people_consulted: Vec<String>,
 }
 
-/// PRSB "Care funding source".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CareFundingSource {
-    /// PRSB "Coded value": ODS code of the funding organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coded_value: Option<String>,
-    /// PRSB "Free text": e.g. "self funded", "personal budget (direct payment)".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub free_text: Option<String>,
-}
+/// PRSB "Care funding source": the ODS code of the funding organisation, or
+/// in words (e.g. "self funded", "personal budget (direct payment)").
+pub type CareFundingSource = CodedOrText;
 
 /// PRSB "Responsibility for review".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -697,14 +689,19 @@ pub struct PersonCompletingRecord {
     pub contact_details: Option<String>,
 }
 
-/// PRSB "Location".
+/// PRSB "Location": the ODS code of the site (3 to 5 characters), or in
+/// words when no code applies, e.g. "Person's home".
+pub type Location = CodedOrText;
+
+/// PRSB's recurring pair: a "Coded value" (an ODS code) or, failing that,
+/// "Free text" (at most 150 characters).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Location {
-    /// PRSB "Coded value": ODS code of the site (3 to 5 characters).
+pub struct CodedOrText {
+    /// PRSB "Coded value".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coded_value: Option<String>,
-    /// PRSB "Free text" when no code applies, e.g. "Person's home" (at most 150 characters).
+    /// PRSB "Free text".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_text: Option<String>,
 }
