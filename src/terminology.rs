@@ -155,12 +155,15 @@ pub struct Terminology {
     indexes: RwLock<rustc_hash::FxHashMap<String, Option<Arc<CodeIndex>>>>,
 }
 
+/// (value set, system, code).
+type Question = (String, Option<String>, String);
+
 /// A terminology server's `ValueSet/$validate-code`, asked over HTTP, each
 /// question once.
 struct TxServer {
     base: String,
     http: reqwest::blocking::Client,
-    answers: parking_lot::Mutex<rustc_hash::FxHashMap<(String, Option<String>, String), Option<bool>>>,
+    answers: parking_lot::Mutex<rustc_hash::FxHashMap<Question, Option<bool>>>,
 }
 
 impl TxServer {

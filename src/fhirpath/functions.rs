@@ -376,8 +376,8 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             let mut keyed: Vec<(Vec<Option<Item<'static>>>, Item<'a>)> = Vec::with_capacity(input.len());
             for (i, item) in input.iter().enumerate() {
                 let mut keys = Vec::new();
-                for k in 0..args.len() {
-                    let key_expr = match &args[k] {
+                for arg in args {
+                    let key_expr = match arg {
                         Expr::Negate(inner) => inner.as_ref(),
                         e => e,
                     };

@@ -439,7 +439,7 @@ impl<'a> Parser<'a> {
                     if items.is_empty() {
                         self.issue(Severity::Error, IssueCode::Structure, pos, format!("The array '{key}' is empty: FHIR JSON leaves empty arrays out"));
                     }
-                    for (ix, (ipos, item)) in items.into_iter().enumerate() {
+                    for (ipos, item) in items {
                         let mut n = match item {
                             // A null holds the place of an item that only has `_key` content.
                             Value::Null => {
@@ -454,7 +454,6 @@ impl<'a> Parser<'a> {
                             Value::Array(_) => unreachable!("nested arrays are dropped while reading"),
                         };
                         n.in_array = true;
-                        let _ = ix;
                         node.children.push(n);
                     }
                 }

@@ -399,9 +399,6 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    /// Rules on contained resources (done once the container has been walked).
-    pub(super) fn contained_rules(&mut self, _resource: &'n Node) {}
-
     /// Tells the bundle index which entry the walk is entering.
     pub(super) fn enter_entry(&mut self, index: Option<usize>) {
         if let Some(b) = self.bundles.last_mut() {

@@ -30,7 +30,7 @@ pub(crate) struct Walk<'v, 'n> {
     pub(super) bundles: Vec<BundleIndex<'n>>,
     /// The type and the extension url (if it is one) of the element whose
     /// extensions are being walked: what an extension's context is checked against.
-    ext_host: Option<(String, Option<&'n str>, (String, String), &'n Node)>,
+    ext_host: Option<ExtHost<'n>>,
     /// Set just before walking an element's children through its type's
     /// definition: the element's own definition path (`HumanName.family`).
     pending_host: Option<(String, String)>,
@@ -151,7 +151,6 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         (self.source, self.in_profile) = saved;
 
-        self.contained_rules(node);
         if nested {
             self.path.pop();
         }
@@ -258,7 +257,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             // A primitive's value is the node's own value, never a child element.
             let matched = if scope == 0 && sd.is_primitive() && child.name == "value" { None } else { sd.match_child(scope, &child.name) };
             let Some((dix, chosen)) = matched else {
-                self.unknown_child(node, child, sd, scope);
+                self.unknown_child(child, sd, scope);
                 continue;
             };
             let seen = match counts.iter_mut().find(|(d, _)| *d == dix) {
@@ -310,7 +309,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                     None
                 };
                 let host_def = host_def.clone().unwrap_or_else(|| (scope_el.path.clone(), scope_el.base_path.clone()));
-                self.ext_host = Some((host_type, host_url, host_def, node));
+                self.ext_host = Some(ExtHost { type_name: host_type, url: host_url, def: host_def, node });
             }
             self.element(child, sd, dix, ty);
             self.path.pop();
@@ -353,7 +352,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    fn unknown_child(&mut self, node: &Node, child: &Node, sd: &StructureDef, scope: usize) {
+    fn unknown_child(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
         if self.in_profile {
             return; // the base walk reports unknown elements once
         }
@@ -364,7 +363,6 @@ impl<'v, 'n> Walk<'v, 'n> {
             Format::Json => format!("Unrecognized property '{}'", child.name),
             Format::Xml => format!("Undefined element '{}' at {}", child.name, sd.elements[scope].path),
         };
-        let _ = node;
         self.report(child, structure_issue(expr, msg));
     }
 
@@ -390,7 +388,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// One element against its definition, `ty` being its (chosen) type.
-    fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
+    pub(super) fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
         let def = &sd.elements[ix];
         if !def.narrative_languages.is_empty() || def.narrative_source.is_some() {
             narrative::controls(self, node, def, &sd.url);
@@ -506,11 +504,6 @@ impl<'v, 'n> Walk<'v, 'n> {
         let ty = sd.elements[ix].types.first().cloned();
         probe.element(node, sd, ix, ty.as_ref());
         !probe.issues.iter().any(|i| i.severity.is_error())
-    }
-
-    /// A repetition that matched a slice, against the slice's own definition.
-    pub(super) fn element_as_slice(&mut self, node: &'n Node, sd: &Arc<StructureDef>, slice: usize, ty: Option<&ElementType>) {
-        self.element(node, sd, slice, ty);
     }
 
     /// The definition of a type, or of its first resolvable profile.
@@ -796,7 +789,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             ancestors: Vec::new(),
             node: None,
         };
-        let Some((type_name, url, def, host_node)) = self.ext_host.clone() else { return };
+        let Some(ExtHost { type_name, url, def, node: host_node }) = self.ext_host.clone() else { return };
         // Most uses match a path or the type itself; the type's ancestors
         // (a walk up the definitions) are only looked at when they do not.
         let mut host = Host { def: def.0, def_base: def.1, type_name, url, node: Some(host_node), ..host };
@@ -863,7 +856,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if sd.context_invariant.is_empty() {
             return;
         }
-        let Some((type_name, _, _, host)) = self.ext_host.clone() else { return };
+        let Some(ExtHost { type_name, node: host, .. }) = self.ext_host.clone() else { return };
         let resource = self.resources.last().map(|f| f.node);
         for text in &sd.context_invariant {
             let Ok(expr) = crate::fhirpath::parse_cached(text) else { continue };
@@ -932,6 +925,17 @@ fn is_cross_version_extension(url: &str) -> bool {
     url.strip_prefix("http://hl7.org/fhir/")
         .and_then(|rest| rest.split_once("/StructureDefinition/extension-"))
         .is_some_and(|(version, _)| version.len() == 3 && version.as_bytes()[1] == b'.' && version.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
+/// What the walk notes about an element before walking its extensions.
+#[derive(Clone)]
+struct ExtHost<'n> {
+    type_name: String,
+    /// Set when the element is itself an extension (or an extension's value).
+    url: Option<&'n str>,
+    /// Its definition path and the base path it constrains.
+    def: (String, String),
+    node: &'n Node,
 }
 
 /// The element an extension sits on, as extension contexts describe it.

@@ -75,7 +75,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                     last_slice = k;
                     let slice_ix = slices[k];
                     let ty = rep.ty.or_else(|| sd.elements[slice_ix].types.first());
-                    self.element_as_slice(rep.node, sd, slice_ix, ty);
+                    self.element(rep.node, sd, slice_ix, ty); // the repetition against its slice's own definition
                 }
                 None => {
                     let profile = sd.versioned_url();

@@ -436,7 +436,7 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
                 }
                 if let Some(v) = value.text().and_then(|t| t.trim().parse::<rust_decimal::Decimal>().ok()) {
                     if v < rust_decimal::Decimal::ZERO || v > rust_decimal::Decimal::ONE {
-                        self.walk.path.push(&value.name.to_string(), None);
+                        self.walk.path.push(&value.name, None);
                         self.walk.error(value, IssueCode::Required, "The value is invalid - it must be between 0 and 1".into());
                         self.walk.path.pop();
                     }
