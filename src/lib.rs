@@ -17,6 +17,8 @@ pub mod package;
 pub mod parse;
 pub mod primitive;
 pub mod prsb;
+pub mod render;
+pub mod server;
 pub mod snapshot;
 pub mod structure;
 pub mod terminology;

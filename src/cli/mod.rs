@@ -7,7 +7,9 @@ pub mod bench_cmd;
 pub mod conformance_cmd;
 pub mod fhirpath_cmd;
 pub mod load_args;
+pub mod outbox_cmd;
 pub mod package_cmd;
+pub mod serve_cmd;
 pub mod snapshot_cmd;
 pub mod validate;
 
@@ -32,6 +34,10 @@ pub enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Generate the snapshot of a StructureDefinition given as a differential; print it as JSON.
     Snapshot(snapshot_cmd::SnapshotArgs),
+    /// Run the FHIR R4 server: validate, store with history, search, forward.
+    Serve(serve_cmd::ServeArgs),
+    /// Show and retry the writes the server forwards upstream.
+    Outbox(outbox_cmd::OutboxArgs),
 }
 
 /// Exit codes shared by every subcommand.
@@ -61,6 +67,8 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Snapshot(args) => snapshot_cmd::run(args),
         Command::Fhirpath(args) => fhirpath_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Outbox(args) => outbox_cmd::run(args),
     };
     match result {
         Ok(code) => code,
@@ -73,6 +81,6 @@ pub fn main() -> i32 {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CAREPLAN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("CAREPLAN_LOG").unwrap_or_else(|_| EnvFilter::new("warn,careplan::server=info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

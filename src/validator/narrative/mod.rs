@@ -99,7 +99,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     let entity = raw.find('&').map(|s| raw[s..].split(';').next().unwrap_or("").to_string() + ";").unwrap_or_default();
                     problems.push((IssueCode::Invalid, format!("Invalid entity in the XHTML ('{entity}'): {e}")));
                 }
-                if t.as_ref().iter().any(|b| !b.is_ascii_whitespace()) {
+                if t.iter().any(|b: &u8| !b.is_ascii_whitespace()) {
                     has_text = true;
                 }
             }

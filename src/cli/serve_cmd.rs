@@ -1,0 +1,79 @@
+//! `careplan serve`: the FHIR server. Flags and environment variables
+//! (`CAREPLAN_*`) win over the config file, which wins over defaults.
+
+use crate::server::config::{ServerConfig, Settings, ValidationMode};
+use crate::server::Service;
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers).
+    #[arg(long, env = "CAREPLAN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080].
+    #[arg(long, env = "CAREPLAN_ADDRESS", value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// The SQLite database file, created on first start [default: careplan.db].
+    #[arg(long, env = "CAREPLAN_DATABASE", value_name = "FILE")]
+    pub database: Option<PathBuf>,
+    /// More definitions: a package .tgz or id (name#version), a folder or a file. Repeatable.
+    #[arg(long = "ig", value_name = "SOURCE")]
+    pub packages: Vec<String>,
+    /// A profile enforced on every write of its resource type (canonical URL). Repeatable.
+    #[arg(long = "profile", value_name = "CANONICAL")]
+    pub profiles: Vec<String>,
+    /// What a validation error does to a write [default: reject].
+    #[arg(long, env = "CAREPLAN_VALIDATION", value_enum)]
+    pub validation: Option<ValidationMode>,
+    /// Largest request body accepted, in bytes [default: 67108864].
+    #[arg(long, env = "CAREPLAN_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Refuse updates of resources that do not exist (405) instead of creating them.
+    #[arg(long)]
+    pub no_update_create: bool,
+    /// Forward every accepted write to this upstream FHIR server (its base URL).
+    #[arg(long, env = "CAREPLAN_FORWARD", value_name = "URL")]
+    pub forward: Option<String>,
+    /// Package cache folder [default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Use only the package cache; ask no registry (also CAREPLAN_OFFLINE=1).
+    #[arg(long, env = "CAREPLAN_OFFLINE")]
+    pub offline: bool,
+    /// HTTP worker threads [default: the number of cores].
+    #[arg(long, env = "CAREPLAN_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> Result<ServerConfig> {
+        let from_cli = Settings {
+            address: self.address.clone(),
+            database: self.database.clone(),
+            packages: Some(self.packages.clone()),
+            profiles: Some(self.profiles.clone()),
+            validation: self.validation,
+            max_body_bytes: self.max_body_bytes,
+            update_create: self.no_update_create.then_some(false),
+            forward: self.forward.clone(),
+            cache: self.cache.clone(),
+            offline: self.offline.then_some(true),
+            workers: self.workers,
+        };
+        let from_file = match &self.config {
+            Some(path) => Settings::read(path)?,
+            None => Settings::default(),
+        };
+        Ok(ServerConfig::from(from_cli.or(from_file)))
+    }
+}
+
+pub fn run(args: ServeArgs) -> Result<i32> {
+    let config = args.config()?;
+    let service = Arc::new(Service::open(config)?);
+    crate::server::http::run(service)?;
+    Ok(super::exit::OK)
+}

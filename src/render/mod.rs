@@ -1,0 +1,3 @@
+//! Resources out of the program in formats other than JSON.
+
+pub mod xml;

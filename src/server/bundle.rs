@@ -1,0 +1,294 @@
+//! Batch and transaction Bundles.
+//!
+//! A transaction is all or nothing: every entry is parsed and validated
+//! first (in parallel), then all of them run in one store transaction, in
+//! the order the spec gives (DELETE, POST, PUT/PATCH, GET), with `urn:uuid`
+//! and conditional references (`Organization?identifier=…`) rewritten to
+//! the ids they resolve to. Any failure rolls everything back and names the
+//! entry. A batch runs each entry as a request of its own.
+
+use super::error::{operation_outcome, FhirError, FhirResult};
+use super::format;
+use super::interactions::{self, new_id, Reply};
+use super::routing::{self, Interaction, Request, Return};
+use super::search::index::{IndexValue, parse_reference};
+use super::search::query::matching;
+use super::{clock, Prepared, Service};
+use crate::issue::Issue;
+use base64::Engine as _;
+use rayon::prelude::*;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// One entry's request, read from the Bundle.
+struct Entry {
+    index: usize,
+    full_url: Option<String>,
+    interaction: Interaction,
+    request: Request,
+    resource: Option<Value>,
+}
+
+pub fn process(svc: &Service, req: &Request) -> FhirResult<Reply> {
+    let parsed = format::parse_resource(&svc.ctx, &req.body, format::body_format(req.content_type.as_deref()))?;
+    if parsed.res_type != "Bundle" {
+        return Err(FhirError::bad_request(format!("POST to the server's base takes a batch or transaction Bundle, not a {}", parsed.res_type)));
+    }
+    let kind = parsed.json.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+    let raw = parsed.json.get("entry").and_then(Value::as_array).cloned().unwrap_or_default();
+    match kind.as_str() {
+        "transaction" => transaction(svc, req, &raw),
+        "batch" => Ok(batch(svc, req, &raw)),
+        other => Err(FhirError::bad_request(format!("Bundle.type is '{other}': POST to the base takes 'transaction' or 'batch'")).at("Bundle.type")),
+    }
+}
+
+/// Names the entry in every issue of an error: `Bundle.entry[2].resource.status`.
+fn in_entry(mut e: FhirError, index: usize, full_url: Option<&str>, res_type: Option<&str>) -> FhirError {
+    let label = match full_url {
+        Some(u) => format!("Bundle.entry[{index}] ({u})"),
+        None => format!("Bundle.entry[{index}]"),
+    };
+    for issue in &mut e.issues {
+        issue.message = format!("{label}: {}", issue.message);
+        let rest = res_type.and_then(|t| issue.expression.strip_prefix(t)).filter(|r| r.is_empty() || r.starts_with('.'));
+        issue.expression = match rest {
+            Some(r) => format!("Bundle.entry[{index}].resource{r}"),
+            None if issue.expression.is_empty() => format!("Bundle.entry[{index}]"),
+            None => issue.expression.clone(),
+        };
+    }
+    e
+}
+
+fn read_entry(index: usize, raw: &Value, base: &str) -> FhirResult<Entry> {
+    let full_url = raw.get("fullUrl").and_then(Value::as_str).map(str::to_string);
+    let fail = |m: String| in_entry(FhirError::bad_request(m), index, full_url.as_deref(), None);
+    let request = raw.get("request").ok_or_else(|| fail("has no request; every entry of a batch or transaction needs request.method and request.url".into()))?;
+    let method = request.get("method").and_then(Value::as_str).ok_or_else(|| fail("has no request.method".into()))?;
+    let url = request.get("url").and_then(Value::as_str).ok_or_else(|| fail("has no request.url".into()))?;
+    let url = url.strip_prefix(base).unwrap_or(url);
+    let mut r = Request::new(method, url, base);
+    r.if_match = request.get("ifMatch").and_then(Value::as_str).map(str::to_string);
+    r.if_none_exist = request.get("ifNoneExist").and_then(Value::as_str).map(str::to_string);
+    let interaction = routing::route(&r.method, &r.path).map_err(|e| in_entry(e, index, full_url.as_deref(), None))?;
+    if matches!(interaction, Interaction::Batch | Interaction::Capabilities | Interaction::Health | Interaction::Ready) {
+        return Err(fail(format!("{method} {url} cannot be an entry of a Bundle")));
+    }
+    let resource = raw.get("resource").cloned();
+    if let (Interaction::Patch(..), Some(binary)) = (&interaction, &resource) {
+        // A JSON Patch travels in a Binary.
+        r.content_type = binary.get("contentType").and_then(Value::as_str).map(str::to_string);
+        let data = binary.get("data").and_then(Value::as_str).unwrap_or_default();
+        r.body = base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| fail(format!("the patch Binary's data is not base64: {e}")))?;
+    } else if let Some(res) = &resource {
+        r.content_type = Some(format::FHIR_JSON.to_string());
+        r.body = serde_json::to_vec(res).unwrap_or_default();
+    }
+    if interaction.takes_resource() && resource.is_none() {
+        return Err(fail(format!("{method} {url} needs a resource in the entry")));
+    }
+    Ok(Entry { index, full_url, interaction, request: r, resource })
+}
+
+fn status_line(code: u16) -> String {
+    let reason = actix_web::http::StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    format!("{code} {reason}").trim_end().to_string()
+}
+
+/// An entry of the response Bundle for one reply.
+fn response_entry(base: &str, reply: &Reply, prefer: Return) -> Value {
+    let mut response = json!({"status": status_line(reply.status)});
+    let mut entry = serde_json::Map::new();
+    if let Some(v) = &reply.version {
+        entry.insert("fullUrl".into(), json!(format!("{base}/{}/{}", v.res_type, v.id)));
+        if reply.write {
+            response["location"] = json!(format!("{}/{}/_history/{}", v.res_type, v.id, v.version));
+        }
+        response["etag"] = json!(v.etag());
+        response["lastModified"] = json!(clock::instant(v.last_updated));
+    }
+    if !reply.issues.is_empty() {
+        response["outcome"] = operation_outcome(&reply.issues);
+    }
+    let show = !reply.write || prefer == Return::Representation;
+    if let (Some(body), true) = (&reply.body, show) {
+        entry.insert("resource".into(), body.clone());
+    }
+    entry.insert("response".into(), response);
+    Value::Object(entry)
+}
+
+fn error_entry(e: &FhirError) -> Value {
+    json!({"response": {"status": status_line(e.status), "outcome": operation_outcome(&e.issues)}})
+}
+
+fn batch(svc: &Service, req: &Request, raw: &[Value]) -> Reply {
+    let entries: Vec<Value> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let result = read_entry(i, r, &req.base).and_then(|mut e| {
+                e.request.prefer = req.prefer;
+                svc.execute(&e.request).map_err(|err| in_entry(err, i, e.full_url.as_deref(), e.resource.as_ref().and_then(|r| r.get("resourceType")).and_then(Value::as_str)))
+            });
+            match result {
+                Ok(reply) => response_entry(&req.base, &reply, req.prefer),
+                Err(e) => error_entry(&e),
+            }
+        })
+        .collect();
+    Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": entries}))
+}
+
+/// Processing order within a transaction.
+fn rank(i: &Interaction) -> u8 {
+    match i {
+        Interaction::Delete(..) => 0,
+        Interaction::Create(_) => 1,
+        Interaction::Update(..) | Interaction::ConditionalUpdate(_) | Interaction::Patch(..) => 2,
+        _ => 3,
+    }
+}
+
+fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
+    let entries: Vec<Entry> = raw.iter().enumerate().map(|(i, r)| read_entry(i, r, &req.base)).collect::<FhirResult<_>>()?;
+    // Validate everything before touching the store; report every invalid entry at once.
+    let prepared: Vec<Result<Option<Prepared>, FhirError>> = entries
+        .par_iter()
+        .map(|e| match (&e.resource, e.interaction.takes_resource()) {
+            (Some(res), true) => svc
+                .prepare_json(res)
+                .map(Some)
+                .map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), res.get("resourceType").and_then(Value::as_str))),
+            _ => Ok(None),
+        })
+        .collect();
+    let failures: Vec<FhirError> = prepared.iter().filter_map(|p| p.as_ref().err().cloned()).collect();
+    if let Some(first) = failures.first() {
+        let status = if failures.iter().any(|f| f.status == 422) { 422 } else { first.status };
+        let mut issues: Vec<Issue> = failures.into_iter().flat_map(|f| f.issues).collect();
+        issues.insert(0, Issue::error(crate::issue::IssueCode::Processing, "Bundle", "The transaction was rejected whole and nothing was stored: fix the entries below and send it again"));
+        return Err(FhirError { status, issues });
+    }
+    let mut prepared: Vec<Option<Prepared>> = prepared.into_iter().map(|p| p.ok().flatten()).collect();
+    let replies = svc.store.write(|conn| {
+        let mut entries = entries;
+        let ids = assign_ids(svc, conn, &mut entries, &prepared)?;
+        let mut conditional: HashMap<String, String> = HashMap::new();
+        for (e, p) in entries.iter().zip(prepared.iter_mut()) {
+            if let Some(p) = p {
+                rewrite_references(svc, conn, &mut p.json, &ids, &mut conditional).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), Some(&p.res_type)))?;
+                for row in &mut p.index {
+                    if let IndexValue::Reference { target_type, target_id, url } = &mut row.value {
+                        if let Some(new) = ids.get(url.as_str()).or_else(|| conditional.get(url.as_str())) {
+                            *url = new.clone();
+                            if let Some((t, id)) = parse_reference(new) {
+                                *target_type = Some(t);
+                                *target_id = Some(id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by_key(|&i| rank(&entries[i].interaction));
+        let mut replies: Vec<Option<Reply>> = vec![None; entries.len()];
+        for i in order {
+            let e = &entries[i];
+            let res_type = prepared[i].as_ref().map(|p| p.res_type.clone());
+            let reply = interactions::apply(svc, conn, &e.interaction, &e.request, prepared[i].take()).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), res_type.as_deref()))?;
+            replies[i] = Some(reply);
+        }
+        Ok(replies.into_iter().flatten().collect::<Vec<Reply>>())
+    })?;
+    svc.outbox_signal.notify();
+    let entries: Vec<Value> = replies.iter().map(|r| response_entry(&req.base, r, req.prefer)).collect();
+    Ok(Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "transaction-response", "entry": entries})))
+}
+
+/// Gives each created entry its id before anything runs, so references to
+/// its `fullUrl` can be rewritten; returns fullUrl → `Type/id`.
+fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared: &[Option<Prepared>]) -> FhirResult<HashMap<String, String>> {
+    let mut ids = HashMap::new();
+    for (e, p) in entries.iter_mut().zip(prepared) {
+        let target = match &e.interaction {
+            Interaction::Create(t) => {
+                let existing = match &e.request.if_none_exist {
+                    Some(cond) => {
+                        let query = cond.split_once('?').map_or(cond.as_str(), |(_, q)| q);
+                        matching(conn, &svc.registry, t, query, 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?
+                    }
+                    None => Vec::new(),
+                };
+                let id = match existing.as_slice() {
+                    [(_, id)] => id.clone(),
+                    _ => new_id(),
+                };
+                e.request.assigned_id = Some(id.clone());
+                Some(format!("{t}/{id}"))
+            }
+            Interaction::Update(t, id) => Some(format!("{t}/{id}")),
+            Interaction::ConditionalUpdate(t) => {
+                let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(e.request.query.iter()).finish();
+                let found = matching(conn, &svc.registry, t, &query, 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?;
+                let id = match found.as_slice() {
+                    [(_, id)] => id.clone(),
+                    _ => p.as_ref().and_then(|p| p.json.get("id")).and_then(Value::as_str).map(str::to_string).unwrap_or_else(new_id),
+                };
+                e.request.assigned_id = Some(id.clone());
+                Some(format!("{t}/{id}"))
+            }
+            _ => None,
+        };
+        if let (Some(full_url), Some(target)) = (&e.full_url, target) {
+            ids.insert(full_url.clone(), target);
+        }
+    }
+    Ok(ids)
+}
+
+/// Rewrites `reference` values: a `fullUrl` of another entry becomes its
+/// `Type/id`; a conditional reference becomes the one resource it matches.
+fn rewrite_references(svc: &Service, conn: &Connection, value: &mut Value, ids: &HashMap<String, String>, conditional: &mut HashMap<String, String>) -> FhirResult<()> {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(s) if key == "reference" => {
+                        if let Some(new) = ids.get(s.as_str()) {
+                            *s = new.clone();
+                        } else if let Some((t, query)) = s.split_once('?') {
+                            let resolved = match conditional.get(s.as_str()) {
+                                Some(r) => r.clone(),
+                                None => {
+                                    let found = matching(conn, &svc.registry, t, query, 2)?;
+                                    let [(rt, id)] = found.as_slice() else {
+                                        return Err(FhirError::conflict(
+                                            412,
+                                            format!("The conditional reference '{s}' matches {} resources; it must match exactly one", if found.is_empty() { "no" } else { "several" }),
+                                        ));
+                                    };
+                                    let r = format!("{rt}/{id}");
+                                    conditional.insert(s.clone(), r.clone());
+                                    r
+                                }
+                            };
+                            *s = resolved;
+                        }
+                    }
+                    _ => rewrite_references(svc, conn, v, ids, conditional)?,
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                rewrite_references(svc, conn, item, ids, conditional)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! How the server is configured: flags, then environment variables (both
+//! through the CLI), then a TOML config file, then defaults — the first
+//! that says something wins.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationMode {
+    /// A write with an error is refused (422) and nothing is stored.
+    Reject,
+    /// Writes are stored whatever the validator says; its issues come back in the answer.
+    Warn,
+    /// Writes are not validated (only parsed).
+    Off,
+}
+
+impl ValidationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationMode::Reject => "reject",
+            ValidationMode::Warn => "warn",
+            ValidationMode::Off => "off",
+        }
+    }
+}
+
+/// Settings as one source gives them: every field optional. This is also
+/// the shape of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    pub address: Option<String>,
+    pub database: Option<PathBuf>,
+    /// Packages, package ids or folders of definitions loaded beside R4 core (`--ig`).
+    pub packages: Option<Vec<String>>,
+    /// Profiles enforced on every write of their resource type.
+    pub profiles: Option<Vec<String>>,
+    pub validation: Option<ValidationMode>,
+    pub max_body_bytes: Option<usize>,
+    /// Whether an update of a resource that does not exist creates it.
+    pub update_create: Option<bool>,
+    /// An upstream FHIR server every accepted write is forwarded to.
+    pub forward: Option<String>,
+    pub cache: Option<PathBuf>,
+    pub offline: Option<bool>,
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    /// Reads a TOML config file.
+    pub fn read(path: &Path) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("the config file {} is not valid: {e}", path.display()))
+    }
+
+    /// This source, with `fallback` filling what it leaves out.
+    pub fn or(self, fallback: Settings) -> Settings {
+        Settings {
+            address: self.address.or(fallback.address),
+            database: self.database.or(fallback.database),
+            packages: self.packages.filter(|p| !p.is_empty()).or(fallback.packages),
+            profiles: self.profiles.filter(|p| !p.is_empty()).or(fallback.profiles),
+            validation: self.validation.or(fallback.validation),
+            max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
+            update_create: self.update_create.or(fallback.update_create),
+            forward: self.forward.or(fallback.forward),
+            cache: self.cache.or(fallback.cache),
+            offline: self.offline.or(fallback.offline),
+            workers: self.workers.or(fallback.workers),
+        }
+    }
+}
+
+/// The settings the server runs with.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub address: String,
+    pub database: PathBuf,
+    pub packages: Vec<String>,
+    pub profiles: Vec<String>,
+    pub validation: ValidationMode,
+    pub max_body_bytes: usize,
+    pub update_create: bool,
+    pub forward: Option<String>,
+    pub cache: Option<PathBuf>,
+    pub offline: bool,
+    pub workers: usize,
+}
+
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "careplan.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+impl From<Settings> for ServerConfig {
+    fn from(s: Settings) -> ServerConfig {
+        ServerConfig {
+            address: s.address.unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
+            database: s.database.unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
+            packages: s.packages.unwrap_or_default(),
+            profiles: s.profiles.unwrap_or_default(),
+            validation: s.validation.unwrap_or(ValidationMode::Reject),
+            max_body_bytes: s.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            update_create: s.update_create.unwrap_or(true),
+            forward: s.forward.map(|u| u.trim_end_matches('/').to_string()),
+            cache: s.cache,
+            offline: s.offline.unwrap_or(false),
+            workers: s.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file: Settings = toml::from_str("address = \"0.0.0.0:9000\"\ndatabase = \"/tmp/x.db\"\nvalidation = \"warn\"\nprofiles = [\"http://x/p\"]").unwrap();
+        let flags = Settings { address: Some("127.0.0.1:1".into()), ..Settings::default() };
+        let c = ServerConfig::from(flags.or(file));
+        assert_eq!(c.address, "127.0.0.1:1");
+        assert_eq!(c.database, PathBuf::from("/tmp/x.db"));
+        assert_eq!(c.validation, ValidationMode::Warn);
+        assert_eq!(c.profiles, vec!["http://x/p".to_string()]);
+        assert!(c.update_create);
+        assert!(toml::from_str::<Settings>("adress = \"typo\"").is_err());
+    }
+}

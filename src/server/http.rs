@@ -1,0 +1,150 @@
+//! The HTTP side (actix-web): every request gets an `X-Request-Id` and a
+//! log line; `/healthz` and `/readyz` answer here; everything else goes to
+//! [`Service::execute`] on the blocking pool and comes back in the format
+//! the client asked for. Shutdown (SIGINT, SIGTERM) stops accepting, lets
+//! requests in flight finish (their store transactions with them), then
+//! stops the forwarder.
+
+use super::error::{operation_outcome, FhirError};
+use super::interactions::Reply;
+use super::routing::{parse_prefer, Request, Return};
+use super::{clock, format, forward, Service};
+use crate::tree::Format;
+use actix_web::dev::Service as _;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use futures_util::StreamExt as _;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const REQUEST_ID: &str = "x-request-id";
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` once
+/// the socket is bound (port 0 picks a free one).
+pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&svc.config.address).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", svc.config.address))?;
+    let address = listener.local_addr()?;
+    let forwarder = forward::start(svc.clone())?;
+    let result = actix_web::rt::System::new().block_on(async {
+        let data = web::Data::from(svc.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap_fn(|req, srv| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .filter(|v| !v.is_empty() && v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic()))
+                        .map(str::to_string)
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                    let (method, path) = (req.method().to_string(), req.path().to_string());
+                    let started = Instant::now();
+                    let call = srv.call(req);
+                    async move {
+                        let mut res = call.await?;
+                        if let Ok(value) = HeaderValue::from_str(&id) {
+                            res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
+                        }
+                        tracing::info!(request_id = %id, %method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+                        Ok(res)
+                    }
+                })
+                .default_service(web::to(handle))
+        })
+        .workers(svc.config.workers.max(1))
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .listen(listener)?
+        .run();
+        println!("careplan serve: listening on http://{address}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        tracing::info!(%address, database = %svc.config.database.display(), validation = svc.config.validation.as_str(), "serving");
+        server.await
+    });
+    if let Some(f) = forwarder {
+        f.stop();
+    }
+    tracing::info!("stopped");
+    result.map_err(Into::into)
+}
+
+fn header(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Service>) -> HttpResponse {
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(http.query_string().as_bytes()).into_owned().collect();
+    let format_param = query.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.clone());
+    let wire = format::negotiate(format_param.as_deref(), header(&http, "accept").as_deref());
+    match http.path().trim_matches('/') {
+        "healthz" => return HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#),
+        "readyz" => {
+            let svc = svc.clone();
+            let ready = web::block(move || svc.store.ping()).await.unwrap_or(false);
+            return if ready {
+                HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#)
+            } else {
+                HttpResponse::ServiceUnavailable().content_type("application/json").body(r#"{"status":"store unavailable"}"#)
+            };
+        }
+        _ => {}
+    }
+    let limit = svc.config.max_body_bytes;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(bytes) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
+            Ok(_) => return error_response(&FhirError::new(413, crate::issue::IssueCode::TooLong, format!("The body is larger than this server's limit of {limit} bytes; split it (e.g. smaller transaction Bundles)")), wire),
+            Err(e) => return error_response(&FhirError::bad_request(format!("The body could not be read: {e}")), wire),
+        }
+    }
+    let info = http.connection_info().clone();
+    let mut req = Request::new(http.method().as_str(), http.path(), &format!("{}://{}", info.scheme(), info.host()));
+    req.query = query;
+    req.if_match = header(&http, "if-match");
+    req.if_none_exist = header(&http, "if-none-exist");
+    req.prefer = parse_prefer(header(&http, "prefer").as_deref());
+    req.content_type = header(&http, "content-type");
+    req.body = body;
+    let worker_svc = svc.clone();
+    let worker_req = req.clone();
+    match web::block(move || worker_svc.execute(&worker_req)).await {
+        Ok(Ok(reply)) => reply_response(reply, &req, wire),
+        Ok(Err(e)) => error_response(&e, wire),
+        Err(e) => error_response(&FhirError::internal(format!("The request could not be run: {e}")), wire),
+    }
+}
+
+fn fhir_body(builder: &mut actix_web::HttpResponseBuilder, body: &serde_json::Value, wire: Format) -> HttpResponse {
+    builder.content_type(format::content_type(wire)).body(format::render(body, wire))
+}
+
+pub fn error_response(e: &FhirError, wire: Format) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(e.status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    fhir_body(&mut HttpResponse::build(status), &operation_outcome(&e.issues), wire)
+}
+
+fn reply_response(reply: Reply, req: &Request, wire: Format) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(reply.status).unwrap_or(actix_web::http::StatusCode::OK);
+    let mut b = HttpResponse::build(status);
+    if let Some(v) = &reply.version {
+        b.insert_header(("ETag", v.etag()));
+        b.insert_header(("Last-Modified", clock::http_date(v.last_updated)));
+        if reply.write {
+            b.insert_header(("Location", format!("{}/{}/{}/_history/{}", req.base, v.res_type, v.id, v.version)));
+        }
+    }
+    let body = match (reply.write, req.prefer) {
+        (true, Return::Minimal) => None,
+        (true, Return::OperationOutcome) => Some(operation_outcome(&reply.issues)),
+        _ => reply.body,
+    };
+    match body {
+        Some(body) => fhir_body(&mut b, &body, wire),
+        None => b.finish(),
+    }
+}

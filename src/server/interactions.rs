@@ -1,0 +1,269 @@
+//! The FHIR interactions on one store connection: read, vread, create
+//! (conditional too), update (conditional too), patch, delete, search and
+//! history. Both single requests and transaction entries come through
+//! [`apply`], inside whatever store transaction the caller holds.
+
+use super::error::{FhirError, FhirResult};
+use super::routing::{Interaction, Request};
+use super::search::query::matching;
+use super::store::{self, HistoryScope, NewVersion, Version};
+use super::{clock, note, outbox, pages, Prepared, Service};
+use crate::issue::{Issue, IssueCode};
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+/// What an interaction answers, before it is written in the wire format.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The resource (or Bundle, or OperationOutcome) to send back.
+    pub body: Option<Value>,
+    /// The version read or written: `ETag`, `Last-Modified`, `Location`.
+    pub version: Option<Version>,
+    /// Issues worth telling (validation warnings; what happened).
+    pub issues: Vec<Issue>,
+    /// A write, whose body `Prefer: return=` chooses.
+    pub write: bool,
+}
+
+impl Reply {
+    pub fn body(status: u16, body: Value) -> Reply {
+        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false }
+    }
+
+    fn read(version: Version) -> FhirResult<Reply> {
+        let body = resource_of(&version)?;
+        Ok(Reply { status: 200, body: Some(body), version: Some(version), issues: Vec::new(), write: false })
+    }
+
+    fn written(status: u16, version: Version, body: Option<Value>, issues: Vec<Issue>) -> Reply {
+        Reply { status, body, version: Some(version), issues, write: true }
+    }
+}
+
+/// The stored JSON of a version.
+pub fn resource_of(version: &Version) -> FhirResult<Value> {
+    let bytes = version.body.as_deref().ok_or_else(|| FhirError::gone(format!("{}/{} was deleted", version.res_type, version.id)))?;
+    serde_json::from_slice(bytes).map_err(store::internal)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &Request, prepared: Option<Prepared>) -> FhirResult<Reply> {
+    use Interaction as I;
+    let needs_body = || FhirError::bad_request("This interaction needs a resource in the body");
+    match interaction {
+        I::Read(t, id) => {
+            svc.check_type(t)?;
+            Reply::read(live(conn, t, id)?)
+        }
+        I::Vread(t, id, v) => vread(svc, conn, t, id, v),
+        I::Create(t) => create(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
+        I::Update(t, id) => update(svc, conn, t, id, req, prepared.ok_or_else(needs_body)?),
+        I::ConditionalUpdate(t) => conditional_update(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
+        I::Patch(t, id) => patch(svc, conn, t, id, req),
+        I::Delete(t, id) => delete(svc, conn, t, id, req),
+        I::Search(t) => pages::search(svc, conn, t, req),
+        I::HistoryInstance(t, id) => {
+            svc.check_type(t)?;
+            if store::current(conn, t, id)?.is_none() {
+                return Err(FhirError::not_found(format!("{t}/{id} does not exist")));
+            }
+            pages::history(conn, &HistoryScope::Instance(t.clone(), id.clone()), req)
+        }
+        I::HistoryType(t) => {
+            svc.check_type(t)?;
+            pages::history(conn, &HistoryScope::Type(t.clone()), req)
+        }
+        I::HistorySystem => pages::history(conn, &HistoryScope::System, req),
+        other => Err(FhirError::not_supported(format!("{other:?} cannot be used here (inside a Bundle entry, use it as its own request)"))),
+    }
+}
+
+/// The current version, which must exist and not be deleted.
+pub fn live(conn: &Connection, t: &str, id: &str) -> FhirResult<Version> {
+    match store::current(conn, t, id)? {
+        None => Err(FhirError::not_found(format!("{t}/{id} does not exist"))),
+        Some(v) if v.deleted() => Err(FhirError::gone(format!("{t}/{id} was deleted (version {}); its earlier versions are in its _history", v.version))),
+        Some(v) => Ok(v),
+    }
+}
+
+fn vread(svc: &Service, conn: &Connection, t: &str, id: &str, v: &str) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    let number: i64 = v.parse().map_err(|_| FhirError::not_found(format!("'{v}' is not a version of {t}/{id}: versions are numbers")))?;
+    match store::version(conn, t, id, number)? {
+        None => Err(FhirError::not_found(format!("{t}/{id} has no version {v}"))),
+        Some(ver) if ver.deleted() => Err(FhirError::gone(format!("Version {v} of {t}/{id} is its deletion"))),
+        Some(ver) => Reply::read(ver),
+    }
+}
+
+/// `W/"3"`, `"3"` or `3` → 3.
+fn if_match_version(header: &str) -> FhirResult<i64> {
+    header
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map_err(|_| FhirError::bad_request(format!("If-Match: '{header}' is not an ETag of this server; send the ETag a read returned, e.g. W/\"3\"")))
+}
+
+fn check_if_match(req: &Request, current: Option<&Version>, what: &str) -> FhirResult<()> {
+    let Some(header) = &req.if_match else { return Ok(()) };
+    let wanted = if_match_version(header)?;
+    match current {
+        Some(c) if c.version == wanted => Ok(()),
+        Some(c) => Err(FhirError::conflict(
+            412,
+            format!("Version conflict on {what}: If-Match asks for version {wanted}, but the current version is {}; read it again and re-apply your change", c.version),
+        )),
+        None => Err(FhirError::conflict(412, format!("If-Match asks for version {wanted} of {what}, which does not exist"))),
+    }
+}
+
+/// Sets `id`, `meta.versionId` and `meta.lastUpdated`, with `resourceType`, `id` and `meta` first.
+fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
+    let Value::Object(mut map) = json else { return json };
+    let mut meta = match map.shift_remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    meta.insert("versionId".into(), Value::String(version.to_string()));
+    meta.insert("lastUpdated".into(), Value::String(clock::instant(last_updated)));
+    let mut out = Map::new();
+    out.insert("resourceType".into(), map.shift_remove("resourceType").unwrap_or(Value::Null));
+    map.shift_remove("id");
+    out.insert("id".into(), Value::String(id.to_string()));
+    out.insert("meta".into(), Value::Object(meta));
+    out.extend(map);
+    Value::Object(out)
+}
+
+/// Stores a new version (a resource, or a deletion when `json` is `None`)
+/// and queues it for forwarding, in the caller's transaction.
+pub fn commit(svc: &Service, conn: &Connection, t: &str, id: &str, method: &'static str, json: Option<Value>, index: &[super::search::index::IndexRow], current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
+    let version = current.map_or(1, |c| c.version + 1);
+    let now = clock::now_ms();
+    let json = json.map(|j| stamp(j, id, version, now));
+    let body = json.as_ref().map(serde_json::to_vec).transpose().map_err(store::internal)?;
+    let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index })?;
+    if svc.config.forward.is_some() {
+        outbox::enqueue(conn, &stored)?;
+    }
+    Ok((stored, json))
+}
+
+fn check_body_type(p: &Prepared, t: &str) -> FhirResult<()> {
+    if p.res_type == t {
+        Ok(())
+    } else {
+        Err(FhirError::bad_request(format!("The body is a {} but the request is for {t}; send a {t} or use /{}", p.res_type, p.res_type)))
+    }
+}
+
+/// The query of an `If-None-Exist` header or `ifNoneExist` (`identifier=…`, or `Type?identifier=…`).
+fn condition_query(condition: &str) -> &str {
+    condition.split_once('?').map_or(condition, |(_, q)| q)
+}
+
+fn create(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    check_body_type(&p, t)?;
+    if let Some(condition) = &req.if_none_exist {
+        let found = matching(conn, &svc.registry, t, condition_query(condition), 2)?;
+        match found.as_slice() {
+            [] => {}
+            [(_, id)] => {
+                let mut reply = Reply::read(live(conn, t, id)?)?;
+                reply.write = true;
+                reply.issues.push(note(format!("{t}/{id} already matches If-None-Exist '{condition}'; nothing was created")));
+                return Ok(reply);
+            }
+            _ => return Err(FhirError::conflict(412, format!("If-None-Exist '{condition}' matches more than one {t}; make the criteria select one resource"))),
+        }
+    }
+    let id = req.assigned_id.clone().unwrap_or_else(new_id);
+    let (version, json) = commit(svc, conn, t, &id, "POST", Some(p.json), &p.index, None)?;
+    Ok(Reply::written(201, version, json, p.issues))
+}
+
+fn update(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    check_body_type(&p, t)?;
+    match p.json.get("id").and_then(Value::as_str) {
+        Some(body_id) if body_id == id => {}
+        Some(body_id) => return Err(FhirError::bad_request(format!("The body's id '{body_id}' is not the id in the URL '{id}'; they must be the same")).at(format!("{t}.id"))),
+        None => return Err(FhirError::bad_request(format!("The body has no id; an update must carry the id of the URL ('{id}')")).at(format!("{t}.id"))),
+    }
+    let current = store::current(conn, t, id)?;
+    put(svc, conn, t, id, req, p, current)
+}
+
+fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Prepared, current: Option<Version>) -> FhirResult<Reply> {
+    check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
+    let exists = current.as_ref().is_some_and(|c| !c.deleted());
+    if current.is_none() && !svc.config.update_create {
+        return Err(FhirError::new(405, IssueCode::NotSupported, format!("{t}/{id} does not exist and this server does not create resources on update; POST it to /{t}")));
+    }
+    let (version, json) = commit(svc, conn, t, id, "PUT", Some(p.json), &p.index, current.as_ref())?;
+    Ok(Reply::written(if exists { 200 } else { 201 }, version, json, p.issues))
+}
+
+fn conditional_update(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    check_body_type(&p, t)?;
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(req.query.iter().filter(|(k, _)| k != "_format")).finish();
+    let found = matching(conn, &svc.registry, t, &query, 2)?;
+    let body_id = p.json.get("id").and_then(Value::as_str).map(str::to_string);
+    let id = match found.as_slice() {
+        [] => req.assigned_id.clone().or(body_id).unwrap_or_else(new_id),
+        [(_, id)] => {
+            if body_id.as_ref().is_some_and(|b| b != id) {
+                return Err(FhirError::bad_request(format!("The body's id is not the id of the {t} the criteria select ({id})")).at(format!("{t}.id")));
+            }
+            id.clone()
+        }
+        _ => return Err(FhirError::conflict(412, format!("The criteria '{query}' match more than one {t}; make them select one resource"))),
+    };
+    let current = store::current(conn, t, &id)?;
+    put(svc, conn, t, &id, req, p, current)
+}
+
+fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    let content_type = req.content_type.as_deref().unwrap_or_default();
+    if !content_type.starts_with("application/json-patch+json") {
+        return Err(FhirError::new(415, IssueCode::NotSupported, format!("PATCH takes a JSON Patch (Content-Type: application/json-patch+json), not '{content_type}'")));
+    }
+    let current = live(conn, t, id)?;
+    check_if_match(req, Some(&current), &format!("{t}/{id}"))?;
+    let operations: json_patch::Patch = serde_json::from_slice(&req.body).map_err(|e| FhirError::bad_request(format!("The body is not a JSON Patch document (an array of operations): {e}")))?;
+    let mut doc = resource_of(&current)?;
+    json_patch::patch(&mut doc, &operations).map_err(|e| FhirError::new(422, IssueCode::Processing, format!("The patch cannot be applied to {t}/{id} version {}: {e}", current.version)))?;
+    if doc.get("resourceType").and_then(Value::as_str) != Some(t) || doc.get("id").and_then(Value::as_str) != Some(id) {
+        return Err(FhirError::new(422, IssueCode::Processing, "A patch may not change resourceType or id"));
+    }
+    let p = svc.prepare_json(&doc)?;
+    let (version, json) = commit(svc, conn, t, id, "PATCH", Some(p.json), &p.index, Some(&current))?;
+    Ok(Reply::written(200, version, json, p.issues))
+}
+
+fn delete(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    let current = store::current(conn, t, id)?;
+    check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
+    let outcome = |message: String| serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "details": {"text": message}}]});
+    match current {
+        Some(c) if !c.deleted() => {
+            let (version, _) = commit(svc, conn, t, id, "DELETE", None, &[], Some(&c))?;
+            let message = format!("Deleted {t}/{id} (version {}); its earlier versions stay in its _history", version.version);
+            let mut reply = Reply::written(200, version, Some(outcome(message.clone())), vec![note(message)]);
+            reply.write = false;
+            Ok(reply)
+        }
+        _ => Ok(Reply::body(200, outcome(format!("{t}/{id} does not exist or is already deleted; nothing changed")))),
+    }
+}

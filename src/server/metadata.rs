@@ -1,0 +1,120 @@
+//! `/metadata`: the CapabilityStatement in the repository root, compiled in.
+//! [`describe`] builds the same statement from what the server really
+//! implements (the interactions routed here and the SearchParameters in the
+//! loaded packages); a test compares the two so they cannot drift apart.
+
+use super::search::{ParamType, Registry};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+
+const STATEMENT: &str = include_str!("../../CapabilityStatement.json");
+
+/// The resource types the statement describes (the server stores any R4
+/// type; these are the ones the care plan facade is tested with).
+pub const RESOURCE_TYPES: &[&str] = &[
+    "CarePlan",
+    "CareTeam",
+    "Condition",
+    "Consent",
+    "DocumentReference",
+    "Encounter",
+    "Goal",
+    "Observation",
+    "Organization",
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "Provenance",
+    "RelatedPerson",
+    "ServiceRequest",
+];
+
+/// Interactions on every resource type (`routing::route` implements each).
+pub const TYPE_INTERACTIONS: &[&str] = &["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"];
+/// Interactions on the whole server.
+pub const SYSTEM_INTERACTIONS: &[&str] = &["transaction", "batch", "history-system"];
+pub const VALIDATE_OPERATION: &str = "http://hl7.org/fhir/OperationDefinition/Resource-validate";
+/// Parameters every type has, answered from the store's own columns or the index.
+pub const COMMON_PARAMS: &[&str] = &["_id", "_lastUpdated", "_profile", "_tag", "_security"];
+
+pub fn capability_statement() -> &'static Value {
+    static PARSED: OnceLock<Value> = OnceLock::new();
+    PARSED.get_or_init(|| serde_json::from_str(STATEMENT).unwrap_or_else(|e| json!({"resourceType": "OperationOutcome", "issue": [{"severity": "fatal", "code": "exception", "details": {"text": format!("CapabilityStatement.json is not JSON: {e}")}}]})))
+}
+
+fn search_param(code: &str, url: &str, kind: &str) -> Value {
+    json!({"name": code, "definition": url, "type": kind})
+}
+
+/// The searchable parameters of a type, by code (those with an index this server fills).
+pub fn searchable(registry: &Registry, res_type: &str) -> Vec<(String, String, &'static str)> {
+    let mut out: Vec<(String, String, &'static str)> = registry
+        .params(res_type)
+        .into_iter()
+        .filter(|p| p.kind != ParamType::Unsupported && !COMMON_PARAMS.contains(&p.code.as_str()))
+        .map(|p| (p.code.clone(), p.url.clone(), p.kind.as_str()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The statement that describes this server, built from its code and its packages.
+pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
+    let interactions: Vec<Value> = TYPE_INTERACTIONS.iter().map(|c| json!({"code": c})).collect();
+    let resources: Vec<Value> = RESOURCE_TYPES
+        .iter()
+        .map(|t| {
+            let params: Vec<Value> = searchable(registry, t).iter().map(|(code, url, kind)| search_param(code, url, kind)).collect();
+            let references: Vec<String> = registry.params(t).iter().filter(|p| p.kind == ParamType::Reference).map(|p| format!("{t}:{}", p.code)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            json!({
+                "type": t,
+                "interaction": interactions,
+                "versioning": "versioned-update",
+                "readHistory": true,
+                "updateCreate": true,
+                "conditionalCreate": true,
+                "conditionalRead": "not-supported",
+                "conditionalUpdate": true,
+                "conditionalDelete": "not-supported",
+                "referencePolicy": ["literal", "local"],
+                "searchInclude": references,
+                "searchRevInclude": ["Provenance:target"],
+                "searchParam": params,
+                "operation": [{"name": "validate", "definition": VALIDATE_OPERATION}],
+            })
+        })
+        .collect();
+    let common: Vec<Value> = [
+        ("_id", "http://hl7.org/fhir/SearchParameter/Resource-id", "token"),
+        ("_lastUpdated", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated", "date"),
+        ("_profile", "http://hl7.org/fhir/SearchParameter/Resource-profile", "uri"),
+        ("_tag", "http://hl7.org/fhir/SearchParameter/Resource-tag", "token"),
+        ("_security", "http://hl7.org/fhir/SearchParameter/Resource-security", "token"),
+    ]
+    .iter()
+    .map(|(c, u, k)| search_param(c, u, k))
+    .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "id": "careplan",
+        "url": "https://github.com/careplan/careplan/CapabilityStatement/careplan",
+        "name": "CareplanServer",
+        "title": "careplan serve",
+        "status": "active",
+        "date": date,
+        "kind": "instance",
+        "software": {"name": "careplan", "version": version},
+        "implementation": {"description": "careplan serve: a FHIR R4 server that validates every write against the configured profiles, keeps every version, searches by the R4 SearchParameters, and can forward accepted writes to an upstream server. Any R4 resource type can be stored and searched; the types listed are those the care plan facade is built and tested for."},
+        "fhirVersion": "4.0.1",
+        "format": ["json", "xml"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Validation before storage (422 with an OperationOutcome on error); ETag/If-Match (412 on conflict); Prefer return=minimal|representation|OperationOutcome; _format, Accept and Content-Type for JSON and XML. $from-prsb and CarePlan/$prsb are reserved for the PRSB mapper and not yet available.",
+            "resource": resources,
+            "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
+            "searchParam": common,
+            "operation": [{"name": "validate", "definition": VALIDATE_OPERATION}],
+        }],
+    })
+}

@@ -1,0 +1,148 @@
+//! `careplan serve`: a FHIR R4 REST server over the validator.
+//!
+//! Every write is parsed and validated (against the configured profiles of
+//! its type) before it reaches the store; the store keeps every version in
+//! SQLite, with search index rows computed from the loaded SearchParameters
+//! and, when forwarding is on, an outbox row in the same transaction.
+//!
+//! Modules: `config` (settings), `routing` (method + path → interaction),
+//! `interactions` (read, create, update, patch, delete, history over one
+//! store transaction), `bundle` (batch and transaction), `search/` (index
+//! rows and queries), `pages` (searchset and history Bundles), `operations`
+//! (`$validate`), `metadata` (the CapabilityStatement), `store` and
+//! `outbox` (SQL), `forward` (the upstream sender), `format` (the wire),
+//! `http` (actix-web: request ids, logs, health, shutdown).
+
+pub mod bundle;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod format;
+pub mod forward;
+pub mod http;
+pub mod interactions;
+pub mod metadata;
+pub mod operations;
+pub mod outbox;
+pub mod pages;
+pub mod routing;
+pub mod search;
+pub mod store;
+pub mod validation;
+
+use crate::context::Context;
+use crate::issue::{Issue, IssueCode};
+use config::{ServerConfig, ValidationMode};
+use error::{FhirError, FhirResult};
+use format::Parsed;
+use search::index::IndexRow;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Everything a request needs: definitions, store, search registry, validation.
+pub struct Service {
+    pub ctx: Arc<Context>,
+    pub config: ServerConfig,
+    pub store: store::Store,
+    pub registry: search::Registry,
+    pub checker: validation::Checker,
+    /// Wakes the forwarder after a commit that queued something.
+    pub outbox_signal: Arc<forward::Signal>,
+}
+
+/// A resource parsed, validated and indexed, ready to be stored.
+pub struct Prepared {
+    pub res_type: String,
+    pub json: Value,
+    pub index: Vec<IndexRow>,
+    /// Validation issues that did not stop the write (warnings, or errors in `warn` mode).
+    pub issues: Vec<Issue>,
+}
+
+impl Service {
+    /// Loads the definitions the configuration names, then opens the store.
+    pub fn open(config: ServerConfig) -> anyhow::Result<Service> {
+        let mut load = crate::loader::LoadOptions { igs: config.packages.clone(), offline: config.offline, ..Default::default() };
+        if let Some(cache) = &config.cache {
+            load.cache = cache.clone();
+        }
+        let ctx = Arc::new(crate::loader::load(&load)?);
+        Service::with_context(config, ctx)
+    }
+
+    pub fn with_context(config: ServerConfig, ctx: Arc<Context>) -> anyhow::Result<Service> {
+        let checker = validation::Checker::new(ctx.clone(), &config.profiles, config.validation)?;
+        let registry = search::Registry::load(&ctx);
+        let store = store::Store::open(&config.database)?;
+        Ok(Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()) })
+    }
+
+    /// Whether `name` is a resource type of the loaded FHIR version.
+    pub fn is_resource_type(&self, name: &str) -> bool {
+        self.ctx.type_definition(name).is_some_and(|sd| sd.kind == "resource" && !sd.is_abstract)
+    }
+
+    pub fn check_type(&self, name: &str) -> FhirResult<()> {
+        if self.is_resource_type(name) {
+            Ok(())
+        } else {
+            Err(FhirError::not_found(format!("'{name}' is not a FHIR R4 resource type")))
+        }
+    }
+
+    /// Validates and indexes a parsed resource. In `reject` mode an error
+    /// stops it here, before anything is stored (422).
+    pub fn prepare(&self, parsed: Parsed) -> FhirResult<Prepared> {
+        self.check_type(&parsed.res_type)?;
+        let issues = match self.checker.mode {
+            ValidationMode::Off => Vec::new(),
+            _ => self.checker.check(&parsed.doc, &parsed.res_type, &[]),
+        };
+        if self.checker.mode == ValidationMode::Reject && issues.iter().any(|i| i.severity.is_error()) {
+            return Err(FhirError::unprocessable(issues));
+        }
+        let Some(root) = parsed.doc.root.as_ref() else { return Err(FhirError::bad_request("The body is not a FHIR resource")) };
+        let index = search::index::extract(&self.registry, &self.ctx, &parsed.res_type, root);
+        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues })
+    }
+
+    /// Reads and prepares a request body.
+    pub fn prepare_body(&self, body: &[u8], content_type: Option<&str>) -> FhirResult<Prepared> {
+        let parsed = format::parse_resource(&self.ctx, body, format::body_format(content_type))?;
+        self.prepare(parsed)
+    }
+
+    /// Prepares a resource already in JSON (a Bundle entry, a patched resource).
+    pub fn prepare_json(&self, json: &Value) -> FhirResult<Prepared> {
+        let bytes = serde_json::to_vec(json).map_err(|e| FhirError::bad_request(format!("The resource cannot be written as JSON: {e}")))?;
+        self.prepare_body(&bytes, Some(format::FHIR_JSON))
+    }
+
+    /// Runs one request (over HTTP, or a batch entry): reads on a reader,
+    /// writes in one store transaction of their own.
+    pub fn execute(&self, req: &routing::Request) -> FhirResult<interactions::Reply> {
+        use routing::Interaction as I;
+        let interaction = routing::route(&req.method, &req.path)?;
+        match &interaction {
+            I::Batch => bundle::process(self, req),
+            I::Capabilities => Ok(interactions::Reply::body(200, metadata::capability_statement().clone())),
+            I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, &interaction, req),
+            I::FromPrsb | I::PrsbView(_) => Err(FhirError::not_supported(
+                "This operation is reserved for the PRSB mapper and is not available yet; use POST /{type} or a transaction Bundle",
+            )),
+            I::Health | I::Ready => Err(FhirError::not_found("health endpoints are answered by the HTTP layer")),
+            _ if interaction.writes() => {
+                let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
+                let reply = self.store.write(|conn| interactions::apply(self, conn, &interaction, req, prepared))?;
+                self.outbox_signal.notify();
+                Ok(reply)
+            }
+            _ => self.store.read(|conn| interactions::apply(self, conn, &interaction, req, None)),
+        }
+    }
+}
+
+/// An informational issue, for answers that need an OperationOutcome with nothing wrong.
+pub fn note(message: impl Into<String>) -> Issue {
+    Issue::info(IssueCode::Informational, "", message)
+}

@@ -1,0 +1,117 @@
+//! Searchset and history Bundles, with their paging links.
+
+use super::error::{FhirError, FhirResult};
+use super::interactions::{new_id, resource_of, Reply};
+use super::routing::Request;
+use super::search::{dates, query::Plan};
+use super::store::{self, HistoryScope, Version};
+use super::{clock, Service};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+pub const DEFAULT_HISTORY_COUNT: usize = 100;
+
+fn link(relation: &str, url: String) -> Value {
+    json!({"relation": relation, "url": url})
+}
+
+/// `base/path?query&_offset=N`.
+fn page_url(req: &Request, offset: Option<usize>) -> String {
+    let mut query = req.query_string();
+    if let Some(o) = offset {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(&format!("_offset={o}"));
+    }
+    let path = if req.method == "POST" { req.path.trim_end_matches("/_search").to_string() } else { req.path.clone() };
+    if query.is_empty() {
+        format!("{}/{path}", req.base)
+    } else {
+        format!("{}/{path}?{query}", req.base)
+    }
+}
+
+fn paging_links(req: &Request, offset: usize, count: usize, has_next: bool) -> Vec<Value> {
+    let mut links = vec![link("self", page_url(req, (offset > 0).then_some(offset)))];
+    if has_next {
+        links.push(link("next", page_url(req, Some(offset + count))));
+    }
+    if offset > 0 {
+        links.push(link("previous", page_url(req, Some(offset.saturating_sub(count)))));
+    }
+    links
+}
+
+pub fn full_url(base: &str, v: &Version) -> String {
+    format!("{base}/{}/{}", v.res_type, v.id)
+}
+
+fn bundle(kind: &str, total: Option<usize>, links: Vec<Value>, entries: Vec<Value>) -> Value {
+    let mut b = json!({"resourceType": "Bundle", "id": new_id(), "meta": {"lastUpdated": clock::instant(clock::now_ms())}, "type": kind});
+    if let Some(t) = total {
+        b["total"] = json!(t);
+    }
+    b["link"] = Value::Array(links);
+    if !entries.is_empty() {
+        b["entry"] = Value::Array(entries);
+    }
+    b
+}
+
+pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirResult<Reply> {
+    svc.check_type(t)?;
+    let plan = Plan::new(&svc.registry, t, &req.query)?;
+    let found = plan.run(conn)?;
+    let mut entries = Vec::new();
+    for (mode, versions) in [("match", &found.matches), ("include", &found.included)] {
+        for v in versions {
+            entries.push(json!({"fullUrl": full_url(&req.base, v), "resource": resource_of(v)?, "search": {"mode": mode}}));
+        }
+    }
+    if !plan.ignored.is_empty() {
+        let message = format!("Ignored search parameters that {t} does not have: {} (see GET /metadata for those it has)", plan.ignored.join(", "));
+        entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-supported", "details": {"text": message}}]}, "search": {"mode": "outcome"}}));
+    }
+    let has_next = !plan.summary_count && plan.offset + found.matches.len() < found.total;
+    let links = paging_links(req, plan.offset, plan.count, has_next);
+    Ok(Reply::body(200, bundle("searchset", Some(found.total), links, entries)))
+}
+
+pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirResult<Reply> {
+    let since = match req.param("_since") {
+        Some(s) => Some(dates::range(s).ok_or_else(|| FhirError::bad_request(format!("_since={s}: expected an instant, e.g. 2026-11-25T10:00:00Z")))?.0),
+        None => None,
+    };
+    let number = |name: &str, default: usize| -> FhirResult<usize> {
+        req.param(name).map_or(Ok(default), |v| v.parse().map_err(|_| FhirError::bad_request(format!("{name}={v}: expected a whole number"))))
+    };
+    let count = number("_count", DEFAULT_HISTORY_COUNT)?.clamp(1, super::search::query::MAX_COUNT);
+    let offset = number("_offset", 0)?;
+    let mut versions = store::history(conn, scope, since, count, offset)?;
+    let has_next = versions.len() > count;
+    versions.truncate(count);
+    let mut entries = Vec::with_capacity(versions.len());
+    for v in &versions {
+        entries.push(history_entry(&req.base, v)?);
+    }
+    Ok(Reply::body(200, bundle("history", None, paging_links(req, offset, count, has_next), entries)))
+}
+
+fn history_entry(base: &str, v: &Version) -> FhirResult<Value> {
+    let (status, url) = match v.method.as_str() {
+        "POST" => ("201 Created", v.res_type.clone()),
+        "DELETE" => ("204 No Content", format!("{}/{}", v.res_type, v.id)),
+        _ if v.version == 1 => ("201 Created", format!("{}/{}", v.res_type, v.id)),
+        _ => ("200 OK", format!("{}/{}", v.res_type, v.id)),
+    };
+    let mut entry = json!({
+        "fullUrl": full_url(base, v),
+        "request": {"method": v.method, "url": url},
+        "response": {"status": status, "etag": v.etag(), "lastModified": clock::instant(v.last_updated)},
+    });
+    if !v.deleted() {
+        entry["resource"] = resource_of(v)?;
+    }
+    Ok(entry)
+}

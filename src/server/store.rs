@@ -1,0 +1,275 @@
+//! The SQLite store: every version of every resource (full history), a
+//! pointer to each resource's current version, the search index rows of
+//! current versions, and the forwarding outbox (`outbox.rs` owns its SQL).
+//!
+//! One writer connection, behind a mutex, runs each write as one
+//! `BEGIN IMMEDIATE` transaction (a FHIR transaction Bundle is one of them);
+//! readers take pooled connections and see the last committed state (WAL).
+//! SQL is always parameterised: user input never becomes SQL text.
+
+use super::error::{FhirError, FhirResult};
+use super::search::index::{IndexRow, IndexValue};
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS resource_version (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    res_type TEXT NOT NULL,
+    res_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    body BLOB,
+    UNIQUE (res_type, res_id, version)
+);
+CREATE INDEX IF NOT EXISTS version_by_type ON resource_version (res_type, seq);
+CREATE TABLE IF NOT EXISTS resource_current (
+    res_type TEXT NOT NULL,
+    res_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (res_type, res_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS current_by_updated ON resource_current (res_type, last_updated);
+CREATE TABLE IF NOT EXISTS idx_token (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT, display TEXT);
+CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (res_type, param, code);
+CREATE INDEX IF NOT EXISTS idx_token_owner ON idx_token (res_type, res_id);
+CREATE TABLE IF NOT EXISTS idx_string (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_string_norm ON idx_string (res_type, param, norm);
+CREATE INDEX IF NOT EXISTS idx_string_owner ON idx_string (res_type, res_id);
+CREATE TABLE IF NOT EXISTS idx_date (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_date_lo ON idx_date (res_type, param, lo);
+CREATE INDEX IF NOT EXISTS idx_date_owner ON idx_date (res_type, res_id);
+CREATE TABLE IF NOT EXISTS idx_reference (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT);
+CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference (target_type, target_id);
+CREATE INDEX IF NOT EXISTS idx_reference_owner ON idx_reference (res_type, res_id);
+CREATE TABLE IF NOT EXISTS idx_quantity (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, value REAL NOT NULL, system TEXT, code TEXT);
+CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (res_type, param, value);
+CREATE INDEX IF NOT EXISTS idx_quantity_owner ON idx_quantity (res_type, res_id);
+CREATE TABLE IF NOT EXISTS idx_uri (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (res_type, param, uri);
+CREATE INDEX IF NOT EXISTS idx_uri_owner ON idx_uri (res_type, res_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_seq INTEGER NOT NULL,
+    res_type TEXT NOT NULL,
+    res_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    last_error TEXT,
+    created INTEGER NOT NULL,
+    finished INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, seq);
+";
+
+/// The index tables, each with the kind of value it holds.
+pub const INDEX_TABLES: &[&str] = &["idx_token", "idx_string", "idx_date", "idx_reference", "idx_quantity", "idx_uri"];
+
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// One stored version of a resource.
+#[derive(Clone, Debug)]
+pub struct Version {
+    pub seq: i64,
+    pub res_type: String,
+    pub id: String,
+    pub version: i64,
+    pub last_updated: i64,
+    /// The interaction that made it: POST, PUT, PATCH or DELETE.
+    pub method: String,
+    /// The resource's JSON; `None` for a deletion.
+    pub body: Option<Vec<u8>>,
+}
+
+impl Version {
+    pub fn deleted(&self) -> bool {
+        self.body.is_none()
+    }
+
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+}
+
+/// What a write stores: a new version (a resource, or a deletion).
+pub struct NewVersion<'a> {
+    pub res_type: &'a str,
+    pub id: &'a str,
+    /// The version number this write makes (the current one plus one).
+    pub version: i64,
+    pub method: &'static str,
+    pub last_updated: i64,
+    pub body: Option<&'a [u8]>,
+    pub index: &'a [IndexRow],
+}
+
+const VERSION_COLUMNS: &str = "seq, res_type, res_id, version, last_updated, method, body";
+
+fn version_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Version> {
+    Ok(Version { seq: row.get(0)?, res_type: row.get(1)?, id: row.get(2)?, version: row.get(3)?, last_updated: row.get(4)?, method: row.get(5)?, body: row.get(6)? })
+}
+
+impl Store {
+    /// Opens (creating on first start) the database file in WAL mode.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // Every accepted write survives a crash of the process or the machine.
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.busy_timeout(std::time::Duration::from_secs(30))?;
+        writer.execute_batch(SCHEMA)?;
+        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one write transaction: committed when it returns `Ok`,
+    /// rolled back (nothing changed) when it returns `Err`.
+    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> FhirResult<T>) -> FhirResult<T> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader that sees the last committed state.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> FhirResult<T>) -> FhirResult<T> {
+        let conn = match self.readers.lock().pop() {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                c.busy_timeout(std::time::Duration::from_secs(30))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        self.readers.lock().push(conn);
+        out
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> bool {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).is_ok()
+    }
+}
+
+/// The current version of a resource (a deletion included).
+pub fn current(conn: &Connection, res_type: &str, id: &str) -> FhirResult<Option<Version>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE seq = (SELECT seq FROM resource_current WHERE res_type = ?1 AND res_id = ?2)");
+    Ok(conn.query_row(&sql, params![res_type, id], version_row).optional()?)
+}
+
+pub fn version(conn: &Connection, res_type: &str, id: &str, version: i64) -> FhirResult<Option<Version>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND version = ?3");
+    Ok(conn.query_row(&sql, params![res_type, id, version], version_row).optional()?)
+}
+
+pub fn by_seq(conn: &Connection, seq: i64) -> FhirResult<Option<Version>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE seq = ?1");
+    Ok(conn.query_row(&sql, params![seq], version_row).optional()?)
+}
+
+/// Current, not deleted versions by (type, id), in the order asked.
+pub fn current_many(conn: &Connection, keys: &[(String, String)]) -> FhirResult<Vec<Version>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for (t, id) in keys {
+        if let Some(v) = current(conn, t, id)?.filter(|v| !v.deleted()) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Stores a new version, makes it current and replaces the index rows.
+pub fn put_version(conn: &Connection, new: &NewVersion<'_>) -> FhirResult<Version> {
+    let version = new.version;
+    conn.prepare_cached("INSERT INTO resource_version (res_type, res_id, version, last_updated, method, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![new.res_type, new.id, version, new.last_updated, new.method, new.body])?;
+    let seq = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT OR REPLACE INTO resource_current (res_type, res_id, version, seq, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![new.res_type, new.id, version, seq, new.last_updated, new.body.is_none()])?;
+    if version > 1 {
+        for table in INDEX_TABLES {
+            conn.prepare_cached(&format!("DELETE FROM {table} WHERE res_type = ?1 AND res_id = ?2"))?.execute(params![new.res_type, new.id])?;
+        }
+    }
+    for row in new.index {
+        insert_index_row(conn, new.res_type, new.id, row)?;
+    }
+    Ok(Version { seq, res_type: new.res_type.to_string(), id: new.id.to_string(), version, last_updated: new.last_updated, method: new.method.to_string(), body: new.body.map(<[u8]>::to_vec) })
+}
+
+fn insert_index_row(conn: &Connection, res_type: &str, id: &str, row: &IndexRow) -> FhirResult<()> {
+    let p = row.param.as_str();
+    match &row.value {
+        IndexValue::Token { system, code, display } => conn
+            .prepare_cached("INSERT INTO idx_token (res_type, res_id, param, system, code, display) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![res_type, id, p, system, code, display])?,
+        IndexValue::String { norm, exact } => conn
+            .prepare_cached("INSERT INTO idx_string (res_type, res_id, param, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![res_type, id, p, norm, exact])?,
+        IndexValue::Date { lo, hi } => conn
+            .prepare_cached("INSERT INTO idx_date (res_type, res_id, param, lo, hi) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![res_type, id, p, lo, hi])?,
+        IndexValue::Reference { target_type, target_id, url } => conn
+            .prepare_cached("INSERT INTO idx_reference (res_type, res_id, param, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![res_type, id, p, target_type, target_id, url])?,
+        IndexValue::Quantity { value, system, code } => conn
+            .prepare_cached("INSERT INTO idx_quantity (res_type, res_id, param, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![res_type, id, p, value, system, code])?,
+        IndexValue::Uri(uri) => conn.prepare_cached("INSERT INTO idx_uri (res_type, res_id, param, uri) VALUES (?1, ?2, ?3, ?4)")?.execute(params![res_type, id, p, uri])?,
+    };
+    Ok(())
+}
+
+/// Which history: one resource's, one type's, or the whole server's.
+#[derive(Clone, Debug)]
+pub enum HistoryScope {
+    Instance(String, String),
+    Type(String),
+    System,
+}
+
+/// Versions newest first, after `since` (ms) when given; `count + 1` are
+/// read so the caller can tell whether there is a next page.
+pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, count: usize, offset: usize) -> FhirResult<Vec<Version>> {
+    let since = since.unwrap_or(i64::MIN);
+    let limit = (count + 1) as i64;
+    let offset = offset as i64;
+    let (sql, rows) = match scope {
+        HistoryScope::Instance(t, id) => (
+            format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND last_updated >= ?3 ORDER BY seq DESC LIMIT ?4 OFFSET ?5"),
+            vec![t.clone(), id.clone()],
+        ),
+        HistoryScope::Type(t) => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND last_updated >= ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4"), vec![t.clone()]),
+        HistoryScope::System => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE last_updated >= ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"), vec![]),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut values: Vec<rusqlite::types::Value> = rows.into_iter().map(rusqlite::types::Value::from).collect();
+    values.extend([since.into(), limit.into(), offset.into()]);
+    let out = stmt.query_map(rusqlite::params_from_iter(values), version_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(out)
+}
+
+/// Turns a store failure that is not a FHIR problem into one.
+pub fn internal(e: impl std::fmt::Display) -> FhirError {
+    FhirError::internal(format!("The store failed ({e}). Retry the request; if it keeps failing, tell the server's operator."))
+}
