@@ -226,3 +226,225 @@ fn request_ids_health_and_body_limit() {
     assert_eq!(r.json::<Value>().unwrap()["resourceType"], "OperationOutcome");
     assert!(srv.log_text().contains("request_id=abc-123"), "the request is logged with its id");
 }
+
+fn entry(full_url: &str, resource: Value, method: &str, url: &str) -> Value {
+    json!({"fullUrl": full_url, "resource": resource, "request": {"method": method, "url": url}})
+}
+
+/// A care plan transaction: a patient, two goals and a plan, linked by
+/// `urn:uuid`, the plan's author a conditional reference to an organisation.
+fn plan_transaction(nhs: &str) -> Value {
+    let pat = "urn:uuid:3f1c9a3e-0000-4000-8000-000000000001";
+    let g1 = "urn:uuid:3f1c9a3e-0000-4000-8000-000000000002";
+    let g2 = "urn:uuid:3f1c9a3e-0000-4000-8000-000000000003";
+    let mut plan = care_plan(pat, &[g1, g2]);
+    plan["author"] = json!({"reference": "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|RX1"});
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        entry("urn:uuid:3f1c9a3e-0000-4000-8000-000000000004", plan, "POST", "CarePlan"),
+        entry(pat, patient(nhs, "Transaction"), "POST", "Patient"),
+        entry(g1, goal(pat, "active", "Walk to the shops"), "POST", "Goal"),
+        entry(g2, goal(pat, "proposed", "Cook a meal"), "POST", "Goal"),
+    ]})
+}
+
+fn organisation() -> Value {
+    json!({"resourceType": "Organization", "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}], "name": "Home Care Ltd"})
+}
+
+#[test]
+fn transactions_rewrite_references_and_are_all_or_nothing() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    created(srv.post("Organization", &organisation()));
+
+    let r = srv.post("", &plan_transaction("9000000074"));
+    let status = r.status();
+    let reply: Value = r.json().unwrap();
+    assert_eq!(status, 200, "{}", serde_json::to_string_pretty(&reply).unwrap());
+    assert_eq!(reply["type"], "transaction-response");
+    let entries = reply["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    for e in entries {
+        assert_eq!(e["response"]["status"], "201 Created", "{e}");
+        assert!(e["response"]["location"].as_str().unwrap().contains("/_history/1"));
+        assert_eq!(e["response"]["etag"], "W/\"1\"");
+    }
+    // The plan (entry 0) points at the stored patient, goals and organisation.
+    let plan = &entries[0]["resource"];
+    let patient_ref = format!("Patient/{}", entries[1]["resource"]["id"].as_str().unwrap());
+    assert_eq!(plan["subject"]["reference"], patient_ref);
+    assert_eq!(plan["goal"][0]["reference"], format!("Goal/{}", entries[2]["resource"]["id"].as_str().unwrap()));
+    assert!(plan["author"]["reference"].as_str().unwrap().starts_with("Organization/"));
+    assert_eq!(entries[2]["resource"]["subject"]["reference"], patient_ref);
+    // Index rows follow the rewritten references.
+    assert_eq!(srv.total(&format!("Goal?subject={patient_ref}")), 2);
+
+    // One invalid entry: the whole transaction is refused, naming it, and the store is unchanged.
+    let before = srv.bundle("_history?_count=1000")["entry"].as_array().unwrap().len();
+    let mut bad = plan_transaction("9000000082");
+    bad["entry"][2]["resource"]["lifecycleStatus"] = json!("not-a-status");
+    let r = srv.post("", &bad);
+    assert_eq!(r.status(), 422);
+    let oo: Value = r.json().unwrap();
+    let all = texts(&oo).join("\n");
+    assert!(all.contains("Bundle.entry[2]"), "{all}");
+    assert_eq!(srv.bundle("_history?_count=1000")["entry"].as_array().unwrap().len(), before);
+
+    // A conditional reference that matches nothing fails at the store: rolled back whole.
+    let mut unresolved = plan_transaction("9000000090");
+    unresolved["entry"][0]["resource"]["author"]["reference"] = json!("Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|NOPE");
+    let r = srv.post("", &unresolved);
+    assert_eq!(r.status(), 412);
+    assert!(texts(&r.json::<Value>().unwrap()).join(" ").contains("Bundle.entry[0]"));
+    assert_eq!(srv.bundle("_history?_count=1000")["entry"].as_array().unwrap().len(), before);
+    assert_eq!(srv.total(&format!("Patient?identifier={NHS}|9000000090")), 0);
+
+    // ifNoneExist, and entries processed DELETE, POST, PUT, GET whatever their order.
+    let pid = entries[1]["resource"]["id"].as_str().unwrap();
+    let mut updated = entries[1]["resource"].clone();
+    updated["name"][0]["family"] = json!("Renamed");
+    let mixed = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "GET", "url": format!("Patient/{pid}")}},
+        entry(&format!("Patient/{pid}"), updated, "PUT", &format!("Patient/{pid}")),
+        {"fullUrl": "urn:uuid:3f1c9a3e-0000-4000-8000-00000000000a", "resource": organisation(), "request": {"method": "POST", "url": "Organization", "ifNoneExist": "identifier=https://fhir.nhs.uk/Id/ods-organization-code|RX1"}},
+    ]});
+    let r = srv.post("", &mixed);
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().unwrap();
+    assert_eq!(reply["entry"][0]["resource"]["name"][0]["family"], "Renamed", "GET runs after PUT");
+    assert_eq!(reply["entry"][1]["response"]["status"], "200 OK");
+    assert_eq!(reply["entry"][2]["response"]["status"], "200 OK", "the organisation already exists");
+    assert_eq!(srv.total("Organization?_summary=count"), 1);
+}
+
+#[test]
+fn batches_process_entries_independently() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let mut bad = goal("Patient/p1", "active", "x");
+    bad["lifecycleStatus"] = json!("nonsense");
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": patient("9000000104", "Batch"), "request": {"method": "POST", "url": "Patient"}},
+        {"resource": bad, "request": {"method": "POST", "url": "Goal"}},
+        {"request": {"method": "GET", "url": "Patient/missing"}},
+    ]});
+    let r = srv.post("", &batch);
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().unwrap();
+    assert_eq!(reply["type"], "batch-response");
+    assert_eq!(reply["entry"][0]["response"]["status"], "201 Created");
+    assert!(reply["entry"][1]["response"]["status"].as_str().unwrap().starts_with("422"));
+    assert_eq!(reply["entry"][1]["response"]["outcome"]["resourceType"], "OperationOutcome");
+    assert!(reply["entry"][2]["response"]["status"].as_str().unwrap().starts_with("404"));
+    assert_eq!(srv.total("Patient?_summary=count"), 1);
+    assert_eq!(srv.total("Goal?_summary=count"), 0);
+}
+
+#[test]
+fn search_by_the_loaded_search_parameters() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    created(srv.post("Organization", &organisation()));
+    let reply: Value = srv.post("", &plan_transaction("9000000112")).json().unwrap();
+    let pid = reply["entry"][1]["resource"]["id"].as_str().unwrap().to_string();
+    let plan_id = reply["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+    let mut other = patient("9000000120", "Other");
+    other["name"][0]["given"] = json!(["Zoë"]);
+    other["birthDate"] = json!("1990-07-15");
+    other["meta"] = json!({"tag": [{"system": "http://x/tags", "code": "vip"}], "profile": ["http://hl7.org/fhir/StructureDefinition/Patient"]});
+    let other = created(srv.post("Patient", &other));
+    let other_id = other["id"].as_str().unwrap();
+
+    // token
+    assert_eq!(srv.total(&format!("Patient?identifier={NHS}|9000000112")), 1);
+    assert_eq!(srv.total("Patient?identifier=9000000120"), 1);
+    assert_eq!(srv.total("Patient?gender=female"), 2);
+    assert_eq!(srv.total("Goal?lifecycle-status=active,proposed"), 2);
+    assert_eq!(srv.total("Goal?lifecycle-status:not=active"), 1);
+    // string: starts-with, case-insensitive; :exact; :contains
+    assert_eq!(srv.total("Patient?family=trans"), 1);
+    assert_eq!(srv.total("Patient?family:exact=transaction"), 0);
+    assert_eq!(srv.total("Patient?family:exact=Transaction"), 1);
+    assert_eq!(srv.total("Patient?name:contains=ther"), 1);
+    // date with prefixes
+    assert_eq!(srv.total("Patient?birthdate=1950"), 1);
+    assert_eq!(srv.total("Patient?birthdate=gt1960-01-01"), 1);
+    assert_eq!(srv.total("Patient?birthdate=le1990-07-15"), 2);
+    assert_eq!(srv.total("Patient?birthdate=lt1950-03-01"), 0);
+    assert_eq!(srv.total("CarePlan?date=ge2026-01"), 1);
+    assert_eq!(srv.get("Patient?birthdate=yesterday").status(), 400);
+    // reference, with and without the type
+    assert_eq!(srv.total(&format!("CarePlan?subject=Patient/{pid}")), 1);
+    assert_eq!(srv.total(&format!("CarePlan?patient={pid}")), 1);
+    assert_eq!(srv.total(&format!("Goal?subject:Patient={pid}")), 2);
+    // :missing
+    assert_eq!(srv.total("CarePlan?author:missing=false"), 1);
+    assert_eq!(srv.total("Patient?death-date:missing=true"), 2);
+    // chaining one level
+    assert_eq!(srv.total("CarePlan?subject:Patient.family=transaction"), 1);
+    assert_eq!(srv.total("CarePlan?patient.identifier=9000000112"), 1);
+    assert_eq!(srv.total("CarePlan?patient.identifier=9000000120"), 0);
+    // common parameters
+    assert_eq!(srv.total(&format!("Patient?_id={other_id}")), 1);
+    assert_eq!(srv.total("Patient?_tag=http://x/tags|vip"), 1);
+    assert_eq!(srv.total("Patient?_profile=http://hl7.org/fhir/StructureDefinition/Patient"), 1);
+    assert_eq!(srv.total("Patient?_security:missing=true"), 2);
+    assert_eq!(srv.total("Patient?_lastUpdated=gt2000-01-01"), 2);
+    assert_eq!(srv.total("Patient?_lastUpdated=lt2000-01-01"), 0);
+
+    // _include and _revinclude
+    let b = srv.bundle(&format!("CarePlan?patient={pid}&_include=CarePlan:goal&_include=CarePlan:subject"));
+    let modes: Vec<(String, String)> = b["entry"].as_array().unwrap().iter().map(|e| (e["resource"]["resourceType"].as_str().unwrap().to_string(), e["search"]["mode"].as_str().unwrap().to_string())).collect();
+    assert_eq!(b["total"], 1);
+    assert_eq!(modes.iter().filter(|(t, m)| t == "Goal" && m == "include").count(), 2, "{modes:?}");
+    assert_eq!(modes.iter().filter(|(t, m)| t == "Patient" && m == "include").count(), 1, "{modes:?}");
+    let b = srv.bundle(&format!("Patient?_id={pid}&_revinclude=CarePlan:subject"));
+    assert!(b["entry"].as_array().unwrap().iter().any(|e| e["resource"]["id"] == plan_id.as_str() && e["search"]["mode"] == "include"));
+
+    // _count, paging links, _sort, _summary=count
+    let b = srv.bundle("Patient?_count=1&_sort=birthdate");
+    assert_eq!(b["total"], 2);
+    assert_eq!(b["entry"].as_array().unwrap().len(), 1);
+    assert_eq!(b["entry"][0]["resource"]["birthDate"], "1950-03-01");
+    let next = b["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").expect("a next link")["url"].as_str().unwrap().to_string();
+    let page2: Value = srv.client.get(&next).send().unwrap().json().unwrap();
+    assert_eq!(page2["entry"][0]["resource"]["birthDate"], "1990-07-15");
+    assert!(page2["link"].as_array().unwrap().iter().all(|l| l["relation"] != "next"));
+    let b = srv.bundle("Patient?_sort=-birthdate");
+    assert_eq!(b["entry"][0]["resource"]["birthDate"], "1990-07-15");
+    let b = srv.bundle("Patient?_summary=count");
+    assert_eq!(b["total"], 2);
+    assert!(b.get("entry").is_none());
+
+    // Unknown parameters are ignored, and the searchset says so.
+    let b = srv.bundle("Patient?not-a-param=1");
+    assert_eq!(b["total"], 2);
+    assert!(b["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "outcome"));
+    // POST _search takes the same parameters.
+    let r = srv.client.post(srv.url("Patient/_search?family=other")).send().unwrap();
+    assert_eq!(r.json::<Value>().unwrap()["total"], 1);
+}
+
+#[test]
+fn quantity_and_uri_parameters() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let obs = |value: f64| {
+        json!({"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+               "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2026-11-20T10:00:00Z",
+               "valueQuantity": {"value": value, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}})
+    };
+    created(srv.post("Observation", &obs(72.5)));
+    created(srv.post("Observation", &obs(80.0)));
+    assert_eq!(srv.total("Observation?value-quantity=gt75"), 1);
+    assert_eq!(srv.total("Observation?value-quantity=72.5|http://unitsofmeasure.org|mg/dL"), 1);
+    assert_eq!(srv.total("Observation?value-quantity=le80|http://unitsofmeasure.org|mg/dL"), 2);
+    assert_eq!(srv.total("Observation?code=http://loinc.org|2339-0&date=2026-11-20"), 2);
+    assert_eq!(srv.total("Observation?date=gt2026-11-20T10:00:00Z"), 0);
+    let doc = json!({"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"contentType": "application/pdf", "url": "http://docs.example/plan.pdf"}}], "subject": {"reference": "Patient/p1"}});
+    created(srv.post("DocumentReference", &doc));
+    // DocumentReference's 'location' is a uri parameter on content.attachment.url.
+    assert_eq!(srv.total("DocumentReference?location=http://docs.example/plan.pdf"), 1);
+    assert_eq!(srv.total("DocumentReference?location:below=http://docs.example/"), 1);
+    assert_eq!(srv.total("DocumentReference?location=http://docs.example/"), 0);
+}
