@@ -448,3 +448,131 @@ fn quantity_and_uri_parameters() {
     assert_eq!(srv.total("DocumentReference?location:below=http://docs.example/"), 1);
     assert_eq!(srv.total("DocumentReference?location=http://docs.example/"), 0);
 }
+
+#[test]
+fn validate_operation_at_every_level() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let good = goal("Patient/p1", "active", "Walk");
+    let mut bad = good.clone();
+    bad["lifecycleStatus"] = json!("nonsense");
+
+    let errors = |oo: &Value| oo["issue"].as_array().unwrap().iter().filter(|i| i["severity"] == "error").count();
+    let r = srv.post("$validate", &bad);
+    assert_eq!(r.status(), 200, "the operation worked; the resource did not");
+    let oo: Value = r.json().unwrap();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    assert!(errors(&oo) >= 1, "{:?}", texts(&oo));
+    let oo: Value = srv.post("Goal/$validate", &good).json().unwrap();
+    assert_eq!(errors(&oo), 0, "{:?}", texts(&oo));
+    assert_eq!(srv.post("Patient/$validate", &good).status(), 400, "a Goal is not a Patient");
+
+    // Parameters with resource, profile and mode; nothing is stored.
+    let params = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "resource", "resource": good},
+        {"name": "profile", "valueUri": "http://hl7.org/fhir/StructureDefinition/Goal"},
+        {"name": "mode", "valueCode": "create"}]});
+    let oo: Value = srv.post("Goal/$validate", &params).json().unwrap();
+    assert_eq!(errors(&oo), 0, "{:?}", texts(&oo));
+    let unknown_profile = srv.post("Goal/$validate?profile=http://example.org/no-such-profile", &good);
+    assert_eq!(unknown_profile.status(), 400);
+    assert_eq!(srv.total("Goal?_summary=count"), 0);
+
+    // Instance level: the stored resource, or a candidate update; mode=delete.
+    let stored = created(srv.post("Goal", &good));
+    let id = stored["id"].as_str().unwrap();
+    let oo: Value = srv.client.post(srv.url(&format!("Goal/{id}/$validate"))).send().unwrap().json().unwrap();
+    assert_eq!(errors(&oo), 0, "{:?}", texts(&oo));
+    let mut candidate = stored.clone();
+    candidate["lifecycleStatus"] = json!("nonsense");
+    let oo: Value = srv.post(&format!("Goal/{id}/$validate?mode=update"), &candidate).json().unwrap();
+    assert!(errors(&oo) >= 1);
+    assert_eq!(srv.client.post(srv.url(&format!("Goal/{id}/$validate?mode=delete"))).send().unwrap().status(), 200);
+    assert_eq!(srv.client.post(srv.url("Goal/nope/$validate?mode=delete")).send().unwrap().status(), 404);
+
+    // The PRSB operations have their place, and say they are not there yet.
+    assert_eq!(srv.client.post(srv.url("$from-prsb")).send().unwrap().status(), 501);
+    assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb")).status(), 501);
+}
+
+/// The CapabilityStatement served is the one in the repository, and it
+/// says what the server does: the statement built from the code and the
+/// loaded SearchParameters is the same, and every interaction, search
+/// parameter, operation and format it lists works over HTTP.
+#[test]
+fn capability_statement_matches_what_the_server_does() {
+    use careplan::server::metadata;
+    let registry = careplan::server::search::Registry::load(&common::context());
+    let file: Value = serde_json::from_str(include_str!("../CapabilityStatement.json")).unwrap();
+    let mut described = metadata::describe(&registry, env!("CARGO_PKG_VERSION"), file["date"].as_str().unwrap_or("2026-11-25"));
+    if std::env::var_os("CAREPLAN_BLESS").is_some() {
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/CapabilityStatement.json"), serde_json::to_string_pretty(&described).unwrap() + "\n").unwrap();
+        described = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/CapabilityStatement.json")).unwrap()).unwrap();
+    }
+    if file != described {
+        let (a, b) = (serde_json::to_string_pretty(&file).unwrap(), serde_json::to_string_pretty(&described).unwrap());
+        let at = a.lines().zip(b.lines()).position(|(x, y)| x != y).unwrap_or(a.lines().count().min(b.lines().count()));
+        panic!(
+            "CapabilityStatement.json has drifted from what the server does, from line {}: file has {:?}, server {:?}. Regenerate it with CAREPLAN_BLESS=1 cargo test --test server capability and review the diff",
+            at + 1,
+            a.lines().nth(at),
+            b.lines().nth(at)
+        );
+    }
+
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let served: Value = srv.get("metadata").json().unwrap();
+    assert_eq!(served, file, "/metadata answers the statement in the repository");
+    for (format, media) in [("json", "application/fhir+json"), ("xml", "application/fhir+xml")] {
+        assert!(file["format"].as_array().unwrap().contains(&json!(format)));
+        let r = srv.get(&format!("metadata?_format={format}"));
+        assert!(header(&r, "content-type").starts_with(media));
+    }
+
+    for resource in file["rest"][0]["resource"].as_array().unwrap() {
+        let t = resource["type"].as_str().unwrap();
+        let codes: Vec<&str> = resource["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, metadata::TYPE_INTERACTIONS);
+        // Every listed search parameter is searched, not ignored.
+        for p in resource["searchParam"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            let b = srv.bundle(&format!("{t}?{name}:missing=true"));
+            assert!(b["entry"].as_array().is_none_or(|e| e.iter().all(|e| e["search"]["mode"] != "outcome")), "{t}?{name} is listed but ignored");
+        }
+        for p in file["rest"][0]["searchParam"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            let value = if name == "_lastUpdated" { "gt2000-01-01" } else { "x" };
+            assert_eq!(srv.get(&format!("{t}?{name}={value}")).status(), 200, "{t}?{name}");
+        }
+        for inc in resource["searchInclude"].as_array().unwrap() {
+            assert_eq!(srv.get(&format!("{t}?_include={}", inc.as_str().unwrap())).status(), 200);
+        }
+        // And every listed interaction answers (with a 404 for an id that does not exist, never 405/501).
+        for code in codes {
+            let status = match code {
+                "read" => srv.get(&format!("{t}/none")).status(),
+                "vread" => srv.get(&format!("{t}/none/_history/1")).status(),
+                "history-instance" => srv.get(&format!("{t}/none/_history")).status(),
+                "history-type" => srv.get(&format!("{t}/_history")).status(),
+                "search-type" => srv.get(t).status(),
+                "create" => srv.post(t, &json!({"resourceType": t, "bogus": true})).status(),
+                "update" => srv.put(&format!("{t}/none"), &json!({"resourceType": t, "id": "none", "bogus": true})).status(),
+                "patch" => srv.client.patch(srv.url(&format!("{t}/none"))).header("Content-Type", "application/json-patch+json").body("[]").send().unwrap().status(),
+                "delete" => srv.client.delete(srv.url(&format!("{t}/none"))).send().unwrap().status(),
+                other => panic!("an interaction the test does not know: {other}"),
+            };
+            assert!(![405u16, 501].contains(&status.as_u16()), "{t} {code}: {status}");
+        }
+        let validate = srv.post(&format!("{t}/$validate"), &json!({"resourceType": t}));
+        assert_eq!(validate.status(), 200, "{t}/$validate");
+    }
+    let system: Vec<&str> = file["rest"][0]["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+    assert_eq!(system, metadata::SYSTEM_INTERACTIONS);
+    assert_eq!(srv.get("_history").status(), 200);
+    for kind in ["batch", "transaction"] {
+        let r = srv.post("", &json!({"resourceType": "Bundle", "type": kind, "entry": []}));
+        assert_eq!(r.status(), 200, "{kind}");
+    }
+    assert_eq!(srv.post("$validate", &json!({"resourceType": "Basic", "code": {"text": "x"}})).status(), 200);
+}

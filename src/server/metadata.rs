@@ -97,7 +97,6 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
     json!({
         "resourceType": "CapabilityStatement",
         "id": "careplan",
-        "url": "https://github.com/careplan/careplan/CapabilityStatement/careplan",
         "name": "CareplanServer",
         "title": "careplan serve",
         "status": "active",
