@@ -576,3 +576,129 @@ fn capability_statement_matches_what_the_server_does() {
     }
     assert_eq!(srv.post("$validate", &json!({"resourceType": "Basic", "code": {"text": "x"}})).status(), 200);
 }
+
+fn outbox_rows(database: &std::path::Path) -> Vec<Value> {
+    let out = common::careplan().args(["outbox", "list", "--json", "--limit", "1000", "--database"]).arg(database).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn statuses(rows: &[Value]) -> Vec<String> {
+    rows.iter().map(|r| r["status"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn forwarding_survives_upstream_outages_and_restarts() {
+    let dir = tempdir();
+    let upstream_address = format!("127.0.0.1:{}", server_support::free_port());
+    let forward = format!("http://{upstream_address}");
+    let (up_db, down_db) = (dir.path().join("upstream.db"), dir.path().join("downstream.db"));
+    let mut down = Server::start_on(&down_db, "127.0.0.1:0", &["--forward", &forward], &[]);
+
+    // The upstream is not there yet: writes are accepted and wait in the outbox.
+    let pid = created(down.post("Patient", &patient("9000000139", "Forwarded")))["id"].as_str().unwrap().to_string();
+    let subject = format!("Patient/{pid}");
+    let gid = created(down.post("Goal", &goal(&subject, "active", "Walk")))["id"].as_str().unwrap().to_string();
+    // Strictly in order: the oldest write is retried, the next waits behind it.
+    assert!(
+        eventually(Duration::from_secs(30), || outbox_rows(&down_db).iter().any(|r| r["attempts"].as_i64().unwrap() >= 2 && r["last_error"].as_str().unwrap_or("").contains("unreachable"))),
+        "the forwarder tried, and tries again"
+    );
+    assert_eq!(statuses(&outbox_rows(&down_db)), vec!["pending", "pending"]);
+
+    // It comes up (started later): everything arrives, with the same ids.
+    let mut up = Server::start_on(&up_db, &upstream_address, &[], &[]);
+    assert!(eventually(Duration::from_secs(60), || up.get(&format!("Goal/{gid}")).status() == 200), "the goal reached the upstream");
+    assert_eq!(up.get(&format!("Patient/{pid}")).status(), 200);
+    assert!(eventually(Duration::from_secs(30), || statuses(&outbox_rows(&down_db)).iter().all(|s| s == "sent")));
+
+    // The upstream goes down; writes go on; then our server restarts too.
+    assert!(up.stop().success());
+    let mut cancelled: Value = down.get(&format!("Goal/{gid}")).json().unwrap();
+    cancelled["lifecycleStatus"] = json!("cancelled");
+    assert_eq!(down.put(&format!("Goal/{gid}"), &cancelled).status(), 200);
+    assert_eq!(down.client.delete(down.url(&format!("Patient/{pid}"))).send().unwrap().status(), 200);
+    assert!(down.stop().success(), "a clean shutdown");
+    let down = Server::start_on(&down_db, "127.0.0.1:0", &["--forward", &forward], &[]);
+    let g2 = created(down.post("Goal", &goal(&subject, "proposed", "Cook")))["id"].as_str().unwrap().to_string();
+    let waiting = statuses(&outbox_rows(&down_db)).iter().filter(|s| *s == "pending").count();
+    assert_eq!(waiting, 3, "the update, the deletion and the new goal wait");
+
+    // The upstream is back: nothing was lost, and it all arrived in order.
+    let up = Server::start_on(&up_db, &upstream_address, &[], &[]);
+    assert!(eventually(Duration::from_secs(60), || up.get(&format!("Goal/{g2}")).status() == 200), "the new goal reached the upstream");
+    assert_eq!(up.get(&format!("Goal/{gid}")).json::<Value>().unwrap()["lifecycleStatus"], "cancelled");
+    assert_eq!(up.get(&format!("Patient/{pid}")).status(), 410);
+    assert!(eventually(Duration::from_secs(30), || statuses(&outbox_rows(&down_db)).iter().all(|s| s == "sent")));
+    // The upstream keeps the history too: the archived goal is its second version.
+    let h = up.bundle(&format!("Goal/{gid}/_history"));
+    assert_eq!(h["entry"][0]["resource"]["lifecycleStatus"], "cancelled");
+    assert_eq!(h["entry"][1]["resource"]["lifecycleStatus"], "active");
+}
+
+#[test]
+fn writes_the_upstream_refuses_are_kept_and_can_be_retried() {
+    let dir = tempdir();
+    let up = Server::start(dir.path(), &[]);
+    let down_db = dir.path().join("lenient.db");
+    let down = Server::start_on(&down_db, "127.0.0.1:0", &["--validation", "off", "--forward", &up.base], &[]);
+    let mut bad = goal("Patient/p1", "active", "x");
+    bad["lifecycleStatus"] = json!("nonsense");
+    created(down.post("Goal", &bad));
+    let good = created(down.post("Goal", &goal("Patient/p1", "active", "y")));
+    assert!(eventually(Duration::from_secs(30), || up.get(&format!("Goal/{}", good["id"].as_str().unwrap())).status() == 200), "a refused write does not hold up the next");
+    let rows = outbox_rows(&down_db);
+    let refused = rows.iter().find(|r| r["status"] == "rejected").expect("a rejected row");
+    assert!(refused["last_error"].as_str().unwrap().contains("422"), "{refused}");
+    let out = common::careplan().args(["outbox", "retry", "--database"]).arg(&down_db).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1 writes"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(eventually(Duration::from_secs(30), || outbox_rows(&down_db).iter().any(|r| r["status"] == "rejected" && r["attempts"].as_i64().unwrap() >= 2)), "retried, and refused again");
+    let listed = common::careplan().args(["outbox", "list", "--database"]).arg(&down_db).output().unwrap();
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(table.contains("rejected: 1") && table.contains("sent: 1"), "{table}");
+}
+
+#[test]
+fn shutdown_finishes_the_transaction_in_flight() {
+    let dir = tempdir();
+    let db = dir.path().join("careplan.db");
+    let mut srv = Server::start_on(&db, "127.0.0.1:0", &[], &[]);
+    let entries: Vec<Value> = (0..1500).map(|i| entry(&format!("urn:uuid:00000000-0000-4000-8000-{i:012}"), patient(&format!("{}", 9100000000u64 + i), "Bulk"), "POST", "Patient")).collect();
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let (client, url) = (srv.client.clone(), srv.url(""));
+    let sender = std::thread::spawn(move || client.post(url).header("Content-Type", "application/fhir+json").body(serde_json::to_vec(&bundle).unwrap()).send().map(|r| r.status().as_u16()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(srv.stop().success(), "the server stops cleanly");
+    let answered = sender.join().unwrap();
+    let srv = Server::start_on(&db, "127.0.0.1:0", &[], &[]);
+    let stored = srv.total("Patient?_summary=count");
+    assert!(stored == 0 || stored == 1500, "all or nothing, not {stored}");
+    if answered.as_ref().ok() == Some(&200) {
+        assert_eq!(stored, 1500, "an answered transaction is stored");
+    }
+}
+
+#[test]
+fn settings_come_from_flags_then_environment_then_the_config_file() {
+    let dir = tempdir();
+    let config = dir.path().join("careplan.toml");
+    std::fs::write(&config, "validation = \"off\"\nmax-body-bytes = 1000000\n").unwrap();
+    let mut bad = goal("Patient/p1", "active", "x");
+    bad["lifecycleStatus"] = json!("nonsense");
+    let cfg = config.to_str().unwrap();
+
+    let srv = Server::start_on(&dir.path().join("a.db"), "127.0.0.1:0", &["--config", cfg], &[]);
+    assert_eq!(srv.post("Goal", &bad).status(), 201, "the file turns validation off");
+    let srv = Server::start_on(&dir.path().join("b.db"), "127.0.0.1:0", &["--config", cfg], &[("CAREPLAN_VALIDATION", "warn")]);
+    let r = srv.json(Method::POST, "Goal", &bad).header("Prefer", "return=OperationOutcome").send().unwrap();
+    assert_eq!(r.status(), 201, "warn stores it");
+    let oo: Value = r.json().unwrap();
+    assert!(oo["issue"].as_array().unwrap().iter().any(|i| i["severity"] == "error"), "and tells what is wrong: {:?}", texts(&oo));
+    let srv = Server::start_on(&dir.path().join("c.db"), "127.0.0.1:0", &["--config", cfg, "--validation", "reject"], &[("CAREPLAN_VALIDATION", "warn")]);
+    assert_eq!(srv.post("Goal", &bad).status(), 422, "the flag wins");
+
+    std::fs::write(&config, "adress = \"typo\"\n").unwrap();
+    let out = common::careplan().args(["serve", "--offline", "--config", cfg]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("adress"));
+}
