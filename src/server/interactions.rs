@@ -5,6 +5,7 @@
 
 use super::error::{FhirError, FhirResult};
 use super::routing::{Interaction, Request};
+use super::search::index::IndexRow;
 use super::search::query::matching;
 use super::store::{self, HistoryScope, NewVersion, Version};
 use super::{clock, note, outbox, pages, Prepared, Service};
@@ -144,10 +145,13 @@ fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
 
 /// Stores a new version (a resource, or a deletion when `json` is `None`)
 /// and queues it for forwarding, in the caller's transaction.
-pub fn commit(svc: &Service, conn: &Connection, t: &str, id: &str, method: &'static str, json: Option<Value>, index: &[super::search::index::IndexRow], current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
+pub fn commit(svc: &Service, conn: &Connection, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow])>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
     let version = current.map_or(1, |c| c.version + 1);
     let now = clock::now_ms();
-    let json = json.map(|j| stamp(j, id, version, now));
+    let (json, index) = match content {
+        Some((json, index)) => (Some(stamp(json, id, version, now)), index),
+        None => (None, &[][..]),
+    };
     let body = json.as_ref().map(serde_json::to_vec).transpose().map_err(store::internal)?;
     let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index })?;
     if svc.config.forward.is_some() {
@@ -186,7 +190,7 @@ fn create(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared)
         }
     }
     let id = req.assigned_id.clone().unwrap_or_else(new_id);
-    let (version, json) = commit(svc, conn, t, &id, "POST", Some(p.json), &p.index, None)?;
+    let (version, json) = commit(svc, conn, (t, &id), "POST", Some((p.json, &p.index)), None)?;
     Ok(Reply::written(201, version, json, p.issues))
 }
 
@@ -208,7 +212,7 @@ fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Pr
     if current.is_none() && !svc.config.update_create {
         return Err(FhirError::new(405, IssueCode::NotSupported, format!("{t}/{id} does not exist and this server does not create resources on update; POST it to /{t}")));
     }
-    let (version, json) = commit(svc, conn, t, id, "PUT", Some(p.json), &p.index, current.as_ref())?;
+    let (version, json) = commit(svc, conn, (t, id), "PUT", Some((p.json, &p.index)), current.as_ref())?;
     Ok(Reply::written(if exists { 200 } else { 201 }, version, json, p.issues))
 }
 
@@ -247,7 +251,7 @@ fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> 
         return Err(FhirError::new(422, IssueCode::Processing, "A patch may not change resourceType or id"));
     }
     let p = svc.prepare_json(&doc)?;
-    let (version, json) = commit(svc, conn, t, id, "PATCH", Some(p.json), &p.index, Some(&current))?;
+    let (version, json) = commit(svc, conn, (t, id), "PATCH", Some((p.json, &p.index)), Some(&current))?;
     Ok(Reply::written(200, version, json, p.issues))
 }
 
@@ -258,7 +262,7 @@ fn delete(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) ->
     let outcome = |message: String| serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "details": {"text": message}}]});
     match current {
         Some(c) if !c.deleted() => {
-            let (version, _) = commit(svc, conn, t, id, "DELETE", None, &[], Some(&c))?;
+            let (version, _) = commit(svc, conn, (t, id), "DELETE", None, Some(&c))?;
             let message = format!("Deleted {t}/{id} (version {}); its earlier versions stay in its _history", version.version);
             let mut reply = Reply::written(200, version, Some(outcome(message.clone())), vec![note(message)]);
             reply.write = false;

@@ -456,23 +456,17 @@ fn include(key: &str, value: &str) -> FhirResult<Include> {
 
 /// `a,b\,c` → [`a`, `b,c`]: commas separate alternatives unless escaped.
 fn split_values(value: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
+    let mut out = Vec::new();
+    let mut current = String::new();
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' if chars.peek().is_some_and(|n| matches!(n, ',' | '|' | '$' | '\\')) => {
-                if let Some(n) = chars.next() {
-                    out.last_mut().map(|s| s.push(n));
-                }
-            }
-            ',' => out.push(String::new()),
-            c => {
-                if let Some(s) = out.last_mut() {
-                    s.push(c)
-                }
-            }
+            '\\' if chars.peek().is_some_and(|n| matches!(n, ',' | '|' | '$' | '\\')) => current.extend(chars.next()),
+            ',' => out.push(std::mem::take(&mut current)),
+            c => current.push(c),
         }
     }
+    out.push(current);
     out
 }
 
