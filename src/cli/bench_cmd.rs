@@ -69,6 +69,15 @@ pub struct BenchArgs {
     /// Print the figures as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub target: Option<BenchTarget>,
+}
+
+/// Benchmarks of something other than the validator.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchTarget {
+    /// Ingest throughput, latency and memory of `careplan serve`, with validation on and off.
+    Serve(super::bench_serve_cmd::BenchServeArgs),
 }
 
 /// One corpus file: its name and bytes.
@@ -284,6 +293,9 @@ fn time_passes(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
+    if let Some(BenchTarget::Serve(serve)) = args.target {
+        return super::bench_serve_cmd::run(serve, &args.load);
+    }
     let t_load = Instant::now();
     let ctx = args.load.load()?;
     let load_secs = t_load.elapsed().as_secs_f64();

@@ -13,6 +13,7 @@
 //! `outbox` (SQL), `forward` (the upstream sender), `format` (the wire),
 //! `http` (actix-web: request ids, logs, health, shutdown).
 
+pub mod bench;
 pub mod bundle;
 pub mod clock;
 pub mod config;
