@@ -56,6 +56,9 @@ fn create_read_update_with_if_match_history_and_delete() {
     let r = srv.get(&format!("Goal/{id}"));
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "etag"), "W/\"1\"");
+    // A conditional read of the version the client has: 304, no body.
+    let r = srv.client.get(srv.url(&format!("Goal/{id}"))).header("If-None-Match", "W/\"1\"").send().unwrap();
+    assert_eq!(r.status(), 304);
 
     // The goal is archived: cancelled, as version 2.
     let mut cancelled = g.clone();
@@ -89,7 +92,13 @@ fn create_read_update_with_if_match_history_and_delete() {
     assert_eq!(srv.get(&format!("Goal/{id}/_history/3")).status(), 410);
     let h = srv.bundle(&format!("Goal/{id}/_history"));
     assert_eq!(h["entry"].as_array().unwrap().len(), 3);
+    assert_eq!(h["total"], 3);
     assert_eq!(h["entry"][0]["request"]["method"], "DELETE");
+    let page = srv.bundle(&format!("Goal/{id}/_history?_count=1"));
+    assert_eq!(page["entry"].as_array().unwrap().len(), 1);
+    assert!(page["link"].as_array().unwrap().iter().any(|l| l["relation"] == "next"));
+    assert_eq!(srv.bundle("_history?_since=2999-01-01T00:00:00Z")["total"], 0);
+    assert_eq!(srv.bundle("Goal/_history?_since=2000-01-01T00:00:00Z")["total"], 3);
     assert!(h["entry"][0].get("resource").is_none());
 
     // Unknown things are 404s with an OperationOutcome.
@@ -178,6 +187,16 @@ fn xml_in_and_out() {
     assert!(header(&r, "content-type").starts_with("application/fhir+xml"));
     let back = r.text().unwrap();
     assert!(back.starts_with("<?xml") && back.contains("<versionId value=\"1\"/>"), "{back}");
+    // JSON properties in any order come out as XML in definition order, which validates when sent back.
+    let shuffled = json!({"resourceType": "Patient", "birthDate": "1950-03-01", "gender": "female", "name": [{"given": ["Ada"], "family": "Order"}],
+                          "identifier": [{"value": "9000000147", "system": NHS}], "meta": {"tag": [{"code": "x", "system": "http://x/t"}]}});
+    let id2 = created(srv.post("Patient", &shuffled))["id"].as_str().unwrap().to_string();
+    let xml_back = srv.get(&format!("Patient/{id2}?_format=xml")).text().unwrap();
+    let order: Vec<usize> = ["<meta>", "<identifier>", "<name>", "<gender", "<birthDate"].iter().map(|t| xml_back.find(t).unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{xml_back}");
+    assert!(xml_back.contains("<family value=\"Order\"/><given value=\"Ada\"/>"), "{xml_back}");
+    let r = srv.client.put(srv.url(&format!("Patient/{id2}"))).header("Content-Type", "application/fhir+xml").body(xml_back).send().unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
     // Errors come in the format asked for, too.
     let r = srv.client.get(srv.url("Patient/missing?_format=xml")).send().unwrap();
     assert_eq!(r.status(), 404);
@@ -416,10 +435,18 @@ fn search_by_the_loaded_search_parameters() {
     assert_eq!(b["total"], 2);
     assert!(b.get("entry").is_none());
 
-    // Unknown parameters are ignored, and the searchset says so.
+    // Unknown parameters are ignored, and the searchset says so; unless the client asks for strict handling.
     let b = srv.bundle("Patient?not-a-param=1");
     assert_eq!(b["total"], 2);
     assert!(b["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "outcome"));
+    let r = srv.client.get(srv.url("Patient?not-a-param=1")).header("Prefer", "handling=strict").send().unwrap();
+    assert_eq!(r.status(), 400);
+    // token :text searches the display text.
+    let condition = json!({"resourceType": "Condition", "subject": {"reference": format!("Patient/{pid}")},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006", "display": "Diabetes mellitus type 2"}]}});
+    created(srv.post("Condition", &condition));
+    assert_eq!(srv.total("Condition?code:text=diabetes"), 1);
+    assert_eq!(srv.total("Condition?code:text=asthma"), 0);
     // POST _search takes the same parameters.
     let r = srv.client.post(srv.url("Patient/_search?family=other")).send().unwrap();
     assert_eq!(r.json::<Value>().unwrap()["total"], 1);

@@ -1,135 +1,157 @@
 //! FHIR JSON → FHIR XML: primitives as `value` attributes (their `_name`
 //! shadows' id and extensions folded in), element ids and extension URLs
 //! as attributes, nested resources wrapped in their type's element, and
-//! narrative XHTML written as it is.
+//! narrative XHTML written as it is. JSON does not fix the order of
+//! properties and XML does, so children are written in the order of their
+//! definitions (properties no definition knows keep their place, last).
 
+use crate::context::Context;
+use crate::structure::StructureDef;
 use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Where an object sits in the definitions: a definition and the element the object is an instance of.
+type Scope = Option<(Arc<StructureDef>, usize)>;
+
+struct Writer<'a> {
+    out: String,
+    ctx: &'a Context,
+}
 
 const FHIR_NS: &str = "http://hl7.org/fhir";
 
 /// A resource (a JSON object with `resourceType`) as an XML document.
-pub fn resource_to_xml(resource: &Value) -> String {
-    let mut out = String::with_capacity(1024);
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+pub fn resource_to_xml(resource: &Value, ctx: &Context) -> String {
+    let mut w = Writer { out: String::with_capacity(1024), ctx };
+    w.out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     if let Value::Object(map) = resource {
-        write_resource(&mut out, map, true);
+        w.resource(map, true);
     }
-    out
+    w.out
 }
 
-fn write_resource(out: &mut String, map: &Map<String, Value>, root: bool) {
-    let type_name = map.get("resourceType").and_then(Value::as_str).unwrap_or("Resource");
-    out.push('<');
-    out.push_str(type_name);
-    if root {
-        out.push_str(" xmlns=\"");
-        out.push_str(FHIR_NS);
-        out.push('"');
-    }
-    out.push('>');
-    write_children(out, map, true);
-    out.push_str("</");
-    out.push_str(type_name);
-    out.push('>');
-}
-
-/// The properties of an object as child elements. In a resource `id` is an
-/// element; in a datatype it is an attribute (written by the caller).
-fn write_children(out: &mut String, map: &Map<String, Value>, is_resource: bool) {
-    for (key, value) in map {
-        if key == "resourceType" || (!is_resource && key == "id") {
-            continue;
+impl Writer<'_> {
+    fn resource(&mut self, map: &Map<String, Value>, root: bool) {
+        let type_name = map.get("resourceType").and_then(Value::as_str).unwrap_or("Resource");
+        self.out.push('<');
+        self.out.push_str(type_name);
+        if root {
+            self.out.push_str(" xmlns=\"");
+            self.out.push_str(FHIR_NS);
+            self.out.push('"');
         }
-        if let Some(name) = key.strip_prefix('_') {
-            // A shadow with no value beside it: the element has only id/extensions.
-            if !map.contains_key(name) {
-                write_property(out, name, &Value::Null, Some(value));
-            }
-            continue;
-        }
-        write_property(out, key, value, map.get(&format!("_{key}")));
+        self.out.push('>');
+        let scope = self.ctx.type_definition(type_name).map(|sd| (sd, 0));
+        self.children(map, true, &scope);
+        close(&mut self.out, type_name);
     }
-}
 
-fn write_property(out: &mut String, name: &str, value: &Value, shadow: Option<&Value>) {
-    match value {
-        Value::Array(items) => {
-            let shadows = shadow.and_then(Value::as_array);
-            for (i, item) in items.iter().enumerate() {
-                write_element(out, name, item, shadows.and_then(|s| s.get(i)));
+    /// The definition of property `name` of an object in `scope`: its
+    /// position among its siblings and the scope of its own children.
+    fn child(&self, scope: &Scope, name: &str) -> (usize, Scope) {
+        let Some((sd, ix)) = scope else { return (usize::MAX, None) };
+        let Some((d, chosen)) = sd.match_child(*ix, name) else { return (usize::MAX, None) };
+        let element = &sd.elements[d];
+        let inner = if !element.children.is_empty() {
+            Some((sd.clone(), d))
+        } else if let Some(r) = &element.content_reference {
+            sd.element_by_id(r.rsplit('#').next().unwrap_or(r)).map(|t| (sd.clone(), t))
+        } else {
+            let code = chosen.map(|t| t.code.as_str()).or_else(|| (element.types.len() == 1).then(|| element.types[0].code.as_str()));
+            code.and_then(|c| self.ctx.type_definition(c)).map(|t| (t, 0))
+        };
+        (d, inner)
+    }
+
+    /// The properties of an object as child elements, in definition order.
+    /// In a resource `id` is an element; in a datatype it is an attribute
+    /// (written by the caller).
+    fn children(&mut self, map: &Map<String, Value>, is_resource: bool, scope: &Scope) {
+        let mut properties: Vec<(usize, &str, Scope)> = Vec::new();
+        for key in map.keys() {
+            if key == "resourceType" || (!is_resource && key == "id") {
+                continue;
             }
-            // Shadows longer than the values (values all null) still count.
-            if items.is_empty() {
-                if let Some(shadows) = shadows {
-                    for s in shadows {
-                        write_element(out, name, &Value::Null, Some(s));
-                    }
+            let name = key.strip_prefix('_').unwrap_or(key);
+            // A shadow is written with its value, unless it stands alone (only id/extensions).
+            if key.starts_with('_') && map.contains_key(name) {
+                continue;
+            }
+            let (order, inner) = self.child(scope, name);
+            properties.push((order, key, inner));
+        }
+        properties.sort_by_key(|p| p.0);
+        for (_, key, inner) in properties {
+            match key.strip_prefix('_') {
+                Some(name) => self.property(name, &Value::Null, map.get(key), &inner),
+                None => self.property(key, &map[key], map.get(&format!("_{key}")), &inner),
+            }
+        }
+    }
+
+    fn property(&mut self, name: &str, value: &Value, shadow: Option<&Value>, scope: &Scope) {
+        match (value, shadow) {
+            (Value::Array(items), _) => {
+                let shadows = shadow.and_then(Value::as_array);
+                for (i, item) in items.iter().enumerate() {
+                    self.element(name, item, shadows.and_then(|s| s.get(i)), scope);
                 }
             }
-        }
-        _ => match shadow {
-            Some(Value::Array(shadows)) => {
+            (Value::Null, Some(Value::Array(shadows))) => {
                 for s in shadows {
-                    write_element(out, name, &Value::Null, Some(s));
+                    self.element(name, &Value::Null, Some(s), scope);
                 }
             }
-            _ => write_element(out, name, value, shadow),
-        },
+            _ => self.element(name, value, shadow, scope),
+        }
     }
-}
 
-fn write_element(out: &mut String, name: &str, value: &Value, shadow: Option<&Value>) {
-    if name == "div" {
-        if let Value::String(xhtml) = value {
-            out.push_str(xhtml);
-            return;
-        }
-    }
-    match value {
-        Value::Object(map) if map.contains_key("resourceType") => {
-            open(out, name, &[]);
-            out.push('>');
-            write_resource(out, map, false);
-            close(out, name);
-        }
-        Value::Object(map) => {
-            let mut attrs: Vec<(&str, String)> = Vec::new();
-            if let Some(id) = map.get("id").and_then(Value::as_str) {
-                attrs.push(("id", id.to_string()));
+    fn element(&mut self, name: &str, value: &Value, shadow: Option<&Value>, scope: &Scope) {
+        match value {
+            Value::String(xhtml) if name == "div" => self.out.push_str(xhtml),
+            Value::Object(map) if map.contains_key("resourceType") => {
+                open(&mut self.out, name, &[]);
+                self.out.push('>');
+                self.resource(map, false);
+                close(&mut self.out, name);
             }
-            let takes_url = name == "extension" || name == "modifierExtension";
-            if takes_url {
-                if let Some(url) = map.get("url").and_then(Value::as_str) {
+            Value::Object(map) => {
+                let mut attrs: Vec<(&str, String)> = Vec::new();
+                if let Some(id) = map.get("id").and_then(Value::as_str) {
+                    attrs.push(("id", id.to_string()));
+                }
+                let takes_url = name == "extension" || name == "modifierExtension";
+                if let Some(url) = map.get("url").and_then(Value::as_str).filter(|_| takes_url) {
                     attrs.push(("url", url.to_string()));
                 }
+                open(&mut self.out, name, &attrs);
+                self.out.push('>');
+                let children: Map<String, Value> = map.iter().filter(|(k, _)| !(takes_url && k.as_str() == "url")).map(|(k, v)| (k.clone(), v.clone())).collect();
+                self.children(&children, false, scope);
+                close(&mut self.out, name);
             }
-            open(out, name, &attrs);
-            out.push('>');
-            let children: Map<String, Value> = map.iter().filter(|(k, _)| !(takes_url && k.as_str() == "url")).map(|(k, v)| (k.clone(), v.clone())).collect();
-            write_children(out, &children, false);
-            close(out, name);
-        }
-        _ => {
-            let mut attrs: Vec<(&str, String)> = Vec::new();
-            let shadow_map = shadow.and_then(Value::as_object);
-            if let Some(id) = shadow_map.and_then(|m| m.get("id")).and_then(Value::as_str) {
-                attrs.push(("id", id.to_string()));
-            }
-            match value {
-                Value::String(s) => attrs.push(("value", s.clone())),
-                Value::Number(n) => attrs.push(("value", n.to_string())),
-                Value::Bool(b) => attrs.push(("value", b.to_string())),
-                _ => {}
-            }
-            open(out, name, &attrs);
-            match shadow_map {
-                Some(m) if m.keys().any(|k| k != "id") => {
-                    out.push('>');
-                    let rest: Map<String, Value> = m.iter().filter(|(k, _)| k.as_str() != "id").map(|(k, v)| (k.clone(), v.clone())).collect();
-                    write_children(out, &rest, false);
-                    close(out, name);
+            _ => {
+                let mut attrs: Vec<(&str, String)> = Vec::new();
+                let shadow_map = shadow.and_then(Value::as_object);
+                if let Some(id) = shadow_map.and_then(|m| m.get("id")).and_then(Value::as_str) {
+                    attrs.push(("id", id.to_string()));
                 }
-                _ => out.push_str("/>"),
+                match value {
+                    Value::String(s) => attrs.push(("value", s.clone())),
+                    Value::Number(n) => attrs.push(("value", n.to_string())),
+                    Value::Bool(b) => attrs.push(("value", b.to_string())),
+                    _ => {}
+                }
+                open(&mut self.out, name, &attrs);
+                match shadow_map {
+                    Some(m) if m.keys().any(|k| k != "id") => {
+                        self.out.push('>');
+                        let rest: Map<String, Value> = m.iter().filter(|(k, _)| k.as_str() != "id").map(|(k, v)| (k.clone(), v.clone())).collect();
+                        self.children(&rest, false, scope);
+                        close(&mut self.out, name);
+                    }
+                    _ => self.out.push_str("/>"),
+                }
             }
         }
     }
@@ -183,7 +205,7 @@ mod tests {
             "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">hi</div>"},
             "contained": [{"resourceType": "Organization", "id": "o"}]
         });
-        let xml = resource_to_xml(&r);
+        let xml = resource_to_xml(&r, &Context::new());
         assert!(xml.contains("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"p1\"/>"), "{xml}");
         assert!(xml.contains("<extension url=\"http://x/e\"><valueString value=\"a&quot;b\"/></extension>"), "{xml}");
         assert!(xml.contains("<given value=\"A\"/><given value=\"B\"><extension url=\"http://x/g\"><valueBoolean value=\"true\"/></extension></given>"), "{xml}");

@@ -84,10 +84,10 @@ pub fn parse_resource(ctx: &Context, bytes: &[u8], format: Option<Format>) -> Fh
 }
 
 /// A resource in the answer's format.
-pub fn render(value: &Value, format: Format) -> Vec<u8> {
+pub fn render(value: &Value, format: Format, ctx: &Context) -> Vec<u8> {
     match format {
         Format::Json => serde_json::to_vec(value).unwrap_or_default(),
-        Format::Xml => crate::render::xml::resource_to_xml(value).into_bytes(),
+        Format::Xml => crate::render::xml::resource_to_xml(value, ctx).into_bytes(),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::error::{operation_outcome, FhirError};
 use super::interactions::Reply;
-use super::routing::{parse_prefer, Request, Return};
+use super::routing::{parse_prefer, prefers_strict, Request, Return};
 use super::{clock, format, forward, Service};
 use crate::tree::Format;
 use actix_web::dev::Service as _;
@@ -98,8 +98,8 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     while let Some(chunk) = payload.next().await {
         match chunk {
             Ok(bytes) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
-            Ok(_) => return error_response(&FhirError::new(413, crate::issue::IssueCode::TooLong, format!("The body is larger than this server's limit of {limit} bytes; split it (e.g. smaller transaction Bundles)")), wire),
-            Err(e) => return error_response(&FhirError::bad_request(format!("The body could not be read: {e}")), wire),
+            Ok(_) => return failure(&svc, FhirError::new(413, crate::issue::IssueCode::TooLong, format!("The body is larger than this server's limit of {limit} bytes; split it (e.g. smaller transaction Bundles)")), wire).into(),
+            Err(e) => return failure(&svc, FhirError::bad_request(format!("The body could not be read: {e}")), wire).into(),
         }
     }
     let info = http.connection_info().clone();
@@ -107,35 +107,60 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     req.query = query;
     req.if_match = header(&http, "if-match");
     req.if_none_exist = header(&http, "if-none-exist");
+    req.if_none_match = header(&http, "if-none-match");
     req.prefer = parse_prefer(header(&http, "prefer").as_deref());
+    req.strict = prefers_strict(header(&http, "prefer").as_deref());
     req.content_type = header(&http, "content-type");
     req.body = body;
+    // The interaction and the writing of its answer both run on the blocking pool.
     let worker_svc = svc.clone();
-    let worker_req = req.clone();
-    match web::block(move || worker_svc.execute(&worker_req)).await {
-        Ok(Ok(reply)) => reply_response(reply, &req, wire),
-        Ok(Err(e)) => error_response(&e, wire),
-        Err(e) => error_response(&FhirError::internal(format!("The request could not be run: {e}")), wire),
+    match web::block(move || answer(&worker_svc, &req, wire)).await {
+        Ok(out) => out.into(),
+        Err(e) => failure(&svc, FhirError::internal(format!("The request could not be run: {e}")), wire).into(),
     }
 }
 
-fn fhir_body(builder: &mut actix_web::HttpResponseBuilder, body: &serde_json::Value, wire: Format) -> HttpResponse {
-    builder.content_type(format::content_type(wire)).body(format::render(body, wire))
+/// An answer ready to send: status, headers and body bytes.
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Option<(Vec<u8>, Format)>,
 }
 
-pub fn error_response(e: &FhirError, wire: Format) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(e.status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    fhir_body(&mut HttpResponse::build(status), &operation_outcome(&e.issues), wire)
+impl From<Answer> for HttpResponse {
+    fn from(a: Answer) -> HttpResponse {
+        let status = actix_web::http::StatusCode::from_u16(a.status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut b = HttpResponse::build(status);
+        for h in a.headers {
+            b.insert_header(h);
+        }
+        match a.body {
+            Some((bytes, wire)) => b.content_type(format::content_type(wire)).body(bytes),
+            None => b.finish(),
+        }
+    }
 }
 
-fn reply_response(reply: Reply, req: &Request, wire: Format) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(reply.status).unwrap_or(actix_web::http::StatusCode::OK);
-    let mut b = HttpResponse::build(status);
+fn answer(svc: &Service, req: &Request, wire: Format) -> Answer {
+    match svc.execute(req) {
+        Ok(reply) => success(svc, reply, req, wire),
+        Err(e) => failure(svc, e, wire),
+    }
+}
+
+fn failure(svc: &Service, e: FhirError, wire: Format) -> Answer {
+    Answer { status: e.status, headers: Vec::new(), body: Some((format::render(&operation_outcome(&e.issues), wire, &svc.ctx), wire)) }
+}
+
+fn success(svc: &Service, reply: Reply, req: &Request, wire: Format) -> Answer {
+    let mut headers = Vec::new();
     if let Some(v) = &reply.version {
-        b.insert_header(("ETag", v.etag()));
-        b.insert_header(("Last-Modified", clock::http_date(v.last_updated)));
+        headers.push(("ETag", v.etag()));
+        headers.push(("Last-Modified", clock::http_date(v.last_updated)));
         if reply.write {
-            b.insert_header(("Location", format!("{}/{}/{}/_history/{}", req.base, v.res_type, v.id, v.version)));
+            let location = format!("{}/{}/{}/_history/{}", req.base, v.res_type, v.id, v.version);
+            headers.push(("Content-Location", location.clone()));
+            headers.push(("Location", location));
         }
     }
     let body = match (reply.write, req.prefer) {
@@ -143,8 +168,5 @@ fn reply_response(reply: Reply, req: &Request, wire: Format) -> HttpResponse {
         (true, Return::OperationOutcome) => Some(operation_outcome(&reply.issues)),
         _ => reply.body,
     };
-    match body {
-        Some(body) => fhir_body(&mut b, &body, wire),
-        None => b.finish(),
-    }
+    Answer { status: reply.status, headers, body: body.map(|b| (format::render(&b, wire, &svc.ctx), wire)) }
 }

@@ -58,9 +58,9 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
     match interaction {
         I::Read(t, id) => {
             svc.check_type(t)?;
-            Reply::read(live(conn, t, id)?)
+            not_modified(req, Reply::read(live(conn, t, id)?)?)
         }
-        I::Vread(t, id, v) => vread(svc, conn, t, id, v),
+        I::Vread(t, id, v) => not_modified(req, vread(svc, conn, t, id, v)?),
         I::Create(t) => create(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
         I::Update(t, id) => update(svc, conn, t, id, req, prepared.ok_or_else(needs_body)?),
         I::ConditionalUpdate(t) => conditional_update(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
@@ -81,6 +81,18 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
         I::HistorySystem => pages::history(conn, &HistoryScope::System, req),
         other => Err(FhirError::not_supported(format!("{other:?} cannot be used here (inside a Bundle entry, use it as its own request)"))),
     }
+}
+
+/// A read whose version the client already has (`If-None-Match`) is a 304 without a body.
+fn not_modified(req: &Request, mut reply: Reply) -> FhirResult<Reply> {
+    let same = |tag: &str, v: &Version| tag.trim() == "*" || tag.trim().trim_start_matches("W/").trim_matches('"') == v.version.to_string();
+    if let (Some(tags), Some(v)) = (&req.if_none_match, &reply.version) {
+        if tags.split(',').any(|t| same(t, v)) {
+            reply.status = 304;
+            reply.body = None;
+        }
+    }
+    Ok(reply)
 }
 
 /// The current version, which must exist and not be deleted.

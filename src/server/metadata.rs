@@ -73,7 +73,7 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
                 "readHistory": true,
                 "updateCreate": true,
                 "conditionalCreate": true,
-                "conditionalRead": "not-supported",
+                "conditionalRead": "not-match",
                 "conditionalUpdate": true,
                 "conditionalDelete": "not-supported",
                 "referencePolicy": ["literal", "local"],

@@ -62,6 +62,13 @@ fn bundle(kind: &str, total: Option<usize>, links: Vec<Value>, entries: Vec<Valu
 pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirResult<Reply> {
     svc.check_type(t)?;
     let plan = Plan::new(&svc.registry, t, &req.query)?;
+    if req.strict && !plan.ignored.is_empty() {
+        return Err(FhirError::bad_request(format!(
+            "{} {} not a search parameter of {t} (Prefer: handling=strict); see GET /metadata for those it has",
+            plan.ignored.join(", "),
+            if plan.ignored.len() == 1 { "is" } else { "are" }
+        )));
+    }
     let found = plan.run(conn)?;
     let mut entries = Vec::new();
     for (mode, versions) in [("match", &found.matches), ("include", &found.included)] {
@@ -88,6 +95,7 @@ pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirRe
     };
     let count = number("_count", DEFAULT_HISTORY_COUNT)?.clamp(1, super::search::query::MAX_COUNT);
     let offset = number("_offset", 0)?;
+    let total = store::history_count(conn, scope, since)?;
     let mut versions = store::history(conn, scope, since, count, offset)?;
     let has_next = versions.len() > count;
     versions.truncate(count);
@@ -95,7 +103,7 @@ pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirRe
     for v in &versions {
         entries.push(history_entry(&req.base, v)?);
     }
-    Ok(Reply::body(200, bundle("history", None, paging_links(req, offset, count, has_next), entries)))
+    Ok(Reply::body(200, bundle("history", Some(total), paging_links(req, offset, count, has_next), entries)))
 }
 
 fn history_entry(base: &str, v: &Version) -> FhirResult<Value> {

@@ -21,7 +21,11 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     pub if_match: Option<String>,
     pub if_none_exist: Option<String>,
+    /// `If-None-Match` of a read: the ETag the client already has.
+    pub if_none_match: Option<String>,
     pub prefer: Return,
+    /// `Prefer: handling=strict`: unknown search parameters are errors, not ignored.
+    pub strict: bool,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
     /// `http://host:port`, for `fullUrl`, `Location` and paging links.
@@ -39,7 +43,9 @@ impl Request {
             query: url::form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
             if_match: None,
             if_none_exist: None,
+            if_none_match: None,
             prefer: Return::Representation,
+            strict: false,
             content_type: None,
             body: Vec::new(),
             base: base.trim_end_matches('/').to_string(),
@@ -55,6 +61,11 @@ impl Request {
     pub fn query_string(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(self.query.iter().filter(|(k, _)| k != "_offset" && k != "_format")).finish()
     }
+}
+
+/// Whether `Prefer` asks for `handling=strict`.
+pub fn prefers_strict(header: Option<&str>) -> bool {
+    header.is_some_and(|h| h.split([',', ';']).any(|p| p.trim() == "handling=strict"))
 }
 
 pub fn parse_prefer(header: Option<&str>) -> Return {
@@ -170,5 +181,7 @@ mod tests {
         assert_eq!(route("GET", "patient/1").unwrap_err().status, 404);
         assert_eq!(parse_prefer(Some("return=minimal")), Return::Minimal);
         assert_eq!(parse_prefer(Some("handling=strict; return=OperationOutcome")), Return::OperationOutcome);
+        assert!(prefers_strict(Some("handling=strict; return=OperationOutcome")));
+        assert!(!prefers_strict(Some("handling=lenient")));
     }
 }

@@ -288,6 +288,17 @@ pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, coun
     Ok(out)
 }
 
+/// How many versions a history holds (after `since`).
+pub fn history_count(conn: &Connection, scope: &HistoryScope, since: Option<i64>) -> FhirResult<usize> {
+    let since = since.unwrap_or(i64::MIN);
+    let n: i64 = match scope {
+        HistoryScope::Instance(t, id) => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND last_updated >= ?3", params![t, id, since], |r| r.get(0))?,
+        HistoryScope::Type(t) => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE res_type = ?1 AND last_updated >= ?2", params![t, since], |r| r.get(0))?,
+        HistoryScope::System => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE last_updated >= ?1", params![since], |r| r.get(0))?,
+    };
+    Ok(n as usize)
+}
+
 /// Turns a store failure that is not a FHIR problem into one.
 pub fn internal(e: impl std::fmt::Display) -> FhirError {
     FhirError::internal(format!("The store failed ({e}). Retry the request; if it keeps failing, tell the server's operator."))

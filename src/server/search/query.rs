@@ -285,11 +285,16 @@ impl Plan {
 
     /// One value of a parameter against the row `alias`.
     fn matcher(&mut self, param: &SearchParam, alias: &str, modifier: Option<&str>, value: &str, key: &str) -> FhirResult<String> {
-        let unsupported = |m: &str| FhirError::bad_request(format!("{key}: the modifier ':{m}' is not supported on {} parameters; supported: :missing, :not, :exact and :contains (string), :below (uri), a type (reference)", param.kind.as_str()));
+        let unsupported = |m: &str| FhirError::bad_request(format!("{key}: the modifier ':{m}' is not supported on {} parameters; supported: :missing, :not, :text (token), :exact and :contains (string), :below and :contains (uri), a type (reference)", param.kind.as_str()));
         match param.kind {
             ParamType::Token => {
-                if let Some(m) = modifier {
-                    return Err(unsupported(m));
+                match modifier {
+                    None => {}
+                    Some("text") => {
+                        self.args.push(Sql::from(format!("%{}%", like_escape(&normalize(value)))));
+                        return Ok(format!("lower({alias}.display) LIKE ? ESCAPE '\\'"));
+                    }
+                    Some(m) => return Err(unsupported(m)),
                 }
                 Ok(match value.split_once('|') {
                     Some(("", code)) => {
