@@ -217,10 +217,7 @@ fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared:
         let target = match &e.interaction {
             Interaction::Create(t) => {
                 let existing = match &e.request.if_none_exist {
-                    Some(cond) => {
-                        let query = cond.split_once('?').map_or(cond.as_str(), |(_, q)| q);
-                        matching(conn, &svc.registry, t, query, 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?
-                    }
+                    Some(cond) => matching(conn, &svc.registry, t, interactions::condition_query(cond), 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?,
                     None => Vec::new(),
                 };
                 let id = match existing.as_slice() {
@@ -232,8 +229,7 @@ fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared:
             }
             Interaction::Update(t, id) => Some(format!("{t}/{id}")),
             Interaction::ConditionalUpdate(t) => {
-                let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(e.request.query.iter()).finish();
-                let found = matching(conn, &svc.registry, t, &query, 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?;
+                let found = matching(conn, &svc.registry, t, &e.request.query_string(), 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?;
                 let id = match found.as_slice() {
                     [(_, id)] => id.clone(),
                     _ => p.as_ref().and_then(|p| p.json.get("id")).and_then(Value::as_str).map(str::to_string).unwrap_or_else(new_id),

@@ -30,9 +30,7 @@ impl FhirError {
     }
 
     pub fn gone(message: impl Into<String>) -> FhirError {
-        let mut e = FhirError::new(410, IssueCode::Processing, message);
-        e.issues[0].code = IssueCode::NotFound;
-        e
+        FhirError::new(410, IssueCode::NotFound, message)
     }
 
     pub fn conflict(status: u16, message: impl Into<String>) -> FhirError {

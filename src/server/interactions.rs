@@ -181,7 +181,7 @@ fn check_body_type(p: &Prepared, t: &str) -> FhirResult<()> {
 }
 
 /// The query of an `If-None-Exist` header or `ifNoneExist` (`identifier=…`, or `Type?identifier=…`).
-fn condition_query(condition: &str) -> &str {
+pub fn condition_query(condition: &str) -> &str {
     condition.split_once('?').map_or(condition, |(_, q)| q)
 }
 
@@ -231,7 +231,7 @@ fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Pr
 fn conditional_update(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {
     svc.check_type(t)?;
     check_body_type(&p, t)?;
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(req.query.iter().filter(|(k, _)| k != "_format")).finish();
+    let query = req.query_string();
     let found = matching(conn, &svc.registry, t, &query, 2)?;
     let body_id = p.json.get("id").and_then(Value::as_str).map(str::to_string);
     let id = match found.as_slice() {

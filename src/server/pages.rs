@@ -90,9 +90,7 @@ pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirRe
         Some(s) => Some(dates::range(s).ok_or_else(|| FhirError::bad_request(format!("_since={s}: expected an instant, e.g. 2026-11-25T10:00:00Z")))?.0),
         None => None,
     };
-    let number = |name: &str, default: usize| -> FhirResult<usize> {
-        req.param(name).map_or(Ok(default), |v| v.parse().map_err(|_| FhirError::bad_request(format!("{name}={v}: expected a whole number"))))
-    };
+    let number = |name: &str, default: usize| req.param(name).map_or(Ok(default), |v| super::search::query::number(name, v));
     let count = number("_count", DEFAULT_HISTORY_COUNT)?.clamp(1, super::search::query::MAX_COUNT);
     let offset = number("_offset", 0)?;
     let total = store::history_count(conn, scope, since)?;

@@ -57,7 +57,7 @@ impl Request {
         self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// The query without the paging and format parameters, for links.
+    /// The query without the paging and format parameters: for links, and as conditional criteria.
     pub fn query_string(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(self.query.iter().filter(|(k, _)| k != "_offset" && k != "_format")).finish()
     }

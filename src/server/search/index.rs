@@ -80,10 +80,15 @@ fn values(kind: ParamType, item: &Item<'_>, resolves_to: Option<&str>) -> Vec<In
     let text = |n: &Node, name: &str| n.child_text(name).map(str::to_string);
     match (kind, type_name.as_str()) {
         (ParamType::Token, "Coding") => vec![IndexValue::Token { system: text(node, "system"), code: text(node, "code"), display: text(node, "display") }],
-        (ParamType::Token, "CodeableConcept") => node
-            .children_named("coding")
-            .map(|c| IndexValue::Token { system: text(c, "system"), code: text(c, "code"), display: text(c, "display").or_else(|| text(node, "text")) })
-            .collect(),
+        (ParamType::Token, "CodeableConcept") => {
+            let mut codes: Vec<IndexValue> =
+                node.children_named("coding").map(|c| IndexValue::Token { system: text(c, "system"), code: text(c, "code"), display: text(c, "display").or_else(|| text(node, "text")) }).collect();
+            if codes.is_empty() {
+                // Text only: still found by `:text`.
+                codes.extend(text(node, "text").map(|t| IndexValue::Token { system: None, code: None, display: Some(t) }));
+            }
+            codes
+        }
         (ParamType::Token, "Identifier") => vec![IndexValue::Token { system: text(node, "system"), code: text(node, "value"), display: None }],
         (ParamType::Token, "ContactPoint") => vec![IndexValue::Token { system: text(node, "system"), code: text(node, "value"), display: None }],
         (ParamType::String, "HumanName" | "Address") => {

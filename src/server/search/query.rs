@@ -447,7 +447,7 @@ fn unknown(res_type: &str, code: &str) -> FhirError {
     FhirError::bad_request(format!("'{code}' is not a search parameter of {res_type}; see the server's CapabilityStatement (GET /metadata) for the parameters it supports"))
 }
 
-fn number(key: &str, value: &str) -> FhirResult<usize> {
+pub fn number(key: &str, value: &str) -> FhirResult<usize> {
     value.parse().map_err(|_| FhirError::bad_request(format!("{key}={value}: expected a whole number")))
 }
 
