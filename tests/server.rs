@@ -729,3 +729,100 @@ fn settings_come_from_flags_then_environment_then_the_config_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("adress"));
 }
+
+/// Bad input of every kind gets a 4xx with an OperationOutcome that says
+/// what to do: never a 5xx, never a dropped connection.
+#[test]
+fn bad_requests_get_an_outcome_never_a_server_error() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let id = created(srv.post("Patient", &patient("9000000155", "Robust")))["id"].as_str().unwrap().to_string();
+    let gets = [
+        "Patient?birthdate=ge",
+        "Patient?birthdate=2026-13-45",
+        "Patient?_count=lots",
+        "Patient?_offset=-1",
+        "Patient?_sort=no-such-param",
+        "Patient?_sort=_content",
+        "Patient?name.family=x",
+        "Patient?organization.nope=x",
+        "Patient?_include=garbage",
+        "Patient?_id:above=1",
+        "Patient?gender:exact=female",
+        "Patient?family:below=x",
+        "Patient?general-practitioner:identifier=x",
+        "Observation?value-quantity=abc",
+        "Observation?code-value-quantity=x$1",
+        "Patient?_since=yesterday",
+        "Patient/_history?_since=yesterday",
+        "Patient/_history?_count=x",
+        "Patient?identifier=|",
+        "Patient?identifier=%E2%9C%93%F0%9F%98%80",
+        "Patient?name=%27%3B%20DROP%20TABLE%20resource_version%3B--",
+        "Patient/not%20an%20id",
+        "Patient/x/_history/not-a-number",
+        "patient/x",
+        "Patient/x/y/z/w",
+        "$from-prsb",
+    ];
+    for path in gets {
+        let r = srv.get(path);
+        let status = r.status().as_u16();
+        let body = r.text().unwrap();
+        assert!((200..500).contains(&status), "GET {path}: {status} {body}");
+        if status >= 400 {
+            let oo: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("GET {path}: not JSON: {body}"));
+            assert_eq!(oo["resourceType"], "OperationOutcome", "GET {path}");
+            assert!(!oo["issue"][0]["details"]["text"].as_str().unwrap_or("").is_empty(), "GET {path}: a message");
+        }
+    }
+    assert_eq!(srv.total("Patient?_summary=count"), 1, "the store is still there");
+
+    let own = format!("Patient/{id}");
+    let own = own.as_str();
+    let posts: Vec<(&str, &str, String)> = vec![
+        ("POST", "Patient", "".into()),
+        ("POST", "Patient", "null".into()),
+        ("POST", "Patient", "[1,2,3]".into()),
+        ("POST", "Patient", "<Patient xmlns=\"http://hl7.org/fhir\"><gender value=\"female\"".into()),
+        ("POST", "Patient", format!("{}{}", "{\"resourceType\":\"Patient\",\"extension\":[".repeat(2000), "")),
+        ("POST", "Patient", "{\"resourceType\":\"Patient\",\"birthDate\":\"not a date\"}".into()),
+        ("POST", "Patient", "\u{feff}{\"resourceType\":\"NotAType\"}".into()),
+        ("POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"document\"}".into()),
+        ("POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\"}}]}".into()),
+        ("POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}".into()),
+        ("POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"request\":{\"method\":\"TRACE\",\"url\":\"Patient\"}}]}".into()),
+        ("POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"request\":{\"method\":\"POST\",\"url\":\"\"},\"resource\":{\"resourceType\":\"Bundle\",\"type\":\"batch\"}}]}".into()),
+        ("POST", "", "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"request\":{\"method\":\"PATCH\",\"url\":\"Patient/x\"},\"resource\":{\"resourceType\":\"Binary\",\"contentType\":\"application/json-patch+json\",\"data\":\"!!!\"}}]}".into()),
+        ("PUT", own, "{\"resourceType\":\"Patient\"}".into()),
+        ("PUT", "Patient?", "{\"resourceType\":\"Patient\"}".into()),
+        ("PUT", "Patient?nope=1", "{\"resourceType\":\"Patient\"}".into()),
+        ("PATCH", own, "not json".into()),
+        ("PATCH", own, "[{\"op\":\"remove\",\"path\":\"/nothing/here\"}]".into()),
+        ("PATCH", own, "[{\"op\":\"replace\",\"path\":\"/id\",\"value\":\"other\"}]".into()),
+        ("POST", "Patient/$validate", "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"resource\"}]}".into()),
+        ("POST", "Patient/$validate?mode=sideways", "{\"resourceType\":\"Patient\"}".into()),
+        ("DELETE", "Patient", "".into()),
+        ("OPTIONS", "Patient/x", "".into()),
+    ];
+    for (method, path, body) in posts {
+        let content_type = if method == "PATCH" { "application/json-patch+json" } else { "application/fhir+json" };
+        let r = srv
+            .client
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), srv.url(path))
+            .header("Content-Type", content_type)
+            .header("If-None-Exist", if path == "Patient" { "identifier=x|y" } else { "" })
+            .body(body.clone())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().unwrap();
+        assert!((400..500).contains(&status), "{method} {path} {:.80}: {status} {text:.300}", body);
+        let oo: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text:.300}"));
+        assert_eq!(oo["resourceType"], "OperationOutcome", "{method} {path}");
+    }
+    let r = srv.json(Method::PUT, &format!("Patient/{id}"), &patient("9000000155", "Robust")).header("If-Match", "garbage").send().unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(srv.total("Patient?_summary=count"), 1);
+    assert_eq!(srv.get("readyz").status(), 200);
+}

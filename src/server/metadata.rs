@@ -51,7 +51,7 @@ pub fn searchable(registry: &Registry, res_type: &str) -> Vec<(String, String, &
     let mut out: Vec<(String, String, &'static str)> = registry
         .params(res_type)
         .into_iter()
-        .filter(|p| p.kind != ParamType::Unsupported && !COMMON_PARAMS.contains(&p.code.as_str()))
+        .filter(|p| p.kind.searchable() && !COMMON_PARAMS.contains(&p.code.as_str()))
         .map(|p| (p.code.clone(), p.url.clone(), p.kind.as_str()))
         .collect();
     out.sort();

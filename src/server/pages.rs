@@ -64,7 +64,7 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
     let plan = Plan::new(&svc.registry, t, &req.query)?;
     if req.strict && !plan.ignored.is_empty() {
         return Err(FhirError::bad_request(format!(
-            "{} {} not a search parameter of {t} (Prefer: handling=strict); see GET /metadata for those it has",
+            "{} {} not a search parameter of {t} that this server searches (Prefer: handling=strict); see GET /metadata for those it does",
             plan.ignored.join(", "),
             if plan.ignored.len() == 1 { "is" } else { "are" }
         )));
@@ -77,7 +77,7 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
         }
     }
     if !plan.ignored.is_empty() {
-        let message = format!("Ignored search parameters that {t} does not have: {} (see GET /metadata for those it has)", plan.ignored.join(", "));
+        let message = format!("Ignored search parameters that {t} does not have or this server does not search (composite and special ones): {}; see GET /metadata for those it does", plan.ignored.join(", "));
         entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-supported", "details": {"text": message}}]}, "search": {"mode": "outcome"}}));
     }
     let has_next = !plan.summary_count && plan.offset + found.matches.len() < found.total;

@@ -49,7 +49,7 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
     let env = EvalContext::new(ctx);
     let mut rows = Vec::new();
     for param in registry.params(res_type) {
-        if param.kind == ParamType::Unsupported {
+        if !param.kind.searchable() {
             continue;
         }
         for path in &param.paths {
@@ -138,7 +138,7 @@ fn primitive(kind: ParamType, text: &str) -> Option<IndexValue> {
         ParamType::Uri => Some(IndexValue::Uri(text.to_string())),
         ParamType::Number | ParamType::Quantity => text.parse::<f64>().ok().map(|value| IndexValue::Quantity { value, system: None, code: None }),
         ParamType::Reference => reference_value(text, None),
-        ParamType::Unsupported => None,
+        ParamType::Composite | ParamType::Special => None,
     }
 }
 

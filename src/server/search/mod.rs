@@ -24,8 +24,10 @@ pub enum ParamType {
     Reference,
     Quantity,
     Uri,
-    /// Composite and special parameters: known, but not searchable here.
-    Unsupported,
+    /// Known, but not searchable here.
+    Composite,
+    /// Known, but not searchable here.
+    Special,
 }
 
 impl ParamType {
@@ -38,7 +40,8 @@ impl ParamType {
             "reference" => ParamType::Reference,
             "quantity" => ParamType::Quantity,
             "uri" => ParamType::Uri,
-            _ => ParamType::Unsupported,
+            "composite" => ParamType::Composite,
+            _ => ParamType::Special,
         }
     }
 
@@ -51,8 +54,14 @@ impl ParamType {
             ParamType::Reference => "reference",
             ParamType::Quantity => "quantity",
             ParamType::Uri => "uri",
-            ParamType::Unsupported => "special",
+            ParamType::Composite => "composite",
+            ParamType::Special => "special",
         }
+    }
+
+    /// Whether this server indexes and searches parameters of this type.
+    pub fn searchable(self) -> bool {
+        self.table().is_some()
     }
 
     /// The index table holding this type's rows.
@@ -64,7 +73,7 @@ impl ParamType {
             ParamType::Token => "idx_token",
             ParamType::Reference => "idx_reference",
             ParamType::Uri => "idx_uri",
-            ParamType::Unsupported => return None,
+            ParamType::Composite | ParamType::Special => return None,
         })
     }
 }
@@ -180,7 +189,7 @@ fn compile(res_type: &str, param: &RawParam) -> Option<SearchParam> {
             Err(e) => tracing::debug!("search parameter {} on {res_type}: cannot parse '{body}': {e}", param.code),
         }
     }
-    if paths.is_empty() && param.kind != ParamType::Unsupported {
+    if paths.is_empty() && param.kind.searchable() {
         return None;
     }
     Some(SearchParam { code: param.code.clone(), url: param.url.clone(), kind: param.kind, targets: param.targets.clone(), paths })

@@ -39,8 +39,9 @@ pub struct Plan {
     pub includes: Vec<Include>,
     pub revincludes: Vec<Include>,
     pub summary_count: bool,
-    /// Parameters this server does not know, left out of the search (the
-    /// searchset says so in an OperationOutcome, as the spec asks).
+    /// Parameters this server does not know or cannot search (composite,
+    /// special), left out of the search (the searchset says so in an
+    /// OperationOutcome, as the spec asks).
     pub ignored: Vec<String>,
 }
 
@@ -173,7 +174,7 @@ impl Plan {
                         ParamType::Number | ParamType::Quantity => ("idx_quantity", "value"),
                         ParamType::Uri => ("idx_uri", "uri"),
                         ParamType::Reference => ("idx_reference", "url"),
-                        ParamType::Unsupported => return Err(FhirError::bad_request(format!("Cannot sort by '{code}': it is a {} parameter; sort by a date, string, token, number, quantity, uri or reference parameter", param.kind.as_str()))),
+                        ParamType::Composite | ParamType::Special => return Err(FhirError::bad_request(format!("Cannot sort by '{code}': it is a {} parameter; sort by a date, string, token, number, quantity, uri or reference parameter", param.kind.as_str()))),
                     };
                     let agg = if desc { "MAX" } else { "MIN" };
                     self.order_args.push(Sql::from(code.to_string()));
@@ -201,9 +202,8 @@ impl Plan {
             return self.last_updated(owner, value).map(Some);
         }
         let Some(param) = registry.param(&owner.type_name, code) else { return Ok(None) };
-        let Some(table) = param.kind.table() else {
-            return Err(FhirError::not_supported(format!("The search parameter '{code}' is a {} parameter, which this server does not search; leave it out", param.kind.as_str())));
-        };
+        // Composite and special parameters are left out like unknown ones (the searchset says which).
+        let Some(table) = param.kind.table() else { return Ok(None) };
         *depth += 1;
         let alias = format!("i{depth}");
         let head = format!("SELECT 1 FROM {table} {alias} WHERE {alias}.res_type = {} AND {alias}.res_id = {} AND {alias}.param = ?", owner.res_type, owner.id);
@@ -385,7 +385,7 @@ impl Plan {
                     }
                 })
             }
-            ParamType::Unsupported => Err(FhirError::not_supported(format!("{key} cannot be searched here"))),
+            ParamType::Composite | ParamType::Special => Err(FhirError::not_supported(format!("{key} cannot be searched here"))),
         }
     }
 
