@@ -76,10 +76,10 @@ pub fn patient_bundle(n: usize) -> Value {
             "code": {"coding": [{"system": LOINC, "code": code, "display": text}]}, "subject": {"reference": p}, "encounter": {"reference": encounters[k % 4]},
             "effectiveDateTime": format!("2025-0{}-10T09:15:00Z", k % 4 + 1), "valueQuantity": {"value": 4.5 + k as f64, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}})));
     }
-    for k in 0..4 {
+    for (k, encounter) in encounters.iter().enumerate() {
         entries.push(post(&urn(n, 50 + k), condition(&p, n + k)));
         entries.push(post(&urn(n, 60 + k), json!({"resourceType": "Procedure", "status": "completed", "code": {"coding": [{"system": SNOMED, "code": "73761001", "display": "Colonoscopy"}]},
-            "subject": {"reference": p}, "encounter": {"reference": encounters[k]}, "performedDateTime": format!("2025-0{}-10T09:20:00Z", k + 1)})));
+            "subject": {"reference": p}, "encounter": {"reference": encounter}, "performedDateTime": format!("2025-0{}-10T09:20:00Z", k + 1)})));
     }
     json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
