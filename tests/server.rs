@@ -229,7 +229,7 @@ fn conditional_create_and_update() {
 #[test]
 fn request_ids_health_and_body_limit() {
     let dir = tempdir();
-    let srv = Server::start(dir.path(), &["--max-body-bytes", "2000"]);
+    let srv = Server::start_on(&dir.path().join("careplan.db"), "127.0.0.1:0", &["--max-body-bytes", "2000"], &[("CAREPLAN_LOG_FORMAT", "json")]);
     let r = srv.client.get(srv.url("healthz")).header("X-Request-Id", "abc-123").send().unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "x-request-id"), "abc-123");
@@ -243,7 +243,13 @@ fn request_ids_health_and_body_limit() {
     let r = srv.post("Patient", &big);
     assert_eq!(r.status(), 413);
     assert_eq!(r.json::<Value>().unwrap()["resourceType"], "OperationOutcome");
-    assert!(srv.log_text().contains("request_id=abc-123"), "the request is logged with its id");
+    // Structured logs: one JSON object per event, the request with its id, status and time.
+    let log = srv.log_text();
+    let logged: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let line = logged.iter().find(|l| l["fields"]["request_id"] == "abc-123").unwrap_or_else(|| panic!("the request is logged with its id: {log}"));
+    assert_eq!(line["fields"]["status"], 200);
+    assert_eq!(line["fields"]["path"], "/healthz");
+    assert!(logged.iter().any(|l| l["fields"]["status"] == 413));
 }
 
 fn entry(full_url: &str, resource: Value, method: &str, url: &str) -> Value {
