@@ -832,3 +832,31 @@ fn bad_requests_get_an_outcome_never_a_server_error() {
     assert_eq!(srv.total("Patient?_summary=count"), 1);
     assert_eq!(srv.get("readyz").status(), 200);
 }
+
+#[test]
+fn summary_and_elements_send_part_of_each_resource() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let mut p = patient("9000000163", "Summary");
+    p["text"] = json!({"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Ada Summary</div>"});
+    p["maritalStatus"] = json!({"text": "Widowed"});
+    p["multipleBirthBoolean"] = json!(false);
+    let id = created(srv.post("Patient", &p))["id"].as_str().unwrap().to_string();
+    let subsetted = |r: &Value| r["meta"]["tag"].as_array().is_some_and(|t| t.iter().any(|t| t["code"] == "SUBSETTED"));
+
+    let whole: Value = srv.get(&format!("Patient/{id}")).json().unwrap();
+    assert!(whole.get("maritalStatus").is_some() && !subsetted(&whole));
+    let summary: Value = srv.get(&format!("Patient/{id}?_summary=true")).json().unwrap();
+    assert!(summary.get("name").is_some() && summary.get("birthDate").is_some(), "{summary}");
+    assert!(summary.get("maritalStatus").is_none() && summary.get("multipleBirthBoolean").is_none() && summary.get("text").is_none(), "{summary}");
+    assert!(subsetted(&summary));
+    let data: Value = srv.get(&format!("Patient/{id}?_summary=data")).json().unwrap();
+    assert!(data.get("text").is_none() && data.get("maritalStatus").is_some());
+    let text: Value = srv.get(&format!("Patient/{id}?_summary=text")).json().unwrap();
+    assert!(text.get("text").is_some() && text.get("name").is_none());
+    let b = srv.bundle("Patient?_elements=name,multipleBirth");
+    let r = &b["entry"][0]["resource"];
+    assert!(r.get("name").is_some() && r.get("multipleBirthBoolean").is_some() && r.get("gender").is_none() && r["id"] == id.as_str(), "{r}");
+    assert!(subsetted(r));
+    assert_eq!(srv.get("Patient?_summary=maybe").status(), 400);
+}

@@ -8,6 +8,7 @@ use super::routing::{Interaction, Request};
 use super::search::index::IndexRow;
 use super::search::query::matching;
 use super::store::{self, HistoryScope, NewVersion, Version};
+use super::subset::Subset;
 use super::{clock, note, outbox, pages, Prepared, Service};
 use crate::issue::{Issue, IssueCode};
 use rusqlite::Connection;
@@ -58,9 +59,9 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
     match interaction {
         I::Read(t, id) => {
             svc.check_type(t)?;
-            not_modified(req, Reply::read(live(conn, t, id)?)?)
+            subset(svc, req, not_modified(req, Reply::read(live(conn, t, id)?)?)?)
         }
-        I::Vread(t, id, v) => not_modified(req, vread(svc, conn, t, id, v)?),
+        I::Vread(t, id, v) => subset(svc, req, not_modified(req, vread(svc, conn, t, id, v)?)?),
         I::Create(t) => create(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
         I::Update(t, id) => update(svc, conn, t, id, req, prepared.ok_or_else(needs_body)?),
         I::ConditionalUpdate(t) => conditional_update(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
@@ -81,6 +82,15 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
         I::HistorySystem => pages::history(conn, &HistoryScope::System, req),
         other => Err(FhirError::not_supported(format!("{other:?} cannot be used here (inside a Bundle entry, use it as its own request)"))),
     }
+}
+
+/// The part of a read resource that `_summary` or `_elements` asks for.
+fn subset(svc: &Service, req: &Request, mut reply: Reply) -> FhirResult<Reply> {
+    let wanted = Subset::of(req.param("_summary"), req.param("_elements"))?;
+    if wanted != Subset::Whole {
+        reply.body = reply.body.map(|b| svc.summaries.apply(&svc.ctx, &wanted, b));
+    }
+    Ok(reply)
 }
 
 /// A read whose version the client already has (`If-None-Match`) is a 304 without a body.

@@ -9,7 +9,8 @@
 //! `interactions` (read, create, update, patch, delete, history over one
 //! store transaction), `bundle` (batch and transaction), `search/` (index
 //! rows and queries), `pages` (searchset and history Bundles), `operations`
-//! (`$validate`), `metadata` (the CapabilityStatement), `store` and
+//! (`$validate`), `metadata` (the CapabilityStatement), `subset`
+//! (`_summary`, `_elements`), `store` and
 //! `outbox` (SQL), `forward` (the upstream sender), `format` (the wire),
 //! `http` (actix-web: request ids, logs, health, shutdown).
 
@@ -29,6 +30,7 @@ pub mod pages;
 pub mod routing;
 pub mod search;
 pub mod store;
+pub mod subset;
 pub mod validation;
 
 use crate::context::Context;
@@ -49,6 +51,7 @@ pub struct Service {
     pub checker: validation::Checker,
     /// Wakes the forwarder after a commit that queued something.
     pub outbox_signal: Arc<forward::Signal>,
+    pub summaries: subset::SummaryElements,
 }
 
 /// A resource parsed, validated and indexed, ready to be stored.
@@ -75,7 +78,7 @@ impl Service {
         let checker = validation::Checker::new(ctx.clone(), &config.profiles, config.validation)?;
         let registry = search::Registry::load(&ctx);
         let store = store::Store::open(&config.database)?;
-        Ok(Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()) })
+        Ok(Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default() })
     }
 
     /// Whether `name` is a resource type of the loaded FHIR version.

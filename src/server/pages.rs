@@ -5,6 +5,7 @@ use super::interactions::{new_id, resource_of, Reply};
 use super::routing::Request;
 use super::search::{dates, query::Plan};
 use super::store::{self, HistoryScope, Version};
+use super::subset::Subset;
 use super::{clock, Service};
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -69,11 +70,13 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
             if plan.ignored.len() == 1 { "is" } else { "are" }
         )));
     }
+    let wanted = Subset::of(req.param("_summary"), req.param("_elements"))?;
     let found = plan.run(conn)?;
     let mut entries = Vec::new();
     for (mode, versions) in [("match", &found.matches), ("include", &found.included)] {
         for v in versions {
-            entries.push(json!({"fullUrl": full_url(&req.base, v), "resource": resource_of(v)?, "search": {"mode": mode}}));
+            let resource = svc.summaries.apply(&svc.ctx, &wanted, resource_of(v)?);
+            entries.push(json!({"fullUrl": full_url(&req.base, v), "resource": resource, "search": {"mode": mode}}));
         }
     }
     if !plan.ignored.is_empty() {
