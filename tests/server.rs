@@ -456,6 +456,11 @@ fn search_by_the_loaded_search_parameters() {
     // POST _search takes the same parameters.
     let r = srv.client.post(srv.url("Patient/_search?family=other")).send().unwrap();
     assert_eq!(r.json::<Value>().unwrap()["total"], 1);
+    let r = srv.client.post(srv.url("Patient/_search")).header("Content-Type", "application/x-www-form-urlencoded").body("family=other&gender=female").send().unwrap();
+    assert_eq!(r.json::<Value>().unwrap()["total"], 1);
+    let b = srv.bundle("Patient?_count=0");
+    assert_eq!(b["total"], 2);
+    assert!(b["link"].as_array().unwrap().iter().all(|l| l["relation"] != "next"), "no endless paging");
 }
 
 #[test]

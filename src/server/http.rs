@@ -102,6 +102,12 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
             Err(e) => return failure(&svc, FhirError::bad_request(format!("The body could not be read: {e}")), wire).into(),
         }
     }
+    // POST /{type}/_search may carry its parameters as a form.
+    let form = header(&http, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let mut query = query;
+    if form && http.method() == actix_web::http::Method::POST && http.path().ends_with("/_search") {
+        query.extend(url::form_urlencoded::parse(&body).into_owned());
+    }
     let info = http.connection_info().clone();
     let mut req = Request::new(http.method().as_str(), http.path(), &format!("{}://{}", info.scheme(), info.host()));
     req.query = query;

@@ -83,7 +83,7 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
         let message = format!("Ignored search parameters that {t} does not have or this server does not search (composite and special ones): {}; see GET /metadata for those it does", plan.ignored.join(", "));
         entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-supported", "details": {"text": message}}]}, "search": {"mode": "outcome"}}));
     }
-    let has_next = !plan.summary_count && plan.offset + found.matches.len() < found.total;
+    let has_next = !plan.summary_count && plan.count > 0 && plan.offset + found.matches.len() < found.total;
     let links = paging_links(req, plan.offset, plan.count, has_next);
     Ok(Reply::body(200, bundle("searchset", Some(found.total), links, entries)))
 }
