@@ -865,3 +865,23 @@ fn summary_and_elements_send_part_of_each_resource() {
     assert!(subsetted(r));
     assert_eq!(srv.get("Patient?_summary=maybe").status(), 400);
 }
+
+#[test]
+fn enforced_profiles_apply_to_their_resource_type_only() {
+    let dir = tempdir();
+    let lab = json!({"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+                     "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2026-11-20T10:00:00Z",
+                     "valueQuantity": {"value": 5.4, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}});
+    let plain = Server::start_on(&dir.path().join("plain.db"), "127.0.0.1:0", &[], &[]);
+    assert_eq!(plain.post("Observation", &lab).status(), 201);
+    let strict = Server::start_on(&dir.path().join("strict.db"), "127.0.0.1:0", &[], &[("CAREPLAN_PROFILES", "http://hl7.org/fhir/StructureDefinition/vitalsigns")]);
+    let r = strict.post("Observation", &lab);
+    assert_eq!(r.status(), 422, "a lab result is not a vital sign");
+    let oo: Value = r.json().unwrap();
+    assert!(oo["issue"].as_array().unwrap().iter().any(|i| i["severity"] == "error" && i.to_string().contains("vitalsigns")), "{:?}", texts(&oo));
+    assert_eq!(strict.post("Patient", &patient("9000000171", "Unaffected")).status(), 201);
+
+    let out = common::careplan().args(["serve", "--offline", "--address", "127.0.0.1:0", "--profile", "http://example.org/StructureDefinition/missing", "--database"]).arg(dir.path().join("x.db")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http://example.org/StructureDefinition/missing"));
+}

@@ -19,11 +19,11 @@ pub struct ServeArgs {
     /// The SQLite database file, created on first start [default: careplan.db].
     #[arg(long, env = "CAREPLAN_DATABASE", value_name = "FILE")]
     pub database: Option<PathBuf>,
-    /// More definitions: a package .tgz or id (name#version), a folder or a file. Repeatable.
-    #[arg(long = "ig", value_name = "SOURCE")]
+    /// More definitions: a package .tgz or id (name#version), a folder or a file. Repeatable (in the environment: comma-separated).
+    #[arg(long = "ig", env = "CAREPLAN_PACKAGES", value_delimiter = ',', value_name = "SOURCE")]
     pub packages: Vec<String>,
-    /// A profile enforced on every write of its resource type (canonical URL). Repeatable.
-    #[arg(long = "profile", value_name = "CANONICAL")]
+    /// A profile enforced on every write of its resource type (canonical URL). Repeatable (in the environment: comma-separated).
+    #[arg(long = "profile", env = "CAREPLAN_PROFILES", value_delimiter = ',', value_name = "CANONICAL")]
     pub profiles: Vec<String>,
     /// What a validation error does to a write [default: reject].
     #[arg(long, env = "CAREPLAN_VALIDATION", value_enum)]
