@@ -17,6 +17,7 @@ pub mod package;
 pub mod parse;
 pub mod primitive;
 pub mod prsb;
+pub mod profiles;
 pub mod snapshot;
 pub mod structure;
 pub mod terminology;

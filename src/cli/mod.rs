@@ -7,6 +7,7 @@ pub mod bench_cmd;
 pub mod conformance_cmd;
 pub mod fhirpath_cmd;
 pub mod load_args;
+pub mod map_cmd;
 pub mod package_cmd;
 pub mod snapshot_cmd;
 pub mod validate;
@@ -32,6 +33,10 @@ pub enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Generate the snapshot of a StructureDefinition given as a differential; print it as JSON.
     Snapshot(snapshot_cmd::SnapshotArgs),
+    /// Map a PRSB care and support plan (JSON) to a FHIR R4 transaction Bundle.
+    Map(map_cmd::MapArgs),
+    /// Turn FHIR (a Bundle, or the resources of one plan) back into the PRSB plan.
+    Unmap(map_cmd::UnmapArgs),
 }
 
 /// Exit codes shared by every subcommand.
@@ -61,6 +66,8 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Snapshot(args) => snapshot_cmd::run(args),
         Command::Fhirpath(args) => fhirpath_cmd::run(args),
+        Command::Map(args) => map_cmd::run_map(args),
+        Command::Unmap(args) => map_cmd::run_unmap(args),
     };
     match result {
         Ok(code) => code,
