@@ -10,6 +10,7 @@ pub mod context;
 pub mod convert;
 pub mod definition;
 pub mod fhirpath;
+pub mod fuzz;
 pub mod issue;
 pub mod loader;
 pub mod outcome;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 pub mod bench_cmd;
 pub mod conformance_cmd;
 pub mod fhirpath_cmd;
+pub mod fuzz_cmd;
 pub mod load_args;
 pub mod map_cmd;
 pub mod package_cmd;
@@ -37,6 +38,8 @@ pub enum Command {
     Map(map_cmd::MapArgs),
     /// Turn FHIR (a Bundle, or the resources of one plan) back into the PRSB plan.
     Unmap(map_cmd::UnmapArgs),
+    /// Fuzz the readers, the validator, FHIRPath and the PRSB mapper for a while; keep inputs that crash.
+    Fuzz(fuzz_cmd::FuzzArgs),
 }
 
 /// Exit codes shared by every subcommand.
@@ -68,6 +71,7 @@ pub fn main() -> i32 {
         Command::Fhirpath(args) => fhirpath_cmd::run(args),
         Command::Map(args) => map_cmd::run_map(args),
         Command::Unmap(args) => map_cmd::run_unmap(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
     };
     match result {
         Ok(code) => code,
