@@ -193,13 +193,23 @@ fn meta(profile_id: &str) -> Option<Box<t::Meta>> {
     }))
 }
 
+/// Patient and Location have no profile of ours: they name UK Core's.
+fn uk_core_meta(profile_id: &str) -> Option<Box<t::Meta>> {
+    Some(Box::new(t::Meta {
+        profile: vec![format!("{}/{profile_id}", vocab::UK_CORE_PROFILES).into()],
+        ..Default::default()
+    }))
+}
+
 /// The `archived` extension of an item, when it is archived.
 fn archive_extension(item: &dyn Archivable) -> Option<t::Extension> {
     let (archived, at, reason) = item.archive();
     if !archived {
         return None;
     }
-    let mut parts = Vec::new();
+    // An extension must have a value or parts (ext-1), and `at` and `reason`
+    // are optional, hence the always-true `archived` part.
+    let mut parts = vec![sub("archived", t::ExtensionValue::Boolean(true.into()))];
     if let Some(at) = at {
         parts.push(sub("at", date_time_value(at)));
     }
@@ -492,6 +502,7 @@ impl<'p> Builder<'p> {
             });
         }
         let patient = r::Patient {
+            meta: uk_core_meta("UKCore-Patient"),
             identifier,
             name: person.map(|p| name(&p.name)).into_iter().collect(),
             birth_date: person.and_then(|p| p.birth_date.as_deref()).map(Into::into),
@@ -848,6 +859,7 @@ impl<'p> Builder<'p> {
             });
         }
         let resource = r::Location {
+            meta: uk_core_meta("UKCore-Location"),
             identifier,
             name: opt_s(&location.free_text),
             ..Default::default()

@@ -23,6 +23,7 @@ pub fn identifier_system(id: &str) -> String {
     format!("{BASE}/Id/{id}")
 }
 
+pub const UK_CORE_PROFILES: &str = "https://fhir.hl7.org.uk/StructureDefinition";
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 pub const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
