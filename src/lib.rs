@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod package;
 pub mod parse;
 pub mod primitive;
+pub mod profiles;
 pub mod prsb;
 pub mod snapshot;
 pub mod structure;
