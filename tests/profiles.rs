@@ -398,3 +398,38 @@ fn careplan_validate_uses_them_unless_told_not_to() {
     assert!(text.contains("Profile reference 'https://careplan.example/fhir/StructureDefinition/prsb-goal' has not been checked because it is unknown"), "{text}");
     assert_eq!(code, Some(1), "our extensions are unknown without our profiles: {text}");
 }
+
+// ------------------------------------------------------------------ bundles
+
+/// The examples as the mapper sends them: one transaction Bundle, with the
+/// Patient and Location they point to, every reference resolving inside it.
+fn examples_bundle() -> Value {
+    let server = "https://fhir.example.org/R4";
+    let patient = serde_json::json!({"resourceType": "Patient", "id": "margaret-smith", "name": [{"text": "Margaret Smith"}],
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}], "birthDate": "1938-04-12"});
+    let location = serde_json::json!({"resourceType": "Location", "id": "home", "name": "Home"});
+    let entries: Vec<Value> = [patient, location]
+        .into_iter()
+        .chain(examples().into_iter().map(|(_, v)| v))
+        .map(|r| {
+            let (rt, id) = (r["resourceType"].as_str().unwrap().to_string(), r["id"].as_str().unwrap().to_string());
+            serde_json::json!({"fullUrl": format!("{server}/{rt}/{id}"), "resource": r, "request": {"method": "PUT", "url": format!("{rt}/{id}")}})
+        })
+        .collect();
+    serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+#[test]
+fn the_examples_together_are_a_valid_bundle_and_resolved_targets_are_checked() {
+    let ctx = common::context_with_careplan_profiles();
+    let mut bundle = examples_bundle();
+    let found = validate(&ctx, Vec::new(), &bundle);
+    assert!(found.is_empty(), "{}", describe(&found));
+    // Resolved inside the Bundle, a goal that addresses a strength is refused.
+    let entries = bundle["entry"].as_array_mut().unwrap();
+    let goal = entries.iter().position(|e| e["resource"]["resourceType"] == "Goal").unwrap();
+    entries[goal]["resource"]["addresses"][0]["reference"] = "Observation/strength-gardening".into();
+    let found = validate(&ctx, Vec::new(), &bundle);
+    let expected = format!("Bundle.entry[{goal}].resource.addresses[0]");
+    assert!(found.iter().any(|i| i.expression == expected && i.message.contains("Invalid Resource target type. Found Observation")), "{}", describe(&found));
+}
