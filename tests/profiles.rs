@@ -75,8 +75,8 @@ fn assert_applied(sd_url: &str, d: &ElementDefinition, s: &ElementDefinition) {
         let shape = |e: &ElementDefinition| e.types.iter().map(|t| (t.code.clone(), t.profile.clone(), t.target_profile.clone())).collect::<Vec<_>>();
         assert_eq!(shape(s), shape(d), "{at}: types");
     }
-    if d.slicing.is_some() {
-        let (ds, ss) = (d.slicing.as_ref().unwrap(), s.slicing.as_ref().unwrap_or_else(|| panic!("{at}: slicing lost")));
+    if let Some(ds) = &d.slicing {
+        let ss = s.slicing.as_ref().unwrap_or_else(|| panic!("{at}: slicing lost"));
         assert_eq!(ss.rules, ds.rules, "{at}: slicing rules");
     }
     for (key, value) in &d.other {
