@@ -97,6 +97,9 @@ fn every_structure_definition_gets_a_snapshot_with_what_its_differential_declare
         assert!(v["baseDefinition"].as_str().unwrap().starts_with("http://hl7.org/fhir/StructureDefinition/"), "{name}: derives from R4 core");
         assert!(v.get("snapshot").is_none(), "{name}: the snapshot is generated, not committed");
         assert!(v["description"].as_str().is_some_and(|d| d.len() > 40), "{name}: says what it means");
+        for e in v["differential"]["element"].as_array().unwrap().iter().filter(|e| constrains(v["type"].as_str().unwrap(), e)) {
+            assert!(e["short"].is_string() && e["definition"].is_string(), "{name}: {} constrains without saying what (short, definition)", e["id"]);
+        }
         let sd = ctx.structure_definition(url).unwrap();
         let diff = sd.differential.clone().unwrap().element;
         let (generated, matched) = careplan::snapshot::generate_matching(sd, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
