@@ -413,7 +413,7 @@ fn examples_bundle() -> Value {
     let location = serde_json::json!({"resourceType": "Location", "id": "home", "name": "Home"});
     let entries: Vec<Value> = [patient, location]
         .into_iter()
-        .chain(examples().into_iter().map(|(_, v)| v))
+        .chain(examples().into_iter().map(|(_, v)| v).filter(|r| r["resourceType"] != "Bundle"))
         .map(|r| {
             let (rt, id) = (r["resourceType"].as_str().unwrap().to_string(), r["id"].as_str().unwrap().to_string());
             serde_json::json!({"fullUrl": format!("{server}/{rt}/{id}"), "resource": r, "request": {"method": "PUT", "url": format!("{rt}/{id}")}})

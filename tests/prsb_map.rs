@@ -334,3 +334,114 @@ fn unmap_explains_what_it_cannot_read() {
     let err = unmap::unmap(&[], None).unwrap_err().to_string();
     assert!(err.contains("no CarePlan"), "{err}");
 }
+
+// ------------------------------------------------------------------ validation
+
+fn errors_of(validator: &careplan::validator::Validator, json: &str) -> Vec<String> {
+    validator
+        .validate_bytes(json.as_bytes(), Some(careplan::tree::Format::Json))
+        .into_iter()
+        .filter(|i| i.severity.is_error())
+        .map(|i| format!("{} [{}]", i.message, i.expression))
+        .collect()
+}
+
+fn profile_validator() -> careplan::validator::Validator {
+    let ctx = common::context_with_careplan_profiles_and_ukcore().unwrap_or_else(common::context_with_careplan_profiles);
+    careplan::validator::Validator::new(ctx, careplan::validator::Options::default())
+}
+
+/// Each mapped Bundle is valid against our profiles (named in meta.profile),
+/// and each resource also against the UK Core profile of its type.
+#[test]
+fn mapped_bundles_have_no_errors_against_our_profiles_and_uk_core() {
+    let Some(ukcore) = common::context_with_careplan_profiles_and_ukcore() else {
+        panic!("../shared/ukcore is needed: the mapping promises UK Core conformance");
+    };
+    let validator = profile_validator();
+    let mut bundles: Vec<(String, String)> = examples()
+        .into_iter()
+        .map(|(name, bytes)| (name, bundle_json(&prsb::read(&bytes).unwrap())))
+        .collect();
+    bundles.extend((0..24).map(|seed| (format!("generated plan {seed}"), bundle_json(&generate::plan(seed, seed % 3 == 0)))));
+    for (name, json) in &bundles {
+        let errors = errors_of(&validator, json);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+    // Against UK Core, resource by resource (a profile per resource type).
+    let uk_core_profile = |resource_type: &str| match resource_type {
+        "CarePlan" | "Condition" | "Observation" | "Consent" | "DocumentReference" | "Patient" | "Practitioner"
+        | "PractitionerRole" | "RelatedPerson" | "Location" | "Provenance" => {
+            Some(format!("https://fhir.hl7.org.uk/StructureDefinition/UKCore-{resource_type}"))
+        }
+        _ => None,
+    };
+    let mut checked = std::collections::BTreeSet::new();
+    for (name, json) in &bundles {
+        let bundle: Value = serde_json::from_str(json).unwrap();
+        for entry in bundle["entry"].as_array().unwrap() {
+            let resource = &entry["resource"];
+            let resource_type = resource["resourceType"].as_str().unwrap();
+            let Some(profile) = uk_core_profile(resource_type) else { continue };
+            let options = careplan::validator::Options { profiles: vec![profile.clone()], ..Default::default() };
+            let validator = careplan::validator::Validator::new(ukcore.clone(), options);
+            let errors = errors_of(&validator, &resource.to_string());
+            assert!(errors.is_empty(), "{name}: {resource_type} against {profile}: {errors:#?}");
+            checked.insert(resource_type.to_owned());
+        }
+    }
+    for required in ["CarePlan", "Condition", "Observation", "Consent", "DocumentReference", "Patient", "Practitioner"] {
+        assert!(checked.contains(required), "no {required} was checked against UK Core");
+    }
+}
+
+fn edit(json: &str, f: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(json).unwrap();
+    f(&mut v);
+    v.to_string()
+}
+
+fn entry_of<'a>(bundle: &'a mut Value, resource_type: &str) -> &'a mut Value {
+    bundle["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == resource_type).unwrap()
+}
+
+/// The broken plans the schema refuses are refused by the profiles too when
+/// someone builds the FHIR by hand.
+#[test]
+fn broken_bundles_get_clear_profile_errors() {
+    let validator = profile_validator();
+    let plan = prsb::read(&std::fs::read(root().join("examples/prsb/copd-smoking-cessation.json")).unwrap()).unwrap();
+    let json = bundle_json(&plan);
+    assert!(errors_of(&validator, &json).is_empty());
+
+    // A confidence of 11.
+    let broken = edit(&json, |b| {
+        let care_plan = &mut entry_of(b, "CarePlan")["resource"];
+        let activity = care_plan["activity"].as_array_mut().unwrap().iter_mut().find(|a| a["extension"].as_array().is_some_and(|x| x.iter().any(|e| e["url"].as_str().unwrap().ends_with("action-confidence")))).expect("an action with a confidence");
+        for e in activity["extension"].as_array_mut().unwrap() {
+            if e["url"].as_str().unwrap().ends_with("action-confidence") {
+                e["valueInteger"] = 11.into();
+            }
+        }
+    });
+    let errors = errors_of(&validator, &broken);
+    assert!(errors.iter().any(|e| e.contains("maximum value of 10") && e.contains("activity[0].extension")), "{errors:#?}");
+
+    // An action pointing to no goal at all, and one pointing to a goal that is not there.
+    let broken = edit(&json, |b| {
+        let care_plan = &mut entry_of(b, "CarePlan")["resource"];
+        care_plan["activity"][0]["detail"].as_object_mut().unwrap().remove("goal");
+        care_plan["activity"][1]["detail"]["goal"][0]["reference"] = "urn:uuid:00000000-0000-0000-0000-000000000000".into();
+    });
+    let errors = errors_of(&validator, &broken);
+    assert!(errors.iter().any(|e| e.contains("activity[0].detail")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("prsb-bdl-1")), "{errors:#?}");
+
+    // A goal whose need is not in the Bundle.
+    let broken = edit(&json, |b| {
+        b["entry"].as_array_mut().unwrap().retain(|e| e["resource"]["resourceType"] != "Condition");
+        entry_of(b, "CarePlan")["resource"].as_object_mut().unwrap().remove("addresses");
+    });
+    let errors = errors_of(&validator, &broken);
+    assert!(errors.iter().any(|e| e.contains("prsb-bdl-1") && e.contains("need")), "{errors:#?}");
+}

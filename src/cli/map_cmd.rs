@@ -105,7 +105,7 @@ pub fn run_map(args: MapArgs) -> Result<i32> {
     if !args.validate {
         return Ok(exit::OK);
     }
-    let ctx = args.load.load()?;
+    let ctx = crate::loader::load(&crate::loader::LoadOptions { careplan_profiles: true, ..args.load.options() })?;
     let validator = Validator::new(Arc::new(ctx), Options::default());
     let report = Report {
         input: args

@@ -14,6 +14,7 @@ pub fn map(plan: &CarePlan) -> r::Bundle {
     let mut b = Builder::new(plan);
     b.plan();
     r::Bundle {
+        meta: meta(profile::PLAN_BUNDLE),
         r#type: "transaction".into(),
         entry: b.entries,
         ..Default::default()
@@ -193,6 +194,38 @@ fn meta(profile_id: &str) -> Option<Box<t::Meta>> {
     }))
 }
 
+/// A generated narrative: one line saying what the resource is, so a reader
+/// without our profiles still sees it (and R4's dom-6 is met).
+fn narrative(summary: &str) -> Option<Box<t::Narrative>> {
+    let escaped = summary.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Some(Box::new(t::Narrative {
+        status: "generated".into(),
+        div: format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{escaped}</p></div>").into(),
+        ..Default::default()
+    }))
+}
+
+/// A coded value and free text in words: the text, else the display, else the code.
+fn words(coded: &Option<Coding>, free: &Option<String>) -> String {
+    free.clone()
+        .or_else(|| coded.as_ref().map(|c| c.display.clone().unwrap_or_else(|| c.code.clone())))
+        .unwrap_or_default()
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn summary_of_team(person: Option<&str>, role: &Option<Role>, team: &Option<String>) -> String {
+    let parts: Vec<&str> = [person, role.as_ref().map(|r| r.text.as_str()), team.as_deref()].into_iter().flatten().collect();
+    if parts.is_empty() {
+        "Who: not recorded".to_owned()
+    } else {
+        format!("Who: {}", parts.join(", "))
+    }
+}
+
 /// Patient and Location have no profile of ours: they name UK Core's.
 fn uk_core_meta(profile_id: &str) -> Option<Box<t::Meta>> {
     Some(Box::new(t::Meta {
@@ -303,6 +336,7 @@ fn care_team(
         Vec::new()
     };
     Resource::CareTeam(Box::new(r::CareTeam {
+        text: narrative(&summary_of_team(person, role, team)),
         id: Some(id.into()),
         name: opt_s(team),
         participant,
@@ -436,6 +470,13 @@ impl<'p> Builder<'p> {
                 profile: vec![vocab::structure_definition(profile::CARE_PLAN).into()],
                 ..Default::default()
             })),
+            text: narrative(&format!(
+                "Care and support plan{}: {} needs, concerns or problems, {} goals, {} actions",
+                plan.person.as_ref().map(|p| format!(" for {}", p.name)).unwrap_or_default(),
+                plan.needs.len(),
+                plan.goals.len(),
+                plan.actions.len()
+            )),
             contained,
             extension,
             identifier: vec![t::Identifier {
@@ -503,6 +544,7 @@ impl<'p> Builder<'p> {
         }
         let patient = r::Patient {
             meta: uk_core_meta("UKCore-Patient"),
+            text: narrative(&person.map(|p| format!("Person: {}", p.name)).unwrap_or_else(|| "The person this plan is for".to_owned())),
             identifier,
             name: person.map(|p| name(&p.name)).into_iter().collect(),
             birth_date: person.and_then(|p| p.birth_date.as_deref()).map(Into::into),
@@ -519,6 +561,7 @@ impl<'p> Builder<'p> {
         };
         let condition = r::Condition {
             meta: meta(profile::NEED),
+            text: narrative(&format!("{}: {}", capitalised(kind), words(&n.coded_value, &n.free_text))),
             extension: archive_extension(n).into_iter().collect(),
             identifier: vec![self.identifier(&n.id)],
             clinical_status: Some(Box::new(concept(
@@ -551,6 +594,7 @@ impl<'p> Builder<'p> {
     fn strength(&mut self, st: &Strength) -> String {
         let observation = r::Observation {
             meta: meta(profile::STRENGTH),
+            text: narrative(&format!("Strength: {}", words(&st.coded_value, &st.free_text))),
             extension: archive_extension(st).into_iter().collect(),
             identifier: vec![self.identifier(&st.id)],
             status: "final".into(),
@@ -616,6 +660,7 @@ impl<'p> Builder<'p> {
             .collect();
         let goal = r::Goal {
             meta: meta(profile::GOAL),
+            text: narrative(&format!("Goal: {}", words(&g.coded_value, &g.free_text))),
             extension,
             identifier: vec![self.identifier(&g.id)],
             lifecycle_status: vocab::goal_lifecycle(g.goal_status.as_ref().map(|s| s.state))
@@ -639,6 +684,7 @@ impl<'p> Builder<'p> {
     fn stage_goal(&mut self, g: &StageGoal) -> String {
         let goal = r::Goal {
             meta: meta(profile::GOAL),
+            text: narrative(&format!("Stage goal: {}", words(&g.coded_value, &g.free_text))),
             extension: archive_extension(g).into_iter().collect(),
             identifier: vec![self.identifier(&g.id)],
             lifecycle_status: vocab::goal_lifecycle(g.goal_status.as_ref().map(|s| s.state))
@@ -661,6 +707,7 @@ impl<'p> Builder<'p> {
     fn outcome(&mut self, o: &Outcome, goal_url: &str) -> String {
         let observation = r::Observation {
             meta: meta(profile::GOAL_OUTCOME),
+            text: narrative(&format!("Outcome: {}", words(&o.coded_value, &o.free_text))),
             extension: archive_extension(o).into_iter().collect(),
             identifier: vec![self.identifier(&o.id)],
             status: "final".into(),
@@ -792,6 +839,7 @@ impl<'p> Builder<'p> {
         let related: Vec<t::Reference> = a.item_ids.iter().map(|i| self.item_reference(i)).collect();
         let document = r::DocumentReference {
             meta: meta(profile::ATTACHMENT),
+            text: narrative(&format!("{}: {}", capitalised(kind), a.title)),
             extension: archive_extension(a).into_iter().collect(),
             identifier: vec![self.identifier(&a.id)],
             status: "current".into(),
@@ -827,6 +875,7 @@ impl<'p> Builder<'p> {
         extension.extend(archive_extension(d));
         let document = r::DocumentReference {
             meta: meta(profile::OTHER_DOCUMENT),
+            text: narrative(&format!("Care planning document: {}", d.title)),
             extension,
             identifier: vec![self.identifier(&d.id)],
             status: "current".into(),
@@ -860,6 +909,7 @@ impl<'p> Builder<'p> {
         }
         let resource = r::Location {
             meta: uk_core_meta("UKCore-Location"),
+            text: narrative(&format!("Location: {}", location.free_text.as_deref().or(location.coded_value.as_deref()).unwrap_or_default())),
             identifier,
             name: opt_s(&location.free_text),
             ..Default::default()
@@ -881,6 +931,7 @@ impl<'p> Builder<'p> {
         };
         let coverage = r::Coverage {
             meta: meta(profile::COVERAGE),
+            text: narrative(&format!("Care funding source: {}", funding.free_text.as_deref().or(funding.coded_value.as_deref()).unwrap_or_default())),
             identifier: vec![self.identifier(key::FUNDING)],
             status: "active".into(),
             beneficiary: self.patient_ref(),
@@ -902,6 +953,7 @@ impl<'p> Builder<'p> {
         }
         let practitioner = r::Practitioner {
             meta: meta(profile::PRACTITIONER),
+            text: narrative(p.name),
             identifier,
             name: vec![name(p.name)],
             telecom: p.contact.iter().map(|c| other_contact(c)).collect(),
@@ -920,6 +972,7 @@ impl<'p> Builder<'p> {
         let role_key = key::role(key);
         let role = r::PractitionerRole {
             meta: meta(profile::PRACTITIONER_ROLE),
+            text: narrative(&match p.role { Some(role) => format!("{}, {}", p.name, role.text), None => p.name.to_owned() }),
             identifier: vec![self.identifier(&role_key)],
             practitioner: boxed_ref(&practitioner_url),
             organization: p.organisation.as_deref().map(|o| {
@@ -984,6 +1037,7 @@ impl<'p> Builder<'p> {
         };
         let provenance = r::Provenance {
             meta: meta(profile::PROVENANCE),
+            text: narrative("Who prepared this record and who entered it"),
             target: vec![reference(target)],
             recorded,
             agent,
@@ -1004,6 +1058,7 @@ impl<'p> Builder<'p> {
         if a.person_full_name.is_some() || a.role.is_some() {
             let related = r::RelatedPerson {
                 meta: meta(profile::RELATED_PERSON),
+                text: narrative(&format!("Agreed the plan: {}", a.person_full_name.as_deref().or(a.role.as_ref().map(|r| r.text.as_str())).unwrap_or_default())),
                 identifier: vec![self.identifier(key::REPRESENTATIVE)],
                 patient: self.patient_ref(),
                 relationship: a.role.iter().map(role_concept).collect(),
@@ -1056,6 +1111,7 @@ impl<'p> Builder<'p> {
             .map(|p| self.professional(key::CAPACITY_PROFESSIONAL, p.into()));
         let observation = r::Observation {
             meta: meta(profile::CAPACITY),
+            text: narrative(&format!("Mental capacity assessment: {}", m.mental_capacity_assessment)),
             extension,
             identifier: vec![self.identifier(key::CAPACITY)],
             status: "final".into(),
@@ -1089,6 +1145,7 @@ impl<'p> Builder<'p> {
         }
         let consent = r::Consent {
             meta: meta(profile::CONSENT),
+            text: narrative(&format!("Consent for information sharing: {}", c.consent)),
             extension,
             identifier: vec![self.identifier(key::CONSENT)],
             status: "active".into(),

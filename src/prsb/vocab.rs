@@ -66,6 +66,7 @@ pub mod ext {
 
 /// Our profiles, by id.
 pub mod profile {
+    pub const PLAN_BUNDLE: &str = "prsb-plan-bundle";
     pub const CARE_PLAN: &str = "prsb-care-plan";
     pub const NEED: &str = "prsb-need";
     pub const STRENGTH: &str = "prsb-strength";
