@@ -445,3 +445,29 @@ fn broken_bundles_get_clear_profile_errors() {
     let errors = errors_of(&validator, &broken);
     assert!(errors.iter().any(|e| e.contains("prsb-bdl-1") && e.contains("need")), "{errors:#?}");
 }
+
+#[test]
+fn archive_command_moves_actions_and_names_goals_to_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(&plan_path, serde_json::to_vec_pretty(&small_plan()).unwrap()).unwrap();
+    let out = common::careplan()
+        .args(["archive", "--item", "gA", "--move-actions-to", "gB", "--at", AT, "--reason", "choir closed"])
+        .arg(&plan_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: CarePlan = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(plan.goals[0].archived && plan.goals[0].archived_reason.as_deref() == Some("choir closed"));
+    assert_eq!(action(&plan, "a-going").goal_ids, vec!["gB"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("moved to gB: a-going"), "{stderr}");
+
+    let out = common::careplan().args(["archive", "--item", "n1", "--at", AT]).arg(&plan_path).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("review these goals, which address the archived need: gA, gB"));
+
+    let out = common::careplan().args(["archive", "--item", "a-going"]).arg(&plan_path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("finish or cancel it first"));
+}

@@ -134,3 +134,62 @@ pub fn run_unmap(args: UnmapArgs) -> Result<i32> {
     write_output(&args.out, &text)?;
     Ok(exit::OK)
 }
+
+#[derive(Args, Debug)]
+pub struct ArchiveArgs {
+    /// Id of the item to archive (a strength, need, goal, stage goal, outcome, action, comment, attachment or document).
+    #[arg(long, value_name = "ID")]
+    pub item: String,
+    /// Why it is archived.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// When (RFC 3339 date-time) [default: now].
+    #[arg(long, value_name = "DATETIME")]
+    pub at: Option<String>,
+    /// For a goal: move its actions still under way to this goal instead of archiving them.
+    #[arg(long, value_name = "GOAL")]
+    pub move_actions_to: Option<String>,
+    /// Write the plan here instead of standard output.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The plan in the PRSB format, or - for standard input.
+    #[arg(value_name = "PLAN")]
+    pub plan: String,
+}
+
+pub fn run_archive(args: ArchiveArgs) -> Result<i32> {
+    use crate::prsb::archive::{self, GoalActions};
+    let bytes = read_input(&args.plan)?;
+    let mut plan = match prsb::read(&bytes) {
+        Ok(plan) => plan,
+        Err(problems) => {
+            let report = Report { input: args.plan.clone(), issues: prsb::problems_as_issues(&bytes, &problems) };
+            print_report(&report, Output::Text);
+            return Ok(exit::INVALID);
+        }
+    };
+    let at = args.at.clone().unwrap_or_else(crate::primitive::now_rfc3339);
+    let reason = args.reason.as_deref();
+    let outcome = match &args.move_actions_to {
+        Some(goal) => archive::archive_goal(&mut plan, &args.item, &at, reason, GoalActions::MoveTo(goal.clone())),
+        None => archive::archive_item(&mut plan, &args.item, &at, reason),
+    };
+    let done = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("{}: cannot archive: {e}", args.plan);
+            return Ok(exit::INVALID);
+        }
+    };
+    eprintln!("archived: {}", done.archived.join(", "));
+    if !done.moved.is_empty() {
+        eprintln!("moved to {}: {}", args.move_actions_to.as_deref().unwrap_or_default(), done.moved.join(", "));
+    }
+    if !done.goals_to_review.is_empty() {
+        eprintln!("review these goals, which address the archived need: {}", done.goals_to_review.join(", "));
+    }
+    let mut text = serde_json::to_string_pretty(&plan)?;
+    text.push('\n');
+    write_output(&args.out, &text)?;
+    Ok(exit::OK)
+}

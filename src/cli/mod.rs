@@ -38,6 +38,8 @@ pub enum Command {
     Map(map_cmd::MapArgs),
     /// Turn FHIR (a Bundle, or the resources of one plan) back into the PRSB plan.
     Unmap(map_cmd::UnmapArgs),
+    /// Archive an item of a PRSB plan (a goal with its actions, a need, a finished action, ...).
+    Archive(map_cmd::ArchiveArgs),
     /// Fuzz the readers, the validator, FHIRPath and the PRSB mapper for a while; keep inputs that crash.
     Fuzz(fuzz_cmd::FuzzArgs),
 }
@@ -71,6 +73,7 @@ pub fn main() -> i32 {
         Command::Fhirpath(args) => fhirpath_cmd::run(args),
         Command::Map(args) => map_cmd::run_map(args),
         Command::Unmap(args) => map_cmd::run_unmap(args),
+        Command::Archive(args) => map_cmd::run_archive(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
     };
     match result {
