@@ -26,6 +26,11 @@ pub struct LoadOptions {
     /// Never ask a registry.
     pub offline: bool,
     pub progress: bool,
+    /// Load careplan's own PRSB profiles (`crate::profiles`), after the
+    /// packages and before the `igs` (so an `--ig` can redefine them). Off
+    /// by default: `careplan validate` turns it on, and the conformance
+    /// harness, which measures against third-party cases, leaves it off.
+    pub careplan_profiles: bool,
 }
 
 impl Default for LoadOptions {
@@ -37,6 +42,7 @@ impl Default for LoadOptions {
             registries: None,
             offline: false,
             progress: false,
+            careplan_profiles: false,
         }
     }
 }
@@ -60,6 +66,9 @@ pub fn load(opts: &LoadOptions) -> Result<Context> {
         for p in resolve_package(&cache, r, opts)? {
             add_package(&mut ctx, &p, &mut loaded)?;
         }
+    }
+    if opts.careplan_profiles {
+        crate::profiles::add_to(&mut ctx)?;
     }
     for ig in &opts.igs {
         add_source(&mut ctx, &cache, ig, opts, &mut loaded)?;

@@ -92,6 +92,22 @@ pub fn today_shifted(amount: f64, unit: &str) -> Option<String> {
     Some(format!("{y:04}-{m:02}-{:02}", d.min(last)))
 }
 
+/// The current moment as a FHIR instant in UTC, to the millisecond
+/// (`2026-11-25T14:40:05.123Z`).
+pub fn now_rfc3339() -> String {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        since.subsec_millis()
+    )
+}
+
 /// Days since 1970-01-01 to a civil date (proleptic Gregorian).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

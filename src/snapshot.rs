@@ -492,7 +492,10 @@ fn merge(target: &mut ElementDefinition, d: &ElementDefinition, url: &str) -> Re
     }
     if let Some(min) = d.min {
         let current = target.min.unwrap_or(0);
-        if min < current {
+        // As the reference validator: minimum cardinality rules do not apply
+        // to a slice (Provenance.agent is 1..*, yet its author slice may be 0..1;
+        // the sliced element's own min still counts all its slices together).
+        if min < current && target.slice_name.is_none() {
             return Err(format!("min {min} is less than the base min {current}"));
         }
         target.min = Some(min);
@@ -727,6 +730,24 @@ mod tests {
         c.add_json(Value::Object(v), "test");
         let e = generate(p, &c).unwrap_err();
         assert!(e.to_string().contains("Patient.identifier: min 0 is less than the base min 1"), "{e}");
+    }
+
+    #[test]
+    fn a_slice_may_lower_the_min_it_was_given() {
+        // The base profile requires its nhs slice; a profile on it may make
+        // the slice optional (the sliced element's own min 1 still holds).
+        let mut c = ctx();
+        let mut base = serde_json::to_value(nhs_profile()).unwrap();
+        base["resourceType"] = json!("StructureDefinition");
+        base["differential"]["element"][1]["min"] = json!(1);
+        c.add_json(base, "test");
+        let p = sd(json!({"url": "http://x/optional-nhs", "type": "Patient", "baseDefinition": "http://x/nhs-patient", "derivation": "constraint",
+            "differential": {"element": [{"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs", "min": 0}]}}));
+        let out = generate(p, &c).unwrap();
+        let elements = &out.snapshot.as_ref().unwrap().element;
+        let find = |id: &str| elements.iter().find(|e| e.id.as_deref() == Some(id)).unwrap();
+        assert_eq!(find("Patient.identifier:nhs").min, Some(0));
+        assert_eq!(find("Patient.identifier").min, Some(1));
     }
 
     #[test]

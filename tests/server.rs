@@ -885,3 +885,28 @@ fn enforced_profiles_apply_to_their_resource_type_only() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("http://example.org/StructureDefinition/missing"));
 }
+
+/// What the PRSB mapper makes of a plan is a transaction the server takes
+/// whole, validated against careplan's own profiles on the way in.
+#[test]
+fn mapped_prsb_plans_are_accepted_as_transactions() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prsb");
+    let mut plans: Vec<_> = std::fs::read_dir(&examples).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    plans.sort();
+    assert!(!plans.is_empty());
+    for plan in plans {
+        let out = common::careplan().args(["map", "--offline"]).arg(&plan).output().unwrap();
+        assert!(out.status.success(), "{}: {}", plan.display(), String::from_utf8_lossy(&out.stderr));
+        let bundle: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = srv.post("", &bundle);
+        let status = r.status();
+        let reply: Value = r.json().unwrap();
+        assert_eq!(status, 200, "{}: {:?}", plan.display(), texts(&reply));
+        let entries = reply["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), bundle["entry"].as_array().unwrap().len());
+        assert!(entries.iter().all(|e| e["response"]["status"].as_str().unwrap().starts_with("20")), "{}", plan.display());
+    }
+    assert!(srv.total("CarePlan?_summary=count") >= 1);
+}

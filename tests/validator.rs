@@ -396,3 +396,24 @@ fn dates_can_be_limited_relative_to_today() {
     assert!(errs("1850-05-01").iter().any(|i| i.message.contains("earlier than the permitted minimum")));
     assert!(errs("2999-05-01").iter().any(|i| i.message.contains("later than the permitted maximum")));
 }
+
+#[test]
+fn a_profile_that_narrows_a_choice_refuses_the_types_it_left_out() {
+    // effectivePeriod is valid R4, so only the profile walk can report it.
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/dated", "name": "Dated", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Observation", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
+        "differential": {"element": [{"id": "Observation.effective[x]", "path": "Observation.effective[x]", "type": [{"code": "dateTime"}]}]}
+    });
+    let v = common::validator_with(&[profile]);
+    let obs = |effective: &str| format!(r#"{{"resourceType":"Observation","meta":{{"profile":["http://example.org/sd/dated"]}},"status":"final","code":{{"text":"x"}},{effective}}}"#);
+    let errs = |json: String| -> Vec<Issue> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).collect() };
+    assert!(errs(obs(r#""effectiveDateTime":"2026-04-01""#)).is_empty());
+    let found = errs(obs(r#""effectivePeriod":{"start":"2026-04-01"}"#));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].expression, "Observation.effective.ofType(Period)");
+    assert!(found[0].message.contains("The type 'Period' is not allowed for Observation.effective[x]") && found[0].message.contains("(allowed: dateTime)"), "{}", found[0].message);
+    let found = errs(obs(r#""effectiveInstant":"2026-04-01T10:00:00Z""#));
+    assert_eq!(found.first().map(|i| i.expression.as_str()), Some("Observation.effective.ofType(instant)"), "{found:#?}");
+}

@@ -7,7 +7,9 @@ pub mod bench_cmd;
 pub mod bench_serve_cmd;
 pub mod conformance_cmd;
 pub mod fhirpath_cmd;
+pub mod fuzz_cmd;
 pub mod load_args;
+pub mod map_cmd;
 pub mod outbox_cmd;
 pub mod package_cmd;
 pub mod serve_cmd;
@@ -35,6 +37,14 @@ pub enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Generate the snapshot of a StructureDefinition given as a differential; print it as JSON.
     Snapshot(snapshot_cmd::SnapshotArgs),
+    /// Map a PRSB care and support plan (JSON) to a FHIR R4 transaction Bundle.
+    Map(map_cmd::MapArgs),
+    /// Turn FHIR (a Bundle, or the resources of one plan) back into the PRSB plan.
+    Unmap(map_cmd::UnmapArgs),
+    /// Archive an item of a PRSB plan (a goal with its actions, a need, a finished action, ...).
+    Archive(map_cmd::ArchiveArgs),
+    /// Fuzz the readers, the validator, FHIRPath and the PRSB mapper for a while; keep inputs that crash.
+    Fuzz(fuzz_cmd::FuzzArgs),
     /// Run the FHIR R4 server: validate, store with history, search, forward.
     Serve(serve_cmd::ServeArgs),
     /// Show and retry the writes the server forwards upstream.
@@ -68,6 +78,10 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Snapshot(args) => snapshot_cmd::run(args),
         Command::Fhirpath(args) => fhirpath_cmd::run(args),
+        Command::Map(args) => map_cmd::run_map(args),
+        Command::Unmap(args) => map_cmd::run_unmap(args),
+        Command::Archive(args) => map_cmd::run_archive(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Outbox(args) => outbox_cmd::run(args),
     };

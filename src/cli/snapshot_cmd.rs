@@ -3,6 +3,7 @@
 
 use super::exit;
 use super::load_args::LoadArgs;
+use crate::loader::LoadOptions;
 use crate::{loader, parse, snapshot};
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -14,6 +15,9 @@ use std::path::PathBuf;
 pub struct SnapshotArgs {
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Leave out careplan's own PRSB profiles (profiles/, loaded by default).
+    #[arg(long)]
+    pub no_careplan_profiles: bool,
     /// The StructureDefinition (JSON or XML).
     #[arg(value_name = "SD_FILE")]
     pub file: PathBuf,
@@ -27,7 +31,7 @@ pub fn run(args: SnapshotArgs) -> Result<i32> {
         bail!("{} is not a StructureDefinition", args.file.display());
     }
     let Some(url) = root.child_text("url").map(str::to_string) else { bail!("{} has no url", args.file.display()) };
-    let mut ctx = args.load.load()?;
+    let mut ctx = loader::load(&LoadOptions { careplan_profiles: !args.no_careplan_profiles, ..args.load.options() })?;
     loader::add_file(&mut ctx, &args.file)?;
     let sd = ctx.structure_definition(&url).with_context(|| format!("{} cannot be read as a StructureDefinition", args.file.display()))?;
     let generated = match snapshot::generate(sd, &ctx) {

@@ -4,6 +4,7 @@
 use super::exit;
 use super::load_args::LoadArgs;
 use crate::issue::{Issue, IssueCode, Severity};
+use crate::loader::{self, LoadOptions};
 use crate::outcome::{self, Report};
 use crate::tree::Format;
 use crate::validator::{Options, Validator};
@@ -56,6 +57,9 @@ pub struct ValidateArgs {
     /// How failed best-practice invariants are reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub best_practice: BestPractice,
+    /// Leave out careplan's own PRSB profiles (profiles/, loaded by default).
+    #[arg(long)]
+    pub no_careplan_profiles: bool,
     /// Files, folders (searched for .json, .xml, .ndjson), glob patterns, or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
@@ -77,7 +81,7 @@ impl Input {
 
 pub fn run(args: ValidateArgs) -> Result<i32> {
     let inputs = expand_inputs(&args.inputs)?;
-    let ctx = args.load.load()?;
+    let ctx = loader::load(&LoadOptions { careplan_profiles: !args.no_careplan_profiles, ..args.load.options() })?;
     let validator = Validator::new(Arc::new(ctx), Options {
             profiles: args.profiles.clone(),
             tx: args.tx.clone(),

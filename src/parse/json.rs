@@ -44,25 +44,33 @@ struct Parser<'a> {
     col_mark: (usize, u32),
 }
 
+/// Any JSON object (not necessarily a FHIR resource) as an element tree with
+/// positions, for pointing at fields of other JSON documents (e.g. a PRSB plan).
+pub fn object_tree(text: &str) -> Option<Node> {
+    let mut p = Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0) };
+    p.root_object().ok()
+}
+
 impl<'a> Parser<'a> {
-    fn document(&mut self) -> Option<Node> {
+    fn root_object(&mut self) -> Result<Node, Syntax> {
         if self.src.starts_with(b"\xEF\xBB\xBF") {
             self.i = 3;
         }
-        let result = (|| {
-            self.ws()?;
-            let pos = self.pos();
-            if self.peek() != Some(b'{') {
-                return Err(Syntax(pos, "a FHIR resource in JSON must be an object (starting with '{')".into()));
-            }
-            let node = self.object(CompactString::new(""), pos)?;
-            self.ws()?;
-            if self.i < self.src.len() {
-                return Err(Syntax(self.pos(), "unexpected content after the end of the resource".into()));
-            }
-            Ok(node)
-        })();
-        match result {
+        self.ws()?;
+        let pos = self.pos();
+        if self.peek() != Some(b'{') {
+            return Err(Syntax(pos, "a FHIR resource in JSON must be an object (starting with '{')".into()));
+        }
+        let node = self.object(CompactString::new(""), pos)?;
+        self.ws()?;
+        if self.i < self.src.len() {
+            return Err(Syntax(self.pos(), "unexpected content after the end of the resource".into()));
+        }
+        Ok(node)
+    }
+
+    fn document(&mut self) -> Option<Node> {
+        match self.root_object() {
             Ok(mut node) => match node.resource_type.clone() {
                 Some(rt) => {
                     node.name = rt;

@@ -3,15 +3,61 @@
 //! with schema and link checks, and the reviewed table of which field carries
 //! which PRSB item ([`coverage`]). See docs/prsb-format.md.
 
+pub mod archive;
 pub mod coverage;
+pub mod generate;
+pub mod map;
+pub mod unmap;
+pub mod vocab;
 pub mod model;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::issue::{Issue, IssueCode};
+use crate::tree::{Node, Pos};
 use jsonschema::error::ValidationErrorKind;
 pub use model::*;
+
+/// Schema and link problems as validation issues: the JSON pointer as the
+/// expression, and the line and column of the field (or of the nearest
+/// enclosing one, when the field is missing) in the plan's text.
+pub fn problems_as_issues(bytes: &[u8], problems: &[SchemaProblem]) -> Vec<Issue> {
+    let root = std::str::from_utf8(bytes).ok().and_then(crate::parse::json::object_tree);
+    problems
+        .iter()
+        .map(|p| {
+            let issue = Issue::error(IssueCode::Invalid, p.pointer.clone(), p.message.clone());
+            match root.as_ref() {
+                Some(root) => issue.at(position(root, &p.pointer)),
+                None => issue,
+            }
+        })
+        .collect()
+}
+
+/// Where a JSON pointer lands in the element tree (arrays are repeated children).
+fn position(root: &Node, pointer: &str) -> Pos {
+    let mut node = root;
+    let mut tokens = pointer.split('/').skip(1).peekable();
+    while let Some(token) = tokens.next() {
+        let name = token.replace("~1", "/").replace("~0", "~");
+        let index = tokens.peek().and_then(|t| t.parse::<usize>().ok());
+        let child = match index {
+            Some(i) => {
+                tokens.next();
+                node.children.iter().filter(|c| c.name == name.as_str()).nth(i)
+            }
+            None => node.children.iter().find(|c| c.name == name.as_str()),
+        };
+        match child {
+            Some(c) => node = c,
+            None => break,
+        }
+    }
+    node.pos
+}
 
 /// The JSON Schema (draft 2020-12) of the plan format, as text.
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/prsb-care-plan.schema.json");
@@ -154,6 +200,11 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
                 ),
             ),
             ValidationErrorKind::MinProperties { .. } => (at, "must not be empty".to_owned()),
+            ValidationErrorKind::Not { .. } => (
+                at,
+                "leave `system` out for SNOMED CT: a coded value without `system` is SNOMED CT"
+                    .to_owned(),
+            ),
             ValidationErrorKind::UniqueItems => (at, "lists the same value twice".to_owned()),
             _ => (at, error.to_string()),
         };
@@ -188,60 +239,76 @@ pub fn read(bytes: &[u8]) -> Result<CarePlan, Vec<SchemaProblem>> {
     }
 }
 
-fn collect_comment_ids<'a>(ids: &mut Vec<(String, &'a str)>, base: &str, comments: &'a [Comment]) {
+fn collect_comment_ids<'a>(ids: &mut Vec<Item<'a>>, base: &str, comments: &'a [Comment]) {
     for (i, c) in comments.iter().enumerate() {
-        ids.push((format!("{base}/comments/{i}/id"), &c.id));
+        ids.push((format!("{base}/comments/{i}"), &c.id, c));
     }
 }
 
-/// Checks what the schema cannot: that ids are unique across the plan and that
-/// every link (goal → need, action → goal, attachment → item) names an existing item.
-pub fn check_links(plan: &CarePlan) -> Vec<SchemaProblem> {
-    let mut ids: Vec<(String, &str)> = Vec::new();
+/// An item of the plan: its JSON pointer, its id, and its archive fields.
+pub(crate) type Item<'a> = (String, &'a str, &'a dyn Archivable);
+
+/// Every item of the plan that has an id, in document order.
+pub(crate) fn items(plan: &CarePlan) -> Vec<Item<'_>> {
+    let mut ids: Vec<Item<'_>> = Vec::new();
     for (i, s) in plan.strengths.iter().enumerate() {
-        ids.push((format!("/strengths/{i}/id"), &s.id));
+        ids.push((format!("/strengths/{i}"), &s.id, s));
         collect_comment_ids(&mut ids, &format!("/strengths/{i}"), &s.comments);
     }
     for (i, n) in plan.needs.iter().enumerate() {
-        ids.push((format!("/needs/{i}/id"), &n.id));
+        ids.push((format!("/needs/{i}"), &n.id, n));
         collect_comment_ids(&mut ids, &format!("/needs/{i}"), &n.comments);
     }
     for (i, g) in plan.goals.iter().enumerate() {
-        ids.push((format!("/goals/{i}/id"), &g.id));
+        ids.push((format!("/goals/{i}"), &g.id, g));
         collect_comment_ids(&mut ids, &format!("/goals/{i}"), &g.comments);
         for (j, s) in g.stage_goals.iter().enumerate() {
-            ids.push((format!("/goals/{i}/stageGoals/{j}/id"), &s.id));
+            ids.push((format!("/goals/{i}/stageGoals/{j}"), &s.id, s));
             collect_comment_ids(&mut ids, &format!("/goals/{i}/stageGoals/{j}"), &s.comments);
         }
         for (j, o) in g.outcomes.iter().enumerate() {
-            ids.push((format!("/goals/{i}/outcomes/{j}/id"), &o.id));
+            ids.push((format!("/goals/{i}/outcomes/{j}"), &o.id, o));
             collect_comment_ids(&mut ids, &format!("/goals/{i}/outcomes/{j}"), &o.comments);
         }
     }
     for (i, a) in plan.actions.iter().enumerate() {
-        ids.push((format!("/actions/{i}/id"), &a.id));
+        ids.push((format!("/actions/{i}"), &a.id, a));
         collect_comment_ids(&mut ids, &format!("/actions/{i}"), &a.comments);
     }
     collect_comment_ids(&mut ids, "", &plan.comments);
     for (i, a) in plan.attachments.iter().enumerate() {
-        ids.push((format!("/attachments/{i}/id"), &a.id));
+        ids.push((format!("/attachments/{i}"), &a.id, a));
     }
     for (i, d) in plan.other_care_planning_documents.iter().enumerate() {
-        ids.push((format!("/otherCarePlanningDocuments/{i}/id"), &d.id));
+        ids.push((format!("/otherCarePlanningDocuments/{i}"), &d.id, d));
     }
+    ids
+}
 
+/// Checks what the schema cannot: that ids are unique across the plan, that
+/// every link (goal → need, action → goal, attachment → item) names an
+/// existing item, and that only archived items say when and why they were archived.
+pub fn check_links(plan: &CarePlan) -> Vec<SchemaProblem> {
+    let ids = items(plan);
     let mut problems = Vec::new();
-    let mut first: HashMap<&str, &str> = HashMap::new();
-    for (pointer, id) in &ids {
+    let mut first: HashMap<&str, String> = HashMap::new();
+    for (pointer, id, item) in &ids {
+        let (archived, at, reason) = item.archive();
+        if !archived && (at.is_some() || reason.is_some()) {
+            problems.push(SchemaProblem {
+                pointer: format!("{pointer}/archived"),
+                message: "`archivedAt` or `archivedReason` is given but the item is not archived: add `\"archived\": true` or remove them".to_owned(),
+            });
+        }
         if let Some(earlier) = first.get(id) {
             problems.push(SchemaProblem {
-                pointer: pointer.clone(),
+                pointer: format!("{pointer}/id"),
                 message: format!(
                     "id `{id}` is already used at {earlier}; ids must be unique within the plan"
                 ),
             });
         } else {
-            first.insert(id, pointer);
+            first.insert(id, format!("{pointer}/id"));
         }
     }
 
@@ -300,11 +367,15 @@ fn type_words(kind: &jsonschema::error::TypeKind) -> String {
 fn pattern_words(pattern: &str) -> &'static str {
     let defs = &schema()["$defs"];
     if Some(pattern) == defs["partialDateTime"]["pattern"].as_str() {
-        "a date as YYYY, YYYY-MM, YYYY-MM-DD or a date-time"
+        "a date as YYYY, YYYY-MM, YYYY-MM-DD or a date-time with seconds and time zone"
     } else if Some(pattern) == defs["id"]["pattern"].as_str() {
         "an id: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"
     } else if pattern.starts_with("^[0-9]{10}") {
         "ten digits"
+    } else if pattern.starts_with("^[^\\s]+") {
+        "a code: no leading, trailing or double spaces"
+    } else if pattern.starts_with("^([A-Za-z0-9+/]{4})") {
+        "base64 text"
     } else {
         "see the schema for the allowed form"
     }

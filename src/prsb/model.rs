@@ -12,6 +12,31 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// An item that can be archived: kept for the record, left out of the active view.
+pub trait Archivable {
+    /// Whether the item is archived, when, and why.
+    fn archive(&self) -> (bool, Option<&str>, Option<&str>);
+    /// Marks the item archived (or not), with when and why.
+    fn set_archive(&mut self, archived: bool, at: Option<String>, reason: Option<String>);
+}
+
+macro_rules! archivable {
+    ($($item:ty),*) => {$(
+        impl Archivable for $item {
+            fn archive(&self) -> (bool, Option<&str>, Option<&str>) {
+                (self.archived, self.archived_at.as_deref(), self.archived_reason.as_deref())
+            }
+            fn set_archive(&mut self, archived: bool, at: Option<String>, reason: Option<String>) {
+                self.archived = archived;
+                self.archived_at = at;
+                self.archived_reason = reason;
+            }
+        }
+    )*};
+}
+
+archivable!(Strength, Need, Goal, StageGoal, Outcome, Action, Comment, Attachment, OtherCarePlanningDocument);
+
 /// A whole care and support plan for one person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -64,9 +64,10 @@ pub struct Prepared {
 }
 
 impl Service {
-    /// Loads the definitions the configuration names, then opens the store.
+    /// Loads the definitions (R4, careplan's PRSB profiles, and the
+    /// configured packages), then opens the store.
     pub fn open(config: ServerConfig) -> anyhow::Result<Service> {
-        let mut load = crate::loader::LoadOptions { igs: config.packages.clone(), offline: config.offline, ..Default::default() };
+        let mut load = crate::loader::LoadOptions { igs: config.packages.clone(), offline: config.offline, careplan_profiles: true, ..Default::default() };
         if let Some(cache) = &config.cache {
             load.cache = cache.clone();
         }

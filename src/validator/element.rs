@@ -354,7 +354,12 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     fn unknown_child(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
         if self.in_profile {
-            return; // the base walk reports unknown elements once
+            // The base walk reports unknown elements once; but a choice of a
+            // type the profile does not allow (`effectivePeriod` where it
+            // narrowed `effective[x]` to dateTime) is known to the base, so
+            // only the profile can report it.
+            self.type_not_in_profile(child, sd, scope);
+            return;
         }
         // The element does not exist, so the path names its parent, as the
         // reference validator's does; the position points at the element.
@@ -364,6 +369,24 @@ impl<'v, 'n> Walk<'v, 'n> {
             Format::Xml => format!("Undefined element '{}' at {}", child.name, sd.elements[scope].path),
         };
         self.report(child, structure_issue(expr, msg));
+    }
+
+    /// Reports `child` when it is a choice element of a type the profile's
+    /// choice element does not list.
+    fn type_not_in_profile(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
+        let choice = sd.elements[scope].children.iter().map(|&c| &sd.elements[c]).find_map(|d| {
+            let suffix = child.name.strip_prefix(d.name.strip_suffix("[x]")?)?;
+            suffix.starts_with(|c: char| c.is_ascii_uppercase()).then_some((d, suffix))
+        });
+        let Some((def, suffix)) = choice else { return };
+        // `DateTime` names the primitive `dateTime`; `Period` the complex type itself.
+        let lower = format!("{}{}", suffix[..1].to_ascii_lowercase(), &suffix[1..]);
+        let type_code = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower } else { suffix.to_string() };
+        let allowed: Vec<&str> = def.types.iter().map(|t| t.code.as_str()).collect();
+        self.path.push_choice(def.name.trim_end_matches("[x]"), &type_code);
+        let msg = format!("The type '{type_code}' is not allowed for {} by profile {} (allowed: {})", def.path, sd.versioned_url(), allowed.join(", "));
+        self.error(child, IssueCode::Structure, msg);
+        self.path.pop();
     }
 
     /// JSON arrays exactly where the element repeats; objects and primitives where the type says.

@@ -39,3 +39,36 @@ pub fn validator_with(definitions: &[serde_json::Value]) -> Validator {
     }
     Validator::new(Arc::new(ctx), Options::default())
 }
+
+/// The default packages with careplan's own profiles (`profiles/`) on top,
+/// as `careplan validate` loads them.
+pub fn context_with_careplan_profiles() -> Arc<Context> {
+    static CTX: OnceLock<Arc<Context>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let mut ctx = Context::overlay(context());
+        careplan::profiles::add_to(&mut ctx).expect("the embedded profiles load");
+        Arc::new(ctx)
+    })
+    .clone()
+}
+
+/// The folder of UK Core (`../shared/ukcore`), when it is there.
+pub fn ukcore_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ukcore");
+    dir.is_dir().then_some(dir)
+}
+
+/// Our profiles and UK Core on top of the default packages; `None` when
+/// UK Core is absent.
+pub fn context_with_careplan_profiles_and_ukcore() -> Option<Arc<Context>> {
+    static CTX: OnceLock<Option<Arc<Context>>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = ukcore_dir()?;
+        let mut ctx = Context::overlay(context_with_careplan_profiles());
+        let opts = LoadOptions::default();
+        let cache = careplan::package::PackageCache::new(opts.cache.clone());
+        careplan::loader::add_source(&mut ctx, &cache, &dir.display().to_string(), &opts, &mut Vec::new()).expect("UK Core loads");
+        Some(Arc::new(ctx))
+    })
+    .clone()
+}

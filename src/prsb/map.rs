@@ -1,0 +1,1188 @@
+//! PRSB plan → FHIR R4 transaction Bundle, built from fhirbolt's typed
+//! resources. Where each item goes, and why: docs/mapping.md.
+
+use fhirbolt::model::r4::resources as r;
+use fhirbolt::model::r4::types as t;
+use fhirbolt::model::r4::Resource;
+
+use super::model::*;
+use super::vocab::{self, ext, id, profile, system};
+
+/// Maps a plan (already read and checked with [`super::read`]) to a
+/// `transaction` Bundle of conditional updates.
+pub fn map(plan: &CarePlan) -> r::Bundle {
+    let mut b = Builder::new(plan);
+    b.plan();
+    r::Bundle {
+        meta: meta(profile::PLAN_BUNDLE),
+        r#type: "transaction".into(),
+        entry: b.entries,
+        ..Default::default()
+    }
+}
+
+/// The Bundle as pretty-printed FHIR JSON.
+pub fn to_json(bundle: &r::Bundle) -> anyhow::Result<String> {
+    let resource = Resource::Bundle(Box::new(bundle.clone()));
+    let mut text = fhirbolt::json::to_string_pretty(&resource, None)
+        .map_err(|e| anyhow::anyhow!("could not write the Bundle as JSON: {e}"))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The `urn:uuid:` of a plan item: a name-based UUID, so the same plan always maps to the same Bundle.
+pub fn item_full_url(plan_id: &str, key: &str) -> String {
+    let name = format!("{}/{plan_id}/{key}", vocab::identifier_system(id::PLAN_ITEM));
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
+    )
+}
+
+/// Keys of the resources that are not PRSB items with an id of their own.
+/// `@` cannot start a PRSB id, so these never collide with one.
+pub(crate) mod key {
+    pub const PLAN: &str = "@plan";
+    pub const PERSON: &str = "@person";
+    pub const REPRESENTATIVE: &str = "@agreed-with";
+    pub const CAPACITY: &str = "@mental-capacity-assessment";
+    pub const FUNDING: &str = "@care-funding-source";
+    pub const LOCATION: &str = "@location";
+    pub const CONSENT: &str = "@consent";
+    pub const PLAN_PROFESSIONAL: &str = "@performing-professional";
+    pub const PLAN_COMPLETER: &str = "@person-completing-record";
+    pub const CONSENT_PROFESSIONAL: &str = "@consent-performing-professional";
+    pub const CONSENT_COMPLETER: &str = "@consent-person-completing-record";
+    pub const CONSENT_LOCATION: &str = "@consent-location";
+    pub const CAPACITY_PROFESSIONAL: &str = "@capacity-performing-professional";
+    pub const CAPACITY_LOCATION: &str = "@capacity-location";
+    pub const PLAN_PROVENANCE: &str = "@plan-provenance";
+    pub const CONSENT_PROVENANCE: &str = "@consent-provenance";
+    pub const REVIEW_RESPONSIBILITY: &str = "review-responsibility";
+    /// Contained CareTeam of an action's "who".
+    pub fn who(action: &str) -> String {
+        format!("who-{action}")
+    }
+    /// The PractitionerRole of a professional whose Practitioner has `key`.
+    pub fn role(key: &str) -> String {
+        format!("{key}-role")
+    }
+}
+
+// ---------------------------------------------------------------- small builders
+
+fn s(text: &str) -> t::String {
+    text.into()
+}
+
+fn opt_s(text: &Option<String>) -> Option<t::String> {
+    text.as_deref().map(s)
+}
+
+fn coding(system: &str, code: &str, display: Option<&str>) -> t::Coding {
+    t::Coding {
+        system: Some(system.into()),
+        code: Some(code.into()),
+        display: display.map(s),
+        ..Default::default()
+    }
+}
+
+fn prsb_coding(c: &Coding) -> t::Coding {
+    coding(
+        c.system.as_deref().unwrap_or(vocab::SNOMED),
+        &c.code,
+        c.display.as_deref(),
+    )
+}
+
+fn concept(codings: Vec<t::Coding>, text: Option<&str>) -> t::CodeableConcept {
+    t::CodeableConcept {
+        coding: codings,
+        text: text.map(s),
+        ..Default::default()
+    }
+}
+
+/// PRSB "coded value" + "free text" as one CodeableConcept.
+fn coded_text(coded: &Option<Coding>, free: &Option<String>) -> t::CodeableConcept {
+    concept(coded.iter().map(prsb_coding).collect(), free.as_deref())
+}
+
+fn kind_concept(code: &str) -> t::CodeableConcept {
+    concept(
+        vec![coding(&vocab::code_system(system::ITEM_KIND), code, None)],
+        None,
+    )
+}
+
+fn role_concept(role: &Role) -> t::CodeableConcept {
+    let codings = role
+        .code
+        .iter()
+        .map(|c| coding(vocab::SDS_JOB_ROLE, c, None))
+        .collect();
+    concept(codings, Some(&role.text))
+}
+
+fn other_contact(value: &str) -> t::ContactPoint {
+    t::ContactPoint {
+        system: Some(vocab::CONTACT_POINT_SYSTEM_OTHER.into()),
+        value: Some(s(value)),
+        ..Default::default()
+    }
+}
+
+fn name(text: &str) -> t::HumanName {
+    t::HumanName {
+        text: Some(s(text)),
+        ..Default::default()
+    }
+}
+
+fn reference(to: &str) -> t::Reference {
+    t::Reference {
+        reference: Some(s(to)),
+        ..Default::default()
+    }
+}
+
+fn boxed_ref(to: &str) -> Option<Box<t::Reference>> {
+    Some(Box::new(reference(to)))
+}
+
+fn extension(url: String, value: t::ExtensionValue) -> t::Extension {
+    t::Extension {
+        url,
+        value: Some(value),
+        ..Default::default()
+    }
+}
+
+fn ours(id: &str, value: t::ExtensionValue) -> t::Extension {
+    extension(vocab::structure_definition(id), value)
+}
+
+fn sub(name: &str, value: t::ExtensionValue) -> t::Extension {
+    extension(name.to_owned(), value)
+}
+
+fn complex(url: String, parts: Vec<t::Extension>) -> t::Extension {
+    t::Extension {
+        url,
+        extension: parts,
+        ..Default::default()
+    }
+}
+
+fn string_value(text: &str) -> t::ExtensionValue {
+    t::ExtensionValue::String(s(text))
+}
+
+fn date_time_value(text: &str) -> t::ExtensionValue {
+    t::ExtensionValue::DateTime(text.into())
+}
+
+fn reference_value(to: &str) -> t::ExtensionValue {
+    t::ExtensionValue::Reference(Box::new(reference(to)))
+}
+
+fn meta(profile_id: &str) -> Option<Box<t::Meta>> {
+    Some(Box::new(t::Meta {
+        profile: vec![vocab::structure_definition(profile_id).into()],
+        ..Default::default()
+    }))
+}
+
+/// A generated narrative: one line saying what the resource is, so a reader
+/// without our profiles still sees it (and R4's dom-6 is met).
+fn narrative(summary: &str) -> Option<Box<t::Narrative>> {
+    let escaped = summary.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Some(Box::new(t::Narrative {
+        status: "generated".into(),
+        div: format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{escaped}</p></div>").into(),
+        ..Default::default()
+    }))
+}
+
+/// A coded value and free text in words: the text, else the display, else the code.
+fn words(coded: &Option<Coding>, free: &Option<String>) -> String {
+    free.clone()
+        .or_else(|| coded.as_ref().map(|c| c.display.clone().unwrap_or_else(|| c.code.clone())))
+        .unwrap_or_default()
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn summary_of_team(person: Option<&str>, role: &Option<Role>, team: &Option<String>) -> String {
+    let parts: Vec<&str> = [person, role.as_ref().map(|r| r.text.as_str()), team.as_deref()].into_iter().flatten().collect();
+    if parts.is_empty() {
+        "Who: not recorded".to_owned()
+    } else {
+        format!("Who: {}", parts.join(", "))
+    }
+}
+
+/// Patient and Location have no profile of ours: they name UK Core's.
+fn uk_core_meta(profile_id: &str) -> Option<Box<t::Meta>> {
+    Some(Box::new(t::Meta {
+        profile: vec![format!("{}/{profile_id}", vocab::UK_CORE_PROFILES).into()],
+        ..Default::default()
+    }))
+}
+
+/// The `archived` extension of an item, when it is archived.
+fn archive_extension(item: &dyn Archivable) -> Option<t::Extension> {
+    let (archived, at, reason) = item.archive();
+    if !archived {
+        return None;
+    }
+    // An extension must have a value or parts (ext-1), and `at` and `reason`
+    // are optional, hence the always-true `archived` part.
+    let mut parts = vec![sub("archived", t::ExtensionValue::Boolean(true.into()))];
+    if let Some(at) = at {
+        parts.push(sub("at", date_time_value(at)));
+    }
+    if let Some(reason) = reason {
+        parts.push(sub("reason", string_value(reason)));
+    }
+    Some(complex(vocab::structure_definition(ext::ARCHIVED), parts))
+}
+
+fn annotation(c: &Comment) -> t::Annotation {
+    let mut extension: Vec<t::Extension> = Vec::new();
+    if let Some(role) = &c.author_role {
+        extension.push(ours(
+            ext::COMMENT_AUTHOR_ROLE,
+            t::ExtensionValue::CodeableConcept(Box::new(role_concept(role))),
+        ));
+    }
+    extension.extend(archive_extension(c));
+    t::Annotation {
+        id: Some(c.id.clone()),
+        extension,
+        author: Some(t::AnnotationAuthor::String(s(&c.author))),
+        time: Some(c.date_time.as_str().into()),
+        text: c.text.as_str().into(),
+    }
+}
+
+fn notes(comments: &[Comment]) -> Vec<t::Annotation> {
+    comments.iter().map(annotation).collect()
+}
+
+/// A professional as PRSB records one (performing professional, person completing record).
+struct Professional<'a> {
+    name: &'a str,
+    role: &'a Option<Role>,
+    grade: &'a Option<String>,
+    speciality: &'a Option<String>,
+    identifier: &'a Option<String>,
+    organisation: &'a Option<String>,
+    contact: &'a Option<String>,
+}
+
+impl<'a> From<&'a PerformingProfessional> for Professional<'a> {
+    fn from(p: &'a PerformingProfessional) -> Self {
+        Professional {
+            name: &p.name,
+            role: &p.role,
+            grade: &p.grade,
+            speciality: &p.speciality,
+            identifier: &p.professional_identifier,
+            organisation: &p.organisation,
+            contact: &p.contact_details,
+        }
+    }
+}
+
+impl<'a> From<&'a PersonCompletingRecord> for Professional<'a> {
+    fn from(p: &'a PersonCompletingRecord) -> Self {
+        Professional {
+            name: &p.name,
+            role: &p.role,
+            grade: &p.grade,
+            speciality: &p.specialty,
+            identifier: &p.professional_identifier,
+            organisation: &p.organisation,
+            contact: &p.contact_details,
+        }
+    }
+}
+
+/// A person in a role (an action's "who", responsibility for review) as a contained CareTeam.
+fn care_team(
+    id: String,
+    person: Option<&str>,
+    role: &Option<Role>,
+    team: &Option<String>,
+    contact: &Option<String>,
+) -> Resource {
+    let participant = if person.is_some() || role.is_some() {
+        vec![r::CareTeamParticipant {
+            role: role.iter().map(role_concept).collect(),
+            member: person.map(|p| {
+                Box::new(t::Reference {
+                    display: Some(s(p)),
+                    ..Default::default()
+                })
+            }),
+            ..Default::default()
+        }]
+    } else {
+        Vec::new()
+    };
+    Resource::CareTeam(Box::new(r::CareTeam {
+        text: narrative(&summary_of_team(person, role, team)),
+        id: Some(id.into()),
+        name: opt_s(team),
+        participant,
+        telecom: contact.iter().map(|c| other_contact(c)).collect(),
+        ..Default::default()
+    }))
+}
+
+// ---------------------------------------------------------------- the builder
+
+struct Builder<'p> {
+    plan: &'p CarePlan,
+    entries: Vec<r::BundleEntry>,
+    patient: String,
+}
+
+impl<'p> Builder<'p> {
+    fn new(plan: &'p CarePlan) -> Self {
+        Builder {
+            plan,
+            entries: Vec::new(),
+            patient: item_full_url(&plan.id, key::PERSON),
+        }
+    }
+
+    fn url(&self, key: &str) -> String {
+        item_full_url(&self.plan.id, key)
+    }
+
+    fn identifier(&self, key: &str) -> t::Identifier {
+        t::Identifier {
+            system: Some(vocab::identifier_system(id::PLAN_ITEM).into()),
+            value: Some(s(&format!("{}/{key}", self.plan.id))),
+            ..Default::default()
+        }
+    }
+
+    fn patient_ref(&self) -> Box<t::Reference> {
+        Box::new(reference(&self.patient))
+    }
+
+    fn entry(&mut self, key: &str, method: &str, url: String, resource: Resource) -> String {
+        let full_url = self.url(key);
+        self.entries.push(r::BundleEntry {
+            full_url: Some(full_url.as_str().into()),
+            resource: Some(resource),
+            request: Some(r::BundleEntryRequest {
+                method: method.into(),
+                url: url.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        full_url
+    }
+
+    /// Adds a resource as a conditional update on its plan-item identifier, so
+    /// a later version of the plan updates the same resource.
+    fn put(&mut self, key: &str, resource_type: &str, resource: Resource) -> String {
+        let query = format!(
+            "{resource_type}?identifier={}|{}/{key}",
+            vocab::identifier_system(id::PLAN_ITEM),
+            self.plan.id
+        );
+        self.entry(key, "PUT", query, resource)
+    }
+
+    /// Adds a resource that has no identifier to update by (a Provenance: each mapping is a new record).
+    fn post(&mut self, key: &str, resource_type: &str, resource: Resource) -> String {
+        self.entry(key, "POST", resource_type.to_owned(), resource)
+    }
+
+    fn plan(&mut self) {
+        let plan = self.plan;
+        self.patient();
+
+        let needs: Vec<String> = plan.needs.iter().map(|n| self.need(n)).collect();
+        let strengths: Vec<String> = plan.strengths.iter().map(|st| self.strength(st)).collect();
+        let goals: Vec<String> = plan.goals.iter().map(|g| self.goal(g)).collect();
+        let attachments: Vec<String> = plan.attachments.iter().map(|a| self.attachment(a)).collect();
+        let documents: Vec<String> = plan
+            .other_care_planning_documents
+            .iter()
+            .map(|d| self.other_document(d))
+            .collect();
+
+        let mut contained = Vec::new();
+        let mut extension = Vec::new();
+        if let Some(date) = &plan.planned_review_date {
+            extension.push(ours(ext::REVIEW_DATE, date_time_value(date)));
+        }
+        if let Some(rr) = &plan.responsibility_for_review {
+            contained.push(care_team(
+                key::REVIEW_RESPONSIBILITY.to_owned(),
+                rr.name.as_deref(),
+                &rr.role,
+                &None,
+                &rr.contact_details,
+            ));
+            extension.push(ours(
+                ext::REVIEW_RESPONSIBILITY,
+                reference_value(&format!("#{}", key::REVIEW_RESPONSIBILITY)),
+            ));
+        }
+        if let Some(agreement) = &plan.agreement {
+            let agreement = self.agreement(agreement);
+            extension.push(agreement);
+        }
+        if let Some(funding) = &plan.care_funding_source {
+            let coverage = self.coverage(funding);
+            extension.push(ours(ext::FUNDING_SOURCE, reference_value(&coverage)));
+        }
+        if let Some(location) = &plan.location {
+            let location = self.location(key::LOCATION, location);
+            extension.push(ours(ext::LOCATION, reference_value(&location)));
+        }
+
+        let activity = plan
+            .actions
+            .iter()
+            .map(|a| {
+                let (activity, who) = self.action(a);
+                contained.extend(who);
+                activity
+            })
+            .collect();
+
+        let care_plan = r::CarePlan {
+            meta: Some(Box::new(t::Meta {
+                last_updated: plan.date_last_updated.as_deref().map(Into::into),
+                profile: vec![vocab::structure_definition(profile::CARE_PLAN).into()],
+                ..Default::default()
+            })),
+            text: narrative(&format!(
+                "Care and support plan{}: {} needs, concerns or problems, {} goals, {} actions",
+                plan.person.as_ref().map(|p| format!(" for {}", p.name)).unwrap_or_default(),
+                plan.needs.len(),
+                plan.goals.len(),
+                plan.actions.len()
+            )),
+            contained,
+            extension,
+            identifier: vec![t::Identifier {
+                system: Some(vocab::identifier_system(id::PLAN).into()),
+                value: Some(s(&plan.id)),
+                ..Default::default()
+            }],
+            status: "active".into(),
+            intent: "plan".into(),
+            category: vec![concept(
+                vec![coding(
+                    vocab::SNOMED,
+                    vocab::CARE_PLAN_CODE.0,
+                    Some(vocab::CARE_PLAN_CODE.1),
+                )],
+                None,
+            )],
+            subject: self.patient_ref(),
+            addresses: needs.iter().map(|u| reference(u)).collect(),
+            supporting_info: strengths
+                .iter()
+                .chain(&attachments)
+                .chain(&documents)
+                .map(|u| reference(u))
+                .collect(),
+            goal: goals.iter().map(|u| reference(u)).collect(),
+            activity,
+            note: notes(&plan.comments),
+            ..Default::default()
+        };
+        let plan_query = format!(
+            "CarePlan?identifier={}|{}",
+            vocab::identifier_system(id::PLAN),
+            plan.id
+        );
+        let plan_url = self.entry(key::PLAN, "PUT", plan_query, Resource::CarePlan(Box::new(care_plan)));
+        // The CarePlan first: it is what a reader of the Bundle looks for.
+        let plan_entry = self.entries.pop().expect("just pushed");
+        self.entries.insert(0, plan_entry);
+
+        if plan.performing_professional.is_some() || plan.person_completing_record.is_some() {
+            self.provenance(
+                key::PLAN_PROVENANCE,
+                &plan_url,
+                plan.performing_professional.as_ref(),
+                key::PLAN_PROFESSIONAL,
+                plan.person_completing_record.as_ref(),
+                key::PLAN_COMPLETER,
+            );
+        }
+        if let Some(consent) = &plan.consent_for_information_sharing {
+            self.consent(consent);
+        }
+    }
+
+    fn patient(&mut self) {
+        let mut identifier = vec![self.identifier(key::PERSON)];
+        let person = self.plan.person.as_ref();
+        if let Some(nhs) = person.and_then(|p| p.nhs_number.as_deref()) {
+            identifier.push(t::Identifier {
+                system: Some(vocab::NHS_NUMBER.into()),
+                value: Some(s(nhs)),
+                ..Default::default()
+            });
+        }
+        let patient = r::Patient {
+            meta: uk_core_meta("UKCore-Patient"),
+            text: narrative(&person.map(|p| format!("Person: {}", p.name)).unwrap_or_else(|| "The person this plan is for".to_owned())),
+            identifier,
+            name: person.map(|p| name(&p.name)).into_iter().collect(),
+            birth_date: person.and_then(|p| p.birth_date.as_deref()).map(Into::into),
+            ..Default::default()
+        };
+        self.put(key::PERSON, "Patient", Resource::Patient(Box::new(patient)));
+    }
+
+    fn need(&mut self, n: &Need) -> String {
+        let kind = match n.kind {
+            NeedKind::Need => "need",
+            NeedKind::Concern => "concern",
+            NeedKind::Problem => "problem",
+        };
+        let condition = r::Condition {
+            meta: meta(profile::NEED),
+            text: narrative(&format!("{}: {}", capitalised(kind), words(&n.coded_value, &n.free_text))),
+            extension: archive_extension(n).into_iter().collect(),
+            identifier: vec![self.identifier(&n.id)],
+            clinical_status: Some(Box::new(concept(
+                vec![coding(
+                    "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    if n.archived { "inactive" } else { "active" },
+                    None,
+                )],
+                None,
+            ))),
+            category: vec![
+                concept(
+                    vec![coding(
+                        vocab::CONDITION_CATEGORY,
+                        "problem-list-item",
+                        Some("Problem List Item"),
+                    )],
+                    None,
+                ),
+                kind_concept(kind),
+            ],
+            code: Some(Box::new(coded_text(&n.coded_value, &n.free_text))),
+            subject: self.patient_ref(),
+            note: notes(&n.comments),
+            ..Default::default()
+        };
+        self.put(&n.id, "Condition", Resource::Condition(Box::new(condition)))
+    }
+
+    fn strength(&mut self, st: &Strength) -> String {
+        let observation = r::Observation {
+            meta: meta(profile::STRENGTH),
+            text: narrative(&format!("Strength: {}", words(&st.coded_value, &st.free_text))),
+            extension: archive_extension(st).into_iter().collect(),
+            identifier: vec![self.identifier(&st.id)],
+            status: "final".into(),
+            code: Box::new(kind_concept("strength")),
+            subject: Some(self.patient_ref()),
+            value: Some(r::ObservationValue::CodeableConcept(Box::new(coded_text(
+                &st.coded_value,
+                &st.free_text,
+            )))),
+            note: notes(&st.comments),
+            ..Default::default()
+        };
+        self.put(&st.id, "Observation", Resource::Observation(Box::new(observation)))
+    }
+
+    fn goal_status(status: &GoalStatus) -> t::CodeableConcept {
+        let mut codings = vec![coding(
+            &vocab::code_system(system::GOAL_STATUS),
+            vocab::goal_state_code(status.state),
+            None,
+        )];
+        codings.extend(status.coded_value.iter().map(prsb_coding));
+        concept(codings, status.free_text.as_deref())
+    }
+
+    fn goal(&mut self, g: &Goal) -> String {
+        let mut extension = Vec::new();
+        if let Some(why) = &g.why_it_matters {
+            extension.push(ours(ext::WHY_IT_MATTERS, string_value(why)));
+        }
+        if let Some(score) = g.goal_importance_score {
+            extension.push(ours(
+                ext::IMPORTANCE,
+                t::ExtensionValue::Integer(i32::from(score).into()),
+            ));
+        }
+        for stage in &g.stage_goals {
+            let stage_url = self.stage_goal(stage);
+            extension.push(complex(
+                vocab::GOAL_RELATIONSHIP.to_owned(),
+                vec![
+                    sub(
+                        "type",
+                        t::ExtensionValue::CodeableConcept(Box::new(concept(
+                            vec![coding(
+                                vocab::GOAL_RELATIONSHIP_TYPE,
+                                "milestone",
+                                Some("Milestone"),
+                            )],
+                            None,
+                        ))),
+                    ),
+                    sub("target", reference_value(&stage_url)),
+                ],
+            ));
+        }
+        extension.extend(archive_extension(g));
+        let goal_url = self.url(&g.id);
+        let outcomes: Vec<String> = g
+            .outcomes
+            .iter()
+            .map(|o| self.outcome(o, &goal_url))
+            .collect();
+        let goal = r::Goal {
+            meta: meta(profile::GOAL),
+            text: narrative(&format!("Goal: {}", words(&g.coded_value, &g.free_text))),
+            extension,
+            identifier: vec![self.identifier(&g.id)],
+            lifecycle_status: vocab::goal_lifecycle(g.goal_status.as_ref().map(|s| s.state))
+                .into(),
+            achievement_status: g.goal_status.as_ref().map(|st| Box::new(Self::goal_status(st))),
+            category: vec![kind_concept("goal")],
+            description: Box::new(coded_text(&g.coded_value, &g.free_text)),
+            subject: self.patient_ref(),
+            addresses: g
+                .need_ids
+                .iter()
+                .map(|n| reference(&self.url(n)))
+                .collect(),
+            outcome_reference: outcomes.iter().map(|u| reference(u)).collect(),
+            note: notes(&g.comments),
+            ..Default::default()
+        };
+        self.put(&g.id, "Goal", Resource::Goal(Box::new(goal)))
+    }
+
+    fn stage_goal(&mut self, g: &StageGoal) -> String {
+        let goal = r::Goal {
+            meta: meta(profile::GOAL),
+            text: narrative(&format!("Stage goal: {}", words(&g.coded_value, &g.free_text))),
+            extension: archive_extension(g).into_iter().collect(),
+            identifier: vec![self.identifier(&g.id)],
+            lifecycle_status: vocab::goal_lifecycle(g.goal_status.as_ref().map(|s| s.state))
+                .into(),
+            achievement_status: g.goal_status.as_ref().map(|st| Box::new(Self::goal_status(st))),
+            category: vec![kind_concept("stage-goal")],
+            description: Box::new(coded_text(&g.coded_value, &g.free_text)),
+            subject: self.patient_ref(),
+            outcome_code: g
+                .outcome
+                .iter()
+                .map(|o| coded_text(&o.coded_value, &o.free_text))
+                .collect(),
+            note: notes(&g.comments),
+            ..Default::default()
+        };
+        self.put(&g.id, "Goal", Resource::Goal(Box::new(goal)))
+    }
+
+    fn outcome(&mut self, o: &Outcome, goal_url: &str) -> String {
+        let observation = r::Observation {
+            meta: meta(profile::GOAL_OUTCOME),
+            text: narrative(&format!("Outcome: {}", words(&o.coded_value, &o.free_text))),
+            extension: archive_extension(o).into_iter().collect(),
+            identifier: vec![self.identifier(&o.id)],
+            status: "final".into(),
+            code: Box::new(kind_concept("goal-outcome")),
+            subject: Some(self.patient_ref()),
+            focus: vec![reference(goal_url)],
+            effective: o
+                .date_recorded
+                .as_deref()
+                .map(|d| r::ObservationEffective::DateTime(d.into())),
+            value: Some(r::ObservationValue::CodeableConcept(Box::new(coded_text(
+                &o.coded_value,
+                &o.free_text,
+            )))),
+            note: notes(&o.comments),
+            ..Default::default()
+        };
+        self.put(&o.id, "Observation", Resource::Observation(Box::new(observation)))
+    }
+
+    /// An action as a CarePlan activity, with the contained CareTeam of its "who".
+    fn action(&self, a: &Action) -> (r::CarePlanActivity, Option<Resource>) {
+        let mut extension = Vec::new();
+        if let Some(confidence) = a.confidence {
+            extension.push(ours(
+                ext::CONFIDENCE,
+                t::ExtensionValue::Integer(i32::from(confidence).into()),
+            ));
+        }
+        for strategy in &a.suggested_strategies {
+            extension.push(ours(ext::STRATEGY, string_value(strategy)));
+        }
+        if let Some(updated) = &a.date_last_updated {
+            extension.push(ours(ext::LAST_UPDATED, date_time_value(updated)));
+        }
+        if let Some(review) = &a.review_date {
+            extension.push(ours(ext::REVIEW_DATE, date_time_value(review)));
+        }
+        extension.extend(archive_extension(a));
+
+        let who = a.who.as_ref().map(|w| {
+            care_team(
+                key::who(&a.id),
+                w.name.as_deref(),
+                &w.role,
+                &w.team,
+                &w.contact_details,
+            )
+        });
+        let scheduled = a.when.as_ref().map(|w| {
+            let bounds = (w.start.is_some() || w.end.is_some()).then(|| {
+                t::TimingRepeatBounds::Period(Box::new(t::Period {
+                    start: w.start.as_deref().map(Into::into),
+                    end: w.end.as_deref().map(Into::into),
+                    ..Default::default()
+                }))
+            });
+            r::CarePlanActivityDetailScheduled::Timing(Box::new(t::Timing {
+                repeat: bounds.map(|b| t::TimingRepeat {
+                    bounds: Some(b),
+                    ..Default::default()
+                }),
+                code: w.description.as_deref().map(|d| Box::new(concept(Vec::new(), Some(d)))),
+                ..Default::default()
+            }))
+        });
+        let status_reason = a.status.as_ref().map(|st| {
+            let mut codings = vec![coding(
+                &vocab::code_system(system::ACTION_STATUS),
+                vocab::action_state_code(st.state),
+                None,
+            )];
+            codings.extend(st.coded_value.iter().map(prsb_coding));
+            Box::new(concept(codings, st.free_text.as_deref()))
+        });
+        let detail = r::CarePlanActivityDetail {
+            code: Some(Box::new(coded_text(&a.what.coded_value, &a.what.free_text))),
+            goal: a.goal_ids.iter().map(|g| reference(&self.url(g))).collect(),
+            status: vocab::activity_status(a.status.as_ref().map(|s| s.state)).into(),
+            status_reason,
+            scheduled,
+            performer: who
+                .iter()
+                .map(|_| reference(&format!("#{}", key::who(&a.id))))
+                .collect(),
+            ..Default::default()
+        };
+        let activity = r::CarePlanActivity {
+            id: Some(a.id.clone()),
+            extension,
+            progress: notes(&a.comments),
+            detail: Some(detail),
+            ..Default::default()
+        };
+        (activity, who)
+    }
+
+    /// A reference to a plan item: to its resource when it has one, otherwise
+    /// (an action or a comment, which live inside other resources) by identifier.
+    fn item_reference(&self, item: &str) -> t::Reference {
+        let plan = self.plan;
+        let is_resource = plan.strengths.iter().any(|x| x.id == item)
+            || plan.needs.iter().any(|x| x.id == item)
+            || plan.attachments.iter().any(|x| x.id == item)
+            || plan.other_care_planning_documents.iter().any(|x| x.id == item)
+            || plan.goals.iter().any(|g| {
+                g.id == item
+                    || g.stage_goals.iter().any(|x| x.id == item)
+                    || g.outcomes.iter().any(|x| x.id == item)
+            });
+        if is_resource {
+            reference(&self.url(item))
+        } else {
+            t::Reference {
+                identifier: Some(Box::new(self.identifier(item))),
+                ..Default::default()
+            }
+        }
+    }
+
+    fn attachment(&mut self, a: &Attachment) -> String {
+        let kind = match a.kind {
+            AttachmentKind::Image => "image",
+            AttachmentKind::Audio => "audio",
+            AttachmentKind::Video => "video",
+            AttachmentKind::Document => "document",
+            AttachmentKind::Link => "link",
+        };
+        let related: Vec<t::Reference> = a.item_ids.iter().map(|i| self.item_reference(i)).collect();
+        let document = r::DocumentReference {
+            meta: meta(profile::ATTACHMENT),
+            text: narrative(&format!("{}: {}", capitalised(kind), a.title)),
+            extension: archive_extension(a).into_iter().collect(),
+            identifier: vec![self.identifier(&a.id)],
+            status: "current".into(),
+            r#type: a.class.as_deref().map(|c| Box::new(concept(Vec::new(), Some(c)))),
+            category: vec![kind_concept(kind)],
+            subject: Some(self.patient_ref()),
+            date: Some(a.date_time.as_str().into()),
+            description: opt_s(&a.note),
+            content: vec![r::DocumentReferenceContent {
+                attachment: Box::new(t::Attachment {
+                    content_type: a.content_type.as_deref().map(Into::into),
+                    data: a.data.as_deref().map(Into::into),
+                    url: a.url.as_deref().map(Into::into),
+                    title: Some(s(&a.title)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            context: (!related.is_empty()).then(|| r::DocumentReferenceContext {
+                related,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.put(&a.id, "DocumentReference", Resource::DocumentReference(Box::new(document)))
+    }
+
+    fn other_document(&mut self, d: &OtherCarePlanningDocument) -> String {
+        let mut extension = Vec::new();
+        if let Some(location) = &d.location {
+            extension.push(ours(ext::DOCUMENT_LOCATION, string_value(location)));
+        }
+        extension.extend(archive_extension(d));
+        let document = r::DocumentReference {
+            meta: meta(profile::OTHER_DOCUMENT),
+            text: narrative(&format!("Care planning document: {}", d.title)),
+            extension,
+            identifier: vec![self.identifier(&d.id)],
+            status: "current".into(),
+            r#type: d
+                .document_type
+                .as_deref()
+                .map(|c| Box::new(concept(Vec::new(), Some(c)))),
+            category: vec![kind_concept("care-planning-document")],
+            subject: Some(self.patient_ref()),
+            content: vec![r::DocumentReferenceContent {
+                attachment: Box::new(t::Attachment {
+                    title: Some(s(&d.title)),
+                    creation: d.date.as_deref().map(Into::into),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        self.put(&d.id, "DocumentReference", Resource::DocumentReference(Box::new(document)))
+    }
+
+    fn location(&mut self, key: &str, location: &Location) -> String {
+        let mut identifier = vec![self.identifier(key)];
+        if let Some(code) = &location.coded_value {
+            identifier.push(t::Identifier {
+                system: Some(vocab::ODS_SITE.into()),
+                value: Some(s(code)),
+                ..Default::default()
+            });
+        }
+        let resource = r::Location {
+            meta: uk_core_meta("UKCore-Location"),
+            text: narrative(&format!("Location: {}", location.free_text.as_deref().or(location.coded_value.as_deref()).unwrap_or_default())),
+            identifier,
+            name: opt_s(&location.free_text),
+            ..Default::default()
+        };
+        self.put(key, "Location", Resource::Location(Box::new(resource)))
+    }
+
+    fn coverage(&mut self, funding: &CareFundingSource) -> String {
+        let payor = t::Reference {
+            identifier: funding.coded_value.as_deref().map(|code| {
+                Box::new(t::Identifier {
+                    system: Some(vocab::ODS_ORGANISATION.into()),
+                    value: Some(s(code)),
+                    ..Default::default()
+                })
+            }),
+            display: opt_s(&funding.free_text),
+            ..Default::default()
+        };
+        let coverage = r::Coverage {
+            meta: meta(profile::COVERAGE),
+            text: narrative(&format!("Care funding source: {}", funding.free_text.as_deref().or(funding.coded_value.as_deref()).unwrap_or_default())),
+            identifier: vec![self.identifier(key::FUNDING)],
+            status: "active".into(),
+            beneficiary: self.patient_ref(),
+            payor: vec![payor],
+            ..Default::default()
+        };
+        self.put(key::FUNDING, "Coverage", Resource::Coverage(Box::new(coverage)))
+    }
+
+    /// A Practitioner and its PractitionerRole; answers the PractitionerRole's fullUrl.
+    fn professional(&mut self, key: &str, p: Professional<'_>) -> String {
+        let mut identifier = vec![self.identifier(key)];
+        if let Some(id) = p.identifier {
+            identifier.push(t::Identifier {
+                system: Some(vocab::identifier_system(id::PROFESSIONAL).into()),
+                value: Some(s(id)),
+                ..Default::default()
+            });
+        }
+        let practitioner = r::Practitioner {
+            meta: meta(profile::PRACTITIONER),
+            text: narrative(p.name),
+            identifier,
+            name: vec![name(p.name)],
+            telecom: p.contact.iter().map(|c| other_contact(c)).collect(),
+            qualification: p
+                .grade
+                .iter()
+                .map(|g| r::PractitionerQualification {
+                    code: Box::new(concept(Vec::new(), Some(g))),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let practitioner_url =
+            self.put(key, "Practitioner", Resource::Practitioner(Box::new(practitioner)));
+        let role_key = key::role(key);
+        let role = r::PractitionerRole {
+            meta: meta(profile::PRACTITIONER_ROLE),
+            text: narrative(&match p.role { Some(role) => format!("{}, {}", p.name, role.text), None => p.name.to_owned() }),
+            identifier: vec![self.identifier(&role_key)],
+            practitioner: boxed_ref(&practitioner_url),
+            organization: p.organisation.as_deref().map(|o| {
+                Box::new(t::Reference {
+                    display: Some(s(o)),
+                    ..Default::default()
+                })
+            }),
+            code: p.role.iter().map(role_concept).collect(),
+            specialty: p
+                .speciality
+                .iter()
+                .map(|c| concept(vec![coding(vocab::TREATMENT_FUNCTION, c, None)], None))
+                .collect(),
+            ..Default::default()
+        };
+        self.put(&role_key, "PractitionerRole", Resource::PractitionerRole(Box::new(role)))
+    }
+
+    /// Who prepared (author) and who entered (enterer) a record, and when it was completed.
+    fn provenance(
+        &mut self,
+        key: &str,
+        target: &str,
+        performing: Option<&PerformingProfessional>,
+        performing_key: &str,
+        completing: Option<&PersonCompletingRecord>,
+        completing_key: &str,
+    ) {
+        let mut agent = Vec::new();
+        let participant = |code: &str, display: &str| {
+            Some(Box::new(concept(
+                vec![coding(vocab::PROVENANCE_PARTICIPANT, code, Some(display))],
+                None,
+            )))
+        };
+        if let Some(p) = performing {
+            let who = self.professional(performing_key, p.into());
+            agent.push(r::ProvenanceAgent {
+                r#type: participant("author", "Author"),
+                who: Box::new(reference(&who)),
+                ..Default::default()
+            });
+        }
+        if let Some(p) = completing {
+            let who = self.professional(completing_key, p.into());
+            agent.push(r::ProvenanceAgent {
+                r#type: participant("enterer", "Enterer"),
+                who: Box::new(reference(&who)),
+                ..Default::default()
+            });
+        }
+        let recorded: t::Instant = match completing.and_then(|c| c.date_completed.as_deref()) {
+            Some(date) => date.into(),
+            None => t::Instant {
+                extension: vec![extension(
+                    vocab::DATA_ABSENT_REASON.to_owned(),
+                    t::ExtensionValue::Code("unknown".into()),
+                )],
+                ..Default::default()
+            },
+        };
+        let provenance = r::Provenance {
+            meta: meta(profile::PROVENANCE),
+            text: narrative("Who prepared this record and who entered it"),
+            target: vec![reference(target)],
+            recorded,
+            agent,
+            ..Default::default()
+        };
+        self.post(key, "Provenance", Resource::Provenance(Box::new(provenance)));
+    }
+
+    fn agreement(&mut self, a: &Agreement) -> t::Extension {
+        let mut parts = vec![sub("agreed", t::ExtensionValue::Boolean(a.agreed.into()))];
+        if let Some(by) = a.agreed_by {
+            let code = match by {
+                AgreedBy::Person => "person",
+                AgreedBy::LegitimateRepresentative => "legitimate-representative",
+            };
+            parts.push(sub("agreedBy", t::ExtensionValue::Code(code.into())));
+        }
+        if a.person_full_name.is_some() || a.role.is_some() {
+            let related = r::RelatedPerson {
+                meta: meta(profile::RELATED_PERSON),
+                text: narrative(&format!("Agreed the plan: {}", a.person_full_name.as_deref().or(a.role.as_ref().map(|r| r.text.as_str())).unwrap_or_default())),
+                identifier: vec![self.identifier(key::REPRESENTATIVE)],
+                patient: self.patient_ref(),
+                relationship: a.role.iter().map(role_concept).collect(),
+                name: a.person_full_name.iter().map(|n| name(n)).collect(),
+                ..Default::default()
+            };
+            let url = self.put(
+                key::REPRESENTATIVE,
+                "RelatedPerson",
+                Resource::RelatedPerson(Box::new(related)),
+            );
+            parts.push(sub("agreedWith", reference_value(&url)));
+        }
+        if let Some(date) = &a.date_agreed {
+            parts.push(sub("date", date_time_value(date)));
+        }
+        if let Some(reason) = &a.reason_not_obtained {
+            parts.push(sub("reasonNotObtained", string_value(reason)));
+        }
+        if let Some(mca) = &a.mental_capacity_assessment {
+            let url = self.capacity_assessment(mca);
+            parts.push(sub("mentalCapacityAssessment", reference_value(&url)));
+        }
+        if let Some(bid) = &a.best_interest_decision {
+            let mut decision = vec![
+                sub("date", date_time_value(&bid.date)),
+                sub("decision", string_value(&bid.decision)),
+                sub("decisionMaker", string_value(&bid.decision_maker)),
+            ];
+            for person in &bid.people_consulted {
+                decision.push(sub("consulted", string_value(person)));
+            }
+            parts.push(complex("bestInterestDecision".to_owned(), decision));
+        }
+        complex(vocab::structure_definition(ext::AGREEMENT), parts)
+    }
+
+    fn capacity_assessment(&mut self, m: &MentalCapacityAssessment) -> String {
+        let mut extension = Vec::new();
+        if let Some(location) = &m.location {
+            let url = self.location(key::CAPACITY_LOCATION, location);
+            extension.push(ours(ext::LOCATION, reference_value(&url)));
+        }
+        if let Some(where_kept) = &m.location_of_document {
+            extension.push(ours(ext::DOCUMENT_LOCATION, string_value(where_kept)));
+        }
+        let performer = m
+            .performing_professional
+            .as_ref()
+            .map(|p| self.professional(key::CAPACITY_PROFESSIONAL, p.into()));
+        let observation = r::Observation {
+            meta: meta(profile::CAPACITY),
+            text: narrative(&format!("Mental capacity assessment: {}", m.mental_capacity_assessment)),
+            extension,
+            identifier: vec![self.identifier(key::CAPACITY)],
+            status: "final".into(),
+            code: Box::new(kind_concept("mental-capacity-assessment")),
+            subject: Some(self.patient_ref()),
+            effective: Some(r::ObservationEffective::DateTime(m.date.as_str().into())),
+            performer: performer.iter().map(|u| reference(u)).collect(),
+            value: Some(r::ObservationValue::String(s(&m.mental_capacity_assessment))),
+            component: m
+                .has_capacity
+                .iter()
+                .map(|has| r::ObservationComponent {
+                    code: Box::new(kind_concept("has-capacity")),
+                    value: Some(r::ObservationComponentValue::Boolean((*has).into())),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        self.put(key::CAPACITY, "Observation", Resource::Observation(Box::new(observation)))
+    }
+
+    fn consent(&mut self, c: &ConsentForInformationSharing) {
+        let mut extension = Vec::new();
+        if let Some(reason) = &c.reason_for_consent_not_given {
+            extension.push(ours(ext::CONSENT_REFUSAL_REASON, string_value(reason)));
+        }
+        if let Some(location) = &c.location {
+            let url = self.location(key::CONSENT_LOCATION, location);
+            extension.push(ours(ext::LOCATION, reference_value(&url)));
+        }
+        let consent = r::Consent {
+            meta: meta(profile::CONSENT),
+            text: narrative(&format!("Consent for information sharing: {}", c.consent)),
+            extension,
+            identifier: vec![self.identifier(key::CONSENT)],
+            status: "active".into(),
+            scope: Box::new(concept(
+                vec![coding(vocab::CONSENT_SCOPE, "patient-privacy", Some("Privacy Consent"))],
+                None,
+            )),
+            category: vec![concept(
+                vec![coding(
+                    vocab::LOINC,
+                    vocab::PATIENT_CONSENT_CODE.0,
+                    Some(vocab::PATIENT_CONSENT_CODE.1),
+                )],
+                None,
+            )],
+            patient: Some(self.patient_ref()),
+            date_time: c.date.as_deref().map(Into::into),
+            policy_rule: Some(Box::new(concept(
+                vec![coding(
+                    &vocab::code_system(system::ITEM_KIND),
+                    "information-sharing",
+                    None,
+                )],
+                Some(&c.consent),
+            ))),
+            ..Default::default()
+        };
+        let consent_url = self.put(key::CONSENT, "Consent", Resource::Consent(Box::new(consent)));
+        if c.performing_professional.is_some() || c.person_completing_record.is_some() {
+            self.provenance(
+                key::CONSENT_PROVENANCE,
+                &consent_url,
+                c.performing_professional.as_ref(),
+                key::CONSENT_PROFESSIONAL,
+                c.person_completing_record.as_ref(),
+                key::CONSENT_COMPLETER,
+            );
+        }
+    }
+}
