@@ -910,3 +910,21 @@ fn mapped_prsb_plans_are_accepted_as_transactions() {
     }
     assert!(srv.total("CarePlan?_summary=count") >= 1);
 }
+
+#[test]
+fn update_create_can_be_turned_off_and_the_statement_says_so() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &["--no-update-create"]);
+    let mut p = patient("9000000198", "NoCreate");
+    p["id"] = json!("new-one");
+    let r = srv.put("Patient/new-one", &p);
+    assert_eq!(r.status(), 405);
+    assert!(texts(&r.json::<Value>().unwrap())[0].contains("POST it to /Patient"));
+    let statement: Value = srv.get("metadata").json().unwrap();
+    assert!(statement["rest"][0]["resource"].as_array().unwrap().iter().all(|r| r["updateCreate"] == false));
+    // Updating what exists still works.
+    let id = created(srv.post("Patient", &patient("9000000198", "NoCreate")))["id"].as_str().unwrap().to_string();
+    let mut existing: Value = srv.get(&format!("Patient/{id}")).json().unwrap();
+    existing["gender"] = json!("male");
+    assert_eq!(srv.put(&format!("Patient/{id}"), &existing).status(), 200);
+}

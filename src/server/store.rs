@@ -140,10 +140,6 @@ impl Store {
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `f` in one write transaction: committed when it returns `Ok`,
     /// rolled back (nothing changed) when it returns `Err`.
     ///
