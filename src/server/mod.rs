@@ -27,6 +27,7 @@ pub mod metadata;
 pub mod operations;
 pub mod outbox;
 pub mod pages;
+pub mod prsb_ops;
 pub mod routing;
 pub mod search;
 pub mod store;
@@ -132,9 +133,8 @@ impl Service {
             I::Batch => bundle::process(self, req),
             I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(&self.config))),
             I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, &interaction, req),
-            I::FromPrsb | I::PrsbView(_) => Err(FhirError::not_supported(
-                "This operation is reserved for the PRSB mapper and is not available yet; use POST /{type} or a transaction Bundle",
-            )),
+            I::FromPrsb => prsb_ops::from_prsb(self, req),
+            I::PrsbView(id) => prsb_ops::view(self, id, req),
             _ if interaction.writes() => {
                 let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
                 let reply = self.store.write(|conn| interactions::apply(self, conn, &interaction, req, prepared))?;
