@@ -42,6 +42,17 @@ pub fn capability_statement() -> &'static Value {
     PARSED.get_or_init(|| serde_json::from_str(STATEMENT).unwrap_or_else(|e| json!({"resourceType": "OperationOutcome", "issue": [{"severity": "fatal", "code": "exception", "details": {"text": format!("CapabilityStatement.json is not JSON: {e}")}}]})))
 }
 
+/// The statement as this server runs: `updateCreate` follows `--no-update-create`.
+pub fn served(config: &super::config::ServerConfig) -> Value {
+    let mut statement = capability_statement().clone();
+    if !config.update_create {
+        for resource in statement.pointer_mut("/rest/0/resource").and_then(Value::as_array_mut).into_iter().flatten() {
+            resource["updateCreate"] = Value::Bool(false);
+        }
+    }
+    statement
+}
+
 fn search_param(code: &str, url: &str, kind: &str) -> Value {
     json!({"name": code, "definition": url, "type": kind})
 }

@@ -131,11 +131,10 @@ impl Service {
         let interaction = routing::route(&req.method, &req.path)?;
         match &interaction {
             I::Batch => bundle::process(self, req),
-            I::Capabilities => Ok(interactions::Reply::body(200, metadata::capability_statement().clone())),
+            I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(&self.config))),
             I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, &interaction, req),
             I::FromPrsb => prsb_ops::from_prsb(self, req),
             I::PrsbView(id) => prsb_ops::view(self, id, req),
-            I::Health | I::Ready => Err(FhirError::not_found("health endpoints are answered by the HTTP layer")),
             _ if interaction.writes() => {
                 let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
                 let reply = self.store.write(|conn| interactions::apply(self, conn, &interaction, req, prepared))?;
