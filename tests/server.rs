@@ -884,7 +884,7 @@ fn enforced_profiles_apply_to_their_resource_type_only() {
     assert!(oo["issue"].as_array().unwrap().iter().any(|i| i["severity"] == "error" && i.to_string().contains("vitalsigns")), "{:?}", texts(&oo));
     assert_eq!(strict.post("Patient", &patient("9000000171", "Unaffected")).status(), 201);
 
-    let out = common::careplan().args(["serve", "--offline", "--address", "127.0.0.1:0", "--profile", "http://example.org/StructureDefinition/missing", "--database"]).arg(dir.path().join("x.db")).output().unwrap();
+    let out = common::careplan().args(["serve", "--offline", "--open", "--address", "127.0.0.1:0", "--profile", "http://example.org/StructureDefinition/missing", "--database"]).arg(dir.path().join("x.db")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("http://example.org/StructureDefinition/missing"));
 }
