@@ -528,9 +528,9 @@ fn validate_operation_at_every_level() {
     assert_eq!(srv.client.post(srv.url(&format!("Goal/{id}/$validate?mode=delete"))).send().unwrap().status(), 200);
     assert_eq!(srv.client.post(srv.url("Goal/nope/$validate?mode=delete")).send().unwrap().status(), 404);
 
-    // The PRSB operations have their place, and say they are not there yet.
-    assert_eq!(srv.client.post(srv.url("$from-prsb")).send().unwrap().status(), 501);
-    assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb")).status(), 501);
+    // The PRSB operations refuse what is not theirs with an OperationOutcome.
+    assert_eq!(srv.client.post(srv.url("$from-prsb")).send().unwrap().status(), 422);
+    assert_eq!(srv.get("CarePlan/nope/$prsb").status(), 404);
 }
 
 /// The CapabilityStatement served is the one in the repository, and it
@@ -912,4 +912,82 @@ fn mapped_prsb_plans_are_accepted_as_transactions() {
         assert!(entries.iter().all(|e| e["response"]["status"].as_str().unwrap().starts_with("20")), "{}", plan.display());
     }
     assert!(srv.total("CarePlan?_summary=count") >= 1);
+}
+
+/// `$from-prsb` maps a plan (and stores it on request); `CarePlan/{id}/$prsb`
+/// gives it back in the PRSB format: the active view, the whole plan, and
+/// each earlier version, so an archived goal leaves the view but stays in
+/// the history.
+#[test]
+fn prsb_operations_map_store_and_view_every_version() {
+    use careplan::prsb::{self, archive};
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan_bytes = std::fs::read(root.join("examples/prsb/frail-older-person-at-home.json")).unwrap();
+    let send = |path: &str, body: &[u8]| srv.client.post(srv.url(path)).header("Content-Type", "application/json").body(body.to_vec()).send().unwrap();
+
+    // Mapping only: the same Bundle as `careplan map`.
+    let r = send("$from-prsb", &plan_bytes);
+    assert_eq!(r.status(), 200);
+    let bundle: Value = r.json().unwrap();
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(root.join("examples/fhir/prsb/frail-older-person-at-home.bundle.json")).unwrap()).unwrap();
+    assert_eq!(bundle, committed);
+    assert_eq!(srv.total("CarePlan?_summary=count"), 0, "mapping alone stores nothing");
+
+    // A broken plan: 422, the field by JSON pointer, with its line.
+    let broken = String::from_utf8(plan_bytes.clone()).unwrap().replacen("\"confidence\": 8", "\"confidence\": 11", 1);
+    assert_ne!(broken.as_bytes(), &plan_bytes[..], "the example has a confidence of 8 to break");
+    let r = send("$from-prsb?store=true", broken.as_bytes());
+    assert_eq!(r.status(), 422);
+    let oo: Value = r.json().unwrap();
+    let issue = oo["issue"].as_array().unwrap().iter().find(|i| i["expression"][0].as_str().is_some_and(|e| e.ends_with("/confidence"))).expect("the confidence is named");
+    assert!(issue["extension"].as_array().is_some_and(|x| x.iter().any(|e| e["url"].as_str().unwrap().ends_with("issue-line"))));
+    assert_eq!(srv.total("CarePlan?_summary=count"), 0);
+
+    // Stored: a transaction response, then the PRSB view of what was stored.
+    let r = send("$from-prsb?store=true", &plan_bytes);
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().unwrap();
+    assert_eq!(reply["type"], "transaction-response");
+    let plan = prsb::read(&plan_bytes).unwrap();
+    let found = srv.bundle(&format!("CarePlan?identifier=https://careplan.example/fhir/Id/plan|{}", plan.id));
+    let id = found["entry"][0]["resource"]["id"].as_str().unwrap().to_owned();
+    let view = |query: &str| -> prsb::CarePlan {
+        let r = srv.get(&format!("CarePlan/{id}/$prsb{query}"));
+        assert_eq!(r.status(), 200, "{query}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        r.json().unwrap()
+    };
+    // The server stamps the date last updated (PRSB: "automatic").
+    let without_date = |mut p: prsb::CarePlan| {
+        assert!(p.date_last_updated.is_some());
+        p.date_last_updated = None;
+        serde_json::to_value(p).unwrap()
+    };
+    let mut expected = plan.clone();
+    expected.date_last_updated = None;
+    assert_eq!(without_date(view("?includeArchived=true")), serde_json::to_value(&expected).unwrap());
+    assert_eq!(without_date(view("")), serde_json::to_value(archive::active_view(&expected)).unwrap());
+
+    // Archive an active goal with its actions, post the plan again: new versions.
+    let goal_id = plan.goals.iter().find(|g| !g.archived).unwrap().id.clone();
+    let mut next = plan.clone();
+    archive::archive_goal(&mut next, &goal_id, "2026-11-25T12:00:00Z", Some("reached"), archive::GoalActions::Archive).unwrap();
+    let r = send("$from-prsb?store=true", &serde_json::to_vec(&next).unwrap());
+    assert_eq!(r.status(), 200);
+    let active = view("");
+    assert!(active.goals.iter().all(|g| g.id != goal_id), "the archived goal left the active view");
+    let whole = view("?includeArchived=true");
+    assert!(whole.goals.iter().any(|g| g.id == goal_id && g.archived));
+    // The first version of the plan shows the goal as it was: not archived.
+    let first = view("?version=1");
+    assert!(first.goals.iter().any(|g| g.id == goal_id && !g.archived), "version 1 shows the goal active");
+    // And the Goal's own history has both versions.
+    let goals = srv.bundle(&format!("Goal?identifier=https://careplan.example/fhir/Id/plan-item|{}/{goal_id}", plan.id));
+    let goal_resource_id = goals["entry"][0]["resource"]["id"].as_str().unwrap();
+    assert_eq!(srv.total(&format!("Goal/{goal_resource_id}/_history")), 2);
+    // Unknown versions and bad parameters are refused clearly.
+    assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb?version=99")).status(), 404);
+    assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb?_at=yesterday")).status(), 400);
 }

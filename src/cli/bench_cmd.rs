@@ -30,6 +30,8 @@ pub const GOAL_BUNDLE_SECS: f64 = 10.0;
 pub const GOAL_PEAK_MB: f64 = 300.0;
 /// Goal: one `careplan validate` of a small file under this many ms.
 pub const GOAL_PROCESS_MS: f64 = 150.0;
+/// Mapped PRSB plans in the profiled corpus.
+pub const PROFILED_PLANS: u64 = 60;
 
 /// Conformance resources are definitions, not examples: the corpus skips them.
 const CONFORMANCE_TYPES: &[&str] = &[
@@ -297,7 +299,8 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         return super::bench_serve_cmd::run(serve, &args.load);
     }
     let t_load = Instant::now();
-    let ctx = args.load.load()?;
+    // Our profiles too: the profiled corpus below is validated against them.
+    let ctx = crate::loader::load(&crate::loader::LoadOptions { careplan_profiles: true, ..args.load.options() })?;
     let load_secs = t_load.elapsed().as_secs_f64();
     let validator = Validator::new(Arc::new(ctx), Options::default());
     let cache = args.load.cache.clone().unwrap_or_else(PackageCache::default_root);
@@ -343,6 +346,33 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let parse_mbs = mb(total) / parse_t.as_secs_f64();
     let validate_mbs = mb(total) / validate_t.as_secs_f64();
     let ratio = validate_mbs / serde_mbs;
+
+    // Profiles applied: mapped PRSB plans, every resource naming one of our
+    // profiles, against serde_json on the same bytes.
+    let profiled: Vec<Vec<u8>> = (0..PROFILED_PLANS)
+        .map(|seed| {
+            let plan = crate::prsb::generate::plan(seed, seed % 4 == 0);
+            crate::prsb::map::to_json(&crate::prsb::map::map(&plan)).map(String::into_bytes)
+        })
+        .collect::<Result<_>>()?;
+    let profiled_bytes: u64 = profiled.iter().map(|b| b.len() as u64).sum();
+    let mut profiled_errors = 0usize;
+    for b in &profiled {
+        profiled_errors += validator.validate_bytes(b, Some(Format::Json)).iter().filter(|i| i.severity.is_error()).count();
+    }
+    let profiled_serde_t = time_passes(args.runs, || {
+        for b in &profiled {
+            let v: serde_json::Value = serde_json::from_slice(b).expect("a mapped Bundle is JSON");
+            std::hint::black_box(v);
+        }
+    });
+    let profiled_t = time_passes(args.runs, || {
+        for b in &profiled {
+            std::hint::black_box(validator.validate_bytes(b, Some(Format::Json)));
+        }
+    });
+    let profiled_mbs = mb(profiled_bytes) / profiled_t.as_secs_f64();
+    let profiled_serde_mbs = mb(profiled_bytes) / profiled_serde_t.as_secs_f64();
 
     // The generated Bundle.
     if !args.json {
@@ -394,6 +424,16 @@ pub fn run(args: BenchArgs) -> Result<i32> {
             "issues": corpus_issues,
             "errors": corpus_errors,
             "runs": args.runs.max(1),
+        },
+        "profiled": {
+            "plans": PROFILED_PLANS,
+            "bytes": profiled_bytes,
+            "serde_json_mb_s": profiled_serde_mbs,
+            "validate_mb_s": profiled_mbs,
+            "ratio": profiled_mbs / profiled_serde_mbs,
+            "goal_ratio": GOAL_RATIO,
+            "met": profiled_mbs / profiled_serde_mbs >= GOAL_RATIO,
+            "errors": profiled_errors,
         },
         "bundle": {
             "entries": args.entries,
@@ -496,6 +536,10 @@ fn table(r: &serde_json::Value) -> String {
         if f("/corpus/validate_mb_s") * 2.0 > f("/corpus/validate_without_invariants_mb_s") { "yes" } else { "NO" },
     );
     row(&mut s, "validate / serde_json", format!("{:.3}", f("/corpus/ratio")), ">= 0.333".into(), met("/corpus/met"));
+    let _ = writeln!(s, "profiled: {} mapped PRSB plans, {:.2} MB, every resource against careplan's profiles ({} errors)", f("/profiled/plans"), f("/profiled/bytes") / 1e6, f("/profiled/errors"));
+    row(&mut s, "serde_json::Value parse (profiled)", format!("{:.1} MB/s", f("/profiled/serde_json_mb_s")), String::new(), "");
+    row(&mut s, "careplan validate (profiled)", format!("{:.1} MB/s", f("/profiled/validate_mb_s")), String::new(), "");
+    row(&mut s, "validate / serde_json (profiled)", format!("{:.3}", f("/profiled/ratio")), ">= 0.333".into(), met("/profiled/met"));
     let _ = writeln!(s, "bundle: {} entries, {:.1} MB, generated in {:.2} s", f("/bundle/entries"), f("/bundle/mb"), f("/bundle/generate_secs"));
     row(&mut s, "bundle parse + validate", format!("{:.2} s", f("/bundle/validate_secs")), format!("< {GOAL_BUNDLE_SECS} s"), met("/bundle/met"));
     row(

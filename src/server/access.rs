@@ -217,6 +217,10 @@ impl<'a> Gate<'a> {
                 format!("An override (purpose of use BTG) is only for requesters with the role '{}'", super::auth::DATA_CONTROLLER)
             }));
         }
+        // $from-prsb only maps unless asked to store.
+        if matches!(interaction, Interaction::FromPrsb) && req.param("store") != Some("true") {
+            return Ok(());
+        }
         let Some((t, p)) = needs(interaction) else { return Ok(()) };
         let grant = r.scopes.grant(t, p);
         if grant == Grant::None {
@@ -453,6 +457,27 @@ pub fn visible(svc: &Service, req: &Request, resources: Vec<Value>) -> FhirResul
     Ok((kept, filtered))
 }
 
+/// [`visible`] for stored versions (the PRSB view gathers versions): the
+/// first is the plan itself, and a plan the requester may not see is a 403.
+pub fn visible_versions(svc: &Service, req: &Request, versions: Vec<Version>) -> FhirResult<(Vec<Version>, bool)> {
+    let gate = Gate::new(svc, &req.requester);
+    let mut kept = Vec::with_capacity(versions.len());
+    let mut filtered = false;
+    for (i, v) in versions.into_iter().enumerate() {
+        let json = resource_of(&v)?;
+        if i == 0 {
+            gate.refuse_unless_shown(None, &json)?;
+            kept.push(v);
+            continue;
+        }
+        match gate.judge(None, &json)? {
+            Judgement::Shown | Judgement::Released(_) => kept.push(v),
+            _ => filtered = true,
+        }
+    }
+    Ok((kept, filtered))
+}
+
 /// The audit record of one request.
 pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<Reply>, report: &Report) -> audit::Record {
     use Interaction as I;
@@ -493,6 +518,9 @@ pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<R
             };
             if let (Some(v), true) = (&reply.version, rec.entities.is_empty()) {
                 rec.entities.push(format!("{}/{}", v.res_type, v.id));
+            }
+            if rec.entities.is_empty() {
+                rec.entities.extend(target_of(interaction));
             }
             rec.description = if rec.withheld.is_empty() { "done".into() } else { format!("done; {} resource(s) withheld", rec.withheld.len()) };
             if rec.override_used {

@@ -171,6 +171,8 @@ struct Answer {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Option<(Vec<u8>, Format)>,
+    /// Overrides the wire format's content type (plain JSON answers).
+    content_type: Option<&'static str>,
 }
 
 impl From<Answer> for HttpResponse {
@@ -181,7 +183,7 @@ impl From<Answer> for HttpResponse {
             b.insert_header(h);
         }
         match a.body {
-            Some((bytes, wire)) => b.content_type(format::content_type(wire)).body(bytes),
+            Some((bytes, wire)) => b.content_type(a.content_type.unwrap_or_else(|| format::content_type(wire))).body(bytes),
             None => b.finish(),
         }
     }
@@ -199,7 +201,7 @@ fn failure(svc: &Service, e: FhirError, wire: Format) -> Answer {
     if access::is_withheld(&e) {
         headers.push((access::FILTERED_HEADER, "true".to_string()));
     }
-    Answer { status: e.status, headers, body: Some((format::render(&operation_outcome(&e.issues), wire, &svc.ctx), wire)) }
+    Answer { status: e.status, headers, body: Some((format::render(&operation_outcome(&e.issues), wire, &svc.ctx), wire)), content_type: None }
 }
 
 fn success(svc: &Service, reply: Reply, req: &Request, wire: Format) -> Answer {
@@ -221,5 +223,9 @@ fn success(svc: &Service, reply: Reply, req: &Request, wire: Format) -> Answer {
         (true, Return::OperationOutcome) => Some(operation_outcome(&reply.issues)),
         _ => reply.body,
     };
-    Answer { status: reply.status, headers, body: body.map(|b| (format::render(&b, wire, &svc.ctx), wire)) }
+    if reply.plain_json {
+        let bytes = body.map(|b| serde_json::to_vec_pretty(&b).unwrap_or_default());
+        return Answer { status: reply.status, headers, body: bytes.map(|b| (b, wire)), content_type: Some("application/json") };
+    }
+    Answer { status: reply.status, headers, body: body.map(|b| (format::render(&b, wire, &svc.ctx), wire)), content_type: None }
 }

@@ -28,20 +28,28 @@ pub struct Reply {
     pub write: bool,
     /// Something was left out for this requester (`access`): `X-Careplan-Filtered: true`.
     pub filtered: bool,
+    /// The body is plain JSON, not a FHIR resource (the PRSB view of a plan):
+    /// sent as `application/json` whatever format was asked for.
+    pub plain_json: bool,
 }
 
 impl Reply {
     pub fn body(status: u16, body: Value) -> Reply {
-        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false }
+        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false }
+    }
+
+    /// A plain JSON answer that is not a FHIR resource.
+    pub fn plain_json(body: Value) -> Reply {
+        Reply { plain_json: true, ..Reply::body(200, body) }
     }
 
     fn read(version: Version) -> FhirResult<Reply> {
         let body = resource_of(&version)?;
-        Ok(Reply { status: 200, body: Some(body), version: Some(version), issues: Vec::new(), write: false, filtered: false })
+        Ok(Reply { status: 200, body: Some(body), version: Some(version), issues: Vec::new(), write: false, filtered: false, plain_json: false })
     }
 
     fn written(status: u16, version: Version, body: Option<Value>, issues: Vec<Issue>) -> Reply {
-        Reply { status, body, version: Some(version), issues, write: true, filtered: false }
+        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false }
     }
 }
 

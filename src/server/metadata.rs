@@ -72,6 +72,15 @@ pub fn searchable(registry: &Registry, res_type: &str) -> Vec<(String, String, &
     out
 }
 
+/// The operations a resource type answers at type and instance level.
+fn operations_of(resource_type: &str) -> Vec<Value> {
+    let mut out = vec![json!({"name": "validate", "definition": VALIDATE_OPERATION})];
+    if resource_type == "CarePlan" {
+        out.push(json!({"name": "prsb", "definition": crate::profiles::url("OperationDefinition", "prsb")}));
+    }
+    out
+}
+
 /// The statement that describes this server, built from its code and its packages.
 pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
     let interactions: Vec<Value> = TYPE_INTERACTIONS.iter().map(|c| json!({"code": c})).collect();
@@ -94,7 +103,7 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
                 "searchInclude": references,
                 "searchRevInclude": ["Provenance:target"],
                 "searchParam": params,
-                "operation": [{"name": "validate", "definition": VALIDATE_OPERATION}],
+                "operation": operations_of(t),
             })
         })
         .collect();
@@ -123,7 +132,7 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Validation before storage (422 with an OperationOutcome on error); ETag/If-Match (412 on conflict); Prefer return=minimal|representation|OperationOutcome; _format, Accept and Content-Type for JSON and XML. $from-prsb and CarePlan/$prsb are reserved for the PRSB mapper and not yet available.",
+            "documentation": "Validation before storage (422 with an OperationOutcome on error); ETag/If-Match (412 on conflict); Prefer return=minimal|representation|OperationOutcome; _format, Accept and Content-Type for JSON and XML. $from-prsb maps a PRSB care and support plan (application/json) to its transaction Bundle, or stores it with store=true; CarePlan/{id}/$prsb answers a stored plan in the PRSB format (application/json): the active view by default, includeArchived=true for the whole plan, version or _at for an earlier version.",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
             "security": {
@@ -132,7 +141,10 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
                 "description": SECURITY,
             },
             "searchParam": common,
-            "operation": [{"name": "validate", "definition": VALIDATE_OPERATION}],
+            "operation": [
+                {"name": "validate", "definition": VALIDATE_OPERATION},
+                {"name": "from-prsb", "definition": crate::profiles::url("OperationDefinition", "from-prsb")},
+            ],
         }],
     })
 }

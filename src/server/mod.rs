@@ -37,6 +37,7 @@ pub mod metadata;
 pub mod operations;
 pub mod outbox;
 pub mod pages;
+pub mod prsb_ops;
 pub mod routing;
 pub mod search;
 pub mod store;
@@ -187,9 +188,8 @@ impl Service {
             I::Batch => bundle::process(self, req),
             I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(self))),
             I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, interaction, req),
-            I::FromPrsb | I::PrsbView(_) => Err(FhirError::not_supported(
-                "This operation is reserved for the PRSB mapper and is not available yet; use POST /{type} or a transaction Bundle",
-            )),
+            I::FromPrsb => prsb_ops::from_prsb(self, req),
+            I::PrsbView(id) => prsb_ops::view(self, id, req),
             I::Health | I::Ready => Err(FhirError::not_found("health endpoints are answered by the HTTP layer")),
             _ if interaction.writes() => {
                 let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };

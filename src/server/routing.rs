@@ -107,9 +107,9 @@ pub enum Interaction {
     HistoryInstance(String, String),
     Vread(String, String, String),
     ValidateInstance(String, String),
-    /// `$from-prsb`: a PRSB plan in, its Bundle out. Waits for the PRSB mapper.
+    /// `$from-prsb`: a PRSB plan in, its Bundle out (or stored, with `store=true`).
     FromPrsb,
-    /// `CarePlan/{id}/$prsb`: the PRSB view of a stored plan. Waits for the PRSB mapper.
+    /// `CarePlan/{id}/$prsb`: the PRSB view of a stored plan.
     PrsbView(String),
 }
 

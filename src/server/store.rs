@@ -201,6 +201,12 @@ pub fn version(conn: &Connection, res_type: &str, id: &str, version: i64) -> Fhi
     Ok(conn.query_row(&sql, params![res_type, id, version], version_row).optional()?)
 }
 
+/// The version of a resource that was current at `at` (milliseconds since the epoch).
+pub fn as_at(conn: &Connection, res_type: &str, id: &str, at: i64) -> FhirResult<Option<Version>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND last_updated <= ?3 ORDER BY version DESC LIMIT 1");
+    Ok(conn.prepare_cached(&sql)?.query_row(params![res_type, id, at], version_row).optional()?)
+}
+
 pub fn by_seq(conn: &Connection, seq: i64) -> FhirResult<Option<Version>> {
     let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE seq = ?1");
     Ok(conn.query_row(&sql, params![seq], version_row).optional()?)
