@@ -500,3 +500,49 @@ fn malformed_and_oversized_input_gets_a_clear_outcome() {
     assert_eq!(admin.get("Patient/deep").status(), 404);
     assert_eq!(admin.get("Patient/long").status(), 404);
 }
+
+/// The PRSB view of a stored plan holds only what the requester may see.
+#[test]
+fn the_prsb_view_is_built_from_what_the_requester_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    let plan_bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap();
+    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan_bytes.clone()).send().unwrap();
+    assert_eq!(r.status(), 200);
+    // Mapping alone needs no scope on CarePlan; storing does.
+    let mapper = As { srv: &srv, token: token("mapper", "user/Patient.rs", json!({})) };
+    assert_eq!(mapper.req(Method::POST, "$from-prsb").header("Content-Type", "application/json").body(plan_bytes.clone()).send().unwrap().status(), 200);
+    assert_eq!(mapper.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan_bytes).send().unwrap().status(), 403);
+
+    let found = admin.bundle("CarePlan?title:contains=a&_count=100");
+    let stored = found["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).find(|r| r["id"] != "pa" && r["id"] != "pb").unwrap().clone();
+    let (id, person) = (stored["id"].as_str().unwrap().to_string(), stored["subject"]["reference"].as_str().unwrap().trim_start_matches("Patient/").to_string());
+    // The person withholds their goals from the social worker.
+    put(&admin, &json!({"resourceType": "Consent", "id": "no-goals-for-sw", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": format!("Patient/{person}")},
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
+        "provision": {"type": "permit", "provision": [{"type": "deny", "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "PRCP"}]}, "reference": {"reference": "Practitioner/sw"}}],
+            "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Goal"}]}]}}));
+    let view = |who: &As| who.get(&format!("CarePlan/{id}/$prsb"));
+    let gp = As { srv: &srv, token: token("gp", "user/*.rs", json!({"fhirUser": "Practitioner/gp"})) };
+    let sw = As { srv: &srv, token: token("sw", "user/*.rs", json!({"fhirUser": "Practitioner/sw"})) };
+    let r = view(&gp);
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-careplan-filtered"), "");
+    assert!(r.text().unwrap().contains("No falls for three months."));
+    let r = view(&sw);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    assert_eq!(header(&r, "x-careplan-filtered"), "true");
+    let text = r.text().unwrap();
+    assert!(!text.contains("No falls for three months."), "the goals are left out: {text}");
+    // Patient-scoped tokens: the person's own plan, never another's.
+    let own = As { srv: &srv, token: token("p", "patient/*.read", json!({"patient": person})) };
+    assert_eq!(view(&own).status(), 200);
+    let other = As { srv: &srv, token: token("alice", "patient/*.read", json!({"patient": "alice"})) };
+    assert_eq!(view(&other).status(), 403);
+    assert_eq!(As { srv: &srv, token: token("x", "user/Goal.rs", json!({})) }.get(&format!("CarePlan/{id}/$prsb")).status(), 403, "no scope on CarePlan");
+}

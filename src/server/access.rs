@@ -459,23 +459,75 @@ pub fn visible(svc: &Service, req: &Request, resources: Vec<Value>) -> FhirResul
 
 /// [`visible`] for stored versions (the PRSB view gathers versions): the
 /// first is the plan itself, and a plan the requester may not see is a 403.
+/// References to what is left out are taken out of what is kept (a goal
+/// withheld from the requester disappears from the plan's `goal` list), so
+/// the view neither fails on them nor reveals their ids.
 pub fn visible_versions(svc: &Service, req: &Request, versions: Vec<Version>) -> FhirResult<(Vec<Version>, bool)> {
     let gate = Gate::new(svc, &req.requester);
     let mut kept = Vec::with_capacity(versions.len());
-    let mut filtered = false;
+    let mut gone: BTreeSet<(String, String)> = BTreeSet::new();
     for (i, v) in versions.into_iter().enumerate() {
         let json = resource_of(&v)?;
         if i == 0 {
             gate.refuse_unless_shown(None, &json)?;
-            kept.push(v);
+            kept.push((v, json));
             continue;
         }
         match gate.judge(None, &json)? {
-            Judgement::Shown | Judgement::Released(_) => kept.push(v),
-            _ => filtered = true,
+            Judgement::Shown | Judgement::Released(_) => kept.push((v, json)),
+            _ => {
+                gone.insert((v.res_type.clone(), v.id.clone()));
+            }
         }
     }
-    Ok((kept, filtered))
+    if gone.is_empty() {
+        return Ok((kept.into_iter().map(|(v, _)| v).collect(), false));
+    }
+    let mut out = Vec::with_capacity(kept.len());
+    for (mut v, mut json) in kept {
+        if strip_references(&mut json, &gone) {
+            v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
+        }
+        out.push(v);
+    }
+    Ok((out, true))
+}
+
+/// Whether `value` is a Reference to one of `gone`.
+fn refers_to(value: &Value, gone: &BTreeSet<(String, String)>) -> bool {
+    value.get("reference").and_then(Value::as_str).and_then(super::search::index::parse_reference).is_some_and(|k| gone.contains(&k))
+}
+
+/// Takes References to `gone` out of `value`; whether anything changed.
+fn strip_references(value: &mut Value, gone: &BTreeSet<(String, String)>) -> bool {
+    let mut changed = false;
+    match value {
+        Value::Object(map) => {
+            let before = map.len();
+            map.retain(|_, v| !refers_to(v, gone));
+            changed |= map.len() != before;
+            for v in map.values_mut() {
+                changed |= strip_references(v, gone);
+            }
+            // An element left holding only a reference to what is gone (CarePlan.activity.reference) goes too.
+            let before = map.len();
+            map.retain(|_, v| !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty()));
+            changed |= map.len() != before;
+        }
+        Value::Array(items) => {
+            let before = items.len();
+            items.retain(|v| !refers_to(v, gone));
+            changed |= items.len() != before;
+            for v in items.iter_mut() {
+                changed |= strip_references(v, gone);
+            }
+            let before = items.len();
+            items.retain(|v| !matches!(v, Value::Object(o) if o.is_empty()));
+            changed |= items.len() != before;
+        }
+        _ => {}
+    }
+    changed
 }
 
 /// The audit record of one request.
