@@ -479,6 +479,21 @@ fn quantity_and_uri_parameters() {
     assert_eq!(srv.total("Observation?value-quantity=le80|http://unitsofmeasure.org|mg/dL"), 2);
     assert_eq!(srv.total("Observation?code=http://loinc.org|2339-0&date=2026-11-20"), 2);
     assert_eq!(srv.total("Observation?date=gt2026-11-20T10:00:00Z"), 0);
+    // Composite parameters match their parts on the same element.
+    assert_eq!(srv.total("Observation?code-value-quantity=http://loinc.org|2339-0$gt75"), 1);
+    assert_eq!(srv.total("Observation?code-value-quantity=http://loinc.org|2339-0$lt70"), 0);
+    assert_eq!(srv.total("Observation?code-value-quantity=http://loinc.org|9999-9$gt75"), 0);
+    let panel = json!({"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "55284-4"}]},
+        "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2026-11-20T10:00:00Z", "component": [
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": 140, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueQuantity": {"value": 90, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]});
+    created(srv.post("Observation", &panel));
+    assert_eq!(srv.total("Observation?component-code-value-quantity=http://loinc.org|8480-6$gt130"), 1);
+    assert_eq!(srv.total("Observation?component-code-value-quantity=http://loinc.org|8462-4$gt130"), 0, "140 is the systolic's, not the diastolic's");
+    assert_eq!(srv.total("Observation?component-code-value-quantity=http://loinc.org|8462-4$lt100,http://loinc.org|8480-6$gt200"), 1);
+    assert_eq!(srv.total("Observation?combo-code-value-quantity=http://loinc.org|8462-4$90"), 1);
+    assert_eq!(srv.total("Observation?component-code-value-quantity:missing=true"), 2);
+    assert_eq!(srv.get("Observation?code-value-quantity=http://loinc.org|2339-0").status(), 400);
     let doc = json!({"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"contentType": "application/pdf", "url": "http://docs.example/plan.pdf"}}], "subject": {"reference": "Patient/p1"}});
     created(srv.post("DocumentReference", &doc));
     // DocumentReference's 'location' is a uri parameter on content.attachment.url.
@@ -912,6 +927,24 @@ fn mapped_prsb_plans_are_accepted_as_transactions() {
         assert!(entries.iter().all(|e| e["response"]["status"].as_str().unwrap().starts_with("20")), "{}", plan.display());
     }
     assert!(srv.total("CarePlan?_summary=count") >= 1);
+}
+
+#[test]
+fn update_create_can_be_turned_off_and_the_statement_says_so() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &["--no-update-create"]);
+    let mut p = patient("9000000198", "NoCreate");
+    p["id"] = json!("new-one");
+    let r = srv.put("Patient/new-one", &p);
+    assert_eq!(r.status(), 405);
+    assert!(texts(&r.json::<Value>().unwrap())[0].contains("POST it to /Patient"));
+    let statement: Value = srv.get("metadata").json().unwrap();
+    assert!(statement["rest"][0]["resource"].as_array().unwrap().iter().all(|r| r["updateCreate"] == false));
+    // Updating what exists still works.
+    let id = created(srv.post("Patient", &patient("9000000198", "NoCreate")))["id"].as_str().unwrap().to_string();
+    let mut existing: Value = srv.get(&format!("Patient/{id}")).json().unwrap();
+    existing["gender"] = json!("male");
+    assert_eq!(srv.put(&format!("Patient/{id}"), &existing).status(), 200);
 }
 
 /// `$from-prsb` maps a plan (and stores it on request); `CarePlan/{id}/$prsb`

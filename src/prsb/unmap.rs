@@ -212,6 +212,11 @@ fn comments(notes: &[t::Annotation]) -> Vec<Comment> {
     notes.iter().map(comment).collect()
 }
 
+/// Reads every element of a list, each with its FHIRPath (`path[i]`) for messages.
+fn each<T, U>(list: &[T], path: &str, mut read: impl FnMut(&T, &str) -> Result<U>) -> Result<Vec<U>> {
+    list.iter().enumerate().map(|(i, x)| read(x, &format!("{path}[{i}]"))).collect()
+}
+
 // ---------------------------------------------------------------- resolving references
 
 struct Index<'a> {
@@ -367,30 +372,9 @@ impl<'a> Reader<'a> {
                 None => bail!("{what}: `{}` is not among the resources", string(&reference.reference).unwrap_or_default()),
             }
         }
-        let needs = cp
-            .addresses
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let what = format!("CarePlan.addresses[{i}]");
-                self.need(resolve_as!(self, r, Condition, what)?, &what)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let goals = cp
-            .goal
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let what = format!("CarePlan.goal[{i}]");
-                self.goal(resolve_as!(self, r, Goal, what)?, &what)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let actions = cp
-            .activity
-            .iter()
-            .enumerate()
-            .map(|(i, a)| self.action(a, &format!("CarePlan.activity[{i}]")))
-            .collect::<Result<Vec<_>>>()?;
+        let needs = each(&cp.addresses, "CarePlan.addresses", |r, what| self.need(resolve_as!(self, r, Condition, what)?, what))?;
+        let goals = each(&cp.goal, "CarePlan.goal", |r, what| self.goal(resolve_as!(self, r, Goal, what)?, what))?;
+        let actions = each(&cp.activity, "CarePlan.activity", |a, what| self.action(a, what))?;
 
         let responsibility_for_review = self
             .contained(value_reference(find_ext(&cp.extension, ext::REVIEW_RESPONSIBILITY)))
@@ -501,12 +485,7 @@ impl<'a> Reader<'a> {
     fn goal(&self, g: &r::Goal, what: &str) -> Result<Goal> {
         let (coded_value, free_text) = coded_text(Some(&g.description), 0);
         let (archived, archived_at, archived_reason) = archive(&g.extension);
-        let need_ids = g
-            .addresses
-            .iter()
-            .enumerate()
-            .map(|(i, r)| self.referenced_item_id(r, &format!("{what}.addresses[{i}]")))
-            .collect::<Result<Vec<_>>>()?;
+        let need_ids = each(&g.addresses, &format!("{what}.addresses"), |r, what| self.referenced_item_id(r, what))?;
         let stage_goals = find_all(&g.extension, vocab::GOAL_RELATIONSHIP)
             .filter(|e| {
                 matches!(sub(e, "type").and_then(|t| t.value.as_ref()),
@@ -520,15 +499,9 @@ impl<'a> Reader<'a> {
                 self.stage_goal(resolve_as!(self, target, Goal, what)?, &what)
             })
             .collect::<Result<Vec<_>>>()?;
-        let outcomes = g
-            .outcome_reference
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let what = format!("{what}.outcomeReference[{i}]");
-                self.outcome(resolve_as!(self, r, Observation, what)?, &what)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let outcomes = each(&g.outcome_reference, &format!("{what}.outcomeReference"), |r, what| {
+            self.outcome(resolve_as!(self, r, Observation, what)?, what)
+        })?;
         Ok(Goal {
             id: self.item_id(&g.identifier, what)?,
             need_ids,
@@ -592,12 +565,7 @@ impl<'a> Reader<'a> {
             .as_ref()
             .ok_or_else(|| anyhow!("{what}.detail: missing; PRSB actions are activity details"))?;
         let (coded_value, free_text) = coded_text(detail.code.as_deref(), 0);
-        let goal_ids = detail
-            .goal
-            .iter()
-            .enumerate()
-            .map(|(i, r)| self.referenced_item_id(r, &format!("{what}.detail.goal[{i}]")))
-            .collect::<Result<Vec<_>>>()?;
+        let goal_ids = each(&detail.goal, &format!("{what}.detail.goal"), |r, what| self.referenced_item_id(r, what))?;
         let who = self.contained(detail.performer.first()).map(|team| {
             let (name, role, team_name, contact_details) = person_in_role(team);
             Who { name, role, team: team_name, contact_details }
@@ -663,13 +631,8 @@ impl<'a> Reader<'a> {
             _ => bail!("{what}.category: no attachment kind (image, audio, video, document, link)"),
         };
         let attachment = d.content.first().map(|c| &*c.attachment);
-        let item_ids = d
-            .context
-            .iter()
-            .flat_map(|c| &c.related)
-            .enumerate()
-            .map(|(i, r)| self.referenced_item_id(r, &format!("{what}.context.related[{i}]")))
-            .collect::<Result<Vec<_>>>()?;
+        let related = d.context.as_ref().map(|c| c.related.as_slice()).unwrap_or_default();
+        let item_ids = each(related, &format!("{what}.context.related"), |r, what| self.referenced_item_id(r, what))?;
         let (archived, archived_at, archived_reason) = archive(&d.extension);
         Ok(Attachment {
             id: self.item_id(&d.identifier, what)?,

@@ -95,7 +95,7 @@ pub fn needs(interaction: &Interaction) -> Option<(&str, Permission)> {
         I::Delete(t, _) => (t, Permission::Delete),
         I::PrsbView(_) => ("CarePlan", Permission::Read),
         I::FromPrsb => ("CarePlan", Permission::Create),
-        I::Capabilities | I::Health | I::Ready | I::Batch | I::ValidateSystem | I::ValidateType(_) => return None,
+        I::Capabilities | I::Batch | I::ValidateSystem | I::ValidateType(_) => return None,
     })
 }
 

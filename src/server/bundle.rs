@@ -75,7 +75,7 @@ fn read_entry(index: usize, raw: &Value, base: &str) -> FhirResult<Entry> {
     r.if_match = request.get("ifMatch").and_then(Value::as_str).map(str::to_string);
     r.if_none_exist = request.get("ifNoneExist").and_then(Value::as_str).map(str::to_string);
     let interaction = routing::route(&r.method, &r.path).map_err(|e| in_entry(e, index, full_url.as_deref(), None))?;
-    if matches!(interaction, Interaction::Batch | Interaction::Capabilities | Interaction::Health | Interaction::Ready) {
+    if matches!(interaction, Interaction::Batch | Interaction::Capabilities) {
         return Err(fail(format!("{method} {url} cannot be an entry of a Bundle")));
     }
     let resource = raw.get("resource").cloned();

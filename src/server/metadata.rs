@@ -42,18 +42,24 @@ pub const SECURITY: &str = "Bearer JWTs (RS256 with the configured JWKS, or HS25
 /// What /metadata says instead in open mode.
 pub const OPEN_MODE: &str = "OPEN MODE: this server was started with --open, for local development only. It asks for no token, applies no scopes and no consent: anyone who can reach it can read and change everything. Requests are still audited.";
 
-/// The statement as this server answers it: in open mode its security description says so.
-pub fn served(svc: &super::Service) -> Value {
-    let mut statement = capability_statement().clone();
-    if svc.config.open {
-        statement["rest"][0]["security"]["description"] = json!(OPEN_MODE);
-    }
-    statement
-}
-
 pub fn capability_statement() -> &'static Value {
     static PARSED: OnceLock<Value> = OnceLock::new();
     PARSED.get_or_init(|| serde_json::from_str(STATEMENT).unwrap_or_else(|e| json!({"resourceType": "OperationOutcome", "issue": [{"severity": "fatal", "code": "exception", "details": {"text": format!("CapabilityStatement.json is not JSON: {e}")}}]})))
+}
+
+/// The statement as this server runs: `updateCreate` follows
+/// `--no-update-create`; in open mode the security description says so.
+pub fn served(config: &super::config::ServerConfig) -> Value {
+    let mut statement = capability_statement().clone();
+    if config.open {
+        statement["rest"][0]["security"]["description"] = json!(OPEN_MODE);
+    }
+    if !config.update_create {
+        for resource in statement.pointer_mut("/rest/0/resource").and_then(Value::as_array_mut).into_iter().flatten() {
+            resource["updateCreate"] = Value::Bool(false);
+        }
+    }
+    statement
 }
 
 fn search_param(code: &str, url: &str, kind: &str) -> Value {

@@ -165,7 +165,7 @@ impl Service {
     pub fn execute(&self, req: &routing::Request) -> FhirResult<interactions::Reply> {
         use routing::Interaction as I;
         let interaction = routing::route(&req.method, &req.path)?;
-        if matches!(interaction, I::Capabilities | I::Health | I::Ready) {
+        if matches!(interaction, I::Capabilities) {
             return self.run(req, &interaction);
         }
         let gate = access::Gate::new(self, &req.requester);
@@ -186,11 +186,10 @@ impl Service {
         use routing::Interaction as I;
         match interaction {
             I::Batch => bundle::process(self, req),
-            I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(self))),
+            I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(&self.config))),
             I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, interaction, req),
             I::FromPrsb => prsb_ops::from_prsb(self, req),
             I::PrsbView(id) => prsb_ops::view(self, id, req),
-            I::Health | I::Ready => Err(FhirError::not_found("health endpoints are answered by the HTTP layer")),
             _ if interaction.writes() => {
                 let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
                 let reply = self.store.write(|conn| interactions::apply(self, conn, interaction, req, prepared))?;

@@ -89,8 +89,6 @@ pub fn parse_prefer(header: Option<&str>) -> Return {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Interaction {
     Capabilities,
-    Health,
-    Ready,
     /// POST of a batch or transaction Bundle to the base.
     Batch,
     HistorySystem,
@@ -148,8 +146,6 @@ pub fn route(method: &str, path: &str) -> FhirResult<Interaction> {
     let not_allowed = || FhirError::new(405, crate::issue::IssueCode::NotSupported, format!("{method} is not supported on /{path}"));
     Ok(match (method, segments.as_slice()) {
         ("GET", ["metadata"]) => I::Capabilities,
-        ("GET", ["healthz"]) => I::Health,
-        ("GET", ["readyz"]) => I::Ready,
         ("POST", []) => I::Batch,
         ("GET", ["_history"]) => I::HistorySystem,
         ("POST", ["$validate"]) => I::ValidateSystem,

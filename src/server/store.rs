@@ -35,22 +35,22 @@ CREATE TABLE IF NOT EXISTS resource_current (
     PRIMARY KEY (res_type, res_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS current_by_updated ON resource_current (res_type, last_updated);
-CREATE TABLE IF NOT EXISTS idx_token (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT, display TEXT);
+CREATE TABLE IF NOT EXISTS idx_token (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER, system TEXT, code TEXT, display TEXT);
 CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (res_type, param, code);
 CREATE INDEX IF NOT EXISTS idx_token_owner ON idx_token (res_type, res_id);
-CREATE TABLE IF NOT EXISTS idx_string (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_string (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER, norm TEXT NOT NULL, exact TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_string_norm ON idx_string (res_type, param, norm);
 CREATE INDEX IF NOT EXISTS idx_string_owner ON idx_string (res_type, res_id);
-CREATE TABLE IF NOT EXISTS idx_date (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_date (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER, lo INTEGER NOT NULL, hi INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_date_lo ON idx_date (res_type, param, lo);
 CREATE INDEX IF NOT EXISTS idx_date_owner ON idx_date (res_type, res_id);
-CREATE TABLE IF NOT EXISTS idx_reference (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT);
+CREATE TABLE IF NOT EXISTS idx_reference (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER, target_type TEXT, target_id TEXT, url TEXT);
 CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference (target_type, target_id);
 CREATE INDEX IF NOT EXISTS idx_reference_owner ON idx_reference (res_type, res_id);
-CREATE TABLE IF NOT EXISTS idx_quantity (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, value REAL NOT NULL, system TEXT, code TEXT);
+CREATE TABLE IF NOT EXISTS idx_quantity (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER, value REAL NOT NULL, system TEXT, code TEXT);
 CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (res_type, param, value);
 CREATE INDEX IF NOT EXISTS idx_quantity_owner ON idx_quantity (res_type, res_id);
-CREATE TABLE IF NOT EXISTS idx_uri (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idx_uri (res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL, grp INTEGER, uri TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (res_type, param, uri);
 CREATE INDEX IF NOT EXISTS idx_uri_owner ON idx_uri (res_type, res_id);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -138,10 +138,6 @@ impl Store {
         writer.busy_timeout(std::time::Duration::from_secs(30))?;
         writer.execute_batch(SCHEMA)?;
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Runs `f` in one write transaction: committed when it returns `Ok`,
@@ -243,24 +239,26 @@ pub fn put_version(conn: &Connection, new: &NewVersion<'_>) -> FhirResult<Versio
 }
 
 fn insert_index_row(conn: &Connection, res_type: &str, id: &str, row: &IndexRow) -> FhirResult<()> {
-    let p = row.param.as_str();
+    let (p, g) = (row.param.as_str(), row.group);
     match &row.value {
         IndexValue::Token { system, code, display } => conn
-            .prepare_cached("INSERT INTO idx_token (res_type, res_id, param, system, code, display) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![res_type, id, p, system, code, display])?,
+            .prepare_cached("INSERT INTO idx_token (res_type, res_id, param, grp, system, code, display) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![res_type, id, p, g, system, code, display])?,
         IndexValue::String { norm, exact } => conn
-            .prepare_cached("INSERT INTO idx_string (res_type, res_id, param, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![res_type, id, p, norm, exact])?,
+            .prepare_cached("INSERT INTO idx_string (res_type, res_id, param, grp, norm, exact) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![res_type, id, p, g, norm, exact])?,
         IndexValue::Date { lo, hi } => conn
-            .prepare_cached("INSERT INTO idx_date (res_type, res_id, param, lo, hi) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![res_type, id, p, lo, hi])?,
+            .prepare_cached("INSERT INTO idx_date (res_type, res_id, param, grp, lo, hi) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![res_type, id, p, g, lo, hi])?,
         IndexValue::Reference { target_type, target_id, url } => conn
-            .prepare_cached("INSERT INTO idx_reference (res_type, res_id, param, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![res_type, id, p, target_type, target_id, url])?,
+            .prepare_cached("INSERT INTO idx_reference (res_type, res_id, param, grp, target_type, target_id, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![res_type, id, p, g, target_type, target_id, url])?,
         IndexValue::Quantity { value, system, code } => conn
-            .prepare_cached("INSERT INTO idx_quantity (res_type, res_id, param, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![res_type, id, p, value, system, code])?,
-        IndexValue::Uri(uri) => conn.prepare_cached("INSERT INTO idx_uri (res_type, res_id, param, uri) VALUES (?1, ?2, ?3, ?4)")?.execute(params![res_type, id, p, uri])?,
+            .prepare_cached("INSERT INTO idx_quantity (res_type, res_id, param, grp, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![res_type, id, p, g, value, system, code])?,
+        IndexValue::Uri(uri) => conn
+            .prepare_cached("INSERT INTO idx_uri (res_type, res_id, param, grp, uri) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![res_type, id, p, g, uri])?,
     };
     Ok(())
 }

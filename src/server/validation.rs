@@ -30,11 +30,6 @@ impl Checker {
         Ok(Checker { mode, plain: Validator::new(ctx.clone(), Options::default()), ctx, profiled })
     }
 
-    /// The profiles enforced on a resource type.
-    pub fn profiles_for(&self, res_type: &str) -> &[String] {
-        self.profiled.get(res_type).map_or(&[], |v| &v.options().profiles)
-    }
-
     /// Every issue of a parsed resource, against its type's configured
     /// profiles and any `extra` ones (`$validate?profile=`).
     pub fn check(&self, doc: &Document, res_type: &str, extra: &[String]) -> Vec<Issue> {

@@ -21,6 +21,8 @@ pub enum IndexValue {
 pub struct IndexRow {
     pub param: String,
     pub value: IndexValue,
+    /// For a composite's components: the rows found on the same element share a group.
+    pub group: Option<i64>,
 }
 
 /// How strings are compared by default: case-insensitively.
@@ -52,6 +54,7 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
         if !param.kind.searchable() {
             continue;
         }
+        let mut group = 0i64;
         for path in &param.paths {
             let items = match fhirpath::evaluate(&path.expression, root, res_type, &env) {
                 Ok(items) => items,
@@ -61,8 +64,18 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
                 }
             };
             for item in &items {
+                if param.kind == ParamType::Composite {
+                    group += 1;
+                    for (k, component) in param.components.iter().enumerate() {
+                        let found = fhirpath::evaluate_item(&component.expression, Some(item.clone()), &env).unwrap_or_default();
+                        for value in found.iter().flat_map(|f| values(component.kind, f, None)) {
+                            rows.push(IndexRow { param: param.component_name(k), value, group: Some(group) });
+                        }
+                    }
+                    continue;
+                }
                 for value in values(param.kind, item, path.resolves_to.as_deref()) {
-                    let row = IndexRow { param: param.code.clone(), value };
+                    let row = IndexRow { param: param.code.clone(), value, group: None };
                     if !rows.contains(&row) {
                         rows.push(row);
                     }

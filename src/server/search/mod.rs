@@ -24,7 +24,8 @@ pub enum ParamType {
     Reference,
     Quantity,
     Uri,
-    /// Known, but not searchable here.
+    /// Two or more parameters matched together on one element
+    /// (`code-value-quantity`): its components' rows share a group.
     Composite,
     /// Known, but not searchable here.
     Special,
@@ -61,7 +62,7 @@ impl ParamType {
 
     /// Whether this server indexes and searches parameters of this type.
     pub fn searchable(self) -> bool {
-        self.table().is_some()
+        self != ParamType::Special
     }
 
     /// The index table holding this type's rows.
@@ -86,6 +87,14 @@ pub struct Path {
     pub resolves_to: Option<String>,
 }
 
+/// One component of a composite parameter: its type and its expression,
+/// relative to what the composite's own expression finds.
+#[derive(Clone, Debug)]
+pub struct Component {
+    pub kind: ParamType,
+    pub expression: Expression,
+}
+
 #[derive(Clone, Debug)]
 pub struct SearchParam {
     pub code: String,
@@ -94,6 +103,14 @@ pub struct SearchParam {
     /// Resource types a reference parameter may point to.
     pub targets: Vec<String>,
     pub paths: Vec<Path>,
+    pub components: Vec<Component>,
+}
+
+impl SearchParam {
+    /// The name a composite's component `k` is indexed under.
+    pub fn component_name(&self, k: usize) -> String {
+        format!("{}${k}", self.code)
+    }
 }
 
 /// Parameters the store answers from its own columns, not from index rows.
@@ -105,6 +122,8 @@ pub struct Registry {
     by_type: HashMap<String, BTreeMap<String, Arc<SearchParam>>>,
     /// Parameters on `Resource` (`_profile`, `_tag`, ...), for every type.
     common: Vec<RawParam>,
+    /// Every parameter's type by its canonical URL, for composites' components.
+    kinds: HashMap<String, ParamType>,
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +133,8 @@ struct RawParam {
     kind: ParamType,
     targets: Vec<String>,
     expression: String,
+    /// (definition URL, expression) of each component of a composite.
+    components: Vec<(String, String)>,
 }
 
 impl Registry {
@@ -121,6 +142,7 @@ impl Registry {
     /// others with the same code on the same type.
     pub fn load(ctx: &Context) -> Registry {
         let mut raw: HashMap<String, Vec<RawParam>> = HashMap::new();
+        let mut kinds = HashMap::new();
         let mut common = Vec::new();
         let mut entries: Vec<_> = ctx.entries().filter(|e| e.resource_type == "SearchParameter").collect();
         entries.sort_by_key(|e| (!e.url.starts_with("http://hl7.org/fhir/"), e.url.clone()));
@@ -128,7 +150,13 @@ impl Registry {
             let Some(json) = ctx.resource_json(&e.url) else { continue };
             let text = |k: &str| json.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let list = |k: &str| -> Vec<String> { json.get(k).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default() };
-            let param = RawParam { code: text("code"), url: e.url.clone(), kind: ParamType::parse(&text("type")), targets: list("target"), expression: text("expression") };
+            let components = json
+                .get("component")
+                .and_then(|c| c.as_array())
+                .map(|a| a.iter().map(|c| (c.get("definition").and_then(|d| d.as_str()).unwrap_or_default().to_string(), c.get("expression").and_then(|x| x.as_str()).unwrap_or_default().to_string())).collect())
+                .unwrap_or_default();
+            let param = RawParam { code: text("code"), url: e.url.clone(), kind: ParamType::parse(&text("type")), targets: list("target"), expression: text("expression"), components };
+            kinds.insert(param.url.clone(), param.kind);
             if param.code.is_empty() || BUILT_IN.contains(&param.code.as_str()) {
                 continue;
             }
@@ -145,9 +173,9 @@ impl Registry {
                 }
             }
         }
-        let mut registry = Registry { by_type: HashMap::new(), common };
+        let mut registry = Registry { by_type: HashMap::new(), common, kinds };
         for (res_type, params) in raw {
-            let compiled = params.iter().chain(registry.common.iter()).filter_map(|p| compile(&res_type, p)).map(|p| (p.code.clone(), Arc::new(p))).collect();
+            let compiled = params.iter().chain(registry.common.iter()).filter_map(|p| compile(&res_type, p, &registry.kinds)).map(|p| (p.code.clone(), Arc::new(p))).collect();
             registry.by_type.insert(res_type, compiled);
         }
         registry
@@ -157,20 +185,20 @@ impl Registry {
     pub fn params(&self, res_type: &str) -> Vec<Arc<SearchParam>> {
         match self.by_type.get(res_type) {
             Some(m) => m.values().cloned().collect(),
-            None => self.common.iter().filter_map(|p| compile(res_type, p)).map(Arc::new).collect(),
+            None => self.common.iter().filter_map(|p| compile(res_type, p, &self.kinds)).map(Arc::new).collect(),
         }
     }
 
     pub fn param(&self, res_type: &str, code: &str) -> Option<Arc<SearchParam>> {
         match self.by_type.get(res_type) {
             Some(m) => m.get(code).cloned(),
-            None => self.common.iter().find(|p| p.code == code).and_then(|p| compile(res_type, p)).map(Arc::new),
+            None => self.common.iter().find(|p| p.code == code).and_then(|p| compile(res_type, p, &self.kinds)).map(Arc::new),
         }
     }
 }
 
 /// The parts of `param`'s expression that apply to `res_type`, parsed.
-fn compile(res_type: &str, param: &RawParam) -> Option<SearchParam> {
+fn compile(res_type: &str, param: &RawParam, kinds: &HashMap<String, ParamType>) -> Option<SearchParam> {
     let mut paths = Vec::new();
     for part in split_union(&param.expression) {
         let part = part.trim();
@@ -192,7 +220,21 @@ fn compile(res_type: &str, param: &RawParam) -> Option<SearchParam> {
     if paths.is_empty() && param.kind.searchable() {
         return None;
     }
-    Some(SearchParam { code: param.code.clone(), url: param.url.clone(), kind: param.kind, targets: param.targets.clone(), paths })
+    let mut components = Vec::new();
+    for (url, expression) in &param.components {
+        let kind = kinds.get(url).copied().unwrap_or(ParamType::Special);
+        match fhirpath::parse_cached(expression) {
+            Ok(expression) if kind.table().is_some() => components.push(Component { kind, expression }),
+            _ => {
+                tracing::debug!("composite search parameter {} on {res_type}: component {url} ('{expression}') cannot be used", param.code);
+                return None;
+            }
+        }
+    }
+    if param.kind == ParamType::Composite && components.len() < 2 {
+        return None;
+    }
+    Some(SearchParam { code: param.code.clone(), url: param.url.clone(), kind: param.kind, targets: param.targets.clone(), paths, components })
 }
 
 /// Splits `a | b | (c | d)` at the top level only.

@@ -202,7 +202,10 @@ impl Plan {
             return self.last_updated(owner, value).map(Some);
         }
         let Some(param) = registry.param(&owner.type_name, code) else { return Ok(None) };
-        // Composite and special parameters are left out like unknown ones (the searchset says which).
+        if param.kind == ParamType::Composite {
+            return self.composite(&param, owner, modifier, value, key, depth).map(Some);
+        }
+        // Special parameters are left out like unknown ones (the searchset says which).
         let Some(table) = param.kind.table() else { return Ok(None) };
         *depth += 1;
         let alias = format!("i{depth}");
@@ -219,10 +222,52 @@ impl Plan {
         self.args.push(Sql::from(code.to_string()));
         let mut alternatives = Vec::new();
         for v in split_values(value) {
-            alternatives.push(self.matcher(&param, &alias, modifier.filter(|m| *m != "not"), &v, key)?);
+            alternatives.push(self.matcher(param.kind, &alias, modifier.filter(|m| *m != "not"), &v, key)?);
         }
         let exists = format!("EXISTS ({head} AND ({}))", alternatives.join(" OR "));
         Ok(Some(if negate { format!("NOT {exists}") } else { exists }))
+    }
+
+    /// A composite (`code-value-quantity=http://loinc.org|2339-0$gt5`): one
+    /// row per component, all of the same group (found on the same element).
+    fn composite(&mut self, param: &SearchParam, owner: &Owner, modifier: Option<&str>, value: &str, key: &str, depth: &mut usize) -> FhirResult<String> {
+        *depth += 1;
+        let alias = |k: usize| format!("k{depth}_{k}");
+        let table = |k: usize| param.components[k].kind.table().unwrap_or("idx_token");
+        let first = format!("SELECT 1 FROM {} {} WHERE {a}.res_type = {} AND {a}.res_id = {} AND {a}.param = ?", table(0), alias(0), owner.res_type, owner.id, a = alias(0));
+        match (modifier, value) {
+            (Some("missing"), "true" | "false") => {
+                self.args.push(Sql::from(param.component_name(0)));
+                return Ok(if value == "true" { format!("NOT EXISTS ({first})") } else { format!("EXISTS ({first})") });
+            }
+            (None, _) => {}
+            (Some(m), _) => return Err(FhirError::bad_request(format!("{key}: composite parameters take no modifier but :missing, not ':{m}'"))),
+        }
+        let mut alternatives = Vec::new();
+        for v in split_values(value) {
+            let parts: Vec<&str> = v.split('$').collect();
+            if parts.len() != param.components.len() {
+                return Err(FhirError::bad_request(format!(
+                    "{key}={v}: this composite has {} parts, written separated by '$' (e.g. code-value-quantity=http://loinc.org|2339-0$gt5)",
+                    param.components.len()
+                )));
+            }
+            let mut sql = format!("EXISTS (SELECT 1 FROM {} {}", table(0), alias(0));
+            for k in 1..parts.len() {
+                let (a, a0) = (alias(k), alias(0));
+                sql.push_str(&format!(" JOIN {} {a} ON {a}.res_type = {a0}.res_type AND {a}.res_id = {a0}.res_id AND {a}.grp = {a0}.grp AND {a}.param = ?", table(k)));
+                self.args.push(Sql::from(param.component_name(k)));
+            }
+            sql.push_str(&format!(" WHERE {a}.res_type = {} AND {a}.res_id = {} AND {a}.param = ?", owner.res_type, owner.id, a = alias(0)));
+            self.args.push(Sql::from(param.component_name(0)));
+            for (k, part) in parts.iter().enumerate() {
+                let m = self.matcher(param.components[k].kind, &alias(k), None, part, key)?;
+                sql.push_str(&format!(" AND ({m})"));
+            }
+            sql.push(')');
+            alternatives.push(sql);
+        }
+        Ok(format!("({})", alternatives.join(" OR ")))
     }
 
     fn chain(&mut self, registry: &Registry, owner: &Owner, left: &str, chained: &str, value: &str, depth: &mut usize) -> FhirResult<String> {
@@ -284,9 +329,9 @@ impl Plan {
     }
 
     /// One value of a parameter against the row `alias`.
-    fn matcher(&mut self, param: &SearchParam, alias: &str, modifier: Option<&str>, value: &str, key: &str) -> FhirResult<String> {
-        let unsupported = |m: &str| FhirError::bad_request(format!("{key}: the modifier ':{m}' is not supported on {} parameters; supported: :missing, :not, :text (token), :exact and :contains (string), :below and :contains (uri), a type (reference)", param.kind.as_str()));
-        match param.kind {
+    fn matcher(&mut self, kind: ParamType, alias: &str, modifier: Option<&str>, value: &str, key: &str) -> FhirResult<String> {
+        let unsupported = |m: &str| FhirError::bad_request(format!("{key}: the modifier ':{m}' is not supported on {} parameters; supported: :missing, :not, :text (token), :exact and :contains (string), :below and :contains (uri), a type (reference)", kind.as_str()));
+        match kind {
             ParamType::Token => {
                 match modifier {
                     None => {}
