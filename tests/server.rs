@@ -575,7 +575,10 @@ fn capability_statement_matches_what_the_server_does() {
 
     let dir = tempdir();
     let srv = Server::start(dir.path(), &[]);
-    let served: Value = srv.get("metadata").json().unwrap();
+    let mut served: Value = srv.get("metadata").json().unwrap();
+    // This server runs in open mode (tests/server_support), and /metadata says so loudly.
+    assert_eq!(served["rest"][0]["security"]["description"], metadata::OPEN_MODE);
+    served["rest"][0]["security"]["description"] = file["rest"][0]["security"]["description"].clone();
     assert_eq!(served, file, "/metadata answers the statement in the repository");
     for (format, media) in [("json", "application/fhir+json"), ("xml", "application/fhir+xml")] {
         assert!(file["format"].as_array().unwrap().contains(&json!(format)));
@@ -896,7 +899,7 @@ fn enforced_profiles_apply_to_their_resource_type_only() {
     assert!(oo["issue"].as_array().unwrap().iter().any(|i| i["severity"] == "error" && i.to_string().contains("vitalsigns")), "{:?}", texts(&oo));
     assert_eq!(strict.post("Patient", &patient("9000000171", "Unaffected")).status(), 201);
 
-    let out = common::careplan().args(["serve", "--offline", "--address", "127.0.0.1:0", "--profile", "http://example.org/StructureDefinition/missing", "--database"]).arg(dir.path().join("x.db")).output().unwrap();
+    let out = common::careplan().args(["serve", "--offline", "--open", "--address", "127.0.0.1:0", "--profile", "http://example.org/StructureDefinition/missing", "--database"]).arg(dir.path().join("x.db")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("http://example.org/StructureDefinition/missing"));
 }

@@ -43,7 +43,7 @@ struct Running {
 fn start(load: &LoadArgs, database: &std::path::Path, validation: &str) -> Result<Running> {
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
-    cmd.args(["serve", "--address", "127.0.0.1:0", "--validation", validation, "--database"]).arg(database);
+    cmd.args(["serve", "--open", "--address", "127.0.0.1:0", "--validation", validation, "--database"]).arg(database);
     if load.offline {
         cmd.arg("--offline");
     }

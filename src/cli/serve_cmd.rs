@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers).
+    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers, auth, auth-issuer, auth-audience, open, max-depth, max-string-bytes, max-bundle-entries).
     #[arg(long, env = "CAREPLAN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080].
@@ -46,6 +46,27 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: the number of cores].
     #[arg(long, env = "CAREPLAN_WORKERS")]
     pub workers: Option<usize>,
+    /// How bearer tokens (JWTs) are checked: jwks:PATH, jwks-url:URL (RS256), hs256:SECRET or hs256:env:VARIABLE (HS256, local use). Required unless --open.
+    #[arg(long, env = "CAREPLAN_AUTH", value_name = "SPEC")]
+    pub auth: Option<String>,
+    /// The issuer (iss) every token must carry.
+    #[arg(long, env = "CAREPLAN_AUTH_ISSUER", value_name = "ISS")]
+    pub auth_issuer: Option<String>,
+    /// The audience (aud) every token must carry (usually this server's base URL).
+    #[arg(long, env = "CAREPLAN_AUTH_AUDIENCE", value_name = "AUD")]
+    pub auth_audience: Option<String>,
+    /// Open mode, for local development only: no authentication, no scopes, no consent filtering (requests are still audited).
+    #[arg(long)]
+    pub open: bool,
+    /// Deepest nesting of a resource's JSON or XML [default: 100].
+    #[arg(long, env = "CAREPLAN_MAX_DEPTH", value_name = "LEVELS")]
+    pub max_depth: Option<usize>,
+    /// Longest string value, in bytes [default: 1048576, FHIR's limit].
+    #[arg(long, env = "CAREPLAN_MAX_STRING_BYTES", value_name = "BYTES")]
+    pub max_string_bytes: Option<usize>,
+    /// Most entries in one batch or transaction Bundle [default: 10000].
+    #[arg(long, env = "CAREPLAN_MAX_BUNDLE_ENTRIES", value_name = "N")]
+    pub max_bundle_entries: Option<usize>,
 }
 
 impl ServeArgs {
@@ -62,6 +83,13 @@ impl ServeArgs {
             cache: self.cache.clone(),
             offline: self.offline.then_some(true),
             workers: self.workers,
+            auth: self.auth.clone(),
+            auth_issuer: self.auth_issuer.clone(),
+            auth_audience: self.auth_audience.clone(),
+            open: self.open.then_some(true),
+            max_depth: self.max_depth,
+            max_string_bytes: self.max_string_bytes,
+            max_bundle_entries: self.max_bundle_entries,
         };
         let from_file = match &self.config {
             Some(path) => Settings::read(path)?,

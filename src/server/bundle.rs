@@ -37,6 +37,8 @@ pub fn process(svc: &Service, req: &Request) -> FhirResult<Reply> {
     }
     let kind = parsed.json.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     let raw = parsed.json.get("entry").and_then(Value::as_array).cloned().unwrap_or_default();
+    super::limits::check_entries(&svc.config.limits, raw.len())?;
+    super::limits::check_json(&svc.config.limits, &parsed.json)?;
     match kind.as_str() {
         "transaction" => transaction(svc, req, &raw),
         "batch" => Ok(batch(svc, req, &raw)),
@@ -131,6 +133,7 @@ fn batch(svc: &Service, req: &Request, raw: &[Value]) -> Reply {
         .map(|(i, r)| {
             let result = read_entry(i, r, &req.base).and_then(|mut e| {
                 e.request.prefer = req.prefer;
+                e.request.requester = req.requester.clone();
                 svc.execute(&e.request).map_err(|err| in_entry(err, i, e.full_url.as_deref(), e.resource.as_ref().and_then(|r| r.get("resourceType")).and_then(Value::as_str)))
             });
             match result {
@@ -153,7 +156,10 @@ fn rank(i: &Interaction) -> u8 {
 }
 
 fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
-    let entries: Vec<Entry> = raw.iter().enumerate().map(|(i, r)| read_entry(i, r, &req.base)).collect::<FhirResult<_>>()?;
+    let mut entries: Vec<Entry> = raw.iter().enumerate().map(|(i, r)| read_entry(i, r, &req.base)).collect::<FhirResult<_>>()?;
+    for e in &mut entries {
+        e.request.requester = req.requester.clone();
+    }
     // Validate everything before touching the store; report every invalid entry at once.
     let prepared: Vec<Result<Option<Prepared>, FhirError>> = entries
         .par_iter()

@@ -46,6 +46,17 @@ pub struct Settings {
     pub cache: Option<PathBuf>,
     pub offline: Option<bool>,
     pub workers: Option<usize>,
+    /// How bearer tokens are checked: `jwks:PATH`, `jwks-url:URL`, `hs256:SECRET`, `hs256:env:VARIABLE`.
+    pub auth: Option<String>,
+    /// The `iss` tokens must carry, when set.
+    pub auth_issuer: Option<String>,
+    /// The `aud` tokens must carry, when set.
+    pub auth_audience: Option<String>,
+    /// No authentication at all: local development only.
+    pub open: Option<bool>,
+    pub max_depth: Option<usize>,
+    pub max_string_bytes: Option<usize>,
+    pub max_bundle_entries: Option<usize>,
 }
 
 impl Settings {
@@ -69,6 +80,13 @@ impl Settings {
             cache: self.cache.or(fallback.cache),
             offline: self.offline.or(fallback.offline),
             workers: self.workers.or(fallback.workers),
+            auth: self.auth.or(fallback.auth),
+            auth_issuer: self.auth_issuer.or(fallback.auth_issuer),
+            auth_audience: self.auth_audience.or(fallback.auth_audience),
+            open: self.open.or(fallback.open),
+            max_depth: self.max_depth.or(fallback.max_depth),
+            max_string_bytes: self.max_string_bytes.or(fallback.max_string_bytes),
+            max_bundle_entries: self.max_bundle_entries.or(fallback.max_bundle_entries),
         }
     }
 }
@@ -87,6 +105,11 @@ pub struct ServerConfig {
     pub cache: Option<PathBuf>,
     pub offline: bool,
     pub workers: usize,
+    pub auth: Option<String>,
+    pub auth_issuer: Option<String>,
+    pub auth_audience: Option<String>,
+    pub open: bool,
+    pub limits: super::limits::Limits,
 }
 
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
@@ -107,6 +130,15 @@ impl From<Settings> for ServerConfig {
             cache: s.cache,
             offline: s.offline.unwrap_or(false),
             workers: s.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            auth: s.auth,
+            auth_issuer: s.auth_issuer,
+            auth_audience: s.auth_audience,
+            open: s.open.unwrap_or(false),
+            limits: super::limits::Limits {
+                max_depth: s.max_depth.unwrap_or(super::limits::DEFAULT_MAX_DEPTH),
+                max_string_bytes: s.max_string_bytes.unwrap_or(super::limits::DEFAULT_MAX_STRING_BYTES),
+                max_bundle_entries: s.max_bundle_entries.unwrap_or(super::limits::DEFAULT_MAX_BUNDLE_ENTRIES),
+            },
         }
     }
 }

@@ -8,7 +8,9 @@
 use super::error::{operation_outcome, FhirError};
 use super::interactions::Reply;
 use super::routing::{parse_prefer, prefers_strict, Request, Return};
-use super::{clock, format, forward, Service};
+use super::access;
+use super::auth::{self, Requester};
+use super::{audit, clock, format, forward, Service};
 use crate::tree::Format;
 use actix_web::dev::Service as _;
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -28,6 +30,11 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&svc.config.address).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", svc.config.address))?;
     let address = listener.local_addr()?;
     let forwarder = forward::start(svc.clone())?;
+    if svc.config.open {
+        let bar = "!".repeat(78);
+        eprintln!("{bar}\ncareplan serve: OPEN MODE (--open). No token is asked for, no scope or consent is applied:\nanyone who can reach http://{address} can read and change every record. Local development only.\n{bar}");
+        tracing::warn!(%address, "open mode: no authentication, no scopes, no consent filtering");
+    }
     let result = actix_web::rt::System::new().block_on(async {
         let data = web::Data::from(svc.clone());
         let server = HttpServer::new(move || {
@@ -93,6 +100,38 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         }
         _ => {}
     }
+    // Who is asking: every request but /metadata needs a valid bearer token (unless in open mode).
+    let public = http.method() == actix_web::http::Method::GET && http.path().trim_matches('/') == "metadata";
+    let address = http.peer_addr().map(|a| a.ip().to_string());
+    let mut requester = if public {
+        Requester::nobody()
+    } else {
+        match svc.auth.authenticate(header(&http, "authorization").as_deref()) {
+            Ok(r) => r,
+            Err(why) => {
+                let rec = audit::Record {
+                    subtype: "operation".into(),
+                    action: "E",
+                    method: http.method().to_string(),
+                    path: http.path().to_string(),
+                    status: 401,
+                    description: format!("refused: {why}"),
+                    ..audit::Record::default()
+                };
+                let (audit_svc, addr) = (svc.clone(), address.clone());
+                let _ = web::block(move || audit::record(&audit_svc, None, addr.as_deref(), &rec).map_err(|e| tracing::error!("the audit trail could not be written: {e}"))).await;
+                let e = FhirError::new(401, crate::issue::IssueCode::Security, format!("Authentication failed: {why}"));
+                let mut answer = failure(&svc, e, wire);
+                answer.headers.push(("WWW-Authenticate", format!("Bearer realm=\"careplan\", error=\"invalid_token\", error_description=\"{}\"", why.replace('"', "'"))));
+                return answer.into();
+            }
+        }
+    };
+    requester.address = address;
+    if let Some(p) = header(&http, auth::PURPOSE_HEADER).map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
+        requester.purpose = Some(p);
+    }
+    requester.reason = header(&http, auth::REASON_HEADER);
     let limit = svc.config.max_body_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -118,6 +157,7 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     req.strict = prefers_strict(header(&http, "prefer").as_deref());
     req.content_type = header(&http, "content-type");
     req.body = body;
+    req.requester = Arc::new(requester);
     // The interaction and the writing of its answer both run on the blocking pool.
     let worker_svc = svc.clone();
     match web::block(move || answer(&worker_svc, &req, wire)).await {
@@ -157,11 +197,18 @@ fn answer(svc: &Service, req: &Request, wire: Format) -> Answer {
 }
 
 fn failure(svc: &Service, e: FhirError, wire: Format) -> Answer {
-    Answer { status: e.status, headers: Vec::new(), body: Some((format::render(&operation_outcome(&e.issues), wire, &svc.ctx), wire)), content_type: None }
+    let mut headers = Vec::new();
+    if access::is_withheld(&e) {
+        headers.push((access::FILTERED_HEADER, "true".to_string()));
+    }
+    Answer { status: e.status, headers, body: Some((format::render(&operation_outcome(&e.issues), wire, &svc.ctx), wire)), content_type: None }
 }
 
 fn success(svc: &Service, reply: Reply, req: &Request, wire: Format) -> Answer {
     let mut headers = Vec::new();
+    if reply.filtered {
+        headers.push((access::FILTERED_HEADER, "true".to_string()));
+    }
     if let Some(v) = &reply.version {
         headers.push(("ETag", v.etag()));
         headers.push(("Last-Modified", clock::http_date(v.last_updated)));

@@ -9,7 +9,7 @@ use super::search::index::IndexRow;
 use super::search::query::matching;
 use super::store::{self, HistoryScope, NewVersion, Version};
 use super::subset::Subset;
-use super::{clock, note, outbox, pages, Prepared, Service};
+use super::{access, clock, note, outbox, pages, Prepared, Service};
 use crate::issue::{Issue, IssueCode};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
@@ -26,6 +26,8 @@ pub struct Reply {
     pub issues: Vec<Issue>,
     /// A write, whose body `Prefer: return=` chooses.
     pub write: bool,
+    /// Something was left out for this requester (`access`): `X-Careplan-Filtered: true`.
+    pub filtered: bool,
     /// The body is plain JSON, not a FHIR resource (the PRSB view of a plan):
     /// sent as `application/json` whatever format was asked for.
     pub plain_json: bool,
@@ -33,7 +35,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn body(status: u16, body: Value) -> Reply {
-        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, plain_json: false }
+        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false }
     }
 
     /// A plain JSON answer that is not a FHIR resource.
@@ -43,11 +45,11 @@ impl Reply {
 
     fn read(version: Version) -> FhirResult<Reply> {
         let body = resource_of(&version)?;
-        Ok(Reply { status: 200, body: Some(body), version: Some(version), issues: Vec::new(), write: false, plain_json: false })
+        Ok(Reply { status: 200, body: Some(body), version: Some(version), issues: Vec::new(), write: false, filtered: false, plain_json: false })
     }
 
     fn written(status: u16, version: Version, body: Option<Value>, issues: Vec<Issue>) -> Reply {
-        Reply { status, body, version: Some(version), issues, write: true, plain_json: false }
+        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false }
     }
 }
 
@@ -64,6 +66,7 @@ pub fn new_id() -> String {
 pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &Request, prepared: Option<Prepared>) -> FhirResult<Reply> {
     use Interaction as I;
     let needs_body = || FhirError::bad_request("This interaction needs a resource in the body");
+    access::refuse_audit_writes(interaction)?;
     match interaction {
         I::Read(t, id) => {
             svc.check_type(t)?;
@@ -220,6 +223,7 @@ fn create(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared)
         }
     }
     let id = req.assigned_id.clone().unwrap_or_else(new_id);
+    access::guard_write(svc, conn, req, t, Some(&p.json), store::current(conn, t, &id)?.as_ref())?;
     let (version, json) = commit(svc, conn, (t, &id), "POST", Some((p.json, &p.index)), None)?;
     Ok(Reply::written(201, version, json, p.issues))
 }
@@ -242,6 +246,7 @@ fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Pr
     if current.is_none() && !svc.config.update_create {
         return Err(FhirError::new(405, IssueCode::NotSupported, format!("{t}/{id} does not exist and this server does not create resources on update; POST it to /{t}")));
     }
+    access::guard_write(svc, conn, req, t, Some(&p.json), current.as_ref())?;
     let (version, json) = commit(svc, conn, (t, id), "PUT", Some((p.json, &p.index)), current.as_ref())?;
     Ok(Reply::written(if exists { 200 } else { 201 }, version, json, p.issues))
 }
@@ -281,6 +286,7 @@ fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> 
         return Err(FhirError::new(422, IssueCode::Processing, "A patch may not change resourceType or id"));
     }
     let p = svc.prepare_json(&doc)?;
+    access::guard_write(svc, conn, req, t, Some(&p.json), Some(&current))?;
     let (version, json) = commit(svc, conn, (t, id), "PATCH", Some((p.json, &p.index)), Some(&current))?;
     Ok(Reply::written(200, version, json, p.issues))
 }
@@ -292,6 +298,7 @@ fn delete(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) ->
     let outcome = |message: String| serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "details": {"text": message}}]});
     match current {
         Some(c) if !c.deleted() => {
+            access::guard_write(svc, conn, req, t, None, Some(&c))?;
             let (version, _) = commit(svc, conn, (t, id), "DELETE", None, Some(&c))?;
             let message = format!("Deleted {t}/{id} (version {}); its earlier versions stay in its _history", version.version);
             let mut reply = Reply::written(200, version, Some(outcome(message.clone())), vec![note(message)]);

@@ -37,14 +37,23 @@ pub const VALIDATE_OPERATION: &str = "http://hl7.org/fhir/OperationDefinition/Re
 /// Parameters every type has, answered from the store's own columns or the index.
 pub const COMMON_PARAMS: &[&str] = &["_id", "_lastUpdated", "_profile", "_tag", "_security"];
 
+/// How access works, as the statement says it.
+pub const SECURITY: &str = "Bearer JWTs (RS256 with the configured JWKS, or HS256) with SMART on FHIR v1 and v2 scopes in the patient, user and system contexts; patient-scoped tokens reach only their patient's compartment. The person's active Consent resources and confidentiality labels R and V decide what is shown; withheld items are left out and the answer is marked (X-Careplan-Filtered: true). A data controller may release them for one request (X-Careplan-Purpose-Of-Use: BTG with X-Careplan-Override-Reason). Every read, search, write, override and refusal is recorded as an AuditEvent, which the API cannot change or delete.";
+/// What /metadata says instead in open mode.
+pub const OPEN_MODE: &str = "OPEN MODE: this server was started with --open, for local development only. It asks for no token, applies no scopes and no consent: anyone who can reach it can read and change everything. Requests are still audited.";
+
 pub fn capability_statement() -> &'static Value {
     static PARSED: OnceLock<Value> = OnceLock::new();
     PARSED.get_or_init(|| serde_json::from_str(STATEMENT).unwrap_or_else(|e| json!({"resourceType": "OperationOutcome", "issue": [{"severity": "fatal", "code": "exception", "details": {"text": format!("CapabilityStatement.json is not JSON: {e}")}}]})))
 }
 
-/// The statement as this server runs: `updateCreate` follows `--no-update-create`.
+/// The statement as this server runs: `updateCreate` follows
+/// `--no-update-create`; in open mode the security description says so.
 pub fn served(config: &super::config::ServerConfig) -> Value {
     let mut statement = capability_statement().clone();
+    if config.open {
+        statement["rest"][0]["security"]["description"] = json!(OPEN_MODE);
+    }
     if !config.update_create {
         for resource in statement.pointer_mut("/rest/0/resource").and_then(Value::as_array_mut).into_iter().flatten() {
             resource["updateCreate"] = Value::Bool(false);
@@ -132,6 +141,11 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
             "documentation": "Validation before storage (422 with an OperationOutcome on error); ETag/If-Match (412 on conflict); Prefer return=minimal|representation|OperationOutcome; _format, Accept and Content-Type for JSON and XML. $from-prsb maps a PRSB care and support plan (application/json) to its transaction Bundle, or stores it with store=true; CarePlan/{id}/$prsb answers a stored plan in the PRSB format (application/json): the active view by default, includeArchived=true for the whole plan, version or _at for an earlier version.",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
+            "security": {
+                "cors": false,
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}], "text": "SMART on FHIR bearer tokens"}],
+                "description": SECURITY,
+            },
             "searchParam": common,
             "operation": [
                 {"name": "validate", "definition": VALIDATE_OPERATION},

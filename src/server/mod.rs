@@ -13,16 +13,26 @@
 //! (`_summary`, `_elements`), `store` and
 //! `outbox` (SQL), `forward` (the upstream sender), `format` (the wire),
 //! `http` (actix-web: request ids, logs, health, shutdown).
+//!
+//! Security: `auth/` (bearer tokens, SMART scopes, the patient
+//! compartment), `consent` (consent and confidentiality labels), `access`
+//! (the layer every request passes: authorize, guard writes, filter
+//! answers), `audit` (an AuditEvent per request), `limits` (input limits).
 
+pub mod access;
+pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod bundle;
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod error;
 pub mod format;
 pub mod forward;
 pub mod http;
 pub mod interactions;
+pub mod limits;
 pub mod metadata;
 pub mod operations;
 pub mod outbox;
@@ -53,6 +63,8 @@ pub struct Service {
     /// Wakes the forwarder after a commit that queued something.
     pub outbox_signal: Arc<forward::Signal>,
     pub summaries: subset::SummaryElements,
+    /// How requests are authenticated (tokens, or open mode).
+    pub auth: auth::Auth,
 }
 
 /// A resource parsed, validated and indexed, ready to be stored.
@@ -68,19 +80,41 @@ impl Service {
     /// Loads the definitions (R4, careplan's PRSB profiles, and the
     /// configured packages), then opens the store.
     pub fn open(config: ServerConfig) -> anyhow::Result<Service> {
+        // Settings that cannot work stop the server before the (slow) load.
+        let auth = Service::authentication(&config)?;
         let mut load = crate::loader::LoadOptions { igs: config.packages.clone(), offline: config.offline, careplan_profiles: true, ..Default::default() };
         if let Some(cache) = &config.cache {
             load.cache = cache.clone();
         }
         let ctx = Arc::new(crate::loader::load(&load)?);
-        Service::with_context(config, ctx)
+        Service::assemble(config, ctx, auth)
     }
 
     pub fn with_context(config: ServerConfig, ctx: Arc<Context>) -> anyhow::Result<Service> {
+        let auth = Service::authentication(&config)?;
+        Service::assemble(config, ctx, auth)
+    }
+
+    /// `--auth` or `--open`: exactly one of them.
+    fn authentication(config: &ServerConfig) -> anyhow::Result<auth::Auth> {
+        Ok(match (&config.auth, config.open) {
+            (Some(_), true) => anyhow::bail!("--auth and --open contradict each other: choose one"),
+            (None, false) => anyhow::bail!(
+                "careplan serve needs --auth (jwks:PATH, jwks-url:URL, hs256:SECRET or hs256:env:VARIABLE) to check bearer tokens; for local development only, --open serves without authentication"
+            ),
+            (None, true) => auth::Auth::Open,
+            (Some(spec), false) => {
+                let source = auth::token::KeySource::parse(spec)?;
+                auth::Auth::Tokens(auth::token::Verifier::new(&source, config.auth_issuer.clone(), config.auth_audience.clone())?)
+            }
+        })
+    }
+
+    fn assemble(config: ServerConfig, ctx: Arc<Context>, auth: auth::Auth) -> anyhow::Result<Service> {
         let checker = validation::Checker::new(ctx.clone(), &config.profiles, config.validation)?;
         let registry = search::Registry::load(&ctx);
         let store = store::Store::open(&config.database)?;
-        Ok(Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default() })
+        Ok(Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default(), auth })
     }
 
     /// Whether `name` is a resource type of the loaded FHIR version.
@@ -100,6 +134,7 @@ impl Service {
     /// stops it here, before anything is stored (422).
     pub fn prepare(&self, parsed: Parsed) -> FhirResult<Prepared> {
         self.check_type(&parsed.res_type)?;
+        limits::check_json(&self.config.limits, &parsed.json)?;
         let issues = match self.checker.mode {
             ValidationMode::Off => Vec::new(),
             _ => self.checker.check(&parsed.doc, &parsed.res_type, &[]),
@@ -124,24 +159,44 @@ impl Service {
         self.prepare_body(&bytes, Some(format::FHIR_JSON))
     }
 
-    /// Runs one request (over HTTP, or a batch entry): reads on a reader,
-    /// writes in one store transaction of their own.
+    /// Runs one request (over HTTP, or a batch entry) through the access
+    /// layer: authorized for its requester, run, its answer filtered, and
+    /// an AuditEvent written (and on disk) before the answer is returned.
     pub fn execute(&self, req: &routing::Request) -> FhirResult<interactions::Reply> {
         use routing::Interaction as I;
         let interaction = routing::route(&req.method, &req.path)?;
-        match &interaction {
+        if matches!(interaction, I::Capabilities) {
+            return self.run(req, &interaction);
+        }
+        let gate = access::Gate::new(self, &req.requester);
+        let result = gate.authorize(&interaction, req).and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, reply));
+        let record = access::record_of(&interaction, req, &result, &gate.report.borrow());
+        if let Err(e) = audit::record(self, Some(&req.requester), req.requester.address.as_deref(), &record) {
+            tracing::error!("the audit trail could not be written: {e}");
+            // Nothing is shown that was not audited; a write that is done stays done.
+            if !interaction.writes() && !matches!(interaction, I::Batch) {
+                return Err(e);
+            }
+        }
+        result
+    }
+
+    /// The interaction itself, without the access layer.
+    fn run(&self, req: &routing::Request, interaction: &routing::Interaction) -> FhirResult<interactions::Reply> {
+        use routing::Interaction as I;
+        match interaction {
             I::Batch => bundle::process(self, req),
             I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(&self.config))),
-            I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, &interaction, req),
+            I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, interaction, req),
             I::FromPrsb => prsb_ops::from_prsb(self, req),
             I::PrsbView(id) => prsb_ops::view(self, id, req),
             _ if interaction.writes() => {
                 let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
-                let reply = self.store.write(|conn| interactions::apply(self, conn, &interaction, req, prepared))?;
+                let reply = self.store.write(|conn| interactions::apply(self, conn, interaction, req, prepared))?;
                 self.outbox_signal.notify();
                 Ok(reply)
             }
-            _ => self.store.read(|conn| interactions::apply(self, conn, &interaction, req, None)),
+            _ => self.store.read(|conn| interactions::apply(self, conn, interaction, req, None)),
         }
     }
 }

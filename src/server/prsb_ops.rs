@@ -75,6 +75,8 @@ pub fn view(svc: &Service, id: &str, req: &Request) -> FhirResult<Reply> {
             (None, None) => None,
         };
         let versions = gather(svc, conn, care_plan, moment)?;
+        // Only what this requester may see goes into the view (scopes, compartment, consent).
+        let (versions, filtered) = super::access::visible_versions(svc, req, versions)?;
         let resources = versions
             .iter()
             .map(|v| {
@@ -84,16 +86,20 @@ pub fn view(svc: &Service, id: &str, req: &Request) -> FhirResult<Reply> {
                 Ok((Some(format!("{}/{}", v.res_type, v.id)), resource))
             })
             .collect::<FhirResult<Vec<_>>>()?;
-        crate::prsb::unmap::unmap(&resources, Some(id)).map_err(|e| {
+        let plan = crate::prsb::unmap::unmap(&resources, Some(id)).map_err(|e| {
             FhirError::unprocessable(vec![crate::issue::Issue::error(
                 crate::issue::IssueCode::Processing,
                 format!("CarePlan/{id}"),
                 format!("This CarePlan cannot be read as a PRSB plan: {e:#}"),
             )])
-        })
+        })?;
+        Ok((plan, filtered))
     })?;
+    let (plan, filtered) = plan;
     let plan = if flag(req, "includeArchived") { plan } else { crate::prsb::archive::active_view(&plan) };
-    Ok(Reply::plain_json(serde_json::to_value(&plan).map_err(store::internal)?))
+    let mut reply = Reply::plain_json(serde_json::to_value(&plan).map_err(store::internal)?);
+    reply.filtered = filtered;
+    Ok(reply)
 }
 
 /// The CarePlan and every resource of the plan: what it references, what

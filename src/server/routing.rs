@@ -32,6 +32,10 @@ pub struct Request {
     pub base: String,
     /// The id a transaction assigned in advance (so `urn:uuid` references can point at it).
     pub assigned_id: Option<String>,
+    /// Who is asking (the HTTP layer sets it from the token; Bundle entries
+    /// carry their Bundle's). A request built in code is `Requester::nobody()`
+    /// and may do nothing until it is given one.
+    pub requester: std::sync::Arc<super::auth::Requester>,
 }
 
 impl Request {
@@ -50,6 +54,7 @@ impl Request {
             body: Vec::new(),
             base: base.trim_end_matches('/').to_string(),
             assigned_id: None,
+            requester: std::sync::Arc::new(super::auth::Requester::nobody()),
         }
     }
 

@@ -271,7 +271,8 @@ pub enum HistoryScope {
     System,
 }
 
-/// Versions newest first, after `since` (ms) when given; `count + 1` are
+/// Versions newest first, after `since` (ms) when given (the system
+/// history leaves out the audit trail, which is read as AuditEvent); `count + 1` are
 /// read so the caller can tell whether there is a next page.
 pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, count: usize, offset: usize) -> FhirResult<Vec<Version>> {
     let since = since.unwrap_or(i64::MIN);
@@ -283,7 +284,7 @@ pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, coun
             vec![t.clone(), id.clone()],
         ),
         HistoryScope::Type(t) => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND last_updated >= ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4"), vec![t.clone()]),
-        HistoryScope::System => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE last_updated >= ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"), vec![]),
+        HistoryScope::System => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE last_updated >= ?1 AND res_type <> 'AuditEvent' ORDER BY seq DESC LIMIT ?2 OFFSET ?3"), vec![]),
     };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut values: Vec<rusqlite::types::Value> = rows.into_iter().map(rusqlite::types::Value::from).collect();
@@ -298,7 +299,7 @@ pub fn history_count(conn: &Connection, scope: &HistoryScope, since: Option<i64>
     let n: i64 = match scope {
         HistoryScope::Instance(t, id) => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND last_updated >= ?3", params![t, id, since], |r| r.get(0))?,
         HistoryScope::Type(t) => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE res_type = ?1 AND last_updated >= ?2", params![t, since], |r| r.get(0))?,
-        HistoryScope::System => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE last_updated >= ?1", params![since], |r| r.get(0))?,
+        HistoryScope::System => conn.query_row("SELECT COUNT(*) FROM resource_version WHERE last_updated >= ?1 AND res_type <> 'AuditEvent'", params![since], |r| r.get(0))?,
     };
     Ok(n as usize)
 }

@@ -33,6 +33,11 @@ impl Server {
         let log = PathBuf::from(format!("{}.{}.log", database.display(), next_number()));
         let mut cmd = crate::common::careplan();
         cmd.args(["serve", "--offline", "--address", address, "--database"]).arg(database).args(args);
+        // The server refuses to start without --auth or --open: a test that
+        // gives no --auth runs it in open mode (tests/security.rs gives one).
+        if !args.iter().any(|a| a.starts_with("--auth") || *a == "--open") && !env.iter().any(|(k, _)| *k == "CAREPLAN_AUTH") {
+            cmd.arg("--open");
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -88,6 +93,13 @@ impl Server {
         let mut child = self.child.take().expect("running");
         let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         child.wait().unwrap()
+    }
+
+    /// Kills the server hard (SIGKILL: no shutdown, nothing flushed) and waits for it.
+    pub fn kill_hard(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     pub fn log_text(&self) -> String {
