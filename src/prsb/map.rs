@@ -554,11 +554,7 @@ impl<'p> Builder<'p> {
     }
 
     fn need(&mut self, n: &Need) -> String {
-        let kind = match n.kind {
-            NeedKind::Need => "need",
-            NeedKind::Concern => "concern",
-            NeedKind::Problem => "problem",
-        };
+        let kind = vocab::need_kind_code(n.kind);
         let condition = r::Condition {
             meta: meta(profile::NEED),
             text: narrative(&format!("{}: {}", capitalised(kind), words(&n.coded_value, &n.free_text))),
@@ -829,13 +825,7 @@ impl<'p> Builder<'p> {
     }
 
     fn attachment(&mut self, a: &Attachment) -> String {
-        let kind = match a.kind {
-            AttachmentKind::Image => "image",
-            AttachmentKind::Audio => "audio",
-            AttachmentKind::Video => "video",
-            AttachmentKind::Document => "document",
-            AttachmentKind::Link => "link",
-        };
+        let kind = vocab::attachment_kind_code(a.kind);
         let related: Vec<t::Reference> = a.item_ids.iter().map(|i| self.item_reference(i)).collect();
         let document = r::DocumentReference {
             meta: meta(profile::ATTACHMENT),

@@ -448,11 +448,9 @@ impl<'a> Reader<'a> {
     }
 
     fn need(&self, c: &r::Condition, what: &str) -> Result<Need> {
-        let kind = match item_kind(&c.category) {
-            Some("need") => NeedKind::Need,
-            Some("concern") => NeedKind::Concern,
-            Some("problem") => NeedKind::Problem,
-            _ => bail!("{what}.category: no need, concern or problem code from {}", vocab::code_system(system::ITEM_KIND)),
+        let kind = match item_kind(&c.category).and_then(vocab::need_kind_from_code) {
+            Some(kind) => kind,
+            None => bail!("{what}.category: no need, concern or problem code from {}", vocab::code_system(system::ITEM_KIND)),
         };
         let (coded_value, free_text) = coded_text(c.code.as_deref(), 0);
         let (archived, archived_at, archived_reason) = archive(&c.extension);
@@ -622,13 +620,9 @@ impl<'a> Reader<'a> {
     }
 
     fn attachment(&self, d: &r::DocumentReference, what: &str) -> Result<Attachment> {
-        let kind = match item_kind(&d.category) {
-            Some("image") => AttachmentKind::Image,
-            Some("audio") => AttachmentKind::Audio,
-            Some("video") => AttachmentKind::Video,
-            Some("document") => AttachmentKind::Document,
-            Some("link") => AttachmentKind::Link,
-            _ => bail!("{what}.category: no attachment kind (image, audio, video, document, link)"),
+        let kind = match item_kind(&d.category).and_then(vocab::attachment_kind_from_code) {
+            Some(kind) => kind,
+            None => bail!("{what}.category: no attachment kind (image, audio, video, document, link)"),
         };
         let attachment = d.content.first().map(|c| &*c.attachment);
         let related = d.context.as_ref().map(|c| c.related.as_slice()).unwrap_or_default();
@@ -748,15 +742,7 @@ impl<'a> Reader<'a> {
             match kind {
                 Some("author") => {
                     let p = self.professional(&agent.who, &what)?;
-                    performing = Some(PerformingProfessional {
-                        name: p.name,
-                        role: p.role,
-                        grade: p.grade,
-                        speciality: p.speciality,
-                        professional_identifier: p.identifier,
-                        organisation: p.organisation,
-                        contact_details: p.contact,
-                    });
+                    performing = Some(p.into());
                 }
                 Some("enterer") => {
                     let p = self.professional(&agent.who, &what)?;
@@ -826,15 +812,7 @@ impl<'a> Reader<'a> {
         let performing_professional = match o.performer.first() {
             Some(r) => {
                 let p = self.professional(r, &format!("{what}.performer"))?;
-                Some(PerformingProfessional {
-                    name: p.name,
-                    role: p.role,
-                    grade: p.grade,
-                    speciality: p.speciality,
-                    professional_identifier: p.identifier,
-                    organisation: p.organisation,
-                    contact_details: p.contact,
-                })
+                Some(p.into())
             }
             None => None,
         };
@@ -898,6 +876,20 @@ struct ProfessionalFields {
     identifier: Option<String>,
     organisation: Option<String>,
     contact: Option<String>,
+}
+
+impl From<ProfessionalFields> for PerformingProfessional {
+    fn from(p: ProfessionalFields) -> Self {
+        PerformingProfessional {
+            name: p.name,
+            role: p.role,
+            grade: p.grade,
+            speciality: p.speciality,
+            professional_identifier: p.identifier,
+            organisation: p.organisation,
+            contact_details: p.contact,
+        }
+    }
 }
 
 /// Name, role, team and contact details from a contained CareTeam.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::model::{ActionState, GoalState};
+use super::model::{ActionState, AttachmentKind, GoalState, NeedKind};
 
 /// The canonical base of everything careplan defines.
 pub use crate::profiles::BASE;
@@ -187,4 +187,34 @@ pub fn activity_status(state: Option<ActionState>) -> String {
     state
         .and_then(|s| map.get(action_state_code(s)).cloned())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The `prsb-item-kind` code of a need, concern or problem.
+pub fn need_kind_code(kind: NeedKind) -> &'static str {
+    match kind {
+        NeedKind::Need => "need",
+        NeedKind::Concern => "concern",
+        NeedKind::Problem => "problem",
+    }
+}
+
+pub fn need_kind_from_code(code: &str) -> Option<NeedKind> {
+    [NeedKind::Need, NeedKind::Concern, NeedKind::Problem].into_iter().find(|k| need_kind_code(*k) == code)
+}
+
+/// The `prsb-item-kind` code of an attachment.
+pub fn attachment_kind_code(kind: AttachmentKind) -> &'static str {
+    match kind {
+        AttachmentKind::Image => "image",
+        AttachmentKind::Audio => "audio",
+        AttachmentKind::Video => "video",
+        AttachmentKind::Document => "document",
+        AttachmentKind::Link => "link",
+    }
+}
+
+pub fn attachment_kind_from_code(code: &str) -> Option<AttachmentKind> {
+    [AttachmentKind::Image, AttachmentKind::Audio, AttachmentKind::Video, AttachmentKind::Document, AttachmentKind::Link]
+        .into_iter()
+        .find(|k| attachment_kind_code(*k) == code)
 }
