@@ -63,10 +63,11 @@ impl Harness {
     pub fn run(&self, target: Target, data: &[u8]) {
         match target {
             Target::Json => {
-                if let Ok(text) = std::str::from_utf8(data) {
-                    let _ = crate::parse::json::parse_json(text);
-                }
+                // The FHIR reader, and the same reader on any JSON (how PRSB plans get positions).
                 let _ = crate::parse::parse(data, Some(Format::Json));
+                if let Ok(text) = std::str::from_utf8(data) {
+                    let _ = crate::parse::json::object_tree(text);
+                }
             }
             Target::Xml => {
                 let _ = crate::parse::parse(data, Some(Format::Xml));
