@@ -239,7 +239,14 @@ impl Context {
                 let generate = self.snapshot_generator.clone()?;
                 sd = generate(sd, self)?;
             }
-            StructureDef::compile(sd).map(Arc::new)
+            let mut compiled = StructureDef::compile(sd)?;
+            if compiled.derivation.as_deref() == Some("constraint") {
+                // What the profile leaves as its type has it, the walk against the type checks.
+                if let Some(base) = self.type_definition(&compiled.type_name).filter(|b| b.url != compiled.url) {
+                    compiled.mark_inherited(&base, &|code| self.type_definition(code));
+                }
+            }
+            Some(Arc::new(compiled))
         })
     }
 

@@ -118,7 +118,7 @@ pub struct TypeRef {
     pub extension: Vec<Value>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default, PartialEq)]
 pub struct Slicing {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub discriminator: Vec<Discriminator>,
@@ -128,7 +128,7 @@ pub struct Slicing {
     pub rules: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct Discriminator {
     #[serde(rename = "type")]
     pub kind: String,

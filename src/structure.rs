@@ -5,6 +5,8 @@
 use crate::definition::{self, Binding, Constraint, ElementDefinition, StructureDefinition};
 use serde_json::Value;
 
+mod delta;
+
 const MIN_LENGTH_EXT: &str = "http://hl7.org/fhir/StructureDefinition/minLength";
 const FHIR_TYPE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
 
@@ -64,6 +66,41 @@ pub struct Element {
     /// `narrative-source-control` extension: the severity (`hint`,
     /// `warning`, `error`) of text not labelled with its source.
     pub narrative_source: Option<String>,
+    /// In a profile: every check this element makes, the element it
+    /// constrains in the base type makes too (see [`StructureDef::mark_inherited`]).
+    pub inherited: bool,
+    /// In a profile: whether this element or one below it checks anything
+    /// the base type does not. A walk against the profile skips what does not.
+    pub constrains: bool,
+    /// For a sliced element: per slice, what each discriminator needs
+    /// (`None` for a slice whose discriminators cannot be worked out).
+    /// Worked out by the validator on first use.
+    pub slice_tests: std::sync::OnceLock<Vec<Option<Vec<(String, SliceTest)>>>>,
+    /// For an element with many children: each name an instance may use
+    /// for one (`valueQuantity` for `value[x]`) → the child and the index
+    /// of the type it selects. Built on first use.
+    child_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, (u32, Option<u32>)>>,
+}
+
+/// What a slice's discriminator needs an instance to have at its path.
+#[derive(Debug)]
+pub enum SliceTest {
+    /// `value`/`pattern`: a value, matched exactly or as a pattern.
+    Value { value: Value, exact: bool },
+    /// `exists`: present or absent.
+    Exists(bool),
+    /// `type`: of this type.
+    Type(String),
+    /// `profile`: valid against this profile.
+    Profile(String),
+    /// `type` through `resolve()`: the reference points to one of these types.
+    TargetType(Vec<String>),
+    /// The slice does not constrain this discriminator: anything matches.
+    Any,
+    /// The slice constrains what lies below the discriminator's element
+    /// (fixed codings in a nested slice, say): the element must meet them.
+    /// The definition is the sliced element's own when `None`.
+    Conforms(Option<std::sync::Arc<StructureDef>>, usize),
 }
 
 /// A constraint (`ele-1`, `dom-3`, a profile's own) with its parsed expression.
@@ -76,6 +113,52 @@ pub struct Invariant {
     pub source: Option<String>,
     /// `Err` carries the syntax error, reported when the invariant applies.
     pub expression: Result<crate::fhirpath::Expression, String>,
+    /// Evaluated by the walk against the base type: defined by the core
+    /// specification, or (in a profile) the base element's own.
+    pub inherited: bool,
+    /// Set when this is one of R4's everyday invariants with R4's very
+    /// text: the validator decides it without the FHIRPath engine.
+    pub native: Option<CoreInvariant>,
+}
+
+/// R4 invariants that stand on nearly every element, resource, reference
+/// or narrative, recognised by key and exact expression (a profile that
+/// reuses a key with another expression gets the engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreInvariant {
+    Ele1,
+    Ext1,
+    Dom2,
+    /// Recognised by key alone: the reference validator also counts links
+    /// from the narrative, which R4's expression cannot see.
+    Dom3,
+    Dom4,
+    Dom5,
+    Dom6,
+    /// `txt-1` and `txt-2`: `htmlChecks()`, done by the narrative checker on the div itself.
+    HtmlChecks,
+    Qty3,
+    Att1,
+    Ref1,
+}
+
+impl CoreInvariant {
+    fn recognise(key: &str, expression: &str) -> Option<CoreInvariant> {
+        Some(match (key, expression) {
+            ("ele-1", "hasValue() or (children().count() > id.count())") => CoreInvariant::Ele1,
+            ("ext-1", "extension.exists() != value.exists()") => CoreInvariant::Ext1,
+            ("dom-2", "contained.contained.empty()") => CoreInvariant::Dom2,
+            ("dom-3", _) => CoreInvariant::Dom3,
+            ("dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()") => CoreInvariant::Dom4,
+            ("dom-5", "contained.meta.security.empty()") => CoreInvariant::Dom5,
+            ("dom-6", "text.`div`.exists()") => CoreInvariant::Dom6,
+            ("txt-1" | "txt-2", "htmlChecks()") => CoreInvariant::HtmlChecks,
+            ("qty-3", "code.empty() or system.exists()") => CoreInvariant::Qty3,
+            ("att-1", "data.empty() or contentType.exists()") => CoreInvariant::Att1,
+            ("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))") => CoreInvariant::Ref1,
+            _ => return None,
+        })
+    }
 }
 
 const BEST_PRACTICE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice";
@@ -89,6 +172,8 @@ impl Invariant {
             error: c.severity.as_deref() != Some("warning"),
             best_practice,
             human: c.human.clone().unwrap_or_default(),
+            inherited: c.source.as_deref().is_some_and(|s| s.starts_with(crate::context::CORE_SD_BASE)),
+            native: CoreInvariant::recognise(&c.key, text),
             source: c.source.clone(),
             expression: crate::fhirpath::parse_cached(text).map_err(|e| e.to_string()),
         })
@@ -103,6 +188,15 @@ pub struct ElementType {
     pub code: String,
     pub profiles: Vec<String>,
     pub target_profiles: Vec<String>,
+    /// The resource types `target_profiles` allow, worked out on first use
+    /// by the validator (`None` inside: anything goes, or cannot be told).
+    pub target_types: std::sync::OnceLock<Option<Vec<String>>>,
+}
+
+impl ElementType {
+    pub fn new(code: String, profiles: Vec<String>, target_profiles: Vec<String>) -> ElementType {
+        ElementType { code, profiles, target_profiles, target_types: std::sync::OnceLock::new() }
+    }
 }
 
 impl Element {
@@ -213,6 +307,12 @@ impl StructureDef {
     /// The child definition an instance property matches, with the type it selects.
     pub fn match_child(&self, parent: usize, property: &str) -> Option<(usize, Option<&ElementType>)> {
         let p = &self.elements[parent];
+        if p.children.len() >= CHILD_NAMES_FROM {
+            let names = p.child_names.get_or_init(|| self.child_names(parent));
+            let &(c, t) = names.get(property)?;
+            let c = c as usize;
+            return Some((c, t.map(|t| &self.elements[c].types[t as usize])));
+        }
         for &c in &p.children {
             let e = &self.elements[c];
             if e.name == property {
@@ -225,6 +325,34 @@ impl StructureDef {
             }
         }
         None
+    }
+}
+
+/// Elements with this many children or more find a child by name in a map.
+const CHILD_NAMES_FROM: usize = 8;
+
+impl StructureDef {
+    /// Every property name the children of `parent` answer to; where two
+    /// would answer, the first child in order wins, as in the linear search.
+    fn child_names(&self, parent: usize) -> rustc_hash::FxHashMap<String, (u32, Option<u32>)> {
+        let mut names = rustc_hash::FxHashMap::default();
+        for &c in &self.elements[parent].children {
+            let e = &self.elements[c];
+            match e.name.strip_suffix("[x]") {
+                Some(prefix) => {
+                    for (ti, t) in e.types.iter().enumerate() {
+                        let mut chars = t.code.chars();
+                        let Some(first) = chars.next() else { continue };
+                        let name = format!("{prefix}{}{}", first.to_ascii_uppercase(), chars.as_str());
+                        names.entry(name).or_insert((c as u32, Some(ti as u32)));
+                    }
+                }
+                None => {
+                    names.entry(e.name.clone()).or_insert((c as u32, None));
+                }
+            }
+        }
+        names
     }
 }
 
@@ -246,7 +374,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             types: d
                 .types
                 .iter()
-                .map(|t| ElementType { code: fhir_type_of(t), profiles: t.profile.clone(), target_profiles: t.target_profile.clone() })
+                .map(|t| ElementType::new(fhir_type_of(t), t.profile.clone(), t.target_profile.clone()))
                 .collect(),
             min: d.min.unwrap_or(0),
             max: parse_max(d.max.as_deref()),
@@ -270,6 +398,10 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             must_support: d.must_support,
             narrative_languages: extension_values(&d.other, NARRATIVE_LANGUAGE_EXT),
             narrative_source: extension_values(&d.other, NARRATIVE_SOURCE_EXT).into_iter().next(),
+            inherited: false,
+            constrains: true,
+            slice_tests: std::sync::OnceLock::new(),
+            child_names: std::sync::OnceLock::new(),
             slice_name: d.slice_name,
             path: d.path,
             base_path,

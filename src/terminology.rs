@@ -9,7 +9,9 @@ use crate::definition::{split_canonical, CodeSystem, CodeSystemConcept, ConceptS
 use crate::issue::{IssueCode, Severity};
 use crate::tree::Node;
 use parking_lot::RwLock;
-use std::collections::{HashMap, HashSet};
+// The maps hold what the packages define; instances only look things up in
+// them, so the fast hasher is safe here.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 /// A CodeSystem indexed for lookups: code → (display, parent codes).
@@ -38,7 +40,7 @@ impl CodeIndex {
             version: cs.version.clone(),
             complete: cs.content.as_deref().is_none_or(|c| c == "complete"),
             case_sensitive: cs.case_sensitive.unwrap_or(true),
-            concepts: HashMap::new(),
+            concepts: HashMap::default(),
         };
         fn walk(ix: &mut CodeIndex, concepts: &[CodeSystemConcept], parent: Option<&str>) {
             for c in concepts {
@@ -89,7 +91,7 @@ impl CodeIndex {
     /// Whether `code` is `ancestor` or one of its descendants.
     fn is_a(&self, code: &str, ancestor: &str) -> bool {
         let mut stack = vec![code.to_string()];
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         while let Some(c) = stack.pop() {
             if c == ancestor {
                 return true;
@@ -139,12 +141,41 @@ impl Expansion {
 }
 
 /// The answer to "is this code in this value set?".
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Membership {
     In,
     NotIn,
     /// Cannot be told locally, with the reason.
-    Unknown(String),
+    Unknown(Undecided),
+}
+
+/// The same answer, whatever the reason given for an unknown one.
+impl PartialEq for Membership {
+    fn eq(&self, other: &Membership) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+/// Why membership cannot be told. Most bindings in real data are to SNOMED
+/// CT, so this is asked often and only sometimes said: the message is
+/// written only when it is shown.
+#[derive(Debug)]
+pub enum Undecided {
+    /// The value set is not among the loaded definitions.
+    Missing(String),
+    /// It includes systems that cannot be listed without a terminology server.
+    Open(Arc<Expansion>),
+    Other(String),
+}
+
+impl std::fmt::Display for Undecided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Undecided::Missing(vs) => write!(f, "the value set {vs} is not available"),
+            Undecided::Open(exp) => write!(f, "the value set {} includes codes from {} that cannot be listed without a terminology server", exp.url, exp.open_systems.join(", ")),
+            Undecided::Other(why) => f.write_str(why),
+        }
+    }
 }
 
 pub struct Terminology {
@@ -248,7 +279,7 @@ impl Terminology {
         if let Some(hit) = self.expansions.read().get(value_set) {
             return hit.clone();
         }
-        let mut visiting = HashSet::new();
+        let mut visiting = HashSet::default();
         let built = self.expand_uncached(value_set, &mut visiting).map(Arc::new);
         self.expansions.write().insert(value_set.to_string(), built.clone());
         built
@@ -262,7 +293,7 @@ impl Terminology {
         let mut exp = Expansion {
             url: vs.url.clone().unwrap_or_default(),
             name: vs.name.clone().unwrap_or_default(),
-            codes: HashSet::new(),
+            codes: HashSet::default(),
             by_code: Default::default(),
             open_systems: Vec::new(),
             complete: true,
@@ -311,7 +342,7 @@ impl Terminology {
         let mut open = None;
         let mut codes: Option<HashSet<(String, String)>> = None;
         if let Some(system) = &set.system {
-            let mut mine = HashSet::new();
+            let mut mine = HashSet::default();
             if !set.concept.is_empty() {
                 for c in &set.concept {
                     mine.insert((system.clone(), c.code.clone()));
@@ -365,7 +396,7 @@ impl Terminology {
         let (result, message) = match self.member(value_set, system, code) {
             Membership::In => (Some(true), None),
             Membership::NotIn => (Some(false), Some(format!("The code '{code}' is not in the value set {value_set}"))),
-            Membership::Unknown(why) => (None, Some(why)),
+            Membership::Unknown(why) => (None, Some(why.to_string())),
         };
         let mut parameter = Vec::new();
         if let Some(r) = result {
@@ -379,7 +410,7 @@ impl Terminology {
 
     fn member_locally(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
         let Some(exp) = self.expand(value_set) else {
-            return Membership::Unknown(format!("the value set {value_set} is not available"));
+            return Membership::Unknown(Undecided::Missing(value_set.to_string()));
         };
         let found = match system {
             Some(s) => exp.contains(s, code),
@@ -393,7 +424,7 @@ impl Terminology {
         }
         match system {
             Some(s) if !exp.open_systems.iter().any(|o| o == s) => Membership::NotIn,
-            _ => Membership::Unknown(format!("the value set {} includes codes from {} that cannot be listed without a terminology server", value_set, exp.open_systems.join(", "))),
+            _ => Membership::Unknown(Undecided::Open(exp)),
         }
     }
 
@@ -459,7 +490,7 @@ impl Terminology {
                 let mut listed = Vec::new();
                 for c in &codings {
                     let (Some(code), system) = (c.child_text("code"), c.child_text("system")) else { continue };
-                    listed.push(format!("{}#{}", system.unwrap_or(""), code));
+                    listed.push((system.unwrap_or(""), code));
                     match self.member(vs_url, system, code) {
                         Membership::In => any_in = true,
                         Membership::NotIn => {}
@@ -472,13 +503,13 @@ impl Terminology {
                         out.push((
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding from this value set is required) (codes = {})", listed.join(", ")),
+                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding from this value set is required) (codes = {})", codes_text(&listed)),
                         ));
                     } else {
                         out.push((
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {})", listed.join(", ")),
+                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {})", codes_text(&listed)),
                         ));
                     }
                 }
@@ -539,6 +570,11 @@ impl Terminology {
             None => (vs_url.to_string(), vs_url.to_string()),
         }
     }
+}
+
+/// `system#code, system#code` as binding messages list codings.
+fn codes_text(codings: &[(&str, &str)]) -> String {
+    codings.iter().map(|(system, code)| format!("{system}#{code}")).collect::<Vec<_>>().join(", ")
 }
 
 fn filter_matches(ix: &CodeIndex, code: &str, concept: &IndexedConcept, f: &crate::definition::Filter) -> bool {

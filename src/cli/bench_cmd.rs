@@ -71,8 +71,24 @@ pub struct BenchArgs {
     /// Print the figures as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Measure only these parts (repeatable) [default: all].
+    #[arg(long, value_enum, value_name = "PART")]
+    pub only: Vec<Section>,
     #[command(subcommand)]
     pub target: Option<BenchTarget>,
+}
+
+/// The parts of `careplan bench`, each measured on its own.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// The R4 example resources: throughput against serde_json, invariants' share.
+    Corpus,
+    /// Mapped PRSB plans against careplan's profiles: throughput against serde_json.
+    Profiled,
+    /// The generated transaction Bundle: time and peak memory.
+    Bundle,
+    /// One small `careplan validate` as a new process.
+    Process,
 }
 
 /// Benchmarks of something other than the validator.
@@ -285,19 +301,35 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
 }
 
-/// Median time of `runs` passes of `f` over the corpus.
-fn time_passes(runs: usize, mut f: impl FnMut()) -> Duration {
-    median((0..runs.max(1)).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed()
-    }).collect())
+/// Times each of `contenders` over every input, `runs` passes, and gives
+/// each one's median pass time. The contenders take turns on each input (in
+/// an order that rotates from pass to pass), so that a machine whose speed
+/// drifts, as a shared one does, slows them all alike and their ratios hold.
+fn time_interleaved(runs: usize, inputs: &[&[u8]], contenders: &mut [&mut dyn FnMut(&[u8])]) -> Vec<Duration> {
+    let n = contenders.len();
+    let mut passes: Vec<Vec<Duration>> = vec![Vec::new(); n];
+    for pass in 0..runs.max(1) {
+        let mut totals = vec![Duration::ZERO; n];
+        for input in inputs {
+            for turn in 0..n {
+                let k = (turn + pass) % n;
+                let t = Instant::now();
+                contenders[k](input);
+                totals[k] += t.elapsed();
+            }
+        }
+        for (k, t) in totals.into_iter().enumerate() {
+            passes[k].push(t);
+        }
+    }
+    passes.into_iter().map(median).collect()
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
     if let Some(BenchTarget::Serve(serve)) = args.target {
         return super::bench_serve_cmd::run(serve, &args.load);
     }
+    let wanted = |s: Section| args.only.is_empty() || args.only.contains(&s);
     let t_load = Instant::now();
     // Our profiles too: the profiled corpus below is validated against them.
     let ctx = crate::loader::load(&crate::loader::LoadOptions { careplan_profiles: true, ..args.load.options() })?;
@@ -305,13 +337,51 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let validator = Validator::new(Arc::new(ctx), Options::default());
     let cache = args.load.cache.clone().unwrap_or_else(PackageCache::default_root);
     let examples = examples_dir(&cache)?;
-    let files = corpus(&examples)?;
+    let mut report = json!({ "load_secs": load_secs });
+    if wanted(Section::Corpus) {
+        report["corpus"] = corpus_figures(&validator, &examples, &args)?;
+    }
+    if wanted(Section::Profiled) {
+        report["profiled"] = profiled_figures(&validator, args.runs)?;
+    }
+    if wanted(Section::Bundle) {
+        let (bundle, memory) = bundle_figures(&validator, &args)?;
+        report["bundle"] = bundle;
+        report["memory"] = memory;
+    }
+    if wanted(Section::Process) {
+        let file = match &args.file {
+            Some(f) => f.clone(),
+            None => examples.join("Patient-example.json"),
+        };
+        // One small `careplan validate`, as a new process, several times.
+        report["process"] = match time_process(&file, &args.load, args.runs.max(1)) {
+            Ok((ms, runs)) => json!({
+                "file": file.display().to_string(),
+                "runs": runs,
+                "median_ms": ms,
+                "goal_ms": GOAL_PROCESS_MS,
+                "met": ms < GOAL_PROCESS_MS,
+            }),
+            Err(e) => json!({ "file": file.display().to_string(), "error": format!("{e:#}") }),
+        };
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
+    Ok(exit::OK)
+}
+
+/// The R4 examples: caches warmed, then serde_json, our parser, our
+/// validator with and without invariants, each the median of `runs` passes.
+fn corpus_figures(validator: &Validator, examples: &Path, args: &BenchArgs) -> Result<serde_json::Value> {
+    let files = corpus(examples)?;
     let total = corpus_bytes(&files);
     if !args.json {
         eprintln!("corpus: {} files, {:.2} MB; warming the definition caches", files.len(), mb(total));
     }
-
-    // Corpus: warm the caches, then time serde_json, our parser, our validator.
     let mut corpus_issues = 0usize;
     let mut corpus_errors = 0usize;
     for f in &files {
@@ -319,62 +389,83 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         corpus_issues += issues.len();
         corpus_errors += issues.iter().filter(|i| i.severity.is_error()).count();
     }
-    let serde_t = time_passes(args.runs, || {
-        for f in &files {
-            let v: serde_json::Value = serde_json::from_slice(&f.bytes).expect("corpus file is JSON");
-            std::hint::black_box(v);
-        }
-    });
-    let parse_t = time_passes(args.runs, || {
-        for f in &files {
-            std::hint::black_box(parse::parse(&f.bytes, Some(Format::Json)));
-        }
-    });
-    let validate_t = time_passes(args.runs, || {
-        for f in &files {
-            std::hint::black_box(validator.validate_bytes(&f.bytes, Some(Format::Json)));
-        }
-    });
     let without_invariants = Validator::new(validator.context().clone(), Options { skip_invariants: true, ..Options::default() });
-    let structure_t = time_passes(args.runs, || {
-        for f in &files {
-            std::hint::black_box(without_invariants.validate_bytes(&f.bytes, Some(Format::Json)));
-        }
-    });
-    let structure_mbs = mb(total) / structure_t.as_secs_f64();
-    let serde_mbs = mb(total) / serde_t.as_secs_f64();
-    let parse_mbs = mb(total) / parse_t.as_secs_f64();
-    let validate_mbs = mb(total) / validate_t.as_secs_f64();
-    let ratio = validate_mbs / serde_mbs;
+    let inputs: Vec<&[u8]> = files.iter().map(|f| f.bytes.as_slice()).collect();
+    let times = time_interleaved(
+        args.runs,
+        &inputs,
+        &mut [
+            &mut |b| drop(std::hint::black_box(serde_json::from_slice::<serde_json::Value>(b).expect("corpus file is JSON"))),
+            &mut |b| drop(std::hint::black_box(parse::parse(b, Some(Format::Json)))),
+            &mut |b| drop(std::hint::black_box(validator.validate_bytes(b, Some(Format::Json)))),
+            &mut |b| drop(std::hint::black_box(without_invariants.validate_bytes(b, Some(Format::Json)))),
+        ],
+    );
+    let [serde_t, parse_t, validate_t, structure_t] = times[..] else { unreachable!("four contenders") };
+    let rate = |t: Duration| mb(total) / t.as_secs_f64();
+    let ratio = rate(validate_t) / rate(serde_t);
+    Ok(json!({
+        "files": files.len(),
+        "bytes": total,
+        "serde_json_mb_s": rate(serde_t),
+        "parse_mb_s": rate(parse_t),
+        "validate_mb_s": rate(validate_t),
+        "validate_without_invariants_mb_s": rate(structure_t),
+        "ratio": ratio,
+        "goal_ratio": GOAL_RATIO,
+        "met": ratio >= GOAL_RATIO,
+        "issues": corpus_issues,
+        "errors": corpus_errors,
+        "runs": args.runs.max(1),
+    }))
+}
 
-    // Profiles applied: mapped PRSB plans, every resource naming one of our
-    // profiles, against serde_json on the same bytes.
-    let profiled: Vec<Vec<u8>> = (0..PROFILED_PLANS)
+/// The bytes of the profiled corpus: mapped PRSB plans, every resource
+/// naming one of our profiles.
+pub fn profiled_corpus() -> Result<Vec<Vec<u8>>> {
+    (0..PROFILED_PLANS)
         .map(|seed| {
             let plan = crate::prsb::generate::plan(seed, seed % 4 == 0);
             crate::prsb::map::to_json(&crate::prsb::map::map(&plan)).map(String::into_bytes)
         })
-        .collect::<Result<_>>()?;
+        .collect()
+}
+
+/// Profiles applied: the profiled corpus against serde_json on the same bytes.
+fn profiled_figures(validator: &Validator, runs: usize) -> Result<serde_json::Value> {
+    let profiled = profiled_corpus()?;
     let profiled_bytes: u64 = profiled.iter().map(|b| b.len() as u64).sum();
     let mut profiled_errors = 0usize;
     for b in &profiled {
         profiled_errors += validator.validate_bytes(b, Some(Format::Json)).iter().filter(|i| i.severity.is_error()).count();
     }
-    let profiled_serde_t = time_passes(args.runs, || {
-        for b in &profiled {
-            let v: serde_json::Value = serde_json::from_slice(b).expect("a mapped Bundle is JSON");
-            std::hint::black_box(v);
-        }
-    });
-    let profiled_t = time_passes(args.runs, || {
-        for b in &profiled {
-            std::hint::black_box(validator.validate_bytes(b, Some(Format::Json)));
-        }
-    });
-    let profiled_mbs = mb(profiled_bytes) / profiled_t.as_secs_f64();
-    let profiled_serde_mbs = mb(profiled_bytes) / profiled_serde_t.as_secs_f64();
+    let inputs: Vec<&[u8]> = profiled.iter().map(Vec::as_slice).collect();
+    let times = time_interleaved(
+        runs,
+        &inputs,
+        &mut [
+            &mut |b| drop(std::hint::black_box(serde_json::from_slice::<serde_json::Value>(b).expect("a mapped Bundle is JSON"))),
+            &mut |b| drop(std::hint::black_box(validator.validate_bytes(b, Some(Format::Json)))),
+        ],
+    );
+    let [serde_t, validate_t] = times[..] else { unreachable!("two contenders") };
+    let validate_mbs = mb(profiled_bytes) / validate_t.as_secs_f64();
+    let serde_mbs = mb(profiled_bytes) / serde_t.as_secs_f64();
+    Ok(json!({
+        "plans": PROFILED_PLANS,
+        "bytes": profiled_bytes,
+        "serde_json_mb_s": serde_mbs,
+        "validate_mb_s": validate_mbs,
+        "ratio": validate_mbs / serde_mbs,
+        "goal_ratio": GOAL_RATIO,
+        "met": validate_mbs / serde_mbs >= GOAL_RATIO,
+        "errors": profiled_errors,
+    }))
+}
 
-    // The generated Bundle.
+/// The generated transaction Bundle: parse and validate time, its issues,
+/// and the process's peak memory before and after it.
+fn bundle_figures(validator: &Validator, args: &BenchArgs) -> Result<(serde_json::Value, serde_json::Value)> {
     if !args.json {
         eprintln!("generating a transaction Bundle of {} entries", args.entries);
     }
@@ -393,84 +484,30 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let bundle_secs = t.elapsed().as_secs_f64();
     let count = |s: Severity| issues.iter().filter(|i| i.severity == s).count();
     let bundle_errors = count(Severity::Error) + count(Severity::Fatal);
-    let bundle_warnings = count(Severity::Warning);
-    let bundle_infos = count(Severity::Information);
     let first_errors: Vec<String> = issues.iter().filter(|i| i.severity.is_error()).take(5).map(describe).collect();
     let bundle_len = bundle.len() as u64;
-    drop(issues);
-    drop(bundle);
-    let peak = peak_rss_bytes();
-
-    // One small `careplan validate`, as a new process, several times.
-    let file = match &args.file {
-        Some(f) => f.clone(),
-        None => examples.join("Patient-example.json"),
-    };
-    let process = time_process(&file, &args.load, args.runs.max(1));
-
-    let peak_mb = peak.map(|b| b as f64 / (1024.0 * 1024.0));
-    let report = json!({
-        "load_secs": load_secs,
-        "corpus": {
-            "files": files.len(),
-            "bytes": total,
-            "serde_json_mb_s": serde_mbs,
-            "parse_mb_s": parse_mbs,
-            "validate_mb_s": validate_mbs,
-            "validate_without_invariants_mb_s": structure_mbs,
-            "ratio": ratio,
-            "goal_ratio": GOAL_RATIO,
-            "met": ratio >= GOAL_RATIO,
-            "issues": corpus_issues,
-            "errors": corpus_errors,
-            "runs": args.runs.max(1),
-        },
-        "profiled": {
-            "plans": PROFILED_PLANS,
-            "bytes": profiled_bytes,
-            "serde_json_mb_s": profiled_serde_mbs,
-            "validate_mb_s": profiled_mbs,
-            "ratio": profiled_mbs / profiled_serde_mbs,
-            "goal_ratio": GOAL_RATIO,
-            "met": profiled_mbs / profiled_serde_mbs >= GOAL_RATIO,
-            "errors": profiled_errors,
-        },
-        "bundle": {
-            "entries": args.entries,
-            "bytes": bundle_len,
-            "mb": mb(bundle_len),
-            "generate_secs": gen_secs,
-            "validate_secs": bundle_secs,
-            "goal_secs": GOAL_BUNDLE_SECS,
-            "met": bundle_secs < GOAL_BUNDLE_SECS,
-            "errors": bundle_errors,
-            "warnings": bundle_warnings,
-            "information": bundle_infos,
-            "first_errors": first_errors,
-        },
-        "memory": {
-            "peak_rss_mb": peak_mb,
-            "peak_rss_before_bundle_mb": peak_before.map(|b| b as f64 / (1024.0 * 1024.0)),
-            "goal_mb": GOAL_PEAK_MB,
-            "met": peak_mb.map(|m| m < GOAL_PEAK_MB),
-        },
-        "process": match &process {
-            Ok((ms, runs)) => json!({
-                "file": file.display().to_string(),
-                "runs": runs,
-                "median_ms": ms,
-                "goal_ms": GOAL_PROCESS_MS,
-                "met": *ms < GOAL_PROCESS_MS,
-            }),
-            Err(e) => json!({ "file": file.display().to_string(), "error": format!("{e:#}") }),
-        },
+    let bundle = json!({
+        "entries": args.entries,
+        "bytes": bundle_len,
+        "mb": mb(bundle_len),
+        "generate_secs": gen_secs,
+        "validate_secs": bundle_secs,
+        "goal_secs": GOAL_BUNDLE_SECS,
+        "met": bundle_secs < GOAL_BUNDLE_SECS,
+        "errors": bundle_errors,
+        "warnings": count(Severity::Warning),
+        "information": count(Severity::Information),
+        "first_errors": first_errors,
     });
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", table(&report));
-    }
-    Ok(exit::OK)
+    drop(issues);
+    let peak_mb = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
+    let memory = json!({
+        "peak_rss_mb": peak_mb,
+        "peak_rss_before_bundle_mb": peak_before.map(|b| b as f64 / (1024.0 * 1024.0)),
+        "goal_mb": GOAL_PEAK_MB,
+        "met": peak_mb.map(|m| m < GOAL_PEAK_MB),
+    });
+    Ok((bundle, memory))
 }
 
 fn describe(i: &Issue) -> String {
@@ -509,59 +546,68 @@ fn table(r: &serde_json::Value) -> String {
         Some(false) => "NO",
         None => "?",
     };
+    let has = |section: &str| r.get(section).is_some();
     let mut s = String::new();
     let _ = writeln!(s, "definitions loaded in {:.2} s", f("/load_secs"));
-    let _ = writeln!(
-        s,
-        "corpus: {} files, {:.2} MB, median of {} passes, one thread ({} issues, {} errors)",
-        f("/corpus/files"),
-        f("/corpus/bytes") / 1e6,
-        f("/corpus/runs"),
-        f("/corpus/issues"),
-        f("/corpus/errors")
-    );
-    let _ = writeln!(s, "{:<44} {:>14} {:>14} {:>5}", "figure", "measured", "goal", "met");
     let row = |s: &mut String, name: &str, v: String, goal: String, m: &str| {
         let _ = writeln!(s, "{name:<44} {v:>14} {goal:>14} {m:>5}");
     };
-    row(&mut s, "serde_json::Value parse (corpus)", format!("{:.1} MB/s", f("/corpus/serde_json_mb_s")), String::new(), "");
-    row(&mut s, "careplan parse only (corpus)", format!("{:.1} MB/s", f("/corpus/parse_mb_s")), String::new(), "");
-    row(&mut s, "careplan validate, no invariants (corpus)", format!("{:.1} MB/s", f("/corpus/validate_without_invariants_mb_s")), String::new(), "");
-    row(&mut s, "careplan validate (corpus)", format!("{:.1} MB/s", f("/corpus/validate_mb_s")), String::new(), "");
-    row(
-        &mut s,
-        "invariants' share of validation time",
-        format!("{:.0}%", 100.0 * (1.0 - f("/corpus/validate_mb_s") / f("/corpus/validate_without_invariants_mb_s"))),
-        "< 50%".into(),
-        if f("/corpus/validate_mb_s") * 2.0 > f("/corpus/validate_without_invariants_mb_s") { "yes" } else { "NO" },
-    );
-    row(&mut s, "validate / serde_json", format!("{:.3}", f("/corpus/ratio")), ">= 0.333".into(), met("/corpus/met"));
-    let _ = writeln!(s, "profiled: {} mapped PRSB plans, {:.2} MB, every resource against careplan's profiles ({} errors)", f("/profiled/plans"), f("/profiled/bytes") / 1e6, f("/profiled/errors"));
-    row(&mut s, "serde_json::Value parse (profiled)", format!("{:.1} MB/s", f("/profiled/serde_json_mb_s")), String::new(), "");
-    row(&mut s, "careplan validate (profiled)", format!("{:.1} MB/s", f("/profiled/validate_mb_s")), String::new(), "");
-    row(&mut s, "validate / serde_json (profiled)", format!("{:.3}", f("/profiled/ratio")), ">= 0.333".into(), met("/profiled/met"));
-    let _ = writeln!(s, "bundle: {} entries, {:.1} MB, generated in {:.2} s", f("/bundle/entries"), f("/bundle/mb"), f("/bundle/generate_secs"));
-    row(&mut s, "bundle parse + validate", format!("{:.2} s", f("/bundle/validate_secs")), format!("< {GOAL_BUNDLE_SECS} s"), met("/bundle/met"));
-    row(
-        &mut s,
-        "bundle errors (warnings, information)",
-        format!("{} ({}, {})", f("/bundle/errors"), f("/bundle/warnings"), f("/bundle/information")),
-        "0".into(),
-        if f("/bundle/errors") == 0.0 { "yes" } else { "NO" },
-    );
-    row(&mut s, "peak RSS before the bundle (VmHWM)", format!("{:.0} MB", f("/memory/peak_rss_before_bundle_mb")), String::new(), "");
-    row(&mut s, "peak RSS (VmHWM)", format!("{:.0} MB", f("/memory/peak_rss_mb")), format!("< {GOAL_PEAK_MB} MB"), met("/memory/met"));
-    match r.pointer("/process/error").and_then(|v| v.as_str()) {
-        Some(e) => {
-            let _ = writeln!(s, "careplan validate (new process): {e}");
-        }
-        None => row(
+    row(&mut s, "figure", "measured".into(), "goal".into(), "met");
+    if has("corpus") {
+        let _ = writeln!(
+            s,
+            "corpus: {} files, {:.2} MB, median of {} passes, one thread ({} issues, {} errors)",
+            f("/corpus/files"),
+            f("/corpus/bytes") / 1e6,
+            f("/corpus/runs"),
+            f("/corpus/issues"),
+            f("/corpus/errors")
+        );
+        row(&mut s, "serde_json::Value parse (corpus)", format!("{:.1} MB/s", f("/corpus/serde_json_mb_s")), String::new(), "");
+        row(&mut s, "careplan parse only (corpus)", format!("{:.1} MB/s", f("/corpus/parse_mb_s")), String::new(), "");
+        row(&mut s, "careplan validate, no invariants (corpus)", format!("{:.1} MB/s", f("/corpus/validate_without_invariants_mb_s")), String::new(), "");
+        row(&mut s, "careplan validate (corpus)", format!("{:.1} MB/s", f("/corpus/validate_mb_s")), String::new(), "");
+        row(
             &mut s,
-            &format!("careplan validate, median of {}", f("/process/runs")),
-            format!("{:.0} ms", f("/process/median_ms")),
-            format!("< {GOAL_PROCESS_MS} ms"),
-            met("/process/met"),
-        ),
+            "invariants' share of validation time",
+            format!("{:.0}%", 100.0 * (1.0 - f("/corpus/validate_mb_s") / f("/corpus/validate_without_invariants_mb_s"))),
+            "< 50%".into(),
+            if f("/corpus/validate_mb_s") * 2.0 > f("/corpus/validate_without_invariants_mb_s") { "yes" } else { "NO" },
+        );
+        row(&mut s, "validate / serde_json", format!("{:.3}", f("/corpus/ratio")), ">= 0.333".into(), met("/corpus/met"));
+    }
+    if has("profiled") {
+        let _ = writeln!(s, "profiled: {} mapped PRSB plans, {:.2} MB, every resource against careplan's profiles ({} errors)", f("/profiled/plans"), f("/profiled/bytes") / 1e6, f("/profiled/errors"));
+        row(&mut s, "serde_json::Value parse (profiled)", format!("{:.1} MB/s", f("/profiled/serde_json_mb_s")), String::new(), "");
+        row(&mut s, "careplan validate (profiled)", format!("{:.1} MB/s", f("/profiled/validate_mb_s")), String::new(), "");
+        row(&mut s, "validate / serde_json (profiled)", format!("{:.3}", f("/profiled/ratio")), ">= 0.333".into(), met("/profiled/met"));
+    }
+    if has("bundle") {
+        let _ = writeln!(s, "bundle: {} entries, {:.1} MB, generated in {:.2} s", f("/bundle/entries"), f("/bundle/mb"), f("/bundle/generate_secs"));
+        row(&mut s, "bundle parse + validate", format!("{:.2} s", f("/bundle/validate_secs")), format!("< {GOAL_BUNDLE_SECS} s"), met("/bundle/met"));
+        row(
+            &mut s,
+            "bundle errors (warnings, information)",
+            format!("{} ({}, {})", f("/bundle/errors"), f("/bundle/warnings"), f("/bundle/information")),
+            "0".into(),
+            if f("/bundle/errors") == 0.0 { "yes" } else { "NO" },
+        );
+        row(&mut s, "peak RSS before the bundle (VmHWM)", format!("{:.0} MB", f("/memory/peak_rss_before_bundle_mb")), String::new(), "");
+        row(&mut s, "peak RSS (VmHWM)", format!("{:.0} MB", f("/memory/peak_rss_mb")), format!("< {GOAL_PEAK_MB} MB"), met("/memory/met"));
+    }
+    if has("process") {
+        match r.pointer("/process/error").and_then(|v| v.as_str()) {
+            Some(e) => {
+                let _ = writeln!(s, "careplan validate (new process): {e}");
+            }
+            None => row(
+                &mut s,
+                &format!("careplan validate, median of {}", f("/process/runs")),
+                format!("{:.0} ms", f("/process/median_ms")),
+                format!("< {GOAL_PROCESS_MS} ms"),
+                met("/process/met"),
+            ),
+        }
     }
     if let Some(errs) = r.pointer("/bundle/first_errors").and_then(|v| v.as_array()).filter(|a| !a.is_empty()) {
         let _ = writeln!(s, "first errors in the generated bundle:");

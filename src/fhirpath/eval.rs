@@ -33,17 +33,19 @@ pub struct Evaluator<'e, 'a> {
     pub focus_type: CompactString,
     pub no_focus: bool,
     types: RefCell<Vec<(CompactString, Option<Arc<StructureDef>>)>>,
+    /// Values of the [`Expr::Shared`] subexpressions met so far, by address.
+    shared: RefCell<Vec<(*const Expr, Vec<Item<'a>>)>>,
 }
 
 const MAX_DEPTH: usize = 200;
 
 impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(env: &'e EvalContext<'a>, focus: &'a Node, focus_type: &str) -> Self {
-        Evaluator { env, focus: Some(focus), focus_type: focus_type.into(), no_focus: false, types: RefCell::new(Vec::new()) }
+        Evaluator { env, focus: Some(focus), focus_type: focus_type.into(), no_focus: false, types: RefCell::new(Vec::new()), shared: RefCell::new(Vec::new()) }
     }
 
     pub fn new_empty(env: &'e EvalContext<'a>) -> Self {
-        Evaluator { env, focus: None, focus_type: CompactString::default(), no_focus: false, types: RefCell::new(Vec::new()) }
+        Evaluator { env, focus: None, focus_type: CompactString::default(), no_focus: false, types: RefCell::new(Vec::new()), shared: RefCell::new(Vec::new()) }
     }
 
     pub fn run(&self, expr: &Expr, focus: Item<'a>) -> Res<Vec<Item<'a>>> {
@@ -56,6 +58,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn type_def(&self, name: &str) -> Option<Arc<StructureDef>> {
         if name.is_empty() {
             return None;
+        }
+        if let Some(cache) = self.env.cache {
+            return cache.type_definition(self.env.ctx, name);
         }
         if let Some((_, d)) = self.types.borrow().iter().find(|(n, _)| n == name) {
             return d.clone();
@@ -154,15 +159,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 if v.len() > 1 && self.env.strict {
                     return err("'as' needs a single item");
                 }
-                let mut out = Vec::new();
-                for i in v {
-                    if self.is_exact_type(&i, ts)? {
-                        out.push(i);
-                    }
-                }
-                Ok(out)
+                self.of_type(v, ts)
             }
             Expr::Binary(op, l, r) => self.binary(*op, l, r, input, frame, d),
+            Expr::Shared(inner) => {
+                let key = inner.as_ref() as *const Expr;
+                if let Some((_, v)) = self.shared.borrow().iter().find(|(k, _)| *k == key) {
+                    return Ok(v.clone());
+                }
+                let v = self.eval(inner, input, frame, d)?;
+                self.shared.borrow_mut().push((key, v.clone()));
+                Ok(v)
+            }
         }
     }
 
@@ -289,7 +297,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             match found {
                 Some((ix, false)) => {
-                    match self.env.wide_nodes.filter(|_| node.children.len() >= super::WideNodes::THRESHOLD) {
+                    match self.env.cache.filter(|_| node.children.len() >= super::EvalCache::WIDE) {
                         Some(wide) => {
                             for c in wide.named(node, name) {
                                 out.push(self.child_item(&sd, ix, None, c));
@@ -339,12 +347,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     /// Every child node of an item, typed, in document order.
     pub fn children_of(&self, item: &Item<'a>, out: &mut Vec<Item<'a>>) {
         let Item::Node { node, type_name, elem } = item else { return };
+        if node.children.is_empty() {
+            return;
+        }
         let def = self.content_def(type_name, elem);
         for c in node.children.iter() {
             let typed = def.as_ref().and_then(|(sd, pix)| {
                 let (ix, t) = sd.match_child(*pix, &c.name)?;
-                let t = t.map(|t| t.code.clone());
-                Some(self.child_item(sd, ix, t.as_deref(), c))
+                Some(self.child_item(sd, ix, t.map(|t| t.code.as_str()), c))
             });
             out.push(typed.unwrap_or_else(|| untyped_child(c)));
         }
@@ -410,16 +420,27 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     /// `as` and `ofType()`: the item is exactly of the type.
     pub fn is_exact_type(&self, item: &Item<'a>, ts: &TypeSpec) -> Res<bool> {
         self.check_known(ts)?;
-        Ok(match item {
+        Ok(self.is_exactly(item, ts))
+    }
+
+    /// The items of `input` exactly of a type, for `as` and `ofType()`.
+    pub fn of_type(&self, input: impl IntoIterator<Item = Item<'a>>, ts: &TypeSpec) -> Res<Vec<Item<'a>>> {
+        self.check_known(ts)?;
+        Ok(input.into_iter().filter(|i| self.is_exactly(i, ts)).collect())
+    }
+
+    /// [`Self::is_exact_type`] for a type known to exist.
+    fn is_exactly(&self, item: &Item<'a>, ts: &TypeSpec) -> bool {
+        match item {
             Item::Node { type_name, node, .. } => {
                 if ts.namespace.as_deref() == Some("System") {
-                    return Ok(false);
+                    return false;
                 }
                 let tn = node.resource_type.as_deref().unwrap_or(type_name);
                 tn == ts.name || (node.resource_type.is_some() && self.ancestors(tn).contains(&ts.name))
             }
             other => ts.namespace.as_deref() != Some("FHIR") && other.system_type() == Some(ts.name.as_str()),
-        })
+        }
     }
 
     // ------------------------------------------------------------ operators
@@ -610,6 +631,9 @@ pub fn compare(x: &Item<'_>, y: &Item<'_>) -> Res<Option<Ordering>> {
 
 /// Equality of two items: `None` when uncertain (date precision, units).
 pub fn item_eq(x: &Item<'_>, y: &Item<'_>) -> Option<bool> {
+    if let (Some(a), Some(b)) = (x.string_text(), y.string_text()) {
+        return Some(a == b);
+    }
     let (sx, sy) = (x.to_system(), y.to_system());
     match (sx, sy) {
         (Some(a), Some(b)) => system_eq(&a, &b),

@@ -244,13 +244,7 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         "ofType" => {
             c.arity(1, 1)?;
             let ts = c.type_arg(0)?;
-            let mut out = Vec::new();
-            for i in input {
-                if ev.is_exact_type(i, &ts)? {
-                    out.push(i.clone());
-                }
-            }
-            Ok(out)
+            ev.of_type(input.iter().cloned(), &ts)
         }
         "is" | "as" => {
             c.arity(1, 1)?;
@@ -455,16 +449,15 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             c.arity(0, 0)?;
             let mut out = Vec::new();
             let mut stack: Vec<Item<'a>> = Vec::new();
+            let mut kids = Vec::new();
             for i in input.iter().rev() {
-                let mut kids = Vec::new();
                 ev.children_of(i, &mut kids);
-                stack.extend(kids.into_iter().rev());
+                stack.extend(kids.drain(..).rev());
             }
             while let Some(i) = stack.pop() {
-                let mut kids = Vec::new();
                 ev.children_of(&i, &mut kids);
                 out.push(i);
-                stack.extend(kids.into_iter().rev());
+                stack.extend(kids.drain(..).rev());
             }
             Ok(out)
         }

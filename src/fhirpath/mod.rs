@@ -97,9 +97,10 @@ pub struct EvalContext<'a> {
     /// Answers `memberOf(valueSet)` for a (system, code): `None` when it
     /// cannot be told locally.
     pub member_of: Option<&'a MemberOf<'a>>,
-    /// Child indexes of wide nodes (a Bundle's 100,000 entries), kept across
-    /// evaluations so that `%resource.type` from each entry stays cheap.
-    pub wide_nodes: Option<&'a WideNodes>,
+    /// Caches kept across the evaluations of one walk (wide nodes' children
+    /// by name, so that `%resource.type` from each entry stays cheap; type
+    /// definitions by name).
+    pub cache: Option<&'a EvalCache>,
 }
 
 /// `conformsTo(profile)`: whether a node is valid against a profile.
@@ -110,15 +111,18 @@ pub type MemberOf<'a> = dyn Fn(Option<&str>, &str, &str) -> Option<bool> + 'a;
 /// A node's children by name: positions in `children`.
 type ChildIndex = std::collections::HashMap<compact_str::CompactString, Vec<u32>>;
 
-/// Children by name, for nodes with many children, built on first use.
+/// What the evaluations of one walk share: children by name of wide nodes
+/// (a Bundle's 100,000 entries), built on first use, and the definitions of
+/// the types met, so that each expression does not look them up again.
 #[derive(Default)]
-pub struct WideNodes {
+pub struct EvalCache {
     by_node: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<ChildIndex>>>,
+    types: std::cell::RefCell<rustc_hash::FxHashMap<compact_str::CompactString, Option<Arc<crate::structure::StructureDef>>>>,
 }
 
-impl WideNodes {
+impl EvalCache {
     /// Nodes with fewer children are searched directly.
-    pub const THRESHOLD: usize = 64;
+    pub const WIDE: usize = 64;
 
     /// The children of `node` named `name`, in order.
     pub fn named<'n>(&self, node: &'n Node, name: &str) -> Vec<&'n Node> {
@@ -135,11 +139,21 @@ impl WideNodes {
         });
         index.get(name).map(|ixs| ixs.iter().map(|&i| &node.children[i as usize]).collect()).unwrap_or_default()
     }
+
+    /// The definition of a type by name, through `ctx` the first time.
+    pub fn type_definition(&self, ctx: &Context, name: &str) -> Option<Arc<crate::structure::StructureDef>> {
+        if let Some(hit) = self.types.borrow().get(name) {
+            return hit.clone();
+        }
+        let found = ctx.type_definition(name);
+        self.types.borrow_mut().insert(name.into(), found.clone());
+        found
+    }
 }
 
 impl<'a> EvalContext<'a> {
     pub fn new(ctx: &'a Context) -> EvalContext<'a> {
-        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new(), wide_nodes: None, conforms_to: None, member_of: None }
+        EvalContext { ctx, resource: None, root_resource: None, context: None, bundle: None, strict: false, variables: Vec::new(), cache: None, conforms_to: None, member_of: None }
     }
 }
 

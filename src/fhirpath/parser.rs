@@ -72,6 +72,10 @@ pub enum Expr {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Is(Box<Expr>, TypeSpec),
     As(Box<Expr>, TypeSpec),
+    /// A path that depends on nothing but the environment
+    /// (`%resource.entry.fullUrl`), written inside a function's argument:
+    /// evaluated once per evaluation however often the argument runs.
+    Shared(Box<Expr>),
 }
 
 struct Parser {
@@ -92,7 +96,46 @@ pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
     if p.peek() != &Tok::End {
         return Err(p.error(format!("unexpected {}", describe(p.peek()))));
     }
-    Ok(e)
+    Ok(share_constants(e, false))
+}
+
+/// Wraps the environment-constant paths inside function arguments in
+/// [`Expr::Shared`]; `in_argument` says whether `e` lies inside one.
+fn share_constants(e: Expr, in_argument: bool) -> Expr {
+    if in_argument && matches!(e, Expr::Member(..) | Expr::Call { .. } | Expr::Index(..)) && depends_on_environment_only(&e) {
+        return Expr::Shared(Box::new(e));
+    }
+    let inner = |b: Box<Expr>| Box::new(share_constants(*b, in_argument));
+    match e {
+        Expr::Member(t, n) => Expr::Member(inner(t), n),
+        Expr::Call { target, name, args } => Expr::Call {
+            target: target.map(inner),
+            name,
+            args: args.into_iter().map(|a| share_constants(a, true)).collect(),
+        },
+        Expr::Index(t, i) => Expr::Index(inner(t), inner(i)),
+        Expr::Negate(x) => Expr::Negate(inner(x)),
+        Expr::Binary(op, l, r) => Expr::Binary(op, inner(l), inner(r)),
+        Expr::Is(x, t) => Expr::Is(inner(x), t),
+        Expr::As(x, t) => Expr::As(inner(x), t),
+        other => other,
+    }
+}
+
+/// Whether an expression's value is fixed by the environment alone: a
+/// `%constant` followed by member steps, indexes and calls whose arguments
+/// are literals or type names.
+fn depends_on_environment_only(e: &Expr) -> bool {
+    match e {
+        Expr::External(_) | Expr::Literal(_) => true,
+        Expr::Member(t, _) => depends_on_environment_only(t),
+        Expr::Index(t, i) => depends_on_environment_only(t) && depends_on_environment_only(i),
+        Expr::Call { target: Some(t), name, args } => {
+            let type_names = matches!(name.as_str(), "ofType" | "is" | "as");
+            depends_on_environment_only(t) && args.iter().all(|a| matches!(a, Expr::Literal(_)) || (type_names && matches!(a, Expr::Ident(_) | Expr::Member(..))))
+        }
+        _ => false,
+    }
 }
 
 fn describe(t: &Tok) -> String {

@@ -91,6 +91,16 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// A string's text without copying it: a string value, or a node of a
+    /// FHIR string type that has a value.
+    pub fn string_text(&self) -> Option<&str> {
+        match self {
+            Item::String(s) => Some(s),
+            Item::Node { node, type_name, .. } if is_string_type(type_name) => node.value.as_ref().map(|v| v.text.as_str()),
+            _ => None,
+        }
+    }
+
     /// The value as text (FHIR JSON spelling; dates without `@`); complex nodes have none.
     pub fn text(&self) -> Option<String> {
         match self.to_system()? {

@@ -162,12 +162,12 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// The resource types a reference may point to, from `targetProfile`;
     /// `None` when anything goes.
-    pub(super) fn allowed_target_types(&self, def: &Element, t: &ElementType) -> Option<Vec<String>> {
-        let profiles = if t.target_profiles.is_empty() {
-            def.types.iter().find(|x| x.code == "Reference").map(|x| &x.target_profiles)?
-        } else {
-            &t.target_profiles
-        };
+    pub(super) fn allowed_target_types<'t>(&self, def: &'t Element, t: &'t ElementType) -> Option<&'t [String]> {
+        let declaring = if t.target_profiles.is_empty() { def.types.iter().find(|x| x.code == "Reference")? } else { t };
+        declaring.target_types.get_or_init(|| self.target_types_of(&declaring.target_profiles)).as_deref()
+    }
+
+    fn target_types_of(&self, profiles: &[String]) -> Option<Vec<String>> {
         if profiles.is_empty() {
             return None;
         }

@@ -32,13 +32,18 @@ pub(crate) struct Walk<'v, 'n> {
     /// extensions are being walked: what an extension's context is checked against.
     ext_host: Option<ExtHost<'n>>,
     /// Set just before walking an element's children through its type's
-    /// definition: the element's own definition path (`HumanName.family`).
-    pending_host: Option<(String, String)>,
+    /// definition: the element's own definition (`HumanName.family`).
+    pending_host: Option<(Arc<StructureDef>, usize)>,
     /// The urls of the extensions the walk is inside, innermost last.
     extension_urls: Vec<&'n str>,
-    /// Children by name of wide nodes, shared by every invariant of the walk.
-    pub(super) wide_nodes: crate::fhirpath::WideNodes,
+    /// What every FHIRPath evaluation of the walk shares.
+    pub(super) eval_cache: crate::fhirpath::EvalCache,
     pub(super) resources: Vec<ResourceFrame<'n>>,
+    /// Cardinality errors reported so far.
+    cardinality_violations: usize,
+    /// Whether the profile walk leaves out the parts the profile inherits
+    /// unchanged from the type (see `Walk::profiles`).
+    skip_inherited: bool,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -56,7 +61,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             ext_host: None,
             pending_host: None,
             extension_urls: Vec::new(),
-            wide_nodes: crate::fhirpath::WideNodes::default(),
+            eval_cache: crate::fhirpath::EvalCache::default(),
+            cardinality_violations: 0,
+            skip_inherited: false,
         }
     }
 
@@ -120,8 +127,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         self.resources.push(ResourceFrame::new(node));
 
-        let saved = (self.source.take(), self.in_profile);
+        let saved = (self.source.take(), self.in_profile, self.skip_inherited);
         self.in_profile = false;
+        let violations_before = self.cardinality_violations;
         self.children(node, &sd, 0);
         self.invariants(node, &[(&sd, 0)], type_name);
         if opened_bundle {
@@ -146,10 +154,16 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
             }
         }
+        // What a profile inherits unchanged, the walk against the type has
+        // checked: the profile walk would only say it again. Except that the
+        // reference validator reports a cardinality error once per
+        // definition that has it, so where the type's walk found one the
+        // profile walk goes everywhere.
+        self.skip_inherited = self.cardinality_violations == violations_before;
         for p in &profiles {
             self.profile(node, &sd, p);
         }
-        (self.source, self.in_profile) = saved;
+        (self.source, self.in_profile, self.skip_inherited) = saved;
 
         if nested {
             self.path.pop();
@@ -299,19 +313,21 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.enter_entry(Some(seen));
             }
             if child.name == "extension" || child.name == "modifierExtension" {
-                let host_type = if scope == 0 { sd.type_name.clone() } else { scope_el.types.first().map_or_else(|| "BackboneElement".to_string(), |t| t.code.clone()) };
+                let host_type = if scope == 0 { sd.type_name.as_str() } else { scope_el.types.first().map_or("BackboneElement", |t| t.code.as_str()) };
                 // An extension on an extension, or on its value, sits on that extension.
                 let host_url = if host_type == "Extension" {
                     node.child_text("url")
-                } else if scope_el.path.ends_with(".value[x]") || self.path.definition_path().ends_with(".value[x].extension") {
+                } else if scope_el.path.ends_with(".value[x]") || self.path.parent_is_choice("value") {
                     self.extension_urls.last().copied()
                 } else {
                     None
                 };
-                let host_def = host_def.clone().unwrap_or_else(|| (scope_el.path.clone(), scope_el.base_path.clone()));
-                self.ext_host = Some(ExtHost { type_name: host_type, url: host_url, def: host_def, node });
+                let def = host_def.clone().unwrap_or_else(|| (sd.clone(), scope));
+                self.ext_host = Some(ExtHost { type_name: host_type.into(), url: host_url, def, node });
             }
-            self.element(child, sd, dix, ty);
+            if !(self.in_profile && self.skip_inherited && !def.constrains) {
+                self.element(child, sd, dix, ty);
+            }
             self.path.pop();
             if !def.slices.is_empty() {
                 let rep = Repetition { node: child, index: seen, ty };
@@ -343,11 +359,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             if n < def.min as usize {
                 let msg = format!("{}: minimum required = {}, but only found {} (from {})", def.path, def.min, n, sd.versioned_url());
                 self.error(node, IssueCode::Structure, msg);
+                self.cardinality_violations += 1;
             }
             if !def.max_allows(n) {
                 let max = def.max.unwrap_or(0);
                 let msg = format!("{}: max allowed = {}, but found {} (from {})", def.path, max, n, sd.versioned_url());
                 self.error(node, IssueCode::Structure, msg);
+                self.cardinality_violations += 1;
             }
         }
     }
@@ -445,7 +463,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             match sd.element_by_id(id) {
                 Some(target) => {
                     // Extension contexts name the referenced element (`Questionnaire.item`).
-                    self.note_host(node, &sd.elements[target]);
+                    self.note_host(node, sd, target);
                     self.children(node, sd, target);
                     self.invariants(node, &[(sd, ix), (sd, target)], "BackboneElement");
                 }
@@ -456,7 +474,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if let Some(rt) = node.resource_type.as_deref().filter(|_| ty.is_none()) {
             // A resource element allowing several resource types: the instance says which.
             let t = def.types.iter().find(|t| t.code == rt || t.code == "Resource" || t.code == "DomainResource").cloned();
-            let t = t.unwrap_or_else(|| ElementType { code: rt.to_string(), profiles: Vec::new(), target_profiles: Vec::new() });
+            let t = t.unwrap_or_else(|| ElementType::new(rt.to_string(), Vec::new(), Vec::new()));
             self.nested_resource(node, &t);
             return;
         }
@@ -481,11 +499,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         match type_sd {
             Some(tsd) => {
                 let in_profile = self.in_profile;
-                if t.code == "Extension" && !Arc::ptr_eq(sd, &tsd) && tsd.url != crate::context::CORE_SD_BASE.to_string() + "Extension" {
+                if t.code == "Extension" && self.in_profile && node.child_text("url") == Some(tsd.url.as_str()) {
+                    // An extension slice naming the extension the node's url
+                    // names: the walk against the type has validated it in full.
+                } else if t.code == "Extension" && !Arc::ptr_eq(sd, &tsd) && tsd.url != crate::context::CORE_SD_BASE.to_string() + "Extension" {
                     // An extension is validated in full against its own definition.
                     self.in_profile = false;
                     let saved = self.source.replace(tsd.versioned_url());
-                    self.note_host(node, def);
+                    self.note_host(node, sd, ix);
                     let url = node.child_text("url");
                     if let Some(u) = url {
                         self.extension_urls.push(u);
@@ -498,7 +519,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                     self.source = saved;
                     self.in_profile = in_profile;
                 } else if !(self.in_profile && !Arc::ptr_eq(sd, &tsd) && t.profiles.is_empty()) {
-                    self.note_host(node, def);
+                    self.note_host(node, sd, ix);
                     self.children(node, &tsd, 0);
                     self.invariants(node, &[(sd, ix), (&tsd, 0)], &t.code);
                 } else {
@@ -512,9 +533,9 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Remembers the element's definition path for the extension context
     /// checks of its children (only when it has extensions: this is a hot path).
-    fn note_host(&mut self, node: &Node, def: &Element) {
+    fn note_host(&mut self, node: &Node, sd: &Arc<StructureDef>, ix: usize) {
         if node.children.iter().any(|c| c.name == "extension" || c.name == "modifierExtension") {
-            self.pending_host = Some((def.path.clone(), def.base_path.clone()));
+            self.pending_host = Some((sd.clone(), ix));
         }
     }
 
@@ -625,7 +646,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             match self.ctx.type_definition(code) {
                 Some(tsd) => {
                     if !(self.in_profile && t.profiles.is_empty() && sd.elements[ix].children.is_empty()) {
-                        self.note_host(node, &sd.elements[ix]);
+                        self.note_host(node, sd, ix);
                         self.children(node, &tsd, 0)
                     }
                 }
@@ -803,23 +824,23 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         // The extension node is on the path; its host is the element above it.
         let full = self.path.definition_path();
-        let host = Host {
-            path: full.rsplit_once('.').map_or(full.as_str(), |(h, _)| h).to_string(),
-            def: String::new(),
-            def_base: String::new(),
-            type_name: String::new(),
-            url: None,
-            ancestors: Vec::new(),
-            node: None,
-        };
-        let Some(ExtHost { type_name, url, def, node: host_node }) = self.ext_host.clone() else { return };
+        let Some(ExtHost { type_name, url, def: (def_sd, def_ix), node: host_node }) = self.ext_host.clone() else { return };
+        let declared = &def_sd.elements[def_ix];
         // Most uses match a path or the type itself; the type's ancestors
         // (a walk up the definitions) are only looked at when they do not.
-        let mut host = Host { def: def.0, def_base: def.1, type_name, url, node: Some(host_node), ..host };
+        let mut host = Host {
+            path: full.rsplit_once('.').map_or(full.as_str(), |(h, _)| h),
+            def: &declared.path,
+            def_base: &declared.base_path,
+            type_name: &type_name,
+            url,
+            ancestors: Vec::new(),
+            node: Some(host_node),
+        };
         if self.context_allows(sd, &host) {
             return;
         }
-        host.ancestors = self.type_ancestors(&host.type_name);
+        host.ancestors = self.type_ancestors(host.type_name);
         if self.context_allows(sd, &host) {
             return;
         }
@@ -840,7 +861,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn context_allows(&self, sd: &StructureDef, host: &Host<'_>) -> bool {
-        let canonical_resource = || self.ctx.type_definition(&host.type_name).is_some_and(|t| t.is_resource() && t.match_child(0, "url").is_some());
+        let canonical_resource = || self.ctx.type_definition(host.type_name).is_some_and(|t| t.is_resource() && t.match_child(0, "url").is_some());
         sd.context.iter().any(|c| match c.kind.as_str() {
             "element" => {
                 let e = c.expression.as_str();
@@ -953,23 +974,23 @@ fn is_cross_version_extension(url: &str) -> bool {
 /// What the walk notes about an element before walking its extensions.
 #[derive(Clone)]
 struct ExtHost<'n> {
-    type_name: String,
+    type_name: compact_str::CompactString,
     /// Set when the element is itself an extension (or an extension's value).
     url: Option<&'n str>,
-    /// Its definition path and the base path it constrains.
-    def: (String, String),
+    /// The definition that declares the element.
+    def: (Arc<StructureDef>, usize),
     node: &'n Node,
 }
 
 /// The element an extension sits on, as extension contexts describe it.
 struct Host<'n> {
     /// Path in the resource: `Patient.name`.
-    path: String,
+    path: &'n str,
     /// Path in the definition that declares the element: `HumanName.family`.
-    def: String,
+    def: &'n str,
     /// The path of the element it constrains: `DomainResource.text`.
-    def_base: String,
-    type_name: String,
+    def_base: &'n str,
+    type_name: &'n str,
     /// The url, when the host is itself an extension.
     url: Option<&'n str>,
     ancestors: Vec<String>,

@@ -60,6 +60,13 @@ impl PathStack {
         out
     }
 
+    /// Whether the element before the last one is the choice element
+    /// `name[x]` (`value` in `....value.ofType(string).extension`).
+    pub fn parent_is_choice(&self, name: &str) -> bool {
+        let n = self.segments.len();
+        n >= 2 && matches!(&self.segments[n - 2], Segment::Choice { name: c, .. } if c == name)
+    }
+
     pub fn pop(&mut self) {
         self.segments.pop();
     }

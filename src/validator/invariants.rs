@@ -3,10 +3,9 @@
 //! nearly every element, are decided natively to the same effect.
 
 use super::element::Walk;
-use crate::context::CORE_SD_BASE;
 use crate::fhirpath::{self, EvalContext, Item};
 use crate::issue::{Issue, IssueCode, Severity};
-use crate::structure::{Invariant, StructureDef};
+use crate::structure::{CoreInvariant, Invariant, StructureDef};
 use crate::tree::Node;
 use std::sync::Arc;
 
@@ -24,8 +23,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                     continue;
                 }
                 done.push(&inv.key);
-                // The base walk has evaluated what the core definitions say.
-                if self.in_profile() && inv.source.as_deref().is_some_and(|s| s.starts_with(CORE_SD_BASE)) {
+                // The walk against the type has evaluated what it defines.
+                if self.in_profile() && inv.inherited {
                     continue;
                 }
                 self.invariant(node, sd, ix, inv, type_name);
@@ -67,42 +66,28 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    /// R4's own invariants that stand on every resource, reference or
-    /// narrative, decided without the engine. Only where the expression is
-    /// R4's very text: a profile that reuses a key with another expression
-    /// goes to the engine.
+    /// R4's everyday invariants, decided without the engine (see [`CoreInvariant`]).
     fn native(&self, node: &Node, inv: &Invariant) -> Option<bool> {
-        let text = inv.expression.as_ref().ok()?.source();
         let contained = || node.children_named("contained");
         let meta_has = |c: &Node, name: &str| c.child("meta").is_some_and(|m| m.child(name).is_some());
-        Some(match (inv.key.as_str(), text) {
-            ("ele-1", "hasValue() or (children().count() > id.count())") => node.value.is_some() || node.children.iter().any(|c| c.name != "id"),
-            ("ext-1", "extension.exists() != value.exists()") => {
-                node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value"))
-            }
-            // The reference validator also counts links from the narrative
-            // (`<img src="#id">`), which R4's expression cannot see.
-            ("dom-3", _) => contained_are_referenced(node),
-            ("dom-2", "contained.contained.empty()") => contained().all(|c| c.child("contained").is_none()),
-            ("dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()") => {
-                contained().all(|c| !meta_has(c, "versionId") && !meta_has(c, "lastUpdated"))
-            }
-            ("dom-5", "contained.meta.security.empty()") => contained().all(|c| !meta_has(c, "security")),
-            ("dom-6", "text.`div`.exists()") => node.child("text").is_some_and(|t| t.child("div").is_some()),
-            // htmlChecks() is the narrative checker's job, done on the div itself.
-            ("txt-1" | "txt-2", "htmlChecks()") => true,
-            ("qty-3", "code.empty() or system.exists()") => node.child("code").is_none() || node.child("system").is_some(),
-            ("att-1", "data.empty() or contentType.exists()") => node.child("data").is_none() || node.child("contentType").is_some(),
-            ("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))") => {
-                match node.child_text("reference").and_then(|r| r.strip_prefix('#')) {
-                    None | Some("") => true, // not local, or `#`: the container itself
-                    Some(id) => {
-                        let root = self.resources.iter().rev().find(|f| f.node.name != "contained").map(|f| f.node);
-                        root.is_some_and(|r| r.children_named("contained").any(|c| c.child_text("id") == Some(id)))
-                    }
+        Some(match inv.native? {
+            CoreInvariant::Ele1 => node.value.is_some() || node.children.iter().any(|c| c.name != "id"),
+            CoreInvariant::Ext1 => node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value")),
+            CoreInvariant::Dom3 => contained_are_referenced(node),
+            CoreInvariant::Dom2 => contained().all(|c| c.child("contained").is_none()),
+            CoreInvariant::Dom4 => contained().all(|c| !meta_has(c, "versionId") && !meta_has(c, "lastUpdated")),
+            CoreInvariant::Dom5 => contained().all(|c| !meta_has(c, "security")),
+            CoreInvariant::Dom6 => node.child("text").is_some_and(|t| t.child("div").is_some()),
+            CoreInvariant::HtmlChecks => true,
+            CoreInvariant::Qty3 => node.child("code").is_none() || node.child("system").is_some(),
+            CoreInvariant::Att1 => node.child("data").is_none() || node.child("contentType").is_some(),
+            CoreInvariant::Ref1 => match node.child_text("reference").and_then(|r| r.strip_prefix('#')) {
+                None | Some("") => true, // not local, or `#`: the container itself
+                Some(id) => {
+                    let root = self.resources.iter().rev().find(|f| f.node.name != "contained").map(|f| f.node);
+                    root.is_some_and(|r| r.children_named("contained").any(|c| c.child_text("id") == Some(id)))
                 }
-            }
-            _ => return None,
+            },
         })
     }
 
@@ -116,7 +101,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         env.resource = resource;
         env.root_resource = root_resource;
         env.bundle = self.bundles.last().map(|b| b.node);
-        env.wide_nodes = Some(&self.wide_nodes);
+        env.cache = Some(&self.eval_cache);
         let member_of = |system: Option<&str>, code: &str, vs: &str| match self.v.terminology.member(vs, system, code) {
             crate::terminology::Membership::In => Some(true),
             crate::terminology::Membership::NotIn => Some(false),

@@ -8,29 +8,10 @@
 
 use super::element::Walk;
 use crate::issue::IssueCode;
-use crate::structure::{Element, ElementType, StructureDef};
+use crate::structure::{Element, ElementType, SliceTest as Expect, StructureDef};
 use crate::tree::Node;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// What a discriminator needs the instance to have at its path.
-enum Expect {
-    /// `value`/`pattern`: a value, matched exactly or as a pattern.
-    Value { value: Value, exact: bool },
-    /// `exists`: present or absent.
-    Exists(bool),
-    /// `type`: of this type.
-    Type(String),
-    /// `profile`: valid against this profile.
-    Profile(String),
-    /// `type` through `resolve()`: the reference points to one of these types.
-    TargetType(Vec<String>),
-    /// The slice does not constrain this discriminator: anything matches.
-    Any,
-    /// The slice constrains what lies below the discriminator's element
-    /// (fixed codings in a nested slice, say): the element must meet them.
-    Conforms(Arc<StructureDef>, usize),
-}
 
 /// One repetition of a sliced element: the node, its index among its siblings.
 pub(super) struct Repetition<'n, 's> {
@@ -43,16 +24,18 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Assigns each repetition to a slice and applies the slices' rules.
     pub(super) fn slices(&mut self, parent: &'n Node, sd: &Arc<StructureDef>, sliced: usize, reps: &[Repetition<'n, '_>]) {
         let def = &sd.elements[sliced];
-        let Some(slicing) = def.slicing.clone() else { return };
-        let slices = def.slices.clone();
+        let Some(slicing) = &def.slicing else { return };
+        let slices = &def.slices;
         if slices.is_empty() {
             return;
         }
         // Each slice's expectations, one per discriminator; None where one cannot be worked out.
-        let expectations: Vec<Option<Vec<(String, Expect)>>> = slices
-            .iter()
-            .map(|&s| slicing.discriminator.iter().map(|d| self.expectation(sd, s, &d.kind, &d.path).map(|e| (d.path.clone(), e))).collect())
-            .collect();
+        let expectations = def.slice_tests.get_or_init(|| {
+            slices
+                .iter()
+                .map(|&s| slicing.discriminator.iter().map(|d| self.expectation(sd, s, &d.kind, &d.path).map(|e| (d.path.clone(), e))).collect())
+                .collect()
+        });
         let decidable = !slicing.discriminator.is_empty() && expectations.iter().all(Option::is_some);
         if !decidable {
             if !reps.is_empty() {
@@ -64,7 +47,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         let mut counts = vec![0usize; slices.len()];
         let mut last_slice = 0usize;
         for rep in reps {
-            let found = expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, path, e))));
+            let found = expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e))));
             self.path.push(&rep.node.name, def.repeats.then_some(rep.index));
             match found {
                 Some(k) => {
@@ -127,7 +110,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             let el = &tsd.elements[ix];
             let t = el.types.iter().find(|t| t.code == "Reference")?;
             return match kind {
-                "type" if rest.is_empty() => self.allowed_target_types(el, t).map(Expect::TargetType),
+                "type" if rest.is_empty() => self.allowed_target_types(el, t).map(|types| Expect::TargetType(types.to_vec())),
                 _ => None,
             };
         }
@@ -140,7 +123,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                     (None, Some((_, v))) => (v.clone(), false),
                     _ => {
                         return self.extension_url_expectation(sd, slice, path).or_else(|| {
-                            Some(if rest.is_empty() && constrains_below(&target.0, target.1) { Expect::Conforms(target.0.clone(), target.1) } else { Expect::Any })
+                            Some(if rest.is_empty() && constrains_below(&target.0, target.1) {
+                                // The sliced element's own definition is named by None: no Arc of a definition within itself.
+                                let elsewhere = (!Arc::ptr_eq(&target.0, sd)).then(|| target.0.clone());
+                                Expect::Conforms(elsewhere, target.1)
+                            } else {
+                                Expect::Any
+                            })
                         })
                     }
                 };
@@ -227,7 +216,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.ctx.structure(url).map(|ext_sd| (ext_sd, 0))
     }
 
-    fn satisfies(&self, node: &'n Node, path: &str, expect: &Expect) -> bool {
+    fn satisfies(&self, node: &'n Node, sd: &Arc<StructureDef>, path: &str, expect: &Expect) -> bool {
         let path = path.trim_end_matches(".resolve()");
         let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path) };
         match expect {
@@ -241,7 +230,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             Expect::TargetType(types) => values.iter().any(|r| {
                 r.child_text("reference").and_then(|reference| self.reference_target_type(reference)).is_some_and(|t| types.iter().any(|x| *x == t || x == "Resource"))
             }),
-            Expect::Conforms(sd, ix) => values.iter().any(|n| self.probe_element(n, sd, *ix)),
+            Expect::Conforms(elsewhere, ix) => values.iter().any(|n| self.probe_element(n, elsewhere.as_ref().unwrap_or(sd), *ix)),
         }
     }
 

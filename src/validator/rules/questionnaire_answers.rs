@@ -437,7 +437,7 @@ fn quantity(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
         if walk.ctx.value_set(vs).is_none() {
             at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {vs} could not be found"));
         } else if let Some(code) = value.child_text("code") {
-            if walk.v.terminology.member(vs, value.child_text("system"), code) == Membership::NotIn {
+            if matches!(walk.v.terminology.member(vs, value.child_text("system"), code), Membership::NotIn) {
                 at_value(walk, value, true, IssueCode::Invariant, format!("The value {} is not in the unit value set {vs}", node_quantity(value)));
             }
         }
@@ -631,7 +631,7 @@ fn contained_value_set<'q>(q: &'q Value, id: &str) -> Option<&'q Value> {
 /// Membership in a contained ValueSet, decided only when it lists its codes
 /// (an expansion, or includes that enumerate concepts); otherwise unknown.
 fn contained_member(vs: &Value, system: Option<&str>, code: &str) -> Membership {
-    let unknown = || Membership::Unknown("the contained value set does not list its codes".into());
+    let unknown = || Membership::Unknown(crate::terminology::Undecided::Other("the contained value set does not list its codes".into()));
     let matches = |s: Option<&str>, c: Option<&str>| c == Some(code) && (system.is_none() || s == system);
     if let Some(contains) = vs.get("expansion").and_then(|e| e.get("contains")).and_then(Value::as_array) {
         fn any(list: &[Value], f: &dyn Fn(Option<&str>, Option<&str>) -> bool) -> bool {
