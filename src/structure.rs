@@ -80,6 +80,8 @@ pub struct Element {
     /// for one (`valueQuantity` for `value[x]`) → the child and the index
     /// of the type it selects. Built on first use.
     child_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, (u32, Option<u32>)>>,
+    /// The children with a minimum above zero, in order.
+    pub required_children: Vec<usize>,
 }
 
 /// What a slice's discriminator needs an instance to have at its path.
@@ -202,6 +204,11 @@ impl ElementType {
 impl Element {
     pub fn is_choice(&self) -> bool {
         self.name.ends_with("[x]")
+    }
+
+    /// The name without `[x]`: `value` for `value[x]`.
+    pub fn choice_name(&self) -> &str {
+        self.name.strip_suffix("[x]").unwrap_or(&self.name)
     }
 
     /// For a choice element, the type an instance property name selects:
@@ -402,6 +409,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             constrains: true,
             slice_tests: std::sync::OnceLock::new(),
             child_names: std::sync::OnceLock::new(),
+            required_children: Vec::new(),
             slice_name: d.slice_name,
             path: d.path,
             base_path,
@@ -413,6 +421,10 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             link_to_parent(&mut out, &by_id, ix, &id);
         }
         by_id.insert(id, ix);
+    }
+    for ix in 0..out.len() {
+        let required: Vec<usize> = out[ix].children.iter().copied().filter(|&c| out[c].min > 0).collect();
+        out[ix].required_children = required;
     }
     out
 }

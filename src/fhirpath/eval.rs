@@ -159,7 +159,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 if v.len() > 1 && self.env.strict {
                     return err("'as' needs a single item");
                 }
-                self.of_type(v, ts)
+                self.of_type(&v, ts)
             }
             Expr::Binary(op, l, r) => self.binary(*op, l, r, input, frame, d),
             Expr::Shared(inner) => {
@@ -324,7 +324,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     // A choice element spelled with its type (`valueQuantity`).
                     if let Some((ix, Some(t))) = sd.match_child(pix, name) {
                         if self.env.strict {
-                            return err(format!("'{name}' is not a name in FHIRPath: use '{}'", sd.elements[ix].name.trim_end_matches("[x]")));
+                            return err(format!("'{name}' is not a name in FHIRPath: use '{}'", sd.elements[ix].name.strip_suffix("[x]").unwrap_or(&sd.elements[ix].name)));
                         }
                         let t = t.code.clone();
                         for c in node.children.iter().filter(|c| c.name == name) {
@@ -424,9 +424,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     /// The items of `input` exactly of a type, for `as` and `ofType()`.
-    pub fn of_type(&self, input: impl IntoIterator<Item = Item<'a>>, ts: &TypeSpec) -> Res<Vec<Item<'a>>> {
+    pub fn of_type(&self, input: &[Item<'a>], ts: &TypeSpec) -> Res<Vec<Item<'a>>> {
         self.check_known(ts)?;
-        Ok(input.into_iter().filter(|i| self.is_exactly(i, ts)).collect())
+        Ok(input.iter().filter(|i| self.is_exactly(i, ts)).cloned().collect())
     }
 
     /// [`Self::is_exact_type`] for a type known to exist.

@@ -82,10 +82,15 @@ fn opt<'a>(v: Option<Item<'a>>) -> Out<'a> {
 }
 
 /// The input as one string (primitive string nodes included); empty input gives `None`.
-fn input_string(name: &str, input: &[Item<'_>]) -> Res<Option<String>> {
+fn input_string<'i>(name: &str, input: &'i [Item<'_>]) -> Res<Option<std::borrow::Cow<'i, str>>> {
+    if let [one] = input {
+        if let Some(text) = one.string_text() {
+            return Ok(Some(std::borrow::Cow::Borrowed(text)));
+        }
+    }
     match single_system(input).map_err(|e| EvalError::new(format!("{name}(): {}", e.message)))? {
         None => Ok(None),
-        Some(Item::String(s)) => Ok(Some(s)),
+        Some(Item::String(s)) => Ok(Some(std::borrow::Cow::Owned(s))),
         Some(o) => err(format!("{name}() needs a string, not {}", o.type_name())),
     }
 }
@@ -244,7 +249,7 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         "ofType" => {
             c.arity(1, 1)?;
             let ts = c.type_arg(0)?;
-            ev.of_type(input.iter().cloned(), &ts)
+            ev.of_type(input, &ts)
         }
         "is" | "as" => {
             c.arity(1, 1)?;
@@ -634,7 +639,7 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                 return Ok(vec![Item::String(s.replace(&pat, &with))]);
             }
             if pat.is_empty() {
-                return Ok(vec![Item::String(s)]);
+                return Ok(vec![Item::String(s.into_owned())]);
             }
             Ok(vec![Item::String(regex(&pat, false)?.replace_all(&s, with.as_str()).into_owned())])
         }

@@ -15,7 +15,7 @@ use compact_str::CompactString;
 pub const MAX_DEPTH: usize = 256;
 
 pub fn parse_json(text: &str) -> Document {
-    let mut p = Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0) };
+    let mut p = Parser::new(text);
     let root = p.document();
     Document { format: Format::Json, root, issues: p.issues }
 }
@@ -25,7 +25,8 @@ enum Value {
     Null,
     Primitive(CompactString, ValueKind),
     Object(Node),
-    Array(Vec<(Pos, Value)>),
+    /// The array's items: this range of `Parser::items`.
+    Array(std::ops::Range<usize>),
 }
 
 struct Syntax(Pos, String);
@@ -42,16 +43,26 @@ struct Parser<'a> {
     depth: usize,
     /// A byte offset on the current line and its column (0-based).
     col_mark: (usize, u32),
+    /// The properties of the objects being read, innermost last; each
+    /// object's are taken off when it is complete. One buffer for the whole
+    /// document instead of one per object.
+    props: Vec<(CompactString, Pos, Value)>,
+    /// The items of the arrays not yet put into their object, likewise.
+    items: Vec<(Pos, Value)>,
 }
 
 /// Any JSON object (not necessarily a FHIR resource) as an element tree with
 /// positions, for pointing at fields of other JSON documents (e.g. a PRSB plan).
 pub fn object_tree(text: &str) -> Option<Node> {
-    let mut p = Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0) };
+    let mut p = Parser::new(text);
     p.root_object().ok()
 }
 
 impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Parser<'a> {
+        Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0), props: Vec::new(), items: Vec::new() }
+    }
+
     fn root_object(&mut self) -> Result<Node, Syntax> {
         if self.src.starts_with(b"\xEF\xBB\xBF") {
             self.i = 3;
@@ -329,22 +340,23 @@ impl<'a> Parser<'a> {
     fn array(&mut self, name: &CompactString) -> Result<Value, Syntax> {
         self.i += 1; // [
         self.enter()?;
-        let mut items = Vec::new();
+        let start = self.items.len();
         self.ws()?;
         if self.peek() == Some(b']') {
             self.i += 1;
             self.depth -= 1;
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(start..start));
         }
         loop {
             if let Some(last) = self.path.last_mut() {
-                last.1 = Some(items.len());
+                last.1 = Some(self.items.len() - start);
             }
             let (pos, v) = self.value(name)?;
-            if let Value::Array(_) = v {
+            if let Value::Array(inner) = v {
                 self.issue(Severity::Error, IssueCode::Structure, pos, "An array cannot directly contain another array".into());
+                self.items.truncate(inner.start); // its items are dropped with it
             } else {
-                items.push((pos, v));
+                self.items.push((pos, v));
             }
             self.ws()?;
             match self.peek() {
@@ -360,7 +372,7 @@ impl<'a> Parser<'a> {
             last.1 = None;
         }
         self.depth -= 1;
-        Ok(Value::Array(items))
+        Ok(Value::Array(start..self.items.len()))
     }
 
     fn enter(&mut self) -> Result<(), Syntax> {
@@ -377,7 +389,8 @@ impl<'a> Parser<'a> {
         self.i += 1; // {
         self.enter()?;
         let mut node = Node::new(name, pos);
-        let mut props: Vec<(CompactString, Pos, Value)> = Vec::new();
+        let props_start = self.props.len();
+        let items_start = self.items.len();
         self.ws()?;
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -393,10 +406,10 @@ impl<'a> Parser<'a> {
                 self.path.push((key.clone(), None));
                 let (vpos, v) = self.value(&key)?;
                 self.path.pop();
-                if props.iter().any(|(k, _, _)| *k == key) {
+                if self.props[props_start..].iter().any(|(k, _, _)| *k == key) {
                     self.issue(Severity::Error, IssueCode::Structure, key_pos, format!("Duplicate JSON property '{key}': a property may appear only once in an object"));
                 } else {
-                    props.push((key, vpos, v));
+                    self.props.push((key, vpos, v));
                 }
                 self.ws()?;
                 match self.peek() {
@@ -410,18 +423,27 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
-        self.assemble(&mut node, props);
+        let mut props = std::mem::take(&mut self.props);
+        let mut items = std::mem::take(&mut self.items);
+        self.assemble(&mut node, &mut props, props_start, &mut items);
+        props.truncate(props_start);
+        items.truncate(items_start);
+        (self.props, self.items) = (props, items);
         Ok(node)
     }
 
-    fn assemble(&mut self, node: &mut Node, props: Vec<(CompactString, Pos, Value)>) {
+    /// Puts the properties `props[start..]` (with their array items in
+    /// `items`) into `node` as children.
+    fn assemble(&mut self, node: &mut Node, props: &mut [(CompactString, Pos, Value)], start: usize, items: &mut [(Pos, Value)]) {
+        let props = &mut props[start..];
         // One allocation of the right size instead of growing and shrinking.
-        let wanted: usize = props.iter().map(|(_, _, v)| if let Value::Array(items) = v { items.len() } else { 1 }).sum();
+        let wanted: usize = props.iter().map(|(_, _, v)| if let Value::Array(range) = v { range.len() } else { 1 }).sum();
         node.children.reserve_exact(wanted);
         let mut shadows: Vec<(CompactString, Pos, Value)> = Vec::new();
         // Children that stand for a JSON null in an array, waiting for `_key` content.
         let mut placeholders: Vec<usize> = Vec::new();
-        for (key, pos, v) in props {
+        for (key, pos, v) in props.iter_mut() {
+            let (key, pos, v) = (std::mem::take(key), *pos, std::mem::replace(v, Value::Null));
             if key == "resourceType" {
                 match v {
                     Value::Primitive(t, ValueKind::JsonString) => node.resource_type = Some(t),
@@ -443,11 +465,12 @@ impl<'a> Parser<'a> {
                     o.name = key.clone();
                     node.children.push(o)
                 }
-                Value::Array(items) => {
-                    if items.is_empty() {
+                Value::Array(range) => {
+                    if range.is_empty() {
                         self.issue(Severity::Error, IssueCode::Structure, pos, format!("The array '{key}' is empty: FHIR JSON leaves empty arrays out"));
                     }
-                    for (ipos, item) in items {
+                    for (ipos, item) in &mut items[range] {
+                        let (ipos, item) = (*ipos, std::mem::replace(item, Value::Null));
                         let mut n = match item {
                             // A null holds the place of an item that only has `_key` content.
                             Value::Null => {
@@ -469,7 +492,7 @@ impl<'a> Parser<'a> {
             self.path.pop();
         }
         for (base, pos, v) in shadows {
-            self.merge_shadow(node, base, pos, v);
+            self.merge_shadow(node, base, pos, v, items);
         }
         // Placeholders still empty had a null with no `_` partner.
         let unfilled: Vec<usize> = placeholders.into_iter().filter(|&i| node.children[i].value.is_none() && node.children[i].children.is_empty()).collect();
@@ -493,7 +516,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Merges `_name` (a primitive's id and extensions) into `name`.
-    fn merge_shadow(&mut self, node: &mut Node, base: CompactString, pos: Pos, v: Value) {
+    fn merge_shadow(&mut self, node: &mut Node, base: CompactString, pos: Pos, v: Value, items: &mut [(Pos, Value)]) {
         let shadow_name: CompactString = format!("_{base}").into();
         self.path.push((shadow_name.clone(), None));
         match v {
@@ -514,7 +537,8 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            Value::Array(items) => {
+            Value::Array(range) => {
+                let items = &mut items[range];
                 let ixs: Vec<usize> = node.children.iter().enumerate().filter(|(_, c)| c.name == base).map(|(i, _)| i).collect();
                 let base_is_array = ixs.first().is_none_or(|&i| node.children[i].in_array);
                 if !base_is_array {
@@ -529,7 +553,8 @@ impl<'a> Parser<'a> {
                             format!("The arrays '{base}' ({} items) and '{shadow_name}' ({} items) must have the same length", ixs.len(), items.len()),
                         );
                     }
-                    for (k, (ipos, item)) in items.into_iter().enumerate() {
+                    for (k, (ipos, item)) in items.iter_mut().enumerate() {
+                        let (ipos, item) = (*ipos, std::mem::replace(item, Value::Null));
                         match item {
                             Value::Null => {}
                             Value::Object(o) => match ixs.get(k) {

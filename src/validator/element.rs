@@ -303,7 +303,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             let ty: Option<&ElementType> = chosen.or_else(|| (def.types.len() == 1).then(|| &def.types[0]));
             match (&chosen, def.is_choice()) {
-                (Some(t), true) => self.path.push_choice(def.name.trim_end_matches("[x]"), &t.code),
+                (Some(t), true) => self.path.push_choice(def.choice_name(), &t.code),
                 _ => self.path.push(&child.name, def.repeats.then_some(seen)),
             }
             if self.format == Format::Json && !self.in_profile {
@@ -345,28 +345,37 @@ impl<'v, 'n> Walk<'v, 'n> {
         for (dix, reps) in &sliced {
             self.slices(node, sd, *dix, reps);
         }
-        for &dix in &scope_el.children {
-            let def = &sd.elements[dix];
-            if sd.is_primitive() && def.name == "value" {
-                continue; // a primitive's value is the node's own value
+        // Only the children present can be too many and only the required
+        // ones too few; the violations are reported in definition order.
+        let count_of = |dix: usize| counts.iter().find(|(d, _)| *d == dix).map_or(0, |c| c.1);
+        let mut violations: smallvec::SmallVec<[(usize, usize, bool); 4]> = smallvec::SmallVec::new();
+        for &(dix, n) in &counts {
+            if !sd.elements[dix].max_allows(n) {
+                violations.push((dix, n, false));
             }
-            let mut n = counts.iter().find(|(d, _)| *d == dix).map_or(0, |c| c.1);
-            if def.name == "resourceType" && scope > 0 && node.resource_type.is_some() {
+        }
+        for &dix in &scope_el.required_children {
+            let def = &sd.elements[dix];
+            let mut n = count_of(dix);
+            if n < def.min as usize && def.name == "resourceType" && scope > 0 && node.resource_type.is_some() {
                 // An element really named resourceType (ExampleScenario.instance):
                 // the JSON reader took it for a resource marker.
                 n += 1;
             }
-            if n < def.min as usize {
-                let msg = format!("{}: minimum required = {}, but only found {} (from {})", def.path, def.min, n, sd.versioned_url());
-                self.error(node, IssueCode::Structure, msg);
-                self.cardinality_violations += 1;
+            if n < def.min as usize && !(sd.is_primitive() && def.name == "value") {
+                violations.push((dix, n, true));
             }
-            if !def.max_allows(n) {
-                let max = def.max.unwrap_or(0);
-                let msg = format!("{}: max allowed = {}, but found {} (from {})", def.path, max, n, sd.versioned_url());
-                self.error(node, IssueCode::Structure, msg);
-                self.cardinality_violations += 1;
-            }
+        }
+        violations.sort_by_key(|&(dix, _, too_few)| (scope_el.children.iter().position(|&c| c == dix), !too_few));
+        for (dix, n, too_few) in violations {
+            let def = &sd.elements[dix];
+            let msg = if too_few {
+                format!("{}: minimum required = {}, but only found {} (from {})", def.path, def.min, n, sd.versioned_url())
+            } else {
+                format!("{}: max allowed = {}, but found {} (from {})", def.path, def.max.unwrap_or(0), n, sd.versioned_url())
+            };
+            self.error(node, IssueCode::Structure, msg);
+            self.cardinality_violations += 1;
         }
     }
 
@@ -401,7 +410,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         let lower = format!("{}{}", suffix[..1].to_ascii_lowercase(), &suffix[1..]);
         let type_code = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower } else { suffix.to_string() };
         let allowed: Vec<&str> = def.types.iter().map(|t| t.code.as_str()).collect();
-        self.path.push_choice(def.name.trim_end_matches("[x]"), &type_code);
+        self.path.push_choice(def.choice_name(), &type_code);
         let msg = format!("The type '{type_code}' is not allowed for {} by profile {} (allowed: {})", def.path, sd.versioned_url(), allowed.join(", "));
         self.error(child, IssueCode::Structure, msg);
         self.path.pop();

@@ -323,6 +323,10 @@ fn text_of(v: &Value) -> String {
 
 /// The nodes at a dotted path below `node` (every repetition on the way).
 fn descendants<'n>(node: &'n Node, path: &str) -> Vec<&'n Node> {
+    if !path.contains(['.', '(']) {
+        // One step (`url`, `system`): most discriminators.
+        return node.children.iter().filter(|c| c.name == path || is_choice_of(&c.name, path)).collect();
+    }
     let mut current = vec![node];
     for seg in split_path(path) {
         current = match extension_url(seg) {

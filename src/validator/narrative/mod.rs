@@ -17,21 +17,29 @@ use quick_xml::Reader;
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 /// The elements FHIR narrative may use (R4, section 2.4 of Narrative).
-const ALLOWED_ELEMENTS: &[&str] = &[
-    "p", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "b", "em", "i", "strong", "small", "big", "tt", "small", "dfn", "q",
-    "var", "abbr", "acronym", "cite", "blockquote", "hr", "address", "bdo", "kbd", "samp", "sub", "sup", "ul", "ol", "li", "dl", "dt", "dd",
-    "pre", "table", "caption", "colgroup", "col", "thead", "tr", "tfoot", "tbody", "th", "td", "code", "img", "ins", "del", "u", "s", "strike",
-    "center", "font", "label", "legend", "fieldset", "map", "area", "section", "article", "header", "footer", "nav", "aside", "figure",
-    "figcaption", "mark", "time", "details", "summary", "wbr", "ruby", "rt", "rp",
-];
+fn allowed_element(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "a" | "span" | "b" | "em" | "i" | "strong" | "small" | "big" | "tt" | "dfn"
+            | "q" | "var" | "abbr" | "acronym" | "cite" | "blockquote" | "hr" | "address" | "bdo" | "kbd" | "samp" | "sub" | "sup" | "ul" | "ol"
+            | "li" | "dl" | "dt" | "dd" | "pre" | "table" | "caption" | "colgroup" | "col" | "thead" | "tr" | "tfoot" | "tbody" | "th" | "td"
+            | "code" | "img" | "ins" | "del" | "u" | "s" | "strike" | "center" | "font" | "label" | "legend" | "fieldset" | "map" | "area"
+            | "section" | "article" | "header" | "footer" | "nav" | "aside" | "figure" | "figcaption" | "mark" | "time" | "details" | "summary"
+            | "wbr" | "ruby" | "rt" | "rp"
+    )
+}
 
-const ALLOWED_ATTRIBUTES: &[&str] = &[
-    "title", "style", "class", "id", "lang", "xml:lang", "dir", "accesskey", "tabindex", "href", "name", "src", "alt", "width", "height",
-    "border", "cellpadding", "cellspacing", "colspan", "rowspan", "align", "valign", "span", "summary", "abbr", "scope", "headers", "axis",
-    "char", "charoff", "frame", "rules", "start", "type", "value", "compact", "noshade", "size", "color", "face", "datetime", "cite",
-    "shape", "coords", "nohref", "usemap", "bgcolor", "clear", "hspace", "vspace", "longdesc", "rel", "rev", "hreflang", "charset", "target",
-    "nowrap", "reversed", "xmlns", "open", "xml:space",
-];
+/// The attributes FHIR narrative may use.
+fn allowed_attribute(name: &str) -> bool {
+    matches!(
+        name,
+        "title" | "style" | "class" | "id" | "lang" | "xml:lang" | "dir" | "accesskey" | "tabindex" | "href" | "name" | "src" | "alt" | "width"
+            | "height" | "border" | "cellpadding" | "cellspacing" | "colspan" | "rowspan" | "align" | "valign" | "span" | "summary" | "abbr"
+            | "scope" | "headers" | "axis" | "char" | "charoff" | "frame" | "rules" | "start" | "type" | "value" | "compact" | "noshade" | "size"
+            | "color" | "face" | "datetime" | "cite" | "shape" | "coords" | "nohref" | "usemap" | "bgcolor" | "clear" | "hspace" | "vspace"
+            | "longdesc" | "rel" | "rev" | "hreflang" | "charset" | "target" | "nowrap" | "reversed" | "xmlns" | "open" | "xml:space"
+    )
+}
 
 pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
     let mut problems: Vec<(IssueCode, String)> = Vec::new();
@@ -51,8 +59,9 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let raw = e.name();
-                let name = String::from_utf8_lossy(raw.as_ref()).to_string();
-                let local = name.rsplit(':').next().unwrap_or(&name).to_string();
+                // The text is a &str, so every name in it is UTF-8.
+                let name = std::str::from_utf8(raw.as_ref()).unwrap_or_default();
+                let local = name.rsplit(':').next().unwrap_or(name);
                 if depth == 0 {
                     if root_seen {
                         problems.push((IssueCode::Invalid, "The narrative must have a single root div".into()));
@@ -66,7 +75,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                         problems.push((IssueCode::Invalid, format!("Wrong namespace on the XHTML ('{}', should be '{XHTML_NS}')", "")));
                     }
                 }
-                if !ALLOWED_ELEMENTS.contains(&local.as_str()) {
+                if !allowed_element(local) {
                     problems.push((IssueCode::Invalid, format!("Illegal element name in the XHTML ('{name}')")));
                 }
                 for a in e.attributes() {
@@ -74,11 +83,12 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                         problems.push((IssueCode::Invalid, format!("Malformed attribute on the XHTML element '{name}'")));
                         continue;
                     };
-                    let key = String::from_utf8_lossy(a.key.as_ref()).to_string();
+                    let key = std::str::from_utf8(a.key.as_ref()).unwrap_or_default();
                     if key.starts_with("xmlns") {
                         continue;
                     }
-                    if key.to_ascii_lowercase().starts_with("on") || !ALLOWED_ATTRIBUTES.contains(&key.as_str()) {
+                    let event_handler = key.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on"));
+                    if event_handler || !allowed_attribute(key) {
                         problems.push((IssueCode::Invalid, format!("Illegal attribute name in the XHTML ('{key}' on '{name}')")));
                     }
                     if key == "href" || key == "src" {
@@ -99,7 +109,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     let entity = raw.find('&').map(|s| raw[s..].split(';').next().unwrap_or("").to_string() + ";").unwrap_or_default();
                     problems.push((IssueCode::Invalid, format!("Invalid entity in the XHTML ('{entity}'): {e}")));
                 }
-                if t.iter().any(|b: &u8| !b.is_ascii_whitespace()) {
+                if !has_text && t.iter().any(|b: &u8| !b.is_ascii_whitespace()) {
                     has_text = true;
                 }
             }
