@@ -163,15 +163,21 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             Expr::Binary(op, l, r) => self.binary(*op, l, r, input, frame, d),
             Expr::Shared(inner) => {
-                let key = inner.as_ref() as *const Expr;
-                if let Some((_, v)) = self.shared.borrow().iter().find(|(k, _)| *k == key) {
-                    return Ok(v.clone());
-                }
-                let v = self.eval(inner, input, frame, d)?;
-                self.shared.borrow_mut().push((key, v.clone()));
-                Ok(v)
+                let key = self.ensure_shared(inner, input, frame, d)?;
+                Ok(self.shared.borrow().iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).unwrap_or_default())
             }
         }
+    }
+
+    /// Evaluates a shared subexpression the first time it is met; its value
+    /// is then kept in `shared` under the returned key.
+    fn ensure_shared(&self, inner: &Expr, input: &[Item<'a>], frame: &Frame<'a>, d: usize) -> Res<*const Expr> {
+        let key = inner as *const Expr;
+        if !self.shared.borrow().iter().any(|(k, _)| *k == key) {
+            let v = self.eval(inner, input, frame, d)?;
+            self.shared.borrow_mut().push((key, v));
+        }
+        Ok(key)
     }
 
     fn external(&self, name: &str) -> Res<Vec<Item<'a>>> {
@@ -484,6 +490,20 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 return Ok(v.map(Item::Boolean).into_iter().collect());
             }
             _ => {}
+        }
+        let (needle_side, hay_side) = if op == BinOp::Contains { (r, l) } else { (l, r) };
+        if let (BinOp::In | BinOp::Contains, Expr::Shared(hay)) = (op, hay_side) {
+            // Membership in a shared collection (`$this in %resource.entry.fullUrl`,
+            // once per item of a list) compares against it where it is kept.
+            let needle = self.eval(needle_side, input, frame, d)?;
+            let key = self.ensure_shared(hay, input, frame, d)?;
+            let shared = self.shared.borrow();
+            let hay_items: &[Item<'a>] = shared.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_slice()).unwrap_or(&[]);
+            return match needle.as_slice() {
+                [] => Ok(vec![]),
+                [one] => Ok(vec![Item::Boolean(hay_items.iter().any(|h| item_eq(h, one) == Some(true)))]),
+                _ => err("the left side of 'in' (right side of 'contains') must be a single item"),
+            };
         }
         let a = self.eval(l, input, frame, d)?;
         let b = self.eval(r, input, frame, d)?;

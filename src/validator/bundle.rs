@@ -207,6 +207,10 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Resolves a reference inside the enclosing Bundle; reports what cannot be resolved there.
     fn bundle_target(&mut self, node: &Node, reference: &str) -> Option<String> {
         let bundle = self.bundles.last()?;
+        if let Some(&[ix]) = bundle.by_full_url.get(reference).map(Vec::as_slice) {
+            // The everyday case: the reference is one entry's fullUrl.
+            return bundle.entries[ix].resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
+        }
         let document_like = bundle.is_document();
         let matches = |ix: &BundleIndex<'n>, key: &str| ix.by_full_url.get(key).cloned().unwrap_or_default();
         let mut found = matches(bundle, reference);

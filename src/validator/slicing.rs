@@ -217,7 +217,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn satisfies(&self, node: &'n Node, sd: &Arc<StructureDef>, path: &str, expect: &Expect) -> bool {
-        let path = path.trim_end_matches(".resolve()");
+        let path = path.strip_suffix(".resolve()").unwrap_or(path);
         let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path) };
         match expect {
             Expect::Value { value, exact } => values.iter().any(|n| node_matches(n, value, *exact)),
