@@ -336,7 +336,7 @@ impl StructureDef {
 }
 
 /// Elements with this many children or more find a child by name in a map.
-const CHILD_NAMES_FROM: usize = 8;
+const CHILD_NAMES_FROM: usize = 6;
 
 impl StructureDef {
     /// Every property name the children of `parent` answer to; where two

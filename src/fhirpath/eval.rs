@@ -126,6 +126,20 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                             }
                         }
                     }
+                    if name == "ofType" {
+                        if let (Expr::Call { target: Some(from), name: inner, args: no_args }, [type_arg]) = (t.as_ref(), args.as_slice()) {
+                            if inner == "descendants" && no_args.is_empty() {
+                                // `descendants().ofType(T)`: only the nodes of type T are collected.
+                                let ts = super::functions::type_spec(type_arg)?;
+                                self.check_known(&ts)?;
+                                let mut out = Vec::new();
+                                for item in self.eval(from, input, frame, d)? {
+                                    self.descendants_of_type(&item, &ts, &mut out);
+                                }
+                                return Ok(out);
+                            }
+                        }
+                    }
                     let base = self.eval(t, input, frame, d)?;
                     super::functions::call(self, name, &base, args, frame, d, input)
                 }
@@ -358,11 +372,38 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         let def = self.content_def(type_name, elem);
         for c in node.children.iter() {
-            let typed = def.as_ref().and_then(|(sd, pix)| {
-                let (ix, t) = sd.match_child(*pix, &c.name)?;
-                Some(self.child_item(sd, ix, t.map(|t| t.code.as_str()), c))
-            });
-            out.push(typed.unwrap_or_else(|| untyped_child(c)));
+            out.push(self.typed_child(&def, c));
+        }
+    }
+
+    /// A child node typed by the definition of its parent's content.
+    fn typed_child(&self, def: &Option<(Arc<StructureDef>, usize)>, c: &'a Node) -> Item<'a> {
+        let typed = def.as_ref().and_then(|(sd, pix)| {
+            let (ix, t) = sd.match_child(*pix, &c.name)?;
+            Some(self.child_item(sd, ix, t.map(|t| t.code.as_str()), c))
+        });
+        typed.unwrap_or_else(|| untyped_child(c))
+    }
+
+    /// The descendants of an item (in document order) exactly of a type.
+    fn descendants_of_type(&self, item: &Item<'a>, ts: &TypeSpec, out: &mut Vec<Item<'a>>) {
+        let Item::Node { node, type_name, elem } = item else { return };
+        if node.children.is_empty() {
+            return;
+        }
+        // Complex types and resources are written with children: when the
+        // type sought is one, a leaf is neither of it nor holds one.
+        let leaves_cannot_match = ts.name.starts_with(|c: char| c.is_ascii_uppercase());
+        let def = self.content_def(type_name, elem);
+        for c in node.children.iter() {
+            if leaves_cannot_match && c.children.is_empty() && c.resource_type.is_none() {
+                continue;
+            }
+            let child = self.typed_child(&def, c);
+            if self.is_exactly(&child, ts) {
+                out.push(child.clone());
+            }
+            self.descendants_of_type(&child, ts, out);
         }
     }
 
@@ -386,7 +427,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         out
     }
 
-    fn check_known(&self, ts: &TypeSpec) -> Res<()> {
+    pub(super) fn check_known(&self, ts: &TypeSpec) -> Res<()> {
         let system = is_system_type(&ts.name);
         let known = match ts.namespace.as_deref() {
             Some("System") => true,

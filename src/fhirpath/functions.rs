@@ -62,14 +62,19 @@ impl<'c, 'e, 'a> Call<'c, 'e, 'a> {
     }
 
     fn type_arg(&self, i: usize) -> Res<TypeSpec> {
-        match &self.args[i] {
-            Expr::Ident(n) => Ok(TypeSpec { namespace: None, name: n.clone() }),
-            Expr::Member(ns, n) => match ns.as_ref() {
-                Expr::Ident(ns) => Ok(TypeSpec { namespace: Some(ns.clone()), name: n.clone() }),
-                _ => err(format!("{}() needs a type name", self.name)),
-            },
-            _ => err(format!("{}() needs a type name", self.name)),
-        }
+        type_spec(&self.args[i]).map_err(|_| EvalError::new(format!("{}() needs a type name", self.name)))
+    }
+}
+
+/// A type name given as an argument: `Reference`, `FHIR.Reference`.
+pub(super) fn type_spec(arg: &Expr) -> Res<TypeSpec> {
+    match arg {
+        Expr::Ident(n) => Ok(TypeSpec { namespace: None, name: n.clone() }),
+        Expr::Member(ns, n) => match ns.as_ref() {
+            Expr::Ident(ns) => Ok(TypeSpec { namespace: Some(ns.clone()), name: n.clone() }),
+            _ => err("ofType() needs a type name"),
+        },
+        _ => err("ofType() needs a type name"),
     }
 }
 

@@ -118,17 +118,29 @@ impl<'a> Parser<'a> {
     }
 
     fn ws(&mut self) -> Result<(), Syntax> {
-        while let Some(&b) = self.src.get(self.i) {
-            match b {
-                b' ' | b'\t' | b'\r' => self.i += 1,
-                b'\n' => {
-                    self.i += 1;
+        const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+        let src = self.src;
+        let mut i = self.i;
+        loop {
+            // Indentation is most of the whitespace in pretty-printed JSON:
+            // skip it eight bytes at a time.
+            while let Some(word) = src.get(i..i + 8) {
+                if u64::from_ne_bytes(word.try_into().expect("eight bytes")) != SPACES {
+                    break;
+                }
+                i += 8;
+            }
+            match src.get(i) {
+                Some(b' ' | b'\t' | b'\r') => i += 1,
+                Some(b'\n') => {
+                    i += 1;
                     self.line += 1;
-                    self.line_start = self.i;
+                    self.line_start = i;
                 }
                 _ => break,
             }
         }
+        self.i = i;
         Ok(())
     }
 

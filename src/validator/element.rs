@@ -23,7 +23,7 @@ pub(crate) struct Walk<'v, 'n> {
     pub path: PathStack,
     pub issues: Vec<Issue>,
     /// The profile being walked, cited by the issues it raises.
-    source: Option<String>,
+    source: Option<Arc<StructureDef>>,
     /// Whether this walk is for a profile (the base walk already covered
     /// what the profile does not constrain).
     in_profile: bool,
@@ -72,7 +72,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             issue.pos = Some(node.pos);
         }
         if issue.source.is_none() {
-            issue.source = self.source.clone();
+            issue.source = self.source.as_ref().map(|sd| sd.versioned_url());
         }
         self.issues.push(issue);
     }
@@ -233,7 +233,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             );
             return;
         }
-        self.source = Some(profile.versioned_url());
+        self.source = Some(profile.clone());
         self.in_profile = true;
         self.children(node, &profile, 0);
         self.invariants(node, &[(&profile, 0)], &profile.type_name);
@@ -445,7 +445,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         self.value_limits(node, def);
         if def.fixed.is_some() || def.pattern.is_some() {
-            self.fixed_and_pattern(node, def, &sd.versioned_url());
+            self.fixed_and_pattern(node, def, sd);
         }
         if let Some(t) = ty.filter(|t| !t.profiles.is_empty() && t.code != "Extension" && node.resource_type.is_none()) {
             if !t.profiles.iter().any(|p| self.ctx.knows(p)) {
@@ -511,10 +511,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if t.code == "Extension" && self.in_profile && node.child_text("url") == Some(tsd.url.as_str()) {
                     // An extension slice naming the extension the node's url
                     // names: the walk against the type has validated it in full.
-                } else if t.code == "Extension" && !Arc::ptr_eq(sd, &tsd) && tsd.url != crate::context::CORE_SD_BASE.to_string() + "Extension" {
+                } else if t.code == "Extension" && !Arc::ptr_eq(sd, &tsd) && tsd.url.strip_prefix(crate::context::CORE_SD_BASE) != Some("Extension") {
                     // An extension is validated in full against its own definition.
                     self.in_profile = false;
-                    let saved = self.source.replace(tsd.versioned_url());
+                    let saved = self.source.replace(tsd.clone());
                     self.note_host(node, sd, ix);
                     let url = node.child_text("url");
                     if let Some(u) = url {
@@ -579,8 +579,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             // choice of many types the reference validator leaves units alone.
             let quantity_bound = t.code == "Quantity" && sd.elements[ix].types.len() == 1;
             if matches!(t.code.as_str(), "CodeableConcept" | "Coding") || quantity_bound {
-                let b = b.clone();
-                self.binding(node, &t.code, &b);
+                self.binding(node, &t.code, b);
             }
         }
     }
@@ -639,8 +638,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 if let Some(b) = &sd.elements[ix].binding {
                     if matches!(code, "code" | "string" | "uri") {
-                        let b = b.clone();
-                        self.binding(node, code, &b);
+                        self.binding(node, code, b);
                     }
                 }
             }

@@ -251,9 +251,10 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// fixed[x] and pattern[x] on one element.
-    pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, profile: &str) {
+    pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
         if let Some((_, v)) = &def.fixed {
             if !node_matches(node, v, true) {
+                let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                         format!("Value is '{actual}' but is fixed to '{}' in the profile {profile}", text_of(v))
@@ -265,6 +266,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         if let Some((_, v)) = &def.pattern {
             if !node_matches(node, v, false) {
+                let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                         format!("Value is '{actual}' but must be '{}' (a pattern in the profile {profile})", text_of(v))
