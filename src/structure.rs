@@ -142,6 +142,16 @@ pub enum CoreInvariant {
     Qty3,
     Att1,
     Ref1,
+    /// Bundle entries have a request exactly in batches, transactions and histories.
+    Bdl3,
+    /// Bundle entries have a response exactly in their responses and histories.
+    Bdl4,
+    /// A Bundle entry has a resource, a request or a response.
+    Bdl5,
+    /// fullUrl is unique in a Bundle that is not a history.
+    Bdl7,
+    /// A Bundle entry's fullUrl has no version.
+    Bdl8,
 }
 
 impl CoreInvariant {
@@ -158,6 +168,11 @@ impl CoreInvariant {
             ("qty-3", "code.empty() or system.exists()") => CoreInvariant::Qty3,
             ("att-1", "data.empty() or contentType.exists()") => CoreInvariant::Att1,
             ("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))") => CoreInvariant::Ref1,
+            ("bdl-3", "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))") => CoreInvariant::Bdl3,
+            ("bdl-4", "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))") => CoreInvariant::Bdl4,
+            ("bdl-5", "resource.exists() or request.exists() or response.exists()") => CoreInvariant::Bdl5,
+            ("bdl-7", "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()") => CoreInvariant::Bdl7,
+            ("bdl-8", "fullUrl.contains('/_history/').not()") => CoreInvariant::Bdl8,
             _ => return None,
         })
     }

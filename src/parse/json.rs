@@ -121,22 +121,31 @@ impl<'a> Parser<'a> {
         const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
         let src = self.src;
         let mut i = self.i;
-        loop {
-            // Indentation is most of the whitespace in pretty-printed JSON:
-            // skip it eight bytes at a time.
-            while let Some(word) = src.get(i..i + 8) {
-                if u64::from_ne_bytes(word.try_into().expect("eight bytes")) != SPACES {
-                    break;
-                }
-                i += 8;
+        while let Some(&b) = src.get(i) {
+            if b > b' ' {
+                break; // the usual case: no whitespace here at all
             }
-            match src.get(i) {
-                Some(b' ' | b'\t' | b'\r') => i += 1,
-                Some(b'\n') => {
+            match b {
+                b' ' => {
+                    // Indentation, most of the whitespace in pretty-printed
+                    // JSON: eight bytes at a time, then the rest.
+                    i += 1;
+                    while let Some(word) = src.get(i..i + 8) {
+                        if u64::from_ne_bytes(word.try_into().expect("eight bytes")) != SPACES {
+                            break;
+                        }
+                        i += 8;
+                    }
+                    while src.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                }
+                b'\n' => {
                     i += 1;
                     self.line += 1;
                     self.line_start = i;
                 }
+                b'\t' | b'\r' => i += 1,
                 _ => break,
             }
         }

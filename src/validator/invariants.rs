@@ -19,10 +19,13 @@ impl<'v, 'n> Walk<'v, 'n> {
         let mut done: smallvec::SmallVec<[&str; 8]> = smallvec::SmallVec::new();
         for &(sd, ix) in defs {
             for inv in &sd.elements[ix].invariants {
-                if done.contains(&inv.key.as_str()) {
-                    continue;
+                // Keys are unique within one definition: only several need sorting out.
+                if defs.len() > 1 {
+                    if done.contains(&inv.key.as_str()) {
+                        continue;
+                    }
+                    done.push(&inv.key);
                 }
-                done.push(&inv.key);
                 // The walk against the type has evaluated what it defines.
                 if self.in_profile() && inv.inherited {
                     continue;
@@ -79,6 +82,31 @@ impl<'v, 'n> Walk<'v, 'n> {
             CoreInvariant::Dom5 => contained().all(|c| !meta_has(c, "security")),
             CoreInvariant::Dom6 => node.child("text").is_some_and(|t| t.child("div").is_some()),
             CoreInvariant::HtmlChecks => true,
+            CoreInvariant::Bdl3 | CoreInvariant::Bdl4 => {
+                // Entries have a request (a response) exactly when the Bundle's type needs one.
+                let (part, types): (&str, [&str; 3]) = match inv.native? {
+                    CoreInvariant::Bdl3 => ("request", ["batch", "transaction", "history"]),
+                    _ => ("response", ["batch-response", "transaction-response", "history"]),
+                };
+                let needed = node.child_text("type").map(|t| types.contains(&t));
+                node.children_named("entry").all(|e| needed == Some(e.child(part).is_some()))
+            }
+            CoreInvariant::Bdl5 => ["resource", "request", "response"].iter().any(|c| node.child(c).is_some()),
+            CoreInvariant::Bdl7 => {
+                // Unless a history, fullUrl (with the version, when there is one) is unique.
+                let kind = node.child_text("type");
+                if kind == Some("history") {
+                    return Some(true);
+                }
+                let mut seen = rustc_hash::FxHashSet::default();
+                let distinct = node.children_named("entry").filter(|e| e.child("fullUrl").is_some()).all(|e| {
+                    let version = e.descend("resource.meta.versionId").and_then(Node::text).unwrap_or("");
+                    seen.insert(format!("{}{version}", e.child_text("fullUrl").unwrap_or("")))
+                });
+                // `{} or false` is empty, and an empty result does not fail.
+                distinct || kind.is_none()
+            }
+            CoreInvariant::Bdl8 => !node.child_text("fullUrl").is_some_and(|u| u.contains("/_history/")),
             CoreInvariant::Qty3 => node.child("code").is_none() || node.child("system").is_some(),
             CoreInvariant::Att1 => node.child("data").is_none() || node.child("contentType").is_some(),
             CoreInvariant::Ref1 => match node.child_text("reference").and_then(|r| r.strip_prefix('#')) {
