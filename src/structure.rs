@@ -97,6 +97,9 @@ pub enum SliceTest {
     Profile(String),
     /// `type` through `resolve()`: the reference points to one of these types.
     TargetType(Vec<String>),
+    /// `profile` through `resolve()`: the resource the reference points to
+    /// is valid against one of these profiles.
+    TargetProfile(Vec<String>),
     /// The slice does not constrain this discriminator: anything matches.
     Any,
     /// The slice constrains what lies below the discriminator's element

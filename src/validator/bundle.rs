@@ -120,6 +120,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
             }
         }
+        if resolved {
+            self.target_profiles(node, reference, def, t);
+        }
         if let (Some(tt), Some(allowed)) = (target_type, allowed) {
             if !allowed.iter().any(|a| a == &tt || a == "Resource") && self.ctx.type_definition(&tt).is_some() {
                 if resolved {
@@ -136,28 +139,62 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
+    /// A resolved target against the element's target profiles (those that
+    /// say more than a core type): it must be valid against one of them. A
+    /// target that claims one in `meta.profile` is validated against it where
+    /// it stands, so its problems are reported there and not again here.
+    fn target_profiles(&mut self, node: &Node, reference: &str, def: &Element, t: &ElementType) {
+        let declaring = if t.target_profiles.is_empty() { def.types.iter().find(|x| x.code == "Reference") } else { Some(t) };
+        let Some(declaring) = declaring else { return };
+        let profiles: smallvec::SmallVec<[&str; 2]> =
+            declaring.target_profiles.iter().map(String::as_str).filter(|p| !p.starts_with(crate::context::CORE_SD_BASE)).collect();
+        if profiles.is_empty() {
+            return;
+        }
+        let Some(target) = self.resolve(reference) else { return };
+        let claimed = |p: &str| target.child("meta").is_some_and(|m| m.children_named("profile").any(|c| c.text() == Some(p)));
+        // Only the profiles for the target's own type can apply to it.
+        let of_its_type: smallvec::SmallVec<[&str; 2]> = profiles
+            .iter()
+            .copied()
+            .filter(|p| self.ctx.structure(p).is_none_or(|sd| Some(sd.type_name.as_str()) == target.resource_type.as_deref()))
+            .collect();
+        if of_its_type.is_empty() || of_its_type.iter().any(|p| claimed(p) || self.ctx.structure(p).is_none() || self.conforms(target, p)) {
+            return;
+        }
+        let what = target.resource_type.as_deref().unwrap_or("resource");
+        self.error(node, IssueCode::Structure, format!("The {what} that '{reference}' points to does not conform to the target profile {} of this reference", of_its_type.join(" or ")));
+    }
+
     /// The type of what a reference points to, without reporting anything:
     /// a contained resource, a Bundle entry, or else the type its URL names.
     pub(super) fn reference_target_type(&self, reference: &str) -> Option<String> {
+        match self.resolve(reference) {
+            Some(target) => target.resource_type.as_deref().map(str::to_string),
+            None if reference.starts_with('#') => None,
+            None => restful_parts(reference).map(|(_, ty, _)| ty.to_string()),
+        }
+    }
+
+    /// What a reference points to among the resources the walk can see (a
+    /// contained resource, a Bundle entry), without reporting anything.
+    pub(super) fn resolve(&self, reference: &str) -> Option<&'n Node> {
         if let Some(local) = reference.strip_prefix('#') {
-            return self.resources.iter().rev().find_map(|f| {
-                f.node.children_named("contained").find(|c| c.child_text("id") == Some(local)).and_then(|c| c.resource_type.as_deref().map(str::to_string))
-            });
+            return self.resources.iter().rev().find_map(|f| f.node.children_named("contained").find(|c| c.child_text("id") == Some(local)));
         }
-        if let Some(bundle) = self.bundles.last() {
-            let mut keys = vec![reference.to_string()];
-            if !reference.contains(':') {
-                if let Some(base) = bundle.current.and_then(|c| bundle.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b) {
-                    keys.push(format!("{base}/{reference}"));
-                }
-            }
-            for k in keys {
-                if let Some(&[ix]) = bundle.by_full_url.get(k.as_str()).map(Vec::as_slice) {
-                    return bundle.entries[ix].resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
-                }
-            }
+        let bundle = self.bundles.last()?;
+        let only = |key: &str| match bundle.by_full_url.get(key).map(Vec::as_slice) {
+            Some(&[ix]) => bundle.entries[ix].resource,
+            _ => None,
+        };
+        if let Some(found) = only(reference) {
+            return Some(found);
         }
-        restful_parts(reference).map(|(_, ty, _)| ty.to_string())
+        if reference.contains(':') {
+            return None;
+        }
+        let base = bundle.current.and_then(|c| bundle.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b)?;
+        only(&format!("{base}/{reference}"))
     }
 
     /// The resource types a reference may point to, from `targetProfile`;

@@ -21,7 +21,8 @@ pub(super) struct Repetition<'n, 's> {
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
-    /// Assigns each repetition to a slice and applies the slices' rules.
+    /// Assigns each repetition to a slice and applies the slices' rules;
+    /// then sorts what each re-sliced slice matched into its re-slices.
     pub(super) fn slices(&mut self, parent: &'n Node, sd: &Arc<StructureDef>, sliced: usize, reps: &[Repetition<'n, '_>]) {
         let def = &sd.elements[sliced];
         let Some(slicing) = &def.slicing else { return };
@@ -33,29 +34,47 @@ impl<'v, 'n> Walk<'v, 'n> {
         let expectations = def.slice_tests.get_or_init(|| {
             slices
                 .iter()
-                .map(|&s| slicing.discriminator.iter().map(|d| self.expectation(sd, s, &d.kind, &d.path).map(|e| (d.path.clone(), e))).collect())
+                .map(|&s| {
+                    if slicing.discriminator.is_empty() {
+                        // No discriminator: a repetition belongs to the first slice it is valid against.
+                        return Some(vec![("$this".to_string(), Expect::Conforms(None, s))]);
+                    }
+                    slicing.discriminator.iter().map(|d| self.expectation(sd, s, &d.kind, &d.path).map(|e| (d.path.clone(), e))).collect()
+                })
                 .collect()
         });
-        let decidable = !slicing.discriminator.is_empty() && expectations.iter().all(Option::is_some);
-        if !decidable {
+        if !expectations.iter().all(Option::is_some) {
             if !reps.is_empty() {
-                let why = if slicing.discriminator.is_empty() { "it has no discriminator" } else { "a discriminator cannot be evaluated here" };
-                self.inform(parent, IssueCode::Informational, format!("The slicing of {} was not checked: {why}", def.path));
+                self.inform(parent, IssueCode::Informational, format!("The slicing of {} was not checked: a discriminator cannot be evaluated here", def.id));
             }
             return;
         }
+        let found: Vec<Option<usize>> = reps
+            .iter()
+            .map(|rep| expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e)))))
+            .collect();
+        let last_matched = found.iter().rposition(Option::is_some);
         let mut counts = vec![0usize; slices.len()];
         let mut last_slice = 0usize;
-        for rep in reps {
-            let found = expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e))));
-            self.path.push(&rep.node.name, def.repeats.then_some(rep.index));
-            match found {
+        for (i, (rep, &slice)) in reps.iter().zip(&found).enumerate() {
+            match rep.ty.filter(|_| def.is_choice()) {
+                Some(t) => self.path.push_choice(def.choice_name(), &t.code),
+                None => self.path.push(&rep.node.name, def.repeats.then_some(rep.index)),
+            }
+            match slice {
                 Some(k) => {
                     counts[k] += 1;
                     if slicing.ordered && k < last_slice {
-                        self.error(rep.node, IssueCode::Invalid, format!("As specified by profile {}, Element '{}' is out of order: the slices are ordered", sd.versioned_url(), rep.node.name));
+                        let msg = format!(
+                            "As specified by profile {}, Element '{}' is out of order in ordered slicing: it matches the slice '{}', which comes before the slice '{}' an earlier element matched",
+                            sd.versioned_url(),
+                            rep.node.name,
+                            slice_label(&sd.elements[slices[k]]),
+                            slice_label(&sd.elements[slices[last_slice]]),
+                        );
+                        self.error(rep.node, IssueCode::Invalid, msg);
                     }
-                    last_slice = k;
+                    last_slice = last_slice.max(k);
                     let slice_ix = slices[k];
                     let ty = rep.ty.or_else(|| sd.elements[slice_ix].types.first());
                     self.element(rep.node, sd, slice_ix, ty); // the repetition against its slice's own definition
@@ -68,9 +87,11 @@ impl<'v, 'n> Walk<'v, 'n> {
                             IssueCode::Structure,
                             format!("This element does not match any known slice defined in the profile {profile} and slicing is CLOSED"),
                         ),
-                        Some("openAtEnd") if counts.iter().any(|&c| c > 0) && reps.iter().any(|r| r.index > rep.index) => {
-                            self.error(rep.node, IssueCode::Structure, format!("This element does not match any known slice defined in the profile {profile}, and slicing is open only at the end"))
-                        }
+                        Some("openAtEnd") if last_matched.is_some_and(|l| l > i) => self.error(
+                            rep.node,
+                            IssueCode::Structure,
+                            format!("This element does not match any known slice defined in the profile {profile}, and slicing is open only at the end: a later element matches a slice"),
+                        ),
                         _ => self.inform(rep.node, IssueCode::Informational, format!("This element does not match any known slice defined in the profile {profile}")),
                     }
                 }
@@ -79,14 +100,18 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         for (k, &s) in slices.iter().enumerate() {
             let slice = &sd.elements[s];
-            let name = slice.slice_name.clone().unwrap_or_default();
             if counts[k] < slice.min as usize {
-                let msg = format!("Slice '{}:{}': a matching slice is required, but not found (from {})", def.path, name, sd.versioned_url());
+                let msg = format!("Slice '{}': a matching slice is required, but not found (from {})", slice_label(slice), sd.versioned_url());
                 self.error(parent, IssueCode::Structure, msg);
             }
             if !slice.max_allows(counts[k]) {
-                let msg = format!("{}:{}: max allowed = {}, but found {} (from {})", def.path, name, slice.max.unwrap_or(0), counts[k], sd.versioned_url());
+                let msg = format!("{}: max allowed = {}, but found {} (from {})", slice_label(slice), slice.max.unwrap_or(0), counts[k], sd.versioned_url());
                 self.error(parent, IssueCode::Structure, msg);
+            }
+            if slice.slicing.is_some() && !slice.slices.is_empty() {
+                let matched: Vec<Repetition<'n, '_>> =
+                    reps.iter().zip(&found).filter(|(_, f)| **f == Some(k)).map(|(r, _)| Repetition { node: r.node, index: r.index, ty: r.ty }).collect();
+                self.slices(parent, sd, s, &matched);
             }
         }
     }
@@ -111,6 +136,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             let t = el.types.iter().find(|t| t.code == "Reference")?;
             return match kind {
                 "type" if rest.is_empty() => self.allowed_target_types(el, t).map(|types| Expect::TargetType(types.to_vec())),
+                "profile" if rest.is_empty() && !t.target_profiles.is_empty() => Some(Expect::TargetProfile(t.target_profiles.clone())),
                 _ => None,
             };
         }
@@ -176,8 +202,19 @@ impl<'v, 'n> Walk<'v, 'n> {
                 current = self.extension_slice(&csd, cix, url)?;
                 continue;
             }
+            if let Some(type_code) = of_type(seg) {
+                // One type of a choice: its type slice where the profile has one.
+                let el = &csd.elements[cix];
+                let single = |s: &usize| matches!(csd.elements[*s].types.as_slice(), [t] if t.code == type_code);
+                if let Some(&s) = el.slices.iter().find(|s| single(s)) {
+                    current = (csd.clone(), s);
+                } else if !el.types.iter().any(|t| t.code == type_code) {
+                    return None;
+                }
+                continue;
+            }
             if seg.contains('(') {
-                return None; // resolve() mid-path, ofType(): not evaluated
+                return None; // resolve() mid-path: not evaluated
             }
             let el = &csd.elements[cix];
             if el.fixed.is_some() || el.pattern.is_some() {
@@ -230,6 +267,10 @@ impl<'v, 'n> Walk<'v, 'n> {
             Expect::TargetType(types) => values.iter().any(|r| {
                 r.child_text("reference").and_then(|reference| self.reference_target_type(reference)).is_some_and(|t| types.iter().any(|x| *x == t || x == "Resource"))
             }),
+            Expect::TargetProfile(profiles) => values
+                .iter()
+                .filter_map(|r| r.child_text("reference").and_then(|reference| self.resolve(reference)))
+                .any(|target| profiles.iter().any(|p| self.conforms(target, p))),
             Expect::Conforms(elsewhere, ix) => values.iter().any(|n| self.probe_element(n, elsewhere.as_ref().unwrap_or(sd), *ix)),
         }
     }
@@ -299,6 +340,17 @@ fn constrains_below(sd: &StructureDef, ix: usize) -> bool {
         .any(|e| e.fixed.is_some() || e.pattern.is_some() || (e.slice_name.is_some() && e.min > 0))
 }
 
+/// How issues name a slice: its element id (`Observation.component:bp.code.coding:loinc`,
+/// `Patient.identifier:official/nhs`), or path and slice name where a snapshot has no ids.
+fn slice_label(slice: &Element) -> std::borrow::Cow<'_, str> {
+    let name = slice.slice_name.as_deref().unwrap_or_default();
+    if slice.id.ends_with(name) && slice.id.contains(':') {
+        std::borrow::Cow::Borrowed(&slice.id)
+    } else {
+        std::borrow::Cow::Owned(format!("{}:{name}", slice.path))
+    }
+}
+
 fn upper_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -331,6 +383,12 @@ fn descendants<'n>(node: &'n Node, path: &str) -> Vec<&'n Node> {
     }
     let mut current = vec![node];
     for seg in split_path(path) {
+        if let Some(type_code) = of_type(seg) {
+            // The previous step named the choice (`value`): keep the ones of this type (`valueQuantity`).
+            let suffix = upper_first(type_code);
+            current.retain(|n| n.resource_type.as_deref() == Some(type_code) || n.name.ends_with(suffix.as_str()));
+            continue;
+        }
         current = match extension_url(seg) {
             Some(url) => current.into_iter().flat_map(|n| n.children.iter().filter(move |c| c.name == "extension" && c.child_text("url") == Some(url))).collect(),
             // A choice is named without its type: `content` is `contentString`.
@@ -368,6 +426,11 @@ fn split_path(path: &str) -> Vec<&str> {
 /// The url of an `extension('url')` segment.
 fn extension_url(seg: &str) -> Option<&str> {
     seg.strip_prefix("extension(")?.strip_suffix(')')?.trim().strip_prefix('\'')?.strip_suffix('\'')
+}
+
+/// The type of an `ofType(Type)` segment.
+fn of_type(seg: &str) -> Option<&str> {
+    seg.strip_prefix("ofType(")?.strip_suffix(')').map(str::trim)
 }
 
 /// A child definition by name; `value` also names `value[x]`.
