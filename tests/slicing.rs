@@ -510,6 +510,28 @@ fn type_profiles_apply_to_the_element() {
 }
 
 #[test]
+fn several_type_profiles_are_alternatives() {
+    let case = Case::new(&[
+        profile("postal-address", "Address", json!([{"id": "Address.postalCode", "path": "Address.postalCode", "min": 1}])),
+        profile("lined-address", "Address", json!([{"id": "Address.line", "path": "Address.line", "min": 1}])),
+        profile(
+            "either-address",
+            "Patient",
+            json!([{"id": "Patient.address", "path": "Patient.address", "type": [{"code": "Address", "profile": [url("postal-address"), url("lined-address")]}]}]),
+        ),
+    ]);
+    case.valid(&patient("either-address", json!({"address": [{"postalCode": "LS1 4AP"}, {"line": ["1 Park Row"]}]})));
+    let errors = case.errors(&patient("either-address", json!({"address": [{"city": "Leeds"}]})));
+    let choices = format!("Unable to find a match for the specified profile among choices: {}, {}", url("postal-address"), url("lined-address"));
+    assert!(errors.iter().any(|i| i.expression == "Patient.address[0]" && i.message == choices), "{errors:#?}");
+    // Then why, profile by profile.
+    for (name, missing) in [("postal-address", "Address.postalCode"), ("lined-address", "Address.line")] {
+        assert!(errors.iter().any(|i| i.message.contains(&format!("{missing}: minimum required = 1")) && i.source.as_deref() == Some(url(name).as_str())), "{errors:#?}");
+    }
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
 fn target_profiles_apply_to_resolvable_references() {
     let case = Case::new(&[
         dated_patient(),
@@ -522,7 +544,10 @@ fn target_profiles_apply_to_resolvable_references() {
     let obs = |patient: Value| observation("dated-subject", json!({"contained": [patient], "subject": {"reference": "#p"}}));
     case.valid(&obs(json!({"resourceType": "Patient", "id": "p", "birthDate": "1950-02-01"})));
     let errors = case.errors(&obs(json!({"resourceType": "Patient", "id": "p"})));
-    assert!(errors.iter().any(|i| i.expression == "Observation.subject" && i.message.contains(&url("dated-patient"))), "{errors:#?}");
+    assert!(
+        errors.iter().any(|i| i.expression == "Observation.subject" && i.message.contains(&format!("Unable to find a profile match for #p among choices: {}", url("dated-patient")))),
+        "{errors:#?}"
+    );
     // A reference to another type is refused by type.
     let errors = case.errors(&obs(json!({"resourceType": "Group", "id": "p", "type": "person", "actual": true})));
     assert!(errors.iter().any(|i| i.expression == "Observation.subject"), "{errors:#?}");

@@ -162,8 +162,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if of_its_type.is_empty() || of_its_type.iter().any(|p| claimed(p) || self.ctx.structure(p).is_none() || self.conforms(target, p)) {
             return;
         }
-        let what = target.resource_type.as_deref().unwrap_or("resource");
-        self.error(node, IssueCode::Structure, format!("The {what} that '{reference}' points to does not conform to the target profile {} of this reference", of_its_type.join(" or ")));
+        self.error(node, IssueCode::Structure, format!("Unable to find a profile match for {reference} among choices: {}", of_its_type.join(", ")));
     }
 
     /// The type of what a reference points to, without reporting anything:

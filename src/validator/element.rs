@@ -504,6 +504,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         if node.value.is_some() && node.children.is_empty() {
             return; // a primitive where an object belongs: reported by the shape check
         }
+        if t.code != "Extension" && t.profiles.len() > 1 && self.one_of_type_profiles(node, sd, ix, t) {
+            self.complex_rules(node, sd, ix, t);
+            return;
+        }
         let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(t) };
         match type_sd {
             Some(tsd) => {
@@ -557,6 +561,42 @@ impl<'v, 'n> Walk<'v, 'n> {
         let ty = sd.elements[ix].types.first().cloned();
         probe.element(node, sd, ix, ty.as_ref());
         !probe.issues.iter().any(|i| i.severity.is_error())
+    }
+
+    /// A data type element with several type profiles: they are
+    /// alternatives, so the node is walked against the first it is valid
+    /// against; when it meets none, that is an error and each profile's
+    /// walk says why. False when none of the profiles is known (the type's
+    /// own definition applies then).
+    fn one_of_type_profiles(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, t: &ElementType) -> bool {
+        let known: smallvec::SmallVec<[Arc<StructureDef>; 2]> = t.profiles.iter().filter_map(|p| self.ctx.structure(p)).collect();
+        if known.is_empty() {
+            return false;
+        }
+        let walk_against = |walk: &mut Self, tsd: &Arc<StructureDef>| {
+            walk.note_host(node, sd, ix);
+            walk.children(node, tsd, 0);
+            walk.invariants(node, &[(sd, ix), (tsd, 0)], &t.code);
+        };
+        if let Some(tsd) = known.iter().find(|tsd| {
+            let mut probe = Walk::new(self.v, self.format);
+            probe.path.push_root(&tsd.type_name);
+            walk_against(&mut probe, tsd);
+            !probe.issues.iter().any(|i| i.severity.is_error())
+        }) {
+            walk_against(self, tsd);
+            return true;
+        }
+        let choices: Vec<String> = known.iter().map(|tsd| tsd.url.clone()).collect();
+        self.error(node, IssueCode::Structure, format!("Unable to find a match for the specified profile among choices: {}", choices.join(", ")));
+        let (saved_source, saved_in_profile) = (self.source.clone(), self.in_profile);
+        self.in_profile = false;
+        for tsd in &known {
+            self.source = Some(tsd.clone());
+            walk_against(self, tsd);
+        }
+        (self.source, self.in_profile) = (saved_source, saved_in_profile);
+        true
     }
 
     /// The definition of a type, or of its first resolvable profile.
