@@ -53,6 +53,9 @@ pub struct Context {
     /// Snapshot generation for definitions that come as differentials only.
     #[allow(clippy::type_complexity)]
     pub snapshot_generator: Option<Arc<dyn Fn(StructureDefinition, &Context) -> Option<StructureDefinition> + Send + Sync>>,
+    /// (resource type, profile) from the `global` of the implementation
+    /// guides loaded as such: every resource of the type must meet the profile.
+    global_profiles: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Context {
@@ -101,10 +104,34 @@ impl Context {
             }
             return n;
         }
+        if rt == "ImplementationGuide" {
+            self.add_global_profiles(&value);
+        }
         let Some(url) = value.get("url").and_then(Value::as_str).map(str::to_string) else { return 0 };
         let version = value.get("version").and_then(Value::as_str).map(str::to_string);
         self.add(Entry { resource_type: rt, url, version, source: Source::Inline(Arc::new(value)), origin: origin.into() });
         1
+    }
+
+    /// Records the `global` profiles of an ImplementationGuide (FHIR JSON).
+    /// Only guides the user loads count: the example guides inside the core
+    /// packages are never read this way.
+    pub fn add_global_profiles(&mut self, guide: &Value) {
+        for g in guide.get("global").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(t), Some(p)) = (g.get("type").and_then(Value::as_str), g.get("profile").and_then(Value::as_str)) {
+                let pair = (t.to_string(), p.to_string());
+                if !self.global_profiles.contains(&pair) {
+                    self.global_profiles.push(pair);
+                }
+            }
+        }
+    }
+
+    /// The profiles every resource of this type must meet, by the loaded guides.
+    pub fn global_profiles(&self, type_name: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self.parent.as_ref().map(|p| p.global_profiles(type_name)).unwrap_or_default();
+        out.extend(self.global_profiles.iter().filter(|(t, _)| t == type_name).map(|(_, p)| p.as_str()));
+        out
     }
 
     pub fn len(&self) -> usize {

@@ -106,7 +106,7 @@ pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &
     let path = Path::new(source);
     if path.is_file() && (source.ends_with(".tgz") || source.ends_with(".tar.gz")) {
         let p = cache.install_tgz(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-        return add_package(ctx, &p, loaded);
+        return add_guide_package(ctx, &p, loaded);
     }
     if path.is_dir() {
         let package_dir = if path.join("package/package.json").is_file() { Some(path.join("package")) } else { None };
@@ -114,7 +114,7 @@ pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &
         if let Some(dir) = package_dir {
             let manifest = crate::package::Manifest::read(&dir.join("package.json")).map_err(|e| anyhow::anyhow!("{e}"))?;
             let p = InstalledPackage { name: manifest.name.clone(), version: manifest.version.clone(), dir, manifest };
-            return add_package(ctx, &p, loaded);
+            return add_guide_package(ctx, &p, loaded);
         }
         let mut files = Vec::new();
         collect_files(path, &mut files)?;
@@ -131,8 +131,28 @@ pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &
         bail!("--ig {source}: no such file or folder");
     }
     let r: PackageRef = source.parse().map_err(|e| anyhow::anyhow!("--ig {source}: {e}"))?;
-    for p in resolve_package(cache, &r, opts)? {
+    let mut packages = resolve_package(cache, &r, opts)?.into_iter();
+    // The first is the one asked for; the rest are its dependencies.
+    if let Some(first) = packages.next() {
+        add_guide_package(ctx, &first, loaded)?;
+    }
+    for p in packages {
         add_package(ctx, &p, loaded)?;
+    }
+    Ok(())
+}
+
+/// A package given as an implementation guide: its definitions, and the
+/// `global` profiles of its ImplementationGuide resources.
+fn add_guide_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>) -> Result<()> {
+    add_package(ctx, p, loaded)?;
+    let index = p.index().map_err(|e| anyhow::anyhow!("{e}"))?;
+    for e in index.iter().filter(|e| e.resource_type == "ImplementationGuide") {
+        let path = p.dir.join(&e.filename);
+        match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())) {
+            Ok(guide) => ctx.add_global_profiles(&guide),
+            Err(err) => tracing::warn!("{}: the implementation guide cannot be read ({err}); its global profiles are not applied", path.display()),
+        }
     }
     Ok(())
 }
@@ -160,6 +180,10 @@ pub fn add_file(ctx: &mut Context, path: &Path) -> Result<()> {
         let doc = parse::parse(&bytes, Some(Format::Xml));
         let Some(root) = doc.root else { return Ok(()) };
         let rt = root.resource_type.clone().unwrap_or_default();
+        if rt == "ImplementationGuide" {
+            let json = crate::convert::resource_to_json(&root, ctx);
+            ctx.add_global_profiles(&json);
+        }
         if rt == "Bundle" {
             let json = crate::convert::resource_to_json(&root, ctx);
             ctx.add_json(json, &origin);

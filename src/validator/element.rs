@@ -142,9 +142,10 @@ impl<'v, 'n> Walk<'v, 'n> {
             .child("meta")
             .map(|m| m.children_named("profile").filter_map(|p| p.text().map(str::to_string)).collect())
             .unwrap_or_default();
-        for p in extra_profiles {
-            if !profiles.contains(p) {
-                profiles.push(p.clone());
+        let globals = self.ctx.global_profiles(type_name);
+        for p in extra_profiles.iter().map(String::as_str).chain(globals) {
+            if !profiles.iter().any(|q| q == p) {
+                profiles.push(p.to_string());
             }
         }
         if type_name == "Observation" {

@@ -598,3 +598,25 @@ fn several_profiles_at_once_each_issue_names_its_profile() {
     assert_eq!(source_of("Patient.gender: minimum required = 1").as_deref(), Some(url("gendered").as_str()), "{errors:#?}");
     assert_eq!(errors.len(), 2, "{errors:#?}");
 }
+
+#[test]
+fn global_profiles_of_a_loaded_guide_apply_to_every_resource_of_their_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let guide = json!({"resourceType": "ImplementationGuide", "url": "http://example.org/fhir/ImplementationGuide/dated", "name": "Dated",
+        "status": "draft", "packageId": "example.dated", "fhirVersion": ["4.0.1"],
+        "global": [{"type": "Patient", "profile": url("dated-patient")}]});
+    std::fs::write(dir.path().join("ImplementationGuide-dated.json"), guide.to_string()).unwrap();
+    std::fs::write(dir.path().join("StructureDefinition-dated-patient.json"), dated_patient().to_string()).unwrap();
+    let mut ctx = careplan::context::Context::overlay(common::context());
+    let opts = careplan::loader::LoadOptions::default();
+    let cache = careplan::package::PackageCache::new(opts.cache.clone());
+    careplan::loader::add_source(&mut ctx, &cache, &dir.path().display().to_string(), &opts, &mut Vec::new()).unwrap();
+    let case = Case { validator: Validator::new(Arc::new(ctx), Options::default()) };
+    // No meta.profile, no --profile: the guide's global profile applies.
+    case.valid(&json!({"resourceType": "Patient", "birthDate": "1950-02-01"}));
+    let issue = case.invalid(&json!({"resourceType": "Patient"}), "Patient", &["Patient.birthDate: minimum required = 1"]);
+    assert_eq!(issue.source.as_deref(), Some(url("dated-patient").as_str()));
+    // Other types are not touched, and the example guides of the core packages are never read as globals.
+    case.valid(&json!({"resourceType": "Basic", "code": {"text": "x"}}));
+    assert!(common::context().global_profiles("Patient").is_empty());
+}
