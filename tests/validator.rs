@@ -417,3 +417,26 @@ fn a_profile_that_narrows_a_choice_refuses_the_types_it_left_out() {
     let found = errs(obs(r#""effectiveInstant":"2026-04-01T10:00:00Z""#));
     assert_eq!(found.first().map(|i| i.expression.as_str()), Some("Observation.effective.ofType(instant)"), "{found:#?}");
 }
+
+#[test]
+fn extension_urls_are_absolute_except_inside_an_extension() {
+    assert_error(
+        r#"{"resourceType":"Patient","extension":[{"url":"something","valueString":"x"}]}"#,
+        "Patient.extension[0]",
+        "Extension.url must be an absolute URL",
+    );
+    // A sub-extension of a complex extension is named relative to it.
+    let nested = r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/fhir/StructureDefinition/complex",
+        "extension":[{"url":"part","valueString":"x"}]}]}"#;
+    assert!(errors(nested).is_empty(), "{:#?}", errors(nested));
+}
+
+#[test]
+fn an_unresolved_reference_whose_url_names_a_type_not_allowed_is_an_error() {
+    // Observation.hasMember allows Observation, QuestionnaireResponse and MolecularSequence.
+    assert_error(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"hasMember":[{"reference":"Patient/p1"}]}"#,
+        "Observation.hasMember[0]",
+        "The type 'Patient' implied by the reference URL Patient/p1 is not a valid Target for this element",
+    );
+}

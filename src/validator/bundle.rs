@@ -128,11 +128,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if resolved {
                     self.error(node, IssueCode::Structure, format!("Invalid Resource target type. Found {tt}, but expected one of ({})", allowed.join(", ")));
                 } else {
-                    // As the reference validator: an unresolved reference's type is not held against it.
-                    self.warn(
+                    self.error(
                         node,
                         IssueCode::Structure,
-                        format!("The type '{tt}' implied by the reference URL {reference} is not a valid target for this element (must be one of {})", allowed.join(", ")),
+                        format!("The type '{tt}' implied by the reference URL {reference} is not a valid Target for this element (must be one of [{}])", allowed.join(", ")),
                     );
                 }
             }

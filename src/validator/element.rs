@@ -794,7 +794,12 @@ impl<'v, 'n> Walk<'v, 'n> {
             return base;
         };
         if !url.contains(':') {
-            return base; // a sub-extension of a complex extension, named relative to it
+            // Only a sub-extension of a complex extension is named relative to it.
+            let inside_extension = self.ext_host.as_ref().is_some_and(|h| h.type_name == "Extension");
+            if !inside_extension && !self.in_profile {
+                self.error(node, IssueCode::Invalid, format!("Extension.url must be an absolute URL, not '{url}': only an extension inside another extension is named relative to it"));
+            }
+            return base;
         }
         let (plain, version) = crate::definition::split_canonical(url);
         if version.is_some() && !self.in_profile {

@@ -53,8 +53,11 @@ impl<'v, 'n> Walk<'v, 'n> {
                 } else {
                     Severity::Warning
                 };
+                // The core definition an inherited constraint comes from; a
+                // profile's own constraints are named by the source, so
+                // the same failure found by two walks reads the same.
                 let defined_in = match &inv.source {
-                    Some(src) if *src != sd.url => format!(" (defined in {src})"),
+                    Some(src) if *src != sd.url && src.starts_with(crate::context::CORE_SD_BASE) => format!(" (defined in {src})"),
                     _ => String::new(),
                 };
                 let msg = format!("Constraint failed: {}: '{}'{defined_in}", inv.key, inv.human);
