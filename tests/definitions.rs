@@ -206,3 +206,33 @@ fn composite_search_parameters_need_two_components() {
     let good = issues(&sp);
     assert!(none_contain(&good, "two or more components"), "{good:#?}");
 }
+
+#[test]
+fn a_profile_narrows_its_base_fixed_and_pattern_values_but_does_not_change_them() {
+    let base = profile(json!([
+        {"id": "Patient.gender", "path": "Patient.gender", "fixedCode": "female"},
+        {"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+         "patternCodeableConcept": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"}]}}
+    ]));
+    let derived = |diff: Value| {
+        let mut d = profile(diff);
+        d["url"] = json!("http://example.org/StructureDefinition/derived");
+        d["baseDefinition"] = json!("http://example.org/StructureDefinition/p");
+        d
+    };
+    let narrowing = derived(json!([
+        {"id": "Patient.gender", "path": "Patient.gender", "min": 1, "fixedCode": "female"},
+        {"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+         "patternCodeableConcept": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}]}}
+    ]));
+    let found = issues_with(&[base.clone()], &narrowing);
+    assert!(!found.iter().any(|i| i.severity.is_error()), "{found:#?}");
+    let changing = derived(json!([
+        {"id": "Patient.gender", "path": "Patient.gender", "fixedCode": "male"},
+        {"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+         "patternCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "87915002"}]}}
+    ]));
+    let found = issues_with(&[base], &changing);
+    assert!(has(&found, Severity::Error, "StructureDefinition.differential.element[0]", "The fixed value 'male' of Patient.gender is fixed to 'female' in the base"), "{found:#?}");
+    assert!(has(&found, Severity::Error, "StructureDefinition.differential.element[1]", "must meet the pattern"), "{found:#?}");
+}

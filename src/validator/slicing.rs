@@ -359,6 +359,14 @@ fn upper_first(s: &str) -> String {
     }
 }
 
+/// A fixed or pattern value as a message shows it: a string in quotes, anything else as compact JSON.
+pub(crate) fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        other => compact(other),
+    }
+}
+
 fn compact(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 200 {

@@ -163,6 +163,7 @@ fn differential_against_snapshot(
     // Our generator's own failures are not the definition's: nothing is claimed.
     let (generated, matched) = crate::snapshot::generate_matching(to_generate, walk.ctx).ok()?;
     let elements = generated.snapshot.map(|s| s.element).unwrap_or_default();
+    fixed_values_against_base(walk, node, base_url, diff, &matched);
     let position = |id: &str| elements.iter().position(|e| e.id.as_deref() == Some(id));
     let positions: Vec<Option<usize>> = matched.iter().map(|m| m.as_deref().and_then(position)).collect();
     let types: Vec<Option<Vec<String>>> =
@@ -226,4 +227,41 @@ fn differential_against_snapshot(
         ),
     );
     Some(types)
+}
+
+/// A profile may narrow what its base fixes or patterns, never contradict
+/// it: a differential's fixed or pattern value must meet the base element's
+/// fixed value exactly and its pattern as a pattern.
+fn fixed_values_against_base(walk: &mut Walk<'_, '_>, node: &Node, base_url: &str, diff: &[ElementDefinition], matched: &[Option<String>]) {
+    let Some(base) = walk.ctx.structure(base_url) else { return };
+    let nodes: Vec<&Node> = node.child("differential").map(|d| d.children_named("element").collect()).unwrap_or_default();
+    for (i, d) in diff.iter().enumerate() {
+        let Some((kind, value)) = d.choice("fixed").map(|(_, v)| ("fixed", v)).or_else(|| d.choice("pattern").map(|(_, v)| ("pattern", v))) else { continue };
+        let Some(id) = matched.get(i).and_then(Option::as_deref) else { continue };
+        let Some(b) = base.elements.iter().find(|e| e.id == id) else { continue };
+        let problem = match (&b.fixed, &b.pattern) {
+            (Some((_, f)), _) if f != value => Some(format!("is fixed to {} in the base", crate::validator::slicing::shown(f))),
+            (None, Some((_, p))) if !json_meets_pattern(value, p) => Some(format!("must meet the pattern {} of the base", crate::validator::slicing::shown(p))),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            walk.path.push("differential", None);
+            walk.path.push("element", Some(i));
+            let msg = format!("The {kind} value {} of {id} {problem} {base_url}: a profile may narrow what its base fixes, not change it", crate::validator::slicing::shown(value));
+            walk.error(nodes.get(i).copied().unwrap_or(node), IssueCode::Value, msg);
+            walk.path.pop();
+            walk.path.pop();
+        }
+    }
+}
+
+/// Whether a JSON value has everything a pattern has (arrays: each pattern
+/// item met by some item of the value).
+fn json_meets_pattern(value: &serde_json::Value, pattern: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (value, pattern) {
+        (Value::Object(v), Value::Object(p)) => p.iter().all(|(k, pv)| v.get(k).is_some_and(|vv| json_meets_pattern(vv, pv))),
+        (Value::Array(v), Value::Array(p)) => p.iter().all(|pi| v.iter().any(|vi| json_meets_pattern(vi, pi))),
+        (v, p) => v == p,
+    }
 }
