@@ -620,3 +620,47 @@ fn global_profiles_of_a_loaded_guide_apply_to_every_resource_of_their_type() {
     case.valid(&json!({"resourceType": "Basic", "code": {"text": "x"}}));
     assert!(common::context().global_profiles("Patient").is_empty());
 }
+
+#[test]
+fn extension_slices_need_no_declared_slicing() {
+    // The differential slices Patient.extension without saying how: as the
+    // reference generator, careplan slices extensions by url.
+    let ext_url = url("religion-note");
+    let ext = json!({"resourceType": "StructureDefinition", "url": ext_url, "name": "ReligionNote", "status": "draft",
+        "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": false, "type": "Extension", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "context": [{"type": "element", "expression": "Patient"}],
+        "differential": {"element": [
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": ext_url},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "string"}]}
+        ]}});
+    let case = Case::new(&[
+        ext,
+        profile(
+            "noted",
+            "Patient",
+            json!([{"id": "Patient.extension:note", "path": "Patient.extension", "sliceName": "note", "min": 1, "max": "1",
+                    "type": [{"code": "Extension", "profile": [ext_url]}]}]),
+        ),
+    ]);
+    case.valid(&patient("noted", json!({"extension": [{"url": ext_url, "valueString": "prefers a female carer"}]})));
+    case.invalid(&patient("noted", json!({})), "Patient", &["Slice 'Patient.extension:note': a matching slice is required"]);
+}
+
+#[test]
+fn a_renamed_choice_is_its_type_slice() {
+    // `Observation.valueQuantity` in a differential: the reference generator's
+    // type slice `value[x]:valueQuantity`, required here.
+    let case = Case::new(&[profile(
+        "measured",
+        "Observation",
+        json!([
+            {"id": "Observation.valueQuantity", "path": "Observation.valueQuantity", "min": 1},
+            {"id": "Observation.valueQuantity.unit", "path": "Observation.valueQuantity.unit", "min": 1}
+        ]),
+    )]);
+    case.valid(&observation("measured", json!({"valueQuantity": {"value": 70, "unit": "kg"}})));
+    case.invalid(&observation("measured", json!({"valueQuantity": {"value": 70}})), "Observation.value.ofType(Quantity)", &["unit: minimum required = 1"]);
+    let errors = case.errors(&observation("measured", json!({})));
+    assert!(errors.iter().any(|i| i.message.contains("Observation.value[x]:valueQuantity")), "{errors:#?}");
+}

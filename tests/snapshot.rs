@@ -136,3 +136,25 @@ fn every_uk_core_structure_definition_gets_a_snapshot() {
     eprintln!("UK Core: {} of {} snapshots generated", urls.len() - failures.len(), urls.len());
     assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), urls.len(), failures.join("\n"));
 }
+
+#[test]
+fn snapshot_check_says_whether_a_committed_snapshot_follows_from_its_differential() {
+    let published = common::examples_dir().join("StructureDefinition-bodyweight.json");
+    let out = common::careplan().args(["snapshot", "--offline", "--no-careplan-profiles", "--check"]).arg(&published).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("the snapshot is what the differential gives"), "{stdout}");
+
+    // A snapshot edited by hand no longer follows from the differential.
+    let mut sd: Value = serde_json::from_slice(&std::fs::read(&published).unwrap()).unwrap();
+    let elements = sd["snapshot"]["element"].as_array_mut().unwrap();
+    let unit = elements.iter_mut().find(|e| e["id"] == "Observation.value[x]:valueQuantity.unit").unwrap();
+    unit["min"] = json!(0);
+    let dir = tempfile::tempdir().unwrap();
+    let edited = dir.path().join("bodyweight.json");
+    std::fs::write(&edited, sd.to_string()).unwrap();
+    let out = common::careplan().args(["snapshot", "--offline", "--no-careplan-profiles", "--check"]).arg(&edited).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Observation.value[x]:valueQuantity.unit: min: generated 1, in the file 0"), "{stdout}");
+}

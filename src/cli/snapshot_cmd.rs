@@ -1,5 +1,7 @@
 //! `careplan snapshot`: generates the snapshot of a StructureDefinition
-//! given as a differential and prints the definition, with its snapshot, as JSON.
+//! given as a differential and prints the definition, with its snapshot, as
+//! JSON; or, with `--check`, says how the snapshot the file carries differs
+//! from the one its differential gives.
 
 use super::exit;
 use super::load_args::LoadArgs;
@@ -18,6 +20,10 @@ pub struct SnapshotArgs {
     /// Leave out careplan's own PRSB profiles (profiles/, loaded by default).
     #[arg(long)]
     pub no_careplan_profiles: bool,
+    /// Compare the snapshot in the file with the one generated from its
+    /// differential, print each difference, and exit 1 if there is any.
+    #[arg(long)]
+    pub check: bool,
     /// The StructureDefinition (JSON or XML).
     #[arg(value_name = "SD_FILE")]
     pub file: PathBuf,
@@ -34,6 +40,10 @@ pub fn run(args: SnapshotArgs) -> Result<i32> {
     let mut ctx = loader::load(&LoadOptions { careplan_profiles: !args.no_careplan_profiles, ..args.load.options() })?;
     loader::add_file(&mut ctx, &args.file)?;
     let sd = ctx.structure_definition(&url).with_context(|| format!("{} cannot be read as a StructureDefinition", args.file.display()))?;
+    let committed = sd.snapshot.clone().filter(|s| !s.element.is_empty());
+    if args.check && committed.is_none() {
+        bail!("{} has no snapshot to check: run `careplan snapshot` without --check to generate one", args.file.display());
+    }
     let generated = match snapshot::generate(sd, &ctx) {
         Ok(sd) => sd,
         Err(e) => {
@@ -41,6 +51,20 @@ pub fn run(args: SnapshotArgs) -> Result<i32> {
             return Ok(exit::CANNOT_RUN);
         }
     };
+    if let Some(committed) = committed.filter(|_| args.check) {
+        let generated = generated.snapshot.map(|s| s.element).unwrap_or_default();
+        let differences = snapshot::compare::differences(&generated, &committed.element);
+        let mut stdout = std::io::stdout().lock();
+        for d in &differences {
+            writeln!(stdout, "{}: {d}", args.file.display())?;
+        }
+        if differences.is_empty() {
+            writeln!(stdout, "{}: the snapshot is what the differential gives", args.file.display())?;
+            return Ok(exit::OK);
+        }
+        writeln!(stdout, "{}: {} differences between the snapshot and the one the differential gives", args.file.display(), differences.len())?;
+        return Ok(exit::INVALID);
+    }
     // The definition as written, with the generated snapshot in place of any other.
     let mut out = ctx.resource_json(&url).map(|v| (*v).clone()).unwrap_or_else(|| Value::Object(Default::default()));
     let obj = out.as_object_mut().context("the definition is not a JSON object")?;

@@ -470,14 +470,21 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         if let Some(reference) = &def.content_reference {
             let id = reference.rsplit('#').next().unwrap_or(reference);
-            match sd.element_by_id(id) {
+            // A profile's constraints on the referenced element are not the
+            // referring element's: unless the profile lists its children
+            // (handled above), its content is the base type's.
+            let content_sd = match self.ctx.type_definition(&sd.type_name) {
+                Some(base) if sd.derivation.as_deref() == Some("constraint") => base,
+                _ => sd.clone(),
+            };
+            match content_sd.element_by_id(id) {
                 Some(target) => {
                     // Extension contexts name the referenced element (`Questionnaire.item`).
-                    self.note_host(node, sd, target);
-                    self.children(node, sd, target);
-                    self.invariants(node, &[(sd, ix), (sd, target)], "BackboneElement");
+                    self.note_host(node, &content_sd, target);
+                    self.children(node, &content_sd, target);
+                    self.invariants(node, &[(sd, ix), (&content_sd, target)], "BackboneElement");
                 }
-                None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", sd.url)),
+                None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", content_sd.url)),
             }
             return;
         }

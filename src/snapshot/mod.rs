@@ -19,8 +19,10 @@
 //!
 //! Errors name the differential element that cannot apply.
 
+pub mod compare;
+
 use crate::context::{Context, CORE_SD_BASE};
-use crate::definition::{ElementBase, ElementDefinition, ElementList, StructureDefinition};
+use crate::definition::{Discriminator, ElementBase, ElementDefinition, ElementList, Slicing, StructureDefinition};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,7 +126,6 @@ impl Generator<'_> {
                 record.push(Some(id_of(&snap.elements[ix]).to_string()));
             }
         }
-        snap.detach_content_references(self).map_err(|m| err(None, m))?;
         sd.snapshot = Some(ElementList { element: snap.elements });
         Ok(sd)
     }
@@ -300,8 +301,19 @@ impl Snapshot {
             return Err(format!("no element {name} in {parent_id} (of the base definition or its types)"));
         };
         if let Some(code) = &narrow {
-            // valueQuantity: the choice element, narrowed to Quantity.
+            // valueQuantity: the choice element narrowed to Quantity. As the
+            // reference generator reads it, the rename of a choice that is
+            // not inside a slice is also the choice's type slice
+            // `valueQuantity`; inside a slice it constrains the choice in place.
             self.elements[child].types.retain(|t| &t.code == code);
+            let choice_id = id_of(&self.elements[child]).to_string();
+            let slice_id = format!("{choice_id}:{name}");
+            if let Some(ix) = self.index_of(&slice_id) {
+                return Ok(ix);
+            }
+            if leaf.is_some() && slice.is_none() && !choice_id.contains(':') {
+                return Ok(self.add_slice(child, &slice_id, name, Some(code.clone())));
+            }
         }
         let Some(slice) = slice else { return Ok(child) };
         let child_id = id_of(&self.elements[child]).to_string();
@@ -347,6 +359,20 @@ impl Snapshot {
     /// A new slice of element `sliced`: a copy of it and its children, after
     /// its subtree and its earlier slices.
     fn add_slice(&mut self, sliced: usize, id: &str, slice_name: &str, choice_type: Option<String>) -> usize {
+        if self.elements[sliced].slicing.is_none() {
+            // Slicing the differential leaves implicit: extensions by url, choices by type.
+            let implied = |kind: &str, path: &str, rules: &str| Slicing {
+                discriminator: vec![Discriminator { kind: kind.into(), path: path.into() }],
+                ordered: false,
+                rules: Some(rules.into()),
+            };
+            let e = &self.elements[sliced];
+            if choice_type.is_some() {
+                self.elements[sliced].slicing = Some(implied("type", "$this", "closed"));
+            } else if e.types.len() == 1 && e.types[0].code == "Extension" {
+                self.elements[sliced].slicing = Some(implied("value", "url", "open"));
+            }
+        }
         let base = &self.elements[sliced];
         let base_id = id_of(base).to_string();
         let mut slice = base.clone();
@@ -391,33 +417,6 @@ impl Snapshot {
         end
     }
 
-    /// An element whose content is a reference (`#Parameters.parameter`)
-    /// stands for the base's content, but the validator resolves the
-    /// reference within this snapshot. Where the profile constrained the
-    /// referenced content, the referring elements get the base's content
-    /// as their own children, so the constraints do not leak into them.
-    fn detach_content_references(&mut self, g: &mut Generator) -> Result<(), String> {
-        let subtree = |list: &[ElementDefinition], id: &str| -> Option<Value> {
-            let t = list.iter().position(|e| id_of(e) == id)?;
-            let items: Vec<&ElementDefinition> = list[t..].iter().take_while(|e| within(id_of(e), id)).collect();
-            serde_json::to_value(items).ok()
-        };
-        let referring: Vec<(String, String)> = self
-            .elements
-            .iter()
-            .filter_map(|e| e.content_reference.as_ref().map(|r| (id_of(e).to_string(), r.rsplit('#').next().unwrap_or(r).to_string())))
-            .collect();
-        for (id, target) in referring {
-            if subtree(&self.base, &target).is_none() || subtree(&self.base, &target) == subtree(&self.elements, &target) {
-                continue;
-            }
-            if let Some(ix) = self.index_of(&id) {
-                self.ensure_children(g, ix)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Makes sure the children of element `ix` are listed, expanding its
     /// type (or content reference) when they are not.
     fn ensure_children(&mut self, g: &mut Generator, ix: usize) -> Result<(), String> {
@@ -448,8 +447,12 @@ impl Snapshot {
             let type_profile = el.types.first().and_then(|t| t.profile.first()).cloned();
             // A type profile we do not have: its base type still gives the children
             // (the validator reports the unknown profile where it is used).
+            let mut from_profile = false;
             let type_snapshot = match type_profile.map(|p| g.snapshot_of(&p)) {
-                Some(Ok(snapshot)) => snapshot,
+                Some(Ok(snapshot)) => {
+                    from_profile = true;
+                    snapshot
+                }
                 Some(Err(e)) => {
                     tracing::warn!("the type profile of {id}: {e}; using its base type");
                     g.snapshot_of(&base_type).map_err(|e| format!("the type of {id}: {e}"))?
@@ -458,6 +461,12 @@ impl Snapshot {
             };
             let root = &type_snapshot[0];
             let (root_id, root_path) = (id_of(root).to_string(), root.path.clone());
+            // As the reference generator: an element expanded through its
+            // type profile carries the profile's own constraints from then on.
+            if from_profile {
+                let inherited: Vec<_> = root.constraint.iter().filter(|c| !self.elements[ix].constraint.iter().any(|o| o.key == c.key)).cloned().collect();
+                self.elements[ix].constraint.extend(inherited);
+            }
             (type_snapshot[1..].to_vec(), root_id, root_path)
         };
         let inserted: Vec<ElementDefinition> = source
@@ -751,7 +760,7 @@ mod tests {
     }
 
     #[test]
-    fn choice_renames_narrow_the_choice_element() {
+    fn choice_renames_narrow_the_choice_element_and_become_its_type_slice() {
         let p = sd(json!({"url": "http://x/ext", "type": "Extension", "baseDefinition": format!("{CORE_SD_BASE}Extension"), "derivation": "constraint",
             "differential": {"element": [
                 {"id": "Extension", "path": "Extension", "max": "1"},
@@ -762,8 +771,11 @@ mod tests {
         let out = generate(p, &ctx()).unwrap();
         let v = element(&out, "Extension.value[x]");
         assert_eq!(v.types.iter().map(|t| t.code.as_str()).collect::<Vec<_>>(), vec!["Identifier"]);
-        assert_eq!(v.min, Some(1));
-        assert_eq!(element(&out, "Extension.value[x].system").min, Some(1));
+        assert_eq!(v.slicing.as_ref().map(|s| (s.discriminator[0].kind.as_str(), s.discriminator[0].path.as_str())), Some(("type", "$this")));
+        let slice = element(&out, "Extension.value[x]:valueIdentifier");
+        assert_eq!(slice.min, Some(1));
+        assert_eq!(slice.slice_name.as_deref(), Some("valueIdentifier"));
+        assert_eq!(element(&out, "Extension.value[x]:valueIdentifier.system").min, Some(1));
         assert_eq!(element(&out, "Extension").max.as_deref(), Some("1"));
     }
 
