@@ -269,6 +269,22 @@ impl<'a> Parser<'a> {
         debug_assert_eq!(self.peek(), Some(b'"'));
         self.i += 1;
         let start = self.i;
+        // Most strings are short and plain: one pass over their bytes finds
+        // the closing quote, or the first byte that needs the careful path.
+        let src = self.src;
+        let mut j = start;
+        let short_end = (start + 48).min(src.len());
+        while j < short_end {
+            let b = src[j];
+            if b == b'"' {
+                self.i = j + 1;
+                return Ok(CompactString::new(&self.text[start..j]));
+            }
+            if b == b'\\' || b < 0x20 {
+                break;
+            }
+            j += 1;
+        }
         // Fast path: no escapes.
         match memchr::memchr2(b'"', b'\\', &self.src[self.i..]) {
             Some(off) if self.src[self.i + off] == b'"' => {
