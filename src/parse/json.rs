@@ -690,6 +690,22 @@ mod tests {
     }
 
     #[test]
+    fn strings_of_every_length_read_the_same_on_every_path() {
+        // Short and long, plain and escaped, with the escape before and after
+        // the first 48 bytes, and multi-byte characters on the boundary.
+        for len in [0usize, 1, 47, 48, 49, 200] {
+            let plain: String = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            for text in [plain.clone(), format!("{plain}\\n"), format!("\\t{plain}")] {
+                let json = format!(r#"{{"resourceType":"Patient","id":"{text}"}}"#);
+                let expected: String = serde_json::from_str::<serde_json::Value>(&json).unwrap()["id"].as_str().unwrap().to_string();
+                assert_eq!(parse(&json).root.unwrap().child_text("id"), Some(expected.as_str()), "{text}");
+            }
+            let raw_control = format!("{{\"resourceType\":\"Patient\",\"id\":\"{plain}\u{1}\"}}");
+            assert!(parse(&raw_control).issues.iter().any(|i| i.severity == Severity::Fatal), "a raw control character after {len} bytes");
+        }
+    }
+
+    #[test]
     fn syntax_errors_are_fatal_with_a_position() {
         for (src, line) in [("{\n \"resourceType\": \"Patient\",\n \"a\": [1, }", 3), ("{\"resourceType\": \"Pat", 1), ("", 1), ("[1]", 1), ("{} x", 1)] {
             let d = parse(src);
