@@ -26,6 +26,20 @@ fn profile(name: &str, type_name: &str, elements: Value) -> Value {
         "differential": {"element": elements}})
 }
 
+/// A simple extension with a value of one type, usable on `context`.
+fn extension(name: &str, context: &str, value_type: &str) -> Value {
+    let mut e = profile(
+        name,
+        "Extension",
+        json!([
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": url(name)},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": value_type}]}
+        ]),
+    );
+    e["context"] = json!([{"type": "element", "expression": context}]);
+    e
+}
+
 fn is_data_type(t: &str) -> bool {
     ["Address", "HumanName", "Identifier", "CodeableConcept", "Coding", "Extension", "Quantity"].contains(&t)
 }
@@ -314,14 +328,7 @@ fn of_type_in_a_discriminator_path_looks_at_one_type_of_a_choice() {
 #[test]
 fn extension_url_in_a_discriminator_path() {
     let kind_url = url("contact-kind");
-    let kind = json!({"resourceType": "StructureDefinition", "url": kind_url, "name": "ContactKind", "status": "draft",
-        "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": false, "type": "Extension", "derivation": "constraint",
-        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
-        "context": [{"type": "element", "expression": "Patient.contact"}],
-        "differential": {"element": [
-            {"id": "Extension.url", "path": "Extension.url", "fixedUri": kind_url},
-            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "code"}]}
-        ]}});
+    let kind = extension("contact-kind", "Patient.contact", "code");
     let case = Case::new(&[
         kind,
         profile(
@@ -563,14 +570,8 @@ fn must_support_is_information_for_authors_not_a_rule() {
 #[test]
 fn extension_contexts_and_context_invariants() {
     let ext_url = url("pregnancy-note");
-    let ext = json!({"resourceType": "StructureDefinition", "url": ext_url, "name": "PregnancyNote", "status": "draft",
-        "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": false, "type": "Extension", "derivation": "constraint",
-        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
-        "context": [{"type": "element", "expression": "Patient"}], "contextInvariant": ["gender = 'female'"],
-        "differential": {"element": [
-            {"id": "Extension.url", "path": "Extension.url", "fixedUri": ext_url},
-            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "string"}]}
-        ]}});
+    let mut ext = extension("pregnancy-note", "Patient", "string");
+    ext["contextInvariant"] = json!(["gender = 'female'"]);
     let case = Case::new(&[ext]);
     let note = json!([{"url": ext_url, "valueString": "due in May"}]);
     case.valid(&json!({"resourceType": "Patient", "gender": "female", "extension": note}));
@@ -626,14 +627,7 @@ fn extension_slices_need_no_declared_slicing() {
     // The differential slices Patient.extension without saying how: as the
     // reference generator, careplan slices extensions by url.
     let ext_url = url("religion-note");
-    let ext = json!({"resourceType": "StructureDefinition", "url": ext_url, "name": "ReligionNote", "status": "draft",
-        "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": false, "type": "Extension", "derivation": "constraint",
-        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
-        "context": [{"type": "element", "expression": "Patient"}],
-        "differential": {"element": [
-            {"id": "Extension.url", "path": "Extension.url", "fixedUri": ext_url},
-            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "string"}]}
-        ]}});
+    let ext = extension("religion-note", "Patient", "string");
     let case = Case::new(&[
         ext,
         profile(
