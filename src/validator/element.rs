@@ -473,10 +473,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             // A profile's constraints on the referenced element are not the
             // referring element's: unless the profile lists its children
             // (handled above), its content is the base type's.
-            let content_sd = match self.ctx.type_definition(&sd.type_name) {
-                Some(base) if sd.derivation.as_deref() == Some("constraint") => base,
-                _ => sd.clone(),
-            };
+            let in_constraint = sd.derivation.as_deref() == Some("constraint");
+            let content_sd = in_constraint.then(|| self.ctx.type_definition(&sd.type_name)).flatten().unwrap_or_else(|| sd.clone());
             match content_sd.element_by_id(id) {
                 Some(target) => {
                     // Extension contexts name the referenced element (`Questionnaire.item`).
