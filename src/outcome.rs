@@ -89,7 +89,12 @@ pub fn text_output(reports: &[Report]) -> String {
         for i in &r.issues {
             let pos = i.pos.map(|p| format!(":{}:{}", p.line, p.col)).unwrap_or_default();
             let expr = if i.expression.is_empty() { String::new() } else { format!(" [{}]", i.expression) };
-            out.push_str(&format!("{}{}: {}: {}{}\n", r.input, pos, i.severity, i.message, expr));
+            // Which profile raised it, unless the message already says.
+            let source = match &i.source {
+                Some(src) if !i.message.contains(src.split('|').next().unwrap_or(src)) => format!(" (profile {src})"),
+                _ => String::new(),
+            };
+            out.push_str(&format!("{}{}: {}: {}{}{}\n", r.input, pos, i.severity, i.message, expr, source));
         }
         let t = r.tally();
         let verdict = if r.has_errors() { "FAILED" } else { "ok" };
@@ -159,5 +164,16 @@ mod tests {
         assert!(text.contains("b.json: ok: 0 errors"));
         let junit = junit_output(&reports);
         assert!(junit.contains("failures=\"1\"") && junit.contains("bad &lt;name&gt;"));
+    }
+
+    #[test]
+    fn text_names_the_profile_an_issue_comes_from_unless_the_message_does() {
+        let mut from_profile = Issue::error(IssueCode::Invariant, "Patient", "Constraint failed: p-1: 'x'");
+        from_profile.source = Some("http://example.org/sd/p|1.0".into());
+        let mut says_so = Issue::error(IssueCode::Structure, "Patient", "Patient.name: minimum required = 1, but only found 0 (from http://example.org/sd/p|1.0)");
+        says_so.source = from_profile.source.clone();
+        let text = text_output(&[Report { input: "a.json".into(), issues: vec![from_profile, says_so] }]);
+        assert!(text.contains("'x' [Patient] (profile http://example.org/sd/p|1.0)\n"), "{text}");
+        assert!(text.contains("(from http://example.org/sd/p|1.0) [Patient]\n"), "{text}");
     }
 }
