@@ -658,3 +658,28 @@ fn a_renamed_choice_is_its_type_slice() {
     let errors = case.errors(&observation("measured", json!({})));
     assert!(errors.iter().any(|i| i.message.contains("Observation.value[x]:valueQuantity")), "{errors:#?}");
 }
+
+#[test]
+fn value_discriminators_can_look_through_resolve() {
+    let smoking = json!({"coding": [{"system": "http://loinc.org", "code": "72166-2"}]});
+    let case = Case::new(&[
+        profile("smoking-finding", "Observation", json!([{"id": "Observation.code", "path": "Observation.code", "patternCodeableConcept": smoking}])),
+        profile(
+            "smoking-list",
+            "List",
+            json!([
+                {"id": "List.entry", "path": "List.entry",
+                 "slicing": {"discriminator": [{"type": "pattern", "path": "item.resolve().code"}], "rules": "open"}},
+                {"id": "List.entry:smoking", "path": "List.entry", "sliceName": "smoking", "min": 1, "max": "1"},
+                {"id": "List.entry:smoking.item", "path": "List.entry.item", "type": [{"code": "Reference", "targetProfile": [url("smoking-finding")]}]}
+            ]),
+        ),
+    ]);
+    let list = |code: &str| {
+        json!({"resourceType": "List", "meta": {"profile": [url("smoking-list")]}, "status": "current", "mode": "working",
+            "contained": [{"resourceType": "Observation", "id": "o", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": code}]}}],
+            "entry": [{"item": {"reference": "#o"}}]})
+    };
+    case.valid(&list("72166-2"));
+    case.invalid(&list("11331-6"), "List", &["Slice 'List.entry:smoking': a matching slice is required"]);
+}

@@ -213,8 +213,18 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 continue;
             }
+            if *seg == "resolve()" {
+                // Into what the reference points to: its one target profile says what that holds.
+                let el = &csd.elements[cix];
+                let target = match el.types.iter().find(|t| t.code == "Reference").map(|t| t.target_profiles.as_slice()) {
+                    Some([one]) => one,
+                    _ => return None,
+                };
+                current = (self.ctx.structure(target)?, 0);
+                continue;
+            }
             if seg.contains('(') {
-                return None; // resolve() mid-path: not evaluated
+                return None; // a function we do not follow
             }
             let el = &csd.elements[cix];
             if el.fixed.is_some() || el.pattern.is_some() {
@@ -255,7 +265,8 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     fn satisfies(&self, node: &'n Node, sd: &Arc<StructureDef>, path: &str, expect: &Expect) -> bool {
         let path = path.strip_suffix(".resolve()").unwrap_or(path);
-        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path) };
+        let resolve = |reference: &'n Node| reference.child_text("reference").and_then(|r| self.resolve(r));
+        let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path, &resolve) };
         match expect {
             Expect::Value { value, exact } => values.iter().any(|n| node_matches(n, value, *exact)),
             Expect::Exists(should) => values.is_empty() != *should,
@@ -384,13 +395,22 @@ fn text_of(v: &Value) -> String {
 }
 
 /// The nodes at a dotted path below `node` (every repetition on the way).
-fn descendants<'n>(node: &'n Node, path: &str) -> Vec<&'n Node> {
+/// `resolve` turns a Reference node into the resource it points to, where
+/// the walk can see it (`item.resolve().code`).
+fn descendants<'n>(node: &'n Node, path: &str, resolve: &dyn Fn(&'n Node) -> Option<&'n Node>) -> Vec<&'n Node> {
     if !path.contains(['.', '(']) {
         // One step (`url`, `system`): most discriminators.
         return node.children.iter().filter(|c| c.name == path || is_choice_of(&c.name, path)).collect();
     }
     let mut current = vec![node];
     for seg in split_path(path) {
+        if seg == "$this" {
+            continue;
+        }
+        if seg == "resolve()" {
+            current = current.into_iter().filter_map(resolve).collect();
+            continue;
+        }
         if let Some(type_code) = of_type(seg) {
             // The previous step named the choice (`value`): keep the ones of this type (`valueQuantity`).
             let suffix = upper_first(type_code);
