@@ -54,6 +54,13 @@ impl<'n> BundleIndex<'n> {
         ix
     }
 
+    /// A relative reference (`Patient/1`) made absolute against the base of
+    /// the current entry's RESTful fullUrl.
+    fn absolute(&self, reference: &str) -> Option<String> {
+        let base = self.current.and_then(|c| self.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b)?;
+        Some(format!("{base}/{reference}"))
+    }
+
     /// Documents must be self-contained: every reference resolves inside.
     fn is_document(&self) -> bool {
         self.bundle_type == Some("document")
@@ -191,8 +198,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if reference.contains(':') {
             return None;
         }
-        let base = bundle.current.and_then(|c| bundle.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b)?;
-        only(&format!("{base}/{reference}"))
+        only(&bundle.absolute(reference)?)
     }
 
     /// The resource types a reference may point to, from `targetProfile`;
@@ -252,9 +258,8 @@ impl<'v, 'n> Walk<'v, 'n> {
         let mut target_url = reference.to_string();
         if found.is_empty() && !reference.contains(':') {
             // Relative: against the base of the entry's RESTful fullUrl.
-            let base = bundle.current.and_then(|c| bundle.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b);
-            if let Some(base) = base {
-                target_url = format!("{base}/{reference}");
+            if let Some(absolute) = bundle.absolute(reference) {
+                target_url = absolute;
                 found = matches(bundle, &target_url);
             }
         }
