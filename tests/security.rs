@@ -546,3 +546,12 @@ fn the_prsb_view_is_built_from_what_the_requester_may_see() {
     assert_eq!(view(&other).status(), 403);
     assert_eq!(As { srv: &srv, token: token("x", "user/Goal.rs", json!({})) }.get(&format!("CarePlan/{id}/$prsb")).status(), 403, "no scope on CarePlan");
 }
+
+// The red-team findings of ../shared/security (2026-12-06), one test each,
+// named after the finding: c1_…, h1_…, m1_…, l1_….
+#[path = "security/access_findings.rs"]
+mod access_findings;
+#[path = "security/limit_findings.rs"]
+mod limit_findings;
+#[path = "security/input_findings.rs"]
+mod input_findings;

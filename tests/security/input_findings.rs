@@ -1,0 +1,5 @@
+//! Red-team findings (input), each reproduced on a real server on loopback
+//! (or the real CLI) and shown fixed.
+#![allow(unused_imports)]
+
+use super::*;
