@@ -21,6 +21,7 @@
 //!   resources (the PRSB view).
 
 use super::auth::compartment;
+use super::auth::concern::Concern;
 use super::auth::scopes::{Grant, Permission};
 use super::auth::Requester;
 use super::consent::{self, Verdict};
@@ -58,8 +59,11 @@ pub enum Judgement {
     Shown,
     /// Released by an override from a consent or label that withholds it.
     Released(String),
-    /// Outside the requester's scopes or patient compartment: never released.
+    /// Outside the requester's scopes: never released.
     Refused(String),
+    /// Outside what a patient-scoped token's patient may see: answered as
+    /// if it did not exist, so its existence is not revealed.
+    Unreachable(String),
     /// Withheld by the person's consent or a confidentiality label.
     Withheld(String),
 }
@@ -118,7 +122,7 @@ impl<'a> Gate<'a> {
             return Ok(c.clone());
         }
         let load = |conn: &Connection| -> FhirResult<Vec<Value>> {
-            let keys = matching(conn, &self.svc.registry, "Consent", &format!("patient=Patient/{patient}&status=active"), MAX_CONSENTS)?;
+            let keys = matching(conn, &self.svc.registry, "Consent", &format!("patient=Patient/{patient}&status=active"), MAX_CONSENTS, None)?;
             store::current_many(conn, &keys)?.iter().map(resource_of).collect()
         };
         let list = match conn {
@@ -140,7 +144,7 @@ impl<'a> Gate<'a> {
                 report.shown.push(key.clone());
                 report.released.push(key);
             }
-            Judgement::Refused(why) | Judgement::Withheld(why) => report.withheld.push((key, why.clone())),
+            Judgement::Refused(why) | Judgement::Withheld(why) | Judgement::Unreachable(why) => report.withheld.push((key, why.clone())),
         }
         Ok(j)
     }
@@ -180,24 +184,97 @@ impl<'a> Gate<'a> {
         if grant == Grant::None {
             return Ok(Judgement::Refused(format!("no scope of this token reads {t}")));
         }
-        let patients = compartment::patients_of(&self.svc.ctx, &self.svc.registry, resource);
-        if grant == Grant::Compartment && compartment::is_compartment_type(t) {
-            let mine = r.patient.as_deref().is_some_and(|p| patients.contains(p));
-            if !mine {
-                return Ok(Judgement::Refused(format!("{} is not in the compartment of the token's patient", key_of(resource))));
+        let concern = Concern::of(&self.svc.ctx, &self.svc.registry, resource);
+        if grant == Grant::Compartment {
+            let me = r.patient.as_deref().unwrap_or_default();
+            if !self.patient_reaches(conn, resource, &concern, me)? {
+                return Ok(Judgement::Unreachable(format!("{} is not in the record of the token's patient", key_of(resource))));
+            }
+            // A patient's view of the audit trail is of their own record: an
+            // event that also names other people is theirs to read only
+            // through a user-level scope.
+            if t == audit::AUDIT_TYPE && concern.persons().iter().any(|p| p != me) {
+                return Ok(Judgement::Unreachable("the event concerns other people too".into()));
             }
         }
-        self.report.borrow_mut().patients.extend(patients.iter().cloned());
+        self.report.borrow_mut().patients.extend(concern.persons().iter().cloned());
         if r.is_open() {
             return Ok(Judgement::Shown);
         }
-        for p in &patients {
+        let relabelled = self.with_current_labels(conn, resource)?;
+        let resource = relabelled.as_ref().unwrap_or(resource);
+        for p in concern.persons() {
             let consents = self.consents_of(conn, p)?;
             if let Verdict::Withheld(why) = consent::decide(r, p, &consents, resource, self.now) {
                 return Ok(if r.overrides() { Judgement::Released(why) } else { Judgement::Withheld(why) });
             }
         }
+        if concern.persons().is_empty() && !consent::EXEMPT_TYPES.contains(&t) {
+            if let Some(label) = consent::restricted_label(resource) {
+                let why = format!("the {t} is labelled confidentiality {label} and concerns no person whose consent could permit it");
+                return Ok(if r.overrides() { Judgement::Released(why) } else { Judgement::Withheld(why) });
+            }
+        }
         Ok(Judgement::Shown)
+    }
+
+    /// Whether a patient-scoped token's patient may see a resource: one of
+    /// R4's Patient compartment types when it is in their compartment; any
+    /// other type when it concerns them, or when it concerns no one and
+    /// their record refers to it (their home, their carers).
+    fn patient_reaches(&self, conn: Option<&Connection>, resource: &Value, concern: &Concern, me: &str) -> FhirResult<bool> {
+        let t = resource["resourceType"].as_str().unwrap_or_default();
+        if compartment::is_compartment_type(t) {
+            return Ok(concern.compartment.contains(me));
+        }
+        if !concern.persons().is_empty() {
+            return Ok(concern.persons().contains(me));
+        }
+        let Some(id) = resource["id"].as_str() else { return Ok(false) };
+        let reached = |c: &Connection| store::reached_from(c, t, id, me);
+        match conn {
+            Some(c) => reached(c),
+            None => self.svc.store.read(reached),
+        }
+    }
+
+    /// An earlier version is judged with the confidentiality labels of the
+    /// resource as it is now as well as its own: labelling a resource
+    /// restricts every version of it. `None` when nothing changes.
+    fn with_current_labels(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Option<Value>> {
+        let (Some(t), Some(id), Some(v)) = (resource["resourceType"].as_str(), resource["id"].as_str(), resource["meta"]["versionId"].as_str().and_then(|v| v.parse::<i64>().ok())) else {
+            return Ok(None);
+        };
+        let latest = |c: &Connection| -> FhirResult<Option<Value>> {
+            let Some(current) = store::current(c, t, id)? else { return Ok(None) };
+            if current.version == v {
+                return Ok(None);
+            }
+            // A deleted resource keeps the labels of its last content.
+            let mut n = current.version;
+            while n > v {
+                if let Some(found) = store::version(c, t, id, n)?.filter(|x| !x.deleted()) {
+                    return Ok(Some(resource_of(&found)?));
+                }
+                n -= 1;
+            }
+            Ok(None)
+        };
+        let Some(now) = (match conn {
+            Some(c) => latest(c)?,
+            None => self.svc.store.read(latest)?,
+        }) else {
+            return Ok(None);
+        };
+        let mine = resource["meta"]["security"].as_array().cloned().unwrap_or_default();
+        let added: Vec<Value> = now["meta"]["security"].as_array().into_iter().flatten().filter(|l| !mine.contains(l)).cloned().collect();
+        if added.is_empty() {
+            return Ok(None);
+        }
+        let mut relabelled = resource.clone();
+        let labels = relabelled["meta"]["security"].as_array().cloned().unwrap_or_default();
+        relabelled["meta"]["security"] = Value::Array(labels.into_iter().chain(added).collect());
+        Ok(Some(relabelled))
     }
 
     /// Checks made before an interaction runs.
@@ -209,6 +286,12 @@ impl<'a> Gate<'a> {
         }
         if r.is_open() {
             return Ok(());
+        }
+        if let Some(asked) = &r.refused_purpose {
+            return Err(forbidden(format!(
+                "X-Careplan-Purpose-Of-Use: {asked} is not a purpose of use this token carries ({}); the header may only choose one of the token's purposes, or ask for an override (BTG)",
+                if r.purposes.is_empty() { "none".to_string() } else { r.purposes.join(", ") }
+            )));
         }
         if r.asks_override() && !r.overrides() {
             return Err(forbidden(if r.has_role(super::auth::DATA_CONTROLLER) {
@@ -227,25 +310,52 @@ impl<'a> Gate<'a> {
             return Err(forbidden(format!("This token has no scope that allows {} on {t} (e.g. user/{t}.{}); scopes: {}", permission_name(p), p.letter(), scope_list(r))));
         }
         if grant == Grant::Compartment && req.param("_summary") == Some("count") {
-            return Err(forbidden("Counts are not given to patient-scoped tokens (they would count other people's records); search without _summary=count"));
+            return Err(forbidden("Counts are not given to patient-scoped tokens; search without _summary=count"));
         }
-        // Instance operations that read the stored resource: judge it first.
-        let instance = match interaction {
-            Interaction::ValidateInstance(t, id) => Some((t.as_str(), id.as_str())),
-            Interaction::PrsbView(id) => Some(("CarePlan", id.as_str())),
-            _ => None,
-        };
-        if let Some((t, id)) = instance {
-            if let Some(v) = self.svc.store.read(|c| store::current(c, t, id))?.filter(|v| !v.deleted()) {
-                self.refuse_unless_shown(None, &resource_of(&v)?)?;
+        // Interactions on a stored resource: it is judged before anything of
+        // the request (a body, a patch, a validation) is looked at, so no
+        // answer depends on content the requester may not see.
+        match interaction {
+            Interaction::ValidateInstance(t, id) => self.judge_stored(t, id, || FhirError::not_found(format!("{t}/{id} does not exist")))?,
+            Interaction::PrsbView(id) => self.judge_stored("CarePlan", id, || FhirError::not_found(format!("CarePlan/{id} does not exist")))?,
+            Interaction::Update(t, id) | Interaction::Patch(t, id) => {
+                if let Some(v) = self.svc.store.read(|c| store::current(c, t, id))?.filter(|v| !v.deleted()) {
+                    self.may_change(None, &v)?;
+                }
             }
+            _ => {}
         }
         Ok(())
     }
 
-    fn refuse_unless_shown(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<()> {
+    /// Refuses unless the requester may see the current version of a stored resource (if there is one).
+    fn judge_stored(&self, t: &str, id: &str, missing: impl FnOnce() -> FhirError) -> FhirResult<()> {
+        if let Some(v) = self.svc.store.read(|c| store::current(c, t, id))?.filter(|v| !v.deleted()) {
+            self.refuse_unless_shown(None, &resource_of(&v)?, missing)?;
+        }
+        Ok(())
+    }
+
+    /// Changing what the requester may not see is refused as reading it
+    /// would be; a resource outside a patient-scoped token's record is
+    /// refused without saying more than that.
+    fn may_change(&self, conn: Option<&Connection>, current: &Version) -> FhirResult<()> {
+        let json = resource_of(current)?;
+        match self.judge(conn, &json)? {
+            Judgement::Unreachable(_) => Err(forbidden(format!(
+                "{}/{} cannot be changed with this token: a patient-scoped token changes only its patient's record",
+                current.res_type, current.id
+            ))),
+            _ => self.refuse_unless_shown(conn, &json, || FhirError::not_found("")),
+        }
+    }
+
+    /// `missing` is the answer when the resource did not exist: a resource
+    /// a patient-scoped token may not reach gets it too.
+    fn refuse_unless_shown(&self, conn: Option<&Connection>, resource: &Value, missing: impl FnOnce() -> FhirError) -> FhirResult<()> {
         match self.judge(conn, resource)? {
             Judgement::Shown | Judgement::Released(_) => Ok(()),
+            Judgement::Unreachable(_) => Err(missing()),
             Judgement::Refused(why) => Err(forbidden(format!("{}: {why}", key_of(resource)))),
             Judgement::Withheld(why) => Err(withheld(format!(
                 "{} is withheld: {why}. A requester with the role '{}' may release it for one request with X-Careplan-Purpose-Of-Use: BTG and X-Careplan-Override-Reason",
@@ -256,24 +366,38 @@ impl<'a> Gate<'a> {
     }
 
     /// Filters an answer: what the requester may not see is left out.
-    pub fn filter(&self, interaction: &Interaction, mut reply: Reply) -> FhirResult<Reply> {
+    pub fn filter(&self, interaction: &Interaction, req: &Request, mut reply: Reply) -> FhirResult<Reply> {
         let Some(body) = reply.body.take() else { return Ok(reply) };
         let kind = body["resourceType"].as_str().unwrap_or_default().to_string();
         use Interaction as I;
         match interaction {
             I::Search(_) | I::HistoryInstance(..) | I::HistoryType(_) | I::HistorySystem if kind == "Bundle" => {
-                reply.body = Some(self.filter_bundle(body, &mut reply.filtered, true)?);
+                let bundle = self.filter_bundle(body, &mut reply.filtered, true)?;
+                if let (I::HistoryInstance(t, id), true) = (interaction, self.limited()) {
+                    // Nothing of it is the patient's: as if it did not exist.
+                    if bundle["entry"].as_array().is_none_or(|e| e.is_empty()) {
+                        return Err(FhirError::not_found(format!("{t}/{id} does not exist")));
+                    }
+                }
+                reply.body = Some(bundle);
             }
             I::Batch if kind == "Bundle" => {
                 reply.body = Some(self.filter_bundle(body, &mut reply.filtered, false)?);
             }
-            I::Read(..) | I::Vread(..) => {
-                self.refuse_unless_shown(None, &body)?;
+            I::Read(t, id) => {
+                self.refuse_unless_shown(None, &body, || FhirError::not_found(format!("{t}/{id} does not exist")))?;
                 reply.body = Some(body);
+                // Only now: a 304 says the version exists, which is for those who may see it.
+                reply = super::interactions::not_modified(req, reply);
+            }
+            I::Vread(t, id, v) => {
+                self.refuse_unless_shown(None, &body, || FhirError::not_found(format!("{t}/{id} has no version {v}")))?;
+                reply.body = Some(body);
+                reply = super::interactions::not_modified(req, reply);
             }
             I::Create(_) | I::Update(..) | I::ConditionalUpdate(_) | I::Patch(..) if kind != "OperationOutcome" => match self.judge(None, &body)? {
                 Judgement::Shown | Judgement::Released(_) => reply.body = Some(body),
-                Judgement::Refused(why) | Judgement::Withheld(why) => {
+                Judgement::Refused(why) | Judgement::Withheld(why) | Judgement::Unreachable(why) => {
                     reply.filtered = true;
                     reply.body = Some(super::error::operation_outcome(&[super::note(format!("The write was done, but the resource is not shown to this requester: {why}"))]));
                 }
@@ -283,11 +407,19 @@ impl<'a> Gate<'a> {
         Ok(reply)
     }
 
+    /// A patient-scoped token: what is outside its patient's record is
+    /// left out without a word.
+    fn limited(&self) -> bool {
+        !self.requester.is_open() && self.requester.patient.is_some()
+    }
+
     /// Searchsets and histories lose withheld entries; batch and transaction
-    /// responses keep every entry (their order is the request's) but lose
-    /// the withheld resources.
+    /// responses keep every entry (their order is the request's) but an
+    /// entry whose resource is withheld loses it, with everything that
+    /// would tell of it (id, version, date), and answers as a read of it
+    /// would have.
     fn filter_bundle(&self, mut bundle: Value, filtered: &mut bool, drop_entries: bool) -> FhirResult<Value> {
-        let limited = !self.requester.is_open() && self.requester.patient.is_some();
+        let limited = self.limited();
         let mut removed = 0usize;
         if let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) {
             let mut kept = Vec::with_capacity(entries.len());
@@ -304,22 +436,33 @@ impl<'a> Gate<'a> {
                     kept.push(entry);
                     continue;
                 }
-                let keep = match entry.get("resource") {
-                    Some(r) if r["resourceType"] == "OperationOutcome" => true,
-                    Some(r) => matches!(self.judge(None, r)?, Judgement::Shown | Judgement::Released(_)),
-                    // A deletion in a history: its compartment is unknown, so a patient-scoped token does not get it.
-                    None => !(drop_entries && limited),
+                let judgement = match entry.get("resource") {
+                    Some(r) if r["resourceType"] == "OperationOutcome" => Judgement::Shown,
+                    Some(r) => self.judge(None, r)?,
+                    // A deletion in a history: whose it was is unknown, so a patient-scoped token does not get it.
+                    None if drop_entries && limited => Judgement::Unreachable(String::new()),
+                    None => Judgement::Shown,
                 };
-                if keep {
-                    kept.push(entry);
-                } else if drop_entries {
-                    removed += 1;
-                } else {
-                    removed += 1;
-                    if let Some(o) = entry.as_object_mut() {
-                        o.remove("resource");
-                        o.remove("fullUrl");
+                let said = match &judgement {
+                    Judgement::Shown | Judgement::Released(_) => {
+                        kept.push(entry);
+                        continue;
                     }
+                    Judgement::Unreachable(_) => false,
+                    Judgement::Refused(_) | Judgement::Withheld(_) => true,
+                };
+                if said {
+                    removed += 1;
+                }
+                if !drop_entries {
+                    let (status, message) = match judgement {
+                        Judgement::Unreachable(_) => ("404 Not Found", "Not found".to_string()),
+                        Judgement::Withheld(why) => ("403 Forbidden", format!("Withheld from this requester: {why}")),
+                        Judgement::Refused(why) => ("403 Forbidden", why),
+                        _ => ("200 OK", String::new()),
+                    };
+                    let code = if status.starts_with("404") { "not-found" } else { "forbidden" };
+                    entry = json!({"response": {"status": status, "outcome": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "details": {"text": message}}]}}});
                     kept.push(entry);
                 }
             }
@@ -336,7 +479,7 @@ impl<'a> Gate<'a> {
             }
             if drop_entries && bundle["type"] == "searchset" {
                 let note = json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "suppressed",
-                    "details": {"text": format!("{removed} resource(s) of this page are not shown to this requester (scopes, patient compartment or the person's consent)")}}]}, "search": {"mode": "outcome"}});
+                    "details": {"text": format!("{removed} resource(s) of this page are not shown to this requester (scopes, or the person's consent or a confidentiality label)")}}]}, "search": {"mode": "outcome"}});
                 if let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) {
                     entries.push(note);
                 } else {
@@ -344,8 +487,9 @@ impl<'a> Gate<'a> {
                 }
             }
         }
-        // A total would count what is withheld (for a patient-scoped token, other people's records).
-        if drop_entries && (removed > 0 || limited) {
+        // A history's total counts every version, the requester's or not
+        // (a searchset's counts only what the requester may see: `pages`).
+        if drop_entries && bundle["type"] == "history" && (removed > 0 || limited || !self.requester.is_open()) {
             if let Some(o) = bundle.as_object_mut() {
                 o.remove("total");
             }
@@ -400,8 +544,9 @@ pub fn refuse_audit_writes(interaction: &Interaction) -> FhirResult<()> {
 }
 
 /// Checks one write inside its store transaction: `new` is the content to
-/// store (`None` for a delete), `current` the version it replaces.
-pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &str, new: Option<&Value>, current: Option<&Version>) -> FhirResult<()> {
+/// store with whom it concerns (`None` for a delete), `current` the version
+/// it replaces.
+pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &str, new: Option<(&Value, &Concern)>, current: Option<&Version>) -> FhirResult<()> {
     if res_type == audit::AUDIT_TYPE {
         return Err(FhirError::new(405, IssueCode::NotSupported, "The audit trail cannot be written, changed or deleted through the API"));
     }
@@ -415,29 +560,152 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         (Some(_), Some(_)) => Permission::Update,
         (Some(_), None) => Permission::Create,
     };
+    let grant = scope_for(r, res_type, p)?;
+    if let Some(c) = live {
+        guard_change(svc, conn, req, res_type, c, p)?;
+    }
+    let Some((_, concern)) = new else { return Ok(()) };
+    if grant == Grant::Compartment {
+        // A patient's token writes into that patient's record only: content
+        // that also concerns someone else would land in their record.
+        let me = r.patient.as_deref().unwrap_or_default();
+        let theirs = if compartment::is_compartment_type(res_type) { concern.compartment.contains(me) } else { concern.persons().contains(me) };
+        if !theirs {
+            return Err(forbidden(format!("A patient-scoped token writes only into its patient's record (Patient/{me}); this {res_type} is not in it")));
+        }
+        if let Some(other) = concern.persons().iter().find(|p| p.as_str() != me) {
+            return Err(forbidden(format!("A patient-scoped token writes only into its patient's record (Patient/{me}); this {res_type} also concerns Patient/{other}")));
+        }
+    }
+    if res_type == "Consent" {
+        consent_writer(conn, r, concern)?;
+    }
+    Ok(())
+}
+
+/// Whether a stored resource is within the requester's reach at all (a
+/// patient-scoped token: its patient's record); what is not is answered
+/// as if it did not exist.
+pub fn reaches(svc: &Service, conn: &Connection, req: &Request, current: &Version) -> FhirResult<bool> {
+    if req.requester.is_open() || current.deleted() {
+        return Ok(true);
+    }
+    let gate = Gate::new(svc, &req.requester);
+    Ok(!matches!(gate.judge(Some(conn), &resource_of(current)?)?, Judgement::Unreachable(_)))
+}
+
+fn scope_for(r: &Requester, res_type: &str, p: Permission) -> FhirResult<Grant> {
     let grant = r.scopes.grant(res_type, p);
     if grant == Grant::None {
         return Err(forbidden(format!("This token has no scope that allows {} on {res_type}; scopes: {}", permission_name(p), scope_list(r))));
     }
-    let gate = Gate::new(svc, r);
-    if grant == Grant::Compartment {
-        let me = r.patient.as_deref().unwrap_or_default();
-        if let Some(json) = new {
-            if !compartment::patients_of(&svc.ctx, &svc.registry, json).contains(me) {
-                return Err(forbidden(format!("A patient-scoped token writes only into its patient's compartment (Patient/{me}); this {res_type} is not in it")));
-            }
-        }
-        if let Some(c) = live {
-            if !compartment::patients_of(&svc.ctx, &svc.registry, &resource_of(c)?).contains(me) {
-                return Err(forbidden(format!("{res_type}/{} is not in the compartment of Patient/{me}", c.id)));
-            }
-        }
+    Ok(grant)
+}
+
+/// May the requester change (`p`: update or delete) this stored version?
+/// Decided on the stored resource alone, before the new content is looked at.
+pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &str, current: &Version, p: Permission) -> FhirResult<()> {
+    let r = &*req.requester;
+    if r.is_open() {
+        return Ok(());
     }
-    if let Some(c) = live {
-        // Changing what the requester may not see is refused as reading it would be.
-        gate.refuse_unless_shown(Some(conn), &resource_of(c)?)?;
+    scope_for(r, res_type, p)?;
+    Gate::new(svc, r).may_change(Some(conn), current)?;
+    if res_type == "Consent" {
+        consent_writer(conn, r, &Concern::of(&svc.ctx, &svc.registry, &resource_of(current)?))?;
     }
     Ok(())
+}
+
+/// A person's consent is theirs: it is written (created, changed, deleted)
+/// by the person, by someone who represents them (a RelatedPerson of
+/// theirs as `fhirUser`), or by a data controller, never by any writer
+/// (who could grant themselves access).
+fn consent_writer(conn: &Connection, r: &Requester, concern: &Concern) -> FhirResult<()> {
+    // A backend system (a `system/` scope on Consent) is registered by the
+    // data controller and acts for it, as an importer of plans does.
+    let system = r.scopes.list.iter().any(|s| s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == "Consent"));
+    if r.has_role(super::auth::DATA_CONTROLLER) || system {
+        return Ok(());
+    }
+    for p in concern.persons() {
+        if r.is_person(p) {
+            continue;
+        }
+        let represents = match r.fhir_user.as_deref().and_then(|u| u.strip_prefix("RelatedPerson/")) {
+            Some(id) => store::current(conn, "RelatedPerson", id)?
+                .filter(|v| !v.deleted())
+                .map(|v| resource_of(&v))
+                .transpose()?
+                .and_then(|rp| rp["patient"]["reference"].as_str().and_then(super::search::index::parse_reference))
+                .is_some_and(|(t, id)| t == "Patient" && id == *p),
+            None => false,
+        };
+        if !represents {
+            return Err(forbidden(format!(
+                "A Consent of Patient/{p} is written by the person (fhirUser Patient/{p}), a RelatedPerson who represents them, a requester with the role '{}' or the data controller's own system (a system/ scope)",
+                super::auth::DATA_CONTROLLER
+            )));
+        }
+    }
+    if concern.persons().is_empty() {
+        return Err(forbidden(format!("A Consent names the person it is about (Consent.patient); only a requester with the role '{}' writes one that does not", super::auth::DATA_CONTROLLER)));
+    }
+    Ok(())
+}
+
+/// Resources of `t` that a conditional request's criteria select, among
+/// those the requester may see: a patient-scoped token's search is limited
+/// to its patient's record before it runs, and a match withheld by consent
+/// is refused without its id, version or date.
+pub fn matching_for(svc: &Service, conn: &Connection, req: &Request, t: &str, query: &str, limit: usize) -> FhirResult<Vec<(String, String)>> {
+    let r = &*req.requester;
+    let patient = r.patient.as_deref().filter(|_| !r.is_open() && r.scopes.grant(t, Permission::Search).max(r.scopes.grant(t, Permission::Read)) == Grant::Compartment);
+    let found = matching(conn, &svc.registry, t, query, limit, patient.map(|p| (p, compartment::is_compartment_type(t))))?;
+    if r.is_open() {
+        return Ok(found);
+    }
+    let gate = Gate::new(svc, r);
+    let mut kept = Vec::with_capacity(found.len());
+    for (ft, id) in found {
+        let Some(v) = store::current(conn, &ft, &id)?.filter(|v| !v.deleted()) else { continue };
+        match gate.judge(Some(conn), &resource_of(&v)?)? {
+            Judgement::Shown | Judgement::Released(_) => kept.push((ft, id)),
+            Judgement::Unreachable(_) => {}
+            Judgement::Refused(_) | Judgement::Withheld(_) => {
+                return Err(withheld(format!("The criteria '{query}' select a {t} that is withheld from this requester; nothing was done")));
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// How many resources of a search the requester may see, when there are
+/// at most `limit` matches to judge; `None` when there are more.
+pub fn visible_count(svc: &Service, conn: &Connection, req: &Request, versions: &[Version]) -> FhirResult<usize> {
+    let gate = Gate::new(svc, &req.requester);
+    let mut n = 0;
+    for v in versions {
+        if matches!(gate.judge(Some(conn), &resource_of(v)?)?, Judgement::Shown | Judgement::Released(_)) {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Limits a search plan to what the requester may see before it runs (a
+/// patient-scoped token: its patient's record).
+pub fn restrict_plan(req: &Request, plan: &mut super::search::query::Plan) {
+    let r = &*req.requester;
+    if r.is_open() {
+        return;
+    }
+    let t = plan.res_type.clone();
+    if r.scopes.grant(&t, Permission::Search).max(r.scopes.grant(&t, Permission::Read)) == Grant::Compartment {
+        if let Some(p) = r.patient.as_deref() {
+            plan.only_for_patient(p, compartment::is_compartment_type(&t));
+        }
+    }
 }
 
 /// For operations that answer from stored resources (the PRSB view,
@@ -469,7 +737,8 @@ pub fn visible_versions(svc: &Service, req: &Request, versions: Vec<Version>) ->
     for (i, v) in versions.into_iter().enumerate() {
         let json = resource_of(&v)?;
         if i == 0 {
-            gate.refuse_unless_shown(None, &json)?;
+            let (t, id) = (v.res_type.clone(), v.id.clone());
+            gate.refuse_unless_shown(None, &json, || FhirError::not_found(format!("{t}/{id} does not exist")))?;
             kept.push((v, json));
             continue;
         }
@@ -586,6 +855,27 @@ pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<R
         }
     }
     rec
+}
+
+/// The audit record of a transaction, written with it: every entry's
+/// resource (with its version) and every person its entries concern.
+pub fn record_of_transaction(req: &Request, replies: &[Reply]) -> audit::Record {
+    let mut report = Report::default();
+    for r in replies {
+        if let Some(v) = &r.version {
+            report.shown.push(format!("{}/{}/_history/{}", v.res_type, v.id, v.version));
+        }
+        report.patients.extend(r.patients.iter().cloned());
+    }
+    let mut rec = record_of(&Interaction::Batch, req, &Ok(Reply::body(200, Value::Null)), &report);
+    rec.subtype = "transaction".into();
+    rec
+}
+
+/// The audit record of a single write, written with it.
+pub fn record_of_write(interaction: &Interaction, req: &Request, reply: &Reply) -> audit::Record {
+    let report = Report { patients: reply.patients.clone(), ..Report::default() };
+    record_of(interaction, req, &Ok(reply.clone_without_body()), &report)
 }
 
 fn target_of(interaction: &Interaction) -> Option<String> {

@@ -7,6 +7,7 @@
 //! The API can read them (with a scope naming AuditEvent) but never write,
 //! change or delete them (`access::authorize` answers 405, and audits that).
 
+use super::auth::concern::Concern;
 use super::auth::Requester;
 use super::error::FhirResult;
 use super::search::index;
@@ -153,19 +154,38 @@ pub fn event(requester: Option<&Requester>, address: Option<&str>, rec: &Record,
     ev
 }
 
-/// Writes the AuditEvent of `rec`: stored and on disk when this returns.
-pub fn record(svc: &Service, requester: Option<&Requester>, address: Option<&str>, rec: &Record) -> FhirResult<()> {
+/// An AuditEvent ready to store: built, indexed, and its persons worked out.
+pub struct Prepared {
+    id: String,
+    now: i64,
+    bytes: Vec<u8>,
+    rows: Vec<index::IndexRow>,
+    concern: Concern,
+}
+
+/// Builds the AuditEvent of `rec`, outside any store transaction.
+pub fn prepare(svc: &Service, requester: Option<&Requester>, address: Option<&str>, rec: &Record) -> FhirResult<Prepared> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = clock::now_ms();
     let ev = event(requester, address, rec, &id, now);
     let bytes = serde_json::to_vec(&ev).map_err(store::internal)?;
     let parsed = format::parse_resource(&svc.ctx, &bytes, Some(crate::tree::Format::Json))?;
-    let rows = match parsed.doc.root.as_ref() {
-        Some(root) => index::extract(&svc.registry, &svc.ctx, AUDIT_TYPE, root),
-        None => Vec::new(),
+    let (rows, concern) = match parsed.doc.root.as_ref() {
+        Some(root) => (index::extract(&svc.registry, &svc.ctx, AUDIT_TYPE, root), Concern::of_tree(&svc.ctx, &svc.registry, &ev, root)),
+        None => (Vec::new(), Concern::default()),
     };
-    svc.store.write(|conn| {
-        store::put_version(conn, &NewVersion { res_type: AUDIT_TYPE, id: &id, version: 1, method: "POST", last_updated: now, body: Some(&bytes), index: &rows })?;
-        Ok(())
-    })
+    Ok(Prepared { id, now, bytes, rows, concern })
+}
+
+/// Stores a prepared AuditEvent in the caller's transaction: the event of
+/// a write is committed with the write, or not at all.
+pub fn store_in(conn: &rusqlite::Connection, p: &Prepared) -> FhirResult<()> {
+    store::put_version(conn, &NewVersion { res_type: AUDIT_TYPE, id: &p.id, version: 1, method: "POST", last_updated: p.now, body: Some(&p.bytes), index: &p.rows, concern: Some(&p.concern) })?;
+    Ok(())
+}
+
+/// Writes the AuditEvent of `rec`: stored and on disk when this returns.
+pub fn record(svc: &Service, requester: Option<&Requester>, address: Option<&str>, rec: &Record) -> FhirResult<()> {
+    let p = prepare(svc, requester, address, rec)?;
+    svc.store.write(|conn| store_in(conn, &p))
 }

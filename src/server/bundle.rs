@@ -12,8 +12,7 @@ use super::format;
 use super::interactions::{self, new_id, Reply};
 use super::routing::{self, Interaction, Request, Return};
 use super::search::index::{IndexValue, parse_reference};
-use super::search::query::matching;
-use super::{clock, Prepared, Service};
+use super::{access, audit, clock, Prepared, Service};
 use crate::issue::Issue;
 use base64::Engine as _;
 use rayon::prelude::*;
@@ -185,7 +184,7 @@ fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply>
         let mut conditional: HashMap<String, String> = HashMap::new();
         for (e, p) in entries.iter().zip(prepared.iter_mut()) {
             if let Some(p) = p {
-                rewrite_references(svc, conn, &mut p.json, &ids, &mut conditional).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), Some(&p.res_type)))?;
+                rewrite_references(svc, conn, &e.request, &mut p.json, &ids, &mut conditional).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), Some(&p.res_type)))?;
                 for row in &mut p.index {
                     if let IndexValue::Reference { target_type, target_id, url } = &mut row.value {
                         if let Some(new) = ids.get(url.as_str()).or_else(|| conditional.get(url.as_str())) {
@@ -208,11 +207,17 @@ fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply>
             let reply = interactions::apply(svc, conn, &e.interaction, &e.request, prepared[i].take()).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), res_type.as_deref()))?;
             replies[i] = Some(reply);
         }
-        Ok(replies.into_iter().flatten().collect::<Vec<Reply>>())
+        let replies = replies.into_iter().flatten().collect::<Vec<Reply>>();
+        // The AuditEvent names every resource written, read or deleted and
+        // every person concerned, whatever the response shows, and commits
+        // with the transaction.
+        let rec = access::record_of_transaction(req, &replies);
+        audit::store_in(conn, &audit::prepare(svc, Some(&req.requester), req.requester.address.as_deref(), &rec)?)?;
+        Ok(replies)
     })?;
     svc.outbox_signal.notify();
     let entries: Vec<Value> = replies.iter().map(|r| response_entry(&req.base, r, req.prefer)).collect();
-    Ok(Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "transaction-response", "entry": entries})))
+    Ok(Reply { audited: true, ..Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "transaction-response", "entry": entries})) })
 }
 
 /// Gives each created entry its id before anything runs, so references to
@@ -223,7 +228,7 @@ fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared:
         let target = match &e.interaction {
             Interaction::Create(t) => {
                 let existing = match &e.request.if_none_exist {
-                    Some(cond) => matching(conn, &svc.registry, t, interactions::condition_query(cond), 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?,
+                    Some(cond) => access::matching_for(svc, conn, &e.request, t, interactions::condition_query(cond), 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?,
                     None => Vec::new(),
                 };
                 let id = match existing.as_slice() {
@@ -235,7 +240,7 @@ fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared:
             }
             Interaction::Update(t, id) => Some(format!("{t}/{id}")),
             Interaction::ConditionalUpdate(t) => {
-                let found = matching(conn, &svc.registry, t, &e.request.query_string(), 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?;
+                let found = access::matching_for(svc, conn, &e.request, t, &e.request.query_string(), 2).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), None))?;
                 let id = match found.as_slice() {
                     [(_, id)] => id.clone(),
                     _ => p.as_ref().and_then(|p| p.json.get("id")).and_then(Value::as_str).map(str::to_string).unwrap_or_else(new_id),
@@ -254,7 +259,7 @@ fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared:
 
 /// Rewrites `reference` values: a `fullUrl` of another entry becomes its
 /// `Type/id`; a conditional reference becomes the one resource it matches.
-fn rewrite_references(svc: &Service, conn: &Connection, value: &mut Value, ids: &HashMap<String, String>, conditional: &mut HashMap<String, String>) -> FhirResult<()> {
+fn rewrite_references(svc: &Service, conn: &Connection, req: &Request, value: &mut Value, ids: &HashMap<String, String>, conditional: &mut HashMap<String, String>) -> FhirResult<()> {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
@@ -266,7 +271,8 @@ fn rewrite_references(svc: &Service, conn: &Connection, value: &mut Value, ids: 
                             let resolved = match conditional.get(s.as_str()) {
                                 Some(r) => r.clone(),
                                 None => {
-                                    let found = matching(conn, &svc.registry, t, query, 2)?;
+                                    // Among what the requester may see: a conditional reference is no way to learn another person's ids.
+                                    let found = access::matching_for(svc, conn, req, t, query, 2)?;
                                     let [(rt, id)] = found.as_slice() else {
                                         return Err(FhirError::conflict(
                                             412,
@@ -281,13 +287,13 @@ fn rewrite_references(svc: &Service, conn: &Connection, value: &mut Value, ids: 
                             *s = resolved;
                         }
                     }
-                    _ => rewrite_references(svc, conn, v, ids, conditional)?,
+                    _ => rewrite_references(svc, conn, req, v, ids, conditional)?,
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                rewrite_references(svc, conn, item, ids, conditional)?;
+                rewrite_references(svc, conn, req, item, ids, conditional)?;
             }
         }
         _ => {}

@@ -129,6 +129,11 @@ pub fn in_force(consent: &Value, now_ms: i64) -> bool {
     consent["status"].as_str() == Some("active") && (consent["provision"].get("period").is_none() || within(&consent["provision"]["period"], (now_ms, now_ms)))
 }
 
+/// The confidentiality label (R or V) that restricts a resource, if any.
+pub fn restricted_label(resource: &Value) -> Option<&str> {
+    labels(resource).into_iter().find(|(s, c)| s.is_none_or(|s| s == CONFIDENTIALITY) && RESTRICTED_LABELS.contains(c)).map(|(_, c)| c)
+}
+
 /// May `requester` see `resource` (of person `patient`), given the person's Consents?
 pub fn decide(requester: &Requester, patient: &str, consents: &[Value], resource: &Value, now_ms: i64) -> Verdict {
     let res_type = resource["resourceType"].as_str().unwrap_or_default();
@@ -145,12 +150,11 @@ pub fn decide(requester: &Requester, patient: &str, consents: &[Value], resource
     let deciding: Vec<&Value> = applicable.iter().filter(|(d, _)| Some(*d) == deepest).map(|(_, p)| *p).collect();
     let deny = deciding.iter().find(|p| p["type"] == "deny");
     let permit = deciding.iter().find(|p| p["type"] == "permit");
-    let restricted: Vec<&str> = labels(resource).into_iter().filter(|(s, c)| s.is_none_or(|s| s == CONFIDENTIALITY) && RESTRICTED_LABELS.contains(c)).map(|(_, c)| c).collect();
     if deny.is_some() {
         return Verdict::Withheld(format!("Patient/{patient}'s consent denies this access to {res_type}"));
     }
-    if let Some(label) = restricted.first() {
-        let named = permit.is_some_and(|p| codings(&p["securityLabel"]).any(|w| w["code"].as_str() == Some(*label)));
+    if let Some(label) = restricted_label(resource) {
+        let named = permit.is_some_and(|p| codings(&p["securityLabel"]).any(|w| w["code"].as_str() == Some(label)));
         if !named {
             return Verdict::Withheld(format!("the {res_type} is labelled confidentiality {label} and no consent of Patient/{patient} permits it to this requester"));
         }

@@ -129,7 +129,7 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     };
     requester.address = address;
     if let Some(p) = header(&http, auth::PURPOSE_HEADER).map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
-        requester.purpose = Some(p);
+        requester.ask_purpose(&p);
     }
     requester.reason = header(&http, auth::REASON_HEADER);
     let limit = svc.config.max_body_bytes;

@@ -5,14 +5,16 @@
 
 use super::error::{FhirError, FhirResult};
 use super::routing::{Interaction, Request};
+use super::auth::concern::Concern;
+use super::auth::scopes::Permission;
 use super::search::index::IndexRow;
-use super::search::query::matching;
 use super::store::{self, HistoryScope, NewVersion, Version};
 use super::subset::Subset;
 use super::{access, clock, note, outbox, pages, Prepared, Service};
 use crate::issue::{Issue, IssueCode};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// What an interaction answers, before it is written in the wire format.
 #[derive(Clone, Debug)]
@@ -31,11 +33,27 @@ pub struct Reply {
     /// The body is plain JSON, not a FHIR resource (the PRSB view of a plan):
     /// sent as `application/json` whatever format was asked for.
     pub plain_json: bool,
+    /// The persons a write concerned (its content's and what it replaced), for its AuditEvent.
+    pub patients: BTreeSet<String>,
+    /// Its AuditEvent is already written (with the write, in its store transaction).
+    pub audited: bool,
 }
 
 impl Reply {
     pub fn body(status: u16, body: Value) -> Reply {
-        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false }
+        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false }
+    }
+
+    /// The same reply without its body (what an audit record needs).
+    pub fn clone_without_body(&self) -> Reply {
+        Reply { body: None, issues: Vec::new(), version: self.version.clone(), patients: self.patients.clone(), ..Reply::body(self.status, Value::Null) }.with_flags(self)
+    }
+
+    fn with_flags(mut self, from: &Reply) -> Reply {
+        self.write = from.write;
+        self.filtered = from.filtered;
+        self.audited = from.audited;
+        self
     }
 
     /// A plain JSON answer that is not a FHIR resource.
@@ -45,11 +63,11 @@ impl Reply {
 
     fn read(version: Version) -> FhirResult<Reply> {
         let body = resource_of(&version)?;
-        Ok(Reply { status: 200, body: Some(body), version: Some(version), issues: Vec::new(), write: false, filtered: false, plain_json: false })
+        Ok(Reply { version: Some(version), ..Reply::body(200, body) })
     }
 
     fn written(status: u16, version: Version, body: Option<Value>, issues: Vec<Issue>) -> Reply {
-        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false }
+        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false }
     }
 }
 
@@ -70,9 +88,9 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
     match interaction {
         I::Read(t, id) => {
             svc.check_type(t)?;
-            subset(svc, req, not_modified(req, Reply::read(live(conn, t, id)?)?)?)
+            subset(svc, req, Reply::read(live(conn, t, id)?)?)
         }
-        I::Vread(t, id, v) => subset(svc, req, not_modified(req, vread(svc, conn, t, id, v)?)?),
+        I::Vread(t, id, v) => subset(svc, req, vread(svc, conn, t, id, v)?),
         I::Create(t) => create(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
         I::Update(t, id) => update(svc, conn, t, id, req, prepared.ok_or_else(needs_body)?),
         I::ConditionalUpdate(t) => conditional_update(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
@@ -104,8 +122,9 @@ fn subset(svc: &Service, req: &Request, mut reply: Reply) -> FhirResult<Reply> {
     Ok(reply)
 }
 
-/// A read whose version the client already has (`If-None-Match`) is a 304 without a body.
-fn not_modified(req: &Request, mut reply: Reply) -> FhirResult<Reply> {
+/// A read whose version the client already has (`If-None-Match`) is a 304
+/// without a body (`access` decides it, once the reader may see the resource).
+pub fn not_modified(req: &Request, mut reply: Reply) -> Reply {
     let same = |tag: &str, v: &Version| tag.trim() == "*" || tag.trim().trim_start_matches("W/").trim_matches('"') == v.version.to_string();
     if let (Some(tags), Some(v)) = (&req.if_none_match, &reply.version) {
         if tags.split(',').any(|t| same(t, v)) {
@@ -113,7 +132,7 @@ fn not_modified(req: &Request, mut reply: Reply) -> FhirResult<Reply> {
             reply.body = None;
         }
     }
-    Ok(reply)
+    reply
 }
 
 /// The current version, which must exist and not be deleted.
@@ -178,15 +197,15 @@ fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
 
 /// Stores a new version (a resource, or a deletion when `json` is `None`)
 /// and queues it for forwarding, in the caller's transaction.
-pub fn commit(svc: &Service, conn: &Connection, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow])>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
+pub fn commit(svc: &Service, conn: &Connection, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow], &Concern)>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
     let version = current.map_or(1, |c| c.version + 1);
     let now = clock::now_ms();
-    let (json, index) = match content {
-        Some((json, index)) => (Some(stamp(json, id, version, now)), index),
-        None => (None, &[][..]),
+    let (json, index, concern) = match content {
+        Some((json, index, concern)) => (Some(stamp(json, id, version, now)), index, Some(concern)),
+        None => (None, &[][..], None),
     };
     let body = json.as_ref().map(serde_json::to_vec).transpose().map_err(store::internal)?;
-    let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index })?;
+    let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index, concern })?;
     if svc.config.forward.is_some() {
         outbox::enqueue(conn, &stored)?;
     }
@@ -210,7 +229,7 @@ fn create(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared)
     svc.check_type(t)?;
     check_body_type(&p, t)?;
     if let Some(condition) = &req.if_none_exist {
-        let found = matching(conn, &svc.registry, t, condition_query(condition), 2)?;
+        let found = access::matching_for(svc, conn, req, t, condition_query(condition), 2)?;
         match found.as_slice() {
             [] => {}
             [(_, id)] => {
@@ -223,9 +242,10 @@ fn create(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared)
         }
     }
     let id = req.assigned_id.clone().unwrap_or_else(new_id);
-    access::guard_write(svc, conn, req, t, Some(&p.json), store::current(conn, t, &id)?.as_ref())?;
-    let (version, json) = commit(svc, conn, (t, &id), "POST", Some((p.json, &p.index)), None)?;
-    Ok(Reply::written(201, version, json, p.issues))
+    access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), store::current(conn, t, &id)?.as_ref())?;
+    let patients = p.concern.persons().clone();
+    let (version, json) = commit(svc, conn, (t, &id), "POST", Some((p.json, &p.index, &p.concern)), None)?;
+    Ok(Reply { patients, ..Reply::written(201, version, json, p.issues) })
 }
 
 fn update(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {
@@ -241,21 +261,23 @@ fn update(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p:
 }
 
 fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Prepared, current: Option<Version>) -> FhirResult<Reply> {
-    check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
-    let exists = current.as_ref().is_some_and(|c| !c.deleted());
     if current.is_none() && !svc.config.update_create {
         return Err(FhirError::new(405, IssueCode::NotSupported, format!("{t}/{id} does not exist and this server does not create resources on update; POST it to /{t}")));
     }
-    access::guard_write(svc, conn, req, t, Some(&p.json), current.as_ref())?;
-    let (version, json) = commit(svc, conn, (t, id), "PUT", Some((p.json, &p.index)), current.as_ref())?;
-    Ok(Reply::written(if exists { 200 } else { 201 }, version, json, p.issues))
+    // Access first: a version conflict would tell the current version.
+    access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), current.as_ref())?;
+    check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
+    let exists = current.as_ref().is_some_and(|c| !c.deleted());
+    let patients = concerned(svc, &p.concern, current.as_ref())?;
+    let (version, json) = commit(svc, conn, (t, id), "PUT", Some((p.json, &p.index, &p.concern)), current.as_ref())?;
+    Ok(Reply { patients, ..Reply::written(if exists { 200 } else { 201 }, version, json, p.issues) })
 }
 
 fn conditional_update(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {
     svc.check_type(t)?;
     check_body_type(&p, t)?;
     let query = req.query_string();
-    let found = matching(conn, &svc.registry, t, &query, 2)?;
+    let found = access::matching_for(svc, conn, req, t, &query, 2)?;
     let body_id = p.json.get("id").and_then(Value::as_str).map(str::to_string);
     let id = match found.as_slice() {
         [] => req.assigned_id.clone().or(body_id).unwrap_or_else(new_id),
@@ -278,6 +300,9 @@ fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> 
         return Err(FhirError::new(415, IssueCode::NotSupported, format!("PATCH takes a JSON Patch (Content-Type: application/json-patch+json), not '{content_type}'")));
     }
     let current = live(conn, t, id)?;
+    // Access before anything of the patch: applying and validating it
+    // would quote what the requester may not read.
+    access::guard_change(svc, conn, req, t, &current, Permission::Update)?;
     check_if_match(req, Some(&current), &format!("{t}/{id}"))?;
     let operations: json_patch::Patch = serde_json::from_slice(&req.body).map_err(|e| FhirError::bad_request(format!("The body is not a JSON Patch document (an array of operations): {e}")))?;
     let mut doc = resource_of(&current)?;
@@ -286,23 +311,40 @@ fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> 
         return Err(FhirError::new(422, IssueCode::Processing, "A patch may not change resourceType or id"));
     }
     let p = svc.prepare_json(&doc)?;
-    access::guard_write(svc, conn, req, t, Some(&p.json), Some(&current))?;
-    let (version, json) = commit(svc, conn, (t, id), "PATCH", Some((p.json, &p.index)), Some(&current))?;
-    Ok(Reply::written(200, version, json, p.issues))
+    access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), Some(&current))?;
+    let patients = concerned(svc, &p.concern, Some(&current))?;
+    let (version, json) = commit(svc, conn, (t, id), "PATCH", Some((p.json, &p.index, &p.concern)), Some(&current))?;
+    Ok(Reply { patients, ..Reply::written(200, version, json, p.issues) })
+}
+
+/// The persons a write concerns: those of the new content and of the version it replaces.
+fn concerned(svc: &Service, new: &Concern, current: Option<&Version>) -> FhirResult<BTreeSet<String>> {
+    let mut persons = new.persons().clone();
+    if let Some(c) = current.filter(|c| !c.deleted()) {
+        persons.extend(Concern::of(&svc.ctx, &svc.registry, &resource_of(c)?).persons().iter().cloned());
+    }
+    Ok(persons)
 }
 
 fn delete(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> FhirResult<Reply> {
     svc.check_type(t)?;
     let current = store::current(conn, t, id)?;
-    check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
     let outcome = |message: String| serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "details": {"text": message}}]});
+    // What a patient-scoped token may not reach is answered as if it did not exist.
+    let current = match current {
+        Some(c) if !access::reaches(svc, conn, req, &c)? => None,
+        other => other,
+    };
     match current {
         Some(c) if !c.deleted() => {
             access::guard_write(svc, conn, req, t, None, Some(&c))?;
+            check_if_match(req, Some(&c), &format!("{t}/{id}"))?;
+            let patients = concerned(svc, &Concern::default(), Some(&c))?;
             let (version, _) = commit(svc, conn, (t, id), "DELETE", None, Some(&c))?;
             let message = format!("Deleted {t}/{id} (version {}); its earlier versions stay in its _history", version.version);
             let mut reply = Reply::written(200, version, Some(outcome(message.clone())), vec![note(message)]);
             reply.write = false;
+            reply.patients = patients;
             Ok(reply)
         }
         _ => Ok(Reply::body(200, outcome(format!("{t}/{id} does not exist or is already deleted; nothing changed")))),

@@ -74,6 +74,8 @@ pub struct Prepared {
     pub index: Vec<IndexRow>,
     /// Validation issues that did not stop the write (warnings, or errors in `warn` mode).
     pub issues: Vec<Issue>,
+    /// Whom it concerns and what it refers to (`auth::concern`).
+    pub concern: auth::concern::Concern,
 }
 
 impl Service {
@@ -114,7 +116,28 @@ impl Service {
         let checker = validation::Checker::new(ctx.clone(), &config.profiles, config.validation)?;
         let registry = search::Registry::load(&ctx);
         let store = store::Store::open(&config.database)?;
-        Ok(Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default(), auth })
+        let svc = Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default(), auth };
+        svc.complete_concerns().map_err(|e| anyhow::anyhow!("the store's access rows could not be brought up to date: {}", e.issues.first().map(|i| i.message.as_str()).unwrap_or("")))?;
+        Ok(svc)
+    }
+
+    /// A database written by an earlier careplan has no `concern` and
+    /// `link` rows, on which access decides: they are computed once, from
+    /// every current version, before the server answers anything.
+    fn complete_concerns(&self) -> FhirResult<()> {
+        if !self.store.read(|c| store::concern_outdated(c))? {
+            return Ok(());
+        }
+        let seqs = self.store.read(|c| store::current_seqs(c))?;
+        self.store.write(|conn| {
+            for seq in seqs {
+                let Some(v) = store::by_seq(conn, seq)? else { continue };
+                let Ok(json) = interactions::resource_of(&v) else { continue };
+                let concern = auth::concern::Concern::of(&self.ctx, &self.registry, &json);
+                store::put_concern(conn, &v.res_type, &v.id, Some(&concern), true)?;
+            }
+            store::mark_concern_current(conn)
+        })
     }
 
     /// Whether `name` is a resource type of the loaded FHIR version.
@@ -144,7 +167,8 @@ impl Service {
         }
         let Some(root) = parsed.doc.root.as_ref() else { return Err(FhirError::bad_request("The body is not a FHIR resource")) };
         let index = search::index::extract(&self.registry, &self.ctx, &parsed.res_type, root);
-        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues })
+        let concern = auth::concern::Concern::of_tree(&self.ctx, &self.registry, &parsed.json, root);
+        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern })
     }
 
     /// Reads and prepares a request body.
@@ -169,7 +193,10 @@ impl Service {
             return self.run(req, &interaction);
         }
         let gate = access::Gate::new(self, &req.requester);
-        let result = gate.authorize(&interaction, req).and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, reply));
+        let result = gate.authorize(&interaction, req).and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, req, reply));
+        if matches!(&result, Ok(reply) if reply.audited) {
+            return result;
+        }
         let record = access::record_of(&interaction, req, &result, &gate.report.borrow());
         if let Err(e) = audit::record(self, Some(&req.requester), req.requester.address.as_deref(), &record) {
             tracing::error!("the audit trail could not be written: {e}");
@@ -192,7 +219,14 @@ impl Service {
             I::PrsbView(id) => prsb_ops::view(self, id, req),
             _ if interaction.writes() => {
                 let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
-                let reply = self.store.write(|conn| interactions::apply(self, conn, interaction, req, prepared))?;
+                // The write and its AuditEvent commit together, or neither does.
+                let reply = self.store.write(|conn| {
+                    let mut reply = interactions::apply(self, conn, interaction, req, prepared)?;
+                    let rec = access::record_of_write(interaction, req, &reply);
+                    audit::store_in(conn, &audit::prepare(self, Some(&req.requester), req.requester.address.as_deref(), &rec)?)?;
+                    reply.audited = true;
+                    Ok(reply)
+                })?;
                 self.outbox_signal.notify();
                 Ok(reply)
             }

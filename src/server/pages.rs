@@ -11,6 +11,8 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 pub const DEFAULT_HISTORY_COUNT: usize = 100;
+/// The most matches judged one by one to count what a requester may see.
+pub const MAX_JUDGED_TOTAL: usize = 1000;
 
 fn link(relation: &str, url: String) -> Value {
     json!({"relation": relation, "url": url})
@@ -62,7 +64,7 @@ fn bundle(kind: &str, total: Option<usize>, links: Vec<Value>, entries: Vec<Valu
 
 pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirResult<Reply> {
     svc.check_type(t)?;
-    let plan = Plan::new(&svc.registry, t, &req.query)?;
+    let mut plan = Plan::new(&svc.registry, t, &req.query)?;
     if req.strict && !plan.ignored.is_empty() {
         return Err(FhirError::bad_request(format!(
             "{} {} not a search parameter of {t} that this server searches (Prefer: handling=strict); see GET /metadata for those it does",
@@ -71,7 +73,23 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
         )));
     }
     let wanted = Subset::of(req.param("_summary"), req.param("_elements"))?;
+    super::access::restrict_plan(req, &mut plan);
     let found = plan.run(conn)?;
+    // A count says only what the requester may see: under consent the
+    // matches are judged one by one, as far as that is affordable.
+    let total = if req.requester.is_open() {
+        Some(found.total)
+    } else if found.total <= MAX_JUDGED_TOTAL {
+        Some(super::access::visible_count(svc, conn, req, &plan.every_match(conn)?)?)
+    } else if plan.summary_count {
+        return Err(FhirError::new(
+            403,
+            crate::issue::IssueCode::TooCostly,
+            format!("This search matches more than {MAX_JUDGED_TOTAL} resources, too many to count for a requester whose view depends on consent; narrow it, or search without _summary=count"),
+        ));
+    } else {
+        None
+    };
     let mut entries = Vec::new();
     for (mode, versions) in [("match", &found.matches), ("include", &found.included)] {
         for v in versions {
@@ -85,7 +103,7 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
     }
     let has_next = !plan.summary_count && plan.count > 0 && plan.offset + found.matches.len() < found.total;
     let links = paging_links(req, plan.offset, plan.count, has_next);
-    Ok(Reply::body(200, bundle("searchset", Some(found.total), links, entries)))
+    Ok(Reply::body(200, bundle("searchset", total, links, entries)))
 }
 
 pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirResult<Reply> {

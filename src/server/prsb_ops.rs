@@ -144,10 +144,10 @@ fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Option<i
         // person's consent for information sharing and who took it.
         let plan_id = &out[0].id;
         let patients: Vec<String> = out.iter().filter(|v| v.res_type == "Patient").map(|v| v.id.clone()).collect();
-        let mut back: Vec<(String, String)> = query::matching(conn, &svc.registry, "Provenance", &format!("target=CarePlan/{plan_id}"), 100)?;
+        let mut back: Vec<(String, String)> = query::matching(conn, &svc.registry, "Provenance", &format!("target=CarePlan/{plan_id}"), 100, None)?;
         for patient in &patients {
-            for consent in query::matching(conn, &svc.registry, "Consent", &format!("patient=Patient/{patient}"), 100)? {
-                back.extend(query::matching(conn, &svc.registry, "Provenance", &format!("target=Consent/{}", consent.1), 100)?);
+            for consent in query::matching(conn, &svc.registry, "Consent", &format!("patient=Patient/{patient}"), 100, None)? {
+                back.extend(query::matching(conn, &svc.registry, "Provenance", &format!("target=Consent/{}", consent.1), 100, None)?);
                 back.push(consent);
             }
         }

@@ -8,6 +8,7 @@
 //! SQL is always parameterised: user input never becomes SQL text.
 
 use super::error::{FhirError, FhirResult};
+use super::auth::concern::Concern;
 use super::search::index::{IndexRow, IndexValue};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -68,7 +69,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     finished INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, seq);
+CREATE TABLE IF NOT EXISTS concern (res_type TEXT NOT NULL, res_id TEXT NOT NULL, patient TEXT NOT NULL, compartment INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS concern_owner ON concern (res_type, res_id);
+CREATE INDEX IF NOT EXISTS concern_patient ON concern (patient, res_type, res_id);
+CREATE TABLE IF NOT EXISTS link (res_type TEXT NOT NULL, res_id TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS link_owner ON link (res_type, res_id);
+CREATE INDEX IF NOT EXISTS link_target ON link (target_type, target_id);
 ";
+
+/// `PRAGMA user_version` of a database whose `concern` and `link` rows are
+/// complete; an older one gets them computed once at start
+/// (`Service::assemble`).
+pub const CONCERN_SCHEMA_VERSION: i64 = 1;
 
 /// The index tables, each with the kind of value it holds.
 pub const INDEX_TABLES: &[&str] = &["idx_token", "idx_string", "idx_date", "idx_reference", "idx_quantity", "idx_uri"];
@@ -113,6 +125,8 @@ pub struct NewVersion<'a> {
     pub last_updated: i64,
     pub body: Option<&'a [u8]>,
     pub index: &'a [IndexRow],
+    /// Whom it concerns and what it refers to (`None` for a deletion).
+    pub concern: Option<&'a Concern>,
 }
 
 const VERSION_COLUMNS: &str = "seq, res_type, res_id, version, last_updated, method, body";
@@ -235,6 +249,7 @@ pub fn put_version(conn: &Connection, new: &NewVersion<'_>) -> FhirResult<Versio
     for row in new.index {
         insert_index_row(conn, new.res_type, new.id, row)?;
     }
+    put_concern(conn, new.res_type, new.id, new.concern, version > 1)?;
     Ok(Version { seq, res_type: new.res_type.to_string(), id: new.id.to_string(), version, last_updated: new.last_updated, method: new.method.to_string(), body: new.body.map(<[u8]>::to_vec) })
 }
 
@@ -261,6 +276,46 @@ fn insert_index_row(conn: &Connection, res_type: &str, id: &str, row: &IndexRow)
             .execute(params![res_type, id, p, g, uri])?,
     };
     Ok(())
+}
+
+/// Replaces the `concern` and `link` rows of a current version.
+pub fn put_concern(conn: &Connection, res_type: &str, id: &str, concern: Option<&Concern>, replacing: bool) -> FhirResult<()> {
+    if replacing {
+        conn.prepare_cached("DELETE FROM concern WHERE res_type = ?1 AND res_id = ?2")?.execute(params![res_type, id])?;
+        conn.prepare_cached("DELETE FROM link WHERE res_type = ?1 AND res_id = ?2")?.execute(params![res_type, id])?;
+    }
+    let Some(c) = concern else { return Ok(()) };
+    for p in &c.mentioned {
+        conn.prepare_cached("INSERT INTO concern (res_type, res_id, patient, compartment) VALUES (?1, ?2, ?3, ?4)")?.execute(params![res_type, id, p, c.compartment.contains(p)])?;
+    }
+    for (t, target) in &c.links {
+        conn.prepare_cached("INSERT INTO link (res_type, res_id, target_type, target_id) VALUES (?1, ?2, ?3, ?4)")?.execute(params![res_type, id, t, target])?;
+    }
+    Ok(())
+}
+
+/// Whether a current resource that concerns `patient` refers to `(res_type, id)`:
+/// a shared resource (a Location, a Practitioner) of that person's record.
+pub fn reached_from(conn: &Connection, res_type: &str, id: &str, patient: &str) -> FhirResult<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = ?1 AND l.target_id = ?2 AND c.patient = ?3)";
+    Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
+}
+
+/// Whether the concern rows predate this version of careplan (see [`CONCERN_SCHEMA_VERSION`]).
+pub fn concern_outdated(conn: &Connection) -> FhirResult<bool> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(v < CONCERN_SCHEMA_VERSION)
+}
+
+pub fn mark_concern_current(conn: &Connection) -> FhirResult<()> {
+    conn.execute_batch(&format!("PRAGMA user_version = {CONCERN_SCHEMA_VERSION}"))?;
+    Ok(())
+}
+
+/// The `seq` of every current, live version (for recomputing what is kept beside them).
+pub fn current_seqs(conn: &Connection) -> FhirResult<Vec<i64>> {
+    let out = conn.prepare("SELECT seq FROM resource_current WHERE deleted = 0 ORDER BY seq")?.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(out)
 }
 
 /// Which history: one resource's, one type's, or the whole server's.

@@ -10,6 +10,7 @@ use crate::server::search::index::parse_reference;
 use crate::server::search::Registry;
 use crate::context::Context;
 use crate::fhirpath::{self, EvalContext, Item};
+use crate::tree::Node;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -35,6 +36,21 @@ pub fn is_compartment_type(res_type: &str) -> bool {
 
 /// The ids of the patients whose compartment holds this resource.
 pub fn patients_of(ctx: &Context, registry: &Registry, json: &Value) -> BTreeSet<String> {
+    let Some(res_type) = json.get("resourceType").and_then(Value::as_str) else { return BTreeSet::new() };
+    if !params().contains_key(res_type) {
+        // Patient is its own compartment; other types outside the definition have none.
+        return json.get("id").and_then(Value::as_str).filter(|_| res_type == "Patient").map(str::to_string).into_iter().collect();
+    }
+    let Ok(bytes) = serde_json::to_vec(json) else { return BTreeSet::new() };
+    let doc = crate::parse::parse(&bytes, Some(crate::tree::Format::Json));
+    match doc.root.as_ref() {
+        Some(root) => patients_in(ctx, registry, json, root),
+        None => BTreeSet::new(),
+    }
+}
+
+/// [`patients_of`] on the resource's tree, when the caller has it.
+pub fn patients_in(ctx: &Context, registry: &Registry, json: &Value, root: &Node) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Some(res_type) = json.get("resourceType").and_then(Value::as_str) else { return out };
     if res_type == "Patient" {
@@ -43,9 +59,6 @@ pub fn patients_of(ctx: &Context, registry: &Registry, json: &Value) -> BTreeSet
         }
     }
     let Some(codes) = params().get(res_type) else { return out };
-    let Ok(bytes) = serde_json::to_vec(json) else { return out };
-    let doc = crate::parse::parse(&bytes, Some(crate::tree::Format::Json));
-    let Some(root) = doc.root.as_ref() else { return out };
     let env = EvalContext::new(ctx);
     for code in codes {
         let Some(param) = registry.param(res_type, code) else { continue };

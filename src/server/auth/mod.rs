@@ -4,6 +4,7 @@
 //! token may do, `compartment` which resources belong to which person.
 
 pub mod compartment;
+pub mod concern;
 pub mod scopes;
 pub mod token;
 
@@ -34,8 +35,13 @@ pub struct Requester {
     pub patient: Option<String>,
     pub scopes: Scopes,
     pub roles: Vec<String>,
-    /// Purpose of use: the request header, else the token's `purpose_of_use` claim.
+    /// The purpose of use of this request: one of the token's (`purpose_of_use`
+    /// claim), chosen by the request header if it names one, or BTG.
     pub purpose: Option<String>,
+    /// Every purpose of use the token carries.
+    pub purposes: Vec<String>,
+    /// A purpose the request header asked for that the token does not carry (refused by `access`).
+    pub refused_purpose: Option<String>,
     /// The override reason header.
     pub reason: Option<String>,
     /// The client's network address.
@@ -86,9 +92,23 @@ impl Requester {
             scopes,
             roles: strings(ROLE_CLAIM),
             purpose: strings("purpose_of_use").into_iter().next(),
+            purposes: strings("purpose_of_use"),
+            refused_purpose: None,
             reason: None,
             address: None,
         })
+    }
+
+    /// The request header's purpose of use: it may narrow the token's
+    /// purposes to one of them, or ask for an override (BTG, under the
+    /// override rules); any other purpose is refused, never taken on the
+    /// client's word.
+    pub fn ask_purpose(&mut self, asked: &str) {
+        if asked == OVERRIDE_PURPOSE || self.purposes.iter().any(|p| p == asked) || self.is_open() {
+            self.purpose = Some(asked.to_string());
+        } else {
+            self.refused_purpose = Some(asked.to_string());
+        }
     }
 
     pub fn has_role(&self, role: &str) -> bool {

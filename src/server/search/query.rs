@@ -96,6 +96,25 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Limits the search to what a patient-scoped token's patient may see
+    /// (`auth::concern`), before it runs, so that nothing outside (a count,
+    /// a next link, a conditional match) depends on other people's records:
+    /// for a type of R4's Patient compartment, the resources in that
+    /// patient's compartment; for any other type, those that concern the
+    /// patient, or that concern no one and the patient's record refers to.
+    pub fn only_for_patient(&mut self, patient: &str, compartment_type: bool) {
+        if compartment_type {
+            self.predicates.push("EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.patient = ? AND c.compartment = 1)".into());
+            self.args.push(Sql::from(patient.to_string()));
+        } else {
+            self.predicates.push(
+                "(EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.patient = ?) OR (NOT EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id) AND EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = r.res_type AND l.target_id = r.res_id AND c.patient = ?)))".into(),
+            );
+            self.args.push(Sql::from(patient.to_string()));
+            self.args.push(Sql::from(patient.to_string()));
+        }
+    }
+
     fn where_clause(&self) -> String {
         let mut sql = String::from("r.res_type = ? AND r.deleted = 0");
         for p in &self.predicates {
@@ -124,6 +143,16 @@ impl Plan {
         let matches = store::current_many(conn, &keys)?;
         let included = self.included(conn, &keys)?;
         Ok(Found { total: total as usize, matches, included })
+    }
+
+    /// Every match, without includes or paging (the caller knows the total is small).
+    pub fn every_match(&self, conn: &Connection) -> FhirResult<Vec<Version>> {
+        let where_sql = self.where_clause();
+        let mut args = vec![Sql::from(self.res_type.clone())];
+        args.extend(self.args.iter().cloned());
+        let sql = format!("SELECT r.res_type, r.res_id FROM resource_current r WHERE {where_sql}");
+        let keys: Vec<(String, String)> = conn.prepare(&sql)?.query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        store::current_many(conn, &keys)
     }
 
     fn included(&self, conn: &Connection, keys: &[(String, String)]) -> FhirResult<Vec<Version>> {
@@ -534,8 +563,9 @@ fn like_escape(s: &str) -> String {
 }
 
 /// Resources of `res_type` matching a conditional request's query
-/// (`identifier=http://x|1`): at most `limit` (type, id) pairs.
-pub fn matching(conn: &Connection, registry: &Registry, res_type: &str, query: &str, limit: usize) -> FhirResult<Vec<(String, String)>> {
+/// (`identifier=http://x|1`): at most `limit` (type, id) pairs; with
+/// `only`, among those a patient may see (`Plan::only_for_patient`).
+pub fn matching(conn: &Connection, registry: &Registry, res_type: &str, query: &str, limit: usize, only: Option<(&str, bool)>) -> FhirResult<Vec<(String, String)>> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     if pairs.is_empty() {
         return Err(FhirError::bad_request(format!("The conditional request on {res_type} has no search criteria; give e.g. identifier=system|value")));
@@ -543,6 +573,9 @@ pub fn matching(conn: &Connection, registry: &Registry, res_type: &str, query: &
     let mut plan = Plan::new(registry, res_type, &pairs)?;
     if !plan.ignored.is_empty() {
         return Err(FhirError::bad_request(format!("The conditional request uses search parameters that {res_type} does not have: {}", plan.ignored.join(", "))));
+    }
+    if let Some((patient, compartment_type)) = only {
+        plan.only_for_patient(patient, compartment_type);
     }
     plan.count = limit;
     plan.includes.clear();

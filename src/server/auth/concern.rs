@@ -1,0 +1,101 @@
+//! Whom a resource concerns, and what it points at: the facts the access
+//! layer decides on and the store keeps beside each current version (so a
+//! search can be limited to what a requester may see before it runs).
+//!
+//! - `compartment`: R4's Patient compartment (`compartment.rs`).
+//! - `mentioned`: every person a Reference anywhere in the resource names
+//!   (`Task.for`, `Observation.focus`, a contained resource's subject):
+//!   a resource about a person is that person's, whether or not R4 lists
+//!   its type in the compartment, and their consent and its labels apply.
+//! - `links`: every resource it refers to, so the shared resources a
+//!   person's record points at (their home as a Location, their carers as
+//!   Practitioners) can be told apart from everyone else's.
+
+use super::compartment;
+use crate::context::Context;
+use crate::server::search::index::parse_reference;
+use crate::server::search::Registry;
+use crate::tree::Node;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Concern {
+    /// Patients whose R4 compartment holds the resource.
+    pub compartment: BTreeSet<String>,
+    /// Patients a reference in the resource names (the compartment's included).
+    pub mentioned: BTreeSet<String>,
+    /// Every `(type, id)` the resource refers to.
+    pub links: BTreeSet<(String, String)>,
+}
+
+impl Concern {
+    /// From a resource's tree (the write path, which has one already).
+    pub fn of_tree(ctx: &Context, registry: &Registry, json: &Value, root: &Node) -> Concern {
+        let compartment = compartment::patients_in(ctx, registry, json, root);
+        Concern::with_compartment(json, compartment)
+    }
+
+    /// From a resource's JSON (the read path).
+    pub fn of(ctx: &Context, registry: &Registry, json: &Value) -> Concern {
+        let compartment = compartment::patients_of(ctx, registry, json);
+        Concern::with_compartment(json, compartment)
+    }
+
+    fn with_compartment(json: &Value, compartment: BTreeSet<String>) -> Concern {
+        let mut links = BTreeSet::new();
+        collect_references(json, &mut links);
+        let own = (json["resourceType"].as_str().unwrap_or_default(), json["id"].as_str().unwrap_or_default());
+        links.retain(|(t, id)| (t.as_str(), id.as_str()) != own);
+        let mut mentioned: BTreeSet<String> = links.iter().filter(|(t, _)| t == "Patient").map(|(_, id)| id.clone()).collect();
+        mentioned.extend(compartment.iter().cloned());
+        Concern { compartment, mentioned, links }
+    }
+
+    /// Everyone the resource concerns: whose consent and labels decide.
+    pub fn persons(&self) -> &BTreeSet<String> {
+        &self.mentioned
+    }
+}
+
+/// The most references one resource is read for (a Bundle of thousands is
+/// not a person's record; its entries are judged one by one).
+const MAX_LINKS: usize = 10_000;
+
+fn collect_references(value: &Value, out: &mut BTreeSet<(String, String)>) {
+    if out.len() >= MAX_LINKS {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match v {
+                    Value::String(s) if key == "reference" => {
+                        if let Some(k) = parse_reference(s) {
+                            out.insert(k);
+                        }
+                    }
+                    _ => collect_references(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_references(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_anywhere_name_the_persons_and_the_links() {
+        let task = json!({"resourceType": "Task", "id": "t", "for": {"reference": "Patient/c"}, "owner": {"reference": "Practitioner/gp"},
+            "contained": [{"resourceType": "Observation", "subject": {"reference": "Patient/d"}}], "partOf": [{"reference": "Task/t"}]});
+        let c = Concern::with_compartment(&task, BTreeSet::new());
+        assert_eq!(c.persons().iter().cloned().collect::<Vec<_>>(), ["c", "d"]);
+        assert!(c.links.contains(&("Practitioner".into(), "gp".into())));
+        assert!(!c.links.contains(&("Task".into(), "t".into())), "a resource does not link to itself");
+    }
+}
