@@ -407,6 +407,38 @@ impl<'a> Gate<'a> {
         Ok(reply)
     }
 
+    /// A deleted resource outside a patient-scoped token's record answers
+    /// as a missing one, not 410 (which would say it existed).
+    pub fn conceal_gone(&self, interaction: &Interaction, e: FhirError) -> FhirError {
+        use Interaction as I;
+        if e.status != 410 || !self.limited() {
+            return e;
+        }
+        let (t, id, missing) = match interaction {
+            I::Read(t, id) | I::HistoryInstance(t, id) => (t, id, format!("{t}/{id} does not exist")),
+            I::Vread(t, id, v) => (t, id, format!("{t}/{id} has no version {v}")),
+            _ => return e,
+        };
+        let last = self.svc.store.read(|c| {
+            let Some(current) = store::current(c, t, id)? else { return Ok(None) };
+            for n in (1..=current.version).rev() {
+                if let Some(v) = store::version(c, t, id, n)?.filter(|v| !v.deleted()) {
+                    return Ok(Some(v));
+                }
+            }
+            Ok(None)
+        });
+        let hidden = match last {
+            Ok(Some(v)) => resource_of(&v).and_then(|json| self.judge(None, &json)).map_or(true, |j| matches!(j, Judgement::Unreachable(_))),
+            _ => true,
+        };
+        if hidden {
+            FhirError::not_found(missing)
+        } else {
+            e
+        }
+    }
+
     /// A patient-scoped token: what is outside its patient's record is
     /// left out without a word.
     fn limited(&self) -> bool {
@@ -474,7 +506,9 @@ impl<'a> Gate<'a> {
             if let Some(meta) = meta {
                 let labels = meta.as_object_mut().map(|m| m.entry("security").or_insert_with(|| json!([])));
                 if let Some(Value::Array(l)) = labels {
-                    l.push(json!({"system": REDACTED.0, "code": REDACTED.1, "display": "redacted"}));
+                    if !l.iter().any(|c| c["code"] == REDACTED.1) {
+                        l.push(json!({"system": REDACTED.0, "code": REDACTED.1, "display": "redacted"}));
+                    }
                 }
             }
             if drop_entries && bundle["type"] == "searchset" {

@@ -174,6 +174,9 @@ pub fn prepare(svc: &Service, requester: Option<&Requester>, address: Option<&st
         Some(root) => (index::extract(&svc.registry, &svc.ctx, AUDIT_TYPE, root), Concern::of_tree(&svc.ctx, &svc.registry, &ev, root)),
         None => (Vec::new(), Concern::default()),
     };
+    // An event names what a request touched, which is no part of anyone's
+    // record: its links would let a person's own refused read reach it.
+    let concern = Concern { links: Default::default(), ..concern };
     Ok(Prepared { id, now, bytes, rows, concern })
 }
 

@@ -193,7 +193,7 @@ impl Service {
             return self.run(req, &interaction);
         }
         let gate = access::Gate::new(self, &req.requester);
-        let result = gate.authorize(&interaction, req).and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, req, reply));
+        let result = gate.authorize(&interaction, req).and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, req, reply)).map_err(|e| gate.conceal_gone(&interaction, e));
         if matches!(&result, Ok(reply) if reply.audited) {
             return result;
         }

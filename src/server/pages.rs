@@ -103,7 +103,16 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
     }
     let has_next = !plan.summary_count && plan.count > 0 && plan.offset + found.matches.len() < found.total;
     let links = paging_links(req, plan.offset, plan.count, has_next);
-    Ok(Reply::body(200, bundle("searchset", total, links, entries)))
+    let mut reply = Reply::body(200, bundle("searchset", total, links, entries));
+    // Fewer shown than matched: the answer says something was withheld (as
+    // a read would, so a requester may ask for an override), never what.
+    if total.is_some_and(|t| t < found.total) {
+        reply.filtered = true;
+        if let Some(b) = reply.body.as_mut() {
+            b["meta"]["security"] = json!([{"system": super::access::REDACTED.0, "code": super::access::REDACTED.1, "display": "redacted"}]);
+        }
+    }
+    Ok(reply)
 }
 
 pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirResult<Reply> {
