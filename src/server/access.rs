@@ -727,6 +727,19 @@ pub fn visible_count(svc: &Service, conn: &Connection, req: &Request, versions: 
     Ok(n)
 }
 
+/// The patient a history is limited to before it runs: a patient-scoped
+/// token's on a type or system history.
+pub fn history_patient(req: &Request, scope: &store::HistoryScope) -> Option<String> {
+    let r = &*req.requester;
+    let t = match scope {
+        store::HistoryScope::Instance(..) => return None,
+        store::HistoryScope::Type(t) => t.as_str(),
+        store::HistoryScope::System => "Resource",
+    };
+    let grant = r.scopes.grant(t, Permission::Search).max(r.scopes.grant(t, Permission::Read));
+    (!r.is_open() && grant == Grant::Compartment).then(|| r.patient.clone()).flatten()
+}
+
 /// Limits a search plan to what the requester may see before it runs (a
 /// patient-scoped token: its patient's record).
 pub fn restrict_plan(req: &Request, plan: &mut super::search::query::Plan) {

@@ -124,7 +124,8 @@ pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirRe
     let count = number("_count", DEFAULT_HISTORY_COUNT)?.clamp(1, super::search::query::MAX_COUNT);
     let offset = number("_offset", 0)?;
     let total = store::history_count(conn, scope, since)?;
-    let mut versions = store::history(conn, scope, since, count, offset)?;
+    let only = super::access::history_patient(req, scope);
+    let mut versions = store::history(conn, scope, since, count, offset, only.as_deref())?;
     let has_next = versions.len() > count;
     versions.truncate(count);
     let mut entries = Vec::with_capacity(versions.len());

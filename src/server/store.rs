@@ -329,18 +329,27 @@ pub enum HistoryScope {
 /// Versions newest first, after `since` (ms) when given (the system
 /// history leaves out the audit trail, which is read as AuditEvent); `count + 1` are
 /// read so the caller can tell whether there is a next page.
-pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, count: usize, offset: usize) -> FhirResult<Vec<Version>> {
+///
+/// With `only`, the versions of resources that concern that patient now, or
+/// that concern no one and that patient's record refers to (a patient-scoped
+/// token's history: paging then tells nothing of other people's records).
+pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, count: usize, offset: usize, only: Option<&str>) -> FhirResult<Vec<Version>> {
     let since = since.unwrap_or(i64::MIN);
     let limit = (count + 1) as i64;
     let offset = offset as i64;
-    let (sql, rows) = match scope {
-        HistoryScope::Instance(t, id) => (
-            format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND last_updated >= ?3 ORDER BY seq DESC LIMIT ?4 OFFSET ?5"),
-            vec![t.clone(), id.clone()],
-        ),
-        HistoryScope::Type(t) => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND last_updated >= ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4"), vec![t.clone()]),
-        HistoryScope::System => (format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE last_updated >= ?1 AND res_type <> 'AuditEvent' ORDER BY seq DESC LIMIT ?2 OFFSET ?3"), vec![]),
+    let (filter, mut rows) = match scope {
+        HistoryScope::Instance(t, id) => ("res_type = ? AND res_id = ?", vec![t.clone(), id.clone()]),
+        HistoryScope::Type(t) => ("res_type = ?", vec![t.clone()]),
+        HistoryScope::System => ("res_type <> 'AuditEvent'", vec![]),
     };
+    let mut sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version v WHERE {filter}");
+    if let Some(patient) = only {
+        sql.push_str(
+            " AND (EXISTS (SELECT 1 FROM concern c WHERE c.res_type = v.res_type AND c.res_id = v.res_id AND c.patient = ?) OR (NOT EXISTS (SELECT 1 FROM concern c WHERE c.res_type = v.res_type AND c.res_id = v.res_id) AND EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = v.res_type AND l.target_id = v.res_id AND c.patient = ?)))",
+        );
+        rows.extend([patient.to_string(), patient.to_string()]);
+    }
+    sql.push_str(" AND last_updated >= ? ORDER BY seq DESC LIMIT ? OFFSET ?");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut values: Vec<rusqlite::types::Value> = rows.into_iter().map(rusqlite::types::Value::from).collect();
     values.extend([since.into(), limit.into(), offset.into()]);

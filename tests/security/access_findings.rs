@@ -200,6 +200,8 @@ fn h5_searches_and_conditional_writes_of_a_patient_token_see_only_its_record() {
     let b = alice.bundle("Condition?subject=Patient/bob&_count=1");
     assert!(b.get("entry").is_none() && b["total"] == 0, "{b}");
     assert!(!b["link"].as_array().unwrap().iter().any(|l| l["relation"] == "next"), "{b}");
+    let history = alice.bundle("Condition/_history?_count=1");
+    assert!(!history["link"].as_array().unwrap().iter().any(|l| l["relation"] == "next") && history.get("total").is_none(), "{history}");
     let all = alice.bundle("Condition?_count=1000");
     assert_eq!(ids_of(&all), vec!["Condition/ca"]);
     assert!(!all.to_string().contains("not shown"), "{all}");
