@@ -67,6 +67,9 @@ pub enum IssueCode {
     Informational,
     Forbidden,
     TooCostly,
+    /// The store cannot take (or record) anything more: a full disk or quota.
+    NoStore,
+    Timeout,
 }
 
 impl IssueCode {
@@ -91,6 +94,8 @@ impl IssueCode {
             IssueCode::Informational => "informational",
             IssueCode::Forbidden => "forbidden",
             IssueCode::TooCostly => "too-costly",
+            IssueCode::NoStore => "no-store",
+            IssueCode::Timeout => "timeout",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers, auth, auth-issuer, auth-audience, open, max-depth, max-string-bytes, max-bundle-entries).
+    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers, auth, auth-issuer, auth-audience, open, max-depth, max-string-bytes, max-bundle-entries, max-response-bytes, max-bundle-searches, max-database-bytes, header-timeout, body-timeout, max-connections, audit-repeat-interval).
     #[arg(long, env = "CAREPLAN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080].
@@ -67,6 +67,27 @@ pub struct ServeArgs {
     /// Most entries in one batch or transaction Bundle [default: 10000].
     #[arg(long, env = "CAREPLAN_MAX_BUNDLE_ENTRIES", value_name = "N")]
     pub max_bundle_entries: Option<usize>,
+    /// Most bytes of resources in one answer; a batch's entries share it [default: 67108864].
+    #[arg(long, env = "CAREPLAN_MAX_RESPONSE_BYTES", value_name = "BYTES")]
+    pub max_response_bytes: Option<usize>,
+    /// Most search and history entries in one batch Bundle [default: 100].
+    #[arg(long, env = "CAREPLAN_MAX_BUNDLE_SEARCHES", value_name = "N")]
+    pub max_bundle_searches: Option<usize>,
+    /// A quota on the database: writes that would grow it beyond get 507 [default: none, the disk's size].
+    #[arg(long, env = "CAREPLAN_MAX_DATABASE_BYTES", value_name = "BYTES")]
+    pub max_database_bytes: Option<u64>,
+    /// Seconds a client has to send a request's head; 0 for no limit [default: 10].
+    #[arg(long, env = "CAREPLAN_HEADER_TIMEOUT", value_name = "SECONDS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body; 0 for no limit [default: 60].
+    #[arg(long, env = "CAREPLAN_BODY_TIMEOUT", value_name = "SECONDS")]
+    pub body_timeout: Option<u64>,
+    /// Most open client connections [default: 1024].
+    #[arg(long, env = "CAREPLAN_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Seconds over which one client's repeated refusals (401, and requests refused before their body is read) are recorded as one AuditEvent with a count [default: 60].
+    #[arg(long, env = "CAREPLAN_AUDIT_REPEAT_INTERVAL", value_name = "SECONDS")]
+    pub audit_repeat_interval: Option<u64>,
 }
 
 impl ServeArgs {
@@ -90,6 +111,13 @@ impl ServeArgs {
             max_depth: self.max_depth,
             max_string_bytes: self.max_string_bytes,
             max_bundle_entries: self.max_bundle_entries,
+            max_response_bytes: self.max_response_bytes,
+            max_bundle_searches: self.max_bundle_searches,
+            max_database_bytes: self.max_database_bytes,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections,
+            audit_repeat_interval: self.audit_repeat_interval,
         };
         let from_file = match &self.config {
             Some(path) => Settings::read(path)?,

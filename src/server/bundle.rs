@@ -40,7 +40,7 @@ pub fn process(svc: &Service, req: &Request) -> FhirResult<Reply> {
     super::limits::check_json(&svc.config.limits, &parsed.json)?;
     match kind.as_str() {
         "transaction" => transaction(svc, req, &raw),
-        "batch" => Ok(batch(svc, req, &raw)),
+        "batch" => batch(svc, req, &raw),
         other => Err(FhirError::bad_request(format!("Bundle.type is '{other}': POST to the base takes 'transaction' or 'batch'")).at("Bundle.type")),
     }
 }
@@ -100,6 +100,12 @@ fn status_line(code: u16) -> String {
 
 /// An entry of the response Bundle for one reply.
 fn response_entry(base: &str, reply: &Reply, prefer: Return) -> Value {
+    entry_of(base, reply.clone(), prefer)
+}
+
+/// As [`response_entry`], taking the reply: its body moves into the entry
+/// instead of being copied, so an answer is held once, not twice.
+fn entry_of(base: &str, mut reply: Reply, prefer: Return) -> Value {
     let mut response = json!({"status": status_line(reply.status)});
     let mut entry = serde_json::Map::new();
     if let Some(v) = &reply.version {
@@ -114,8 +120,8 @@ fn response_entry(base: &str, reply: &Reply, prefer: Return) -> Value {
         response["outcome"] = operation_outcome(&reply.issues);
     }
     let show = !reply.write || prefer == Return::Representation;
-    if let (Some(body), true) = (&reply.body, show) {
-        entry.insert("resource".into(), body.clone());
+    if let (Some(body), true) = (reply.body.take(), show) {
+        entry.insert("resource".into(), body);
     }
     entry.insert("response".into(), response);
     Value::Object(entry)
@@ -125,23 +131,50 @@ fn error_entry(e: &FhirError) -> Value {
     json!({"response": {"status": status_line(e.status), "outcome": operation_outcome(&e.issues)}})
 }
 
-fn batch(svc: &Service, req: &Request, raw: &[Value]) -> Reply {
-    let entries: Vec<Value> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let result = read_entry(i, r, &req.base).and_then(|mut e| {
-                e.request.prefer = req.prefer;
-                e.request.requester = req.requester.clone();
-                svc.execute(&e.request).map_err(|err| in_entry(err, i, e.full_url.as_deref(), e.resource.as_ref().and_then(|r| r.get("resourceType")).and_then(Value::as_str)))
-            });
-            match result {
-                Ok(reply) => response_entry(&req.base, &reply, req.prefer),
-                Err(e) => error_entry(&e),
-            }
+/// How many entries are searches or histories: those whose work and answer grow with the data.
+fn searches(raw: &[Value], base: &str) -> usize {
+    let method_url = |r: &Value| Some((r.get("request")?.get("method")?.as_str()?.to_ascii_uppercase(), r["request"].get("url")?.as_str()?.to_string()));
+    raw.iter()
+        .filter_map(method_url)
+        .filter(|(method, url)| {
+            let url = url.strip_prefix(base).unwrap_or(url);
+            routing::route(method, url.split('?').next().unwrap_or(url)).is_ok_and(|i| grows_with_data(&i))
         })
-        .collect();
-    Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": entries}))
+        .count()
+}
+
+fn grows_with_data(i: &Interaction) -> bool {
+    matches!(i, Interaction::Search(_) | Interaction::HistoryType(_) | Interaction::HistoryInstance(..) | Interaction::HistorySystem)
+}
+
+/// Each entry runs as a request of its own, and all of them share the
+/// batch's answer budget: once it is spent, the entries that would only
+/// add to the answer are refused without being run.
+fn batch(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
+    super::limits::check_searches(&svc.config.limits, searches(raw, &req.base))?;
+    let mut entries = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let result = read_entry(i, r, &req.base).and_then(|mut e| {
+            if req.budget.spent() && !e.interaction.writes() {
+                let why = format!("not run: {}; send the entries refused for this reason in another batch (split the batch)", req.budget.message());
+                return Err(in_entry(FhirError::new(413, crate::issue::IssueCode::TooCostly, why), i, e.full_url.as_deref(), None));
+            }
+            e.request.prefer = req.prefer;
+            e.request.requester = req.requester.clone();
+            e.request.budget = req.budget.clone();
+            let reply = svc.execute(&e.request).map_err(|err| in_entry(err, i, e.full_url.as_deref(), e.resource.as_ref().and_then(|r| r.get("resourceType")).and_then(Value::as_str)))?;
+            // Searches and histories took from the budget as they loaded; a single resource is counted here.
+            if !grows_with_data(&e.interaction) {
+                req.budget.take(reply.version.as_ref().and_then(|v| v.body.as_ref()).map_or(0, Vec::len));
+            }
+            Ok(reply)
+        });
+        entries.push(match result {
+            Ok(reply) => entry_of(&req.base, reply, req.prefer),
+            Err(e) => error_entry(&e),
+        });
+    }
+    Ok(Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": entries})))
 }
 
 /// Processing order within a transaction.
@@ -155,9 +188,12 @@ fn rank(i: &Interaction) -> u8 {
 }
 
 fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
+    super::limits::check_searches(&svc.config.limits, searches(raw, &req.base))?;
     let mut entries: Vec<Entry> = raw.iter().enumerate().map(|(i, r)| read_entry(i, r, &req.base)).collect::<FhirResult<_>>()?;
     for e in &mut entries {
         e.request.requester = req.requester.clone();
+        // One answer budget for the whole transaction, as for a batch.
+        e.request.budget = req.budget.clone();
     }
     // Validate everything before touching the store; report every invalid entry at once.
     let prepared: Vec<Result<Option<Prepared>, FhirError>> = entries

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -57,6 +58,17 @@ pub struct Settings {
     pub max_depth: Option<usize>,
     pub max_string_bytes: Option<usize>,
     pub max_bundle_entries: Option<usize>,
+    pub max_response_bytes: Option<usize>,
+    pub max_bundle_searches: Option<usize>,
+    /// A quota on the database file: writes beyond it get 507.
+    pub max_database_bytes: Option<u64>,
+    /// Seconds a client has to send a request's head (0: no limit).
+    pub header_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body (0: no limit).
+    pub body_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
+    /// Seconds over which one client's repeated refusals make one AuditEvent.
+    pub audit_repeat_interval: Option<u64>,
 }
 
 impl Settings {
@@ -87,6 +99,13 @@ impl Settings {
             max_depth: self.max_depth.or(fallback.max_depth),
             max_string_bytes: self.max_string_bytes.or(fallback.max_string_bytes),
             max_bundle_entries: self.max_bundle_entries.or(fallback.max_bundle_entries),
+            max_response_bytes: self.max_response_bytes.or(fallback.max_response_bytes),
+            max_bundle_searches: self.max_bundle_searches.or(fallback.max_bundle_searches),
+            max_database_bytes: self.max_database_bytes.or(fallback.max_database_bytes),
+            header_timeout: self.header_timeout.or(fallback.header_timeout),
+            body_timeout: self.body_timeout.or(fallback.body_timeout),
+            max_connections: self.max_connections.or(fallback.max_connections),
+            audit_repeat_interval: self.audit_repeat_interval.or(fallback.audit_repeat_interval),
         }
     }
 }
@@ -110,11 +129,26 @@ pub struct ServerConfig {
     pub auth_audience: Option<String>,
     pub open: bool,
     pub limits: super::limits::Limits,
+    pub max_database_bytes: Option<u64>,
+    /// `None`: no limit.
+    pub header_timeout: Option<Duration>,
+    pub body_timeout: Option<Duration>,
+    pub max_connections: usize,
+    pub audit_repeat_interval: Duration,
 }
 
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "careplan.db";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Enough for the largest body (64 MiB) at about 1 MB/s.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_AUDIT_REPEAT_INTERVAL_SECS: u64 = 60;
+
+fn seconds(s: Option<u64>, default: u64) -> Option<Duration> {
+    Some(s.unwrap_or(default)).filter(|s| *s > 0).map(Duration::from_secs)
+}
 
 impl From<Settings> for ServerConfig {
     fn from(s: Settings) -> ServerConfig {
@@ -138,7 +172,14 @@ impl From<Settings> for ServerConfig {
                 max_depth: s.max_depth.unwrap_or(super::limits::DEFAULT_MAX_DEPTH),
                 max_string_bytes: s.max_string_bytes.unwrap_or(super::limits::DEFAULT_MAX_STRING_BYTES),
                 max_bundle_entries: s.max_bundle_entries.unwrap_or(super::limits::DEFAULT_MAX_BUNDLE_ENTRIES),
+                max_response_bytes: s.max_response_bytes.unwrap_or(super::limits::DEFAULT_MAX_RESPONSE_BYTES),
+                max_bundle_searches: s.max_bundle_searches.unwrap_or(super::limits::DEFAULT_MAX_BUNDLE_SEARCHES),
             },
+            max_database_bytes: s.max_database_bytes.filter(|b| *b > 0),
+            header_timeout: seconds(s.header_timeout, DEFAULT_HEADER_TIMEOUT_SECS),
+            body_timeout: seconds(s.body_timeout, DEFAULT_BODY_TIMEOUT_SECS),
+            max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS).max(1),
+            audit_repeat_interval: Duration::from_secs(s.audit_repeat_interval.unwrap_or(DEFAULT_AUDIT_REPEAT_INTERVAL_SECS).max(1)),
         }
     }
 }
@@ -158,5 +199,11 @@ mod tests {
         assert_eq!(c.profiles, vec!["http://x/p".to_string()]);
         assert!(c.update_create);
         assert!(toml::from_str::<Settings>("adress = \"typo\"").is_err());
+        let file: Settings = toml::from_str("max-response-bytes = 1000\nbody-timeout = 0\nmax-database-bytes = 5000000").unwrap();
+        let c = ServerConfig::from(Settings { max_response_bytes: Some(2000), ..Settings::default() }.or(file));
+        assert_eq!(c.limits.max_response_bytes, 2000);
+        assert_eq!(c.body_timeout, None, "0 turns the timeout off");
+        assert_eq!(c.header_timeout, Some(Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS)));
+        assert_eq!(c.max_database_bytes, Some(5_000_000));
     }
 }

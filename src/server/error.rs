@@ -48,6 +48,28 @@ impl FhirError {
         e
     }
 
+    /// A failure of the store. Its detail (an SQL statement, a path, a
+    /// driver message) is for the operator, not the client, and can be
+    /// megabytes: it goes to the log, cut short, under a reference the
+    /// answer gives.
+    pub fn store_failure(detail: impl std::fmt::Display) -> FhirError {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let detail = detail.to_string();
+        tracing::error!(reference = %reference, detail = %cut(&detail, MAX_LOGGED_DETAIL), "store failure");
+        FhirError::internal(format!(
+            "The store could not complete this request; nothing was changed. Retry it; if it keeps failing, tell the server's operator this reference: {reference}"
+        ))
+    }
+
+    /// No room left for a write: the disk, or the database's quota.
+    pub fn store_full() -> FhirError {
+        FhirError::new(
+            INSUFFICIENT_STORAGE,
+            IssueCode::NoStore,
+            "The store is full (its disk, or the quota set with --max-database-bytes), so nothing was written. Tell the server's operator: free disk space or raise --max-database-bytes",
+        )
+    }
+
     /// The resource broke the rules it is validated against.
     pub fn unprocessable(issues: Vec<Issue>) -> FhirError {
         FhirError { status: 422, issues }
@@ -61,10 +83,38 @@ impl std::fmt::Display for FhirError {
     }
 }
 
+/// 507 Insufficient Storage.
+pub const INSUFFICIENT_STORAGE: u16 = 507;
+
+/// The most of a store failure's detail that goes to the log.
+const MAX_LOGGED_DETAIL: usize = 4096;
+
+/// `s` cut to at most `max` bytes (at a character boundary), saying how much was left out.
+pub fn cut(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &s[..end], s.len() - end).into()
+}
+
 impl From<rusqlite::Error> for FhirError {
     fn from(e: rusqlite::Error) -> FhirError {
-        tracing::error!("store: {e}");
-        FhirError::internal(format!("The store failed ({e}); nothing was changed. Retry the request; if it keeps failing, tell the server's operator."))
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            tracing::error!("store: {}", cut(&e.to_string(), MAX_LOGGED_DETAIL));
+            return FhirError::store_full();
+        }
+        // The search limits (search/query.rs) keep statements below SQLite's
+        // own; should one still be too large, it is the request's fault.
+        let text = e.to_string();
+        if ["too many SQL variables", "Expression tree is too large"].iter().any(|m| text.contains(m)) {
+            tracing::warn!("store: a search too large for SQLite: {}", cut(&text, 200));
+            return FhirError::new(400, IssueCode::TooCostly, "This search is too large for the store to run; use fewer parameters, values or chains (or a type on chained references, e.g. subject:Patient.name=…)");
+        }
+        FhirError::store_failure(text)
     }
 }
 

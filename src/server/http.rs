@@ -4,13 +4,21 @@
 //! the client asked for. Shutdown (SIGINT, SIGTERM) stops accepting, lets
 //! requests in flight finish (their store transactions with them), then
 //! stops the forwarder.
+//!
+//! Clients get bounded time and room: `--header-timeout` for a request's
+//! head (`connections`), `--body-timeout` for its body, `--max-connections`
+//! at once; a body is refused before it is read when it is too large or
+//! its token could not use it (`admission`), and refusals made here are
+//! recorded through the audit [`audit::Throttle`].
 
 use super::error::{operation_outcome, FhirError};
 use super::interactions::Reply;
 use super::routing::{parse_prefer, prefers_strict, Request, Return};
 use super::access;
 use super::auth::{self, Requester};
-use super::{audit, clock, format, forward, Service};
+use super::connections::{self, Watch};
+use super::{admission, audit, clock, format, forward, limits, Service};
+use crate::issue::IssueCode;
 use crate::tree::Format;
 use actix_web::dev::Service as _;
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -29,17 +37,29 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&svc.config.address).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", svc.config.address))?;
     let address = listener.local_addr()?;
+    if let Some(quota) = svc.config.max_database_bytes {
+        let set = svc.store.set_quota(quota)?;
+        if set > quota {
+            tracing::warn!(quota, database_bytes = set, "the database is already larger than --max-database-bytes: writes that grow it are refused");
+        }
+    }
     let forwarder = forward::start(svc.clone())?;
     if svc.config.open {
         let bar = "!".repeat(78);
         eprintln!("{bar}\ncareplan serve: OPEN MODE (--open). No token is asked for, no scope or consent is applied:\nanyone who can reach http://{address} can read and change every record. Local development only.\n{bar}");
         tracing::warn!(%address, "open mode: no authentication, no scopes, no consent filtering");
     }
+    let throttle = Arc::new(audit::Throttle::new(svc.config.audit_repeat_interval));
+    let (watch, watcher) = Watch::start(svc.config.header_timeout);
+    let workers = svc.config.workers.max(1);
     let result = actix_web::rt::System::new().block_on(async {
         let data = web::Data::from(svc.clone());
+        let refusals = web::Data::from(throttle.clone());
+        let on_connect = watch.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(refusals.clone())
                 .wrap_fn(|req, srv| {
                     let id = req
                         .headers()
@@ -49,6 +69,7 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
                         .map(str::to_string)
                         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                     let (method, path) = (req.method().to_string(), req.path().to_string());
+                    let busy = req.conn_data::<connections::Tracked>().map(connections::Tracked::busy);
                     let started = Instant::now();
                     let call = srv.call(req);
                     async move {
@@ -56,13 +77,18 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
                         if let Ok(value) = HeaderValue::from_str(&id) {
                             res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
                         }
-                        tracing::info!(request_id = %id, %method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
-                        Ok(res)
+                        tracing::info!(request_id = %id, %method, path = %super::error::cut(&path, 200), status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+                        Ok(res.map_body(|_, body| connections::Watched::new(body, busy)))
                     }
                 })
                 .default_service(web::to(handle))
         })
-        .workers(svc.config.workers.max(1))
+        .on_connect(move |io, data| on_connect.connected(io, data))
+        .workers(workers)
+        .max_connections(svc.config.max_connections.div_ceil(workers))
+        .keep_alive(connections::KEEP_ALIVE)
+        .client_request_timeout(svc.config.header_timeout.unwrap_or(Duration::ZERO))
+        .client_disconnect_timeout(Duration::from_secs(1))
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .listen(listener)?
         .run();
@@ -70,8 +96,14 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         tracing::info!(%address, database = %svc.config.database.display(), validation = svc.config.validation.as_str(), "serving");
+        actix_web::rt::spawn(record_repeats(svc.clone(), throttle.clone()));
         server.await
     });
+    watch.stop();
+    if let Some(t) = watcher {
+        let _ = t.join();
+    }
+    write_refusals(&svc, throttle.due(true));
     if let Some(f) = forwarder {
         f.stop();
     }
@@ -79,11 +111,55 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
     result.map_err(Into::into)
 }
 
+/// Writes the counts of repeated refusals as their intervals end.
+async fn record_repeats(svc: Arc<Service>, throttle: Arc<audit::Throttle>) {
+    let mut tick = actix_web::rt::time::interval((throttle.interval() / 4).clamp(Duration::from_millis(250), Duration::from_secs(5)));
+    loop {
+        tick.tick().await;
+        let due = throttle.due(false);
+        if !due.is_empty() {
+            let svc = svc.clone();
+            let _ = web::block(move || write_refusals(&svc, due)).await;
+        }
+    }
+}
+
+fn write_refusals(svc: &Service, due: Vec<audit::Pending>) {
+    for p in due {
+        if let Err(e) = audit::record(svc, p.requester.as_deref(), p.address.as_deref(), &p.record) {
+            tracing::error!("the audit trail could not be written: {e}");
+        }
+    }
+}
+
+/// Records a refusal made before the request reached the access layer,
+/// unless the throttle counts it instead.
+async fn record_refusal(svc: &web::Data<Service>, throttle: &audit::Throttle, pending: audit::Pending) {
+    if let Some(p) = throttle.admit(pending) {
+        let svc = svc.clone();
+        let _ = web::block(move || write_refusals(&svc, vec![p])).await;
+    }
+}
+
+/// The audit record of a refusal made here.
+fn refusal(http: &HttpRequest, status: u16, why: &str) -> audit::Record {
+    audit::Record {
+        subtype: "operation".into(),
+        action: "E",
+        method: http.method().to_string(),
+        path: http.path().to_string(),
+        query: Some(http.query_string().to_string()).filter(|q| !q.is_empty()),
+        status,
+        description: format!("refused: {why}"),
+        ..audit::Record::default()
+    }
+}
+
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Service>) -> HttpResponse {
+async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Service>, throttle: web::Data<audit::Throttle>) -> HttpResponse {
     let query: Vec<(String, String)> = url::form_urlencoded::parse(http.query_string().as_bytes()).into_owned().collect();
     let format_param = query.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.clone());
     let wire = format::negotiate(format_param.as_deref(), header(&http, "accept").as_deref());
@@ -91,11 +167,10 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         "healthz" => return HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#),
         "readyz" => {
             let svc = svc.clone();
-            let ready = web::block(move || svc.store.ping()).await.unwrap_or(false);
-            return if ready {
-                HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#)
-            } else {
-                HttpResponse::ServiceUnavailable().content_type("application/json").body(r#"{"status":"store unavailable"}"#)
+            let health = web::block(move || svc.store.health()).await.unwrap_or(Err("store unavailable"));
+            return match health {
+                Ok(()) => HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#),
+                Err(why) => HttpResponse::ServiceUnavailable().content_type("application/json").body(serde_json::json!({"status": why}).to_string()),
             };
         }
         _ => {}
@@ -109,20 +184,10 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         match svc.auth.authenticate(header(&http, "authorization").as_deref()) {
             Ok(r) => r,
             Err(why) => {
-                let rec = audit::Record {
-                    subtype: "operation".into(),
-                    action: "E",
-                    method: http.method().to_string(),
-                    path: http.path().to_string(),
-                    status: 401,
-                    description: format!("refused: {why}"),
-                    ..audit::Record::default()
-                };
-                let (audit_svc, addr) = (svc.clone(), address.clone());
-                let _ = web::block(move || audit::record(&audit_svc, None, addr.as_deref(), &rec).map_err(|e| tracing::error!("the audit trail could not be written: {e}"))).await;
+                record_refusal(&svc, &throttle, audit::Pending { requester: None, address: address.clone(), record: refusal(&http, 401, &why) }).await;
                 let e = FhirError::new(401, crate::issue::IssueCode::Security, format!("Authentication failed: {why}"));
                 let mut answer = failure(&svc, e, wire);
-                answer.headers.push(("WWW-Authenticate", format!("Bearer realm=\"careplan\", error=\"invalid_token\", error_description=\"{}\"", why.replace('"', "'"))));
+                answer.headers.push(("WWW-Authenticate", format!("Bearer realm=\"careplan\", error=\"invalid_token\", error_description=\"{}\"", super::error::cut(&why, 200).replace('"', "'"))));
                 return answer.into();
             }
         }
@@ -132,15 +197,27 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         requester.ask_purpose(&p);
     }
     requester.reason = header(&http, auth::REASON_HEADER);
-    let limit = svc.config.max_body_bytes;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(bytes) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
-            Ok(_) => return failure(&svc, FhirError::new(413, crate::issue::IssueCode::TooLong, format!("The body is larger than this server's limit of {limit} bytes; split it (e.g. smaller transaction Bundles)")), wire).into(),
-            Err(e) => return failure(&svc, FhirError::bad_request(format!("The body could not be read: {e}")), wire).into(),
+    let requester = Arc::new(requester);
+    // Refused before the body is read: too large, or of no use to this token.
+    let declared = header(&http, "content-length").and_then(|n| n.trim().parse::<u64>().ok());
+    let store = query.iter().any(|(k, v)| k == "store" && v == "true");
+    let admitted = admission::before_body(&svc, &requester, http.method().as_str(), http.path(), store, declared);
+    let body = match admitted {
+        Ok(()) => read_body(&mut payload, svc.config.max_body_bytes, declared, svc.config.body_timeout).await,
+        Err(e) => Err(e),
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let why = e.issues.first().map(|i| i.message.clone()).unwrap_or_default();
+            let address = requester.address.clone();
+            record_refusal(&svc, &throttle, audit::Pending { requester: Some(requester), address, record: refusal(&http, e.status, &why) }).await;
+            // The rest of the body is not read, so the connection cannot carry another request.
+            let mut res: HttpResponse = failure(&svc, e, wire).into();
+            res.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+            return res;
         }
-    }
+    };
     // POST /{type}/_search may carry its parameters as a form.
     let form = header(&http, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     let mut query = query;
@@ -157,12 +234,41 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     req.strict = prefers_strict(header(&http, "prefer").as_deref());
     req.content_type = header(&http, "content-type");
     req.body = body;
-    req.requester = Arc::new(requester);
+    req.requester = requester;
+    req.budget = limits::Budget::new(svc.config.limits.max_response_bytes);
     // The interaction and the writing of its answer both run on the blocking pool.
     let worker_svc = svc.clone();
     match web::block(move || answer(&worker_svc, &req, wire)).await {
         Ok(out) => out.into(),
         Err(e) => failure(&svc, FhirError::internal(format!("The request could not be run: {e}")), wire).into(),
+    }
+}
+
+/// Reads a body of at most `limit` bytes, all of it within `timeout`.
+async fn read_body(payload: &mut web::Payload, limit: usize, declared: Option<u64>, timeout: Option<Duration>) -> Result<Vec<u8>, FhirError> {
+    let deadline = timeout.map(|t| (Instant::now() + t, t));
+    // A declared length is a hint, not a promise: it sizes the buffer only so far.
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    loop {
+        let next = match deadline {
+            Some((at, t)) => match actix_web::rt::time::timeout(at.saturating_duration_since(Instant::now()), payload.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    return Err(FhirError::new(
+                        408,
+                        IssueCode::Timeout,
+                        format!("The body did not arrive within {} s (--body-timeout): {} bytes came; send it faster, or in smaller requests", t.as_secs(), body.len()),
+                    ))
+                }
+            },
+            None => payload.next().await,
+        };
+        match next {
+            None => return Ok(body),
+            Some(Ok(bytes)) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
+            Some(Ok(_)) => return Err(admission::too_large(limit)),
+            Some(Err(e)) => return Err(FhirError::bad_request(format!("The body could not be read: {e}"))),
+        }
     }
 }
 

@@ -1,13 +1,16 @@
 //! Limits on what one request may carry, beyond the body size (`http.rs`):
-//! nesting depth, string length and the number of Bundle entries. Each
-//! breach is refused before anything is validated or stored, with an
-//! OperationOutcome that names the limit and the setting that raises it.
-//! (The readers have their own hard ceilings: JSON 256 levels, XML 512,
-//! and no DOCTYPE.)
+//! nesting depth, string length and the number of Bundle entries; and on
+//! what one request may cost: the bytes of resources its answer carries
+//! ([`Budget`]) and the searches one Bundle runs. Each breach is refused
+//! before the work it would cost is done, with an OperationOutcome that
+//! names the limit and the setting that raises it. (The readers have their
+//! own hard ceilings: JSON 256 levels, XML 512, and no DOCTYPE.)
 
 use super::error::{FhirError, FhirResult};
 use crate::issue::IssueCode;
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -17,17 +20,86 @@ pub struct Limits {
     pub max_string_bytes: usize,
     /// Most entries in a batch or transaction Bundle.
     pub max_bundle_entries: usize,
+    /// Most bytes of resources one answer carries (a batch's entries together).
+    pub max_response_bytes: usize,
+    /// Most search and history entries in one batch Bundle.
+    pub max_bundle_searches: usize,
 }
 
 pub const DEFAULT_MAX_DEPTH: usize = 100;
 /// FHIR's own limit on a string: 1 MB.
 pub const DEFAULT_MAX_STRING_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_MAX_BUNDLE_ENTRIES: usize = 10_000;
+/// As large as the largest body a client may send.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_BUNDLE_SEARCHES: usize = 100;
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_depth: DEFAULT_MAX_DEPTH, max_string_bytes: DEFAULT_MAX_STRING_BYTES, max_bundle_entries: DEFAULT_MAX_BUNDLE_ENTRIES }
+        Limits {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_string_bytes: DEFAULT_MAX_STRING_BYTES,
+            max_bundle_entries: DEFAULT_MAX_BUNDLE_ENTRIES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_bundle_searches: DEFAULT_MAX_BUNDLE_SEARCHES,
+        }
     }
+}
+
+/// What is left of one request's answer: bytes of resources it may still
+/// carry. Searches and histories take from it as they load each resource,
+/// so an answer stops growing when it is spent instead of being built
+/// whole and measured afterwards; the entries of a batch share their
+/// Bundle's.
+#[derive(Debug)]
+pub struct Budget {
+    limit: usize,
+    spent: AtomicUsize,
+}
+
+impl Budget {
+    pub fn new(limit: usize) -> Arc<Budget> {
+        Arc::new(Budget { limit, spent: AtomicUsize::new(0) })
+    }
+
+    /// Takes `bytes` unless the budget is already spent. The resource that
+    /// crosses the limit is still taken, so an answer holds at least one
+    /// resource and overshoots by at most one.
+    pub fn take(&self, bytes: usize) -> bool {
+        self.spent.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| (spent < self.limit).then(|| spent.saturating_add(bytes))).is_ok()
+    }
+
+    pub fn spent(&self) -> bool {
+        self.spent.load(Ordering::Relaxed) >= self.limit
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Why an answer stops here: for the OperationOutcome of a cut page or a refused entry.
+    pub fn message(&self) -> String {
+        format!("this answer has reached this server's limit of {} bytes of resources (--max-response-bytes)", self.limit)
+    }
+}
+
+/// What an entry of a search or history answer costs besides its resource
+/// (fullUrl, search or request and response): counted so that many small
+/// resources cannot outgrow the budget.
+pub const ENTRY_OVERHEAD: usize = 200;
+
+/// Searches and histories are the entries whose work grows with the
+/// data, so a batch may hold only so many of them.
+pub fn check_searches(limits: &Limits, n: usize) -> FhirResult<()> {
+    if n > limits.max_bundle_searches {
+        return Err(FhirError::new(
+            413,
+            IssueCode::TooCostly,
+            format!("The Bundle has {n} search or history entries; this server runs at most {} in one batch (--max-bundle-searches); split it", limits.max_bundle_searches),
+        )
+        .at("Bundle.entry"));
+    }
+    Ok(())
 }
 
 pub fn check_entries(limits: &Limits, n: usize) -> FhirResult<()> {
@@ -87,12 +159,27 @@ mod tests {
 
     #[test]
     fn depth_strings_and_entries_are_limited() {
-        let l = Limits { max_depth: 3, max_string_bytes: 5, max_bundle_entries: 2 };
+        let l = Limits { max_depth: 3, max_string_bytes: 5, max_bundle_entries: 2, max_bundle_searches: 1, ..Limits::default() };
         assert!(check_json(&l, &json!({"a": {"b": "x"}})).is_ok());
         assert!(check_json(&l, &json!({"a": {"b": {"c": 1}}})).is_ok(), "three levels");
         assert_eq!(check_json(&l, &json!({"a": {"b": {"c": {"d": 1}}}})).unwrap_err().status, 400);
         assert_eq!(check_json(&l, &json!({"a": "123456"})).unwrap_err().status, 422);
         assert!(check_json(&l, &json!({"data": "123456"})).is_ok());
         assert_eq!(check_entries(&l, 3).unwrap_err().status, 413);
+        assert_eq!(check_searches(&l, 2).unwrap_err().status, 413);
+        assert!(check_searches(&l, 1).is_ok());
+    }
+
+    #[test]
+    fn a_budget_holds_at_least_one_resource_and_then_stops() {
+        let b = Budget::new(100);
+        assert!(b.take(60));
+        assert!(!b.spent());
+        assert!(b.take(60), "the resource that crosses the limit is taken");
+        assert!(b.spent());
+        assert!(!b.take(1));
+        let one = Budget::new(10);
+        assert!(one.take(1000), "a resource larger than the whole budget is still shown alone");
+        assert!(!one.take(1));
     }
 }

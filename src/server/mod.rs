@@ -17,15 +17,19 @@
 //! Security: `auth/` (bearer tokens, SMART scopes, the patient
 //! compartment), `consent` (consent and confidentiality labels), `access`
 //! (the layer every request passes: authorize, guard writes, filter
-//! answers), `audit` (an AuditEvent per request), `limits` (input limits).
+//! answers), `audit` (an AuditEvent per request), `limits` (input limits
+//! and answer budgets), `admission` (what is refused before a body is
+//! read), `connections` (slow clients).
 
 pub mod access;
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod bundle;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod consent;
 pub mod error;
 pub mod format;

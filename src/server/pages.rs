@@ -35,10 +35,12 @@ fn page_url(req: &Request, offset: Option<usize>) -> String {
     }
 }
 
-fn paging_links(req: &Request, offset: usize, count: usize, has_next: bool) -> Vec<Value> {
+/// `shown`: how many the page holds, fewer than `count` when the answer's
+/// budget cut it short; the next page starts after them.
+fn paging_links(req: &Request, offset: usize, count: usize, shown: usize, has_next: bool) -> Vec<Value> {
     let mut links = vec![link("self", page_url(req, (offset > 0).then_some(offset)))];
     if has_next {
-        links.push(link("next", page_url(req, Some(offset + count))));
+        links.push(link("next", page_url(req, Some(offset + shown))));
     }
     if offset > 0 {
         links.push(link("previous", page_url(req, Some(offset.saturating_sub(count)))));
@@ -74,7 +76,7 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
     }
     let wanted = Subset::of(req.param("_summary"), req.param("_elements"))?;
     super::access::restrict_plan(req, &mut plan);
-    let found = plan.run(conn)?;
+    let found = plan.run_within(conn, &req.budget)?;
     // A count says only what the requester may see: under consent the
     // matches are judged one by one, as far as that is affordable.
     let total = if req.requester.is_open() {
@@ -101,8 +103,14 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
         let message = format!("Ignored search parameters that {t} does not have or this server does not search (composite and special ones): {}; see GET /metadata for those it does", plan.ignored.join(", "));
         entries.push(json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-supported", "details": {"text": message}}]}, "search": {"mode": "outcome"}}));
     }
+    if found.cut {
+        entries.push(outcome_entry("information", "too-costly", &format!("This page holds fewer matches than _count because {}; the next link continues after them", req.budget.message())));
+    }
+    if let Some(why) = &found.included_cut {
+        entries.push(outcome_entry("warning", "too-costly", why));
+    }
     let has_next = !plan.summary_count && plan.count > 0 && plan.offset + found.matches.len() < found.total;
-    let links = paging_links(req, plan.offset, plan.count, has_next);
+    let links = paging_links(req, plan.offset, plan.count, found.matches.len(), has_next);
     let mut reply = Reply::body(200, bundle("searchset", total, links, entries));
     // Fewer shown than matched: the answer says something was withheld (as
     // a read would, so a requester may ask for an override), never what.
@@ -125,14 +133,16 @@ pub fn history(conn: &Connection, scope: &HistoryScope, req: &Request) -> FhirRe
     let offset = number("_offset", 0)?;
     let total = store::history_count(conn, scope, since)?;
     let only = super::access::history_patient(req, scope);
-    let mut versions = store::history(conn, scope, since, count, offset, only.as_deref())?;
-    let has_next = versions.len() > count;
-    versions.truncate(count);
+    let (versions, has_next) = store::history(conn, scope, since, count, offset, &req.budget, only.as_deref())?;
     let mut entries = Vec::with_capacity(versions.len());
     for v in &versions {
         entries.push(history_entry(&req.base, v)?);
     }
-    Ok(Reply::body(200, bundle("history", Some(total), paging_links(req, offset, count, has_next), entries)))
+    Ok(Reply::body(200, bundle("history", Some(total), paging_links(req, offset, count, versions.len(), has_next), entries)))
+}
+
+fn outcome_entry(severity: &str, code: &str, text: &str) -> Value {
+    json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "details": {"text": text}}]}, "search": {"mode": "outcome"}})
 }
 
 fn history_entry(base: &str, v: &Version) -> FhirResult<Value> {

@@ -36,6 +36,10 @@ pub struct Request {
     /// carry their Bundle's). A request built in code is `Requester::nobody()`
     /// and may do nothing until it is given one.
     pub requester: std::sync::Arc<super::auth::Requester>,
+    /// What the answer may still carry. The HTTP layer gives each request
+    /// the configured budget and a batch shares its own with its entries;
+    /// a request built in code gets the default.
+    pub budget: std::sync::Arc<super::limits::Budget>,
 }
 
 impl Request {
@@ -55,6 +59,7 @@ impl Request {
             base: base.trim_end_matches('/').to_string(),
             assigned_id: None,
             requester: std::sync::Arc::new(super::auth::Requester::nobody()),
+            budget: super::limits::Budget::new(super::limits::DEFAULT_MAX_RESPONSE_BYTES),
         }
     }
 

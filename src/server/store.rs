@@ -9,10 +9,12 @@
 
 use super::error::{FhirError, FhirResult};
 use super::auth::concern::Concern;
+use super::limits::{Budget, ENTRY_OVERHEAD};
 use super::search::index::{IndexRow, IndexValue};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS resource_version (
@@ -89,7 +91,15 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// When a write last failed for want of space (the disk, or the
+    /// quota), in ms; 0 for never. A small write (an audit record) may
+    /// still fit after a large one was refused, so success does not clear
+    /// it: `/readyz` reports the store full for [`FULL_REPORTED_MS`] after.
+    last_full: AtomicI64,
 }
+
+/// How long after a write refused for want of space `/readyz` says so.
+const FULL_REPORTED_MS: i64 = 60_000;
 
 /// One stored version of a resource.
 #[derive(Clone, Debug)]
@@ -151,7 +161,20 @@ impl Store {
         writer.pragma_update(None, "cache_size", -65_536)?;
         writer.busy_timeout(std::time::Duration::from_secs(30))?;
         writer.execute_batch(SCHEMA)?;
-        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), last_full: AtomicI64::new(0) })
+    }
+
+    /// Caps the database at about `bytes` (SQLite's `max_page_count`): a
+    /// write that would grow it further fails as a full disk would (507),
+    /// before the disk itself fills and takes the rest of the machine with
+    /// it. Returns the cap in force, which SQLite never sets below the
+    /// database's current size.
+    pub fn set_quota(&self, bytes: u64) -> anyhow::Result<u64> {
+        let conn = self.writer.lock();
+        let page = conn.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))?.max(1) as u64;
+        let pages = (bytes / page).max(1);
+        let set = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get::<_, i64>(0))? as u64;
+        Ok(set * page)
     }
 
     /// Runs `f` in one write transaction: committed when it returns `Ok`,
@@ -160,6 +183,14 @@ impl Store {
     /// Returns only once the commit is on disk, so an answered write
     /// survives a crash of the process or of the machine.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> FhirResult<T>) -> FhirResult<T> {
+        let out = self.write_once(f);
+        if out.as_ref().is_err_and(|e| e.status == super::error::INSUFFICIENT_STORAGE) {
+            self.last_full.store(super::clock::now_ms(), Ordering::Relaxed);
+        }
+        out
+    }
+
+    fn write_once<T>(&self, f: impl FnOnce(&Connection) -> FhirResult<T>) -> FhirResult<T> {
         let out = {
             let mut conn = self.writer.lock();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -175,7 +206,10 @@ impl Store {
     fn sync_wal(&self) -> FhirResult<()> {
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
-        std::fs::File::open(&wal).and_then(|f| f.sync_data()).map_err(internal)
+        std::fs::File::open(&wal).and_then(|f| f.sync_data()).map_err(|e| match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => FhirError::store_full(),
+            _ => internal(e),
+        })
     }
 
     /// Runs `f` on a reader that sees the last committed state.
@@ -197,6 +231,19 @@ impl Store {
     /// Whether the database answers.
     pub fn ping(&self) -> bool {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).is_ok()
+    }
+
+    /// Whether the store can serve: it answers, and no write failed for
+    /// want of space in the last minute. `Err` says what is wrong, for `/readyz`.
+    pub fn health(&self) -> Result<(), &'static str> {
+        if !self.ping() {
+            return Err("store unavailable");
+        }
+        let last_full = self.last_full.load(Ordering::Relaxed);
+        if last_full > 0 && super::clock::now_ms() - last_full < FULL_REPORTED_MS {
+            return Err("store full: writes were refused for want of space in the last minute, and reads whose audit record cannot be written are not answered; free disk space or raise --max-database-bytes");
+        }
+        Ok(())
     }
 }
 
@@ -224,13 +271,27 @@ pub fn by_seq(conn: &Connection, seq: i64) -> FhirResult<Option<Version>> {
 
 /// Current, not deleted versions by (type, id), in the order asked.
 pub fn current_many(conn: &Connection, keys: &[(String, String)]) -> FhirResult<Vec<Version>> {
-    let mut out = Vec::with_capacity(keys.len());
+    Ok(current_within(conn, keys, &Budget::new(usize::MAX))?.0)
+}
+
+/// As [`current_many`], loading only while `budget` lasts; true when it ran
+/// out before the last key.
+pub fn current_within(conn: &Connection, keys: &[(String, String)], budget: &Budget) -> FhirResult<(Vec<Version>, bool)> {
+    let mut out = Vec::with_capacity(keys.len().min(1024));
     for (t, id) in keys {
         if let Some(v) = current(conn, t, id)?.filter(|v| !v.deleted()) {
+            if !budget.take(cost(&v)) {
+                return Ok((out, true));
+            }
             out.push(v);
         }
     }
-    Ok(out)
+    Ok((out, false))
+}
+
+/// What a version costs an answer's budget.
+fn cost(v: &Version) -> usize {
+    v.body.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD
 }
 
 /// Stores a new version, makes it current and replaces the index rows.
@@ -326,14 +387,15 @@ pub enum HistoryScope {
     System,
 }
 
-/// Versions newest first, after `since` (ms) when given (the system
-/// history leaves out the audit trail, which is read as AuditEvent); `count + 1` are
-/// read so the caller can tell whether there is a next page.
+/// Up to `count` versions newest first, after `since` (ms) when given (the
+/// system history leaves out the audit trail, which is read as AuditEvent),
+/// as many as `budget` allows; and whether more follow them. Rows are read
+/// one at a time, so a page never holds more than its budget (and one).
 ///
 /// With `only`, the versions of resources that concern that patient now, or
 /// that concern no one and that patient's record refers to (a patient-scoped
 /// token's history: paging then tells nothing of other people's records).
-pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, count: usize, offset: usize, only: Option<&str>) -> FhirResult<Vec<Version>> {
+pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, count: usize, offset: usize, budget: &Budget, only: Option<&str>) -> FhirResult<(Vec<Version>, bool)> {
     let since = since.unwrap_or(i64::MIN);
     let limit = (count + 1) as i64;
     let offset = offset as i64;
@@ -353,8 +415,17 @@ pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, coun
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut values: Vec<rusqlite::types::Value> = rows.into_iter().map(rusqlite::types::Value::from).collect();
     values.extend([since.into(), limit.into(), offset.into()]);
-    let out = stmt.query_map(rusqlite::params_from_iter(values), version_row)?.collect::<Result<Vec<_>, _>>()?;
-    Ok(out)
+    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let v = version_row(row)?;
+        // The row after a full page only tells that there is a next one.
+        if out.len() == count || !budget.take(cost(&v)) {
+            return Ok((out, true));
+        }
+        out.push(v);
+    }
+    Ok((out, false))
 }
 
 /// How many versions a history holds (after `since`).
@@ -368,7 +439,8 @@ pub fn history_count(conn: &Connection, scope: &HistoryScope, since: Option<i64>
     Ok(n as usize)
 }
 
-/// Turns a store failure that is not a FHIR problem into one.
+/// Turns a store failure that is not a FHIR problem into one: a short
+/// message with a reference; the detail goes to the log only.
 pub fn internal(e: impl std::fmt::Display) -> FhirError {
-    FhirError::internal(format!("The store failed ({e}). Retry the request; if it keeps failing, tell the server's operator."))
+    FhirError::store_failure(e)
 }

@@ -7,13 +7,24 @@
 
 use super::index::{normalize, parse_reference};
 use super::{dates, ParamType, Registry, SearchParam};
+use crate::issue::IssueCode;
 use crate::server::error::{FhirError, FhirResult};
+use crate::server::limits::Budget;
 use crate::server::store::{self, Version};
 use rusqlite::types::Value as Sql;
 use rusqlite::Connection;
 
 pub const DEFAULT_COUNT: usize = 50;
 pub const MAX_COUNT: usize = 1000;
+/// Most parameters and values (`a,b` is two) in one search. Each becomes
+/// a condition of the SQL, and SQLite refuses statements nested deeper
+/// than 1,000, so this keeps every search well inside what it can run.
+pub const MAX_SEARCH_TERMS: usize = 100;
+/// Most values bound into one search's SQL (SQLite takes 32,766). Chains
+/// over references that may point to any type multiply their conditions.
+pub const MAX_BOUND_VALUES: usize = 20_000;
+/// Most resources `_include` and `_revinclude` add to one page.
+pub const MAX_INCLUDED: usize = 10 * MAX_COUNT;
 
 /// Parameters that steer the search rather than select resources.
 pub const CONTROL: &[&str] = &["_count", "_offset", "_sort", "_include", "_revinclude", "_summary", "_format", "_elements", "_total", "_pretty"];
@@ -50,6 +61,10 @@ pub struct Found {
     pub total: usize,
     pub matches: Vec<Version>,
     pub included: Vec<Version>,
+    /// The answer's budget ran out before the page was full: the next page starts after `matches`.
+    pub cut: bool,
+    /// Why some included resources were left out, when they were.
+    pub included_cut: Option<String>,
 }
 
 /// The owner of the index rows a predicate tests: SQL expressions for its type and id.
@@ -76,6 +91,7 @@ impl Plan {
             ignored: Vec::new(),
         };
         let top = Owner { res_type: "r.res_type".into(), id: "r.res_id".into(), last_updated: "r.last_updated".into(), type_name: res_type.to_string() };
+        check_terms(pairs)?;
         let mut depth = 0usize;
         for (key, value) in pairs {
             let base = key.split([':', '.']).next().unwrap_or(key);
@@ -92,6 +108,14 @@ impl Plan {
                     None => plan.ignored.push(key.clone()),
                 },
             }
+        }
+        let bound = plan.args.len() + plan.order_args.len();
+        if bound > MAX_BOUND_VALUES {
+            return Err(FhirError::new(
+                400,
+                IssueCode::TooCostly,
+                format!("This search expands to {bound} conditions; this server runs at most {MAX_BOUND_VALUES} in one search. Chained parameters over references that may point to many types multiply them: name the target type (e.g. subject:Patient.name=…) or use fewer chains"),
+            ));
         }
         Ok(plan)
     }
@@ -126,12 +150,17 @@ impl Plan {
 
     /// Runs the search: the total, one page of matches, and what they include.
     pub fn run(&self, conn: &Connection) -> FhirResult<Found> {
+        self.run_within(conn, &Budget::new(usize::MAX))
+    }
+
+    /// As [`Plan::run`], loading resources only while the answer's budget lasts.
+    pub fn run_within(&self, conn: &Connection, budget: &Budget) -> FhirResult<Found> {
         let where_sql = self.where_clause();
         let mut args = vec![Sql::from(self.res_type.clone())];
         args.extend(self.args.iter().cloned());
         let total: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM resource_current r WHERE {where_sql}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
         if self.summary_count {
-            return Ok(Found { total: total as usize, matches: Vec::new(), included: Vec::new() });
+            return Ok(Found { total: total as usize, matches: Vec::new(), included: Vec::new(), cut: false, included_cut: None });
         }
         let mut order = self.order.clone();
         order.push("r.seq".into());
@@ -140,9 +169,11 @@ impl Plan {
         args.push(Sql::from(self.count as i64));
         args.push(Sql::from(self.offset as i64));
         let keys: Vec<(String, String)> = conn.prepare(&sql)?.query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-        let matches = store::current_many(conn, &keys)?;
-        let included = self.included(conn, &keys)?;
-        Ok(Found { total: total as usize, matches, included })
+        let (matches, cut) = store::current_within(conn, &keys, budget)?;
+        // Includes of the matches shown only: those cut off come with the next page.
+        let shown: Vec<(String, String)> = matches.iter().map(|v| (v.res_type.clone(), v.id.clone())).collect();
+        let (included, included_cut) = self.included(conn, &shown, budget)?;
+        Ok(Found { total: total as usize, matches, included, cut, included_cut })
     }
 
     /// Every match, without includes or paging (the caller knows the total is small).
@@ -155,7 +186,10 @@ impl Plan {
         store::current_many(conn, &keys)
     }
 
-    fn included(&self, conn: &Connection, keys: &[(String, String)]) -> FhirResult<Vec<Version>> {
+    fn included(&self, conn: &Connection, keys: &[(String, String)], budget: &Budget) -> FhirResult<(Vec<Version>, Option<String>)> {
+        if self.includes.is_empty() && self.revincludes.is_empty() {
+            return Ok((Vec::new(), None));
+        }
         let mut found: Vec<(String, String)> = Vec::new();
         for inc in &self.includes {
             let mut stmt = conn.prepare_cached(
@@ -163,7 +197,7 @@ impl Plan {
             )?;
             for (t, id) in keys.iter().filter(|(t, _)| *t == inc.source_type) {
                 let rows = stmt.query_map(rusqlite::params![t, id, inc.param, inc.target_type], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-                for row in rows {
+                for row in rows.take(MAX_INCLUDED + 1 - found.len().min(MAX_INCLUDED)) {
                     found.push(row?);
                 }
             }
@@ -174,14 +208,24 @@ impl Plan {
             )?;
             for (t, id) in keys.iter().filter(|(t, _)| inc.target_type.as_ref().is_none_or(|want| want == t)) {
                 let rows = stmt.query_map(rusqlite::params![inc.source_type, inc.param, t, id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-                for row in rows {
+                for row in rows.take(MAX_INCLUDED + 1 - found.len().min(MAX_INCLUDED)) {
                     found.push(row?);
                 }
             }
         }
         let mut seen: std::collections::HashSet<(String, String)> = keys.iter().cloned().collect();
         found.retain(|k| seen.insert(k.clone()));
-        store::current_many(conn, &found)
+        let too_many = found.len() > MAX_INCLUDED;
+        found.truncate(MAX_INCLUDED);
+        let (included, cut) = store::current_within(conn, &found, budget)?;
+        let why = if cut {
+            Some(format!("Some included resources are not in this page: {}; ask for fewer matches per page (_count)", budget.message()))
+        } else if too_many {
+            Some(format!("Only the first {MAX_INCLUDED} included resources are in this page; ask for fewer matches per page (_count)"))
+        } else {
+            None
+        };
+        Ok((included, why))
     }
 
     fn sort(&mut self, registry: &Registry, value: &str) -> FhirResult<()> {
@@ -515,6 +559,21 @@ impl Plan {
         }
         Ok(sql)
     }
+}
+
+/// Refuses a search with more parameters and values than [`MAX_SEARCH_TERMS`],
+/// before any SQL is built for it.
+fn check_terms(pairs: &[(String, String)]) -> FhirResult<()> {
+    const UNCOUNTED: &[&str] = &["_count", "_offset", "_summary", "_format", "_elements", "_total", "_pretty"];
+    let terms: usize = pairs.iter().filter(|(k, _)| !UNCOUNTED.contains(&k.as_str())).map(|(_, v)| split_values(v).len()).sum();
+    if terms > MAX_SEARCH_TERMS {
+        return Err(FhirError::new(
+            400,
+            IssueCode::TooCostly,
+            format!("This search has {terms} parameters and values; this server takes at most {MAX_SEARCH_TERMS} in one search. Narrow it, or split it into several searches"),
+        ));
+    }
+    Ok(())
 }
 
 fn unknown(res_type: &str, code: &str) -> FhirError {
