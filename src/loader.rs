@@ -105,7 +105,8 @@ fn add_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>
 pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &LoadOptions, loaded: &mut Vec<String>) -> Result<()> {
     let path = Path::new(source);
     if path.is_file() && (source.ends_with(".tgz") || source.ends_with(".tar.gz")) {
-        let p = cache.install_tgz(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Read where it was unpacked, never filed under the name it gives itself.
+        let p = cache.open_archive(path).map_err(|e| anyhow::anyhow!("{e}"))?;
         return add_guide_package(ctx, &p, loaded);
     }
     if path.is_dir() {

@@ -24,6 +24,11 @@ pub enum PackageCommand {
         /// Use only the cache; ask no registry (also CAREPLAN_OFFLINE=1).
         #[arg(long)]
         offline: bool,
+        /// Let a local .tgz replace the package of the same name#version in
+        /// the cache, or stand in for one the registries publish or careplan
+        /// loads by default. Without it, such an archive is refused.
+        #[arg(long)]
+        force: bool,
         /// `name#version`, `name` (latest) or a path to a package .tgz.
         #[arg(value_name = "PACKAGE")]
         packages: Vec<String>,
@@ -57,8 +62,9 @@ pub fn run(args: PackageArgs) -> anyhow::Result<i32> {
         PackageCommand::Install {
             cache,
             offline,
+            force,
             packages,
-        } => install(&cache.open(), offline, &packages),
+        } => install(&cache.open(), offline, force, &packages),
         PackageCommand::List { cache } => list(&cache.open()),
     }
 }
@@ -67,7 +73,7 @@ fn looks_like_archive(arg: &str) -> bool {
     arg.ends_with(".tgz") || arg.ends_with(".tar.gz") || Path::new(arg).is_file()
 }
 
-fn install(cache: &PackageCache, offline: bool, packages: &[String]) -> anyhow::Result<i32> {
+fn install(cache: &PackageCache, offline: bool, force: bool, packages: &[String]) -> anyhow::Result<i32> {
     let registries = if offline {
         Registries::offline()
     } else {
@@ -82,7 +88,7 @@ fn install(cache: &PackageCache, offline: bool, packages: &[String]) -> anyhow::
     let mut failed = false;
     for arg in &requests {
         let result = if looks_like_archive(arg) {
-            cache.install_tgz(Path::new(arg)).map(|p| vec![p])
+            cache.install_local(Path::new(arg), force, &registries).map(|p| vec![p])
         } else {
             arg.parse::<PackageRef>()
                 .and_then(|r| cache.install(&r, &registries, true))

@@ -9,7 +9,7 @@ use crate::tree::Node;
 use compact_str::CompactString;
 use rust_decimal::prelude::*;
 use rust_decimal::Decimal;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -35,17 +35,30 @@ pub struct Evaluator<'e, 'a> {
     types: RefCell<Vec<(CompactString, Option<Arc<StructureDef>>)>>,
     /// Values of the [`Expr::Shared`] subexpressions met so far, by address.
     shared: RefCell<Vec<(*const Expr, Vec<Item<'a>>)>>,
+    /// The most items one collection may hold here; worked out the first
+    /// time a collection passes [`MAX_ITEMS`].
+    allowance: Cell<Option<usize>>,
 }
 
 const MAX_DEPTH: usize = 200;
 
+/// The size a collection may always reach. Navigation stays within the
+/// resource, but computed values can grow without end (`repeat()` over new
+/// numbers, `aggregate()`, selects that double at each step): a collection
+/// past this many items, and past [`ITEMS_PER_NODE`] for each node of the
+/// resource, stops the evaluation with an error.
+pub const MAX_ITEMS: usize = 100_000;
+/// Items a collection may hold per node of the resource, so that
+/// expressions over large Bundles (a value per entry) are not stopped.
+pub const ITEMS_PER_NODE: usize = 4;
+
 impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(env: &'e EvalContext<'a>, focus: &'a Node, focus_type: &str) -> Self {
-        Evaluator { env, focus: Some(focus), focus_type: focus_type.into(), no_focus: false, types: RefCell::new(Vec::new()), shared: RefCell::new(Vec::new()) }
+        Evaluator { env, focus: Some(focus), focus_type: focus_type.into(), no_focus: false, types: RefCell::new(Vec::new()), shared: RefCell::new(Vec::new()), allowance: Cell::new(None) }
     }
 
     pub fn new_empty(env: &'e EvalContext<'a>) -> Self {
-        Evaluator { env, focus: None, focus_type: CompactString::default(), no_focus: false, types: RefCell::new(Vec::new()), shared: RefCell::new(Vec::new()) }
+        Evaluator { env, focus: None, focus_type: CompactString::default(), no_focus: false, types: RefCell::new(Vec::new()), shared: RefCell::new(Vec::new()), allowance: Cell::new(None) }
     }
 
     pub fn run(&self, expr: &Expr, focus: Item<'a>) -> Res<Vec<Item<'a>>> {
@@ -70,7 +83,36 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         d
     }
 
+    /// Errs once a collection of `len` items passes what this evaluation
+    /// allows; `what` names the growing collection in the message.
+    pub fn check_size(&self, len: usize, what: &str) -> Res<()> {
+        if len <= MAX_ITEMS {
+            return Ok(());
+        }
+        let allowed = match self.allowance.get() {
+            Some(a) => a,
+            None => {
+                let root = self.env.root_resource.or(self.env.resource).or(self.focus);
+                let a = MAX_ITEMS.max(ITEMS_PER_NODE.saturating_mul(root.map_or(0, tree_size)));
+                self.allowance.set(Some(a));
+                a
+            }
+        };
+        if len <= allowed {
+            return Ok(());
+        }
+        err(format!(
+            "{what} grows past {allowed} items, the most one FHIRPath collection may hold here ({MAX_ITEMS}, or {ITEMS_PER_NODE} per element of the resource when that is more); the evaluation is stopped"
+        ))
+    }
+
     pub fn eval(&self, expr: &Expr, input: &[Item<'a>], frame: &Frame<'a>, depth: usize) -> Res<Vec<Item<'a>>> {
+        let out = self.eval_expr(expr, input, frame, depth)?;
+        self.check_size(out.len(), "a collection")?;
+        Ok(out)
+    }
+
+    fn eval_expr(&self, expr: &Expr, input: &[Item<'a>], frame: &Frame<'a>, depth: usize) -> Res<Vec<Item<'a>>> {
         if depth > MAX_DEPTH {
             return err("expression nested too deeply");
         }
@@ -551,13 +593,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let boolean = |v: Option<bool>| Ok(v.map(Item::Boolean).into_iter().collect());
         match op {
             BinOp::Union => {
-                let mut out: Vec<Item<'a>> = Vec::with_capacity(a.len() + b.len());
-                for i in a.into_iter().chain(b) {
-                    if !out.iter().any(|o| item_eq(o, &i) == Some(true)) {
-                        out.push(i);
-                    }
-                }
-                Ok(out)
+                // Through the hashed path: unions of large collections must not be quadratic.
+                let mut all = a;
+                all.extend(b);
+                Ok(super::functions::distinct(all))
             }
             BinOp::Eq => boolean(equals(&a, &b)),
             BinOp::NotEq => boolean(equals(&a, &b).map(|v| !v)),
@@ -874,4 +913,15 @@ fn arith(op: BinOp, x: Item<'static>, y: Item<'static>) -> Res<Option<Item<'stat
             }
         }
     })
+}
+
+/// The number of nodes of a tree, its root included.
+fn tree_size(root: &Node) -> usize {
+    let mut n = 0;
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        n += 1;
+        stack.extend(node.children.iter());
+    }
+    n
 }

@@ -12,6 +12,10 @@ use std::cmp::Ordering;
 
 type Out<'a> = Res<Vec<Item<'a>>>;
 
+/// Rounds `repeat()` may take before it is stopped (its items are bounded
+/// by the evaluator's collection limit, `eval::MAX_ITEMS`).
+const MAX_REPEAT_ROUNDS: usize = 10_000;
+
 struct Call<'c, 'e, 'a> {
     ev: &'c Evaluator<'e, 'a>,
     name: &'c str,
@@ -103,7 +107,7 @@ fn input_string<'i>(name: &str, input: &'i [Item<'_>]) -> Res<Option<std::borrow
 /// Distinct items, in order. Strings, booleans and numbers go through a hash
 /// set (a Bundle's `isDistinct()` over 100,000 fullUrls must not be
 /// quadratic); the rest are compared pairwise among themselves.
-fn distinct<'a>(items: Vec<Item<'a>>) -> Vec<Item<'a>> {
+pub(super) fn distinct<'a>(items: Vec<Item<'a>>) -> Vec<Item<'a>> {
     let mut out: Vec<Item<'a>> = Vec::with_capacity(items.len());
     let mut keyed: std::collections::HashSet<(u8, String)> = std::collections::HashSet::with_capacity(items.len());
     let mut unkeyed: Vec<Item<'a>> = Vec::new();
@@ -226,24 +230,42 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         "repeat" => {
             c.arity(1, 1)?;
             let mut out: Vec<Item<'a>> = Vec::new();
+            // Seen items: nodes by address, cheap values by key, the rest compared pairwise.
             let mut seen_nodes = std::collections::HashSet::new();
+            let mut seen_keys = std::collections::HashSet::new();
+            let mut seen_other: Vec<Item<'a>> = Vec::new();
             let mut queue: Vec<Item<'a>> = input.to_vec();
             let mut rounds = 0;
             while !queue.is_empty() {
                 rounds += 1;
-                if rounds > 10_000 {
-                    return err("repeat() did not finish");
+                if rounds > MAX_REPEAT_ROUNDS {
+                    return err(format!("repeat() did not finish after {MAX_REPEAT_ROUNDS} rounds; the evaluation is stopped"));
                 }
                 let mut next = Vec::new();
                 for (i, item) in queue.iter().enumerate() {
                     for r in c.lambda(0, item, i, None)? {
                         let new = match &r {
-                            Item::Node { node, .. } => seen_nodes.insert(*node as *const _),
-                            other => !contains_item(&out, other),
+                            Item::Node { node, .. } => {
+                                let new = seen_nodes.insert(*node as *const _);
+                                // A later value equal to this node's is not new either.
+                                if let Some(k) = new.then(|| distinct_key(&r)).flatten() {
+                                    seen_keys.insert(k);
+                                }
+                                new
+                            }
+                            other => match distinct_key(other) {
+                                Some(k) => seen_keys.insert(k),
+                                None if contains_item(&seen_other, other) => false,
+                                None => {
+                                    seen_other.push(other.clone());
+                                    true
+                                }
+                            },
                         };
                         if new {
                             out.push(r.clone());
                             next.push(r);
+                            ev.check_size(out.len(), "repeat()")?;
                         }
                     }
                 }
@@ -373,6 +395,7 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             let mut total = if args.len() == 2 { c.arg(1)? } else { vec![] };
             for (i, item) in input.iter().enumerate() {
                 total = c.lambda(0, item, i, Some(total))?;
+                ev.check_size(total.len(), "aggregate()'s $total")?;
             }
             Ok(total)
         }

@@ -3,10 +3,13 @@
 //! Archives are unpacked into a work folder inside the cache root and only
 //! renamed into place once complete, so a half download never looks
 //! installed. Entries that could write outside the work folder (`..`,
-//! absolute paths) and links of any kind are refused.
+//! absolute paths) and links of any kind are refused, and so is an archive
+//! that expands too far ([`Limits`]: size, compression ratio, file count).
 
+use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io::{self, Read};
+use std::rc::Rc;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,14 +73,96 @@ fn safe_relative(path: &Path) -> Result<PathBuf, &'static str> {
     Ok(out)
 }
 
+/// How far an archive may expand. A package is JSON, which compresses
+/// about 10:1 (R4 core: 4 MB → 60 MB; the R4 examples: about 150 MB);
+/// a gzip bomb expands 1000:1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Most bytes the tar stream may expand to.
+    pub max_bytes: u64,
+    /// Most bytes the tar stream may hold per compressed byte read...
+    pub max_ratio: u64,
+    /// ...once it has expanded past this many bytes (a tiny archive may
+    /// well have a high ratio; it cannot fill a disk).
+    pub ratio_after: u64,
+    /// Most files an archive may hold (R4 core has about 4,600).
+    pub max_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bytes: 1 << 30, max_ratio: 100, ratio_after: 1 << 20, max_files: 100_000 }
+    }
+}
+
+/// Counts the compressed bytes read.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The decompressed stream, stopped with an error (and the reason kept)
+/// once it passes the limits.
+struct Budget<R> {
+    inner: R,
+    compressed: Rc<Cell<u64>>,
+    out: u64,
+    limits: Limits,
+    tripped: Rc<RefCell<Option<String>>>,
+}
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        let why = if self.out > self.limits.max_bytes {
+            Some(format!("it expands to more than {} MiB, the most a package may", self.limits.max_bytes >> 20))
+        } else if self.out > self.limits.ratio_after && self.out > self.limits.max_ratio.saturating_mul(self.compressed.get().max(1)) {
+            Some(format!(
+                "it expands more than {}-fold ({} bytes from {} compressed), which no FHIR package does: it looks like a compression bomb",
+                self.limits.max_ratio,
+                self.out,
+                self.compressed.get()
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            *self.tripped.borrow_mut() = Some(why.clone());
+            return Err(io::Error::other(why));
+        }
+        Ok(n)
+    }
+}
+
 /// Unpack a gzip-compressed tar stream into `dest` (which must exist).
 /// `label` names the archive in errors.
 pub(crate) fn extract_tgz(reader: impl Read, dest: &Path, label: &str) -> Result<(), PackageError> {
-    let bad = |reason: String| PackageError::BadArchive {
-        archive: label.to_string(),
-        reason,
+    extract_tgz_within(reader, dest, label, Limits::default())
+}
+
+/// [`extract_tgz`] with explicit limits. When a limit is passed the error
+/// says which; what was written is left in `dest` for the caller's work
+/// folder to remove.
+pub(crate) fn extract_tgz_within(reader: impl Read, dest: &Path, label: &str, limits: Limits) -> Result<(), PackageError> {
+    let tripped = Rc::new(RefCell::new(None));
+    let compressed = Rc::new(Cell::new(0));
+    let counted = Counted { inner: reader, read: compressed.clone() };
+    let budget = Budget { inner: flate2::read::GzDecoder::new(counted), compressed, out: 0, limits, tripped: tripped.clone() };
+    // Any error after the budget tripped is the budget's.
+    let bad = |reason: String| match tripped.borrow().clone() {
+        Some(why) => PackageError::TooLarge { archive: label.to_string(), reason: why },
+        None => PackageError::BadArchive { archive: label.to_string(), reason },
     };
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    let mut archive = tar::Archive::new(budget);
     let entries = archive.entries().map_err(|e| bad(e.to_string()))?;
     let mut files = 0usize;
     for entry in entries {
@@ -115,6 +200,9 @@ pub(crate) fn extract_tgz(reader: impl Read, dest: &Path, label: &str) -> Result
                 fs::File::create(&target).map_err(|e| PackageError::io("write", &target, e))?;
             io::copy(&mut entry, &mut out).map_err(|e| bad(format!("{shown}: {e}")))?;
             files += 1;
+            if files > limits.max_files {
+                return Err(PackageError::TooLarge { archive: label.to_string(), reason: format!("it holds more than {} files, the most a package may", limits.max_files) });
+            }
         } else {
             // Devices, fifos and the like have no place in a package.
             tracing::debug!("{label}: skipping entry {shown} of type {kind:?}");

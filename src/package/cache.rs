@@ -10,7 +10,26 @@ use super::index::{build_index, write_index};
 use super::reference::check_segment;
 use super::registry::{self, Client, FetchError, PackageInfo, Registries, VersionInfo};
 use super::version::compare_versions;
-use super::{InstalledPackage, Manifest, PackageError, PackageRef, R4_CORE, R4_EXAMPLES};
+use super::{default_packages, InstalledPackage, Manifest, PackageError, PackageRef, R4_CORE, R4_EXAMPLES};
+
+/// The folder of the cache root where archives given as `--ig` are unpacked.
+const ARCHIVES_DIR: &str = ".careplan-archives";
+
+/// The sha1 of a file, as registries publish it (`dist.shasum`).
+fn sha1_of(path: &Path) -> Result<String, PackageError> {
+    use std::io::Read as _;
+    let mut file = fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
+    let mut hasher = sha1_smol::Sha1::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| PackageError::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.digest().to_string())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageCache {
@@ -178,8 +197,19 @@ impl PackageCache {
     }
 
     /// Unpack a local npm-format .tgz into the cache under the name#version
-    /// from its package.json (replacing an entry of that name#version).
+    /// from its package.json, offline and without `--force`: see
+    /// [`PackageCache::install_local`].
     pub fn install_tgz(&self, tgz: &Path) -> Result<InstalledPackage, PackageError> {
+        self.install_local(tgz, false, &Registries::offline())
+    }
+
+    /// Unpack a local npm-format .tgz into the cache under the name#version
+    /// from its package.json. Whoever hands over an archive chooses what it
+    /// calls itself, so unless `force` is set it may not replace a package
+    /// already in the cache, nor stand in for one the registries publish
+    /// (unless its bytes are the published ones), nor, when that cannot be
+    /// checked, take the name of a package careplan loads by default.
+    pub fn install_local(&self, tgz: &Path, force: bool, registries: &Registries) -> Result<InstalledPackage, PackageError> {
         let label = tgz.display().to_string();
         let file = fs::File::open(tgz).map_err(|e| PackageError::io("open", tgz, e))?;
         let work = WorkDir::new(&self.root)?;
@@ -192,7 +222,75 @@ impl PackageCache {
             .map_err(|e| bad(format!("its package.json has an unusable name: {e}")))?;
         check_segment(&manifest.version, "version", &manifest.version)
             .map_err(|e| bad(format!("its package.json has an unusable version: {e}")))?;
+        if !force {
+            self.check_local_name(tgz, &manifest.name, &manifest.version, registries)?;
+        }
         self.place(&work, &fin, &manifest.name, &manifest.version, true)
+    }
+
+    /// Why a local archive may not be filed as `name#version` without `--force`.
+    fn check_local_name(&self, tgz: &Path, name: &str, version: &str, registries: &Registries) -> Result<(), PackageError> {
+        let refuse = |reason: String| PackageError::LocalArchiveRefused {
+            archive: tgz.display().to_string(),
+            package: format!("{name}#{version}"),
+            reason,
+        };
+        if self.find_exact(name, version).is_some() {
+            return Err(refuse(format!("{name}#{version} is already in the package cache at {}, and a local archive does not replace it", self.root.display())));
+        }
+        let mut s = Session::new(self, registries, false);
+        let published = if s.online() { s.lookup(name)?.into_iter().find_map(|(reg, info)| info.versions.get(version).cloned().map(|vi| (reg, vi))) } else { None };
+        if let Some((reg, vi)) = published {
+            let actual = sha1_of(tgz)?;
+            return match vi.shasum {
+                Some(expected) if expected.trim().eq_ignore_ascii_case(&actual) => Ok(()),
+                Some(expected) => Err(refuse(format!("{reg} publishes {name}#{version} with other content (sha1 {expected}; this archive's is {actual})"))),
+                None => Err(refuse(format!("{reg} publishes {name}#{version} without a checksum, so this archive cannot be shown to be it"))),
+            };
+        }
+        let loaded_by_default = default_packages().iter().any(|r| r.name == name) || name == R4_EXAMPLES;
+        if loaded_by_default {
+            let why = if registries.offline {
+                "careplan is offline".to_string()
+            } else if !s.problems.is_empty() {
+                format!("no registry could be asked ({})", s.problems.join("; "))
+            } else {
+                "no registry publishes that version".to_string()
+            };
+            return Err(refuse(format!("{name} is loaded by every validation, and this archive cannot be checked against what the registries publish ({why})")));
+        }
+        Ok(())
+    }
+
+    /// The folder where archives given as `--ig` are unpacked:
+    /// `<root>/.careplan-archives/<sha1 of the archive>/package`. They are
+    /// read from there and never filed under their name#version, so an
+    /// archive cannot shadow a package of the cache (lookups never look
+    /// there, and the HL7 tools ignore folders without `#`).
+    pub fn archives_dir(&self) -> PathBuf {
+        self.root.join(ARCHIVES_DIR)
+    }
+
+    /// Unpacks a local .tgz into [`PackageCache::archives_dir`] (once per
+    /// distinct archive) and returns it as a package to read definitions from.
+    pub fn open_archive(&self, tgz: &Path) -> Result<InstalledPackage, PackageError> {
+        let label = tgz.display().to_string();
+        let target = self.archives_dir().join(sha1_of(tgz)?);
+        if !target.join("package").join("package.json").is_file() {
+            let file = fs::File::open(tgz).map_err(|e| PackageError::io("open", tgz, e))?;
+            let work = WorkDir::new(&self.root)?;
+            let (fin, _) = unpack(&work, file, &label)?;
+            fs::create_dir_all(self.archives_dir()).map_err(|e| PackageError::io("create", self.archives_dir(), e))?;
+            // Someone else may have unpacked the same archive meanwhile.
+            if let Err(e) = fs::rename(&fin, &target) {
+                if !target.join("package").join("package.json").is_file() {
+                    return Err(PackageError::io("move an unpacked archive into", &target, e));
+                }
+            }
+        }
+        let dir = target.join("package");
+        let manifest = Manifest::read(&dir.join("package.json"))?;
+        Ok(InstalledPackage { name: manifest.name.clone(), version: manifest.version.clone(), dir, manifest })
     }
 
     /// Move an arranged folder (holding `package/`) to `<root>/<name>#<version>`.

@@ -41,6 +41,12 @@ pub enum PackageError {
         reason: String,
     },
 
+    #[error("refusing to install {archive} as {package}: {reason}; check where the archive comes from, and pass --force if it should replace what careplan loads as {package} (to only read definitions from it, use `careplan validate --ig {archive}`, which installs nothing)")]
+    LocalArchiveRefused { archive: String, package: String, reason: String },
+
+    #[error("refusing to unpack {archive}: {reason}; nothing was installed (if this is a genuine package, report it: the limits are in careplan's package/archive.rs)")]
+    TooLarge { archive: String, reason: String },
+
     #[error("{archive} is not a FHIR package archive: {reason}; a package is an npm-style .tgz with package/package.json inside")]
     BadArchive { archive: String, reason: String },
 

@@ -137,7 +137,7 @@ impl InstalledPackage {
             Ok(bytes) => {
                 let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
                 match serde_json::from_slice::<IndexFile>(bytes) {
-                    Ok(f) => return Ok(f.files),
+                    Ok(f) => return Ok(within_package(f.files, &path)),
                     Err(e) => {
                         tracing::warn!("ignoring unreadable {}: {e}; rebuilding it", path.display())
                     }
@@ -151,6 +151,43 @@ impl InstalledPackage {
             tracing::debug!("not writing {}: {e}", path.display());
         }
         Ok(entries)
+    }
+}
+
+/// The entries whose file name names a file of the package folder itself;
+/// the others are skipped with a warning. An index comes with the package,
+/// so its names are checked as the archive's entries are: without this,
+/// `../x.json` or `/etc/x.json` would load files from outside the package.
+fn within_package(entries: Vec<IndexEntry>, index: &Path) -> Vec<IndexEntry> {
+    entries
+        .into_iter()
+        .filter(|e| match plain_file_name(&e.filename) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!("{}: skipping the entry '{}', which {why}; an index names files of the package folder only", index.display(), e.filename.escape_debug());
+                false
+            }
+        })
+        .collect()
+}
+
+/// Whether `name` is one plain file name: not empty, not `.` or `..`, not
+/// absolute, without folder separators of any platform.
+fn plain_file_name(name: &str) -> Result<(), &'static str> {
+    use std::path::Component;
+    if name.is_empty() {
+        return Err("is empty");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("names a path, not a file of the package folder");
+    }
+    if name.contains('\0') {
+        return Err("holds a NUL character");
+    }
+    match Path::new(name).components().collect::<Vec<_>>().as_slice() {
+        [Component::Normal(_)] => Ok(()),
+        [Component::ParentDir] => Err("climbs out of the package with `..`"),
+        _ => Err("is not a plain file name"),
     }
 }
 
@@ -223,4 +260,19 @@ pub(crate) fn write_index(dir: &Path, entries: &[IndexEntry]) -> std::io::Result
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_file_name;
+
+    #[test]
+    fn index_file_names_are_plain_names_in_the_package() {
+        for ok in ["StructureDefinition-x.json", "a..b.json", ".hidden.json", "ValueSet-ä.json"] {
+            assert!(plain_file_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "../outside.json", "/etc/passwd", "sub/x.json", "sub\\x.json", "..\\x.json", "C:\\x.json", "x\0.json"] {
+            assert!(plain_file_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -737,3 +737,75 @@ fn a_tarball_that_fails_its_checksum_is_discarded() {
     assert!(cache.list().is_empty());
     assert!(work_dirs_left(cache.root()).is_empty());
 }
+
+#[test]
+fn a_local_archive_stands_in_for_a_published_package_only_with_its_bytes() {
+    let reg = Registry::start();
+    publish_fhir_like(&reg);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = PackageCache::new(tmp.path().join("cache"));
+    // Other content under a name#version the registry publishes.
+    let fake = tmp.path().join("fake.tgz");
+    std::fs::write(&fake, package_tgz("ex.ext", "5.0.0", &[("evil.dep", "1.0.0")], "package")).unwrap();
+    let err = cache.install_local(&fake, false, &reg.registries()).unwrap_err();
+    assert!(matches!(err, PackageError::LocalArchiveRefused { .. }), "{err:?}");
+    assert!(err.to_string().contains("with other content") && err.to_string().contains("--force"), "{err}");
+    assert!(cache.list().is_empty());
+    assert!(work_dirs_left(cache.root()).is_empty());
+    // The published bytes are fine (an offline copy of the real package).
+    let copy = tmp.path().join("copy.tgz");
+    std::fs::write(&copy, package_tgz("ex.ext", "5.0.0", &[], "package")).unwrap();
+    assert_eq!(cache.install_local(&copy, false, &reg.registries()).unwrap().reference(), "ex.ext#5.0.0");
+    // Installed now: another archive may not replace it, unless forced.
+    let err = cache.install_local(&fake, false, &reg.registries()).unwrap_err();
+    assert!(err.to_string().contains("already in the package cache"), "{err}");
+    let forced = cache.install_local(&fake, true, &reg.registries()).unwrap();
+    assert!(forced.manifest.dependencies.contains_key("evil.dep"));
+    // A name careplan loads by default cannot be checked offline.
+    let core = tmp.path().join("core.tgz");
+    std::fs::write(&core, package_tgz(R4_CORE, "4.0.1", &[], "package")).unwrap();
+    let err = cache.install_tgz(&core).unwrap_err();
+    assert!(err.to_string().contains("loaded by every validation"), "{err}");
+}
+
+#[test]
+fn archives_for_ig_are_unpacked_apart_and_never_shadow_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = PackageCache::new(tmp.path().join("cache"));
+    let path = tmp.path().join("core.tgz");
+    std::fs::write(&path, package_tgz(R4_CORE, "4.0.1", &[], "package")).unwrap();
+    let p = cache.open_archive(&path).unwrap();
+    assert_eq!(p.reference(), "hl7.fhir.r4.core#4.0.1");
+    assert!(p.dir.starts_with(cache.archives_dir()), "{}", p.dir.display());
+    assert_eq!(p.index().unwrap().len(), 1);
+    assert!(cache.find(&PackageRef::new(R4_CORE, Some("4.0.1"))).is_none());
+    assert!(cache.list().is_empty());
+    // The same archive again reuses what was unpacked.
+    assert_eq!(cache.open_archive(&path).unwrap().dir, p.dir);
+    assert!(work_dirs_left(cache.root()).is_empty());
+}
+
+#[test]
+fn archives_that_expand_too_far_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("out");
+    std::fs::create_dir(&dest).unwrap();
+    // Ordinary JSON, but more than the size limit allows.
+    let big: Vec<u8> = (0..400_000u32).flat_map(|i| format!("{{\"i\":{i}}},").into_bytes()).collect();
+    let archive = tgz(&[("package/package.json", manifest_json("ex.big", "1.0.0", &[])), ("package/big.json", big)]);
+    let limits = archive::Limits { max_bytes: 1 << 20, ..archive::Limits::default() };
+    let err = archive::extract_tgz_within(archive.as_slice(), &dest, "big.tgz", limits).unwrap_err();
+    assert!(matches!(err, PackageError::TooLarge { .. }) && err.to_string().contains("1 MiB"), "{err}");
+    // Within the default limits it unpacks.
+    let dest2 = tmp.path().join("out2");
+    std::fs::create_dir(&dest2).unwrap();
+    archive::extract_tgz(archive.as_slice(), &dest2, "big.tgz").unwrap();
+    // Too many files.
+    let many: Vec<(String, Vec<u8>)> = (0..20).map(|i| (format!("package/f{i}.json"), b"{}".to_vec())).collect();
+    let refs: Vec<(&str, Vec<u8>)> = many.iter().map(|(p, d)| (p.as_str(), d.clone())).collect();
+    let limits = archive::Limits { max_files: 10, ..archive::Limits::default() };
+    let dest3 = tmp.path().join("out3");
+    std::fs::create_dir(&dest3).unwrap();
+    let err = archive::extract_tgz_within(tgz(&refs).as_slice(), &dest3, "many.tgz", limits).unwrap_err();
+    assert!(err.to_string().contains("more than 10 files"), "{err}");
+}

@@ -33,20 +33,67 @@
 //!
 //! Issue codes: XML that is not well-formed → `Fatal`/`invalid` at the break
 //! (parsing stops; the tree built so far is returned); DOCTYPE →
-//! `Fatal`/`security`; nesting beyond [`MAX_DEPTH`] → `Fatal`/`too-costly`;
+//! `Fatal`/`security`; nesting beyond [`MAX_DEPTH`] or an element with more
+//! than [`MAX_ATTRIBUTES`] attributes → `Fatal`/`too-costly`;
 //! FHIR-level problems (wrong namespace, undefined attribute, text content,
 //! a wrapper holding more than one resource, a `div` outside XHTML) →
 //! `Error`/`structure`, and parsing goes on.
 
 use crate::issue::{Issue, IssueCode, Severity};
 use crate::tree::{Document, Format, Name, Node, Pos, ValueKind};
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use std::collections::HashSet;
 
 pub const FHIR_NS: &str = "http://hl7.org/fhir";
 pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 /// Deepest element nesting accepted (elements, including those inside a narrative).
 pub const MAX_DEPTH: usize = 512;
+/// Most attributes one element may carry. FHIR elements carry a handful
+/// (`value`, `id`, `url`, namespace declarations), XHTML a few more; an
+/// element with more is refused before any of its attributes is looked at.
+pub const MAX_ATTRIBUTES: usize = 100;
+
+/// Why the attributes of a start tag cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeProblem {
+    TooMany,
+    Duplicate(String),
+    Malformed(String),
+}
+
+impl std::fmt::Display for AttributeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttributeProblem::TooMany => write!(f, "an element has more than {MAX_ATTRIBUTES} attributes; FHIR and its narrative XHTML need far fewer, so the document is rejected"),
+            AttributeProblem::Duplicate(key) => write!(f, "XML is not well-formed: the attribute '{key}' appears twice on one element"),
+            AttributeProblem::Malformed(why) => write!(f, "XML is not well-formed: {why}"),
+        }
+    }
+}
+
+/// The attributes of a start tag, each read once. quick-xml's own duplicate
+/// check compares every attribute with all the ones before it (quadratic in
+/// their number), so it is off and duplicates are found with a set instead;
+/// and past [`MAX_ATTRIBUTES`] reading stops.
+pub fn attributes<'b>(e: &'b BytesStart<'_>) -> Result<Vec<Attribute<'b>>, AttributeProblem> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<&'b [u8]> = HashSet::new();
+    let mut it = e.attributes();
+    it.with_checks(false);
+    for a in it {
+        if out.len() == MAX_ATTRIBUTES {
+            return Err(AttributeProblem::TooMany);
+        }
+        let a = a.map_err(|err| AttributeProblem::Malformed(err.to_string()))?;
+        if !seen.insert(a.key.0) {
+            return Err(AttributeProblem::Duplicate(String::from_utf8_lossy(a.key.0).into_owned()));
+        }
+        out.push(a);
+    }
+    Ok(out)
+}
 
 /// Parses a FHIR XML document. Never panics; problems are reported as issues.
 /// A leading byte-order mark is skipped (positions count from after it).
@@ -183,6 +230,14 @@ impl<'a> Parser<'a> {
         self.issue(Severity::Fatal, IssueCode::Invalid, path, pos, msg);
     }
 
+    /// A start tag whose attributes cannot be read stops the parse.
+    fn attribute_problem(&mut self, off: usize, problem: &AttributeProblem) {
+        let pos = self.lines.pos(off);
+        let path = self.current_path();
+        let code = if *problem == AttributeProblem::TooMany { IssueCode::TooCostly } else { IssueCode::Invalid };
+        self.issue(Severity::Fatal, code, path, pos, problem.to_string());
+    }
+
     fn lookup_ns(&self, prefix: Option<&str>) -> Option<&str> {
         self.ns.iter().rev().find(|(p, _)| p.as_deref() == prefix).map(|(_, u)| u.as_str())
     }
@@ -290,10 +345,9 @@ impl<'a> Parser<'a> {
     }
 
     /// Pushes the namespace declarations of a start tag; returns how many.
-    fn push_ns_decls(&mut self, e: &BytesStart) -> Result<usize, String> {
+    fn push_ns_decls(&mut self, attrs: &[Attribute]) -> Result<usize, String> {
         let mut n = 0;
-        for a in e.attributes() {
-            let a = a.map_err(|err| format!("XML is not well-formed: {err}"))?;
+        for a in attrs {
             let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
             let prefix = if key == "xmlns" {
                 None
@@ -350,7 +404,14 @@ impl<'a> Parser<'a> {
             );
             return Flow::Stop;
         }
-        let ns_pushed = match self.push_ns_decls(e) {
+        let attrs = match attributes(e) {
+            Ok(a) => a,
+            Err(problem) => {
+                self.attribute_problem(off, &problem);
+                return Flow::Stop;
+            }
+        };
+        let ns_pushed = match self.push_ns_decls(&attrs) {
             Ok(n) => n,
             Err(msg) => {
                 self.fatal_at(off, msg);
@@ -404,15 +465,7 @@ impl<'a> Parser<'a> {
         }
         let mut id_child = None;
         let mut url_child = None;
-        for a in e.attributes() {
-            let a = match a {
-                Ok(a) => a,
-                Err(err) => {
-                    self.pop_ns(ns_pushed);
-                    self.fatal_at(off, format!("XML is not well-formed: {err}"));
-                    return Flow::Stop;
-                }
-            };
+        for a in &attrs {
             let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
@@ -532,7 +585,8 @@ impl<'a> Parser<'a> {
         if let Some(p) = prefix {
             used_prefixes.push(p.to_string());
         }
-        let note = |e: &BytesStart, used: &mut Vec<String>, uses_default: &mut bool, decls: Option<&mut Vec<Option<String>>>| {
+        let note = |e: &BytesStart, used: &mut Vec<String>, uses_default: &mut bool, decls: Option<&mut Vec<Option<String>>>| -> Result<(), AttributeProblem> {
+            let attrs = attributes(e)?;
             let q = String::from_utf8_lossy(e.name().as_ref()).into_owned();
             match split_qname(&q).0 {
                 Some(p) => {
@@ -543,7 +597,7 @@ impl<'a> Parser<'a> {
                 None => *uses_default = true,
             }
             let mut decls = decls;
-            for a in e.attributes().flatten() {
+            for a in &attrs {
                 let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
                 if k == "xmlns" {
                     if let Some(d) = decls.as_deref_mut() {
@@ -559,8 +613,13 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
+            Ok(())
         };
-        note(e, &mut used_prefixes, &mut uses_default, Some(&mut root_decls));
+        if let Err(problem) = note(e, &mut used_prefixes, &mut uses_default, Some(&mut root_decls)) {
+            self.pop_ns(ns_pushed);
+            self.attribute_problem(off, &problem);
+            return Flow::Stop;
+        }
 
         if ns != Ns::Xhtml {
             self.issue(
@@ -593,9 +652,19 @@ impl<'a> Parser<'a> {
                             self.pop_ns(ns_pushed);
                             return Flow::Stop;
                         }
-                        note(&inner, &mut used_prefixes, &mut uses_default, None);
+                        if let Err(problem) = note(&inner, &mut used_prefixes, &mut uses_default, None) {
+                            self.pop_ns(ns_pushed);
+                            self.attribute_problem(at, &problem);
+                            return Flow::Stop;
+                        }
                     }
-                    Ok(Event::Empty(inner)) => note(&inner, &mut used_prefixes, &mut uses_default, None),
+                    Ok(Event::Empty(inner)) => {
+                        if let Err(problem) = note(&inner, &mut used_prefixes, &mut uses_default, None) {
+                            self.pop_ns(ns_pushed);
+                            self.attribute_problem(at, &problem);
+                            return Flow::Stop;
+                        }
+                    }
                     Ok(Event::End(_)) => {
                         depth -= 1;
                         if depth == 0 {
@@ -1007,6 +1076,40 @@ mod tests {
             x.push_str("<b>");
         }
         assert!(fatal(&parse_xml(&x)).unwrap().message.contains("512"));
+    }
+
+    #[test]
+    fn duplicate_attributes_are_still_reported() {
+        for x in [
+            "<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\" value=\"false\"/></Patient>",
+            "<Patient xmlns=\"http://hl7.org/fhir\" xmlns=\"http://hl7.org/fhir\"/>",
+            "<Patient xmlns=\"http://hl7.org/fhir\"><text><div xmlns=\"http://www.w3.org/1999/xhtml\"><p class=\"a\" class=\"b\">x</p></div></text></Patient>",
+        ] {
+            let d = parse_xml(x);
+            let f = fatal(&d).unwrap_or_else(|| panic!("{x}: no fatal issue"));
+            assert!(f.message.contains("appears twice"), "{x}: {}", f.message);
+        }
+    }
+
+    #[test]
+    fn an_element_with_too_many_attributes_is_refused() {
+        let many = |n: usize, inside_div: bool| {
+            let attrs: String = (0..n).map(|i| format!(" a{i}=\"x\"")).collect();
+            if inside_div {
+                format!("<Patient xmlns=\"http://hl7.org/fhir\"><text><div xmlns=\"http://www.w3.org/1999/xhtml\"><p{attrs}>x</p></div></text></Patient>")
+            } else {
+                format!("<Patient xmlns=\"http://hl7.org/fhir\"{attrs}/>")
+            }
+        };
+        for inside_div in [false, true] {
+            let d = parse_xml(&many(200_000, inside_div));
+            let f = fatal(&d).expect("refused");
+            assert_eq!(f.code, IssueCode::TooCostly);
+            assert!(f.message.contains(&MAX_ATTRIBUTES.to_string()), "{}", f.message);
+            // At the limit the attributes are read (and reported as undefined, outside the narrative).
+            let d = parse_xml(&many(MAX_ATTRIBUTES - 1, inside_div));
+            assert!(fatal(&d).is_none(), "{:?}", fatal(&d));
+        }
     }
 
     #[test]

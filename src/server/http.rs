@@ -181,7 +181,11 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     let mut requester = if public {
         Requester::nobody()
     } else {
-        match svc.auth.authenticate(header(&http, "authorization").as_deref()) {
+        // On the blocking pool: checking a signature is CPU work, and a token
+        // naming an unknown key may wait for the key set to be read again.
+        let (auth_svc, authorization) = (svc.clone(), header(&http, "authorization"));
+        let outcome = web::block(move || auth_svc.auth.authenticate(authorization.as_deref())).await.unwrap_or_else(|e| Err(format!("the token could not be checked: {e}")));
+        match outcome {
             Ok(r) => r,
             Err(why) => {
                 record_refusal(&svc, &throttle, audit::Pending { requester: None, address: address.clone(), record: refusal(&http, 401, &why) }).await;

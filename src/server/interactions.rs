@@ -198,6 +198,8 @@ fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
 /// Stores a new version (a resource, or a deletion when `json` is `None`)
 /// and queues it for forwarding, in the caller's transaction.
 pub fn commit(svc: &Service, conn: &Connection, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow], &Concern)>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
+    // Every write comes through here, whichever way its id came (URL, entry, body).
+    super::routing::check_id(id)?;
     let version = current.map_or(1, |c| c.version + 1);
     let now = clock::now_ms();
     let (json, index, concern) = match content {

@@ -137,12 +137,25 @@ fn resource_type(segment: &str) -> FhirResult<String> {
 }
 
 fn id(segment: &str) -> FhirResult<String> {
-    let ok = !segment.is_empty() && segment.len() <= 64 && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if ok {
-        Ok(segment.to_string())
-    } else {
-        Err(FhirError::bad_request(format!("'{segment}' is not a valid resource id: ids are 1 to 64 letters, digits, '-' and '.'")))
+    check_id(segment)?;
+    Ok(segment.to_string())
+}
+
+/// A resource id this server accepts: FHIR's `[A-Za-z0-9\-\.]{1,64}`, but
+/// never `.` or `..`, which URL-normalising clients, proxies and the
+/// `--forward` upstream would read as "this folder" or "the one above".
+/// Every id from a URL, a Bundle entry or a body passes here before it is
+/// stored (see `interactions::commit`).
+pub fn check_id(id: &str) -> FhirResult<()> {
+    let shape = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !shape {
+        let shown: String = id.chars().take(80).collect();
+        return Err(FhirError::bad_request(format!("'{shown}' is not a valid resource id: ids are 1 to 64 letters, digits, '-' and '.'")));
     }
+    if id == "." || id == ".." {
+        return Err(FhirError::bad_request(format!("'{id}' is not a valid resource id: '.' and '..' are path steps, not ids; choose an id with a letter or digit")));
+    }
+    Ok(())
 }
 
 pub fn route(method: &str, path: &str) -> FhirResult<Interaction> {
@@ -189,5 +202,21 @@ mod tests {
         assert_eq!(parse_prefer(Some("handling=strict; return=OperationOutcome")), Return::OperationOutcome);
         assert!(prefers_strict(Some("handling=strict; return=OperationOutcome")));
         assert!(!prefers_strict(Some("handling=lenient")));
+    }
+
+    #[test]
+    fn dot_ids_are_refused_wherever_an_id_is_routed() {
+        for path in ["Patient/..", "Patient/.", "Patient/%2E%2E", "Patient/../_history", "Patient/./$validate", "CarePlan/../$prsb"] {
+            for method in ["GET", "PUT", "DELETE", "POST"] {
+                if let Err(e) = route(method, path) {
+                    assert!(e.status == 400 || e.status == 405 || e.status == 404, "{method} {path}: {}", e.status);
+                    continue;
+                }
+                panic!("{method} {path} was routed");
+            }
+        }
+        assert_eq!(route("PUT", "Patient/..").unwrap_err().status, 400);
+        assert!(check_id("a.b").is_ok() && check_id("...").is_ok() && check_id(&"a".repeat(64)).is_ok());
+        assert!(check_id("").is_err() && check_id(&"a".repeat(65)).is_err());
     }
 }

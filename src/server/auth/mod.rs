@@ -1,10 +1,13 @@
 //! Who is asking: a bearer token checked by [`token::Verifier`], read into
 //! a [`Requester`] (subject, `fhirUser`, patient context, SMART scopes,
 //! roles, purpose of use), or everyone in open mode. `scopes` says what a
-//! token may do, `compartment` which resources belong to which person.
+//! token may do, `compartment` which resources belong to which person,
+//! `jose` what of a token we read ourselves (critical headers, duplicate
+//! claims).
 
 pub mod compartment;
 pub mod concern;
+mod jose;
 pub mod scopes;
 pub mod token;
 

@@ -110,8 +110,7 @@ fn element(e: &quick_xml::events::BytesStart<'_>) -> Option<XElement> {
     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
     let local = name.rsplit(':').next().unwrap_or(&name).to_string();
     let mut attributes = Vec::new();
-    for a in e.attributes() {
-        let a = a.ok()?;
+    for a in crate::parse::xml::attributes(e).ok()? {
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
         let value = a.unescape_value().map(|v| v.into_owned()).unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
         attributes.push((key, value));

@@ -62,6 +62,15 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                 // The text is a &str, so every name in it is UTF-8.
                 let name = std::str::from_utf8(raw.as_ref()).unwrap_or_default();
                 let local = name.rsplit(':').next().unwrap_or(name);
+                // Read once, in linear time, and refused past the parser's limit.
+                let attrs = match crate::parse::xml::attributes(e) {
+                    Ok(a) => a,
+                    Err(problem) => {
+                        let code = if problem == crate::parse::xml::AttributeProblem::TooMany { IssueCode::TooCostly } else { IssueCode::Invalid };
+                        problems.push((code, format!("The narrative XHTML cannot be read ('{name}'): {problem}")));
+                        break;
+                    }
+                };
                 if depth == 0 {
                     if root_seen {
                         problems.push((IssueCode::Invalid, "The narrative must have a single root div".into()));
@@ -70,7 +79,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     if local != "div" {
                         problems.push((IssueCode::Invalid, format!("Wrong name on the XHTML ('{name}') - must start with div")));
                     }
-                    let declares_ns = e.attributes().flatten().any(|a| a.key.as_ref().starts_with(b"xmlns") && a.value.as_ref() == XHTML_NS.as_bytes());
+                    let declares_ns = attrs.iter().any(|a| a.key.as_ref().starts_with(b"xmlns") && a.value.as_ref() == XHTML_NS.as_bytes());
                     if !declares_ns {
                         problems.push((IssueCode::Invalid, format!("Wrong namespace on the XHTML ('{}', should be '{XHTML_NS}')", "")));
                     }
@@ -78,11 +87,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                 if !allowed_element(local) {
                     problems.push((IssueCode::Invalid, format!("Illegal element name in the XHTML ('{name}')")));
                 }
-                for a in e.attributes() {
-                    let Ok(a) = a else {
-                        problems.push((IssueCode::Invalid, format!("Malformed attribute on the XHTML element '{name}'")));
-                        continue;
-                    };
+                for a in &attrs {
                     let key = std::str::from_utf8(a.key.as_ref()).unwrap_or_default();
                     if key.starts_with("xmlns") {
                         continue;
