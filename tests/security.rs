@@ -557,3 +557,6 @@ mod access_findings;
 mod limit_findings;
 #[path = "security/input_findings.rs"]
 mod input_findings;
+// The second pass (docs/security/redteam-second-pass-2026-12-06.md): n1_…, n2_….
+#[path = "security/second_pass_findings.rs"]
+mod second_pass_findings;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers, auth, auth-issuer, auth-audience, open, max-depth, max-string-bytes, max-bundle-entries, max-response-bytes, max-bundle-searches, max-database-bytes, header-timeout, body-timeout, max-connections, audit-repeat-interval).
+    /// A TOML config file with any of the settings below (kebab-case keys: address, database, packages, profiles, validation, max-body-bytes, update-create, forward, cache, offline, workers, auth, auth-issuer, auth-audience, open, max-depth, max-string-bytes, max-bundle-entries, max-response-bytes, max-bundle-searches, max-database-bytes, header-timeout, body-timeout, max-connections, audit-repeat-interval, base-url).
     #[arg(long, env = "CAREPLAN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080].
@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// Seconds over which one client's repeated refusals (401, and requests refused before their body is read) are recorded as one AuditEvent with a count [default: 60].
     #[arg(long, env = "CAREPLAN_AUDIT_REPEAT_INTERVAL", value_name = "SECONDS")]
     pub audit_repeat_interval: Option<u64>,
+    /// The server's public base URL (e.g. https://fhir.example.org/fhir behind a TLS proxy), used in links, fullUrl and Location; without it, http:// and the request's Host header (Forwarded and X-Forwarded-* headers are never trusted for it).
+    #[arg(long, env = "CAREPLAN_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -118,6 +121,7 @@ impl ServeArgs {
             body_timeout: self.body_timeout,
             max_connections: self.max_connections,
             audit_repeat_interval: self.audit_repeat_interval,
+            base_url: self.base_url.clone(),
         };
         let from_file = match &self.config {
             Some(path) => Settings::read(path)?,

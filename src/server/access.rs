@@ -108,13 +108,15 @@ pub struct Gate<'a> {
     svc: &'a Service,
     pub requester: &'a Requester,
     consents: RefCell<HashMap<String, Vec<Value>>>,
+    /// Whom the requester represents, once looked up.
+    represented: RefCell<Option<Option<String>>>,
     pub report: RefCell<Report>,
     now: i64,
 }
 
 impl<'a> Gate<'a> {
     pub fn new(svc: &'a Service, requester: &'a Requester) -> Gate<'a> {
-        Gate { svc, requester, consents: RefCell::new(HashMap::new()), report: RefCell::new(Report::default()), now: clock::now_ms() }
+        Gate { svc, requester, consents: RefCell::new(HashMap::new()), represented: RefCell::new(None), report: RefCell::new(Report::default()), now: clock::now_ms() }
     }
 
     fn consents_of(&self, conn: Option<&Connection>, patient: &str) -> FhirResult<Vec<Value>> {
@@ -184,11 +186,29 @@ impl<'a> Gate<'a> {
         if grant == Grant::None {
             return Ok(Judgement::Refused(format!("no scope of this token reads {t}")));
         }
+        self.judge_content(conn, resource, grant == Grant::Compartment)
+    }
+
+    /// The judgement of a resource's content, whatever the token's scopes on
+    /// its type: the patient's record (`limited`), consent and labels.
+    fn judge_content(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
+        let t = resource["resourceType"].as_str().unwrap_or_default();
+        let r = self.requester;
         let concern = Concern::of(&self.svc.ctx, &self.svc.registry, resource);
-        if grant == Grant::Compartment {
+        // An earlier version is judged as the resource is now as well as by
+        // its own content: a label added later, or a move into another
+        // person's record, protects its whole history.
+        let latest = self.latest_of(conn, resource)?;
+        let latest_concern = latest.as_ref().map(|l| Concern::of(&self.svc.ctx, &self.svc.registry, l));
+        if limited {
             let me = r.patient.as_deref().unwrap_or_default();
             if !self.patient_reaches(conn, resource, &concern, me)? {
                 return Ok(Judgement::Unreachable(format!("{} is not in the record of the token's patient", key_of(resource))));
+            }
+            if let (Some(l), Some(lc)) = (&latest, &latest_concern) {
+                if !self.patient_reaches(conn, l, lc, me)? {
+                    return Ok(Judgement::Unreachable(format!("{} is no longer in the record of the token's patient", key_of(resource))));
+                }
             }
             // A patient's view of the audit trail is of their own record: an
             // event that also names other people is theirs to read only
@@ -197,25 +217,77 @@ impl<'a> Gate<'a> {
                 return Ok(Judgement::Unreachable("the event concerns other people too".into()));
             }
         }
-        self.report.borrow_mut().patients.extend(concern.persons().iter().cloned());
+        let mut persons = concern.persons().clone();
+        if let Some(lc) = &latest_concern {
+            persons.extend(lc.persons().iter().cloned());
+        }
+        self.report.borrow_mut().patients.extend(persons.iter().cloned());
         if r.is_open() {
             return Ok(Judgement::Shown);
         }
-        let relabelled = self.with_current_labels(conn, resource)?;
+        let relabelled = latest.as_ref().and_then(|l| with_labels_of(resource, l));
         let resource = relabelled.as_ref().unwrap_or(resource);
-        for p in concern.persons() {
+        let represented = self.represented(conn)?;
+        for p in &persons {
+            if represented.as_deref() == Some(p.as_str()) {
+                continue;
+            }
             let consents = self.consents_of(conn, p)?;
             if let Verdict::Withheld(why) = consent::decide(r, p, &consents, resource, self.now) {
                 return Ok(if r.overrides() { Judgement::Released(why) } else { Judgement::Withheld(why) });
             }
         }
-        if concern.persons().is_empty() && !consent::EXEMPT_TYPES.contains(&t) {
+        if persons.is_empty() && !consent::EXEMPT_TYPES.contains(&t) {
             if let Some(label) = consent::restricted_label(resource) {
                 let why = format!("the {t} is labelled confidentiality {label} and concerns no person whose consent could permit it");
                 return Ok(if r.overrides() { Judgement::Released(why) } else { Judgement::Withheld(why) });
             }
         }
         Ok(Judgement::Shown)
+    }
+
+    /// The person whose representative the requester is (its `fhirUser` is
+    /// a RelatedPerson of theirs, recorded by someone else: `guard_write`
+    /// refuses a requester writing its own): they act for the person, whose
+    /// consent does not withhold the person's record from them.
+    fn represented(&self, conn: Option<&Connection>) -> FhirResult<Option<String>> {
+        if let Some(known) = self.represented.borrow().as_ref() {
+            return Ok(known.clone());
+        }
+        let found = match self.requester.fhir_user.as_deref().and_then(|u| u.strip_prefix("RelatedPerson/")) {
+            Some(id) => {
+                let read = |c: &Connection| store::current(c, "RelatedPerson", id);
+                let v = match conn {
+                    Some(c) => read(c)?,
+                    None => self.svc.store.read(read)?,
+                };
+                match v.filter(|v| !v.deleted()) {
+                    Some(v) => represented_by(&resource_of(&v)?),
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        *self.represented.borrow_mut() = Some(found.clone());
+        Ok(found)
+    }
+
+    /// May content written by the requester refer to this stored resource?
+    /// Not when it belongs to a record the requester may not see (another
+    /// patient's, or one withheld by consent or a label): a reference would
+    /// let the writer search through it (chains) or reach it. Shared
+    /// resources that concern no one may be referred to.
+    fn may_refer_to(&self, conn: &Connection, target: &Value) -> FhirResult<bool> {
+        let t = target["resourceType"].as_str().unwrap_or_default();
+        let r = self.requester;
+        let grant = r.scopes.grant(t, Permission::Read).max(r.scopes.grant(t, Permission::Search));
+        // A patient-scoped token refers within its patient's record, whether or not it may read the type.
+        let limited = grant == Grant::Compartment || (grant == Grant::None && self.limited());
+        Ok(match self.judge_content(Some(conn), target, limited)? {
+            Judgement::Shown | Judgement::Released(_) => true,
+            Judgement::Withheld(_) => false,
+            Judgement::Unreachable(_) | Judgement::Refused(_) => Concern::of(&self.svc.ctx, &self.svc.registry, target).persons().is_empty(),
+        })
     }
 
     /// Whether a patient-scoped token's patient may see a resource: one of
@@ -238,43 +310,26 @@ impl<'a> Gate<'a> {
         }
     }
 
-    /// An earlier version is judged with the confidentiality labels of the
-    /// resource as it is now as well as its own: labelling a resource
-    /// restricts every version of it. `None` when nothing changes.
-    fn with_current_labels(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Option<Value>> {
+    /// The resource as it is now (its latest content), when `resource` is
+    /// an earlier version of it; `None` for the current version.
+    fn latest_of(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Option<Value>> {
         let (Some(t), Some(id), Some(v)) = (resource["resourceType"].as_str(), resource["id"].as_str(), resource["meta"]["versionId"].as_str().and_then(|v| v.parse::<i64>().ok())) else {
             return Ok(None);
         };
         let latest = |c: &Connection| -> FhirResult<Option<Value>> {
             let Some(current) = store::current(c, t, id)? else { return Ok(None) };
-            if current.version == v {
-                return Ok(None);
-            }
-            // A deleted resource keeps the labels of its last content.
-            let mut n = current.version;
-            while n > v {
+            // A deleted resource is judged by its last content.
+            for n in (v + 1..=current.version).rev() {
                 if let Some(found) = store::version(c, t, id, n)?.filter(|x| !x.deleted()) {
                     return Ok(Some(resource_of(&found)?));
                 }
-                n -= 1;
             }
             Ok(None)
         };
-        let Some(now) = (match conn {
-            Some(c) => latest(c)?,
-            None => self.svc.store.read(latest)?,
-        }) else {
-            return Ok(None);
-        };
-        let mine = resource["meta"]["security"].as_array().cloned().unwrap_or_default();
-        let added: Vec<Value> = now["meta"]["security"].as_array().into_iter().flatten().filter(|l| !mine.contains(l)).cloned().collect();
-        if added.is_empty() {
-            return Ok(None);
+        match conn {
+            Some(c) => latest(c),
+            None => self.svc.store.read(latest),
         }
-        let mut relabelled = resource.clone();
-        let labels = relabelled["meta"]["security"].as_array().cloned().unwrap_or_default();
-        relabelled["meta"]["security"] = Value::Array(labels.into_iter().chain(added).collect());
-        Ok(Some(relabelled))
     }
 
     /// Checks made before an interaction runs.
@@ -309,7 +364,7 @@ impl<'a> Gate<'a> {
         if grant == Grant::None {
             return Err(forbidden(format!("This token has no scope that allows {} on {t} (e.g. user/{t}.{}); scopes: {}", permission_name(p), p.letter(), scope_list(r))));
         }
-        if grant == Grant::Compartment && req.param("_summary") == Some("count") {
+        if grant == Grant::Compartment && req.query.iter().any(|(k, v)| k == "_summary" && v == "count") {
             return Err(forbidden("Counts are not given to patient-scoped tokens; search without _summary=count"));
         }
         // Interactions on a stored resource: it is judged before anything of
@@ -598,8 +653,30 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
     if let Some(c) = live {
         guard_change(svc, conn, req, res_type, c, p)?;
     }
-    let Some((_, concern)) = new else { return Ok(()) };
+    let Some((json, concern)) = new else { return Ok(()) };
+    if res_type == "RelatedPerson" && !acts_for_data_controller(r, res_type) {
+        // Whom a RelatedPerson represents is recorded by others: a requester
+        // that could set it for itself could make itself anyone's representative.
+        let id = json["id"].as_str().or(live.map(|c| c.id.as_str()));
+        if id.is_some_and(|id| r.fhir_user.as_deref() == Some(&format!("RelatedPerson/{id}"))) {
+            return Err(forbidden("A requester may not write the RelatedPerson it is (whom it represents is recorded by the person, a clinician or the data controller)"));
+        }
+    }
+    if !acts_for_data_controller(r, res_type) {
+        let gate = Gate::new(svc, r);
+        for (t, id) in &concern.links {
+            let Some(target) = store::current(conn, t, id)?.filter(|v| !v.deleted()) else { continue };
+            if !gate.may_refer_to(conn, &resource_of(&target)?)? {
+                return Err(forbidden(format!("This {res_type} refers to {t}/{id}, which this requester may not see; a write may refer only to what its writer may read")));
+            }
+        }
+    }
     if grant == Grant::Compartment {
+        if !compartment::is_compartment_type(res_type) {
+            return Err(forbidden(format!(
+                "A patient-scoped token writes only resources of its patient's compartment (CompartmentDefinition/patient); {res_type} is shared by many people's records"
+            )));
+        }
         // A patient's token writes into that patient's record only: content
         // that also concerns someone else would land in their record.
         let me = r.patient.as_deref().unwrap_or_default();
@@ -655,11 +732,15 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
 /// by the person, by someone who represents them (a RelatedPerson of
 /// theirs as `fhirUser`), or by a data controller, never by any writer
 /// (who could grant themselves access).
+/// The data controller, or its own system: a backend system (a `system/`
+/// scope on the type) is registered by the data controller and acts for
+/// it, as an importer of plans does.
+fn acts_for_data_controller(r: &Requester, res_type: &str) -> bool {
+    r.has_role(super::auth::DATA_CONTROLLER) || r.scopes.list.iter().any(|s| s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == res_type))
+}
+
 fn consent_writer(conn: &Connection, r: &Requester, concern: &Concern) -> FhirResult<()> {
-    // A backend system (a `system/` scope on Consent) is registered by the
-    // data controller and acts for it, as an importer of plans does.
-    let system = r.scopes.list.iter().any(|s| s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == "Consent"));
-    if r.has_role(super::auth::DATA_CONTROLLER) || system {
+    if acts_for_data_controller(r, "Consent") {
         return Ok(());
     }
     for p in concern.persons() {
@@ -667,12 +748,7 @@ fn consent_writer(conn: &Connection, r: &Requester, concern: &Concern) -> FhirRe
             continue;
         }
         let represents = match r.fhir_user.as_deref().and_then(|u| u.strip_prefix("RelatedPerson/")) {
-            Some(id) => store::current(conn, "RelatedPerson", id)?
-                .filter(|v| !v.deleted())
-                .map(|v| resource_of(&v))
-                .transpose()?
-                .and_then(|rp| rp["patient"]["reference"].as_str().and_then(super::search::index::parse_reference))
-                .is_some_and(|(t, id)| t == "Patient" && id == *p),
+            Some(id) => store::current(conn, "RelatedPerson", id)?.filter(|v| !v.deleted()).map(|v| resource_of(&v)).transpose()?.and_then(|rp| represented_by(&rp)).is_some_and(|x| x == *p),
             None => false,
         };
         if !represents {
@@ -844,6 +920,33 @@ fn strip_references(value: &mut Value, gone: &BTreeSet<(String, String)>) -> boo
         _ => {}
     }
     changed
+}
+
+/// A patient-scoped token (not open mode).
+pub fn patient_scoped(r: &Requester) -> bool {
+    !r.is_open() && r.patient.is_some() && r.scopes.has_patient_context()
+}
+
+/// The person an active RelatedPerson represents.
+fn represented_by(related: &Value) -> Option<String> {
+    if related["active"] == Value::Bool(false) {
+        return None;
+    }
+    let (t, id) = related["patient"]["reference"].as_str().and_then(super::search::index::parse_reference)?;
+    (t == "Patient").then_some(id)
+}
+
+/// `resource` with the confidentiality labels of `latest` added (labelling
+/// a resource restricts every version of it); `None` when none are new.
+fn with_labels_of(resource: &Value, latest: &Value) -> Option<Value> {
+    let mine = resource["meta"]["security"].as_array().cloned().unwrap_or_default();
+    let added: Vec<Value> = latest["meta"]["security"].as_array().into_iter().flatten().filter(|l| !mine.contains(l)).cloned().collect();
+    if added.is_empty() {
+        return None;
+    }
+    let mut relabelled = resource.clone();
+    relabelled["meta"]["security"] = Value::Array(mine.into_iter().chain(added).collect());
+    Some(relabelled)
 }
 
 /// The audit record of one request.

@@ -232,7 +232,7 @@ pub fn prepare(svc: &Service, requester: Option<&Requester>, address: Option<&st
 /// Stores a prepared AuditEvent in the caller's transaction: the event of
 /// a write is committed with the write, or not at all.
 pub fn store_in(conn: &rusqlite::Connection, p: &Prepared) -> FhirResult<()> {
-    store::put_version(conn, &NewVersion { res_type: AUDIT_TYPE, id: &p.id, version: 1, method: "POST", last_updated: p.now, body: Some(&p.bytes), index: &p.rows, concern: Some(&p.concern) })?;
+    store::put_version(conn, &NewVersion { res_type: AUDIT_TYPE, id: &p.id, version: 1, method: "POST", last_updated: p.now, body: Some(&p.bytes), index: &p.rows, concern: Some(&p.concern), by_patient: false })?;
     Ok(())
 }
 

@@ -241,6 +241,13 @@ fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply>
             let e = &entries[i];
             let res_type = prepared[i].as_ref().map(|p| p.res_type.clone());
             let reply = interactions::apply(svc, conn, &e.interaction, &e.request, prepared[i].take()).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), res_type.as_deref()))?;
+            // A read's resource is charged to the request's answer budget
+            // (searches and histories charge theirs as they load): past it,
+            // the transaction is refused whole rather than answered without end.
+            if matches!(e.interaction, Interaction::Read(..) | Interaction::Vread(..)) && !req.budget.take(reply.version.as_ref().and_then(|v| v.body.as_ref()).map_or(0, Vec::len)) {
+                let why = format!("{}; send fewer reads in one transaction", req.budget.message());
+                return Err(in_entry(FhirError::new(413, crate::issue::IssueCode::TooCostly, why), e.index, e.full_url.as_deref(), None));
+            }
             replies[i] = Some(reply);
         }
         let replies = replies.into_iter().flatten().collect::<Vec<Reply>>();

@@ -69,6 +69,8 @@ pub struct Settings {
     pub max_connections: Option<usize>,
     /// Seconds over which one client's repeated refusals make one AuditEvent.
     pub audit_repeat_interval: Option<u64>,
+    /// The server's public base URL, for links, `fullUrl` and `Location`.
+    pub base_url: Option<String>,
 }
 
 impl Settings {
@@ -106,6 +108,7 @@ impl Settings {
             body_timeout: self.body_timeout.or(fallback.body_timeout),
             max_connections: self.max_connections.or(fallback.max_connections),
             audit_repeat_interval: self.audit_repeat_interval.or(fallback.audit_repeat_interval),
+            base_url: self.base_url.or(fallback.base_url),
         }
     }
 }
@@ -135,6 +138,8 @@ pub struct ServerConfig {
     pub body_timeout: Option<Duration>,
     pub max_connections: usize,
     pub audit_repeat_interval: Duration,
+    /// The public base URL (`--base-url`); without it, `http://` and the request's `Host`.
+    pub base_url: Option<String>,
 }
 
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
@@ -180,6 +185,7 @@ impl From<Settings> for ServerConfig {
             body_timeout: seconds(s.body_timeout, DEFAULT_BODY_TIMEOUT_SECS),
             max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS).max(1),
             audit_repeat_interval: Duration::from_secs(s.audit_repeat_interval.unwrap_or(DEFAULT_AUDIT_REPEAT_INTERVAL_SECS).max(1)),
+            base_url: s.base_url.map(|u| u.trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
         }
     }
 }

@@ -49,17 +49,14 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
         eprintln!("{bar}\ncareplan serve: OPEN MODE (--open). No token is asked for, no scope or consent is applied:\nanyone who can reach http://{address} can read and change every record. Local development only.\n{bar}");
         tracing::warn!(%address, "open mode: no authentication, no scopes, no consent filtering");
     }
-    let throttle = Arc::new(audit::Throttle::new(svc.config.audit_repeat_interval));
     let (watch, watcher) = Watch::start(svc.config.header_timeout);
     let workers = svc.config.workers.max(1);
     let result = actix_web::rt::System::new().block_on(async {
         let data = web::Data::from(svc.clone());
-        let refusals = web::Data::from(throttle.clone());
         let on_connect = watch.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .app_data(refusals.clone())
                 .wrap_fn(|req, srv| {
                     let id = req
                         .headers()
@@ -96,14 +93,14 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         tracing::info!(%address, database = %svc.config.database.display(), validation = svc.config.validation.as_str(), "serving");
-        actix_web::rt::spawn(record_repeats(svc.clone(), throttle.clone()));
+        actix_web::rt::spawn(record_repeats(svc.clone()));
         server.await
     });
     watch.stop();
     if let Some(t) = watcher {
         let _ = t.join();
     }
-    write_refusals(&svc, throttle.due(true));
+    write_refusals(&svc, svc.refusals.due(true));
     if let Some(f) = forwarder {
         f.stop();
     }
@@ -112,11 +109,11 @@ pub fn run(svc: Arc<Service>) -> anyhow::Result<()> {
 }
 
 /// Writes the counts of repeated refusals as their intervals end.
-async fn record_repeats(svc: Arc<Service>, throttle: Arc<audit::Throttle>) {
-    let mut tick = actix_web::rt::time::interval((throttle.interval() / 4).clamp(Duration::from_millis(250), Duration::from_secs(5)));
+async fn record_repeats(svc: Arc<Service>) {
+    let mut tick = actix_web::rt::time::interval((svc.refusals.interval() / 4).clamp(Duration::from_millis(250), Duration::from_secs(5)));
     loop {
         tick.tick().await;
-        let due = throttle.due(false);
+        let due = svc.refusals.due(false);
         if !due.is_empty() {
             let svc = svc.clone();
             let _ = web::block(move || write_refusals(&svc, due)).await;
@@ -134,8 +131,8 @@ fn write_refusals(svc: &Service, due: Vec<audit::Pending>) {
 
 /// Records a refusal made before the request reached the access layer,
 /// unless the throttle counts it instead.
-async fn record_refusal(svc: &web::Data<Service>, throttle: &audit::Throttle, pending: audit::Pending) {
-    if let Some(p) = throttle.admit(pending) {
+async fn record_refusal(svc: &web::Data<Service>, pending: audit::Pending) {
+    if let Some(p) = svc.refusals.admit(pending) {
         let svc = svc.clone();
         let _ = web::block(move || write_refusals(&svc, vec![p])).await;
     }
@@ -159,7 +156,7 @@ fn header(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Service>, throttle: web::Data<audit::Throttle>) -> HttpResponse {
+async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Service>) -> HttpResponse {
     let query: Vec<(String, String)> = url::form_urlencoded::parse(http.query_string().as_bytes()).into_owned().collect();
     let format_param = query.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.clone());
     let wire = format::negotiate(format_param.as_deref(), header(&http, "accept").as_deref());
@@ -188,7 +185,7 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         match outcome {
             Ok(r) => r,
             Err(why) => {
-                record_refusal(&svc, &throttle, audit::Pending { requester: None, address: address.clone(), record: refusal(&http, 401, &why) }).await;
+                record_refusal(&svc, audit::Pending { requester: None, address: address.clone(), record: refusal(&http, 401, &why) }).await;
                 let e = FhirError::new(401, crate::issue::IssueCode::Security, format!("Authentication failed: {why}"));
                 let mut answer = failure(&svc, e, wire);
                 answer.headers.push(("WWW-Authenticate", format!("Bearer realm=\"careplan\", error=\"invalid_token\", error_description=\"{}\"", super::error::cut(&why, 200).replace('"', "'"))));
@@ -215,7 +212,7 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         Err(e) => {
             let why = e.issues.first().map(|i| i.message.clone()).unwrap_or_default();
             let address = requester.address.clone();
-            record_refusal(&svc, &throttle, audit::Pending { requester: Some(requester), address, record: refusal(&http, e.status, &why) }).await;
+            record_refusal(&svc, audit::Pending { requester: Some(requester), address, record: refusal(&http, e.status, &why) }).await;
             // The rest of the body is not read, so the connection cannot carry another request.
             let mut res: HttpResponse = failure(&svc, e, wire).into();
             res.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
@@ -228,8 +225,13 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
     if form && http.method() == actix_web::http::Method::POST && http.path().ends_with("/_search") {
         query.extend(url::form_urlencoded::parse(&body).into_owned());
     }
-    let info = http.connection_info().clone();
-    let mut req = Request::new(http.method().as_str(), http.path(), &format!("{}://{}", info.scheme(), info.host()));
+    // The base of links and Locations: configured, or this connection's Host;
+    // never a Forwarded or X-Forwarded-* header a client may set.
+    let base = match &svc.config.base_url {
+        Some(b) => b.clone(),
+        None => format!("http://{}", header(&http, "host").filter(|h| !h.is_empty() && h.len() <= 255 && !h.contains(['/', '?', '#', '@'])).unwrap_or_else(|| svc.config.address.clone())),
+    };
+    let mut req = Request::new(http.method().as_str(), http.path(), &base);
     req.query = query;
     req.if_match = header(&http, "if-match");
     req.if_none_exist = header(&http, "if-none-exist");

@@ -94,7 +94,7 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
         I::Create(t) => create(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
         I::Update(t, id) => update(svc, conn, t, id, req, prepared.ok_or_else(needs_body)?),
         I::ConditionalUpdate(t) => conditional_update(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
-        I::Patch(t, id) => patch(svc, conn, t, id, req),
+        I::Patch(t, id) => patch(svc, conn, t, id, req, prepared.and_then(|p| p.base_version.map(|v| (v, p)))),
         I::Delete(t, id) => delete(svc, conn, t, id, req),
         I::Search(t) => pages::search(svc, conn, t, req),
         I::HistoryInstance(t, id) => {
@@ -197,7 +197,7 @@ fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
 
 /// Stores a new version (a resource, or a deletion when `json` is `None`)
 /// and queues it for forwarding, in the caller's transaction.
-pub fn commit(svc: &Service, conn: &Connection, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow], &Concern)>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
+pub fn commit(svc: &Service, conn: &Connection, req: &Request, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow], &Concern)>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
     // Every write comes through here, whichever way its id came (URL, entry, body).
     super::routing::check_id(id)?;
     let version = current.map_or(1, |c| c.version + 1);
@@ -207,7 +207,7 @@ pub fn commit(svc: &Service, conn: &Connection, (t, id): (&str, &str), method: &
         None => (None, &[][..], None),
     };
     let body = json.as_ref().map(serde_json::to_vec).transpose().map_err(store::internal)?;
-    let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index, concern })?;
+    let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index, concern, by_patient: access::patient_scoped(&req.requester) })?;
     if svc.config.forward.is_some() {
         outbox::enqueue(conn, &stored)?;
     }
@@ -246,7 +246,7 @@ fn create(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared)
     let id = req.assigned_id.clone().unwrap_or_else(new_id);
     access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), store::current(conn, t, &id)?.as_ref())?;
     let patients = p.concern.persons().clone();
-    let (version, json) = commit(svc, conn, (t, &id), "POST", Some((p.json, &p.index, &p.concern)), None)?;
+    let (version, json) = commit(svc, conn, req, (t, &id), "POST", Some((p.json, &p.index, &p.concern)), None)?;
     Ok(Reply { patients, ..Reply::written(201, version, json, p.issues) })
 }
 
@@ -271,7 +271,7 @@ fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Pr
     check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
     let exists = current.as_ref().is_some_and(|c| !c.deleted());
     let patients = concerned(svc, &p.concern, current.as_ref())?;
-    let (version, json) = commit(svc, conn, (t, id), "PUT", Some((p.json, &p.index, &p.concern)), current.as_ref())?;
+    let (version, json) = commit(svc, conn, req, (t, id), "PUT", Some((p.json, &p.index, &p.concern)), current.as_ref())?;
     Ok(Reply { patients, ..Reply::written(if exists { 200 } else { 201 }, version, json, p.issues) })
 }
 
@@ -295,27 +295,111 @@ fn conditional_update(svc: &Service, conn: &Connection, t: &str, req: &Request, 
     put(svc, conn, t, &id, req, p, current)
 }
 
-fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> FhirResult<Reply> {
+/// Applies a PATCH to the current version and prepares the result:
+/// access on the stored version first (applying and validating the patch
+/// would quote what the requester may not read), then the patch, bounded.
+/// A single request does this before it takes the store's writer, on a
+/// reader (`Service::run`); a transaction entry inside its transaction.
+pub fn prepare_patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) -> FhirResult<(Version, Prepared)> {
     svc.check_type(t)?;
     let content_type = req.content_type.as_deref().unwrap_or_default();
     if !content_type.starts_with("application/json-patch+json") {
         return Err(FhirError::new(415, IssueCode::NotSupported, format!("PATCH takes a JSON Patch (Content-Type: application/json-patch+json), not '{content_type}'")));
     }
     let current = live(conn, t, id)?;
-    // Access before anything of the patch: applying and validating it
-    // would quote what the requester may not read.
     access::guard_change(svc, conn, req, t, &current, Permission::Update)?;
     check_if_match(req, Some(&current), &format!("{t}/{id}"))?;
     let operations: json_patch::Patch = serde_json::from_slice(&req.body).map_err(|e| FhirError::bad_request(format!("The body is not a JSON Patch document (an array of operations): {e}")))?;
     let mut doc = resource_of(&current)?;
-    json_patch::patch(&mut doc, &operations).map_err(|e| FhirError::new(422, IssueCode::Processing, format!("The patch cannot be applied to {t}/{id} version {}: {e}", current.version)))?;
+    apply_bounded(&mut doc, &operations, svc.config.max_body_bytes).map_err(|e| match e {
+        Bounded::TooLarge => FhirError::new(
+            413,
+            IssueCode::TooCostly,
+            format!("The patch would make {t}/{id} larger than this server takes in one resource ({} bytes, --max-body-bytes)", svc.config.max_body_bytes),
+        ),
+        Bounded::Failed(e) => FhirError::new(422, IssueCode::Processing, format!("The patch cannot be applied to {t}/{id} version {}: {e}", current.version)),
+    })?;
     if doc.get("resourceType").and_then(Value::as_str) != Some(t) || doc.get("id").and_then(Value::as_str) != Some(id) {
         return Err(FhirError::new(422, IssueCode::Processing, "A patch may not change resourceType or id"));
     }
     let p = svc.prepare_json(&doc)?;
+    Ok((current, p))
+}
+
+enum Bounded {
+    TooLarge,
+    Failed(json_patch::PatchError),
+}
+
+/// JSON Patch, one operation at a time, refused as soon as what it adds
+/// (an `add` or `replace` value, what a `copy` duplicates) could take the
+/// document past `max_bytes`: a `copy` of an array into itself doubles it,
+/// so a few dozen operations would otherwise ask for gigabytes.
+fn apply_bounded(doc: &mut Value, ops: &json_patch::Patch, max_bytes: usize) -> Result<(), Bounded> {
+    use json_patch::PatchOperation as Op;
+    let mut size = json_size(doc, max_bytes);
+    for op in &ops.0 {
+        let added = match op {
+            Op::Add(a) => json_size(&a.value, max_bytes),
+            Op::Replace(r) => json_size(&r.value, max_bytes),
+            Op::Copy(c) => doc.pointer(c.from.as_str()).map_or(0, |v| json_size(v, max_bytes)),
+            _ => 0,
+        };
+        size = size.saturating_add(added);
+        if size > max_bytes {
+            return Err(Bounded::TooLarge);
+        }
+        json_patch::patch(doc, std::slice::from_ref(op)).map_err(Bounded::Failed)?;
+    }
+    Ok(())
+}
+
+/// About how many bytes `value` takes as JSON, counted up to `limit` (past it, the walk stops).
+fn json_size(value: &Value, limit: usize) -> usize {
+    fn walk(v: &Value, total: &mut usize, limit: usize) {
+        if *total > limit {
+            return;
+        }
+        *total += match v {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 20,
+            Value::String(s) => s.len() + 2,
+            Value::Array(items) => {
+                for i in items {
+                    walk(i, total, limit);
+                }
+                2 + items.len()
+            }
+            Value::Object(map) => {
+                for (k, i) in map {
+                    *total += k.len() + 4;
+                    walk(i, total, limit);
+                }
+                2
+            }
+        };
+    }
+    let mut total = 0;
+    walk(value, &mut total, limit);
+    total
+}
+
+/// Stores a prepared patch: it must still apply to the current version.
+fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, prepared: Option<(i64, Prepared)>) -> FhirResult<Reply> {
+    let (base, p) = match prepared {
+        Some(done) => done,
+        None => {
+            let (current, p) = prepare_patch(svc, conn, t, id, req)?;
+            (current.version, p)
+        }
+    };
+    let current = live(conn, t, id)?;
+    if current.version != base {
+        return Err(FhirError::conflict(409, format!("{t}/{id} changed (to version {}) while the patch was applied to version {base}; send the patch again", current.version)));
+    }
     access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), Some(&current))?;
     let patients = concerned(svc, &p.concern, Some(&current))?;
-    let (version, json) = commit(svc, conn, (t, id), "PATCH", Some((p.json, &p.index, &p.concern)), Some(&current))?;
+    let (version, json) = commit(svc, conn, req, (t, id), "PATCH", Some((p.json, &p.index, &p.concern)), Some(&current))?;
     Ok(Reply { patients, ..Reply::written(200, version, json, p.issues) })
 }
 
@@ -342,7 +426,7 @@ fn delete(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request) ->
             access::guard_write(svc, conn, req, t, None, Some(&c))?;
             check_if_match(req, Some(&c), &format!("{t}/{id}"))?;
             let patients = concerned(svc, &Concern::default(), Some(&c))?;
-            let (version, _) = commit(svc, conn, (t, id), "DELETE", None, Some(&c))?;
+            let (version, _) = commit(svc, conn, req, (t, id), "DELETE", None, Some(&c))?;
             let message = format!("Deleted {t}/{id} (version {}); its earlier versions stay in its _history", version.version);
             let mut reply = Reply::written(200, version, Some(outcome(message.clone())), vec![note(message)]);
             reply.write = false;

@@ -69,6 +69,8 @@ pub struct Service {
     pub summaries: subset::SummaryElements,
     /// How requests are authenticated (tokens, or open mode).
     pub auth: auth::Auth,
+    /// Repeated refusals of one client, recorded once per interval with a count.
+    pub refusals: audit::Throttle,
 }
 
 /// A resource parsed, validated and indexed, ready to be stored.
@@ -80,6 +82,8 @@ pub struct Prepared {
     pub issues: Vec<Issue>,
     /// Whom it concerns and what it refers to (`auth::concern`).
     pub concern: auth::concern::Concern,
+    /// For a patch prepared before the write: the version it was applied to.
+    pub base_version: Option<i64>,
 }
 
 impl Service {
@@ -120,7 +124,8 @@ impl Service {
         let checker = validation::Checker::new(ctx.clone(), &config.profiles, config.validation)?;
         let registry = search::Registry::load(&ctx);
         let store = store::Store::open(&config.database)?;
-        let svc = Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default(), auth };
+        let refusals = audit::Throttle::new(config.audit_repeat_interval);
+        let svc = Service { ctx, config, store, registry, checker, outbox_signal: Arc::new(forward::Signal::default()), summaries: subset::SummaryElements::default(), auth, refusals };
         svc.complete_concerns().map_err(|e| anyhow::anyhow!("the store's access rows could not be brought up to date: {}", e.issues.first().map(|i| i.message.as_str()).unwrap_or("")))?;
         Ok(svc)
     }
@@ -138,7 +143,7 @@ impl Service {
                 let Some(v) = store::by_seq(conn, seq)? else { continue };
                 let Ok(json) = interactions::resource_of(&v) else { continue };
                 let concern = auth::concern::Concern::of(&self.ctx, &self.registry, &json);
-                store::put_concern(conn, &v.res_type, &v.id, Some(&concern), true)?;
+                store::put_concern(conn, &v.res_type, &v.id, Some(&concern), true, false)?;
             }
             store::mark_concern_current(conn)
         })
@@ -172,7 +177,7 @@ impl Service {
         let Some(root) = parsed.doc.root.as_ref() else { return Err(FhirError::bad_request("The body is not a FHIR resource")) };
         let index = search::index::extract(&self.registry, &self.ctx, &parsed.res_type, root);
         let concern = auth::concern::Concern::of_tree(&self.ctx, &self.registry, &parsed.json, root);
-        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern })
+        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern, base_version: None })
     }
 
     /// Reads and prepares a request body.
@@ -197,7 +202,19 @@ impl Service {
             return self.run(req, &interaction);
         }
         let gate = access::Gate::new(self, &req.requester);
-        let result = gate.authorize(&interaction, req).and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, req, reply)).map_err(|e| gate.conceal_gone(&interaction, e));
+        // A request its token has no scope for costs its client nothing:
+        // such refusals are recorded once per interval, with a count.
+        let authorized = gate.authorize(&interaction, req);
+        if let Err(e) = &authorized {
+            if e.status == 403 && !access::is_withheld(e) && !req.requester.asks_override() {
+                let record = access::record_of(&interaction, req, &Err(e.clone()), &gate.report.borrow());
+                if let Some(p) = self.refusals.admit(audit::Pending { requester: Some(req.requester.clone()), address: req.requester.address.clone(), record }) {
+                    audit::record(self, p.requester.as_deref(), p.address.as_deref(), &p.record)?;
+                }
+                return Err(e.clone());
+            }
+        }
+        let result = authorized.and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, req, reply)).map_err(|e| gate.conceal_gone(&interaction, e));
         if matches!(&result, Ok(reply) if reply.audited) {
             return result;
         }
@@ -222,7 +239,16 @@ impl Service {
             I::FromPrsb => prsb_ops::from_prsb(self, req),
             I::PrsbView(id) => prsb_ops::view(self, id, req),
             _ if interaction.writes() => {
-                let prepared = if interaction.takes_resource() { Some(self.prepare_body(&req.body, req.content_type.as_deref())?) } else { None };
+                let prepared = match interaction {
+                    _ if interaction.takes_resource() => Some(self.prepare_body(&req.body, req.content_type.as_deref())?),
+                    // A patch is applied and validated on a reader, not while holding the writer.
+                    I::Patch(t, id) => {
+                        let (base, mut p) = self.store.read(|conn| interactions::prepare_patch(self, conn, t, id, req))?;
+                        p.base_version = Some(base.version);
+                        Some(p)
+                    }
+                    _ => None,
+                };
                 // The write and its AuditEvent commit together, or neither does.
                 let reply = self.store.write(|conn| {
                     let mut reply = interactions::apply(self, conn, interaction, req, prepared)?;

@@ -74,7 +74,7 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, seq);
 CREATE TABLE IF NOT EXISTS concern (res_type TEXT NOT NULL, res_id TEXT NOT NULL, patient TEXT NOT NULL, compartment INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS concern_owner ON concern (res_type, res_id);
 CREATE INDEX IF NOT EXISTS concern_patient ON concern (patient, res_type, res_id);
-CREATE TABLE IF NOT EXISTS link (res_type TEXT NOT NULL, res_id TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS link (res_type TEXT NOT NULL, res_id TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, by_patient INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS link_owner ON link (res_type, res_id);
 CREATE INDEX IF NOT EXISTS link_target ON link (target_type, target_id);
 ";
@@ -137,6 +137,8 @@ pub struct NewVersion<'a> {
     pub index: &'a [IndexRow],
     /// Whom it concerns and what it refers to (`None` for a deletion).
     pub concern: Option<&'a Concern>,
+    /// Written by a patient-scoped token (see [`put_concern`]).
+    pub by_patient: bool,
 }
 
 const VERSION_COLUMNS: &str = "seq, res_type, res_id, version, last_updated, method, body";
@@ -310,7 +312,7 @@ pub fn put_version(conn: &Connection, new: &NewVersion<'_>) -> FhirResult<Versio
     for row in new.index {
         insert_index_row(conn, new.res_type, new.id, row)?;
     }
-    put_concern(conn, new.res_type, new.id, new.concern, version > 1)?;
+    put_concern(conn, new.res_type, new.id, new.concern, version > 1, new.by_patient)?;
     Ok(Version { seq, res_type: new.res_type.to_string(), id: new.id.to_string(), version, last_updated: new.last_updated, method: new.method.to_string(), body: new.body.map(<[u8]>::to_vec) })
 }
 
@@ -340,7 +342,11 @@ fn insert_index_row(conn: &Connection, res_type: &str, id: &str, row: &IndexRow)
 }
 
 /// Replaces the `concern` and `link` rows of a current version.
-pub fn put_concern(conn: &Connection, res_type: &str, id: &str, concern: Option<&Concern>, replacing: bool) -> FhirResult<()> {
+///
+/// `by_patient`: written by a patient-scoped token, whose own links do not
+/// make shared resources part of its patient's record (it could otherwise
+/// reach anyone's by referring to them).
+pub fn put_concern(conn: &Connection, res_type: &str, id: &str, concern: Option<&Concern>, replacing: bool, by_patient: bool) -> FhirResult<()> {
     if replacing {
         conn.prepare_cached("DELETE FROM concern WHERE res_type = ?1 AND res_id = ?2")?.execute(params![res_type, id])?;
         conn.prepare_cached("DELETE FROM link WHERE res_type = ?1 AND res_id = ?2")?.execute(params![res_type, id])?;
@@ -350,7 +356,7 @@ pub fn put_concern(conn: &Connection, res_type: &str, id: &str, concern: Option<
         conn.prepare_cached("INSERT INTO concern (res_type, res_id, patient, compartment) VALUES (?1, ?2, ?3, ?4)")?.execute(params![res_type, id, p, c.compartment.contains(p)])?;
     }
     for (t, target) in &c.links {
-        conn.prepare_cached("INSERT INTO link (res_type, res_id, target_type, target_id) VALUES (?1, ?2, ?3, ?4)")?.execute(params![res_type, id, t, target])?;
+        conn.prepare_cached("INSERT INTO link (res_type, res_id, target_type, target_id, by_patient) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![res_type, id, t, target, by_patient])?;
     }
     Ok(())
 }
@@ -358,7 +364,7 @@ pub fn put_concern(conn: &Connection, res_type: &str, id: &str, concern: Option<
 /// Whether a current resource that concerns `patient` refers to `(res_type, id)`:
 /// a shared resource (a Location, a Practitioner) of that person's record.
 pub fn reached_from(conn: &Connection, res_type: &str, id: &str, patient: &str) -> FhirResult<bool> {
-    let sql = "SELECT EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = ?1 AND l.target_id = ?2 AND c.patient = ?3)";
+    let sql = "SELECT EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = ?1 AND l.target_id = ?2 AND c.patient = ?3 AND l.by_patient = 0)";
     Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
 }
 
@@ -407,7 +413,7 @@ pub fn history(conn: &Connection, scope: &HistoryScope, since: Option<i64>, coun
     let mut sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version v WHERE {filter}");
     if let Some(patient) = only {
         sql.push_str(
-            " AND (EXISTS (SELECT 1 FROM concern c WHERE c.res_type = v.res_type AND c.res_id = v.res_id AND c.patient = ?) OR (NOT EXISTS (SELECT 1 FROM concern c WHERE c.res_type = v.res_type AND c.res_id = v.res_id) AND EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = v.res_type AND l.target_id = v.res_id AND c.patient = ?)))",
+            " AND (EXISTS (SELECT 1 FROM concern c WHERE c.res_type = v.res_type AND c.res_id = v.res_id AND c.patient = ?) OR (NOT EXISTS (SELECT 1 FROM concern c WHERE c.res_type = v.res_type AND c.res_id = v.res_id) AND EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = v.res_type AND l.target_id = v.res_id AND c.patient = ? AND l.by_patient = 0)))",
         );
         rows.extend([patient.to_string(), patient.to_string()]);
     }

@@ -76,7 +76,8 @@ impl Requester {
         };
         let one = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
         let Some(subject) = one("sub").filter(|s| !s.is_empty()) else { return Err("the token has no 'sub' claim".into()) };
-        let scope_claims = [strings("scope"), strings("scp")].concat();
+        // `scope` (SMART), else `scp` (some IdPs): never both, so no claim adds to another.
+        let scope_claims = if claims.contains_key("scope") { strings("scope") } else { strings("scp") };
         let scopes = Scopes::parse(scope_claims.iter().map(String::as_str));
         let patient = one("patient").map(|p| p.rsplit('/').next().unwrap_or(&p).to_string()).filter(|p| !p.is_empty());
         if scopes.has_patient_context() && patient.is_none() {

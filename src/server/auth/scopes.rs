@@ -119,9 +119,18 @@ pub struct Scopes {
 }
 
 impl Scopes {
-    /// A space-separated `scope` claim (or a JSON array of them).
+    /// A `scope` claim: space-separated (RFC 6749 §3.3), or a JSON array of
+    /// single scopes. Nothing else separates scopes: a tab or newline makes
+    /// the item no scope at all, so the server never reads more into a
+    /// claim than a gateway splitting on spaces would.
     pub fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Scopes {
-        Scopes { list: items.into_iter().flat_map(str::split_whitespace).filter_map(Scope::parse).collect(), open: false }
+        let list = items
+            .into_iter()
+            .flat_map(|item| item.split(' '))
+            .filter(|s| !s.is_empty() && !s.chars().any(char::is_whitespace))
+            .filter_map(Scope::parse)
+            .collect();
+        Scopes { list, open: false }
     }
 
     pub fn open() -> Scopes {

@@ -132,7 +132,7 @@ impl Plan {
             self.args.push(Sql::from(patient.to_string()));
         } else {
             self.predicates.push(
-                "(EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.patient = ?) OR (NOT EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id) AND EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = r.res_type AND l.target_id = r.res_id AND c.patient = ?)))".into(),
+                "(EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id AND c.patient = ?) OR (NOT EXISTS (SELECT 1 FROM concern c WHERE c.res_type = r.res_type AND c.res_id = r.res_id) AND EXISTS (SELECT 1 FROM link l JOIN concern c ON c.res_type = l.res_type AND c.res_id = l.res_id WHERE l.target_type = r.res_type AND l.target_id = r.res_id AND c.patient = ? AND l.by_patient = 0)))".into(),
             );
             self.args.push(Sql::from(patient.to_string()));
             self.args.push(Sql::from(patient.to_string()));
