@@ -146,6 +146,24 @@ fn seed(admin: &As) {
     }
 }
 
+/// Alice's app: a patient-scoped token whose person is Alice.
+fn alice_app<'a>(srv: &'a Server, scope: &str) -> As<'a> {
+    As { srv, token: token("alice-app", scope, json!({"patient": "alice", "fhirUser": "Patient/alice"})) }
+}
+
+/// A clinician (`fhirUser` Practitioner/WHO) with a user-level scope and more claims.
+fn staff<'a>(srv: &'a Server, who: &str, scope: &str, more: Value) -> As<'a> {
+    let mut extra = json!({"fhirUser": format!("Practitioner/{who}")});
+    for (k, v) in more.as_object().unwrap() {
+        extra[k] = v.clone();
+    }
+    As { srv, token: token(who, scope, extra) }
+}
+
+fn observation(id: &str, subject: &str) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "Weight"}, "subject": {"reference": subject}})
+}
+
 fn admin(srv: &Server) -> As<'_> {
     As { srv, token: token("admin", "system/*.cruds", json!({})) }
 }

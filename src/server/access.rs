@@ -362,7 +362,7 @@ impl<'a> Gate<'a> {
         let Some((t, p)) = needs(interaction) else { return Ok(()) };
         let grant = r.scopes.grant(t, p);
         if grant == Grant::None {
-            return Err(forbidden(format!("This token has no scope that allows {} on {t} (e.g. user/{t}.{}); scopes: {}", permission_name(p), p.letter(), scope_list(r))));
+            return Err(forbidden(format!("This token has no scope that allows {} on {t} (e.g. user/{t}.{}); scopes: {}", p.name(), p.letter(), scope_list(r))));
         }
         if grant == Grant::Compartment && req.query.iter().any(|(k, v)| k == "_summary" && v == "count") {
             return Err(forbidden("Counts are not given to patient-scoped tokens; search without _summary=count"));
@@ -587,16 +587,6 @@ impl<'a> Gate<'a> {
     }
 }
 
-fn permission_name(p: Permission) -> &'static str {
-    match p {
-        Permission::Create => "create",
-        Permission::Read => "read",
-        Permission::Update => "update",
-        Permission::Delete => "delete",
-        Permission::Search => "search",
-    }
-}
-
 fn scope_list(r: &Requester) -> String {
     use super::auth::scopes::ScopeContext as C;
     if r.scopes.list.is_empty() {
@@ -708,7 +698,7 @@ pub fn reaches(svc: &Service, conn: &Connection, req: &Request, current: &Versio
 fn scope_for(r: &Requester, res_type: &str, p: Permission) -> FhirResult<Grant> {
     let grant = r.scopes.grant(res_type, p);
     if grant == Grant::None {
-        return Err(forbidden(format!("This token has no scope that allows {} on {res_type}; scopes: {}", permission_name(p), scope_list(r))));
+        return Err(forbidden(format!("This token has no scope that allows {} on {res_type}; scopes: {}", p.name(), scope_list(r))));
     }
     Ok(grant)
 }

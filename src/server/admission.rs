@@ -8,7 +8,7 @@
 //! this one only says no earlier, with the same reasons.
 
 use super::access;
-use super::auth::scopes::{Grant, Permission};
+use super::auth::scopes::Grant;
 use super::auth::Requester;
 use super::error::{FhirError, FhirResult};
 use super::routing::{self, Interaction};
@@ -44,7 +44,7 @@ pub fn before_body(svc: &Service, requester: &Requester, method: &str, path: &st
         _ => match access::needs(&interaction) {
             Some((t, p)) if requester.scopes.grant(t, p) == Grant::None => Err(access::forbidden(format!(
                 "This token has no scope that allows {} on {t} (e.g. user/{t}.{}), so the body was not read",
-                permission_name(p),
+                p.name(),
                 p.letter()
             ))),
             _ => Ok(()),
@@ -56,12 +56,3 @@ pub fn too_large(limit: usize) -> FhirError {
     FhirError::new(413, IssueCode::TooLong, format!("The body is larger than this server's limit of {limit} bytes (--max-body-bytes); split it (e.g. smaller transaction Bundles)"))
 }
 
-fn permission_name(p: Permission) -> &'static str {
-    match p {
-        Permission::Create => "create",
-        Permission::Read => "read",
-        Permission::Update => "update",
-        Permission::Delete => "delete",
-        Permission::Search => "search",
-    }
-}

@@ -6,20 +6,6 @@ use super::*;
 
 const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
-/// Alice's app: a patient-scoped token whose person is Alice.
-fn alice_app<'a>(srv: &'a Server, scope: &str) -> As<'a> {
-    As { srv, token: token("alice-app", scope, json!({"patient": "alice", "fhirUser": "Patient/alice"})) }
-}
-
-/// A clinician (`fhirUser` Practitioner/WHO) with a user-level scope and more claims.
-fn staff<'a>(srv: &'a Server, who: &str, scope: &str, more: Value) -> As<'a> {
-    let mut extra = json!({"fhirUser": format!("Practitioner/{who}")});
-    for (k, v) in more.as_object().unwrap() {
-        extra[k] = v.clone();
-    }
-    As { srv, token: token(who, scope, extra) }
-}
-
 fn patch<'a>(who: &As<'a>, path: &str, ops: &str) -> Response {
     who.req(Method::PATCH, path).header("Content-Type", "application/json-patch+json").body(ops.to_string()).send().unwrap()
 }
@@ -31,10 +17,6 @@ fn labelled(mut r: Value, code: &str) -> Value {
 
 fn condition(id: &str, subject: &str, text: &str) -> Value {
     json!({"resourceType": "Condition", "id": id, "code": {"text": text}, "subject": {"reference": subject}, "recordedDate": "2026-01-05"})
-}
-
-fn observation(id: &str, subject: &str) -> Value {
-    json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "Weight"}, "subject": {"reference": subject}})
 }
 
 /// A consent of `patient` that denies everything except the purposes listed.
@@ -269,7 +251,6 @@ fn h6_every_write_is_audited_with_its_resources_and_persons_in_its_own_transacti
     let database = srv.database.clone();
     let base = srv.base.clone();
     let admin_token = admin.token.clone();
-    drop(events);
     drop(auditor);
     drop(admin);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -3,22 +3,6 @@
 
 use super::*;
 
-fn alice_app<'a>(srv: &'a Server, scope: &str) -> As<'a> {
-    As { srv, token: token("alice-app", scope, json!({"patient": "alice", "fhirUser": "Patient/alice"})) }
-}
-
-fn staff<'a>(srv: &'a Server, who: &str, scope: &str, more: Value) -> As<'a> {
-    let mut extra = json!({"fhirUser": format!("Practitioner/{who}")});
-    for (k, v) in more.as_object().unwrap() {
-        extra[k] = v.clone();
-    }
-    As { srv, token: token(who, scope, extra) }
-}
-
-fn observation(id: &str, subject: &str) -> Value {
-    json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "Weight"}, "subject": {"reference": subject}})
-}
-
 fn audit_events(srv: &Server) -> usize {
     let auditor = As { srv, token: token("auditor", "user/AuditEvent.rs", json!({})) };
     auditor.bundle("AuditEvent?_summary=count")["total"].as_u64().unwrap() as usize

@@ -35,6 +35,17 @@ impl Permission {
             Permission::Search => 's',
         }
     }
+
+    /// The word for it in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::Create => "create",
+            Permission::Read => "read",
+            Permission::Update => "update",
+            Permission::Delete => "delete",
+            Permission::Search => "search",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
