@@ -578,3 +578,6 @@ mod input_findings;
 // The second pass (docs/security/redteam-second-pass-2026-12-06.md): n1_…, n2_….
 #[path = "security/second_pass_findings.rs"]
 mod second_pass_findings;
+// The third pass (docs/security/redteam-third-pass-2026-12-06.md): v1_…, v2_….
+#[path = "security/third_pass_findings.rs"]
+mod third_pass_findings;

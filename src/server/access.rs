@@ -364,7 +364,7 @@ impl<'a> Gate<'a> {
         if grant == Grant::None {
             return Err(forbidden(format!("This token has no scope that allows {} on {t} (e.g. user/{t}.{}); scopes: {}", p.name(), p.letter(), scope_list(r))));
         }
-        if grant == Grant::Compartment && req.query.iter().any(|(k, v)| k == "_summary" && v == "count") {
+        if grant == Grant::Compartment && asks_count(req) {
             return Err(forbidden("Counts are not given to patient-scoped tokens; search without _summary=count"));
         }
         // Interactions on a stored resource: it is judged before anything of
@@ -653,6 +653,13 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         }
     }
     if !acts_for_data_controller(r, res_type) {
+        if concern.truncated {
+            return Err(FhirError::new(
+                413,
+                IssueCode::TooCostly,
+                format!("This {res_type} holds more than {} references, more than this server checks for one writer; only the data controller's systems write such resources", super::auth::concern::MAX_LINKS),
+            ));
+        }
         let gate = Gate::new(svc, r);
         for (t, id) in &concern.links {
             let Some(target) = store::current(conn, t, id)?.filter(|v| !v.deleted()) else { continue };
@@ -808,17 +815,22 @@ pub fn history_patient(req: &Request, scope: &store::HistoryScope) -> Option<Str
 
 /// Limits a search plan to what the requester may see before it runs (a
 /// patient-scoped token: its patient's record).
-pub fn restrict_plan(req: &Request, plan: &mut super::search::query::Plan) {
+/// Counts are not given to it (in a batch or transaction entry either).
+pub fn restrict_plan(req: &Request, plan: &mut super::search::query::Plan) -> FhirResult<()> {
     let r = &*req.requester;
     if r.is_open() {
-        return;
+        return Ok(());
     }
     let t = plan.res_type.clone();
     if r.scopes.grant(&t, Permission::Search).max(r.scopes.grant(&t, Permission::Read)) == Grant::Compartment {
+        if plan.summary_count {
+            return Err(forbidden("Counts are not given to patient-scoped tokens; search without _summary=count"));
+        }
         if let Some(p) = r.patient.as_deref() {
             plan.only_for_patient(p, compartment::is_compartment_type(&t));
         }
     }
+    Ok(())
 }
 
 /// For operations that answer from stored resources (the PRSB view,
@@ -912,6 +924,11 @@ fn strip_references(value: &mut Value, gone: &BTreeSet<(String, String)>) -> boo
     changed
 }
 
+/// Whether a search asks for a count only (`_summary=count`, with any modifier).
+pub fn asks_count(req: &Request) -> bool {
+    req.query.iter().any(|(k, v)| k.split([':', '.']).next() == Some("_summary") && v == "count")
+}
+
 /// A patient-scoped token (not open mode).
 pub fn patient_scoped(r: &Requester) -> bool {
     !r.is_open() && r.patient.is_some() && r.scopes.has_patient_context()
@@ -995,6 +1012,23 @@ pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<R
         }
     }
     rec
+}
+
+/// Folds the records of a batch's entries into the batch's record: every
+/// resource, person, withheld and released resource they name.
+pub fn merge_gathered(rec: &mut audit::Record, gathered: &[audit::Record]) {
+    if gathered.is_empty() {
+        return;
+    }
+    let refused = gathered.iter().filter(|g| g.status >= 400).count();
+    for g in gathered {
+        rec.entities.extend(g.entities.iter().cloned());
+        rec.withheld.extend(g.withheld.iter().cloned());
+        rec.released.extend(g.released.iter().cloned());
+        rec.patients.extend(g.patients.iter().cloned());
+        rec.override_used |= g.override_used;
+    }
+    rec.description = format!("{}; {} entries not written on their own ({refused} refused)", rec.description, gathered.len());
 }
 
 /// The audit record of a transaction, written with it: every entry's

@@ -153,8 +153,10 @@ fn grows_with_data(i: &Interaction) -> bool {
 fn batch(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
     super::limits::check_searches(&svc.config.limits, searches(raw, &req.base))?;
     let mut entries = Vec::with_capacity(raw.len());
+    let gathered = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
     for (i, r) in raw.iter().enumerate() {
         let result = read_entry(i, r, &req.base).and_then(|mut e| {
+            e.request.gathered_audit = Some(gathered.clone());
             if req.budget.spent() && !e.interaction.writes() {
                 let why = format!("not run: {}; send the entries refused for this reason in another batch (split the batch)", req.budget.message());
                 return Err(in_entry(FhirError::new(413, crate::issue::IssueCode::TooCostly, why), i, e.full_url.as_deref(), None));
@@ -174,7 +176,8 @@ fn batch(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
             Err(e) => error_entry(&e),
         });
     }
-    Ok(Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": entries})))
+    let gathered = std::mem::take(&mut *gathered.lock());
+    Ok(Reply { gathered, ..Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": entries})) })
 }
 
 /// Processing order within a transaction.

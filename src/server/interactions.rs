@@ -37,11 +37,13 @@ pub struct Reply {
     pub patients: BTreeSet<String>,
     /// Its AuditEvent is already written (with the write, in its store transaction).
     pub audited: bool,
+    /// The audit records of a batch's entries, for the batch's own AuditEvent.
+    pub gathered: Vec<super::audit::Record>,
 }
 
 impl Reply {
     pub fn body(status: u16, body: Value) -> Reply {
-        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false }
+        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false, gathered: Vec::new() }
     }
 
     /// The same reply without its body (what an audit record needs).
@@ -67,7 +69,7 @@ impl Reply {
     }
 
     fn written(status: u16, version: Version, body: Option<Value>, issues: Vec<Issue>) -> Reply {
-        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false }
+        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false, gathered: Vec::new() }
     }
 }
 

@@ -114,6 +114,21 @@ pub fn check_entries(limits: &Limits, n: usize) -> FhirResult<()> {
     Ok(())
 }
 
+/// The most search index values one resource may make: each is a row
+/// written while the store's writer is held.
+pub const MAX_INDEX_ROWS: usize = 250_000;
+
+pub fn check_index_rows(n: usize) -> FhirResult<()> {
+    if n > MAX_INDEX_ROWS {
+        return Err(FhirError::new(
+            413,
+            IssueCode::TooCostly,
+            format!("The resource has {n} searchable values (codes, identifiers, references...); this server indexes at most {MAX_INDEX_ROWS} for one resource; split it"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a resource's JSON against the depth and string limits.
 pub fn check_json(limits: &Limits, value: &Value) -> FhirResult<()> {
     walk(limits, value, 0, "")

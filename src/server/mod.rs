@@ -176,6 +176,7 @@ impl Service {
         }
         let Some(root) = parsed.doc.root.as_ref() else { return Err(FhirError::bad_request("The body is not a FHIR resource")) };
         let index = search::index::extract(&self.registry, &self.ctx, &parsed.res_type, root);
+        limits::check_index_rows(index.len())?;
         let concern = auth::concern::Concern::of_tree(&self.ctx, &self.registry, &parsed.json, root);
         Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern, base_version: None })
     }
@@ -205,6 +206,10 @@ impl Service {
         // A request its token has no scope for costs its client nothing:
         // such refusals are recorded once per interval, with a count.
         let authorized = gate.authorize(&interaction, req);
+        if let (Err(e), Some(gathered)) = (&authorized, &req.gathered_audit) {
+            gathered.lock().push(access::record_of(&interaction, req, &Err(e.clone()), &gate.report.borrow()));
+            return Err(e.clone());
+        }
         if let Err(e) = &authorized {
             if e.status == 403 && !access::is_withheld(e) && !req.requester.asks_override() {
                 let record = access::record_of(&interaction, req, &Err(e.clone()), &gate.report.borrow());
@@ -218,7 +223,16 @@ impl Service {
         if matches!(&result, Ok(reply) if reply.audited) {
             return result;
         }
-        let record = access::record_of(&interaction, req, &result, &gate.report.borrow());
+        let mut record = access::record_of(&interaction, req, &result, &gate.report.borrow());
+        // A batch entry's record goes into its batch's one event: a batch of
+        // ten thousand reads is one request, and writes one AuditEvent.
+        if let Some(gathered) = &req.gathered_audit {
+            gathered.lock().push(record);
+            return result;
+        }
+        if let Ok(reply) = &result {
+            access::merge_gathered(&mut record, &reply.gathered);
+        }
         if let Err(e) = audit::record(self, Some(&req.requester), req.requester.address.as_deref(), &record) {
             tracing::error!("the audit trail could not be written: {e}");
             // Nothing is shown that was not audited; a write that is done stays done.

@@ -75,7 +75,7 @@ pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirR
         )));
     }
     let wanted = Subset::of(req.param("_summary"), req.param("_elements"))?;
-    super::access::restrict_plan(req, &mut plan);
+    super::access::restrict_plan(req, &mut plan)?;
     let found = plan.run_within(conn, &req.budget)?;
     // A count says only what the requester may see: under consent the
     // matches are judged one by one, as far as that is affordable.

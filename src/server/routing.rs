@@ -40,6 +40,9 @@ pub struct Request {
     /// the configured budget and a batch shares its own with its entries;
     /// a request built in code gets the default.
     pub budget: std::sync::Arc<super::limits::Budget>,
+    /// Set on the entries of a batch: their audit records are gathered into
+    /// the batch's one AuditEvent (a write's own is still written with it).
+    pub gathered_audit: Option<std::sync::Arc<parking_lot::Mutex<Vec<super::audit::Record>>>>,
 }
 
 impl Request {
@@ -60,6 +63,7 @@ impl Request {
             assigned_id: None,
             requester: std::sync::Arc::new(super::auth::Requester::nobody()),
             budget: super::limits::Budget::new(super::limits::DEFAULT_MAX_RESPONSE_BYTES),
+            gathered_audit: None,
         }
     }
 

@@ -333,7 +333,7 @@ fn insert_index_row(conn: &Connection, res_type: &str, id: &str, row: &IndexRow)
             .execute(params![res_type, id, p, g, target_type, target_id, url])?,
         IndexValue::Quantity { value, system, code } => conn
             .prepare_cached("INSERT INTO idx_quantity (res_type, res_id, param, grp, value, system, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-            .execute(params![res_type, id, p, g, value, system, code])?,
+            .execute(params![res_type, id, p, g, value.0, system, code])?,
         IndexValue::Uri(uri) => conn
             .prepare_cached("INSERT INTO idx_uri (res_type, res_id, param, grp, uri) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![res_type, id, p, g, uri])?,

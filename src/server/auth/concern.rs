@@ -25,8 +25,11 @@ pub struct Concern {
     pub compartment: BTreeSet<String>,
     /// Patients a reference in the resource names (the compartment's included).
     pub mentioned: BTreeSet<String>,
-    /// Every `(type, id)` the resource refers to.
+    /// Every `(type, id)` the resource refers to, up to [`MAX_LINKS`].
     pub links: BTreeSet<(String, String)>,
+    /// More references than [`MAX_LINKS`]: `links` is not all of them (the
+    /// persons named always are), so what they point at cannot be checked.
+    pub truncated: bool,
 }
 
 impl Concern {
@@ -43,13 +46,17 @@ impl Concern {
     }
 
     fn with_compartment(json: &Value, compartment: BTreeSet<String>) -> Concern {
-        let mut links = BTreeSet::new();
-        collect_references(json, &mut links);
+        let mut found = Found::default();
+        collect_references(json, &mut found);
         let own = (json["resourceType"].as_str().unwrap_or_default(), json["id"].as_str().unwrap_or_default());
+        let mut links = found.links;
         links.retain(|(t, id)| (t.as_str(), id.as_str()) != own);
-        let mut mentioned: BTreeSet<String> = links.iter().filter(|(t, _)| t == "Patient").map(|(_, id)| id.clone()).collect();
+        let mut mentioned = found.patients;
+        if own.0 == "Patient" {
+            mentioned.remove(own.1);
+        }
         mentioned.extend(compartment.iter().cloned());
-        Concern { compartment, mentioned, links }
+        Concern { compartment, mentioned, links, truncated: found.truncated }
     }
 
     /// Everyone the resource concerns: whose consent and labels decide.
@@ -58,21 +65,33 @@ impl Concern {
     }
 }
 
-/// The most references one resource is read for (a Bundle of thousands is
-/// not a person's record; its entries are judged one by one).
-const MAX_LINKS: usize = 10_000;
+/// The most links one resource keeps (a Group of a whole population is
+/// not a person's record); past it `Concern::truncated` says so.
+pub const MAX_LINKS: usize = 10_000;
 
-fn collect_references(value: &Value, out: &mut BTreeSet<(String, String)>) {
-    if out.len() >= MAX_LINKS {
-        return;
-    }
+#[derive(Default)]
+struct Found {
+    links: BTreeSet<(String, String)>,
+    /// Every Patient named, however many references come before.
+    patients: BTreeSet<String>,
+    truncated: bool,
+}
+
+fn collect_references(value: &Value, out: &mut Found) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
                 match v {
                     Value::String(s) if key == "reference" => {
-                        if let Some(k) = parse_reference(s) {
-                            out.insert(k);
+                        if let Some((t, id)) = parse_reference(s) {
+                            if t == "Patient" {
+                                out.patients.insert(id.clone());
+                            }
+                            if out.links.len() < MAX_LINKS {
+                                out.links.insert((t, id));
+                            } else {
+                                out.truncated = true;
+                            }
                         }
                     }
                     _ => collect_references(v, out),

@@ -77,7 +77,7 @@ impl Requester {
         let one = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
         let Some(subject) = one("sub").filter(|s| !s.is_empty()) else { return Err("the token has no 'sub' claim".into()) };
         // `scope` (SMART), else `scp` (some IdPs): never both, so no claim adds to another.
-        let scope_claims = if claims.contains_key("scope") { strings("scope") } else { strings("scp") };
+        let scope_claims = single_scopes(claims.get("scope").or_else(|| claims.get("scp")));
         let scopes = Scopes::parse(scope_claims.iter().map(String::as_str));
         let patient = one("patient").map(|p| p.rsplit('/').next().unwrap_or(&p).to_string()).filter(|p| !p.is_empty());
         if scopes.has_patient_context() && patient.is_none() {
@@ -133,6 +133,17 @@ impl Requester {
     /// Whether this requester is the person `patient` (whose own record is never withheld from them).
     pub fn is_person(&self, patient: &str) -> bool {
         self.fhir_user.as_deref() == Some(&format!("Patient/{patient}"))
+    }
+}
+
+/// The scopes of a `scope` claim: a string is space-separated (RFC 6749
+/// §3.3); a JSON array holds one scope an item, and an item that is not
+/// one scope grants nothing.
+fn single_scopes(claim: Option<&Value>) -> Vec<String> {
+    match claim {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).filter(|s| !s.contains(' ')).map(str::to_string).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -7,17 +7,30 @@ use crate::context::Context;
 use crate::fhirpath::{self, EvalContext, Item};
 use crate::tree::Node;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IndexValue {
     Token { system: Option<String>, code: Option<String>, display: Option<String> },
     String { norm: String, exact: String },
     Date { lo: i64, hi: i64 },
     Reference { target_type: Option<String>, target_id: Option<String>, url: String },
-    Quantity { value: f64, system: Option<String>, code: Option<String> },
+    Quantity { value: Number, system: Option<String>, code: Option<String> },
     Uri(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// A quantity's value: compared and hashed by its bits, so that rows can
+/// be told apart in a set (a value is never NaN: it is parsed from FHIR).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number(pub f64);
+
+impl Eq for Number {}
+
+impl std::hash::Hash for Number {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IndexRow {
     pub param: String,
     pub value: IndexValue,
@@ -50,6 +63,8 @@ pub fn parse_reference(reference: &str) -> Option<(String, String)> {
 pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) -> Vec<IndexRow> {
     let env = EvalContext::new(ctx);
     let mut rows = Vec::new();
+    // Rows already made, found in a set: a resource may make many thousands.
+    let mut seen = rustc_hash::FxHashSet::default();
     for param in registry.params(res_type) {
         if !param.kind.searchable() {
             continue;
@@ -76,7 +91,7 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
                 }
                 for value in values(param.kind, item, path.resolves_to.as_deref()) {
                     let row = IndexRow { param: param.code.clone(), value, group: None };
-                    if !rows.contains(&row) {
+                    if seen.insert(row.clone()) {
                         rows.push(row);
                     }
                 }
@@ -94,8 +109,12 @@ fn values(kind: ParamType, item: &Item<'_>, resolves_to: Option<&str>) -> Vec<In
     match (kind, type_name.as_str()) {
         (ParamType::Token, "Coding") => vec![IndexValue::Token { system: text(node, "system"), code: text(node, "code"), display: text(node, "display") }],
         (ParamType::Token, "CodeableConcept") => {
-            let mut codes: Vec<IndexValue> =
-                node.children_named("coding").map(|c| IndexValue::Token { system: text(c, "system"), code: text(c, "code"), display: text(c, "display").or_else(|| text(node, "text")) }).collect();
+            // The concept's text is looked up once, not once per coding (a concept may carry thousands).
+            let concept_text = node.child_text("text");
+            let mut codes: Vec<IndexValue> = node
+                .children_named("coding")
+                .map(|c| IndexValue::Token { system: text(c, "system"), code: text(c, "code"), display: c.child_text("display").or(concept_text).map(str::to_string) })
+                .collect();
             if codes.is_empty() {
                 // Text only: still found by `:text`.
                 codes.extend(text(node, "text").map(|t| IndexValue::Token { system: None, code: None, display: Some(t) }));
@@ -120,7 +139,7 @@ fn values(kind: ParamType, item: &Item<'_>, resolves_to: Option<&str>) -> Vec<In
         }
         (ParamType::Quantity | ParamType::Number, t) if crate::fhirpath::value::is_quantity_type(t) => {
             let Some(value) = node.child_text("value").and_then(|v| v.parse::<f64>().ok()) else { return Vec::new() };
-            vec![IndexValue::Quantity { value, system: text(node, "system"), code: text(node, "code").or_else(|| text(node, "unit")) }]
+            vec![IndexValue::Quantity { value: Number(value), system: text(node, "system"), code: text(node, "code").or_else(|| text(node, "unit")) }]
         }
         (ParamType::Reference, _) => node.text().and_then(|t| reference_value(t, resolves_to)).into_iter().collect(),
         _ => node.text().map(|t| primitive(kind, t)).into_iter().flatten().collect(),
@@ -149,7 +168,7 @@ fn primitive(kind: ParamType, text: &str) -> Option<IndexValue> {
         ParamType::String => Some(string_value(text)),
         ParamType::Date => dates::range(text).map(|(lo, hi)| IndexValue::Date { lo, hi }),
         ParamType::Uri => Some(IndexValue::Uri(text.to_string())),
-        ParamType::Number | ParamType::Quantity => text.parse::<f64>().ok().map(|value| IndexValue::Quantity { value, system: None, code: None }),
+        ParamType::Number | ParamType::Quantity => text.parse::<f64>().ok().map(|value| IndexValue::Quantity { value: Number(value), system: None, code: None }),
         ParamType::Reference => reference_value(text, None),
         ParamType::Composite | ParamType::Special => None,
     }
