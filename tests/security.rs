@@ -581,3 +581,6 @@ mod second_pass_findings;
 // The third pass (docs/security/redteam-third-pass-2026-12-06.md): v1_…, v2_….
 #[path = "security/third_pass_findings.rs"]
 mod third_pass_findings;
+// The fourth pass (docs/security/redteam-fourth-pass-2026-12-06.md): w1_…, w2_….
+#[path = "security/fourth_pass_findings.rs"]
+mod fourth_pass_findings;

@@ -42,7 +42,7 @@ pub const FILTERED_HEADER: &str = "X-Careplan-Filtered";
 /// The label on a Bundle with entries left out.
 pub const REDACTED: (&str, &str) = ("http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "REDACTED");
 /// The most Consents of one person that are read.
-const MAX_CONSENTS: usize = 1000;
+const MAX_CONSENTS: usize = 100;
 
 /// What the layer saw in one request, for its AuditEvent.
 #[derive(Clone, Debug, Default)]
@@ -233,6 +233,10 @@ impl<'a> Gate<'a> {
                 continue;
             }
             let consents = self.consents_of(conn, p)?;
+            if consents.len() >= MAX_CONSENTS && !r.is_person(p) {
+                let why = format!("Patient/{p} has more Consents in force than this server evaluates");
+                return Ok(if r.overrides() { Judgement::Released(why) } else { Judgement::Withheld(why) });
+            }
             if let Verdict::Withheld(why) = consent::decide(r, p, &consents, resource, self.now) {
                 return Ok(if r.overrides() { Judgement::Released(why) } else { Judgement::Withheld(why) });
             }
@@ -691,6 +695,29 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
     Ok(())
 }
 
+/// A Consent is kept within what can be evaluated for every resource
+/// shown: bounded provisions, and a bounded number in force per person.
+/// Checked for every writer, open mode and the data controller included.
+pub fn guard_consent(svc: &Service, conn: &Connection, json: &Value, concern: &Concern) -> FhirResult<()> {
+    if let Some(why) = consent::too_large(json) {
+        return Err(FhirError::new(422, IssueCode::TooCostly, why).at("Consent.provision"));
+    }
+    if json["status"] != "active" {
+        return Ok(());
+    }
+    let own = json["id"].as_str().unwrap_or_default();
+    for p in concern.persons() {
+        let active = matching(conn, &svc.registry, "Consent", &format!("patient=Patient/{p}&status=active"), consent::MAX_ACTIVE_CONSENTS + 1, None)?;
+        if active.iter().filter(|(_, id)| id != own).count() >= consent::MAX_ACTIVE_CONSENTS {
+            return Err(FhirError::conflict(
+                409,
+                format!("Patient/{p} already has {} Consents in force, the most this server keeps for one person; make one inactive (or merge them) first", consent::MAX_ACTIVE_CONSENTS),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a stored resource is within the requester's reach at all (a
 /// patient-scoped token: its patient's record); what is not is answered
 /// as if it did not exist.
@@ -768,7 +795,7 @@ fn consent_writer(conn: &Connection, r: &Requester, concern: &Concern) -> FhirRe
 pub fn matching_for(svc: &Service, conn: &Connection, req: &Request, t: &str, query: &str, limit: usize) -> FhirResult<Vec<(String, String)>> {
     let r = &*req.requester;
     let patient = r.patient.as_deref().filter(|_| !r.is_open() && r.scopes.grant(t, Permission::Search).max(r.scopes.grant(t, Permission::Read)) == Grant::Compartment);
-    let found = matching(conn, &svc.registry, t, query, limit, patient.map(|p| (p, compartment::is_compartment_type(t))))?;
+    let found = super::search::query::matching_guarded(conn, &svc.registry, t, query, limit, patient.map(|p| (p, compartment::is_compartment_type(t))), chain_guard(req))?;
     if r.is_open() {
         return Ok(found);
     }
@@ -927,6 +954,17 @@ fn strip_references(value: &mut Value, gone: &BTreeSet<(String, String)>) -> boo
 /// Whether a search asks for a count only (`_summary=count`, with any modifier).
 pub fn asks_count(req: &Request) -> bool {
     req.query.iter().any(|(k, v)| k.split([':', '.']).next() == Some("_summary") && v == "count")
+}
+
+/// How chained search parameters are limited for a request's requester
+/// (`None`: open mode, or an override that releases what consent withholds).
+pub fn chain_guard(req: &Request) -> Option<super::search::query::ChainGuard> {
+    let r = &*req.requester;
+    if r.is_open() || r.overrides() {
+        return None;
+    }
+    let me = r.fhir_user.as_deref().and_then(|u| u.strip_prefix("Patient/")).or(r.patient.as_deref().filter(|_| patient_scoped(r))).unwrap_or_default();
+    Some(super::search::query::ChainGuard { me: me.to_string(), patient_only: patient_scoped(r) })
 }
 
 /// A patient-scoped token (not open mode).

@@ -124,6 +124,33 @@ fn collect<'a>(provision: &'a Value, depth: usize, requester: &Requester, res_ty
     }
 }
 
+/// The most provisions one Consent may hold, and how deep they may nest:
+/// every resource shown to anyone other than the person walks them.
+pub const MAX_PROVISIONS: usize = 100;
+pub const MAX_PROVISION_DEPTH: usize = 8;
+/// The most Consents in force for one person.
+pub const MAX_ACTIVE_CONSENTS: usize = 20;
+
+/// Why a Consent is too large to keep in force, if it is.
+pub fn too_large(consent: &Value) -> Option<String> {
+    fn walk(p: &Value, depth: usize, count: &mut usize, deepest: &mut usize) {
+        *count += 1;
+        *deepest = (*deepest).max(depth);
+        if *count > MAX_PROVISIONS || depth > MAX_PROVISION_DEPTH {
+            return;
+        }
+        for nested in p["provision"].as_array().into_iter().flatten() {
+            walk(nested, depth + 1, count, deepest);
+        }
+    }
+    let (mut count, mut deepest) = (0, 0);
+    if !consent["provision"].is_null() {
+        walk(&consent["provision"], 1, &mut count, &mut deepest);
+    }
+    (count > MAX_PROVISIONS || deepest > MAX_PROVISION_DEPTH)
+        .then(|| format!("A Consent holds at most {MAX_PROVISIONS} provisions, nested at most {MAX_PROVISION_DEPTH} deep; split it or simplify it"))
+}
+
 /// Whether a Consent is in force now.
 pub fn in_force(consent: &Value, now_ms: i64) -> bool {
     consent["status"].as_str() == Some("active") && (consent["provision"].get("period").is_none() || within(&consent["provision"]["period"], (now_ms, now_ms)))

@@ -39,11 +39,13 @@ pub struct Reply {
     pub audited: bool,
     /// The audit records of a batch's entries, for the batch's own AuditEvent.
     pub gathered: Vec<super::audit::Record>,
+    /// A new version was stored (a write that found nothing to do stored none).
+    pub stored: bool,
 }
 
 impl Reply {
     pub fn body(status: u16, body: Value) -> Reply {
-        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false, gathered: Vec::new() }
+        Reply { status, body: Some(body), version: None, issues: Vec::new(), write: false, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false, gathered: Vec::new(), stored: false }
     }
 
     /// The same reply without its body (what an audit record needs).
@@ -69,7 +71,7 @@ impl Reply {
     }
 
     fn written(status: u16, version: Version, body: Option<Value>, issues: Vec<Issue>) -> Reply {
-        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false, gathered: Vec::new() }
+        Reply { status, body, version: Some(version), issues, write: true, filtered: false, plain_json: false, patients: BTreeSet::new(), audited: false, gathered: Vec::new(), stored: true }
     }
 }
 
@@ -202,6 +204,9 @@ fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
 pub fn commit(svc: &Service, conn: &Connection, req: &Request, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow], &Concern)>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
     // Every write comes through here, whichever way its id came (URL, entry, body).
     super::routing::check_id(id)?;
+    if let (Some((json, _, concern)), "Consent") = (&content, t) {
+        access::guard_consent(svc, conn, json, concern)?;
+    }
     let version = current.map_or(1, |c| c.version + 1);
     let now = clock::now_ms();
     let (json, index, concern) = match content {

@@ -114,16 +114,22 @@ pub fn check_entries(limits: &Limits, n: usize) -> FhirResult<()> {
     Ok(())
 }
 
-/// The most search index values one resource may make: each is a row
-/// written while the store's writer is held.
+/// The most search index values one resource may make, and their bytes:
+/// each is a row written while the store's writer is held, and a value
+/// repeated in many rows must not turn a small body into a large store.
 pub const MAX_INDEX_ROWS: usize = 250_000;
+pub const MAX_INDEX_BYTES: usize = 64 * 1024 * 1024;
 
-pub fn check_index_rows(n: usize) -> FhirResult<()> {
-    if n > MAX_INDEX_ROWS {
+pub fn check_index(rows: &[super::search::index::IndexRow]) -> FhirResult<()> {
+    let bytes: usize = rows.iter().map(|r| r.size()).sum();
+    if rows.len() > MAX_INDEX_ROWS || bytes > MAX_INDEX_BYTES {
         return Err(FhirError::new(
             413,
             IssueCode::TooCostly,
-            format!("The resource has {n} searchable values (codes, identifiers, references...); this server indexes at most {MAX_INDEX_ROWS} for one resource; split it"),
+            format!(
+                "The resource has too many searchable values (codes, identifiers, references...): this server indexes at most {MAX_INDEX_ROWS} values and {} MiB for one resource; split it",
+                MAX_INDEX_BYTES / (1024 * 1024)
+            ),
         ));
     }
     Ok(())

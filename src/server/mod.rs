@@ -176,7 +176,7 @@ impl Service {
         }
         let Some(root) = parsed.doc.root.as_ref() else { return Err(FhirError::bad_request("The body is not a FHIR resource")) };
         let index = search::index::extract(&self.registry, &self.ctx, &parsed.res_type, root);
-        limits::check_index_rows(index.len())?;
+        limits::check_index(&index)?;
         let concern = auth::concern::Concern::of_tree(&self.ctx, &self.registry, &parsed.json, root);
         Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern, base_version: None })
     }
@@ -266,9 +266,14 @@ impl Service {
                 // The write and its AuditEvent commit together, or neither does.
                 let reply = self.store.write(|conn| {
                     let mut reply = interactions::apply(self, conn, interaction, req, prepared)?;
-                    let rec = access::record_of_write(interaction, req, &reply);
-                    audit::store_in(conn, &audit::prepare(self, Some(&req.requester), req.requester.address.as_deref(), &rec)?)?;
-                    reply.audited = true;
+                    // A write that stored nothing (a delete of what is not
+                    // there, a conditional create that matched) is audited
+                    // as a read is: in a batch, with the batch's one event.
+                    if reply.stored {
+                        let rec = access::record_of_write(interaction, req, &reply);
+                        audit::store_in(conn, &audit::prepare(self, Some(&req.requester), req.requester.address.as_deref(), &rec)?)?;
+                        reply.audited = true;
+                    }
                     Ok(reply)
                 })?;
                 self.outbox_signal.notify();

@@ -66,7 +66,7 @@ fn bundle(kind: &str, total: Option<usize>, links: Vec<Value>, entries: Vec<Valu
 
 pub fn search(svc: &Service, conn: &Connection, t: &str, req: &Request) -> FhirResult<Reply> {
     svc.check_type(t)?;
-    let mut plan = Plan::new(&svc.registry, t, &req.query)?;
+    let mut plan = Plan::guarded(&svc.registry, t, &req.query, super::access::chain_guard(req))?;
     if req.strict && !plan.ignored.is_empty() {
         return Err(FhirError::bad_request(format!(
             "{} {} not a search parameter of {t} that this server searches (Prefer: handling=strict); see GET /metadata for those it does",

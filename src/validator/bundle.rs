@@ -70,13 +70,20 @@ impl<'n> BundleIndex<'n> {
 /// What the walk knows about the resource it is in.
 pub(crate) struct ResourceFrame<'n> {
     pub node: &'n Node,
-    pub contained_ids: Vec<&'n str>,
+    /// Contained resources by id (the first of a repeated id), found in a map:
+    /// a resource may hold thousands, each referred to by `#id`.
+    pub contained: rustc_hash::FxHashMap<&'n str, &'n Node>,
 }
 
 impl<'n> ResourceFrame<'n> {
     pub fn new(node: &'n Node) -> Self {
-        let contained_ids = node.children_named("contained").filter_map(|c| c.child_text("id")).collect();
-        ResourceFrame { node, contained_ids }
+        let mut contained = rustc_hash::FxHashMap::default();
+        for c in node.children_named("contained") {
+            if let Some(id) = c.child_text("id") {
+                contained.entry(id).or_insert(c);
+            }
+        }
+        ResourceFrame { node, contained }
     }
 }
 
@@ -237,8 +244,8 @@ impl<'v, 'n> Walk<'v, 'n> {
         // Contained resources live in the nearest resource that can contain:
         // for a reference inside a contained resource, that is its container.
         for f in self.resources.iter().rev() {
-            if f.contained_ids.contains(&local) {
-                return f.node.children_named("contained").find(|c| c.child_text("id") == Some(local)).and_then(|c| c.resource_type.as_deref().map(str::to_string));
+            if let Some(c) = f.contained.get(local) {
+                return c.resource_type.as_deref().map(str::to_string);
             }
         }
         self.error(node, IssueCode::Structure, format!("Unable to resolve resource with reference '#{local}'"));

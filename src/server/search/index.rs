@@ -38,6 +38,23 @@ pub struct IndexRow {
     pub group: Option<i64>,
 }
 
+impl IndexRow {
+    /// About how many bytes the row's values take in the store.
+    pub fn size(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.param.len()
+            + 16
+            + match &self.value {
+                IndexValue::Token { system, code, display } => opt(system) + opt(code) + opt(display),
+                IndexValue::String { norm, exact } => norm.len() + exact.len(),
+                IndexValue::Date { .. } => 16,
+                IndexValue::Reference { target_type, target_id, url } => opt(target_type) + opt(target_id) + url.len(),
+                IndexValue::Quantity { system, code, .. } => 8 + opt(system) + opt(code),
+                IndexValue::Uri(u) => u.len(),
+            }
+    }
+}
+
 /// How strings are compared by default: case-insensitively.
 pub fn normalize(s: &str) -> String {
     s.trim().to_lowercase()
@@ -65,6 +82,7 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
     let mut rows = Vec::new();
     // Rows already made, found in a set: a resource may make many thousands.
     let mut seen = rustc_hash::FxHashSet::default();
+    let mut bytes = 0usize;
     for param in registry.params(res_type) {
         if !param.kind.searchable() {
             continue;
@@ -84,16 +102,25 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
                     for (k, component) in param.components.iter().enumerate() {
                         let found = fhirpath::evaluate_item(&component.expression, Some(item.clone()), &env).unwrap_or_default();
                         for value in found.iter().flat_map(|f| values(component.kind, f, None)) {
-                            rows.push(IndexRow { param: param.component_name(k), value, group: Some(group) });
+                            let row = IndexRow { param: param.component_name(k), value, group: Some(group) };
+                            if seen.insert(row.clone()) {
+                                bytes += row.size();
+                                rows.push(row);
+                            }
                         }
                     }
-                    continue;
-                }
-                for value in values(param.kind, item, path.resolves_to.as_deref()) {
-                    let row = IndexRow { param: param.code.clone(), value, group: None };
-                    if seen.insert(row.clone()) {
-                        rows.push(row);
+                } else {
+                    for value in values(param.kind, item, path.resolves_to.as_deref()) {
+                        let row = IndexRow { param: param.code.clone(), value, group: None };
+                        if seen.insert(row.clone()) {
+                            bytes += row.size();
+                            rows.push(row);
+                        }
                     }
+                }
+                // Past the limits the rows are refused whole (`limits::check_index`): stop making them.
+                if rows.len() > super::super::limits::MAX_INDEX_ROWS || bytes > super::super::limits::MAX_INDEX_BYTES {
+                    return rows;
                 }
             }
         }
@@ -109,16 +136,10 @@ fn values(kind: ParamType, item: &Item<'_>, resolves_to: Option<&str>) -> Vec<In
     match (kind, type_name.as_str()) {
         (ParamType::Token, "Coding") => vec![IndexValue::Token { system: text(node, "system"), code: text(node, "code"), display: text(node, "display") }],
         (ParamType::Token, "CodeableConcept") => {
-            // The concept's text is looked up once, not once per coding (a concept may carry thousands).
-            let concept_text = node.child_text("text");
-            let mut codes: Vec<IndexValue> = node
-                .children_named("coding")
-                .map(|c| IndexValue::Token { system: text(c, "system"), code: text(c, "code"), display: c.child_text("display").or(concept_text).map(str::to_string) })
-                .collect();
-            if codes.is_empty() {
-                // Text only: still found by `:text`.
-                codes.extend(text(node, "text").map(|t| IndexValue::Token { system: None, code: None, display: Some(t) }));
-            }
+            // The concept's text is a row of its own, not copied into every
+            // coding's (a concept may carry thousands of codings and a long text).
+            let mut codes: Vec<IndexValue> = node.children_named("coding").map(|c| IndexValue::Token { system: text(c, "system"), code: text(c, "code"), display: text(c, "display") }).collect();
+            codes.extend(text(node, "text").map(|t| IndexValue::Token { system: None, code: None, display: Some(t) }));
             codes
         }
         (ParamType::Token, "Identifier") => vec![IndexValue::Token { system: text(node, "system"), code: text(node, "value"), display: None }],

@@ -54,6 +54,19 @@ pub struct Plan {
     /// special), left out of the search (the searchset says so in an
     /// OperationOutcome, as the spec asks).
     pub ignored: Vec<String>,
+    guard: Option<ChainGuard>,
+}
+
+/// Who a chained parameter searches for (`access::chain_guard`): the
+/// resources a chain looks into are limited in SQL, since a chain's answer
+/// (a match or none) tells of the linked resource without showing it.
+#[derive(Clone, Debug, Default)]
+pub struct ChainGuard {
+    /// The person whose own record is never held back from them ('' for none).
+    pub me: String,
+    /// A patient-scoped token: chains look only into that patient's record
+    /// and into resources that concern no one.
+    pub patient_only: bool,
 }
 
 /// What a search found.
@@ -77,7 +90,13 @@ struct Owner {
 
 impl Plan {
     pub fn new(registry: &Registry, res_type: &str, pairs: &[(String, String)]) -> FhirResult<Plan> {
+        Plan::guarded(registry, res_type, pairs, None)
+    }
+
+    /// A plan whose chained parameters look only where `guard` allows.
+    pub fn guarded(registry: &Registry, res_type: &str, pairs: &[(String, String)], guard: Option<ChainGuard>) -> FhirResult<Plan> {
         let mut plan = Plan {
+            guard,
             res_type: res_type.to_string(),
             predicates: Vec::new(),
             args: Vec::new(),
@@ -137,6 +156,28 @@ impl Plan {
             self.args.push(Sql::from(patient.to_string()));
             self.args.push(Sql::from(patient.to_string()));
         }
+    }
+
+    /// What a chain through `alias` may not look into, for the guard's
+    /// requester: records of people who have a Consent on file (it may
+    /// withhold them; their consent is not decidable in SQL) other than the
+    /// requester's own, resources labelled R or V, and for a patient-scoped
+    /// token everything outside its patient's record but shared resources.
+    /// Its arguments are pushed after the inner predicate's.
+    fn chain_limit(&mut self, alias: &str) -> String {
+        let Some(guard) = self.guard.clone() else { return String::new() };
+        let mut sql = format!(
+            " AND NOT EXISTS (SELECT 1 FROM concern g WHERE g.res_type = {alias}.target_type AND g.res_id = {alias}.target_id AND g.patient <> ? AND EXISTS (SELECT 1 FROM idx_reference k WHERE k.res_type = 'Consent' AND k.param = 'patient' AND k.target_type = 'Patient' AND k.target_id = g.patient))\
+             AND NOT EXISTS (SELECT 1 FROM idx_token s WHERE s.res_type = {alias}.target_type AND s.res_id = {alias}.target_id AND s.param = '_security' AND s.code IN ('R', 'V'))"
+        );
+        self.args.push(Sql::from(guard.me.clone()));
+        if guard.patient_only {
+            sql.push_str(&format!(
+                " AND (EXISTS (SELECT 1 FROM concern g WHERE g.res_type = {alias}.target_type AND g.res_id = {alias}.target_id AND g.patient = ?) OR NOT EXISTS (SELECT 1 FROM concern g WHERE g.res_type = {alias}.target_type AND g.res_id = {alias}.target_id))"
+            ));
+            self.args.push(Sql::from(guard.me));
+        }
+        sql
     }
 
     fn where_clause(&self) -> String {
@@ -373,8 +414,9 @@ impl Plan {
                 type_name: target.clone(),
             };
             let inner = self.predicate(registry, &inner_owner, chained, value, depth)?.ok_or_else(|| unknown(&target, inner_code))?;
+            let held_back = self.chain_limit(&alias);
             alternatives.push(format!(
-                "EXISTS (SELECT 1 FROM idx_reference {alias} WHERE {alias}.res_type = {} AND {alias}.res_id = {} AND {alias}.param = ? AND {alias}.target_type = ? AND {inner})",
+                "EXISTS (SELECT 1 FROM idx_reference {alias} WHERE {alias}.res_type = {} AND {alias}.res_id = {} AND {alias}.param = ? AND {alias}.target_type = ? AND {inner}{held_back})",
                 owner.res_type, owner.id
             ));
         }
@@ -625,11 +667,16 @@ fn like_escape(s: &str) -> String {
 /// (`identifier=http://x|1`): at most `limit` (type, id) pairs; with
 /// `only`, among those a patient may see (`Plan::only_for_patient`).
 pub fn matching(conn: &Connection, registry: &Registry, res_type: &str, query: &str, limit: usize, only: Option<(&str, bool)>) -> FhirResult<Vec<(String, String)>> {
+    matching_guarded(conn, registry, res_type, query, limit, only, None)
+}
+
+/// [`matching`] whose chained criteria look only where `guard` allows.
+pub fn matching_guarded(conn: &Connection, registry: &Registry, res_type: &str, query: &str, limit: usize, only: Option<(&str, bool)>, guard: Option<ChainGuard>) -> FhirResult<Vec<(String, String)>> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     if pairs.is_empty() {
         return Err(FhirError::bad_request(format!("The conditional request on {res_type} has no search criteria; give e.g. identifier=system|value")));
     }
-    let mut plan = Plan::new(registry, res_type, &pairs)?;
+    let mut plan = Plan::guarded(registry, res_type, &pairs, guard)?;
     if !plan.ignored.is_empty() {
         return Err(FhirError::bad_request(format!("The conditional request uses search parameters that {res_type} does not have: {}", plan.ignored.join(", "))));
     }

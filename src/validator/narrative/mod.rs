@@ -165,7 +165,7 @@ fn structure_rules(walk: &mut Walk<'_, '_>, node: &Node, root: &dom::XElement) {
     let frame = walk.resources.last();
     let known = |target: &str| {
         anchors.contains(target)
-            || frame.is_some_and(|f| f.contained_ids.contains(&target) || f.node.child_text("id") == Some(target))
+            || frame.is_some_and(|f| f.contained.contains_key(target) || f.node.child_text("id") == Some(target))
     };
     for (href, path, text) in links::unresolved(root, &known) {
         let msg = format!("Hyperlink '{href}' at '{path}' for '{text}' does not resolve");
