@@ -92,6 +92,7 @@ fn add_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>
         return Ok(());
     }
     loaded.push(id.clone());
+    ctx.add_source_name(id.clone());
     let origin: Arc<str> = id.into();
     let index = p.index().map_err(|e| anyhow::anyhow!("{e}"))?;
     for e in index {
@@ -123,9 +124,11 @@ pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &
         for f in files {
             add_file(ctx, &f)?;
         }
+        ctx.add_source_name(source);
         return Ok(());
     }
     if path.is_file() {
+        ctx.add_source_name(source);
         return add_file(ctx, path);
     }
     if source.contains('/') || source.ends_with(".json") || source.ends_with(".xml") {

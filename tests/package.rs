@@ -77,7 +77,7 @@ fn cli_installs_local_archives_and_lists_the_cache() {
     assert_eq!(
         lines,
         [
-            vec!["ex.aaa#2.0.0", "1", "resources"],
+            vec!["ex.aaa#2.0.0", "1", "resource"],
             vec!["ex.bbb#1.0.0", "3", "resources"]
         ]
     );
