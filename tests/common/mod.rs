@@ -90,8 +90,11 @@ pub fn shared(rel: &str, what: &str) -> Option<std::path::PathBuf> {
     }
     // Written straight to stderr: the test harness captures eprintln! of a
     // passing test, and a skip must show in the ordinary `cargo test` output.
+    // One write, starting a line of its own, so that the harness's lines
+    // from other threads (`test x ... ok`) cannot split it.
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "skipped: {test}: {what} ({wanted}; see README, \"Third-party test corpora\")");
+    let line = format!("\nskipped: {test}: {what} ({wanted}; see README, \"Third-party test corpora\")\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
     None
 }
 
