@@ -39,13 +39,14 @@ pub fn check(args: &[String]) -> Option<String> {
             continue;
         };
         let word = word.split('=').next().unwrap_or(word);
-        let name = command.get_name();
+        // Before a subcommand, the advice is about careplan itself.
+        let name = if std::ptr::eq(command, &cli) { "careplan".to_string() } else { format!("careplan {}", command.get_name()) };
         // Java's meaning first: `-output` takes a file there, a format here.
         if let Some((_, advice)) = JAVA_ONLY.iter().find(|(java, _)| *java == word) {
-            return Some(format!("`-{word}` is a flag of the HL7 Java validator; {advice} (see `careplan {name} --help`)"));
+            return Some(format!("`-{word}` is a flag of the HL7 Java validator; {advice} (see `{name} --help`)"));
         }
         if command.get_arguments().chain(cli.get_arguments()).any(|a| a.get_long() == Some(word)) {
-            return Some(format!("`-{word}` is written `--{word}` in careplan (its flags take two dashes): try `careplan {name} --{word} …`"));
+            return Some(format!("`-{word}` is written `--{word}` in careplan (its flags take two dashes): try `{name} --{word} …`"));
         }
     }
     None
@@ -71,6 +72,8 @@ mod tests {
         assert!(m.contains("--output json > FILE"), "{m}");
         let m = check(&args("careplan fhirpath -ig x name p.json")).unwrap();
         assert!(m.contains("careplan fhirpath --ig"), "{m}");
+        let m = check(&args("careplan -version")).unwrap();
+        assert!(m.contains("(see `careplan --help`)"), "{m}");
     }
 
     #[test]
