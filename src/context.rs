@@ -56,6 +56,9 @@ pub struct Context {
     /// (resource type, profile) from the `global` of the implementation
     /// guides loaded as such: every resource of the type must meet the profile.
     global_profiles: Vec<(String, String)>,
+    /// What the definitions were loaded from (package ids, `--ig` folders
+    /// and files), in order, for messages that say where careplan looked.
+    sources: Vec<String>,
 }
 
 impl std::fmt::Debug for Context {
@@ -79,6 +82,21 @@ impl Context {
         let parent = self.parent.as_ref()?;
         let (url, _) = split_canonical(canonical);
         (!self.by_url.contains_key(url)).then_some(parent)
+    }
+
+    /// Notes a place definitions were loaded from (once), for messages.
+    pub fn add_source_name(&mut self, name: impl Into<String>) {
+        let name = name.into();
+        if !self.sources.contains(&name) {
+            self.sources.push(name);
+        }
+    }
+
+    /// Where the definitions come from, the parent's first.
+    pub fn sources(&self) -> Vec<String> {
+        let mut out = self.parent.as_ref().map(|p| p.sources()).unwrap_or_default();
+        out.extend(self.sources.iter().filter(|s| !out.contains(s)).cloned().collect::<Vec<_>>());
+        out
     }
 
     /// Registers a resource. A later registration of the same url and

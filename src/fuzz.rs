@@ -110,51 +110,67 @@ const FHIRPATH_SEEDS: &[&str] = &[
     "%resource.children().repeat(children()).where($this is Period).start.toDate()",
 ];
 
-/// Seeds for a target: our examples, the PRSB examples and any folders of
-/// FHIR resources given (an R4 examples package, UK Core examples).
-pub fn seed_corpus(target: Target, project_root: &Path, extra: &[PathBuf]) -> Vec<Vec<u8>> {
+/// Seeds for a target: our examples, the PRSB examples, the validator's own
+/// cases (`conformance-tests/files`) and any folders of FHIR resources given
+/// (an R4 examples package, UK Core examples). The XML reader also gets our
+/// JSON examples as FHIR XML (written by `render::xml` with the context's
+/// definitions), so a project checked out alone still has XML of every shape
+/// it ships to start from.
+pub fn seed_corpus(target: Target, project_root: &Path, extra: &[PathBuf], ctx: &Context) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
-    let read_dir = |dir: &Path, ext: &str, limit: usize, out: &mut Vec<Vec<u8>>| {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == ext))
-            .collect();
-        paths.sort();
-        for p in paths.into_iter().take(limit) {
-            if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.len() < 64 * 1024 {
-                    out.push(bytes);
-                }
-            }
-        }
-    };
+    let ours = ["examples/fhir", "examples/fhir/prsb", "examples/fhir/profiles", "conformance-tests/files"].map(|d| project_root.join(d));
     match target {
         Target::Fhirpath => out.extend(FHIRPATH_SEEDS.iter().map(|s| s.as_bytes().to_vec())),
         Target::Prsb => {
-            read_dir(&project_root.join("examples/prsb"), "json", 64, &mut out);
+            read_seeds(&project_root.join("examples/prsb"), "json", 64, &mut out);
             out.extend((0..8).map(|seed| serde_json::to_vec(&crate::prsb::generate::plan(seed, seed % 2 == 0)).unwrap_or_default()));
         }
         Target::Xml => {
-            read_dir(&project_root.join("conformance-tests"), "xml", 64, &mut out);
-            for dir in extra {
-                read_dir(dir, "xml", 64, &mut out);
+            for dir in ours.iter().chain(extra) {
+                read_seeds(dir, "xml", 64, &mut out);
+            }
+            let mut json = Vec::new();
+            for dir in &ours {
+                read_seeds(dir, "json", 64, &mut json);
+            }
+            for bytes in json {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    let xml = crate::render::xml::resource_to_xml(&v, ctx);
+                    if xml.len() < SEED_LIMIT {
+                        out.push(xml.into_bytes());
+                    }
+                }
             }
             out.push(PATIENT_XML.as_bytes().to_vec());
         }
         Target::Json | Target::Validator => {
-            read_dir(&project_root.join("examples/fhir"), "json", 64, &mut out);
-            read_dir(&project_root.join("examples/fhir/prsb"), "json", 64, &mut out);
-            read_dir(&project_root.join("conformance-tests"), "json", 64, &mut out);
+            for dir in &ours {
+                read_seeds(dir, "json", 64, &mut out);
+            }
             for dir in extra {
-                read_dir(dir, "json", 96, &mut out);
+                read_seeds(dir, "json", 96, &mut out);
             }
             out.push(PATIENT.as_bytes().to_vec());
         }
     }
     out
+}
+
+/// Seeds past this size make each mutation slow and find nothing more.
+const SEED_LIMIT: usize = 64 * 1024;
+
+/// Up to `limit` files of a folder (not its subfolders) with this extension, in name order.
+fn read_seeds(dir: &Path, ext: &str, limit: usize, out: &mut Vec<Vec<u8>>) {
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == ext)).collect();
+    paths.sort();
+    for p in paths.into_iter().take(limit) {
+        if let Ok(bytes) = std::fs::read(&p) {
+            if bytes.len() < SEED_LIMIT {
+                out.push(bytes);
+            }
+        }
+    }
 }
 
 const PATIENT_XML: &str = r#"<Patient xmlns="http://hl7.org/fhir"><id value="x"/><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>Hi &amp; bye</p></div></text><name><given value="A"/></name><birthDate value="1970"><extension url="http://hl7.org/fhir/StructureDefinition/patient-birthTime"><valueDateTime value="1970-01-01T00:00:00Z"/></extension></birthDate></Patient>"#;

@@ -76,11 +76,29 @@ pub fn load(opts: &LoadOptions) -> Result<Context> {
     Ok(ctx)
 }
 
-/// The package and its dependencies, from the cache when it has them.
+/// The package from the cache, installed (with its dependencies) when it is
+/// not there. The default packages are loaded alone: each is one of them,
+/// and they are what the others depend on.
 fn resolve_package(cache: &PackageCache, r: &PackageRef, opts: &LoadOptions) -> Result<Vec<InstalledPackage>> {
     if let Some(p) = cache.find(r) {
         return Ok(vec![p]);
     }
+    install(cache, r, opts)
+}
+
+/// The package and every package it depends on: from the cache when it
+/// holds them all (as an install left them, so without asking anyone),
+/// else installed.
+fn resolve_with_dependencies(cache: &PackageCache, r: &PackageRef, opts: &LoadOptions) -> Result<Vec<InstalledPackage>> {
+    if let Some(all) = cache.find_with_dependencies(r) {
+        return Ok(all);
+    }
+    // What is installed stays the version used; only what it lacks is fetched.
+    let pinned = cache.find(r).map(|p| PackageRef::new(p.name, Some(&p.version))).unwrap_or_else(|| r.clone());
+    install(cache, &pinned, opts)
+}
+
+fn install(cache: &PackageCache, r: &PackageRef, opts: &LoadOptions) -> Result<Vec<InstalledPackage>> {
     let mut registries = opts.registries.clone().unwrap_or_else(Registries::default_list);
     registries.offline |= opts.offline;
     cache.install(r, &registries, opts.progress).map_err(|e| anyhow::anyhow!("{e}"))
@@ -92,6 +110,7 @@ fn add_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>
         return Ok(());
     }
     loaded.push(id.clone());
+    ctx.add_source_name(id.clone());
     let origin: Arc<str> = id.into();
     let index = p.index().map_err(|e| anyhow::anyhow!("{e}"))?;
     for e in index {
@@ -123,16 +142,18 @@ pub fn add_source(ctx: &mut Context, cache: &PackageCache, source: &str, opts: &
         for f in files {
             add_file(ctx, &f)?;
         }
+        ctx.add_source_name(source);
         return Ok(());
     }
     if path.is_file() {
+        ctx.add_source_name(source);
         return add_file(ctx, path);
     }
     if source.contains('/') || source.ends_with(".json") || source.ends_with(".xml") {
         bail!("--ig {source}: no such file or folder");
     }
     let r: PackageRef = source.parse().map_err(|e| anyhow::anyhow!("--ig {source}: {e}"))?;
-    let mut packages = resolve_package(cache, &r, opts)?.into_iter();
+    let mut packages = resolve_with_dependencies(cache, &r, opts)?.into_iter();
     // The first is the one asked for; the rest are its dependencies.
     if let Some(first) = packages.next() {
         add_guide_package(ctx, &first, loaded)?;

@@ -82,6 +82,11 @@ pub fn json_output(reports: &[Report]) -> Value {
     })
 }
 
+/// `1 error`, `2 errors`: a count with its noun.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `file:line:col: severity: message [expression]`, one line per issue, and a summary line per input.
 pub fn text_output(reports: &[Report]) -> String {
     let mut out = String::new();
@@ -98,7 +103,13 @@ pub fn text_output(reports: &[Report]) -> String {
         }
         let t = r.tally();
         let verdict = if r.has_errors() { "FAILED" } else { "ok" };
-        out.push_str(&format!("{}: {verdict}: {} errors, {} warnings, {} information\n", r.input, t.errors, t.warnings, t.information));
+        out.push_str(&format!(
+            "{}: {verdict}: {}, {}, {} information\n",
+            r.input,
+            counted(t.errors, "error", "errors"),
+            counted(t.warnings, "warning", "warnings"),
+            t.information
+        ));
     }
     out
 }
@@ -124,7 +135,7 @@ pub fn junit_output(reports: &[Report]) -> String {
             .collect();
         if r.has_errors() {
             let t = r.tally();
-            out.push_str(&format!("    <failure message=\"{} errors\">{}</failure>\n", t.errors, xml_escape(&lines.join("\n"))));
+            out.push_str(&format!("    <failure message=\"{}\">{}</failure>\n", counted(t.errors, "error", "errors"), xml_escape(&lines.join("\n"))));
         } else if !lines.is_empty() {
             out.push_str(&format!("    <system-out>{}</system-out>\n", xml_escape(&lines.join("\n"))));
         }

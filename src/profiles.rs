@@ -41,6 +41,7 @@ pub fn add_to(ctx: &mut Context) -> Result<usize> {
         let value: serde_json::Value = serde_json::from_str(text).with_context(|| format!("embedded profiles/{name} is not JSON"))?;
         added += ctx.add_json(value, &format!("careplan profiles/{name}"));
     }
+    ctx.add_source_name("careplan's PRSB profiles");
     Ok(added)
 }
 

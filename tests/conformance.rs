@@ -4,6 +4,8 @@
 //! Needs the default packages (R4 core, terminology, extensions) in the
 //! package cache; they are found there before any registry is asked.
 
+mod common;
+
 use careplan::conformance::{self, Filter, Manifest, Report};
 use careplan::context::Context;
 use careplan::loader::LoadOptions;
@@ -57,11 +59,7 @@ fn own_cases_agree_exactly() {
 
 #[test]
 fn shared_cases_no_crash_and_above_floor() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fhir-test-cases-r4/manifest.json");
-    if !path.is_file() {
-        eprintln!("note: {} is absent; the shared conformance cases are skipped", path.display());
-        return;
-    }
+    let Some(path) = common::shared("fhir-test-cases-r4/manifest.json", "the fhir-test-cases R4 conformance cases") else { return };
     let report = run(&path);
     let plain = report.summary(true);
     let all = report.summary(false);

@@ -35,3 +35,15 @@ fn syntax_errors_exit_2_and_say_where_evaluation_errors_exit_1() {
     assert_eq!(code, 1);
     assert!(stderr.contains("single()"), "{stderr}");
 }
+
+#[test]
+fn an_empty_result_is_said_on_stderr() {
+    let (code, stdout, stderr) = run(&["name.where(family = 'Nobody')"]);
+    assert_eq!(code, 0);
+    assert!(stdout.is_empty(), "standard output holds the result, which is nothing: {stdout}");
+    assert!(stderr.contains("empty") && stderr.contains("name.where(family = 'Nobody')"), "{stderr}");
+    let (code, stdout, stderr) = run(&["--output", "json", "name.where(family = 'Nobody')"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), "[]");
+    assert!(stderr.is_empty(), "{stderr}");
+}

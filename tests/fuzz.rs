@@ -1,5 +1,6 @@
 //! The fuzz targets run for a bounded number of executions (and at most a
-//! bounded time each) from seeds taken from the examples; no input may panic.
+//! bounded time each) from seeds taken from the examples (ours, R4's, and
+//! UK Core's and the FHIRPath suite's when ../shared has them); no input may panic.
 //! Longer runs: `careplan fuzz --seconds 600`.
 
 mod common;
@@ -21,18 +22,16 @@ fn budget(target: Target) -> Budget {
 fn no_fuzz_target_panics_on_mutated_examples() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut extra = vec![common::examples_dir()];
-    for shared in ["../shared/ukcore/examples", "../shared/fhirpath-tests-r4"] {
-        let dir = root.join(shared);
-        if dir.is_dir() {
-            extra.push(dir);
-        }
-    }
+    // More seeds when the third-party corpora are there; the project's own are enough to run.
+    extra.extend(common::shared("ukcore/examples", "seeds from the UK Core examples"));
+    extra.extend(common::shared("fhirpath-tests-r4", "seeds from the FHIRPath suite's inputs"));
     let harness = Harness::new(common::context());
     let crash_dir = root.join("target/fuzz-crashes");
     let mut failures = Vec::new();
     for target in Target::ALL {
-        let corpus = fuzz::seed_corpus(target, &root, &extra);
+        let corpus = fuzz::seed_corpus(target, &root, &extra, &common::context());
         assert!(corpus.len() >= 5, "{}: only {} seeds", target.name(), corpus.len());
+        eprintln!("{}: {} seeds", target.name(), corpus.len());
         let report = fuzz::run(&harness, target, &corpus, 0x5eed, budget(target), &crash_dir);
         assert!(report.executions > corpus.len() as u64, "{}: ran no mutations", target.name());
         for path in report.crashes {

@@ -1,7 +1,12 @@
-//! `careplan package install|list` end to end, offline, on archives built here.
+//! `careplan package install|list` end to end, on archives built here,
+//! offline or from a registry served on 127.0.0.1.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 fn package_tgz(path: &Path, name: &str, version: &str, resources: usize) {
     let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -77,7 +82,7 @@ fn cli_installs_local_archives_and_lists_the_cache() {
     assert_eq!(
         lines,
         [
-            vec!["ex.aaa#2.0.0", "1", "resources"],
+            vec!["ex.aaa#2.0.0", "1", "resource"],
             vec!["ex.bbb#1.0.0", "3", "resources"]
         ]
     );
@@ -111,4 +116,121 @@ fn cli_install_offline_without_the_package_fails_with_advice() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("name#version"), "{err}");
+}
+
+/// An npm-style registry on 127.0.0.1: `GET /name` and `GET /tarballs/…`.
+struct Registry {
+    base: String,
+    routes: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+        let served = routes.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (status, body) = match served.lock().unwrap().get(&path) {
+                    Some(b) => ("200 OK", b.clone()),
+                    None => ("404 Not Found", b"{}".to_vec()),
+                };
+                let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = stream.write_all(&body);
+            }
+        });
+        Registry { base, routes }
+    }
+
+    /// Publishes `name#version` depending on `deps`, as the latest of `name`.
+    fn publish(&self, name: &str, version: &str, deps: &[(&str, &str)]) {
+        let tmp = tempfile::tempdir().unwrap();
+        let tgz = tmp.path().join("p.tgz");
+        package_tgz_with(&tgz, name, version, deps);
+        let bytes = std::fs::read(&tgz).unwrap();
+        let tarball = format!("/tarballs/{name}-{version}.tgz");
+        let deps: serde_json::Map<String, serde_json::Value> = deps.iter().map(|(n, v)| (n.to_string(), (*v).into())).collect();
+        let meta = serde_json::json!({"name": name, "dist-tags": {"latest": version}, "versions": {version: {
+            "name": name, "version": version, "dependencies": deps,
+            "dist": {"tarball": format!("{}{tarball}", self.base), "shasum": sha1_smol::Sha1::from(&bytes).digest().to_string()}}}});
+        let mut routes = self.routes.lock().unwrap();
+        routes.insert(tarball, bytes);
+        routes.insert(format!("/{name}"), meta.to_string().into_bytes());
+    }
+}
+
+fn package_tgz_with(path: &Path, name: &str, version: &str, deps: &[(&str, &str)]) {
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(enc);
+    let deps: serde_json::Map<String, serde_json::Value> = deps.iter().map(|(n, v)| (n.to_string(), (*v).into())).collect();
+    let manifest = serde_json::json!({"name": name, "version": version, "dependencies": deps}).to_string();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(manifest.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "package/package.json", manifest.as_bytes()).unwrap();
+    std::fs::write(path, b.into_inner().unwrap().finish().unwrap()).unwrap();
+}
+
+fn careplan_with(registries: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_careplan")).args(args).env_remove("FHIR_PACKAGE_CACHE").env("CAREPLAN_REGISTRIES", registries).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn cli_install_is_all_or_nothing_and_names_the_missing_package() {
+    let reg = Registry::start();
+    reg.publish("ex.guide", "2.0.0", &[("ex.missing", "1.1.0")]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let cache_s = cache.to_str().unwrap();
+    // Twice: a failed install leaves nothing that would let the second "work".
+    for _ in 0..2 {
+        let (code, out, err) = careplan_with(&reg.base, &["package", "install", "--cache", cache_s, "ex.guide#2.0.0"]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.starts_with("error: ex.guide#2.0.0: its dependency ex.missing#1.1.0 cannot be had"), "{err}");
+        assert!(err.contains(&format!("{}: has no package ex.missing", reg.base)), "{err}");
+        assert!(err.contains("Nothing was installed"), "{err}");
+        let (_, listed, _) = careplan(&["package", "list", "--cache", cache_s]);
+        assert!(listed.is_empty(), "{listed}");
+    }
+    // Published, it installs with its dependency.
+    reg.publish("ex.missing", "1.1.0", &[]);
+    let (code, out, err) = careplan_with(&reg.base, &["package", "install", "--cache", cache_s, "ex.guide#2.0.0"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().map(|l| l.split_whitespace().next().unwrap()).collect::<Vec<_>>(), ["ex.guide#2.0.0", "ex.missing#1.1.0"]);
+}
+
+#[test]
+fn cli_a_substitute_version_is_said_once() {
+    let reg = Registry::start();
+    reg.publish("ex.app", "1.0.0", &[("ex.lib", "1.0.0")]);
+    reg.publish("ex.lib", "2.0.0-ballot", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let cache_s = cache.to_str().unwrap();
+    let (code, _, err) = careplan_with(&reg.base, &["package", "install", "--cache", cache_s, "ex.app#1.0.0"]);
+    assert_eq!(code, 0, "{err}");
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("ex.lib")).collect();
+    assert_eq!(said.len(), 1, "{err}");
+    assert!(
+        said[0].starts_with("warning: ex.app#1.0.0 depends on ex.lib#1.0.0, which no registry has; using ex.lib#2.0.0-ballot, the latest on")
+            && said[0].contains("(a pre-release version)"),
+        "{err}"
+    );
+    // Again, even with no registry at all: the same choice, without a word.
+    let (code, out, err) = careplan(&["package", "install", "--cache", cache_s, "--offline", "ex.app#1.0.0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(out.contains("ex.lib#2.0.0-ballot"), "{out}");
 }

@@ -123,8 +123,7 @@ fn examples() -> Vec<(String, Value)> {
 
 #[test]
 fn every_example_is_valid_against_our_profile_and_uk_core() {
-    let Some(ctx) = common::context_with_careplan_profiles_and_ukcore() else {
-        eprintln!("note: ../shared/ukcore is absent; the examples are checked against our profiles only");
+    let Some(ctx) = common::shared_ukcore_context("the examples against UK Core (they are still checked against our profiles)") else {
         return check_examples(&common::context_with_careplan_profiles(), false);
     };
     check_examples(&ctx, true);

@@ -1,6 +1,8 @@
 //! The PRSB care and support plan format: examples, broken plans, coverage of
 //! the PRSB outline, and a serde round trip.
 
+mod common;
+
 use std::path::PathBuf;
 
 use careplan::prsb::{self, coverage, CarePlan, SchemaProblem};
@@ -293,14 +295,8 @@ fn not_json_is_one_problem() {
 
 #[test]
 fn outline_items_are_all_covered() {
-    let outline = root().join("../shared/prsb/core-information-standard-outline.txt");
-    let Ok(text) = std::fs::read_to_string(&outline) else {
-        println!(
-            "note: {} is absent; PRSB coverage not checked",
-            outline.display()
-        );
-        return;
-    };
+    let Some(outline) = common::shared("prsb/core-information-standard-outline.txt", "the PRSB outline's coverage") else { return };
+    let text = std::fs::read_to_string(&outline).unwrap();
     let items = coverage::outline_items(&text, "Care and support plan");
     assert!(
         items.len() > 50,

@@ -13,11 +13,7 @@ use std::sync::Arc;
 
 #[test]
 fn uk_core_examples_validate_against_their_profiles() {
-    let ukcore = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ukcore");
-    if !ukcore.is_dir() {
-        eprintln!("note: {} is absent; UK Core is not checked", ukcore.display());
-        return;
-    }
+    let Some(ukcore) = common::shared("ukcore", "UK Core's profiles and examples") else { return };
     common::context();
     let opts = LoadOptions { igs: vec![ukcore.display().to_string()], ..LoadOptions::default() };
     let ctx = Arc::new(loader::load(&opts).unwrap());

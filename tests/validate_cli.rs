@@ -147,3 +147,129 @@ fn best_practice_invariants_follow_the_chosen_level() {
     assert_eq!(code, 1);
     assert!(as_error.contains("error: Constraint failed: dom-6"), "{as_error}");
 }
+
+// ------------------------------------------------------------ first contact
+
+#[test]
+fn java_validator_single_dash_flags_name_the_careplan_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.json");
+    std::fs::write(&f, VALID).unwrap();
+    for (args, expected) in [
+        (&["-ig", "hl7.fhir.uv.ips#2.0.0"][..], "`--ig`"),
+        (&["-profile", "http://hl7.org/fhir/StructureDefinition/Patient"][..], "`--profile`"),
+        (&["-level", "error"][..], "`--level`"),
+        (&["-version", "4.0.1"][..], "R4"),
+        (&["-output", "oo.json"][..], "--output json > FILE"),
+    ] {
+        let (code, stdout, stderr) = run(validate().args(args).arg(&f));
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn a_folder_or_pattern_with_nothing_to_validate_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(validate().arg(dir.path()));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("no FHIR files to validate") && stderr.contains(&dir.path().display().to_string()), "{stderr}");
+    assert!(stdout.is_empty());
+
+    // Package metadata and other files are not FHIR inputs either.
+    std::fs::write(dir.path().join("package.json"), r#"{"name":"x","version":"1.0.0"}"#).unwrap();
+    std::fs::write(dir.path().join("README.md"), "hello").unwrap();
+    let (code, _, stderr) = run(validate().arg(dir.path()));
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run(validate().arg(format!("{}/*.json", dir.path().display())));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("matches no FHIR files"), "{stderr}");
+}
+
+#[test]
+fn package_metadata_is_not_validated_as_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("package");
+    std::fs::create_dir_all(package.join("other")).unwrap();
+    std::fs::create_dir_all(package.join(".hidden")).unwrap();
+    std::fs::write(package.join("package.json"), r#"{"name":"example.pkg","version":"1.0.0"}"#).unwrap();
+    std::fs::write(package.join(".index.json"), r#"{"index-version":1,"files":[]}"#).unwrap();
+    std::fs::write(package.join("other/validation-summary.json"), r#"{"errors":0}"#).unwrap();
+    std::fs::write(package.join(".hidden/x.json"), "not json").unwrap();
+    std::fs::write(package.join("Patient-p1.json"), VALID).unwrap();
+    let (code, stdout, stderr) = run(validate().arg(dir.path()));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.contains(": ok:") || l.contains(": FAILED:")).count(), 1, "{stdout}");
+    assert!(stdout.contains("Patient-p1.json: ok"), "{stdout}");
+}
+
+#[test]
+fn an_unknown_profile_is_exit_2_naming_it_and_what_was_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.json");
+    std::fs::write(&f, VALID).unwrap();
+    let (code, stdout, stderr) = run(validate().args(["--profile", "http://example.org/StructureDefinition/nothing"]).arg(&f));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("http://example.org/StructureDefinition/nothing"), "{stderr}");
+    assert!(stderr.contains("loaded: hl7.fhir.r4.") && stderr.contains("careplan's PRSB profiles") && stderr.contains("--ig"), "{stderr}");
+
+    // A near miss is pointed at.
+    let (code, _, stderr) = run(validate().args(["--profile", "http://hl7.org/fhir/StructureDefinition/patient"]).arg(&f));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean http://hl7.org/fhir/StructureDefinition/Patient?"), "{stderr}");
+}
+
+#[test]
+fn progress_lines_on_stderr_when_it_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..120 {
+        std::fs::write(dir.path().join(format!("p{i:03}.json")), if i % 2 == 0 { VALID } else { INVALID }).unwrap();
+    }
+    let (code, stdout, stderr) = run(validate().env("CAREPLAN_PROGRESS_SECONDS", "0.001").arg(dir.path()));
+    assert_eq!(code, 1);
+    let line = stderr.lines().find(|l| l.starts_with("validated ")).unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    assert!(line.contains(" of 120 files (") && line.contains("/s), ") && line.ends_with(" with errors so far"), "{line}");
+    assert!(!stdout.contains("validated "), "progress stays off standard output");
+
+    // Under the interval (5 s by default) a run says nothing but its results.
+    let (_, _, stderr) = run(validate().arg(dir.path().join("p000.json")).arg(dir.path().join("p001.json")));
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn log_lines_are_plain_warnings_only_for_real_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.json");
+    std::fs::write(&f, VALID).unwrap();
+    let (code, _, stderr) = run(validate().arg(&f));
+    assert_eq!(code, 0);
+    assert!(stderr.is_empty(), "nothing but results without -v: {stderr}");
+    let (code, _, _) = run(validate().arg("-v").arg(&f));
+    assert_eq!(code, 0, "-v is accepted");
+
+    // A definitions folder with a broken file: a warning, said plainly, before any result.
+    let defs = dir.path().join("defs");
+    std::fs::create_dir(&defs).unwrap();
+    std::fs::write(defs.join("broken.json"), "{ not json").unwrap();
+    let (code, stdout, stderr) = run(validate().arg("--ig").arg(&defs).arg(&f));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.starts_with("warning: ") && stderr.contains("broken.json is not JSON"), "{stderr}");
+    assert!(!stderr.contains("WARN") && !stderr.contains("careplan::"), "no log-style prefixes: {stderr}");
+    assert!(!stdout.contains("broken.json"), "{stdout}");
+}
+
+#[test]
+fn counts_are_written_with_their_plural() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.json");
+    std::fs::write(&f, VALID).unwrap();
+    // dom-6 (no narrative) is the one issue: one warning, or one error.
+    let (_, stdout, _) = run(validate().arg(&f));
+    assert!(stdout.contains(": ok: 0 errors, 1 warning, 0 information"), "{stdout}");
+    let (_, stdout, _) = run(validate().args(["--best-practice", "error"]).arg(&f));
+    assert!(stdout.contains(": FAILED: 1 error, 0 warnings, 0 information"), "{stdout}");
+    let (_, stdout, _) = run(validate().args(["--best-practice", "error", "--output", "junit"]).arg(&f));
+    assert!(stdout.contains("<failure message=\"1 error\">"), "{stdout}");
+}

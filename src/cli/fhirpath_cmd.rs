@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Output {
-    /// One `type: value` line per item.
+    /// One `type: value` line per item (an empty result is said on stderr).
     Text,
     /// A JSON array of `{"type": T, "value": V}`.
     Json,
@@ -65,6 +65,10 @@ pub fn run(args: FhirpathArgs) -> Result<i32> {
     };
     match args.output {
         Output::Text => {
+            // Said on stderr, so that standard output stays the result (nothing) for scripts.
+            if result.is_empty() {
+                eprintln!("empty: `{}` selects nothing in {} (the result is the empty collection)", args.expression, args.file.display());
+            }
             for item in &result {
                 println!("{}: {}", item.type_name(), value_json(item, &ctx, false));
             }

@@ -35,12 +35,12 @@ pub struct FuzzArgs {
 
 pub fn run(args: FuzzArgs) -> Result<i32> {
     let ctx = Arc::new(args.load.load()?);
-    let harness = Harness::new(ctx);
+    let harness = Harness::new(ctx.clone());
     let targets = if args.targets.is_empty() { Target::ALL.to_vec() } else { args.targets.clone() };
     let root = std::env::current_dir()?;
     let mut crashed = false;
     for target in targets {
-        let corpus = fuzz::seed_corpus(target, &root, &args.corpus);
+        let corpus = fuzz::seed_corpus(target, &root, &args.corpus, &ctx);
         let budget = Budget { iterations: args.iterations, time: Duration::from_secs(args.seconds) };
         let report = fuzz::run(&harness, target, &corpus, args.seed, budget, &args.crashes);
         println!("{}: {} executions from {} seeds, {} crashes", target.name(), report.executions, corpus.len(), report.crashes.len());

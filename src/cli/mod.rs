@@ -8,10 +8,14 @@ pub mod bench_serve_cmd;
 pub mod conformance_cmd;
 pub mod fhirpath_cmd;
 pub mod fuzz_cmd;
+pub mod inputs;
+pub mod java_flags;
 pub mod load_args;
+pub mod logging;
 pub mod map_cmd;
 pub mod outbox_cmd;
 pub mod package_cmd;
+pub mod progress;
 pub mod serve_cmd;
 pub mod snapshot_cmd;
 pub mod validate;
@@ -19,6 +23,9 @@ pub mod validate;
 #[derive(Parser, Debug)]
 #[command(name = "careplan", version, about = "FHIR R4 validator and PRSB care and support plan facade")]
 pub struct Cli {
+    /// Say more on stderr: -v what careplan does (packages, downloads), -vv debugging detail.
+    #[arg(short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbosity: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,7 +69,12 @@ pub mod exit {
 }
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(why) = java_flags::check(&args) {
+        eprintln!("error: {why}");
+        return exit::CANNOT_RUN;
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { exit::CANNOT_RUN } else { exit::OK };
@@ -70,7 +82,8 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    init_logging();
+    let server = matches!(cli.command, Command::Serve(_));
+    logging::init(cli.verbosity, server);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Package(args) => package_cmd::run(args),
@@ -92,17 +105,4 @@ pub fn main() -> i32 {
             exit::CANNOT_RUN
         }
     }
-}
-
-/// Logs go to stderr, filtered by `CAREPLAN_LOG`; `CAREPLAN_LOG_FORMAT=json`
-/// writes one JSON object per event (for log collectors).
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CAREPLAN_LOG").unwrap_or_else(|_| EnvFilter::new("warn,careplan::server=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if std::env::var("CAREPLAN_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().try_init()
-    } else {
-        builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init()
-    };
 }

@@ -132,7 +132,7 @@ fn list(cache: &PackageCache) -> anyhow::Result<i32> {
         .unwrap_or(0);
     for p in &packages {
         let count = match p.index() {
-            Ok(entries) => format!("{} resources", entries.len()),
+            Ok(entries) => crate::outcome::counted(entries.len(), "resource", "resources"),
             Err(e) => format!("index unreadable: {e}"),
         };
         println!("{:<width$}  {count}", p.reference());

@@ -2,7 +2,10 @@
 //! definitions, in parallel, with text, JSON or JUnit output.
 
 use super::exit;
+use super::inputs::{self, Input};
 use super::load_args::LoadArgs;
+use super::progress::Progress;
+use crate::context::Context;
 use crate::issue::{Issue, IssueCode, Severity};
 use crate::loader::{self, LoadOptions};
 use crate::outcome::{self, Report};
@@ -11,8 +14,7 @@ use crate::validator::{Options, Validator};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
-use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -65,23 +67,12 @@ pub struct ValidateArgs {
     pub inputs: Vec<String>,
 }
 
-enum Input {
-    Stdin,
-    File(PathBuf),
-}
-
-impl Input {
-    fn name(&self) -> String {
-        match self {
-            Input::Stdin => "-".into(),
-            Input::File(p) => p.display().to_string(),
-        }
-    }
-}
-
 pub fn run(args: ValidateArgs) -> Result<i32> {
-    let inputs = expand_inputs(&args.inputs)?;
+    let inputs = inputs::expand(&args.inputs)?;
     let ctx = loader::load(&LoadOptions { careplan_profiles: !args.no_careplan_profiles, ..args.load.options() })?;
+    for profile in &args.profiles {
+        check_profile(&ctx, profile)?;
+    }
     let validator = Validator::new(Arc::new(ctx), Options {
             profiles: args.profiles.clone(),
             tx: args.tx.clone(),
@@ -93,20 +84,16 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
             },
             ..Options::default()
         });
-    let progress = progress_bar(inputs.len());
+    let progress = Progress::start(inputs.len());
     let mut reports: Vec<Report> = inputs
         .par_iter()
         .map(|input| {
             let r = validate_input(&validator, input);
-            if let Some(p) = &progress {
-                p.inc(1);
-            }
+            progress.done(r.has_errors());
             r
         })
         .collect();
-    if let Some(p) = progress {
-        p.finish_and_clear();
-    }
+    progress.finish();
     let failed = reports.iter().any(Report::has_errors);
     let level = match args.level {
         Level::Error => Severity::Error,
@@ -127,57 +114,33 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
     Ok(if failed { exit::INVALID } else { exit::OK })
 }
 
-fn progress_bar(n: usize) -> Option<indicatif::ProgressBar> {
-    if n < 2 || !std::io::stderr().is_terminal() {
-        return None;
+/// A `--profile` that names nothing loaded would check nothing while the run
+/// passes: that is a mistake in the command, so careplan does not run.
+fn check_profile(ctx: &Context, profile: &str) -> Result<()> {
+    if ctx.structure(profile).is_some() {
+        return Ok(());
     }
-    let bar = indicatif::ProgressBar::new(n as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} validated ({per_sec}, {eta} left)") {
-        bar.set_style(style);
+    if let Some(e) = ctx.entry(profile).filter(|e| e.resource_type == "StructureDefinition") {
+        bail!("--profile {profile}: the StructureDefinition from {} cannot be used (see the warnings above); fix it or leave the profile out", e.origin);
     }
-    Some(bar)
-}
-
-/// Files, folders and globs into a sorted list of inputs; `-` is standard input.
-fn expand_inputs(args: &[String]) -> Result<Vec<Input>> {
-    let mut out = Vec::new();
-    for a in args {
-        if a == "-" {
-            out.push(Input::Stdin);
-            continue;
-        }
-        let path = Path::new(a);
-        if path.is_dir() {
-            let mut files = Vec::new();
-            collect(path, &mut files)?;
-            files.sort();
-            out.extend(files.into_iter().map(Input::File));
-        } else if path.is_file() {
-            out.push(Input::File(path.to_path_buf()));
-        } else if a.contains(['*', '?', '[']) {
-            let mut matched: Vec<PathBuf> = glob::glob(a)?.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-            if matched.is_empty() {
-                bail!("the pattern {a} matches no files");
-            }
-            matched.sort();
-            out.extend(matched.into_iter().map(Input::File));
-        } else {
-            bail!("{a}: no such file or folder");
-        }
-    }
-    Ok(out)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|x| x == "json" || x == "xml" || x == "ndjson") {
-            out.push(path);
-        }
-    }
-    Ok(())
+    let url = profile.split('|').next().unwrap_or(profile);
+    let tail = url.rsplit('/').next().unwrap_or(url).to_ascii_lowercase();
+    let mut near: Vec<&str> = ctx
+        .entries()
+        .filter(|e| e.resource_type == "StructureDefinition" && e.url != url)
+        .filter(|e| e.url.eq_ignore_ascii_case(url) || e.url.rsplit('/').next().is_some_and(|t| t.to_ascii_lowercase() == tail))
+        .map(|e| e.url.as_str())
+        .collect();
+    near.sort_unstable();
+    near.dedup();
+    let hint = match near.as_slice() {
+        [] => String::new(),
+        some => format!(" (did you mean {}?)", some.iter().take(3).copied().collect::<Vec<_>>().join(" or ")),
+    };
+    bail!(
+        "--profile {profile}: no StructureDefinition with this URL is loaded{hint}; loaded: {}. Add the package or folder that defines it with --ig",
+        ctx.sources().join(", ")
+    )
 }
 
 fn validate_input(validator: &Validator, input: &Input) -> Report {

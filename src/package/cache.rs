@@ -1,19 +1,42 @@
 //! The package cache: `<root>/<name>#<version>/package/...`, the layout the
 //! HL7 tools share (so entries we did not write are left alone).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::archive::{self, WorkDir};
 use super::index::{build_index, write_index};
 use super::reference::check_segment;
-use super::registry::{self, Client, FetchError, PackageInfo, Registries, VersionInfo};
+use super::install::Session;
+use super::registry::{self, Registries};
 use super::version::compare_versions;
 use super::{default_packages, InstalledPackage, Manifest, PackageError, PackageRef, R4_CORE, R4_EXAMPLES};
 
 /// The folder of the cache root where archives given as `--ig` are unpacked.
 const ARCHIVES_DIR: &str = ".careplan-archives";
+
+/// Beside a package's `package/` folder (`<root>/<name>#<version>/`): which
+/// installed versions stand in for dependencies no registry had, as
+/// `{"dep.name": {"asked": "1.0.0", "used": "1.1.0"}}`. Other tools ignore
+/// files there; careplan reads it so a choice is said once, not every run.
+pub const SUBSTITUTES_FILE: &str = "careplan-substitutes.json";
+
+/// A package's dependencies whose name and version can be folder names.
+pub(super) fn usable_dependencies(pkg: &InstalledPackage) -> Vec<(String, String)> {
+    pkg.manifest
+        .dependencies
+        .iter()
+        .filter(|(name, version)| {
+            let ok = check_segment(name, "name", name).is_ok() && check_segment(version, "version", version).is_ok();
+            if !ok {
+                tracing::warn!("{} lists an unusable dependency `{name}: {version}`; skipping it", pkg.reference());
+            }
+            ok
+        })
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
+}
 
 /// The sha1 of a file, as registries publish it (`dist.shasum`).
 fn sha1_of(path: &Path) -> Result<String, PackageError> {
@@ -57,12 +80,12 @@ impl PackageCache {
         &self.root
     }
 
-    fn entry_dir(&self, name: &str, version: &str) -> PathBuf {
+    pub(super) fn entry_dir(&self, name: &str, version: &str) -> PathBuf {
         self.root.join(format!("{name}#{version}"))
     }
 
     /// The installed package with exactly this name and version.
-    fn find_exact(&self, name: &str, version: &str) -> Option<InstalledPackage> {
+    pub(super) fn find_exact(&self, name: &str, version: &str) -> Option<InstalledPackage> {
         let dir = self.entry_dir(name, version).join("package");
         dir.join("package.json")
             .is_file()
@@ -98,7 +121,7 @@ impl PackageCache {
             .collect()
     }
 
-    fn newest(&self, name: &str) -> Option<InstalledPackage> {
+    pub(super) fn newest(&self, name: &str) -> Option<InstalledPackage> {
         let v = self.versions_of(name).pop()?;
         self.find_exact(name, &v)
     }
@@ -151,10 +174,14 @@ impl PackageCache {
     /// cache, downloading what is missing. Returns the requested package
     /// first, then its dependencies (each once).
     ///
-    /// The cache is used first. A dependency version that no registry has is
-    /// replaced by an installed version of that package, else by the
-    /// registry's latest (with a warning). `hl7.fhir.r4.core` falls back to
-    /// `hl7.fhir.r4.examples` of the same version.
+    /// All or nothing: downloads wait in work folders until the whole
+    /// dependency closure is had, so a dependency that cannot be had leaves
+    /// nothing of the request in the cache. The cache is used first. A
+    /// dependency version that no registry has is replaced by an installed
+    /// version of that package, else by the registry's latest; that choice is
+    /// said once, when it is made, and recorded beside the package that
+    /// depends on it ([`SUBSTITUTES_FILE`]) so later runs make it silently.
+    /// `hl7.fhir.r4.core` falls back to `hl7.fhir.r4.examples` of the same version.
     pub fn install(
         &self,
         r: &PackageRef,
@@ -162,38 +189,59 @@ impl PackageCache {
         progress: bool,
     ) -> Result<Vec<InstalledPackage>, PackageError> {
         let mut s = Session::new(self, registries, progress);
-        let first = s.resolve(r, None)?;
+        let closure = s.closure(r)?;
+        s.commit(closure)
+    }
+
+    /// The package and its dependencies as the cache holds them (the
+    /// substitutes an install recorded included), without asking anyone;
+    /// `None` when any of them is missing.
+    pub fn find_with_dependencies(&self, r: &PackageRef) -> Option<Vec<InstalledPackage>> {
+        let first = self.find(r)?;
         let mut seen: HashSet<String> = [r.name.clone(), first.name.clone()].into();
         let mut out = vec![first.clone()];
         let mut queue = VecDeque::from([first]);
         while let Some(pkg) = queue.pop_front() {
-            for (dep_name, dep_version) in &pkg.manifest.dependencies {
+            for (dep_name, dep_version) in usable_dependencies(&pkg) {
                 if !seen.insert(dep_name.clone()) {
                     continue;
                 }
-                if check_segment(dep_name, "name", dep_name).is_err()
-                    || check_segment(dep_version, "version", dep_version).is_err()
-                {
-                    tracing::warn!(
-                        "{} lists an unusable dependency `{dep_name}: {dep_version}`; skipping it",
-                        pkg.reference()
-                    );
-                    continue;
-                }
-                let dep_ref = PackageRef::new(dep_name.clone(), Some(dep_version));
-                let dep = s.resolve(&dep_ref, Some(&pkg))?;
+                let dep = self.find(&PackageRef::new(dep_name.clone(), Some(&dep_version))).or_else(|| self.recorded_substitute(&pkg, &dep_name, &dep_version))?;
                 seen.insert(dep.name.clone());
-                if out
-                    .iter()
-                    .any(|p| p.name == dep.name && p.version == dep.version)
-                {
-                    continue;
+                if !out.iter().any(|p| p.name == dep.name && p.version == dep.version) {
+                    out.push(dep.clone());
+                    queue.push_back(dep);
                 }
-                out.push(dep.clone());
-                queue.push_back(dep);
             }
         }
-        Ok(out)
+        Some(out)
+    }
+
+    /// The installed version an earlier install chose for `parent`'s
+    /// dependency `name#asked`, which no registry had.
+    pub(super) fn recorded_substitute(&self, parent: &InstalledPackage, name: &str, asked: &str) -> Option<InstalledPackage> {
+        let record = self.entry_dir(&parent.name, &parent.version).join(SUBSTITUTES_FILE);
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(record).ok()?).ok()?;
+        let entry = v.get(name)?;
+        if entry.get("asked")?.as_str()? != asked {
+            return None;
+        }
+        let used = entry.get("used")?.as_str()?;
+        check_segment(used, "version", used).ok()?;
+        self.find_exact(name, used)
+    }
+
+    /// Records that `parent`'s dependency `name#asked` is met by `used`.
+    pub(super) fn record_substitute(&self, parent: &InstalledPackage, name: &str, asked: &str, used: &str) -> Result<(), PackageError> {
+        let entry = self.entry_dir(&parent.name, &parent.version);
+        let path = entry.join(SUBSTITUTES_FILE);
+        let mut record: serde_json::Map<String, serde_json::Value> =
+            fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        record.insert(name.to_string(), serde_json::json!({"asked": asked, "used": used}));
+        let tmp = entry.join(format!("{SUBSTITUTES_FILE}.{}.tmp", std::process::id()));
+        let text = serde_json::to_vec_pretty(&record).unwrap_or_default();
+        fs::write(&tmp, text).map_err(|e| PackageError::io("write", &tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| PackageError::io("write", &path, e))
     }
 
     /// Unpack a local npm-format .tgz into the cache under the name#version
@@ -252,8 +300,8 @@ impl PackageCache {
         if loaded_by_default {
             let why = if registries.offline {
                 "careplan is offline".to_string()
-            } else if !s.problems.is_empty() {
-                format!("no registry could be asked ({})", s.problems.join("; "))
+            } else if !s.problems().is_empty() {
+                format!("no registry could be asked ({})", s.problems().join("; "))
             } else {
                 "no registry publishes that version".to_string()
             };
@@ -294,7 +342,7 @@ impl PackageCache {
     }
 
     /// Move an arranged folder (holding `package/`) to `<root>/<name>#<version>`.
-    fn place(
+    pub(super) fn place(
         &self,
         work: &WorkDir,
         fin: &Path,
@@ -330,7 +378,7 @@ impl PackageCache {
 
 /// Unpack an archive in a work folder, index it, and arrange it as
 /// `<final>/package/...`. Returns the final folder and the manifest.
-fn unpack(
+pub(super) fn unpack(
     work: &WorkDir,
     reader: impl std::io::Read,
     label: &str,
@@ -352,226 +400,4 @@ fn unpack(
     }
     let fin = archive::arrange(work.path(), &unpacked, &package_dir)?;
     Ok((fin, manifest))
-}
-
-/// One `install` call: registry answers are remembered, and a registry that
-/// cannot be reached is not asked again.
-struct Session<'a> {
-    cache: &'a PackageCache,
-    registries: &'a Registries,
-    progress: bool,
-    client: Option<Client>,
-    infos: HashMap<String, Vec<(String, PackageInfo)>>,
-    dead: HashSet<String>,
-    problems: Vec<String>,
-}
-
-impl<'a> Session<'a> {
-    fn new(cache: &'a PackageCache, registries: &'a Registries, progress: bool) -> Self {
-        Session {
-            cache,
-            registries,
-            progress,
-            client: None,
-            infos: HashMap::new(),
-            dead: HashSet::new(),
-            problems: Vec::new(),
-        }
-    }
-
-    fn online(&self) -> bool {
-        !self.registries.offline && !self.registries.urls.is_empty()
-    }
-
-    fn client(&mut self) -> Result<&Client, PackageError> {
-        if self.client.is_none() {
-            self.client = Some(Client::new()?);
-        }
-        Ok(self.client.as_ref().unwrap())
-    }
-
-    /// What each reachable registry that knows `name` says about it, in
-    /// registry order.
-    fn lookup(&mut self, name: &str) -> Result<Vec<(String, PackageInfo)>, PackageError> {
-        if let Some(found) = self.infos.get(name) {
-            return Ok(found.clone());
-        }
-        let mut found = Vec::new();
-        if self.online() {
-            for reg in self.registries.urls.clone() {
-                if self.dead.contains(&reg) {
-                    continue;
-                }
-                match self.client()?.package_info(&reg, name) {
-                    Ok(info) => found.push((reg, info)),
-                    Err(FetchError::NotFound) => tracing::debug!("{reg} does not have {name}"),
-                    Err(FetchError::Unreachable(why)) => {
-                        tracing::debug!("registry {reg} unavailable: {why}");
-                        self.problems.push(why);
-                        self.dead.insert(reg);
-                    }
-                }
-            }
-        }
-        self.infos.insert(name.to_string(), found.clone());
-        Ok(found)
-    }
-
-    fn download(
-        &mut self,
-        name: &str,
-        version: &str,
-        vi: &VersionInfo,
-    ) -> Result<InstalledPackage, PackageError> {
-        if let Some(p) = self.cache.find_exact(name, version) {
-            return Ok(p);
-        }
-        let work = WorkDir::new(&self.cache.root)?;
-        let tgz = work.path().join("download.tgz");
-        let progress = self.progress;
-        tracing::info!("downloading {name}#{version} from {}", vi.tarball);
-        self.client()?.download(
-            &vi.tarball,
-            vi.shasum.as_deref(),
-            &tgz,
-            progress,
-            &format!("{name}#{version}"),
-        )?;
-        let file = fs::File::open(&tgz).map_err(|e| PackageError::io("open", &tgz, e))?;
-        let (fin, manifest) = unpack(&work, file, &vi.tarball)?;
-        if manifest.name != name || manifest.version != version {
-            tracing::warn!(
-                "{} says it is {}#{}; filing it as {name}#{version} as the registry does",
-                vi.tarball,
-                manifest.name,
-                manifest.version
-            );
-        }
-        self.cache.place(&work, &fin, name, version, false)
-    }
-
-    /// Find or fetch one package. `parent` is the package that depends on it
-    /// (None for the package the user asked for).
-    fn resolve(
-        &mut self,
-        r: &PackageRef,
-        parent: Option<&InstalledPackage>,
-    ) -> Result<InstalledPackage, PackageError> {
-        let name = r.name.as_str();
-        // 1. The cache (a pinned version only; "latest" asks the registries).
-        if r.version.is_some() {
-            if let Some(p) = self.cache.find(r) {
-                return Ok(p);
-            }
-        }
-        // 2. The registries.
-        let infos = self.lookup(name)?;
-        match &r.version {
-            Some(v) => {
-                if let Some(vi) = infos
-                    .iter()
-                    .find_map(|(_, info)| info.versions.get(v))
-                    .cloned()
-                {
-                    return self.download(name, v, &vi);
-                }
-            }
-            None => {
-                if let Some(latest) = infos.iter().find_map(|(_, info)| info.latest.clone()) {
-                    if let Some(p) = self.cache.find_exact(name, &latest) {
-                        return Ok(p);
-                    }
-                    let vi = infos
-                        .iter()
-                        .find_map(|(_, info)| info.versions.get(&latest))
-                        .cloned()
-                        .expect("latest is a listed version");
-                    return self.download(name, &latest, &vi);
-                }
-            }
-        }
-        // 3. R4 core is not on every registry; the examples package carries it.
-        if name == R4_CORE {
-            let sub = PackageRef {
-                name: R4_EXAMPLES.to_string(),
-                version: r.version.clone(),
-            };
-            tracing::info!(
-                "{r} is not available; using {sub}, which carries all R4 core definitions"
-            );
-            return self.resolve(&sub, parent).map_err(|e| match e {
-                // Name what the user asked for, not only the stand-in.
-                PackageError::NotFound { why, cache, .. } => PackageError::NotFound {
-                    package: r.to_string(),
-                    cache,
-                    why: format!("neither is {sub} (which carries it): {why}"),
-                },
-                other => other,
-            });
-        }
-        // 4. Fallbacks: without a version, whatever is installed; for a
-        //    dependency version nobody has, an installed or the latest version.
-        if r.version.is_none() {
-            if let Some(p) = self.cache.newest(name) {
-                tracing::debug!(
-                    "no registry answered for {name}; using the installed {}",
-                    p.reference()
-                );
-                return Ok(p);
-            }
-        } else if let Some(parent) = parent {
-            if let Some(p) = self.cache.newest(name) {
-                tracing::warn!(
-                    "{} depends on {r}, which no registry has; using the installed {} instead",
-                    parent.reference(),
-                    p.reference()
-                );
-                return Ok(p);
-            }
-            if let Some((reg, latest, vi)) = infos.iter().find_map(|(reg, info)| {
-                info.latest
-                    .as_ref()
-                    .map(|l| (reg.clone(), l.clone(), info.versions[l].clone()))
-            }) {
-                tracing::warn!("{} depends on {r}, which no registry has; using {name}#{latest} from {reg} instead", parent.reference());
-                return self.download(name, &latest, &vi);
-            }
-        }
-        // 5. Nothing: say why and what to do.
-        if let (Some(v), false) = (&r.version, infos.is_empty()) {
-            let mut available: Vec<String> =
-                infos.iter().flat_map(|(_, i)| i.version_list()).collect();
-            available.sort_by(|a, b| compare_versions(a, b));
-            available.dedup();
-            return Err(PackageError::VersionNotFound {
-                name: name.to_string(),
-                version: v.clone(),
-                available: available.join(", "),
-            });
-        }
-        let why = if self.registries.offline {
-            "careplan is offline (--offline or CAREPLAN_OFFLINE)".to_string()
-        } else if self.registries.urls.is_empty() {
-            "no package registries are configured (CAREPLAN_REGISTRIES is empty)".to_string()
-        } else if self.problems.is_empty() {
-            format!(
-                "no registry has it (asked {})",
-                self.registries.urls.join(", ")
-            )
-        } else {
-            format!(
-                "no registry could provide it ({})",
-                self.problems.join("; ")
-            )
-        };
-        let why = match parent {
-            Some(p) => format!("{} needs it, but {why}", p.reference()),
-            None => why,
-        };
-        Err(PackageError::NotFound {
-            package: r.to_string(),
-            cache: self.cache.root.clone(),
-            why,
-        })
-    }
 }

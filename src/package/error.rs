@@ -17,6 +17,18 @@ pub enum PackageError {
         why: String,
     },
 
+    #[error(
+        "{request}: its dependency {package}{via} cannot be had: {why}. Nothing was installed; install {package} from an archive first (`careplan package install path/to/package.tgz`) or make a registry that has it reachable (CAREPLAN_REGISTRIES), then try again"
+    )]
+    DependencyMissing {
+        /// The package asked for.
+        request: String,
+        package: String,
+        /// ` (through x#1.0.0)` when the package that needs it is not the one asked for.
+        via: String,
+        why: String,
+    },
+
     #[error("no registry has {name}#{version} (versions offered: {available}); ask for one of those, or install a local copy with `careplan package install path/to/package.tgz`")]
     VersionNotFound {
         name: String,

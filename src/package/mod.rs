@@ -9,12 +9,13 @@ mod archive;
 mod cache;
 mod error;
 mod index;
+mod install;
 mod manifest;
 mod reference;
 mod registry;
 mod version;
 
-pub use cache::PackageCache;
+pub use cache::{PackageCache, SUBSTITUTES_FILE};
 pub use error::PackageError;
 pub use index::{IndexEntry, InstalledPackage};
 pub use manifest::Manifest;

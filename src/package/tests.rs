@@ -697,10 +697,71 @@ fn offline_or_unreachable_with_an_empty_cache_says_what_to_do() {
         .install(&"ex.needy#1.0.0".parse().unwrap(), &offline, false)
         .unwrap_err();
     let msg = err.to_string();
+    assert!(matches!(err, PackageError::DependencyMissing { .. }), "{err:?}");
     assert!(
-        msg.contains("ex.gone#1.0.0") && msg.contains("ex.needy#1.0.0 needs it"),
+        msg.starts_with("ex.needy#1.0.0: its dependency ex.gone#1.0.0 cannot be had: careplan is offline"),
         "{msg}"
     );
+}
+
+/// Where the chain breaks two levels down, behind a registry that cannot be
+/// reached: the download of what came before is thrown away, and the error
+/// says what each registry answered for the missing package itself.
+#[test]
+fn a_dependency_that_cannot_be_had_leaves_nothing_installed() {
+    let reg = Registry::start();
+    reg.publish("ex.top", "1.0.0", &[("1.0.0", &[("ex.mid", "1.0.0")], package_tgz("ex.top", "1.0.0", &[("ex.mid", "1.0.0")], "package"))]);
+    reg.publish("ex.mid", "1.0.0", &[("1.0.0", &[("ex.gone", "1.0.0")], package_tgz("ex.mid", "1.0.0", &[("ex.gone", "1.0.0")], "package"))]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = PackageCache::new(tmp.path().to_path_buf());
+    let dead = closed_port();
+    let registries = Registries::new([dead.clone(), reg.base.clone()], false);
+
+    let err = cache.install(&"ex.top#1.0.0".parse().unwrap(), &registries, false).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, PackageError::DependencyMissing { .. }), "{err:?}");
+    assert!(msg.starts_with("ex.top#1.0.0: its dependency ex.gone#1.0.0 (through ex.mid#1.0.0) cannot be had"), "{msg}");
+    assert!(msg.contains(&format!("{dead}: not asked, it could not be reached earlier")), "{msg}");
+    assert!(msg.contains(&format!("{}: has no package ex.gone", reg.base)), "{msg}");
+    assert!(!msg.contains("/ex.top") && !msg.contains("/ex.mid"), "only the missing package's answers are given: {msg}");
+    assert!(msg.contains("Nothing was installed"), "{msg}");
+    assert_eq!(reg.hits("/tarballs/ex.top-1.0.0.tgz"), 1);
+    assert_eq!(reg.hits("/tarballs/ex.mid-1.0.0.tgz"), 1);
+    assert!(cache.list().is_empty(), "{:?}", refs(&cache.list()));
+    assert!(work_dirs_left(cache.root()).is_empty());
+
+    // Once the dependency is published, the same request installs all three.
+    reg.publish("ex.gone", "1.0.0", &[("1.0.0", &[], package_tgz("ex.gone", "1.0.0", &[], "package"))]);
+    let got = cache.install(&"ex.top#1.0.0".parse().unwrap(), &reg.registries(), false).unwrap();
+    assert_eq!(refs(&got), ["ex.top#1.0.0", "ex.mid#1.0.0", "ex.gone#1.0.0"]);
+    assert_eq!(refs(&cache.list()), ["ex.gone#1.0.0", "ex.mid#1.0.0", "ex.top#1.0.0"]);
+    assert!(got.iter().all(|p| p.dir.starts_with(cache.root()) && p.dir.join("package.json").is_file()));
+}
+
+/// A dependency version nobody has is met by another once, at install, and
+/// recorded; later loads find the same closure in the cache without asking.
+#[test]
+fn a_substitute_is_chosen_once_and_found_again_without_registries() {
+    let reg = Registry::start();
+    publish_fhir_like(&reg);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = PackageCache::new(tmp.path().to_path_buf());
+    let got = cache.install(&"ex.root#1.0.0".parse().unwrap(), &reg.registries(), false).unwrap();
+    // ex.term#7.0.1 asks for ex.ext#5.2.0, which nobody has: the latest stands in.
+    assert!(refs(&got).contains(&"ex.ext#5.3.0-ballot".to_string()), "{:?}", refs(&got));
+    let record: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("ex.term#7.0.1").join(SUBSTITUTES_FILE)).unwrap()).unwrap();
+    assert_eq!(record, json!({"ex.ext": {"asked": "5.2.0", "used": "5.3.0-ballot"}}));
+
+    let before = reg.hits.lock().unwrap().len();
+    let found = cache.find_with_dependencies(&"ex.root#1.0.0".parse().unwrap()).expect("the closure is in the cache");
+    assert_eq!(refs(&found), refs(&got));
+    let again = cache.install(&"ex.root#1.0.0".parse().unwrap(), &Registries::offline(), false).unwrap();
+    assert_eq!(refs(&again), refs(&got));
+    assert_eq!(reg.hits.lock().unwrap().len(), before, "nothing is asked again");
+
+    // Without the record, the cache alone cannot say what stands in.
+    std::fs::remove_file(tmp.path().join("ex.term#7.0.1").join(SUBSTITUTES_FILE)).unwrap();
+    assert!(cache.find_with_dependencies(&"ex.root#1.0.0".parse().unwrap()).is_none());
 }
 
 #[test]

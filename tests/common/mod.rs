@@ -52,23 +52,65 @@ pub fn context_with_careplan_profiles() -> Arc<Context> {
     .clone()
 }
 
-/// The folder of UK Core (`../shared/ukcore`), when it is there.
-pub fn ukcore_dir() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ukcore");
-    dir.is_dir().then_some(dir)
+// ------------------------------------------------------------------ ../shared
+//
+// The third-party corpora (the fhir-test-cases conformance cases, UK Core,
+// the FHIRPath suite, the PRSB outline) are not ours to commit; they sit in
+// `../shared` beside a working copy that has them. A test that needs one
+// finds it through `shared`, and only through it (`.ci/run` greps for
+// `common::shared` to know which test binaries to run in its fresh-clone
+// pass), so absence is handled one way: one visible line, or a failure
+// when `CAREPLAN_REQUIRE_SHARED=1`.
+
+/// Where the corpora are: `CAREPLAN_SHARED_DIR` (`none` or empty: nowhere,
+/// as a fresh clone sees it), else `../shared` beside the project.
+pub fn shared_root() -> Option<std::path::PathBuf> {
+    match std::env::var_os("CAREPLAN_SHARED_DIR") {
+        Some(v) if v.is_empty() || v == "none" => None,
+        Some(v) => Some(std::path::PathBuf::from(v)),
+        None => Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")),
+    }
 }
 
-/// Our profiles and UK Core on top of the default packages; `None` when
-/// UK Core is absent.
-pub fn context_with_careplan_profiles_and_ukcore() -> Option<Arc<Context>> {
-    static CTX: OnceLock<Option<Arc<Context>>> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let dir = ukcore_dir()?;
-        let mut ctx = Context::overlay(context_with_careplan_profiles());
-        let opts = LoadOptions::default();
-        let cache = careplan::package::PackageCache::new(opts.cache.clone());
-        careplan::loader::add_source(&mut ctx, &cache, &dir.display().to_string(), &opts, &mut Vec::new()).expect("UK Core loads");
-        Some(Arc::new(ctx))
-    })
-    .clone()
+/// `rel` inside the corpora (`ukcore`, `fhir-test-cases-r4/manifest.json`),
+/// when it is there. When it is not, says in one line which test skipped
+/// `what` and why, or fails the test under `CAREPLAN_REQUIRE_SHARED=1`.
+pub fn shared(rel: &str, what: &str) -> Option<std::path::PathBuf> {
+    let path = shared_root().map(|root| root.join(rel));
+    if let Some(p) = path.as_ref().filter(|p| p.exists()) {
+        return Some(p.clone());
+    }
+    let wanted = match &path {
+        Some(p) => format!("{} is absent", p.display()),
+        None => format!("CAREPLAN_SHARED_DIR=none hides ../shared/{rel}"),
+    };
+    let test = format!("{}::{}", env!("CARGO_CRATE_NAME"), std::thread::current().name().unwrap_or("?"));
+    if std::env::var("CAREPLAN_REQUIRE_SHARED").is_ok_and(|v| v == "1") {
+        panic!("{test} needs ../shared/{rel} for {what}, but {wanted}; CAREPLAN_REQUIRE_SHARED=1 forbids skipping it (put the corpora in ../shared, or point CAREPLAN_SHARED_DIR at them)");
+    }
+    // Written straight to stderr: the test harness captures eprintln! of a
+    // passing test, and a skip must show in the ordinary `cargo test` output.
+    // One write, starting a line of its own, so that the harness's lines
+    // from other threads (`test x ... ok`) cannot split it.
+    use std::io::Write;
+    let line = format!("\nskipped: {test}: {what} ({wanted}; see README, \"Third-party test corpora\")\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    None
+}
+
+/// Our profiles and UK Core (`../shared/ukcore`) on top of the default
+/// packages; `None`, after saying what is skipped, when UK Core is absent.
+pub fn shared_ukcore_context(what: &str) -> Option<Arc<Context>> {
+    let dir = shared("ukcore", what)?;
+    static CTX: OnceLock<Arc<Context>> = OnceLock::new();
+    Some(
+        CTX.get_or_init(|| {
+            let mut ctx = Context::overlay(context_with_careplan_profiles());
+            let opts = LoadOptions::default();
+            let cache = careplan::package::PackageCache::new(opts.cache.clone());
+            careplan::loader::add_source(&mut ctx, &cache, &dir.display().to_string(), &opts, &mut Vec::new()).expect("UK Core loads");
+            Arc::new(ctx)
+        })
+        .clone(),
+    )
 }

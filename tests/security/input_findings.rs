@@ -353,7 +353,8 @@ fn l1_index_file_names_cannot_reach_outside_the_package() {
     .unwrap();
     for (url, known) in [("http://evil.test/SD/outside", false), ("http://evil.test/SD/absolute", false), ("http://evil.test/SD/inside", true)] {
         let said = validate_bad_patient(dir.path(), &cache, &["--ig", evil.to_str().unwrap(), "--profile", url]);
-        let unknown = said.contains(&format!("Profile reference '{url}' has not been checked because it is unknown"));
+        // A --profile that is not loaded stops careplan, naming it.
+        let unknown = said.contains(&format!("--profile {url}: no StructureDefinition with this URL is loaded"));
         assert_eq!(!unknown, known, "{url}: {said}");
         if !known {
             assert!(said.contains("skipping the entry"), "a warning says why: {said}");
@@ -362,7 +363,7 @@ fn l1_index_file_names_cannot_reach_outside_the_package() {
     // Installed by name, the same index is read the same way.
     assert_eq!(careplan_in(&cache, &["package", "install", evil.to_str().unwrap()]).status.code(), Some(0));
     let said = validate_bad_patient(dir.path(), &cache, &["--ig", "evil.index#1.0.0", "--profile", "http://evil.test/SD/outside"]);
-    assert!(said.contains("has not been checked because it is unknown"), "{said}");
+    assert!(said.contains("--profile http://evil.test/SD/outside: no StructureDefinition with this URL is loaded"), "{said}");
 }
 
 #[test]
