@@ -107,7 +107,8 @@ pub fn needs(interaction: &Interaction) -> Option<(&str, Permission)> {
 pub struct Gate<'a> {
     svc: &'a Service,
     pub requester: &'a Requester,
-    consents: RefCell<HashMap<String, Vec<Value>>>,
+    /// Each person's Consents in force, read once and shared (a search judges hundreds of resources).
+    consents: RefCell<HashMap<String, std::rc::Rc<Vec<Value>>>>,
     /// Whom the requester represents, once looked up.
     represented: RefCell<Option<Option<String>>>,
     pub report: RefCell<Report>,
@@ -119,7 +120,7 @@ impl<'a> Gate<'a> {
         Gate { svc, requester, consents: RefCell::new(HashMap::new()), represented: RefCell::new(None), report: RefCell::new(Report::default()), now: clock::now_ms() }
     }
 
-    fn consents_of(&self, conn: Option<&Connection>, patient: &str) -> FhirResult<Vec<Value>> {
+    fn consents_of(&self, conn: Option<&Connection>, patient: &str) -> FhirResult<std::rc::Rc<Vec<Value>>> {
         if let Some(c) = self.consents.borrow().get(patient) {
             return Ok(c.clone());
         }
@@ -131,6 +132,7 @@ impl<'a> Gate<'a> {
             Some(c) => load(c)?,
             None => self.svc.store.read(load)?,
         };
+        let list = std::rc::Rc::new(list);
         self.consents.borrow_mut().insert(patient.to_string(), list.clone());
         Ok(list)
     }

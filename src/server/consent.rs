@@ -131,8 +131,29 @@ pub const MAX_PROVISION_DEPTH: usize = 8;
 /// The most Consents in force for one person.
 pub const MAX_ACTIVE_CONSENTS: usize = 20;
 
+/// The most JSON values (objects, arrays, strings, ...) a Consent may hold
+/// in all: a provision's criteria are walked for every resource judged.
+pub const MAX_CONSENT_VALUES: usize = 5_000;
+
+fn values_in(v: &Value, limit: usize, count: &mut usize) {
+    *count += 1;
+    if *count > limit {
+        return;
+    }
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| values_in(i, limit, count)),
+        Value::Object(map) => map.values().for_each(|i| values_in(i, limit, count)),
+        _ => {}
+    }
+}
+
 /// Why a Consent is too large to keep in force, if it is.
 pub fn too_large(consent: &Value) -> Option<String> {
+    let mut values = 0;
+    values_in(consent, MAX_CONSENT_VALUES, &mut values);
+    if values > MAX_CONSENT_VALUES {
+        return Some(format!("A Consent holds at most {MAX_CONSENT_VALUES} values in all (codes, references, texts...); split it or simplify it"));
+    }
     fn walk(p: &Value, depth: usize, count: &mut usize, deepest: &mut usize) {
         *count += 1;
         *deepest = (*deepest).max(depth);

@@ -115,8 +115,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             CoreInvariant::Ref1 => match node.child_text("reference").and_then(|r| r.strip_prefix('#')) {
                 None | Some("") => true, // not local, or `#`: the container itself
                 Some(id) => {
-                    let root = self.resources.iter().rev().find(|f| f.node.name != "contained").map(|f| f.node);
-                    root.is_some_and(|r| r.children_named("contained").any(|c| c.child_text("id") == Some(id)))
+                    // The frame's map of contained ids: a resource may hold thousands, each referred to.
+                    self.resources.iter().rev().find(|f| f.node.name != "contained").is_some_and(|f| f.contained.contains_key(id))
                 }
             },
         })

@@ -101,6 +101,12 @@ fn w5_a_consent_stays_small_enough_to_evaluate_for_every_resource() {
     big["provision"] = json!({"type": "deny", "provision": (0..200).map(|i| json!({"type": "permit", "actor": [{"reference": {"reference": format!("Practitioner/p{i}")}}]})).collect::<Vec<_>>()});
     let r = alice.send(Method::PUT, "Consent/big", &big);
     assert_eq!(r.status(), 422, "{}", r.text().unwrap());
+    // Fifth pass, X2: one provision made heavy with criteria is as costly to walk.
+    let mut heavy = consent_deny_except_gp("alice");
+    heavy["id"] = json!("heavy");
+    heavy["provision"]["action"] = Value::Array((0..20_000).map(|_| json!({"text": "a"})).collect());
+    let r = alice.send(Method::PUT, "Consent/heavy", &heavy);
+    assert_eq!(r.status(), 422, "{}", r.text().unwrap());
     for i in 0..20 {
         let mut c = consent_deny_except_gp("alice");
         c["id"] = json!(format!("c{i}"));
