@@ -154,15 +154,16 @@ fn contained_are_referenced(resource: &Node) -> bool {
     if contained.is_empty() {
         return true;
     }
-    let mut referenced: Vec<String> = Vec::new();
+    // A set: a resource may hold thousands of contained resources and of references.
+    let mut referenced = rustc_hash::FxHashSet::default();
     collect_local_references(resource, &mut referenced);
     contained.iter().all(|c| {
         let Some(id) = c.child_text("id") else { return true };
-        referenced.iter().any(|r| r == id) || refers_to_container(c)
+        referenced.contains(id) || refers_to_container(c)
     })
 }
 
-fn collect_local_references(node: &Node, out: &mut Vec<String>) {
+fn collect_local_references(node: &Node, out: &mut rustc_hash::FxHashSet<String>) {
     if let Some(v) = &node.value {
         if v.kind == crate::tree::ValueKind::Xhtml || node.name == "div" {
             // href="#id", src='#id'
@@ -172,11 +173,11 @@ fn collect_local_references(node: &Node, out: &mut Vec<String>) {
                 while let Some(at) = rest.find(&pattern) {
                     rest = &rest[at + 2..];
                     let end = rest.find(quote).unwrap_or(rest.len());
-                    out.push(rest[..end].to_string());
+                    out.insert(rest[..end].to_string());
                 }
             }
         } else if let Some(local) = v.text.strip_prefix('#') {
-            out.push(local.to_string());
+            out.insert(local.to_string());
         }
     }
     for c in &node.children {
