@@ -164,6 +164,12 @@ fn observation(id: &str, subject: &str) -> Value {
     json!({"resourceType": "Observation", "id": id, "status": "final", "code": {"text": "Weight"}, "subject": {"reference": subject}})
 }
 
+/// How many AuditEvents the server holds (read, and so audited, once more).
+fn audit_count(srv: &Server) -> u64 {
+    let auditor = As { srv, token: token("auditor", "user/AuditEvent.rs", json!({})) };
+    auditor.bundle("AuditEvent?_summary=count")["total"].as_u64().unwrap()
+}
+
 fn admin(srv: &Server) -> As<'_> {
     As { srv, token: token("admin", "system/*.cruds", json!({})) }
 }
