@@ -23,6 +23,29 @@ const ARCHIVES_DIR: &str = ".careplan-archives";
 pub const SUBSTITUTES_FILE: &str = "careplan-substitutes.json";
 
 /// A package's dependencies whose name and version can be folder names.
+/// `first` and, transitively, its dependencies, each once (by name),
+/// `first` first: `find` gives the package for a dependency `name#version`
+/// of `parent`, or the reason the closure cannot be had.
+pub(super) fn dependency_closure<E>(asked: &str, first: InstalledPackage, mut find: impl FnMut(&str, &str, &InstalledPackage) -> Result<InstalledPackage, E>) -> Result<Vec<InstalledPackage>, E> {
+    let mut seen: HashSet<String> = [asked.to_string(), first.name.clone()].into();
+    let mut out = vec![first.clone()];
+    let mut queue = VecDeque::from([first]);
+    while let Some(pkg) = queue.pop_front() {
+        for (dep_name, dep_version) in usable_dependencies(&pkg) {
+            if !seen.insert(dep_name.clone()) {
+                continue;
+            }
+            let dep = find(&dep_name, &dep_version, &pkg)?;
+            seen.insert(dep.name.clone());
+            if !out.iter().any(|p| p.name == dep.name && p.version == dep.version) {
+                out.push(dep.clone());
+                queue.push_back(dep);
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(super) fn usable_dependencies(pkg: &InstalledPackage) -> Vec<(String, String)> {
     pkg.manifest
         .dependencies
@@ -198,23 +221,10 @@ impl PackageCache {
     /// `None` when any of them is missing.
     pub fn find_with_dependencies(&self, r: &PackageRef) -> Option<Vec<InstalledPackage>> {
         let first = self.find(r)?;
-        let mut seen: HashSet<String> = [r.name.clone(), first.name.clone()].into();
-        let mut out = vec![first.clone()];
-        let mut queue = VecDeque::from([first]);
-        while let Some(pkg) = queue.pop_front() {
-            for (dep_name, dep_version) in usable_dependencies(&pkg) {
-                if !seen.insert(dep_name.clone()) {
-                    continue;
-                }
-                let dep = self.find(&PackageRef::new(dep_name.clone(), Some(&dep_version))).or_else(|| self.recorded_substitute(&pkg, &dep_name, &dep_version))?;
-                seen.insert(dep.name.clone());
-                if !out.iter().any(|p| p.name == dep.name && p.version == dep.version) {
-                    out.push(dep.clone());
-                    queue.push_back(dep);
-                }
-            }
-        }
-        Some(out)
+        dependency_closure(&r.name, first, |name, version, parent| {
+            self.find(&PackageRef::new(name.to_string(), Some(version))).or_else(|| self.recorded_substitute(parent, name, version)).ok_or(())
+        })
+        .ok()
     }
 
     /// The installed version an earlier install chose for `parent`'s

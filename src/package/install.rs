@@ -5,12 +5,12 @@
 //! cannot be had leaves the cache as it was, and the error says what each
 //! registry answered for that package.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 
 use super::archive::WorkDir;
-use super::cache::{unpack, usable_dependencies};
+use super::cache::unpack;
 use super::registry::{Client, FetchError, PackageInfo, Registries, VersionInfo};
 use super::version::compare_versions;
 use super::{InstalledPackage, PackageCache, PackageError, PackageRef, R4_CORE, R4_EXAMPLES};
@@ -184,24 +184,7 @@ impl<'a> Session<'a> {
     pub(super) fn closure(&mut self, r: &PackageRef) -> Result<Vec<InstalledPackage>, PackageError> {
         self.request = r.to_string();
         let first = self.resolve(r, None)?;
-        let mut seen: HashSet<String> = [r.name.clone(), first.name.clone()].into();
-        let mut out = vec![first.clone()];
-        let mut queue = VecDeque::from([first]);
-        while let Some(pkg) = queue.pop_front() {
-            for (dep_name, dep_version) in usable_dependencies(&pkg) {
-                if !seen.insert(dep_name.clone()) {
-                    continue;
-                }
-                let dep = self.resolve(&PackageRef::new(dep_name, Some(&dep_version)), Some(&pkg))?;
-                seen.insert(dep.name.clone());
-                if out.iter().any(|p| p.name == dep.name && p.version == dep.version) {
-                    continue;
-                }
-                out.push(dep.clone());
-                queue.push_back(dep);
-            }
-        }
-        Ok(out)
+        super::cache::dependency_closure(&r.name, first, |name, version, parent| self.resolve(&PackageRef::new(name.to_string(), Some(version)), Some(parent)))
     }
 
     /// Moves this install's downloads into the cache, together: if one
