@@ -13,51 +13,11 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::blocking::{RequestBuilder, Response};
 use reqwest::Method;
 use serde_json::{json, Value};
+use server_support::tokens::{claims, keys, now, rs256, signed_with, start, token, AUDIENCE, ISSUER};
 use server_support::{texts, Server};
 use std::path::PathBuf;
 
-const ISSUER: &str = "https://idp.example.test";
-const AUDIENCE: &str = "https://careplan.example.test/fhir";
 const SECRET: &str = "test-only-hs256-secret-0123456789abcdef";
-
-fn keys() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys")
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// Claims of a valid token: `sub`, scopes, and any more given.
-fn claims(sub: &str, scope: &str, more: Value) -> Value {
-    let mut c = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "scope": scope, "iat": now(), "exp": now() + 600});
-    for (k, v) in more.as_object().unwrap() {
-        c[k] = v.clone();
-    }
-    c
-}
-
-fn signed_with(pem: &str, kid: &str, claims: &Value) -> String {
-    let key = EncodingKey::from_rsa_pem(&std::fs::read(keys().join(pem)).unwrap()).unwrap();
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.into());
-    encode(&header, claims, &key).unwrap()
-}
-
-fn rs256(claims: &Value) -> String {
-    signed_with("test-only-rs256.key.pem", "test-key-1", claims)
-}
-
-fn token(sub: &str, scope: &str, more: Value) -> String {
-    rs256(&claims(sub, scope, more))
-}
-
-fn start(dir: &std::path::Path, more: &[&str]) -> Server {
-    let jwks = format!("jwks:{}", keys().join("test-only-jwks.json").display());
-    let mut args = vec!["--auth", jwks.as_str(), "--auth-issuer", ISSUER, "--auth-audience", AUDIENCE];
-    args.extend_from_slice(more);
-    Server::start(dir, &args)
-}
 
 struct As<'a> {
     srv: &'a Server,
@@ -534,7 +494,10 @@ fn the_prsb_view_is_built_from_what_the_requester_may_see() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    let plan_bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap();
+    // The plan's own consent names the GP and the social worker as people to share it with.
+    let mut plan: Value = serde_json::from_slice(&std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap()).unwrap();
+    plan["consentForInformationSharing"]["sharedWith"] = json!([{"name": "GP", "fhirReference": "Practitioner/gp"}, {"name": "Social worker", "fhirReference": "Practitioner/sw"}]);
+    let plan_bytes = serde_json::to_vec(&plan).unwrap();
     let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan_bytes.clone()).send().unwrap();
     assert_eq!(r.status(), 200);
     // Mapping alone needs no scope on CarePlan; storing does.
@@ -542,7 +505,8 @@ fn the_prsb_view_is_built_from_what_the_requester_may_see() {
     assert_eq!(mapper.req(Method::POST, "$from-prsb").header("Content-Type", "application/json").body(plan_bytes.clone()).send().unwrap().status(), 200);
     assert_eq!(mapper.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan_bytes).send().unwrap().status(), 403);
 
-    let found = admin.bundle("CarePlan?title:contains=a&_count=100");
+    let gp = As { srv: &srv, token: token("gp", "user/*.rs", json!({"fhirUser": "Practitioner/gp"})) };
+    let found = gp.bundle("CarePlan?_count=100");
     let stored = found["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).find(|r| r["id"] != "pa" && r["id"] != "pb").unwrap().clone();
     let (id, person) = (stored["id"].as_str().unwrap().to_string(), stored["subject"]["reference"].as_str().unwrap().trim_start_matches("Patient/").to_string());
     // The person withholds their goals from the social worker.
@@ -554,7 +518,6 @@ fn the_prsb_view_is_built_from_what_the_requester_may_see() {
         "provision": {"type": "permit", "provision": [{"type": "deny", "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "PRCP"}]}, "reference": {"reference": "Practitioner/sw"}}],
             "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Goal"}]}]}}));
     let view = |who: &As| who.get(&format!("CarePlan/{id}/$prsb"));
-    let gp = As { srv: &srv, token: token("gp", "user/*.rs", json!({"fhirUser": "Practitioner/gp"})) };
     let sw = As { srv: &srv, token: token("sw", "user/*.rs", json!({"fhirUser": "Practitioner/sw"})) };
     let r = view(&gp);
     assert_eq!(r.status(), 200);
@@ -590,3 +553,6 @@ mod third_pass_findings;
 // The fourth pass (docs/security/redteam-fourth-pass-2026-12-06.md): w1_…, w2_….
 #[path = "security/fourth_pass_findings.rs"]
 mod fourth_pass_findings;
+
+#[path = "security/seventh_pass_findings.rs"]
+mod seventh_pass_findings;

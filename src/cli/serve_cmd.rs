@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Most search and history entries in one batch Bundle [default: 100].
     #[arg(long, env = "CAREPLAN_MAX_BUNDLE_SEARCHES", value_name = "N")]
     pub max_bundle_searches: Option<usize>,
+    /// Most conditional references and conditional entries (If-None-Exist, conditional update or delete) in one Bundle [default: 1000].
+    #[arg(long, env = "CAREPLAN_MAX_BUNDLE_CONDITIONALS", value_name = "N")]
+    pub max_bundle_conditionals: Option<usize>,
     /// A quota on the database: writes that would grow it beyond get 507 [default: none, the disk's size].
     #[arg(long, env = "CAREPLAN_MAX_DATABASE_BYTES", value_name = "BYTES")]
     pub max_database_bytes: Option<u64>,
@@ -116,6 +119,7 @@ impl ServeArgs {
             max_bundle_entries: self.max_bundle_entries,
             max_response_bytes: self.max_response_bytes,
             max_bundle_searches: self.max_bundle_searches,
+            max_bundle_conditionals: self.max_bundle_conditionals,
             max_database_bytes: self.max_database_bytes,
             header_timeout: self.header_timeout,
             body_timeout: self.body_timeout,

@@ -264,3 +264,123 @@ pub fn active_view(plan: &CarePlan) -> CarePlan {
     }
     view
 }
+
+/// What posting a plan over a stored one did to the items the post left out.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CarriedOver {
+    /// Archived items the post left out, kept as they were.
+    pub kept: Vec<String>,
+    /// Active items the post left out, archived now (with the reason recorded).
+    pub archived: Vec<String>,
+}
+
+/// The reason recorded on an item archived because a post left it out.
+pub fn left_out_reason(at: &str) -> String {
+    format!("Left out of the plan posted at {at}; archived so that nothing is lost")
+}
+
+/// Brings into a posted plan everything of the stored plan the post left
+/// out, so that posting a plan never loses an item: an archived item stays
+/// as it was (an active view posted back keeps the archive), an active item
+/// is archived at `at` with [`left_out_reason`]. Links the active view drops
+/// (a goal's need that was archived, an action's archived goal, what an
+/// attachment is about) are restored where they point at an archived item.
+pub fn carry_over(posted: &mut CarePlan, stored: &CarePlan, at: &str) -> CarriedOver {
+    let mut out = CarriedOver::default();
+    // Who prepared and who entered a record are facts about it, not items:
+    // a post that leaves them out (as a view that could not show them does) keeps them.
+    if posted.performing_professional.is_none() {
+        posted.performing_professional = stored.performing_professional.clone();
+    }
+    if posted.person_completing_record.is_none() {
+        posted.person_completing_record = stored.person_completing_record.clone();
+    }
+    if let (Some(p), Some(s)) = (posted.consent_for_information_sharing.as_mut(), stored.consent_for_information_sharing.as_ref()) {
+        if p.performing_professional.is_none() {
+            p.performing_professional = s.performing_professional.clone();
+        }
+        if p.person_completing_record.is_none() {
+            p.person_completing_record = s.person_completing_record.clone();
+        }
+    }
+    let reason = left_out_reason(at);
+    let mut sweep = Sweep { at, reason: &reason, out: &mut out };
+    sweep.list(&mut posted.strengths, &stored.strengths, |s| &s.id, |p, s, w| w.comments(&mut p.comments, &s.comments));
+    sweep.list(&mut posted.needs, &stored.needs, |n| &n.id, |p, s, w| w.comments(&mut p.comments, &s.comments));
+    sweep.list(&mut posted.goals, &stored.goals, |g| &g.id, |p, s, w| {
+        w.comments(&mut p.comments, &s.comments);
+        w.list(&mut p.stage_goals, &s.stage_goals, |x| &x.id, |p, s, w| w.comments(&mut p.comments, &s.comments));
+        w.list(&mut p.outcomes, &s.outcomes, |x| &x.id, |p, s, w| w.comments(&mut p.comments, &s.comments));
+    });
+    sweep.list(&mut posted.actions, &stored.actions, |a| &a.id, |p, s, w| w.comments(&mut p.comments, &s.comments));
+    sweep.comments(&mut posted.comments, &stored.comments);
+    sweep.list(&mut posted.attachments, &stored.attachments, |a| &a.id, |_, _, _| {});
+    sweep.list(&mut posted.other_care_planning_documents, &stored.other_care_planning_documents, |d| &d.id, |_, _, _| {});
+
+    let archived: HashSet<String> = super::items(posted)
+        .into_iter()
+        .filter(|(_, _, item)| item.archive().0)
+        .map(|(_, id, _)| id.to_owned())
+        .collect();
+    let restore = |links: &mut Vec<String>, stored_links: &[String]| {
+        for l in stored_links {
+            if archived.contains(l) && !links.contains(l) {
+                links.push(l.clone());
+            }
+        }
+    };
+    for g in &mut posted.goals {
+        if let Some(s) = stored.goals.iter().find(|s| s.id == g.id) {
+            restore(&mut g.need_ids, &s.need_ids);
+        }
+    }
+    for a in &mut posted.actions {
+        if let Some(s) = stored.actions.iter().find(|s| s.id == a.id) {
+            restore(&mut a.goal_ids, &s.goal_ids);
+        }
+    }
+    for a in &mut posted.attachments {
+        if let Some(s) = stored.attachments.iter().find(|s| s.id == a.id) {
+            restore(&mut a.item_ids, &s.item_ids);
+        }
+    }
+    out
+}
+
+struct Sweep<'a> {
+    at: &'a str,
+    reason: &'a str,
+    out: &'a mut CarriedOver,
+}
+
+impl Sweep<'_> {
+    /// Items of `stored` missing from `posted` go back in at their stored
+    /// place; items in both are swept inside by `inner`.
+    fn list<T: Clone + Archivable>(
+        &mut self,
+        posted: &mut Vec<T>,
+        stored: &[T],
+        id: impl Fn(&T) -> &String,
+        mut inner: impl FnMut(&mut T, &T, &mut Sweep<'_>),
+    ) {
+        for (place, s) in stored.iter().enumerate() {
+            match posted.iter().position(|p| id(p) == id(s)) {
+                Some(i) => inner(&mut posted[i], s, self),
+                None => {
+                    let mut item = s.clone();
+                    if item.archive().0 {
+                        self.out.kept.push(id(s).clone());
+                    } else {
+                        mark(&mut item, self.at, Some(self.reason));
+                        self.out.archived.push(id(s).clone());
+                    }
+                    posted.insert(place.min(posted.len()), item);
+                }
+            }
+        }
+    }
+
+    fn comments(&mut self, posted: &mut Vec<Comment>, stored: &[Comment]) {
+        self.list(posted, stored, |c| &c.id, |_, _, _| {});
+    }
+}

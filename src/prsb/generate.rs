@@ -260,6 +260,22 @@ impl Gen {
                 reason_for_consent_not_given: g.maybe(|g| g.text(150)),
                 performing_professional: g.maybe(|g| g.professional()),
                 person_completing_record: g.maybe(|g| g.completer()),
+                shared_with: g.list(2, |g| match g.below(3) {
+                    0 => SharedWith {
+                        name: g.text(70),
+                        role: None,
+                        organisation: None,
+                        professional_identifier: None,
+                        fhir_reference: Some(format!("Practitioner/{}", g.id("gp"))),
+                    },
+                    _ => SharedWith {
+                        name: g.text(70),
+                        role: g.maybe(|g| g.role()),
+                        organisation: g.maybe(|g| g.text(150)),
+                        professional_identifier: g.maybe(|g| format!("NMC{}", g.below(9_999_999))),
+                        fhir_reference: None,
+                    },
+                }),
             }),
             other_care_planning_documents: self.list(2, |g| {
                 let (archived, archived_at, archived_reason) = g.archive();

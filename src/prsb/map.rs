@@ -49,12 +49,7 @@ pub(crate) mod key {
     pub const FUNDING: &str = "@care-funding-source";
     pub const LOCATION: &str = "@location";
     pub const CONSENT: &str = "@consent";
-    pub const PLAN_PROFESSIONAL: &str = "@performing-professional";
-    pub const PLAN_COMPLETER: &str = "@person-completing-record";
-    pub const CONSENT_PROFESSIONAL: &str = "@consent-performing-professional";
-    pub const CONSENT_COMPLETER: &str = "@consent-person-completing-record";
     pub const CONSENT_LOCATION: &str = "@consent-location";
-    pub const CAPACITY_PROFESSIONAL: &str = "@capacity-performing-professional";
     pub const CAPACITY_LOCATION: &str = "@capacity-location";
     pub const PLAN_PROVENANCE: &str = "@plan-provenance";
     pub const CONSENT_PROVENANCE: &str = "@consent-provenance";
@@ -63,10 +58,26 @@ pub(crate) mod key {
     pub fn who(action: &str) -> String {
         format!("who-{action}")
     }
-    /// The PractitionerRole of a professional whose Practitioner has `key`.
-    pub fn role(key: &str) -> String {
-        format!("{key}-role")
+    /// A professional recorded without an identifier: one Practitioner per
+    /// distinct person in the plan, whichever items name them.
+    pub fn professional(identity: &str) -> String {
+        format!("@professional-{}", super::digest(identity))
     }
+    /// A professional's PractitionerRole in this plan (one per role and organisation).
+    pub fn role(identity: &str) -> String {
+        format!("@role-{}", super::digest(identity))
+    }
+}
+
+/// A short stable name for a text (the first 12 hex digits of its name-based UUID).
+fn digest(text: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, text.as_bytes()).simple().to_string()[..12].to_owned()
+}
+
+/// `system|value` for a search URL, each part percent-encoded.
+fn token_query(system: &str, value: &str) -> String {
+    let enc = |t: &str| url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>();
+    format!("{}|{}", enc(system), enc(value))
 }
 
 // ---------------------------------------------------------------- small builders
@@ -133,9 +144,25 @@ fn other_contact(value: &str) -> t::ContactPoint {
     }
 }
 
+/// Titles that open a name: they become `prefix`, not a given name.
+const TITLES: &[&str] = &["Dr", "Mr", "Mrs", "Ms", "Miss", "Mx", "Prof", "Professor", "Sir", "Dame", "Rev", "Revd", "Lady", "Lord"];
+
+/// A name as written, with its parts for systems that search or sort by
+/// them: titles first, the last word the family name, the rest given names
+/// (the text stays what the plan said).
 fn name(text: &str) -> t::HumanName {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let titles = words.iter().take_while(|w| TITLES.contains(&w.trim_end_matches('.'))).count();
+    let rest = &words[titles.min(words.len())..];
+    let (family, given) = match rest.split_last() {
+        Some((family, given)) if !given.is_empty() || titles > 0 => (Some(*family), given),
+        _ => (None, &[][..]),
+    };
     t::HumanName {
         text: Some(s(text)),
+        family: family.map(s),
+        given: given.iter().map(|g| s(g)).collect(),
+        prefix: words[..titles.min(words.len())].iter().map(|p| s(p)).collect(),
         ..Default::default()
     }
 }
@@ -285,6 +312,37 @@ struct Professional<'a> {
     contact: &'a Option<String>,
 }
 
+impl Professional<'_> {
+    /// Who the professional is: their identifier when given, else everything
+    /// the Practitioner records of them (so that two different people who
+    /// share a name never become one).
+    fn person_identity(&self) -> String {
+        match self.identifier {
+            Some(id) => format!("id|{id}"),
+            None => format!("name|{}|{:?}|{:?}", self.name, self.grade, self.contact),
+        }
+    }
+
+    /// The professional in one role, for one organisation.
+    fn role_identity(&self) -> String {
+        format!("{}|{:?}|{:?}|{:?}|{}", self.person_identity(), self.role.as_ref().map(|r| (&r.code, &r.text)), self.organisation, self.speciality, self.name)
+    }
+}
+
+impl<'a> From<&'a SharedWith> for Professional<'a> {
+    fn from(p: &'a SharedWith) -> Self {
+        Professional {
+            name: &p.name,
+            role: &p.role,
+            grade: &None,
+            speciality: &None,
+            identifier: &p.professional_identifier,
+            organisation: &p.organisation,
+            contact: &None,
+        }
+    }
+}
+
 impl<'a> From<&'a PerformingProfessional> for Professional<'a> {
     fn from(p: &'a PerformingProfessional) -> Self {
         Professional {
@@ -351,6 +409,12 @@ struct Builder<'p> {
     plan: &'p CarePlan,
     entries: Vec<r::BundleEntry>,
     patient: String,
+    /// Role identity → (Practitioner fullUrl, PractitionerRole fullUrl), so a
+    /// professional named in several places is one resource.
+    professionals: std::collections::HashMap<String, (String, String)>,
+    /// The Practitioners and PractitionerRoles of everyone who recorded part
+    /// of the plan: the plan's consent always lets them see it.
+    recorders: Vec<(String, String)>,
 }
 
 impl<'p> Builder<'p> {
@@ -359,6 +423,8 @@ impl<'p> Builder<'p> {
             plan,
             entries: Vec::new(),
             patient: item_full_url(&plan.id, key::PERSON),
+            professionals: std::collections::HashMap::new(),
+            recorders: Vec::new(),
         }
     }
 
@@ -379,6 +445,10 @@ impl<'p> Builder<'p> {
     }
 
     fn entry(&mut self, key: &str, method: &str, url: String, resource: Resource) -> String {
+        self.entry_if(key, method, url, None, resource)
+    }
+
+    fn entry_if(&mut self, key: &str, method: &str, url: String, if_none_exist: Option<String>, resource: Resource) -> String {
         let full_url = self.url(key);
         self.entries.push(r::BundleEntry {
             full_url: Some(full_url.as_str().into()),
@@ -386,11 +456,27 @@ impl<'p> Builder<'p> {
             request: Some(r::BundleEntryRequest {
                 method: method.into(),
                 url: url.into(),
+                if_none_exist: if_none_exist.map(Into::into),
                 ..Default::default()
             }),
             ..Default::default()
         });
         full_url
+    }
+
+    /// Adds a resource that is shared beyond this plan and owned elsewhere
+    /// (a person found by NHS number): created when none matches, never
+    /// rewritten by a plan.
+    fn create_unless_found(&mut self, key: &str, resource_type: &str, system: &str, value: &str, resource: Resource) -> String {
+        let condition = format!("identifier={}", token_query(system, value));
+        self.entry_if(key, "POST", resource_type.to_owned(), Some(condition), resource)
+    }
+
+    /// Adds a resource as a conditional update on an identifier of its own
+    /// (a professional's), shared by every plan that names it.
+    fn put_by_identifier(&mut self, key: &str, resource_type: &str, system: &str, value: &str, resource: Resource) -> String {
+        let query = format!("{resource_type}?identifier={}", token_query(system, value));
+        self.entry(key, "PUT", query, resource)
     }
 
     /// Adds a resource as a conditional update on its plan-item identifier, so
@@ -404,27 +490,71 @@ impl<'p> Builder<'p> {
         self.entry(key, "PUT", query, resource)
     }
 
-    /// Adds a resource that has no identifier to update by (a Provenance: each mapping is a new record).
-    fn post(&mut self, key: &str, resource_type: &str, resource: Resource) -> String {
-        self.entry(key, "POST", resource_type.to_owned(), resource)
+    /// Adds a resource that has no identifier to update by (R4's Provenance
+    /// has none) under an id made from the plan and its key, so a later
+    /// version of the plan updates the same record.
+    fn put_by_id(&mut self, key: &str, resource_type: &str, resource: Resource) -> String {
+        let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, self.identifier_value(key).as_bytes()).to_string();
+        let resource = match resource {
+            Resource::Provenance(mut p) => {
+                p.id = Some(id.as_str().into());
+                Resource::Provenance(p)
+            }
+            other => other,
+        };
+        self.entry(key, "PUT", format!("{resource_type}/{id}"), resource)
+    }
+
+    fn identifier_value(&self, key: &str) -> String {
+        format!("{}/{}/{key}", vocab::identifier_system(id::PLAN_ITEM), self.plan.id)
     }
 
     fn plan(&mut self) {
         let plan = self.plan;
         self.patient();
 
-        let needs: Vec<String> = plan.needs.iter().map(|n| self.need(n)).collect();
-        let strengths: Vec<String> = plan.strengths.iter().map(|st| self.strength(st)).collect();
-        let goals: Vec<String> = plan.goals.iter().map(|g| self.goal(g)).collect();
-        let attachments: Vec<String> = plan.attachments.iter().map(|a| self.attachment(a)).collect();
-        let documents: Vec<String> = plan
+        // The CarePlan's own lists hold what is still part of the plan; an
+        // archived item is named in an `archived-item` extension instead,
+        // with its place in its PRSB list, so a reader who knows nothing of
+        // PRSB never takes it for a live one.
+        let mut archived_items = Vec::new();
+        let mut split = |urls: Vec<(String, bool)>| -> Vec<String> {
+            let mut active = Vec::new();
+            for (position, (url, archived)) in urls.into_iter().enumerate() {
+                if archived {
+                    archived_items.push(complex(
+                        vocab::structure_definition(ext::ARCHIVED_ITEM),
+                        vec![
+                            sub("item", reference_value(&url)),
+                            sub("position", t::ExtensionValue::Integer((position as i32).into())),
+                        ],
+                    ));
+                } else {
+                    active.push(url);
+                }
+            }
+            active
+        };
+        let needs: Vec<(String, bool)> = plan.needs.iter().map(|n| (self.need(n), n.archived)).collect();
+        let strengths: Vec<(String, bool)> = plan.strengths.iter().map(|st| (self.strength(st), st.archived)).collect();
+        let goals: Vec<(String, bool)> = plan.goals.iter().map(|g| (self.goal(g), g.archived)).collect();
+        let attachments: Vec<(String, bool)> = plan.attachments.iter().map(|a| (self.attachment(a), a.archived)).collect();
+        let documents: Vec<(String, bool)> = plan
             .other_care_planning_documents
             .iter()
-            .map(|d| self.other_document(d))
+            .map(|d| (self.other_document(d), d.archived))
             .collect();
+        let needs = split(needs);
+        let strengths = split(strengths);
+        let goals = split(goals);
+        let attachments = split(attachments);
+        let documents = split(documents);
 
         let mut contained = Vec::new();
         let mut extension = Vec::new();
+        if let Some(date) = &plan.date_last_updated {
+            extension.push(ours(ext::PLAN_LAST_UPDATED, date_time_value(date)));
+        }
         if let Some(date) = &plan.planned_review_date {
             extension.push(ours(ext::REVIEW_DATE, date_time_value(date)));
         }
@@ -464,12 +594,9 @@ impl<'p> Builder<'p> {
             })
             .collect();
 
+        extension.extend(archived_items);
         let care_plan = r::CarePlan {
-            meta: Some(Box::new(t::Meta {
-                last_updated: plan.date_last_updated.as_deref().map(Into::into),
-                profile: vec![vocab::structure_definition(profile::CARE_PLAN).into()],
-                ..Default::default()
-            })),
+            meta: meta(profile::CARE_PLAN),
             text: narrative(&format!(
                 "Care and support plan{}: {} needs, concerns or problems, {} goals, {} actions",
                 plan.person.as_ref().map(|p| format!(" for {}", p.name)).unwrap_or_default(),
@@ -522,9 +649,7 @@ impl<'p> Builder<'p> {
                 key::PLAN_PROVENANCE,
                 &plan_url,
                 plan.performing_professional.as_ref(),
-                key::PLAN_PROFESSIONAL,
                 plan.person_completing_record.as_ref(),
-                key::PLAN_COMPLETER,
             );
         }
         if let Some(consent) = &plan.consent_for_information_sharing {
@@ -532,16 +657,21 @@ impl<'p> Builder<'p> {
         }
     }
 
+    /// The person: found by NHS number, so every plan for one person names one
+    /// Patient (created when the server has none, never rewritten by a plan:
+    /// demographics belong to the person's own record); without an NHS number,
+    /// the plan's own Patient.
     fn patient(&mut self) {
-        let mut identifier = vec![self.identifier(key::PERSON)];
         let person = self.plan.person.as_ref();
-        if let Some(nhs) = person.and_then(|p| p.nhs_number.as_deref()) {
-            identifier.push(t::Identifier {
+        let nhs_number = person.and_then(|p| p.nhs_number.as_deref());
+        let identifier = match nhs_number {
+            Some(nhs) => vec![t::Identifier {
                 system: Some(vocab::NHS_NUMBER.into()),
                 value: Some(s(nhs)),
                 ..Default::default()
-            });
-        }
+            }],
+            None => vec![self.identifier(key::PERSON)],
+        };
         let patient = r::Patient {
             meta: uk_core_meta("UKCore-Patient"),
             text: narrative(&person.map(|p| format!("Person: {}", p.name)).unwrap_or_else(|| "The person this plan is for".to_owned())),
@@ -550,7 +680,11 @@ impl<'p> Builder<'p> {
             birth_date: person.and_then(|p| p.birth_date.as_deref()).map(Into::into),
             ..Default::default()
         };
-        self.put(key::PERSON, "Patient", Resource::Patient(Box::new(patient)));
+        let patient = Resource::Patient(Box::new(patient));
+        match nhs_number {
+            Some(nhs) => self.create_unless_found(key::PERSON, "Patient", vocab::NHS_NUMBER, nhs, patient),
+            None => self.put(key::PERSON, "Patient", patient),
+        };
     }
 
     fn need(&mut self, n: &Need) -> String {
@@ -568,17 +702,16 @@ impl<'p> Builder<'p> {
                 )],
                 None,
             ))),
-            category: vec![
-                concept(
-                    vec![coding(
-                        vocab::CONDITION_CATEGORY,
-                        "problem-list-item",
-                        Some("Problem List Item"),
-                    )],
-                    None,
-                ),
-                kind_concept(kind),
-            ],
+            // Only a problem goes on a problem list: a GP system importing
+            // problem-list items must not take a person's needs and worries
+            // for diagnoses.
+            category: match n.kind {
+                NeedKind::Problem => vec![
+                    concept(vec![coding(vocab::CONDITION_CATEGORY, "problem-list-item", Some("Problem List Item"))], None),
+                    kind_concept(kind),
+                ],
+                NeedKind::Need | NeedKind::Concern => vec![kind_concept(kind)],
+            },
             code: Some(Box::new(coded_text(&n.coded_value, &n.free_text))),
             subject: self.patient_ref(),
             note: notes(&n.comments),
@@ -614,6 +747,15 @@ impl<'p> Builder<'p> {
         )];
         codings.extend(status.coded_value.iter().map(prsb_coding));
         concept(codings, status.free_text.as_deref())
+    }
+
+    fn lifecycle(status: Option<&GoalStatus>, archived: bool) -> String {
+        let state = status.map(|s| s.state);
+        if archived {
+            vocab::archived_goal_lifecycle(state).to_owned()
+        } else {
+            vocab::goal_lifecycle(state)
+        }
     }
 
     fn goal(&mut self, g: &Goal) -> String {
@@ -659,10 +801,13 @@ impl<'p> Builder<'p> {
             text: narrative(&format!("Goal: {}", words(&g.coded_value, &g.free_text))),
             extension,
             identifier: vec![self.identifier(&g.id)],
-            lifecycle_status: vocab::goal_lifecycle(g.goal_status.as_ref().map(|s| s.state))
-                .into(),
+            lifecycle_status: Self::lifecycle(g.goal_status.as_ref(), g.archived).into(),
             achievement_status: g.goal_status.as_ref().map(|st| Box::new(Self::goal_status(st))),
             category: vec![kind_concept("goal")],
+            priority: g.goal_importance_score.map(|score| {
+                let (code, display) = vocab::goal_priority(score);
+                Box::new(concept(vec![coding(vocab::GOAL_PRIORITY, code, Some(display))], None))
+            }),
             description: Box::new(coded_text(&g.coded_value, &g.free_text)),
             subject: self.patient_ref(),
             addresses: g
@@ -683,8 +828,7 @@ impl<'p> Builder<'p> {
             text: narrative(&format!("Stage goal: {}", words(&g.coded_value, &g.free_text))),
             extension: archive_extension(g).into_iter().collect(),
             identifier: vec![self.identifier(&g.id)],
-            lifecycle_status: vocab::goal_lifecycle(g.goal_status.as_ref().map(|s| s.state))
-                .into(),
+            lifecycle_status: Self::lifecycle(g.goal_status.as_ref(), g.archived).into(),
             achievement_status: g.goal_status.as_ref().map(|st| Box::new(Self::goal_status(st))),
             category: vec![kind_concept("stage-goal")],
             description: Box::new(coded_text(&g.coded_value, &g.free_text)),
@@ -782,7 +926,11 @@ impl<'p> Builder<'p> {
         let detail = r::CarePlanActivityDetail {
             code: Some(Box::new(coded_text(&a.what.coded_value, &a.what.free_text))),
             goal: a.goal_ids.iter().map(|g| reference(&self.url(g))).collect(),
-            status: vocab::activity_status(a.status.as_ref().map(|s| s.state)).into(),
+            status: if a.archived {
+                vocab::archived_activity_status(a.status.as_ref().map(|s| s.state)).into()
+            } else {
+                vocab::activity_status(a.status.as_ref().map(|s| s.state)).into()
+            },
             status_reason,
             scheduled,
             performer: who
@@ -931,35 +1079,53 @@ impl<'p> Builder<'p> {
         self.put(key::FUNDING, "Coverage", Resource::Coverage(Box::new(coverage)))
     }
 
-    /// A Practitioner and its PractitionerRole; answers the PractitionerRole's fullUrl.
-    fn professional(&mut self, key: &str, p: Professional<'_>) -> String {
-        let mut identifier = vec![self.identifier(key)];
-        if let Some(id) = p.identifier {
-            identifier.push(t::Identifier {
-                system: Some(vocab::identifier_system(id::PROFESSIONAL).into()),
-                value: Some(s(id)),
-                ..Default::default()
-            });
+    /// A professional's Practitioner and PractitionerRole fullUrls, made once
+    /// per plan however many items name them. With a professional identifier
+    /// the Practitioner is the one every plan (and every system) shares,
+    /// updated by identifier; without, the plan's own.
+    fn practitioner_and_role(&mut self, p: Professional<'_>) -> (String, String) {
+        let role_identity = p.role_identity();
+        if let Some(found) = self.professionals.get(&role_identity) {
+            return found.clone();
         }
-        let practitioner = r::Practitioner {
-            meta: meta(profile::PRACTITIONER),
-            text: narrative(p.name),
-            identifier,
-            name: vec![name(p.name)],
-            telecom: p.contact.iter().map(|c| other_contact(c)).collect(),
-            qualification: p
-                .grade
-                .iter()
-                .map(|g| r::PractitionerQualification {
-                    code: Box::new(concept(Vec::new(), Some(g))),
+        let person_identity = p.person_identity();
+        let key = key::professional(&person_identity);
+        let practitioner_url = match self.professionals.values().find(|(prac, _)| *prac == self.url(&key)) {
+            Some((prac, _)) => prac.clone(),
+            None => {
+                let professional_system = vocab::identifier_system(id::PROFESSIONAL);
+                let identifier: Vec<t::Identifier> = match p.identifier {
+                    Some(id) => vec![t::Identifier {
+                        system: Some(professional_system.as_str().into()),
+                        value: Some(s(id)),
+                        ..Default::default()
+                    }],
+                    None => vec![self.identifier(&key)],
+                };
+                let practitioner = r::Practitioner {
+                    meta: meta(profile::PRACTITIONER),
+                    text: narrative(p.name),
+                    identifier,
+                    name: vec![name(p.name)],
+                    telecom: p.contact.iter().map(|c| other_contact(c)).collect(),
+                    qualification: p
+                        .grade
+                        .iter()
+                        .map(|g| r::PractitionerQualification {
+                            code: Box::new(concept(Vec::new(), Some(g))),
+                            ..Default::default()
+                        })
+                        .collect(),
                     ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
+                };
+                let practitioner = Resource::Practitioner(Box::new(practitioner));
+                match p.identifier {
+                    Some(id) => self.put_by_identifier(&key, "Practitioner", &professional_system, id, practitioner),
+                    None => self.put(&key, "Practitioner", practitioner),
+                }
+            }
         };
-        let practitioner_url =
-            self.put(key, "Practitioner", Resource::Practitioner(Box::new(practitioner)));
-        let role_key = key::role(key);
+        let role_key = key::role(&role_identity);
         let role = r::PractitionerRole {
             meta: meta(profile::PRACTITIONER_ROLE),
             text: narrative(&match p.role { Some(role) => format!("{}, {}", p.name, role.text), None => p.name.to_owned() }),
@@ -979,7 +1145,19 @@ impl<'p> Builder<'p> {
                 .collect(),
             ..Default::default()
         };
-        self.put(&role_key, "PractitionerRole", Resource::PractitionerRole(Box::new(role)))
+        let role_url = self.put(&role_key, "PractitionerRole", Resource::PractitionerRole(Box::new(role)));
+        let urls = (practitioner_url, role_url);
+        self.professionals.insert(role_identity, urls.clone());
+        urls
+    }
+
+    /// A professional who recorded part of the plan (and so may always read it).
+    fn recorder(&mut self, p: Professional<'_>) -> String {
+        let urls = self.practitioner_and_role(p);
+        if !self.recorders.contains(&urls) {
+            self.recorders.push(urls.clone());
+        }
+        urls.1
     }
 
     /// Who prepared (author) and who entered (enterer) a record, and when it was completed.
@@ -988,9 +1166,7 @@ impl<'p> Builder<'p> {
         key: &str,
         target: &str,
         performing: Option<&PerformingProfessional>,
-        performing_key: &str,
         completing: Option<&PersonCompletingRecord>,
-        completing_key: &str,
     ) {
         let mut agent = Vec::new();
         let participant = |code: &str, display: &str| {
@@ -1000,7 +1176,7 @@ impl<'p> Builder<'p> {
             )))
         };
         if let Some(p) = performing {
-            let who = self.professional(performing_key, p.into());
+            let who = self.recorder(p.into());
             agent.push(r::ProvenanceAgent {
                 r#type: participant("author", "Author"),
                 who: Box::new(reference(&who)),
@@ -1008,7 +1184,7 @@ impl<'p> Builder<'p> {
             });
         }
         if let Some(p) = completing {
-            let who = self.professional(completing_key, p.into());
+            let who = self.recorder(p.into());
             agent.push(r::ProvenanceAgent {
                 r#type: participant("enterer", "Enterer"),
                 who: Box::new(reference(&who)),
@@ -1033,7 +1209,7 @@ impl<'p> Builder<'p> {
             agent,
             ..Default::default()
         };
-        self.post(key, "Provenance", Resource::Provenance(Box::new(provenance)));
+        self.put_by_id(key, "Provenance", Resource::Provenance(Box::new(provenance)));
     }
 
     fn agreement(&mut self, a: &Agreement) -> t::Extension {
@@ -1098,7 +1274,7 @@ impl<'p> Builder<'p> {
         let performer = m
             .performing_professional
             .as_ref()
-            .map(|p| self.professional(key::CAPACITY_PROFESSIONAL, p.into()));
+            .map(|p| self.recorder(p.into()));
         let observation = r::Observation {
             meta: meta(profile::CAPACITY),
             text: narrative(&format!("Mental capacity assessment: {}", m.mental_capacity_assessment)),
@@ -1124,7 +1300,67 @@ impl<'p> Builder<'p> {
         self.put(key::CAPACITY, "Observation", Resource::Observation(Box::new(observation)))
     }
 
+    /// The actors of one permit provision: the Practitioner (what a token's
+    /// `fhirUser` names) and the PractitionerRole (what says the role).
+    fn actors(urls: &[(String, String)], role: &str, display: &str) -> Vec<r::ConsentProvisionActor> {
+        urls.iter()
+            .flat_map(|(practitioner, role)| [practitioner, role])
+            .map(|who| r::ConsentProvisionActor {
+                role: Box::new(concept(vec![coding(vocab::PARTICIPATION_TYPE, role, Some(display))], None)),
+                reference: Box::new(reference(who)),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// The plan's information-sharing consent as rules the server enforces:
+    /// nobody may see the person's record but those it names (everyone who
+    /// recorded part of the plan, as authors, and whoever the person agreed
+    /// to share it with, as information recipients), whether consent was
+    /// given or not; the refusal reason says which. The person, their
+    /// representatives and the data controller's override are not subject to it.
+    fn consent_provision(&mut self, c: &ConsentForInformationSharing) -> r::ConsentProvision {
+        let mut permits = Vec::new();
+        if !self.recorders.is_empty() {
+            permits.push(r::ConsentProvision {
+                r#type: Some("permit".into()),
+                actor: Self::actors(&self.recorders, "AUT", "author (originator)"),
+                ..Default::default()
+            });
+        }
+        for shared in &c.shared_with {
+            let actor = match &shared.fhir_reference {
+                Some(existing) => vec![r::ConsentProvisionActor {
+                    role: Box::new(concept(vec![coding(vocab::PARTICIPATION_TYPE, vocab::INFORMATION_RECIPIENT, Some("information recipient"))], None)),
+                    reference: Box::new(t::Reference {
+                        reference: Some(s(existing)),
+                        display: Some(s(&shared.name)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                None => {
+                    let urls = self.practitioner_and_role(shared.into());
+                    Self::actors(&[urls], vocab::INFORMATION_RECIPIENT, "information recipient")
+                }
+            };
+            permits.push(r::ConsentProvision { r#type: Some("permit".into()), actor, ..Default::default() });
+        }
+        r::ConsentProvision {
+            r#type: Some("deny".into()),
+            provision: permits,
+            ..Default::default()
+        }
+    }
+
     fn consent(&mut self, c: &ConsentForInformationSharing) {
+        if let Some(p) = &c.performing_professional {
+            self.recorder(p.into());
+        }
+        if let Some(p) = &c.person_completing_record {
+            self.recorder(p.into());
+        }
+        let provision = self.consent_provision(c);
         let mut extension = Vec::new();
         if let Some(reason) = &c.reason_for_consent_not_given {
             extension.push(ours(ext::CONSENT_REFUSAL_REASON, string_value(reason)));
@@ -1161,6 +1397,7 @@ impl<'p> Builder<'p> {
                 )],
                 Some(&c.consent),
             ))),
+            provision: Some(provision),
             ..Default::default()
         };
         let consent_url = self.put(key::CONSENT, "Consent", Resource::Consent(Box::new(consent)));
@@ -1169,9 +1406,7 @@ impl<'p> Builder<'p> {
                 key::CONSENT_PROVENANCE,
                 &consent_url,
                 c.performing_professional.as_ref(),
-                key::CONSENT_PROFESSIONAL,
                 c.person_completing_record.as_ref(),
-                key::CONSENT_COMPLETER,
             );
         }
     }

@@ -10,6 +10,7 @@ pub mod map;
 pub mod unmap;
 pub mod vocab;
 pub mod model;
+pub mod owned;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -200,6 +201,10 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
                 ),
             ),
             ValidationErrorKind::MinProperties { .. } => (at, "must not be empty".to_owned()),
+            ValidationErrorKind::Not { .. } if at.contains("/sharedWith/") => (
+                at,
+                "give either `fhirReference` (an existing resource, which says the rest) or `role`, `organisation` and `professionalIdentifier`, not both".to_owned(),
+            ),
             ValidationErrorKind::Not { .. } => (
                 at,
                 "leave `system` out for SNOMED CT: a coded value without `system` is SNOMED CT"

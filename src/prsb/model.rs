@@ -752,6 +752,38 @@ pub struct ConsentForInformationSharing {
     /// PRSB "Person completing record".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_completing_record: Option<PersonCompletingRecord>,
+    /// Who the person agreed to share the plan with, beyond the professionals
+    /// who recorded it (not a PRSB item of its own: it makes the consent one
+    /// the server can enforce).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<SharedWith>,
+}
+
+impl ConsentForInformationSharing {
+    /// Consent was not given when a reason for that is recorded.
+    pub fn given(&self) -> bool {
+        self.reason_for_consent_not_given.is_none()
+    }
+}
+
+/// Someone a plan may be shared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SharedWith {
+    /// Full name (at most 70 characters).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// Professional identifier (GMC, NMC, HCPC, SDS user id), which finds the
+    /// professional's own Practitioner resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub professional_identifier: Option<String>,
+    /// An existing resource that is this person (`Practitioner/123`,
+    /// `RelatedPerson/abc`), used as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhir_reference: Option<String>,
 }
 
 /// PRSB "Other care planning documents": one referenced document.

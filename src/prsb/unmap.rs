@@ -166,6 +166,36 @@ fn value_score(e: Option<&t::Extension>) -> Option<u8> {
     }
 }
 
+fn value_score_wide(e: Option<&t::Extension>) -> Option<usize> {
+    match e.and_then(|e| e.value.as_ref()) {
+        Some(t::ExtensionValue::Integer(v)) => v.value.and_then(|i| usize::try_from(i).ok()),
+        _ => None,
+    }
+}
+
+/// Puts an item in its list: at the end when it is still in the plan (the
+/// CarePlan lists those in order), at its recorded place when archived.
+fn place<T>(list: &mut Vec<T>, position: Option<usize>, item: T) {
+    match position {
+        Some(p) => list.insert(p.min(list.len()), item),
+        None => list.push(item),
+    }
+}
+
+/// A name as the plan shows it: its text, else its parts as written.
+fn name_text(n: &t::HumanName) -> Option<String> {
+    string(&n.text).or_else(|| {
+        let parts: Vec<String> = n
+            .prefix
+            .iter()
+            .chain(&n.given)
+            .chain(n.family.iter())
+            .filter_map(|p| p.value.clone())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    })
+}
+
 fn value_reference(e: Option<&t::Extension>) -> Option<&t::Reference> {
     match e.and_then(|e| e.value.as_ref()) {
         Some(t::ExtensionValue::Reference(v)) => Some(v),
@@ -193,11 +223,19 @@ fn comment(a: &t::Annotation) -> Comment {
     };
     let author = match &a.author {
         Some(t::AnnotationAuthor::String(s)) => s.value.clone().unwrap_or_default(),
-        Some(t::AnnotationAuthor::Reference(r)) => string(&r.display).unwrap_or_default(),
-        _ => String::new(),
+        Some(t::AnnotationAuthor::Reference(r)) => {
+            let json = serde_json::json!({"reference": string(&r.reference), "display": string(&r.display)});
+            reference_author(&json)
+        }
+        _ => "not recorded".to_owned(),
     };
     Comment {
-        id: a.id.clone().unwrap_or_default(),
+        // A note written through FHIR has no id: one made from what it says
+        // keeps it the same item each time the plan is read and posted back.
+        id: a.id.clone().unwrap_or_else(|| {
+            let said = format!("{}|{}|{}", date_time(&a.time).unwrap_or_default(), a.text.value.as_deref().unwrap_or_default(), author);
+            format!("note-{}", &uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, said.as_bytes()).simple().to_string()[..12])
+        }),
         author,
         author_role,
         date_time: date_time(&a.time).unwrap_or_default(),
@@ -206,6 +244,16 @@ fn comment(a: &t::Annotation) -> Comment {
         archived_at,
         archived_reason,
     }
+}
+
+/// The author of a note written through FHIR by reference, as the PRSB view
+/// shows it: the name the reference gives, else the reference itself.
+pub(crate) fn reference_author(reference: &serde_json::Value) -> String {
+    reference["display"]
+        .as_str()
+        .or_else(|| reference["reference"].as_str())
+        .unwrap_or("unknown")
+        .to_owned()
 }
 
 fn comments(notes: &[t::Annotation]) -> Vec<Comment> {
@@ -344,7 +392,7 @@ impl<'a> Reader<'a> {
     fn plan(&self) -> Result<CarePlan> {
         let cp = self.care_plan;
         let subject = resolve_as!(self, &cp.subject, Patient, "CarePlan.subject")?;
-        let person = subject.name.first().and_then(|n| string(&n.text)).map(|name| Person {
+        let person = subject.name.first().and_then(name_text).map(|name| Person {
             name,
             nhs_number: subject
                 .identifier
@@ -357,23 +405,38 @@ impl<'a> Reader<'a> {
         let mut strengths = Vec::new();
         let mut attachments = Vec::new();
         let mut documents = Vec::new();
-        for (i, reference) in cp.supporting_info.iter().enumerate() {
-            let what = format!("CarePlan.supportingInfo[{i}]");
+        let mut needs = Vec::new();
+        let mut goals = Vec::new();
+        // Items still in the plan, then the archived ones at their places.
+        let archived_url = vocab::structure_definition(ext::ARCHIVED_ITEM);
+        let archived: Vec<(&t::Reference, usize, String)> = find_all(&cp.extension, &archived_url)
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let position = value_score_wide(sub(e, "position"))?;
+                Some((value_reference(sub(e, "item"))?, position, format!("CarePlan.extension:archived-item[{i}]")))
+            })
+            .collect();
+        let active = cp.supporting_info.iter().enumerate().map(|(i, r)| (r, None, format!("CarePlan.supportingInfo[{i}]")));
+        let active = active
+            .chain(cp.addresses.iter().enumerate().map(|(i, r)| (r, None, format!("CarePlan.addresses[{i}]"))))
+            .chain(cp.goal.iter().enumerate().map(|(i, r)| (r, None, format!("CarePlan.goal[{i}]"))));
+        for (reference, position, what) in active.chain(archived.into_iter().map(|(r, p, w)| (r, Some(p), w))) {
+            let what = what.as_str();
             match self.index.resolve(reference) {
-                Some(Resource::Observation(o)) => strengths.push(self.strength(o, &what)?),
+                Some(Resource::Observation(o)) => place(&mut strengths, position, self.strength(o, what)?),
                 Some(Resource::DocumentReference(d)) => {
                     if item_kind(&d.category) == Some("care-planning-document") {
-                        documents.push(self.other_document(d, &what)?);
+                        place(&mut documents, position, self.other_document(d, what)?);
                     } else {
-                        attachments.push(self.attachment(d, &what)?);
+                        place(&mut attachments, position, self.attachment(d, what)?);
                     }
                 }
-                Some(_) => bail!("{what}: not a strength (Observation) or a document (DocumentReference)"),
+                Some(Resource::Condition(c)) => place(&mut needs, position, self.need(c, what)?),
+                Some(Resource::Goal(g)) => place(&mut goals, position, self.goal(g, what)?),
+                Some(_) => bail!("{what}: not a plan item (a strength, need, goal or document)"),
                 None => bail!("{what}: `{}` is not among the resources", string(&reference.reference).unwrap_or_default()),
             }
         }
-        let needs = each(&cp.addresses, "CarePlan.addresses", |r, what| self.need(resolve_as!(self, r, Condition, what)?, what))?;
-        let goals = each(&cp.goal, "CarePlan.goal", |r, what| self.goal(resolve_as!(self, r, Goal, what)?, what))?;
         let actions = each(&cp.activity, "CarePlan.activity", |a, what| self.action(a, what))?;
 
         let responsibility_for_review = self
@@ -407,11 +470,9 @@ impl<'a> Reader<'a> {
         Ok(CarePlan {
             id: self.plan_id.clone(),
             person,
-            date_last_updated: cp
-                .meta
-                .as_ref()
-                .and_then(|m| m.last_updated.as_ref())
-                .and_then(|i| i.value.clone()),
+            date_last_updated: value_string(find_ext(&cp.extension, ext::PLAN_LAST_UPDATED)).or_else(|| {
+                cp.meta.as_ref().and_then(|m| m.last_updated.as_ref()).and_then(|i| i.value.clone())
+            }),
             strengths,
             needs,
             goals,
@@ -686,7 +747,7 @@ impl<'a> Reader<'a> {
         Ok(ProfessionalFields {
             name: practitioner
                 .and_then(|p| p.name.first())
-                .and_then(|n| string(&n.text))
+                .and_then(name_text)
                 .unwrap_or_default(),
             role: role.code.first().map(self::role),
             grade: practitioner
@@ -798,7 +859,7 @@ impl<'a> Reader<'a> {
             agreed_by,
             person_full_name: representative
                 .and_then(|p| p.name.first())
-                .and_then(|n| string(&n.text)),
+                .and_then(name_text),
             role: representative.and_then(|p| p.relationship.first()).map(role),
             date_agreed: value_string(sub(e, "date")),
             reason_not_obtained: value_string(sub(e, "reasonNotObtained")),
@@ -863,7 +924,44 @@ impl<'a> Reader<'a> {
             reason_for_consent_not_given: value_string(find_ext(&consent.extension, ext::CONSENT_REFUSAL_REASON)),
             performing_professional,
             person_completing_record,
+            shared_with: self.shared_with(consent)?,
         }))
+    }
+
+    /// Who the consent lets see the plan as an information recipient: one
+    /// permit provision each (the Practitioner and its role, or one existing resource).
+    fn shared_with(&self, consent: &r::Consent) -> Result<Vec<SharedWith>> {
+        let nested = consent.provision.as_ref().map(|p| p.provision.as_slice()).unwrap_or_default();
+        let mut out = Vec::new();
+        for (i, provision) in nested.iter().enumerate() {
+            let recipients: Vec<&r::ConsentProvisionActor> = provision
+                .actor
+                .iter()
+                .filter(|a| has_code(&a.role, vocab::PARTICIPATION_TYPE, vocab::INFORMATION_RECIPIENT))
+                .collect();
+            let Some(first) = recipients.first() else { continue };
+            let what = format!("Consent.provision.provision[{i}].actor");
+            // The mapper names a professional twice (Practitioner and role); an existing resource once.
+            let role = recipients
+                .iter()
+                .filter(|_| recipients.len() > 1)
+                .find(|a| matches!(self.index.resolve(&a.reference), Some(Resource::PractitionerRole(_))));
+            let shared = match role {
+                Some(a) => {
+                    let p = self.professional(&a.reference, &what)?;
+                    SharedWith { name: p.name, role: p.role, organisation: p.organisation, professional_identifier: p.identifier, fhir_reference: None }
+                }
+                None => SharedWith {
+                    name: string(&first.reference.display).unwrap_or_default(),
+                    role: None,
+                    organisation: None,
+                    professional_identifier: None,
+                    fhir_reference: string(&first.reference.reference),
+                },
+            };
+            out.push(shared);
+        }
+        Ok(out)
     }
 }
 

@@ -44,6 +44,10 @@ pub const GOAL_RELATIONSHIP_TYPE: &str =
 /// SNOMED CT 734163000 "Care plan", PRSB's code for the plan.
 pub const CARE_PLAN_CODE: (&str, &str) = ("734163000", "Care plan");
 /// LOINC 59284-0 "Patient Consent".
+pub const GOAL_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/goal-priority";
+/// `Consent.provision.actor.role` of those a plan may be shared with: information recipient.
+pub const PARTICIPATION_TYPE: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+pub const INFORMATION_RECIPIENT: &str = "IRCP";
 pub const PATIENT_CONSENT_CODE: (&str, &str) = ("59284-0", "Patient Consent");
 
 /// Our extensions, by id (see docs/mapping.md).
@@ -62,6 +66,8 @@ pub mod ext {
     pub const DOCUMENT_LOCATION: &str = "document-location";
     pub const COMMENT_AUTHOR_ROLE: &str = "comment-author-role";
     pub const CONSENT_REFUSAL_REASON: &str = "consent-refusal-reason";
+    pub const ARCHIVED_ITEM: &str = "archived-item";
+    pub const PLAN_LAST_UPDATED: &str = "plan-last-updated";
 }
 
 /// Our profiles, by id.
@@ -178,6 +184,37 @@ pub fn goal_lifecycle(state: Option<GoalState>) -> String {
     state
         .and_then(|s| map.get(goal_state_code(s)).cloned())
         .unwrap_or_else(|| "active".to_owned())
+}
+
+/// `Goal.lifecycleStatus` of an archived goal: no longer part of the plan,
+/// `completed` when it was reached or closed as not reached, else `cancelled`.
+pub fn archived_goal_lifecycle(state: Option<GoalState>) -> &'static str {
+    if goal_lifecycle(state) == "completed" {
+        "completed"
+    } else {
+        "cancelled"
+    }
+}
+
+/// `CarePlan.activity.detail.status` of an archived action: `completed` or
+/// `cancelled` when it ended that way, else `stopped` (archived under way,
+/// with its goal).
+pub fn archived_activity_status(state: Option<ActionState>) -> &'static str {
+    match activity_status(state).as_str() {
+        "completed" => "completed",
+        "cancelled" => "cancelled",
+        _ => "stopped",
+    }
+}
+
+/// `Goal.priority` from the PRSB importance score (1 to 10): 8 to 10 high,
+/// 4 to 7 medium, 1 to 3 low (docs/mapping.md, "Goal priority").
+pub fn goal_priority(importance: u8) -> (&'static str, &'static str) {
+    match importance {
+        8.. => ("high-priority", "High Priority"),
+        4..=7 => ("medium-priority", "Medium Priority"),
+        _ => ("low-priority", "Low Priority"),
+    }
 }
 
 /// `CarePlan.activity.detail.status` for a PRSB action state (`ConceptMap/prsb-action-status-to-r4`).

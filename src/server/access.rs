@@ -694,6 +694,39 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
     if res_type == "Consent" {
         consent_writer(conn, r, concern)?;
     }
+    if res_type == "Patient" && patient_scoped(r) {
+        // Who a person is (NHS number and any other identifier) is recorded by
+        // those who verified it: an app that could set it could claim someone
+        // else's records, which are matched on it (a PRSB plan by NHS number).
+        let before = match live {
+            Some(c) => resource_of(c)?["identifier"].clone(),
+            None => Value::Null,
+        };
+        let after = &json["identifier"];
+        let none = |v: &Value| v.is_null() || v.as_array().is_some_and(Vec::is_empty);
+        if *after != before && !(none(after) && none(&before)) {
+            return Err(forbidden("A patient-scoped token may not add, change or remove a Patient's identifiers (NHS number and others): they are recorded by the person's care providers"));
+        }
+    }
+    Ok(())
+}
+
+/// An NHS number names one person: a Patient may not be given one that
+/// another Patient already holds. Checked for every writer.
+pub fn guard_nhs_number(svc: &Service, conn: &Connection, id: &str, json: &Value) -> FhirResult<()> {
+    const NHS_NUMBER: &str = crate::prsb::vocab::NHS_NUMBER;
+    for identifier in json["identifier"].as_array().into_iter().flatten() {
+        let (Some(NHS_NUMBER), Some(value)) = (identifier["system"].as_str(), identifier["value"].as_str()) else { continue };
+        let query = format!("identifier={}|{}", NHS_NUMBER, url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
+        let holders = matching(conn, &svc.registry, "Patient", &query, 2, None)?;
+        if holders.iter().any(|(_, other)| other != id) {
+            return Err(FhirError::conflict(
+                409,
+                format!("NHS number {value} is already held by another Patient; an NHS number names one person, so find that Patient (Patient?identifier={NHS_NUMBER}|{value}) and write to it"),
+            )
+            .at("Patient.identifier"));
+        }
+    }
     Ok(())
 }
 
@@ -761,7 +794,7 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
 /// The data controller, or its own system: a backend system (a `system/`
 /// scope on the type) is registered by the data controller and acts for
 /// it, as an importer of plans does.
-fn acts_for_data_controller(r: &Requester, res_type: &str) -> bool {
+pub fn acts_for_data_controller(r: &Requester, res_type: &str) -> bool {
     r.has_role(super::auth::DATA_CONTROLLER) || r.scopes.list.iter().any(|s| s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == res_type))
 }
 
@@ -796,9 +829,19 @@ fn consent_writer(conn: &Connection, r: &Requester, concern: &Concern) -> FhirRe
 /// is refused without its id, version or date.
 pub fn matching_for(svc: &Service, conn: &Connection, req: &Request, t: &str, query: &str, limit: usize) -> FhirResult<Vec<(String, String)>> {
     let r = &*req.requester;
-    let patient = r.patient.as_deref().filter(|_| !r.is_open() && r.scopes.grant(t, Permission::Search).max(r.scopes.grant(t, Permission::Read)) == Grant::Compartment);
+    let grant = r.scopes.grant(t, Permission::Search).max(r.scopes.grant(t, Permission::Read));
+    if !r.is_open() && grant == Grant::None {
+        // Whether criteria match would tell what the token may not search.
+        return Err(forbidden(format!(
+            "Conditional criteria on {t} ('{}') search {t}, which this token may neither search nor read; ask for a scope that reads {t}, or refer to the resource by id",
+            query.chars().take(100).collect::<String>()
+        )));
+    }
+    let patient = r.patient.as_deref().filter(|_| !r.is_open() && (grant == Grant::Compartment || patient_scoped(r)));
     let found = super::search::query::matching_guarded(conn, &svc.registry, t, query, limit, patient.map(|p| (p, compartment::is_compartment_type(t))), chain_guard(req))?;
-    if r.is_open() {
+    // The data controller's own systems write over what they hold, whatever
+    // the person's consent lets them read (what they are answered is judged).
+    if r.is_open() || acts_for_data_controller(r, t) {
         return Ok(found);
     }
     let gate = Gate::new(svc, r);

@@ -12,6 +12,7 @@ use super::format;
 use super::interactions::{self, new_id, Reply};
 use super::routing::{self, Interaction, Request, Return};
 use super::search::index::{IndexValue, parse_reference};
+use super::auth::concern::Concern;
 use super::{access, audit, clock, Prepared, Service};
 use crate::issue::Issue;
 use base64::Engine as _;
@@ -143,6 +144,40 @@ fn searches(raw: &[Value], base: &str) -> usize {
         .count()
 }
 
+/// How many searches the conditional parts of a Bundle ask for: each
+/// different conditional reference (`Type?criteria`), and each entry with
+/// `ifNoneExist` or a conditional URL.
+fn conditionals(raw: &[Value]) -> usize {
+    fn walk<'a>(v: &'a Value, out: &mut std::collections::HashSet<&'a str>) {
+        match v {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v.as_str()) {
+                        ("reference", Some(r)) if r.contains('?') => {
+                            out.insert(r);
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut references = std::collections::HashSet::new();
+    let mut entries = 0;
+    for e in raw {
+        if let Some(resource) = e.get("resource") {
+            walk(resource, &mut references);
+        }
+        let request = &e["request"];
+        if request.get("ifNoneExist").is_some() || request["url"].as_str().is_some_and(|u| u.contains('?') && request["method"] != "GET") {
+            entries += 1;
+        }
+    }
+    references.len() + entries
+}
+
 fn grows_with_data(i: &Interaction) -> bool {
     matches!(i, Interaction::Search(_) | Interaction::HistoryType(_) | Interaction::HistoryInstance(..) | Interaction::HistorySystem)
 }
@@ -152,6 +187,7 @@ fn grows_with_data(i: &Interaction) -> bool {
 /// add to the answer are refused without being run.
 fn batch(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
     super::limits::check_searches(&svc.config.limits, searches(raw, &req.base))?;
+    super::limits::check_conditionals(&svc.config.limits, conditionals(raw))?;
     let mut entries = Vec::with_capacity(raw.len());
     let gathered = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
     for (i, r) in raw.iter().enumerate() {
@@ -192,9 +228,11 @@ fn rank(i: &Interaction) -> u8 {
 
 fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
     super::limits::check_searches(&svc.config.limits, searches(raw, &req.base))?;
+    super::limits::check_conditionals(&svc.config.limits, conditionals(raw))?;
     let mut entries: Vec<Entry> = raw.iter().enumerate().map(|(i, r)| read_entry(i, r, &req.base)).collect::<FhirResult<_>>()?;
     for e in &mut entries {
         e.request.requester = req.requester.clone();
+        e.request.moment = req.moment;
         // One answer budget for the whole transaction, as for a batch.
         e.request.budget = req.budget.clone();
     }
@@ -219,11 +257,23 @@ fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply>
     let mut prepared: Vec<Option<Prepared>> = prepared.into_iter().map(|p| p.ok().flatten()).collect();
     let replies = svc.store.write(|conn| {
         let mut entries = entries;
+        // One instant for the whole transaction, taken under the writer lock
+        // so that versions stay in time order across transactions.
+        let moment = req.moment.unwrap_or_else(clock::now_ms);
+        for e in &mut entries {
+            e.request.moment = Some(moment);
+        }
         let ids = assign_ids(svc, conn, &mut entries, &prepared)?;
         let mut conditional: HashMap<String, String> = HashMap::new();
         for (e, p) in entries.iter().zip(prepared.iter_mut()) {
             if let Some(p) = p {
+                let before = p.json.clone();
                 rewrite_references(svc, conn, &e.request, &mut p.json, &ids, &mut conditional).map_err(|err| in_entry(err, e.index, e.full_url.as_deref(), Some(&p.res_type)))?;
+                if p.json != before {
+                    // Whom it concerns and what it links to follow the references as stored,
+                    // not as sent (`urn:uuid:` and conditional references name no one).
+                    p.concern = Concern::of(&svc.ctx, &svc.registry, &p.json);
+                }
                 for row in &mut p.index {
                     if let IndexValue::Reference { target_type, target_id, url } = &mut row.value {
                         if let Some(new) = ids.get(url.as_str()).or_else(|| conditional.get(url.as_str())) {

@@ -60,6 +60,7 @@ pub struct Settings {
     pub max_bundle_entries: Option<usize>,
     pub max_response_bytes: Option<usize>,
     pub max_bundle_searches: Option<usize>,
+    pub max_bundle_conditionals: Option<usize>,
     /// A quota on the database file: writes beyond it get 507.
     pub max_database_bytes: Option<u64>,
     /// Seconds a client has to send a request's head (0: no limit).
@@ -103,6 +104,7 @@ impl Settings {
             max_bundle_entries: self.max_bundle_entries.or(fallback.max_bundle_entries),
             max_response_bytes: self.max_response_bytes.or(fallback.max_response_bytes),
             max_bundle_searches: self.max_bundle_searches.or(fallback.max_bundle_searches),
+            max_bundle_conditionals: self.max_bundle_conditionals.or(fallback.max_bundle_conditionals),
             max_database_bytes: self.max_database_bytes.or(fallback.max_database_bytes),
             header_timeout: self.header_timeout.or(fallback.header_timeout),
             body_timeout: self.body_timeout.or(fallback.body_timeout),
@@ -179,6 +181,7 @@ impl From<Settings> for ServerConfig {
                 max_bundle_entries: s.max_bundle_entries.unwrap_or(super::limits::DEFAULT_MAX_BUNDLE_ENTRIES),
                 max_response_bytes: s.max_response_bytes.unwrap_or(super::limits::DEFAULT_MAX_RESPONSE_BYTES),
                 max_bundle_searches: s.max_bundle_searches.unwrap_or(super::limits::DEFAULT_MAX_BUNDLE_SEARCHES),
+                max_bundle_conditionals: s.max_bundle_conditionals.unwrap_or(super::limits::DEFAULT_MAX_BUNDLE_CONDITIONALS),
             },
             max_database_bytes: s.max_database_bytes.filter(|b| *b > 0),
             header_timeout: seconds(s.header_timeout, DEFAULT_HEADER_TIMEOUT_SECS),

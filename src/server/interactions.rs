@@ -204,14 +204,26 @@ fn stamp(json: Value, id: &str, version: i64, last_updated: i64) -> Value {
 pub fn commit(svc: &Service, conn: &Connection, req: &Request, (t, id): (&str, &str), method: &'static str, content: Option<(Value, &[IndexRow], &Concern)>, current: Option<&Version>) -> FhirResult<(Version, Option<Value>)> {
     // Every write comes through here, whichever way its id came (URL, entry, body).
     super::routing::check_id(id)?;
-    if let (Some((json, _, concern)), "Consent") = (&content, t) {
-        access::guard_consent(svc, conn, json, concern)?;
+    match (&content, t) {
+        (Some((json, _, concern)), "Consent") => access::guard_consent(svc, conn, json, concern)?,
+        (Some((json, _, _)), "Patient") => access::guard_nhs_number(svc, conn, id, json)?,
+        _ => {}
     }
     let version = current.map_or(1, |c| c.version + 1);
-    let now = clock::now_ms();
+    let now = req.moment.unwrap_or_else(clock::now_ms);
     let (json, index, concern) = match content {
         Some((json, index, concern)) => (Some(stamp(json, id, version, now)), index, Some(concern)),
         None => (None, &[][..], None),
+    };
+    // A Patient is its own compartment: one created without an id in its
+    // body gets it only now.
+    let own_compartment;
+    let concern = match (concern, &json) {
+        (Some(c), Some(stamped)) if t == "Patient" && !c.compartment.contains(id) => {
+            own_compartment = Concern::of(&svc.ctx, &svc.registry, stamped);
+            Some(&own_compartment)
+        }
+        (c, _) => c,
     };
     let body = json.as_ref().map(serde_json::to_vec).transpose().map_err(store::internal)?;
     let stored = store::put_version(conn, &NewVersion { res_type: t, id, version, method, last_updated: now, body: body.as_deref(), index, concern, by_patient: access::patient_scoped(&req.requester) })?;
@@ -277,9 +289,38 @@ fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Pr
     access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), current.as_ref())?;
     check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
     let exists = current.as_ref().is_some_and(|c| !c.deleted());
+    if let Some(same) = current.as_ref().filter(|c| unchanged(c, &p.json)) {
+        // An update that changes nothing makes no new version (as HAPI FHIR
+        // does): the version, its ETag and meta.lastUpdated keep meaning "last changed".
+        let mut reply = Reply::read(same.clone())?;
+        reply.write = true;
+        reply.issues.push(note(format!("{t}/{id} already has this content (version {}); no new version was made", same.version)));
+        return Ok(reply);
+    }
     let patients = concerned(svc, &p.concern, current.as_ref())?;
     let (version, json) = commit(svc, conn, req, (t, id), "PUT", Some((p.json, &p.index, &p.concern)), current.as_ref())?;
     Ok(Reply { patients, ..Reply::written(if exists { 200 } else { 201 }, version, json, p.issues) })
+}
+
+/// Whether `new` says what the stored version says, leaving aside what the
+/// server itself sets (`id`, `meta.versionId`, `meta.lastUpdated`): the
+/// caller has already chosen which resource `new` replaces.
+pub fn unchanged(stored: &Version, new: &Value) -> bool {
+    fn without_stamp(v: &Value) -> Value {
+        let mut v = v.clone();
+        v.as_object_mut().map(|m| m.shift_remove("id"));
+        if let Some(meta) = v.get_mut("meta").and_then(Value::as_object_mut) {
+            meta.shift_remove("versionId");
+            meta.shift_remove("lastUpdated");
+            if meta.is_empty() {
+                v.as_object_mut().map(|m| m.shift_remove("meta"));
+            }
+        }
+        v
+    }
+    let Some(bytes) = stored.body.as_deref() else { return false };
+    let Ok(old) = serde_json::from_slice::<Value>(bytes) else { return false };
+    without_stamp(&old) == without_stamp(new)
 }
 
 fn conditional_update(svc: &Service, conn: &Connection, t: &str, req: &Request, p: Prepared) -> FhirResult<Reply> {

@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_response_bytes: usize,
     /// Most search and history entries in one batch Bundle.
     pub max_bundle_searches: usize,
+    /// Most conditional references and conditional entries in one Bundle:
+    /// each is a search, run while a transaction holds the store's writer.
+    pub max_bundle_conditionals: usize,
 }
 
 pub const DEFAULT_MAX_DEPTH: usize = 100;
@@ -33,6 +36,8 @@ pub const DEFAULT_MAX_BUNDLE_ENTRIES: usize = 10_000;
 /// As large as the largest body a client may send.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_BUNDLE_SEARCHES: usize = 100;
+/// A PRSB plan of a few hundred items maps to as many conditional entries.
+pub const DEFAULT_MAX_BUNDLE_CONDITIONALS: usize = 1_000;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -42,6 +47,7 @@ impl Default for Limits {
             max_bundle_entries: DEFAULT_MAX_BUNDLE_ENTRIES,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_bundle_searches: DEFAULT_MAX_BUNDLE_SEARCHES,
+            max_bundle_conditionals: DEFAULT_MAX_BUNDLE_CONDITIONALS,
         }
     }
 }
@@ -96,6 +102,20 @@ pub fn check_searches(limits: &Limits, n: usize) -> FhirResult<()> {
             413,
             IssueCode::TooCostly,
             format!("The Bundle has {n} search or history entries; this server runs at most {} in one batch (--max-bundle-searches); split it", limits.max_bundle_searches),
+        )
+        .at("Bundle.entry"));
+    }
+    Ok(())
+}
+
+/// Conditional references and entries are searches too, and a transaction
+/// runs them under the store's writer: refused past the limit before any runs.
+pub fn check_conditionals(limits: &Limits, n: usize) -> FhirResult<()> {
+    if n > limits.max_bundle_conditionals {
+        return Err(FhirError::new(
+            413,
+            IssueCode::TooCostly,
+            format!("The Bundle has {n} different conditional references and conditional entries; this server resolves at most {} in one Bundle (--max-bundle-conditionals); refer to resources by id, or split it", limits.max_bundle_conditionals),
         )
         .at("Bundle.entry"));
     }

@@ -42,6 +42,7 @@ pub mod operations;
 pub mod outbox;
 pub mod pages;
 pub mod prsb_ops;
+pub mod prsb_post;
 pub mod routing;
 pub mod search;
 pub mod store;

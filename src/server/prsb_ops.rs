@@ -9,7 +9,6 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::error::{FhirError, FhirResult};
-use super::format;
 use super::interactions::Reply;
 use super::routing::Request;
 use super::search::{dates, query};
@@ -28,21 +27,13 @@ fn flag(req: &Request, name: &str) -> bool {
 pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
     let plan = crate::prsb::read(&req.body)
         .map_err(|problems| FhirError::unprocessable(crate::prsb::problems_as_issues(&req.body, &problems)))?;
+    if flag(req, "store") {
+        return super::prsb_post::store_plan(svc, req, plan);
+    }
     let bundle = crate::prsb::map::map(&plan);
     let json = crate::prsb::map::to_json(&bundle).map_err(store::internal)?;
-    if !flag(req, "store") {
-        let value: Value = serde_json::from_str(&json).map_err(store::internal)?;
-        return Ok(Reply::body(200, value));
-    }
-    let transaction = Request {
-        method: "POST".to_owned(),
-        path: String::new(),
-        query: Vec::new(),
-        content_type: Some(format::FHIR_JSON.to_owned()),
-        body: json.into_bytes(),
-        ..req.clone()
-    };
-    svc.execute(&transaction)
+    let value: Value = serde_json::from_str(&json).map_err(store::internal)?;
+    Ok(Reply::body(200, value))
 }
 
 /// `GET|POST /CarePlan/{id}/$prsb[?includeArchived=true][&version=N | &_at=instant]`.
@@ -74,32 +65,80 @@ pub fn view(svc: &Service, id: &str, req: &Request) -> FhirResult<Reply> {
             (Some(v), None) => store::version(conn, "CarePlan", id, v + 1)?.map(|next| next.last_updated - 1),
             (None, None) => None,
         };
-        let versions = gather(svc, conn, care_plan, moment)?;
-        // Only what this requester may see goes into the view (scopes, compartment, consent).
-        let (versions, filtered) = super::access::visible_versions(svc, req, versions)?;
-        let resources = versions
-            .iter()
-            .map(|v| {
-                let bytes = v.body.as_deref().unwrap_or_default();
-                let resource = fhirbolt::json::from_slice(bytes, None)
-                    .map_err(|e| FhirError::bad_request(format!("{}/{} cannot be read as R4: {e}", v.res_type, v.id)))?;
-                Ok((Some(format!("{}/{}", v.res_type, v.id)), resource))
-            })
-            .collect::<FhirResult<Vec<_>>>()?;
-        let plan = crate::prsb::unmap::unmap(&resources, Some(id)).map_err(|e| {
-            FhirError::unprocessable(vec![crate::issue::Issue::error(
-                crate::issue::IssueCode::Processing,
-                format!("CarePlan/{id}"),
-                format!("This CarePlan cannot be read as a PRSB plan: {e:#}"),
-            )])
-        })?;
-        Ok((plan, filtered))
+        read_plan(svc, conn, req, care_plan, moment)
     })?;
     let (plan, filtered) = plan;
     let plan = if flag(req, "includeArchived") { plan } else { crate::prsb::archive::active_view(&plan) };
     let mut reply = Reply::plain_json(serde_json::to_value(&plan).map_err(store::internal)?);
     reply.filtered = filtered;
     Ok(reply)
+}
+
+/// A stored plan as a PRSB plan, whole (archived items too), as it is now
+/// or was at `moment`, with only what this requester may see (scopes,
+/// compartment, consent); `true` when something was left out.
+pub fn read_plan(svc: &Service, conn: &Connection, req: &Request, care_plan: Version, moment: Option<i64>) -> FhirResult<(crate::prsb::CarePlan, bool)> {
+    read_plan_as(svc, conn, req, care_plan, moment, Judged::ForRequester)
+}
+
+/// Whom a plan is read for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// What the requester may see, and no more.
+    ForRequester,
+    /// All of it, for a writer who may write over the whole plan (the data
+    /// controller's own systems, the person themselves): nothing read this
+    /// way is answered, and what the write returns is judged.
+    Whole,
+}
+
+pub fn read_plan_as(svc: &Service, conn: &Connection, req: &Request, care_plan: Version, moment: Option<i64>, judged: Judged) -> FhirResult<(crate::prsb::CarePlan, bool)> {
+    let id = care_plan.id.clone();
+    let first_stored = store::version(conn, "CarePlan", &id, 1)?.map(|v| v.last_updated);
+    let versions = gather(svc, conn, care_plan, moment)?;
+    let (versions, filtered) = match judged {
+        Judged::ForRequester => super::access::visible_versions(svc, req, versions)?,
+        Judged::Whole => (versions, false),
+    };
+    let resources = versions
+        .iter()
+        .map(|v| {
+            let bytes = v.body.as_deref().unwrap_or_default();
+            let resource = fhirbolt::json::from_slice(bytes, None)
+                .map_err(|e| FhirError::bad_request(format!("{}/{} cannot be read as R4: {e}", v.res_type, v.id)))?;
+            Ok((Some(format!("{}/{}", v.res_type, v.id)), resource))
+        })
+        .collect::<FhirResult<Vec<_>>>()?;
+    let mut plan = crate::prsb::unmap::unmap(&resources, Some(&id)).map_err(|e| {
+        FhirError::unprocessable(vec![crate::issue::Issue::error(
+            crate::issue::IssueCode::Processing,
+            format!("CarePlan/{id}"),
+            format!("This CarePlan cannot be read as a PRSB plan: {e:#}"),
+        )])
+    })?;
+    plan.date_last_updated = date_last_updated(&versions, plan.date_last_updated.take(), first_stored);
+    Ok((plan, filtered))
+}
+
+/// PRSB "date last updated", kept automatically: the latest real change to
+/// any resource of the plan, whichever way it came (a PRSB post or plain
+/// FHIR). A plan that came with its own date (one brought over from another
+/// system) keeps it until something changes after it was first stored: the
+/// versions written by the transaction that first stored it all carry that
+/// one moment and are not a change to the plan.
+fn date_last_updated(versions: &[Version], carried: Option<String>, first_stored: Option<i64>) -> Option<String> {
+    let carried_ms = carried.as_deref().and_then(dates::range).map(|(lo, _)| lo);
+    let after = match carried_ms {
+        Some(_) => first_stored.unwrap_or(i64::MIN),
+        None => i64::MIN,
+    };
+    let latest = versions.iter().map(|v| v.last_updated).filter(|&t| t > after).max();
+    match (latest, carried_ms) {
+        (Some(t), Some(c)) if t > c => Some(super::clock::instant(t)),
+        (Some(t), None) => Some(super::clock::instant(t)),
+        (_, Some(_)) => carried,
+        (None, None) => None,
+    }
 }
 
 /// The CarePlan and every resource of the plan: what it references, what
@@ -167,12 +206,11 @@ fn references(value: &Value, out: &mut Vec<(String, String)>) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
-                if key == "reference" {
-                    if let Some(target) = v.as_str().and_then(super::search::index::parse_reference) {
-                        out.push(target);
-                    }
-                } else {
-                    references(v, out);
+                match (key.as_str(), v.as_str()) {
+                    ("reference", Some(text)) => out.extend(super::search::index::parse_reference(text)),
+                    // Not a reference's text: an element that is itself a Reference
+                    // named `reference` (Consent.provision.actor.reference) holds one.
+                    _ => references(v, out),
                 }
             }
         }

@@ -43,6 +43,10 @@ pub struct Request {
     /// Set on the entries of a batch: their audit records are gathered into
     /// the batch's one AuditEvent (a write's own is still written with it).
     pub gathered_audit: Option<std::sync::Arc<parking_lot::Mutex<Vec<super::audit::Record>>>>,
+    /// The instant a transaction stamps on every version it writes (one
+    /// `meta.lastUpdated` for all of them, as one change); a single request
+    /// takes the time of its own write.
+    pub moment: Option<i64>,
 }
 
 impl Request {
@@ -64,6 +68,7 @@ impl Request {
             requester: std::sync::Arc::new(super::auth::Requester::nobody()),
             budget: super::limits::Budget::new(super::limits::DEFAULT_MAX_RESPONSE_BYTES),
             gathered_audit: None,
+            moment: None,
         }
     }
 

@@ -81,8 +81,10 @@ CREATE INDEX IF NOT EXISTS link_target ON link (target_type, target_id);
 
 /// `PRAGMA user_version` of a database whose `concern` and `link` rows are
 /// complete; an older one gets them computed once at start
-/// (`Service::assemble`).
-pub const CONCERN_SCHEMA_VERSION: i64 = 1;
+/// (`Service::assemble`). Version 2: rows computed before it missed what
+/// transactions stored through `urn:uuid:` and conditional references, and
+/// a Patient created without an id in its body.
+pub const CONCERN_SCHEMA_VERSION: i64 = 2;
 
 /// The index tables, each with the kind of value it holds.
 pub const INDEX_TABLES: &[&str] = &["idx_token", "idx_string", "idx_date", "idx_reference", "idx_quantity", "idx_uri"];

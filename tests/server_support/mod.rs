@@ -3,6 +3,8 @@
 //! to them over HTTP.
 #![allow(dead_code)]
 
+pub mod tokens;
+
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
