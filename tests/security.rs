@@ -529,7 +529,8 @@ fn the_prsb_view_is_built_from_what_the_requester_may_see() {
     let text = r.text().unwrap();
     assert!(!text.contains("No falls for three months."), "the goals are left out: {text}");
     // Patient-scoped tokens: the person's own plan, never another's.
-    let own = As { srv: &srv, token: token("p", "patient/*.read", json!({"patient": person})) };
+    // (The person is who the token's fhirUser says: the plan's consent withholds it from anyone else it does not name.)
+    let own = As { srv: &srv, token: token("p", "patient/*.read", json!({"patient": person, "fhirUser": format!("Patient/{person}")})) };
     assert_eq!(view(&own).status(), 200);
     let other = As { srv: &srv, token: token("alice", "patient/*.read", json!({"patient": "alice"})) };
     assert_eq!(view(&other).status(), 404, "as if it did not exist");
