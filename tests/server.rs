@@ -1024,3 +1024,91 @@ fn prsb_operations_map_store_and_view_every_version() {
     assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb?version=99")).status(), 404);
     assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb?_at=yesterday")).status(), 400);
 }
+
+/// The five PRSB examples, each stored through `$from-prsb?store=true`:
+/// (the plan file, the stored CarePlan's id, every `Type/id` the
+/// transaction stored).
+fn store_prsb_examples(srv: &Server) -> Vec<(std::path::PathBuf, String, std::collections::BTreeSet<String>)> {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prsb");
+    let mut plans: Vec<_> = std::fs::read_dir(&examples).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    plans.sort();
+    assert_eq!(plans.len(), 5, "the five PRSB examples");
+    let mut out = Vec::new();
+    for plan in plans {
+        let r = srv.client.post(srv.url("$from-prsb?store=true")).header("Content-Type", "application/json").body(std::fs::read(&plan).unwrap()).send().unwrap();
+        let status = r.status();
+        let reply: Value = r.json().unwrap();
+        assert_eq!(status, 200, "{}: {:?}", plan.display(), texts(&reply));
+        let stored: std::collections::BTreeSet<String> = reply["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["response"]["location"].as_str().unwrap().split("/_history").next().unwrap().to_string())
+            .collect();
+        let id = stored.iter().find_map(|k| k.strip_prefix("CarePlan/")).unwrap().to_string();
+        out.push((plan, id, stored));
+    }
+    out
+}
+
+/// `Type/id` of the resources of a Bundle, by search mode (outcome entries apart).
+fn keys_by_mode(b: &Value, mode: &str) -> std::collections::BTreeSet<String> {
+    b["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == mode)
+        .map(|e| format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap()))
+        .collect()
+}
+
+/// `CarePlan/{id}/$everything`: the plan and every resource it links to, the
+/// same resources the PRSB view is read from, so `careplan unmap` reads the
+/// Bundle back into the plan `$prsb` answers; audited resource by resource.
+#[test]
+fn everything_answers_the_whole_plan_and_unmap_reads_it_back() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    for (plan, id, stored) in store_prsb_examples(&srv) {
+        let name = plan.file_name().unwrap().to_string_lossy().to_string();
+        let r = srv.get(&format!("CarePlan/{id}/$everything"));
+        assert_eq!(r.status(), 200, "{name}");
+        assert!(header(&r, "content-type").starts_with("application/fhir+json"));
+        assert_eq!(header(&r, "x-careplan-filtered"), "", "{name}: nothing is withheld in open mode");
+        let b: Value = r.json().unwrap();
+        assert_eq!(b["type"], "searchset");
+        assert_eq!(b["total"], 1, "one match: the plan");
+        assert_eq!(b["entry"][0]["resource"]["id"], json!(id), "the plan comes first");
+        assert_eq!(keys_by_mode(&b, "match"), [format!("CarePlan/{id}")].into_iter().collect());
+        let mut all = keys_by_mode(&b, "include");
+        all.insert(format!("CarePlan/{id}"));
+        assert_eq!(all, stored, "{name}: every resource the plan's transaction stored, and nothing else");
+        assert!(b["entry"].as_array().unwrap().iter().all(|e| e["fullUrl"].as_str().unwrap().starts_with(&srv.base)));
+        // POST answers the same.
+        let posted: Value = srv.client.post(srv.url(&format!("CarePlan/{id}/$everything"))).send().unwrap().json().unwrap();
+        assert_eq!(keys_by_mode(&posted, "include"), keys_by_mode(&b, "include"));
+
+        // `careplan unmap` reads the Bundle back into the plan the PRSB view answers.
+        let file = dir.path().join(format!("{name}.everything.json"));
+        std::fs::write(&file, serde_json::to_vec(&b).unwrap()).unwrap();
+        let out = common::careplan().args(["unmap", "--plan", &id]).arg(&file).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let unmapped: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let viewed: Value = srv.get(&format!("CarePlan/{id}/$prsb?includeArchived=true")).json().unwrap();
+        assert_eq!(unmapped, viewed, "{name}");
+        let original: Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+        assert_eq!(unmapped["id"], original["id"]);
+    }
+    // What is not a stored plan, and parameters it does not take.
+    assert_eq!(srv.get("CarePlan/nope/$everything").status(), 404);
+    assert_eq!(srv.get("Goal/nope/$everything").status(), 404);
+    let id = srv.bundle("CarePlan?_count=1")["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+    let r = srv.get(&format!("CarePlan/{id}/$everything?_since=2026-01-01"));
+    assert_eq!(r.status(), 400);
+    assert!(texts(&r.json().unwrap())[0].contains("_since"));
+    // A deleted plan is gone.
+    let plan: Value = srv.get(&format!("CarePlan/{id}")).json().unwrap();
+    assert_eq!(srv.client.delete(srv.url(&format!("CarePlan/{id}"))).send().unwrap().status(), 200);
+    assert_eq!(srv.get(&format!("CarePlan/{id}/$everything")).status(), 410);
+    assert!(plan["goal"].is_array());
+}
