@@ -555,7 +555,8 @@ fn validate_operation_at_every_level() {
 #[test]
 fn capability_statement_matches_what_the_server_does() {
     use careplan::server::metadata;
-    let registry = careplan::server::search::Registry::load(&common::context());
+    // The server loads careplan's own definitions (with its SearchParameters) beside the packages.
+    let registry = careplan::server::search::Registry::load(&common::context_with_careplan_profiles());
     let file: Value = serde_json::from_str(include_str!("../CapabilityStatement.json")).unwrap();
     let mut described = metadata::describe(&registry, env!("CARGO_PKG_VERSION"), file["date"].as_str().unwrap_or("2026-11-25"));
     if std::env::var_os("CAREPLAN_BLESS").is_some() {
@@ -1111,4 +1112,60 @@ fn everything_answers_the_whole_plan_and_unmap_reads_it_back() {
     assert_eq!(srv.client.delete(srv.url(&format!("CarePlan/{id}"))).send().unwrap().status(), 200);
     assert_eq!(srv.get(&format!("CarePlan/{id}/$everything")).status(), 410);
     assert!(plan["goal"].is_array());
+}
+
+/// careplan's own SearchParameters (profiles/SearchParameter-*.json) reach
+/// the links R4 does not index: a plan's supporting information and the
+/// needs a goal addresses, on the five PRSB examples as stored.
+#[test]
+fn our_search_parameters_include_supporting_info_and_goal_addresses() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let reference_keys = |list: &Value| -> std::collections::BTreeSet<String> { list.as_array().into_iter().flatten().map(|r| r["reference"].as_str().unwrap().to_string()).collect() };
+    let mut goals_addressing = 0;
+    for (plan, id, _) in store_prsb_examples(&srv) {
+        let name = plan.file_name().unwrap().to_string_lossy().to_string();
+        let stored: Value = srv.get(&format!("CarePlan/{id}")).json().unwrap();
+        let supporting = reference_keys(&stored["supportingInfo"]);
+        assert!(!supporting.is_empty(), "{name} has supporting information");
+        let b = srv.bundle(&format!("CarePlan?_id={id}&_include=CarePlan:supporting-info"));
+        assert_eq!(keys_by_mode(&b, "match"), [format!("CarePlan/{id}")].into_iter().collect());
+        assert_eq!(keys_by_mode(&b, "include"), supporting, "{name}: every supporting resource is included");
+        assert!(b["entry"].as_array().unwrap().iter().all(|e| e["search"]["mode"] != "outcome"), "{name}: the parameter is known: {b}");
+        // With a target type, only those.
+        let consents = srv.bundle(&format!("CarePlan?_id={id}&_include=CarePlan:supporting-info:Consent"));
+        assert_eq!(keys_by_mode(&consents, "include"), supporting.iter().filter(|k| k.starts_with("Consent/")).cloned().collect());
+        // Searched by value, the plan is found from what supports it.
+        let first = supporting.iter().next().unwrap();
+        assert!(keys_by_mode(&srv.bundle(&format!("CarePlan?supporting-info={first}")), "match").contains(&format!("CarePlan/{id}")));
+
+        // Goal.addresses: the goals of a need, and the needs of a goal.
+        let subject = stored["subject"]["reference"].as_str().unwrap();
+        let goals = srv.bundle(&format!("Goal?subject={subject}&addresses:missing=false&_count=100"));
+        let with_addresses: Vec<Value> = goals["entry"].as_array().unwrap().iter().filter(|e| e["search"]["mode"] == "match").map(|e| e["resource"].clone()).collect();
+        assert!(!with_addresses.is_empty(), "{name} has goals that address needs");
+        for goal in &with_addresses {
+            let gid = format!("Goal/{}", goal["id"].as_str().unwrap());
+            let addressed = reference_keys(&goal["addresses"]);
+            assert!(!addressed.is_empty());
+            for condition in &addressed {
+                let found = keys_by_mode(&srv.bundle(&format!("Goal?addresses={condition}")), "match");
+                assert!(found.contains(&gid), "{name}: Goal?addresses={condition} finds {gid}");
+            }
+            let b = srv.bundle(&format!("Goal?_id={}&_include=Goal:addresses", goal["id"].as_str().unwrap()));
+            assert_eq!(keys_by_mode(&b, "include"), addressed, "{name}: {gid} includes what it addresses");
+        }
+        goals_addressing += with_addresses.len();
+    }
+    assert_eq!(srv.total("Goal?addresses:missing=false&_summary=count"), goals_addressing as u64);
+    assert_eq!(goals_addressing, 12, "3 + 2 + 3 + 2 + 2 goals of the examples address a need");
+    // The CapabilityStatement lists them, with their definitions.
+    let statement: Value = srv.get("metadata").json().unwrap();
+    let resource = |t: &str| statement["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == t).unwrap().clone();
+    let (care_plan, goal) = (resource("CarePlan"), resource("Goal"));
+    assert!(care_plan["searchParam"].as_array().unwrap().iter().any(|p| p["name"] == "supporting-info" && p["definition"] == "https://careplan.example/fhir/SearchParameter/CarePlan-supporting-info"));
+    assert!(care_plan["searchInclude"].as_array().unwrap().contains(&json!("CarePlan:supporting-info")));
+    assert!(goal["searchParam"].as_array().unwrap().iter().any(|p| p["name"] == "addresses" && p["definition"] == "https://careplan.example/fhir/SearchParameter/Goal-addresses"));
+    assert!(goal["searchInclude"].as_array().unwrap().contains(&json!("Goal:addresses")));
+    assert!(care_plan["operation"].as_array().unwrap().iter().any(|o| o["name"] == "everything"));
 }
