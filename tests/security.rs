@@ -665,6 +665,48 @@ fn plan_operations_audit_every_resource_they_disclose() {
     assert_eq!(As { srv: &srv, token: token("x", "user/Goal.rs", json!({})) }.get(&format!("CarePlan/{id}/$everything")).status(), 403);
 }
 
+/// A Binary whose securityContext names a stored resource (the
+/// DocumentReference of a letter) is judged as that resource: its person
+/// reads it with a patient-scoped token, another person's token does not
+/// find it, and a label on the DocumentReference withholds it.
+#[test]
+fn a_binary_is_judged_as_the_resource_its_security_context_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    let letter = |id: &str, labels: Value| {
+        let mut document = json!({"resourceType": "DocumentReference", "id": id, "status": "current", "subject": {"reference": "Patient/alice"},
+            "content": [{"attachment": {"contentType": "text/plain", "url": format!("Binary/{id}")}}]});
+        if labels.as_array().is_some_and(|l| !l.is_empty()) {
+            document["meta"] = json!({"security": labels});
+        }
+        put(&admin, &document);
+        let r = admin.req(Method::PUT, &format!("Binary/{id}")).header("Content-Type", "text/plain").header("X-Security-Context", format!("DocumentReference/{id}")).body(format!("letter {id}")).send().unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    };
+    letter("open-letter", json!([]));
+    letter("restricted-letter", json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]));
+    let read = |who: &As, id: &str| who.req(Method::GET, &format!("Binary/{id}")).header("Accept", "text/plain").send().unwrap();
+
+    let alice = alice_app(&srv, "patient/*.read");
+    let r = read(&alice, "open-letter");
+    assert_eq!(r.status(), 200, "her letter, through its DocumentReference");
+    assert_eq!(r.text().unwrap(), "letter open-letter");
+    assert_eq!(read(&alice, "restricted-letter").status(), 200, "the person reads all of their record");
+    let bob = As { srv: &srv, token: token("bob-app", "patient/*.read", json!({"patient": "bob", "fhirUser": "Patient/bob"})) };
+    assert_eq!(read(&bob, "open-letter").status(), 404, "not in bob's record: as if it did not exist");
+    let gp = staff(&srv, "gp", "user/*.rs", json!({}));
+    assert_eq!(read(&gp, "open-letter").status(), 200);
+    let r = read(&gp, "restricted-letter");
+    assert_eq!(r.status(), 403, "withheld as its DocumentReference is");
+    assert_eq!(header(&r, "x-careplan-filtered"), "true");
+    assert!(texts(&r.json().unwrap())[0].contains("securityContext DocumentReference/restricted-letter"));
+    // In a search too.
+    let found = gp.bundle("Binary?_count=100");
+    assert!(ids_of(&found).contains(&"Binary/open-letter".to_string()) && !ids_of(&found).contains(&"Binary/restricted-letter".to_string()));
+}
+
 // The red-team findings of ../shared/security (2026-12-06), one test each,
 // named after the finding: c1_…, h1_…, m1_…, l1_….
 #[path = "security/access_findings.rs"]

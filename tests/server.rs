@@ -1169,3 +1169,92 @@ fn our_search_parameters_include_supporting_info_and_goal_addresses() {
     assert!(goal["searchInclude"].as_array().unwrap().contains(&json!("Goal:addresses")));
     assert!(care_plan["operation"].as_array().unwrap().iter().any(|o| o["name"] == "everything"));
 }
+
+/// A Binary is stored from a raw body of any non-FHIR Content-Type, and
+/// read back as those bytes when `Accept` asks for its content type or for
+/// no FHIR format; as a FHIR resource when a FHIR format is asked for.
+#[test]
+fn binaries_are_stored_from_raw_bodies_and_served_raw() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80].into_iter().chain((0..=255u8).rev()).collect();
+    let raw = |method: Method, path: &str, content_type: &str, body: &[u8]| srv.client.request(method, srv.url(path)).header("Content-Type", content_type).body(body.to_vec()).send().unwrap();
+    let accept = |path: &str, accept: &str| srv.client.get(srv.url(path)).header("Accept", accept).send().unwrap();
+
+    // POST /Binary with the bytes: a Binary of that content type.
+    let r = raw(Method::POST, "Binary", "image/png", &png);
+    assert_eq!(r.status(), 201);
+    let location = header(&r, "location");
+    let created: Value = r.json().unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(location.ends_with(&format!("Binary/{id}/_history/1")));
+    assert_eq!(created["contentType"], "image/png");
+    use base64::Engine as _;
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(created["data"].as_str().unwrap()).unwrap(), png);
+
+    // Read as its own type, or as anything that is not FHIR: the bytes.
+    for asked in ["image/png", "*/*", "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8"] {
+        let r = accept(&format!("Binary/{id}"), asked);
+        assert_eq!(r.status(), 200, "{asked}");
+        assert_eq!(header(&r, "content-type"), "image/png", "{asked}");
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+        assert!(header(&r, "content-security-policy").contains("sandbox"));
+        assert_eq!(header(&r, "etag"), "W/\"1\"");
+        assert_eq!(r.bytes().unwrap().to_vec(), png, "{asked}");
+    }
+    // Asked for FHIR (Accept or _format): the resource.
+    let r = accept(&format!("Binary/{id}"), "application/fhir+json");
+    assert!(header(&r, "content-type").starts_with("application/fhir+json"));
+    assert_eq!(r.json::<Value>().unwrap()["contentType"], "image/png");
+    let r = accept(&format!("Binary/{id}?_format=xml"), "image/png");
+    assert!(header(&r, "content-type").starts_with("application/fhir+xml"));
+    assert!(r.text().unwrap().contains("<Binary"));
+    // With no Accept header at all (reqwest always sends one: this is by hand): the resource, as before.
+    let head = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(srv.base.trim_start_matches("http://")).unwrap();
+        write!(stream, "GET /Binary/{id} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", srv.base.trim_start_matches("http://")).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.split("\r\n\r\n").next().unwrap().to_ascii_lowercase()
+    };
+    assert!(head.starts_with("http/1.1 200") && head.contains("content-type: application/fhir+json"), "{head}");
+
+    // PUT /Binary/{id} with bytes: created, then a new version; vread answers each raw.
+    let r = raw(Method::PUT, "Binary/letter", "text/plain; charset=utf-8", "Dear Ada,\nsee you on Tuesday.".as_bytes());
+    assert_eq!(r.status(), 201);
+    let r = srv.client.put(srv.url("Binary/letter")).header("Content-Type", "text/plain; charset=utf-8").header("X-Security-Context", "Patient/ada").body("Dear Ada,\nsee you on Wednesday.").send().unwrap();
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().unwrap();
+    assert_eq!(second["securityContext"]["reference"], "Patient/ada", "X-Security-Context sets securityContext");
+    let r = accept("Binary/letter", "text/plain");
+    assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
+    assert_eq!(header(&r, "x-security-context"), "Patient/ada");
+    assert_eq!(r.text().unwrap(), "Dear Ada,\nsee you on Wednesday.");
+    assert_eq!(accept("Binary/letter/_history/1", "text/plain").text().unwrap(), "Dear Ada,\nsee you on Tuesday.");
+    // A Binary of application/json asked for as application/json: its own bytes.
+    let body = br#"{"not": "a FHIR resource"}"#;
+    let r = srv.post("Binary", &json!({"resourceType": "Binary", "contentType": "application/json", "data": base64::engine::general_purpose::STANDARD.encode(body)}));
+    let jid = created_id(r);
+    assert_eq!(accept(&format!("Binary/{jid}"), "application/json").bytes().unwrap().to_vec(), body.to_vec());
+
+    // FHIR bodies are still FHIR; a raw body elsewhere is still refused.
+    let r = srv.post("Binary", &json!({"resourceType": "Binary", "contentType": "text/csv", "data": "YSxiCg=="}));
+    assert_eq!(r.status(), 201);
+    assert_eq!(accept(&format!("Binary/{}", created_id(r)), "text/csv").text().unwrap(), "a,b\n");
+    assert_eq!(raw(Method::POST, "Patient", "image/png", &png).status(), 400);
+    // An empty raw body is a Binary with no data; read raw, it is empty.
+    let r = raw(Method::POST, "Binary", "application/pdf", b"");
+    let eid = created_id(r);
+    let r = accept(&format!("Binary/{eid}"), "application/pdf");
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().unwrap().is_empty());
+    // A missing Binary is a 404 OperationOutcome whatever was accepted.
+    let r = accept("Binary/none", "image/png");
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().unwrap()["resourceType"], "OperationOutcome");
+}
+
+fn created_id(r: reqwest::blocking::Response) -> String {
+    created(r)["id"].as_str().unwrap().to_string()
+}

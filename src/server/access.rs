@@ -20,6 +20,8 @@
 //! - [`visible`] and [`visible_versions`], for operations that build their
 //!   own answer from stored resources (the PRSB view, `$everything`): the
 //!   latter with the request's own gate, so its AuditEvent names them all.
+//! - A Binary whose `securityContext` names a stored resource is judged as
+//!   that resource is ([`Gate::judge`]), then on its own labels.
 
 use super::auth::compartment;
 use super::auth::concern::Concern;
@@ -194,7 +196,46 @@ impl<'a> Gate<'a> {
 
     /// The judgement of a resource's content, whatever the token's scopes on
     /// its type: the patient's record (`limited`), consent and labels.
+    ///
+    /// A Binary whose `securityContext` names a stored resource is judged
+    /// as that resource is (R4: access to the Binary is access to what it
+    /// belongs to), and then on its own labels and persons: a patient's
+    /// letter attached to their DocumentReference is theirs, whoever could
+    /// read a Binary.
     fn judge_content(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
+        let Some(context) = self.security_context(conn, resource)? else { return self.judge_own(conn, resource, limited) };
+        let through = match self.judge_own(conn, &context, limited)? {
+            j @ (Judgement::Shown | Judgement::Released(_)) => j,
+            Judgement::Refused(why) => return Ok(Judgement::Refused(format!("its securityContext {}: {why}", key_of(&context)))),
+            Judgement::Unreachable(why) => return Ok(Judgement::Unreachable(format!("its securityContext {}: {why}", key_of(&context)))),
+            Judgement::Withheld(why) => return Ok(Judgement::Withheld(format!("its securityContext {}: {why}", key_of(&context)))),
+        };
+        // Reached through what it belongs to: its own content is judged for consent and labels only.
+        Ok(match (self.judge_own(conn, resource, false)?, through) {
+            (Judgement::Shown, Judgement::Released(why)) => Judgement::Released(why),
+            (own, _) => own,
+        })
+    }
+
+    /// The stored resource a Binary's `securityContext` names (not another Binary), if there is one.
+    fn security_context(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Option<Value>> {
+        if resource["resourceType"] != "Binary" {
+            return Ok(None);
+        }
+        let Some((t, id)) = resource["securityContext"]["reference"].as_str().and_then(super::search::index::parse_reference) else { return Ok(None) };
+        if t == "Binary" {
+            return Ok(None);
+        }
+        let read = |c: &Connection| store::current(c, &t, &id);
+        let found = match conn {
+            Some(c) => read(c)?,
+            None => self.svc.store.read(read)?,
+        };
+        found.filter(|v| !v.deleted()).map(|v| resource_of(&v)).transpose()
+    }
+
+    /// [`Gate::judge_content`] of the resource itself, not through a securityContext.
+    fn judge_own(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
         let t = resource["resourceType"].as_str().unwrap_or_default();
         let r = self.requester;
         let concern = Concern::of(&self.svc.ctx, &self.svc.registry, resource);
