@@ -1258,3 +1258,63 @@ fn binaries_are_stored_from_raw_bodies_and_served_raw() {
 fn created_id(r: reqwest::blocking::Response) -> String {
     created(r)["id"].as_str().unwrap().to_string()
 }
+
+/// `CAREPLAN_OFFLINE=1` (as the README documents) is `--offline` for
+/// `careplan serve`; `CAREPLAN_OFFLINE=0` is not, even over a config file
+/// that says `offline = true` (environment over file).
+#[test]
+fn careplan_offline_in_the_environment_is_serve_s_offline() {
+    let dir = tempdir();
+    let serve = |env: &[(&str, &str)], more: &[&str]| {
+        let mut cmd = common::careplan();
+        cmd.args(["serve", "--open", "--address", "127.0.0.1:0", "--database"]).arg(dir.path().join("offline.db")).args(more);
+        cmd.env_remove("CAREPLAN_OFFLINE").env("CAREPLAN_REGISTRIES", "http://127.0.0.1:9");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+    // With the packages in the cache, it starts and serves.
+    let mut child = serve(&[("CAREPLAN_OFFLINE", "1")], &[]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let started = line.trim().strip_prefix("careplan serve: listening on ").map(str::to_string);
+    if started.is_none() {
+        let _ = child.wait();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        panic!("CAREPLAN_OFFLINE=1 serve did not start: {line}{err}");
+    }
+    let base = started.unwrap();
+    assert_eq!(reqwest::blocking::get(format!("{base}/metadata")).unwrap().status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // With an empty cache it asks no registry: it says it is offline and what to run.
+    let empty = dir.path().join("empty-cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    let cache = empty.to_str().unwrap();
+    for on in ["1", "true", "yes"] {
+        let out = serve(&[("CAREPLAN_OFFLINE", on)], &["--cache", cache]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "CAREPLAN_OFFLINE={on}: {err}");
+        assert!(err.contains("careplan is offline"), "CAREPLAN_OFFLINE={on}: {err}");
+        assert!(err.contains(&format!("`careplan package install --cache {cache}`")), "{err}");
+    }
+    // 0 is not offline, and wins over the config file: the (unreachable) registry is asked.
+    let config = dir.path().join("offline.toml");
+    std::fs::write(&config, "offline = true\n").unwrap();
+    let out = serve(&[("CAREPLAN_OFFLINE", "0")], &["--cache", cache, "--config", config.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("careplan is offline") && err.contains("127.0.0.1:9"), "the registry was asked: {err}");
+    // The file alone, and the flag, still make it offline.
+    let out = serve(&[], &["--cache", cache, "--config", config.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("careplan is offline"));
+    let out = serve(&[("CAREPLAN_OFFLINE", "0")], &["--cache", cache, "--offline"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("careplan is offline"), "the flag wins over the environment");
+    // A value that is not a yes or a no is refused, naming the variable's flag.
+    let out = serve(&[("CAREPLAN_OFFLINE", "maybe")], &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--offline"), "{}", String::from_utf8_lossy(&out.stderr));
+}
