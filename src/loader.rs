@@ -101,7 +101,31 @@ fn resolve_with_dependencies(cache: &PackageCache, r: &PackageRef, opts: &LoadOp
 fn install(cache: &PackageCache, r: &PackageRef, opts: &LoadOptions) -> Result<Vec<InstalledPackage>> {
     let mut registries = opts.registries.clone().unwrap_or_else(Registries::default_list);
     registries.offline |= opts.offline;
-    cache.install(r, &registries, opts.progress).map_err(|e| anyhow::anyhow!("{e}"))
+    cache.install(r, &registries, opts.progress).map_err(|e| match e {
+        crate::package::PackageError::NotFound { package, cache: root, .. } if registries.offline => anyhow::anyhow!("{}", offline_missing(&root, &package, r)),
+        e => anyhow::anyhow!("{e}"),
+    })
+}
+
+/// A package missing from the cache while offline, and the one command
+/// that fixes it: `careplan package install` run once with network access
+/// (with no package named, the default set every validation loads: R4
+/// core, hl7.terminology.r4 and hl7.fhir.uv.extensions.r4; with `--cache`
+/// when the cache is not the default one).
+fn offline_missing(root: &Path, package: &str, r: &PackageRef) -> String {
+    let what = if default_packages().iter().any(|d| d.name == r.name) { String::new() } else { format!(" {r}") };
+    let flag = if root == PackageCache::default_root() {
+        String::new()
+    } else {
+        let shown = root.display().to_string();
+        let quoted = if shown.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+~".contains(c)) { shown } else { format!("'{}'", shown.replace('\'', "'\\''")) };
+        format!(" --cache {quoted}")
+    };
+    let installs = if what.is_empty() { "the packages every validation loads (R4 core, hl7.terminology.r4, hl7.fhir.uv.extensions.r4)".to_string() } else { format!("{r} and what it depends on") };
+    format!(
+        "package {package} is not in the package cache at {}, and careplan is offline (--offline or CAREPLAN_OFFLINE), so no registry was asked. Run `careplan package install{flag}{what}` once with network access: it installs {installs} into that cache. Then try again",
+        root.display()
+    )
 }
 
 fn add_package(ctx: &mut Context, p: &InstalledPackage, loaded: &mut Vec<String>) -> Result<()> {

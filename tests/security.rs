@@ -537,6 +537,140 @@ fn the_prsb_view_is_built_from_what_the_requester_may_see() {
     assert_eq!(As { srv: &srv, token: token("x", "user/Goal.rs", json!({})) }.get(&format!("CarePlan/{id}/$prsb")).status(), 403, "no scope on CarePlan");
 }
 
+/// `CarePlan/{id}/$prsb` and `CarePlan/{id}/$everything` record every
+/// resource they disclose in their AuditEvent (not only the plan): each
+/// resource shown, each one withheld (with why) and each one an override
+/// released, so `AuditEvent?entity=Goal/<id>` finds the reads of a goal.
+#[test]
+fn plan_operations_audit_every_resource_they_disclose() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    let plan_bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap();
+    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan_bytes).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().unwrap();
+    let stored: std::collections::BTreeSet<String> =
+        reply["entry"].as_array().unwrap().iter().map(|e| e["response"]["location"].as_str().unwrap().split("/_history").next().unwrap().to_string()).collect();
+    let id = stored.iter().find_map(|k| k.strip_prefix("CarePlan/")).unwrap().to_string();
+    let goals: Vec<String> = stored.iter().filter(|k| k.starts_with("Goal/")).cloned().collect();
+    assert!(goals.len() >= 2);
+    // A stage goal (the target of another goal's goal-relationship) is labelled restricted:
+    // withheld from everyone its person's consent does not name, and its parent loses the link to it.
+    let secret = goals
+        .iter()
+        .flat_map(|g| admin.get(g).json::<Value>().unwrap()["extension"].as_array().cloned().unwrap_or_default())
+        .filter(|x| x["url"] == "http://hl7.org/fhir/StructureDefinition/goal-relationship")
+        .flat_map(|x| x["extension"].as_array().cloned().unwrap_or_default())
+        .find_map(|part| part["valueReference"]["reference"].as_str().map(str::to_string))
+        .expect("the example has stage goals");
+    assert!(goals.contains(&secret));
+    let mut labelled: Value = admin.get(&secret).json().unwrap();
+    labelled["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
+    put(&admin, &labelled);
+
+    let gp = staff(&srv, "gp", "user/*.rs", json!({}));
+    let dc = staff(&srv, "dc", "user/*.rs", json!({"careplan_role": ["data-controller"]}));
+    let auditor = As { srv: &srv, token: token("auditor", "user/AuditEvent.rs", json!({})) };
+    let events = |q: &str| -> Vec<Value> { auditor.bundle(&format!("AuditEvent?{q}&_count=1000"))["entry"].as_array().cloned().unwrap_or_default().into_iter().map(|e| e["resource"].clone()).collect() };
+    let entities = |ev: &Value, description: Option<&str>| -> std::collections::BTreeSet<String> {
+        ev["entity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["role"]["code"] == "4" && e["description"].as_str().map(|d| d.split(':').next().unwrap()) == description)
+            .filter_map(|e| e["what"]["reference"].as_str().map(str::to_string))
+            .collect()
+    };
+    let one_event = |agent: &str, operation: &str| -> Value {
+        let found: Vec<Value> = events(&format!("agent={agent}&subtype=operation")).into_iter().filter(|e| e["outcomeDesc"].as_str().unwrap().contains(operation)).collect();
+        assert_eq!(found.len(), 1, "{agent} {operation}: {found:?}");
+        found[0].clone()
+    };
+
+    for operation in ["$prsb", "$everything"] {
+        // The GP: everything but the labelled goal, each resource named.
+        let r = gp.get(&format!("CarePlan/{id}/{operation}"));
+        assert_eq!(r.status(), 200, "{operation}");
+        assert_eq!(header(&r, "x-careplan-filtered"), "true", "{operation}: the labelled goal is left out");
+        let body = r.text().unwrap();
+        let what = labelled["description"]["text"].as_str().unwrap();
+        assert!(!body.contains(what) && !body.contains(&secret), "{operation}: neither its content nor a reference to it: {body}");
+        let ev = one_event("Practitioner/gp", operation);
+        let shown = entities(&ev, None);
+        let expected: std::collections::BTreeSet<String> = stored.iter().filter(|k| **k != secret).cloned().collect();
+        assert_eq!(shown, expected, "{operation}: every resource disclosed is an entity of its AuditEvent");
+        assert_eq!(entities(&ev, Some("withheld")), [secret.clone()].into_iter().collect(), "{operation}: and what was withheld, with why");
+        for goal in goals.iter().filter(|g| **g != secret) {
+            assert!(events(&format!("entity={goal}&agent=Practitioner/gp")).iter().any(|e| e["outcomeDesc"].as_str().unwrap().contains(operation)), "{operation}: AuditEvent?entity={goal} finds it");
+        }
+
+        // A data controller's override releases it, and the event says so.
+        let r = dc.req(Method::GET, &format!("CarePlan/{id}/{operation}")).header("X-Careplan-Purpose-Of-Use", "BTG").header("X-Careplan-Override-Reason", "safeguarding review").send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-careplan-filtered"), "");
+        let ev = one_event("Practitioner/dc", operation);
+        assert_eq!(entities(&ev, None), stored, "{operation}: the override disclosed the whole plan");
+        assert_eq!(entities(&ev, Some("released by override")), [secret.clone()].into_iter().collect());
+        assert!(events(&format!("entity={secret}")).iter().any(|e| e["outcomeDesc"].as_str().unwrap().contains(operation) && e["purposeOfEvent"].is_array()));
+    }
+
+    // $everything withholds as $prsb does: the goal is not in the Bundle, and no reference names it.
+    let r = gp.get(&format!("CarePlan/{id}/$everything"));
+    let text = r.text().unwrap();
+    let b: Value = serde_json::from_str(&text).unwrap();
+    assert!(!text.contains(&secret), "neither the goal nor a reference to it");
+    assert_eq!(b["meta"]["security"][0]["code"], "REDACTED");
+    assert!(b["entry"].as_array().unwrap().iter().any(|e| e["search"]["mode"] == "outcome"));
+    assert_eq!(ids_of(&b).len(), stored.len() - 1);
+    // A patient-scoped token of someone else: as if the plan did not exist; no scope on CarePlan: 403.
+    let other = As { srv: &srv, token: token("alice", "patient/*.read", json!({"patient": "alice"})) };
+    assert_eq!(other.get(&format!("CarePlan/{id}/$everything")).status(), 404);
+    assert_eq!(As { srv: &srv, token: token("x", "user/Goal.rs", json!({})) }.get(&format!("CarePlan/{id}/$everything")).status(), 403);
+}
+
+/// A Binary whose securityContext names a stored resource (the
+/// DocumentReference of a letter) is judged as that resource: its person
+/// reads it with a patient-scoped token, another person's token does not
+/// find it, and a label on the DocumentReference withholds it.
+#[test]
+fn a_binary_is_judged_as_the_resource_its_security_context_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    let letter = |id: &str, labels: Value| {
+        let mut document = json!({"resourceType": "DocumentReference", "id": id, "status": "current", "subject": {"reference": "Patient/alice"},
+            "content": [{"attachment": {"contentType": "text/plain", "url": format!("Binary/{id}")}}]});
+        if labels.as_array().is_some_and(|l| !l.is_empty()) {
+            document["meta"] = json!({"security": labels});
+        }
+        put(&admin, &document);
+        let r = admin.req(Method::PUT, &format!("Binary/{id}")).header("Content-Type", "text/plain").header("X-Security-Context", format!("DocumentReference/{id}")).body(format!("letter {id}")).send().unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    };
+    letter("open-letter", json!([]));
+    letter("restricted-letter", json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]));
+    let read = |who: &As, id: &str| who.req(Method::GET, &format!("Binary/{id}")).header("Accept", "text/plain").send().unwrap();
+
+    let alice = alice_app(&srv, "patient/*.read");
+    let r = read(&alice, "open-letter");
+    assert_eq!(r.status(), 200, "her letter, through its DocumentReference");
+    assert_eq!(r.text().unwrap(), "letter open-letter");
+    assert_eq!(read(&alice, "restricted-letter").status(), 200, "the person reads all of their record");
+    let bob = As { srv: &srv, token: token("bob-app", "patient/*.read", json!({"patient": "bob", "fhirUser": "Patient/bob"})) };
+    assert_eq!(read(&bob, "open-letter").status(), 404, "not in bob's record: as if it did not exist");
+    let gp = staff(&srv, "gp", "user/*.rs", json!({}));
+    assert_eq!(read(&gp, "open-letter").status(), 200);
+    let r = read(&gp, "restricted-letter");
+    assert_eq!(r.status(), 403, "withheld as its DocumentReference is");
+    assert_eq!(header(&r, "x-careplan-filtered"), "true");
+    assert!(texts(&r.json().unwrap())[0].contains("securityContext DocumentReference/restricted-letter"));
+    // In a search too.
+    let found = gp.bundle("Binary?_count=100");
+    assert!(ids_of(&found).contains(&"Binary/open-letter".to_string()) && !ids_of(&found).contains(&"Binary/restricted-letter".to_string()));
+}
+
 // The red-team findings of ../shared/security (2026-12-06), one test each,
 // named after the finding: c1_…, h1_…, m1_…, l1_….
 #[path = "security/access_findings.rs"]

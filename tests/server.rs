@@ -555,7 +555,8 @@ fn validate_operation_at_every_level() {
 #[test]
 fn capability_statement_matches_what_the_server_does() {
     use careplan::server::metadata;
-    let registry = careplan::server::search::Registry::load(&common::context());
+    // The server loads careplan's own definitions (with its SearchParameters) beside the packages.
+    let registry = careplan::server::search::Registry::load(&common::context_with_careplan_profiles());
     let file: Value = serde_json::from_str(include_str!("../CapabilityStatement.json")).unwrap();
     let mut described = metadata::describe(&registry, env!("CARGO_PKG_VERSION"), file["date"].as_str().unwrap_or("2026-11-25"));
     if std::env::var_os("CAREPLAN_BLESS").is_some() {
@@ -1023,4 +1024,297 @@ fn prsb_operations_map_store_and_view_every_version() {
     // Unknown versions and bad parameters are refused clearly.
     assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb?version=99")).status(), 404);
     assert_eq!(srv.get(&format!("CarePlan/{id}/$prsb?_at=yesterday")).status(), 400);
+}
+
+/// The five PRSB examples, each stored through `$from-prsb?store=true`:
+/// (the plan file, the stored CarePlan's id, every `Type/id` the
+/// transaction stored).
+fn store_prsb_examples(srv: &Server) -> Vec<(std::path::PathBuf, String, std::collections::BTreeSet<String>)> {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prsb");
+    let mut plans: Vec<_> = std::fs::read_dir(&examples).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    plans.sort();
+    assert_eq!(plans.len(), 5, "the five PRSB examples");
+    let mut out = Vec::new();
+    for plan in plans {
+        let r = srv.client.post(srv.url("$from-prsb?store=true")).header("Content-Type", "application/json").body(std::fs::read(&plan).unwrap()).send().unwrap();
+        let status = r.status();
+        let reply: Value = r.json().unwrap();
+        assert_eq!(status, 200, "{}: {:?}", plan.display(), texts(&reply));
+        let stored: std::collections::BTreeSet<String> = reply["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["response"]["location"].as_str().unwrap().split("/_history").next().unwrap().to_string())
+            .collect();
+        let id = stored.iter().find_map(|k| k.strip_prefix("CarePlan/")).unwrap().to_string();
+        out.push((plan, id, stored));
+    }
+    out
+}
+
+/// `Type/id` of the resources of a Bundle, by search mode (outcome entries apart).
+fn keys_by_mode(b: &Value, mode: &str) -> std::collections::BTreeSet<String> {
+    b["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == mode)
+        .map(|e| format!("{}/{}", e["resource"]["resourceType"].as_str().unwrap(), e["resource"]["id"].as_str().unwrap()))
+        .collect()
+}
+
+/// `CarePlan/{id}/$everything`: the plan and every resource it links to, the
+/// same resources the PRSB view is read from, so `careplan unmap` reads the
+/// Bundle back into the plan `$prsb` answers; audited resource by resource.
+#[test]
+fn everything_answers_the_whole_plan_and_unmap_reads_it_back() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    for (plan, id, stored) in store_prsb_examples(&srv) {
+        let name = plan.file_name().unwrap().to_string_lossy().to_string();
+        let r = srv.get(&format!("CarePlan/{id}/$everything"));
+        assert_eq!(r.status(), 200, "{name}");
+        assert!(header(&r, "content-type").starts_with("application/fhir+json"));
+        assert_eq!(header(&r, "x-careplan-filtered"), "", "{name}: nothing is withheld in open mode");
+        let b: Value = r.json().unwrap();
+        assert_eq!(b["type"], "searchset");
+        assert_eq!(b["total"], 1, "one match: the plan");
+        assert_eq!(b["entry"][0]["resource"]["id"], json!(id), "the plan comes first");
+        assert_eq!(keys_by_mode(&b, "match"), [format!("CarePlan/{id}")].into_iter().collect());
+        let mut all = keys_by_mode(&b, "include");
+        all.insert(format!("CarePlan/{id}"));
+        assert_eq!(all, stored, "{name}: every resource the plan's transaction stored, and nothing else");
+        assert!(b["entry"].as_array().unwrap().iter().all(|e| e["fullUrl"].as_str().unwrap().starts_with(&srv.base)));
+        // POST answers the same.
+        let posted: Value = srv.client.post(srv.url(&format!("CarePlan/{id}/$everything"))).send().unwrap().json().unwrap();
+        assert_eq!(keys_by_mode(&posted, "include"), keys_by_mode(&b, "include"));
+
+        // `careplan unmap` reads the Bundle back into the plan the PRSB view answers.
+        let file = dir.path().join(format!("{name}.everything.json"));
+        std::fs::write(&file, serde_json::to_vec(&b).unwrap()).unwrap();
+        let out = common::careplan().args(["unmap", "--plan", &id]).arg(&file).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let unmapped: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let viewed: Value = srv.get(&format!("CarePlan/{id}/$prsb?includeArchived=true")).json().unwrap();
+        assert_eq!(unmapped, viewed, "{name}");
+        let original: Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+        assert_eq!(unmapped["id"], original["id"]);
+    }
+    // What is not a stored plan, and parameters it does not take.
+    assert_eq!(srv.get("CarePlan/nope/$everything").status(), 404);
+    assert_eq!(srv.get("Goal/nope/$everything").status(), 404);
+    let id = srv.bundle("CarePlan?_count=1")["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+    let r = srv.get(&format!("CarePlan/{id}/$everything?_since=2026-01-01"));
+    assert_eq!(r.status(), 400);
+    assert!(texts(&r.json().unwrap())[0].contains("_since"));
+    // A deleted plan is gone.
+    let plan: Value = srv.get(&format!("CarePlan/{id}")).json().unwrap();
+    assert_eq!(srv.client.delete(srv.url(&format!("CarePlan/{id}"))).send().unwrap().status(), 200);
+    assert_eq!(srv.get(&format!("CarePlan/{id}/$everything")).status(), 410);
+    assert!(plan["goal"].is_array());
+}
+
+/// careplan's own SearchParameters (profiles/SearchParameter-*.json) reach
+/// the links R4 does not index: a plan's supporting information and the
+/// needs a goal addresses, on the five PRSB examples as stored.
+#[test]
+fn our_search_parameters_include_supporting_info_and_goal_addresses() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let reference_keys = |list: &Value| -> std::collections::BTreeSet<String> { list.as_array().into_iter().flatten().map(|r| r["reference"].as_str().unwrap().to_string()).collect() };
+    let mut goals_addressing = 0;
+    for (plan, id, _) in store_prsb_examples(&srv) {
+        let name = plan.file_name().unwrap().to_string_lossy().to_string();
+        let stored: Value = srv.get(&format!("CarePlan/{id}")).json().unwrap();
+        let supporting = reference_keys(&stored["supportingInfo"]);
+        assert!(!supporting.is_empty(), "{name} has supporting information");
+        let b = srv.bundle(&format!("CarePlan?_id={id}&_include=CarePlan:supporting-info"));
+        assert_eq!(keys_by_mode(&b, "match"), [format!("CarePlan/{id}")].into_iter().collect());
+        assert_eq!(keys_by_mode(&b, "include"), supporting, "{name}: every supporting resource is included");
+        assert!(b["entry"].as_array().unwrap().iter().all(|e| e["search"]["mode"] != "outcome"), "{name}: the parameter is known: {b}");
+        // With a target type, only those.
+        let consents = srv.bundle(&format!("CarePlan?_id={id}&_include=CarePlan:supporting-info:Consent"));
+        assert_eq!(keys_by_mode(&consents, "include"), supporting.iter().filter(|k| k.starts_with("Consent/")).cloned().collect());
+        // Searched by value, the plan is found from what supports it.
+        let first = supporting.iter().next().unwrap();
+        assert!(keys_by_mode(&srv.bundle(&format!("CarePlan?supporting-info={first}")), "match").contains(&format!("CarePlan/{id}")));
+
+        // Goal.addresses: the goals of a need, and the needs of a goal.
+        let subject = stored["subject"]["reference"].as_str().unwrap();
+        let goals = srv.bundle(&format!("Goal?subject={subject}&addresses:missing=false&_count=100"));
+        let with_addresses: Vec<Value> = goals["entry"].as_array().unwrap().iter().filter(|e| e["search"]["mode"] == "match").map(|e| e["resource"].clone()).collect();
+        assert!(!with_addresses.is_empty(), "{name} has goals that address needs");
+        for goal in &with_addresses {
+            let gid = format!("Goal/{}", goal["id"].as_str().unwrap());
+            let addressed = reference_keys(&goal["addresses"]);
+            assert!(!addressed.is_empty());
+            for condition in &addressed {
+                let found = keys_by_mode(&srv.bundle(&format!("Goal?addresses={condition}")), "match");
+                assert!(found.contains(&gid), "{name}: Goal?addresses={condition} finds {gid}");
+            }
+            let b = srv.bundle(&format!("Goal?_id={}&_include=Goal:addresses", goal["id"].as_str().unwrap()));
+            assert_eq!(keys_by_mode(&b, "include"), addressed, "{name}: {gid} includes what it addresses");
+        }
+        goals_addressing += with_addresses.len();
+    }
+    assert_eq!(srv.total("Goal?addresses:missing=false&_summary=count"), goals_addressing as u64);
+    assert_eq!(goals_addressing, 12, "3 + 2 + 3 + 2 + 2 goals of the examples address a need");
+    // The CapabilityStatement lists them, with their definitions.
+    let statement: Value = srv.get("metadata").json().unwrap();
+    let resource = |t: &str| statement["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == t).unwrap().clone();
+    let (care_plan, goal) = (resource("CarePlan"), resource("Goal"));
+    assert!(care_plan["searchParam"].as_array().unwrap().iter().any(|p| p["name"] == "supporting-info" && p["definition"] == "https://careplan.example/fhir/SearchParameter/CarePlan-supporting-info"));
+    assert!(care_plan["searchInclude"].as_array().unwrap().contains(&json!("CarePlan:supporting-info")));
+    assert!(goal["searchParam"].as_array().unwrap().iter().any(|p| p["name"] == "addresses" && p["definition"] == "https://careplan.example/fhir/SearchParameter/Goal-addresses"));
+    assert!(goal["searchInclude"].as_array().unwrap().contains(&json!("Goal:addresses")));
+    assert!(care_plan["operation"].as_array().unwrap().iter().any(|o| o["name"] == "everything"));
+}
+
+/// A Binary is stored from a raw body of any non-FHIR Content-Type, and
+/// read back as those bytes when `Accept` asks for its content type or for
+/// no FHIR format; as a FHIR resource when a FHIR format is asked for.
+#[test]
+fn binaries_are_stored_from_raw_bodies_and_served_raw() {
+    let dir = tempdir();
+    let srv = Server::start(dir.path(), &[]);
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80].into_iter().chain((0..=255u8).rev()).collect();
+    let raw = |method: Method, path: &str, content_type: &str, body: &[u8]| srv.client.request(method, srv.url(path)).header("Content-Type", content_type).body(body.to_vec()).send().unwrap();
+    let accept = |path: &str, accept: &str| srv.client.get(srv.url(path)).header("Accept", accept).send().unwrap();
+
+    // POST /Binary with the bytes: a Binary of that content type.
+    let r = raw(Method::POST, "Binary", "image/png", &png);
+    assert_eq!(r.status(), 201);
+    let location = header(&r, "location");
+    let created: Value = r.json().unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(location.ends_with(&format!("Binary/{id}/_history/1")));
+    assert_eq!(created["contentType"], "image/png");
+    use base64::Engine as _;
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(created["data"].as_str().unwrap()).unwrap(), png);
+
+    // Read as its own type, or as anything that is not FHIR: the bytes.
+    for asked in ["image/png", "*/*", "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8"] {
+        let r = accept(&format!("Binary/{id}"), asked);
+        assert_eq!(r.status(), 200, "{asked}");
+        assert_eq!(header(&r, "content-type"), "image/png", "{asked}");
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+        assert!(header(&r, "content-security-policy").contains("sandbox"));
+        assert_eq!(header(&r, "etag"), "W/\"1\"");
+        assert_eq!(r.bytes().unwrap().to_vec(), png, "{asked}");
+    }
+    // Asked for FHIR (Accept or _format): the resource.
+    let r = accept(&format!("Binary/{id}"), "application/fhir+json");
+    assert!(header(&r, "content-type").starts_with("application/fhir+json"));
+    assert_eq!(r.json::<Value>().unwrap()["contentType"], "image/png");
+    let r = accept(&format!("Binary/{id}?_format=xml"), "image/png");
+    assert!(header(&r, "content-type").starts_with("application/fhir+xml"));
+    assert!(r.text().unwrap().contains("<Binary"));
+    // With no Accept header at all (reqwest always sends one: this is by hand): the resource, as before.
+    let head = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(srv.base.trim_start_matches("http://")).unwrap();
+        write!(stream, "GET /Binary/{id} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", srv.base.trim_start_matches("http://")).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.split("\r\n\r\n").next().unwrap().to_ascii_lowercase()
+    };
+    assert!(head.starts_with("http/1.1 200") && head.contains("content-type: application/fhir+json"), "{head}");
+
+    // PUT /Binary/{id} with bytes: created, then a new version; vread answers each raw.
+    let r = raw(Method::PUT, "Binary/letter", "text/plain; charset=utf-8", "Dear Ada,\nsee you on Tuesday.".as_bytes());
+    assert_eq!(r.status(), 201);
+    let r = srv.client.put(srv.url("Binary/letter")).header("Content-Type", "text/plain; charset=utf-8").header("X-Security-Context", "Patient/ada").body("Dear Ada,\nsee you on Wednesday.").send().unwrap();
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().unwrap();
+    assert_eq!(second["securityContext"]["reference"], "Patient/ada", "X-Security-Context sets securityContext");
+    let r = accept("Binary/letter", "text/plain");
+    assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
+    assert_eq!(header(&r, "x-security-context"), "Patient/ada");
+    assert_eq!(r.text().unwrap(), "Dear Ada,\nsee you on Wednesday.");
+    assert_eq!(accept("Binary/letter/_history/1", "text/plain").text().unwrap(), "Dear Ada,\nsee you on Tuesday.");
+    // A Binary of application/json asked for as application/json: its own bytes.
+    let body = br#"{"not": "a FHIR resource"}"#;
+    let r = srv.post("Binary", &json!({"resourceType": "Binary", "contentType": "application/json", "data": base64::engine::general_purpose::STANDARD.encode(body)}));
+    let jid = created_id(r);
+    assert_eq!(accept(&format!("Binary/{jid}"), "application/json").bytes().unwrap().to_vec(), body.to_vec());
+
+    // FHIR bodies are still FHIR; a raw body elsewhere is still refused.
+    let r = srv.post("Binary", &json!({"resourceType": "Binary", "contentType": "text/csv", "data": "YSxiCg=="}));
+    assert_eq!(r.status(), 201);
+    assert_eq!(accept(&format!("Binary/{}", created_id(r)), "text/csv").text().unwrap(), "a,b\n");
+    assert_eq!(raw(Method::POST, "Patient", "image/png", &png).status(), 400);
+    // An empty raw body is a Binary with no data; read raw, it is empty.
+    let r = raw(Method::POST, "Binary", "application/pdf", b"");
+    let eid = created_id(r);
+    let r = accept(&format!("Binary/{eid}"), "application/pdf");
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().unwrap().is_empty());
+    // A missing Binary is a 404 OperationOutcome whatever was accepted.
+    let r = accept("Binary/none", "image/png");
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().unwrap()["resourceType"], "OperationOutcome");
+}
+
+fn created_id(r: reqwest::blocking::Response) -> String {
+    created(r)["id"].as_str().unwrap().to_string()
+}
+
+/// `CAREPLAN_OFFLINE=1` (as the README documents) is `--offline` for
+/// `careplan serve`; `CAREPLAN_OFFLINE=0` is not, even over a config file
+/// that says `offline = true` (environment over file).
+#[test]
+fn careplan_offline_in_the_environment_is_serve_s_offline() {
+    let dir = tempdir();
+    let serve = |env: &[(&str, &str)], more: &[&str]| {
+        let mut cmd = common::careplan();
+        cmd.args(["serve", "--open", "--address", "127.0.0.1:0", "--database"]).arg(dir.path().join("offline.db")).args(more);
+        cmd.env_remove("CAREPLAN_OFFLINE").env("CAREPLAN_REGISTRIES", "http://127.0.0.1:9");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+    // With the packages in the cache, it starts and serves.
+    let mut child = serve(&[("CAREPLAN_OFFLINE", "1")], &[]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let started = line.trim().strip_prefix("careplan serve: listening on ").map(str::to_string);
+    if started.is_none() {
+        let _ = child.wait();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        panic!("CAREPLAN_OFFLINE=1 serve did not start: {line}{err}");
+    }
+    let base = started.unwrap();
+    assert_eq!(reqwest::blocking::get(format!("{base}/metadata")).unwrap().status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // With an empty cache it asks no registry: it says it is offline and what to run.
+    let empty = dir.path().join("empty-cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    let cache = empty.to_str().unwrap();
+    for on in ["1", "true", "yes"] {
+        let out = serve(&[("CAREPLAN_OFFLINE", on)], &["--cache", cache]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "CAREPLAN_OFFLINE={on}: {err}");
+        assert!(err.contains("careplan is offline"), "CAREPLAN_OFFLINE={on}: {err}");
+        assert!(err.contains(&format!("`careplan package install --cache {cache}`")), "{err}");
+    }
+    // 0 is not offline, and wins over the config file: the (unreachable) registry is asked.
+    let config = dir.path().join("offline.toml");
+    std::fs::write(&config, "offline = true\n").unwrap();
+    let out = serve(&[("CAREPLAN_OFFLINE", "0")], &["--cache", cache, "--config", config.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("careplan is offline") && err.contains("127.0.0.1:9"), "the registry was asked: {err}");
+    // The file alone, and the flag, still make it offline.
+    let out = serve(&[], &["--cache", cache, "--config", config.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("careplan is offline"));
+    let out = serve(&[("CAREPLAN_OFFLINE", "0")], &["--cache", cache, "--offline"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("careplan is offline"), "the flag wins over the environment");
+    // A value that is not a yes or a no is refused, naming the variable's flag.
+    let out = serve(&[("CAREPLAN_OFFLINE", "maybe")], &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--offline"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -273,3 +273,36 @@ fn counts_are_written_with_their_plural() {
     let (_, stdout, _) = run(validate().args(["--best-practice", "error", "--output", "junit"]).arg(&f));
     assert!(stdout.contains("<failure message=\"1 error\">"), "{stdout}");
 }
+
+/// Offline with an empty package cache, `careplan map --validate` (and
+/// `validate`) cannot run (exit 2) and say the one command that fills the
+/// cache: `careplan package install` (the default set), with `--cache` when
+/// the cache was given as a flag; the same cache through
+/// `FHIR_PACKAGE_CACHE` needs no flag.
+#[test]
+fn offline_with_no_package_cache_names_the_command_that_fills_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/copd-smoking-cessation.json");
+    let out = dir.path().join("bundle.json");
+    let hint = "`careplan package install` once with network access: it installs the packages every validation loads (R4 core, hl7.terminology.r4, hl7.fhir.uv.extensions.r4)";
+
+    // The cache through the environment, offline through the environment.
+    let (code, _, err) = run(common::careplan().args(["map", "--validate"]).arg(&plan).arg("-o").arg(&out).env("FHIR_PACKAGE_CACHE", &empty).env("CAREPLAN_OFFLINE", "1"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("careplan is offline") && err.contains(hint), "{err}");
+    assert!(out.is_file(), "the Bundle was written before validation was asked for");
+
+    // The cache as a flag: the command names it too (quoted, it has a space).
+    let (code, _, err) = run(common::careplan().args(["map", "--validate", "--offline", "--cache"]).arg(&empty).arg(&plan).arg("-o").arg(&out).env_remove("CAREPLAN_OFFLINE"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("`careplan package install --cache '{}'`", empty.display())), "{err}");
+    let (code, _, err) = run(common::careplan().args(["validate", "--offline", "--cache"]).arg(&empty).arg(&plan));
+    assert_eq!(code, 2);
+    assert!(err.contains("careplan package install --cache"), "{err}");
+    // A package of an --ig that is not in the (default) cache is named in the command.
+    let (code, _, err) = run(validate().args(["--ig", "example.careplan.absent#0.0.1"]).arg(&plan));
+    assert_eq!(code, 2);
+    assert!(err.contains("Run `careplan package install example.careplan.absent#0.0.1` once with network access"), "{err}");
+}

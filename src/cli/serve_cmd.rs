@@ -40,9 +40,9 @@ pub struct ServeArgs {
     /// Package cache folder [default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages].
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
-    /// Use only the package cache; ask no registry (also CAREPLAN_OFFLINE=1).
-    #[arg(long, env = "CAREPLAN_OFFLINE")]
-    pub offline: bool,
+    /// Use only the package cache; ask no registry (also CAREPLAN_OFFLINE=1, or true/yes/on; --offline=false or CAREPLAN_OFFLINE=0/false/no/off: ask registries, whatever the config file says).
+    #[arg(long, env = "CAREPLAN_OFFLINE", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub offline: Option<bool>,
     /// HTTP worker threads [default: the number of cores].
     #[arg(long, env = "CAREPLAN_WORKERS")]
     pub workers: Option<usize>,
@@ -108,7 +108,7 @@ impl ServeArgs {
             update_create: self.no_update_create.then_some(false),
             forward: self.forward.clone(),
             cache: self.cache.clone(),
-            offline: self.offline.then_some(true),
+            offline: self.offline,
             workers: self.workers,
             auth: self.auth.clone(),
             auth_issuer: self.auth_issuer.clone(),

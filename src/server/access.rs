@@ -17,8 +17,11 @@
 //!   is left out and the answer is marked (`Reply::filtered`, the
 //!   `X-Careplan-Filtered: true` header, a REDACTED security label on the
 //!   Bundle and an OperationOutcome entry in a searchset).
-//! - [`visible`], for operations that build their own answer from stored
-//!   resources (the PRSB view).
+//! - [`visible`] and [`visible_versions`], for operations that build their
+//!   own answer from stored resources (the PRSB view, `$everything`): the
+//!   latter with the request's own gate, so its AuditEvent names them all.
+//! - A Binary whose `securityContext` names a stored resource is judged as
+//!   that resource is ([`Gate::judge`]), then on its own labels.
 
 use super::auth::compartment;
 use super::auth::concern::Concern;
@@ -97,7 +100,7 @@ pub fn needs(interaction: &Interaction) -> Option<(&str, Permission)> {
         I::Create(t) => (t, Permission::Create),
         I::Update(t, _) | I::ConditionalUpdate(t) | I::Patch(t, _) => (t, Permission::Update),
         I::Delete(t, _) => (t, Permission::Delete),
-        I::PrsbView(_) => ("CarePlan", Permission::Read),
+        I::PrsbView(_) | I::Everything(_) => ("CarePlan", Permission::Read),
         I::FromPrsb => ("CarePlan", Permission::Create),
         I::Capabilities | I::Batch | I::ValidateSystem | I::ValidateType(_) => return None,
     })
@@ -193,7 +196,46 @@ impl<'a> Gate<'a> {
 
     /// The judgement of a resource's content, whatever the token's scopes on
     /// its type: the patient's record (`limited`), consent and labels.
+    ///
+    /// A Binary whose `securityContext` names a stored resource is judged
+    /// as that resource is (R4: access to the Binary is access to what it
+    /// belongs to), and then on its own labels and persons: a patient's
+    /// letter attached to their DocumentReference is theirs, whoever could
+    /// read a Binary.
     fn judge_content(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
+        let Some(context) = self.security_context(conn, resource)? else { return self.judge_own(conn, resource, limited) };
+        let through = match self.judge_own(conn, &context, limited)? {
+            j @ (Judgement::Shown | Judgement::Released(_)) => j,
+            Judgement::Refused(why) => return Ok(Judgement::Refused(format!("its securityContext {}: {why}", key_of(&context)))),
+            Judgement::Unreachable(why) => return Ok(Judgement::Unreachable(format!("its securityContext {}: {why}", key_of(&context)))),
+            Judgement::Withheld(why) => return Ok(Judgement::Withheld(format!("its securityContext {}: {why}", key_of(&context)))),
+        };
+        // Reached through what it belongs to: its own content is judged for consent and labels only.
+        Ok(match (self.judge_own(conn, resource, false)?, through) {
+            (Judgement::Shown, Judgement::Released(why)) => Judgement::Released(why),
+            (own, _) => own,
+        })
+    }
+
+    /// The stored resource a Binary's `securityContext` names (not another Binary), if there is one.
+    fn security_context(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Option<Value>> {
+        if resource["resourceType"] != "Binary" {
+            return Ok(None);
+        }
+        let Some((t, id)) = resource["securityContext"]["reference"].as_str().and_then(super::search::index::parse_reference) else { return Ok(None) };
+        if t == "Binary" {
+            return Ok(None);
+        }
+        let read = |c: &Connection| store::current(c, &t, &id);
+        let found = match conn {
+            Some(c) => read(c)?,
+            None => self.svc.store.read(read)?,
+        };
+        found.filter(|v| !v.deleted()).map(|v| resource_of(&v)).transpose()
+    }
+
+    /// [`Gate::judge_content`] of the resource itself, not through a securityContext.
+    fn judge_own(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
         let t = resource["resourceType"].as_str().unwrap_or_default();
         let r = self.requester;
         let concern = Concern::of(&self.svc.ctx, &self.svc.registry, resource);
@@ -378,7 +420,7 @@ impl<'a> Gate<'a> {
         // answer depends on content the requester may not see.
         match interaction {
             Interaction::ValidateInstance(t, id) => self.judge_stored(t, id, || FhirError::not_found(format!("{t}/{id} does not exist")))?,
-            Interaction::PrsbView(id) => self.judge_stored("CarePlan", id, || FhirError::not_found(format!("CarePlan/{id} does not exist")))?,
+            Interaction::PrsbView(id) | Interaction::Everything(id) => self.judge_stored("CarePlan", id, || FhirError::not_found(format!("CarePlan/{id} does not exist")))?,
             Interaction::Update(t, id) | Interaction::Patch(t, id) => {
                 if let Some(v) = self.svc.store.read(|c| store::current(c, t, id))?.filter(|v| !v.deleted()) {
                     self.may_change(None, &v)?;
@@ -563,24 +605,7 @@ impl<'a> Gate<'a> {
         }
         if removed > 0 {
             *filtered = true;
-            let meta = bundle.as_object_mut().map(|o| o.entry("meta").or_insert_with(|| json!({})));
-            if let Some(meta) = meta {
-                let labels = meta.as_object_mut().map(|m| m.entry("security").or_insert_with(|| json!([])));
-                if let Some(Value::Array(l)) = labels {
-                    if !l.iter().any(|c| c["code"] == REDACTED.1) {
-                        l.push(json!({"system": REDACTED.0, "code": REDACTED.1, "display": "redacted"}));
-                    }
-                }
-            }
-            if drop_entries && bundle["type"] == "searchset" {
-                let note = json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "suppressed",
-                    "details": {"text": format!("{removed} resource(s) of this page are not shown to this requester (scopes, or the person's consent or a confidentiality label)")}}]}, "search": {"mode": "outcome"}});
-                if let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) {
-                    entries.push(note);
-                } else {
-                    bundle["entry"] = json!([note]);
-                }
-            }
+            mark_redacted(&mut bundle, removed);
         }
         // A history's total counts every version, the requester's or not
         // (a searchset's counts only what the requester may see: `pages`).
@@ -590,6 +615,30 @@ impl<'a> Gate<'a> {
             }
         }
         Ok(bundle)
+    }
+}
+
+/// Marks a Bundle with `removed` resources left out for its requester: the
+/// REDACTED security label and, in a searchset, an OperationOutcome entry
+/// that says how many (never which).
+pub fn mark_redacted(bundle: &mut Value, removed: usize) {
+    let meta = bundle.as_object_mut().map(|o| o.entry("meta").or_insert_with(|| json!({})));
+    if let Some(meta) = meta {
+        let labels = meta.as_object_mut().map(|m| m.entry("security").or_insert_with(|| json!([])));
+        if let Some(Value::Array(l)) = labels {
+            if !l.iter().any(|c| c["code"] == REDACTED.1) {
+                l.push(json!({"system": REDACTED.0, "code": REDACTED.1, "display": "redacted"}));
+            }
+        }
+    }
+    if bundle["type"] == "searchset" {
+        let note = json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "suppressed",
+            "details": {"text": format!("{removed} resource(s) of this page are not shown to this requester (scopes, or the person's consent or a confidentiality label)")}}]}, "search": {"mode": "outcome"}});
+        if let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) {
+            entries.push(note);
+        } else {
+            bundle["entry"] = json!([note]);
+        }
     }
 }
 
@@ -615,7 +664,7 @@ pub fn interaction_type(interaction: &Interaction) -> Option<&str> {
     match interaction {
         I::Search(t) | I::Create(t) | I::ConditionalUpdate(t) | I::HistoryType(t) | I::ValidateType(t) => Some(t),
         I::Read(t, _) | I::Update(t, _) | I::Patch(t, _) | I::Delete(t, _) | I::HistoryInstance(t, _) | I::Vread(t, _, _) | I::ValidateInstance(t, _) => Some(t),
-        I::PrsbView(_) => Some("CarePlan"),
+        I::PrsbView(_) | I::Everything(_) => Some("CarePlan"),
         _ => None,
     }
 }
@@ -922,13 +971,14 @@ pub fn visible(svc: &Service, req: &Request, resources: Vec<Value>) -> FhirResul
     Ok((kept, filtered))
 }
 
-/// [`visible`] for stored versions (the PRSB view gathers versions): the
-/// first is the plan itself, and a plan the requester may not see is a 403.
-/// References to what is left out are taken out of what is kept (a goal
-/// withheld from the requester disappears from the plan's `goal` list), so
-/// the view neither fails on them nor reveals their ids.
-pub fn visible_versions(svc: &Service, req: &Request, versions: Vec<Version>) -> FhirResult<(Vec<Version>, bool)> {
-    let gate = Gate::new(svc, &req.requester);
+/// [`visible`] for stored versions (the PRSB view and `$everything` gather
+/// versions): the first is the plan itself, and a plan the requester may
+/// not see is a 403. References to what is left out are taken out of what
+/// is kept (a goal withheld from the requester disappears from the plan's
+/// `goal` list), so the view neither fails on them nor reveals their ids.
+/// `gate` is the request's own (`Service::execute`), so the request's
+/// AuditEvent names every resource shown, withheld or released.
+pub fn visible_versions(gate: &Gate, versions: Vec<Version>) -> FhirResult<(Vec<Version>, bool)> {
     let mut kept = Vec::with_capacity(versions.len());
     let mut gone: BTreeSet<(String, String)> = BTreeSet::new();
     for (i, v) in versions.into_iter().enumerate() {
@@ -951,7 +1001,7 @@ pub fn visible_versions(svc: &Service, req: &Request, versions: Vec<Version>) ->
     }
     let mut out = Vec::with_capacity(kept.len());
     for (mut v, mut json) in kept {
-        if strip_references(&mut json, &gone) {
+        if drop_extensions_to(&mut json, &gone) | strip_references(&mut json, &gone) {
             v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
         }
         out.push(v);
@@ -962,6 +1012,34 @@ pub fn visible_versions(svc: &Service, req: &Request, versions: Vec<Version>) ->
 /// Whether `value` is a Reference to one of `gone`.
 fn refers_to(value: &Value, gone: &BTreeSet<(String, String)>) -> bool {
     value.get("reference").and_then(Value::as_str).and_then(super::search::index::parse_reference).is_some_and(|k| gone.contains(&k))
+}
+
+/// Takes out of `value` every extension whose value, or the value of one of
+/// its parts, is a Reference to one of `gone`: a complex extension that lost
+/// a part no longer says what it said (a `goal-relationship` without its
+/// `target` stage goal), so it goes whole. Whether anything changed.
+fn drop_extensions_to(value: &mut Value, gone: &BTreeSet<(String, String)>) -> bool {
+    fn names_gone(extension: &Value, gone: &BTreeSet<(String, String)>) -> bool {
+        extension.get("valueReference").is_some_and(|r| refers_to(r, gone)) || extension.get("extension").and_then(Value::as_array).is_some_and(|parts| parts.iter().any(|p| names_gone(p, gone)))
+    }
+    match value {
+        Value::Object(map) => {
+            let mut changed = false;
+            for key in ["extension", "modifierExtension"] {
+                if let Some(Value::Array(list)) = map.get_mut(key) {
+                    let before = list.len();
+                    list.retain(|e| !names_gone(e, gone));
+                    changed |= list.len() != before;
+                }
+            }
+            for v in map.values_mut() {
+                changed |= drop_extensions_to(v, gone);
+            }
+            changed
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, v| drop_extensions_to(v, gone) | changed),
+        _ => false,
+    }
 }
 
 /// Takes References to `gone` out of `value`; whether anything changed.
@@ -1064,7 +1142,7 @@ pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<R
         path: format!("/{}", req.path),
         query: (!req.query.is_empty()).then(|| req.query_string()),
         withheld: report.withheld.clone(),
-        released: report.released.clone(),
+        released: distinct(&report.released),
         patients: report.patients.clone(),
         override_used: req.requester.overrides() && !req.requester.is_open(),
         ..audit::Record::default()
@@ -1075,7 +1153,8 @@ pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<R
             rec.status = reply.status;
             rec.entities = match &reply.version {
                 Some(v) if reply.write || matches!(interaction, I::Delete(..)) => vec![format!("{}/{}/_history/{}", v.res_type, v.id, v.version)],
-                _ => report.shown.clone(),
+                // An operation judges the resource it is on before it runs, and again in its answer.
+                _ => distinct(&report.shown),
             };
             if let (Some(v), true) = (&reply.version, rec.entities.is_empty()) {
                 rec.entities.push(format!("{}/{}", v.res_type, v.id));
@@ -1095,6 +1174,12 @@ pub fn record_of(interaction: &Interaction, req: &Request, result: &FhirResult<R
         }
     }
     rec
+}
+
+/// `keys` without repetitions, in their order.
+fn distinct(keys: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    keys.iter().filter(|k| seen.insert(k.as_str())).cloned().collect()
 }
 
 /// Folds the records of a batch's entries into the batch's record: every
@@ -1139,7 +1224,7 @@ fn target_of(interaction: &Interaction) -> Option<String> {
     use Interaction as I;
     match interaction {
         I::Read(t, id) | I::Update(t, id) | I::Patch(t, id) | I::Delete(t, id) | I::HistoryInstance(t, id) | I::Vread(t, id, _) | I::ValidateInstance(t, id) => Some(format!("{t}/{id}")),
-        I::PrsbView(id) => Some(format!("CarePlan/{id}")),
+        I::PrsbView(id) | I::Everything(id) => Some(format!("CarePlan/{id}")),
         _ => None,
     }
 }

@@ -51,6 +51,53 @@ pub fn content_type(format: Format) -> &'static str {
     }
 }
 
+/// Whether a read of a Binary whose content type is `own` answers its raw
+/// bytes for this `Accept` header: when it names `own` (parameters aside),
+/// or names no FHIR format at all (`*/*`, `image/*`, a browser's list).
+/// An `Accept` with a FHIR format in it (and not `own`) gets the resource.
+pub fn accepts_raw(accept: &str, own: &str) -> bool {
+    let own = media_type(own).to_ascii_lowercase();
+    let mut fhir = false;
+    for entry in accept.split(',') {
+        let t = media_type(entry).to_ascii_lowercase();
+        if t == own {
+            return true;
+        }
+        fhir |= named(&t).is_some();
+    }
+    !fhir
+}
+
+/// A raw body sent to `POST /Binary` or `PUT /Binary/{id}` with a
+/// `Content-Type` that is not a FHIR format: the JSON of the Binary that
+/// holds it (`contentType` that type, `data` the body in base64, and
+/// `securityContext` from an `X-Security-Context` header). Any other
+/// request's body comes back unchanged as the error.
+pub fn binary_of_raw_body(method: &str, path: &str, content_type: Option<&str>, security_context: Option<&str>, body: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
+    use base64::Engine as _;
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let id = match (method, segments.as_slice()) {
+        ("POST", ["Binary"]) => None,
+        ("PUT", ["Binary", id]) => Some(*id),
+        _ => return Err(body),
+    };
+    let Some(content_type) = content_type.map(str::trim).filter(|c| !c.is_empty() && named(c).is_none()) else { return Err(body) };
+    // `code`: no leading, trailing or repeated whitespace.
+    let content_type = content_type.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut binary = serde_json::json!({"resourceType": "Binary"});
+    if let Some(id) = id {
+        binary["id"] = Value::String(id.to_string());
+    }
+    binary["contentType"] = Value::String(content_type);
+    if let Some(reference) = security_context.map(str::trim).filter(|r| !r.is_empty()) {
+        binary["securityContext"] = serde_json::json!({"reference": reference});
+    }
+    if !body.is_empty() {
+        binary["data"] = Value::String(base64::engine::general_purpose::STANDARD.encode(&body));
+    }
+    serde_json::to_vec(&binary).map_err(|_| body)
+}
+
 /// A resource read off the wire: its tree (for validation and indexing) and its JSON (for storing).
 pub struct Parsed {
     pub doc: Document,
@@ -101,5 +148,26 @@ mod tests {
         assert_eq!(negotiate(None, Some("text/html, application/fhir+xml;q=0.9")), Format::Xml);
         assert_eq!(negotiate(None, Some("*/*")), Format::Json);
         assert_eq!(body_format(Some("application/fhir+json; charset=utf-8")), Some(Format::Json));
+    }
+
+    #[test]
+    fn binaries_answer_raw_unless_a_fhir_format_is_asked_for() {
+        assert!(accepts_raw("image/png", "image/png"));
+        assert!(accepts_raw("*/*", "image/png"));
+        assert!(accepts_raw("text/html,application/xhtml+xml,*/*;q=0.8", "application/pdf"));
+        assert!(accepts_raw("application/json", "application/json; charset=utf-8"), "its own type, even a FHIR name");
+        assert!(!accepts_raw("application/fhir+json", "image/png"));
+        assert!(!accepts_raw("application/fhir+xml;q=0.9, */*;q=0.1", "image/png"));
+    }
+
+    #[test]
+    fn raw_binary_bodies_become_binaries_and_nothing_else_does() {
+        let json = binary_of_raw_body("PUT", "Binary/b1", Some("text/plain;  charset=utf-8"), Some("DocumentReference/d1"), b"hello".to_vec()).unwrap();
+        let v: Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v, serde_json::json!({"resourceType": "Binary", "id": "b1", "contentType": "text/plain; charset=utf-8", "securityContext": {"reference": "DocumentReference/d1"}, "data": "aGVsbG8="}));
+        assert!(binary_of_raw_body("POST", "Binary", Some(FHIR_JSON), None, b"{}".to_vec()).is_err());
+        assert!(binary_of_raw_body("POST", "Binary", None, None, b"x".to_vec()).is_err());
+        assert!(binary_of_raw_body("POST", "Patient", Some("image/png"), None, b"x".to_vec()).is_err());
+        assert!(binary_of_raw_body("PATCH", "Binary/b1", Some("image/png"), None, b"x".to_vec()).is_err());
     }
 }

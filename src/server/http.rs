@@ -232,19 +232,30 @@ async fn handle(http: HttpRequest, mut payload: web::Payload, svc: web::Data<Ser
         None => format!("http://{}", header(&http, "host").filter(|h| !h.is_empty() && h.len() <= 255 && !h.contains(['/', '?', '#', '@'])).unwrap_or_else(|| svc.config.address.clone())),
     };
     let mut req = Request::new(http.method().as_str(), http.path(), &base);
+    // A raw POST /Binary or PUT /Binary/{id} (any Content-Type that is not
+    // FHIR's) stores its body as a Binary of that content type.
+    let mut content_type = header(&http, "content-type");
+    let body = match format::binary_of_raw_body(&req.method, &req.path, content_type.as_deref(), header(&http, "x-security-context").as_deref(), body) {
+        Ok(wrapped) => {
+            content_type = Some(format::FHIR_JSON.to_string());
+            wrapped
+        }
+        Err(body) => body,
+    };
     req.query = query;
     req.if_match = header(&http, "if-match");
     req.if_none_exist = header(&http, "if-none-exist");
     req.if_none_match = header(&http, "if-none-match");
     req.prefer = parse_prefer(header(&http, "prefer").as_deref());
     req.strict = prefers_strict(header(&http, "prefer").as_deref());
-    req.content_type = header(&http, "content-type");
+    req.content_type = content_type;
     req.body = body;
     req.requester = requester;
     req.budget = limits::Budget::new(svc.config.limits.max_response_bytes);
     // The interaction and the writing of its answer both run on the blocking pool.
     let worker_svc = svc.clone();
-    match web::block(move || answer(&worker_svc, &req, wire)).await {
+    let accept = if format_param.is_some() { None } else { header(&http, "accept") };
+    match web::block(move || answer(&worker_svc, &req, wire, accept.as_deref())).await {
         Ok(out) => out.into(),
         Err(e) => failure(&svc, FhirError::internal(format!("The request could not be run: {e}")), wire).into(),
     }
@@ -283,8 +294,8 @@ struct Answer {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Option<(Vec<u8>, Format)>,
-    /// Overrides the wire format's content type (plain JSON answers).
-    content_type: Option<&'static str>,
+    /// Overrides the wire format's content type (plain JSON answers, raw Binary content).
+    content_type: Option<String>,
 }
 
 impl From<Answer> for HttpResponse {
@@ -295,17 +306,60 @@ impl From<Answer> for HttpResponse {
             b.insert_header(h);
         }
         match a.body {
-            Some((bytes, wire)) => b.content_type(a.content_type.unwrap_or_else(|| format::content_type(wire))).body(bytes),
+            Some((bytes, wire)) => b.content_type(a.content_type.unwrap_or_else(|| format::content_type(wire).to_string())).body(bytes),
             None => b.finish(),
         }
     }
 }
 
-fn answer(svc: &Service, req: &Request, wire: Format) -> Answer {
+/// `accept`: the request's `Accept` header, unless `_format` chose the format.
+fn answer(svc: &Service, req: &Request, wire: Format, accept: Option<&str>) -> Answer {
     match svc.execute(req) {
-        Ok(reply) => success(svc, reply, req, wire),
+        Ok(reply) => match raw_binary(svc, &reply, req, accept) {
+            Some(raw) => raw,
+            None => success(svc, reply, req, wire),
+        },
         Err(e) => failure(svc, e, wire),
     }
+}
+
+/// A read of a Binary whose `Accept` asks for its own content type, or
+/// for no FHIR format at all (`*/*`, `image/*`, a browser's list): its
+/// bytes, as that content type (FHIR R4, Binary on the REST API). The read
+/// has been through the access layer and audited like any other; the
+/// answer is marked so a browser neither sniffs it nor runs it as this
+/// server's page (`nosniff`, a sandboxing Content-Security-Policy).
+fn raw_binary(svc: &Service, reply: &Reply, req: &Request, accept: Option<&str>) -> Option<Answer> {
+    let routed = super::routing::route(&req.method, &req.path).ok()?;
+    if !matches!(&routed, super::routing::Interaction::Read(t, _) | super::routing::Interaction::Vread(t, _, _) if t == "Binary") {
+        return None;
+    }
+    if reply.status != 200 || req.param("_summary").is_some() || req.param("_elements").is_some() {
+        return None;
+    }
+    let binary = reply.body.as_ref().filter(|b| b["resourceType"] == "Binary")?;
+    let own = binary["contentType"].as_str().unwrap_or("application/octet-stream");
+    if !format::accepts_raw(accept?, own) {
+        return None;
+    }
+    let bytes = match binary["data"].as_str().map(|d| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, d)) {
+        None => Vec::new(),
+        Some(Ok(b)) => b,
+        Some(Err(e)) => return Some(failure(svc, FhirError::internal(format!("The stored Binary's data is not base64 ({e}); read it as FHIR (Accept: application/fhir+json)")), Format::Json)),
+    };
+    let mut headers = vec![("X-Content-Type-Options", "nosniff".to_string()), ("Content-Security-Policy", "sandbox; default-src 'none'".to_string())];
+    if reply.filtered {
+        headers.push((access::FILTERED_HEADER, "true".to_string()));
+    }
+    if let Some(v) = &reply.version {
+        headers.push(("ETag", v.etag()));
+        headers.push(("Last-Modified", clock::http_date(v.last_updated)));
+    }
+    if let Some(context) = binary["securityContext"]["reference"].as_str().filter(|c| HeaderValue::from_str(c).is_ok()) {
+        headers.push(("X-Security-Context", context.to_string()));
+    }
+    let content_type = Some(own).filter(|t| HeaderValue::from_str(t).is_ok()).unwrap_or("application/octet-stream").to_string();
+    Some(Answer { status: 200, headers, body: Some((bytes, Format::Json)), content_type: Some(content_type) })
 }
 
 fn failure(svc: &Service, e: FhirError, wire: Format) -> Answer {
@@ -337,7 +391,7 @@ fn success(svc: &Service, reply: Reply, req: &Request, wire: Format) -> Answer {
     };
     if reply.plain_json {
         let bytes = body.map(|b| serde_json::to_vec_pretty(&b).unwrap_or_default());
-        return Answer { status: reply.status, headers, body: bytes.map(|b| (b, wire)), content_type: Some("application/json") };
+        return Answer { status: reply.status, headers, body: bytes.map(|b| (b, wire)), content_type: Some("application/json".to_string()) };
     }
     Answer { status: reply.status, headers, body: body.map(|b| (format::render(&b, wire, &svc.ctx), wire)), content_type: None }
 }

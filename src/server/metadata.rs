@@ -83,6 +83,7 @@ fn operations_of(resource_type: &str) -> Vec<Value> {
     let mut out = vec![json!({"name": "validate", "definition": VALIDATE_OPERATION})];
     if resource_type == "CarePlan" {
         out.push(json!({"name": "prsb", "definition": crate::profiles::url("OperationDefinition", "prsb")}));
+        out.push(json!({"name": "everything", "definition": crate::profiles::url("OperationDefinition", "careplan-everything")}));
     }
     out
 }
@@ -138,7 +139,7 @@ pub fn describe(registry: &Registry, version: &str, date: &str) -> Value {
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Validation before storage (422 with an OperationOutcome on error); ETag/If-Match (412 on conflict); Prefer return=minimal|representation|OperationOutcome; _format, Accept and Content-Type for JSON and XML. $from-prsb maps a PRSB care and support plan (application/json) to its transaction Bundle, or stores it with store=true; CarePlan/{id}/$prsb answers a stored plan in the PRSB format (application/json): the active view by default, includeArchived=true for the whole plan, version or _at for an earlier version.",
+            "documentation": "Validation before storage (422 with an OperationOutcome on error); ETag/If-Match (412 on conflict); Prefer return=minimal|representation|OperationOutcome; _format, Accept and Content-Type for JSON and XML. $from-prsb maps a PRSB care and support plan (application/json) to its transaction Bundle, or stores it with store=true; CarePlan/{id}/$prsb answers a stored plan in the PRSB format (application/json): the active view by default, includeArchived=true for the whole plan, version or _at for an earlier version. CarePlan/{id}/$everything answers the stored plan and every resource it links to (the resources the PRSB view is read from) as a searchset Bundle, each judged by the access layer as a read of it would be. Search parameters of careplan's own (SearchParameter CarePlan-supporting-info, Goal-addresses) reach what R4 does not index: CarePlan?_include=CarePlan:supporting-info, Goal?addresses=Condition/1. A Binary is read as its raw bytes when Accept names its contentType or no FHIR format, and a raw POST /Binary or PUT /Binary/{id} with a non-FHIR Content-Type stores the body as a Binary of that type.",
             "resource": resources,
             "interaction": SYSTEM_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
             "security": {

@@ -9,7 +9,9 @@
 //! `interactions` (read, create, update, patch, delete, history over one
 //! store transaction), `bundle` (batch and transaction), `search/` (index
 //! rows and queries), `pages` (searchset and history Bundles), `operations`
-//! (`$validate`), `metadata` (the CapabilityStatement), `subset`
+//! (`$validate`), `prsb_ops` (`$from-prsb`, `CarePlan/{id}/$prsb`),
+//! `plan_closure` (the resources of one plan, and
+//! `CarePlan/{id}/$everything`), `metadata` (the CapabilityStatement), `subset`
 //! (`_summary`, `_elements`), `store` and
 //! `outbox` (SQL), `forward` (the upstream sender), `format` (the wire),
 //! `http` (actix-web: request ids, logs, health, shutdown).
@@ -41,6 +43,7 @@ pub mod metadata;
 pub mod operations;
 pub mod outbox;
 pub mod pages;
+pub mod plan_closure;
 pub mod prsb_ops;
 pub mod prsb_post;
 pub mod routing;
@@ -200,10 +203,10 @@ impl Service {
     pub fn execute(&self, req: &routing::Request) -> FhirResult<interactions::Reply> {
         use routing::Interaction as I;
         let interaction = routing::route(&req.method, &req.path)?;
-        if matches!(interaction, I::Capabilities) {
-            return self.run(req, &interaction);
-        }
         let gate = access::Gate::new(self, &req.requester);
+        if matches!(interaction, I::Capabilities) {
+            return self.run(req, &interaction, &gate);
+        }
         // A request its token has no scope for costs its client nothing:
         // such refusals are recorded once per interval, with a count.
         let authorized = gate.authorize(&interaction, req);
@@ -220,7 +223,7 @@ impl Service {
                 return Err(e.clone());
             }
         }
-        let result = authorized.and_then(|()| self.run(req, &interaction)).and_then(|reply| gate.filter(&interaction, req, reply)).map_err(|e| gate.conceal_gone(&interaction, e));
+        let result = authorized.and_then(|()| self.run(req, &interaction, &gate)).and_then(|reply| gate.filter(&interaction, req, reply)).map_err(|e| gate.conceal_gone(&interaction, e));
         if matches!(&result, Ok(reply) if reply.audited) {
             return result;
         }
@@ -244,15 +247,19 @@ impl Service {
         result
     }
 
-    /// The interaction itself, without the access layer.
-    fn run(&self, req: &routing::Request, interaction: &routing::Interaction) -> FhirResult<interactions::Reply> {
+    /// The interaction itself. The access layer has authorized it and
+    /// filters its answer; an operation that builds its own answer from
+    /// stored resources judges them with the request's `gate`, so that
+    /// the request's AuditEvent names each one.
+    fn run(&self, req: &routing::Request, interaction: &routing::Interaction, gate: &access::Gate) -> FhirResult<interactions::Reply> {
         use routing::Interaction as I;
         match interaction {
             I::Batch => bundle::process(self, req),
             I::Capabilities => Ok(interactions::Reply::body(200, metadata::served(&self.config))),
             I::ValidateSystem | I::ValidateType(_) | I::ValidateInstance(..) => operations::validate(self, interaction, req),
             I::FromPrsb => prsb_ops::from_prsb(self, req),
-            I::PrsbView(id) => prsb_ops::view(self, id, req),
+            I::PrsbView(id) => prsb_ops::view(self, gate, id, req),
+            I::Everything(id) => plan_closure::everything(self, gate, id, req),
             _ if interaction.writes() => {
                 let prepared = match interaction {
                     _ if interaction.takes_resource() => Some(self.prepare_body(&req.body, req.content_type.as_deref())?),

@@ -52,7 +52,8 @@ pub fn full_url(base: &str, v: &Version) -> String {
     format!("{base}/{}/{}", v.res_type, v.id)
 }
 
-fn bundle(kind: &str, total: Option<usize>, links: Vec<Value>, entries: Vec<Value>) -> Value {
+/// A Bundle of `kind` (searchset, history) with its links and entries.
+pub fn bundle(kind: &str, total: Option<usize>, links: Vec<Value>, entries: Vec<Value>) -> Value {
     let mut b = json!({"resourceType": "Bundle", "id": new_id(), "meta": {"lastUpdated": clock::instant(clock::now_ms())}, "type": kind});
     if let Some(t) = total {
         b["total"] = json!(t);

@@ -3,21 +3,17 @@
 //! `CarePlan/{id}/$prsb` (the PRSB view of a stored plan: active items only
 //! unless asked, and any earlier version by `version` or `_at`).
 
-use std::collections::{HashSet, VecDeque};
-
 use rusqlite::Connection;
 use serde_json::Value;
 
+use super::access::Gate;
 use super::error::{FhirError, FhirResult};
 use super::interactions::Reply;
+use super::plan_closure::gather;
 use super::routing::Request;
-use super::search::{dates, query};
+use super::search::dates;
 use super::store::{self, Version};
 use super::Service;
-
-/// At most this many resources make up one plan's view; a plan that links to
-/// more is refused rather than read without end.
-const MAX_PLAN_RESOURCES: usize = 10_000;
 
 fn flag(req: &Request, name: &str) -> bool {
     req.param(name).is_some_and(|v| v == "true")
@@ -37,7 +33,7 @@ pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
 }
 
 /// `GET|POST /CarePlan/{id}/$prsb[?includeArchived=true][&version=N | &_at=instant]`.
-pub fn view(svc: &Service, id: &str, req: &Request) -> FhirResult<Reply> {
+pub fn view(svc: &Service, gate: &Gate, id: &str, req: &Request) -> FhirResult<Reply> {
     let version = match req.param("version") {
         Some(v) => Some(v.parse::<i64>().map_err(|_| FhirError::bad_request(format!("version={v}: expected a version number")))?),
         None => None,
@@ -65,7 +61,7 @@ pub fn view(svc: &Service, id: &str, req: &Request) -> FhirResult<Reply> {
             (Some(v), None) => store::version(conn, "CarePlan", id, v + 1)?.map(|next| next.last_updated - 1),
             (None, None) => None,
         };
-        read_plan(svc, conn, req, care_plan, moment)
+        read_plan(svc, conn, Some(gate), care_plan, moment)
     })?;
     let (plan, filtered) = plan;
     let plan = if flag(req, "includeArchived") { plan } else { crate::prsb::archive::active_view(&plan) };
@@ -75,30 +71,18 @@ pub fn view(svc: &Service, id: &str, req: &Request) -> FhirResult<Reply> {
 }
 
 /// A stored plan as a PRSB plan, whole (archived items too), as it is now
-/// or was at `moment`, with only what this requester may see (scopes,
-/// compartment, consent); `true` when something was left out.
-pub fn read_plan(svc: &Service, conn: &Connection, req: &Request, care_plan: Version, moment: Option<i64>) -> FhirResult<(crate::prsb::CarePlan, bool)> {
-    read_plan_as(svc, conn, req, care_plan, moment, Judged::ForRequester)
-}
-
-/// Whom a plan is read for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Judged {
-    /// What the requester may see, and no more.
-    ForRequester,
-    /// All of it, for a writer who may write over the whole plan (the data
-    /// controller's own systems, the person themselves): nothing read this
-    /// way is answered, and what the write returns is judged.
-    Whole,
-}
-
-pub fn read_plan_as(svc: &Service, conn: &Connection, req: &Request, care_plan: Version, moment: Option<i64>, judged: Judged) -> FhirResult<(crate::prsb::CarePlan, bool)> {
+/// or was at `moment`: with only what `gate`'s requester may see (scopes,
+/// compartment, consent; `true` when something was left out), or, with no
+/// gate, all of it, for a writer who may write over the whole plan (the data
+/// controller's own systems, the person themselves): nothing read that way
+/// is answered, and what the write returns is judged.
+pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_plan: Version, moment: Option<i64>) -> FhirResult<(crate::prsb::CarePlan, bool)> {
     let id = care_plan.id.clone();
     let first_stored = store::version(conn, "CarePlan", &id, 1)?.map(|v| v.last_updated);
     let versions = gather(svc, conn, care_plan, moment)?;
-    let (versions, filtered) = match judged {
-        Judged::ForRequester => super::access::visible_versions(svc, req, versions)?,
-        Judged::Whole => (versions, false),
+    let (versions, filtered) = match gate {
+        Some(gate) => super::access::visible_versions(gate, versions)?,
+        None => (versions, false),
     };
     let resources = versions
         .iter()
@@ -138,83 +122,5 @@ fn date_last_updated(versions: &[Version], carried: Option<String>, first_stored
         (Some(t), None) => Some(super::clock::instant(t)),
         (_, Some(_)) => carried,
         (None, None) => None,
-    }
-}
-
-/// The CarePlan and every resource of the plan: what it references, what
-/// those reference, and the Provenance and Consent records that point back at
-/// it; as they are now, or as they were at `moment`.
-fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Option<i64>) -> FhirResult<Vec<Version>> {
-    let fetch = |t: &str, id: &str| -> FhirResult<Option<Version>> {
-        let found = match moment {
-            Some(m) => store::as_at(conn, t, id, m)?,
-            None => store::current(conn, t, id)?,
-        };
-        Ok(found.filter(|v| !v.deleted()))
-    };
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut queue: VecDeque<Version> = VecDeque::new();
-    let mut out = Vec::new();
-    seen.insert(("CarePlan".to_owned(), care_plan.id.clone()));
-    queue.push_back(care_plan);
-    let mut back_links_done = false;
-    loop {
-        while let Some(v) = queue.pop_front() {
-            let json: Value = serde_json::from_slice(v.body.as_deref().unwrap_or_default()).map_err(store::internal)?;
-            let mut targets = Vec::new();
-            references(&json, &mut targets);
-            for (t, id) in targets {
-                if seen.insert((t.clone(), id.clone())) {
-                    if let Some(found) = fetch(&t, &id)? {
-                        queue.push_back(found);
-                    }
-                }
-            }
-            out.push(v);
-            if out.len() > MAX_PLAN_RESOURCES {
-                return Err(FhirError::bad_request(format!("The plan links to more than {MAX_PLAN_RESOURCES} resources")));
-            }
-        }
-        if back_links_done {
-            break;
-        }
-        back_links_done = true;
-        // Records that point at the plan: who prepared it (Provenance), the
-        // person's consent for information sharing and who took it.
-        let plan_id = &out[0].id;
-        let patients: Vec<String> = out.iter().filter(|v| v.res_type == "Patient").map(|v| v.id.clone()).collect();
-        let mut back: Vec<(String, String)> = query::matching(conn, &svc.registry, "Provenance", &format!("target=CarePlan/{plan_id}"), 100, None)?;
-        for patient in &patients {
-            for consent in query::matching(conn, &svc.registry, "Consent", &format!("patient=Patient/{patient}"), 100, None)? {
-                back.extend(query::matching(conn, &svc.registry, "Provenance", &format!("target=Consent/{}", consent.1), 100, None)?);
-                back.push(consent);
-            }
-        }
-        for (t, id) in back {
-            if seen.insert((t.clone(), id.clone())) {
-                if let Some(found) = fetch(&t, &id)? {
-                    queue.push_back(found);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Every relative reference (`Type/id`, possibly versioned) in a resource.
-fn references(value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map {
-                match (key.as_str(), v.as_str()) {
-                    ("reference", Some(text)) => out.extend(super::search::index::parse_reference(text)),
-                    // Not a reference's text: an element that is itself a Reference
-                    // named `reference` (Consent.provision.actor.reference) holds one.
-                    _ => references(v, out),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
-        _ => {}
     }
 }

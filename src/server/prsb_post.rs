@@ -89,8 +89,9 @@ fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan_id: &str) -
     let r = &req.requester;
     let subject = interactions::resource_of(&care_plan)?["subject"]["reference"].as_str().map(str::to_owned);
     let own_plan = access::patient_scoped(r) && r.patient.as_deref().is_some_and(|p| subject.as_deref() == Some(&format!("Patient/{p}")));
-    let judged = if own_plan || access::acts_for_data_controller(r, "CarePlan") { prsb_ops::Judged::Whole } else { prsb_ops::Judged::ForRequester };
-    let (plan, filtered) = prsb_ops::read_plan_as(svc, conn, req, care_plan, None, judged)?;
+    let gate = access::Gate::new(svc, r);
+    let judged = if own_plan || access::acts_for_data_controller(r, "CarePlan") { None } else { Some(&gate) };
+    let (plan, filtered) = prsb_ops::read_plan(svc, conn, judged, care_plan, None)?;
     if filtered {
         return Err(FhirError::new(
             403,

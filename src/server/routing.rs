@@ -123,6 +123,8 @@ pub enum Interaction {
     FromPrsb,
     /// `CarePlan/{id}/$prsb`: the PRSB view of a stored plan.
     PrsbView(String),
+    /// `CarePlan/{id}/$everything`: the plan and every resource it links to, as a searchset Bundle.
+    Everything(String),
 }
 
 impl Interaction {
@@ -190,6 +192,7 @@ pub fn route(method: &str, path: &str) -> FhirResult<Interaction> {
         ("GET", [t, i, "_history"]) => I::HistoryInstance(resource_type(t)?, id(i)?),
         ("GET", [t, i, "_history", v]) => I::Vread(resource_type(t)?, id(i)?, v.to_string()),
         ("POST" | "GET", ["CarePlan", i, "$prsb"]) => I::PrsbView(id(i)?),
+        ("POST" | "GET", ["CarePlan", i, "$everything"]) => I::Everything(id(i)?),
         ("POST", [t, i, "$validate"]) => I::ValidateInstance(resource_type(t)?, id(i)?),
         (_, [] | ["metadata"] | ["_history"] | [_] | [_, _] | [_, _, "_history"] | [_, _, "_history", _]) => return Err(not_allowed()),
         _ => return Err(FhirError::not_found(format!("No such interaction: {method} /{path}"))),
@@ -211,11 +214,14 @@ mod tests {
         assert_eq!(parse_prefer(Some("handling=strict; return=OperationOutcome")), Return::OperationOutcome);
         assert!(prefers_strict(Some("handling=strict; return=OperationOutcome")));
         assert!(!prefers_strict(Some("handling=lenient")));
+        assert_eq!(route("GET", "CarePlan/p1/$everything").unwrap(), Interaction::Everything("p1".into()));
+        assert_eq!(route("POST", "CarePlan/p1/$everything").unwrap(), Interaction::Everything("p1".into()));
+        assert_eq!(route("GET", "Goal/g1/$everything").unwrap_err().status, 404);
     }
 
     #[test]
     fn dot_ids_are_refused_wherever_an_id_is_routed() {
-        for path in ["Patient/..", "Patient/.", "Patient/%2E%2E", "Patient/../_history", "Patient/./$validate", "CarePlan/../$prsb"] {
+        for path in ["Patient/..", "Patient/.", "Patient/%2E%2E", "Patient/../_history", "Patient/./$validate", "CarePlan/../$prsb", "CarePlan/../$everything"] {
             for method in ["GET", "PUT", "DELETE", "POST"] {
                 if let Err(e) = route(method, path) {
                     assert!(e.status == 400 || e.status == 405 || e.status == 404, "{method} {path}: {}", e.status);
