@@ -546,28 +546,31 @@ fn plan_operations_audit_every_resource_they_disclose() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
-    let plan_bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap();
-    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan_bytes).send().unwrap();
+    // The plan's own consent names the GP and the data controller's clinician as people to share it with.
+    let mut plan: Value = serde_json::from_slice(&std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap()).unwrap();
+    plan["consentForInformationSharing"]["sharedWith"] = json!([{"name": "GP", "fhirReference": "Practitioner/gp"}, {"name": "Data controller", "fhirReference": "Practitioner/dc"}, {"name": "Test set-up", "fhirReference": "Practitioner/setup"}]);
+    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(serde_json::to_vec(&plan).unwrap()).send().unwrap();
     assert_eq!(r.status(), 200);
-    let reply: Value = r.json().unwrap();
-    let stored: std::collections::BTreeSet<String> =
-        reply["entry"].as_array().unwrap().iter().map(|e| e["response"]["location"].as_str().unwrap().split("/_history").next().unwrap().to_string()).collect();
-    let id = stored.iter().find_map(|k| k.strip_prefix("CarePlan/")).unwrap().to_string();
-    let goals: Vec<String> = stored.iter().filter(|k| k.starts_with("Goal/")).cloned().collect();
+    let setup = staff(&srv, "setup", "user/*.cruds", json!({}));
+    let id = setup.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-holroyd-2026")[0].trim_start_matches("CarePlan/").to_string();
+    // Everything the plan holds, read before anything is withheld (tests/server.rs shows that
+    // $everything answers exactly what the transaction stored).
+    let stored: std::collections::BTreeSet<String> = setup.ids(&format!("CarePlan/{id}/$everything")).into_iter().collect();
+    let goals: Vec<String> = setup.ids("Goal?_count=100");
     assert!(goals.len() >= 2);
     // A stage goal (the target of another goal's goal-relationship) is labelled restricted:
     // withheld from everyone its person's consent does not name, and its parent loses the link to it.
     let secret = goals
         .iter()
-        .flat_map(|g| admin.get(g).json::<Value>().unwrap()["extension"].as_array().cloned().unwrap_or_default())
+        .flat_map(|g| setup.get(g).json::<Value>().unwrap()["extension"].as_array().cloned().unwrap_or_default())
         .filter(|x| x["url"] == "http://hl7.org/fhir/StructureDefinition/goal-relationship")
         .flat_map(|x| x["extension"].as_array().cloned().unwrap_or_default())
         .find_map(|part| part["valueReference"]["reference"].as_str().map(str::to_string))
         .expect("the example has stage goals");
     assert!(goals.contains(&secret));
-    let mut labelled: Value = admin.get(&secret).json().unwrap();
+    let mut labelled: Value = setup.get(&secret).json().unwrap();
     labelled["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
-    put(&admin, &labelled);
+    put(&setup, &labelled);
 
     let gp = staff(&srv, "gp", "user/*.rs", json!({}));
     let dc = staff(&srv, "dc", "user/*.rs", json!({"careplan_role": ["data-controller"]}));
