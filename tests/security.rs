@@ -694,3 +694,6 @@ mod fourth_pass_findings;
 
 #[path = "security/seventh_pass_findings.rs"]
 mod seventh_pass_findings;
+// The eighth pass (docs/security/redteam-eighth-pass-2026-12-06.md): n1_…, n2_….
+#[path = "security/eighth_pass_findings.rs"]
+mod eighth_pass_findings;

@@ -226,12 +226,14 @@ impl<'a> Gate<'a> {
         if t == "Binary" {
             return Ok(None);
         }
-        let read = |c: &Connection| store::current(c, &t, &id);
+        // A deleted resource still protects what belonged to it: the Binary
+        // is judged as that resource last was.
+        let read = |c: &Connection| store::last_live(c, &t, &id);
         let found = match conn {
             Some(c) => read(c)?,
             None => self.svc.store.read(read)?,
         };
-        found.filter(|v| !v.deleted()).map(|v| resource_of(&v)).transpose()
+        found.map(|v| resource_of(&v)).transpose()
     }
 
     /// [`Gate::judge_content`] of the resource itself, not through a securityContext.
@@ -697,6 +699,12 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
     let grant = scope_for(r, res_type, p)?;
     if let Some(c) = live {
         guard_change(svc, conn, req, res_type, c, p)?;
+    } else if let Some(gone) = current.filter(|c| c.deleted()) {
+        // An id that was deleted still belongs to whom it concerned: writing
+        // there is changing their resource (and would take its history).
+        if let Some(last) = store::last_live(conn, res_type, &gone.id)?.filter(|_| !acts_for_data_controller(r, res_type)) {
+            Gate::new(svc, r).may_change(Some(conn), &last)?;
+        }
     }
     let Some((json, concern)) = new else { return Ok(()) };
     if res_type == "RelatedPerson" && !acts_for_data_controller(r, res_type) {
@@ -742,6 +750,30 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
     }
     if res_type == "Consent" {
         consent_writer(conn, r, concern)?;
+    }
+    if !req.via_prsb_store && !acts_for_data_controller(r, res_type) {
+        // Plans and their items are found by our identifiers (and
+        // professionals by theirs): a writer who could put one on a
+        // resource of theirs could have another person's plan written into
+        // it, or be taken for a professional the plan's consent names.
+        let ours = |v: &Value| -> Vec<(String, String)> {
+            v["identifier"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|i| i["system"].as_str().is_some_and(|s| s.starts_with(&format!("{}/Id/", crate::profiles::BASE))))
+                .map(|i| (i["system"].as_str().unwrap_or_default().to_owned(), i["value"].as_str().unwrap_or_default().to_owned()))
+                .collect()
+        };
+        let had = match live {
+            Some(c) => ours(&resource_of(c)?),
+            None => Vec::new(),
+        };
+        if let Some((system, value)) = ours(json).into_iter().find(|i| !had.contains(i)) {
+            return Err(forbidden(format!(
+                "The identifier {system}|{value} is given only by storing a PRSB plan ($from-prsb?store=true) or by the data controller: plans, their items and professionals are found by it"
+            )));
+        }
     }
     if res_type == "Patient" && patient_scoped(r) {
         // Who a person is (NHS number and any other identifier) is recorded by
@@ -829,7 +861,12 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
         return Ok(());
     }
     scope_for(r, res_type, p)?;
-    Gate::new(svc, r).may_change(Some(conn), current)?;
+    // The data controller's own systems (an importer of plans) keep the
+    // records it controls up to date, whatever a consent lets them read;
+    // what they are answered is still judged.
+    if !acts_for_data_controller(r, res_type) {
+        Gate::new(svc, r).may_change(Some(conn), current)?;
+    }
     if res_type == "Consent" {
         consent_writer(conn, r, &Concern::of(&svc.ctx, &svc.registry, &resource_of(current)?))?;
     }

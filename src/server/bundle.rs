@@ -233,6 +233,7 @@ fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply>
     for e in &mut entries {
         e.request.requester = req.requester.clone();
         e.request.moment = req.moment;
+        e.request.via_prsb_store = req.via_prsb_store;
         // One answer budget for the whole transaction, as for a batch.
         e.request.budget = req.budget.clone();
     }

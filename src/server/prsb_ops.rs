@@ -23,6 +23,18 @@ fn flag(req: &Request, name: &str) -> bool {
 pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
     let plan = crate::prsb::read(&req.body)
         .map_err(|problems| FhirError::unprocessable(crate::prsb::problems_as_issues(&req.body, &problems)))?;
+    // Bounded before anything is built from it: every item becomes an
+    // entry (looked for, merged and validated one by one when stored), and
+    // a plan is mapped and compared whole in memory.
+    let items = crate::prsb::items(&plan).len();
+    let most = svc.config.limits.max_bundle_conditionals.min(svc.config.limits.max_bundle_entries);
+    if items > most {
+        return Err(FhirError::new(
+            413,
+            crate::issue::IssueCode::TooCostly,
+            format!("The plan has {items} items; this server takes plans of at most {most} (--max-bundle-conditionals, --max-bundle-entries): archive what is finished into a plan of its own, or raise the limit"),
+        ));
+    }
     if flag(req, "store") {
         return super::prsb_post::store_plan(svc, req, plan);
     }
@@ -61,7 +73,7 @@ pub fn view(svc: &Service, gate: &Gate, id: &str, req: &Request) -> FhirResult<R
             (Some(v), None) => store::version(conn, "CarePlan", id, v + 1)?.map(|next| next.last_updated - 1),
             (None, None) => None,
         };
-        read_plan(svc, conn, Some(gate), care_plan, moment)
+        read_plan(svc, conn, Some(gate), care_plan, moment).map(|(plan, filtered, _)| (plan, filtered))
     })?;
     let (plan, filtered) = plan;
     let plan = if flag(req, "includeArchived") { plan } else { crate::prsb::archive::active_view(&plan) };
@@ -76,7 +88,7 @@ pub fn view(svc: &Service, gate: &Gate, id: &str, req: &Request) -> FhirResult<R
 /// gate, all of it, for a writer who may write over the whole plan (the data
 /// controller's own systems, the person themselves): nothing read that way
 /// is answered, and what the write returns is judged.
-pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_plan: Version, moment: Option<i64>) -> FhirResult<(crate::prsb::CarePlan, bool)> {
+pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_plan: Version, moment: Option<i64>) -> FhirResult<(crate::prsb::CarePlan, bool, Vec<Version>)> {
     let id = care_plan.id.clone();
     let first_stored = store::version(conn, "CarePlan", &id, 1)?.map(|v| v.last_updated);
     let versions = gather(svc, conn, care_plan, moment)?;
@@ -101,7 +113,7 @@ pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_pla
         )])
     })?;
     plan.date_last_updated = date_last_updated(&versions, plan.date_last_updated.take(), first_stored);
-    Ok((plan, filtered))
+    Ok((plan, filtered, versions))
 }
 
 /// PRSB "date last updated", kept automatically: the latest real change to

@@ -30,14 +30,23 @@ use super::{access, clock, format, prsb_ops, Service};
 use crate::issue::{Issue, IssueCode};
 use crate::prsb::{self, vocab};
 
+/// The plan as the server holds it, for a post over it.
+struct Stored {
+    plan: prsb::CarePlan,
+    /// The date last updated the stored CarePlan carries (`plan-last-updated`).
+    date: Option<String>,
+    /// Every resource of the stored plan (`plan_closure::gather`).
+    versions: Vec<Version>,
+}
+
 /// `POST /$from-prsb?store=true`.
 pub fn store_plan(svc: &Service, req: &Request, mut plan: prsb::CarePlan) -> FhirResult<Reply> {
     let at = clock::instant(clock::now_ms());
-    let stored = svc.store.read(|conn| stored_plan(svc, conn, req, &plan.id))?;
+    let stored = svc.store.read(|conn| stored_plan(svc, conn, req, &plan))?;
     let mut carried = prsb::archive::CarriedOver::default();
-    if let Some((earlier, date)) = &stored {
-        carried = prsb::archive::carry_over(&mut plan, earlier, &at);
-        plan.date_last_updated = date.clone();
+    if let Some(stored) = &stored {
+        carried = prsb::archive::carry_over(&mut plan, &stored.plan, &at);
+        plan.date_last_updated = stored.date.clone();
         let problems = prsb::check_links(&plan);
         if !problems.is_empty() {
             let issues = problems.iter().map(|p| Issue::error(IssueCode::Invalid, p.pointer.clone(), format!("With the stored plan's items carried over: {}", p.message))).collect();
@@ -47,13 +56,15 @@ pub fn store_plan(svc: &Service, req: &Request, mut plan: prsb::CarePlan) -> Fhi
     let bundle = prsb::map::map(&plan);
     let text = prsb::map::to_json(&bundle).map_err(store::internal)?;
     let mut bundle: Value = serde_json::from_str(&text).map_err(store::internal)?;
-    svc.store.read(|conn| fit_to_stored(svc, conn, req, &mut bundle))?;
+    let closure = stored.as_ref().map(|s| s.versions.as_slice()).unwrap_or_default();
+    svc.store.read(|conn| fit_to_stored(svc, conn, req, closure, &mut bundle))?;
     let transaction = Request {
         method: "POST".to_owned(),
         path: String::new(),
         query: Vec::new(),
         content_type: Some(format::FHIR_JSON.to_owned()),
         body: serde_json::to_vec(&bundle).map_err(store::internal)?,
+        via_prsb_store: true,
         ..req.clone()
     };
     let mut reply = svc.execute(&transaction)?;
@@ -63,18 +74,47 @@ pub fn store_plan(svc: &Service, req: &Request, mut plan: prsb::CarePlan) -> Fhi
     Ok(reply)
 }
 
-/// The plan stored under this PRSB id, whole (archived items too), and the
-/// date last updated it carries, if the server has it.
-fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan_id: &str) -> FhirResult<Option<(prsb::CarePlan, Option<String>)>> {
+/// The person a plan is for, as the server knows them: the Patient with
+/// the plan's NHS number (as this requester sees Patients).
+fn person(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan) -> FhirResult<Option<String>> {
+    let Some(nhs) = plan.person.as_ref().and_then(|p| p.nhs_number.as_deref()) else { return Ok(None) };
+    let query = format!("identifier={}|{nhs}", vocab::NHS_NUMBER);
+    Ok(access::matching_for(svc, conn, req, "Patient", &query, 2)?.into_iter().next().map(|(_, id)| id))
+}
+
+/// The plan stored under this PRSB id *for this person*, whole (archived
+/// items too). A plan id alone is not enough: anyone who writes plans could
+/// give one of theirs another person's plan id, so the stored plan is the
+/// CarePlan with the id whose subject is the plan's person (found by NHS
+/// number), or, for a plan without one, whose subject is the plan's own
+/// Patient.
+fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan) -> FhirResult<Option<Stored>> {
+    let plan_id = &plan.id;
     let query = format!("identifier={}|{plan_id}", vocab::identifier_system(vocab::id::PLAN));
-    let found = access::matching_for(svc, conn, req, "CarePlan", &query, 2)?;
-    let [(_, id)] = found.as_slice() else {
-        if found.len() > 1 {
-            return Err(FhirError::conflict(412, format!("More than one CarePlan has the plan id `{plan_id}`; the server cannot tell which one this post updates")));
+    let person = person(svc, conn, req, plan)?;
+    let own_person = format!("{plan_id}/{}", prsb::map::key::PERSON);
+    let mut found = None;
+    for (_, id) in access::matching_for(svc, conn, req, "CarePlan", &query, 50)? {
+        let Some(care_plan) = store::current(conn, "CarePlan", &id)?.filter(|v| !v.deleted()) else { continue };
+        let json = interactions::resource_of(&care_plan)?;
+        let subject = json["subject"]["reference"].as_str().and_then(super::search::index::parse_reference);
+        let theirs = match (&person, &subject) {
+            (Some(p), Some((t, s))) => t == "Patient" && s == p,
+            (None, Some((t, s))) if t == "Patient" && plan.person.as_ref().and_then(|p| p.nhs_number.as_ref()).is_none() => store::current(conn, t, s)?
+                .filter(|v| !v.deleted())
+                .map(|v| interactions::resource_of(&v))
+                .transpose()?
+                .is_some_and(|patient| has_identifier(&patient, &vocab::identifier_system(vocab::id::PLAN_ITEM), &own_person)),
+            _ => false,
+        };
+        if theirs {
+            if found.is_some() {
+                return Err(FhirError::conflict(412, format!("More than one CarePlan of this person has the plan id `{plan_id}`; the server cannot tell which one this post updates")));
+            }
+            found = Some(care_plan);
         }
-        return Ok(None);
-    };
-    let Some(care_plan) = store::current(conn, "CarePlan", id)?.filter(|v| !v.deleted()) else { return Ok(None) };
+    }
+    let Some(care_plan) = found else { return Ok(None) };
     let date = interactions::resource_of(&care_plan)?["extension"]
         .as_array()
         .into_iter()
@@ -91,7 +131,7 @@ fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan_id: &str) -
     let own_plan = access::patient_scoped(r) && r.patient.as_deref().is_some_and(|p| subject.as_deref() == Some(&format!("Patient/{p}")));
     let gate = access::Gate::new(svc, r);
     let judged = if own_plan || access::acts_for_data_controller(r, "CarePlan") { None } else { Some(&gate) };
-    let (plan, filtered) = prsb_ops::read_plan(svc, conn, judged, care_plan, None)?;
+    let (plan, filtered, versions) = prsb_ops::read_plan(svc, conn, judged, care_plan, None)?;
     if filtered {
         return Err(FhirError::new(
             403,
@@ -99,46 +139,112 @@ fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan_id: &str) -
             format!("Parts of plan `{plan_id}` are withheld from this requester, so a post could not keep them; the plan can be posted by someone who may see all of it"),
         ));
     }
-    Ok(Some((plan, date)))
+    Ok(Some(Stored { plan, date, versions }))
 }
 
-/// Where each entry of the mapped Bundle already is on the server: its
-/// `Type/id`, and the current version.
-fn existing(svc: &Service, conn: &Connection, req: &Request, entry: &Value) -> FhirResult<Option<Version>> {
+fn has_identifier(resource: &Value, system: &str, value: &str) -> bool {
+    resource["identifier"].as_array().into_iter().flatten().any(|i| i["system"] == system && i["value"] == value)
+}
+
+/// Where an entry of the mapped Bundle already is. An item of the plan (a
+/// plan-item or plan identifier, a Provenance by id) is looked for only
+/// among the stored plan's own resources: an identifier is only a claim,
+/// which any writer could have put on a resource of theirs. What is shared
+/// beyond the plan (the person by NHS number, a professional by their
+/// identifier) is found by the criteria, among what the requester may see.
+enum Found {
+    /// Not on the server: created with an id of its own.
+    New,
+    /// This version of a resource of the stored plan.
+    InPlan(Version),
+    /// Shared, found (or not) by the entry's own criteria.
+    Shared(Option<Version>),
+}
+
+fn find(svc: &Service, conn: &Connection, req: &Request, closure: &[Version], entry: &Value) -> FhirResult<Found> {
     let request = &entry["request"];
     let url = request["url"].as_str().unwrap_or_default();
-    let found = match (request["method"].as_str(), url.split_once('?'), request["ifNoneExist"].as_str()) {
-        (Some("PUT"), Some((t, query)), _) => access::matching_for(svc, conn, req, t, query, 2)?,
-        (Some("POST"), None, Some(condition)) => access::matching_for(svc, conn, req, url, interactions::condition_query(condition), 2)?,
-        (Some("PUT"), None, _) => match url.split_once('/') {
-            Some((t, id)) => vec![(t.to_owned(), id.to_owned())],
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
+    let ours = |system: &str| system == vocab::identifier_system(vocab::id::PLAN_ITEM) || system == vocab::identifier_system(vocab::id::PLAN);
+    let in_plan = |t: &str, test: &dyn Fn(&Value) -> bool| -> FhirResult<Found> {
+        for v in closure.iter().filter(|v| v.res_type == t) {
+            if test(&interactions::resource_of(v)?) {
+                return Ok(Found::InPlan(v.clone()));
+            }
+        }
+        Ok(Found::New)
     };
-    let [(t, id)] = found.as_slice() else { return Ok(None) };
-    Ok(store::current(conn, t, id)?.filter(|v| !v.deleted()))
+    let shared = |t: &str, query: &str| -> FhirResult<Found> {
+        let found = access::matching_for(svc, conn, req, t, query, 2)?;
+        let [(t, id)] = found.as_slice() else { return Ok(Found::Shared(None)) };
+        Ok(Found::Shared(store::current(conn, t, id)?.filter(|v| !v.deleted())))
+    };
+    match (request["method"].as_str(), url.split_once('?'), request["ifNoneExist"].as_str()) {
+        (Some("PUT"), Some((t, query)), _) => {
+            let criteria: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            match criteria.as_slice() {
+                [(name, token)] if name == "identifier" => match token.split_once('|') {
+                    Some((system, value)) if ours(system) => in_plan(t, &|r| has_identifier(r, system, value)),
+                    _ => shared(t, query),
+                },
+                _ => shared(t, query),
+            }
+        }
+        (Some("POST"), None, Some(condition)) => shared(url, interactions::condition_query(condition)),
+        (Some("PUT"), None, _) => match url.split_once('/') {
+            Some((t, id)) => in_plan(t, &|r| r["id"] == id),
+            None => Ok(Found::New),
+        },
+        _ => Ok(Found::New),
+    }
 }
 
 /// Puts each entry over what the server holds: merged with the stored
 /// resource and updated on its version, or, when nothing would change, left
-/// out.
-fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, bundle: &mut Value) -> FhirResult<()> {
+/// out; a plan item the stored plan does not hold is created anew.
+fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Version], bundle: &mut Value) -> FhirResult<()> {
     let Some(entries) = bundle["entry"].as_array_mut() else { return Ok(()) };
-    let mut current: Vec<Option<Version>> = Vec::with_capacity(entries.len());
+    let mut found: Vec<Found> = Vec::with_capacity(entries.len());
     let mut ids: HashMap<String, String> = HashMap::new();
     for e in entries.iter() {
-        let found = existing(svc, conn, req, e)?;
-        if let (Some(v), Some(full_url)) = (&found, e["fullUrl"].as_str()) {
+        let f = find(svc, conn, req, closure, e)?;
+        if let (Found::InPlan(v) | Found::Shared(Some(v)), Some(full_url)) = (&f, e["fullUrl"].as_str()) {
             ids.insert(full_url.to_owned(), format!("{}/{}", v.res_type, v.id));
         }
-        current.push(found);
+        found.push(f);
+    }
+    // A Provenance has no identifier in R4: the plan's own is the one of the
+    // stored plan that records the same target.
+    for (e, f) in entries.iter().zip(found.iter_mut()) {
+        if matches!(f, Found::New) && e["resource"]["resourceType"] == "Provenance" {
+            let mut target = e["resource"]["target"].clone();
+            rewrite(&mut target, &ids);
+            for v in closure.iter().filter(|v| v.res_type == "Provenance") {
+                if interactions::resource_of(v)?["target"] == target {
+                    *f = Found::InPlan(v.clone());
+                    break;
+                }
+            }
+        }
     }
     let mut unchanged = vec![false; entries.len()];
-    for ((e, found), same) in entries.iter_mut().zip(current).zip(unchanged.iter_mut()) {
-        let Some(stored) = found else {
-            rewrite(&mut e["resource"], &ids);
-            continue;
+    for ((e, f), same) in entries.iter_mut().zip(found).zip(unchanged.iter_mut()) {
+        let stored = match f {
+            Found::New => {
+                // Created under an id of its own, never by criteria that
+                // something else could be made to match meanwhile.
+                let t = e["resource"]["resourceType"].as_str().unwrap_or_default().to_owned();
+                if e["request"]["method"] == "PUT" {
+                    e["request"] = json!({"method": "POST", "url": t});
+                    e["resource"].as_object_mut().map(|r| r.shift_remove("id"));
+                }
+                rewrite(&mut e["resource"], &ids);
+                continue;
+            }
+            Found::Shared(None) => {
+                rewrite(&mut e["resource"], &ids);
+                continue;
+            }
+            Found::InPlan(v) | Found::Shared(Some(v)) => v,
         };
         if e["request"]["method"] == "POST" {
             // Found by a conditional create (the person, by NHS number): used
@@ -159,7 +265,8 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, bundle: &mut V
         rewrite(&mut mapped, &ids);
         let merged = prsb::owned::merge(&interactions::resource_of(&stored)?, &mapped);
         *same = interactions::unchanged(&stored, &merged);
-        e["request"]["ifMatch"] = json!(format!("W/\"{}\"", stored.version));
+        // The very resource found, on the very version the merge read.
+        e["request"] = json!({"method": "PUT", "url": format!("{}/{}", stored.res_type, stored.id), "ifMatch": format!("W/\"{}\"", stored.version)});
         e["resource"] = merged;
     }
     let mut same = unchanged.into_iter();

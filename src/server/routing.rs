@@ -47,6 +47,10 @@ pub struct Request {
     /// `meta.lastUpdated` for all of them, as one change); a single request
     /// takes the time of its own write.
     pub moment: Option<i64>,
+    /// Set by `$from-prsb?store=true` on the transaction it builds (never
+    /// from a client's request): the one path, besides the data controller,
+    /// that may give a resource our plan and plan-item identifiers.
+    pub via_prsb_store: bool,
 }
 
 impl Request {
@@ -69,6 +73,7 @@ impl Request {
             budget: super::limits::Budget::new(super::limits::DEFAULT_MAX_RESPONSE_BYTES),
             gathered_audit: None,
             moment: None,
+            via_prsb_store: false,
         }
     }
 

@@ -257,6 +257,12 @@ pub fn current(conn: &Connection, res_type: &str, id: &str) -> FhirResult<Option
     Ok(conn.query_row(&sql, params![res_type, id], version_row).optional()?)
 }
 
+/// The latest version that is not a deletion: what a deleted resource last said.
+pub fn last_live(conn: &Connection, res_type: &str, id: &str) -> FhirResult<Option<Version>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND body IS NOT NULL ORDER BY version DESC LIMIT 1");
+    Ok(conn.query_row(&sql, params![res_type, id], version_row).optional()?)
+}
+
 pub fn version(conn: &Connection, res_type: &str, id: &str, version: i64) -> FhirResult<Option<Version>> {
     let sql = format!("SELECT {VERSION_COLUMNS} FROM resource_version WHERE res_type = ?1 AND res_id = ?2 AND version = ?3");
     Ok(conn.query_row(&sql, params![res_type, id, version], version_row).optional()?)
