@@ -140,6 +140,69 @@ fn action_pointing_to_missing_goal() {
 }
 
 #[test]
+fn strength_supporting_a_missing_goal() {
+    let mut v = example("learning-disability-personal-budget.json");
+    v["strengths"][1]["goalIds"] = json!(["g2", "g9"]);
+    assert_problem(&problems(&v), "/strengths/1/goalIds/1", "strength `s2` supports goal `g9`, but the plan has no goal with that id");
+    v["strengths"][1]["goalIds"] = json!(["g2", "g2"]);
+    assert_problem(&problems(&v), "/strengths/1/goalIds", "lists the same value twice");
+}
+
+#[test]
+fn the_single_capacity_assessment_of_older_plans_is_named_as_moved() {
+    let mut v = example("mental-health-crisis-best-interest.json");
+    let first = v["agreement"]["mentalCapacityAssessments"][0].clone();
+    let agreement = v["agreement"].as_object_mut().unwrap();
+    agreement.remove("mentalCapacityAssessments");
+    agreement.insert("mentalCapacityAssessment".into(), first);
+    assert_problem(&problems(&v), "/agreement/mentalCapacityAssessment", "is now `mentalCapacityAssessments`: a list, one assessment per decision");
+}
+
+#[test]
+fn each_capacity_assessment_names_its_decision() {
+    let mut v = example("mental-health-crisis-best-interest.json");
+    v["agreement"]["mentalCapacityAssessments"][1].as_object_mut().unwrap().remove("decision");
+    assert_problem(&problems(&v), "/agreement/mentalCapacityAssessments/1/decision", "required field `decision` is missing");
+    let mut v = example("mental-health-crisis-best-interest.json");
+    v["agreement"]["mentalCapacityAssessments"][0]["actionsToMaximiseCapacity"] = json!("x".repeat(1001));
+    assert_problem(&problems(&v), "/agreement/mentalCapacityAssessments/0/actionsToMaximiseCapacity", "longer than 1000 characters");
+}
+
+#[test]
+fn weekly_schedules_are_days_and_times() {
+    let mut v = example("stroke-recovery-media.json");
+    v["actions"][0]["when"]["daysOfWeek"] = json!(["tue", "tuesday"]);
+    assert_problem(&problems(&v), "/actions/0/when/daysOfWeek/1", "is not one of the allowed values");
+    v["actions"][0]["when"]["daysOfWeek"] = json!(["tue", "tue"]);
+    assert_problem(&problems(&v), "/actions/0/when/daysOfWeek", "lists the same value twice");
+    v["actions"][0]["when"]["daysOfWeek"] = json!([]);
+    assert_problem(&problems(&v), "/actions/0/when/daysOfWeek", "needs at least 1 entry");
+    let mut v = example("stroke-recovery-media.json");
+    for bad in ["10:30:00", "24:00", "9:30"] {
+        v["actions"][0]["when"]["timesOfDay"] = json!([bad]);
+        assert_problem(&problems(&v), "/actions/0/when/timesOfDay/0", "a time of day as HH:MM, 24-hour clock");
+    }
+}
+
+#[test]
+fn funding_kind_attorneys_and_suggested_changes_are_checked() {
+    let mut v = example("learning-disability-personal-budget.json");
+    v["careFundingSource"]["kind"] = json!("personal-budget");
+    assert_problem(&problems(&v), "/careFundingSource/kind", "is not one of the allowed values");
+    let mut v = example("learning-disability-personal-budget.json");
+    v["actions"][1]["suggestedChanges"][0].as_object_mut().unwrap().remove("author");
+    assert_problem(&problems(&v), "/actions/1/suggestedChanges/0/author", "required field `author` is missing");
+    let mut v = example("frail-older-person-at-home.json");
+    v["person"]["lastingPowersOfAttorney"][0]["kind"] = json!("enduringPowerOfAttorney");
+    v["person"]["lastingPowersOfAttorney"][1]["registrationDate"] = json!("14/06/2024");
+    let p = problems(&v);
+    assert_problem(&p, "/person/lastingPowersOfAttorney/0/kind", "is not one of the allowed values");
+    assert_problem(&p, "/person/lastingPowersOfAttorney/1/registrationDate", "is not a valid date");
+    v["person"]["lastingPowersOfAttorney"][1].as_object_mut().unwrap().remove("name");
+    assert_problem(&problems(&v), "/person/lastingPowersOfAttorney/1/name", "required field `name` is missing");
+}
+
+#[test]
 fn unknown_field() {
     let mut v = example("frail-older-person-at-home.json");
     v["needs"][1]["severity"] = json!("high");
@@ -323,12 +386,34 @@ fn outline_items_are_all_covered() {
     );
 }
 
+/// The linked items are named as the outline names them, under their
+/// section ("Legal information", "Documents …").
+#[test]
+fn linked_items_are_items_of_the_outline() {
+    let Some(outline) = common::shared("prsb/core-information-standard-outline.txt", "the PRSB outline's linked items") else { return };
+    let text = std::fs::read_to_string(&outline).unwrap();
+    let legal = coverage::outline_items(&text, "Legal information");
+    let documents = coverage::outline_items(&text, "Documents (including correspondence, audio and images)");
+    assert!(legal.len() > 20 && !documents.is_empty());
+    let unknown: Vec<&str> = coverage::LINKED_ITEMS
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| match (k.strip_prefix("Legal information / "), k.strip_prefix("Documents / ")) {
+            (Some(item), _) => !legal.iter().any(|i| i == item),
+            (_, Some(item)) => !documents.iter().any(|i| i == item),
+            _ => true,
+        })
+        .collect();
+    assert!(unknown.is_empty(), "linked items not in the outline: {unknown:#?}");
+}
+
 #[test]
 fn coverage_paths_exist_in_the_schema() {
     let schema = prsb::schema();
     let bad: Vec<(&str, &str)> = coverage::CARE_PLAN_ITEMS
         .iter()
         .chain(coverage::LINKED_ITEMS)
+        .chain(coverage::ADDED_ITEMS)
         .copied()
         .filter(|(_, path)| !coverage::schema_has_path(schema, path))
         .collect();
@@ -509,6 +594,8 @@ mod round_trip {
                                 start: Some("2026-05".to_owned()),
                                 end: None,
                                 description: None,
+                                days_of_week: vec![DayOfWeek::Tue, DayOfWeek::Fri],
+                                times_of_day: vec!["10:00".to_owned()],
                             }),
                             suggested_strategies,
                             status: Some(ActionStatus {
@@ -519,6 +606,7 @@ mod round_trip {
                             confidence,
                             date_last_updated,
                             review_date: Some("2026-06".to_owned()),
+                            suggested_changes: vec![],
                             comments: vec![],
                             archived: false,
                             archived_at: None,
@@ -543,6 +631,7 @@ mod round_trip {
                         name: "Test Person".to_owned(),
                         nhs_number: Some("9990000000".to_owned()),
                         birth_date: None,
+                        lasting_powers_of_attorney: vec![],
                     }),
                     date_last_updated: Some("2026-01-01T10:00:00Z".to_owned()),
                     strengths: vec![],
@@ -559,12 +648,13 @@ mod round_trip {
                         date_agreed: None,
                         reason_not_obtained: (!agreed)
                             .then(|| "Person asked for more time".to_owned()),
-                        mental_capacity_assessment: None,
+                        mental_capacity_assessments: vec![],
                         best_interest_decision: None,
                     }),
                     care_funding_source: funding.map(|t| CareFundingSource {
                         coded_value: None,
                         free_text: Some(t),
+                        kind: Some(FundingKind::PersonalBudget),
                     }),
                     planned_review_date: Some("2026-07".to_owned()),
                     responsibility_for_review: None,

@@ -110,7 +110,7 @@ fn every_prsb_item_is_carried_through_map_and_unmap() {
     let before = as_value(&plan);
     let after = as_value(&unmap_json(&bundle_json(&plan)));
     let mapping_doc = std::fs::read_to_string(root().join("docs/mapping.md")).unwrap().to_lowercase();
-    for (item, path) in coverage::CARE_PLAN_ITEMS.iter().chain(coverage::LINKED_ITEMS) {
+    for (item, path) in coverage::CARE_PLAN_ITEMS.iter().chain(coverage::LINKED_ITEMS).chain(coverage::ADDED_ITEMS) {
         let values = at_path(&before, path);
         assert!(!values.is_empty(), "{item} ({path}): the full generated plan has no value there");
         assert_eq!(values, at_path(&after, path), "{item} ({path}): changed by map then unmap");
@@ -256,6 +256,133 @@ fn the_active_view_of_an_example_drops_every_archived_item() {
         assert!(!text.contains("\"archived\":true"), "{name}: an archived item is still in the active view");
     }
     let _ = plan_from;
+}
+
+#[test]
+fn a_strength_s_link_to_an_archived_goal_leaves_the_view_and_comes_back_on_a_post() {
+    let json = serde_json::json!({
+        "id": "p",
+        "strengths": [{ "id": "s1", "freeText": "Sings well", "goalIds": ["gA", "gB"] }],
+        "goals": [{ "id": "gA", "freeText": "Join the choir" }, { "id": "gB", "freeText": "See friends weekly" }]
+    });
+    let mut plan = prsb::read(&serde_json::to_vec(&json).unwrap()).unwrap();
+    archive::archive_goal(&mut plan, "gA", AT, None, GoalActions::Archive).unwrap();
+    let view = archive::active_view(&plan);
+    assert_eq!(view.strengths[0].goal_ids, vec!["gB"]);
+    assert!(prsb::check_links(&view).is_empty());
+    // Posting the view back over the stored plan restores the link to the archived goal.
+    let mut posted = view.clone();
+    archive::carry_over(&mut posted, &plan, AT);
+    assert_eq!(posted.strengths[0].goal_ids, vec!["gB", "gA"]);
+    assert!(prsb::check_links(&posted).is_empty());
+}
+
+/// Where each item issue 17 added lands in FHIR (docs/mapping.md), read off
+/// the committed Bundles of the examples.
+#[test]
+fn issue_17_items_land_in_their_fhir_homes() {
+    let bundle = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root().join("examples/fhir/prsb").join(format!("{name}.bundle.json"))).unwrap()).unwrap()
+    };
+    let resources = |b: &Value, t: &str| -> Vec<Value> {
+        b["entry"].as_array().unwrap().iter().filter(|e| e["resource"]["resourceType"] == t).map(|e| e["resource"].clone()).collect()
+    };
+    let full_url_of = |b: &Value, key: &str| -> String {
+        b["entry"].as_array().unwrap().iter().find(|e| e["request"]["url"].as_str().unwrap().ends_with(key)).unwrap()["fullUrl"].as_str().unwrap().to_owned()
+    };
+
+    // A strength's goals: one resource-pertainsToGoal per goal, to the Goal's entry.
+    let ld = bundle("learning-disability-personal-budget");
+    let strength = resources(&ld, "Observation").into_iter().find(|o| o["identifier"][0]["value"] == "csp-okafor-2026/s2").unwrap();
+    let goals: Vec<&str> = strength["extension"].as_array().unwrap().iter()
+        .filter(|e| e["url"] == "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal")
+        .map(|e| e["valueReference"]["reference"].as_str().unwrap()).collect();
+    assert_eq!(goals, [full_url_of(&ld, "csp-okafor-2026/g2"), full_url_of(&ld, "csp-okafor-2026/g3")]);
+    // The kind of funding: Coverage.type.
+    let coverage = &resources(&ld, "Coverage")[0];
+    assert_eq!(coverage["type"]["coding"][0]["system"], "https://careplan.example/fhir/CodeSystem/prsb-funding-source");
+    assert_eq!(coverage["type"]["coding"][0]["code"], "direct-payment");
+    // A weekly schedule and suggested changes, on the activity.
+    let care_plan = &resources(&ld, "CarePlan")[0];
+    let repeat = &care_plan["activity"][0]["detail"]["scheduledTiming"]["repeat"];
+    assert_eq!(repeat["dayOfWeek"], serde_json::json!(["tue"]));
+    assert_eq!(repeat["timeOfDay"], serde_json::json!(["10:00:00"]));
+    let changes: Vec<&Value> = care_plan["activity"][1]["extension"].as_array().unwrap().iter()
+        .filter(|e| e["url"] == "https://careplan.example/fhir/StructureDefinition/action-suggested-change").collect();
+    assert_eq!(changes.len(), 2);
+    let parts: Vec<&str> = changes[1]["extension"].as_array().unwrap().iter().map(|p| p["url"].as_str().unwrap()).collect();
+    assert_eq!(parts, ["text", "author", "authorRole", "date"]);
+
+    // One Observation per capacity assessment, each with its own key and decision, in order.
+    let mh = bundle("mental-health-crisis-best-interest");
+    let agreement = resources(&mh, "CarePlan")[0]["extension"].as_array().unwrap().iter()
+        .find(|e| e["url"] == "https://careplan.example/fhir/StructureDefinition/plan-agreement").unwrap().clone();
+    let listed: Vec<&str> = agreement["extension"].as_array().unwrap().iter()
+        .filter(|e| e["url"] == "mentalCapacityAssessment").map(|e| e["valueReference"]["reference"].as_str().unwrap()).collect();
+    let first = full_url_of(&mh, "csp-brennan-crisis-2026/@mental-capacity-assessment");
+    let second = full_url_of(&mh, "csp-brennan-crisis-2026/@mental-capacity-assessment-2");
+    assert_eq!(listed, [first.as_str(), second.as_str()]);
+    let decision = |o: &Value| -> Vec<String> {
+        o["component"].as_array().unwrap().iter().map(|c| c["code"]["coding"][0]["code"].as_str().unwrap().to_owned()).collect()
+    };
+    let assessments: Vec<Value> = resources(&mh, "Observation").into_iter().filter(|o| o["code"]["coding"][0]["code"] == "mental-capacity-assessment").collect();
+    assert_eq!(assessments.len(), 2);
+    for o in &assessments {
+        assert_eq!(decision(o), ["capacity-decision", "has-capacity", "actions-to-maximise-capacity"]);
+    }
+    assert_eq!(assessments[1]["component"][0]["valueString"], "Sharing her care plan with her GP and her brother");
+
+    // Attorneys: RelatedPersons in supportingInfo, with the kind, the registration and the date.
+    let fo = bundle("frail-older-person-at-home");
+    let attorneys = resources(&fo, "RelatedPerson");
+    let attorneys: Vec<&Value> = attorneys.iter().filter(|p| p["meta"]["profile"][0].as_str().unwrap().ends_with("prsb-lasting-power-of-attorney")).collect();
+    assert_eq!(attorneys.len(), 2);
+    assert_eq!(attorneys[0]["relationship"][0]["coding"][0]["code"], "lpa-health-and-welfare");
+    assert_eq!(attorneys[0]["relationship"][0]["coding"][1]["code"], "Agent");
+    assert_eq!(attorneys[0]["identifier"][1], serde_json::json!({"system": "https://careplan.example/fhir/Id/opg-registration", "value": "7000-1234-5678"}));
+    assert_eq!(attorneys[0]["period"]["start"], "2024-06-14");
+    let fo_plan = resources(&fo, "CarePlan");
+    let supporting: Vec<&str> = fo_plan[0]["supportingInfo"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
+    let last_two = &supporting[supporting.len() - 2..];
+    assert_eq!(last_two, [full_url_of(&fo, "@lasting-power-of-attorney-1"), full_url_of(&fo, "@lasting-power-of-attorney-2")]);
+}
+
+/// A capacity assessment stored before assessments named their decision (no
+/// `capacity-decision` component) reads back with its words as the decision,
+/// so the plan can be posted again.
+#[test]
+fn a_capacity_assessment_from_before_decisions_reads_back() {
+    let plan = plan_from("mental-health-crisis-best-interest.json");
+    let mut bundle: Value = serde_json::from_str(&bundle_json(&plan)).unwrap();
+    for e in bundle["entry"].as_array_mut().unwrap() {
+        if e["resource"]["code"]["coding"][0]["code"] == "mental-capacity-assessment" {
+            e["resource"]["component"].as_array_mut().unwrap().retain(|c| c["code"]["coding"][0]["code"] == "has-capacity");
+        }
+    }
+    let back = unmap_json(&bundle.to_string());
+    let assessments = &back.agreement.as_ref().unwrap().mental_capacity_assessments;
+    assert_eq!(assessments.len(), 2);
+    for a in assessments {
+        assert_eq!(a.decision, a.mental_capacity_assessment);
+        assert_eq!(a.actions_to_maximise_capacity, None);
+        assert_eq!(a.has_capacity, Some(false));
+    }
+    assert!(prsb::read(&serde_json::to_vec(&back).unwrap()).is_ok(), "the plan read back is a valid plan");
+}
+
+#[test]
+fn unmap_refuses_a_strength_linked_to_something_that_is_not_a_goal() {
+    let plan = plan_from("learning-disability-personal-budget.json");
+    let mut bundle: Value = serde_json::from_str(&bundle_json(&plan)).unwrap();
+    let need = bundle["entry"].as_array().unwrap().iter().find(|e| e["resource"]["resourceType"] == "Condition").unwrap()["fullUrl"].clone();
+    for e in bundle["entry"].as_array_mut().unwrap() {
+        if e["resource"]["identifier"][0]["value"] == "csp-okafor-2026/s1" {
+            e["resource"]["extension"][0]["valueReference"]["reference"] = need.clone();
+        }
+    }
+    let resources = unmap::read_resources(bundle.to_string().as_bytes()).unwrap();
+    let err = format!("{:#}", unmap::unmap(&resources, None).unwrap_err());
+    assert!(err.contains("extension:pertainsToGoal[0]") && err.contains("is not a Goal"), "{err}");
 }
 
 // ------------------------------------------------------------------ commands

@@ -253,6 +253,9 @@ pub fn active_view(plan: &CarePlan) -> CarePlan {
     for a in &mut view.actions {
         a.goal_ids.retain(|g| goals.contains(g));
     }
+    for s in &mut view.strengths {
+        s.goal_ids.retain(|g| goals.contains(g));
+    }
     view.actions.retain(|a| !a.goal_ids.is_empty());
 
     let present: HashSet<String> = super::items(&view)
@@ -283,8 +286,8 @@ pub fn left_out_reason(at: &str) -> String {
 /// out, so that posting a plan never loses an item: an archived item stays
 /// as it was (an active view posted back keeps the archive), an active item
 /// is archived at `at` with [`left_out_reason`]. Links the active view drops
-/// (a goal's need that was archived, an action's archived goal, what an
-/// attachment is about) are restored where they point at an archived item.
+/// (a goal's need that was archived, an action's or a strength's archived
+/// goal, what an attachment is about) are restored where they point at an archived item.
 pub fn carry_over(posted: &mut CarePlan, stored: &CarePlan, at: &str) -> CarriedOver {
     let mut out = CarriedOver::default();
     // Who prepared and who entered a record are facts about it, not items:
@@ -337,6 +340,11 @@ pub fn carry_over(posted: &mut CarePlan, stored: &CarePlan, at: &str) -> Carried
     for a in &mut posted.actions {
         if let Some(s) = stored.actions.iter().find(|s| s.id == a.id) {
             restore(&mut a.goal_ids, &s.goal_ids);
+        }
+    }
+    for st in &mut posted.strengths {
+        if let Some(s) = stored.strengths.iter().find(|s| s.id == st.id) {
+            restore(&mut st.goal_ids, &s.goal_ids);
         }
     }
     for a in &mut posted.attachments {

@@ -5,7 +5,8 @@
 //! the section (so the many "Coded value" items stay apart); values are field
 //! paths in the JSON format, with `*` standing for any array index. The table
 //! is reviewed by hand; `tests/prsb.rs` checks that it covers every item of
-//! the outline and that every path exists in the schema.
+//! the outline and that every path exists in the schema. [`ADDED_ITEMS`] lists
+//! what the format carries beyond PRSB's named items.
 
 /// PRSB item path → JSON field path.
 #[rustfmt::skip]
@@ -99,12 +100,20 @@ pub const LINKED_ITEMS: &[(&str, &str)] = &[
     ("Legal information / Consent for information sharing / Reason for consent not given", "/consentForInformationSharing/reasonForConsentNotGiven"),
     ("Legal information / Consent for information sharing / Performing professional", "/consentForInformationSharing/performingProfessional"),
     ("Legal information / Consent for information sharing / Person completing record", "/consentForInformationSharing/personCompletingRecord"),
-    ("Legal information / Mental capacity assessment", "/agreement/mentalCapacityAssessment"),
-    ("Legal information / Mental capacity assessment / Date", "/agreement/mentalCapacityAssessment/date"),
-    ("Legal information / Mental capacity assessment / Location", "/agreement/mentalCapacityAssessment/location"),
-    ("Legal information / Mental capacity assessment / Mental capacity assessment", "/agreement/mentalCapacityAssessment/mentalCapacityAssessment"),
-    ("Legal information / Mental capacity assessment / Location of document", "/agreement/mentalCapacityAssessment/locationOfDocument"),
-    ("Legal information / Mental capacity assessment / Performing professional", "/agreement/mentalCapacityAssessment/performingProfessional"),
+    ("Legal information / Mental capacity assessment", "/agreement/mentalCapacityAssessments/*"),
+    ("Legal information / Mental capacity assessment / Date", "/agreement/mentalCapacityAssessments/*/date"),
+    ("Legal information / Mental capacity assessment / Location", "/agreement/mentalCapacityAssessments/*/location"),
+    ("Legal information / Mental capacity assessment / Mental capacity assessment", "/agreement/mentalCapacityAssessments/*/mentalCapacityAssessment"),
+    ("Legal information / Mental capacity assessment / Location of document", "/agreement/mentalCapacityAssessments/*/locationOfDocument"),
+    ("Legal information / Mental capacity assessment / Performing professional", "/agreement/mentalCapacityAssessments/*/performingProfessional"),
+    // PRSB records it about the person, so it sits on `person`; "Coded value"
+    // (a SNOMED CT finding from refset 999001951000000107) is carried by
+    // `kind`, one of a fixed set of our codes.
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent)", "/person/lastingPowersOfAttorney/*"),
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent) / Lasting power of attorney for health and welfare or court appointed deputy (or equivalent) / Coded value", "/person/lastingPowersOfAttorney/*/kind"),
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent) / Lasting power of attorney for health and welfare or court appointed deputy (or equivalent) / Location of document", "/person/lastingPowersOfAttorney/*/locationOfDocument"),
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent) / Lasting power of attorney for health and welfare or court appointed deputy (or equivalent) / Name of LPA", "/person/lastingPowersOfAttorney/*/name"),
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent) / Lasting power of attorney for health and welfare or court appointed deputy (or equivalent) / Contact details", "/person/lastingPowersOfAttorney/*/contactDetails"),
     ("Documents / Documents", "/attachments/*"),
     ("Documents / Documents / Date", "/attachments/*/dateTime"),
     ("Documents / Documents / Documentation location", "/attachments/*/url"),
@@ -112,6 +121,29 @@ pub const LINKED_ITEMS: &[(&str, &str)] = &[
     ("Documents / Documents / Document title", "/attachments/*/title"),
     ("Documents / Documents / Document MIME type", "/attachments/*/contentType"),
     ("Documents / Documents / Comments", "/attachments/*/note"),
+];
+
+/// What the format says beyond the PRSB items by name: details the PRSB
+/// descriptions ask for (a strength "relating to their goals", the capacity
+/// "decision", "registered" LPAs), structure PRSB leaves to words (a weekly
+/// schedule), and what issue 17 asked for that the PRSB data model has no
+/// item for (the kind of funding, actions taken to maximise capacity, a
+/// suggested change to an action). Keyed like the tables above; each is
+/// carried through map and unmap and named in docs/mapping.md.
+#[rustfmt::skip]
+pub const ADDED_ITEMS: &[(&str, &str)] = &[
+    ("Strengths / Goals it supports", "/strengths/*/goalIds"),
+    ("Care funding source / Kind of funding", "/careFundingSource/kind"),
+    ("Needs, concerns or problems / Goals and hopes / Actions and activities / When / Days of the week", "/actions/*/when/daysOfWeek"),
+    ("Needs, concerns or problems / Goals and hopes / Actions and activities / When / Times of day", "/actions/*/when/timesOfDay"),
+    ("Needs, concerns or problems / Goals and hopes / Actions and activities / Suggested change", "/actions/*/suggestedChanges/*"),
+    ("Needs, concerns or problems / Goals and hopes / Actions and activities / Suggested change / Author", "/actions/*/suggestedChanges/*/author"),
+    ("Needs, concerns or problems / Goals and hopes / Actions and activities / Suggested change / Date", "/actions/*/suggestedChanges/*/dateTime"),
+    ("Needs, concerns or problems / Goals and hopes / Actions and activities / Suggested change / Text", "/actions/*/suggestedChanges/*/text"),
+    ("Legal information / Mental capacity assessment / Decision", "/agreement/mentalCapacityAssessments/*/decision"),
+    ("Legal information / Mental capacity assessment / Actions to maximise capacity", "/agreement/mentalCapacityAssessments/*/actionsToMaximiseCapacity"),
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent) / Registration reference", "/person/lastingPowersOfAttorney/*/registrationReference"),
+    ("Legal information / Lasting power of attorney for health and welfare or court-appointed deputy (or equivalent) / Registration date", "/person/lastingPowersOfAttorney/*/registrationDate"),
 ];
 
 /// The field path for a PRSB item path of the care plan section, if covered.

@@ -101,6 +101,10 @@ impl Gen {
         format!("2026-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{fraction}{zone}")
     }
 
+    fn date(&mut self) -> String {
+        format!("19{:02}-{:02}-{:02}", 20 + self.below(80), 1 + self.below(12), 1 + self.below(28))
+    }
+
     fn partial_date(&mut self) -> String {
         match self.below(4) {
             0 => format!("{}", 2025 + self.below(3)),
@@ -214,7 +218,7 @@ impl Gen {
             let (coded_value, free_text) = g.coded_or_text();
             let comments = g.comments();
             let (archived, archived_at, archived_reason) = g.archive();
-            Strength { id: g.id("strength"), coded_value, free_text, comments, archived, archived_at, archived_reason }
+            Strength { id: g.id("strength"), coded_value, free_text, goal_ids: Vec::new(), comments, archived, archived_at, archived_reason }
         });
         let needs = self.list(3, |g| {
             let kind = [NeedKind::Need, NeedKind::Concern, NeedKind::Problem][g.below(3) as usize];
@@ -226,6 +230,10 @@ impl Gen {
         let need_ids: Vec<String> = needs.iter().map(|n| n.id.clone()).collect();
         let goals = self.list(3, |g| g.goal(&need_ids));
         let goal_ids: Vec<String> = goals.iter().map(|x| x.id.clone()).collect();
+        let mut strengths = strengths;
+        for st in &mut strengths {
+            st.goal_ids = self.some_of(&goal_ids, false);
+        }
         let actions = if goal_ids.is_empty() { Vec::new() } else { self.list(3, |g| g.action(&goal_ids)) };
         let comments = self.comments();
         let mut plan = CarePlan {
@@ -233,7 +241,8 @@ impl Gen {
             person: self.maybe(|g| Person {
                 name: g.text(70),
                 nhs_number: g.maybe(|g| format!("{:010}", g.below(9_999_999_999))),
-                birth_date: g.maybe(|g| format!("19{:02}-{:02}-{:02}", 20 + g.below(80), 1 + g.below(12), 1 + g.below(28))),
+                birth_date: g.maybe(|g| g.date()),
+                lasting_powers_of_attorney: g.list(2, |g| g.attorney()),
             }),
             date_last_updated: self.maybe(|g| g.date_time()),
             strengths,
@@ -243,7 +252,11 @@ impl Gen {
             comments,
             attachments: Vec::new(),
             agreement: self.maybe(|g| g.agreement()),
-            care_funding_source: self.maybe(|g| g.ods_or_text()),
+            care_funding_source: self.maybe(|g| {
+                let CodedOrText { coded_value, free_text } = g.ods_or_text();
+                let kind = g.maybe(|g| super::vocab::FUNDING_KINDS[g.below(9) as usize]);
+                CareFundingSource { coded_value, free_text, kind }
+            }),
             planned_review_date: self.maybe(|g| g.partial_date()),
             responsibility_for_review: self.maybe(|g| ResponsibilityForReview {
                 name: Some(g.text(70)),
@@ -294,6 +307,17 @@ impl Gen {
         let item_ids: Vec<String> = super::items(&plan).into_iter().map(|(_, id, _)| id.to_owned()).collect();
         plan.attachments = self.list(3, |g| g.attachment(&item_ids));
         plan
+    }
+
+    fn attorney(&mut self) -> LastingPowerOfAttorney {
+        LastingPowerOfAttorney {
+            kind: super::vocab::ATTORNEY_KINDS[self.below(3) as usize],
+            name: self.text(150),
+            contact_details: self.maybe(|g| format!("07700 {:06}", g.below(999_999))),
+            registration_reference: self.maybe(|g| format!("7000-{:04}-{:04}", g.below(9999), g.below(9999))),
+            registration_date: self.maybe(|g| format!("20{:02}-{:02}-{:02}", 10 + g.below(16), 1 + g.below(12), 1 + g.below(28))),
+            location_of_document: self.maybe(|g| g.text(150)),
+        }
     }
 
     fn some_of(&mut self, ids: &[String], at_least_one: bool) -> Vec<String> {
@@ -364,10 +388,33 @@ impl Gen {
             }
         });
         let when = self.maybe(|g| {
+            let days_of_week = if g.coin() {
+                // A few distinct days, in no particular order.
+                let mut days: Vec<DayOfWeek> = DayOfWeek::ALL.into_iter().filter(|_| g.below(3) == 0).collect();
+                if days.is_empty() {
+                    days.push(DayOfWeek::ALL[g.below(7) as usize]);
+                }
+                if g.below(2) == 0 {
+                    days.reverse();
+                }
+                days
+            } else {
+                Vec::new()
+            };
+            let times_of_day = if g.coin() {
+                let mut times: Vec<String> = (0..1 + g.below(3)).map(|_| format!("{:02}:{:02}", g.below(24), [0, 15, 30, 45][g.below(4) as usize])).collect();
+                times.sort();
+                times.dedup();
+                times
+            } else {
+                Vec::new()
+            };
             let when = When {
                 start: g.maybe(|g| g.partial_date()),
                 end: None,
                 description: g.maybe(|g| g.text(150)),
+                days_of_week,
+                times_of_day,
             };
             let end = when.start.as_ref().filter(|_| g.coin()).map(|_| "2027-12-31".to_owned());
             let when = When { end, ..when };
@@ -394,6 +441,12 @@ impl Gen {
             confidence: self.maybe(|g| 1 + g.below(10) as u8),
             date_last_updated: self.maybe(|g| g.date_time()),
             review_date: self.maybe(|g| g.partial_date()),
+            suggested_changes: self.list(2, |g| SuggestedChange {
+                author: g.text(70),
+                author_role: g.maybe(|g| g.role()),
+                date_time: g.date_time(),
+                text: g.text(1000),
+            }),
             comments: self.comments(),
             archived,
             archived_at,
@@ -410,11 +463,13 @@ impl Gen {
             role: self.maybe(|g| g.role()),
             date_agreed: self.maybe(|g| g.date_time()),
             reason_not_obtained: if agreed { None } else { Some(self.text(150)) },
-            mental_capacity_assessment: self.maybe(|g| MentalCapacityAssessment {
+            mental_capacity_assessments: self.list(2, |g| MentalCapacityAssessment {
                 date: g.date_time(),
                 location: g.maybe(|g| g.ods_or_text()),
+                decision: g.text(150),
                 mental_capacity_assessment: g.text(150),
                 has_capacity: g.maybe(|g| g.coin()),
+                actions_to_maximise_capacity: g.maybe(|g| g.text(1000)),
                 location_of_document: g.maybe(|g| g.text(150)),
                 performing_professional: g.maybe(|g| g.professional()),
             }),

@@ -54,6 +54,27 @@ pub(crate) mod key {
     pub const PLAN_PROVENANCE: &str = "@plan-provenance";
     pub const CONSENT_PROVENANCE: &str = "@consent-provenance";
     pub const REVIEW_RESPONSIBILITY: &str = "review-responsibility";
+    /// The `n`th (from 0) of the agreement's mental capacity assessments: the
+    /// first keeps the key of the single assessment the format had before, so
+    /// a plan written then updates the same Observation.
+    pub fn capacity(n: usize) -> String {
+        numbered(CAPACITY, n)
+    }
+    /// Where the `n`th assessment was made.
+    pub fn capacity_location(n: usize) -> String {
+        numbered(CAPACITY_LOCATION, n)
+    }
+    /// The `n`th (from 0) attorney or deputy of the person.
+    pub fn attorney(n: usize) -> String {
+        format!("@lasting-power-of-attorney-{}", n + 1)
+    }
+    fn numbered(first: &str, n: usize) -> String {
+        if n == 0 {
+            first.to_owned()
+        } else {
+            format!("{first}-{}", n + 1)
+        }
+    }
     /// Contained CareTeam of an action's "who".
     pub fn who(action: &str) -> String {
         format!("who-{action}")
@@ -295,6 +316,16 @@ fn annotation(c: &Comment) -> t::Annotation {
         time: Some(c.date_time.as_str().into()),
         text: c.text.as_str().into(),
     }
+}
+
+/// A suggested change to an action: the `action-suggested-change` extension.
+fn suggested_change(c: &SuggestedChange) -> t::Extension {
+    let mut parts = vec![sub("text", string_value(&c.text)), sub("author", string_value(&c.author))];
+    if let Some(role) = &c.author_role {
+        parts.push(sub("authorRole", t::ExtensionValue::CodeableConcept(Box::new(role_concept(role)))));
+    }
+    parts.push(sub("date", date_time_value(&c.date_time)));
+    complex(vocab::structure_definition(ext::SUGGESTED_CHANGE), parts)
 }
 
 fn notes(comments: &[Comment]) -> Vec<t::Annotation> {
@@ -544,6 +575,13 @@ impl<'p> Builder<'p> {
             .iter()
             .map(|d| (self.other_document(d), d.archived))
             .collect();
+        let attorneys: Vec<String> = plan
+            .person
+            .iter()
+            .flat_map(|p| p.lasting_powers_of_attorney.iter())
+            .enumerate()
+            .map(|(n, lpa)| self.attorney(lpa, n))
+            .collect();
         let needs = split(needs);
         let strengths = split(strengths);
         let goals = split(goals);
@@ -627,6 +665,7 @@ impl<'p> Builder<'p> {
                 .iter()
                 .chain(&attachments)
                 .chain(&documents)
+                .chain(&attorneys)
                 .map(|u| reference(u))
                 .collect(),
             goal: goals.iter().map(|u| reference(u)).collect(),
@@ -721,10 +760,17 @@ impl<'p> Builder<'p> {
     }
 
     fn strength(&mut self, st: &Strength) -> String {
+        // The goals it supports first, in plan order, then the archive marker.
+        let mut extension: Vec<t::Extension> = st
+            .goal_ids
+            .iter()
+            .map(|g| extension(vocab::PERTAINS_TO_GOAL.to_owned(), reference_value(&self.url(g))))
+            .collect();
+        extension.extend(archive_extension(st));
         let observation = r::Observation {
             meta: meta(profile::STRENGTH),
             text: narrative(&format!("Strength: {}", words(&st.coded_value, &st.free_text))),
-            extension: archive_extension(st).into_iter().collect(),
+            extension,
             identifier: vec![self.identifier(&st.id)],
             status: "final".into(),
             code: Box::new(kind_concept("strength")),
@@ -886,6 +932,9 @@ impl<'p> Builder<'p> {
         if let Some(review) = &a.review_date {
             extension.push(ours(ext::REVIEW_DATE, date_time_value(review)));
         }
+        for change in &a.suggested_changes {
+            extension.push(suggested_change(change));
+        }
         extension.extend(archive_extension(a));
 
         let who = a.who.as_ref().map(|w| {
@@ -905,11 +954,16 @@ impl<'p> Builder<'p> {
                     ..Default::default()
                 }))
             });
+            let weekly = !w.days_of_week.is_empty() || !w.times_of_day.is_empty();
+            let repeat = (bounds.is_some() || weekly).then(|| t::TimingRepeat {
+                bounds,
+                day_of_week: w.days_of_week.iter().map(|d| d.code().into()).collect(),
+                // FHIR's time has seconds; the format's does not.
+                time_of_day: w.times_of_day.iter().map(|at| format!("{at}:00").as_str().into()).collect(),
+                ..Default::default()
+            });
             r::CarePlanActivityDetailScheduled::Timing(Box::new(t::Timing {
-                repeat: bounds.map(|b| t::TimingRepeat {
-                    bounds: Some(b),
-                    ..Default::default()
-                }),
+                repeat,
                 code: w.description.as_deref().map(|d| Box::new(concept(Vec::new(), Some(d)))),
                 ..Default::default()
             }))
@@ -1056,6 +1110,10 @@ impl<'p> Builder<'p> {
     }
 
     fn coverage(&mut self, funding: &CareFundingSource) -> String {
+        let kind = funding.kind.map(|k| {
+            let (code, display) = vocab::funding_kind_code(k);
+            Box::new(concept(vec![coding(&vocab::code_system(system::FUNDING_SOURCE), code, Some(display))], None))
+        });
         let payor = t::Reference {
             identifier: funding.coded_value.as_deref().map(|code| {
                 Box::new(t::Identifier {
@@ -1072,6 +1130,7 @@ impl<'p> Builder<'p> {
             text: narrative(&format!("Care funding source: {}", funding.free_text.as_deref().or(funding.coded_value.as_deref()).unwrap_or_default())),
             identifier: vec![self.identifier(key::FUNDING)],
             status: "active".into(),
+            r#type: kind,
             beneficiary: self.patient_ref(),
             payor: vec![payor],
             ..Default::default()
@@ -1244,8 +1303,8 @@ impl<'p> Builder<'p> {
         if let Some(reason) = &a.reason_not_obtained {
             parts.push(sub("reasonNotObtained", string_value(reason)));
         }
-        if let Some(mca) = &a.mental_capacity_assessment {
-            let url = self.capacity_assessment(mca);
+        for (n, mca) in a.mental_capacity_assessments.iter().enumerate() {
+            let url = self.capacity_assessment(mca, n);
             parts.push(sub("mentalCapacityAssessment", reference_value(&url)));
         }
         if let Some(bid) = &a.best_interest_decision {
@@ -1262,10 +1321,54 @@ impl<'p> Builder<'p> {
         complex(vocab::structure_definition(ext::AGREEMENT), parts)
     }
 
-    fn capacity_assessment(&mut self, m: &MentalCapacityAssessment) -> String {
+    /// An attorney or deputy of the person: a RelatedPerson whose relationship
+    /// says which power they hold, with the registration reference as an
+    /// identifier and the registration date as the start of the relationship.
+    fn attorney(&mut self, lpa: &LastingPowerOfAttorney, n: usize) -> String {
+        let key = key::attorney(n);
+        let (code, display) = vocab::attorney_kind_code(lpa.kind);
+        let mut identifier = vec![self.identifier(&key)];
+        if let Some(reference) = &lpa.registration_reference {
+            identifier.push(t::Identifier {
+                system: Some(vocab::identifier_system(id::OPG_REGISTRATION).into()),
+                value: Some(s(reference)),
+                ..Default::default()
+            });
+        }
+        let related = r::RelatedPerson {
+            meta: meta(profile::ATTORNEY),
+            text: narrative(&format!("{}: {}", display, lpa.name)),
+            extension: lpa
+                .location_of_document
+                .iter()
+                .map(|where_kept| ours(ext::DOCUMENT_LOCATION, string_value(where_kept)))
+                .collect(),
+            identifier,
+            patient: self.patient_ref(),
+            relationship: vec![concept(
+                vec![
+                    coding(&vocab::code_system(system::ATTORNEY_KIND), code, Some(display)),
+                    coding(vocab::UK_CORE_RELATIONSHIP_ROLE, vocab::AGENT_ROLE.0, Some(vocab::AGENT_ROLE.1)),
+                ],
+                None,
+            )],
+            name: vec![name(&lpa.name)],
+            telecom: lpa.contact_details.iter().map(|c| other_contact(c)).collect(),
+            period: lpa.registration_date.as_deref().map(|date| {
+                Box::new(t::Period {
+                    start: Some(date.into()),
+                    ..Default::default()
+                })
+            }),
+            ..Default::default()
+        };
+        self.put(&key, "RelatedPerson", Resource::RelatedPerson(Box::new(related)))
+    }
+
+    fn capacity_assessment(&mut self, m: &MentalCapacityAssessment, n: usize) -> String {
         let mut extension = Vec::new();
         if let Some(location) = &m.location {
-            let url = self.location(key::CAPACITY_LOCATION, location);
+            let url = self.location(&key::capacity_location(n), location);
             extension.push(ours(ext::LOCATION, reference_value(&url)));
         }
         if let Some(where_kept) = &m.location_of_document {
@@ -1275,29 +1378,35 @@ impl<'p> Builder<'p> {
             .performing_professional
             .as_ref()
             .map(|p| self.recorder(p.into()));
+        let component = |code: &str, value: r::ObservationComponentValue| r::ObservationComponent {
+            code: Box::new(kind_concept(code)),
+            value: Some(value),
+            ..Default::default()
+        };
+        // The decision first: it says what the rest is about.
+        let mut components = vec![component("capacity-decision", r::ObservationComponentValue::String(s(&m.decision)))];
+        components.extend(m.has_capacity.map(|has| component("has-capacity", r::ObservationComponentValue::Boolean(has.into()))));
+        components.extend(
+            m.actions_to_maximise_capacity
+                .as_deref()
+                .map(|done| component("actions-to-maximise-capacity", r::ObservationComponentValue::String(s(done)))),
+        );
+        let key = key::capacity(n);
         let observation = r::Observation {
             meta: meta(profile::CAPACITY),
-            text: narrative(&format!("Mental capacity assessment: {}", m.mental_capacity_assessment)),
+            text: narrative(&format!("Mental capacity assessment ({}): {}", m.decision, m.mental_capacity_assessment)),
             extension,
-            identifier: vec![self.identifier(key::CAPACITY)],
+            identifier: vec![self.identifier(&key)],
             status: "final".into(),
             code: Box::new(kind_concept("mental-capacity-assessment")),
             subject: Some(self.patient_ref()),
             effective: Some(r::ObservationEffective::DateTime(m.date.as_str().into())),
             performer: performer.iter().map(|u| reference(u)).collect(),
             value: Some(r::ObservationValue::String(s(&m.mental_capacity_assessment))),
-            component: m
-                .has_capacity
-                .iter()
-                .map(|has| r::ObservationComponent {
-                    code: Box::new(kind_concept("has-capacity")),
-                    value: Some(r::ObservationComponentValue::Boolean((*has).into())),
-                    ..Default::default()
-                })
-                .collect(),
+            component: components,
             ..Default::default()
         };
-        self.put(key::CAPACITY, "Observation", Resource::Observation(Box::new(observation)))
+        self.put(&key, "Observation", Resource::Observation(Box::new(observation)))
     }
 
     /// The actors of one permit provision: the Practitioner (what a token's

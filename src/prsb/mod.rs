@@ -131,12 +131,12 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
             }
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for name in unexpected {
-                    out.push(SchemaProblem {
-                        pointer: format!("{at}/{}", escape(name)),
-                        message: format!(
-                            "unknown field `{name}`: the format has no such field here"
-                        ),
-                    });
+                    let message = if at == "/agreement" && name == "mentalCapacityAssessment" {
+                        "`mentalCapacityAssessment` is now `mentalCapacityAssessments`: a list, one assessment per decision, each naming its `decision` (docs/prsb-format.md, \"Agreement and capacity\")".to_owned()
+                    } else {
+                        format!("unknown field `{name}`: the format has no such field here")
+                    };
+                    out.push(SchemaProblem { pointer: format!("{at}/{}", escape(name)), message });
                 }
                 continue;
             }
@@ -291,7 +291,7 @@ pub(crate) fn items(plan: &CarePlan) -> Vec<Item<'_>> {
 }
 
 /// Checks what the schema cannot: that ids are unique across the plan, that
-/// every link (goal → need, action → goal, attachment → item) names an
+/// every link (goal → need, action → goal, strength → goal, attachment → item) names an
 /// existing item, and that only archived items say when and why they were archived.
 pub fn check_links(plan: &CarePlan) -> Vec<SchemaProblem> {
     let ids = items(plan);
@@ -319,6 +319,16 @@ pub fn check_links(plan: &CarePlan) -> Vec<SchemaProblem> {
 
     let needs: HashMap<&str, &Need> = plan.needs.iter().map(|n| (n.id.as_str(), n)).collect();
     let goals: HashMap<&str, &Goal> = plan.goals.iter().map(|g| (g.id.as_str(), g)).collect();
+    for (i, st) in plan.strengths.iter().enumerate() {
+        for (j, id) in st.goal_ids.iter().enumerate() {
+            if !goals.contains_key(id.as_str()) {
+                problems.push(SchemaProblem {
+                    pointer: format!("/strengths/{i}/goalIds/{j}"),
+                    message: format!("strength `{}` supports goal `{id}`, but the plan has no goal with that id", st.id),
+                });
+            }
+        }
+    }
     for (i, g) in plan.goals.iter().enumerate() {
         for (j, id) in g.need_ids.iter().enumerate() {
             if !needs.contains_key(id.as_str()) {
@@ -375,6 +385,8 @@ fn pattern_words(pattern: &str) -> &'static str {
         "a date as YYYY, YYYY-MM, YYYY-MM-DD or a date-time with seconds and time zone"
     } else if Some(pattern) == defs["id"]["pattern"].as_str() {
         "an id: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"
+    } else if pattern.starts_with("^([01][0-9]|2[0-3]):") {
+        "a time of day as HH:MM, 24-hour clock"
     } else if pattern.starts_with("^[0-9]{10}") {
         "ten digits"
     } else if pattern.starts_with("^[^\\s]+") {

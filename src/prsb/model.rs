@@ -111,6 +111,49 @@ pub struct Person {
     /// Date of birth (YYYY-MM-DD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<String>,
+    /// PRSB Legal information "Lasting power of attorney for health and
+    /// welfare or court-appointed deputy (or equivalent)": everyone who may
+    /// decide for the person, one entry per attorney or deputy. PRSB records
+    /// it about the person, not about one plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lasting_powers_of_attorney: Vec<LastingPowerOfAttorney>,
+}
+
+/// What a lasting power of attorney or a deputyship lets someone decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttorneyKind {
+    /// Lasting power of attorney for health and welfare.
+    LpaHealthAndWelfare,
+    /// Lasting power of attorney for property and financial affairs.
+    LpaPropertyAndFinancialAffairs,
+    /// A deputy appointed by the Court of Protection.
+    CourtAppointedDeputy,
+}
+
+/// One attorney or deputy (PRSB "Lasting power of attorney for health and
+/// welfare or court-appointed deputy (or equivalent)").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LastingPowerOfAttorney {
+    /// Which power: PRSB gives it as a SNOMED CT "Coded value"; here it is one
+    /// of a fixed set of kinds.
+    pub kind: AttorneyKind,
+    /// PRSB "Name of LPA": the attorney's or deputy's name (at most 150 characters).
+    pub name: String,
+    /// PRSB "Contact details" (at most 35 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_details: Option<String>,
+    /// The Office of the Public Guardian's reference of the registered LPA,
+    /// or the Court of Protection's case number of the deputyship (at most 32 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_reference: Option<String>,
+    /// When the LPA was registered or the deputy appointed (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_date: Option<String>,
+    /// PRSB "Location of document": where the LPA or court order is kept (text or URL, at most 150 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_of_document: Option<String>,
 }
 
 /// A code from a terminology (SNOMED CT unless `system` says otherwise).
@@ -150,6 +193,10 @@ pub struct Strength {
     /// PRSB "Free text": the strength in the person's words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_text: Option<String>,
+    /// Ids of the goals this strength supports (PRSB: strengths "relating to
+    /// their goals and hopes"); may be empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goal_ids: Vec<String>,
     /// Comments and progress notes on this strength.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<Comment>,
@@ -401,6 +448,64 @@ pub struct When {
     /// Timing in words, e.g. "every Tuesday morning" (at most 150 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// A weekly schedule: the days of the week the action happens on, in the
+    /// order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days_of_week: Vec<DayOfWeek>,
+    /// A daily schedule: the times of day (`HH:MM`, 24-hour clock) the action
+    /// happens at, on every day it happens (every day of `daysOfWeek`, or every day).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub times_of_day: Vec<String>,
+}
+
+/// A day of the week, as FHIR spells it (`Timing.repeat.dayOfWeek`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DayOfWeek {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl DayOfWeek {
+    pub const ALL: [DayOfWeek; 7] = [DayOfWeek::Mon, DayOfWeek::Tue, DayOfWeek::Wed, DayOfWeek::Thu, DayOfWeek::Fri, DayOfWeek::Sat, DayOfWeek::Sun];
+
+    /// The FHIR code (`mon` … `sun`), which is also the format's spelling.
+    pub fn code(self) -> &'static str {
+        match self {
+            DayOfWeek::Mon => "mon",
+            DayOfWeek::Tue => "tue",
+            DayOfWeek::Wed => "wed",
+            DayOfWeek::Thu => "thu",
+            DayOfWeek::Fri => "fri",
+            DayOfWeek::Sat => "sat",
+            DayOfWeek::Sun => "sun",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<DayOfWeek> {
+        DayOfWeek::ALL.into_iter().find(|d| d.code() == code)
+    }
+}
+
+/// A change to an action that someone has suggested: who, when and what.
+/// It stays a suggestion: the action itself says what was agreed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SuggestedChange {
+    /// Who suggested it (the person, a carer or a professional; at most 70 characters).
+    pub author: String,
+    /// The role of whoever suggested it, when a professional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_role: Option<Role>,
+    /// When it was suggested (RFC 3339 date-time).
+    pub date_time: String,
+    /// The change suggested, in words (at most 1000 characters).
+    pub text: String,
 }
 
 /// Where an action stands (PRSB "Status").
@@ -466,6 +571,9 @@ pub struct Action {
     /// PRSB "Review date": when the action is next evaluated (year-month precision or finer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_date: Option<String>,
+    /// Changes to the action someone has suggested, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggested_changes: Vec<SuggestedChange>,
     /// Comments and progress notes on this action.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<Comment>,
@@ -595,9 +703,11 @@ pub struct Agreement {
     /// Why agreement was not obtained; required when `agreed` is false (at most 150 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_not_obtained: Option<String>,
-    /// PRSB Legal information "Mental capacity assessment" bearing on the agreement.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mental_capacity_assessment: Option<MentalCapacityAssessment>,
+    /// PRSB Legal information "Mental capacity assessment" (0..*) bearing on
+    /// the plan: one per decision assessed. (Until issue 17 the format held one
+    /// assessment, `mentalCapacityAssessment`; see docs/prsb-format.md.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mental_capacity_assessments: Vec<MentalCapacityAssessment>,
     /// The best-interest decision made when the person lacks capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_interest_decision: Option<BestInterestDecision>,
@@ -612,11 +722,20 @@ pub struct MentalCapacityAssessment {
     /// PRSB "Location" where the assessment was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
-    /// PRSB "Mental capacity assessment": which decision it concerned and its result (at most 150 characters).
+    /// The decision the person's capacity was assessed for, e.g. "where to
+    /// live" (capacity is decision-specific; at most 150 characters).
+    pub decision: String,
+    /// PRSB "Mental capacity assessment": the assessment and its result (at most 150 characters).
     pub mental_capacity_assessment: String,
     /// Whether the person was found to have capacity for that decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_capacity: Option<bool>,
+    /// What was done to help the person make the decision themselves before
+    /// they were found to lack capacity (Mental Capacity Act 2005, s.1(3):
+    /// "all practicable steps"), e.g. an interpreter, an easy read leaflet, a
+    /// better time of day (at most 1000 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_to_maximise_capacity: Option<String>,
     /// PRSB "Location of document": where the full assessment is kept (text or URL, at most 150 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location_of_document: Option<String>,
@@ -640,9 +759,47 @@ pub struct BestInterestDecision {
     pub people_consulted: Vec<String>,
 }
 
-/// PRSB "Care funding source": the ODS code of the funding organisation, or
-/// in words (e.g. "self funded", "personal budget (direct payment)").
-pub type CareFundingSource = CodedOrText;
+/// The kind of care funding (CodeSystem `prsb-funding-source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FundingKind {
+    /// The NHS, e.g. NHS continuing healthcare.
+    Nhs,
+    /// The local authority's adult or children's social care.
+    LocalAuthority,
+    /// The NHS and the local authority jointly.
+    Joint,
+    /// A personal budget from the local authority.
+    PersonalBudget,
+    /// A personal health budget from the NHS.
+    PersonalHealthBudget,
+    /// A direct payment the person uses to arrange their care.
+    DirectPayment,
+    /// The person pays.
+    SelfFunded,
+    /// A charity or voluntary organisation.
+    Charity,
+    /// Another source.
+    Other,
+}
+
+/// PRSB "Care funding source": the ODS code of the funding organisation
+/// and/or in words (e.g. "self funded", "personal budget (direct payment)"),
+/// and the kind of funding when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CareFundingSource {
+    /// PRSB "Coded value": the funder's ODS organisation code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coded_value: Option<String>,
+    /// PRSB "Free text".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_text: Option<String>,
+    /// The kind of funding (personal budget, personal health budget, NHS,
+    /// local authority, self-funded…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FundingKind>,
+}
 
 /// PRSB "Responsibility for review".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,16 +19,18 @@ const OWNED: &[(&str, &[&str])] = &[
     ("DocumentReference", &["text", "status", "type", "category", "subject", "date", "description", "content", "context"]),
     ("Practitioner", &["text", "name", "telecom", "qualification"]),
     ("PractitionerRole", &["text", "practitioner", "organization", "code", "specialty"]),
-    ("RelatedPerson", &["text", "patient", "relationship", "name"]),
+    ("RelatedPerson", &["text", "patient", "relationship", "name", "telecom", "period"]),
     ("Location", &["text", "name"]),
-    ("Coverage", &["text", "status", "beneficiary", "payor"]),
+    ("Coverage", &["text", "status", "type", "beneficiary", "payor"]),
     ("Consent", &["text", "status", "scope", "category", "patient", "dateTime", "policyRule", "provision"]),
     ("Provenance", &["text", "target", "recorded", "agent"]),
 ];
 
-/// Whether an extension or identifier `system` is one the mapper writes.
+/// Whether an extension or identifier `system` is one the mapper writes (the
+/// core extensions it uses too: what a supplier wrote in them reads back into
+/// the PRSB view, so a post of that view keeps it).
 fn ours(url: &str) -> bool {
-    url.starts_with(crate::profiles::BASE) || url == super::vocab::GOAL_RELATIONSHIP
+    url.starts_with(crate::profiles::BASE) || url == super::vocab::GOAL_RELATIONSHIP || url == super::vocab::PERTAINS_TO_GOAL
 }
 
 fn owned_by_mapping(res_type: &str, key: &str) -> bool {
@@ -184,6 +186,15 @@ mod tests {
         assert_eq!(urls, ["https://gp.example/ext", "https://careplan.example/fhir/StructureDefinition/goal-importance"]);
         assert_eq!(merged["extension"][1]["valueInteger"], 9);
         assert_eq!(merged["identifier"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_goals_a_strength_supports_follow_the_post() {
+        let link = |goal: &str| json!({"url": "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal", "valueReference": {"reference": goal}});
+        let stored = json!({"resourceType": "Observation", "extension": [link("Goal/1"), link("Goal/2"), {"url": "https://gp.example/ext", "valueString": "x"}]});
+        let mapped = json!({"resourceType": "Observation", "extension": [link("Goal/2")]});
+        let merged = merge(&stored, &mapped);
+        assert_eq!(merged["extension"], json!([{"url": "https://gp.example/ext", "valueString": "x"}, link("Goal/2")]));
     }
 
     #[test]

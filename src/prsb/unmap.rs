@@ -392,7 +392,8 @@ impl<'a> Reader<'a> {
     fn plan(&self) -> Result<CarePlan> {
         let cp = self.care_plan;
         let subject = resolve_as!(self, &cp.subject, Patient, "CarePlan.subject")?;
-        let person = subject.name.first().and_then(name_text).map(|name| Person {
+        let mut attorneys = Vec::new();
+        let mut person = subject.name.first().and_then(name_text).map(|name| Person {
             name,
             nhs_number: subject
                 .identifier
@@ -400,6 +401,7 @@ impl<'a> Reader<'a> {
                 .find(|i| uri(&i.system) == Some(vocab::NHS_NUMBER))
                 .and_then(|i| string(&i.value)),
             birth_date: subject.birth_date.as_ref().and_then(|d| d.value.clone()),
+            lasting_powers_of_attorney: Vec::new(),
         });
 
         let mut strengths = Vec::new();
@@ -433,11 +435,20 @@ impl<'a> Reader<'a> {
                 }
                 Some(Resource::Condition(c)) => place(&mut needs, position, self.need(c, what)?),
                 Some(Resource::Goal(g)) => place(&mut goals, position, self.goal(g, what)?),
-                Some(_) => bail!("{what}: not a plan item (a strength, need, goal or document)"),
+                Some(Resource::RelatedPerson(p)) => attorneys.push(attorney(p, what)?),
+                Some(_) => bail!("{what}: not a plan item (a strength, need, goal or document) nor the person's attorney"),
                 None => bail!("{what}: `{}` is not among the resources", string(&reference.reference).unwrap_or_default()),
             }
         }
         let actions = each(&cp.activity, "CarePlan.activity", |a, what| self.action(a, what))?;
+        match person.as_mut() {
+            Some(p) => p.lasting_powers_of_attorney = attorneys,
+            None if !attorneys.is_empty() => bail!(
+                "CarePlan.subject: the Patient has no name, so the plan has no person to hold the {} attorney(s) or deputies in CarePlan.supportingInfo",
+                attorneys.len()
+            ),
+            None => {}
+        }
 
         let responsibility_for_review = self
             .contained(value_reference(find_ext(&cp.extension, ext::REVIEW_RESPONSIBILITY)))
@@ -453,11 +464,19 @@ impl<'a> Reader<'a> {
             Some(r) => {
                 let coverage = resolve_as!(self, r, Coverage, "CarePlan.extension:funding-source")?;
                 let payor = coverage.payor.first();
-                Some(CodedOrText {
+                let system = vocab::code_system(system::FUNDING_SOURCE);
+                Some(CareFundingSource {
                     coded_value: payor
                         .and_then(|p| p.identifier.as_ref())
                         .and_then(|i| string(&i.value)),
                     free_text: payor.and_then(|p| string(&p.display)),
+                    kind: coverage
+                        .r#type
+                        .iter()
+                        .flat_map(|t| &t.coding)
+                        .find(|c| uri(&c.system) == Some(system.as_str()))
+                        .and_then(|c| code(&c.code))
+                        .and_then(vocab::funding_kind_from_code),
                 })
             }
         };
@@ -497,10 +516,18 @@ impl<'a> Reader<'a> {
             _ => (None, None),
         };
         let (archived, archived_at, archived_reason) = archive(&o.extension);
+        // A link with no Reference is one to a goal withheld from the reader
+        // (the server takes such references out): there is nothing to show.
+        let supports: Vec<&t::Reference> = find_all(&o.extension, vocab::PERTAINS_TO_GOAL).filter_map(|e| value_reference(Some(e))).collect();
+        let goal_ids = each(&supports, &format!("{what}.extension:pertainsToGoal"), |goal, what| {
+            let goal = resolve_as!(self, goal, Goal, what)?;
+            self.item_id(&goal.identifier, what)
+        })?;
         Ok(Strength {
             id: self.item_id(&o.identifier, what)?,
             coded_value,
             free_text,
+            goal_ids,
             comments: comments(&o.note),
             archived,
             archived_at,
@@ -635,10 +662,31 @@ impl<'a> Reader<'a> {
                     Some(t::TimingRepeatBounds::Period(p)) => Some(p),
                     _ => None,
                 };
+                let repeat = timing.repeat.as_ref();
+                let days_of_week = repeat
+                    .map(|r| r.day_of_week.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let day = d.value.as_deref().unwrap_or_default();
+                        DayOfWeek::from_code(day).ok_or_else(|| anyhow!("{what}.detail.scheduledTiming.repeat.dayOfWeek[{i}]: `{day}` is not a day of the week"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // The format's times are to the minute: a FHIR time is hh:mm:ss.
+                let times_of_day = repeat
+                    .map(|r| r.time_of_day.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|at| at.value.as_deref())
+                    .map(|at| at.get(..5).unwrap_or(at).to_owned())
+                    .collect();
                 Some(When {
                     start: period.and_then(|p| date_time(&p.start)),
                     end: period.and_then(|p| date_time(&p.end)),
                     description: timing.code.as_ref().and_then(|c| string(&c.text)),
+                    days_of_week,
+                    times_of_day,
                 })
             }
             _ => None,
@@ -673,6 +721,9 @@ impl<'a> Reader<'a> {
             confidence: value_score(find_ext(&a.extension, ext::CONFIDENCE)),
             date_last_updated: value_string(find_ext(&a.extension, ext::LAST_UPDATED)),
             review_date: value_string(find_ext(&a.extension, ext::REVIEW_DATE)),
+            suggested_changes: find_all(&a.extension, &vocab::structure_definition(ext::SUGGESTED_CHANGE))
+                .map(suggested_change)
+                .collect(),
             comments: comments(&a.progress),
             archived,
             archived_at,
@@ -839,13 +890,11 @@ impl<'a> Reader<'a> {
             Some(r) => Some(resolve_as!(self, r, RelatedPerson, format!("{what}.extension:agreedWith"))?),
             None => None,
         };
-        let mental_capacity_assessment = match value_reference(sub(e, "mentalCapacityAssessment")) {
-            Some(r) => {
-                let o = resolve_as!(self, r, Observation, format!("{what}.extension:mentalCapacityAssessment"))?;
-                Some(self.capacity_assessment(o)?)
-            }
-            None => None,
-        };
+        // As for a strength's goals: no Reference, nothing the reader may see.
+        let assessments: Vec<&t::Reference> = find_all(&e.extension, "mentalCapacityAssessment").filter_map(|x| value_reference(Some(x))).collect();
+        let mental_capacity_assessments = each(&assessments, &format!("{what}.extension:mentalCapacityAssessment"), |r, what| {
+            self.capacity_assessment(resolve_as!(self, r, Observation, what)?)
+        })?;
         let best_interest_decision = sub(e, "bestInterestDecision").map(|d| BestInterestDecision {
             date: value_string(sub(d, "date")).unwrap_or_default(),
             decision: value_string(sub(d, "decision")).unwrap_or_default(),
@@ -863,7 +912,7 @@ impl<'a> Reader<'a> {
             role: representative.and_then(|p| p.relationship.first()).map(role),
             date_agreed: value_string(sub(e, "date")),
             reason_not_obtained: value_string(sub(e, "reasonNotObtained")),
-            mental_capacity_assessment,
+            mental_capacity_assessments,
             best_interest_decision,
         })
     }
@@ -877,20 +926,31 @@ impl<'a> Reader<'a> {
             }
             None => None,
         };
+        let system = vocab::code_system(system::ITEM_KIND);
+        let component = |kind: &str| o.component.iter().find(|c| has_code(&c.code, &system, kind)).and_then(|c| c.value.as_ref());
+        let text = |kind: &str| match component(kind) {
+            Some(r::ObservationComponentValue::String(s)) => s.value.clone(),
+            _ => None,
+        };
+        let assessment = match &o.value {
+            Some(r::ObservationValue::String(s)) => s.value.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
         Ok(MentalCapacityAssessment {
             date: match &o.effective {
                 Some(r::ObservationEffective::DateTime(d)) => d.value.clone().unwrap_or_default(),
                 _ => String::new(),
             },
             location: self.location_ext(&o.extension, &format!("{what}.extension:location"))?,
-            mental_capacity_assessment: match &o.value {
-                Some(r::ObservationValue::String(s)) => s.value.clone().unwrap_or_default(),
-                _ => String::new(),
-            },
-            has_capacity: o.component.first().and_then(|c| match &c.value {
+            // An assessment recorded before the format named its decision
+            // (no capacity-decision component) said it in its words.
+            decision: text("capacity-decision").unwrap_or_else(|| assessment.clone()),
+            mental_capacity_assessment: assessment,
+            has_capacity: match component("has-capacity") {
                 Some(r::ObservationComponentValue::Boolean(b)) => b.value,
                 _ => None,
-            }),
+            },
+            actions_to_maximise_capacity: text("actions-to-maximise-capacity"),
             location_of_document: value_string(find_ext(&o.extension, ext::DOCUMENT_LOCATION)),
             performing_professional,
         })
@@ -962,6 +1022,45 @@ impl<'a> Reader<'a> {
             out.push(shared);
         }
         Ok(out)
+    }
+}
+
+/// An attorney or deputy of the person from their RelatedPerson.
+fn attorney(p: &r::RelatedPerson, what: &str) -> Result<LastingPowerOfAttorney> {
+    let system = vocab::code_system(system::ATTORNEY_KIND);
+    let kind = p
+        .relationship
+        .iter()
+        .flat_map(|r| &r.coding)
+        .find(|c| uri(&c.system) == Some(system.as_str()))
+        .and_then(|c| code(&c.code))
+        .and_then(vocab::attorney_kind_from_code)
+        .ok_or_else(|| anyhow!("{what}.relationship: no code of {system} says which power the attorney or deputy holds"))?;
+    let registration = vocab::identifier_system(id::OPG_REGISTRATION);
+    Ok(LastingPowerOfAttorney {
+        kind,
+        name: p.name.first().and_then(name_text).unwrap_or_default(),
+        contact_details: p.telecom.first().and_then(|c| string(&c.value)),
+        registration_reference: p
+            .identifier
+            .iter()
+            .find(|i| uri(&i.system) == Some(registration.as_str()))
+            .and_then(|i| string(&i.value)),
+        registration_date: p.period.as_ref().and_then(|period| date_time(&period.start)),
+        location_of_document: value_string(find_ext(&p.extension, ext::DOCUMENT_LOCATION)),
+    })
+}
+
+/// A suggested change to an action from its `action-suggested-change` extension.
+fn suggested_change(e: &t::Extension) -> SuggestedChange {
+    SuggestedChange {
+        author: value_string(sub(e, "author")).unwrap_or_default(),
+        author_role: match sub(e, "authorRole").and_then(|x| x.value.as_ref()) {
+            Some(t::ExtensionValue::CodeableConcept(cc)) => Some(role(cc)),
+            _ => None,
+        },
+        date_time: value_string(sub(e, "date")).unwrap_or_default(),
+        text: value_string(sub(e, "text")).unwrap_or_default(),
     }
 }
 

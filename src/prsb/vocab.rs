@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::model::{ActionState, AttachmentKind, GoalState, NeedKind};
+use super::model::{ActionState, AttachmentKind, AttorneyKind, FundingKind, GoalState, NeedKind};
 
 /// The canonical base of everything careplan defines.
 pub use crate::profiles::BASE;
@@ -41,6 +41,12 @@ pub const DATA_ABSENT_REASON: &str = "http://hl7.org/fhir/StructureDefinition/da
 pub const GOAL_RELATIONSHIP: &str = "http://hl7.org/fhir/StructureDefinition/goal-relationship";
 pub const GOAL_RELATIONSHIP_TYPE: &str =
     "http://terminology.hl7.org/CodeSystem/goal-relationship-type";
+/// Core extension: the goals a resource relates to (a strength's goals).
+pub const PERTAINS_TO_GOAL: &str = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal";
+/// UK Core's extra person relationship roles; `Agent` is what an attorney or
+/// a deputy is (Mental Capacity Act 2005, s.19(6): a deputy is the person's agent).
+pub const UK_CORE_RELATIONSHIP_ROLE: &str = "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdditionalPersonRelationshipRole";
+pub const AGENT_ROLE: (&str, &str) = ("Agent", "Agent of patient");
 /// SNOMED CT 734163000 "Care plan", PRSB's code for the plan.
 pub const CARE_PLAN_CODE: (&str, &str) = ("734163000", "Care plan");
 /// LOINC 59284-0 "Patient Consent".
@@ -68,6 +74,7 @@ pub mod ext {
     pub const CONSENT_REFUSAL_REASON: &str = "consent-refusal-reason";
     pub const ARCHIVED_ITEM: &str = "archived-item";
     pub const PLAN_LAST_UPDATED: &str = "plan-last-updated";
+    pub const SUGGESTED_CHANGE: &str = "action-suggested-change";
 }
 
 /// Our profiles, by id.
@@ -87,6 +94,7 @@ pub mod profile {
     pub const PRACTITIONER: &str = "prsb-practitioner";
     pub const PRACTITIONER_ROLE: &str = "prsb-practitioner-role";
     pub const RELATED_PERSON: &str = "prsb-related-person";
+    pub const ATTORNEY: &str = "prsb-lasting-power-of-attorney";
 }
 
 /// Code system ids.
@@ -95,6 +103,8 @@ pub mod system {
     pub const GOAL_STATUS: &str = "prsb-goal-status";
     pub const ACTION_STATUS: &str = "prsb-action-status";
     pub const AGREED_BY: &str = "prsb-agreed-by";
+    pub const FUNDING_SOURCE: &str = "prsb-funding-source";
+    pub const ATTORNEY_KIND: &str = "prsb-attorney-kind";
 }
 
 /// Identifier system ids.
@@ -102,6 +112,9 @@ pub mod id {
     pub const PLAN: &str = "plan";
     pub const PLAN_ITEM: &str = "plan-item";
     pub const PROFESSIONAL: &str = "professional-identifier";
+    /// The registration reference of an LPA (Office of the Public Guardian)
+    /// or the case number of a deputyship (Court of Protection).
+    pub const OPG_REGISTRATION: &str = "opg-registration";
 }
 
 /// The code of a goal state in `prsb-goal-status` (kebab-case of the PRSB format's value).
@@ -254,4 +267,51 @@ pub fn attachment_kind_from_code(code: &str) -> Option<AttachmentKind> {
     [AttachmentKind::Image, AttachmentKind::Audio, AttachmentKind::Video, AttachmentKind::Document, AttachmentKind::Link]
         .into_iter()
         .find(|k| attachment_kind_code(*k) == code)
+}
+
+/// The `prsb-funding-source` code of a kind of funding, with its display.
+pub fn funding_kind_code(kind: FundingKind) -> (&'static str, &'static str) {
+    match kind {
+        FundingKind::Nhs => ("nhs", "NHS"),
+        FundingKind::LocalAuthority => ("local-authority", "Local authority"),
+        FundingKind::Joint => ("joint", "Joint funding"),
+        FundingKind::PersonalBudget => ("personal-budget", "Personal budget"),
+        FundingKind::PersonalHealthBudget => ("personal-health-budget", "Personal health budget"),
+        FundingKind::DirectPayment => ("direct-payment", "Direct payment"),
+        FundingKind::SelfFunded => ("self-funded", "Self-funded"),
+        FundingKind::Charity => ("charity", "Charity"),
+        FundingKind::Other => ("other", "Other"),
+    }
+}
+
+pub const FUNDING_KINDS: [FundingKind; 9] = [
+    FundingKind::Nhs,
+    FundingKind::LocalAuthority,
+    FundingKind::Joint,
+    FundingKind::PersonalBudget,
+    FundingKind::PersonalHealthBudget,
+    FundingKind::DirectPayment,
+    FundingKind::SelfFunded,
+    FundingKind::Charity,
+    FundingKind::Other,
+];
+
+pub fn funding_kind_from_code(code: &str) -> Option<FundingKind> {
+    FUNDING_KINDS.into_iter().find(|k| funding_kind_code(*k).0 == code)
+}
+
+/// The `prsb-attorney-kind` code of a lasting power of attorney or deputyship, with its display.
+pub fn attorney_kind_code(kind: AttorneyKind) -> (&'static str, &'static str) {
+    match kind {
+        AttorneyKind::LpaHealthAndWelfare => ("lpa-health-and-welfare", "Lasting power of attorney for health and welfare"),
+        AttorneyKind::LpaPropertyAndFinancialAffairs => ("lpa-property-and-financial-affairs", "Lasting power of attorney for property and financial affairs"),
+        AttorneyKind::CourtAppointedDeputy => ("court-appointed-deputy", "Court-appointed deputy"),
+    }
+}
+
+pub const ATTORNEY_KINDS: [AttorneyKind; 3] =
+    [AttorneyKind::LpaHealthAndWelfare, AttorneyKind::LpaPropertyAndFinancialAffairs, AttorneyKind::CourtAppointedDeputy];
+
+pub fn attorney_kind_from_code(code: &str) -> Option<AttorneyKind> {
+    ATTORNEY_KINDS.into_iter().find(|k| attorney_kind_code(*k).0 == code)
 }
