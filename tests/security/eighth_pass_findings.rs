@@ -107,10 +107,8 @@ fn n4_a_plan_is_bounded_before_it_is_mapped() {
     let srv = start(dir.path(), &["--max-bundle-conditionals", "100"]);
     let admin = admin(&srv);
     seed(&admin);
-    let mut plan = example("copd-smoking-cessation");
-    plan["needs"] = Value::Array((0..101).map(|i| json!({"id": format!("n{i}"), "kind": "concern", "freeText": format!("concern {i}")})).collect());
-    plan["goals"] = json!([]);
-    plan["actions"] = json!([]);
+    let needs: Vec<Value> = (0..101).map(|i| json!({"id": format!("n{i}"), "kind": "concern", "freeText": format!("concern {i}")})).collect();
+    let plan = json!({"id": "csp-big", "needs": needs});
     for path in ["$from-prsb?store=true", "$from-prsb"] {
         let r = admin.req(Method::POST, path).header("Content-Type", "application/json").body(plan.to_string()).send().unwrap();
         assert_eq!(r.status(), 413, "{path}");
