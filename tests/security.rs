@@ -697,3 +697,6 @@ mod seventh_pass_findings;
 // The eighth pass (docs/security/redteam-eighth-pass-2026-12-06.md): n1_…, n2_….
 #[path = "security/eighth_pass_findings.rs"]
 mod eighth_pass_findings;
+// The ninth pass (docs/security/redteam-ninth-pass-2026-12-06.md): r1_…, r2_….
+#[path = "security/ninth_pass_findings.rs"]
+mod ninth_pass_findings;

@@ -880,8 +880,32 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
 /// The data controller, or its own system: a backend system (a `system/`
 /// scope on the type) is registered by the data controller and acts for
 /// it, as an importer of plans does.
+/// A `system/` scope that only reads makes no one the data controller.
 pub fn acts_for_data_controller(r: &Requester, res_type: &str) -> bool {
-    r.has_role(super::auth::DATA_CONTROLLER) || r.scopes.list.iter().any(|s| s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == res_type))
+    r.has_role(super::auth::DATA_CONTROLLER)
+        || r.scopes.list.iter().any(|s| {
+            s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == res_type) && s.perms.contains(['c', 'u', 'd'])
+        })
+}
+
+/// Whether the requester may see this version as it is (a write's answer
+/// that depends on its content is given only then).
+pub fn may_see(svc: &Service, conn: &Connection, req: &Request, version: &Version) -> FhirResult<bool> {
+    if req.requester.is_open() {
+        return Ok(true);
+    }
+    Ok(matches!(Gate::new(svc, &req.requester).judge(Some(conn), &resource_of(version)?)?, Judgement::Shown | Judgement::Released(_)))
+}
+
+/// A change that reads the stored content to make the new one (a PATCH:
+/// its `copy`, `move` and `test` operations, and the validation of what
+/// they make, tell what the content was) needs the requester to see it,
+/// the data controller's systems too.
+pub fn guard_reading_change(svc: &Service, conn: &Connection, req: &Request, current: &Version) -> FhirResult<()> {
+    if req.requester.is_open() {
+        return Ok(());
+    }
+    Gate::new(svc, &req.requester).may_change(Some(conn), current)
 }
 
 fn consent_writer(conn: &Connection, r: &Requester, concern: &Concern) -> FhirResult<()> {

@@ -289,7 +289,12 @@ fn put(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, p: Pr
     access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), current.as_ref())?;
     check_if_match(req, current.as_ref(), &format!("{t}/{id}"))?;
     let exists = current.as_ref().is_some_and(|c| !c.deleted());
-    if let Some(same) = current.as_ref().filter(|c| unchanged(c, &p.json)) {
+    let same = match current.as_ref().filter(|c| unchanged(c, &p.json)) {
+        // Only to someone who may see it: "nothing changed" would confirm a guess.
+        Some(c) if access::may_see(svc, conn, req, c)? => Some(c),
+        _ => None,
+    };
+    if let Some(same) = same {
         // An update that changes nothing makes no new version (as HAPI FHIR
         // does): the version, its ETag and meta.lastUpdated keep meaning "last changed".
         let mut reply = Reply::read(same.clone())?;
@@ -356,6 +361,7 @@ pub fn prepare_patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &
     }
     let current = live(conn, t, id)?;
     access::guard_change(svc, conn, req, t, &current, Permission::Update)?;
+    access::guard_reading_change(svc, conn, req, &current)?;
     check_if_match(req, Some(&current), &format!("{t}/{id}"))?;
     let operations: json_patch::Patch = serde_json::from_slice(&req.body).map_err(|e| FhirError::bad_request(format!("The body is not a JSON Patch document (an array of operations): {e}")))?;
     let mut doc = resource_of(&current)?;

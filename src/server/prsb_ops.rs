@@ -26,7 +26,9 @@ pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
     // Bounded before anything is built from it: every item becomes an
     // entry (looked for, merged and validated one by one when stored), and
     // a plan is mapped and compared whole in memory.
-    let items = crate::prsb::items(&plan).len();
+    // Everything a plan lists (items, comments, assessments, attorneys, people
+    // it is shared with, changes suggested) makes resources or parts of them.
+    let items = listed(&serde_json::to_value(&plan).map_err(store::internal)?);
     let most = svc.config.limits.max_bundle_conditionals.min(svc.config.limits.max_bundle_entries);
     if items > most {
         return Err(FhirError::new(
@@ -42,6 +44,15 @@ pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
     let json = crate::prsb::map::to_json(&bundle).map_err(store::internal)?;
     let value: Value = serde_json::from_str(&json).map_err(store::internal)?;
     Ok(Reply::body(200, value))
+}
+
+/// How many objects the arrays of a JSON value hold, at any depth.
+fn listed(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items.iter().map(|v| usize::from(v.is_object()) + listed(v)).sum(),
+        Value::Object(map) => map.values().map(listed).sum(),
+        _ => 0,
+    }
 }
 
 /// `GET|POST /CarePlan/{id}/$prsb[?includeArchived=true][&version=N | &_at=instant]`.
