@@ -700,3 +700,6 @@ mod eighth_pass_findings;
 // The ninth pass (docs/security/redteam-ninth-pass-2026-12-06.md): r1_…, r2_….
 #[path = "security/ninth_pass_findings.rs"]
 mod ninth_pass_findings;
+// The tenth pass (docs/security/redteam-tenth-pass-2026-12-06.md): s1_…, s2_….
+#[path = "security/tenth_pass_findings.rs"]
+mod tenth_pass_findings;

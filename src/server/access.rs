@@ -880,12 +880,14 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
 /// The data controller, or its own system: a backend system (a `system/`
 /// scope on the type) is registered by the data controller and acts for
 /// it, as an importer of plans does.
-/// A `system/` scope that only reads makes no one the data controller.
+/// A backend system's token holds `system/` scopes only (SMART Backend
+/// Services): a user's token that also carries one, or a `system/` scope that
+/// only reads, makes no one the data controller.
 pub fn acts_for_data_controller(r: &Requester, res_type: &str) -> bool {
+    use super::auth::scopes::ScopeContext;
+    let backend = !r.scopes.list.is_empty() && r.scopes.list.iter().all(|s| s.context == ScopeContext::System);
     r.has_role(super::auth::DATA_CONTROLLER)
-        || r.scopes.list.iter().any(|s| {
-            s.context == super::auth::scopes::ScopeContext::System && s.res_type.as_deref().is_none_or(|t| t == res_type) && s.perms.contains(['c', 'u', 'd'])
-        })
+        || (backend && r.scopes.list.iter().any(|s| s.res_type.as_deref().is_none_or(|t| t == res_type) && s.perms.contains(['c', 'u', 'd'])))
 }
 
 /// Whether the requester may see this version as it is (a write's answer

@@ -27,7 +27,8 @@ pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
     // entry (looked for, merged and validated one by one when stored), and
     // a plan is mapped and compared whole in memory.
     // Everything a plan lists (items, comments, assessments, attorneys, people
-    // it is shared with, changes suggested) makes resources or parts of them.
+    // it is shared with, links, strategies, changes suggested) makes
+    // resources or parts of them.
     let items = listed(&serde_json::to_value(&plan).map_err(store::internal)?);
     let most = svc.config.limits.max_bundle_conditionals.min(svc.config.limits.max_bundle_entries);
     if items > most {
@@ -46,10 +47,10 @@ pub fn from_prsb(svc: &Service, req: &Request) -> FhirResult<Reply> {
     Ok(Reply::body(200, value))
 }
 
-/// How many objects the arrays of a JSON value hold, at any depth.
+/// How many values the arrays of a JSON value hold, at any depth.
 fn listed(value: &Value) -> usize {
     match value {
-        Value::Array(items) => items.iter().map(|v| usize::from(v.is_object()) + listed(v)).sum(),
+        Value::Array(items) => items.len() + items.iter().map(listed).sum::<usize>(),
         Value::Object(map) => map.values().map(listed).sum(),
         _ => 0,
     }

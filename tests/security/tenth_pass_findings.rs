@@ -1,0 +1,39 @@
+//! Findings of the tenth red-team pass (docs/security/), each reproduced on
+//! a real server on loopback and shown fixed.
+
+use super::*;
+
+#[test]
+fn s1_every_value_a_plan_lists_counts_against_its_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &["--max-bundle-conditionals", "100"]);
+    let admin = admin(&srv);
+    let strategies: Vec<String> = (0..101).map(|i| format!("strategy {i}")).collect();
+    let plan = json!({"id": "csp-many-strategies", "goals": [{"id": "g1", "freeText": "Walk"}],
+        "actions": [{"id": "a1", "goalIds": ["g1"], "what": {"freeText": "Walk daily"}, "suggestedStrategies": strategies}]});
+    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap();
+    assert_eq!(r.status(), 413, "{}", r.text().unwrap());
+}
+
+#[test]
+fn s2_a_user_s_token_with_a_system_scope_is_not_the_data_controller_s_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    put(&admin, &patient("carol", "Carolson"));
+    put(&admin, &consent_deny_except_gp("carol"));
+    let other = staff(&srv, "other", "user/*.cruds system/Consent.cu", json!({}));
+    let mut permit_all = consent_deny_except_gp("carol");
+    permit_all["provision"] = json!({"type": "permit"});
+    let r = other.send(Method::PUT, "Consent/consent-carol", &permit_all);
+    assert_eq!(r.status(), 403, "{}", r.text().unwrap());
+    put(&admin, &json!({"resourceType": "Practitioner", "id": "other", "name": [{"family": "Other"}]}));
+    let claimer = staff(&srv, "other", "user/*.cruds system/*.c", json!({}));
+    let mut me = claimer.bundle("Practitioner/other");
+    me["identifier"] = json!([{"system": "https://careplan.example/fhir/Id/professional-identifier", "value": "NMC 88A1234E"}]);
+    assert_eq!(claimer.send(Method::PUT, "Practitioner/other", &me).status(), 403);
+    // A backend system (system/ scopes only, writing) still is.
+    let importer = As { srv: &srv, token: token("importer", "system/Consent.cru", json!({})) };
+    assert_eq!(importer.send(Method::PUT, "Consent/consent-carol", &consent_deny_except_gp("carol")).status(), 200);
+}
