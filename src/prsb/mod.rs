@@ -26,8 +26,11 @@ pub use model::*;
 /// enclosing one, when the field is missing) in the plan's text.
 pub fn problems_as_issues(bytes: &[u8], problems: &[SchemaProblem]) -> Vec<Issue> {
     let root = std::str::from_utf8(bytes).ok().and_then(crate::parse::json::object_tree);
+    // Placing a problem walks the text: only the first ones are placed (the
+    // schema's are already capped; a plan's broken links are capped here).
     problems
         .iter()
+        .take(MAX_PROBLEMS + 1)
         .map(|p| {
             let issue = Issue::error(IssueCode::Invalid, p.pointer.clone(), p.message.clone());
             match root.as_ref() {
@@ -112,10 +115,22 @@ fn describe(value: &serde_json::Value) -> String {
     }
 }
 
+/// At most this many problems are told about one plan: each is placed in
+/// the text, and a broken plan of any size answers quickly.
+pub const MAX_PROBLEMS: usize = 100;
+
 /// Checks a plan's JSON against the schema; no problems means it conforms.
 pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
     let mut out = Vec::new();
-    for error in validator().iter_errors(json) {
+    let mut errors = validator().iter_errors(json);
+    while let Some(error) = errors.next() {
+        if out.len() >= MAX_PROBLEMS {
+            out.push(SchemaProblem {
+                pointer: String::new(),
+                message: format!("more problems than the first {MAX_PROBLEMS} listed here: fix these and check the plan again"),
+            });
+            break;
+        }
         let at = error.instance_path().to_string();
         let instance = error.instance();
         let (pointer, message) = match error.kind() {

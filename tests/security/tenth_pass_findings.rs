@@ -37,3 +37,21 @@ fn s2_a_user_s_token_with_a_system_scope_is_not_the_data_controller_s_system() {
     let importer = As { srv: &srv, token: token("importer", "system/Consent.cru", json!({})) };
     assert_eq!(importer.send(Method::PUT, "Consent/consent-carol", &consent_deny_except_gp("carol")).status(), 200);
 }
+
+/// The eleventh pass's U1: a broken plan's problems are told up to a limit,
+/// so a large broken plan answers quickly.
+#[test]
+fn u1_a_broken_plan_of_any_size_answers_with_its_first_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let nobody = As { srv: &srv, token: token("nobody", "openid", json!({})) };
+    let strategies: Vec<String> = vec![String::new(); 20_000];
+    let plan = json!({"id": "csp-broken", "goals": [{"id": "g1", "freeText": "Walk"}],
+        "actions": [{"id": "a1", "goalIds": ["g1"], "what": {"freeText": "Walk daily"}, "suggestedStrategies": strategies}]});
+    let r = nobody.req(Method::POST, "$from-prsb").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap();
+    assert_eq!(r.status(), 422);
+    let outcome: Value = r.json().unwrap();
+    let issues = outcome["issue"].as_array().unwrap();
+    assert!(issues.len() <= careplan::prsb::MAX_PROBLEMS + 1, "{} issues", issues.len());
+    assert!(issues.last().unwrap().to_string().contains("more problems than the first"));
+}
