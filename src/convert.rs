@@ -22,15 +22,18 @@ pub fn resource_to_json(node: &Node, ctx: &Context) -> Value {
 type Scope<'a> = Option<(&'a Arc<StructureDef>, usize)>;
 
 fn fill(obj: &mut Map<String, Value>, node: &Node, scope: Scope<'_>, ctx: &Context) {
-    // Group children by name, keeping first-appearance order.
-    let mut order: Vec<&str> = Vec::new();
+    // Group children by name, keeping first-appearance order, in one pass
+    // (an element may have very many differently named children).
+    let mut groups: Vec<(&str, Vec<&Node>)> = Vec::new();
+    let mut group_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for c in &node.children {
-        if !order.contains(&c.name.as_str()) {
-            order.push(c.name.as_str());
-        }
+        let i = *group_of.entry(c.name.as_str()).or_insert_with(|| {
+            groups.push((c.name.as_str(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(c);
     }
-    for name in order {
-        let items: Vec<&Node> = node.children_named(name).collect();
+    for (name, items) in groups {
         let def = scope.and_then(|(sd, ix)| sd.match_child(ix, name).map(|(d, t)| (sd, d, t.map(|t| t.code.clone()))));
         let repeats = match def {
             Some((sd, d, _)) => sd.elements[d].repeats,

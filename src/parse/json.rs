@@ -428,6 +428,9 @@ impl<'a> Parser<'a> {
         let mut node = Node::new(name, pos);
         let props_start = self.props.len();
         let items_start = self.items.len();
+        // Duplicate keys are looked for among the earlier ones; past a few
+        // dozen keys, through a set (an object may have very many keys).
+        let mut keys: Option<std::collections::HashSet<CompactString>> = None;
         self.ws()?;
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -443,7 +446,15 @@ impl<'a> Parser<'a> {
                 self.path.push((key.clone(), None));
                 let (vpos, v) = self.value(&key)?;
                 self.path.pop();
-                if self.props[props_start..].iter().any(|(k, _, _)| *k == key) {
+                let earlier = &self.props[props_start..];
+                if keys.is_none() && earlier.len() >= 32 {
+                    keys = Some(earlier.iter().map(|(k, _, _)| k.clone()).collect());
+                }
+                let duplicate = match keys.as_mut() {
+                    Some(set) => !set.insert(key.clone()),
+                    None => earlier.iter().any(|(k, _, _)| *k == key),
+                };
+                if duplicate {
                     self.issue(Severity::Error, IssueCode::Structure, key_pos, format!("Duplicate JSON property '{key}': a property may appear only once in an object"));
                 } else {
                     self.props.push((key, vpos, v));

@@ -151,8 +151,9 @@ struct Frame {
     path: String,
     /// Namespace bindings this element declared (popped when it closes).
     ns_pushed: usize,
-    /// Counts of element children by name, for indices in paths.
-    counts: Vec<(Name, u32)>,
+    /// Counts of element children by name, for indices in paths (a map: an
+    /// element may have many differently named children).
+    counts: std::collections::HashMap<Name, u32>,
     /// Element children seen so far (attribute-derived children excluded).
     elem_children: u32,
     /// This frame is a resource nested inside a wrapper (merged on close).
@@ -372,16 +373,9 @@ impl<'a> Parser<'a> {
         match self.stack.last_mut() {
             None => name.to_string(),
             Some(f) => {
-                let idx = match f.counts.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, c)) => {
-                        *c += 1;
-                        *c - 1
-                    }
-                    None => {
-                        f.counts.push((Name::from(name), 1));
-                        0
-                    }
-                };
+                let count = f.counts.entry(Name::from(name)).or_insert(0);
+                *count += 1;
+                let idx = *count - 1;
                 format!("{}.{}[{}]", f.path, name, idx)
             }
         }
@@ -504,7 +498,7 @@ impl<'a> Parser<'a> {
             node,
             path,
             ns_pushed,
-            counts: Vec::new(),
+            counts: std::collections::HashMap::new(),
             elem_children: 0,
             nested_resource: parent_nested_target,
             holds_resource: false,

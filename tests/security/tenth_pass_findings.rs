@@ -55,3 +55,30 @@ fn u1_a_broken_plan_of_any_size_answers_with_its_first_problems() {
     assert!(issues.len() <= careplan::prsb::MAX_PROBLEMS + 1, "{} issues", issues.len());
     assert!(issues.last().unwrap().to_string().contains("more problems than the first"));
 }
+
+/// The twelfth pass's V1: many differently named keys or elements in one
+/// object are read in linear time; a duplicate among them is still found.
+#[test]
+fn v1_an_object_with_very_many_keys_is_read_and_its_duplicates_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let nobody = As { srv: &srv, token: token("nobody", "openid", json!({})) };
+    let mut text = String::from(r#"{"resourceType":"Observation","status":"final","code":{"text":"x"}"#);
+    for i in 0..40_000 {
+        text.push_str(&format!(r#","k{i}":1"#));
+    }
+    text.push_str(r#","k39999":2}"#);
+    let r = nobody.req(Method::POST, "Observation/$validate").header("Content-Type", "application/fhir+json").body(text).send().unwrap();
+    let status = r.status();
+    let outcome = r.text().unwrap();
+    assert_eq!(status, 200);
+    assert!(outcome.contains("Duplicate JSON property 'k39999'"));
+    let mut xml = String::from(r#"<Observation xmlns="http://hl7.org/fhir"><status value="final"/>"#);
+    for i in 0..20_000 {
+        xml.push_str(&format!(r#"<k{i} value="1"/>"#));
+    }
+    xml.push_str(r#"<k7 value="2"/><code><text value="x"/></code></Observation>"#);
+    let r = nobody.req(Method::POST, "Observation/$validate").header("Content-Type", "application/fhir+xml").body(xml).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("k19999"), "every unknown element is reported");
+}
