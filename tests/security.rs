@@ -315,6 +315,12 @@ fn scopes_and_the_patient_compartment_decide_every_interaction() {
     assert_eq!(admin.send(Method::POST, "", &tx).status(), 405);
 }
 
+/// Carol, whose consent withholds her record from everyone but the GP (and Goals from the social worker).
+fn seed_carol(admin: &As) {
+    put(admin, &patient("carol", "Carolson"));
+    put(admin, &consent_deny_except_gp("carol"));
+}
+
 fn consent_deny_except_gp(patient: &str) -> Value {
     json!({"resourceType": "Consent", "id": format!("consent-{patient}"), "status": "active",
         "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},

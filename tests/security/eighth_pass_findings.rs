@@ -79,8 +79,7 @@ fn n3_a_binary_stays_protected_when_what_it_belongs_to_is_deleted_and_a_deleted_
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    put(&admin, &patient("carol", "Carolson"));
-    put(&admin, &consent_deny_except_gp("carol"));
+    seed_carol(&admin);
     put(&admin, &json!({"resourceType": "DocumentReference", "id": "doc-carol", "status": "current", "subject": {"reference": "Patient/carol"},
         "content": [{"attachment": {"contentType": "text/plain", "title": "Letter"}}]}));
     let letter = json!({"resourceType": "Binary", "id": "bin-carol", "contentType": "text/plain", "securityContext": {"reference": "DocumentReference/doc-carol"}, "data": "U0VDUkVULUxFVFRFUi1D"});

@@ -52,8 +52,7 @@ fn r3_a_read_only_system_scope_makes_no_one_the_data_controller() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    put(&admin, &patient("carol", "Carolson"));
-    put(&admin, &consent_deny_except_gp("carol"));
+    seed_carol(&admin);
     let other = staff(&srv, "other", "user/*.cruds system/Consent.r", json!({}));
     let mut permit_all = consent_deny_except_gp("carol");
     permit_all["provision"] = json!({"type": "permit"});

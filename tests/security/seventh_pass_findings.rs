@@ -85,8 +85,7 @@ fn z3_what_a_transaction_stores_concerns_the_people_its_rewritten_references_nam
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    put(&admin, &patient("carol", "Carolson"));
-    put(&admin, &consent_deny_except_gp("carol"));
+    seed_carol(&admin);
     let gp = staff(&srv, "gp", "user/*.cruds", json!({}));
     let mut condition = restricted_condition("ignored", "Patient/carol");
     condition.as_object_mut().unwrap().remove("id");

@@ -21,8 +21,7 @@ fn s2_a_user_s_token_with_a_system_scope_is_not_the_data_controller_s_system() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    put(&admin, &patient("carol", "Carolson"));
-    put(&admin, &consent_deny_except_gp("carol"));
+    seed_carol(&admin);
     let other = staff(&srv, "other", "user/*.cruds system/Consent.cu", json!({}));
     let mut permit_all = consent_deny_except_gp("carol");
     permit_all["provision"] = json!({"type": "permit"});
