@@ -309,3 +309,116 @@ fn a_stored_plan_is_found_by_its_person() {
     let with_stages = goals.len() + goals.iter().map(|g| g["stageGoals"].as_array().map_or(0, Vec::len)).sum::<usize>();
     assert_eq!(srv.total(&format!("Goal?subject=Patient/{person}")), with_stages as u64);
 }
+
+#[test]
+fn a_plan_links_the_gp_s_problem_and_a_known_professional_as_they_are_instead_of_copying_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(dir.path(), &[]);
+    let plan = example("stroke-recovery-media");
+    let linked = plan["needs"].as_array().unwrap().iter().find(|n| n["fhirReference"].is_string()).expect("the example links a GP problem").clone();
+    let gp_problem = linked["fhirReference"].as_str().unwrap();
+
+    // The GP's record holds the person and the problem before any plan does.
+    let patient = json!({"resourceType": "Patient", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": plan["person"]["nhsNumber"]}], "birthDate": plan["person"]["birthDate"]});
+    let r = srv.post("Patient", &patient);
+    assert_eq!(r.status(), 201);
+    let patient_id = r.json::<Value>().unwrap()["id"].as_str().unwrap().to_owned();
+    let (_, condition_id) = gp_problem.split_once('/').unwrap();
+    let condition = json!({"resourceType": "Condition", "id": condition_id, "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}],
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "49436004", "display": "Atrial fibrillation"}]}, "subject": {"reference": format!("Patient/{patient_id}")}});
+    assert_eq!(srv.put(gp_problem, &condition).status(), 201);
+    // The administrator who completed the record is on the server already too.
+    let completer = plan["personCompletingRecord"]["fhirReference"].as_str().expect("the example links the person completing the record");
+    let (_, completer_id) = completer.split_once('/').unwrap();
+    let practitioner = json!({"resourceType": "Practitioner", "id": completer_id, "name": [{"family": "Price", "given": ["Owen"]}]});
+    assert_eq!(srv.put(completer, &practitioner).status(), 201);
+
+    store(&srv, &plan);
+    let plan_id = plan["id"].as_str().unwrap();
+    let stored = care_plan(&srv, plan_id);
+    let addresses = stored["addresses"].as_array().unwrap();
+    let link = addresses.iter().find(|a| a["reference"] == gp_problem).expect("CarePlan.addresses points at the GP's own Condition");
+    assert_eq!(link["display"], linked["freeText"]);
+    assert_eq!(link["identifier"]["value"], format!("{plan_id}/{}", linked["id"].as_str().unwrap()));
+    // No copy of it, and the GP's record is not written on.
+    let copies = srv.total(&format!("Condition?identifier=https://careplan.example/fhir/Id/plan-item|{plan_id}/{}", linked["id"].as_str().unwrap()));
+    assert_eq!(copies, 0);
+    let gp = srv.get(gp_problem).json::<Value>().unwrap();
+    assert_eq!(gp["meta"]["versionId"], "1");
+    assert_eq!(srv.total(&format!("Condition?subject=Patient/{patient_id}")), plan["needs"].as_array().unwrap().len() as u64, "the plan's own needs plus the GP's one, on the same Patient");
+
+    // Read back through PRSB as it was posted, and posted again unchanged it writes nothing.
+    let back = view(&srv, stored["id"].as_str().unwrap(), "");
+    let read = back["needs"].as_array().unwrap().iter().find(|n| n["id"] == linked["id"]).unwrap().clone();
+    assert_eq!(read, linked);
+    assert_eq!(back["personCompletingRecord"], plan["personCompletingRecord"]);
+    assert_eq!(srv.get(completer).json::<Value>().unwrap()["meta"]["versionId"], "1", "a linked Practitioner is not written on");
+    assert_eq!(srv.total("Practitioner?name=Price"), 1, "and not copied");
+    let before = versions(&srv);
+    store(&srv, &plan);
+    assert_eq!(versions(&srv), before);
+
+    // Archived by leaving it out, it leaves the plan's live list but not the GP's record.
+    let mut without = plan.clone();
+    without["needs"].as_array_mut().unwrap().retain(|n| n["id"] != linked["id"]);
+    store(&srv, &without);
+    let stored = care_plan(&srv, plan_id);
+    assert!(!references(&stored["addresses"]).contains(&gp_problem.to_owned()));
+    let back = view(&srv, stored["id"].as_str().unwrap(), "?includeArchived=true");
+    let read = back["needs"].as_array().unwrap().iter().find(|n| n["id"] == linked["id"]).unwrap().clone();
+    assert_eq!(read["archived"], true);
+    assert_eq!(read["fhirReference"], gp_problem);
+    assert_eq!(srv.get(gp_problem).json::<Value>().unwrap()["meta"]["versionId"], "1");
+
+    // Someone else's problem, or one the server does not hold, is not linked.
+    let stranger = srv.post("Patient", &json!({"resourceType": "Patient", "name": [{"text": "Someone Else"}]})).json::<Value>().unwrap();
+    let mut theirs = condition.clone();
+    theirs["id"] = json!("someone-else-s-problem");
+    theirs["subject"]["reference"] = json!(format!("Patient/{}", stranger["id"].as_str().unwrap()));
+    assert_eq!(srv.put("Condition/someone-else-s-problem", &theirs).status(), 201);
+    for (target, told) in [("Condition/someone-else-s-problem", "not about this plan's person"), ("Condition/nowhere", "not a resource this server holds")] {
+        let mut wrong = plan.clone();
+        wrong["needs"].as_array_mut().unwrap().iter_mut().find(|n| n["id"] == linked["id"]).unwrap()["fhirReference"] = json!(target);
+        let r = post_plan(&srv, None, &wrong);
+        assert_eq!(r.status(), 422, "{target}");
+        let body = r.text().unwrap();
+        assert!(body.contains(told) && body.contains("/needs/3/fhirReference"), "{body}");
+    }
+    let mut unknown_professional = plan.clone();
+    unknown_professional["personCompletingRecord"]["fhirReference"] = json!("Practitioner/nobody-here");
+    let r = post_plan(&srv, None, &unknown_professional);
+    assert_eq!(r.status(), 422);
+    assert!(r.text().unwrap().contains("/personCompletingRecord/fhirReference"));
+}
+
+#[test]
+fn an_ods_code_names_one_organisation_and_one_site_whichever_plans_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(dir.path(), &[]);
+    let first = example("copd-smoking-cessation");
+    let mut second = first.clone();
+    second["id"] = json!("csp-second-plan-2026");
+    second["person"] = json!({"name": "Margaret Ince", "nhsNumber": "9990009093", "birthDate": "1950-05-05"});
+    second["location"]["freeText"] = json!("The surgery on Hill Road");
+    store(&srv, &first);
+    store(&srv, &second);
+
+    let funder = first["careFundingSource"]["codedValue"].as_str().unwrap();
+    let organisations = resources(&srv.bundle(&format!("Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|{funder}")));
+    assert_eq!(organisations.len(), 1, "one Organization for {funder}");
+    assert!(organisations[0].get("name").is_none(), "a plan's words for its funder are not the funder's name");
+    let site = first["location"]["codedValue"].as_str().unwrap();
+    assert_eq!(srv.total(&format!("Location?identifier=https://fhir.nhs.uk/Id/ods-site-code|{site}")), 1);
+
+    let organisation = format!("Organization/{}", organisations[0]["id"].as_str().unwrap());
+    for plan in [&first, &second] {
+        let stored = care_plan(&srv, plan["id"].as_str().unwrap());
+        let coverage = resources(&srv.bundle(&format!("Coverage?identifier=https://careplan.example/fhir/Id/plan-item|{}/@care-funding-source", plan["id"].as_str().unwrap())));
+        assert_eq!(coverage[0]["payor"][0]["reference"], organisation.as_str());
+        // Each plan reads back the site in its own words.
+        let back = view(&srv, stored["id"].as_str().unwrap(), "");
+        assert_eq!(back["location"], plan["location"]);
+        assert_eq!(back["careFundingSource"], plan["careFundingSource"]);
+    }
+}

@@ -328,6 +328,42 @@ fn strength_needs_coded_value_or_free_text() {
 }
 
 #[test]
+fn a_linked_need_is_the_resource_as_it_is() {
+    let plan = example("stroke-recovery-media.json");
+    let linked = plan["needs"].as_array().unwrap().iter().position(|n| n["fhirReference"].is_string()).expect("the example links a GP problem");
+    let at = format!("/needs/{linked}");
+
+    let mut coded = plan.clone();
+    coded["needs"][linked]["codedValue"] = json!({"code": "49436004"});
+    assert_problem(&problems(&coded), &at, "leave out `codedValue` and `comments`");
+
+    let mut commented = plan.clone();
+    commented["needs"][linked]["comments"] = json!([{"id": "c-linked", "text": "Seen by the GP", "dateTime": "2026-03-01T10:00:00Z"}]);
+    assert_problem(&problems(&commented), &at, "leave out `codedValue` and `comments`");
+
+    let mut not_a_condition = plan.clone();
+    not_a_condition["needs"][linked]["fhirReference"] = json!("Observation/123");
+    assert_problem(&problems(&not_a_condition), &format!("{at}/fhirReference"), "expected form");
+
+    let mut nothing = plan.clone();
+    let need = nothing["needs"][linked].as_object_mut().unwrap();
+    need.remove("fhirReference");
+    need.remove("freeText");
+    assert_problem(&problems(&nothing), &at, "at least one of `codedValue`, `freeText` and `fhirReference`");
+}
+
+#[test]
+fn a_linked_professional_brings_no_details_of_their_own() {
+    let mut plan = example("stroke-recovery-media.json");
+    assert!(plan["personCompletingRecord"]["fhirReference"].is_string(), "the example links the person completing the record");
+    plan["personCompletingRecord"]["grade"] = json!("Band 4");
+    assert_problem(&problems(&plan), "/personCompletingRecord", "leave out `grade`, `professionalIdentifier` and `contactDetails`");
+    let mut plan = example("stroke-recovery-media.json");
+    plan["personCompletingRecord"]["fhirReference"] = json!("RelatedPerson/owen");
+    assert_problem(&problems(&plan), "/personCompletingRecord/fhirReference", "expected form");
+}
+
+#[test]
 fn problems_read_plainly() {
     let mut v = example("copd-smoking-cessation.json");
     v["actions"][1]["confidence"] = json!(11);
@@ -492,8 +528,10 @@ mod round_trip {
                 .map(|(i, (kind, coded_value, free_text, archived))| Need {
                     id: format!("n{i}"),
                     kind,
-                    coded_value,
+                    // The third need, when there is one, is on the GP's record already.
+                    coded_value: if i == 2 { None } else { coded_value },
                     free_text: Some(free_text),
+                    fhir_reference: (i == 2).then(|| format!("Condition/gp-problem-{i}")),
                     comments: vec![],
                     archived,
                     archived_at: None,

@@ -709,3 +709,6 @@ mod ninth_pass_findings;
 // The tenth pass (docs/security/redteam-tenth-pass-2026-12-06.md): s1_…, s2_….
 #[path = "security/tenth_pass_findings.rs"]
 mod tenth_pass_findings;
+// The thirteenth pass (docs/security/redteam-thirteenth-pass-2026-12-06.md): w1_…, w2_….
+#[path = "security/thirteenth_pass_findings.rs"]
+mod thirteenth_pass_findings;

@@ -183,28 +183,40 @@ impl Gen {
         self.list(2, |g| g.comment())
     }
 
+    /// Now and then (never in a full plan) a professional linked as an
+    /// existing Practitioner, who then has no grade, identifier or contact here.
+    fn linked_practitioner(&mut self) -> Option<String> {
+        (!self.full && self.below(5) == 0).then(|| format!("Practitioner/{}", self.id("gp")))
+    }
+
     fn professional(&mut self) -> PerformingProfessional {
+        let fhir_reference = self.linked_practitioner();
+        let own = fhir_reference.is_none();
         PerformingProfessional {
             name: self.text(70),
             role: self.maybe(|g| g.role()),
-            grade: self.maybe(|g| g.text(150)),
+            grade: self.maybe(|g| g.text(150)).filter(|_| own),
             speciality: self.maybe(|g| format!("{}", 100 + g.below(899))),
-            professional_identifier: self.maybe(|g| format!("GMC{}", g.below(9_999_999))),
+            professional_identifier: self.maybe(|g| format!("GMC{}", g.below(9_999_999))).filter(|_| own),
             organisation: self.maybe(|g| g.text(150)),
-            contact_details: self.maybe(|g| format!("0161 {:07}", g.below(9_999_999))),
+            contact_details: self.maybe(|g| format!("0161 {:07}", g.below(9_999_999))).filter(|_| own),
+            fhir_reference,
         }
     }
 
     fn completer(&mut self) -> PersonCompletingRecord {
+        let fhir_reference = self.linked_practitioner();
+        let own = fhir_reference.is_none();
         PersonCompletingRecord {
             name: self.text(70),
             role: self.maybe(|g| g.role()),
-            grade: self.maybe(|g| g.text(150)),
+            grade: self.maybe(|g| g.text(150)).filter(|_| own),
             specialty: self.maybe(|g| format!("{}", 100 + g.below(899))),
             organisation: self.maybe(|g| g.text(150)),
-            professional_identifier: self.maybe(|g| format!("HCPC{}", g.below(999_999))),
+            professional_identifier: self.maybe(|g| format!("HCPC{}", g.below(999_999))).filter(|_| own),
             date_completed: self.maybe(|g| g.date_time()),
-            contact_details: self.maybe(|g| format!("07700 {:06}", g.below(999_999))),
+            contact_details: self.maybe(|g| format!("07700 {:06}", g.below(999_999))).filter(|_| own),
+            fhir_reference,
         }
     }
 
@@ -222,10 +234,19 @@ impl Gen {
         });
         let needs = self.list(3, |g| {
             let kind = [NeedKind::Need, NeedKind::Concern, NeedKind::Problem][g.below(3) as usize];
+            let (archived, archived_at, archived_reason) = g.archive();
+            // Now and then a problem already on the person's GP record,
+            // linked rather than copied: words at most, no code or comments
+            // (so never in a full plan, which fills every PRSB item).
+            if !g.full && g.below(4) == 0 {
+                let fhir_reference = Some(format!("Condition/{}", g.id("gp-problem")));
+                let free_text = g.maybe(|g| g.text(150));
+                let id = g.id("need");
+                return Need { id, kind, coded_value: None, free_text, fhir_reference, comments: Vec::new(), archived, archived_at, archived_reason };
+            }
             let (coded_value, free_text) = g.coded_or_text();
             let comments = g.comments();
-            let (archived, archived_at, archived_reason) = g.archive();
-            Need { id: g.id("need"), kind, coded_value, free_text, comments, archived, archived_at, archived_reason }
+            Need { id: g.id("need"), kind, coded_value, free_text, fhir_reference: None, comments, archived, archived_at, archived_reason }
         });
         let need_ids: Vec<String> = needs.iter().map(|n| n.id.clone()).collect();
         let goals = self.list(3, |g| g.goal(&need_ids));

@@ -84,6 +84,14 @@ pub(crate) mod key {
     pub fn professional(identity: &str) -> String {
         format!("@professional-{}", super::digest(identity))
     }
+    /// A site found by its ODS site code.
+    pub fn site(code: &str) -> String {
+        format!("@site-{}", super::digest(code))
+    }
+    /// An organisation found by its ODS code.
+    pub fn organisation(code: &str) -> String {
+        format!("@organisation-{}", super::digest(code))
+    }
     /// A professional's PractitionerRole in this plan (one per role and organisation).
     pub fn role(identity: &str) -> String {
         format!("@role-{}", super::digest(identity))
@@ -95,9 +103,12 @@ fn digest(text: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, text.as_bytes()).simple().to_string()[..12].to_owned()
 }
 
-/// `system|value` for a search URL, each part percent-encoded.
-fn token_query(system: &str, value: &str) -> String {
-    let enc = |t: &str| url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>();
+/// `system|value` for a search URL: each part escaped as FHIR search
+/// escapes (`\`, `,`, `|`, `$`, so a value is never read as search syntax),
+/// then percent-encoded.
+pub fn token_query(system: &str, value: &str) -> String {
+    let escape = |t: &str| t.replace('\\', "\\\\").replace(',', "\\,").replace('|', "\\|").replace('$', "\\$");
+    let enc = |t: &str| url::form_urlencoded::byte_serialize(escape(t).as_bytes()).collect::<String>();
     format!("{}|{}", enc(system), enc(value))
 }
 
@@ -193,10 +204,6 @@ fn reference(to: &str) -> t::Reference {
         reference: Some(s(to)),
         ..Default::default()
     }
-}
-
-fn boxed_ref(to: &str) -> Option<Box<t::Reference>> {
-    Some(Box::new(reference(to)))
 }
 
 fn extension(url: String, value: t::ExtensionValue) -> t::Extension {
@@ -341,6 +348,8 @@ struct Professional<'a> {
     identifier: &'a Option<String>,
     organisation: &'a Option<String>,
     contact: &'a Option<String>,
+    /// An existing Practitioner who is this professional.
+    existing: &'a Option<String>,
 }
 
 impl Professional<'_> {
@@ -348,9 +357,10 @@ impl Professional<'_> {
     /// the Practitioner records of them (so that two different people who
     /// share a name never become one).
     fn person_identity(&self) -> String {
-        match self.identifier {
-            Some(id) => format!("id|{id}"),
-            None => format!("name|{}|{:?}|{:?}", self.name, self.grade, self.contact),
+        match (self.existing, self.identifier) {
+            (Some(reference), _) => format!("reference|{reference}"),
+            (None, Some(id)) => format!("id|{id}"),
+            (None, None) => format!("name|{}|{:?}|{:?}", self.name, self.grade, self.contact),
         }
     }
 
@@ -370,6 +380,7 @@ impl<'a> From<&'a SharedWith> for Professional<'a> {
             identifier: &p.professional_identifier,
             organisation: &p.organisation,
             contact: &None,
+            existing: &None,
         }
     }
 }
@@ -384,6 +395,7 @@ impl<'a> From<&'a PerformingProfessional> for Professional<'a> {
             identifier: &p.professional_identifier,
             organisation: &p.organisation,
             contact: &p.contact_details,
+            existing: &p.fhir_reference,
         }
     }
 }
@@ -398,6 +410,7 @@ impl<'a> From<&'a PersonCompletingRecord> for Professional<'a> {
             identifier: &p.professional_identifier,
             organisation: &p.organisation,
             contact: &p.contact_details,
+            existing: &p.fhir_reference,
         }
     }
 }
@@ -446,6 +459,10 @@ struct Builder<'p> {
     /// The Practitioners and PractitionerRoles of everyone who recorded part
     /// of the plan: the plan's consent always lets them see it.
     recorders: Vec<(String, String)>,
+    /// `Type|system|value` → fullUrl of resources found by a national
+    /// identifier (an organisation or site by ODS code), so one named twice
+    /// in a plan is one entry.
+    found_by_identifier: std::collections::HashMap<String, String>,
 }
 
 impl<'p> Builder<'p> {
@@ -456,6 +473,7 @@ impl<'p> Builder<'p> {
             patient: item_full_url(&plan.id, key::PERSON),
             professionals: std::collections::HashMap::new(),
             recorders: Vec::new(),
+            found_by_identifier: std::collections::HashMap::new(),
         }
     }
 
@@ -499,8 +517,14 @@ impl<'p> Builder<'p> {
     /// (a person found by NHS number): created when none matches, never
     /// rewritten by a plan.
     fn create_unless_found(&mut self, key: &str, resource_type: &str, system: &str, value: &str, resource: Resource) -> String {
+        let seen = format!("{resource_type}|{system}|{value}");
+        if let Some(url) = self.found_by_identifier.get(&seen) {
+            return url.clone();
+        }
         let condition = format!("identifier={}", token_query(system, value));
-        self.entry_if(key, "POST", resource_type.to_owned(), Some(condition), resource)
+        let url = self.entry_if(key, "POST", resource_type.to_owned(), Some(condition), resource);
+        self.found_by_identifier.insert(seen, url.clone());
+        url
     }
 
     /// Adds a resource as a conditional update on an identifier of its own
@@ -549,38 +573,46 @@ impl<'p> Builder<'p> {
         // with its place in its PRSB list, so a reader who knows nothing of
         // PRSB never takes it for a live one.
         let mut archived_items = Vec::new();
-        let mut split = |urls: Vec<(String, bool)>| -> Vec<String> {
+        let mut split = |items: Vec<(t::Reference, bool)>| -> Vec<t::Reference> {
             let mut active = Vec::new();
-            for (position, (url, archived)) in urls.into_iter().enumerate() {
+            for (position, (item, archived)) in items.into_iter().enumerate() {
                 if archived {
                     archived_items.push(complex(
                         vocab::structure_definition(ext::ARCHIVED_ITEM),
                         vec![
-                            sub("item", reference_value(&url)),
+                            sub("item", t::ExtensionValue::Reference(Box::new(item))),
                             sub("position", t::ExtensionValue::Integer((position as i32).into())),
                         ],
                     ));
                 } else {
-                    active.push(url);
+                    active.push(item);
                 }
             }
             active
         };
-        let needs: Vec<(String, bool)> = plan.needs.iter().map(|n| (self.need(n), n.archived)).collect();
-        let strengths: Vec<(String, bool)> = plan.strengths.iter().map(|st| (self.strength(st), st.archived)).collect();
-        let goals: Vec<(String, bool)> = plan.goals.iter().map(|g| (self.goal(g), g.archived)).collect();
-        let attachments: Vec<(String, bool)> = plan.attachments.iter().map(|a| (self.attachment(a), a.archived)).collect();
-        let documents: Vec<(String, bool)> = plan
+        let needs: Vec<(t::Reference, bool)> = plan
+            .needs
+            .iter()
+            .map(|n| {
+                self.need(n);
+                (self.need_reference(n), n.archived)
+            })
+            .collect();
+        let referenced = |url: String, archived: bool| (reference(&url), archived);
+        let strengths: Vec<_> = plan.strengths.iter().map(|st| referenced(self.strength(st), st.archived)).collect();
+        let goals: Vec<_> = plan.goals.iter().map(|g| referenced(self.goal(g), g.archived)).collect();
+        let attachments: Vec<_> = plan.attachments.iter().map(|a| referenced(self.attachment(a), a.archived)).collect();
+        let documents: Vec<_> = plan
             .other_care_planning_documents
             .iter()
-            .map(|d| (self.other_document(d), d.archived))
+            .map(|d| referenced(self.other_document(d), d.archived))
             .collect();
-        let attorneys: Vec<String> = plan
+        let attorneys: Vec<t::Reference> = plan
             .person
             .iter()
             .flat_map(|p| p.lasting_powers_of_attorney.iter())
             .enumerate()
-            .map(|(n, lpa)| self.attorney(lpa, n))
+            .map(|(n, lpa)| reference(&self.attorney(lpa, n)))
             .collect();
         let needs = split(needs);
         let strengths = split(strengths);
@@ -618,8 +650,8 @@ impl<'p> Builder<'p> {
             extension.push(ours(ext::FUNDING_SOURCE, reference_value(&coverage)));
         }
         if let Some(location) = &plan.location {
-            let location = self.location(key::LOCATION, location);
-            extension.push(ours(ext::LOCATION, reference_value(&location)));
+            let location = self.location_extension(key::LOCATION, location);
+            extension.push(location);
         }
 
         let activity = plan
@@ -660,15 +692,9 @@ impl<'p> Builder<'p> {
                 None,
             )],
             subject: self.patient_ref(),
-            addresses: needs.iter().map(|u| reference(u)).collect(),
-            supporting_info: strengths
-                .iter()
-                .chain(&attachments)
-                .chain(&documents)
-                .chain(&attorneys)
-                .map(|u| reference(u))
-                .collect(),
-            goal: goals.iter().map(|u| reference(u)).collect(),
+            addresses: needs,
+            supporting_info: [strengths, attachments, documents, attorneys].concat(),
+            goal: goals,
             activity,
             note: notes(&plan.comments),
             ..Default::default()
@@ -726,7 +752,36 @@ impl<'p> Builder<'p> {
         };
     }
 
-    fn need(&mut self, n: &Need) -> String {
+    /// How the plan's resources point at a need: at its Condition, or at
+    /// the existing resource the plan links, which then carries on the
+    /// reference what the plan says of it (its item id, kind, words and
+    /// archive state) since the plan may not write on that resource.
+    fn need_reference(&self, n: &Need) -> t::Reference {
+        match &n.fhir_reference {
+            None => reference(&self.url(&n.id)),
+            Some(existing) => {
+                let kind = vocab::need_kind_code(n.kind);
+                let mut extension = vec![ours(
+                    ext::NEED_KIND,
+                    t::ExtensionValue::Coding(Box::new(coding(&vocab::code_system(system::ITEM_KIND), kind, None))),
+                )];
+                extension.extend(archive_extension(n));
+                t::Reference {
+                    extension,
+                    reference: Some(s(existing)),
+                    identifier: Some(Box::new(self.identifier(&n.id))),
+                    display: opt_s(&n.free_text),
+                    ..Default::default()
+                }
+            }
+        }
+    }
+
+    /// The need's own Condition, unless the plan links an existing resource.
+    fn need(&mut self, n: &Need) {
+        if n.fhir_reference.is_some() {
+            return;
+        }
         let kind = vocab::need_kind_code(n.kind);
         let condition = r::Condition {
             meta: meta(profile::NEED),
@@ -756,7 +811,7 @@ impl<'p> Builder<'p> {
             note: notes(&n.comments),
             ..Default::default()
         };
-        self.put(&n.id, "Condition", Resource::Condition(Box::new(condition)))
+        self.put(&n.id, "Condition", Resource::Condition(Box::new(condition)));
     }
 
     fn strength(&mut self, st: &Strength) -> String {
@@ -859,7 +914,10 @@ impl<'p> Builder<'p> {
             addresses: g
                 .need_ids
                 .iter()
-                .map(|n| reference(&self.url(n)))
+                .map(|id| match self.plan.needs.iter().find(|n| n.id == *id) {
+                    Some(need) => self.need_reference(need),
+                    None => reference(&self.url(id)),
+                })
                 .collect(),
             outcome_reference: outcomes.iter().map(|u| reference(u)).collect(),
             note: notes(&g.comments),
@@ -1007,8 +1065,10 @@ impl<'p> Builder<'p> {
     /// (an action or a comment, which live inside other resources) by identifier.
     fn item_reference(&self, item: &str) -> t::Reference {
         let plan = self.plan;
+        if let Some(need) = plan.needs.iter().find(|x| x.id == item) {
+            return self.need_reference(need);
+        }
         let is_resource = plan.strengths.iter().any(|x| x.id == item)
-            || plan.needs.iter().any(|x| x.id == item)
             || plan.attachments.iter().any(|x| x.id == item)
             || plan.other_care_planning_documents.iter().any(|x| x.id == item)
             || plan.goals.iter().any(|g| {
@@ -1090,23 +1150,72 @@ impl<'p> Builder<'p> {
         self.put(&d.id, "DocumentReference", Resource::DocumentReference(Box::new(document)))
     }
 
+    /// A site: with an ODS site code, the one Location every plan (and every
+    /// system) that names the site shares, found by that code and never
+    /// rewritten by a plan; in words only, the plan's own.
     fn location(&mut self, key: &str, location: &Location) -> String {
-        let mut identifier = vec![self.identifier(key)];
-        if let Some(code) = &location.coded_value {
-            identifier.push(t::Identifier {
-                system: Some(vocab::ODS_SITE.into()),
-                value: Some(s(code)),
+        let site_code = location.coded_value.as_deref().map(|code| t::Identifier {
+            system: Some(vocab::ODS_SITE.into()),
+            value: Some(s(code)),
+            ..Default::default()
+        });
+        // A shared site is named by its code alone: the plan's words
+        // describe the site as this plan sees it, not what it is called.
+        let resource = |identifier: t::Identifier, summary: String, name: Option<t::String>| {
+            Resource::Location(Box::new(r::Location {
+                meta: uk_core_meta("UKCore-Location"),
+                text: narrative(&summary),
+                identifier: vec![identifier],
+                name,
                 ..Default::default()
-            });
+            }))
+        };
+        match (&location.coded_value, site_code) {
+            (Some(code), Some(identifier)) => {
+                let site = resource(identifier, format!("Site with ODS site code {code}"), None);
+                self.create_unless_found(&key::site(code), "Location", vocab::ODS_SITE, code, site)
+            }
+            _ => {
+                let words = location.free_text.as_deref().unwrap_or_default();
+                let own = resource(self.identifier(key), format!("Location: {words}"), opt_s(&location.free_text));
+                self.put(key, "Location", own)
+            }
         }
-        let resource = r::Location {
-            meta: uk_core_meta("UKCore-Location"),
-            text: narrative(&format!("Location: {}", location.free_text.as_deref().or(location.coded_value.as_deref()).unwrap_or_default())),
-            identifier,
-            name: opt_s(&location.free_text),
+    }
+
+    /// The `location` extension: the site's Location, and the site as the
+    /// plan recorded it (its words, its code) on the reference, which a
+    /// shared site's Location does not hold and a reader may not be let see.
+    fn location_extension(&mut self, key: &str, location: &Location) -> t::Extension {
+        let url = self.location(key, location);
+        let site = t::Reference {
+            display: opt_s(&location.free_text),
+            identifier: location.coded_value.as_deref().map(|code| {
+                Box::new(t::Identifier { system: Some(vocab::ODS_SITE.into()), value: Some(s(code)), ..Default::default() })
+            }),
+            ..reference(&url)
+        };
+        ours(ext::LOCATION, t::ExtensionValue::Reference(Box::new(site)))
+    }
+
+    /// An organisation named by ODS code: the one Organization every plan
+    /// (and every system) shares, found by that code and never rewritten by
+    /// a plan. Named by its code alone: a plan's words for it (a funding
+    /// source's "NHS funded (…)") are not what it is called.
+    fn organisation(&mut self, code: &str) -> String {
+        let identifier = t::Identifier {
+            system: Some(vocab::ODS_ORGANISATION.into()),
+            value: Some(s(code)),
             ..Default::default()
         };
-        self.put(key, "Location", Resource::Location(Box::new(resource)))
+        let organisation = r::Organization {
+            meta: uk_core_meta("UKCore-Organization"),
+            text: narrative(&format!("Organisation with ODS code {code}")),
+            identifier: vec![identifier],
+            ..Default::default()
+        };
+        let key = key::organisation(code);
+        self.create_unless_found(&key, "Organization", vocab::ODS_ORGANISATION, code, Resource::Organization(Box::new(organisation)))
     }
 
     fn coverage(&mut self, funding: &CareFundingSource) -> String {
@@ -1114,7 +1223,13 @@ impl<'p> Builder<'p> {
             let (code, display) = vocab::funding_kind_code(k);
             Box::new(concept(vec![coding(&vocab::code_system(system::FUNDING_SOURCE), code, Some(display))], None))
         });
+        // The code and name stay on the reference as the plan recorded them,
+        // beside the Organization that the code finds.
         let payor = t::Reference {
+            reference: funding
+                .coded_value
+                .as_deref()
+                .map(|code| s(&self.organisation(code))),
             identifier: funding.coded_value.as_deref().map(|code| {
                 Box::new(t::Identifier {
                     system: Some(vocab::ODS_ORGANISATION.into()),
@@ -1149,9 +1264,12 @@ impl<'p> Builder<'p> {
         }
         let person_identity = p.person_identity();
         let key = key::professional(&person_identity);
-        let practitioner_url = match self.professionals.values().find(|(prac, _)| *prac == self.url(&key)) {
-            Some((prac, _)) => prac.clone(),
-            None => {
+        let known = self.professionals.values().find(|(prac, _)| *prac == self.url(&key) || Some(prac) == p.existing.as_ref());
+        let practitioner_url = match (known, p.existing) {
+            (Some((prac, _)), _) => prac.clone(),
+            // Linked, not recorded: the plan writes nothing on it.
+            (None, Some(existing)) => existing.clone(),
+            (None, None) => {
                 let professional_system = vocab::identifier_system(id::PROFESSIONAL);
                 let identifier: Vec<t::Identifier> = match p.identifier {
                     Some(id) => vec![t::Identifier {
@@ -1189,7 +1307,12 @@ impl<'p> Builder<'p> {
             meta: meta(profile::PRACTITIONER_ROLE),
             text: narrative(&match p.role { Some(role) => format!("{}, {}", p.name, role.text), None => p.name.to_owned() }),
             identifier: vec![self.identifier(&role_key)],
-            practitioner: boxed_ref(&practitioner_url),
+            // A linked Practitioner's name as the plan wrote it: a reader
+            // without access to that record still sees who it is.
+            practitioner: Some(Box::new(t::Reference {
+                display: p.existing.as_ref().map(|_| s(p.name)),
+                ..reference(&practitioner_url)
+            })),
             organization: p.organisation.as_deref().map(|o| {
                 Box::new(t::Reference {
                     display: Some(s(o)),
@@ -1368,8 +1491,7 @@ impl<'p> Builder<'p> {
     fn capacity_assessment(&mut self, m: &MentalCapacityAssessment, n: usize) -> String {
         let mut extension = Vec::new();
         if let Some(location) = &m.location {
-            let url = self.location(&key::capacity_location(n), location);
-            extension.push(ours(ext::LOCATION, reference_value(&url)));
+            extension.push(self.location_extension(&key::capacity_location(n), location));
         }
         if let Some(where_kept) = &m.location_of_document {
             extension.push(ours(ext::DOCUMENT_LOCATION, string_value(where_kept)));
@@ -1475,8 +1597,7 @@ impl<'p> Builder<'p> {
             extension.push(ours(ext::CONSENT_REFUSAL_REASON, string_value(reason)));
         }
         if let Some(location) = &c.location {
-            let url = self.location(key::CONSENT_LOCATION, location);
-            extension.push(ours(ext::LOCATION, reference_value(&url)));
+            extension.push(self.location_extension(key::CONSENT_LOCATION, location));
         }
         let consent = r::Consent {
             meta: meta(profile::CONSENT),

@@ -200,6 +200,10 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
                     pattern_words(pattern)
                 ),
             ),
+            ValidationErrorKind::AnyOf { .. } if is_need(&at) => (
+                at,
+                "give at least one of `codedValue`, `freeText` and `fhirReference`".to_owned(),
+            ),
             ValidationErrorKind::AnyOf { .. } => (
                 at,
                 "give at least one of `codedValue` and `freeText`".to_owned(),
@@ -219,6 +223,14 @@ pub fn check(json: &serde_json::Value) -> Vec<SchemaProblem> {
             ValidationErrorKind::Not { .. } if at.contains("/sharedWith/") => (
                 at,
                 "give either `fhirReference` (an existing resource, which says the rest) or `role`, `organisation` and `professionalIdentifier`, not both".to_owned(),
+            ),
+            ValidationErrorKind::Not { .. } if at.ends_with("/performingProfessional") || at.ends_with("/personCompletingRecord") => (
+                at,
+                "a professional given by `fhirReference` is that Practitioner as it is: leave out `grade`, `professionalIdentifier` and `contactDetails` (the Practitioner's own record holds them); `name`, `role`, `organisation` and the speciality stay, as this plan's words for them".to_owned(),
+            ),
+            ValidationErrorKind::Not { .. } if is_need(&at) => (
+                at,
+                "a need given by `fhirReference` is that resource as it is: leave out `codedValue` and `comments` (the resource's own record holds them), or leave out `fhirReference` to record the need in the plan".to_owned(),
             ),
             ValidationErrorKind::Not { .. } => (
                 at,
@@ -408,7 +420,78 @@ fn pattern_words(pattern: &str) -> &'static str {
         "a code: no leading, trailing or double spaces"
     } else if pattern.starts_with("^([A-Za-z0-9+/]{4})") {
         "base64 text"
+    } else if pattern.starts_with("^[A-Z0-9]{3,") {
+        "an ODS code: capital letters and digits only"
+    } else if pattern.starts_with("^Condition/") {
+        "a reference to a Condition, as `Condition/<id>`"
+    } else if pattern.starts_with("^Practitioner/") {
+        "a reference to a Practitioner, as `Practitioner/<id>`"
     } else {
         "see the schema for the allowed form"
     }
+}
+
+/// Whether a JSON pointer names one of the plan's needs itself (not a part of one).
+fn is_need(pointer: &str) -> bool {
+    pointer
+        .strip_prefix("/needs/")
+        .is_some_and(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a plan's link to an existing resource must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A need: a resource about the plan's own person.
+    Need,
+    /// A professional who performed or recorded part of the plan.
+    Professional,
+    /// Someone the plan may be shared with, who may be registered later.
+    Recipient,
+}
+
+/// One of a plan's links to a resource that exists already (`fhirReference`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingLink {
+    /// JSON pointer of the `fhirReference` in the plan.
+    pub pointer: String,
+    /// The reference as given (`Condition/123`).
+    pub reference: String,
+    pub kind: LinkKind,
+}
+
+/// Every link a plan makes to an existing resource, in plan order.
+pub fn existing_links(plan: &CarePlan) -> Vec<ExistingLink> {
+    let mut out = Vec::new();
+    let mut add = |pointer: String, reference: &Option<String>, kind: LinkKind| {
+        if let Some(reference) = reference {
+            out.push(ExistingLink { pointer: format!("{pointer}/fhirReference"), reference: reference.clone(), kind });
+        }
+    };
+    for (i, n) in plan.needs.iter().enumerate() {
+        add(format!("/needs/{i}"), &n.fhir_reference, LinkKind::Need);
+    }
+    let professionals = |at: &str, performing: &Option<PerformingProfessional>, completing: &Option<PersonCompletingRecord>| {
+        [
+            (format!("{at}/performingProfessional"), performing.as_ref().and_then(|p| p.fhir_reference.clone())),
+            (format!("{at}/personCompletingRecord"), completing.as_ref().and_then(|p| p.fhir_reference.clone())),
+        ]
+    };
+    for (pointer, reference) in professionals("", &plan.performing_professional, &plan.person_completing_record) {
+        add(pointer, &reference, LinkKind::Professional);
+    }
+    if let Some(agreement) = &plan.agreement {
+        for (i, m) in agreement.mental_capacity_assessments.iter().enumerate() {
+            let reference = m.performing_professional.as_ref().and_then(|p| p.fhir_reference.clone());
+            add(format!("/agreement/mentalCapacityAssessments/{i}/performingProfessional"), &reference, LinkKind::Professional);
+        }
+    }
+    if let Some(c) = &plan.consent_for_information_sharing {
+        for (pointer, reference) in professionals("/consentForInformationSharing", &c.performing_professional, &c.person_completing_record) {
+            add(pointer, &reference, LinkKind::Professional);
+        }
+        for (i, s) in c.shared_with.iter().enumerate() {
+            add(format!("/consentForInformationSharing/sharedWith/{i}"), &s.fhir_reference, LinkKind::Recipient);
+        }
+    }
+    out
 }

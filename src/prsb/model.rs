@@ -237,6 +237,12 @@ pub struct Need {
     /// PRSB "Free text": the need, concern or problem in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_text: Option<String>,
+    /// An existing resource that is this need (`Condition/123`: a problem on
+    /// the GP's record), linked as it is instead of copied. The plan keeps
+    /// only its id, kind, words and archive state for it; the resource's own
+    /// record says the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhir_reference: Option<String>,
     /// Comments and progress notes on this entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<Comment>,
@@ -840,6 +846,12 @@ pub struct PerformingProfessional {
     /// PRSB "Contact details" (at most 35 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_details: Option<String>,
+    /// An existing Practitioner who is this professional (`Practitioner/123`),
+    /// linked instead of recorded again: the plan keeps the name as its own
+    /// words for them and their role here; grade, identifier and contact
+    /// details are the Practitioner's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhir_reference: Option<String>,
 }
 
 /// PRSB "Person completing record".
@@ -869,6 +881,12 @@ pub struct PersonCompletingRecord {
     /// PRSB "Contact details" (at most 35 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_details: Option<String>,
+    /// An existing Practitioner who is this professional (`Practitioner/123`),
+    /// linked instead of recorded again: the plan keeps the name as its own
+    /// words for them and their role here; grade, identifier and contact
+    /// details are the Practitioner's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhir_reference: Option<String>,
 }
 
 /// PRSB "Location": the ODS code of the site (3 to 5 characters), or in

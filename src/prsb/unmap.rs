@@ -361,10 +361,10 @@ impl<'a> Reader<'a> {
 
     /// The PRSB id behind a reference to an item (a resource, or a logical reference by identifier).
     fn referenced_item_id(&self, reference: &t::Reference, what: &str) -> Result<String> {
+        // A reference with an identifier is by identifier (an action or a
+        // comment) or to a linked need's own resource: the identifier says which item.
         if let Some(identifier) = &reference.identifier {
-            if reference.reference.is_none() {
-                return self.item_id(std::slice::from_ref(&**identifier), what);
-            }
+            return self.item_id(std::slice::from_ref(&**identifier), what);
         }
         let target = self
             .index
@@ -424,6 +424,10 @@ impl<'a> Reader<'a> {
             .chain(cp.goal.iter().enumerate().map(|(i, r)| (r, None, format!("CarePlan.goal[{i}]"))));
         for (reference, position, what) in active.chain(archived.into_iter().map(|(r, p, w)| (r, Some(p), w))) {
             let what = what.as_str();
+            if let Some(need) = self.linked_need(reference, what)? {
+                place(&mut needs, position, need);
+                continue;
+            }
             match self.index.resolve(reference) {
                 Some(Resource::Observation(o)) => place(&mut strengths, position, self.strength(o, what)?),
                 Some(Resource::DocumentReference(d)) => {
@@ -535,6 +539,35 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A need the plan links as an existing resource: what the plan says of
+    /// it is on the reference (marked by `need-kind`), whatever the resource
+    /// itself says and whether or not it is among the resources.
+    fn linked_need(&self, reference: &t::Reference, what: &str) -> Result<Option<Need>> {
+        let Some(kind) = find_ext(&reference.extension, ext::NEED_KIND) else { return Ok(None) };
+        let system = vocab::code_system(system::ITEM_KIND);
+        let kind = match kind.value.as_ref() {
+            Some(t::ExtensionValue::Coding(c)) if uri(&c.system) == Some(system.as_str()) => code(&c.code).and_then(vocab::need_kind_from_code),
+            _ => None,
+        }
+        .ok_or_else(|| anyhow!("{what}.extension:need-kind: not a need, concern or problem code from {system}"))?;
+        let identifier = reference
+            .identifier
+            .as_deref()
+            .ok_or_else(|| anyhow!("{what}.identifier: a linked need carries its plan-item identifier on the reference"))?;
+        let (archived, archived_at, archived_reason) = archive(&reference.extension);
+        Ok(Some(Need {
+            id: self.item_id(std::slice::from_ref(identifier), what)?,
+            kind,
+            coded_value: None,
+            free_text: string(&reference.display),
+            fhir_reference: string(&reference.reference),
+            comments: Vec::new(),
+            archived,
+            archived_at,
+            archived_reason,
+        }))
+    }
+
     fn need(&self, c: &r::Condition, what: &str) -> Result<Need> {
         let kind = match item_kind(&c.category).and_then(vocab::need_kind_from_code) {
             Some(kind) => kind,
@@ -547,6 +580,7 @@ impl<'a> Reader<'a> {
             kind,
             coded_value,
             free_text,
+            fhir_reference: None,
             comments: comments(&c.note),
             archived,
             archived_at,
@@ -776,25 +810,61 @@ impl<'a> Reader<'a> {
         let Some(reference) = value_reference(find_ext(extensions, ext::LOCATION)) else {
             return Ok(None);
         };
+        let on_reference = reference
+            .identifier
+            .as_deref()
+            .filter(|i| uri(&i.system) == Some(vocab::ODS_SITE))
+            .and_then(|i| string(&i.value));
+        if reference.reference.is_none() || on_reference.is_some() {
+            // The site as the plan recorded it, whether or not its Location
+            // is among the resources (a person's own app stores no shared one).
+            return Ok(Some(CodedOrText { coded_value: on_reference, free_text: string(&reference.display) }));
+        }
         let location = resolve_as!(self, reference, Location, what)?;
-        Ok(Some(CodedOrText {
-            coded_value: location
-                .identifier
-                .iter()
-                .find(|i| uri(&i.system) == Some(vocab::ODS_SITE))
-                .and_then(|i| string(&i.value)),
-            free_text: string(&location.name),
-        }))
+        let site_code = location
+            .identifier
+            .iter()
+            .find(|i| uri(&i.system) == Some(vocab::ODS_SITE))
+            .and_then(|i| string(&i.value));
+        // The plan's words are on its reference; a shared site's own name is
+        // whatever plan or system named it first, not what this plan said.
+        let free_text = match (string(&reference.display), &site_code) {
+            (Some(words), _) => Some(words),
+            (None, Some(_)) => None,
+            (None, None) => string(&location.name),
+        };
+        Ok(Some(CodedOrText { coded_value: site_code, free_text }))
     }
 
     /// The PractitionerRole (and its Practitioner) a reference points to, as PRSB's professional fields.
     fn professional(&self, reference: &t::Reference, what: &str) -> Result<ProfessionalFields> {
         let role = resolve_as!(self, reference, PractitionerRole, what)?;
+        let professional_system = vocab::identifier_system(id::PROFESSIONAL);
+        let plan_item_system = vocab::identifier_system(id::PLAN_ITEM);
+        // A Practitioner the plan recorded carries one of our identifiers;
+        // any other (or one not among the resources) is one it linked.
+        let recorded = |p: &r::Practitioner| {
+            p.identifier.iter().any(|i| matches!(uri(&i.system), Some(s) if s == professional_system || s == plan_item_system))
+        };
         let practitioner = match &role.practitioner {
-            Some(p) => Some(resolve_as!(self, p, Practitioner, format!("{what} PractitionerRole.practitioner"))?),
+            Some(p) => match self.index.resolve(p) {
+                Some(Resource::Practitioner(found)) if recorded(found) => Some(&**found),
+                Some(Resource::Practitioner(_)) | None if string(&p.display).is_some() => {
+                    return Ok(ProfessionalFields {
+                        name: string(&p.display).unwrap_or_default(),
+                        role: role.code.first().map(self::role),
+                        grade: None,
+                        speciality: speciality(role),
+                        identifier: None,
+                        organisation: role.organization.as_ref().and_then(|o| string(&o.display)),
+                        contact: None,
+                        existing: string(&p.reference),
+                    });
+                }
+                _ => Some(resolve_as!(self, p, Practitioner, format!("{what} PractitionerRole.practitioner"))?),
+            },
             None => None,
         };
-        let professional_system = vocab::identifier_system(id::PROFESSIONAL);
         Ok(ProfessionalFields {
             name: practitioner
                 .and_then(|p| p.name.first())
@@ -804,12 +874,7 @@ impl<'a> Reader<'a> {
             grade: practitioner
                 .and_then(|p| p.qualification.first())
                 .and_then(|q| string(&q.code.text)),
-            speciality: role
-                .specialty
-                .first()
-                .and_then(|s| s.coding.first())
-                .and_then(|c| code(&c.code))
-                .map(str::to_owned),
+            speciality: speciality(role),
             identifier: practitioner.and_then(|p| {
                 p.identifier
                     .iter()
@@ -820,6 +885,7 @@ impl<'a> Reader<'a> {
             contact: practitioner
                 .and_then(|p| p.telecom.first())
                 .and_then(|c| string(&c.value)),
+            existing: None,
         })
     }
 
@@ -867,6 +933,7 @@ impl<'a> Reader<'a> {
                         professional_identifier: p.identifier,
                         date_completed: provenance.recorded.value.clone(),
                         contact_details: p.contact,
+                        fhir_reference: p.existing,
                     });
                 }
                 _ => {}
@@ -1073,6 +1140,13 @@ struct ProfessionalFields {
     identifier: Option<String>,
     organisation: Option<String>,
     contact: Option<String>,
+    /// The Practitioner the plan linked rather than recorded.
+    existing: Option<String>,
+}
+
+/// A PractitionerRole's speciality code.
+fn speciality(role: &r::PractitionerRole) -> Option<String> {
+    role.specialty.first().and_then(|s| s.coding.first()).and_then(|c| code(&c.code)).map(str::to_owned)
 }
 
 impl From<ProfessionalFields> for PerformingProfessional {
@@ -1085,6 +1159,7 @@ impl From<ProfessionalFields> for PerformingProfessional {
             professional_identifier: p.identifier,
             organisation: p.organisation,
             contact_details: p.contact,
+            fhir_reference: p.existing,
         }
     }
 }

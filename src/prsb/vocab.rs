@@ -73,6 +73,7 @@ pub mod ext {
     pub const COMMENT_AUTHOR_ROLE: &str = "comment-author-role";
     pub const CONSENT_REFUSAL_REASON: &str = "consent-refusal-reason";
     pub const ARCHIVED_ITEM: &str = "archived-item";
+    pub const NEED_KIND: &str = "need-kind";
     pub const PLAN_LAST_UPDATED: &str = "plan-last-updated";
     pub const SUGGESTED_CHANGE: &str = "action-suggested-change";
 }

@@ -756,14 +756,12 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         // professionals by theirs): a writer who could put one on a
         // resource of theirs could have another person's plan written into
         // it, or be taken for a professional the plan's consent names.
+        // Anywhere in it: a Reference's identifier names a plan item too
+        // (a linked need is read by the one on its reference).
         let ours = |v: &Value| -> Vec<(String, String)> {
-            v["identifier"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|i| i["system"].as_str().is_some_and(|s| s.starts_with(&format!("{}/Id/", crate::profiles::BASE))))
-                .map(|i| (i["system"].as_str().unwrap_or_default().to_owned(), i["value"].as_str().unwrap_or_default().to_owned()))
-                .collect()
+            let mut found = Vec::new();
+            our_identifiers(v, &mut found);
+            found
         };
         let had = match live {
             Some(c) => ours(&resource_of(c)?),
@@ -772,6 +770,19 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         if let Some((system, value)) = ours(json).into_iter().find(|i| !had.contains(i)) {
             return Err(forbidden(format!(
                 "The identifier {system}|{value} is given only by storing a PRSB plan ($from-prsb?store=true) or by the data controller: plans, their items and professionals are found by it"
+            )));
+        }
+    }
+    if concern.persons().is_empty() && !acts_for_data_controller(r, res_type) {
+        // A resource of no one's record (an organisation, a site, a
+        // professional) is shared by every record that refers to it: a
+        // label on it would withhold it from all of them, and any plan
+        // that names it could no longer be posted by those it withholds it from.
+        let before = live.map(resource_of).transpose()?;
+        let label = |v: Option<&Value>| v.and_then(consent::restricted_label).map(str::to_owned);
+        if label(Some(json)) != label(before.as_ref()) {
+            return Err(forbidden(format!(
+                "A confidentiality label on a {res_type}, which concerns no one person and is shared by every record that refers to it, is set or removed only by the data controller"
             )));
         }
     }
@@ -792,23 +803,61 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
     Ok(())
 }
 
-/// An NHS number names one person: a Patient may not be given one that
-/// another Patient already holds. Checked for every writer.
-pub fn guard_nhs_number(svc: &Service, conn: &Connection, id: &str, json: &Value) -> FhirResult<()> {
-    const NHS_NUMBER: &str = crate::prsb::vocab::NHS_NUMBER;
-    for identifier in json["identifier"].as_array().into_iter().flatten() {
-        let (Some(NHS_NUMBER), Some(value)) = (identifier["system"].as_str(), identifier["value"].as_str()) else { continue };
-        let query = format!("identifier={}|{}", NHS_NUMBER, url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
-        let holders = matching(conn, &svc.registry, "Patient", &query, 2, None)?;
-        if holders.iter().any(|(_, other)| other != id) {
-            return Err(FhirError::conflict(
-                409,
-                format!("NHS number {value} is already held by another Patient; an NHS number names one person, so find that Patient (Patient?identifier={NHS_NUMBER}|{value}) and write to it"),
-            )
-            .at("Patient.identifier"));
+/// Identifiers that name one thing in the country, and so one resource
+/// here: what plans and other records are matched on (`ifNoneExist`).
+const NATIONAL_IDENTIFIERS: &[(&str, &str, &str)] = &[
+    ("Patient", crate::prsb::vocab::NHS_NUMBER, "NHS number"),
+    ("Organization", crate::prsb::vocab::ODS_ORGANISATION, "ODS organisation code"),
+    ("Location", crate::prsb::vocab::ODS_SITE, "ODS site code"),
+];
+
+/// A national identifier (an NHS number, an ODS code) names one resource:
+/// none may be given one that another resource of its type already holds,
+/// or every record matched on it would stop finding the one it means.
+/// Checked for every writer.
+pub fn guard_national_identifiers(svc: &Service, conn: &Connection, res_type: &str, id: &str, json: &Value) -> FhirResult<()> {
+    for (t, system, name) in NATIONAL_IDENTIFIERS.iter().filter(|(t, _, _)| *t == res_type) {
+        for identifier in json["identifier"].as_array().into_iter().flatten() {
+            let (Some(s), Some(value)) = (identifier["system"].as_str(), identifier["value"].as_str()) else { continue };
+            if s != *system {
+                continue;
+            }
+            let query = format!("identifier={}", crate::prsb::map::token_query(system, value));
+            let holders = matching(conn, &svc.registry, t, &query, 2, None)?;
+            if holders.iter().any(|(_, other)| other != id) {
+                return Err(FhirError::conflict(
+                    409,
+                    format!("{name} {value} is already held by another {t}; it names one, so find that {t} ({t}?identifier={system}|{value}) and write to it or refer to it"),
+                )
+                .at(&format!("{t}.identifier")));
+            }
         }
     }
     Ok(())
+}
+
+/// Every identifier of our systems (`{BASE}/Id/…`) anywhere in a resource.
+fn our_identifiers(value: &Value, out: &mut Vec<(String, String)>) {
+    let ours = format!("{}/Id/", crate::profiles::BASE);
+    let mut take = |i: &Value| {
+        if let Some(system) = i["system"].as_str().filter(|s| s.starts_with(&ours)) {
+            out.push((system.to_owned(), i["value"].as_str().unwrap_or_default().to_owned()));
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            match map.get("identifier") {
+                Some(Value::Array(list)) => list.iter().for_each(&mut take),
+                Some(single @ Value::Object(_)) => take(single),
+                _ => {}
+            }
+            for v in map.values() {
+                our_identifiers(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| our_identifiers(v, out)),
+        _ => {}
+    }
 }
 
 /// A Consent is kept within what can be evaluated for every resource
@@ -1122,8 +1171,13 @@ fn strip_references(value: &mut Value, gone: &BTreeSet<(String, String)>) -> boo
             changed |= map.len() != before;
         }
         Value::Array(items) => {
+            // A repetition that is a reference to what is gone goes; so does
+            // one whose reference is a part of it (`Patient.link` without its
+            // `other`, a Consent actor without its `reference`): it no longer
+            // says what it said, and would not read as R4.
+            let holds_one = |v: &Value| v.get("resourceType").is_none() && v.as_object().is_some_and(|o| o.values().any(|x| refers_to(x, gone)));
             let before = items.len();
-            items.retain(|v| !refers_to(v, gone));
+            items.retain(|v| !refers_to(v, gone) && !holds_one(v));
             changed |= items.len() != before;
             for v in items.iter_mut() {
                 changed |= strip_references(v, gone);

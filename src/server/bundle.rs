@@ -357,43 +357,28 @@ fn assign_ids(svc: &Service, conn: &Connection, entries: &mut [Entry], prepared:
 /// Rewrites `reference` values: a `fullUrl` of another entry becomes its
 /// `Type/id`; a conditional reference becomes the one resource it matches.
 fn rewrite_references(svc: &Service, conn: &Connection, req: &Request, value: &mut Value, ids: &HashMap<String, String>, conditional: &mut HashMap<String, String>) -> FhirResult<()> {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                match v {
-                    Value::String(s) if key == "reference" => {
-                        if let Some(new) = ids.get(s.as_str()) {
-                            *s = new.clone();
-                        } else if let Some((t, query)) = s.split_once('?') {
-                            let resolved = match conditional.get(s.as_str()) {
-                                Some(r) => r.clone(),
-                                None => {
-                                    // Among what the requester may see: a conditional reference is no way to learn another person's ids.
-                                    let found = access::matching_for(svc, conn, req, t, query, 2)?;
-                                    let [(rt, id)] = found.as_slice() else {
-                                        return Err(FhirError::conflict(
-                                            412,
-                                            format!("The conditional reference '{s}' matches {} resources; it must match exactly one", if found.is_empty() { "no" } else { "several" }),
-                                        ));
-                                    };
-                                    let r = format!("{rt}/{id}");
-                                    conditional.insert(s.clone(), r.clone());
-                                    r
-                                }
-                            };
-                            *s = resolved;
-                        }
-                    }
-                    _ => rewrite_references(svc, conn, req, v, ids, conditional)?,
+    super::references::each_mut(value, &mut |s| {
+        if let Some(new) = ids.get(s.as_str()) {
+            *s = new.clone();
+        } else if let Some((t, query)) = s.split_once('?') {
+            let resolved = match conditional.get(s.as_str()) {
+                Some(r) => r.clone(),
+                None => {
+                    // Among what the requester may see: a conditional reference is no way to learn another person's ids.
+                    let found = access::matching_for(svc, conn, req, t, query, 2)?;
+                    let [(rt, id)] = found.as_slice() else {
+                        return Err(FhirError::conflict(
+                            412,
+                            format!("The conditional reference '{s}' matches {} resources; it must match exactly one", if found.is_empty() { "no" } else { "several" }),
+                        ));
+                    };
+                    let r = format!("{rt}/{id}");
+                    conditional.insert(s.clone(), r.clone());
+                    r
                 }
-            }
+            };
+            *s = resolved;
         }
-        Value::Array(items) => {
-            for item in items {
-                rewrite_references(svc, conn, req, item, ids, conditional)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -206,7 +206,7 @@ pub fn commit(svc: &Service, conn: &Connection, req: &Request, (t, id): (&str, &
     super::routing::check_id(id)?;
     match (&content, t) {
         (Some((json, _, concern)), "Consent") => access::guard_consent(svc, conn, json, concern)?,
-        (Some((json, _, _)), "Patient") => access::guard_nhs_number(svc, conn, id, json)?,
+        (Some((json, _, _)), _) => access::guard_national_identifiers(svc, conn, t, id, json)?,
         _ => {}
     }
     let version = current.map_or(1, |c| c.version + 1);

@@ -46,6 +46,7 @@ pub mod pages;
 pub mod plan_closure;
 pub mod prsb_ops;
 pub mod prsb_post;
+pub mod references;
 pub mod routing;
 pub mod search;
 pub mod store;

@@ -1,13 +1,18 @@
 //! The resources of one care plan, and `CarePlan/{id}/$everything`.
 //!
 //! [`gather`] is the one closure of a plan both `CarePlan/{id}/$prsb` (the
-//! PRSB view, `prsb_ops`) and `CarePlan/{id}/$everything` answer from: the
-//! CarePlan, every resource it refers to and, transitively, what those
-//! refer to; then the records that point back at it (Provenance targeting
-//! the plan, the person's Consents and their Provenance) and what they
-//! refer to. It is bounded by [`MAX_PLAN_RESOURCES`], and the answer of
-//! each operation is judged by the access layer resource by resource
-//! (`access::visible_versions`), as any read is.
+//! PRSB view, `prsb_ops`) and `CarePlan/{id}/$everything` answer from, and
+//! that `$from-prsb?store=true` posts over: the CarePlan and the plan's own
+//! items (those with this plan's plan-item identifier), everything they
+//! refer to, and the records that point back at the plan (Provenance
+//! targeting it, its person's Consents and their Provenance). What the plan
+//! only refers to (its person's Patient, a linked GP Condition, a shared
+//! Practitioner, Organization or Location) is in the closure, but what *that*
+//! refers to is not: a family link on the Patient or a reference on the GP's
+//! record leads out of the plan, into other people's records. It is bounded
+//! by [`MAX_PLAN_RESOURCES`], and the answer of each operation is judged by
+//! the access layer resource by resource (`access::visible_versions`), as
+//! any read is.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -27,10 +32,9 @@ use crate::issue::IssueCode;
 /// is refused rather than read without end.
 pub const MAX_PLAN_RESOURCES: usize = 10_000;
 
-/// The CarePlan and every resource of the plan: what it references, what
-/// those reference, and the Provenance and Consent records that point back
-/// at it; as they are now, or as they were at `moment`. The plan comes
-/// first, then the rest in the order they were reached.
+/// The CarePlan and every resource of the plan (see the module's comment),
+/// as they are now, or as they were at `moment`. The plan comes first, then
+/// the rest in the order they were reached.
 pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Option<i64>) -> FhirResult<Vec<Version>> {
     let fetch = |t: &str, id: &str| -> FhirResult<Option<Version>> {
         let found = match moment {
@@ -39,21 +43,46 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
         };
         Ok(found.filter(|v| !v.deleted()))
     };
+    let plan_json = resource_of(&care_plan)?;
+    let item_prefix = plan_json["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"].as_str() == Some(crate::prsb::vocab::identifier_system(crate::prsb::vocab::id::PLAN).as_str()))
+        .and_then(|i| i["value"].as_str())
+        .map(|plan| format!("{plan}/"));
+    let item_system = crate::prsb::vocab::identifier_system(crate::prsb::vocab::id::PLAN_ITEM);
+    let own_item = |json: &Value| {
+        item_prefix.as_deref().is_some_and(|prefix| {
+            json["identifier"].as_array().into_iter().flatten().any(|i| {
+                i["system"].as_str() == Some(item_system.as_str()) && i["value"].as_str().is_some_and(|v| v.starts_with(prefix))
+            })
+        })
+    };
+    let person = plan_json["subject"]["reference"].as_str().and_then(super::search::index::parse_reference).filter(|(t, _)| t == "Patient").map(|(_, id)| id);
+
     let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut queue: VecDeque<Version> = VecDeque::new();
+    // Each with whether what it refers to is part of the plan too.
+    let mut queue: VecDeque<(Version, bool)> = VecDeque::new();
     let mut out = Vec::new();
     seen.insert(("CarePlan".to_owned(), care_plan.id.clone()));
-    queue.push_back(care_plan);
+    queue.push_back((care_plan, true));
     let mut back_links_done = false;
     loop {
-        while let Some(v) = queue.pop_front() {
-            let json: Value = serde_json::from_slice(v.body.as_deref().unwrap_or_default()).map_err(store::internal)?;
-            let mut targets = Vec::new();
-            references(&json, &mut targets);
-            for (t, id) in targets {
-                if seen.insert((t.clone(), id.clone())) {
-                    if let Some(found) = fetch(&t, &id)? {
-                        queue.push_back(found);
+        while let Some((v, follow)) = queue.pop_front() {
+            if follow {
+                let json = resource_of(&v)?;
+                let mut targets = Vec::new();
+                references(&json, &mut targets);
+                for (t, id) in targets {
+                    if seen.insert((t.clone(), id.clone())) {
+                        if let Some(found) = fetch(&t, &id)? {
+                            // An item of this plan is in this person's record:
+                            // one with the plan's identifier in someone
+                            // else's is theirs, and leads into their record.
+                            let own = own_item(&resource_of(&found)?) && !store::concerns_another(conn, &t, &id, person.as_deref())?;
+                            queue.push_back((found, own));
+                        }
                     }
                 }
             }
@@ -66,12 +95,11 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
             break;
         }
         back_links_done = true;
-        // Records that point at the plan: who prepared it (Provenance), the
+        // Records that point at the plan: who prepared it (Provenance), its
         // person's consent for information sharing and who took it.
         let plan_id = &out[0].id;
-        let patients: Vec<String> = out.iter().filter(|v| v.res_type == "Patient").map(|v| v.id.clone()).collect();
         let mut back: Vec<(String, String)> = query::matching(conn, &svc.registry, "Provenance", &format!("target=CarePlan/{plan_id}"), 100, None)?;
-        for patient in &patients {
+        if let Some(patient) = &person {
             for consent in query::matching(conn, &svc.registry, "Consent", &format!("patient=Patient/{patient}"), 100, None)? {
                 back.extend(query::matching(conn, &svc.registry, "Provenance", &format!("target=Consent/{}", consent.1), 100, None)?);
                 back.push(consent);
@@ -80,7 +108,7 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
         for (t, id) in back {
             if seen.insert((t.clone(), id.clone())) {
                 if let Some(found) = fetch(&t, &id)? {
-                    queue.push_back(found);
+                    queue.push_back((found, true));
                 }
             }
         }
@@ -90,20 +118,7 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
 
 /// Every relative reference (`Type/id`, possibly versioned) in a resource.
 fn references(value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map {
-                match (key.as_str(), v.as_str()) {
-                    ("reference", Some(text)) => out.extend(super::search::index::parse_reference(text)),
-                    // Not a reference's text: an element that is itself a Reference
-                    // named `reference` (Consent.provision.actor.reference) holds one.
-                    _ => references(v, out),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
-        _ => {}
-    }
+    super::references::each(value, &mut |text| out.extend(super::search::index::parse_reference(text)));
 }
 
 /// `GET|POST /CarePlan/{id}/$everything`: a searchset Bundle of the plan

@@ -26,7 +26,7 @@ use super::error::{FhirError, FhirResult};
 use super::interactions::{self, Reply};
 use super::routing::Request;
 use super::store::{self, Version};
-use super::{access, clock, format, prsb_ops, Service};
+use super::{access, clock, format, prsb_ops, references, Service};
 use crate::issue::{Issue, IssueCode};
 use crate::prsb::{self, vocab};
 
@@ -43,8 +43,11 @@ struct Stored {
 pub fn store_plan(svc: &Service, req: &Request, mut plan: prsb::CarePlan) -> FhirResult<Reply> {
     let at = clock::instant(clock::now_ms());
     let stored = svc.store.read(|conn| stored_plan(svc, conn, req, &plan))?;
+    let accepted = stored.as_ref().map(|s| prsb::existing_links(&s.plan)).unwrap_or_default();
+    svc.store.read(|conn| check_existing_links(svc, conn, req, &plan, &accepted))?;
     let mut carried = prsb::archive::CarriedOver::default();
     if let Some(stored) = &stored {
+        same_kind_of_needs(&plan, &stored.plan)?;
         carried = prsb::archive::carry_over(&mut plan, &stored.plan, &at);
         plan.date_last_updated = stored.date.clone();
         let problems = prsb::check_links(&plan);
@@ -80,6 +83,69 @@ fn person(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan
     let Some(nhs) = plan.person.as_ref().and_then(|p| p.nhs_number.as_deref()) else { return Ok(None) };
     let query = format!("identifier={}|{nhs}", vocab::NHS_NUMBER);
     Ok(access::matching_for(svc, conn, req, "Patient", &query, 2)?.into_iter().next().map(|(_, id)| id))
+}
+
+/// A need or a professional the plan links as an existing resource must be
+/// one the server holds, and a need must be about the plan's own person: a
+/// plan that pointed at another person's problem would show it as theirs to
+/// every reader. What the requester may not see is answered as if it were
+/// not there. Whom the plan may be shared with can be named before their
+/// record is on the server: the consent then lets them in once it is.
+/// A link the stored plan already holds was checked when it was made and
+/// is kept as it is, even if what it points at has gone since: posting
+/// the stored plan back never loses it.
+fn check_existing_links(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan, accepted: &[prsb::ExistingLink]) -> FhirResult<()> {
+    let links: Vec<prsb::ExistingLink> = prsb::existing_links(plan)
+        .into_iter()
+        .filter(|l| l.kind != prsb::LinkKind::Recipient && !accepted.iter().any(|a| a.kind == l.kind && a.reference == l.reference))
+        .collect();
+    if links.is_empty() {
+        return Ok(());
+    }
+    let person = person(svc, conn, req, plan)?.map(|id| format!("Patient/{id}"));
+    let mut issues = Vec::new();
+    for link in links {
+        let (t, id) = link.reference.split_once('/').unwrap_or((&link.reference, ""));
+        let current = store::current(conn, t, id)?.filter(|v| !v.deleted());
+        let visible = match current {
+            Some(v) if access::may_see(svc, conn, req, &v)? => Some(interactions::resource_of(&v)?),
+            _ => None,
+        };
+        let reference = &link.reference;
+        let Some(resource) = visible else {
+            issues.push(Issue::error(IssueCode::NotFound, link.pointer, format!("`{reference}` is not a resource this server holds (or one this requester may see): link one that is, or record it in the plan instead of `fhirReference`")));
+            continue;
+        };
+        if link.kind == prsb::LinkKind::Need && (person.is_none() || resource["subject"]["reference"].as_str() != person.as_deref()) {
+            issues.push(Issue::error(IssueCode::BusinessRule, link.pointer, format!("`{reference}` is not about this plan's person (found by the plan's NHS number): a plan links only the person's own problems")));
+        }
+    }
+    if issues.is_empty() { Ok(()) } else { Err(FhirError::unprocessable(issues)) }
+}
+
+/// An organisation or a site found by its ODS code: shared by every record
+/// that names it, and in no one's.
+fn shared_reference_data(entry: &Value) -> bool {
+    entry["request"]["method"] == "POST" && entry["request"]["ifNoneExist"].is_string() && matches!(entry["resource"]["resourceType"].as_str(), Some("Organization" | "Location"))
+}
+
+/// A need stays what it was when first posted: recorded in the plan (a
+/// Condition of its own) or linked to the person's record. Turned from one
+/// into the other, the first would be left behind, live, beside the second.
+fn same_kind_of_needs(posted: &prsb::CarePlan, stored: &prsb::CarePlan) -> FhirResult<()> {
+    let mut issues = Vec::new();
+    for (i, need) in posted.needs.iter().enumerate() {
+        let Some(was) = stored.needs.iter().find(|n| n.id == need.id) else { continue };
+        if was.fhir_reference.is_some() != need.fhir_reference.is_some() {
+            let (then, now) = if was.fhir_reference.is_some() { ("links an existing resource", "record it in the plan") } else { ("is recorded in the plan", "link an existing resource") };
+            issues.push(Issue::error(
+                IssueCode::BusinessRule,
+                format!("/needs/{i}"),
+                format!("Need `{}` {then}; to {now} instead, archive `{}` and add a new need with its own id", need.id, need.id),
+            ));
+        }
+    }
+    if issues.is_empty() { Ok(()) } else { Err(FhirError::unprocessable(issues)) }
 }
 
 /// The plan stored under this PRSB id *for this person*, whole (archived
@@ -161,17 +227,15 @@ enum Found {
     Shared(Option<Version>),
 }
 
-fn find(svc: &Service, conn: &Connection, req: &Request, closure: &[Version], entry: &Value) -> FhirResult<Found> {
+fn find(svc: &Service, conn: &Connection, req: &Request, closure: &[(&Version, Value)], entry: &Value) -> FhirResult<Found> {
     let request = &entry["request"];
     let url = request["url"].as_str().unwrap_or_default();
     let ours = |system: &str| system == vocab::identifier_system(vocab::id::PLAN_ITEM) || system == vocab::identifier_system(vocab::id::PLAN);
     let in_plan = |t: &str, test: &dyn Fn(&Value) -> bool| -> FhirResult<Found> {
-        for v in closure.iter().filter(|v| v.res_type == t) {
-            if test(&interactions::resource_of(v)?) {
-                return Ok(Found::InPlan(v.clone()));
-            }
-        }
-        Ok(Found::New)
+        Ok(closure
+            .iter()
+            .find(|(v, resource)| v.res_type == t && test(resource))
+            .map_or(Found::New, |(v, _)| Found::InPlan((*v).clone())))
     };
     let shared = |t: &str, query: &str| -> FhirResult<Found> {
         let found = access::matching_for(svc, conn, req, t, query, 2)?;
@@ -203,10 +267,28 @@ fn find(svc: &Service, conn: &Connection, req: &Request, closure: &[Version], en
 /// out; a plan item the stored plan does not hold is created anew.
 fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Version], bundle: &mut Value) -> FhirResult<()> {
     let Some(entries) = bundle["entry"].as_array_mut() else { return Ok(()) };
+    // Each stored resource read once, however many entries look among them;
+    // only what is in the plan's person's record (or no one's) is the
+    // plan's to write over: another person's resource that carries the
+    // same plan-item identifier (they stored a plan under the same id, and
+    // something links to it) is theirs, and an item not found is created.
+    let person = closure
+        .first()
+        .and_then(|cp| interactions::resource_of(cp).ok())
+        .and_then(|cp| cp["subject"]["reference"].as_str().and_then(super::search::index::parse_reference))
+        .filter(|(t, _)| t == "Patient")
+        .map(|(_, id)| id);
+    let mut own = Vec::with_capacity(closure.len());
+    for v in closure {
+        if !store::concerns_another(conn, &v.res_type, &v.id, person.as_deref())? {
+            own.push((v, interactions::resource_of(v)?));
+        }
+    }
+    let closure = own;
     let mut found: Vec<Found> = Vec::with_capacity(entries.len());
     let mut ids: HashMap<String, String> = HashMap::new();
     for e in entries.iter() {
-        let f = find(svc, conn, req, closure, e)?;
+        let f = find(svc, conn, req, &closure, e)?;
         if let (Found::InPlan(v) | Found::Shared(Some(v)), Some(full_url)) = (&f, e["fullUrl"].as_str()) {
             ids.insert(full_url.to_owned(), format!("{}/{}", v.res_type, v.id));
         }
@@ -217,16 +299,15 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
     for (e, f) in entries.iter().zip(found.iter_mut()) {
         if matches!(f, Found::New) && e["resource"]["resourceType"] == "Provenance" {
             let mut target = e["resource"]["target"].clone();
-            rewrite(&mut target, &ids);
-            for v in closure.iter().filter(|v| v.res_type == "Provenance") {
-                if interactions::resource_of(v)?["target"] == target {
-                    *f = Found::InPlan(v.clone());
-                    break;
-                }
+            references::rename(&mut target, &ids);
+            if let Some((v, _)) = closure.iter().find(|(v, resource)| v.res_type == "Provenance" && resource["target"] == target) {
+                *f = Found::InPlan((*v).clone());
             }
         }
     }
     let mut unchanged = vec![false; entries.len()];
+    let mut not_created: Vec<String> = Vec::new();
+    let patient_scoped = access::patient_scoped(&req.requester);
     for ((e, f), same) in entries.iter_mut().zip(found).zip(unchanged.iter_mut()) {
         let stored = match f {
             Found::New => {
@@ -237,11 +318,19 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
                     e["request"] = json!({"method": "POST", "url": t});
                     e["resource"].as_object_mut().map(|r| r.shift_remove("id"));
                 }
-                rewrite(&mut e["resource"], &ids);
+                references::rename(&mut e["resource"], &ids);
+                continue;
+            }
+            Found::Shared(None) if patient_scoped && shared_reference_data(e) => {
+                // A person's own app writes only into their record: an
+                // organisation or site it cannot find stays as the plan
+                // recorded it, on the references (code and words).
+                not_created.extend(e["fullUrl"].as_str().map(str::to_owned));
+                *same = true;
                 continue;
             }
             Found::Shared(None) => {
-                rewrite(&mut e["resource"], &ids);
+                references::rename(&mut e["resource"], &ids);
                 continue;
             }
             Found::InPlan(v) | Found::Shared(Some(v)) => v,
@@ -262,7 +351,7 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
             continue;
         }
         let mut mapped = e["resource"].take();
-        rewrite(&mut mapped, &ids);
+        references::rename(&mut mapped, &ids);
         let merged = prsb::owned::merge(&interactions::resource_of(&stored)?, &mapped);
         *same = interactions::unchanged(&stored, &merged);
         // The very resource found, on the very version the merge read.
@@ -271,25 +360,9 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
     }
     let mut same = unchanged.into_iter();
     entries.retain(|_| !same.next().unwrap_or(false));
+    for e in entries.iter_mut() {
+        references::forget(&mut e["resource"], &not_created);
+    }
     Ok(())
 }
 
-/// References to other entries' fullUrls → the `Type/id` they already have.
-fn rewrite(value: &mut Value, ids: &HashMap<String, String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                match v {
-                    Value::String(s) if key == "reference" => {
-                        if let Some(id) = ids.get(s.as_str()) {
-                            *s = id.clone();
-                        }
-                    }
-                    _ => rewrite(v, ids),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, ids)),
-        _ => {}
-    }
-}

@@ -376,6 +376,13 @@ pub fn reached_from(conn: &Connection, res_type: &str, id: &str, patient: &str) 
     Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
 }
 
+/// Whether the current resource concerns some person other than `patient`
+/// (a resource of no one's record concerns no other).
+pub fn concerns_another(conn: &Connection, res_type: &str, id: &str, patient: Option<&str>) -> FhirResult<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM concern WHERE res_type = ?1 AND res_id = ?2 AND patient IS NOT ?3)";
+    Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
+}
+
 /// Whether the concern rows predate this version of careplan (see [`CONCERN_SCHEMA_VERSION`]).
 pub fn concern_outdated(conn: &Connection) -> FhirResult<bool> {
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
