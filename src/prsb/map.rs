@@ -47,10 +47,7 @@ pub(crate) mod key {
     pub const REPRESENTATIVE: &str = "@agreed-with";
     pub const CAPACITY: &str = "@mental-capacity-assessment";
     pub const FUNDING: &str = "@care-funding-source";
-    pub const LOCATION: &str = "@location";
     pub const CONSENT: &str = "@consent";
-    pub const CONSENT_LOCATION: &str = "@consent-location";
-    pub const CAPACITY_LOCATION: &str = "@capacity-location";
     pub const PLAN_PROVENANCE: &str = "@plan-provenance";
     pub const CONSENT_PROVENANCE: &str = "@consent-provenance";
     pub const REVIEW_RESPONSIBILITY: &str = "review-responsibility";
@@ -59,10 +56,6 @@ pub(crate) mod key {
     /// a plan written then updates the same Observation.
     pub fn capacity(n: usize) -> String {
         numbered(CAPACITY, n)
-    }
-    /// Where the `n`th assessment was made.
-    pub fn capacity_location(n: usize) -> String {
-        numbered(CAPACITY_LOCATION, n)
     }
     /// The `n`th (from 0) attorney or deputy of the person.
     pub fn attorney(n: usize) -> String {
@@ -650,7 +643,7 @@ impl<'p> Builder<'p> {
             extension.push(ours(ext::FUNDING_SOURCE, reference_value(&coverage)));
         }
         if let Some(location) = &plan.location {
-            let location = self.location_extension(key::LOCATION, location);
+            let location = self.location_extension(location);
             extension.push(location);
         }
 
@@ -1150,50 +1143,30 @@ impl<'p> Builder<'p> {
         self.put(&d.id, "DocumentReference", Resource::DocumentReference(Box::new(document)))
     }
 
-    /// A site: with an ODS site code, the one Location every plan (and every
-    /// system) that names the site shares, found by that code and never
-    /// rewritten by a plan; in words only, the plan's own.
-    fn location(&mut self, key: &str, location: &Location) -> String {
-        let site_code = location.coded_value.as_deref().map(|code| t::Identifier {
-            system: Some(vocab::ODS_SITE.into()),
-            value: Some(s(code)),
-            ..Default::default()
-        });
-        // A shared site is named by its code alone: the plan's words
-        // describe the site as this plan sees it, not what it is called.
-        let resource = |identifier: t::Identifier, summary: String, name: Option<t::String>| {
-            Resource::Location(Box::new(r::Location {
+    /// The `location` extension: the site as the plan recorded it, on the
+    /// reference (its words, its code), and with an ODS site code the one
+    /// Location every plan (and every system) that names the site shares,
+    /// found by that code and never rewritten by a plan. A site in words
+    /// only ("Person's home") is no resource at all: a Location concerns no
+    /// one, so words about one person's care would be read by everyone.
+    fn location_extension(&mut self, location: &Location) -> t::Extension {
+        let site_code = |code: &str| t::Identifier { system: Some(vocab::ODS_SITE.into()), value: Some(s(code)), ..Default::default() };
+        let url = location.coded_value.as_deref().map(|code| {
+            // Named by its code alone: the plan's words describe the site as
+            // this plan sees it, not what it is called.
+            let site = Resource::Location(Box::new(r::Location {
                 meta: uk_core_meta("UKCore-Location"),
-                text: narrative(&summary),
-                identifier: vec![identifier],
-                name,
+                text: narrative(&format!("Site with ODS site code {code}")),
+                identifier: vec![site_code(code)],
                 ..Default::default()
-            }))
-        };
-        match (&location.coded_value, site_code) {
-            (Some(code), Some(identifier)) => {
-                let site = resource(identifier, format!("Site with ODS site code {code}"), None);
-                self.create_unless_found(&key::site(code), "Location", vocab::ODS_SITE, code, site)
-            }
-            _ => {
-                let words = location.free_text.as_deref().unwrap_or_default();
-                let own = resource(self.identifier(key), format!("Location: {words}"), opt_s(&location.free_text));
-                self.put(key, "Location", own)
-            }
-        }
-    }
-
-    /// The `location` extension: the site's Location, and the site as the
-    /// plan recorded it (its words, its code) on the reference, which a
-    /// shared site's Location does not hold and a reader may not be let see.
-    fn location_extension(&mut self, key: &str, location: &Location) -> t::Extension {
-        let url = self.location(key, location);
+            }));
+            self.create_unless_found(&key::site(code), "Location", vocab::ODS_SITE, code, site)
+        });
         let site = t::Reference {
+            reference: url.as_deref().map(s),
+            identifier: location.coded_value.as_deref().map(|code| Box::new(site_code(code))),
             display: opt_s(&location.free_text),
-            identifier: location.coded_value.as_deref().map(|code| {
-                Box::new(t::Identifier { system: Some(vocab::ODS_SITE.into()), value: Some(s(code)), ..Default::default() })
-            }),
-            ..reference(&url)
+            ..Default::default()
         };
         ours(ext::LOCATION, t::ExtensionValue::Reference(Box::new(site)))
     }
@@ -1491,7 +1464,7 @@ impl<'p> Builder<'p> {
     fn capacity_assessment(&mut self, m: &MentalCapacityAssessment, n: usize) -> String {
         let mut extension = Vec::new();
         if let Some(location) = &m.location {
-            extension.push(self.location_extension(&key::capacity_location(n), location));
+            extension.push(self.location_extension(location));
         }
         if let Some(where_kept) = &m.location_of_document {
             extension.push(ours(ext::DOCUMENT_LOCATION, string_value(where_kept)));
@@ -1597,7 +1570,7 @@ impl<'p> Builder<'p> {
             extension.push(ours(ext::CONSENT_REFUSAL_REASON, string_value(reason)));
         }
         if let Some(location) = &c.location {
-            extension.push(self.location_extension(key::CONSENT_LOCATION, location));
+            extension.push(self.location_extension(location));
         }
         let consent = r::Consent {
             meta: meta(profile::CONSENT),

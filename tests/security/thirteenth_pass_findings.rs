@@ -229,3 +229,35 @@ fn w7_a_link_to_another_person_leaves_the_person_s_own_view_readable() {
     let r = own.get(&format!("{}/$prsb", care_plan[0]));
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
 }
+
+/// W3: a plan's words for a site or a funder are kept only in the person's
+/// record (on its references), never in a Location or Organization, which
+/// concern no one and which every clinician reads.
+#[test]
+fn w3_a_plan_s_words_for_its_sites_and_funder_stay_in_the_person_s_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    let plan = json!({"id": "csp-w3", "person": person("Chloe Person", "9990000069"),
+        "location": {"freeText": "Chloe's flat on Easton Road"},
+        "careFundingSource": {"codedValue": "RXX", "freeText": "Section 117 aftercare"},
+        "consentForInformationSharing": {"consent": "Shared with her care team", "location": {"codedValue": "RXX01", "freeText": "Secure unit, ward 3"},
+            "sharedWith": [{"name": "Dr Reader", "fhirReference": "Practitioner/reader"}]},
+        "goals": [{"id": "g1", "freeText": "Walk"}]});
+    let r = store_plan(&admin, &plan);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let other = staff(&srv, "other", "user/*.cruds", json!({}));
+    for search in ["Location", "Organization"] {
+        let everything = other.bundle(search).to_string();
+        for words in ["Chloe", "Secure unit", "Section 117"] {
+            assert!(!everything.contains(words), "{search} holds {words}: {everything}");
+        }
+    }
+    // Whom she shares the plan with reads them back as written.
+    let own = staff(&srv, "reader", "user/*.rs", json!({}));
+    let care_plan = own.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-w3");
+    let back = own.bundle(&format!("{}/$prsb", care_plan[0]));
+    assert_eq!(back["location"], plan["location"]);
+    assert_eq!(back["careFundingSource"], plan["careFundingSource"]);
+    assert_eq!(back["consentForInformationSharing"]["location"], plan["consentForInformationSharing"]["location"]);
+}
