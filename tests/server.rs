@@ -1036,6 +1036,7 @@ fn store_prsb_examples(srv: &Server) -> Vec<(std::path::PathBuf, String, std::co
     assert_eq!(plans.len(), 5, "the five PRSB examples");
     let mut out = Vec::new();
     for plan in plans {
+        srv.seed_links(&serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap());
         let r = srv.client.post(srv.url("$from-prsb?store=true")).header("Content-Type", "application/json").body(std::fs::read(&plan).unwrap()).send().unwrap();
         let status = r.status();
         let reply: Value = r.json().unwrap();
@@ -1083,7 +1084,13 @@ fn everything_answers_the_whole_plan_and_unmap_reads_it_back() {
         assert_eq!(keys_by_mode(&b, "match"), [format!("CarePlan/{id}")].into_iter().collect());
         let mut all = keys_by_mode(&b, "include");
         all.insert(format!("CarePlan/{id}"));
-        assert_eq!(all, stored, "{name}: every resource the plan's transaction stored, and nothing else");
+        // What the plan links as existing (a GP's problem, a known professional) is part of it too.
+        let read = careplan::prsb::read(&std::fs::read(&plan).unwrap()).unwrap();
+        let linked = careplan::prsb::existing_links(&read).into_iter().filter(|l| l.kind != careplan::prsb::LinkKind::Recipient).map(|l| l.reference);
+        // And so is its person, who may have been on the server before it.
+        let person = b["entry"].as_array().unwrap().iter().filter_map(|e| e["resource"]["subject"]["reference"].as_str()).next().unwrap().to_owned();
+        let expected: std::collections::BTreeSet<String> = stored.iter().cloned().chain(linked).chain([person]).collect();
+        assert_eq!(all, expected, "{name}: every resource the plan's transaction stored and every one it links, and nothing else");
         assert!(b["entry"].as_array().unwrap().iter().all(|e| e["fullUrl"].as_str().unwrap().starts_with(&srv.base)));
         // POST answers the same.
         let posted: Value = srv.client.post(srv.url(&format!("CarePlan/{id}/$everything"))).send().unwrap().json().unwrap();

@@ -82,6 +82,34 @@ impl Server {
         r.json().unwrap()
     }
 
+    /// Puts on an open server what a PRSB plan links as existing (as the
+    /// person's GP and their colleagues would have recorded it already):
+    /// the person, by NHS number, with each Condition a need links, and each
+    /// Practitioner a professional links.
+    pub fn seed_links(&self, plan: &Value) {
+        let read = careplan::prsb::read(plan.to_string().as_bytes()).unwrap_or_else(|p| panic!("{p:?}"));
+        let links = careplan::prsb::existing_links(&read);
+        let mut person: Option<String> = None;
+        for link in links.iter().filter(|l| l.kind != careplan::prsb::LinkKind::Recipient) {
+            let (res_type, id) = link.reference.split_once('/').unwrap();
+            let resource = match link.kind {
+                careplan::prsb::LinkKind::Need => {
+                    let subject = person.get_or_insert_with(|| {
+                        let p = &plan["person"];
+                        let patient = serde_json::json!({"resourceType": "Patient", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": p["nhsNumber"]}], "birthDate": p["birthDate"]});
+                        let r = self.post("Patient", &patient);
+                        assert_eq!(r.status(), 201);
+                        format!("Patient/{}", r.json::<Value>().unwrap()["id"].as_str().unwrap())
+                    });
+                    serde_json::json!({"resourceType": "Condition", "id": id, "code": {"text": "On the GP's problem list"}, "subject": {"reference": subject}})
+                }
+                _ => serde_json::json!({"resourceType": "Practitioner", "id": id, "name": [{"text": "A professional on the server already"}]}),
+            };
+            let r = self.put(&link.reference, &resource);
+            assert!(r.status().is_success(), "PUT {res_type}/{id}: {}", r.status());
+        }
+    }
+
     pub fn total(&self, path: &str) -> u64 {
         self.bundle(path)["total"].as_u64().unwrap_or_else(|| panic!("{path} has a total"))
     }
