@@ -428,8 +428,10 @@ impl Terminology {
         }
     }
 
-    /// Checks a code, Coding or CodeableConcept node against a binding.
-    pub fn check_binding(&self, node: &Node, type_code: &str, binding: &crate::definition::Binding) -> Vec<(Severity, IssueCode, String)> {
+    /// Checks a code, Coding or CodeableConcept node against a binding; a
+    /// `code` whose system its parent states (a Quantity's unit) is looked
+    /// for in that system, not guessed from the value set.
+    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding) -> Vec<(Severity, IssueCode, String)> {
         let mut out = Vec::new();
         let strength = binding.strength.as_str();
         let Some(vs_url) = binding.value_set.as_deref() else { return out };
@@ -440,10 +442,12 @@ impl Terminology {
                 if strength != "required" {
                     return out;
                 }
-                match self.member(vs_url, None, code) {
+                match self.member(vs_url, stated_system, code) {
                     Membership::NotIn => {
                         let (name, versioned) = self.describe(vs_url);
-                        out.push((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")));
+                        if stated_system.is_none() {
+                            out.push((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")));
+                        }
                         out.push((
                             Severity::Error,
                             IssueCode::CodeInvalid,

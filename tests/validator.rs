@@ -440,3 +440,25 @@ fn an_unresolved_reference_whose_url_names_a_type_not_allowed_is_an_error() {
         "The type 'Patient' implied by the reference URL Patient/p1 is not a valid Target for this element",
     );
 }
+
+/// A unit bound by a required binding is looked for in the system its
+/// Quantity states (UNABLE_TO_INFER_CODESYSTEM is for a bare code only).
+#[test]
+fn a_quantity_unit_is_checked_in_the_system_its_quantity_states() {
+    let weight = |system: &str, code: &str| {
+        format!(
+            r#"{{"resourceType":"Observation","meta":{{"profile":["http://hl7.org/fhir/StructureDefinition/bodyweight"]}},"status":"final",
+            "category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}}]}}],
+            "code":{{"coding":[{{"system":"http://loinc.org","code":"29463-7"}}]}},"subject":{{"reference":"Patient/p"}},"effectiveDateTime":"2020-01-01",
+            "valueQuantity":{{"value":11,"unit":"stone","system":"{system}","code":"{code}"}}}}"#
+        )
+    };
+    assert!(errors(&weight("http://unitsofmeasure.org", "kg")).is_empty());
+    let errs = errors(&weight("http://unitsofmeasure.org", "[stone_av]"));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!(errs[0].expression, "Observation.value.ofType(Quantity).code");
+    assert!(errs[0].message.contains("The value provided ('[stone_av]') was not found in the value set 'BodyWeightUnits'"), "{errs:#?}");
+    // A bare code still has its system guessed from the value set, and says so when it cannot.
+    let errs = errors(r#"{"resourceType":"Patient","gender":"mail"}"#);
+    assert!(errs.iter().any(|i| i.message.contains("The System URI could not be determined for the code 'mail'")), "{errs:#?}");
+}

@@ -44,6 +44,9 @@ pub(crate) struct Walk<'v, 'n> {
     /// Whether the profile walk leaves out the parts the profile inherits
     /// unchanged from the type (see `Walk::profiles`).
     skip_inherited: bool,
+    /// The `system` of the element whose children are being walked: the
+    /// code system a `code` child is in (a Quantity's unit, a Coding's code).
+    stated_system: Option<&'n str>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -64,6 +67,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             eval_cache: crate::fhirpath::EvalCache::default(),
             cardinality_violations: 0,
             skip_inherited: false,
+            stated_system: None,
         }
     }
 
@@ -261,6 +265,12 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// The children of `node` against the children of element `scope` in `sd`.
     pub(super) fn children(&mut self, node: &'n Node, sd: &Arc<StructureDef>, scope: usize) {
+        let saved_system = std::mem::replace(&mut self.stated_system, node.child_text("system"));
+        self.walk_children(node, sd, scope);
+        self.stated_system = saved_system;
+    }
+
+    fn walk_children(&mut self, node: &'n Node, sd: &Arc<StructureDef>, scope: usize) {
         let scope_el = &sd.elements[scope];
         let host_def = self.pending_host.take();
         // Per child definition: how many instances matched it.
@@ -625,7 +635,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             // choice of many types the reference validator leaves units alone.
             let quantity_bound = t.code == "Quantity" && sd.elements[ix].types.len() == 1;
             if matches!(t.code.as_str(), "CodeableConcept" | "Coding") || quantity_bound {
-                self.binding(node, &t.code, b);
+                self.binding(node, &t.code, None, b);
             }
         }
     }
@@ -684,7 +694,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 if let Some(b) = &sd.elements[ix].binding {
                     if matches!(code, "code" | "string" | "uri") {
-                        self.binding(node, code, b);
+                        let system = if node.name == "code" { self.stated_system } else { None };
+                        self.binding(node, code, system, b);
                     }
                 }
             }
@@ -991,8 +1002,8 @@ impl<'v, 'n> Walk<'v, 'n> {
         out
     }
 
-    pub(super) fn binding(&mut self, node: &Node, type_code: &str, binding: &crate::definition::Binding) {
-        let findings = self.v.terminology.check_binding(node, type_code, binding);
+    pub(super) fn binding(&mut self, node: &Node, type_code: &str, system: Option<&str>, binding: &crate::definition::Binding) {
+        let findings = self.v.terminology.check_binding(node, type_code, system, binding);
         for (severity, code, msg) in findings {
             let expr = self.path.render();
             self.report(node, Issue::new(severity, code, expr, msg));
