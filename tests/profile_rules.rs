@@ -683,3 +683,27 @@ fn value_discriminators_can_look_through_resolve() {
     case.valid(&list("72166-2"));
     case.invalid(&list("11331-6"), "List", &["Slice 'List.entry:smoking': a matching slice is required"]);
 }
+
+/// An invariant whose `memberOf()` names a value set no loaded package has
+/// is not decided by the content: it could not be evaluated (a warning),
+/// it did not fail; with a value set that is there, it is decided.
+#[test]
+fn an_invariant_on_a_value_set_that_is_not_loaded_could_not_be_evaluated() {
+    let constrained = |name: &str, value_set: &str| {
+        profile(
+            name,
+            "Patient",
+            json!([{"id": "Patient", "path": "Patient", "constraint": [{"key": "gen-1", "severity": "error", "human": "The gender is from the value set",
+                "expression": format!("gender.exists() implies gender.where(memberOf('{value_set}')).exists()")}]}]),
+        )
+    };
+    let known = constrained("gender-known", "http://hl7.org/fhir/ValueSet/administrative-gender");
+    let wrong = constrained("gender-wrong", "http://hl7.org/fhir/ValueSet/marital-status");
+    let unknown = constrained("gender-unknown", "http://example.org/fhir/ValueSet/nowhere");
+    let case = Case::new(&[known, wrong, unknown]);
+    case.valid(&patient("gender-known", json!({"gender": "female"})));
+    case.invalid(&patient("gender-wrong", json!({"gender": "female"})), "Patient", &["Constraint failed: gen-1"]);
+    let issues = case.issues(&patient("gender-unknown", json!({"gender": "female"})));
+    assert!(issues.iter().all(|i| !i.severity.is_error()), "{issues:#?}");
+    assert!(issues.iter().any(|i| i.message.contains("gen-1 could not be checked") && i.message.contains("memberOf('http://example.org/fhir/ValueSet/nowhere') could not be evaluated")), "{issues:#?}");
+}

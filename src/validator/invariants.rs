@@ -133,16 +133,26 @@ impl<'v, 'n> Walk<'v, 'n> {
         env.root_resource = root_resource;
         env.bundle = self.bundles.last().map(|b| b.node);
         env.cache = Some(&self.eval_cache);
+        // A value set that cannot be read leaves memberOf() unanswered: a
+        // constraint that then fails was not decided by the content.
+        let undecided: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
         let member_of = |system: Option<&str>, code: &str, vs: &str| match self.v.terminology.member(vs, system, code) {
             crate::terminology::Membership::In => Some(true),
             crate::terminology::Membership::NotIn => Some(false),
-            crate::terminology::Membership::Unknown(_) => None,
+            crate::terminology::Membership::Unknown(_) => {
+                undecided.borrow_mut().get_or_insert_with(|| vs.to_owned());
+                None
+            }
         };
         env.member_of = Some(&member_of);
         let conforms_to = |node: &Node, profile: &str| self.conforms(node, profile);
         env.conforms_to = Some(&conforms_to);
         let result = fhirpath::evaluate_element(expression, node, sd, ix, type_name, &env).map_err(|e| e.message)?;
-        Ok(!matches!(result.as_slice(), [Item::Boolean(false)]))
+        let holds = !matches!(result.as_slice(), [Item::Boolean(false)]);
+        match undecided.into_inner() {
+            Some(vs) if !holds => Err(format!("memberOf('{vs}') could not be evaluated: the value set is not in the loaded packages, or cannot be expanded here")),
+            _ => Ok(holds),
+        }
     }
 }
 
