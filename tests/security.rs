@@ -712,3 +712,6 @@ mod tenth_pass_findings;
 // The thirteenth pass (docs/security/redteam-thirteenth-pass-2026-12-06.md): w1_…, w2_….
 #[path = "security/thirteenth_pass_findings.rs"]
 mod thirteenth_pass_findings;
+// The fourteenth pass (docs/security/redteam-fourteenth-pass-2026-12-06.md): x1_…, x2_….
+#[path = "security/fourteenth_pass_findings.rs"]
+mod fourteenth_pass_findings;

@@ -457,19 +457,23 @@ pub struct ExistingLink {
     /// The reference as given (`Condition/123`).
     pub reference: String,
     pub kind: LinkKind,
+    /// Which item links: a need's id, or for a professional where it sits.
+    pub item: String,
 }
 
 /// Every link a plan makes to an existing resource, in plan order.
 pub fn existing_links(plan: &CarePlan) -> Vec<ExistingLink> {
     let mut out = Vec::new();
+    for (i, n) in plan.needs.iter().enumerate() {
+        if let Some(reference) = &n.fhir_reference {
+            out.push(ExistingLink { item: n.id.clone(), pointer: format!("/needs/{i}/fhirReference"), reference: reference.clone(), kind: LinkKind::Need });
+        }
+    }
     let mut add = |pointer: String, reference: &Option<String>, kind: LinkKind| {
         if let Some(reference) = reference {
-            out.push(ExistingLink { pointer: format!("{pointer}/fhirReference"), reference: reference.clone(), kind });
+            out.push(ExistingLink { item: pointer.clone(), pointer: format!("{pointer}/fhirReference"), reference: reference.clone(), kind });
         }
     };
-    for (i, n) in plan.needs.iter().enumerate() {
-        add(format!("/needs/{i}"), &n.fhir_reference, LinkKind::Need);
-    }
     let professionals = |at: &str, performing: &Option<PerformingProfessional>, completing: &Option<PersonCompletingRecord>| {
         [
             (format!("{at}/performingProfessional"), performing.as_ref().and_then(|p| p.fhir_reference.clone())),

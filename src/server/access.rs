@@ -624,15 +624,7 @@ impl<'a> Gate<'a> {
 /// REDACTED security label and, in a searchset, an OperationOutcome entry
 /// that says how many (never which).
 pub fn mark_redacted(bundle: &mut Value, removed: usize) {
-    let meta = bundle.as_object_mut().map(|o| o.entry("meta").or_insert_with(|| json!({})));
-    if let Some(meta) = meta {
-        let labels = meta.as_object_mut().map(|m| m.entry("security").or_insert_with(|| json!([])));
-        if let Some(Value::Array(l)) = labels {
-            if !l.iter().any(|c| c["code"] == REDACTED.1) {
-                l.push(json!({"system": REDACTED.0, "code": REDACTED.1, "display": "redacted"}));
-            }
-        }
-    }
+    label_redacted(bundle);
     if bundle["type"] == "searchset" {
         let note = json!({"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "suppressed",
             "details": {"text": format!("{removed} resource(s) of this page are not shown to this requester (scopes, or the person's consent or a confidentiality label)")}}]}, "search": {"mode": "outcome"}});
@@ -707,6 +699,13 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         }
     }
     let Some((json, concern)) = new else { return Ok(()) };
+    if is_redacted(json) {
+        return Err(FhirError::new(
+            422,
+            IssueCode::BusinessRule,
+            "This content carries the REDACTED label: it is what a reader was shown, with parts left out, and written back it would lose them; write from the resource as stored",
+        ));
+    }
     if res_type == "RelatedPerson" && !acts_for_data_controller(r, res_type) {
         // Whom a RelatedPerson represents is recorded by others: a requester
         // that could set it for itself could make itself anyone's representative.
@@ -836,19 +835,47 @@ pub fn guard_national_identifiers(svc: &Service, conn: &Connection, res_type: &s
     Ok(())
 }
 
+/// A PRSB plan id names one CarePlan of a person: two (two first posts of
+/// one plan at once, say) would leave every later post unable to tell
+/// which it updates. Checked for every writer, inside the write.
+pub fn guard_plan_identity(svc: &Service, conn: &Connection, id: &str, json: &Value) -> FhirResult<()> {
+    let system = crate::prsb::vocab::identifier_system(crate::prsb::vocab::id::PLAN);
+    let Some(subject) = json["subject"]["reference"].as_str() else { return Ok(()) };
+    for identifier in json["identifier"].as_array().into_iter().flatten() {
+        let (Some(s), Some(value)) = (identifier["system"].as_str(), identifier["value"].as_str()) else { continue };
+        if s != system {
+            continue;
+        }
+        let query = format!("identifier={}&subject={}", crate::prsb::map::token_query(&system, value), url::form_urlencoded::byte_serialize(subject.as_bytes()).collect::<String>());
+        let holders = matching(conn, &svc.registry, "CarePlan", &query, 2, None)?;
+        if holders.iter().any(|(_, other)| other != id) {
+            return Err(FhirError::conflict(409, format!("{subject} already has a CarePlan with the plan id `{value}`; post the plan again (it updates that one) rather than making a second")).at("CarePlan.identifier"));
+        }
+    }
+    Ok(())
+}
+
 /// Every identifier of our systems (`{BASE}/Id/…`) anywhere in a resource.
+/// On a Reference the identifier and the target are one claim (a linked
+/// need is the plan's item *and* that resource): pointing it elsewhere is
+/// giving the identifier anew.
 fn our_identifiers(value: &Value, out: &mut Vec<(String, String)>) {
     let ours = format!("{}/Id/", crate::profiles::BASE);
-    let mut take = |i: &Value| {
+    let mut take = |i: &Value, target: Option<&str>| {
         if let Some(system) = i["system"].as_str().filter(|s| s.starts_with(&ours)) {
-            out.push((system.to_owned(), i["value"].as_str().unwrap_or_default().to_owned()));
+            let value = i["value"].as_str().unwrap_or_default();
+            let value = match target {
+                Some(t) => format!("{value} (on a reference to {t})"),
+                None => value.to_owned(),
+            };
+            out.push((system.to_owned(), value));
         }
     };
     match value {
         Value::Object(map) => {
             match map.get("identifier") {
-                Some(Value::Array(list)) => list.iter().for_each(&mut take),
-                Some(single @ Value::Object(_)) => take(single),
+                Some(Value::Array(list)) => list.iter().for_each(|i| take(i, None)),
+                Some(single @ Value::Object(_)) => take(single, map.get("reference").and_then(Value::as_str)),
                 _ => {}
             }
             for v in map.values() {
@@ -1113,12 +1140,37 @@ pub fn visible_versions(gate: &Gate, versions: Vec<Version>) -> FhirResult<(Vec<
     }
     let mut out = Vec::with_capacity(kept.len());
     for (mut v, mut json) in kept {
-        if drop_extensions_to(&mut json, &gone) | strip_references(&mut json, &gone) {
+        // A Consent is shown whole: its references are the person's own
+        // choices, and one taken out of a provision would turn "permit my
+        // carer" into "permit everyone".
+        if v.res_type != "Consent" && (drop_extensions_to(&mut json, &gone) | strip_references(&mut json, &gone)) {
+            label_redacted(&mut json);
             v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
         }
         out.push(v);
     }
     Ok((out, true))
+}
+
+/// Puts the REDACTED label on a Bundle with entries left out, or on a
+/// resource with parts left out for its reader, so a client (and this
+/// server) can tell it from what is stored.
+fn label_redacted(value: &mut Value) {
+    let meta = value.as_object_mut().map(|o| o.entry("meta").or_insert_with(|| json!({})));
+    if let Some(meta) = meta {
+        let labels = meta.as_object_mut().map(|m| m.entry("security").or_insert_with(|| json!([])));
+        if let Some(Value::Array(l)) = labels {
+            if !l.iter().any(|c| c["code"] == REDACTED.1) {
+                l.push(json!({"system": REDACTED.0, "code": REDACTED.1, "display": "redacted"}));
+            }
+        }
+    }
+}
+
+/// Whether content carries the redaction label: what a reader was shown of
+/// a resource, which written back would drop what they were not shown.
+fn is_redacted(json: &Value) -> bool {
+    json["meta"]["security"].as_array().into_iter().flatten().any(|l| l["system"] == REDACTED.0 && l["code"] == REDACTED.1)
 }
 
 /// Whether `value` is a Reference to one of `gone`.

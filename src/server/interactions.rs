@@ -206,6 +206,7 @@ pub fn commit(svc: &Service, conn: &Connection, req: &Request, (t, id): (&str, &
     super::routing::check_id(id)?;
     match (&content, t) {
         (Some((json, _, concern)), "Consent") => access::guard_consent(svc, conn, json, concern)?,
+        (Some((json, _, _)), "CarePlan") => access::guard_plan_identity(svc, conn, id, json)?,
         (Some((json, _, _)), _) => access::guard_national_identifiers(svc, conn, t, id, json)?,
         _ => {}
     }

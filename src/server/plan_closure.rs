@@ -80,7 +80,7 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
                             // An item of this plan is in this person's record:
                             // one with the plan's identifier in someone
                             // else's is theirs, and leads into their record.
-                            let own = own_item(&resource_of(&found)?) && !store::concerns_another(conn, &t, &id, person.as_deref())?;
+                            let own = own_item(&resource_of(&found)?) && !store::in_another_record(conn, &t, &id, person.as_deref())?;
                             queue.push_back((found, own));
                         }
                     }

@@ -97,7 +97,7 @@ fn person(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan
 fn check_existing_links(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan, accepted: &[prsb::ExistingLink]) -> FhirResult<()> {
     let links: Vec<prsb::ExistingLink> = prsb::existing_links(plan)
         .into_iter()
-        .filter(|l| l.kind != prsb::LinkKind::Recipient && !accepted.iter().any(|a| a.kind == l.kind && a.reference == l.reference))
+        .filter(|l| l.kind != prsb::LinkKind::Recipient && !accepted.iter().any(|a| a.kind == l.kind && a.item == l.item && a.reference == l.reference))
         .collect();
     if links.is_empty() {
         return Ok(());
@@ -156,24 +156,25 @@ fn same_kind_of_needs(posted: &prsb::CarePlan, stored: &prsb::CarePlan) -> FhirR
 /// Patient.
 fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::CarePlan) -> FhirResult<Option<Stored>> {
     let plan_id = &plan.id;
-    let query = format!("identifier={}|{plan_id}", vocab::identifier_system(vocab::id::PLAN));
-    let person = person(svc, conn, req, plan)?;
-    let own_person = format!("{plan_id}/{}", prsb::map::key::PERSON);
+    // The plan's person: by NHS number, or without one the plan's own Patient.
+    let person = match plan.person.as_ref().and_then(|p| p.nhs_number.as_deref()) {
+        Some(_) => person(svc, conn, req, plan)?,
+        None => {
+            let own_person = format!("{plan_id}/{}", prsb::map::key::PERSON);
+            let query = format!("identifier={}", prsb::map::token_query(&vocab::identifier_system(vocab::id::PLAN_ITEM), &own_person));
+            access::matching_for(svc, conn, req, "Patient", &query, 2)?.into_iter().next().map(|(_, id)| id)
+        }
+    };
+    let Some(person) = person else { return Ok(None) };
+    // Only the person's own plans are looked at: another person's plan under
+    // the same id is none of this post's business (nor a sign it exists).
+    let query = format!("identifier={}&subject=Patient/{person}", prsb::map::token_query(&vocab::identifier_system(vocab::id::PLAN), plan_id));
     let mut found = None;
     for (_, id) in access::matching_for(svc, conn, req, "CarePlan", &query, 50)? {
         let Some(care_plan) = store::current(conn, "CarePlan", &id)?.filter(|v| !v.deleted()) else { continue };
         let json = interactions::resource_of(&care_plan)?;
         let subject = json["subject"]["reference"].as_str().and_then(super::search::index::parse_reference);
-        let theirs = match (&person, &subject) {
-            (Some(p), Some((t, s))) => t == "Patient" && s == p,
-            (None, Some((t, s))) if t == "Patient" && plan.person.as_ref().and_then(|p| p.nhs_number.as_ref()).is_none() => store::current(conn, t, s)?
-                .filter(|v| !v.deleted())
-                .map(|v| interactions::resource_of(&v))
-                .transpose()?
-                .is_some_and(|patient| has_identifier(&patient, &vocab::identifier_system(vocab::id::PLAN_ITEM), &own_person)),
-            _ => false,
-        };
-        if theirs {
+        if subject.is_some_and(|(t, s)| t == "Patient" && s == person) {
             if found.is_some() {
                 return Err(FhirError::conflict(412, format!("More than one CarePlan of this person has the plan id `{plan_id}`; the server cannot tell which one this post updates")));
             }
@@ -279,8 +280,9 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
         .filter(|(t, _)| t == "Patient")
         .map(|(_, id)| id);
     let mut own = Vec::with_capacity(closure.len());
-    for v in closure {
-        if !store::concerns_another(conn, &v.res_type, &v.id, person.as_deref())? {
+    for (i, v) in closure.iter().enumerate() {
+        // The CarePlan is the one the stored plan was found as, whoever it names.
+        if i == 0 || !store::in_another_record(conn, &v.res_type, &v.id, person.as_deref())? {
             own.push((v, interactions::resource_of(v)?));
         }
     }

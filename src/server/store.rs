@@ -84,7 +84,7 @@ CREATE INDEX IF NOT EXISTS link_target ON link (target_type, target_id);
 /// (`Service::assemble`). Version 2: rows computed before it missed what
 /// transactions stored through `urn:uuid:` and conditional references, and
 /// a Patient created without an id in its body.
-pub const CONCERN_SCHEMA_VERSION: i64 = 2;
+pub const CONCERN_SCHEMA_VERSION: i64 = 3;
 
 /// The index tables, each with the kind of value it holds.
 pub const INDEX_TABLES: &[&str] = &["idx_token", "idx_string", "idx_date", "idx_reference", "idx_quantity", "idx_uri"];
@@ -376,10 +376,11 @@ pub fn reached_from(conn: &Connection, res_type: &str, id: &str, patient: &str) 
     Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
 }
 
-/// Whether the current resource concerns some person other than `patient`
-/// (a resource of no one's record concerns no other).
-pub fn concerns_another(conn: &Connection, res_type: &str, id: &str, patient: Option<&str>) -> FhirResult<bool> {
-    let sql = "SELECT EXISTS (SELECT 1 FROM concern WHERE res_type = ?1 AND res_id = ?2 AND patient IS NOT ?3)";
+/// Whether the current resource is in the record (the R4 compartment) of
+/// some person other than `patient`; naming someone (a contributor, who
+/// expressed a goal) does not put it in their record.
+pub fn in_another_record(conn: &Connection, res_type: &str, id: &str, patient: Option<&str>) -> FhirResult<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM concern WHERE res_type = ?1 AND res_id = ?2 AND compartment AND patient IS NOT ?3)";
     Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
 }
 

@@ -51,6 +51,12 @@ impl Concern {
         let own = (json["resourceType"].as_str().unwrap_or_default(), json["id"].as_str().unwrap_or_default());
         let mut links = found.links;
         links.retain(|(t, id)| (t.as_str(), id.as_str()) != own);
+        // What every record refers to is no one's, whatever a writer puts in
+        // it: a Patient named in an organisation would put the organisation,
+        // and every plan that names it, under that person's consent.
+        if SHARED_TYPES.contains(&own.0) {
+            return Concern { compartment: BTreeSet::new(), mentioned: BTreeSet::new(), links, truncated: found.truncated };
+        }
         let mut mentioned = found.patients;
         if own.0 == "Patient" {
             mentioned.remove(own.1);
@@ -64,6 +70,10 @@ impl Concern {
         &self.mentioned
     }
 }
+
+/// Types that are never part of one person's record: the organisations,
+/// sites, professionals and services every record refers to.
+pub const SHARED_TYPES: &[&str] = &["Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService", "Endpoint", "OrganizationAffiliation"];
 
 /// The most links one resource keeps (a Group of a whole population is
 /// not a person's record); past it `Concern::truncated` says so.
