@@ -433,7 +433,8 @@ fn run_one(manifest: &Manifest, case: &Case, base: &Arc<Context>, kind: RunKind,
         let mut load_issues = Vec::new();
         let ctx = case_context(manifest, case, base, kind, &scratch, &mut load_issues);
         let profiles = if kind == RunKind::Profile { profile_urls(manifest, case, &mut load_issues) } else { Vec::new() };
-        let validator = Validator::new(Arc::new(ctx), Options { profiles, ..Options::default() });
+        let assume_valid_rest_references = case.options.get("assumeValidRestReferences").is_some_and(|v| v.as_bool() != Some(false));
+        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, ..Options::default() });
         let path = manifest.path(&case.file);
         let issues = match std::fs::read(&path) {
             Ok(bytes) => validator.validate_bytes(&bytes, crate::parse::format_of_name(&case.file)),

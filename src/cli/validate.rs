@@ -62,6 +62,11 @@ pub struct ValidateArgs {
     /// Leave out careplan's own PRSB profiles (profiles/, loaded by default).
     #[arg(long)]
     pub no_careplan_profiles: bool,
+    /// Take the type in a RESTful reference's URL (`Group/1`) as its target's
+    /// type when the target is not at hand, and check it against the types
+    /// the element allows (as the HL7 validator's -assumeValidRestReferences).
+    #[arg(long)]
+    pub assume_valid_rest_references: bool,
     /// Files, folders (searched for .json, .xml, .ndjson), glob patterns, or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
@@ -82,6 +87,7 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
                 BestPractice::Warning => Some(Severity::Warning),
                 BestPractice::Error => Some(Severity::Error),
             },
+            assume_valid_rest_references: args.assume_valid_rest_references,
             ..Options::default()
         });
     let progress = Progress::start(inputs.len());

@@ -26,8 +26,8 @@ impl Checker {
             let sd = ctx.structure(url).ok_or_else(|| anyhow::anyhow!("the profile {url} is not in the loaded packages; add its package with --ig"))?;
             by_type.entry(sd.type_name.clone()).or_default().push(url.clone());
         }
-        let profiled = by_type.into_iter().map(|(t, p)| (t, Validator::new(ctx.clone(), Options { profiles: p, ..Options::default() }))).collect();
-        Ok(Checker { mode, plain: Validator::new(ctx.clone(), Options::default()), ctx, profiled })
+        let profiled = by_type.into_iter().map(|(t, p)| (t, Validator::new(ctx.clone(), options(p)))).collect();
+        Ok(Checker { mode, plain: Validator::new(ctx.clone(), options(Vec::new())), ctx, profiled })
     }
 
     /// Every issue of a parsed resource, against its type's configured
@@ -39,6 +39,13 @@ impl Checker {
         }
         let mut profiles = base.options().profiles.clone();
         profiles.extend(extra.iter().cloned());
-        Validator::new(self.ctx.clone(), Options { profiles, ..Options::default() }).validate_document(doc)
+        Validator::new(self.ctx.clone(), options(profiles)).validate_document(doc)
     }
+}
+
+/// The server's validation: a RESTful reference (`Patient/1`) in what is
+/// written here names a resource of this server, so the type in its URL is
+/// its target's type, checked against the element's allowed targets.
+fn options(profiles: Vec<String>) -> Options {
+    Options { profiles, assume_valid_rest_references: true, ..Options::default() }
 }

@@ -141,7 +141,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             if !allowed.iter().any(|a| a == &tt || a == "Resource") && self.ctx.type_definition(&tt).is_some() {
                 if resolved {
                     self.error(node, IssueCode::Structure, format!("Invalid Resource target type. Found {tt}, but expected one of ({})", allowed.join(", ")));
-                } else {
+                } else if self.v.options().assume_valid_rest_references {
+                    // REFERENCE_REF_BADTARGETTYPE2: only when told to take the URL's type as the target's.
                     self.error(
                         node,
                         IssueCode::Structure,

@@ -35,11 +35,15 @@ pub struct Options {
     /// How a failed best-practice invariant is reported; `None` leaves it out.
     /// The default, as the reference validator's, is a warning.
     pub best_practice: Option<Severity>,
+    /// Take the type a RESTful reference's URL names as the target's type
+    /// when the target cannot be resolved (the reference validator's
+    /// `-assumeValidRestReferences`), and check it against the allowed targets.
+    pub assume_valid_rest_references: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning) }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false }
     }
 }
 
