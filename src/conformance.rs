@@ -434,7 +434,9 @@ fn run_one(manifest: &Manifest, case: &Case, base: &Arc<Context>, kind: RunKind,
         let ctx = case_context(manifest, case, base, kind, &scratch, &mut load_issues);
         let profiles = if kind == RunKind::Profile { profile_urls(manifest, case, &mut load_issues) } else { Vec::new() };
         let assume_valid_rest_references = case.options.get("assumeValidRestReferences").is_some_and(|v| v.as_bool() != Some(false));
-        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, ..Options::default() });
+        let security_checks = case.options.contains_key("security-checks");
+        let html_in_markdown = if case.options.contains_key("noHtmlInMarkdown") { crate::validator::HtmlInMarkdown::Error } else { Default::default() };
+        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, ..Options::default() });
         let path = manifest.path(&case.file);
         let issues = match std::fs::read(&path) {
             Ok(bytes) => validator.validate_bytes(&bytes, crate::parse::format_of_name(&case.file)),

@@ -306,3 +306,23 @@ fn offline_with_no_package_cache_names_the_command_that_fills_it() {
     assert_eq!(code, 2);
     assert!(err.contains("Run `careplan package install example.careplan.absent#0.0.1` once with network access"), "{err}");
 }
+
+/// SECURITY_STRING_CONTENT_* and TYPE_SPECIFIC_CHECKS_DT_MARKDOWN_HTML: HTML
+/// in a string is a hint, an error with --security-checks; HTML in markdown
+/// is a warning, an error with --html-in-markdown error, nothing with ignore.
+#[test]
+fn html_in_strings_and_markdown_is_reported_as_the_flags_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("html.json");
+    std::fs::write(&file, r#"{"resourceType":"Communication","status":"completed","note":[{"text":"See <r>the letter</r>"}],"payload":[{"contentString":"<b>Bold</b> <i>move</i>"}]}"#).unwrap();
+    let (code, stdout, _) = run(validate().arg(&file));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("information: The string value contains text that looks like embedded HTML tags. If this content is rendered to HTML") && stdout.contains("[Communication.payload[0].content.ofType(string)]"), "{stdout}");
+    assert!(stdout.contains("warning: The markdown contains content that appears to be an embedded HTML tag starting at '<r'"), "{stdout}");
+    let (code, stdout, _) = run(validate().args(["--security-checks", "--html-in-markdown", "error"]).arg(&file));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("error: The string value contains text that looks like embedded HTML tags, which are not allowed for security reasons"), "{stdout}");
+    assert!(stdout.contains("error: The markdown contains content"), "{stdout}");
+    let (_, stdout, _) = run(validate().args(["--html-in-markdown", "ignore"]).arg(&file));
+    assert!(!stdout.contains("The markdown contains"), "{stdout}");
+}

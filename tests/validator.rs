@@ -468,3 +468,13 @@ fn a_quantity_unit_is_checked_in_the_system_its_quantity_states() {
     let errs = errors(r#"{"resourceType":"Patient","gender":"mail"}"#);
     assert!(errs.iter().any(|i| i.message.contains("The System URI could not be determined for the code 'mail'")), "{errs:#?}");
 }
+
+/// A primitive with only an id: ele-1 fails (an id is not content), but it
+/// has a child, so TYPE_SPECIFIC_CHECKS_DT_PRIMITIVE_VALUEEXT does not fire.
+#[test]
+fn a_primitive_with_only_an_id_fails_ele_1_alone() {
+    let errs = errors(r#"{"resourceType":"Patient","active":true,"_implicitRules":{"id":"i1"}}"#);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.starts_with("Constraint failed: ele-1"), "{errs:#?}");
+    assert_eq!(errs[0].expression, "Patient.implicitRules");
+}

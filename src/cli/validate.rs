@@ -39,6 +39,13 @@ pub enum BestPractice {
     Error,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum MarkdownHtml {
+    Ignore,
+    Warning,
+    Error,
+}
+
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
     #[command(flatten)]
@@ -67,6 +74,13 @@ pub struct ValidateArgs {
     /// the element allows (as the HL7 validator's -assumeValidRestReferences).
     #[arg(long)]
     pub assume_valid_rest_references: bool,
+    /// Refuse strings that look like they hold HTML tags (error); without
+    /// it such a string is an information hint (as the HL7 validator's -security-checks).
+    #[arg(long)]
+    pub security_checks: bool,
+    /// How markdown that holds HTML tags is reported.
+    #[arg(long, value_enum, default_value = "warning")]
+    pub html_in_markdown: MarkdownHtml,
     /// Files, folders (searched for .json, .xml, .ndjson), glob patterns, or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
@@ -88,6 +102,12 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
                 BestPractice::Error => Some(Severity::Error),
             },
             assume_valid_rest_references: args.assume_valid_rest_references,
+            security_checks: args.security_checks,
+            html_in_markdown: match args.html_in_markdown {
+                MarkdownHtml::Ignore => crate::validator::HtmlInMarkdown::Ignore,
+                MarkdownHtml::Warning => crate::validator::HtmlInMarkdown::Warning,
+                MarkdownHtml::Error => crate::validator::HtmlInMarkdown::Error,
+            },
             ..Options::default()
         });
     let progress = Progress::start(inputs.len());

@@ -684,6 +684,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                     } else if let Err(msg) = primitive::check(code, &v.text) {
                         self.error(node, IssueCode::Invalid, msg);
                     }
+                    self.string_content(node, code, &v.text);
                     if code == "base64Binary" && v.text.bytes().any(|b| b.is_ascii_whitespace()) {
                         self.warn(
                             node,
@@ -700,8 +701,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
             }
             None => {
-                // An id alone is not content (ele-1).
-                if node.children.iter().all(|c| c.name == "id") && !self.in_profile {
+                // TYPE_SPECIFIC_CHECKS_DT_PRIMITIVE_VALUEEXT: nothing at all; an
+                // id alone is a child here, and not content only to ele-1.
+                if node.children.is_empty() && !self.in_profile {
                     self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
                 }
             }
@@ -1000,6 +1002,25 @@ impl<'v, 'n> Walk<'v, 'n> {
             current = sd.base_definition.as_deref().and_then(|b| self.ctx.structure(b)).filter(|b| b.type_name != sd.type_name);
         }
         out
+    }
+
+    /// HTML-looking content in a string or markdown value (`rules::string_content`).
+    fn string_content(&mut self, node: &Node, type_code: &str, value: &str) {
+        use super::rules::string_content::{markdown_issue, string_issue};
+        let options = self.v.options();
+        // The xhtml-rendering extension holds HTML by design.
+        let rendering = self.extension_urls.last() == Some(&"http://hl7.org/fhir/StructureDefinition/rendering-xhtml");
+        let mut found = Vec::new();
+        if !rendering || options.security_checks {
+            found.extend(string_issue(type_code, value, options.security_checks));
+        }
+        if type_code == "markdown" {
+            found.extend(markdown_issue(value, options.html_in_markdown));
+        }
+        for (severity, msg) in found {
+            let expr = self.path.render();
+            self.report(node, Issue::new(severity, IssueCode::Invalid, expr, msg));
+        }
     }
 
     pub(super) fn binding(&mut self, node: &Node, type_code: &str, system: Option<&str>, binding: &crate::definition::Binding) {

@@ -13,6 +13,7 @@ mod expression;
 mod invariants;
 mod narrative;
 mod rules;
+pub use rules::string_content::HtmlInMarkdown;
 mod slicing;
 
 use crate::context::Context;
@@ -39,11 +40,16 @@ pub struct Options {
     /// when the target cannot be resolved (the reference validator's
     /// `-assumeValidRestReferences`), and check it against the allowed targets.
     pub assume_valid_rest_references: bool,
+    /// Refuse strings that look like they hold HTML tags (the reference
+    /// validator's security checks); without, such a string is a hint.
+    pub security_checks: bool,
+    /// How markdown that holds HTML is reported.
+    pub html_in_markdown: HtmlInMarkdown,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default() }
     }
 }
 

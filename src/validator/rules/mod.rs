@@ -13,6 +13,7 @@ mod measure;
 mod questionnaire;
 mod questionnaire_answers;
 mod search_parameter;
+pub mod string_content;
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
