@@ -715,3 +715,6 @@ mod thirteenth_pass_findings;
 // The fourteenth pass (docs/security/redteam-fourteenth-pass-2026-12-06.md): x1_…, x2_….
 #[path = "security/fourteenth_pass_findings.rs"]
 mod fourteenth_pass_findings;
+// The fifteenth pass (docs/security/redteam-fifteenth-pass-2026-12-06.md): y1_…, y2_….
+#[path = "security/fifteenth_pass_findings.rs"]
+mod fifteenth_pass_findings;

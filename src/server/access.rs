@@ -772,6 +772,18 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
             )));
         }
     }
+    if res_type == "CarePlan" && !req.via_prsb_store && !acts_for_data_controller(r, res_type) {
+        // A PRSB plan is its person's with every item it holds: moved to
+        // someone else alone, it would leave its items in the first record
+        // and take the second person's plan id.
+        if let Some(before) = live.map(resource_of).transpose()? {
+            let plan_system = crate::prsb::vocab::identifier_system(crate::prsb::vocab::id::PLAN);
+            let is_prsb = before["identifier"].as_array().into_iter().flatten().any(|i| i["system"] == plan_system.as_str());
+            if is_prsb && before["subject"] != json["subject"] {
+                return Err(forbidden("This CarePlan is a PRSB plan: whose it is changes only with all its items, by the data controller (a plan filed under the wrong person is moved whole, not by its subject)"));
+            }
+        }
+    }
     if concern.persons().is_empty() && !acts_for_data_controller(r, res_type) {
         // A resource of no one's record (an organisation, a site, a
         // professional) is shared by every record that refers to it: a
@@ -1143,7 +1155,7 @@ pub fn visible_versions(gate: &Gate, versions: Vec<Version>) -> FhirResult<(Vec<
         // A Consent is shown whole: its references are the person's own
         // choices, and one taken out of a provision would turn "permit my
         // carer" into "permit everyone".
-        if v.res_type != "Consent" && (drop_extensions_to(&mut json, &gone) | strip_references(&mut json, &gone)) {
+        if v.res_type != "Consent" && unlink(&mut json, &gone) {
             label_redacted(&mut json);
             v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
         }
@@ -1171,6 +1183,12 @@ fn label_redacted(value: &mut Value) {
 /// a resource, which written back would drop what they were not shown.
 fn is_redacted(json: &Value) -> bool {
     json["meta"]["security"].as_array().into_iter().flatten().any(|l| l["system"] == REDACTED.0 && l["code"] == REDACTED.1)
+}
+
+/// Takes out of a resource every reference to one of `gone` (and the
+/// extensions and repetitions that only said it); whether anything changed.
+pub fn unlink(json: &mut Value, gone: &BTreeSet<(String, String)>) -> bool {
+    drop_extensions_to(json, gone) | strip_references(json, gone)
 }
 
 /// Whether `value` is a Reference to one of `gone`.

@@ -9,7 +9,11 @@
 //! only refers to (its person's Patient, a linked GP Condition, a shared
 //! Practitioner, Organization or Location) is in the closure, but what *that*
 //! refers to is not: a family link on the Patient or a reference on the GP's
-//! record leads out of the plan, into other people's records. It is bounded
+//! record leads out of the plan, into other people's records. What is in
+//! another person's record (their compartment) is no part of this person's
+//! plan, whatever links to it: it is left out, and the links to it are taken
+//! out of what the closure holds, so neither a view nor a post of the plan
+//! ever reads it as the plan's. It is bounded
 //! by [`MAX_PLAN_RESOURCES`], and the answer of each operation is judged by
 //! the access layer resource by resource (`access::visible_versions`), as
 //! any read is.
@@ -62,6 +66,7 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
     let person = plan_json["subject"]["reference"].as_str().and_then(super::search::index::parse_reference).filter(|(t, _)| t == "Patient").map(|(_, id)| id);
 
     let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut elsewhere: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
     // Each with whether what it refers to is part of the plan too.
     let mut queue: VecDeque<(Version, bool)> = VecDeque::new();
     let mut out = Vec::new();
@@ -77,10 +82,11 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
                 for (t, id) in targets {
                     if seen.insert((t.clone(), id.clone())) {
                         if let Some(found) = fetch(&t, &id)? {
-                            // An item of this plan is in this person's record:
-                            // one with the plan's identifier in someone
-                            // else's is theirs, and leads into their record.
-                            let own = own_item(&resource_of(&found)?) && !store::in_another_record(conn, &t, &id, person.as_deref())?;
+                            if store::in_another_record(conn, &t, &id, person.as_deref())? {
+                                elsewhere.insert((t, id));
+                                continue;
+                            }
+                            let own = own_item(&resource_of(&found)?);
                             queue.push_back((found, own));
                         }
                     }
@@ -110,6 +116,14 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
                 if let Some(found) = fetch(&t, &id)? {
                     queue.push_back((found, true));
                 }
+            }
+        }
+    }
+    if !elsewhere.is_empty() {
+        for v in out.iter_mut() {
+            let mut json = resource_of(v)?;
+            if access::unlink(&mut json, &elsewhere) {
+                v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
             }
         }
     }

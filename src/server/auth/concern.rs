@@ -72,8 +72,16 @@ impl Concern {
 }
 
 /// Types that are never part of one person's record: the organisations,
-/// sites, professionals and services every record refers to.
-pub const SHARED_TYPES: &[&str] = &["Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService", "Endpoint", "OrganizationAffiliation"];
+/// sites, professionals and services every record refers to, the
+/// medicines and substances of a formulary, and definitions (of value sets,
+/// questionnaires, care pathways). Types that can be one person's (a Device
+/// with a `patient`, a Group, a List) are judged by their content.
+pub const SHARED_TYPES: &[&str] = &[
+    "Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService", "Endpoint", "OrganizationAffiliation",
+    "Medication", "MedicationKnowledge", "Substance", "SubstanceSpecification",
+    "ActivityDefinition", "PlanDefinition", "Questionnaire", "Library", "Measure", "ObservationDefinition", "SpecimenDefinition",
+    "ValueSet", "CodeSystem", "ConceptMap", "NamingSystem", "StructureDefinition", "SearchParameter", "OperationDefinition", "CapabilityStatement", "ImplementationGuide",
+];
 
 /// The most links one resource keeps (a Group of a whole population is
 /// not a person's record); past it `Concern::truncated` says so.

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Writes conformance-tests/rules.md: every message key of the HL7 Java
+validator's catalogue, where the reference raises it, with what severity and
+issue type, and careplan's status.
+
+    python3 tools/rule_catalogue.py JAVA_SOURCE MESSAGES CONFORMANCE_JSON > conformance-tests/rules.md
+
+JAVA_SOURCE: a checkout of hapifhir/org.hl7.fhir.core (the careplan `fetch`
+of it, or git clone); MESSAGES: ../shared/hl7-validator-messages/Messages.properties;
+CONFORMANCE_JSON: `careplan conformance MANIFEST --all --json` on the shared cases.
+
+`implemented` means careplan's own messages on the shared cases match the
+key's wording (measured; `cargo test --test rule_catalogue` checks it again),
+`not yet` that the reference raises it while validating instances and
+careplan was not seen to, `not applicable` that nothing in instance
+validation raises it (with where it is raised instead).
+"""
+import json, os, re, sys
+from collections import defaultdict
+
+java_root, messages_path, conformance_path = sys.argv[1:4]
+
+def read_messages(path):
+    keys = {}
+    for line in open(path, encoding='utf-8'):
+        line = line.rstrip('\n')
+        if not line or line.startswith('#') or '=' not in line:
+            continue
+        k, v = line.split('=', 1)
+        keys[k.strip()] = v.strip()
+    return keys
+
+def template(text):
+    """A key's wording as a regex: placeholders match any text."""
+    text = text.replace("''", "'")
+    parts = re.split(r'\{\d+\}', text)
+    literal = sum(len(p.strip()) for p in parts)
+    return re.compile('^' + '(.+?)'.join(re.escape(p) for p in parts) + '$', re.S), literal
+
+keys = read_messages(messages_path)
+
+# Constant name -> key, from I18nConstants.java.
+const_to_key = {}
+for dirpath, _, files in os.walk(java_root):
+    for f in files:
+        if f == 'I18nConstants.java':
+            for m in re.finditer(r'public static final String (\w+)\s*=\s*"([^"]+)"', open(os.path.join(dirpath, f), encoding='utf-8').read()):
+                const_to_key[m.group(1)] = m.group(2)
+
+SEVERITY = [
+    (re.compile(r'^(rule|txRule|ruleHtml|ruleInv|ruleAt|fail|preciseRule)'), 'error'),
+    (re.compile(r'^(warningOrError|hintOrError)'), 'warning or error'),
+    (re.compile(r'^(warningOrHint)'), 'information or warning'),
+    (re.compile(r'^(warning|txWarning|warningHtml|warningInv|warningPlural|suppressedwarning)'), 'warning'),
+    (re.compile(r'^(hint|txHint|hintHtml|hintInv|hintPlural|signpost)'), 'information'),
+]
+CALL = re.compile(r'\b(rule\w*|txRule|warning\w*|txWarning|hint\w*|txHint|fail|signpost|suppressedwarning|preciseRule)\s*\(')
+
+def area(rel):
+    if '/instance/' in rel or '/validation/codesystem/' in rel or '/validation/special/' in rel:
+        return 'instance'
+    if '/r5/elementmodel/' in rel or '/utilities/xhtml/' in rel:
+        return 'instance'  # the readers: JSON and XML errors are part of validating a file
+    if '/r5/fhirpath/' in rel:
+        return 'instance'  # invariants run through the FHIRPath engine
+    if '/r5/terminologies/' in rel:
+        return 'instance'  # bindings are checked through the terminology layer
+    if '/conformance/profile/' in rel:
+        return 'snapshot'
+    return 'other'
+
+uses = defaultdict(lambda: {'severity': set(), 'type': set(), 'files': set(), 'areas': set()})
+for dirpath, _, files in os.walk(java_root):
+    for f in files:
+        if not f.endswith('.java') or f == 'I18nConstants.java' or '/src/test/' in dirpath:
+            continue
+        path = os.path.join(dirpath, f)
+        rel = os.path.relpath(path, java_root)
+        text = open(path, encoding='utf-8', errors='replace').read()
+        for m in re.finditer(r'I18nConstants\.(\w+)', text):
+            const = m.group(1)
+            key = const_to_key.get(const)
+            if key is None:
+                continue
+            u = uses[key]
+            u['files'].add(f[:-5])
+            u['areas'].add(area(rel))
+            # The call this constant is an argument of: the nearest call opened before it.
+            before = text[max(0, m.start() - 700):m.start()]
+            calls = list(CALL.finditer(before))
+            if calls:
+                name = calls[-1].group(1)
+                for pattern, sev in SEVERITY:
+                    if pattern.match(name):
+                        u['severity'].add(sev)
+                        break
+                t = re.findall(r'IssueType\.([A-Z_]+)', before[calls[-1].start():])
+                if t:
+                    u['type'].add(t[-1].lower().replace('_', '-'))
+
+conformance = json.load(open(conformance_path))
+ours = set()
+for run in conformance['runs']:
+    for msg in run.get('ours', []):
+        ours.add(msg.get('text', '').replace('\n', ' '))
+
+# careplan's own wordings: every string literal of the validator's source,
+# its `{...}` placeholders standing for any text.
+CAREPLAN_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src')
+literals = []
+for dirpath, _, files in os.walk(CAREPLAN_SRC):
+    if os.sep + 'server' in dirpath or os.sep + 'prsb' in dirpath:
+        continue
+    for f in files:
+        if f.endswith('.rs'):
+            rel = os.path.relpath(os.path.join(dirpath, f), os.path.join(CAREPLAN_SRC, '..'))
+            for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', open(os.path.join(dirpath, f), encoding='utf-8').read()):
+                text = m.group(1).replace("\\'", "'").replace('\\"', '"')
+                if len(text) >= 12:
+                    literals.append((re.sub(r'\{[^{}]*\}', 'X', text), rel))
+
+def evidence(key):
+    """Where careplan shows the key's wording: on the shared cases, or in its code."""
+    regex, literal = template(keys[key])
+    if literal < 12:
+        return None  # too little fixed wording to tell which rule a message is
+    if any(regex.match(m) for m in ours):
+        return 'the shared cases'
+    for text, rel in literals:
+        if regex.match(text):
+            return rel
+    return None
+
+rows = []
+counts = defaultdict(int)
+for key in sorted(keys, key=str.lower):
+    u = uses.get(key)
+    shown = evidence(key)
+    if shown == 'the shared cases':
+        status = 'implemented (seen on the shared cases)'
+    elif shown:
+        status = f'implemented (its wording is in `{shown}`; no shared case shows it)'
+    elif u and 'instance' in u['areas']:
+        status = 'not yet'
+    elif u and 'snapshot' in u['areas']:
+        status = 'not applicable: raised while generating snapshots, not while validating an instance'
+    elif u:
+        status = 'not applicable: raised outside instance validation (' + ', '.join(sorted(u['files']))[:80] + ')'
+    else:
+        status = 'not applicable: no code of the reference raises it'
+    counts[status.split(':')[0].split(' (')[0]] += 1
+    sev = ' / '.join(sorted(u['severity'])) if u else ''
+    typ = ' / '.join(sorted(u['type'])) if u else ''
+    where = ', '.join(sorted(u['files']))[:60] if u else ''
+    rows.append(f'| `{key}` | {sev} | {typ} | {where} | {status} |')
+
+print('# Rule catalogue: the HL7 Java validator\'s message keys and careplan')
+print()
+print('Generated by `tools/rule_catalogue.py` from the reference validator\'s source (hapifhir/org.hl7.fhir.core at the commit of')
+print('`../shared/hl7-validator-messages`), its message catalogue, and `careplan conformance --all --json` on the shared cases.')
+print('`cargo test --test rule_catalogue` checks every key is here and that the `implemented` rows are exactly the keys whose wording')
+print('careplan\'s messages on the shared cases match. Severity and issue type are read off the call that raises the key (blank where')
+print('the reference raises it through a helper).')
+print()
+print('| status | keys |')
+print('| --- | --- |')
+for k in ['implemented', 'not yet', 'not applicable']:
+    print(f'| {k} | {counts[k]} |')
+print(f'| all | {len(keys)} |')
+print()
+print('| key | severity | issue type | raised in | careplan |')
+print('| --- | --- | --- | --- | --- |')
+for r in rows:
+    print(r)
