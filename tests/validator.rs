@@ -478,3 +478,23 @@ fn a_primitive_with_only_an_id_fails_ele_1_alone() {
     assert!(errs[0].message.starts_with("Constraint failed: ele-1"), "{errs:#?}");
     assert_eq!(errs[0].expression, "Patient.implicitRules");
 }
+
+/// `#id` inside a contained Questionnaire names a resource of its container:
+/// a ValueSet contained beside it in the QuestionnaireResponse is found.
+#[test]
+fn a_contained_questionnaire_finds_a_value_set_contained_beside_it() {
+    let response = |code: &str| {
+        format!(
+            r##"{{"resourceType":"QuestionnaireResponse","status":"completed","questionnaire":"#phq",
+            "contained":[
+              {{"resourceType":"Questionnaire","id":"phq","status":"active","item":[{{"linkId":"1","text":"Interest","type":"choice","answerValueSet":"#VSPHQ9"}}]}},
+              {{"resourceType":"ValueSet","id":"VSPHQ9","status":"active","compose":{{"include":[{{"system":"http://loinc.org","concept":[{{"code":"LA6568-5"}},{{"code":"LA6569-3"}}]}}]}}}}],
+            "item":[{{"linkId":"1","answer":[{{"valueCoding":{{"system":"http://loinc.org","code":"{code}"}}}}]}}]}}"##
+        )
+    };
+    let errs = errors(&response("LA6568-5"));
+    assert!(errs.is_empty(), "{errs:#?}");
+    let errs = errors(&response("LA9999-9"));
+    assert!(!errs.iter().any(|i| i.message.contains("not found")), "{errs:#?}");
+    assert!(errs.iter().any(|i| i.message.contains("LA9999-9")), "{errs:#?}");
+}

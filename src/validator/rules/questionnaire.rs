@@ -21,9 +21,26 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
     };
     let Some(canonical) = qref.text().or_else(|| qref.child_text("reference")).filter(|s| !s.is_empty()) else { return };
     let questionnaire: Option<std::sync::Arc<Value>> = if let Some(id) = canonical.strip_prefix('#') {
-        node.children_named("contained")
-            .find(|c| c.child_text("id") == Some(id) && c.resource_type.as_deref() == Some("Questionnaire"))
-            .map(|c| std::sync::Arc::new(crate::convert::resource_to_json(c, walk.ctx)))
+        node.children_named("contained").find(|c| c.child_text("id") == Some(id) && c.resource_type.as_deref() == Some("Questionnaire")).map(|c| {
+            // `#id` inside a contained resource names a resource of the
+            // container: the response's other contained ValueSets are the
+            // questionnaire's to refer to (answerValueSet: "#vs").
+            let mut q = crate::convert::resource_to_json(c, walk.ctx);
+            let siblings: Vec<Value> = node
+                .children_named("contained")
+                .filter(|s| s.resource_type.as_deref() == Some("ValueSet"))
+                .map(|s| crate::convert::resource_to_json(s, walk.ctx))
+                .collect();
+            if !siblings.is_empty() {
+                if !q["contained"].is_array() {
+                    q["contained"] = Value::Array(Vec::new());
+                }
+                if let Some(list) = q["contained"].as_array_mut() {
+                    list.extend(siblings);
+                }
+            }
+            std::sync::Arc::new(q)
+        })
     } else {
         match walk.ctx.entry(canonical).map(|e| e.resource_type.clone()) {
             Some(rt) if rt == "Questionnaire" => walk.ctx.resource_json(canonical),
