@@ -1129,9 +1129,11 @@ pub fn visible(svc: &Service, req: &Request, resources: Vec<Value>) -> FhirResul
 /// `goal` list), so the view neither fails on them nor reveals their ids.
 /// `gate` is the request's own (`Service::execute`), so the request's
 /// AuditEvent names every resource shown, withheld or released.
-pub fn visible_versions(gate: &Gate, versions: Vec<Version>) -> FhirResult<(Vec<Version>, bool)> {
+/// What `elsewhere` names (a plan's links into other people's records, left
+/// out of it) is taken out the same way and marks the answer too.
+pub fn visible_versions(gate: &Gate, versions: Vec<Version>, elsewhere: &BTreeSet<(String, String)>) -> FhirResult<(Vec<Version>, bool)> {
     let mut kept = Vec::with_capacity(versions.len());
-    let mut gone: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut gone: BTreeSet<(String, String)> = elsewhere.clone();
     for (i, v) in versions.into_iter().enumerate() {
         let json = resource_of(&v)?;
         if i == 0 {

@@ -36,10 +36,33 @@ use crate::issue::IssueCode;
 /// is refused rather than read without end.
 pub const MAX_PLAN_RESOURCES: usize = 10_000;
 
+/// The resources of one plan, and what they link to in other people's
+/// records (left out; [`Closure::without_elsewhere`] takes the links out).
+pub struct Closure {
+    pub versions: Vec<Version>,
+    pub elsewhere: std::collections::BTreeSet<(String, String)>,
+}
+
+impl Closure {
+    /// The versions with their links to what is elsewhere taken out, as a
+    /// post reads the plan (no reader sees them, so they are not labelled).
+    pub fn without_elsewhere(mut self) -> FhirResult<Vec<Version>> {
+        if !self.elsewhere.is_empty() {
+            for v in self.versions.iter_mut() {
+                let mut json = resource_of(v)?;
+                if access::unlink(&mut json, &self.elsewhere) {
+                    v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
+                }
+            }
+        }
+        Ok(self.versions)
+    }
+}
+
 /// The CarePlan and every resource of the plan (see the module's comment),
 /// as they are now, or as they were at `moment`. The plan comes first, then
 /// the rest in the order they were reached.
-pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Option<i64>) -> FhirResult<Vec<Version>> {
+pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Option<i64>) -> FhirResult<Closure> {
     let fetch = |t: &str, id: &str| -> FhirResult<Option<Version>> {
         let found = match moment {
             Some(m) => store::as_at(conn, t, id, m)?,
@@ -119,15 +142,7 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
             }
         }
     }
-    if !elsewhere.is_empty() {
-        for v in out.iter_mut() {
-            let mut json = resource_of(v)?;
-            if access::unlink(&mut json, &elsewhere) {
-                v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
-            }
-        }
-    }
-    Ok(out)
+    Ok(Closure { versions: out, elsewhere })
 }
 
 /// Every relative reference (`Type/id`, possibly versioned) in a resource.
@@ -146,15 +161,15 @@ pub fn everything(svc: &Service, gate: &Gate, id: &str, req: &Request) -> FhirRe
     if let Some((name, _)) = req.query.iter().find(|(k, _)| k != "_format" && k != "_pretty") {
         return Err(FhirError::bad_request(format!("CarePlan/$everything takes no parameter '{name}': it answers the whole plan as it is now")));
     }
-    let versions = svc.store.read(|conn| {
+    let closure = svc.store.read(|conn| {
         let care_plan = store::current(conn, "CarePlan", id)?.ok_or_else(|| FhirError::not_found(format!("CarePlan/{id} does not exist")))?;
         if care_plan.deleted() {
             return Err(FhirError::gone(format!("CarePlan/{id} was deleted")));
         }
         gather(svc, conn, care_plan, None)
     })?;
-    let gathered = versions.len();
-    let (versions, filtered) = access::visible_versions(gate, versions)?;
+    let gathered = closure.versions.len() + closure.elsewhere.len();
+    let (versions, filtered) = access::visible_versions(gate, closure.versions, &closure.elsewhere)?;
     let mut entries = Vec::with_capacity(versions.len());
     for (i, v) in versions.iter().enumerate() {
         let bytes = v.body.as_ref().map_or(0, Vec::len);

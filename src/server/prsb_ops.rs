@@ -85,7 +85,7 @@ pub fn view(svc: &Service, gate: &Gate, id: &str, req: &Request) -> FhirResult<R
             (Some(v), None) => store::version(conn, "CarePlan", id, v + 1)?.map(|next| next.last_updated - 1),
             (None, None) => None,
         };
-        read_plan(svc, conn, Some(gate), care_plan, moment).map(|(plan, filtered, _)| (plan, filtered))
+        read_plan(svc, conn, Some(gate), care_plan, moment, false).map(|(plan, filtered, _)| (plan, filtered))
     })?;
     let (plan, filtered) = plan;
     let plan = if flag(req, "includeArchived") { plan } else { crate::prsb::archive::active_view(&plan) };
@@ -100,13 +100,19 @@ pub fn view(svc: &Service, gate: &Gate, id: &str, req: &Request) -> FhirResult<R
 /// gate, all of it, for a writer who may write over the whole plan (the data
 /// controller's own systems, the person themselves): nothing read that way
 /// is answered, and what the write returns is judged.
-pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_plan: Version, moment: Option<i64>) -> FhirResult<(crate::prsb::CarePlan, bool, Vec<Version>)> {
+///
+/// What the plan links in other people's records is never part of it: a
+/// view (`for_post` false) shows the plan without those links and marked as
+/// filtered; a post reads it without them, and `true` then means only that
+/// something of the plan itself is withheld from the writer.
+pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_plan: Version, moment: Option<i64>, for_post: bool) -> FhirResult<(crate::prsb::CarePlan, bool, Vec<Version>)> {
     let id = care_plan.id.clone();
     let first_stored = store::version(conn, "CarePlan", &id, 1)?.map(|v| v.last_updated);
-    let versions = gather(svc, conn, care_plan, moment)?;
-    let (versions, filtered) = match gate {
-        Some(gate) => super::access::visible_versions(gate, versions)?,
-        None => (versions, false),
+    let closure = gather(svc, conn, care_plan, moment)?;
+    let (versions, filtered) = match (gate, for_post) {
+        (Some(gate), false) => super::access::visible_versions(gate, closure.versions, &closure.elsewhere)?,
+        (Some(gate), true) => super::access::visible_versions(gate, closure.without_elsewhere()?, &Default::default())?,
+        (None, _) => (closure.without_elsewhere()?, false),
     };
     let resources = versions
         .iter()

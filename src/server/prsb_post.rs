@@ -198,7 +198,7 @@ fn stored_plan(svc: &Service, conn: &Connection, req: &Request, plan: &prsb::Car
     let own_plan = access::patient_scoped(r) && r.patient.as_deref().is_some_and(|p| subject.as_deref() == Some(&format!("Patient/{p}")));
     let gate = access::Gate::new(svc, r);
     let judged = if own_plan || access::acts_for_data_controller(r, "CarePlan") { None } else { Some(&gate) };
-    let (plan, filtered, versions) = prsb_ops::read_plan(svc, conn, judged, care_plan, None)?;
+    let (plan, filtered, versions) = prsb_ops::read_plan(svc, conn, judged, care_plan, None, true)?;
     if filtered {
         return Err(FhirError::new(
             403,

@@ -377,10 +377,12 @@ pub fn reached_from(conn: &Connection, res_type: &str, id: &str, patient: &str) 
 }
 
 /// Whether the current resource is in the record (the R4 compartment) of
-/// some person other than `patient`; naming someone (a contributor, who
-/// expressed a goal) does not put it in their record.
+/// some person other than `patient` and not in `patient`'s own; naming
+/// someone (a contributor, who expressed a goal) does not put it in their
+/// record, and what is in both (a Patient linked to a relative) is theirs too.
 pub fn in_another_record(conn: &Connection, res_type: &str, id: &str, patient: Option<&str>) -> FhirResult<bool> {
-    let sql = "SELECT EXISTS (SELECT 1 FROM concern WHERE res_type = ?1 AND res_id = ?2 AND compartment AND patient IS NOT ?3)";
+    let sql = "SELECT EXISTS (SELECT 1 FROM concern WHERE res_type = ?1 AND res_id = ?2 AND compartment AND patient IS NOT ?3) \
+               AND NOT EXISTS (SELECT 1 FROM concern WHERE res_type = ?1 AND res_id = ?2 AND compartment AND patient IS ?3)";
     Ok(conn.prepare_cached(sql)?.query_row(params![res_type, id, patient], |r| r.get(0))?)
 }
 
