@@ -718,3 +718,6 @@ mod fourteenth_pass_findings;
 // The fifteenth pass (docs/security/redteam-fifteenth-pass-2026-12-06.md): y1_…, y2_….
 #[path = "security/fifteenth_pass_findings.rs"]
 mod fifteenth_pass_findings;
+// The sixteenth pass (docs/security/redteam-sixteenth-pass-2026-12-06.md): q1_…, q2_….
+#[path = "security/sixteenth_pass_findings.rs"]
+mod sixteenth_pass_findings;

@@ -44,18 +44,21 @@ pub struct Closure {
 }
 
 impl Closure {
-    /// The versions with their links to what is elsewhere taken out, as a
-    /// post reads the plan (no reader sees them, so they are not labelled).
-    pub fn without_elsewhere(mut self) -> FhirResult<Vec<Version>> {
+    /// Copies of the versions with their links to what is elsewhere taken
+    /// out, to read the plan from (no reader sees them, so they are not
+    /// labelled). A Consent keeps its links: they are the person's choices,
+    /// and one taken out of a provision would widen it.
+    pub fn without_elsewhere(&self) -> FhirResult<Vec<Version>> {
+        let mut versions = self.versions.clone();
         if !self.elsewhere.is_empty() {
-            for v in self.versions.iter_mut() {
+            for v in versions.iter_mut().filter(|v| v.res_type != "Consent") {
                 let mut json = resource_of(v)?;
                 if access::unlink(&mut json, &self.elsewhere) {
                     v.body = Some(serde_json::to_vec(&json).map_err(store::internal)?);
                 }
             }
         }
-        Ok(self.versions)
+        Ok(versions)
     }
 }
 

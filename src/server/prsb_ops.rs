@@ -109,12 +109,22 @@ pub fn read_plan(svc: &Service, conn: &Connection, gate: Option<&Gate>, care_pla
     let id = care_plan.id.clone();
     let first_stored = store::version(conn, "CarePlan", &id, 1)?.map(|v| v.last_updated);
     let closure = gather(svc, conn, care_plan, moment)?;
-    let (versions, filtered) = match (gate, for_post) {
-        (Some(gate), false) => super::access::visible_versions(gate, closure.versions, &closure.elsewhere)?,
-        (Some(gate), true) => super::access::visible_versions(gate, closure.without_elsewhere()?, &Default::default())?,
-        (None, _) => (closure.without_elsewhere()?, false),
+    // A post reads the plan without what is elsewhere but writes over the
+    // stored resources as they are: what links elsewhere (a contributor who
+    // is a relative) is not the plan's to read, nor the post's to remove.
+    let (versions, reading, filtered) = match (gate, for_post) {
+        (Some(gate), false) => {
+            let (shown, filtered) = super::access::visible_versions(gate, closure.versions, &closure.elsewhere)?;
+            (shown.clone(), shown, filtered)
+        }
+        (Some(gate), true) => {
+            let reading = closure.without_elsewhere()?;
+            let (_, withheld) = super::access::visible_versions(gate, closure.versions.clone(), &Default::default())?;
+            (closure.versions, reading, withheld)
+        }
+        (None, _) => (closure.versions.clone(), closure.without_elsewhere()?, false),
     };
-    let resources = versions
+    let resources = reading
         .iter()
         .map(|v| {
             let bytes = v.body.as_deref().unwrap_or_default();

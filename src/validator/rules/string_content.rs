@@ -78,13 +78,21 @@ fn first_markup(value: &str) -> Option<usize> {
 /// Whether text holds something shaped like an HTML tag (`<name` or
 /// `<name attributes` then `>`), judged as the reference validator judges it:
 /// a candidate counts only when another `<` follows it later in the text.
+/// One pass: the `<`s and `>`s are visited in order, and a tag's inside is
+/// read only when its `>` comes before the next `<`, so insides never overlap.
 fn holds_html_tag(value: &str) -> bool {
-    let mut rest = value;
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open + 1..];
-        let (Some(close), Some(next_open)) = (rest.find('>'), rest.find('<')) else { return false };
-        if close < next_open && looks_like_tag(&rest[..close]) {
-            return true;
+    let opens: Vec<usize> = value.match_indices('<').map(|(i, _)| i).collect();
+    let closes: Vec<usize> = value.match_indices('>').map(|(i, _)| i).collect();
+    let mut next_close = 0;
+    for pair in opens.windows(2) {
+        let (open, next_open) = (pair[0], pair[1]);
+        while next_close < closes.len() && closes[next_close] < open {
+            next_close += 1;
+        }
+        match closes.get(next_close) {
+            Some(&close) if close < next_open && looks_like_tag(&value[open + 1..close]) => return true,
+            Some(_) => {}
+            None => return false,
         }
     }
     false
@@ -114,6 +122,9 @@ mod tests {
         assert!(!holds_html_tag("dose <5 mg"));
         // As the reference judges it: a last tag with no `<` after it does not count.
         assert!(!holds_html_tag("Hello <b>world"));
+        assert!(holds_html_tag("<<b>x<"), "a `<` with no tag before a real one");
+        assert!(!holds_html_tag(&"<".repeat(10_000)));
+        assert!(!holds_html_tag(&"<a".repeat(10_000)));
     }
 
     #[test]

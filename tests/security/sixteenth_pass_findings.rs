@@ -1,0 +1,65 @@
+//! Findings of the sixteenth red-team pass (docs/security/), each
+//! reproduced on a real server on loopback and shown fixed.
+
+use super::*;
+
+fn store_plan(who: &As, plan: &Value) -> Response {
+    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
+}
+
+/// Q1: a carer recorded in another person's record, whom a person's plan
+/// consent permits, stays permitted through every view and post of the plan.
+#[test]
+fn q1_a_consent_naming_someone_in_another_record_survives_views_and_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    put(&admin, &json!({"resourceType": "RelatedPerson", "id": "spouse-of-bob", "patient": {"reference": "Patient/bob"}, "name": [{"text": "Spouse"}]}));
+    let plan = json!({"id": "csp-q1", "person": {"name": "Gail Q", "nhsNumber": "9990000174", "birthDate": "1950-03-01"},
+        "goals": [{"id": "g1", "freeText": "Walk"}],
+        "consentForInformationSharing": {"date": "2026-12-01T10:00:00Z", "consent": "Given: share with the family carer",
+            "sharedWith": [{"name": "Spouse (family carer)", "fhirReference": "RelatedPerson/spouse-of-bob"}]}});
+    put(&admin, &json!({"resourceType": "Patient", "id": "gail", "name": [{"text": "Gail Q"}], "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000174"}], "birthDate": "1950-03-01"}));
+    let r = store_plan(&admin, &plan);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let own = As { srv: &srv, token: token("gail-app", "patient/*.cruds", json!({"patient": "gail", "fhirUser": "Patient/gail"})) };
+    let care_plan = own.ids("CarePlan?subject=Patient/gail")[0].clone();
+    let spouse = As { srv: &srv, token: token("spouse", "user/*.rs", json!({"fhirUser": "RelatedPerson/spouse-of-bob"})) };
+    assert_eq!(spouse.get(&care_plan).status(), 200);
+
+    let everything: Value = own.get(&format!("{care_plan}/$everything")).json().unwrap();
+    let consent = everything["entry"].as_array().unwrap().iter().filter_map(|e| e.get("resource")).find(|r| r["resourceType"] == "Consent").unwrap().clone();
+    assert!(consent["provision"].to_string().contains("RelatedPerson/spouse-of-bob"), "shown whole: {consent}");
+
+    let mut view: Value = own.get(&format!("{care_plan}/$prsb?includeArchived=true")).json().unwrap();
+    assert_eq!(view["consentForInformationSharing"]["sharedWith"], plan["consentForInformationSharing"]["sharedWith"]);
+    view["goals"][0]["freeText"] = json!("Walk to the shop");
+    let r = store_plan(&own, &view);
+    let status = r.status();
+    let body = r.text().unwrap();
+    assert_eq!(status, 200, "{body}\nstored plan as the person reads it: {}\nview posted: {view}", own.get(&care_plan).text().unwrap());
+    assert_eq!(spouse.get(&care_plan).status(), 200, "still permitted after the person's own post");
+}
+
+/// Q4: a post of a plan keeps what its resources say of other people
+/// (a contributor who is a relative), though the plan never reads it.
+#[test]
+fn q4_a_post_keeps_links_to_other_people_it_does_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    let plan = json!({"id": "csp-q4", "person": {"name": "Hana Q", "nhsNumber": "9990000182", "birthDate": "1950-03-01"}, "goals": [{"id": "g1", "freeText": "Walk"}]});
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
+    let goal = admin.ids("Goal?identifier=https://careplan.example/fhir/Id/plan-item|csp-q4/g1")[0].clone();
+    let mut g = admin.bundle(&goal);
+    g["expressedBy"] = json!({"reference": "Patient/bob"});
+    put(&admin, &g);
+    let mut changed = plan.clone();
+    changed["goals"][0]["freeText"] = json!("Walk further");
+    assert_eq!(store_plan(&admin, &changed).status(), 200);
+    let after = admin.bundle(&goal);
+    assert_eq!(after["description"]["text"], "Walk further");
+    assert_eq!(after["expressedBy"]["reference"], "Patient/bob", "{after}");
+}
