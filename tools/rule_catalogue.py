@@ -57,7 +57,7 @@ SEVERITY = [
 CALL = re.compile(r'\b(rule\w*|txRule|warning\w*|txWarning|hint\w*|txHint|fail|signpost|suppressedwarning|preciseRule)\s*\(')
 
 def area(rel):
-    if '/instance/' in rel or '/validation/codesystem/' in rel or '/validation/special/' in rel:
+    if '/instance/' in rel or '/validation/codesystem/' in rel or '/validation/special/' in rel or rel.endswith('/validation/BaseValidator.java'):
         return 'instance'
     if '/r5/elementmodel/' in rel or '/utilities/xhtml/' in rel:
         return 'instance'  # the readers: JSON and XML errors are part of validating a file
