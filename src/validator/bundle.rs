@@ -17,6 +17,17 @@ pub(crate) struct BundleEntry<'n> {
     pub resource: Option<&'n Node>,
 }
 
+impl<'n> BundleEntry<'n> {
+    /// The server base that relative references from this entry resolve
+    /// against: that of its RESTful fullUrl, when the fullUrl ends with the
+    /// entry resource's own type and id (without an id, it names no base).
+    fn base(&self) -> Option<&'n str> {
+        let (base, ty, id) = self.full_url.and_then(restful_parts)?;
+        let resource = self.resource?;
+        (resource.resource_type.as_deref() == Some(ty) && resource.child_text("id") == Some(id)).then_some(base)
+    }
+}
+
 pub(crate) struct BundleIndex<'n> {
     pub node: &'n Node,
     pub bundle_type: Option<&'n str>,
@@ -55,10 +66,16 @@ impl<'n> BundleIndex<'n> {
     }
 
     /// A relative reference (`Patient/1`) made absolute against the base of
-    /// the current entry's RESTful fullUrl.
+    /// the current entry's RESTful fullUrl: one that ends with the entry
+    /// resource's own type and id (without an id, the fullUrl names no base).
     fn absolute(&self, reference: &str) -> Option<String> {
-        let base = self.current.and_then(|c| self.entries[c].full_url).and_then(restful_parts).map(|(b, _, _)| b)?;
+        let base = self.entries[self.current?].base()?;
         Some(format!("{base}/{reference}"))
+    }
+
+    /// The current entry's fullUrl.
+    fn current_full_url(&self) -> Option<&'n str> {
+        self.entries[self.current?].full_url
     }
 
     /// Documents must be self-contained: every reference resolves inside.
@@ -297,22 +314,28 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return None;
         }
+        if !document_like || reference.contains(':') {
+            return None;
+        }
+        // A document is self-contained: a relative reference that resolves to
+        // nothing in it is an error, said more precisely when a resource of
+        // that type and id is there under another base
+        // (BUNDLE_BUNDLE_ENTRY_NOTFOUND, _CANNOT, _APPARENT).
+        let name = self.path.render_without_indices();
         let same_type_id = restful_parts(reference).and_then(|(_, ty, id)| bundle.by_type_id.get(&(ty, id)).cloned()).unwrap_or_default();
-        if !same_type_id.is_empty() && !reference.starts_with("http") {
-            let mut msgs = Vec::new();
-            for &ix in &same_type_id {
-                let full = bundle.entries[ix].full_url.unwrap_or("(none)");
-                msgs.push(format!(
-                    "Entry {ix} matches the reference {reference} by type and id but its fullUrl {full} does not match the full target URL {target_url} by Bundle resolution rules"
-                ));
-            }
-            for m in msgs {
-                self.warn(node, IssueCode::Required, m);
-            }
-        }
-        if document_like && !reference.contains(':') {
-            self.error(node, IssueCode::NotFound, format!("Can't find '{reference}' in the bundle"));
-        }
+        let mut found_urls: Vec<&str> = same_type_id.iter().map(|&ix| bundle.entries[ix].full_url.unwrap_or("<missing>")).collect();
+        found_urls.sort_unstable();
+        found_urls.dedup();
+        let found_list = found_urls.join(",");
+        let msg = match (same_type_id.len(), bundle.absolute(reference)) {
+            (0, _) => format!("Can't find '{reference}' in the bundle ({name})"),
+            (1, None) => format!("Can't find '{reference}' in the bundle ({name}). Note that there is a resource in the bundle with the same type and id, but it does not match because of the fullUrl based rules around matching relative references. Found '{found_list}', but it doesn't match because of the source fullUrl '{}'", bundle.current_full_url().unwrap_or_default()),
+            (n, None) => format!("Can't find '{reference}' in the bundle ({name}). Note that there are {n} resources in the bundle with the same type and id, but they do not match because of the fullUrl based rules around matching relative references. Found '{found_list}', but none of them match because of the source fullUrl '{}'", bundle.current_full_url().unwrap_or_default()),
+            (1, Some(u)) => format!("Can't find '{reference}' in the bundle ({name}). Note that there is a resource in the bundle with the same type and id, but it does not match because of the fullUrl based rules around matching relative references (must be '{u}', but found '{found_list}')"),
+            (n, Some(u)) => format!("Can't find '{reference}' in the bundle ({name}). Note that there are {n} resources in the bundle with the same type and id, but they do not match because of the fullUrl based rules around matching relative references (must be '{u}', but found these: {found_list})"),
+        };
+        let code = if same_type_id.is_empty() { IssueCode::NotFound } else { IssueCode::Invalid };
+        self.error(node, code, msg);
         None
     }
 
@@ -371,7 +394,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (from, entry) in index.entries.iter().enumerate() {
             let Some(resource) = entry.resource else { continue };
-            let base = entry.full_url.and_then(restful_parts).map(|(b, _, _)| b);
+            let base = entry.base();
             let mut refs = Vec::new();
             collect_references(resource, &mut refs);
             for r in refs {

@@ -101,6 +101,24 @@ impl PathStack {
         s
     }
 
+    /// The element's path inside its innermost resource, without indices:
+    /// `Composition.author` (what a message names an element kind by).
+    pub fn render_without_indices(&self) -> String {
+        let start = self.segments.iter().rposition(|s| matches!(s, Segment::Resource(_) | Segment::Root(_))).unwrap_or(0);
+        let mut out = String::new();
+        for seg in &self.segments[start..] {
+            let name = match seg {
+                Segment::Root(t) | Segment::Resource(t) => t,
+                Segment::Element { name, .. } | Segment::Choice { name, .. } => name,
+            };
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(name);
+        }
+        out
+    }
+
     /// The path with a child appended, without pushing it.
     pub fn render_child(&self, name: &str) -> String {
         let mut s = self.render();
