@@ -498,3 +498,27 @@ fn a_contained_questionnaire_finds_a_value_set_contained_beside_it() {
     assert!(!errs.iter().any(|i| i.message.contains("not found")), "{errs:#?}");
     assert!(errs.iter().any(|i| i.message.contains("LA9999-9")), "{errs:#?}");
 }
+
+/// A relative reference in a Bundle resolves against the base of its entry's
+/// fullUrl only when that fullUrl ends with the entry's own type and id; in a
+/// document, one that resolves to nothing is an error that says why
+/// (BUNDLE_BUNDLE_ENTRY_NOTFOUND_CANNOT).
+#[test]
+fn a_relative_reference_resolves_against_a_full_url_that_names_its_own_resource() {
+    let document = |composition_id: &str| {
+        format!(
+            r#"{{"resourceType":"Bundle","identifier":{{"system":"http://example.org/docs","value":"1"}},"type":"document","timestamp":"2023-11-11T12:16:44Z",
+            "entry":[
+              {{"fullUrl":"http://example.org/x/Composition/666","resource":{{"resourceType":"Composition",{composition_id}"status":"final","type":{{"text":"Letter"}},"date":"2023-11-11","title":"A letter","author":[{{"reference":"Organization/666"}}]}}}},
+              {{"fullUrl":"http://example.org/x/Organization/666","resource":{{"resourceType":"Organization","id":"666","name":"Lab"}}}}]}}"#
+        )
+    };
+    let errs = errors(&document(r#""id":"666","#));
+    assert!(errs.is_empty(), "{errs:#?}");
+    let errs = errors(&document(""));
+    let cannot = errs.iter().find(|i| i.expression == "Bundle.entry[0].resource.author[0]").unwrap_or_else(|| panic!("{errs:#?}"));
+    assert_eq!(
+        cannot.message,
+        "Can't find 'Organization/666' in the bundle (Composition.author). Note that there is a resource in the bundle with the same type and id, but it does not match because of the fullUrl based rules around matching relative references. Found 'http://example.org/x/Organization/666', but it doesn't match because of the source fullUrl 'http://example.org/x/Composition/666'"
+    );
+}
