@@ -301,8 +301,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 return e.resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
             }
             0 => {}
-            n => {
-                self.error(node, IssueCode::Forbidden, format!("Found {n} matches for '{reference}' in the bundle"));
+            _ => {
+                // BUNDLE_BUNDLE_MULTIPLEMATCHES, the reference check's own wording (the
+                // document check's "Found n matches … (name)" is not raised here).
+                self.error(node, IssueCode::Forbidden, format!("Multiple matches in bundle for reference {reference}"));
                 return None;
             }
         }
