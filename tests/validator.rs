@@ -522,3 +522,15 @@ fn a_relative_reference_resolves_against_a_full_url_that_names_its_own_resource(
         "Can't find 'Organization/666' in the bundle (Composition.author). Note that there is a resource in the bundle with the same type and id, but it does not match because of the fullUrl based rules around matching relative references. Found 'http://example.org/x/Organization/666', but it doesn't match because of the source fullUrl 'http://example.org/x/Composition/666'"
     );
 }
+
+/// An XML primitive holding a `<value>` element instead of a value attribute:
+/// the element is unknown, and the primitive is left empty (ele-1).
+#[test]
+fn an_xml_primitive_with_a_value_element_is_empty() {
+    let xml = r#"<Observation xmlns="http://hl7.org/fhir"><status value="final"/><code><text value="pain"/></code><valueInteger><value value="0"/></valueInteger></Observation>"#;
+    let errs: Vec<Issue> = common::validator().validate_bytes(xml.as_bytes(), Some(Format::Xml)).into_iter().filter(|i| i.severity.is_error()).collect();
+    assert!(errs.iter().any(|i| i.expression == "Observation.value.ofType(integer)" && i.message.starts_with("Constraint failed: ele-1")), "{errs:#?}");
+    assert!(errs.iter().any(|i| i.message.contains("Undefined element 'value'")), "{errs:#?}");
+    // A complex type's child named value is content.
+    assert!(errors(r#"{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":72}}"#).is_empty());
+}

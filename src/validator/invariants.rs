@@ -36,7 +36,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn invariant(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, inv: &Invariant, type_name: &str) {
-        let holds = match self.native(node, inv) {
+        let holds = match self.native(node, inv, type_name) {
             Some(result) => Ok(result),
             None => self.evaluate(node, sd, ix, inv, type_name),
         };
@@ -73,11 +73,16 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// R4's everyday invariants, decided without the engine (see [`CoreInvariant`]).
-    fn native(&self, node: &Node, inv: &Invariant) -> Option<bool> {
+    fn native(&self, node: &Node, inv: &Invariant, type_name: &str) -> Option<bool> {
         let contained = || node.children_named("contained");
         let meta_has = |c: &Node, name: &str| c.child("meta").is_some_and(|m| m.child(name).is_some());
         Some(match inv.native? {
-            CoreInvariant::Ele1 => node.value.is_some() || node.children.iter().any(|c| c.name != "id"),
+            // A primitive's value is its own, never a child: an XML `<value>`
+            // element inside one is unknown (reported as such) and no content.
+            CoreInvariant::Ele1 => {
+                let primitive = super::is_primitive_type(type_name);
+                node.value.is_some() || node.children.iter().any(|c| c.name != "id" && !(primitive && c.name == "value"))
+            }
             CoreInvariant::Ext1 => node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value")),
             CoreInvariant::Dom3 => contained_are_referenced(node),
             CoreInvariant::Dom2 => contained().all(|c| c.child("contained").is_none()),
