@@ -298,7 +298,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         let mut probe = Walk::new(self.v, self.format);
         probe.path.push_root(&p.type_name);
-        probe.resource(node, &[profile.to_string()]);
+        // The type's own definition is the base walk itself, every rule of it
+        // (a constraint profile's walk leaves out what it inherits unchanged).
+        let profiles = if p.derivation.as_deref() == Some("constraint") { vec![profile.to_string()] } else { Vec::new() };
+        probe.resource(node, &profiles);
         !probe.issues.iter().any(|i| i.severity.is_error())
     }
 

@@ -67,7 +67,16 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
         return;
     };
     let status = node.child_text("status");
-    let mut check = ResponseCheck { walk, q: &q, not_completed: !matches!(status, Some("completed" | "amended")), scopes: vec![node] };
+    let mut q_index = std::collections::HashMap::new();
+    index_items(&items_of(&q), &mut q_index);
+    let mut check = ResponseCheck {
+        walk,
+        q: &q,
+        not_completed: !matches!(status, Some("completed" | "amended")),
+        scopes: vec![node],
+        q_index,
+        answer_index: Default::default(),
+    };
     check.authored(node);
     let q_items = items_of(&q);
     check.items(&q_items, node);
@@ -86,19 +95,6 @@ fn bool_of(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// The item with this linkId anywhere under `items`.
-fn find_item<'q>(items: &[&'q Value], link_id: &str) -> Option<&'q Value> {
-    for item in items {
-        if str_of(item, "linkId") == Some(link_id) {
-            return Some(item);
-        }
-        if let Some(found) = find_item(&items_of(item), link_id) {
-            return Some(found);
-        }
-    }
-    None
-}
-
 struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     walk: &'w mut Walk<'v, 'n>,
     q: &'q Value,
@@ -106,6 +102,22 @@ struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// The QuestionnaireResponse nodes that hold the items being checked,
     /// outermost first: where enableWhen looks for the answers it tests.
     scopes: Vec<&'r Node>,
+    /// Every item of the Questionnaire by linkId (the first of a repeated
+    /// one), built once: a response may have tens of thousands of items.
+    q_index: std::collections::HashMap<&'q str, &'q Value>,
+    /// Per scope (by address), the answers its items give, by linkId, each
+    /// scope read once however many conditions ask.
+    answer_index: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<&'r str, Vec<&'r Node>>>>>,
+}
+
+/// Every item under `items`, by linkId (the first one wins, as a search would find it).
+fn index_items<'q>(items: &[&'q Value], out: &mut std::collections::HashMap<&'q str, &'q Value>) {
+    for item in items {
+        if let Some(link_id) = str_of(item, "linkId") {
+            out.entry(link_id).or_insert(item);
+        }
+        index_items(&items_of(item), out);
+    }
 }
 
 impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
@@ -138,25 +150,29 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// The `item`s of `container` (the response, an item or an answer)
     /// against `q_items`, the items the Questionnaire has at that level.
     fn items(&mut self, q_items: &[&'q Value], container: &'r Node) {
-        let mut grouped: Vec<(usize, Vec<(usize, &'r Node)>)> = Vec::new();
+        // The level's items by linkId, and the response items each one got.
+        let mut position: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(q_items.len());
+        for (i, qi) in q_items.iter().enumerate() {
+            if let Some(l) = str_of(qi, "linkId") {
+                position.entry(l).or_insert(i);
+            }
+        }
+        let mut grouped: Vec<Vec<(usize, &'r Node)>> = vec![Vec::new(); q_items.len()];
         let mut last_index = 0usize;
         for (counter, item) in container.children_named("item").enumerate() {
             let Some(link_id) = item.child_text("linkId").filter(|l| !l.is_empty()) else {
                 self.walk.error(item, IssueCode::Required, "No LinkId, so can't be validated".into());
                 continue;
             };
-            match q_items.iter().position(|qi| str_of(qi, "linkId") == Some(link_id)) {
+            match position.get(link_id).copied() {
                 Some(index) => {
                     if index < last_index {
                         self.walk.error(item, IssueCode::Structure, "Structural Error: items are out of order".into());
                     }
                     last_index = index;
-                    match grouped.iter_mut().find(|(i, _)| *i == index) {
-                        Some((_, list)) => list.push((counter, item)),
-                        None => grouped.push((index, vec![(counter, item)])),
-                    }
+                    grouped[index].push((counter, item));
                 }
-                None => match find_item(&items_of(self.q), link_id) {
+                None => match self.q_index.get(link_id).copied() {
                     Some(q_item) => {
                         self.walk.error(item, IssueCode::Structure, format!("Structural Error: item with linkid {link_id} is in the wrong place"));
                         self.walk.path.push("item", Some(counter));
@@ -170,8 +186,8 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         for (index, q_item) in q_items.iter().enumerate() {
             let link_id = str_of(q_item, "linkId").unwrap_or("");
             let enabled = self.enabled(q_item);
-            match grouped.iter().find(|(i, _)| *i == index) {
-                Some((_, found)) => {
+            match Some(&grouped[index]).filter(|found| !found.is_empty()) {
+                Some(found) => {
                     if !enabled {
                         for (counter, item) in found {
                             if item.child("answer").is_some() || item.child("item").is_some() {
@@ -296,24 +312,29 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// The answer values given to the item with this linkId: the nearest
     /// enclosing scope that holds such an item decides.
     fn answers_to(&self, link_id: &str) -> Option<Vec<&'r Node>> {
-        fn collect<'a>(node: &'a Node, link_id: &str, out: &mut Vec<&'a Node>, found: &mut bool) {
+        fn collect<'a>(node: &'a Node, out: &mut std::collections::HashMap<&'a str, Vec<&'a Node>>) {
             for item in node.children_named("item") {
-                if item.child_text("linkId") == Some(link_id) {
-                    *found = true;
-                    out.extend(item.children_named("answer").filter_map(value_node));
+                if let Some(l) = item.child_text("linkId") {
+                    out.entry(l).or_default().extend(item.children_named("answer").filter_map(value_node));
                 }
-                collect(item, link_id, out, found);
+                collect(item, out);
                 for answer in item.children_named("answer") {
-                    collect(answer, link_id, out, found);
+                    collect(answer, out);
                 }
             }
         }
         for scope in self.scopes.iter().rev() {
-            let mut out = Vec::new();
-            let mut found = false;
-            collect(scope, link_id, &mut out, &mut found);
-            if found {
-                return Some(out);
+            let key = *scope as *const Node as usize;
+            let answers = {
+                let mut cache = self.answer_index.borrow_mut();
+                std::rc::Rc::clone(cache.entry(key).or_insert_with(|| {
+                    let mut out = std::collections::HashMap::new();
+                    collect(scope, &mut out);
+                    std::rc::Rc::new(out)
+                }))
+            };
+            if let Some(found) = answers.get(link_id) {
+                return Some(found.clone());
             }
         }
         None
