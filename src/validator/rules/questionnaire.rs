@@ -404,11 +404,50 @@ const EXT_ENABLE_WHEN_EXPRESSION: &str = "http://phr.kanta.fi/StructureDefinitio
 
 /// A Questionnaire's own rules beyond its invariants.
 pub(super) fn check_questionnaire(walk: &mut Walk<'_, '_>, node: &Node) {
-    let mut parents = vec![node];
-    questionnaire_items(walk, node, node, &mut parents);
+    let order = ItemOrder::of(node);
+    questionnaire_items(walk, node, &order);
 }
 
-fn questionnaire_items<'a>(walk: &mut Walk<'_, '_>, root: &'a Node, container: &'a Node, parents: &mut Vec<&'a Node>) {
+/// The items of a Questionnaire in document order, each with where its
+/// subtree ends, and where each linkId occurs: what the enableWhen rules
+/// look up, built once (a Questionnaire may have tens of thousands of items).
+struct ItemOrder<'a> {
+    /// Preorder number of each item node (by address) and the last number in its subtree.
+    place: std::collections::HashMap<*const Node, (usize, usize)>,
+    by_link_id: std::collections::HashMap<&'a str, Vec<(usize, &'a Node)>>,
+}
+
+impl<'a> ItemOrder<'a> {
+    fn of(root: &'a Node) -> ItemOrder<'a> {
+        fn visit<'a>(node: &'a Node, next: &mut usize, order: &mut ItemOrder<'a>) {
+            for item in node.children_named("item") {
+                let at = *next;
+                *next += 1;
+                if let Some(l) = item.child_text("linkId") {
+                    order.by_link_id.entry(l).or_default().push((at, item));
+                }
+                visit(item, next, order);
+                order.place.insert(item as *const Node, (at, *next - 1));
+            }
+        }
+        let mut order = ItemOrder { place: Default::default(), by_link_id: Default::default() };
+        visit(root, &mut 0, &mut order);
+        order
+    }
+
+    /// The first item with this linkId in document order, with its number.
+    fn first(&self, link_id: &str) -> Option<(usize, &'a Node)> {
+        self.by_link_id.get(link_id).and_then(|l| l.first().copied())
+    }
+
+    /// Whether an item with this linkId lies inside `item`'s subtree.
+    fn inside(&self, item: &Node, link_id: &str) -> bool {
+        let Some(&(start, end)) = self.place.get(&(item as *const Node)) else { return false };
+        self.by_link_id.get(link_id).is_some_and(|l| l.iter().any(|(at, _)| *at > start && *at <= end))
+    }
+}
+
+fn questionnaire_items(walk: &mut Walk<'_, '_>, container: &Node, order: &ItemOrder<'_>) {
     for (i, item) in container.children_named("item").enumerate() {
         walk.path.push("item", Some(i));
         let conditions: Vec<&Node> = item.children_named("enableWhen").collect();
@@ -417,11 +456,11 @@ fn questionnaire_items<'a>(walk: &mut Walk<'_, '_>, root: &'a Node, container: &
                 walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen must have a value for the question link".into());
                 continue;
             };
-            if question_by_id(item, question).is_some() {
+            if order.inside(item, question) {
                 walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition".into());
                 continue;
             }
-            let Some(target) = question_by_id(root, question) else {
+            let Some((target_at, target)) = order.first(question) else {
                 walk.error(
                     item,
                     IssueCode::BusinessRule,
@@ -429,50 +468,20 @@ fn questionnaire_items<'a>(walk: &mut Walk<'_, '_>, root: &'a Node, container: &
                 );
                 continue;
             };
+            let item_at = order.place.get(&(item as *const Node)).map_or(0, |p| p.0);
             if std::ptr::eq(target, item) {
                 walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen cannot refer to themselves".into());
-            } else if !is_before(item, target, parents) {
+            } else if target_at > item_at {
+                // In document order, an ancestor comes before its items.
                 walk.warn(item, IssueCode::BusinessRule, format!("The target of this enableWhen rule ({question}) comes after the question itself"));
             }
         }
         if conditions.len() > 1 && item.child("enableBehavior").is_none() {
             walk.error(item, IssueCode::Invariant, "Constraint failed: que-12: 'If there are more than one enableWhen, enableBehavior must be specified'".into());
         }
-        parents.push(item);
-        questionnaire_items(walk, root, item, parents);
-        parents.pop();
+        questionnaire_items(walk, item, order);
         walk.path.pop();
     }
-}
-
-fn question_by_id<'a>(focus: &'a Node, link_id: &str) -> Option<&'a Node> {
-    for item in focus.children_named("item") {
-        if item.child_text("linkId") == Some(link_id) {
-            return Some(item);
-        }
-        if let Some(found) = question_by_id(item, link_id) {
-            return Some(found);
-        }
-    }
-    None
-}
-
-/// Whether `target` comes before `item` in document order (a parent of the item counts as before).
-fn is_before(item: &Node, target: &Node, parents: &[&Node]) -> bool {
-    if parents.iter().any(|p| std::ptr::eq(*p, target)) {
-        return true;
-    }
-    fn contains(node: &Node, wanted: &Node) -> bool {
-        std::ptr::eq(node, wanted) || node.children.iter().any(|c| contains(c, wanted))
-    }
-    for p in parents.iter().rev() {
-        let i = p.children.iter().position(|c| contains(c, item));
-        let t = p.children.iter().position(|c| contains(c, target));
-        if let (Some(i), Some(t)) = (i, t) {
-            return i > t;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -671,5 +680,15 @@ mod tests {
         assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[2]" && m.contains("que-12")), "{e:#?}");
         let e = q(r#"[{"linkId":"g","type":"group","enableWhen":[{"question":"in","operator":"exists","answerBoolean":true}],"item":[{"linkId":"in","type":"boolean"}]}]"#);
         assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m.contains("inner question")), "{e:#?}");
+        let e = q(r#"[{"linkId":"a","type":"boolean","enableWhen":[{"question":"a","operator":"exists","answerBoolean":true}]},
+            {"linkId":"b","type":"boolean","enableWhen":[{"question":"nowhere","operator":"exists","answerBoolean":true}]}]"#);
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m.contains("cannot refer to themselves")), "{e:#?}");
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[1]" && m.contains("no question with linkId 'nowhere'")), "{e:#?}");
+        // A later target is a warning; a target in an enclosing group or earlier is fine.
+        let json = r#"{"resourceType":"Questionnaire","status":"active","item":[{"linkId":"g","type":"group","item":[
+            {"linkId":"x","type":"boolean","enableWhen":[{"question":"y","operator":"exists","answerBoolean":true}]},
+            {"linkId":"y","type":"boolean","enableWhen":[{"question":"x","operator":"exists","answerBoolean":true}]}]}]}"#;
+        let warnings: Vec<String> = v.validate_bytes(json.as_bytes(), Some(Format::Json)).into_iter().filter(|i| i.message.contains("comes after")).map(|i| i.expression).collect();
+        assert_eq!(warnings, ["Questionnaire.item[0].item[0]"]);
     }
 }
