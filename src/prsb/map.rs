@@ -1527,12 +1527,16 @@ impl<'p> Builder<'p> {
         let mut permits = Vec::new();
         if !self.recorders.is_empty() {
             permits.push(r::ConsentProvision {
+                id: Some(vocab::PLAN_PROVISION_RECORDERS.to_owned()),
                 r#type: Some("permit".into()),
                 actor: Self::actors(&self.recorders, "AUT", "author (originator)"),
                 ..Default::default()
             });
         }
         for shared in &c.shared_with {
+            // Named for whom it permits, so a later post finds it again.
+            let who = shared.fhir_reference.clone().unwrap_or_else(|| Professional::from(shared).role_identity());
+            let id = format!("{}{}", vocab::PLAN_PROVISION_SHARED, digest(&who));
             let actor = match &shared.fhir_reference {
                 Some(existing) => vec![r::ConsentProvisionActor {
                     role: Box::new(concept(vec![coding(vocab::PARTICIPATION_TYPE, vocab::INFORMATION_RECIPIENT, Some("information recipient"))], None)),
@@ -1548,7 +1552,7 @@ impl<'p> Builder<'p> {
                     Self::actors(&[urls], vocab::INFORMATION_RECIPIENT, "information recipient")
                 }
             };
-            permits.push(r::ConsentProvision { r#type: Some("permit".into()), actor, ..Default::default() });
+            permits.push(r::ConsentProvision { id: Some(id), r#type: Some("permit".into()), actor, ..Default::default() });
         }
         r::ConsentProvision {
             r#type: Some("deny".into()),

@@ -45,6 +45,42 @@ fn list<'a>(v: Option<&'a Value>) -> &'a [Value] {
     v.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
 }
 
+/// A Consent's provision after a post: the top-level rule as stored (what
+/// the person limited it by: a period, a purpose) with the mapping's type;
+/// each provision the plan makes as stored when it still permits the same
+/// actors (its restrictions kept), otherwise as mapped; and every provision
+/// written through FHIR (no plan id) kept as it was. What the plan no
+/// longer names goes.
+fn merge_provision(stored: Option<&Value>, mapped: Option<&Value>) -> Option<Value> {
+    let mapped = mapped?;
+    let Some(stored) = stored.filter(|s| s.is_object()) else { return Some(mapped.clone()) };
+    let actors = |p: &Value| -> Vec<String> {
+        let mut refs: Vec<String> = list(p.get("actor")).iter().filter_map(|a| a["reference"]["reference"].as_str().map(str::to_owned)).collect();
+        refs.sort();
+        refs
+    };
+    let plan_made = |p: &Value| p.get("id").and_then(Value::as_str).is_some_and(|id| id.starts_with("prsb-"));
+    let kept = list(stored.get("provision"));
+    let mut children: Vec<Value> = list(mapped.get("provision"))
+        .iter()
+        .map(|m| {
+            kept.iter()
+                .find(|s| plan_made(s) && s.get("id") == m.get("id") && actors(s) == actors(m))
+                .cloned()
+                .unwrap_or_else(|| m.clone())
+        })
+        .collect();
+    children.extend(kept.iter().filter(|s| !plan_made(s)).cloned());
+    let mut out = stored.clone();
+    out["type"] = mapped.get("type").cloned().unwrap_or(Value::Null);
+    if children.is_empty() {
+        out.as_object_mut().map(|o| o.remove("provision"));
+    } else {
+        out["provision"] = Value::Array(children);
+    }
+    Some(out)
+}
+
 /// `mapped` put over `stored`: the mapping's fields from `mapped`, the rest
 /// from `stored`; extensions and identifiers of others kept beside ours;
 /// `meta` kept but for the profiles the mapping claims.
@@ -76,6 +112,11 @@ pub fn merge(stored: &Value, mapped: &Value) -> Value {
             }
             "note" => {
                 out.insert(key.clone(), keep_note_authors(list(old.get("note")), value));
+            }
+            "provision" if res_type == "Consent" => {
+                if let Some(p) = merge_provision(old.get("provision"), Some(value)) {
+                    out.insert(key.clone(), p);
+                }
             }
             _ => {
                 out.insert(key.clone(), value.clone());

@@ -1059,8 +1059,14 @@ impl<'a> Reader<'a> {
     /// permit provision each (the Practitioner and its role, or one existing resource).
     fn shared_with(&self, consent: &r::Consent) -> Result<Vec<SharedWith>> {
         let nested = consent.provision.as_ref().map(|p| p.provision.as_slice()).unwrap_or_default();
+        // The recipients are those of the provisions the plan made; one
+        // written through FHIR (a permit limited to treatment, say) says
+        // more than the format can, and is the Consent's alone. A consent
+        // from before provisions were named is read whole.
+        let plan_made = |p: &r::ConsentProvision| p.id.as_deref().is_some_and(|id| id.starts_with(vocab::PLAN_PROVISION_SHARED));
+        let any_named = nested.iter().any(|p| p.id.as_deref().is_some_and(|id| id.starts_with("prsb-")));
         let mut out = Vec::new();
-        for (i, provision) in nested.iter().enumerate() {
+        for (i, provision) in nested.iter().enumerate().filter(|(_, p)| !any_named || plan_made(p)) {
             let recipients: Vec<&r::ConsentProvisionActor> = provision
                 .actor
                 .iter()

@@ -27,6 +27,11 @@ pub const UK_CORE_PROFILES: &str = "https://fhir.hl7.org.uk/StructureDefinition"
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 pub const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
+/// Element ids of the Consent provisions the mapping makes: those a plan
+/// says and a later post replaces; any other provision was written through
+/// FHIR and is kept (`owned::merge`).
+pub const PLAN_PROVISION_RECORDERS: &str = "prsb-recorders";
+pub const PLAN_PROVISION_SHARED: &str = "prsb-shared-";
 pub const ODS_ORGANISATION: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 pub const SDS_JOB_ROLE: &str = "https://fhir.nhs.uk/CodeSystem/NHSDigital-SDS-JobRoleCode";
 pub const TREATMENT_FUNCTION: &str =

@@ -63,3 +63,44 @@ fn q4_a_post_keeps_links_to_other_people_it_does_not_read() {
     assert_eq!(after["description"]["text"], "Walk further");
     assert_eq!(after["expressedBy"]["reference"], "Patient/bob", "{after}");
 }
+
+/// The seventeenth pass's P1: a post of the plan keeps what the person's
+/// Consent says beyond the format (a recipient limited to a purpose, a
+/// recipient added through FHIR), and removes only what the plan no longer
+/// names.
+#[test]
+fn p1_a_post_keeps_the_consent_rules_the_plan_cannot_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    put(&admin, &json!({"resourceType": "Patient", "id": "ida", "name": [{"text": "Ida P"}], "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000190"}], "birthDate": "1950-03-01"}));
+    put(&admin, &json!({"resourceType": "Practitioner", "id": "nurse", "name": [{"text": "Nurse"}]}));
+    let plan = json!({"id": "csp-p1", "person": {"name": "Ida P", "nhsNumber": "9990000190", "birthDate": "1950-03-01"}, "goals": [{"id": "g1", "freeText": "Walk"}],
+        "consentForInformationSharing": {"consent": "Given", "sharedWith": [{"name": "GP", "fhirReference": "Practitioner/gp"}, {"name": "Nurse", "fhirReference": "Practitioner/nurse"}]}});
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
+    let own = As { srv: &srv, token: token("ida-app", "patient/*.cruds", json!({"patient": "ida", "fhirUser": "Patient/ida"})) };
+    let consent_id = own.ids("Consent?patient=Patient/ida")[0].clone();
+    let mut consent = own.bundle(&consent_id);
+    // The person limits the GP to treatment, and adds a carer through FHIR.
+    let provisions = consent["provision"]["provision"].as_array_mut().unwrap();
+    let gp = provisions.iter_mut().find(|p| p.to_string().contains("Practitioner/gp")).unwrap();
+    gp["purpose"] = json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}]);
+    provisions.push(json!({"type": "permit", "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": "Practitioner/other"}}]}));
+    let r = own.send(Method::PUT, &consent_id, &consent);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+
+    // The importer posts the plan again, the nurse no longer shared with.
+    let mut again = plan.clone();
+    again["consentForInformationSharing"]["sharedWith"] = json!([{"name": "GP", "fhirReference": "Practitioner/gp"}]);
+    let r = store_plan(&admin, &again);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let after = own.bundle(&consent_id)["provision"].to_string();
+    assert!(after.contains("TREAT"), "the GP's limit stays: {after}");
+    assert!(after.contains("Practitioner/other"), "the carer added through FHIR stays: {after}");
+    assert!(!after.contains("Practitioner/nurse"), "the recipient the plan no longer names goes: {after}");
+    // The PRSB view names only whom the plan shares with.
+    let care_plan = own.ids("CarePlan?subject=Patient/ida")[0].clone();
+    let view = own.bundle(&format!("{care_plan}/$prsb"));
+    assert_eq!(view["consentForInformationSharing"]["sharedWith"], again["consentForInformationSharing"]["sharedWith"]);
+}
