@@ -1577,7 +1577,11 @@ impl<'p> Builder<'p> {
             extension.push(self.location_extension(location));
         }
         let consent = r::Consent {
-            meta: meta(profile::CONSENT),
+            meta: meta(profile::CONSENT).map(|mut m| {
+                let section = serde_json::to_string(c).unwrap_or_default();
+                m.tag.push(t::Coding { system: Some(vocab::consent_applied_tag_system().into()), code: Some(digest(&section).into()), ..Default::default() });
+                m
+            }),
             text: narrative(&format!("Consent for information sharing: {}", c.consent)),
             extension,
             identifier: vec![self.identifier(key::CONSENT)],

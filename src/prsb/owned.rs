@@ -51,9 +51,15 @@ fn list<'a>(v: Option<&'a Value>) -> &'a [Value] {
 /// actors (its restrictions kept), otherwise as mapped; and every provision
 /// written through FHIR (no plan id) kept as it was. What the plan no
 /// longer names goes.
-fn merge_provision(stored: Option<&Value>, mapped: Option<&Value>) -> Option<Value> {
+fn merge_provision(stored: Option<&Value>, mapped: Option<&Value>, same_section: bool) -> Option<Value> {
     let mapped = mapped?;
     let Some(stored) = stored.filter(|s| s.is_object()) else { return Some(mapped.clone()) };
+    if same_section {
+        // The plan says what it said when the provisions were last made
+        // from it: what the person changed since (a recipient withdrawn, a
+        // limit added) stands.
+        return Some(stored.clone());
+    }
     let actors = |p: &Value| -> Vec<String> {
         let mut refs: Vec<String> = list(p.get("actor")).iter().filter_map(|a| a["reference"]["reference"].as_str().map(str::to_owned)).collect();
         refs.sort();
@@ -61,16 +67,32 @@ fn merge_provision(stored: Option<&Value>, mapped: Option<&Value>) -> Option<Val
     };
     let plan_made = |p: &Value| p.get("id").and_then(Value::as_str).is_some_and(|id| id.starts_with("prsb-"));
     let kept = list(stored.get("provision"));
+    // A consent made before provisions were named: a permit of recipients
+    // or recorders only (the mapping's shape) is the plan's.
+    let legacy = !kept.iter().any(plan_made);
+    let plan_shaped = |p: &Value| {
+        p.get("id").is_none()
+            && p["type"] == "permit"
+            && list(p.get("actor")).iter().all(|a| a["role"]["coding"].as_array().into_iter().flatten().any(|c| c["code"] == "IRCP" || c["code"] == "AUT"))
+    };
+    let mine = |s: &Value| plan_made(s) || (legacy && plan_shaped(s));
+    let mut used = vec![false; kept.len()];
     let mut children: Vec<Value> = list(mapped.get("provision"))
         .iter()
         .map(|m| {
-            kept.iter()
-                .find(|s| plan_made(s) && s.get("id") == m.get("id") && actors(s) == actors(m))
-                .cloned()
-                .unwrap_or_else(|| m.clone())
+            let found = kept.iter().enumerate().find(|(i, s)| !used[*i] && mine(s) && (s.get("id") == m.get("id") || s.get("id").is_none()) && actors(s) == actors(m));
+            match found {
+                Some((i, s)) => {
+                    used[i] = true;
+                    let mut s = s.clone();
+                    s["id"] = m.get("id").cloned().unwrap_or(Value::Null);
+                    s
+                }
+                None => m.clone(),
+            }
         })
         .collect();
-    children.extend(kept.iter().filter(|s| !plan_made(s)).cloned());
+    children.extend(kept.iter().filter(|s| !mine(s)).cloned());
     let mut out = stored.clone();
     out["type"] = mapped.get("type").cloned().unwrap_or(Value::Null);
     if children.is_empty() {
@@ -108,13 +130,26 @@ pub fn merge(stored: &Value, mapped: &Value) -> Value {
                 if !profiles.is_empty() {
                     meta.insert("profile".into(), Value::Array(profiles));
                 }
+                // Our tags follow the mapping; others' stay.
+                let ours_tag = |t: &Value| t["system"].as_str().is_some_and(ours);
+                let tags: Vec<Value> = list(meta.get("tag")).iter().filter(|t| !ours_tag(t)).chain(list(value.get("tag")).iter().filter(|t| ours_tag(t))).cloned().collect();
+                if tags.is_empty() {
+                    meta.shift_remove("tag");
+                } else {
+                    meta.insert("tag".into(), Value::Array(tags));
+                }
                 out.insert(key.clone(), Value::Object(meta));
             }
             "note" => {
                 out.insert(key.clone(), keep_note_authors(list(old.get("note")), value));
             }
             "provision" if res_type == "Consent" => {
-                if let Some(p) = merge_provision(old.get("provision"), Some(value)) {
+                let applied = |r: &Map<String, Value>| {
+                    let system = super::vocab::consent_applied_tag_system();
+                    list(r.get("meta").and_then(|m| m.get("tag"))).iter().find(|t| t["system"] == system.as_str()).and_then(|t| t["code"].as_str().map(str::to_owned))
+                };
+                let same_section = applied(old).is_some() && applied(old) == applied(new);
+                if let Some(p) = merge_provision(old.get("provision"), Some(value), same_section) {
                     out.insert(key.clone(), p);
                 }
             }

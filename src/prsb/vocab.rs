@@ -32,6 +32,12 @@ pub const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 /// FHIR and is kept (`owned::merge`).
 pub const PLAN_PROVISION_RECORDERS: &str = "prsb-recorders";
 pub const PLAN_PROVISION_SHARED: &str = "prsb-shared-";
+/// `meta.tag` system of a Consent's tag saying which consent section of a
+/// plan it was last made from (a digest): a post of the same section
+/// leaves the provisions as they are, whatever the person changed since.
+pub fn consent_applied_tag_system() -> String {
+    format!("{BASE}/CodeSystem/plan-consent-applied")
+}
 pub const ODS_ORGANISATION: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 pub const SDS_JOB_ROLE: &str = "https://fhir.nhs.uk/CodeSystem/NHSDigital-SDS-JobRoleCode";
 pub const TREATMENT_FUNCTION: &str =

@@ -104,3 +104,51 @@ fn p1_a_post_keeps_the_consent_rules_the_plan_cannot_say() {
     let view = own.bundle(&format!("{care_plan}/$prsb"));
     assert_eq!(view["consentForInformationSharing"]["sharedWith"], again["consentForInformationSharing"]["sharedWith"]);
 }
+
+/// The eighteenth pass's K3 and K4: a consent written before provisions were
+/// named keeps its limits and its withdrawals through a post, and a person's
+/// withdrawal through FHIR is not undone by a post of the same plan.
+#[test]
+fn k3_k4_a_post_neither_undoes_a_withdrawal_nor_widens_an_older_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    put(&admin, &json!({"resourceType": "Patient", "id": "kay", "name": [{"text": "Kay K"}], "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000204"}], "birthDate": "1950-03-01"}));
+    let plan = json!({"id": "csp-k", "person": {"name": "Kay K", "nhsNumber": "9990000204", "birthDate": "1950-03-01"}, "goals": [{"id": "g1", "freeText": "Walk"}],
+        "consentForInformationSharing": {"consent": "Given", "sharedWith": [{"name": "GP", "fhirReference": "Practitioner/gp"}]}});
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
+    let own = As { srv: &srv, token: token("kay-app", "patient/*.cruds", json!({"patient": "kay", "fhirUser": "Patient/kay"})) };
+    let gp = staff(&srv, "gp", "user/*.rs", json!({}));
+    let care_plan = own.ids("CarePlan?subject=Patient/kay")[0].clone();
+    assert_eq!(gp.get(&care_plan).status(), 200);
+    let consent_id = own.ids("Consent?patient=Patient/kay")[0].clone();
+
+    // K4: Kay withdraws the GP through FHIR; the importer posts the same plan again.
+    let mut consent = own.bundle(&consent_id);
+    consent["provision"]["provision"].as_array_mut().unwrap().retain(|p| !p.to_string().contains("Practitioner/gp"));
+    if consent["provision"]["provision"].as_array().unwrap().is_empty() {
+        consent["provision"].as_object_mut().unwrap().remove("provision");
+    }
+    let r = own.send(Method::PUT, &consent_id, &consent);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    assert_ne!(gp.get(&care_plan).status(), 200);
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
+    assert_ne!(gp.get(&care_plan).status(), 200, "the withdrawal stands");
+
+    // K3: a consent from before provisions were named, limited to treatment.
+    let mut older = own.bundle(&consent_id);
+    older["meta"].as_object_mut().unwrap().remove("tag");
+    older["provision"]["provision"] = json!([{"type": "permit", "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "ETREAT"}],
+        "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": {"reference": "Practitioner/gp"}}]}]);
+    assert_eq!(own.send(Method::PUT, &consent_id, &older).status(), 200);
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
+    let after = own.bundle(&consent_id)["provision"].clone();
+    assert_eq!(after.to_string().matches("Practitioner/gp").count(), 1, "one permit for the GP, still limited: {after}");
+    assert!(after.to_string().contains("ETREAT"), "{after}");
+    // Withdrawn through the plan, it goes.
+    let mut without = plan.clone();
+    without["consentForInformationSharing"]["sharedWith"] = json!([]);
+    assert_eq!(store_plan(&admin, &without).status(), 200);
+    assert!(!own.bundle(&consent_id)["provision"].to_string().contains("Practitioner/gp"));
+}
