@@ -76,6 +76,7 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
         scopes: vec![node],
         q_index,
         answer_index: Default::default(),
+        condition_cache: Default::default(),
     };
     check.authored(node);
     let q_items = items_of(&q);
@@ -108,6 +109,8 @@ struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// Per scope (by address), the answers its items give, by linkId, each
     /// scope read once however many conditions ask.
     answer_index: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<&'r str, Vec<&'r Node>>>>>,
+    /// enableWhen results by (scope, condition).
+    condition_cache: std::cell::RefCell<std::collections::HashMap<(usize, String), bool>>,
 }
 
 /// Every item under `items`, by linkId (the first one wins, as a search would find it).
@@ -309,9 +312,9 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         }
     }
 
-    /// The answer values given to the item with this linkId: the nearest
-    /// enclosing scope that holds such an item decides.
-    fn answers_to(&self, link_id: &str) -> Option<Vec<&'r Node>> {
+    /// The answers of the nearest enclosing scope that holds an item with
+    /// this linkId (that scope decides), with the scope's key.
+    fn answering_scope(&self, link_id: &str) -> Option<(usize, std::rc::Rc<std::collections::HashMap<&'r str, Vec<&'r Node>>>)> {
         fn collect<'a>(node: &'a Node, out: &mut std::collections::HashMap<&'a str, Vec<&'a Node>>) {
             for item in node.children_named("item") {
                 if let Some(l) = item.child_text("linkId") {
@@ -333,19 +336,32 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                     std::rc::Rc::new(out)
                 }))
             };
-            if let Some(found) = answers.get(link_id) {
-                return Some(found.clone());
+            if answers.contains_key(link_id) {
+                return Some((key, answers));
             }
         }
         None
     }
 
+    /// Whether an enableWhen condition holds. The same condition asked of the
+    /// same scope always has the same answer: it is worked out once (many
+    /// items may share one condition on a question with many answers).
     fn condition(&self, ew: &Value) -> bool {
         let Some(question) = str_of(ew, "question") else { return true };
         let operator = str_of(ew, "operator").unwrap_or("=");
-        let given = self.answers_to(question).unwrap_or_default();
         let Some((suffix, expected)) = ew.as_object().and_then(|o| o.iter().find(|(k, _)| k.starts_with("answer") && k.len() > 6)) else { return true };
-        let expected_type = &suffix[6..];
+        let scope = self.answering_scope(question);
+        let memo = (scope.as_ref().map_or(0, |(key, _)| *key), format!("{question}\u{0}{operator}\u{0}{suffix}\u{0}{expected}"));
+        if let Some(&known) = self.condition_cache.borrow().get(&memo) {
+            return known;
+        }
+        let given: &[&Node] = scope.as_ref().and_then(|(_, answers)| answers.get(question)).map_or(&[], Vec::as_slice);
+        let holds = Self::holds(operator, &suffix[6..], expected, given);
+        self.condition_cache.borrow_mut().insert(memo, holds);
+        holds
+    }
+
+    fn holds(operator: &str, expected_type: &str, expected: &Value, given: &[&Node]) -> bool {
         if operator == "exists" {
             let wanted = expected.as_bool().unwrap_or(true);
             return given.is_empty() != wanted;
