@@ -130,6 +130,21 @@ fn audit_count(srv: &Server) -> u64 {
     auditor.bundle("AuditEvent?_summary=count")["total"].as_u64().unwrap()
 }
 
+/// A PRSB plan stored with `$from-prsb?store=true` by `who`.
+fn store_plan(who: &As, plan: &Value) -> Response {
+    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
+}
+
+/// A plan's `person`, born on the seed's date.
+fn prsb_person(name: &str, nhs: &str) -> Value {
+    json!({"name": name, "nhsNumber": nhs, "birthDate": "1950-03-01"})
+}
+
+/// One of the PRSB examples (`examples/prsb/NAME.json`).
+fn prsb_example(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/prsb/{name}.json"))).unwrap()).unwrap()
+}
+
 fn admin(srv: &Server) -> As<'_> {
     As { srv, token: token("admin", "system/*.cruds", json!({})) }
 }
@@ -555,7 +570,7 @@ fn plan_operations_audit_every_resource_they_disclose() {
     // The plan's own consent names the GP and the data controller's clinician as people to share it with.
     let mut plan: Value = serde_json::from_slice(&std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/prsb/frail-older-person-at-home.json")).unwrap()).unwrap();
     plan["consentForInformationSharing"]["sharedWith"] = json!([{"name": "GP", "fhirReference": "Practitioner/gp"}, {"name": "Data controller", "fhirReference": "Practitioner/dc"}, {"name": "Test set-up", "fhirReference": "Practitioner/setup"}]);
-    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(serde_json::to_vec(&plan).unwrap()).send().unwrap();
+    let r = store_plan(&admin, &plan);
     assert_eq!(r.status(), 200);
     let setup = staff(&srv, "setup", "user/*.cruds", json!({}));
     let id = setup.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-holroyd-2026")[0].trim_start_matches("CarePlan/").to_string();

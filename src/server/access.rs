@@ -834,8 +834,7 @@ pub fn guard_national_identifiers(svc: &Service, conn: &Connection, res_type: &s
                 continue;
             }
             let query = format!("identifier={}", crate::prsb::map::token_query(system, value));
-            let holders = matching(conn, &svc.registry, t, &query, 2, None)?;
-            if holders.iter().any(|(_, other)| other != id) {
+            if held_by_another(svc, conn, t, &query, id)? {
                 return Err(FhirError::conflict(
                     409,
                     format!("{name} {value} is already held by another {t}; it names one, so find that {t} ({t}?identifier={system}|{value}) and write to it or refer to it"),
@@ -859,12 +858,17 @@ pub fn guard_plan_identity(svc: &Service, conn: &Connection, id: &str, json: &Va
             continue;
         }
         let query = format!("identifier={}&subject={}", crate::prsb::map::token_query(&system, value), url::form_urlencoded::byte_serialize(subject.as_bytes()).collect::<String>());
-        let holders = matching(conn, &svc.registry, "CarePlan", &query, 2, None)?;
-        if holders.iter().any(|(_, other)| other != id) {
+        if held_by_another(svc, conn, "CarePlan", &query, id)? {
             return Err(FhirError::conflict(409, format!("{subject} already has a CarePlan with the plan id `{value}`; post the plan again (it updates that one) rather than making a second")).at("CarePlan.identifier"));
         }
     }
     Ok(())
+}
+
+/// Whether a resource other than `id` matches `query` (an identifier that
+/// names one resource, already held).
+fn held_by_another(svc: &Service, conn: &Connection, res_type: &str, query: &str, id: &str) -> FhirResult<bool> {
+    Ok(matching(conn, &svc.registry, res_type, query, 2, None)?.iter().any(|(_, other)| other != id))
 }
 
 /// Every identifier of our systems (`{BASE}/Id/…`) anywhere in a resource.

@@ -93,16 +93,16 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
 
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut elsewhere: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
-    // Each with whether what it refers to is part of the plan too.
-    let mut queue: VecDeque<(Version, bool)> = VecDeque::new();
+    // Each with its content when what it refers to is part of the plan too
+    // (read once: for whether it is the plan's own, and then to follow it).
+    let mut queue: VecDeque<(Version, Option<Value>)> = VecDeque::new();
     let mut out = Vec::new();
     seen.insert(("CarePlan".to_owned(), care_plan.id.clone()));
-    queue.push_back((care_plan, true));
+    queue.push_back((care_plan, Some(plan_json.clone())));
     let mut back_links_done = false;
     loop {
-        while let Some((v, follow)) = queue.pop_front() {
-            if follow {
-                let json = resource_of(&v)?;
+        while let Some((v, followed)) = queue.pop_front() {
+            if let Some(json) = followed {
                 let mut targets = Vec::new();
                 references(&json, &mut targets);
                 for (t, id) in targets {
@@ -112,8 +112,9 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
                                 elsewhere.insert((t, id));
                                 continue;
                             }
-                            let own = own_item(&resource_of(&found)?);
-                            queue.push_back((found, own));
+                            let json = resource_of(&found)?;
+                            let followed = own_item(&json).then_some(json);
+                            queue.push_back((found, followed));
                         }
                     }
                 }
@@ -140,7 +141,8 @@ pub fn gather(svc: &Service, conn: &Connection, care_plan: Version, moment: Opti
         for (t, id) in back {
             if seen.insert((t.clone(), id.clone())) {
                 if let Some(found) = fetch(&t, &id)? {
-                    queue.push_back((found, true));
+                    let json = resource_of(&found)?;
+                    queue.push_back((found, Some(json)));
                 }
             }
         }

@@ -3,14 +3,6 @@
 
 use super::*;
 
-fn example(name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/prsb/{name}.json"))).unwrap()).unwrap()
-}
-
-fn post_plan(who: &As, plan: &Value) -> Response {
-    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
-}
-
 #[test]
 fn n1_plan_identifiers_are_given_only_by_storing_a_plan_and_a_plan_is_found_only_in_its_person_s_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,15 +21,15 @@ fn n1_plan_identifiers_are_given_only_by_storing_a_plan_and_a_plan_is_found_only
     let mut alice_admin_patient = alice.bundle("Patient/alice");
     alice_admin_patient["identifier"] = json!([{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990009999"}]);
     put(&admin, &alice_admin_patient);
-    let mut squat = example("frail-older-person-at-home");
+    let mut squat = prsb_example("frail-older-person-at-home");
     squat["person"] = json!({"name": "Alice Alison", "nhsNumber": "9990009999"});
     for field in ["performingProfessional", "personCompletingRecord", "location", "consentForInformationSharing", "agreement", "careFundingSource", "responsibilityForReview"] {
         squat.as_object_mut().unwrap().remove(field);
     }
     squat["goals"].as_array_mut().unwrap().push(json!({"id": "g9", "freeText": "INJECTED: stop all medication"}));
-    let r = post_plan(&alice, &squat);
+    let r = store_plan(&alice, &squat);
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
-    let r = post_plan(&admin, &example("frail-older-person-at-home"));
+    let r = store_plan(&admin, &prsb_example("frail-older-person-at-home"));
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
     let rao = resources_of(&admin, "Practitioner?identifier=https://careplan.example/fhir/Id/professional-identifier|GMC%207123456");
     let rao = As { srv: &srv, token: token("rao", "user/*.rs", json!({"fhirUser": format!("Practitioner/{}", rao[0]["id"].as_str().unwrap())})) };
@@ -68,7 +60,7 @@ fn n2_a_clinician_cannot_claim_a_professional_identifier() {
     let r = other.send(Method::PUT, "Practitioner/other", &me);
     assert_eq!(r.status(), 403, "{}", r.text().unwrap());
     // The importer gives it, as the data controller's system.
-    let r = post_plan(&admin, &example("mental-health-crisis-best-interest"));
+    let r = store_plan(&admin, &prsb_example("mental-health-crisis-best-interest"));
     assert_eq!(r.status(), 200);
     assert!(other.get("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-brennan-crisis-2026").text().unwrap().contains("\"total\":0") || !other.get("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-brennan-crisis-2026").text().unwrap().contains("Chloe"));
 }
@@ -120,9 +112,9 @@ fn the_importer_posts_over_a_plan_whose_consent_withholds_it_from_the_importer()
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
-    let mut plan = example("frail-older-person-at-home");
-    assert_eq!(post_plan(&admin, &plan).status(), 200);
+    let mut plan = prsb_example("frail-older-person-at-home");
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
     plan["goals"][2]["whyItMatters"] = json!("Church is where I see my friends.");
-    let r = post_plan(&admin, &plan);
+    let r = store_plan(&admin, &plan);
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
 }

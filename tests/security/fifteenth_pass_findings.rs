@@ -3,14 +3,6 @@
 
 use super::*;
 
-fn store_plan(who: &As, plan: &Value) -> Response {
-    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
-}
-
-fn person(name: &str, nhs: &str) -> Value {
-    json!({"name": name, "nhsNumber": nhs, "birthDate": "1950-03-01"})
-}
-
 /// Y1: what another person's record holds is never read as part of a plan,
 /// however it is linked from it: a post neither copies it into the plan's
 /// person's record nor archives it there.
@@ -20,11 +12,11 @@ fn y1_a_post_never_copies_another_person_s_items_into_the_plan_s_person_s_record
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     let (a_nhs, c_nhs) = ("9990000131", "9990000158");
-    let c_plan = json!({"id": "same-id", "person": person("Cee Secret", c_nhs),
+    let c_plan = json!({"id": "same-id", "person": prsb_person("Cee Secret", c_nhs),
         "needs": [{"id": "n1", "kind": "need", "freeText": "C need one"}, {"id": "n2", "kind": "problem", "freeText": "C-SECRET-NEED"}],
         "goals": [{"id": "g1", "needIds": ["n1"], "freeText": "C goal"}, {"id": "g2", "needIds": ["n2"], "freeText": "C-SECRET-GOAL"}]});
     assert_eq!(store_plan(&admin, &c_plan).status(), 200);
-    let a_plan = json!({"id": "same-id", "person": person("Ann Other", a_nhs), "needs": [{"id": "n1", "kind": "need", "freeText": "A need"}],
+    let a_plan = json!({"id": "same-id", "person": prsb_person("Ann Other", a_nhs), "needs": [{"id": "n1", "kind": "need", "freeText": "A need"}],
         "goals": [{"id": "g1", "needIds": ["n1"], "freeText": "A goal"}]});
     assert_eq!(store_plan(&admin, &a_plan).status(), 200);
     let c_goal = admin.ids("Goal?identifier=https://careplan.example/fhir/Id/plan-item|same-id/g2");
@@ -80,7 +72,7 @@ fn y6_a_prsb_plan_is_not_moved_to_another_person_by_its_subject() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    let plan = json!({"id": "csp-y6", "person": person("Eve Six", "9990000166"), "goals": [{"id": "g1", "freeText": "E goal"}]});
+    let plan = json!({"id": "csp-y6", "person": prsb_person("Eve Six", "9990000166"), "goals": [{"id": "g1", "freeText": "E goal"}]});
     assert_eq!(store_plan(&admin, &plan).status(), 200);
     let e = admin.ids("Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9990000166")[0].clone();
     let care_plan = admin.ids(&format!("CarePlan?subject={e}"))[0].clone();

@@ -3,21 +3,9 @@
 
 use super::*;
 
-fn store_plan(who: &As, plan: &Value) -> Response {
-    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
-}
-
-fn person(name: &str, nhs: &str) -> Value {
-    json!({"name": name, "nhsNumber": nhs, "birthDate": "1950-03-01"})
-}
-
 fn plan_with_ods(id: &str, who: Value) -> Value {
     json!({"id": id, "person": who, "location": {"codedValue": "SH001", "freeText": "Surgery"},
         "careFundingSource": {"codedValue": "SHF1", "freeText": "NHS funded"}, "goals": [{"id": "g1", "freeText": "Walk"}]})
-}
-
-fn ids(who: &As, search: &str) -> Vec<String> {
-    who.ids(search)
 }
 
 /// X1: an organisation, site or professional is no one's record whatever a
@@ -31,9 +19,9 @@ fn x1_shared_resources_stay_shared_whatever_patient_they_name() {
     seed(&admin);
     let gp = staff(&srv, "gp", "user/*.cruds", json!({}));
     let other = staff(&srv, "other", "user/*.cruds", json!({}));
-    assert_eq!(store_plan(&gp, &plan_with_ods("csp-x1-a", person("Ann One", "9990000077"))).status(), 200);
-    let site = ids(&admin, "Location?identifier=https://fhir.nhs.uk/Id/ods-site-code|SH001");
-    let funder = ids(&admin, "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|SHF1");
+    assert_eq!(store_plan(&gp, &plan_with_ods("csp-x1-a", prsb_person("Ann One", "9990000077"))).status(), 200);
+    let site = admin.ids("Location?identifier=https://fhir.nhs.uk/Id/ods-site-code|SH001");
+    let funder = admin.ids("Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|SHF1");
     assert_eq!((site.len(), funder.len()), (1, 1));
 
     let alternate = |patient: &str| json!({"display": "managed", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/alternate-reference", "valueReference": {"reference": patient}}]});
@@ -52,7 +40,7 @@ fn x1_shared_resources_stay_shared_whatever_patient_they_name() {
     under_consent["partOf"] = alternate("Patient/carol");
     assert_eq!(admin.send(Method::PUT, &funder[0], &under_consent).status(), 200);
     assert_eq!(other.get(&funder[0]).status(), 200, "an organisation is read by everyone who may read organisations");
-    assert_eq!(store_plan(&other, &plan_with_ods("csp-x1-b", person("Bob Two", "9990000085"))).status(), 200);
+    assert_eq!(store_plan(&other, &plan_with_ods("csp-x1-b", prsb_person("Bob Two", "9990000085"))).status(), 200);
 }
 
 /// X2: a Consent is shown whole, and what a reader was shown with parts
@@ -99,13 +87,13 @@ fn x3_a_plan_that_names_another_person_is_still_updated_in_place() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    let plan = json!({"id": "csp-x3", "person": person("Eve Three", "9990000093"), "goals": [{"id": "g1", "freeText": "a goal"}]});
+    let plan = json!({"id": "csp-x3", "person": prsb_person("Eve Three", "9990000093"), "goals": [{"id": "g1", "freeText": "a goal"}]});
     assert_eq!(store_plan(&admin, &plan).status(), 200);
-    let care_plan = ids(&admin, "CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x3");
+    let care_plan = admin.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x3");
     let mut stored = admin.bundle(&care_plan[0]);
     stored["contributor"] = json!([{"reference": "Patient/bob", "display": "her neighbour helped write it"}]);
     put(&admin, &stored);
-    let goal = ids(&admin, "Goal?identifier=https://careplan.example/fhir/Id/plan-item|csp-x3/g1");
+    let goal = admin.ids("Goal?identifier=https://careplan.example/fhir/Id/plan-item|csp-x3/g1");
     let mut g = admin.bundle(&goal[0]);
     g["expressedBy"] = json!({"reference": "Patient/bob"});
     put(&admin, &g);
@@ -113,8 +101,8 @@ fn x3_a_plan_that_names_another_person_is_still_updated_in_place() {
     let mut again = plan.clone();
     again["goals"][0]["freeText"] = json!("goal words changed");
     assert_eq!(store_plan(&admin, &again).status(), 200);
-    assert_eq!(ids(&admin, "CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x3"), care_plan);
-    assert_eq!(ids(&admin, "Goal?identifier=https://careplan.example/fhir/Id/plan-item|csp-x3/g1"), goal);
+    assert_eq!(admin.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x3"), care_plan);
+    assert_eq!(admin.ids("Goal?identifier=https://careplan.example/fhir/Id/plan-item|csp-x3/g1"), goal);
     assert_eq!(store_plan(&admin, &again).status(), 200, "and the next post too");
 }
 
@@ -127,9 +115,9 @@ fn x4_a_linked_need_cannot_be_pointed_elsewhere_through_plain_fhir() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     seed(&admin);
-    let plan = json!({"id": "csp-x4", "person": person("Fay Four", "9990000107"), "goals": [{"id": "g1", "freeText": "Walk"}]});
+    let plan = json!({"id": "csp-x4", "person": prsb_person("Fay Four", "9990000107"), "goals": [{"id": "g1", "freeText": "Walk"}]});
     assert_eq!(store_plan(&admin, &plan).status(), 200);
-    let fay = ids(&admin, "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9990000107")[0].clone();
+    let fay = admin.ids("Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9990000107")[0].clone();
     put(&admin, &json!({"resourceType": "Condition", "id": "fay-problem", "code": {"text": "Falls"}, "subject": {"reference": fay}}));
     put(&admin, &json!({"resourceType": "Condition", "id": "bob-problem", "code": {"text": "Falls"}, "subject": {"reference": "Patient/bob"}}));
     let mut linked = plan.clone();
@@ -137,7 +125,7 @@ fn x4_a_linked_need_cannot_be_pointed_elsewhere_through_plain_fhir() {
     assert_eq!(store_plan(&admin, &linked).status(), 200);
 
     let other = staff(&srv, "other", "user/*.cruds", json!({}));
-    let care_plan = ids(&admin, "CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x4")[0].clone();
+    let care_plan = admin.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x4")[0].clone();
     let mut stored = other.bundle(&care_plan);
     let addresses = stored["addresses"].as_array_mut().unwrap();
     let link = addresses.iter_mut().find(|a| a["reference"] == "Condition/fay-problem").unwrap();
@@ -152,14 +140,14 @@ fn x4_a_linked_need_cannot_be_pointed_elsewhere_through_plain_fhir() {
 fn x5_one_plan_id_names_one_care_plan_of_a_person_even_when_posted_twice_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), &[]);
-    let plan = json!({"id": "csp-x5", "person": person("Gus Five", "9990000115"), "goals": [{"id": "g1", "freeText": "Walk"}]});
+    let plan = json!({"id": "csp-x5", "person": prsb_person("Gus Five", "9990000115"), "goals": [{"id": "g1", "freeText": "Walk"}]});
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let posts: Vec<_> = (0..4).map(|_| s.spawn(|| store_plan(&admin(&srv), &plan).status().as_u16())).collect();
         posts.into_iter().map(|p| p.join().unwrap()).collect()
     });
     assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
     let admin = admin(&srv);
-    assert_eq!(ids(&admin, "CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x5").len(), 1, "{statuses:?}");
+    assert_eq!(admin.ids("CarePlan?identifier=https://careplan.example/fhir/Id/plan|csp-x5").len(), 1, "{statuses:?}");
     assert_eq!(store_plan(&admin, &plan).status(), 200);
 }
 
@@ -176,7 +164,7 @@ fn x6_another_person_s_withheld_plan_under_the_same_id_is_not_looked_at() {
         "identifier": [{"system": "https://careplan.example/fhir/Id/plan", "value": "csp-x6"}]});
     put(&admin, &carol_plan);
     let other = staff(&srv, "other", "user/*.cruds", json!({}));
-    let plan = json!({"id": "csp-x6", "person": person("Hal Six", "9990000123"), "goals": [{"id": "g1", "freeText": "Walk"}]});
+    let plan = json!({"id": "csp-x6", "person": prsb_person("Hal Six", "9990000123"), "goals": [{"id": "g1", "freeText": "Walk"}]});
     let r = store_plan(&other, &plan);
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
 }

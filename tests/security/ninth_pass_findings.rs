@@ -42,7 +42,7 @@ fn r2_everything_a_plan_lists_counts_against_its_size_limit() {
     let admin = admin(&srv);
     let attorneys: Vec<Value> = (0..101).map(|i| json!({"kind": "lpaHealthAndWelfare", "name": format!("Attorney {i}")})).collect();
     let plan = json!({"id": "csp-many-attorneys", "person": {"name": "Test Person", "lastingPowersOfAttorney": attorneys}});
-    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap();
+    let r = store_plan(&admin, &plan);
     assert_eq!(r.status(), 413, "{}", r.text().unwrap());
 }
 

@@ -3,10 +3,6 @@
 
 use super::*;
 
-fn store_plan(who: &As, plan: &Value) -> Response {
-    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
-}
-
 /// Q1: a carer recorded in another person's record, whom a person's plan
 /// consent permits, stays permitted through every view and post of the plan.
 #[test]

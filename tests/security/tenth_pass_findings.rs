@@ -11,7 +11,7 @@ fn s1_every_value_a_plan_lists_counts_against_its_size_limit() {
     let strategies: Vec<String> = (0..101).map(|i| format!("strategy {i}")).collect();
     let plan = json!({"id": "csp-many-strategies", "goals": [{"id": "g1", "freeText": "Walk"}],
         "actions": [{"id": "a1", "goalIds": ["g1"], "what": {"freeText": "Walk daily"}, "suggestedStrategies": strategies}]});
-    let r = admin.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap();
+    let r = store_plan(&admin, &plan);
     assert_eq!(r.status(), 413, "{}", r.text().unwrap());
 }
 

@@ -3,14 +3,6 @@
 
 use super::*;
 
-fn store_plan(who: &As, plan: &Value) -> Response {
-    who.req(Method::POST, "$from-prsb?store=true").header("Content-Type", "application/json").body(plan.to_string()).send().unwrap()
-}
-
-fn person(name: &str, nhs: &str) -> Value {
-    json!({"name": name, "nhsNumber": nhs, "birthDate": "1950-03-01"})
-}
-
 /// The Goals with a plan-item identifier, as `(id, subject, versionId)`.
 fn goals_with_item(admin: &As, item: &str) -> Vec<(String, String, String)> {
     let b = admin.bundle(&format!("Goal?identifier=https://careplan.example/fhir/Id/plan-item|{item}"));
@@ -45,7 +37,7 @@ fn w1_a_post_never_writes_over_another_person_s_resource_reached_from_the_plan()
     let goal = |id: &str, words: &str| json!({"id": id, "freeText": words});
 
     // B's own plan, under the plan id A's plan will have, holds goal g2.
-    let b_plan = json!({"id": "same-id", "person": person("Bea Other", b_nhs), "goals": [goal("g1", "B's first"), goal("g2", "B's own goal")]});
+    let b_plan = json!({"id": "same-id", "person": prsb_person("Bea Other", b_nhs), "goals": [goal("g1", "B's first"), goal("g2", "B's own goal")]});
     assert_eq!(store_plan(&admin, &b_plan).status(), 200);
     let b_goals = goals_with_item(&admin, "same-id/g2");
     assert_eq!(b_goals.len(), 1);
@@ -55,7 +47,7 @@ fn w1_a_post_never_writes_over_another_person_s_resource_reached_from_the_plan()
 
     // A's record reaches B's goal: a GP Condition that A's plan links cites it
     // as evidence, A's Patient is linked to B's, and B's Consent names it.
-    let a_plan = json!({"id": "same-id", "person": person("Ann Person", a_nhs), "goals": [goal("g1", "A's first")]});
+    let a_plan = json!({"id": "same-id", "person": prsb_person("Ann Person", a_nhs), "goals": [goal("g1", "A's first")]});
     assert_eq!(store_plan(&admin, &a_plan).status(), 200);
     let a = patient_id(&admin, a_nhs);
     put(&admin, &json!({"resourceType": "Condition", "id": "gp-problem-a", "code": {"text": "Diabetes"}, "subject": {"reference": a},
@@ -86,11 +78,6 @@ fn w1_a_post_never_writes_over_another_person_s_resource_reached_from_the_plan()
     assert_eq!(b_goal_now["description"]["text"], "B's own goal");
 }
 
-fn example_plan(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/prsb/{name}.json"));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 fn label_r(mut resource: Value) -> Value {
     resource["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
     resource
@@ -104,7 +91,7 @@ fn w2_no_writer_can_jam_the_organisation_or_site_an_ods_code_names() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
-    let plan = example_plan("copd-smoking-cessation");
+    let plan = prsb_example("copd-smoking-cessation");
     assert_eq!(store_plan(&admin, &plan).status(), 200);
     let funder = plan["careFundingSource"]["codedValue"].as_str().unwrap();
     let site = plan["location"]["codedValue"].as_str().unwrap();
@@ -131,7 +118,7 @@ fn w2_no_writer_can_jam_the_organisation_or_site_an_ods_code_names() {
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
     let mut changed = plan.clone();
     changed["id"] = json!("csp-another-2026");
-    changed["person"] = json!(person("Walter Other", "9990000034"));
+    changed["person"] = json!(prsb_person("Walter Other", "9990000034"));
     let r = store_plan(&admin, &changed);
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
 }
@@ -178,7 +165,7 @@ fn w6_linked_needs_and_ods_codes_keep_every_plan_postable_without_duplicates() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     let nhs = "9990000042";
-    let plan = json!({"id": "csp-w6", "person": person("Ann Person", nhs), "needs": [{"id": "n1", "kind": "problem", "freeText": "Falls"}], "goals": [{"id": "g1", "needIds": ["n1"], "freeText": "Walk"}]});
+    let plan = json!({"id": "csp-w6", "person": prsb_person("Ann Person", nhs), "needs": [{"id": "n1", "kind": "problem", "freeText": "Falls"}], "goals": [{"id": "g1", "needIds": ["n1"], "freeText": "Walk"}]});
     assert_eq!(store_plan(&admin, &plan).status(), 200);
     let a = patient_id(&admin, nhs);
     put(&admin, &json!({"resourceType": "Condition", "id": "gp-w6", "code": {"text": "Falls"}, "subject": {"reference": a}}));
@@ -217,7 +204,7 @@ fn w7_a_link_to_another_person_leaves_the_person_s_own_view_readable() {
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
     let nhs = "9990000050";
-    let plan = json!({"id": "csp-w7", "person": person("Ann Person", nhs), "goals": [{"id": "g1", "freeText": "Walk"}]});
+    let plan = json!({"id": "csp-w7", "person": prsb_person("Ann Person", nhs), "goals": [{"id": "g1", "freeText": "Walk"}]});
     assert_eq!(store_plan(&admin, &plan).status(), 200);
     let a = patient_id(&admin, nhs);
     put(&admin, &patient("bob", "Bobson"));
@@ -238,7 +225,7 @@ fn w3_a_plan_s_words_for_its_sites_and_funder_stay_in_the_person_s_record() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start(dir.path(), &[]);
     let admin = admin(&srv);
-    let plan = json!({"id": "csp-w3", "person": person("Chloe Person", "9990000069"),
+    let plan = json!({"id": "csp-w3", "person": prsb_person("Chloe Person", "9990000069"),
         "location": {"freeText": "Chloe's flat on Easton Road"},
         "careFundingSource": {"codedValue": "RXX", "freeText": "Section 117 aftercare"},
         "consentForInformationSharing": {"consent": "Shared with her care team", "location": {"codedValue": "RXX01", "freeText": "Secure unit, ward 3"},
