@@ -12,6 +12,7 @@ mod element_rules;
 mod measure;
 mod questionnaire;
 mod questionnaire_answers;
+mod questionnaire_enable_when;
 mod search_parameter;
 pub mod string_content;
 

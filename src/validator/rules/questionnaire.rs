@@ -8,10 +8,14 @@
 //! A Questionnaire's own rules: enableWhen targets and que-12.
 
 use super::questionnaire_answers::{self as answers, value_node, value_type};
+use super::questionnaire_enable_when::Answers;
 use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
 use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 /// A QuestionnaireResponse against the Questionnaire it answers.
 pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
@@ -67,7 +71,7 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
         return;
     };
     let status = node.child_text("status");
-    let mut q_index = std::collections::HashMap::new();
+    let mut q_index = HashMap::new();
     index_items(&items_of(&q), &mut q_index);
     let mut check = ResponseCheck {
         walk,
@@ -75,13 +79,43 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
         not_completed: !matches!(status, Some("completed" | "amended")),
         scopes: vec![node],
         q_index,
+        levels: Default::default(),
         answer_index: Default::default(),
-        condition_cache: Default::default(),
+        arranged: Default::default(),
+        work_left: Cell::new(work_allowed(&q, node)),
     };
     check.authored(node);
-    let q_items = items_of(&q);
-    check.items(&q_items, node);
+    check.items(&q, node);
+    if check.work_left.get() == 0 {
+        check.walk.error(
+            node,
+            IssueCode::TooCostly,
+            format!(
+                "This QuestionnaireResponse is too costly to check against its Questionnaire: its repeated items and answers, each checked against the Questionnaire's items and enableWhen conditions, come to more than {} steps, so some of its items were not checked. Split it into smaller responses",
+                work_allowed(&q, node)
+            ),
+        );
+    }
 }
+
+/// The steps a response may take to check: enough for any response with
+/// items and answers in proportion to its Questionnaire, and in proportion
+/// to the size of both, so that no input costs more than a few times its
+/// own size (repeats × items and answers × conditions would not be).
+fn work_allowed(q: &Value, response: &Node) -> usize {
+    fn response_nodes(node: &Node) -> usize {
+        node.children.iter().filter(|c| c.name == "item" || c.name == "answer").map(|c| 1 + response_nodes(c)).sum()
+    }
+    fn questionnaire_items(v: &Value) -> usize {
+        items_of(v).iter().map(|i| 1 + questionnaire_items(i)).sum()
+    }
+    const BASE: usize = 500_000;
+    const PER_NODE: usize = 32;
+    BASE + PER_NODE * (response_nodes(response) + questionnaire_items(q))
+}
+
+/// What reporting a missing required item costs, in steps.
+const STEPS_PER_REPORT: usize = 32;
 
 /// The `item` array of a Questionnaire or of an item.
 fn items_of(v: &Value) -> Vec<&Value> {
@@ -105,16 +139,48 @@ struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     scopes: Vec<&'r Node>,
     /// Every item of the Questionnaire by linkId (the first of a repeated
     /// one), built once: a response may have tens of thousands of items.
-    q_index: std::collections::HashMap<&'q str, &'q Value>,
+    q_index: HashMap<&'q str, &'q Value>,
+    /// Each level of the Questionnaire (by the address of the Questionnaire
+    /// or item holding it), indexed the first time a response reaches it:
+    /// a group may repeat thousands of times.
+    levels: HashMap<usize, Rc<Level<'q>>>,
     /// Per scope (by address), the answers its items give, by linkId, each
     /// scope read once however many conditions ask.
-    answer_index: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<&'r str, Vec<&'r Node>>>>>,
-    /// enableWhen results by (scope, condition).
-    condition_cache: std::cell::RefCell<std::collections::HashMap<(usize, String), bool>>,
+    answer_index: RefCell<HashMap<usize, Rc<HashMap<&'r str, Vec<&'r Node>>>>>,
+    /// The answers to a question in a scope, arranged for one answer type
+    /// (by scope address, linkId, type): each condition is then a look-up.
+    arranged: RefCell<HashMap<(usize, &'q str, &'q str), Rc<Answers<'r>>>>,
+    /// What is left of the steps this response may take (`work_allowed`);
+    /// at zero the items not yet checked are left unchecked.
+    work_left: Cell<usize>,
+}
+
+/// The items a Questionnaire has at one level.
+struct Level<'q> {
+    items: Vec<&'q Value>,
+    /// Position of each linkId (the first, if repeated).
+    position: HashMap<&'q str, usize>,
+    /// The positions of the required items: the only ones a response
+    /// item that lacks them must be checked for.
+    required: Vec<usize>,
+}
+
+impl<'q> Level<'q> {
+    fn of(parent: &'q Value) -> Level<'q> {
+        let items = items_of(parent);
+        let mut position = HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(link_id) = str_of(item, "linkId") {
+                position.entry(link_id).or_insert(i);
+            }
+        }
+        let required = (0..items.len()).filter(|&i| bool_of(items[i], "required")).collect();
+        Level { items, position, required }
+    }
 }
 
 /// Every item under `items`, by linkId (the first one wins, as a search would find it).
-fn index_items<'q>(items: &[&'q Value], out: &mut std::collections::HashMap<&'q str, &'q Value>) {
+fn index_items<'q>(items: &[&'q Value], out: &mut HashMap<&'q str, &'q Value>) {
     for item in items {
         if let Some(link_id) = str_of(item, "linkId") {
             out.entry(link_id).or_insert(item);
@@ -150,30 +216,45 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         self.walk.path.pop();
     }
 
+    /// Takes `steps` from what the response may still take; false (and
+    /// nothing left) when there is not enough.
+    fn spend(&self, steps: usize) -> bool {
+        let left = self.work_left.get();
+        self.work_left.set(left.saturating_sub(steps));
+        left > steps
+    }
+
+    fn level(&mut self, parent: &'q Value) -> Rc<Level<'q>> {
+        let key = parent as *const Value as usize;
+        Rc::clone(self.levels.entry(key).or_insert_with(|| Rc::new(Level::of(parent))))
+    }
+
     /// The `item`s of `container` (the response, an item or an answer)
-    /// against `q_items`, the items the Questionnaire has at that level.
-    fn items(&mut self, q_items: &[&'q Value], container: &'r Node) {
-        // The level's items by linkId, and the response items each one got.
-        let mut position: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(q_items.len());
-        for (i, qi) in q_items.iter().enumerate() {
-            if let Some(l) = str_of(qi, "linkId") {
-                position.entry(l).or_insert(i);
-            }
+    /// against the items the Questionnaire has at that level, under
+    /// `parent` (the Questionnaire or an item). Only the items the
+    /// container has and the required ones are looked at, so an empty
+    /// repeat costs little however many items its level has.
+    fn items(&mut self, parent: &'q Value, container: &'r Node) {
+        let level = self.level(parent);
+        let given = container.children_named("item").count();
+        if !self.spend(1 + given + level.required.len()) {
+            return;
         }
-        let mut grouped: Vec<Vec<(usize, &'r Node)>> = vec![Vec::new(); q_items.len()];
+        // The response items each of the level's items got.
+        let mut grouped: HashMap<usize, Vec<(usize, &'r Node)>> = HashMap::new();
         let mut last_index = 0usize;
         for (counter, item) in container.children_named("item").enumerate() {
             let Some(link_id) = item.child_text("linkId").filter(|l| !l.is_empty()) else {
                 self.walk.error(item, IssueCode::Required, "No LinkId, so can't be validated".into());
                 continue;
             };
-            match position.get(link_id).copied() {
+            match level.position.get(link_id).copied() {
                 Some(index) => {
                     if index < last_index {
                         self.walk.error(item, IssueCode::Structure, "Structural Error: items are out of order".into());
                     }
                     last_index = index;
-                    grouped[index].push((counter, item));
+                    grouped.entry(index).or_default().push((counter, item));
                 }
                 None => match self.q_index.get(link_id).copied() {
                     Some(q_item) => {
@@ -186,12 +267,13 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                 },
             }
         }
-        for (index, q_item) in q_items.iter().enumerate() {
+        let in_order: BTreeSet<usize> = grouped.keys().copied().chain(level.required.iter().copied()).collect();
+        for index in in_order {
+            let q_item = level.items[index];
             let link_id = str_of(q_item, "linkId").unwrap_or("");
-            let enabled = self.enabled(q_item);
-            match Some(&grouped[index]).filter(|found| !found.is_empty()) {
+            match grouped.get(&index) {
                 Some(found) => {
-                    if !enabled {
+                    if !self.enabled(q_item) {
                         for (counter, item) in found {
                             if item.child("answer").is_some() || item.child("item").is_some() {
                                 self.walk.path.push("item", Some(*counter));
@@ -210,7 +292,10 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                     }
                 }
                 None => {
-                    if enabled && bool_of(q_item, "required") {
+                    // A missing required item is reported once per
+                    // repeat of its level: the one rule whose output can
+                    // outgrow the input, so each report takes steps too.
+                    if self.enabled(q_item) && self.spend(STEPS_PER_REPORT) {
                         let msg = format!("No response answer found for required item '{link_id}'");
                         if self.not_completed {
                             self.walk.warn(container, IssueCode::Required, msg);
@@ -255,7 +340,6 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                 self.walk.error(item, IssueCode::Invalid, format!("The minimum number of answers is {min} but this has {} answers", answer_nodes.len()));
             }
         }
-        let q_children = items_of(q_item);
         for (i, answer) in answer_nodes.iter().enumerate() {
             match item_type {
                 "group" | "question" => {
@@ -272,7 +356,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             }
             if item_type != "group" {
                 self.scopes.push(answer);
-                self.items(&q_children, answer);
+                self.items(q_item, answer);
                 self.scopes.pop();
             }
             self.walk.path.pop();
@@ -284,7 +368,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             }
             "group" => {
                 self.scopes.push(item);
-                self.items(&q_children, item);
+                self.items(q_item, item);
                 self.scopes.pop();
             }
             _ if nested > 0 && item_type != "display" => {
@@ -294,14 +378,18 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         }
     }
 
-    /// Whether a Questionnaire item is enabled, given the answers in the response.
-    fn enabled(&self, q_item: &Value) -> bool {
-        let conditions: Vec<&Value> = q_item.get("enableWhen").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    /// Whether a Questionnaire item is enabled, given the answers in the
+    /// response. Taken as enabled once the response has used up its steps.
+    fn enabled(&self, q_item: &'q Value) -> bool {
+        let conditions: &[Value] = q_item.get("enableWhen").and_then(Value::as_array).map_or(&[], Vec::as_slice);
         if conditions.is_empty() {
             return match answers::string_extension(q_item, EXT_ENABLE_WHEN_EXPRESSION) {
                 Some(expr) => self.expression_enabled(expr).unwrap_or(true),
                 None => true,
             };
+        }
+        if !self.spend(conditions.len()) {
+            return true;
         }
         let any = str_of(q_item, "enableBehavior") == Some("any");
         let mut results = conditions.iter().map(|c| self.condition(c));
@@ -314,27 +402,36 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
 
     /// The answers of the nearest enclosing scope that holds an item with
     /// this linkId (that scope decides), with the scope's key.
-    fn answering_scope(&self, link_id: &str) -> Option<(usize, std::rc::Rc<std::collections::HashMap<&'r str, Vec<&'r Node>>>)> {
-        fn collect<'a>(node: &'a Node, out: &mut std::collections::HashMap<&'a str, Vec<&'a Node>>) {
+    fn answering_scope(&self, link_id: &str) -> Option<(usize, Rc<HashMap<&'r str, Vec<&'r Node>>>)> {
+        fn collect<'a>(node: &'a Node, out: &mut HashMap<&'a str, Vec<&'a Node>>, steps: &mut usize) {
             for item in node.children_named("item") {
+                *steps += 1;
                 if let Some(l) = item.child_text("linkId") {
                     out.entry(l).or_default().extend(item.children_named("answer").filter_map(value_node));
                 }
-                collect(item, out);
+                collect(item, out, steps);
                 for answer in item.children_named("answer") {
-                    collect(answer, out);
+                    *steps += 1;
+                    collect(answer, out, steps);
                 }
             }
         }
         for scope in self.scopes.iter().rev() {
             let key = *scope as *const Node as usize;
-            let answers = {
-                let mut cache = self.answer_index.borrow_mut();
-                std::rc::Rc::clone(cache.entry(key).or_insert_with(|| {
-                    let mut out = std::collections::HashMap::new();
-                    collect(scope, &mut out);
-                    std::rc::Rc::new(out)
-                }))
+            let known = self.answer_index.borrow().get(&key).cloned();
+            let answers = match known {
+                Some(answers) => answers,
+                None => {
+                    let mut out = HashMap::new();
+                    let mut steps = 0;
+                    collect(scope, &mut out, &mut steps);
+                    if !self.spend(steps) {
+                        return None;
+                    }
+                    let answers = Rc::new(out);
+                    self.answer_index.borrow_mut().insert(key, Rc::clone(&answers));
+                    answers
+                }
             };
             if answers.contains_key(link_id) {
                 return Some((key, answers));
@@ -343,44 +440,36 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         None
     }
 
-    /// Whether an enableWhen condition holds. The same condition asked of the
-    /// same scope always has the same answer: it is worked out once (many
-    /// items may share one condition on a question with many answers).
-    fn condition(&self, ew: &Value) -> bool {
+    /// Whether an enableWhen condition holds, on the answers its question
+    /// has in the scope that decides it, arranged once per scope, question
+    /// and type however many conditions ask.
+    fn condition(&self, ew: &'q Value) -> bool {
         let Some(question) = str_of(ew, "question") else { return true };
         let operator = str_of(ew, "operator").unwrap_or("=");
         let Some((suffix, expected)) = ew.as_object().and_then(|o| o.iter().find(|(k, _)| k.starts_with("answer") && k.len() > 6)) else { return true };
-        let scope = self.answering_scope(question);
-        let memo = (scope.as_ref().map_or(0, |(key, _)| *key), format!("{question}\u{0}{operator}\u{0}{suffix}\u{0}{expected}"));
-        if let Some(&known) = self.condition_cache.borrow().get(&memo) {
-            return known;
-        }
-        let given: &[&Node] = scope.as_ref().and_then(|(_, answers)| answers.get(question)).map_or(&[], Vec::as_slice);
-        let holds = Self::holds(operator, &suffix[6..], expected, given);
-        self.condition_cache.borrow_mut().insert(memo, holds);
-        holds
-    }
-
-    fn holds(operator: &str, expected_type: &str, expected: &Value, given: &[&Node]) -> bool {
-        if operator == "exists" {
-            let wanted = expected.as_bool().unwrap_or(true);
-            return given.is_empty() != wanted;
-        }
-        let comparisons: Vec<Option<std::cmp::Ordering>> = given
-            .iter()
-            .filter(|v| v.name.strip_prefix("value").is_some_and(|t| t == expected_type))
-            .map(|v| answers::compare_to_json(expected_type, v, expected))
-            .collect();
-        use std::cmp::Ordering::*;
-        match operator {
-            "=" => comparisons.contains(&Some(Equal)),
-            "!=" => comparisons.is_empty() || comparisons.iter().any(|c| c.is_some_and(|o| o != Equal)),
-            ">" => comparisons.contains(&Some(Greater)),
-            "<" => comparisons.contains(&Some(Less)),
-            ">=" => comparisons.iter().any(|c| matches!(c, Some(Greater | Equal))),
-            "<=" => comparisons.iter().any(|c| matches!(c, Some(Less | Equal))),
-            _ => true,
-        }
+        let expected_type = &suffix[6..];
+        let Some((scope, answers)) = self.answering_scope(question) else {
+            if self.work_left.get() == 0 {
+                return true;
+            }
+            // No answer at all: only `exists = false` and `!=` hold.
+            return Answers::arrange(expected_type, &[]).hold_or_exists(operator, expected, 0);
+        };
+        let given: &[&'r Node] = answers.get(question).map_or(&[], Vec::as_slice);
+        let key = (scope, question, expected_type);
+        let known = self.arranged.borrow().get(&key).cloned();
+        let arranged = match known {
+            Some(arranged) => arranged,
+            None => {
+                if !self.spend(given.len()) {
+                    return true;
+                }
+                let arranged = Rc::new(Answers::arrange(expected_type, given));
+                self.arranged.borrow_mut().insert(key, Rc::clone(&arranged));
+                arranged
+            }
+        };
+        arranged.hold_or_exists(operator, expected, given.len())
     }
 
     /// The one FHIRPath shape an enableWhen expression extension is known to
@@ -429,8 +518,8 @@ pub(super) fn check_questionnaire(walk: &mut Walk<'_, '_>, node: &Node) {
 /// look up, built once (a Questionnaire may have tens of thousands of items).
 struct ItemOrder<'a> {
     /// Preorder number of each item node (by address) and the last number in its subtree.
-    place: std::collections::HashMap<*const Node, (usize, usize)>,
-    by_link_id: std::collections::HashMap<&'a str, Vec<(usize, &'a Node)>>,
+    place: HashMap<*const Node, (usize, usize)>,
+    by_link_id: HashMap<&'a str, Vec<(usize, &'a Node)>>,
 }
 
 impl<'a> ItemOrder<'a> {
@@ -671,6 +760,55 @@ mod tests {
         assert_clean(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":4000,"system":"http://unitsofmeasure.org","code":"m"}}]}]}"#);
         assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":6000,"system":"http://unitsofmeasure.org","code":"m"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)", "greater than the allowed maximum");
         assert_error(q, r#"{"item":[{"linkId":"q1","answer":[{"valueQuantity":{"value":1,"system":"http://unitsofmeasure.org","code":"kg"}}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)", "cannot be compared");
+    }
+
+    /// A Questionnaire whose group `g` repeats, with `m` string items
+    /// (`required` or not), and a response with `k` empty repeats of it.
+    fn repeated_group(m: usize, required: bool, k: usize) -> (String, String) {
+        let children: Vec<serde_json::Value> = (0..m).map(|i| serde_json::json!({"linkId": format!("c{i}"), "type": "string", "required": required})).collect();
+        let q = serde_json::json!({"item": [{"linkId": "g", "type": "group", "repeats": true, "item": children}]});
+        let mut repeats: Vec<serde_json::Value> = (0..k).map(|_| serde_json::json!({"linkId": "g"})).collect();
+        repeats.push(serde_json::json!({"linkId": "g", "item": [{"linkId": format!("c{}", m - 1), "answer": [{"valueBoolean": true}]}]}));
+        (q.to_string(), serde_json::json!({"item": repeats}).to_string())
+    }
+
+    #[test]
+    fn empty_repeats_of_a_large_level_cost_little() {
+        // 3,000 × 3,000 items would be nine million steps, more than the
+        // response may take, if each repeat went through the whole level.
+        let (q, qr) = repeated_group(3_000, false, 3_000);
+        let all = issues(&q, &qr);
+        assert!(!all.iter().any(|i| i.code == crate::issue::IssueCode::TooCostly), "{:#?}", &all[..all.len().min(5)]);
+        assert!(all.iter().any(|i| i.expression == "QuestionnaireResponse.item[3000].item[0].answer[0].value.ofType(boolean)" && i.message.contains("must be of the type string")), "{all:#?}");
+    }
+
+    #[test]
+    fn many_conditions_on_many_answers_cost_little() {
+        // Question q0 answered k times; item i is enabled when q0 = "v{i}".
+        let n = 3_000;
+        let mut q_items = vec![serde_json::json!({"linkId": "q0", "type": "string", "repeats": true})];
+        q_items.extend((0..n).map(|i| serde_json::json!({"linkId": format!("d{i}"), "type": "string", "enableWhen": [{"question": "q0", "operator": "=", "answerString": format!("v{i}")}]})));
+        let q = serde_json::json!({"item": q_items}).to_string();
+        // Every value but v7 is given, and every item is answered.
+        let given: Vec<serde_json::Value> = (0..n).filter(|&i| i != 7).map(|i| serde_json::json!({"valueString": format!("v{i}")})).collect();
+        let mut items = vec![serde_json::json!({"linkId": "q0", "answer": given})];
+        items.extend((0..n).map(|i| serde_json::json!({"linkId": format!("d{i}"), "answer": [{"valueString": "x"}]})));
+        let all = issues(&q, &serde_json::json!({"item": items}).to_string());
+        let errors: Vec<(&str, &str)> = all.iter().filter(|i| i.severity.is_error()).map(|i| (i.expression.as_str(), i.message.as_str())).collect();
+        assert_eq!(errors, [("QuestionnaireResponse.item[8]", "Item has answer, even though it is not enabled (item id = 'd7')")]);
+    }
+
+    #[test]
+    fn a_response_too_costly_to_check_says_so() {
+        // Each of 2,000 empty repeats lacks 2,000 required items: four
+        // million reports, far more than the input's size warrants.
+        let (q, qr) = repeated_group(2_000, true, 2_000);
+        let all = issues(&q, &qr);
+        let missing = all.iter().filter(|i| i.message.starts_with("No response answer found for required item")).count();
+        assert!(missing > 1_000 && missing < 100_000, "{missing} reports");
+        let costly: Vec<&Issue> = all.iter().filter(|i| i.code == crate::issue::IssueCode::TooCostly).collect();
+        assert_eq!(costly.len(), 1, "{costly:#?}");
+        assert!(costly[0].severity.is_error() && costly[0].expression == "QuestionnaireResponse" && costly[0].message.contains("Split it into smaller responses"), "{costly:#?}");
     }
 
     #[test]

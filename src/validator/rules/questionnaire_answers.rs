@@ -65,7 +65,7 @@ fn json_value(v: &Value) -> Option<(String, &Value)> {
 }
 
 /// A JSON primitive as FHIR text.
-fn json_text(v: &Value) -> Option<String> {
+pub(super) fn json_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -90,47 +90,27 @@ pub(super) fn string_extension<'q>(item: &'q Value, url: &str) -> Option<&'q str
 /// Dates, dateTimes and instants of any precision, compared by the start of
 /// the period they name (`2022-06` as `2022-06-01T00:00:00`).
 pub(super) fn compare_dates(a: &str, b: &str) -> Option<Ordering> {
-    fn normal(s: &str) -> Option<String> {
-        let s = s.trim();
-        let (date, time) = s.split_once('T').unwrap_or((s, ""));
-        let mut parts = date.split('-');
-        let y = parts.next().filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))?;
-        let m = parts.next().unwrap_or("01");
-        let d = parts.next().unwrap_or("01");
-        let time: String = time.chars().take_while(|c| c.is_ascii_digit() || *c == ':' || *c == '.').collect();
-        let time = if time.is_empty() { "00:00:00".to_string() } else { time };
-        Some(format!("{y}-{m:0>2}-{d:0>2}T{time}"))
-    }
-    Some(normal(a)?.cmp(&normal(b)?))
+    Some(date_key(a)?.cmp(&date_key(b)?))
+}
+
+/// The start of the period a date, dateTime or instant names, as text
+/// that sorts in time order; `None` when it is not a date.
+pub(super) fn date_key(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (date, time) = s.split_once('T').unwrap_or((s, ""));
+    let mut parts = date.split('-');
+    let y = parts.next().filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))?;
+    let m = parts.next().unwrap_or("01");
+    let d = parts.next().unwrap_or("01");
+    let time: String = time.chars().take_while(|c| c.is_ascii_digit() || *c == ':' || *c == '.').collect();
+    let time = if time.is_empty() { "00:00:00".to_string() } else { time };
+    Some(format!("{y}-{m:0>2}-{d:0>2}T{time}"))
 }
 
 fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
     let a: f64 = a.trim().parse().ok()?;
     let b: f64 = b.trim().parse().ok()?;
     a.partial_cmp(&b)
-}
-
-/// An answer value against an enableWhen `answer[x]` of the same type.
-pub(super) fn compare_to_json(type_suffix: &str, value: &Node, expected: &Value) -> Option<Ordering> {
-    match type_suffix {
-        "Coding" => {
-            let same_code = value.child_text("code") == expected.get("code").and_then(Value::as_str);
-            let system = expected.get("system").and_then(Value::as_str);
-            let same_system = system.is_none() || value.child_text("system") == system;
-            Some(if same_code && same_system { Ordering::Equal } else { Ordering::Less })
-        }
-        "Quantity" => {
-            let code = expected.get("code").and_then(Value::as_str);
-            if code.is_some() && value.child_text("code") != code {
-                return None;
-            }
-            compare_numbers(value.child_text("value")?, &json_text(expected.get("value")?)?)
-        }
-        "Reference" => Some(if value.child_text("reference") == expected.get("reference").and_then(Value::as_str) { Ordering::Equal } else { Ordering::Less }),
-        "Decimal" | "Integer" => compare_numbers(value.text()?, &json_text(expected)?),
-        "Date" | "DateTime" => compare_dates(value.text()?, expected.as_str()?),
-        _ => Some(value.text()?.cmp(json_text(expected)?.as_str())),
-    }
 }
 
 /// Reports at the current path with one more element (`value.ofType(T)` or a child name).
