@@ -25,4 +25,5 @@ pub mod snapshot;
 pub mod structure;
 pub mod terminology;
 pub mod tree;
+pub mod ucum;
 pub mod validator;

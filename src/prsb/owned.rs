@@ -65,22 +65,22 @@ fn merge_provision(stored: Option<&Value>, mapped: Option<&Value>, same_section:
         refs.sort();
         refs
     };
-    let plan_made = |p: &Value| p.get("id").and_then(Value::as_str).is_some_and(|id| id.starts_with("prsb-"));
     let kept = list(stored.get("provision"));
+    let plan_made = super::vocab::plan_provisions(kept.iter().map(|p| (p.get("id").and_then(Value::as_str), p.get("type").and_then(Value::as_str))));
     // A consent made before provisions were named: a permit of recipients
     // or recorders only (the mapping's shape) is the plan's.
-    let legacy = !kept.iter().any(plan_made);
+    let legacy = !kept.iter().any(|p| p.get("id").and_then(Value::as_str).is_some_and(|id| id.starts_with("prsb-")));
     let plan_shaped = |p: &Value| {
         p.get("id").is_none()
             && p["type"] == "permit"
             && list(p.get("actor")).iter().all(|a| a["role"]["coding"].as_array().into_iter().flatten().any(|c| c["code"] == "IRCP" || c["code"] == "AUT"))
     };
-    let mine = |s: &Value| plan_made(s) || (legacy && plan_shaped(s));
+    let mine: Vec<bool> = kept.iter().zip(&plan_made).map(|(s, &made)| made || (legacy && plan_shaped(s))).collect();
     let mut used = vec![false; kept.len()];
     let mut children: Vec<Value> = list(mapped.get("provision"))
         .iter()
         .map(|m| {
-            let found = kept.iter().enumerate().find(|(i, s)| !used[*i] && mine(s) && (s.get("id") == m.get("id") || s.get("id").is_none()) && actors(s) == actors(m));
+            let found = kept.iter().enumerate().find(|(i, s)| !used[*i] && mine[*i] && (s.get("id") == m.get("id") || s.get("id").is_none()) && actors(s) == actors(m));
             match found {
                 Some((i, s)) => {
                     used[i] = true;
@@ -92,7 +92,7 @@ fn merge_provision(stored: Option<&Value>, mapped: Option<&Value>, same_section:
             }
         })
         .collect();
-    children.extend(kept.iter().filter(|s| !mine(s)).cloned());
+    children.extend(kept.iter().zip(&mine).filter(|(_, &m)| !m).map(|(s, _)| s.clone()));
     let mut out = stored.clone();
     out["type"] = mapped.get("type").cloned().unwrap_or(Value::Null);
     if children.is_empty() {

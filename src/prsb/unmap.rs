@@ -1063,10 +1063,19 @@ impl<'a> Reader<'a> {
         // written through FHIR (a permit limited to treatment, say) says
         // more than the format can, and is the Consent's alone. A consent
         // from before provisions were named is read whole.
-        let plan_made = |p: &r::ConsentProvision| p.id.as_deref().is_some_and(|id| id.starts_with(vocab::PLAN_PROVISION_SHARED));
+        // Only permits share: a deny naming a recipient is a rule the
+        // format cannot say (and a copy of a plan-made permit the person's own).
+        fn kind(p: &r::ConsentProvision) -> Option<&str> {
+            p.r#type.as_ref().and_then(|t| t.value.as_deref())
+        }
+        let plan_made = vocab::plan_provisions(nested.iter().map(|p| (p.id.as_deref(), kind(p))));
         let any_named = nested.iter().any(|p| p.id.as_deref().is_some_and(|id| id.starts_with("prsb-")));
+        let shares = |i: usize| match any_named {
+            true => plan_made[i] && nested[i].id.as_deref().is_some_and(|id| id.starts_with(vocab::PLAN_PROVISION_SHARED)),
+            false => kind(&nested[i]) == Some("permit"),
+        };
         let mut out = Vec::new();
-        for (i, provision) in nested.iter().enumerate().filter(|(_, p)| !any_named || plan_made(p)) {
+        for (i, provision) in nested.iter().enumerate().filter(|(i, _)| shares(*i)) {
             let recipients: Vec<&r::ConsentProvisionActor> = provision
                 .actor
                 .iter()

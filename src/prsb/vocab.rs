@@ -32,6 +32,20 @@ pub const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 /// FHIR and is kept (`owned::merge`).
 pub const PLAN_PROVISION_RECORDERS: &str = "prsb-recorders";
 pub const PLAN_PROVISION_SHARED: &str = "prsb-shared-";
+
+/// Which of a Consent's nested provisions (each by its element id and
+/// `type`) are the plan's own: a permit with a plan id, the first with that
+/// id. A deny, or a copy of a plan-made provision the person made into a
+/// rule of their own, is the person's whatever its id, and a post keeps it.
+pub fn plan_provisions<'a>(provisions: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    provisions
+        .map(|(id, kind)| match id {
+            Some(id) if id.starts_with("prsb-") && kind == Some("permit") => seen.insert(id),
+            _ => false,
+        })
+        .collect()
+}
 /// `meta.tag` system of a Consent's tag saying which consent section of a
 /// plan it was last made from (a digest): a post of the same section
 /// leaves the provisions as they are, whatever the person changed since.

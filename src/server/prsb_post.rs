@@ -354,8 +354,9 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
         }
         let mut mapped = e["resource"].take();
         references::rename(&mut mapped, &ids);
-        let merged = prsb::owned::merge(&interactions::resource_of(&stored)?, &mapped);
-        *same = interactions::unchanged(&stored, &merged);
+        let found = interactions::resource_of(&stored)?;
+        let merged = prsb::owned::merge(&found, &mapped);
+        *same = interactions::unchanged(&stored, &merged) || interactions::unchanged(&stored, &with_profiles_of(&found, &merged));
         // The very resource found, on the very version the merge read.
         e["request"] = json!({"method": "PUT", "url": format!("{}/{}", stored.res_type, stored.id), "ifMatch": format!("W/\"{}\"", stored.version)});
         e["resource"] = merged;
@@ -368,3 +369,24 @@ fn fit_to_stored(svc: &Service, conn: &Connection, req: &Request, closure: &[Ver
     Ok(())
 }
 
+/// `merged` with the profiles `stored` claims. A resource that differs from
+/// what is stored only by the mapping's profile claims is left as it is:
+/// whoever wrote it without them (a person's app, say) decided so, and
+/// claiming them again is no reason for a new version, nor for refusing a
+/// post whose poster may not write that resource (the eighteenth pass's K7).
+fn with_profiles_of(stored: &Value, merged: &Value) -> Value {
+    let mut out = merged.clone();
+    match (stored["meta"].get("profile"), out.get_mut("meta").and_then(Value::as_object_mut)) {
+        (Some(profiles), Some(meta)) => {
+            meta.insert("profile".into(), profiles.clone());
+        }
+        (None, Some(meta)) => {
+            meta.shift_remove("profile");
+            if meta.is_empty() {
+                out.as_object_mut().map(|o| o.shift_remove("meta"));
+            }
+        }
+        _ => {}
+    }
+    out
+}

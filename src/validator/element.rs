@@ -630,6 +630,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         if t.code == "Reference" {
             self.reference(node, &sd.elements[ix], t);
         }
+        if t.code == "Quantity" {
+            super::rules::quantity::check(self, node, &sd.elements[ix]);
+        }
         if let Some(b) = &sd.elements[ix].binding {
             // A unit binding counts where the element is a Quantity; on a
             // choice of many types the reference validator leaves units alone.
@@ -727,9 +730,6 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// maxLength, minValue and maxValue of a primitive element.
     fn value_limits(&mut self, node: &Node, def: &Element) {
-        if node.value.is_none() && (def.min_value.is_some() || def.max_value.is_some()) {
-            self.quantity_limits(node, def);
-        }
         let Some(text) = node.text() else { return };
         if let Some(max) = def.max_length {
             let len = text.chars().count();
@@ -745,7 +745,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         for (bound, is_min) in [(&def.min_value, true), (&def.max_value, false)] {
             let Some((type_suffix, limit)) = bound else { continue };
             if type_suffix == "Duration" {
-                self.date_within_duration(node, text, limit, is_min);
+                super::rules::quantity::date_within(self, node, text, limit, is_min);
                 continue;
             }
             let Some(order) = compare_to_limit(type_suffix, text, limit) else { continue };
@@ -756,43 +756,6 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.error(node, IssueCode::Invalid, format!("{what} is less than permitted minimum value of {limit_text}"));
             } else if !is_min && order == std::cmp::Ordering::Greater {
                 self.error(node, IssueCode::Invalid, format!("{what} is greater than permitted maximum value of {limit_text}"));
-            }
-        }
-    }
-
-    /// A date limited relative to today: minValueDuration (no earlier than
-    /// today minus it), maxValueDuration (no later than today plus it).
-    fn date_within_duration(&mut self, node: &Node, text: &str, limit: &serde_json::Value, is_min: bool) {
-        let (Some(amount), Some(unit)) = (limit.get("value").and_then(serde_json::Value::as_f64), limit.get("code").and_then(serde_json::Value::as_str)) else { return };
-        let Some(bound) = crate::primitive::today_shifted(if is_min { -amount } else { amount }, unit) else { return };
-        let len = text.len().min(10);
-        if len < 4 || !text.as_bytes()[..4].iter().all(u8::is_ascii_digit) {
-            return;
-        }
-        let (value, bound) = (&text[..len], &bound[..len]);
-        let shown = format!("{amount} {unit}");
-        if is_min && value < bound {
-            self.error(node, IssueCode::Invalid, format!("The value '{text}' is earlier than the permitted minimum of {shown} before today ({bound})"));
-        } else if !is_min && value > bound {
-            self.error(node, IssueCode::Invalid, format!("The value '{text}' is later than the permitted maximum of {shown} after today ({bound})"));
-        }
-    }
-
-    /// minValueQuantity / maxValueQuantity, compared when the units are the same.
-    fn quantity_limits(&mut self, node: &Node, def: &Element) {
-        let (Some(value), unit) = (node.child_text("value").and_then(|v| v.parse::<f64>().ok()), node.child_text("code")) else { return };
-        for (bound, is_min) in [(&def.min_value, true), (&def.max_value, false)] {
-            let Some((_, limit)) = bound.as_ref().filter(|(t, _)| t == "Quantity" || t == "Duration" || t == "Age") else { continue };
-            let Some(limit_value) = limit.get("value").and_then(serde_json::Value::as_f64) else { continue };
-            let limit_unit = limit.get("code").and_then(serde_json::Value::as_str);
-            if limit_unit != unit {
-                continue; // different units: no conversion here
-            }
-            let shown = format!("{limit_value} {}", limit_unit.unwrap_or(""));
-            if is_min && value < limit_value {
-                self.error(node, IssueCode::Invalid, format!("The value in the instance ({value}) is less than the specified minimum value ({shown})"));
-            } else if !is_min && value > limit_value {
-                self.error(node, IssueCode::Invalid, format!("The value in the instance ({value}) is greater than the specified maximum value ({shown})"));
             }
         }
     }

@@ -148,3 +148,56 @@ fn k3_k4_a_post_neither_undoes_a_withdrawal_nor_widens_an_older_consent() {
     assert_eq!(store_plan(&admin, &without).status(), 200);
     assert!(!own.bundle(&consent_id)["provision"].to_string().contains("Practitioner/gp"));
 }
+
+/// The eighteenth pass's K5, K6 and K7: a rule the person makes from a copy
+/// of a plan-made provision (a deny with its id) is theirs and survives a
+/// post; the PRSB view names each recipient once and never from a deny; a
+/// Consent the person saved without the plan's profile is not rewritten
+/// only to claim it again.
+#[test]
+fn k5_k6_k7_a_copied_provision_is_the_person_s_and_a_dropped_profile_is_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &[]);
+    let admin = admin(&srv);
+    seed(&admin);
+    put(&admin, &json!({"resourceType": "Patient", "id": "lea", "name": [{"text": "Lea L"}], "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000212"}], "birthDate": "1950-03-01"}));
+    put(&admin, &json!({"resourceType": "Practitioner", "id": "nurse", "name": [{"text": "Nurse"}]}));
+    let plan = json!({"id": "csp-k5", "person": {"name": "Lea L", "nhsNumber": "9990000212", "birthDate": "1950-03-01"}, "goals": [{"id": "g1", "freeText": "Walk"}],
+        "consentForInformationSharing": {"consent": "Given", "sharedWith": [{"name": "GP", "fhirReference": "Practitioner/gp"}]}});
+    assert_eq!(store_plan(&admin, &plan).status(), 200);
+    let own = As { srv: &srv, token: token("lea-app", "patient/*.cruds", json!({"patient": "lea", "fhirUser": "Patient/lea"})) };
+    let gp = staff(&srv, "gp", "user/*.rs", json!({}));
+    let care_plan = own.ids("CarePlan?subject=Patient/lea")[0].clone();
+    let consent_id = own.ids("Consent?patient=Patient/lea")[0].clone();
+    assert_eq!(gp.get(&care_plan).status(), 200);
+
+    // K5: Lea denies the GP with a copy of the plan's permit, id and all.
+    let mut consent = own.bundle(&consent_id);
+    let provisions = consent["provision"]["provision"].as_array_mut().unwrap();
+    let mut deny = provisions.iter().find(|p| p.to_string().contains("Practitioner/gp")).unwrap().clone();
+    assert!(deny["id"].as_str().unwrap().starts_with("prsb-shared-"), "{deny}");
+    deny["type"] = json!("deny");
+    provisions.push(deny);
+    assert_eq!(own.send(Method::PUT, &consent_id, &consent).status(), 200);
+    assert_ne!(gp.get(&care_plan).status(), 200);
+    // The plan now shares with the nurse too: the provisions are made again.
+    let mut wider = plan.clone();
+    wider["consentForInformationSharing"]["sharedWith"] = json!([{"name": "GP", "fhirReference": "Practitioner/gp"}, {"name": "Nurse", "fhirReference": "Practitioner/nurse"}]);
+    let r = store_plan(&admin, &wider);
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let after = own.bundle(&consent_id)["provision"].to_string();
+    assert!(after.contains("\"deny\""), "the person's deny stays: {after}");
+    assert_ne!(gp.get(&care_plan).status(), 200, "and the GP stays denied");
+    // K6: the view names the GP once, from the plan's permit.
+    let view = own.bundle(&format!("{care_plan}/$prsb"));
+    assert_eq!(view["consentForInformationSharing"]["sharedWith"], wider["consentForInformationSharing"]["sharedWith"], "{view}");
+
+    // K7: Lea saves her Consent without the plan's profile; the same plan
+    // posted again leaves it on its version.
+    let mut consent = own.bundle(&consent_id);
+    consent["meta"].as_object_mut().unwrap().remove("profile");
+    assert_eq!(own.send(Method::PUT, &consent_id, &consent).status(), 200);
+    let version = own.bundle(&consent_id)["meta"]["versionId"].clone();
+    assert_eq!(store_plan(&admin, &wider).status(), 200);
+    assert_eq!(own.bundle(&consent_id)["meta"]["versionId"], version, "no new version only to claim the profile");
+}

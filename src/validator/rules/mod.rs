@@ -3,6 +3,8 @@
 //! MeasureReport against its Measure, a StructureDefinition or
 //! SearchParameter against what it derives from.
 //! Each module owns one resource type; `Walk::resource_rules` dispatches.
+//! Rule families of a data type wherever it appears (`quantity.rs`) and of
+//! content in strings (`string_content.rs`) are called from the walk.
 
 use super::element::Walk;
 use crate::tree::Node;
@@ -13,6 +15,7 @@ mod measure;
 mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_enable_when;
+pub(super) mod quantity;
 mod search_parameter;
 pub mod string_content;
 

@@ -26,7 +26,7 @@ const EXT_UNIT_VALUESET: &str = "http://hl7.org/fhir/StructureDefinition/questio
 const EXT_MIME_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/mimeType";
 const EXT_MAX_SIZE: &str = "http://hl7.org/fhir/StructureDefinition/maxSize";
 const EXT_EXCLUSIVE: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive";
-const UCUM: &str = "http://unitsofmeasure.org";
+const UCUM: &str = crate::ucum::SYSTEM;
 
 /// The `value[x]` of an answer.
 pub(super) fn value_node(answer: &Node) -> Option<&Node> {
@@ -357,9 +357,9 @@ fn quantity(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
                 if ls == vs && lc == vc {
                     vval.partial_cmp(&lval)
                 } else if ls == UCUM && vs == UCUM {
-                    match (ucum_canonical(lval, lc), ucum_canonical(vval, vc)) {
-                        (Some((l, lu)), Some((v, vu))) if lu == vu => v.partial_cmp(&l),
-                        _ => {
+                    match crate::ucum::convert(vval, vc, lc) {
+                        Some(v) => v.partial_cmp(&lval),
+                        None => {
                             at_value(walk, value, true, IssueCode::Invariant, format!("The quantity {limit_text} cannot be compared to the allowed {which} of {value_text}"));
                             continue;
                         }
@@ -437,50 +437,6 @@ fn coding_display(c: &Value) -> String {
         s.push_str(&format!(" ({name}#{})", field("code").unwrap_or("null")));
     }
     s
-}
-
-/// A UCUM quantity in its base unit, for the units questionnaires usually
-/// bound (lengths, masses, times, volumes with SI prefixes, and the common
-/// customary ones). `None` for anything else.
-fn ucum_canonical(value: f64, code: &str) -> Option<(f64, &'static str)> {
-    let special: &[(&str, f64, &str)] = &[
-        ("[mi_i]", 1609.344, "m"),
-        ("[in_i]", 0.0254, "m"),
-        ("[ft_i]", 0.3048, "m"),
-        ("[yd_i]", 0.9144, "m"),
-        ("[lb_av]", 453.59237, "g"),
-        ("[oz_av]", 28.349523125, "g"),
-        ("min", 60.0, "s"),
-        ("h", 3600.0, "s"),
-        ("d", 86400.0, "s"),
-        ("wk", 604800.0, "s"),
-    ];
-    if let Some((_, f, base)) = special.iter().find(|(c, _, _)| *c == code) {
-        return Some((value * f, base));
-    }
-    let bases: &[(&str, &str)] = &[("m", "m"), ("g", "g"), ("s", "s"), ("L", "l"), ("l", "l")];
-    let prefixes: &[(&str, f64)] = &[
-        ("", 1.0),
-        ("k", 1e3),
-        ("h", 1e2),
-        ("da", 1e1),
-        ("d", 1e-1),
-        ("c", 1e-2),
-        ("m", 1e-3),
-        ("u", 1e-6),
-        ("n", 1e-9),
-        ("p", 1e-12),
-        ("M", 1e6),
-        ("G", 1e9),
-    ];
-    for (unit, base) in bases {
-        if let Some(prefix) = code.strip_suffix(unit) {
-            if let Some((_, f)) = prefixes.iter().find(|(p, _)| *p == prefix) {
-                return Some((value * f, base));
-            }
-        }
-    }
-    None
 }
 
 /// A choice / open-choice answer: Codings against answerOption or
@@ -652,15 +608,6 @@ mod tests {
         assert_eq!(compare_dates("2020", "2020"), Some(Ordering::Equal));
         assert_eq!(compare_dates("1998", "2020"), Some(Ordering::Less));
         assert_eq!(compare_dates("2022-07", "2022-06"), Some(Ordering::Greater));
-    }
-
-    #[test]
-    fn ucum_lengths_share_a_base() {
-        assert_eq!(ucum_canonical(5.0, "km"), Some((5000.0, "m")));
-        assert_eq!(ucum_canonical(10000.0, "m"), Some((10000.0, "m")));
-        assert_eq!(ucum_canonical(1.0, "kg").map(|c| c.1), Some("g"));
-        assert_eq!(ucum_canonical(1.0, "[mi_i]").map(|c| c.1), Some("m"));
-        assert_eq!(ucum_canonical(1.0, "furlong"), None);
     }
 
     #[test]
