@@ -91,10 +91,10 @@ pub enum SliceTest {
     Value { value: Value, exact: bool },
     /// `exists`: present or absent.
     Exists(bool),
-    /// `type`: of this type.
-    Type(String),
-    /// `profile`: valid against this profile.
-    Profile(String),
+    /// `type`: of one of these types.
+    Type(Vec<String>),
+    /// `profile`: valid against one of these profiles.
+    Profile(Vec<String>),
     /// `type` through `resolve()`: the reference points to one of these types.
     TargetType(Vec<String>),
     /// `profile` through `resolve()`: the resource the reference points to

@@ -234,3 +234,26 @@ fn cli_a_substitute_version_is_said_once() {
     assert!(err.is_empty(), "{err}");
     assert!(out.contains("ex.lib#2.0.0-ballot"), "{out}");
 }
+
+#[test]
+fn cli_fetch_gets_one_archive_without_its_dependencies() {
+    let reg = Registry::start();
+    reg.publish("ex.guide", "2.0.0", &[("ex.missing", "1.1.0")]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let (code, _, err) = careplan_with(&reg.base, &["package", "install", "--cache", cache.to_str().unwrap(), "ex.guide#2.0.0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`careplan package fetch ex.guide#2.0.0`"), "the refusal says how to go on without the dependency: {err}");
+
+    let out_dir = tmp.path().join("archives");
+    let (code, out, err) = careplan_with(&reg.base, &["package", "fetch", "--out", out_dir.to_str().unwrap(), "ex.guide#2.0.0"]);
+    assert_eq!(code, 0, "{err}");
+    let archive = out_dir.join("ex.guide-2.0.0.tgz");
+    assert_eq!(out.trim(), archive.display().to_string());
+    assert_eq!(reg.routes.lock().unwrap()["/tarballs/ex.guide-2.0.0.tgz"], std::fs::read(&archive).unwrap(), "the published bytes");
+    assert!(!cache.join("ex.guide#2.0.0").exists(), "the cache is left as it was");
+
+    let (code, _, err) = careplan_with(&reg.base, &["package", "fetch", "--out", out_dir.to_str().unwrap(), "ex.nowhere#1.0.0"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: ex.nowhere#1.0.0") && err.contains("has no package ex.nowhere"), "{err}");
+}

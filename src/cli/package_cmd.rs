@@ -1,4 +1,4 @@
-//! `careplan package install|list`.
+//! `careplan package install|fetch|list`.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +33,18 @@ pub enum PackageCommand {
         #[arg(value_name = "PACKAGE")]
         packages: Vec<String>,
     },
+    /// Download a package's archive alone (no dependencies), checked
+    /// against the registry's checksum, as NAME-VERSION.tgz: to validate
+    /// with `--ig NAME-VERSION.tgz` when a dependency is published nowhere
+    /// the registries reach. The cache is left as it is.
+    Fetch {
+        /// Folder to write the archives to.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// `name#version` or `name` (latest).
+        #[arg(value_name = "PACKAGE", required = true)]
+        packages: Vec<String>,
+    },
     /// List the packages in the cache with the number of resources in each.
     List {
         #[command(flatten)]
@@ -65,6 +77,7 @@ pub fn run(args: PackageArgs) -> anyhow::Result<i32> {
             force,
             packages,
         } => install(&cache.open(), offline, force, &packages),
+        PackageCommand::Fetch { out, packages } => fetch(&out, &packages),
         PackageCommand::List { cache } => list(&cache.open()),
     }
 }
@@ -99,6 +112,22 @@ fn install(cache: &PackageCache, offline: bool, force: bool, packages: &[String]
                     print_once(&mut printed, &p);
                 }
             }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { exit::CANNOT_RUN } else { exit::OK })
+}
+
+fn fetch(out: &Path, packages: &[String]) -> anyhow::Result<i32> {
+    let cache = PackageCache::new(PackageCache::default_root());
+    let registries = Registries::default_list();
+    let mut failed = false;
+    for arg in packages {
+        match arg.parse::<PackageRef>().and_then(|r| cache.fetch_archive(&r, &registries, out, true)) {
+            Ok(path) => println!("{}", path.display()),
             Err(e) => {
                 eprintln!("error: {e}");
                 failed = true;

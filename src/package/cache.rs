@@ -216,6 +216,14 @@ impl PackageCache {
         s.commit(closure)
     }
 
+    /// Downloads one package's archive, without its dependencies, into
+    /// `dir` (`name-version.tgz`), checked against the registry's
+    /// checksum: for `--ig FILE.tgz` when a dependency is published nowhere
+    /// the registries reach. The cache is left as it is.
+    pub fn fetch_archive(&self, r: &PackageRef, registries: &Registries, dir: &Path, progress: bool) -> Result<PathBuf, PackageError> {
+        Session::new(self, registries, progress).fetch(r, dir)
+    }
+
     /// The package and its dependencies as the cache holds them (the
     /// substitutes an install recorded included), without asking anyone;
     /// `None` when any of them is missing.

@@ -17,8 +17,11 @@ pub enum PackageError {
         why: String,
     },
 
+    #[error("{package} cannot be fetched: {why}; check the name and version, or make a registry that has it reachable (CAREPLAN_REGISTRIES)")]
+    NotPublished { package: String, why: String },
+
     #[error(
-        "{request}: its dependency {package}{via} cannot be had: {why}. Nothing was installed; install {package} from an archive first (`careplan package install path/to/package.tgz`) or make a registry that has it reachable (CAREPLAN_REGISTRIES), then try again"
+        "{request}: its dependency {package}{via} cannot be had: {why}. Nothing was installed; install {package} from an archive first (`careplan package install path/to/package.tgz`) or make a registry that has it reachable (CAREPLAN_REGISTRIES), then try again; or fetch {request}'s archive alone (`careplan package fetch {request}`) and validate with `--ig` naming that .tgz, whose definitions load without their dependencies"
     )]
     DependencyMissing {
         /// The package asked for.

@@ -179,6 +179,29 @@ impl<'a> Session<'a> {
         Ok(package)
     }
 
+    /// Downloads the archive of one package (no dependencies) into `dir`
+    /// as `name-version.tgz`, checked against the registry's checksum.
+    pub(super) fn fetch(&mut self, r: &PackageRef, dir: &std::path::Path) -> Result<PathBuf, PackageError> {
+        self.request = r.to_string();
+        let name = r.name.as_str();
+        let infos = self.lookup(name)?;
+        let version = match &r.version {
+            Some(v) => Some(v.clone()),
+            None => infos.iter().find_map(|(_, info)| info.latest.clone()),
+        };
+        let found = version.as_ref().and_then(|v| infos.iter().find_map(|(_, info)| info.versions.get(v)).cloned().map(|vi| (v.clone(), vi)));
+        let Some((version, vi)) = found else {
+            return Err(PackageError::NotPublished { package: r.to_string(), why: self.why_not(name) });
+        };
+        fs::create_dir_all(dir).map_err(|e| PackageError::io("create", dir, e))?;
+        let target = dir.join(format!("{name}-{version}.tgz"));
+        let partial = dir.join(format!(".{name}-{version}.tgz.part"));
+        let progress = self.progress;
+        self.client()?.download(&vi.tarball, vi.shasum.as_deref(), &partial, progress, &format!("{name}#{version}"))?;
+        fs::rename(&partial, &target).map_err(|e| PackageError::io("move the download to", &target, e))?;
+        Ok(target)
+    }
+
     /// The package asked for and, transitively, its dependencies: the
     /// requested package first, then each dependency once.
     pub(super) fn closure(&mut self, r: &PackageRef) -> Result<Vec<InstalledPackage>, PackageError> {

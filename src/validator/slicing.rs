@@ -92,7 +92,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                             IssueCode::Structure,
                             format!("This element does not match any known slice defined in the profile {profile}, and slicing is open only at the end: a later element matches a slice"),
                         ),
-                        _ => self.inform(rep.node, IssueCode::Informational, format!("This element does not match any known slice defined in the profile {profile}")),
+                        _ => {
+                            self.inform(rep.node, IssueCode::Informational, format!("This element does not match any known slice defined in the profile {profile}"));
+                            self.why_no_profile_slice(rep.node, sd, expectations);
+                        }
                     }
                 }
             }
@@ -116,6 +119,50 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
+    /// For a repetition that fell out of slicing by profile: why it does
+    /// not meet the profile of each slice it otherwise matches (its type,
+    /// say), at information level as the reference's slicing hints are.
+    /// A Bundle entry lacking what its slice's profile requires is told
+    /// so here, not silently left out.
+    fn why_no_profile_slice(&mut self, node: &'n Node, sd: &Arc<StructureDef>, expectations: &[Option<Vec<(String, Expect)>>]) {
+        let by_profile = |e: &Expect| matches!(e, Expect::Profile(_) | Expect::TargetProfile(_));
+        let mut reasons = Vec::new();
+        for list in expectations.iter().flatten() {
+            if !list.iter().any(|(_, e)| by_profile(e)) || !list.iter().filter(|(_, e)| !by_profile(e)).all(|(path, e)| self.satisfies(node, sd, path, e)) {
+                continue;
+            }
+            for (path, e) in list {
+                let profiles = match e {
+                    Expect::Profile(p) | Expect::TargetProfile(p) => p,
+                    _ => continue,
+                };
+                let reference = reference_path(path);
+                let at = reference.unwrap_or(path);
+                let resolve = |r: &'n Node| r.child_text("reference").and_then(|x| self.resolve(x));
+                let found: Vec<&'n Node> = if at == "$this" { vec![node] } else { descendants(node, at, &resolve) };
+                let targets: Vec<&'n Node> = if reference.is_some() { found.into_iter().filter_map(resolve).collect() } else { found };
+                for target in targets {
+                    for profile in profiles {
+                        if let Some(errors) = self.profile_errors(target, profile) {
+                            reasons.push((profile.clone(), errors));
+                        }
+                    }
+                }
+            }
+        }
+        let at = format!("{}.{}", self.path.render(), node.children.iter().find(|c| c.resource_type.is_some()).map_or("", |c| c.name.as_str()));
+        let at = at.trim_end_matches('.').to_owned();
+        for (profile, errors) in reasons {
+            const SHOWN: usize = 10;
+            let mut listed: Vec<String> = errors.iter().take(SHOWN).map(|i| format!("{}: {}", i.expression, i.message)).collect();
+            if errors.len() > SHOWN {
+                listed.push(format!("and {} more", errors.len() - SHOWN));
+            }
+            let msg = format!("Profile {profile} does not match for {at} because of the following profile issues: {}", listed.join("; "));
+            self.inform(node, IssueCode::Informational, msg);
+        }
+    }
+
     /// What slice `slice` of `sd` requires at `path` for a discriminator of `kind`.
     fn expectation(&self, sd: &Arc<StructureDef>, slice: usize, kind: &str, path: &str) -> Option<Expect> {
         if matches!(kind, "value" | "pattern") {
@@ -129,14 +176,15 @@ impl<'v, 'n> Walk<'v, 'n> {
                 return Some(Expect::Value { value, exact });
             }
         }
-        if let Some(reference_path) = path.strip_suffix(".resolve()") {
+        if let Some(reference_path) = reference_path(path) {
             // What the reference points to: its type, from the slice's targetProfile.
             let ((tsd, ix), rest) = self.element_at(sd, slice, reference_path)?;
             let el = &tsd.elements[ix];
             let t = el.types.iter().find(|t| t.code == "Reference")?;
             return match kind {
                 "type" if rest.is_empty() => self.allowed_target_types(el, t).map(|types| Expect::TargetType(types.to_vec())),
-                "profile" if rest.is_empty() && !t.target_profiles.is_empty() => Some(Expect::TargetProfile(t.target_profiles.clone())),
+                "profile" if rest.is_empty() && t.target_profiles.is_empty() => Some(Expect::Any),
+                "profile" if rest.is_empty() => Some(Expect::TargetProfile(t.target_profiles.clone())),
                 _ => None,
             };
         }
@@ -163,14 +211,18 @@ impl<'v, 'n> Walk<'v, 'n> {
                 Some(Expect::Value { value, exact })
             }
             "exists" if rest.is_empty() => Some(Expect::Exists(el.min > 0)),
-            "type" if rest.is_empty() => {
-                if el.types.len() == 1 {
-                    Some(Expect::Type(el.types[0].code.clone()))
-                } else {
-                    None
+            // Several types, or several profiles, are alternatives, as the
+            // reference reads them; a slice whose types name no profile
+            // does not constrain the profile discriminator at all.
+            "type" if rest.is_empty() && !el.types.is_empty() => Some(Expect::Type(el.types.iter().map(|t| t.code.clone()).collect())),
+            "profile" if rest.is_empty() => {
+                let mut profiles: Vec<String> = el.types.iter().flat_map(|t| t.profiles.iter().cloned()).collect();
+                if profiles.is_empty() {
+                    // A Reference element sliced by profile names its targets' profiles.
+                    profiles = el.types.iter().flat_map(|t| t.target_profiles.iter().cloned()).collect();
                 }
+                Some(if profiles.is_empty() { Expect::Any } else { Expect::Profile(profiles) })
             }
-            "profile" if rest.is_empty() => el.types.first().and_then(|t| t.profiles.first().or(t.target_profiles.first())).map(|p| Expect::Profile(p.clone())),
             _ => None,
         }
     }
@@ -264,16 +316,14 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     fn satisfies(&self, node: &'n Node, sd: &Arc<StructureDef>, path: &str, expect: &Expect) -> bool {
-        let path = path.strip_suffix(".resolve()").unwrap_or(path);
+        let path = reference_path(path).unwrap_or(path);
         let resolve = |reference: &'n Node| reference.child_text("reference").and_then(|r| self.resolve(r));
         let values: Vec<&Node> = if path == "$this" { vec![node] } else { descendants(node, path, &resolve) };
         match expect {
             Expect::Value { value, exact } => values.iter().any(|n| node_matches(n, value, *exact)),
             Expect::Exists(should) => values.is_empty() != *should,
-            Expect::Type(t) => values.iter().any(|n| {
-                n.resource_type.as_deref() == Some(t.as_str()) || n.name.ends_with(&upper_first(t))
-            }),
-            Expect::Profile(p) => values.iter().any(|n| self.conforms(n, p)),
+            Expect::Type(types) => values.iter().any(|n| types.iter().any(|t| n.resource_type.as_deref() == Some(t.as_str()) || n.name.ends_with(&upper_first(t)))),
+            Expect::Profile(profiles) => values.iter().any(|n| profiles.iter().any(|p| self.conforms(n, p))),
             Expect::Any => true,
             Expect::TargetType(types) => values.iter().any(|r| {
                 r.child_text("reference").and_then(|reference| self.reference_target_type(reference)).is_some_and(|t| types.iter().any(|x| *x == t || x == "Resource"))
@@ -289,12 +339,17 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Whether a resource node is valid against a profile (a nested walk
     /// whose issues are only counted).
     pub(super) fn conforms(&self, node: &'n Node, profile: &str) -> bool {
-        if node.resource_type.is_none() {
-            return false;
-        }
-        let Some(p) = self.ctx.structure(profile) else { return false };
+        self.profile_errors(node, profile).is_some_and(|errors| errors.is_empty())
+    }
+
+    /// The errors of a resource node against a profile (a nested walk of
+    /// its own); `None` when the node is not a resource of the profile's
+    /// type or the profile is unknown.
+    fn profile_errors(&self, node: &'n Node, profile: &str) -> Option<Vec<crate::issue::Issue>> {
+        node.resource_type.as_ref()?;
+        let p = self.ctx.structure(profile)?;
         if node.resource_type.as_deref() != Some(p.type_name.as_str()) {
-            return false;
+            return None;
         }
         let mut probe = Walk::new(self.v, self.format);
         probe.path.push_root(&p.type_name);
@@ -302,7 +357,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         // (a constraint profile's walk leaves out what it inherits unchanged).
         let profiles = if p.derivation.as_deref() == Some("constraint") { vec![profile.to_string()] } else { Vec::new() };
         probe.resource(node, &profiles);
-        !probe.issues.iter().any(|i| i.severity.is_error())
+        Some(probe.issues.into_iter().filter(|i| i.severity.is_error()).collect())
     }
 
     /// fixed[x] and pattern[x] on one element.
@@ -430,6 +485,15 @@ fn descendants<'n>(node: &'n Node, path: &str, resolve: &dyn Fn(&'n Node) -> Opt
 }
 
 /// Whether an instance name is the choice element `base` with a type: `valueCode` of `value`.
+/// The path of the reference a discriminator path resolves (`entry` of
+/// `entry.resolve()`, `$this` of `resolve()`), if it ends in `resolve()`.
+fn reference_path(path: &str) -> Option<&str> {
+    if path == "resolve()" {
+        return Some("$this");
+    }
+    path.strip_suffix(".resolve()")
+}
+
 fn is_choice_of(name: &str, base: &str) -> bool {
     name.strip_prefix(base).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
 }
