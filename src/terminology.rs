@@ -448,10 +448,12 @@ impl Terminology {
                         if stated_system.is_none() {
                             out.push((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")));
                         }
+                        // A Quantity's unit (its system stated beside it): the units allowed, when few.
+                        let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
                         out.push((
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("The value provided ('{code}') was not found in the value set '{name}' ({versioned}), and a code is required from this value set"),
+                            format!("The value provided ('{code}') was not found in the value set '{name}' ({versioned}), and a code is required from this value set{allowed}"),
                         ));
                     }
                     Membership::Unknown(_) | Membership::In => {}
@@ -526,17 +528,38 @@ impl Terminology {
                 }
                 if let Membership::NotIn = self.member(vs_url, system, code) {
                     let (name, versioned) = self.describe(vs_url);
-                    let (severity, must) = if strength == "required" { (Severity::Error, "is required") } else { (Severity::Warning, "should come") };
-                    out.push((
-                        severity,
-                        IssueCode::CodeInvalid,
-                        format!("The code provided ({}#{code}) was not found in the value set '{name}' ({versioned}), and a code {must} from this value set", system.unwrap_or("")),
-                    ));
+                    let allowed = system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
+                    let sys = system.unwrap_or("");
+                    out.push(if strength == "required" {
+                        // Terminology_TX_NoValid_12
+                        (Severity::Error, IssueCode::CodeInvalid, format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code is required from this value set.{allowed}"))
+                    } else {
+                        // Terminology_TX_NoValid_13
+                        (
+                            Severity::Warning,
+                            IssueCode::CodeInvalid,
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).{allowed}"),
+                        )
+                    });
                 }
             }
             _ => {}
         }
         out
+    }
+
+    /// ` (allowed units: g, kg, [lb_av])`: the codes of `system` a value set
+    /// holds, when it is fully known and names few enough to list (a unit
+    /// binding usually names a handful); empty otherwise.
+    fn allowed_units(&self, vs_url: &str, system: &str) -> String {
+        const LISTED: usize = 12;
+        let Some(exp) = self.expand(vs_url).filter(|e| e.complete) else { return String::new() };
+        let mut codes: Vec<&str> = exp.codes.iter().filter(|(s, _)| s == system).map(|(_, c)| c.as_str()).collect();
+        if codes.is_empty() || codes.len() > LISTED {
+            return String::new();
+        }
+        codes.sort_unstable();
+        format!(" (allowed units: {})", codes.join(", "))
     }
 
     /// A Coding whose system we hold in full must use one of its codes.

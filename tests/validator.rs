@@ -534,3 +534,39 @@ fn an_xml_primitive_with_a_value_element_is_empty() {
     // A complex type's child named value is content.
     assert!(errors(r#"{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":72}}"#).is_empty());
 }
+
+#[test]
+fn unit_bindings_name_the_allowed_units() {
+    let weight = |code: &str, profile: Option<&str>| {
+        let mut o = serde_json::json!({"resourceType": "Observation", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}, "subject": {"reference": "Patient/x"}, "effectiveDateTime": "2020-01-01",
+            "valueQuantity": {"value": 70, "unit": code, "system": "http://unitsofmeasure.org", "code": code}});
+        if let Some(p) = profile {
+            o["meta"] = serde_json::json!({"profile": [p]});
+        }
+        o.to_string()
+    };
+    // R4's body weight profile binds the unit's code.
+    let v = common::validator();
+    let errors: Vec<String> = v.validate_bytes(weight("mg", None).as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).map(|i| i.message).collect();
+    assert!(
+        errors.iter().any(|m| m.starts_with("The value provided ('mg') was not found in the value set 'BodyWeightUnits'") && m.ends_with("and a code is required from this value set (allowed units: [lb_av], g, kg)")),
+        "{errors:#?}"
+    );
+    assert!(v.validate_bytes(weight("kg", None).as_bytes(), None).iter().all(|i| !i.severity.is_error()));
+    // A profile that binds the Quantity itself.
+    let profile = serde_json::json!({
+        "resourceType": "StructureDefinition", "url": "http://example.org/sd/weighed", "name": "Weighed", "status": "draft",
+        "kind": "resource", "abstract": false, "type": "Observation", "derivation": "constraint", "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
+        "differential": {"element": [{"id": "Observation.value[x]", "path": "Observation.value[x]", "type": [{"code": "Quantity"}],
+            "binding": {"strength": "required", "valueSet": "http://hl7.org/fhir/ValueSet/ucum-bodyweight|4.0.1"}}]}
+    });
+    let v = common::validator_with(&[profile]);
+    let errors: Vec<String> = v.validate_bytes(weight("mg", Some("http://example.org/sd/weighed")).as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).map(|i| i.message).collect();
+    assert!(
+        errors.iter().any(|m| m.starts_with("The Coding provided (http://unitsofmeasure.org#mg) was not found in the value set 'BodyWeightUnits'")
+            && m.ends_with("and a code is required from this value set. (allowed units: [lb_av], g, kg)")),
+        "{errors:#?}"
+    );
+}
