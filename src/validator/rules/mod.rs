@@ -15,6 +15,7 @@ mod measure;
 mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_enable_when;
+mod questionnaire_item_rules;
 pub(super) mod quantity;
 mod search_parameter;
 pub mod string_content;

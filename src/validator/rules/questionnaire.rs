@@ -7,8 +7,9 @@
 //! type and the questionnaire extensions (see `questionnaire_answers.rs`).
 //! A Questionnaire's own rules: enableWhen targets and que-12.
 
-use super::questionnaire_answers::{self as answers, value_node, value_type};
-use super::questionnaire_enable_when::Answers;
+use super::questionnaire_answers::{self as answers, value_type};
+use super::questionnaire_enable_when::{Answers, ResponseIndex};
+use super::questionnaire_item_rules::ItemRules;
 use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
@@ -80,8 +81,12 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
         scopes: vec![node],
         q_index,
         levels: Default::default(),
-        answer_index: Default::default(),
+        index: ResponseIndex::build(node),
         arranged: Default::default(),
+        expressions: Default::default(),
+        empty_repeats: Default::default(),
+        item_rules: Default::default(),
+        regexes: Default::default(),
         work_left: Cell::new(work_allowed(&q, node)),
     };
     check.authored(node);
@@ -144,12 +149,24 @@ struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// or item holding it), indexed the first time a response reaches it:
     /// a group may repeat thousands of times.
     levels: HashMap<usize, Rc<Level<'q>>>,
-    /// Per scope (by address), the answers its items give, by linkId, each
-    /// scope read once however many conditions ask.
-    answer_index: RefCell<HashMap<usize, Rc<HashMap<&'r str, Vec<&'r Node>>>>>,
+    /// Where each linkId's items and answers are, read once.
+    index: ResponseIndex<'r>,
     /// The answers to a question in a scope, arranged for one answer type
     /// (by scope address, linkId, type): each condition is then a look-up.
     arranged: RefCell<HashMap<(usize, &'q str, &'q str), Rc<Answers<'r>>>>,
+    /// The enableWhen expression extensions worked out, by expression: they
+    /// read the whole response, so each has one answer.
+    expressions: RefCell<HashMap<&'q str, Option<bool>>>,
+    /// For an empty repeat of a level, the required items it lacks that are
+    /// enabled: the same for every empty repeat under one scope (by the
+    /// level's and the enclosing scope's addresses).
+    empty_repeats: HashMap<(usize, usize), Rc<Vec<usize>>>,
+    /// What each Questionnaire item asks of its answers (by address), read
+    /// from the item the first time it is answered.
+    item_rules: RefCell<HashMap<usize, Rc<ItemRules<'q>>>>,
+    /// The items' regexes compiled, by pattern: each compiled once, its
+    /// cost counted against the response's steps.
+    regexes: RefCell<HashMap<&'q str, Option<Rc<regex::Regex>>>>,
     /// What is left of the steps this response may take (`work_allowed`);
     /// at zero the items not yet checked are left unchecked.
     work_left: Cell<usize>,
@@ -224,6 +241,38 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         left > steps
     }
 
+    fn rules(&self, q_item: &'q Value) -> Rc<ItemRules<'q>> {
+        let key = q_item as *const Value as usize;
+        if let Some(known) = self.item_rules.borrow().get(&key) {
+            return Rc::clone(known);
+        }
+        let rules = Rc::new(ItemRules::of(self.q, q_item));
+        self.item_rules.borrow_mut().insert(key, Rc::clone(&rules));
+        rules
+    }
+
+    /// Compiles an item's regex the first time an answer needs it, once
+    /// per distinct pattern; a response that has used up its steps leaves
+    /// it unchecked.
+    fn prepare_regex(&self, rules: &ItemRules<'q>) {
+        /// What compiling one pattern costs, in steps.
+        const STEPS_PER_REGEX: usize = 2_000;
+        let Some(pattern) = rules.regex else { return };
+        if rules.compiled_regex.get().is_some() {
+            return;
+        }
+        let known = self.regexes.borrow().get(pattern).cloned();
+        let compiled = match known {
+            Some(compiled) => compiled,
+            None => {
+                let compiled = if self.spend(STEPS_PER_REGEX) { super::questionnaire_item_rules::compile_regex(pattern).map(Rc::new) } else { None };
+                self.regexes.borrow_mut().insert(pattern, compiled.clone());
+                compiled
+            }
+        };
+        let _ = rules.compiled_regex.set(compiled);
+    }
+
     fn level(&mut self, parent: &'q Value) -> Rc<Level<'q>> {
         let key = parent as *const Value as usize;
         Rc::clone(self.levels.entry(key).or_insert_with(|| Rc::new(Level::of(parent))))
@@ -237,7 +286,31 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     fn items(&mut self, parent: &'q Value, container: &'r Node) {
         let level = self.level(parent);
         let given = container.children_named("item").count();
-        if !self.spend(1 + given + level.required.len()) {
+        if !self.spend(1 + given) {
+            return;
+        }
+        if given == 0 && self.scopes.len() >= 2 {
+            // An empty repeat holds no answers, so what its required items
+            // need is decided by the enclosing scopes: the same for every
+            // empty repeat there, worked out once.
+            let key = (parent as *const Value as usize, self.scopes[self.scopes.len() - 2] as *const Node as usize);
+            let missing = match self.empty_repeats.get(&key) {
+                Some(missing) => Rc::clone(missing),
+                None => {
+                    let missing: Rc<Vec<usize>> = Rc::new(level.required.iter().copied().filter(|&i| self.enabled(level.items[i])).collect());
+                    self.empty_repeats.insert(key, Rc::clone(&missing));
+                    missing
+                }
+            };
+            for &index in missing.iter() {
+                if !self.spend(STEPS_PER_REPORT) {
+                    return;
+                }
+                self.missing_required(level.items[index], container);
+            }
+            return;
+        }
+        if !self.spend(level.required.len()) {
             return;
         }
         // The response items each of the level's items got.
@@ -296,15 +369,20 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                     // repeat of its level: the one rule whose output can
                     // outgrow the input, so each report takes steps too.
                     if self.enabled(q_item) && self.spend(STEPS_PER_REPORT) {
-                        let msg = format!("No response answer found for required item '{link_id}'");
-                        if self.not_completed {
-                            self.walk.warn(container, IssueCode::Required, msg);
-                        } else {
-                            self.walk.error(container, IssueCode::Required, msg);
-                        }
+                        self.missing_required(q_item, container);
                     }
                 }
             }
+        }
+    }
+
+    /// A required item that `container` lacks.
+    fn missing_required(&mut self, q_item: &Value, container: &Node) {
+        let msg = format!("No response answer found for required item '{}'", str_of(q_item, "linkId").unwrap_or(""));
+        if self.not_completed {
+            self.walk.warn(container, IssueCode::Required, msg);
+        } else {
+            self.walk.error(container, IssueCode::Required, msg);
         }
     }
 
@@ -330,12 +408,13 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         if answer_nodes.len() > 1 && !bool_of(q_item, "repeats") {
             self.walk.error(answer_nodes[1], IssueCode::Invalid, "Only one response answer item with this linkId allowed".into());
         }
-        if let Some(max) = answers::int_extension(q_item, answers::EXT_MAX_OCCURS) {
+        let rules = self.rules(q_item);
+        if let Some(max) = rules.int(answers::EXT_MAX_OCCURS) {
             if max >= 0 && answer_nodes.len() as i64 > max {
                 self.walk.error(item, IssueCode::Invalid, format!("The maximum number of answers is {max} but this has {} answers", answer_nodes.len()));
             }
         }
-        if let Some(min) = answers::int_extension(q_item, answers::EXT_MIN_OCCURS) {
+        if let Some(min) = rules.int(answers::EXT_MIN_OCCURS) {
             if min >= 0 && (answer_nodes.len() as i64) < min {
                 self.walk.error(item, IssueCode::Invalid, format!("The minimum number of answers is {min} but this has {} answers", answer_nodes.len()));
             }
@@ -352,7 +431,8 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             }
             self.walk.path.push("answer", Some(i));
             if !matches!(item_type, "group" | "question" | "display") {
-                answers::answer(self.walk, self.q, q_item, item_type, answer, answer_nodes.len());
+                self.prepare_regex(&rules);
+                answers::answer(self.walk, &rules, item_type, answer, answer_nodes.len());
             }
             if item_type != "group" {
                 self.scopes.push(answer);
@@ -383,7 +463,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     fn enabled(&self, q_item: &'q Value) -> bool {
         let conditions: &[Value] = q_item.get("enableWhen").and_then(Value::as_array).map_or(&[], Vec::as_slice);
         if conditions.is_empty() {
-            return match answers::string_extension(q_item, EXT_ENABLE_WHEN_EXPRESSION) {
+            return match self.rules(q_item).string(EXT_ENABLE_WHEN_EXPRESSION) {
                 Some(expr) => self.expression_enabled(expr).unwrap_or(true),
                 None => true,
             };
@@ -400,44 +480,10 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         }
     }
 
-    /// The answers of the nearest enclosing scope that holds an item with
-    /// this linkId (that scope decides), with the scope's key.
-    fn answering_scope(&self, link_id: &str) -> Option<(usize, Rc<HashMap<&'r str, Vec<&'r Node>>>)> {
-        fn collect<'a>(node: &'a Node, out: &mut HashMap<&'a str, Vec<&'a Node>>, steps: &mut usize) {
-            for item in node.children_named("item") {
-                *steps += 1;
-                if let Some(l) = item.child_text("linkId") {
-                    out.entry(l).or_default().extend(item.children_named("answer").filter_map(value_node));
-                }
-                collect(item, out, steps);
-                for answer in item.children_named("answer") {
-                    *steps += 1;
-                    collect(answer, out, steps);
-                }
-            }
-        }
-        for scope in self.scopes.iter().rev() {
-            let key = *scope as *const Node as usize;
-            let known = self.answer_index.borrow().get(&key).cloned();
-            let answers = match known {
-                Some(answers) => answers,
-                None => {
-                    let mut out = HashMap::new();
-                    let mut steps = 0;
-                    collect(scope, &mut out, &mut steps);
-                    if !self.spend(steps) {
-                        return None;
-                    }
-                    let answers = Rc::new(out);
-                    self.answer_index.borrow_mut().insert(key, Rc::clone(&answers));
-                    answers
-                }
-            };
-            if answers.contains_key(link_id) {
-                return Some((key, answers));
-            }
-        }
-        None
+    /// The nearest enclosing scope that holds an item with this linkId:
+    /// the scope whose answers decide a condition on it.
+    fn answering_scope(&self, link_id: &str) -> Option<&'r Node> {
+        self.scopes.iter().rev().copied().find(|scope| self.index.holds(scope, link_id))
     }
 
     /// Whether an enableWhen condition holds, on the answers its question
@@ -448,15 +494,12 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let operator = str_of(ew, "operator").unwrap_or("=");
         let Some((suffix, expected)) = ew.as_object().and_then(|o| o.iter().find(|(k, _)| k.starts_with("answer") && k.len() > 6)) else { return true };
         let expected_type = &suffix[6..];
-        let Some((scope, answers)) = self.answering_scope(question) else {
-            if self.work_left.get() == 0 {
-                return true;
-            }
+        let Some(scope) = self.answering_scope(question) else {
             // No answer at all: only `exists = false` and `!=` hold.
-            return Answers::arrange(expected_type, &[]).hold_or_exists(operator, expected, 0);
+            return Answers::arrange(expected_type, []).hold_or_exists(operator, expected, 0);
         };
-        let given: &[&'r Node] = answers.get(question).map_or(&[], Vec::as_slice);
-        let key = (scope, question, expected_type);
+        let given = self.index.values(scope, question);
+        let key = (scope as *const Node as usize, question, expected_type);
         let known = self.arranged.borrow().get(&key).cloned();
         let arranged = match known {
             Some(arranged) => arranged,
@@ -464,7 +507,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                 if !self.spend(given.len()) {
                     return true;
                 }
-                let arranged = Rc::new(Answers::arrange(expected_type, given));
+                let arranged = Rc::new(Answers::arrange(expected_type, given.iter().map(|(_, v)| *v)));
                 self.arranged.borrow_mut().insert(key, Rc::clone(&arranged));
                 arranged
             }
@@ -475,7 +518,16 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// The one FHIRPath shape an enableWhen expression extension is known to
     /// take: `QuestionnaireResponse.descendants().where(linkId='x').answer.value[.ofType(t)]`
     /// (true when it yields a boolean true). `None` for anything else.
-    fn expression_enabled(&self, expr: &str) -> Option<bool> {
+    fn expression_enabled(&self, expr: &'q str) -> Option<bool> {
+        if let Some(known) = self.expressions.borrow().get(expr) {
+            return *known;
+        }
+        let answer = self.evaluate_expression(expr);
+        self.expressions.borrow_mut().insert(expr, answer);
+        answer
+    }
+
+    fn evaluate_expression(&self, expr: &str) -> Option<bool> {
         let rest = expr.trim().strip_prefix("QuestionnaireResponse.descendants().where(linkId=")?;
         let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
         let rest = &rest[1..];
@@ -486,22 +538,9 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             "" => None,
             t => Some(t.strip_prefix(".ofType(")?.strip_suffix(')')?),
         };
-        let root = self.scopes.first()?;
-        let mut values = Vec::new();
-        fn collect<'a>(node: &'a Node, link_id: &str, out: &mut Vec<&'a Node>) {
-            for item in node.children_named("item") {
-                if item.child_text("linkId") == Some(link_id) {
-                    out.extend(item.children_named("answer").filter_map(value_node));
-                }
-                collect(item, link_id, out);
-                for answer in item.children_named("answer") {
-                    collect(answer, link_id, out);
-                }
-            }
-        }
-        collect(root, link_id, &mut values);
-        let values: Vec<&Node> = values.into_iter().filter(|v| wanted_type.is_none_or(|t| value_type(v) == t)).collect();
-        Some(values.len() == 1 && value_type(values[0]) == "boolean" && values[0].text() == Some("true"))
+        let mut values = self.index.all_values(link_id).iter().map(|(_, v)| *v).filter(|v| wanted_type.is_none_or(|t| value_type(v) == t));
+        let (first, second) = (values.next(), values.next());
+        Some(second.is_none() && first.is_some_and(|v| value_type(v) == "boolean" && v.text() == Some("true")))
     }
 }
 
@@ -809,6 +848,75 @@ mod tests {
         let costly: Vec<&Issue> = all.iter().filter(|i| i.code == crate::issue::IssueCode::TooCostly).collect();
         assert_eq!(costly.len(), 1, "{costly:#?}");
         assert!(costly[0].severity.is_error() && costly[0].expression == "QuestionnaireResponse" && costly[0].message.contains("Split it into smaller responses"), "{costly:#?}");
+    }
+
+    #[test]
+    fn empty_repeats_lacking_disabled_required_items_cost_little() {
+        // 3,000 empty repeats of a group whose 300 required items are all
+        // disabled by an outer answer: nine hundred thousand checks if each
+        // repeat went through them (the nineteenth pass's L5, refused as
+        // too costly); the empty repeats share one answer.
+        let mut children: Vec<serde_json::Value> = (0..300)
+            .map(|i| serde_json::json!({"linkId": format!("c{i}"), "type": "string", "required": true, "enableWhen": [{"question": "gate", "operator": "=", "answerBoolean": true}]}))
+            .collect();
+        children.push(serde_json::json!({"linkId": "note", "type": "string"}));
+        let q = serde_json::json!({"item": [{"linkId": "gate", "type": "boolean"}, {"linkId": "g", "type": "group", "repeats": true, "item": children}]}).to_string();
+        let mut items = vec![serde_json::json!({"linkId": "gate", "answer": [{"valueBoolean": false}]})];
+        items.extend((0..3_000).map(|_| serde_json::json!({"linkId": "g"})));
+        let all = issues(&q, &serde_json::json!({"item": items}).to_string());
+        assert!(!all.iter().any(|i| i.severity.is_error()), "{:#?}", &all[..all.len().min(5)]);
+        // Enabled, each empty repeat lacks every one of them.
+        let mut items = vec![serde_json::json!({"linkId": "gate", "answer": [{"valueBoolean": true}]})];
+        items.extend((0..3).map(|_| serde_json::json!({"linkId": "g"})));
+        let missing = errors(&q, &serde_json::json!({"item": items}).to_string()).into_iter().filter(|(_, m)| m.starts_with("No response answer found for required item")).count();
+        assert_eq!(missing, 900);
+    }
+
+    #[test]
+    fn the_nearest_scope_holding_the_question_decides() {
+        // `b` is enabled by `a` in its own repeat of `g`, not by another repeat's.
+        let q = r#"{"item":[{"linkId":"g","type":"group","repeats":true,"item":[{"linkId":"a","type":"boolean"},
+            {"linkId":"b","type":"string","enableWhen":[{"question":"a","operator":"=","answerBoolean":true}]}]}]}"#;
+        let qr = r#"{"item":[{"linkId":"g","item":[{"linkId":"a","answer":[{"valueBoolean":true}]},{"linkId":"b","answer":[{"valueString":"x"}]}]},
+            {"linkId":"g","item":[{"linkId":"a","answer":[{"valueBoolean":false}]},{"linkId":"b","answer":[{"valueString":"y"}]}]}]}"#;
+        assert_eq!(errors(q, qr), [("QuestionnaireResponse.item[1].item[1]".to_owned(), "Item has answer, even though it is not enabled (item id = 'b')".to_owned())]);
+    }
+
+    #[test]
+    fn an_enable_when_expression_reads_the_whole_response() {
+        let ext = r#""extension":[{"url":"http://phr.kanta.fi/StructureDefinition/fiphr-ext-questionnaire-enablewhen","valueString":"QuestionnaireResponse.descendants().where(linkId='a').answer.value"}]"#;
+        let q = format!(r#"{{"item":[{{"linkId":"a","type":"boolean"}},{{"linkId":"g","type":"group","repeats":true,"item":[{{"linkId":"b","type":"string",{ext}}}]}}]}}"#);
+        let with = |a: bool| format!(r#"{{"item":[{{"linkId":"a","answer":[{{"valueBoolean":{a}}}]}},{{"linkId":"g","item":[{{"linkId":"b","answer":[{{"valueString":"x"}}]}}]}},{{"linkId":"g","item":[{{"linkId":"b","answer":[{{"valueString":"y"}}]}}]}}]}}"#);
+        assert_clean(&q, &with(true));
+        let e = errors(&q, &with(false));
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(e.iter().all(|(_, m)| m.contains("not enabled")), "{e:#?}");
+    }
+
+    #[test]
+    fn options_and_units_are_matched_as_sets() {
+        let q = r#"{"item":[{"linkId":"n","type":"integer","repeats":true,"answerOption":[{"valueInteger":1},{"valueInteger":20}]},
+            {"linkId":"u","type":"quantity","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption","valueCoding":{"system":"http://unitsofmeasure.org","code":"kg"}},
+                {"url":"http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption","valueCoding":{"display":"stone"}}]}]}"#;
+        assert_clean(q, r#"{"item":[{"linkId":"n","answer":[{"valueInteger":20},{"valueInteger":1}]},{"linkId":"u","answer":[{"valueQuantity":{"value":70,"system":"http://unitsofmeasure.org","code":"kg"}}]}]}"#);
+        assert_clean(q, r#"{"item":[{"linkId":"u","answer":[{"valueQuantity":{"value":11,"unit":"stone"}}]}]}"#);
+        assert_error(q, r#"{"item":[{"linkId":"n","answer":[{"valueInteger":3}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(integer)", "The integer 3 is not in the set of permitted values");
+        assert_error(
+            q,
+            r#"{"item":[{"linkId":"u","answer":[{"valueQuantity":{"value":70,"system":"http://unitsofmeasure.org","code":"g"}}]}]}"#,
+            "QuestionnaireResponse.item[0].answer[0].value.ofType(Quantity)",
+            "has a unit that is not valid",
+        );
+    }
+
+    #[test]
+    fn a_regex_is_checked_and_one_too_large_is_left_alone() {
+        let ext = |p: &str| format!(r#"{{"item":[{{"linkId":"s","type":"string","repeats":true,"extension":[{{"url":"http://hl7.org/fhir/StructureDefinition/regex","valueString":"{p}"}}]}}]}}"#);
+        let answers = |n: usize, v: &str| serde_json::json!({"item": [{"linkId": "s", "answer": (0..n).map(|_| serde_json::json!({"valueString": v})).collect::<Vec<_>>()}]}).to_string();
+        assert_clean(&ext("[a-z]{3}"), &answers(200, "abc"));
+        assert_eq!(errors(&ext("[a-z]{3}"), &answers(3, "ab1")).len(), 3);
+        // A pattern past the size limit is not compiled: no check, no error.
+        assert_clean(&ext(r"(\\w{100}){100}"), &answers(50, "x"));
     }
 
     #[test]

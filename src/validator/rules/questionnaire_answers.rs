@@ -11,21 +11,23 @@ use crate::validator::element::Walk;
 use serde_json::Value;
 use std::cmp::Ordering;
 
+use super::questionnaire_item_rules::ItemRules;
+
 pub(super) const EXT_MAX_OCCURS: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs";
 pub(super) const EXT_MIN_OCCURS: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs";
 const EXT_MIN_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/minValue";
 const EXT_MAX_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/maxValue";
 const EXT_MAX_DECIMALS: &str = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces";
 const EXT_MIN_LENGTH: &str = "http://hl7.org/fhir/StructureDefinition/minLength";
-const EXT_REGEX: &str = "http://hl7.org/fhir/StructureDefinition/regex";
+pub(super) const EXT_REGEX: &str = "http://hl7.org/fhir/StructureDefinition/regex";
 const EXT_ENTRY_FORMAT: &str = "http://hl7.org/fhir/StructureDefinition/entryFormat";
 const EXT_MIN_QUANTITY: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity";
 const EXT_MAX_QUANTITY: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity";
-const EXT_UNIT_OPTION: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption";
+pub(super) const EXT_UNIT_OPTION: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption";
 const EXT_UNIT_VALUESET: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet";
 const EXT_MIME_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/mimeType";
 const EXT_MAX_SIZE: &str = "http://hl7.org/fhir/StructureDefinition/maxSize";
-const EXT_EXCLUSIVE: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive";
+pub(super) const EXT_EXCLUSIVE: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive";
 const UCUM: &str = crate::ucum::SYSTEM;
 
 /// The `value[x]` of an answer.
@@ -51,16 +53,8 @@ fn json_type(suffix: &str) -> String {
     }
 }
 
-/// The extensions of a Questionnaire item with this url.
-fn extensions<'q>(item: &'q Value, url: &str) -> Vec<&'q Value> {
-    item.get("extension")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(url)).collect())
-        .unwrap_or_default()
-}
-
 /// An extension's (or answerOption's) `value[x]`: its type and value.
-fn json_value(v: &Value) -> Option<(String, &Value)> {
+pub(super) fn json_value(v: &Value) -> Option<(String, &Value)> {
     v.as_object()?.iter().find(|(k, _)| k.len() > 5 && k.starts_with("value")).map(|(k, v)| (json_type(&k[5..]), v))
 }
 
@@ -72,19 +66,6 @@ pub(super) fn json_text(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-fn first_extension_value<'q>(item: &'q Value, url: &str) -> Option<(String, &'q Value)> {
-    extensions(item, url).into_iter().find_map(json_value)
-}
-
-pub(super) fn int_extension(item: &Value, url: &str) -> Option<i64> {
-    let (_, v) = first_extension_value(item, url)?;
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-}
-
-pub(super) fn string_extension<'q>(item: &'q Value, url: &str) -> Option<&'q str> {
-    first_extension_value(item, url).and_then(|(_, v)| v.as_str())
 }
 
 /// Dates, dateTimes and instants of any precision, compared by the start of
@@ -125,7 +106,7 @@ fn at_value(walk: &mut Walk<'_, '_>, value: &Node, error: bool, code: IssueCode,
 }
 
 /// One answer (the path points at it) against its item.
-pub(super) fn answer(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, item_type: &str, answer: &Node, count: usize) {
+pub(super) fn answer(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, item_type: &str, answer: &Node, count: usize) {
     let Some(value) = value_node(answer) else { return };
     let actual = value_type(value);
     let allowed: &[&str] = match item_type {
@@ -152,22 +133,22 @@ pub(super) fn answer(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, item_ty
         return;
     }
     match item_type {
-        "decimal" => decimal(walk, q_item, value),
-        "integer" => integer(walk, q_item, value),
-        "date" | "dateTime" => date(walk, q_item, value),
-        "time" => time(walk, q_item, value),
-        "string" => string(walk, q, q_item, value),
-        "attachment" => attachment(walk, q_item, value),
-        "quantity" => quantity(walk, q_item, value),
-        "choice" | "open-choice" => choice(walk, q, q_item, item_type == "open-choice", answer, value, count),
+        "decimal" => decimal(walk, rules, value),
+        "integer" => integer(walk, rules, value),
+        "date" | "dateTime" => date(walk, rules, value),
+        "time" => time(walk, rules, value),
+        "string" => string(walk, rules, value),
+        "attachment" => attachment(walk, rules, value),
+        "quantity" => quantity(walk, rules, value),
+        "choice" | "open-choice" => choice(walk, rules, item_type == "open-choice", value, count),
         _ => {}
     }
 }
 
-fn min_max(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, compare: fn(&str, &str) -> Option<Ordering>) {
+fn min_max(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, compare: fn(&str, &str) -> Option<Ordering>) {
     let Some(text) = value.text() else { return };
     for (url, is_min) in [(EXT_MIN_VALUE, true), (EXT_MAX_VALUE, false)] {
-        let Some(limit) = first_extension_value(q_item, url).and_then(|(_, v)| json_text(v)) else { continue };
+        let Some(limit) = rules.first(url).and_then(|(_, v)| json_text(v)) else { continue };
         match compare(text, &limit) {
             Some(Ordering::Less) if is_min => {
                 at_value(walk, value, true, IssueCode::Invariant, format!("The value {text} is less than the allowed minimum of {limit}"));
@@ -184,36 +165,23 @@ fn decimal_places(text: &str) -> usize {
     text.rfind('.').map_or(0, |dot| text.len() - dot - 1)
 }
 
-fn max_decimals(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, text: &str) {
-    if let Some(limit) = int_extension(q_item, EXT_MAX_DECIMALS) {
+fn max_decimals(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, text: &str) {
+    if let Some(limit) = rules.int(EXT_MAX_DECIMALS) {
         if decimal_places(text) as i64 > limit {
             at_value(walk, value, true, IssueCode::Invariant, format!("The value {text} has too many decimal places (limit = {limit})"));
         }
     }
 }
 
-/// Primitive answer options of one type (`valueInteger`, `valueDate`...).
-fn options_of_type(q_item: &Value, wanted: &str) -> Option<Vec<String>> {
-    let options = q_item.get("answerOption").and_then(Value::as_array)?;
-    if options.is_empty() {
-        return None;
-    }
-    Some(options.iter().filter_map(json_value).filter(|(t, _)| t == wanted).filter_map(|(_, v)| json_text(v)).collect())
-}
-
 /// A primitive answer against the item's answerOptions of its type.
-fn primitive_option(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, type_name: &str, on_value: bool, open: bool) {
+fn primitive_option(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, type_name: &str, on_value: bool, open: bool) {
     let Some(text) = value.text() else { return };
-    let Some(options) = options_of_type(q_item, type_name) else { return };
-    let msg = if options.is_empty() {
-        if open {
-            return;
-        }
-        format!("Option list has no option values of type {type_name}")
-    } else if options.iter().any(|o| o == text || (type_name == "integer" && compare_numbers(o, text) == Some(Ordering::Equal))) {
-        return;
-    } else {
-        format!("The {type_name} {text} is not in the set of permitted values")
+    let Some(found) = rules.primitive_option(type_name, text) else { return };
+    let msg = match found {
+        None if open => return,
+        None => format!("Option list has no option values of type {type_name}"),
+        Some(true) => return,
+        Some(false) => format!("The {type_name} {text} is not in the set of permitted values"),
     };
     if on_value {
         at_value(walk, value, true, IssueCode::Invariant, msg);
@@ -222,60 +190,57 @@ fn primitive_option(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node, type_
     }
 }
 
-fn decimal(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
-    min_max(walk, q_item, value, compare_numbers);
+fn decimal(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
+    min_max(walk, rules, value, compare_numbers);
     if let Some(text) = value.text() {
-        max_decimals(walk, q_item, value, text);
+        max_decimals(walk, rules, value, text);
     }
-    primitive_option(walk, q_item, value, "decimal", true, false);
+    primitive_option(walk, rules, value, "decimal", true, false);
 }
 
-fn integer(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
-    min_max(walk, q_item, value, compare_numbers);
-    primitive_option(walk, q_item, value, "integer", true, false);
+fn integer(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
+    min_max(walk, rules, value, compare_numbers);
+    primitive_option(walk, rules, value, "integer", true, false);
 }
 
-fn date(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
-    min_max(walk, q_item, value, compare_dates);
-    primitive_option(walk, q_item, value, "date", true, false);
+fn date(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
+    min_max(walk, rules, value, compare_dates);
+    primitive_option(walk, rules, value, "date", true, false);
 }
 
-fn time(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
-    min_max(walk, q_item, value, |a, b| Some(a.cmp(b)));
-    primitive_option(walk, q_item, value, "time", true, false);
+fn time(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
+    min_max(walk, rules, value, |a, b| Some(a.cmp(b)));
+    primitive_option(walk, rules, value, "time", true, false);
 }
 
-fn string(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, value: &Node) {
+fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     let Some(text) = value.text() else { return };
     let len = text.chars().count() as i64;
-    if let Some(min) = int_extension(q_item, EXT_MIN_LENGTH) {
+    if let Some(min) = rules.int(EXT_MIN_LENGTH) {
         if len < min {
             at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is shorter than the allowed minimum length of {min}"));
         }
     }
-    if let Some(max) = q_item.get("maxLength").and_then(Value::as_i64) {
+    if let Some(max) = rules.item.get("maxLength").and_then(Value::as_i64) {
         if len > max {
             at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is longer than the allowed maximum length of {max}"));
         }
     }
-    if let Some(pattern) = string_extension(q_item, EXT_REGEX) {
-        // Java's String.matches: the whole value must match.
-        if let Ok(re) = regex::Regex::new(&format!("^(?:{pattern})$")) {
-            if !re.is_match(text) {
-                let msg = match string_extension(q_item, EXT_ENTRY_FORMAT) {
-                    Some(ef) => format!("The answer '{text}' does not conform to the expected format '{ef}' (regex '{pattern}')"),
-                    None => format!("The answer '{text}' does not match the regex '{pattern}'"),
-                };
-                at_value(walk, value, true, IssueCode::Invariant, msg);
-            }
+    if let (Some(pattern), Some(Some(re))) = (rules.regex, rules.compiled_regex.get()) {
+        if !re.is_match(text) {
+            let msg = match rules.string(EXT_ENTRY_FORMAT) {
+                Some(ef) => format!("The answer '{text}' does not conform to the expected format '{ef}' (regex '{pattern}')"),
+                None => format!("The answer '{text}' does not match the regex '{pattern}'"),
+            };
+            at_value(walk, value, true, IssueCode::Invariant, msg);
         }
     }
     if text.contains('\r') || text.contains('\n') {
         at_value(walk, value, false, IssueCode::Invariant, "The answer should not contain new line characters".into());
     }
-    if let Some(vs) = q_item.get("answerValueSet").and_then(Value::as_str) {
+    if let Some(vs) = rules.item.get("answerValueSet").and_then(Value::as_str) {
         let membership = match vs.strip_prefix('#') {
-            Some(id) => contained_value_set(q, id).map(|c| contained_member(c, None, text)),
+            Some(_) => rules.contained_value_set.as_ref().map(|c| c.member(None, text)),
             None => walk.ctx.value_set(vs).map(|_| walk.v.terminology.member(vs, None, text)),
         };
         if membership.is_none() {
@@ -284,12 +249,13 @@ fn string(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, value: &Node) {
             at_value(walk, value, true, IssueCode::Invariant, format!("The value '{text}' is not in the list of allowed values (value set '{vs}')"));
         }
     }
-    primitive_option(walk, q_item, value, "string", true, false);
+    primitive_option(walk, rules, value, "string", true, false);
 }
 
-fn attachment(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
-    let allowed: Vec<String> = extensions(q_item, EXT_MIME_TYPE).into_iter().filter_map(json_value).filter_map(|(_, v)| json_text(v)).collect();
-    if !extensions(q_item, EXT_MIME_TYPE).is_empty() {
+fn attachment(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
+    let mime_types = rules.all(EXT_MIME_TYPE);
+    if !mime_types.is_empty() {
+        let allowed: Vec<String> = mime_types.iter().filter_map(|e| json_value(e)).filter_map(|(_, v)| json_text(v)).collect();
         match value.child_text("contentType") {
             None => walk.error(value, IssueCode::Required, "The attachment has no mime type, but the questionnaire restricts the mime types".into()),
             Some(mime) if !allowed.iter().any(|a| mime.starts_with(a.as_str())) => {
@@ -298,7 +264,7 @@ fn attachment(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
             Some(_) => {}
         }
     }
-    if let (Some(max), Some(data)) = (int_extension(q_item, EXT_MAX_SIZE), value.child_text("data")) {
+    if let (Some(max), Some(data)) = (rules.int(EXT_MAX_SIZE), value.child_text("data")) {
         let size = base64_len(data) as i64;
         if max > 0 && size >= max {
             walk.error(value, IssueCode::Required, format!("The attachment is {size} bytes, more than the maximum size of {max} bytes"));
@@ -342,9 +308,9 @@ fn json_quantity(q: &Value) -> String {
     quantity_display(value.as_deref(), s("comparator"), s("unit"), s("system"), s("code"))
 }
 
-fn quantity(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
+fn quantity(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     for (url, is_min) in [(EXT_MIN_QUANTITY, true), (EXT_MAX_QUANTITY, false)] {
-        let Some((_, limit)) = first_extension_value(q_item, url) else { continue };
+        let Some((_, limit)) = rules.first(url) else { continue };
         let which = if is_min { "minimum" } else { "maximum" };
         let (lsys, lcode) = (limit.get("system").and_then(Value::as_str), limit.get("code").and_then(Value::as_str));
         let (vsys, vcode) = (value.child_text("system"), value.child_text("code"));
@@ -391,29 +357,19 @@ fn quantity(walk: &mut Walk<'_, '_>, q_item: &Value, value: &Node) {
         }
     }
     if let Some(text) = value.child_text("value") {
-        max_decimals(walk, q_item, value, text);
+        max_decimals(walk, rules, value, text);
     }
-    let options = extensions(q_item, EXT_UNIT_OPTION);
-    if !options.is_empty() {
-        let codings: Vec<&Value> = options.iter().filter_map(|e| e.get("valueCoding")).collect();
-        let matches = |c: &Value| {
-            let field = |k: &str| c.get(k).and_then(Value::as_str);
-            field("system").is_none_or(|s| value.child_text("system") == Some(s))
-                && field("code").is_none_or(|s| value.child_text("code") == Some(s))
-                && field("display").is_none_or(|s| value.child_text("unit") == Some(s))
-        };
-        if !codings.iter().any(|c| matches(c)) {
-            let allowed: Vec<String> = codings.iter().map(|c| coding_display(c)).collect();
-            at_value(
-                walk,
-                value,
-                true,
-                IssueCode::Invariant,
-                format!("The value {} has a unit that is not valid (allowed = {})", node_quantity(value), allowed.join(",")),
-            );
-        }
+    if !rules.all(EXT_UNIT_OPTION).is_empty() && !rules.unit_option_matches([value.child_text("system"), value.child_text("code"), value.child_text("unit")]) {
+        let allowed: Vec<String> = rules.unit_option_codings.iter().map(|c| coding_display(c)).collect();
+        at_value(
+            walk,
+            value,
+            true,
+            IssueCode::Invariant,
+            format!("The value {} has a unit that is not valid (allowed = {})", node_quantity(value), allowed.join(",")),
+        );
     }
-    if let Some(vs) = string_extension(q_item, EXT_UNIT_VALUESET).or_else(|| first_extension_value(q_item, EXT_UNIT_VALUESET).and_then(|(_, v)| v.as_str())) {
+    if let Some(vs) = rules.string(EXT_UNIT_VALUESET) {
         if walk.ctx.value_set(vs).is_none() {
             at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {vs} could not be found"));
         } else if let Some(code) = value.child_text("code") {
@@ -441,60 +397,38 @@ fn coding_display(c: &Value) -> String {
 
 /// A choice / open-choice answer: Codings against answerOption or
 /// answerValueSet, other types against answerOption.
-fn choice(walk: &mut Walk<'_, '_>, q: &Value, q_item: &Value, open: bool, answer: &Node, value: &Node, count: usize) {
+fn choice(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, open: bool, value: &Node, count: usize) {
     let actual = value_type(value);
     match actual.as_str() {
         "Coding" => {
-            let has_options = q_item.get("answerOption").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
-            if has_options {
-                coding_option(walk, q_item, open, value, count);
-            } else if let Some(vs) = q_item.get("answerValueSet").and_then(Value::as_str) {
-                coding_value_set(walk, q, vs, value);
+            if rules.has_options() {
+                coding_option(walk, rules, open, value, count);
+            } else if let Some(vs) = rules.item.get("answerValueSet").and_then(Value::as_str) {
+                coding_value_set(walk, rules, vs, value);
             }
         }
         "string" if open => {
             let Some(text) = value.text() else { return };
-            let matches_coding = q_item
-                .get("answerOption")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|o| o.get("valueCoding"))
-                .any(|c| {
-                    c.get("display").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(text))
-                        || c.get("code").and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case(text))
-                });
-            if matches_coding {
+            if rules.coding_words.contains(&text.to_ascii_lowercase()) {
                 walk.warn(value, IssueCode::Invariant, format!("The string value '{text}' matches an entry in the list of valid Codings, so this is probably an error"));
             }
         }
-        other => {
-            let _ = answer;
-            primitive_option(walk, q_item, value, other, false, open);
-        }
+        other => primitive_option(walk, rules, value, other, false, open),
     }
 }
 
-fn coding_option(walk: &mut Walk<'_, '_>, q_item: &Value, open: bool, value: &Node, count: usize) {
+fn coding_option(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, open: bool, value: &Node, count: usize) {
     let system = value.child_text("system");
     let code = value.child_text("code");
-    let options: Vec<&Value> = q_item.get("answerOption").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    let codings: Vec<(&Value, bool)> = options
-        .iter()
-        .filter_map(|o| {
-            let exclusive = extensions(o, EXT_EXCLUSIVE).iter().any(|e| e.get("valueBoolean").and_then(Value::as_bool) == Some(true));
-            o.get("valueCoding").map(|c| (c, exclusive))
-        })
-        .collect();
-    if codings.is_empty() {
+    if rules.coding_options.is_empty() {
         if !open {
             walk.error(value, IssueCode::Invariant, "Option list has no option values of type coding".into());
         }
         return;
     }
-    let found = codings.iter().find(|(c, _)| c.get("system").and_then(Value::as_str) == system && c.get("code").and_then(Value::as_str) == code);
-    match found {
-        Some((c, true)) if count > 1 => {
+    let key = (system, code);
+    match rules.coding_options.get(&key) {
+        Some(c) if count > 1 && rules.exclusive.contains(&key) => {
             let shown = format!("{}#{}", c.get("system").and_then(Value::as_str).unwrap_or(""), c.get("code").and_then(Value::as_str).unwrap_or(""));
             walk.error(value, IssueCode::Invariant, format!("Selected answer {shown} is an exclusive option - can't select anything else at the same time"));
         }
@@ -507,10 +441,10 @@ fn coding_option(walk: &mut Walk<'_, '_>, q_item: &Value, open: bool, value: &No
     }
 }
 
-fn coding_value_set(walk: &mut Walk<'_, '_>, q: &Value, vs: &str, value: &Node) {
-    let contained = vs.strip_prefix('#').map(|id| contained_value_set(q, id));
+fn coding_value_set(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, vs: &str, value: &Node) {
+    let contained = vs.strip_prefix('#').map(|_| rules.contained_value_set.as_ref());
     let vs_name = match contained {
-        Some(Some(c)) => Some(c.get("name").and_then(Value::as_str).unwrap_or(vs).to_string()),
+        Some(Some(c)) => Some(c.name.unwrap_or(vs).to_string()),
         Some(None) => None,
         None => walk.ctx.value_set(vs).map(|d| d.name.clone().or_else(|| d.url.clone()).unwrap_or_else(|| vs.to_string())),
     }
@@ -537,7 +471,7 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, q: &Value, vs: &str, value: &Node) 
         }
     }
     let membership = match contained {
-        Some(Some(c)) => contained_member(c, system, code),
+        Some(Some(c)) => c.member(system, code),
         _ => walk.v.terminology.member(vs, system, code),
     };
     match membership {
@@ -556,45 +490,6 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, q: &Value, vs: &str, value: &Node) 
             ),
         ),
         _ => {}
-    }
-}
-
-/// A ValueSet contained in the Questionnaire, by id.
-fn contained_value_set<'q>(q: &'q Value, id: &str) -> Option<&'q Value> {
-    q.get("contained")?.as_array()?.iter().find(|c| c.get("resourceType").and_then(Value::as_str) == Some("ValueSet") && c.get("id").and_then(Value::as_str) == Some(id))
-}
-
-/// Membership in a contained ValueSet, decided only when it lists its codes
-/// (an expansion, or includes that enumerate concepts); otherwise unknown.
-fn contained_member(vs: &Value, system: Option<&str>, code: &str) -> Membership {
-    let unknown = || Membership::Unknown(crate::terminology::Undecided::Other("the contained value set does not list its codes".into()));
-    let matches = |s: Option<&str>, c: Option<&str>| c == Some(code) && (system.is_none() || s == system);
-    if let Some(contains) = vs.get("expansion").and_then(|e| e.get("contains")).and_then(Value::as_array) {
-        fn any(list: &[Value], f: &dyn Fn(Option<&str>, Option<&str>) -> bool) -> bool {
-            list.iter().any(|c| {
-                f(c.get("system").and_then(Value::as_str), c.get("code").and_then(Value::as_str))
-                    || c.get("contains").and_then(Value::as_array).is_some_and(|l| any(l, f))
-            })
-        }
-        return if any(contains, &matches) { Membership::In } else { Membership::NotIn };
-    }
-    let Some(includes) = vs.get("compose").and_then(|c| c.get("include")).and_then(Value::as_array) else { return unknown() };
-    let mut found = false;
-    for inc in includes {
-        let concepts = inc.get("concept").and_then(Value::as_array);
-        if concepts.is_none() || inc.get("filter").is_some() || inc.get("valueSet").is_some() {
-            return unknown();
-        }
-        let sys = inc.get("system").and_then(Value::as_str);
-        found |= concepts.into_iter().flatten().any(|c| matches(sys, c.get("code").and_then(Value::as_str)));
-    }
-    if vs.get("compose").and_then(|c| c.get("exclude")).is_some() {
-        return unknown();
-    }
-    if found {
-        Membership::In
-    } else {
-        Membership::NotIn
     }
 }
 

@@ -18,6 +18,72 @@ use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+/// Where each linkId's items and answers are in a QuestionnaireResponse,
+/// built in one pass: the answers a question has in any scope (the
+/// response, an item, an answer) are then a range of one list, found by
+/// binary search, never a copy of the scope's subtree (a scope inside
+/// sixty nested groups would otherwise copy its answers sixty times).
+#[derive(Default)]
+pub(super) struct ResponseIndex<'r> {
+    /// Each scope node (by address): its preorder position and the last
+    /// position in its subtree.
+    span: HashMap<usize, (u32, u32)>,
+    /// Per linkId, the positions of the items that carry it, in order.
+    items: HashMap<&'r str, Vec<u32>>,
+    /// Per linkId, the value of each answer, with its item's position, in order.
+    values: HashMap<&'r str, Vec<(u32, &'r Node)>>,
+}
+
+impl<'r> ResponseIndex<'r> {
+    pub(super) fn build(response: &'r Node) -> ResponseIndex<'r> {
+        /// Numbers what lies below `node`, which has position `*next`.
+        fn below<'r>(node: &'r Node, next: &mut u32, index: &mut ResponseIndex<'r>) {
+            let start = *next;
+            if node.name == "item" {
+                let link_id = node.child_text("linkId");
+                for answer in node.children_named("answer") {
+                    if let (Some(l), Some(v)) = (link_id, super::questionnaire_answers::value_node(answer)) {
+                        index.values.entry(l).or_default().push((start, v));
+                    }
+                    *next += 1;
+                    below(answer, next, index);
+                }
+            }
+            for item in node.children_named("item") {
+                *next += 1;
+                if let Some(l) = item.child_text("linkId") {
+                    index.items.entry(l).or_default().push(*next);
+                }
+                below(item, next, index);
+            }
+            index.span.insert(node as *const Node as usize, (start, *next));
+        }
+        let mut index = ResponseIndex::default();
+        below(response, &mut 0, &mut index);
+        index
+    }
+
+    /// Whether an item with this linkId lies below `scope`.
+    pub(super) fn holds(&self, scope: &Node, link_id: &str) -> bool {
+        let (Some(&(start, end)), Some(items)) = (self.span.get(&(scope as *const Node as usize)), self.items.get(link_id)) else { return false };
+        let first = items.partition_point(|&p| p <= start);
+        first < items.len() && items[first] <= end
+    }
+
+    /// The values of the answers given to `link_id` below `scope`.
+    pub(super) fn values(&self, scope: &Node, link_id: &str) -> &[(u32, &'r Node)] {
+        let (Some(&(start, end)), Some(values)) = (self.span.get(&(scope as *const Node as usize)), self.values.get(link_id)) else { return &[] };
+        let from = values.partition_point(|(p, _)| *p <= start);
+        let to = values.partition_point(|(p, _)| *p <= end);
+        &values[from..to]
+    }
+
+    /// The values of every answer given to `link_id` anywhere in the response.
+    pub(super) fn all_values(&self, link_id: &str) -> &[(u32, &'r Node)] {
+        self.values.get(link_id).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The answers of one type (`Coding`, `Decimal`, ... as in `answerCoding`)
 /// given to one question in one scope.
 pub(super) struct Answers<'r> {
@@ -38,14 +104,14 @@ enum Arranged<'r> {
     /// Date, DateTime: the start of the period each names, sorted.
     Dates(Vec<String>),
     /// Every other type: the texts as written, sorted.
-    Texts(Vec<String>),
+    Texts(Vec<&'r str>),
 }
 
 impl<'r> Answers<'r> {
     /// Arranges the `value[x]` nodes (of any type) given to a question.
     /// `expected_type` is the suffix of the condition's `answer[x]`.
-    pub(super) fn arrange(expected_type: &str, given: &[&'r Node]) -> Answers<'r> {
-        let values: Vec<&'r Node> = given.iter().copied().filter(|v| v.name.strip_prefix("value") == Some(expected_type)).collect();
+    pub(super) fn arrange(expected_type: &str, given: impl IntoIterator<Item = &'r Node>) -> Answers<'r> {
+        let values: Vec<&'r Node> = given.into_iter().filter(|v| v.name.strip_prefix("value") == Some(expected_type)).collect();
         let arranged = match expected_type {
             "Coding" => {
                 let mut by_system_and_code = HashMap::new();
@@ -87,7 +153,7 @@ impl<'r> Answers<'r> {
                 Arranged::Dates(texts)
             }
             _ => {
-                let mut texts: Vec<String> = values.iter().filter_map(|v| v.text().map(str::to_owned)).collect();
+                let mut texts: Vec<&'r str> = values.iter().filter_map(|v| v.text()).collect();
                 texts.sort_unstable();
                 Arranged::Texts(texts)
             }
@@ -128,7 +194,10 @@ impl<'r> Answers<'r> {
             }
             Arranged::Numbers(numbers) => self.ordered(operator, numbers, json_text(expected).and_then(|t| number(&t))),
             Arranged::Dates(dates) => self.ordered(operator, dates, expected.as_str().and_then(date_key)),
-            Arranged::Texts(texts) => self.ordered(operator, texts, json_text(expected)),
+            Arranged::Texts(texts) => {
+                let wanted = json_text(expected);
+                self.ordered(operator, texts, wanted.as_deref())
+            }
         }
     }
 
@@ -267,7 +336,7 @@ mod tests {
                 let (ty, expected) = value_of(k, p);
                 let operator = ["=", "!=", ">", "<", ">=", "<=", "exists", "?", "="][op];
                 let expected = if operator == "exists" { json!(p % 2 == 0) } else { expected };
-                let arranged = Answers::arrange(ty, &given);
+                let arranged = Answers::arrange(ty, given.iter().copied());
                 prop_assert_eq!(
                     arranged.hold_or_exists(operator, &expected, given.len()),
                     by_comparing_each(operator, ty, &expected, &given),

@@ -1,0 +1,239 @@
+//! What a Questionnaire item asks of its answers, read from the item once:
+//! its extensions by url, its answer options as sets, its regex compiled,
+//! its contained answer value set listed. A response can answer one item
+//! tens of thousands of times, so an answer is checked by look-ups, never
+//! by going through the item's options or extensions again (the nineteenth
+//! red-team pass's L2 and L3: answers × options, a regex compiled per answer).
+
+use super::questionnaire_answers::{json_text, json_value};
+use crate::terminology::{Membership, Undecided};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+pub(super) struct ItemRules<'q> {
+    pub item: &'q Value,
+    /// The item's extensions by url, in order.
+    extensions: HashMap<&'q str, Vec<&'q Value>>,
+    /// `None` when the item has no answerOption; else its primitive options by type.
+    primitive_options: Option<HashMap<String, PrimitiveOptions>>,
+    /// Coding options by (system, code), with whether the first such is exclusive.
+    pub coding_options: HashMap<(Option<&'q str>, Option<&'q str>), &'q Value>,
+    pub exclusive: HashSet<(Option<&'q str>, Option<&'q str>)>,
+    /// Coding options' codes and displays, lower-cased (an open-choice string answer that names one).
+    pub coding_words: HashSet<String>,
+    /// The `regex` extension's pattern, and its compiled form once an
+    /// answer needs it (`None` inside when it does not compile within the
+    /// limits of [`compile_regex`]).
+    pub regex: Option<&'q str>,
+    pub compiled_regex: std::cell::OnceCell<Option<std::rc::Rc<regex::Regex>>>,
+    /// The answerValueSet when it names a ValueSet contained in the Questionnaire.
+    pub contained_value_set: Option<ContainedValueSet<'q>>,
+    /// unitOption codings as (system, code, display), by which of the three they name.
+    unit_options: HashMap<[bool; 3], HashSet<[Option<&'q str>; 3]>>,
+    pub unit_option_codings: Vec<&'q Value>,
+}
+
+/// A type's primitive options: their texts, and their numbers for integers.
+#[derive(Default)]
+pub(super) struct PrimitiveOptions {
+    texts: HashSet<String>,
+    numbers: Vec<f64>,
+}
+
+/// A ValueSet contained in the Questionnaire that an item's answerValueSet names.
+pub(super) struct ContainedValueSet<'q> {
+    pub name: Option<&'q str>,
+    /// The codes it lists (expansion, or includes that enumerate concepts),
+    /// as (system, code); `None` when it does not list them.
+    listed: Option<HashSet<(Option<&'q str>, &'q str)>>,
+    codes: HashSet<&'q str>,
+}
+
+fn str_of<'q>(v: &'q Value, key: &str) -> Option<&'q str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+impl<'q> ItemRules<'q> {
+    /// Reads an item of the Questionnaire `q` (whose contained resources
+    /// its `#id` references name).
+    pub(super) fn of(q: &'q Value, item: &'q Value) -> ItemRules<'q> {
+        let mut extensions: HashMap<&'q str, Vec<&'q Value>> = HashMap::new();
+        for e in item.get("extension").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(url) = str_of(e, "url") {
+                extensions.entry(url).or_default().push(e);
+            }
+        }
+        let options = item.get("answerOption").and_then(Value::as_array).filter(|a| !a.is_empty());
+        let primitive_options = options.map(|options| {
+            let mut by_type: HashMap<String, PrimitiveOptions> = HashMap::new();
+            for (t, v) in options.iter().filter_map(json_value) {
+                let Some(text) = json_text(v) else { continue };
+                let entry = by_type.entry(t).or_default();
+                if let Ok(n) = text.trim().parse::<f64>() {
+                    entry.numbers.push(n);
+                }
+                entry.texts.insert(text);
+            }
+            for o in by_type.values_mut() {
+                o.numbers.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            }
+            by_type
+        });
+        let mut coding_options = HashMap::new();
+        let mut exclusive = HashSet::new();
+        let mut coding_words = HashSet::new();
+        for o in options.into_iter().flatten() {
+            let Some(c) = o.get("valueCoding") else { continue };
+            let key = (str_of(c, "system"), str_of(c, "code"));
+            if !coding_options.contains_key(&key) {
+                coding_options.insert(key, c);
+                let is_exclusive = o
+                    .get("extension")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|e| str_of(e, "url") == Some(super::questionnaire_answers::EXT_EXCLUSIVE) && e.get("valueBoolean").and_then(Value::as_bool) == Some(true));
+                if is_exclusive {
+                    exclusive.insert(key);
+                }
+            }
+            for word in [str_of(c, "display"), str_of(c, "code")].into_iter().flatten() {
+                coding_words.insert(word.to_ascii_lowercase());
+            }
+        }
+        let mut rules = ItemRules {
+            item,
+            extensions,
+            primitive_options,
+            coding_options,
+            exclusive,
+            coding_words,
+            regex: None,
+            compiled_regex: std::cell::OnceCell::new(),
+            contained_value_set: None,
+            unit_options: HashMap::new(),
+            unit_option_codings: Vec::new(),
+        };
+        rules.regex = rules.string(super::questionnaire_answers::EXT_REGEX);
+        rules.contained_value_set = str_of(item, "answerValueSet").and_then(|vs| vs.strip_prefix('#')).and_then(|id| contained_value_set(q, id)).map(ContainedValueSet::of);
+        let codings: Vec<&'q Value> = rules.all(super::questionnaire_answers::EXT_UNIT_OPTION).iter().filter_map(|e| e.get("valueCoding")).collect();
+        for c in &codings {
+            let fields = [str_of(c, "system"), str_of(c, "code"), str_of(c, "display")];
+            rules.unit_options.entry(fields.map(|f| f.is_some())).or_default().insert(fields);
+        }
+        rules.unit_option_codings = codings;
+        rules
+    }
+
+    /// The item's extensions with this url.
+    pub(super) fn all(&self, url: &str) -> &[&'q Value] {
+        self.extensions.get(url).map_or(&[], Vec::as_slice)
+    }
+
+    /// The first value of an extension with this url: its type and value.
+    pub(super) fn first(&self, url: &str) -> Option<(String, &'q Value)> {
+        self.all(url).iter().find_map(|e| json_value(e))
+    }
+
+    pub(super) fn int(&self, url: &str) -> Option<i64> {
+        let (_, v) = self.first(url)?;
+        v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    }
+
+    pub(super) fn string(&self, url: &str) -> Option<&'q str> {
+        self.first(url).and_then(|(_, v)| v.as_str())
+    }
+
+    /// `None` when the item has no answerOption; else whether an answer's
+    /// text is among the options of its type (`Some(None)` when there are
+    /// no options of that type).
+    pub(super) fn primitive_option(&self, type_name: &str, text: &str) -> Option<Option<bool>> {
+        let by_type = self.primitive_options.as_ref()?;
+        let Some(options) = by_type.get(type_name).filter(|o| !o.texts.is_empty()) else { return Some(None) };
+        let number = || text.trim().parse::<f64>().ok();
+        let numeric = type_name == "integer" && number().is_some_and(|n| options.numbers.binary_search_by(|o| o.partial_cmp(&n).unwrap_or(std::cmp::Ordering::Less)).is_ok());
+        Some(Some(options.texts.contains(text) || numeric))
+    }
+
+    pub(super) fn has_options(&self) -> bool {
+        self.primitive_options.is_some()
+    }
+
+    /// Whether a Quantity's (system, code, unit) is one of the unitOptions
+    /// (each option matches on the fields it names).
+    pub(super) fn unit_option_matches(&self, fields: [Option<&str>; 3]) -> bool {
+        self.unit_options.iter().any(|(mask, set)| {
+            let mut key = [None; 3];
+            for i in 0..3 {
+                if mask[i] {
+                    let Some(f) = fields[i] else { return false };
+                    key[i] = Some(f);
+                }
+            }
+            set.contains(&key)
+        })
+    }
+}
+
+/// A questionnaire's regex, as Java's String.matches reads it (the whole
+/// value must match), within a size that keeps compiling it cheap: a
+/// pattern past that is not checked (`None`).
+pub(super) fn compile_regex(pattern: &str) -> Option<regex::Regex> {
+    const LIMIT: usize = 2 << 20;
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(LIMIT).dfa_size_limit(LIMIT).build().ok()
+}
+
+/// A ValueSet contained in the Questionnaire, by id.
+pub(super) fn contained_value_set<'q>(q: &'q Value, id: &str) -> Option<&'q Value> {
+    q.get("contained")?.as_array()?.iter().find(|c| str_of(c, "resourceType") == Some("ValueSet") && str_of(c, "id") == Some(id))
+}
+
+impl<'q> ContainedValueSet<'q> {
+    fn of(vs: &'q Value) -> ContainedValueSet<'q> {
+        let mut listed = HashSet::new();
+        let complete = if let Some(contains) = vs.get("expansion").and_then(|e| e.get("contains")).and_then(Value::as_array) {
+            fn walk<'q>(list: &'q [Value], out: &mut HashSet<(Option<&'q str>, &'q str)>) {
+                for c in list {
+                    if let Some(code) = str_of(c, "code") {
+                        out.insert((str_of(c, "system"), code));
+                    }
+                    if let Some(l) = c.get("contains").and_then(Value::as_array) {
+                        walk(l, out);
+                    }
+                }
+            }
+            walk(contains, &mut listed);
+            true
+        } else {
+            let includes = vs.get("compose").and_then(|c| c.get("include")).and_then(Value::as_array);
+            let enumerated = includes.is_some_and(|incs| incs.iter().all(|inc| inc.get("concept").is_some() && inc.get("filter").is_none() && inc.get("valueSet").is_none()));
+            for inc in includes.into_iter().flatten() {
+                let system = str_of(inc, "system");
+                for c in inc.get("concept").and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(code) = str_of(c, "code") {
+                        listed.insert((system, code));
+                    }
+                }
+            }
+            enumerated && vs.get("compose").and_then(|c| c.get("exclude")).is_none()
+        };
+        let codes = listed.iter().map(|(_, c)| *c).collect();
+        ContainedValueSet { name: str_of(vs, "name"), listed: complete.then_some(listed), codes }
+    }
+
+    /// Membership, decided only when the value set lists its codes.
+    pub(super) fn member(&self, system: Option<&str>, code: &str) -> Membership {
+        let Some(listed) = &self.listed else {
+            return Membership::Unknown(Undecided::Other("the contained value set does not list its codes".into()));
+        };
+        let found = match system {
+            Some(s) => listed.contains(&(Some(s), code)),
+            None => self.codes.contains(code),
+        };
+        if found {
+            Membership::In
+        } else {
+            Membership::NotIn
+        }
+    }
+}
