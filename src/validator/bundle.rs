@@ -1,7 +1,7 @@
 //! References: inside a Bundle (fullUrl, `urn:uuid:`, relative references
 //! against the entry's base), to contained resources (`#id`), and the
-//! target's type against the element's `targetProfile`. Also the rules a
-//! Bundle has as a whole (fullUrl form, link relations).
+//! target's type against the element's `targetProfile`. The rules a Bundle
+//! has as a whole are in `rules/bundle.rs`.
 //!
 //! Resolution is by hash lookup in an index built once per Bundle, so a
 //! Bundle of n entries costs O(n) however many references it holds.
@@ -21,7 +21,7 @@ impl<'n> BundleEntry<'n> {
     /// The server base that relative references from this entry resolve
     /// against: that of its RESTful fullUrl, when the fullUrl ends with the
     /// entry resource's own type and id (without an id, it names no base).
-    fn base(&self) -> Option<&'n str> {
+    pub(crate) fn base(&self) -> Option<&'n str> {
         let (base, ty, id) = self.full_url.and_then(restful_parts)?;
         let resource = self.resource?;
         (resource.resource_type.as_deref() == Some(ty) && resource.child_text("id") == Some(id)).then_some(base)
@@ -32,7 +32,7 @@ pub(crate) struct BundleIndex<'n> {
     pub node: &'n Node,
     pub bundle_type: Option<&'n str>,
     pub entries: Vec<BundleEntry<'n>>,
-    by_full_url: HashMap<&'n str, Vec<usize>>,
+    pub(crate) by_full_url: HashMap<&'n str, Vec<usize>>,
     /// `Type/id` of every entry's resource.
     by_type_id: HashMap<(&'n str, &'n str), Vec<usize>>,
     /// Which entry the walk is in, to resolve relative references against.
@@ -341,141 +341,6 @@ impl<'v, 'n> Walk<'v, 'n> {
         None
     }
 
-    /// Rules on the Bundle as a whole.
-    pub(super) fn bundle_rules(&mut self, bundle: &'n Node) {
-        if bundle.child_text("type") == Some("document") {
-            self.stylesheets(bundle);
-            self.document_reachability(bundle);
-        }
-        let mut seen_links: Vec<&str> = Vec::new();
-        for (i, link) in bundle.children_named("link").enumerate() {
-            if let Some(rel) = link.child_text("relation") {
-                if matches!(rel, "self" | "first" | "previous" | "prev" | "next" | "last") && seen_links.contains(&rel) {
-                    self.path.push("link", Some(i));
-                    self.error(link, IssueCode::Invalid, format!("The link relationship type '{rel}' can only occur once"));
-                    self.path.pop();
-                }
-                seen_links.push(rel);
-            }
-        }
-        for (i, entry) in bundle.children_named("entry").enumerate() {
-            let Some(full_url) = entry.child_text("fullUrl") else { continue };
-            self.path.push("entry", Some(i));
-            if !full_url.contains(':') {
-                self.error(entry, IssueCode::Invalid, format!("The fullUrl must be an absolute URL (not '{full_url}')"));
-            } else if let (Some((_, ty, id)), Some(res)) = (restful_parts(full_url), entry.child("resource")) {
-                if !full_url.starts_with("urn:") {
-                    match (res.resource_type.as_deref(), res.child_text("id")) {
-                        (Some(rt), Some(rid)) if rt != ty || rid != id => self.error(
-                            entry,
-                            IssueCode::Invalid,
-                            format!("The fullUrl '{full_url}' looks like a RESTful server URL, so it must end with the correct type and id (/{rt}/{rid})"),
-                        ),
-                        (Some(_), None) => self.error(
-                            entry,
-                            IssueCode::Invalid,
-                            format!("The fullUrl '{full_url}' looks like a RESTful server URL, but the resource has no id"),
-                        ),
-                        _ => {}
-                    }
-                }
-            }
-            self.path.pop();
-        }
-    }
-
-    /// In a document every entry must be reachable from the Composition by
-    /// following references, forward or backward.
-    fn document_reachability(&mut self, bundle: &'n Node) {
-        let Some(index) = self.bundles.last() else { return };
-        let n = index.entries.len();
-        if n == 0 {
-            return;
-        }
-        // Undirected edges between entries that refer to each other.
-        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (from, entry) in index.entries.iter().enumerate() {
-            let Some(resource) = entry.resource else { continue };
-            let base = entry.base();
-            let mut refs = Vec::new();
-            collect_references(resource, &mut refs);
-            for r in refs {
-                let r = r.split("/_history/").next().unwrap_or(r);
-                let mut targets = index.by_full_url.get(r).cloned().unwrap_or_default();
-                if targets.is_empty() && !r.contains(':') {
-                    if let Some(b) = base {
-                        targets = index.by_full_url.get(format!("{b}/{r}").as_str()).cloned().unwrap_or_default();
-                    }
-                }
-                for to in targets {
-                    edges[from].push(to);
-                    edges[to].push(from);
-                }
-            }
-        }
-        let mut reached = vec![false; n];
-        let mut stack = vec![0usize];
-        reached[0] = true;
-        // Stylesheets the document links to are part of it.
-        for ix in stylesheet_entries(bundle, index) {
-            if !reached[ix] {
-                reached[ix] = true;
-                stack.push(ix);
-            }
-        }
-        while let Some(at) = stack.pop() {
-            for &next in &edges[at] {
-                if !reached[next] {
-                    reached[next] = true;
-                    stack.push(next);
-                }
-            }
-        }
-        let unreached: Vec<(usize, String)> = (0..n)
-            .filter(|&i| !reached[i] && index.entries[i].resource.is_some())
-            .map(|i| (i, index.entries[i].full_url.unwrap_or("(no fullUrl)").to_string()))
-            .collect();
-        for (i, full_url) in unreached {
-            let Some(entry) = bundle.children_named("entry").nth(i) else { continue };
-            self.path.push("entry", Some(i));
-            self.error(entry, IssueCode::Informational, format!("Entry '{full_url}' isn't reachable by traversing links (forward or backward) from the Composition"));
-            self.path.pop();
-        }
-    }
-
-    /// A document's stylesheet links: to a Binary in the Bundle, or to the
-    /// FHIR stylesheet; other external ones are discouraged.
-    fn stylesheets(&mut self, bundle: &'n Node) {
-        let Some(index) = self.bundles.last() else { return };
-        let mut found: Vec<(usize, &'n Node, &'n Node, Option<usize>)> = Vec::new();
-        for (i, link) in bundle.children_named("link").enumerate() {
-            if link.child_text("relation") != Some("stylesheet") {
-                continue;
-            }
-            let Some(url_node) = link.child("url") else { continue };
-            let Some(url) = url_node.text() else { continue };
-            found.push((i, link, url_node, resolve_in_document(index, url)));
-        }
-        for (i, _link, url_node, resolved) in found {
-            let url = url_node.text().unwrap_or("");
-            if resolved.is_some() || url == FHIR_CSS {
-                continue;
-            }
-            self.path.push("link", Some(i));
-            self.path.push("url", None);
-            if url.starts_with("http:") || url.starts_with("https:") {
-                self.warn(url_node, IssueCode::BusinessRule, format!("External Stylesheets other than {FHIR_CSS} SHOULD not be used"));
-                if url.starts_with("http:") {
-                    self.warn(url_node, IssueCode::Security, "The stylesheet reference is not secure".into());
-                }
-            } else {
-                self.error(url_node, IssueCode::NotFound, "The stylesheet reference could not be resolved in this bundle".into());
-            }
-            self.path.pop();
-            self.path.pop();
-        }
-    }
-
     /// Tells the bundle index which entry the walk is entering.
     pub(super) fn enter_entry(&mut self, index: Option<usize>) {
         if let Some(b) = self.bundles.last_mut() {
@@ -495,44 +360,4 @@ mod tests {
         assert_eq!(restful_parts("urn:uuid:1234"), None);
         assert_eq!(restful_parts("XXX/_history/1"), None);
     }
-}
-
-/// Every `reference` value in a resource, nested resources included.
-fn collect_references<'n>(node: &'n Node, out: &mut Vec<&'n str>) {
-    for c in &node.children {
-        if c.name == "reference" {
-            if let Some(t) = c.text() {
-                out.push(t);
-            }
-        }
-        collect_references(c, out);
-    }
-}
-
-const FHIR_CSS: &str = "https://hl7.org/fhir/fhir.css";
-
-/// The entry a URL in a document names: by fullUrl, or relative to the
-/// RESTful base of the first entry (the Composition).
-fn resolve_in_document(index: &BundleIndex<'_>, url: &str) -> Option<usize> {
-    if let Some(&[ix]) = index.by_full_url.get(url).map(Vec::as_slice) {
-        return Some(ix);
-    }
-    if url.contains(':') {
-        return None;
-    }
-    let base = index.entries.first().and_then(|e| e.full_url).and_then(restful_parts).map(|(b, _, _)| b)?;
-    match index.by_full_url.get(format!("{base}/{url}").as_str()).map(Vec::as_slice) {
-        Some(&[ix]) => Some(ix),
-        _ => None,
-    }
-}
-
-/// The entries a document's stylesheet links resolve to.
-fn stylesheet_entries(bundle: &Node, index: &BundleIndex<'_>) -> Vec<usize> {
-    bundle
-        .children_named("link")
-        .filter(|l| l.child_text("relation") == Some("stylesheet"))
-        .filter_map(|l| l.child_text("url"))
-        .filter_map(|u| resolve_in_document(index, u))
-        .collect()
 }

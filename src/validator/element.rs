@@ -137,7 +137,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.children(node, &sd, 0);
         self.invariants(node, &[(&sd, 0)], type_name);
         if opened_bundle {
-            self.bundle_rules(node);
+            super::rules::bundle::check(self, node);
         }
         self.resource_rules(node, type_name);
         narrative::resource_language(self, node);

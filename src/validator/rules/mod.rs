@@ -9,6 +9,7 @@
 use super::element::Walk;
 use crate::tree::Node;
 
+pub(super) mod bundle;
 mod definitions;
 mod element_rules;
 mod measure;
