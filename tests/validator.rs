@@ -46,8 +46,10 @@ fn primitive_lexical_rules_apply() {
 
 #[test]
 fn json_arrays_must_match_cardinality() {
-    assert_error(r#"{"resourceType":"Patient","name":{"family":"X"}}"#, "Patient.name", "must be a JSON Array");
-    assert_error(r#"{"resourceType":"Patient","gender":["male"]}"#, "Patient.gender", "not a JSON Array");
+    assert_error(r#"{"resourceType":"Patient","name":{"family":"X"}}"#, "Patient.name", "The property name must be a JSON Array, not an Object (at Patient)");
+    assert_error(r#"{"resourceType":"Patient","gender":["male"]}"#, "Patient.gender", "This property must be a simple value, not an Array (gender at Patient.gender)");
+    assert_error(r#"{"resourceType":"Patient","maritalStatus":[{"text":"x"}]}"#, "Patient.maritalStatus", "The property maritalStatus must be an Object, not an Array (at Patient.maritalStatus)");
+    assert_error(r#"{"resourceType":"Patient","maritalStatus":"married"}"#, "Patient.maritalStatus", "This property must be an object, not a Primitive property (maritalStatus at Patient.maritalStatus)");
 }
 
 #[test]

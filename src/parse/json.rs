@@ -89,7 +89,7 @@ impl<'a> Parser<'a> {
                 }
                 None => {
                     self.issues.push(
-                        Issue::new(Severity::Fatal, IssueCode::Structure, "", "Unable to find resourceType property: the root object of a FHIR resource must have a \"resourceType\"")
+                        Issue::new(Severity::Fatal, IssueCode::Structure, "", "Unable to find resourceType property")
                             .at(node.pos),
                     );
                     None
@@ -455,7 +455,8 @@ impl<'a> Parser<'a> {
                     None => earlier.iter().any(|(k, _, _)| *k == key),
                 };
                 if duplicate {
-                    self.issue(Severity::Error, IssueCode::Structure, key_pos, format!("Duplicate JSON property '{key}': a property may appear only once in an object"));
+                    // DUPLICATE_JSON_PROPERTY_KEY
+                    self.issue(Severity::Error, IssueCode::Invalid, key_pos, format!("The JSON property '{key}' is a duplicate and will be ignored"));
                 } else {
                     self.props.push((key, vpos, v));
                 }
@@ -495,7 +496,17 @@ impl<'a> Parser<'a> {
             if key == "resourceType" {
                 match v {
                     Value::Primitive(t, ValueKind::JsonString) => node.resource_type = Some(t),
-                    _ => self.issue(Severity::Error, IssueCode::Structure, pos, "The property resourceType must be a string naming the resource type".into()),
+                    // RESOURCETYPE_PROPERTY_WRONG_TYPE
+                    other => {
+                        let found = match other {
+                            Value::Null => "Null",
+                            Value::Primitive(_, ValueKind::JsonBool) => "Boolean",
+                            Value::Primitive(..) => "Number",
+                            Value::Object(_) => "Object",
+                            Value::Array(_) => "Array",
+                        };
+                        self.issue(Severity::Fatal, IssueCode::Invalid, pos, format!("The JSON element 'resourceType' has the wrong JSON type: {found}"));
+                    }
                 }
                 continue;
             }
@@ -515,7 +526,8 @@ impl<'a> Parser<'a> {
                 }
                 Value::Array(range) => {
                     if range.is_empty() {
-                        self.issue(Severity::Error, IssueCode::Structure, pos, format!("The array '{key}' is empty: FHIR JSON leaves empty arrays out"));
+                        // ARRAY_CANNOT_BE_EMPTY
+                        self.issue(Severity::Error, IssueCode::Invalid, pos, "Array cannot be empty - the property should not be present if it has no values".into());
                     }
                     for (ipos, item) in &mut items[range] {
                         let (ipos, item) = (*ipos, std::mem::replace(item, Value::Null));
@@ -635,6 +647,15 @@ mod tests {
     }
 
     #[test]
+    fn json_shape_errors_read_as_the_reference_words_them() {
+        let said = |src: &str| parse(src).issues.into_iter().map(|i| (i.severity, i.message)).collect::<Vec<_>>();
+        assert_eq!(said(r#"{"resourceType":"Patient","name":[]}"#), [(Severity::Error, "Array cannot be empty - the property should not be present if it has no values".to_owned())]);
+        assert_eq!(said(r#"{"resourceType":"Patient","active":true,"active":false}"#), [(Severity::Error, "The JSON property 'active' is a duplicate and will be ignored".to_owned())]);
+        assert!(said(r#"{"resourceType":7}"#).contains(&(Severity::Fatal, "The JSON element 'resourceType' has the wrong JSON type: Number".to_owned())));
+        assert!(said(r#"{"active":true}"#).contains(&(Severity::Fatal, "Unable to find resourceType property".to_owned())));
+    }
+
+    #[test]
     fn primitives_objects_and_arrays_become_nodes_with_positions() {
         let d = parse("{\n  \"resourceType\": \"Patient\",\n  \"active\": true,\n  \"name\": [{\"given\": [\"A\", \"B\"]}]\n}");
         assert!(d.issues.is_empty(), "{:?}", d.issues);
@@ -672,7 +693,7 @@ mod tests {
         let d = parse(r#"{"resourceType":"Patient","name":[{"given":["A",null]}],"active":true,"active":false,"gender":null}"#);
         let msgs: Vec<_> = d.issues.iter().map(|i| (i.expression.as_str(), i.message.as_str())).collect();
         assert!(msgs.iter().any(|(e, m)| *e == "name[0].given[1]" && m.contains("null")), "{msgs:?}");
-        assert!(msgs.iter().any(|(_, m)| m.contains("Duplicate JSON property 'active'")), "{msgs:?}");
+        assert!(msgs.iter().any(|(_, m)| m.contains("The JSON property 'active' is a duplicate")), "{msgs:?}");
         assert!(msgs.iter().any(|(e, m)| *e == "gender" && m.contains("null")), "{msgs:?}");
         assert!(d.root.is_some());
     }

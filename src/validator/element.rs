@@ -431,20 +431,32 @@ impl<'v, 'n> Walk<'v, 'n> {
     fn json_shape(&mut self, child: &Node, def: &Element, ty: Option<&ElementType>) {
         let name = &child.name;
         if def.repeats && !child.in_array {
-            let what = if child.value.is_some() { "a primitive property" } else { "an Object" };
+            let what = if child.value.is_some() { "a Primitive property" } else { "an Object" };
             // The property, not an item of it: there is no array to index.
             let rendered = self.path.render();
             let expr = rendered.strip_suffix("[0]").unwrap_or(&rendered).to_string();
-            self.report(child, Issue::error(IssueCode::Invalid, expr, format!("The property {name} must be a JSON Array, not {what}")));
+            let parent = expr.rsplit_once('.').map_or(expr.as_str(), |(p, _)| p).to_string();
+            // This_property_must_be_an_Array_not_
+            self.report(child, Issue::error(IssueCode::Invalid, expr, format!("The property {name} must be a JSON Array, not {what} (at {parent})")));
         } else if !def.repeats && child.in_array {
-            self.error(child, IssueCode::Invalid, format!("The property {name} must be a single value, not a JSON Array"));
+            let at = self.path.render();
+            let msg = if child.value.is_some() {
+                // This_property_must_be_an_simple_value_not_
+                format!("This property must be a simple value, not an Array ({name} at {at})")
+            } else {
+                // This_property_must_be__not_
+                format!("The property {name} must be an Object, not an Array (at {at})")
+            };
+            self.error(child, IssueCode::Invalid, msg);
         }
         let Some(t) = ty else { return };
         if child.resource_type.is_some() || t.code == "Resource" {
             return;
         }
         if !is_primitive_type(&t.code) && child.value.is_some() {
-            self.error(child, IssueCode::Structure, format!("The property {name} must be a JSON Object (a {}), not a primitive value", t.code));
+            let at = self.path.render();
+            // This_property_must_be_an_object_not_
+            self.error(child, IssueCode::Invalid, format!("This property must be an object, not a Primitive property ({name} at {at})"));
         }
     }
 
