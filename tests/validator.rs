@@ -155,7 +155,7 @@ fn extensions_are_only_allowed_where_their_context_says() {
     let on_patient = r#"{"resourceType":"Patient","extension":[
         {"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-name","valueString":"Beethoven"}]}"#;
     // Reported at the element the extension sits on, as the reference validator does.
-    assert_error(on_patient, "Patient", "is not allowed to be used at this point");
+    assert_error(on_patient, "Patient", "The extension http://hl7.org/fhir/StructureDefinition/humanname-own-name|5.3.0-ballot-tc1 is not allowed to be used at this point (this element is [Patient, Patient]; allowed for this version = e:HumanName.family)");
 }
 
 const VITAL: &str = r#"{"resourceType":"Observation","meta":{"profile":["http://hl7.org/fhir/StructureDefinition/heartrate"]},"status":"final",
@@ -255,7 +255,9 @@ fn modifier_extensions_belong_in_modifier_extension() {
         "modifierExtension":[{"url":"http://hl7.org/fhir/StructureDefinition/request-doNotPerform","valueBoolean":true}]}"#;
     assert!(errors(as_modifier).is_empty(), "{:#?}", errors(as_modifier));
     let as_plain = as_modifier.replace("modifierExtension", "extension");
-    assert_error(&as_plain, "Task.extension[0]", "must be used as a modifierExtension");
+    assert_error(&as_plain, "Task.extension[0]", "The Extension 'http://hl7.org/fhir/StructureDefinition/request-doNotPerform' must not be used as an extension (it's a modifierExtension)");
+    let plain_as_modifier = r#"{"resourceType":"Patient","modifierExtension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime","valueDateTime":"2020-01-01T10:00:00Z"}]}"#;
+    assert_error(plain_as_modifier, "Patient.modifierExtension[0]", "The Extension 'http://hl7.org/fhir/StructureDefinition/patient-birthTime' must not be used as a modifierExtension (it's a regular extension)");
 }
 
 #[test]

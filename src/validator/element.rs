@@ -790,7 +790,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             // Only a sub-extension of a complex extension is named relative to it.
             let inside_extension = self.ext_host.as_ref().is_some_and(|h| h.type_name == "Extension");
             if !inside_extension && !self.in_profile {
-                self.error(node, IssueCode::Invalid, format!("Extension.url must be an absolute URL, not '{url}': only an extension inside another extension is named relative to it"));
+                // Extension_EXT_URL_Absolute (only a sub-extension is named relative to its extension)
+                self.error(node, IssueCode::Invalid, "Extension.url must be an absolute URL".into());
             }
             return base;
         }
@@ -831,12 +832,10 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         let is_modifier = sd.root().is_modifier;
         match (node.name.as_str(), is_modifier) {
-            ("extension", true) => {
-                self.error(node, IssueCode::Structure, format!("The extension {} is a modifier extension, so it must be used as a modifierExtension", sd.url))
-            }
-            ("modifierExtension", false) => {
-                self.error(node, IssueCode::Structure, format!("The extension {} is not a modifier extension, so it must not be used as a modifierExtension", sd.url))
-            }
+            // Extension_EXT_Modifier_N
+            ("extension", true) => self.error(node, IssueCode::Structure, format!("The Extension '{}' must not be used as an extension (it's a modifierExtension)", sd.url)),
+            // Extension_EXT_Modifier_Y
+            ("modifierExtension", false) => self.error(node, IssueCode::Structure, format!("The Extension '{}' must not be used as a modifierExtension (it's a regular extension)", sd.url)),
             _ => {}
         }
     }
@@ -891,13 +890,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             return;
         }
         let contexts: Vec<String> = sd.context.iter().map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
-        let msg = format!(
-            "The extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed = {})",
-            sd.url,
-            host.type_name,
-            host.path,
-            contexts.join(", ")
-        );
+        let msg = if node.name == "modifierExtension" {
+            // Extension_EXTM_Context_Wrong
+            format!("The modifier extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed = {})", sd.versioned_url(), host.type_name, host.path, contexts.join(", "))
+        } else {
+            // Extension_EXTP_Context_Wrong
+            format!("The extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed for this version = {})", sd.versioned_url(), host.type_name, host.path, contexts.join(", "))
+        };
         // Only the version in use counts, even where R4 core's older copy of
         // the extension allowed more: the reference validator does the same.
         // The issue is the host's: the extension is fine, its place is not.
