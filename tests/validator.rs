@@ -271,12 +271,6 @@ fn invariants_are_evaluated_with_their_key_and_text() {
     assert!(cpl3.message.starts_with("Constraint failed: cpl-3: "), "{}", cpl3.message);
     // ele-1: an element with neither value nor children.
     assert_error(r#"{"resourceType":"Patient","name":[{}]}"#, "Patient.name[0]", "ele-1");
-    // dom-3: a contained resource nobody refers to; a narrative link counts as a reference.
-    let orphan = r#"{"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},
-        "contained":[{"resourceType":"Goal","id":"g","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/p1"}}]}"#;
-    assert_error(orphan, "CarePlan", "dom-3");
-    let linked = orphan.replace(r#""intent":"plan","#, r##""intent":"plan","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"#g\">goal</a></div>"},"##);
-    assert!(errors(&linked).iter().all(|i| i.rule.as_deref() != Some("dom-3")), "{:#?}", errors(&linked));
 }
 
 #[test]
@@ -573,4 +567,17 @@ fn unit_bindings_name_the_allowed_units() {
             && m.ends_with("and a code is required from this value set. (allowed units: [lb_av], g, kg)")),
         "{errors:#?}"
     );
+}
+
+#[test]
+fn a_reference_to_nothing_should_say_what_it_means() {
+    let v = common::validator();
+    let warnings = |json: &str| -> Vec<String> {
+        v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.severity == Severity::Warning && i.message.starts_with("A Reference without")).map(|i| i.expression).collect()
+    };
+    let task = |owner: &str| format!(r#"{{"resourceType":"Task","status":"requested","intent":"order","owner":{owner}}}"#);
+    assert_eq!(warnings(&task(r#"{"identifier":{"use":"official"}}"#)), ["Task.owner"]);
+    assert!(warnings(&task(r#"{"display":"the ward clerk"}"#)).is_empty());
+    assert!(warnings(&task(r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/sds-user-id","value":"123"}}"#)).is_empty());
+    assert!(warnings(&task(r#"{"reference":"Practitioner/x"}"#)).is_empty());
 }

@@ -122,7 +122,14 @@ pub(crate) fn restful_parts(url: &str) -> Option<(&str, &str, &str)> {
 impl<'v, 'n> Walk<'v, 'n> {
     /// A Reference: its syntax, what it resolves to, and the target's type.
     pub(super) fn reference(&mut self, node: &'n Node, def: &Element, t: &ElementType) {
-        let Some(reference) = node.child("reference").and_then(Node::text) else { return };
+        let Some(reference) = node.child("reference").and_then(Node::text) else {
+            let identified = node.child("identifier").is_some_and(|i| i.child("system").is_some() || i.child("value").is_some());
+            if !identified && node.child("display").is_none() && !self.in_profile() {
+                // Reference_REF_NoDisplay
+                self.warn(node, IssueCode::Structure, "A Reference without an actual reference or identifier should have a display".into());
+            }
+            return;
+        };
         let allowed = self.allowed_target_types(def, t);
         let mut target_type: Option<String> = None;
         // Only a resolved target is known; a type read off the URL is a guess.

@@ -84,7 +84,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 node.value.is_some() || node.children.iter().any(|c| c.name != "id" && !(primitive && c.name == "value"))
             }
             CoreInvariant::Ext1 => node.children.iter().any(|c| c.name == "extension") != node.children.iter().any(|c| c.name.starts_with("value")),
-            CoreInvariant::Dom3 => contained_are_referenced(node),
+            // dom-3 is the resource rule `rules::resource`, reported on each
+            // orphan as the reference reports it, never as the invariant.
+            CoreInvariant::Dom3 => true,
             CoreInvariant::Dom2 => contained().all(|c| c.child("contained").is_none()),
             CoreInvariant::Dom4 => contained().all(|c| !meta_has(c, "versionId") && !meta_has(c, "lastUpdated")),
             CoreInvariant::Dom5 => contained().all(|c| !meta_has(c, "security")),
@@ -161,45 +163,3 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 }
 
-/// dom-3: every contained resource is referred to from elsewhere in the
-/// resource (a reference, a canonical or uri, or a narrative link), or
-/// itself refers to its container (`#`).
-fn contained_are_referenced(resource: &Node) -> bool {
-    let contained: Vec<&Node> = resource.children_named("contained").collect();
-    if contained.is_empty() {
-        return true;
-    }
-    // A set: a resource may hold thousands of contained resources and of references.
-    let mut referenced = rustc_hash::FxHashSet::default();
-    collect_local_references(resource, &mut referenced);
-    contained.iter().all(|c| {
-        let Some(id) = c.child_text("id") else { return true };
-        referenced.contains(id) || refers_to_container(c)
-    })
-}
-
-fn collect_local_references(node: &Node, out: &mut rustc_hash::FxHashSet<String>) {
-    if let Some(v) = &node.value {
-        if v.kind == crate::tree::ValueKind::Xhtml || node.name == "div" {
-            // href="#id", src='#id'
-            for quote in ['"', '\''] {
-                let pattern = format!("{quote}#");
-                let mut rest = v.text.as_str();
-                while let Some(at) = rest.find(&pattern) {
-                    rest = &rest[at + 2..];
-                    let end = rest.find(quote).unwrap_or(rest.len());
-                    out.insert(rest[..end].to_string());
-                }
-            }
-        } else if let Some(local) = v.text.strip_prefix('#') {
-            out.insert(local.to_string());
-        }
-    }
-    for c in &node.children {
-        collect_local_references(c, out);
-    }
-}
-
-fn refers_to_container(node: &Node) -> bool {
-    node.text() == Some("#") || node.children.iter().any(refers_to_container)
-}

@@ -17,6 +17,7 @@ mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_enable_when;
 mod questionnaire_item_rules;
+mod resource;
 pub(super) mod quantity;
 mod search_parameter;
 pub mod string_content;
@@ -24,6 +25,7 @@ pub mod string_content;
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
     pub(crate) fn resource_rules(&mut self, node: &'n Node, type_name: &str) {
+        resource::check(self, node);
         match type_name {
             "QuestionnaireResponse" => questionnaire::check_response(self, node),
             "Questionnaire" => questionnaire::check_questionnaire(self, node),
