@@ -488,7 +488,18 @@ impl Terminology {
                 for c in &codings {
                     out.extend(self.coding_in_system(c));
                 }
-                if !bound || codings.is_empty() {
+                if !bound {
+                    return out;
+                }
+                if codings.is_empty() {
+                    let (name, versioned) = self.describe(vs_url);
+                    out.push(if strength == "required" {
+                        // Terminology_TX_Code_ValueSet
+                        (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code is required from the value set '{name}' ({versioned})"))
+                    } else {
+                        // Terminology_TX_Code_ValueSet_Ext
+                        (Severity::Warning, IssueCode::CodeInvalid, format!("No code provided, and a code should be provided from the value set '{name}' ({versioned})"))
+                    });
                     return out;
                 }
                 let mut any_in = false;

@@ -581,3 +581,17 @@ fn a_reference_to_nothing_should_say_what_it_means() {
     assert!(warnings(&task(r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/sds-user-id","value":"123"}}"#)).is_empty());
     assert!(warnings(&task(r#"{"reference":"Practitioner/x"}"#)).is_empty());
 }
+
+#[test]
+fn a_bound_codeable_concept_without_codes_says_so() {
+    let v = common::validator();
+    let said = |json: &str| -> Vec<(Severity, String, String)> { v.validate_bytes(json.as_bytes(), None).into_iter().filter(|i| i.message.starts_with("No code provided")).map(|i| (i.severity, i.expression, i.message)).collect() };
+    let allergy = r#"{"resourceType":"AllergyIntolerance","clinicalStatus":{"text":"active"},"patient":{"reference":"Patient/p"}}"#;
+    assert_eq!(
+        said(allergy),
+        [(Severity::Error, "AllergyIntolerance.clinicalStatus".to_owned(), "No code provided, and a code is required from the value set 'AllergyIntoleranceClinicalStatusCodes' (http://hl7.org/fhir/ValueSet/allergyintolerance-clinical|4.0.1)".to_owned())]
+    );
+    let observation = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"interpretation":[{"text":"high"}]}"#;
+    let found = said(observation);
+    assert!(found.len() == 1 && found[0].0 == Severity::Warning && found[0].1 == "Observation.interpretation[0]" && found[0].2.starts_with("No code provided, and a code should be provided from the value set"), "{found:#?}");
+}
