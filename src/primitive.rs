@@ -383,11 +383,11 @@ fn date_time_body(b: &[u8], need_full: bool) -> Result<(), String> {
 }
 
 fn check_date_time(text: &str) -> Result<(), String> {
-    date_time_body(text.as_bytes(), false).map_err(|why| format!("Not a valid date/time: '{}' ({why})", show(text)))
+    date_time_body(text.as_bytes(), false).map_err(|why| format!("Not a valid date/time format: '{}' ({why})", show(text)))
 }
 
 fn check_instant(text: &str) -> Result<(), String> {
-    date_time_body(text.as_bytes(), true).map_err(|why| format!("Not a valid instant: '{}' ({why})", show(text)))
+    date_time_body(text.as_bytes(), true).map_err(|why| format!("Not a valid instant ({}) ({why})", show(text)))
 }
 
 fn check_time(text: &str) -> Result<(), String> {
@@ -395,7 +395,7 @@ fn check_time(text: &str) -> Result<(), String> {
     let mut i = 0;
     parse_time(b, &mut i)
         .and_then(|_| trailing(b, i))
-        .map_err(|why| format!("Not a valid time: '{}' ({why})", show(text)))
+        .map_err(|why| format!("Not a valid time ({}) ({why})", show(text)))
 }
 
 // ---------- binary and identifiers ----------
@@ -450,14 +450,14 @@ fn check_base64(text: &str) -> Result<(), String> {
 
 fn check_uri(text: &str, ty: &str) -> Result<(), String> {
     if text.is_empty() {
-        return Err(format!("The {ty} value must not be empty"));
+        return Err(format!("value cannot be empty (a {ty} has a value or is left out)"));
     }
     // Most URIs are ASCII: one pass over the bytes decides.
     if text.is_ascii() && !text.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Ok(());
     }
     if text.chars().any(char::is_whitespace) {
-        return Err(format!("URI values cannot have whitespace ('{}')", show(text)));
+        return Err(format!("URI values cannot have whitespace('{}')", show(text)));
     }
     if text.chars().any(char::is_control) {
         return Err(format!("URI values cannot have control characters ('{}')", show(text)));
@@ -497,7 +497,7 @@ fn check_oid(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "OIDs must be valid ({}): 'urn:oid:' then 0, 1 or 2, then one or more '.'-separated numbers without leading zeros",
+            "OIDs must be valid ({}) ('urn:oid:' then 0, 1 or 2, then one or more '.'-separated numbers without leading zeros)",
             show(text)
         ))
     }
@@ -541,7 +541,7 @@ fn check_id(text: &str) -> Result<(), String> {
 
 fn check_code(text: &str) -> Result<(), String> {
     if text.is_empty() {
-        return Err("The code value must not be empty".into());
+        return Err("value cannot be empty (a code has a value or is left out)".into());
     }
     if text.is_ascii() {
         // The same rules on bytes: char::is_whitespace for ASCII is exactly these.
@@ -566,19 +566,19 @@ fn check_code(text: &str) -> Result<(), String> {
     }
     if starts || ends || run {
         let why = if starts || ends { "leading or trailing whitespace" } else { "more than one whitespace character in a row" };
-        return Err(format!("The code '{}' is not valid (whitespace rules: {why})", show(text)));
+        return Err(format!("The code '{}' is not valid (whitespace rules) ({why})", show(text)));
     }
     Ok(())
 }
 
 fn check_string(text: &str, ty: &str, max: Option<usize>) -> Result<(), String> {
     if text.is_empty() {
-        return Err(format!("The {ty} value must not be empty"));
+        return Err(format!("value cannot be empty (a {ty} has a value or is left out)"));
     }
     if let Some(max) = max {
         if text.len() > max {
             return Err(format!(
-                "The {ty} value is longer than the permitted maximum length of 1 MB ({max} bytes; found {})",
+                "value is longer than permitted maximum length of 1 MB (1048576 bytes) (the {ty} has {} bytes)",
                 text.len()
             ));
         }

@@ -30,7 +30,8 @@ fn pattern(wording: &str) -> Option<Regex> {
         return None;
     }
     let body: Vec<String> = parts.iter().map(|p| regex::escape(p)).collect();
-    Regex::new(&format!("(?s)^{}$", body.join("(.+?)"))).ok()
+    // careplan may follow the wording with its own detail in parentheses.
+    Regex::new(&format!(r"(?s)^{}( \(.+\))?$", body.join("(.+?)"))).ok()
 }
 
 /// The string literals of a source file, placeholders (`{x}`) as any text.
