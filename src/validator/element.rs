@@ -645,6 +645,13 @@ impl<'v, 'n> Walk<'v, 'n> {
         if t.code == "Quantity" {
             super::rules::quantity::check(self, node, &sd.elements[ix]);
         }
+        if !self.in_profile {
+            match t.code.as_str() {
+                "Identifier" => super::rules::datatypes::identifier(self, node),
+                "Attachment" => super::rules::datatypes::attachment(self, node),
+                _ => {}
+            }
+        }
         if let Some(b) = &sd.elements[ix].binding {
             // A unit binding counts where the element is a Quantity; on a
             // choice of many types the reference validator leaves units alone.
@@ -700,11 +707,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                         self.error(node, IssueCode::Invalid, msg);
                     }
                     self.string_content(node, code, &v.text);
+                    super::rules::datatypes::primitive(self, node, code, &v.text);
                     if code == "base64Binary" && v.text.bytes().any(|b| b.is_ascii_whitespace()) {
+                        // TYPE_SPECIFIC_CHECKS_DT_BASE64_NO_WS_WARNING
                         self.warn(
                             node,
                             IssueCode::Invalid,
-                            "Base64 encoded values SHOULD not contain any whitespace (per RFC 4648). Note that non-validating readers are encouraged to accept whitespace".into(),
+                            "Base64 encoded values SHOULD not contain any whitespace (per RFC 4648). Note that non-validating readers are encouraged to accept whitespace anyway".into(),
                         );
                     }
                 }

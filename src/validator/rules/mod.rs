@@ -10,6 +10,7 @@ use super::element::Walk;
 use crate::tree::Node;
 
 pub(super) mod bundle;
+pub(super) mod datatypes;
 mod definitions;
 mod element_rules;
 mod measure;
