@@ -595,3 +595,12 @@ fn a_bound_codeable_concept_without_codes_says_so() {
     let found = said(observation);
     assert!(found.len() == 1 && found[0].0 == Severity::Warning && found[0].1 == "Observation.interpretation[0]" && found[0].2.starts_with("No code provided, and a code should be provided from the value set"), "{found:#?}");
 }
+
+#[test]
+fn a_message_quoting_long_input_is_kept_short() {
+    let url = format!("http://x.test/{}", "z".repeat(50_000));
+    let patient = serde_json::json!({"resourceType": "Patient", "extension": [{"url": url, "valueString": "x"}]}).to_string();
+    let all = common::validator().validate_bytes(patient.as_bytes(), None);
+    let quoted = all.iter().find(|i| i.message.contains("http://x.test/zzz")).unwrap_or_else(|| panic!("{all:#?}"));
+    assert!(quoted.message.chars().count() < 2_100 && quoted.message.ends_with("characters more)"), "{}", &quoted.message[..200]);
+}

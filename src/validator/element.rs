@@ -16,6 +16,12 @@ use std::sync::Arc;
 /// in a Parameters is real; a hundred levels is not).
 const MAX_RESOURCE_NESTING: usize = 32;
 
+/// The longest message an issue carries, in characters.
+const MAX_MESSAGE_CHARS: usize = 2_000;
+/// After this many bytes of messages in one walk, each is kept shorter.
+const MAX_MESSAGE_BYTES: usize = 8 << 20;
+const MAX_LATE_MESSAGE_CHARS: usize = 160;
+
 pub(crate) struct Walk<'v, 'n> {
     pub(super) v: &'v Validator,
     pub(super) ctx: &'v Context,
@@ -38,6 +44,8 @@ pub(crate) struct Walk<'v, 'n> {
     extension_urls: Vec<&'n str>,
     /// What every FHIRPath evaluation of the walk shares.
     pub(super) eval_cache: crate::fhirpath::EvalCache,
+    /// The bytes of the messages reported so far (`bound_message`).
+    message_bytes: usize,
     pub(super) resources: Vec<ResourceFrame<'n>>,
     /// Cardinality errors reported so far.
     cardinality_violations: usize,
@@ -65,6 +73,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             pending_host: None,
             extension_urls: Vec::new(),
             eval_cache: crate::fhirpath::EvalCache::default(),
+            message_bytes: 0,
             cardinality_violations: 0,
             skip_inherited: false,
             stated_system: None,
@@ -72,6 +81,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     pub(super) fn report(&mut self, node: &Node, mut issue: Issue) {
+        self.bound_message(&mut issue.message);
         if issue.pos.is_none() {
             issue.pos = Some(node.pos);
         }
@@ -79,6 +89,25 @@ impl<'v, 'n> Walk<'v, 'n> {
             issue.source = self.source.as_ref().map(|sd| sd.versioned_url());
         }
         self.issues.push(issue);
+    }
+
+    /// Messages quote what the input holds (a linkId, a value set url, a
+    /// regex), and an input can make the same long text quoted once per
+    /// answer. Each message is kept to [`MAX_MESSAGE_CHARS`], and once the
+    /// walk's messages come to [`MAX_MESSAGE_BYTES`], to
+    /// [`MAX_LATE_MESSAGE_CHARS`]: the answer stays in proportion to the
+    /// input, and no issue, so no verdict, is lost.
+    fn bound_message(&mut self, message: &mut String) {
+        let limit = if self.message_bytes > MAX_MESSAGE_BYTES { MAX_LATE_MESSAGE_CHARS } else { MAX_MESSAGE_CHARS };
+        if message.len() > limit {
+            let cut = message.char_indices().nth(limit).map_or(message.len(), |(i, _)| i);
+            if cut < message.len() {
+                let more = message[cut..].chars().count();
+                message.truncate(cut);
+                message.push_str(&format!("… ({more} characters more)"));
+            }
+        }
+        self.message_bytes += message.len();
     }
 
     pub(super) fn error(&mut self, node: &Node, code: IssueCode, msg: String) {

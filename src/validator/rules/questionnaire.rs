@@ -166,7 +166,7 @@ struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     item_rules: RefCell<HashMap<usize, Rc<ItemRules<'q>>>>,
     /// The items' regexes compiled, by pattern: each compiled once, its
     /// cost counted against the response's steps.
-    regexes: RefCell<HashMap<&'q str, Option<Rc<regex::Regex>>>>,
+    regexes: RefCell<HashMap<&'q str, Option<Rc<super::questionnaire_item_rules::CompiledRegex>>>>,
     /// What is left of the steps this response may take (`work_allowed`);
     /// at zero the items not yet checked are left unchecked.
     work_left: Cell<usize>,
@@ -252,11 +252,10 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     }
 
     /// Compiles an item's regex the first time an answer needs it, once
-    /// per distinct pattern; a response that has used up its steps leaves
-    /// it unchecked.
-    fn prepare_regex(&self, rules: &ItemRules<'q>) {
-        /// What compiling one pattern costs, in steps.
-        const STEPS_PER_REGEX: usize = 2_000;
+    /// per distinct pattern, at a cost in steps in proportion to its
+    /// compiled size; a pattern too large to compile is reported (once) as
+    /// not checked. A response that has used up its steps leaves it unchecked.
+    fn prepare_regex(&mut self, rules: &ItemRules<'q>, at: &Node) {
         let Some(pattern) = rules.regex else { return };
         if rules.compiled_regex.get().is_some() {
             return;
@@ -265,7 +264,17 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let compiled = match known {
             Some(compiled) => compiled,
             None => {
-                let compiled = if self.spend(STEPS_PER_REGEX) { super::questionnaire_item_rules::compile_regex(pattern).map(Rc::new) } else { None };
+                let compiled = match super::questionnaire_item_rules::compile_regex(pattern) {
+                    Ok(re) if self.spend(re.compile_steps()) => Some(Rc::new(re)),
+                    Ok(_) => None,
+                    Err(steps) => {
+                        if self.spend(steps) {
+                            // REGEX_MATCH_TIMED_OUT
+                            self.walk.warn(at, IssueCode::TooCostly, format!("The regex '{}' could not be executed (it is too large to compile here, so answers are not checked against it)", answers::brief(pattern)));
+                        }
+                        None
+                    }
+                };
                 self.regexes.borrow_mut().insert(pattern, compiled.clone());
                 compiled
             }
@@ -343,7 +352,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let in_order: BTreeSet<usize> = grouped.keys().copied().chain(level.required.iter().copied()).collect();
         for index in in_order {
             let q_item = level.items[index];
-            let link_id = str_of(q_item, "linkId").unwrap_or("");
+            let link_id = answers::brief(str_of(q_item, "linkId").unwrap_or(""));
             match grouped.get(&index) {
                 Some(found) => {
                     if !self.enabled(q_item) {
@@ -378,7 +387,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
 
     /// A required item that `container` lacks.
     fn missing_required(&mut self, q_item: &Value, container: &Node) {
-        let msg = format!("No response answer found for required item '{}'", str_of(q_item, "linkId").unwrap_or(""));
+        let msg = format!("No response answer found for required item '{}'", answers::brief(str_of(q_item, "linkId").unwrap_or("")));
         if self.not_completed {
             self.walk.warn(container, IssueCode::Required, msg);
         } else {
@@ -388,7 +397,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
 
     /// One response item (the path points at it) against its Questionnaire item.
     fn item(&mut self, q_item: &'q Value, item: &'r Node) {
-        let link_id = str_of(q_item, "linkId").unwrap_or("");
+        let link_id = answers::brief(str_of(q_item, "linkId").unwrap_or(""));
         let item_type = str_of(q_item, "type").unwrap_or("");
         if let Some(text) = item.child_text("text").filter(|t| !t.is_empty()) {
             if Some(text) != str_of(q_item, "text") {
@@ -431,7 +440,17 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             }
             self.walk.path.push("answer", Some(i));
             if !matches!(item_type, "group" | "question" | "display") {
-                self.prepare_regex(&rules);
+                self.prepare_regex(&rules, answer);
+                // Matching a regex is linear in the answer, with a factor
+                // of the pattern's size: counted like the rest.
+                let matched = rules.compiled_regex.get().and_then(|c| c.as_ref()).map_or(0, |re| {
+                    let text = answers::value_node(answer).filter(|v| v.name == "valueString").and_then(Node::text).unwrap_or("");
+                    text.len() * re.steps_per_byte
+                });
+                if !self.spend(matched) {
+                    self.walk.path.pop();
+                    break;
+                }
                 answers::answer(self.walk, &rules, item_type, answer, answer_nodes.len());
             }
             if item_type != "group" {
@@ -496,7 +515,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let expected_type = &suffix[6..];
         let Some(scope) = self.answering_scope(question) else {
             // No answer at all: only `exists = false` and `!=` hold.
-            return Answers::arrange(expected_type, []).hold_or_exists(operator, expected, 0);
+            return Answers::arrange(expected_type, [], &self.index).hold_or_exists(operator, expected, 0);
         };
         let given = self.index.values(scope, question);
         let key = (scope as *const Node as usize, question, expected_type);
@@ -507,7 +526,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                 if !self.spend(given.len()) {
                     return true;
                 }
-                let arranged = Rc::new(Answers::arrange(expected_type, given.iter().map(|(_, v)| *v)));
+                let arranged = Rc::new(Answers::arrange(expected_type, given.iter().map(|(_, v)| *v), &self.index));
                 self.arranged.borrow_mut().insert(key, Rc::clone(&arranged));
                 arranged
             }
@@ -910,13 +929,44 @@ mod tests {
     }
 
     #[test]
-    fn a_regex_is_checked_and_one_too_large_is_left_alone() {
-        let ext = |p: &str| format!(r#"{{"item":[{{"linkId":"s","type":"string","repeats":true,"extension":[{{"url":"http://hl7.org/fhir/StructureDefinition/regex","valueString":"{p}"}}]}}]}}"#);
+    fn a_regex_is_checked_and_one_too_large_is_reported_unchecked() {
+        let q = |p: &str| serde_json::json!({"item": [{"linkId": "s", "type": "string", "repeats": true,
+            "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/regex", "valueString": p}]}]}).to_string();
         let answers = |n: usize, v: &str| serde_json::json!({"item": [{"linkId": "s", "answer": (0..n).map(|_| serde_json::json!({"valueString": v})).collect::<Vec<_>>()}]}).to_string();
-        assert_clean(&ext("[a-z]{3}"), &answers(200, "abc"));
-        assert_eq!(errors(&ext("[a-z]{3}"), &answers(3, "ab1")).len(), 3);
-        // A pattern past the size limit is not compiled: no check, no error.
-        assert_clean(&ext(r"(\\w{100}){100}"), &answers(50, "x"));
+        assert_clean(&q("[a-z]{3}"), &answers(200, "abc"));
+        assert_eq!(errors(&q("[a-z]{3}"), &answers(3, "ab1")).len(), 3);
+        assert_clean(&q(r"\p{L}{2,50}"), &answers(20, "Zoë"));
+        // Past the compile limit: not checked, and said so once.
+        let all = issues(&q(r"\p{L}{20000}"), &answers(50, "x"));
+        assert!(!all.iter().any(|i| i.severity.is_error()), "{:#?}", &all[..all.len().min(3)]);
+        let unchecked: Vec<&Issue> = all.iter().filter(|i| i.message.starts_with("The regex '") && i.message.contains("could not be executed")).collect();
+        assert_eq!(unchecked.len(), 1, "{unchecked:#?}");
+    }
+
+    #[test]
+    fn questionnaire_text_is_quoted_briefly_however_often() {
+        // A 100,000-character value set url, quoted for each of 300 answers
+        // (the twentieth pass's M1), and 3,000 mime types and unit options
+        // listed for each (M2).
+        let url = format!("http://x.test/{}", "z".repeat(100_000));
+        let ext = |u: &str, k: &str, v: serde_json::Value| serde_json::json!({"url": format!("http://hl7.org/fhir/StructureDefinition/{u}"), k: v});
+        let mimes: Vec<serde_json::Value> = (0..3_000).map(|i| ext("mimeType", "valueCode", format!("image/x{i}").into())).collect();
+        let units: Vec<serde_json::Value> = (0..3_000).map(|i| ext("questionnaire-unitOption", "valueCoding", serde_json::json!({"system": "http://unitsofmeasure.org", "code": format!("u{i}")}))).collect();
+        let q = serde_json::json!({"item": [
+            {"linkId": "s", "type": "string", "repeats": true, "answerValueSet": url},
+            {"linkId": "a", "type": "attachment", "repeats": true, "extension": mimes},
+            {"linkId": "u", "type": "quantity", "repeats": true, "extension": units}]}).to_string();
+        let qr = serde_json::json!({"item": [
+            {"linkId": "s", "answer": (0..300).map(|_| serde_json::json!({"valueString": "x"})).collect::<Vec<_>>()},
+            {"linkId": "a", "answer": (0..300).map(|i| serde_json::json!({"valueAttachment": {"contentType": format!("image/x{}", i * 10)}})).collect::<Vec<_>>()},
+            {"linkId": "u", "answer": (0..300).map(|_| serde_json::json!({"valueQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "mg"}})).collect::<Vec<_>>()}]}).to_string();
+        let all = issues(&q, &qr);
+        let not_found = all.iter().filter(|i| i.message.starts_with("ValueSet 'http://x.test/zzz")).count();
+        let bad_units = all.iter().filter(|i| i.message.contains("has a unit that is not valid")).count();
+        assert_eq!((not_found, bad_units), (300, 300), "{:#?}", &all[..all.len().min(3)]);
+        assert!(!all.iter().any(|i| i.message.contains("mime type")), "every content type is allowed");
+        let longest = all.iter().map(|i| i.message.len()).max().unwrap_or(0);
+        assert!(longest < 1_000, "the longest message has {longest} bytes");
     }
 
     #[test]

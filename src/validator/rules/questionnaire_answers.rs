@@ -25,10 +25,22 @@ const EXT_MIN_QUANTITY: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/s
 const EXT_MAX_QUANTITY: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity";
 pub(super) const EXT_UNIT_OPTION: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption";
 const EXT_UNIT_VALUESET: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet";
-const EXT_MIME_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/mimeType";
+pub(super) const EXT_MIME_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/mimeType";
 const EXT_MAX_SIZE: &str = "http://hl7.org/fhir/StructureDefinition/maxSize";
 pub(super) const EXT_EXCLUSIVE: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive";
 const UCUM: &str = crate::ucum::SYSTEM;
+
+/// Text from the Questionnaire as a message quotes it: a message may be
+/// made once per answer, and the text (a url, a regex, a linkId) may be
+/// long, so at most [`BRIEF`] characters of it.
+pub(super) fn brief(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(BRIEF) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
+
+const BRIEF: usize = 200;
 
 /// The `value[x]` of an answer.
 pub(super) fn value_node(answer: &Node) -> Option<&Node> {
@@ -149,6 +161,7 @@ fn min_max(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, compare
     let Some(text) = value.text() else { return };
     for (url, is_min) in [(EXT_MIN_VALUE, true), (EXT_MAX_VALUE, false)] {
         let Some(limit) = rules.first(url).and_then(|(_, v)| json_text(v)) else { continue };
+        let limit = brief(&limit).into_owned();
         match compare(text, &limit) {
             Some(Ordering::Less) if is_min => {
                 at_value(walk, value, true, IssueCode::Invariant, format!("The value {text} is less than the allowed minimum of {limit}"));
@@ -226,9 +239,9 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
             at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is longer than the allowed maximum length of {max}"));
         }
     }
-    if let (Some(pattern), Some(Some(re))) = (rules.regex, rules.compiled_regex.get()) {
+    if let (Some(pattern), Some(Some(re))) = (rules.regex.map(brief), rules.compiled_regex.get()) {
         if !re.is_match(text) {
-            let msg = match rules.string(EXT_ENTRY_FORMAT) {
+            let msg = match rules.string(EXT_ENTRY_FORMAT).map(brief) {
                 Some(ef) => format!("The answer '{text}' does not conform to the expected format '{ef}' (regex '{pattern}')"),
                 None => format!("The answer '{text}' does not match the regex '{pattern}'"),
             };
@@ -238,10 +251,11 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     if text.contains('\r') || text.contains('\n') {
         at_value(walk, value, false, IssueCode::Invariant, "The answer should not contain new line characters".into());
     }
-    if let Some(vs) = rules.item.get("answerValueSet").and_then(Value::as_str) {
+    if let Some(vs_url) = rules.item.get("answerValueSet").and_then(Value::as_str) {
+        let vs = brief(vs_url);
         let membership = match vs.strip_prefix('#') {
             Some(_) => rules.contained_value_set.as_ref().map(|c| c.member(None, text)),
-            None => walk.ctx.value_set(vs).map(|_| walk.v.terminology.member(vs, None, text)),
+            None => walk.ctx.value_set(vs_url).map(|_| walk.v.terminology.member(vs_url, None, text)),
         };
         if membership.is_none() {
             at_value(walk, value, false, IssueCode::Invariant, format!("ValueSet '{vs}' not found"));
@@ -253,13 +267,11 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
 }
 
 fn attachment(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
-    let mime_types = rules.all(EXT_MIME_TYPE);
-    if !mime_types.is_empty() {
-        let allowed: Vec<String> = mime_types.iter().filter_map(|e| json_value(e)).filter_map(|(_, v)| json_text(v)).collect();
+    if !rules.all(EXT_MIME_TYPE).is_empty() {
         match value.child_text("contentType") {
             None => walk.error(value, IssueCode::Required, "The attachment has no mime type, but the questionnaire restricts the mime types".into()),
-            Some(mime) if !allowed.iter().any(|a| mime.starts_with(a.as_str())) => {
-                walk.error(value, IssueCode::Required, format!("The mime type {mime} is not valid for this answer (allowed = {})", allowed.join(", ")));
+            Some(mime) if !rules.mime_type_allowed(mime) => {
+                walk.error(value, IssueCode::Required, format!("The mime type {mime} is not valid for this answer (allowed = {})", rules.mime_types_shown));
             }
             Some(_) => {}
         }
@@ -317,7 +329,7 @@ fn quantity(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
         let (Some(lval), Some(vval)) = (limit.get("value").and_then(json_text), value.child_text("value")) else { continue };
         let lval: f64 = lval.parse().unwrap_or(f64::NAN);
         let vval: f64 = vval.parse().unwrap_or(f64::NAN);
-        let (limit_text, value_text) = (json_quantity(limit), node_quantity(value));
+        let (limit_text, value_text) = (brief(&json_quantity(limit)).into_owned(), node_quantity(value));
         let order = match (lsys, lcode, vsys, vcode) {
             (Some(ls), Some(lc), Some(vs), Some(vc)) => {
                 if ls == vs && lc == vc {
@@ -360,27 +372,20 @@ fn quantity(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
         max_decimals(walk, rules, value, text);
     }
     if !rules.all(EXT_UNIT_OPTION).is_empty() && !rules.unit_option_matches([value.child_text("system"), value.child_text("code"), value.child_text("unit")]) {
-        let allowed: Vec<String> = rules.unit_option_codings.iter().map(|c| coding_display(c)).collect();
-        at_value(
-            walk,
-            value,
-            true,
-            IssueCode::Invariant,
-            format!("The value {} has a unit that is not valid (allowed = {})", node_quantity(value), allowed.join(",")),
-        );
+        at_value(walk, value, true, IssueCode::Invariant, format!("The value {} has a unit that is not valid (allowed = {})", node_quantity(value), rules.unit_options_shown));
     }
     if let Some(vs) = rules.string(EXT_UNIT_VALUESET) {
         if walk.ctx.value_set(vs).is_none() {
-            at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {vs} could not be found"));
+            at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {} could not be found", brief(vs)));
         } else if let Some(code) = value.child_text("code") {
             if matches!(walk.v.terminology.member(vs, value.child_text("system"), code), Membership::NotIn) {
-                at_value(walk, value, true, IssueCode::Invariant, format!("The value {} is not in the unit value set {vs}", node_quantity(value)));
+                at_value(walk, value, true, IssueCode::Invariant, format!("The value {} is not in the unit value set {}", node_quantity(value), brief(vs)));
             }
         }
     }
 }
 
-fn coding_display(c: &Value) -> String {
+pub(super) fn coding_display(c: &Value) -> String {
     let field = |k: &str| c.get(k).and_then(Value::as_str);
     let mut s = field("display").unwrap_or("").to_string();
     if field("system").is_some() || field("code").is_some() {
@@ -449,8 +454,9 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, vs: &str, va
         None => walk.ctx.value_set(vs).map(|d| d.name.clone().or_else(|| d.url.clone()).unwrap_or_else(|| vs.to_string())),
     }
     .unwrap_or_default();
+    let vs_name = brief(&vs_name).into_owned();
     if vs_name.is_empty() {
-        walk.warn(value, IssueCode::CodeInvalid, format!("ValueSet '{vs}' not found"));
+        walk.warn(value, IssueCode::CodeInvalid, format!("ValueSet '{}' not found", brief(vs)));
         return;
     }
     let Some(code) = value.child_text("code") else { return };

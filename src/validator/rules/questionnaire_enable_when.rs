@@ -32,6 +32,9 @@ pub(super) struct ResponseIndex<'r> {
     items: HashMap<&'r str, Vec<u32>>,
     /// Per linkId, the value of each answer, with its item's position, in order.
     values: HashMap<&'r str, Vec<(u32, &'r Node)>>,
+    /// Each date and dateTime answer's value (by address), as the start of
+    /// the period it names.
+    date_keys: HashMap<usize, std::rc::Rc<str>>,
 }
 
 impl<'r> ResponseIndex<'r> {
@@ -44,6 +47,11 @@ impl<'r> ResponseIndex<'r> {
                 for answer in node.children_named("answer") {
                     if let (Some(l), Some(v)) = (link_id, super::questionnaire_answers::value_node(answer)) {
                         index.values.entry(l).or_default().push((start, v));
+                        if matches!(v.name.as_str(), "valueDate" | "valueDateTime") {
+                            if let Some(key) = v.text().and_then(date_key) {
+                                index.date_keys.insert(v as *const Node as usize, key.into());
+                            }
+                        }
                     }
                     *next += 1;
                     below(answer, next, index);
@@ -78,6 +86,11 @@ impl<'r> ResponseIndex<'r> {
         &values[from..to]
     }
 
+    /// A date or dateTime answer's value as the start of its period.
+    pub(super) fn date_key(&self, value: &Node) -> Option<std::rc::Rc<str>> {
+        self.date_keys.get(&(value as *const Node as usize)).cloned()
+    }
+
     /// The values of every answer given to `link_id` anywhere in the response.
     pub(super) fn all_values(&self, link_id: &str) -> &[(u32, &'r Node)] {
         self.values.get(link_id).map_or(&[], Vec::as_slice)
@@ -101,8 +114,9 @@ enum Arranged<'r> {
     Quantities { all: Vec<f64>, by_code: HashMap<Option<&'r str>, Vec<f64>> },
     /// Decimal, Integer: the values, sorted.
     Numbers(Vec<f64>),
-    /// Date, DateTime: the start of the period each names, sorted.
-    Dates(Vec<String>),
+    /// Date, DateTime: the start of the period each names, sorted (worked
+    /// out once per answer by the index and shared, not copied per scope).
+    Dates(Vec<std::rc::Rc<str>>),
     /// Every other type: the texts as written, sorted.
     Texts(Vec<&'r str>),
 }
@@ -110,7 +124,7 @@ enum Arranged<'r> {
 impl<'r> Answers<'r> {
     /// Arranges the `value[x]` nodes (of any type) given to a question.
     /// `expected_type` is the suffix of the condition's `answer[x]`.
-    pub(super) fn arrange(expected_type: &str, given: impl IntoIterator<Item = &'r Node>) -> Answers<'r> {
+    pub(super) fn arrange(expected_type: &str, given: impl IntoIterator<Item = &'r Node>, dates: &ResponseIndex<'r>) -> Answers<'r> {
         let values: Vec<&'r Node> = given.into_iter().filter(|v| v.name.strip_prefix("value") == Some(expected_type)).collect();
         let arranged = match expected_type {
             "Coding" => {
@@ -148,9 +162,9 @@ impl<'r> Answers<'r> {
                 Arranged::Numbers(numbers)
             }
             "Date" | "DateTime" => {
-                let mut texts: Vec<String> = values.iter().filter_map(|v| v.text().and_then(date_key)).collect();
-                texts.sort_unstable();
-                Arranged::Dates(texts)
+                let mut keys: Vec<std::rc::Rc<str>> = values.iter().filter_map(|v| dates.date_key(v)).collect();
+                keys.sort_unstable();
+                Arranged::Dates(keys)
             }
             _ => {
                 let mut texts: Vec<&'r str> = values.iter().filter_map(|v| v.text()).collect();
@@ -193,7 +207,7 @@ impl<'r> Answers<'r> {
                 }
             }
             Arranged::Numbers(numbers) => self.ordered(operator, numbers, json_text(expected).and_then(|t| number(&t))),
-            Arranged::Dates(dates) => self.ordered(operator, dates, expected.as_str().and_then(date_key)),
+            Arranged::Dates(dates) => self.ordered(operator, dates, expected.as_str().and_then(date_key).map(std::rc::Rc::from)),
             Arranged::Texts(texts) => {
                 let wanted = json_text(expected);
                 self.ordered(operator, texts, wanted.as_deref())
@@ -336,7 +350,7 @@ mod tests {
                 let (ty, expected) = value_of(k, p);
                 let operator = ["=", "!=", ">", "<", ">=", "<=", "exists", "?", "="][op];
                 let expected = if operator == "exists" { json!(p % 2 == 0) } else { expected };
-                let arranged = Answers::arrange(ty, given.iter().copied());
+                let arranged = Answers::arrange(ty, given.iter().copied(), &super::ResponseIndex::build(&root));
                 prop_assert_eq!(
                     arranged.hold_or_exists(operator, &expected, given.len()),
                     by_comparing_each(operator, ty, &expected, &given),

@@ -25,12 +25,38 @@ pub(super) struct ItemRules<'q> {
     /// answer needs it (`None` inside when it does not compile within the
     /// limits of [`compile_regex`]).
     pub regex: Option<&'q str>,
-    pub compiled_regex: std::cell::OnceCell<Option<std::rc::Rc<regex::Regex>>>,
+    pub compiled_regex: std::cell::OnceCell<Option<std::rc::Rc<CompiledRegex>>>,
     /// The answerValueSet when it names a ValueSet contained in the Questionnaire.
     pub contained_value_set: Option<ContainedValueSet<'q>>,
     /// unitOption codings as (system, code, display), by which of the three they name.
     unit_options: HashMap<[bool; 3], HashSet<[Option<&'q str>; 3]>>,
     pub unit_option_codings: Vec<&'q Value>,
+    /// The unitOptions as one message shows them, built once.
+    pub unit_options_shown: String,
+    /// The mimeType extensions' values: an attachment's content type must
+    /// start with one of them.
+    pub mime_types: Vec<String>,
+    pub mime_types_shown: String,
+    mime_prefixes: HashSet<String>,
+}
+
+/// A list as a message shows it, at most a few hundred characters: a
+/// message is made once per answer, the list is the item's.
+fn shown(items: impl Iterator<Item = String>, separator: &str) -> String {
+    const LIMIT: usize = 400;
+    let mut out = String::new();
+    for (i, item) in items.enumerate() {
+        if out.len() > LIMIT {
+            out.push_str(separator);
+            out.push('…');
+            break;
+        }
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(&item.chars().take(LIMIT).collect::<String>());
+    }
+    out
 }
 
 /// A type's primitive options: their texts, and their numbers for integers.
@@ -113,6 +139,10 @@ impl<'q> ItemRules<'q> {
             contained_value_set: None,
             unit_options: HashMap::new(),
             unit_option_codings: Vec::new(),
+            unit_options_shown: String::new(),
+            mime_types: Vec::new(),
+            mime_types_shown: String::new(),
+            mime_prefixes: HashSet::new(),
         };
         rules.regex = rules.string(super::questionnaire_answers::EXT_REGEX);
         rules.contained_value_set = str_of(item, "answerValueSet").and_then(|vs| vs.strip_prefix('#')).and_then(|id| contained_value_set(q, id)).map(ContainedValueSet::of);
@@ -121,8 +151,18 @@ impl<'q> ItemRules<'q> {
             let fields = [str_of(c, "system"), str_of(c, "code"), str_of(c, "display")];
             rules.unit_options.entry(fields.map(|f| f.is_some())).or_default().insert(fields);
         }
+        rules.unit_options_shown = shown(codings.iter().map(|c| super::questionnaire_answers::coding_display(c)), ",");
         rules.unit_option_codings = codings;
+        rules.mime_types = rules.all(super::questionnaire_answers::EXT_MIME_TYPE).iter().filter_map(|e| json_value(e)).filter_map(|(_, v)| json_text(v)).collect();
+        rules.mime_prefixes = rules.mime_types.iter().cloned().collect();
+        rules.mime_types_shown = shown(rules.mime_types.iter().cloned(), ", ");
         rules
+    }
+
+    /// Whether a content type starts with one of the mimeTypes, by looking
+    /// up each of its prefixes rather than going through the list.
+    pub(super) fn mime_type_allowed(&self, mime: &str) -> bool {
+        mime.char_indices().map(|(i, c)| &mime[..i + c.len_utf8()]).any(|prefix| self.mime_prefixes.contains(prefix))
     }
 
     /// The item's extensions with this url.
@@ -175,12 +215,46 @@ impl<'q> ItemRules<'q> {
     }
 }
 
+/// A questionnaire's regex, compiled, with what matching it costs.
+pub(super) struct CompiledRegex {
+    regex: regex_automata::meta::Regex,
+    /// Steps per byte of answer matched: matching is linear in the
+    /// answer, but with a factor that grows with the compiled pattern.
+    pub steps_per_byte: usize,
+}
+
+impl CompiledRegex {
+    pub(super) fn is_match(&self, text: &str) -> bool {
+        self.regex.is_match(text)
+    }
+
+    /// Steps compiling it took (its size).
+    pub(super) fn compile_steps(&self) -> usize {
+        Self::steps_for(self.regex.memory_usage())
+    }
+
+    fn steps_for(bytes: usize) -> usize {
+        100 + bytes / 256
+    }
+}
+
+/// The most memory one compiled regex may take: past it, the pattern is
+/// reported as not checked.
+pub(super) const REGEX_LIMIT: usize = 8 << 20;
+
 /// A questionnaire's regex, as Java's String.matches reads it (the whole
-/// value must match), within a size that keeps compiling it cheap: a
-/// pattern past that is not checked (`None`).
-pub(super) fn compile_regex(pattern: &str) -> Option<regex::Regex> {
-    const LIMIT: usize = 2 << 20;
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(LIMIT).dfa_size_limit(LIMIT).build().ok()
+/// value must match), within [`REGEX_LIMIT`]; `Err` with the steps the
+/// attempt took when it cannot be compiled within it.
+pub(super) fn compile_regex(pattern: &str) -> Result<CompiledRegex, usize> {
+    use regex_automata::meta::Regex;
+    let config = Regex::config().nfa_size_limit(Some(REGEX_LIMIT)).onepass_size_limit(Some(REGEX_LIMIT)).dfa_size_limit(Some(REGEX_LIMIT)).hybrid_cache_capacity(2 << 20);
+    match Regex::builder().configure(config).build(&format!("^(?:{pattern})$")) {
+        Ok(regex) => {
+            let memory = regex.memory_usage();
+            Ok(CompiledRegex { regex, steps_per_byte: 1 + memory / (64 << 10) })
+        }
+        Err(_) => Err(CompiledRegex::steps_for(REGEX_LIMIT)),
+    }
 }
 
 /// A ValueSet contained in the Questionnaire, by id.
