@@ -606,7 +606,12 @@ impl<'a> ItemOrder<'a> {
     /// Whether an item with this linkId lies inside `item`'s subtree.
     fn inside(&self, item: &Node, link_id: &str) -> bool {
         let Some(&(start, end)) = self.place.get(&(item as *const Node)) else { return false };
-        self.by_link_id.get(link_id).is_some_and(|l| l.iter().any(|(at, _)| *at > start && *at <= end))
+        // Numbers are in document order: a binary search, not a scan of
+        // every item sharing the linkId (the twentieth pass's M5).
+        self.by_link_id.get(link_id).is_some_and(|l| {
+            let first_after = l.partition_point(|(at, _)| *at <= start);
+            first_after < l.len() && l[first_after].0 <= end
+        })
     }
 }
 
