@@ -274,7 +274,7 @@ impl Context {
         if let Some(p) = self.delegate(canonical) {
             return p.structure(canonical);
         }
-        cached(&self.structures, canonical, || {
+        self.cached_definition(&self.structures, canonical, || {
             let entry = self.entry(canonical)?;
             if entry.resource_type != "StructureDefinition" {
                 return None;
@@ -318,7 +318,7 @@ impl Context {
         if let Some(p) = self.delegate(canonical) {
             return p.value_set(canonical);
         }
-        cached(&self.value_sets, canonical, || {
+        self.cached_definition(&self.value_sets, canonical, || {
             let e = self.entry(canonical)?;
             (e.resource_type == "ValueSet").then(|| self.typed(canonical)).flatten().map(Arc::new)
         })
@@ -328,20 +328,58 @@ impl Context {
         if let Some(p) = self.delegate(canonical) {
             return p.code_system(canonical);
         }
-        cached(&self.code_systems, canonical, || {
+        self.cached_definition(&self.code_systems, canonical, || {
             let e = self.entry(canonical)?;
             (e.resource_type == "CodeSystem").then(|| self.typed::<definition::CodeSystem>(canonical)).flatten().map(Arc::new)
         })
     }
 }
 
+/// A definition looked up by a name a request may choose: found ones are
+/// kept, misses are not (a request may name any number of unknown
+/// canonicals, and the cache lives as long as the server).
 fn cached<T>(cache: &Cache<T>, key: &str, load: impl FnOnce() -> Option<Arc<T>>) -> Option<Arc<T>> {
     if let Some(hit) = cache.read().get(key) {
         return hit.clone();
     }
-    let loaded = load();
-    cache.write().insert(key.to_string(), loaded.clone());
-    loaded
+    let loaded = load()?;
+    cache.write().insert(key.to_string(), Some(loaded.clone()));
+    Some(loaded)
+}
+
+impl Context {
+    /// How many lookups the definition caches hold (compiled profiles,
+    /// types, value sets, code systems), this context's own: a check that
+    /// what requests name does not grow them.
+    pub fn cached_lookups(&self) -> usize {
+        self.structures.read().len() + self.types.read().len() + self.value_sets.read().len() + self.code_systems.read().len()
+    }
+
+    /// A compiled definition by canonical, kept under the definition's own
+    /// identity (`url|version`) and plain url only: a request can write a
+    /// canonical any number of ways (`url|1`, `url|1.0`, ...), each resolving
+    /// to one definition, and none of them may grow the cache. Names that
+    /// resolve to nothing are not kept either.
+    fn cached_definition<T>(&self, cache: &Cache<T>, canonical: &str, load: impl FnOnce() -> Option<Arc<T>>) -> Option<Arc<T>> {
+        if let Some(hit) = cache.read().get(canonical) {
+            return hit.clone();
+        }
+        let entry = self.entry(canonical)?;
+        let identity = match &entry.version {
+            Some(v) => format!("{}|{v}", entry.url),
+            None => entry.url.clone(),
+        };
+        if let Some(hit) = cache.read().get(&identity) {
+            return hit.clone();
+        }
+        let loaded = load();
+        let mut cache = cache.write();
+        if canonical == entry.url && canonical != identity {
+            cache.insert(canonical.to_string(), loaded.clone());
+        }
+        cache.insert(identity, loaded.clone());
+        loaded
+    }
 }
 
 #[cfg(test)]

@@ -231,7 +231,15 @@ impl TxServer {
         if answer.is_none() {
             tracing::warn!("the terminology server {} gave no answer for {code} in {value_set}", self.base);
         }
-        self.answers.lock().insert(key, answer);
+        // Remembered while the memory it takes stays small: the questions
+        // are the requests' own codes, and the server lives long.
+        const KEPT: usize = 100_000;
+        const LONGEST: usize = 512;
+        let mut answers = self.answers.lock();
+        if answers.len() < KEPT && key.0.len() + key.1.as_ref().map_or(0, String::len) + key.2.len() <= LONGEST {
+            answers.insert(key, answer);
+        }
+        drop(answers);
         answer.map(|b| if b { Membership::In } else { Membership::NotIn })
     }
 }
@@ -266,12 +274,27 @@ impl Terminology {
         Ok(t)
     }
 
+    /// How many expansions and code indexes are kept.
+    pub fn cached_lookups(&self) -> usize {
+        self.expansions.read().len() + self.indexes.read().len()
+    }
+
+    /// Whether a lookup by this name may be kept: only a name that is a
+    /// loaded definition's own url or `url|version`, so that what requests
+    /// name (unknown systems, a canonical written many ways) never grows
+    /// the caches, which live as long as the server.
+    fn keeps(&self, canonical: &str) -> bool {
+        self.ctx.entry(canonical).is_some_and(|e| canonical == e.url || e.version.as_deref().is_some_and(|v| canonical.strip_prefix(e.url.as_str()).and_then(|r| r.strip_prefix('|')) == Some(v)))
+    }
+
     pub fn code_index(&self, system: &str) -> Option<Arc<CodeIndex>> {
         if let Some(hit) = self.indexes.read().get(system) {
             return hit.clone();
         }
         let built = self.ctx.code_system(system).map(|cs| Arc::new(CodeIndex::build(&cs)));
-        self.indexes.write().insert(system.to_string(), built.clone());
+        if self.keeps(system) {
+            self.indexes.write().insert(system.to_string(), built.clone());
+        }
         built
     }
 
@@ -281,7 +304,9 @@ impl Terminology {
         }
         let mut visiting = HashSet::default();
         let built = self.expand_uncached(value_set, &mut visiting).map(Arc::new);
-        self.expansions.write().insert(value_set.to_string(), built.clone());
+        if self.keeps(value_set) {
+            self.expansions.write().insert(value_set.to_string(), built.clone());
+        }
         built
     }
 

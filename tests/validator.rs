@@ -604,3 +604,41 @@ fn a_message_quoting_long_input_is_kept_short() {
     let quoted = all.iter().find(|i| i.message.contains("http://x.test/zzz")).unwrap_or_else(|| panic!("{all:#?}"));
     assert!(quoted.message.chars().count() < 2_100 && quoted.message.ends_with("characters more)"), "{}", &quoted.message[..200]);
 }
+
+#[test]
+fn what_a_request_names_does_not_stay_in_the_caches() {
+    // Unknown extensions, profiles, code systems and value sets, and a
+    // known profile written many ways (the twenty-first pass's J2). A
+    // context of its own: other tests' lookups would fill a shared one.
+    common::context();
+    let ctx = careplan::loader::load(&careplan::loader::LoadOptions::default()).unwrap();
+    let v = careplan::validator::Validator::new(std::sync::Arc::new(ctx), careplan::validator::Options::default());
+    let resource = |tag: usize| {
+        serde_json::json!({"resourceType": "Observation", "status": "final",
+            "meta": {"profile": [format!("http://x.test/{tag}/p"), format!("http://hl7.org/fhir/StructureDefinition/vitalsigns|4.0.{tag}")]},
+            "code": {"coding": [{"system": format!("http://x.test/{tag}/cs"), "code": "c"}]},
+            "extension": [{"url": format!("http://x.test/{tag}/ext"), "valueString": "v"}]})
+        .to_string()
+    };
+    // Warm the caches with what is really there.
+    for tag in 0..3 {
+        v.validate_bytes(resource(tag).as_bytes(), None);
+    }
+    let before = (v.context().cached_lookups(), v.terminology().cached_lookups());
+    for tag in 3..200 {
+        v.validate_bytes(resource(tag).as_bytes(), None);
+    }
+    assert_eq!((v.context().cached_lookups(), v.terminology().cached_lookups()), before);
+}
+
+#[test]
+fn a_list_of_issues_stops_at_its_size_and_says_how_many_more() {
+    // 100,000 empty extensions: four issues each, each with its path.
+    let extensions = vec![serde_json::json!({}); 100_000];
+    let basic = serde_json::json!({"resourceType": "Basic", "code": {"text": "x"}, "extension": extensions}).to_string();
+    let all = common::validator().validate_bytes(basic.as_bytes(), None);
+    let listed: usize = all.iter().map(|i| i.message.len() + i.expression.len()).sum();
+    assert!(listed < 40 << 20, "{listed} bytes listed");
+    let last = all.last().unwrap();
+    assert!(last.severity.is_error() && last.message.contains("more issues") && last.message.contains("are not listed"), "{last:#?}");
+}

@@ -193,7 +193,10 @@ pub fn parse_cached(expr: &str) -> Result<Expression, SyntaxError> {
     }
     let parsed = parse(expr);
     let mut guard = cache.lock();
-    if guard.len() < 100_000 {
+    // Kept while small: an expression can come from a request (a
+    // profile or Questionnaire sent to $validate), and the cache lives as
+    // long as the server.
+    if guard.len() < 100_000 && expr.len() <= 4_096 {
         guard.insert(expr.to_string(), parsed.clone());
     }
     parsed

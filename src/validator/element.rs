@@ -21,6 +21,13 @@ const MAX_MESSAGE_CHARS: usize = 2_000;
 /// After this many bytes of messages in one walk, each is kept shorter.
 const MAX_MESSAGE_BYTES: usize = 8 << 20;
 const MAX_LATE_MESSAGE_CHARS: usize = 160;
+/// The most the issue list of one walk holds (messages, paths and the
+/// issues themselves), in bytes; past it, issues are only counted: a
+/// small input can break a rule on each of many elements, and each issue
+/// carries its path.
+const MAX_LISTED_BYTES: usize = 32 << 20;
+/// What an issue takes beyond its message and path.
+const ISSUE_OVERHEAD: usize = 96;
 
 pub(crate) struct Walk<'v, 'n> {
     pub(super) v: &'v Validator,
@@ -46,6 +53,10 @@ pub(crate) struct Walk<'v, 'n> {
     pub(super) eval_cache: crate::fhirpath::EvalCache,
     /// The bytes of the messages reported so far (`bound_message`).
     message_bytes: usize,
+    /// The bytes of the issue list so far, and the issues only counted
+    /// past [`MAX_LISTED_BYTES`] (fatal, error, warning, information).
+    listed_bytes: usize,
+    unlisted: [usize; 4],
     pub(super) resources: Vec<ResourceFrame<'n>>,
     /// Cardinality errors reported so far.
     cardinality_violations: usize,
@@ -74,6 +85,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             extension_urls: Vec::new(),
             eval_cache: crate::fhirpath::EvalCache::default(),
             message_bytes: 0,
+            listed_bytes: 0,
+            unlisted: [0; 4],
             cardinality_violations: 0,
             skip_inherited: false,
             stated_system: None,
@@ -81,6 +94,12 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     pub(super) fn report(&mut self, node: &Node, mut issue: Issue) {
+        let size = issue.message.len().min(MAX_MESSAGE_CHARS * 4) + issue.expression.len() + ISSUE_OVERHEAD;
+        if self.listed_bytes + size > MAX_LISTED_BYTES {
+            self.unlisted(issue.severity);
+            return;
+        }
+        self.listed_bytes += size;
         self.bound_message(&mut issue.message);
         if issue.pos.is_none() {
             issue.pos = Some(node.pos);
@@ -110,17 +129,80 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.message_bytes += message.len();
     }
 
+    /// An issue past the list's size: only counted (`into_issues` says how many).
+    fn unlisted(&mut self, severity: crate::issue::Severity) {
+        use crate::issue::Severity::*;
+        let slot = match severity {
+            Fatal => 0,
+            Error => 1,
+            Warning => 2,
+            Information => 3,
+        };
+        self.unlisted[slot] += 1;
+    }
+
+    /// Whether the list is full: what is reported now is only counted, so
+    /// the message and path need not be made.
+    fn listing_full(&self) -> bool {
+        self.listed_bytes > MAX_LISTED_BYTES - ISSUE_OVERHEAD
+    }
+
+    /// The walk's issues, and, when some were only counted, one more that
+    /// says how many, with the gravest severity among them (so the verdict
+    /// stands).
+    pub(crate) fn into_issues(self) -> Vec<Issue> {
+        let mut issues = self.issues;
+        let [fatal, error, warning, information] = self.unlisted;
+        if fatal + error + warning + information > 0 {
+            use crate::issue::Severity;
+            let severity = if fatal > 0 {
+                Severity::Fatal
+            } else if error > 0 {
+                Severity::Error
+            } else if warning > 0 {
+                Severity::Warning
+            } else {
+                Severity::Information
+            };
+            let root = self.path.root_name().to_owned();
+            issues.push(Issue::new(
+                severity,
+                IssueCode::TooCostly,
+                root,
+                format!(
+                    "{} more issues ({} errors, {warning} warnings, {information} information) are not listed: the list stops at {} MiB",
+                    fatal + error + warning + information,
+                    fatal + error,
+                    MAX_LISTED_BYTES >> 20
+                ),
+            ));
+        }
+        issues
+    }
+
     pub(super) fn error(&mut self, node: &Node, code: IssueCode, msg: String) {
+        if self.listing_full() {
+            self.unlisted(crate::issue::Severity::Error);
+            return;
+        }
         let expr = self.path.render();
         self.report(node, Issue::error(code, expr, msg));
     }
 
     pub(super) fn warn(&mut self, node: &Node, code: IssueCode, msg: String) {
+        if self.listing_full() {
+            self.unlisted(crate::issue::Severity::Warning);
+            return;
+        }
         let expr = self.path.render();
         self.report(node, Issue::warning(code, expr, msg));
     }
 
     pub(super) fn inform(&mut self, node: &Node, code: IssueCode, msg: String) {
+        if self.listing_full() {
+            self.unlisted(crate::issue::Severity::Information);
+            return;
+        }
         let expr = self.path.render();
         self.report(node, Issue::info(code, expr, msg));
     }
@@ -617,7 +699,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         probe.path.push_root(&sd.type_name);
         let ty = sd.elements[ix].types.first().cloned();
         probe.element(node, sd, ix, ty.as_ref());
-        !probe.issues.iter().any(|i| i.severity.is_error())
+        !probe.into_issues().iter().any(|i| i.severity.is_error())
     }
 
     /// A data type element with several type profiles: they are
@@ -639,7 +721,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             let mut probe = Walk::new(self.v, self.format);
             probe.path.push_root(&tsd.type_name);
             walk_against(&mut probe, tsd);
-            !probe.issues.iter().any(|i| i.severity.is_error())
+            !probe.into_issues().iter().any(|i| i.severity.is_error())
         }) {
             walk_against(self, tsd);
             return true;

@@ -21,6 +21,14 @@ pub struct PathStack {
 }
 
 impl PathStack {
+    /// The name the path starts with (the resource type), or `` when empty.
+    pub fn root_name(&self) -> &str {
+        match self.segments.first() {
+            Some(Segment::Root(name)) => name.as_str(),
+            _ => "",
+        }
+    }
+
     pub fn push_root(&mut self, type_name: &str) {
         self.segments.push(Segment::Root(type_name.into()));
     }

@@ -78,6 +78,10 @@ impl Validator {
         &self.ctx
     }
 
+    pub fn terminology(&self) -> &Terminology {
+        &self.terminology
+    }
+
     pub fn options(&self) -> &Options {
         &self.options
     }
@@ -105,7 +109,7 @@ impl Validator {
         let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
         walk.path.push_root(type_name);
         walk.resource(root, &self.options.profiles);
-        let mut issues = walk.issues;
+        let mut issues = walk.into_issues();
         dedup(&mut issues);
         issues
     }

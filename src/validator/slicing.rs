@@ -357,7 +357,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         // (a constraint profile's walk leaves out what it inherits unchanged).
         let profiles = if p.derivation.as_deref() == Some("constraint") { vec![profile.to_string()] } else { Vec::new() };
         probe.resource(node, &profiles);
-        Some(probe.issues.into_iter().filter(|i| i.severity.is_error()).collect())
+        Some(probe.into_issues().into_iter().filter(|i| i.severity.is_error()).collect())
     }
 
     /// fixed[x] and pattern[x] on one element.

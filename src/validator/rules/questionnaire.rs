@@ -264,14 +264,21 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let compiled = match known {
             Some(compiled) => compiled,
             None => {
-                let compiled = match super::questionnaire_item_rules::compile_regex(pattern) {
-                    Ok(re) if self.spend(re.compile_steps()) => Some(Rc::new(re)),
-                    Ok(_) => None,
-                    Err(steps) => {
-                        if self.spend(steps) {
-                            // REGEX_MATCH_TIMED_OUT
-                            self.walk.warn(at, IssueCode::TooCostly, format!("The regex '{}' could not be executed (it is too large to compile here, so answers are not checked against it)", answers::brief(pattern)));
-                        }
+                use super::questionnaire_item_rules::{compile_regex, compile_steps, regex_weight, MAX_REGEX_WEIGHT};
+                // What compiling will cost is known, and paid, before it starts.
+                let weight = regex_weight(pattern).unwrap_or(0);
+                let compiled = if weight > MAX_REGEX_WEIGHT {
+                    Err(())
+                } else if !self.spend(compile_steps(weight)) {
+                    Ok(None)
+                } else {
+                    compile_regex(pattern).map(|re| Some(Rc::new(re))).map_err(|_| ())
+                };
+                let compiled = match compiled {
+                    Ok(compiled) => compiled,
+                    Err(()) => {
+                        // REGEX_MATCH_TIMED_OUT
+                        self.walk.warn(at, IssueCode::TooCostly, format!("The regex '{}' could not be executed (it is too large to compile here, so answers are not checked against it)", answers::brief(pattern)));
                         None
                     }
                 };

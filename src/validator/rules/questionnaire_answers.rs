@@ -42,6 +42,13 @@ pub(super) fn brief(text: &str) -> std::borrow::Cow<'_, str> {
 
 const BRIEF: usize = 200;
 
+/// Whether a canonical from the Questionnaire is worth looking up: no
+/// loaded definition has a url of kilobytes, and looking one up (hashing
+/// it) once per answer would cost its length each time.
+fn plausible(canonical: &str) -> bool {
+    canonical.len() <= 4_096
+}
+
 /// The `value[x]` of an answer.
 pub(super) fn value_node(answer: &Node) -> Option<&Node> {
     answer.children.iter().find(|c| c.name.len() > 5 && c.name.starts_with("value"))
@@ -255,7 +262,7 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
         let vs = brief(vs_url);
         let membership = match vs.strip_prefix('#') {
             Some(_) => rules.contained_value_set.as_ref().map(|c| c.member(None, text)),
-            None => walk.ctx.value_set(vs_url).map(|_| walk.v.terminology.member(vs_url, None, text)),
+            None => plausible(vs_url).then(|| walk.ctx.value_set(vs_url)).flatten().map(|_| walk.v.terminology.member(vs_url, None, text)),
         };
         if membership.is_none() {
             at_value(walk, value, false, IssueCode::Invariant, format!("ValueSet '{vs}' not found"));
@@ -375,7 +382,7 @@ fn quantity(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
         at_value(walk, value, true, IssueCode::Invariant, format!("The value {} has a unit that is not valid (allowed = {})", node_quantity(value), rules.unit_options_shown));
     }
     if let Some(vs) = rules.string(EXT_UNIT_VALUESET) {
-        if walk.ctx.value_set(vs).is_none() {
+        if !plausible(vs) || walk.ctx.value_set(vs).is_none() {
             at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {} could not be found", brief(vs)));
         } else if let Some(code) = value.child_text("code") {
             if matches!(walk.v.terminology.member(vs, value.child_text("system"), code), Membership::NotIn) {
@@ -451,7 +458,7 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, vs: &str, va
     let vs_name = match contained {
         Some(Some(c)) => Some(c.name.unwrap_or(vs).to_string()),
         Some(None) => None,
-        None => walk.ctx.value_set(vs).map(|d| d.name.clone().or_else(|| d.url.clone()).unwrap_or_else(|| vs.to_string())),
+        None => plausible(vs).then(|| walk.ctx.value_set(vs)).flatten().map(|d| d.name.clone().or_else(|| d.url.clone()).unwrap_or_else(|| vs.to_string())),
     }
     .unwrap_or_default();
     let vs_name = brief(&vs_name).into_owned();

@@ -228,24 +228,48 @@ impl CompiledRegex {
         self.regex.is_match(text)
     }
 
-    /// Steps compiling it took (its size).
-    pub(super) fn compile_steps(&self) -> usize {
-        Self::steps_for(self.regex.memory_usage())
-    }
-
-    fn steps_for(bytes: usize) -> usize {
-        100 + bytes / 256
-    }
 }
 
 /// The most memory one compiled regex may take: past it, the pattern is
 /// reported as not checked.
 pub(super) const REGEX_LIMIT: usize = 8 << 20;
 
+/// What compiling a pattern will cost, read off its syntax tree before it
+/// is compiled (classes by their ranges, repetitions multiplied out): the
+/// budget is asked first, and a pattern too large is never compiled. `None`
+/// when it does not parse.
+pub(super) fn regex_weight(pattern: &str) -> Option<u64> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn weight(h: &Hir) -> u64 {
+        match h.kind() {
+            HirKind::Empty | HirKind::Look(_) => 1,
+            HirKind::Literal(l) => l.0.len() as u64,
+            // A Unicode class becomes UTF-8 byte sequences: a few per range.
+            HirKind::Class(Class::Unicode(c)) => 4 * c.ranges().len() as u64,
+            HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64,
+            HirKind::Repetition(r) => {
+                let times = u64::from(r.max.unwrap_or(r.min).max(r.min)).max(1);
+                weight(&r.sub).saturating_mul(times.saturating_add(1))
+            }
+            HirKind::Capture(c) => weight(&c.sub),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().map(weight).fold(0u64, u64::saturating_add),
+        }
+    }
+    regex_syntax::ParserBuilder::new().build().parse(pattern).ok().map(|h| weight(&h))
+}
+
+/// Steps a pattern of this weight costs to compile.
+pub(super) fn compile_steps(weight: u64) -> usize {
+    100 + (weight / 64).min(usize::MAX as u64 / 2) as usize
+}
+
+/// The heaviest pattern compiled (see [`regex_weight`]).
+pub(super) const MAX_REGEX_WEIGHT: u64 = 2_000_000;
+
 /// A questionnaire's regex, as Java's String.matches reads it (the whole
-/// value must match), within [`REGEX_LIMIT`]; `Err` with the steps the
-/// attempt took when it cannot be compiled within it.
-pub(super) fn compile_regex(pattern: &str) -> Result<CompiledRegex, usize> {
+/// value must match), within [`REGEX_LIMIT`]; `Err` when the pattern does
+/// not compile within it.
+pub(super) fn compile_regex(pattern: &str) -> Result<CompiledRegex, ()> {
     use regex_automata::meta::Regex;
     let config = Regex::config().nfa_size_limit(Some(REGEX_LIMIT)).onepass_size_limit(Some(REGEX_LIMIT)).dfa_size_limit(Some(REGEX_LIMIT)).hybrid_cache_capacity(2 << 20);
     match Regex::builder().configure(config).build(&format!("^(?:{pattern})$")) {
@@ -253,7 +277,7 @@ pub(super) fn compile_regex(pattern: &str) -> Result<CompiledRegex, usize> {
             let memory = regex.memory_usage();
             Ok(CompiledRegex { regex, steps_per_byte: 1 + memory / (64 << 10) })
         }
-        Err(_) => Err(CompiledRegex::steps_for(REGEX_LIMIT)),
+        Err(_) => Err(()),
     }
 }
 
@@ -309,5 +333,22 @@ impl<'q> ContainedValueSet<'q> {
         } else {
             Membership::NotIn
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{compile_steps, regex_weight, MAX_REGEX_WEIGHT};
+
+    #[test]
+    fn a_pattern_is_weighed_before_it_is_compiled() {
+        let simple = regex_weight("[A-Z]{2}[0-9]{6}").unwrap();
+        assert!(simple < 100, "{simple}");
+        let letters = regex_weight(r"\p{L}{2,50}").unwrap();
+        assert!(letters < MAX_REGEX_WEIGHT && compile_steps(letters) < 5_000, "{letters}");
+        // Repetitions multiply: past the limit, never compiled.
+        assert!(regex_weight(r"\p{L}{20000}").unwrap() > MAX_REGEX_WEIGHT);
+        assert!(regex_weight(r"(\w{300}){300}").unwrap() > MAX_REGEX_WEIGHT);
+        assert_eq!(regex_weight("(unclosed"), None);
     }
 }
