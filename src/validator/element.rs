@@ -57,6 +57,8 @@ pub(crate) struct Walk<'v, 'n> {
     /// past [`MAX_LISTED_BYTES`] (fatal, error, warning, information).
     listed_bytes: usize,
     unlisted: [usize; 4],
+    /// Extension context invariants by (element, invariant): one answer each.
+    context_invariant_results: std::collections::HashMap<(usize, String), bool>,
     pub(super) resources: Vec<ResourceFrame<'n>>,
     /// Cardinality errors reported so far.
     cardinality_violations: usize,
@@ -87,6 +89,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             message_bytes: 0,
             listed_bytes: 0,
             unlisted: [0; 4],
+            context_invariant_results: Default::default(),
             cardinality_violations: 0,
             skip_inherited: false,
             stated_system: None,
@@ -1068,12 +1071,26 @@ impl<'v, 'n> Walk<'v, 'n> {
         let Some(ExtHost { type_name, node: host, .. }) = self.ext_host.clone() else { return };
         let resource = self.resources.last().map(|f| f.node);
         for text in &sd.context_invariant {
-            let Ok(expr) = crate::fhirpath::parse_cached(text) else { continue };
-            let mut env = crate::fhirpath::EvalContext::new(self.ctx);
-            env.resource = resource;
-            let holds = match crate::fhirpath::evaluate(&expr, host, &type_name, &env) {
-                Ok(items) => !matches!(items.as_slice(), [crate::fhirpath::Item::Boolean(false)]),
-                Err(_) => true,
+            // An invariant that does not look at the extension itself has one
+            // answer per element: worked out once, however many of the
+            // extension sit on it (the twenty-first pass's J5).
+            let key = (host as *const Node as usize, text.clone());
+            let known = if text.contains("%extension") { None } else { self.context_invariant_results.get(&key).copied() };
+            let holds = match known {
+                Some(holds) => holds,
+                None => {
+                    let Ok(expr) = crate::fhirpath::parse_cached(text) else { continue };
+                    let mut env = crate::fhirpath::EvalContext::new(self.ctx);
+                    env.resource = resource;
+                    let holds = match crate::fhirpath::evaluate(&expr, host, &type_name, &env) {
+                        Ok(items) => !matches!(items.as_slice(), [crate::fhirpath::Item::Boolean(false)]),
+                        Err(_) => true,
+                    };
+                    if !text.contains("%extension") {
+                        self.context_invariant_results.insert(key, holds);
+                    }
+                    holds
+                }
             };
             if !holds {
                 let rendered = self.path.render();
