@@ -8,6 +8,7 @@
 //! other problem is an issue and parsing goes on.
 
 use crate::issue::{Issue, IssueCode, Severity};
+use std::collections::HashMap;
 use crate::tree::{Document, Format, Node, Pos, ValueKind};
 use compact_str::CompactString;
 
@@ -17,8 +18,24 @@ pub const MAX_DEPTH: usize = 256;
 pub fn parse_json(text: &str) -> Document {
     let mut p = Parser::new(text);
     let root = p.document();
-    Document { format: Format::Json, root, issues: p.issues }
+    let mut issues = p.issues;
+    if !p.unlisted.is_empty() {
+        let gravest = p.unlisted.iter().copied().min_by_key(|s| match s {
+            Severity::Fatal => 0,
+            Severity::Error => 1,
+            Severity::Warning => 2,
+            Severity::Information => 3,
+        });
+        if let Some(severity) = gravest {
+            let errors = p.unlisted.iter().filter(|s| s.is_error()).count();
+            issues.push(Issue::new(severity, IssueCode::TooCostly, "", format!("{} more issues ({errors} errors) are not listed: the reader's list stops at {} MiB", p.unlisted.len(), MAX_READER_ISSUE_BYTES >> 20)));
+        }
+    }
+    Document { format: Format::Json, root, issues }
 }
+
+/// The most the reader's list of issues holds, in bytes (`Parser::issue`).
+const MAX_READER_ISSUE_BYTES: usize = 8 << 20;
 
 /// A value as read, before FHIR's shape is put on it.
 enum Value {
@@ -38,6 +55,9 @@ struct Parser<'a> {
     line: u32,
     line_start: usize,
     issues: Vec<Issue>,
+    /// The bytes of `issues`, and the severities of those past the limit.
+    issue_bytes: usize,
+    unlisted: Vec<Severity>,
     /// Where we are, for issue expressions: property names and array indices.
     path: Vec<(CompactString, Option<usize>)>,
     depth: usize,
@@ -60,7 +80,7 @@ pub fn object_tree(text: &str) -> Option<Node> {
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Parser<'a> {
-        Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0), props: Vec::new(), items: Vec::new() }
+        Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), issue_bytes: 0, unlisted: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0), props: Vec::new(), items: Vec::new() }
     }
 
     fn root_object(&mut self) -> Result<Node, Syntax> {
@@ -188,8 +208,26 @@ impl<'a> Parser<'a> {
         s
     }
 
-    fn issue(&mut self, severity: Severity, code: IssueCode, pos: Pos, msg: String) {
-        let expr = self.expression();
+    /// The reader's issues are bounded as the validator's are: each
+    /// message to 2,000 characters (property names are the input's, of any
+    /// length), and the list to [`MAX_READER_ISSUE_BYTES`], past which issues
+    /// are counted and one last issue says how many (the twenty-second
+    /// pass's N3).
+    fn issue(&mut self, severity: Severity, code: IssueCode, pos: Pos, mut msg: String) {
+        if self.issue_bytes > MAX_READER_ISSUE_BYTES {
+            self.unlisted.push(severity);
+            return;
+        }
+        if let Some((cut, _)) = msg.char_indices().nth(2_000) {
+            msg.truncate(cut);
+            msg.push('…');
+        }
+        let mut expr = self.expression();
+        if let Some((cut, _)) = expr.char_indices().nth(2_000) {
+            expr.truncate(cut);
+            expr.push('…');
+        }
+        self.issue_bytes += msg.len() + expr.len() + 300;
         self.issues.push(Issue::new(severity, code, expr, msg).at(pos));
     }
 
@@ -551,23 +589,41 @@ impl<'a> Parser<'a> {
             }
             self.path.pop();
         }
-        for (base, pos, v) in shadows {
-            self.merge_shadow(node, base, pos, v, items);
+        if !shadows.is_empty() {
+            // The children by name, once: an object may hold thousands of
+            // `_name` properties, and looking each base up by a scan would
+            // cost their product (the twenty-second pass's N2).
+            let mut by_name: HashMap<CompactString, Vec<usize>> = HashMap::new();
+            for (i, c) in node.children.iter().enumerate() {
+                by_name.entry(c.name.clone()).or_default().push(i);
+            }
+            for (base, pos, v) in shadows {
+                self.merge_shadow(node, &mut by_name, base, pos, v, items);
+            }
         }
         // Placeholders still empty had a null with no `_` partner.
         let unfilled: Vec<usize> = placeholders.into_iter().filter(|&i| node.children[i].value.is_none() && node.children[i].children.is_empty()).collect();
-        for &i in &unfilled {
-            let name = node.children[i].name.clone();
-            let ix = node.children[..i].iter().filter(|c| c.name == name).count();
-            self.path.push((name.clone(), Some(ix)));
-            let pos = node.children[i].pos;
-            self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON array '{name}' has a null at index {ix} with no matching '_{name}' content: every item must have a value or extensions"));
-            self.path.pop();
-        }
         if !unfilled.is_empty() {
+            // Each one's index among its array, counted in one pass (N1).
+            let mut seen: HashMap<CompactString, usize> = HashMap::new();
+            let mut index_of = vec![0usize; node.children.len()];
+            for (i, c) in node.children.iter().enumerate() {
+                let n = seen.entry(c.name.clone()).or_default();
+                index_of[i] = *n;
+                *n += 1;
+            }
+            for &i in &unfilled {
+                let name = node.children[i].name.clone();
+                let ix = index_of[i];
+                self.path.push((name.clone(), Some(ix)));
+                let pos = node.children[i].pos;
+                self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON array '{name}' has a null at index {ix} with no matching '_{name}' content: every item must have a value or extensions"));
+                self.path.pop();
+            }
+            let dropped: std::collections::HashSet<usize> = unfilled.into_iter().collect();
             let mut i = 0;
             node.children.retain(|_| {
-                let keep = !unfilled.contains(&i);
+                let keep = !dropped.contains(&i);
                 i += 1;
                 keep
             });
@@ -576,12 +632,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Merges `_name` (a primitive's id and extensions) into `name`.
-    fn merge_shadow(&mut self, node: &mut Node, base: CompactString, pos: Pos, v: Value, items: &mut [(Pos, Value)]) {
+    fn merge_shadow(&mut self, node: &mut Node, by_name: &mut HashMap<CompactString, Vec<usize>>, base: CompactString, pos: Pos, v: Value, items: &mut [(Pos, Value)]) {
         let shadow_name: CompactString = format!("_{base}").into();
         self.path.push((shadow_name.clone(), None));
         match v {
             Value::Object(o) => {
-                let existing = node.children.iter().position(|c| c.name == base);
+                let existing = by_name.get(&base).and_then(|l| l.first().copied());
                 match existing {
                     Some(ix) if node.children[ix].in_array => self.issue(
                         Severity::Error,
@@ -593,13 +649,14 @@ impl<'a> Parser<'a> {
                     None => {
                         let mut n = Node::new(base.clone(), pos);
                         n.children = o.children;
+                        by_name.entry(base.clone()).or_default().push(node.children.len());
                         node.children.push(n);
                     }
                 }
             }
             Value::Array(range) => {
                 let items = &mut items[range];
-                let ixs: Vec<usize> = node.children.iter().enumerate().filter(|(_, c)| c.name == base).map(|(i, _)| i).collect();
+                let ixs: Vec<usize> = by_name.get(&base).cloned().unwrap_or_default();
                 let base_is_array = ixs.first().is_none_or(|&i| node.children[i].in_array);
                 if !base_is_array {
                     self.issue(Severity::Error, IssueCode::Structure, pos, format!("The property '{shadow_name}' must not be an array because '{base}' is not an array"));
@@ -623,6 +680,7 @@ impl<'a> Parser<'a> {
                                     let mut n = Node::new(base.clone(), ipos);
                                     n.children = o.children;
                                     n.in_array = true;
+                                    by_name.entry(base.clone()).or_default().push(node.children.len());
                                     node.children.push(n);
                                 }
                             },
@@ -644,6 +702,34 @@ mod tests {
 
     fn parse(s: &str) -> Document {
         parse_json(s)
+    }
+
+    #[test]
+    fn many_nulls_and_shadows_are_read_in_one_pass() {
+        // 3,000 nulls with no `_` partner, each reported at its own index,
+        // and 3,000 `_name` shadows each merged into its own property.
+        let nulls = vec!["null"; 3_000].join(",");
+        let d = parse(&format!(r#"{{"resourceType":"Patient","given":["a",{nulls}]}}"#));
+        let indices: Vec<&str> = d.issues.iter().filter_map(|i| i.message.strip_prefix("The JSON array 'given' has a null at index ")).map(|m| m.split(' ').next().unwrap()).collect();
+        assert_eq!(indices.len(), 3_000);
+        assert_eq!((indices[0], indices[2_999]), ("1", "3000"));
+        let props: Vec<String> = (0..3_000).map(|i| format!(r#""p{i}":"v","_p{i}":{{"id":"x{i}"}}"#)).collect();
+        let d = parse(&format!(r#"{{"resourceType":"Basic",{}}}"#, props.join(",")));
+        let root = d.root.unwrap();
+        assert_eq!(root.children.len(), 3_000);
+        assert_eq!(root.child("p2999").and_then(|p| p.child_text("id")), Some("x2999"));
+    }
+
+    #[test]
+    fn the_readers_list_of_issues_is_bounded() {
+        // Each empty array is an issue quoting its (long) name.
+        let name = "n".repeat(2_100);
+        let props: Vec<String> = (0..4_000).map(|i| format!(r#""{name}{i}":[]"#)).collect();
+        let d = parse(&format!(r#"{{"resourceType":"Basic",{}}}"#, props.join(",")));
+        let listed: usize = d.issues.iter().map(|i| i.message.len() + i.expression.len()).sum();
+        assert!(listed < 9 << 20, "{listed} bytes");
+        let last = d.issues.last().unwrap();
+        assert!(last.severity.is_error() && last.message.contains("more issues") && last.message.contains("not listed"), "{last:?}");
     }
 
     #[test]

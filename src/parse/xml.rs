@@ -574,18 +574,20 @@ impl<'a> Parser<'a> {
     ) -> Flow {
         // What the div's own start tag declares.
         let mut root_decls: Vec<Option<String>> = Vec::new();
-        let mut used_prefixes: Vec<String> = Vec::new();
+        let mut used_prefixes: indexmap::IndexSet<String> = indexmap::IndexSet::new();
         let mut uses_default = prefix.is_none();
         if let Some(p) = prefix {
-            used_prefixes.push(p.to_string());
+            used_prefixes.insert(p.to_string());
         }
-        let note = |e: &BytesStart, used: &mut Vec<String>, uses_default: &mut bool, decls: Option<&mut Vec<Option<String>>>| -> Result<(), AttributeProblem> {
+        // In order, and as a set: a div can use thousands of prefixes (the
+        // twenty-second pass's N6).
+        let note = |e: &BytesStart, used: &mut indexmap::IndexSet<String>, uses_default: &mut bool, decls: Option<&mut Vec<Option<String>>>| -> Result<(), AttributeProblem> {
             let attrs = attributes(e)?;
             let q = String::from_utf8_lossy(e.name().as_ref()).into_owned();
             match split_qname(&q).0 {
                 Some(p) => {
-                    if !used.iter().any(|u| u == p) {
-                        used.push(p.to_string())
+                    if !used.contains(p) {
+                        used.insert(p.to_string());
                     }
                 }
                 None => *uses_default = true,
@@ -602,8 +604,8 @@ impl<'a> Parser<'a> {
                         d.push(Some(p.to_string()));
                     }
                 } else if let (Some(p), _) = split_qname(&k) {
-                    if p != "xml" && !used.iter().any(|u| u == p) {
-                        used.push(p.to_string())
+                    if p != "xml" && !used.contains(p) {
+                        used.insert(p.to_string());
                     }
                 }
             }
@@ -704,8 +706,9 @@ impl<'a> Parser<'a> {
                 extra.push_str(&format!(" xmlns=\"{}\"", escape_attr(u)));
             }
         }
+        let declared: std::collections::HashSet<&str> = root_decls.iter().flatten().map(String::as_str).collect();
         for p in &used_prefixes {
-            if p == "xmlns" || root_decls.iter().any(|d| d.as_deref() == Some(p.as_str())) {
+            if p == "xmlns" || declared.contains(p.as_str()) {
                 continue;
             }
             if let Some(u) = self.lookup_ns(Some(p)) {

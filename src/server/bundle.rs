@@ -132,6 +132,42 @@ fn error_entry(e: &FhirError) -> Value {
     json!({"response": {"status": status_line(e.status), "outcome": operation_outcome(&e.issues)}})
 }
 
+/// About what an OperationOutcome of these issues takes in an answer.
+fn outcome_bytes(issues: &[crate::issue::Issue]) -> usize {
+    issues.iter().map(|i| i.message.len() + i.expression.len() + 320).sum()
+}
+
+/// An entry's issues as its outcome may carry them: whole while they fit
+/// what is left of the answer budget, abridged otherwise.
+fn within_budget(issues: Vec<crate::issue::Issue>, budget: &super::limits::Budget) -> Vec<crate::issue::Issue> {
+    let bytes = outcome_bytes(&issues);
+    if bytes <= budget.remaining() {
+        budget.take(bytes);
+        return issues;
+    }
+    let kept = abridged(&issues, &budget.message());
+    budget.take(outcome_bytes(&kept));
+    kept
+}
+
+/// An outcome past the answer budget: its gravest issue, and one saying
+/// how many were left out and why (the status, so the verdict, stands).
+fn abridged(issues: &[crate::issue::Issue], why: &str) -> Vec<crate::issue::Issue> {
+    use crate::issue::{Issue, IssueCode, Severity};
+    let rank = |s: Severity| match s {
+        Severity::Fatal => 0,
+        Severity::Error => 1,
+        Severity::Warning => 2,
+        Severity::Information => 3,
+    };
+    let Some(gravest) = issues.iter().min_by_key(|i| rank(i.severity)) else { return Vec::new() };
+    let mut kept = vec![gravest.clone()];
+    if issues.len() > 1 {
+        kept.push(Issue::new(gravest.severity, IssueCode::TooCostly, "", format!("{} more issues are not listed: {why}; send this entry on its own to see them", issues.len() - 1)));
+    }
+    kept
+}
+
 /// How many entries are searches or histories: those whose work and answer grow with the data.
 fn searches(raw: &[Value], base: &str) -> usize {
     let method_url = |r: &Value| Some((r.get("request")?.get("method")?.as_str()?.to_ascii_uppercase(), r["request"].get("url")?.as_str()?.to_string()));
@@ -207,10 +243,21 @@ fn batch(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply> {
             }
             Ok(reply)
         });
-        entries.push(match result {
-            Ok(reply) => entry_of(&req.base, reply, req.prefer),
-            Err(e) => error_entry(&e),
-        });
+        // Each entry's outcome counts against the batch's answer budget as
+        // its resource does: every entry's validation may list up to its
+        // own limit of issues (the twenty-second pass's N5). Past the
+        // budget, an outcome keeps its gravest issue and says how many more.
+        let entry = match result {
+            Ok(mut reply) => {
+                reply.issues = within_budget(std::mem::take(&mut reply.issues), &req.budget);
+                entry_of(&req.base, reply, req.prefer)
+            }
+            Err(mut e) => {
+                e.issues = within_budget(std::mem::take(&mut e.issues), &req.budget);
+                error_entry(&e)
+            }
+        };
+        entries.push(entry);
     }
     let gathered = std::mem::take(&mut *gathered.lock());
     Ok(Reply { gathered, ..Reply::body(200, json!({"resourceType": "Bundle", "id": new_id(), "type": "batch-response", "entry": entries})) })

@@ -75,6 +75,11 @@ impl Budget {
         self.spent.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| (spent < self.limit).then(|| spent.saturating_add(bytes))).is_ok()
     }
 
+    /// What is left of the budget, in bytes.
+    pub fn remaining(&self) -> usize {
+        self.limit.saturating_sub(self.spent.load(Ordering::Relaxed))
+    }
+
     pub fn spent(&self) -> bool {
         self.spent.load(Ordering::Relaxed) >= self.limit
     }

@@ -25,9 +25,9 @@ const MAX_LATE_MESSAGE_CHARS: usize = 160;
 /// issues themselves), in bytes; past it, issues are only counted: a
 /// small input can break a rule on each of many elements, and each issue
 /// carries its path.
-const MAX_LISTED_BYTES: usize = 32 << 20;
+const MAX_LISTED_BYTES: usize = 16 << 20;
 /// What an issue takes beyond its message and path.
-const ISSUE_OVERHEAD: usize = 96;
+const ISSUE_OVERHEAD: usize = 320;
 
 pub(crate) struct Walk<'v, 'n> {
     pub(super) v: &'v Validator,

@@ -311,3 +311,28 @@ fn l2_errors_never_echo_sql_and_oversized_searches_are_refused() {
     assert_eq!(admin.get("Basic?subject.subject._id=x").status(), 200);
     assert_eq!(admin.ids("Patient?name=Alison,Bobson"), vec!["Patient/alice", "Patient/bob"]);
 }
+
+/// The twenty-second pass's N5: each entry of a batch could answer with its
+/// own full list of issues. Outcomes now count against the batch's answer
+/// budget: past it, an entry's outcome keeps its gravest issue and says how
+/// many more there were; its status stays.
+#[test]
+fn n5_a_batch_s_outcomes_share_the_answer_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), &["--max-response-bytes", "200000"]);
+    let admin = admin(&srv);
+    seed(&admin);
+    // Each entry: 2,000 empty sub-extensions, several issues each.
+    let broken = json!({"resourceType": "Basic", "code": {"text": "t"}, "extension": [{"url": "http://x.test/e", "extension": vec![json!({}); 2_000]}]});
+    let entries: Vec<Value> = (0..6).map(|_| json!({"request": {"method": "POST", "url": "Basic"}, "resource": broken})).collect();
+    let r = admin.send(Method::POST, "", &json!({"resourceType": "Bundle", "type": "batch", "entry": entries}));
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    let entries = body["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 6);
+    assert!(entries.iter().all(|e| e["response"]["status"].as_str().unwrap().starts_with("422")), "every entry is still refused");
+    let last = texts(&entries[0]["response"]["outcome"]).join(" ");
+    assert!(last.contains("more issues are not listed") && last.contains("send this entry on its own"), "{last}");
+    assert!(bytes.len() < 1_000_000, "the answer is {} bytes", bytes.len());
+}

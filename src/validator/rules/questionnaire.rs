@@ -87,6 +87,7 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
         empty_repeats: Default::default(),
         item_rules: Default::default(),
         regexes: Default::default(),
+        regex_memory: Cell::new(0),
         work_left: Cell::new(work_allowed(&q, node)),
     };
     check.authored(node);
@@ -118,6 +119,9 @@ fn work_allowed(q: &Value, response: &Node) -> usize {
     const PER_NODE: usize = 32;
     BASE + PER_NODE * (response_nodes(response) + questionnaire_items(q))
 }
+
+/// The most memory one response's compiled regexes may take.
+const MAX_REGEX_MEMORY: usize = 64 << 20;
 
 /// What reporting a missing required item costs, in steps.
 const STEPS_PER_REPORT: usize = 32;
@@ -167,6 +171,8 @@ struct ResponseCheck<'w, 'v, 'n, 'q, 'r> {
     /// The items' regexes compiled, by pattern: each compiled once, its
     /// cost counted against the response's steps.
     regexes: RefCell<HashMap<&'q str, Option<Rc<super::questionnaire_item_rules::CompiledRegex>>>>,
+    /// The memory the compiled regexes take, at most [`MAX_REGEX_MEMORY`].
+    regex_memory: Cell<usize>,
     /// What is left of the steps this response may take (`work_allowed`);
     /// at zero the items not yet checked are left unchecked.
     work_left: Cell<usize>,
@@ -272,7 +278,17 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                 } else if !self.spend(compile_steps(weight)) {
                     Ok(None)
                 } else {
-                    compile_regex(pattern).map(|re| Some(Rc::new(re))).map_err(|_| ())
+                    match compile_regex(pattern) {
+                        // The compiled patterns of one response share a
+                        // memory limit, and their size is paid for too
+                        // (the twenty-second pass's N4: `(?s:.){6000}`
+                        // weighs little and compiles to megabytes).
+                        Ok(re) if self.regex_memory.get() + re.memory() <= MAX_REGEX_MEMORY && self.spend(re.memory() / 256) => {
+                            self.regex_memory.set(self.regex_memory.get() + re.memory());
+                            Ok(Some(Rc::new(re)))
+                        }
+                        Ok(_) | Err(_) => Err(()),
+                    }
                 };
                 let compiled = match compiled {
                     Ok(compiled) => compiled,

@@ -228,6 +228,11 @@ impl CompiledRegex {
         self.regex.is_match(text)
     }
 
+    /// The memory the compiled pattern takes.
+    pub(super) fn memory(&self) -> usize {
+        self.regex.memory_usage()
+    }
+
 }
 
 /// The most memory one compiled regex may take: past it, the pattern is
