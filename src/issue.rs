@@ -176,3 +176,12 @@ impl Tally {
         t
     }
 }
+
+/// At most `limit` characters of `text`, followed by `mark` when it was cut:
+/// what messages do with text from the input, which may be of any length.
+pub fn shortened<'a>(text: &'a str, limit: usize, mark: &str) -> std::borrow::Cow<'a, str> {
+    match text.char_indices().nth(limit) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}{mark}", &text[..cut])),
+    }
+}

@@ -20,12 +20,8 @@ pub fn parse_json(text: &str) -> Document {
     let root = p.document();
     let mut issues = p.issues;
     if !p.unlisted.is_empty() {
-        let gravest = p.unlisted.iter().copied().min_by_key(|s| match s {
-            Severity::Fatal => 0,
-            Severity::Error => 1,
-            Severity::Warning => 2,
-            Severity::Information => 3,
-        });
+        // Severities order gravest first.
+        let gravest = p.unlisted.iter().copied().min();
         if let Some(severity) = gravest {
             let errors = p.unlisted.iter().filter(|s| s.is_error()).count();
             issues.push(Issue::new(severity, IssueCode::TooCostly, "", format!("{} more issues ({errors} errors) are not listed: the reader's list stops at {} MiB", p.unlisted.len(), MAX_READER_ISSUE_BYTES >> 20)));
@@ -213,20 +209,13 @@ impl<'a> Parser<'a> {
     /// length), and the list to [`MAX_READER_ISSUE_BYTES`], past which issues
     /// are counted and one last issue says how many (the twenty-second
     /// pass's N3).
-    fn issue(&mut self, severity: Severity, code: IssueCode, pos: Pos, mut msg: String) {
+    fn issue(&mut self, severity: Severity, code: IssueCode, pos: Pos, msg: String) {
         if self.issue_bytes > MAX_READER_ISSUE_BYTES {
             self.unlisted.push(severity);
             return;
         }
-        if let Some((cut, _)) = msg.char_indices().nth(2_000) {
-            msg.truncate(cut);
-            msg.push('…');
-        }
-        let mut expr = self.expression();
-        if let Some((cut, _)) = expr.char_indices().nth(2_000) {
-            expr.truncate(cut);
-            expr.push('…');
-        }
+        let msg = crate::issue::shortened(&msg, 2_000, "…").into_owned();
+        let expr = crate::issue::shortened(&self.expression(), 2_000, "…").into_owned();
         self.issue_bytes += msg.len() + expr.len() + 300;
         self.issues.push(Issue::new(severity, code, expr, msg).at(pos));
     }

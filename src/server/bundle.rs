@@ -153,14 +153,9 @@ fn within_budget(issues: Vec<crate::issue::Issue>, budget: &super::limits::Budge
 /// An outcome past the answer budget: its gravest issue, and one saying
 /// how many were left out and why (the status, so the verdict, stands).
 fn abridged(issues: &[crate::issue::Issue], why: &str) -> Vec<crate::issue::Issue> {
-    use crate::issue::{Issue, IssueCode, Severity};
-    let rank = |s: Severity| match s {
-        Severity::Fatal => 0,
-        Severity::Error => 1,
-        Severity::Warning => 2,
-        Severity::Information => 3,
-    };
-    let Some(gravest) = issues.iter().min_by_key(|i| rank(i.severity)) else { return Vec::new() };
+    use crate::issue::{Issue, IssueCode};
+    // Severities order gravest first.
+    let Some(gravest) = issues.iter().min_by_key(|i| i.severity) else { return Vec::new() };
     let mut kept = vec![gravest.clone()];
     if issues.len() > 1 {
         kept.push(Issue::new(gravest.severity, IssueCode::TooCostly, "", format!("{} more issues are not listed: {why}; send this entry on its own to see them", issues.len() - 1)));

@@ -121,13 +121,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// input, and no issue, so no verdict, is lost.
     fn bound_message(&mut self, message: &mut String) {
         let limit = if self.message_bytes > MAX_MESSAGE_BYTES { MAX_LATE_MESSAGE_CHARS } else { MAX_MESSAGE_CHARS };
-        if message.len() > limit {
-            let cut = message.char_indices().nth(limit).map_or(message.len(), |(i, _)| i);
-            if cut < message.len() {
-                let more = message[cut..].chars().count();
-                message.truncate(cut);
-                message.push_str(&format!("… ({more} characters more)"));
-            }
+        if let Some((cut, _)) = message.char_indices().nth(limit) {
+            let more = message[cut..].chars().count();
+            *message = crate::issue::shortened(message, limit, &format!("… ({more} characters more)")).into_owned();
         }
         self.message_bytes += message.len();
     }
@@ -158,15 +154,11 @@ impl<'v, 'n> Walk<'v, 'n> {
         let [fatal, error, warning, information] = self.unlisted;
         if fatal + error + warning + information > 0 {
             use crate::issue::Severity;
-            let severity = if fatal > 0 {
-                Severity::Fatal
-            } else if error > 0 {
-                Severity::Error
-            } else if warning > 0 {
-                Severity::Warning
-            } else {
-                Severity::Information
-            };
+            // Severities order gravest first.
+            let severity = [(fatal, Severity::Fatal), (error, Severity::Error), (warning, Severity::Warning), (information, Severity::Information)]
+                .into_iter()
+                .find(|(n, _)| *n > 0)
+                .map_or(Severity::Information, |(_, s)| s);
             let root = self.path.root_name().to_owned();
             issues.push(Issue::new(
                 severity,

@@ -79,7 +79,7 @@ pub(crate) fn attachment(walk: &mut Walk<'_, '_>, node: &Node) {
 }
 
 /// The number of bytes base64 text decodes to (whitespace ignored).
-fn decoded_len(data: &str) -> u64 {
+pub(super) fn decoded_len(data: &str) -> u64 {
     let chars = data.bytes().filter(|b| !b.is_ascii_whitespace()).count();
     let padding = data.bytes().rev().filter(|b| !b.is_ascii_whitespace()).take_while(|b| *b == b'=').count();
     ((chars - padding.min(chars)) * 3 / 4) as u64
@@ -92,9 +92,10 @@ fn is_absolute(uri: &str) -> bool {
 
 /// A year from 1800 to 80 years from now, as the reference takes it.
 fn year_is_reasonable(text: &str) -> bool {
+    static THIS_YEAR: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     let Some(year) = text.get(..4).and_then(|y| y.parse::<i64>().ok()) else { return true };
-    let now = crate::primitive::now_rfc3339();
-    let this_year: i64 = now[..4].parse().unwrap_or(2026);
+    // Worked out once per process: this runs for every date in every resource.
+    let this_year = *THIS_YEAR.get_or_init(|| crate::primitive::now_rfc3339()[..4].parse().unwrap_or(2026));
     (1800..=this_year + 80).contains(&year)
 }
 

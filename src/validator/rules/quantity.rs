@@ -34,11 +34,7 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
 /// (`maxValueDuration`: no later than today plus it; `minValueDuration`:
 /// no earlier than today minus it), compared at day precision.
 pub(crate) fn date_within(walk: &mut Walk<'_, '_>, node: &Node, text: &str, limit: &Value, is_min: bool) {
-    let field = |k: &str| match limit.get(k) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
+    let field = |k: &str| text_of(limit, k);
     let (amount, system, code) = (field("value"), field("system"), field("code"));
     let shown = format!(
         "{}{}{}{}",
@@ -77,6 +73,11 @@ pub(crate) fn date_within(walk: &mut Walk<'_, '_>, node: &Node, text: &str, limi
         // TYPE_SPECIFIC_CHECKS_DT_QTY_GT_MAX
         walk.error(node, IssueCode::Invalid, format!("The date/time value '{day}' is not legal: maxValue is {shown} after now (which is {bound})"));
     }
+}
+
+/// A property of a JSON Quantity as text (a non-empty string or a number).
+fn text_of(quantity: &Value, key: &str) -> Option<String> {
+    super::questionnaire_answers::json_text(quantity.get(key)?).filter(|t| !t.is_empty())
 }
 
 /// A UCUM code with an annotation (`{beats}/min`): annotations are
@@ -180,11 +181,7 @@ impl Limit<'_> {
     }
 
     fn text(&self, key: &str) -> Option<String> {
-        match self.limit.get(key)? {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+        text_of(self.limit, key)
     }
 
     /// Whether `value` breaks the limit `limit` (both decimals).

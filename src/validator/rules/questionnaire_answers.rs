@@ -34,10 +34,7 @@ const UCUM: &str = crate::ucum::SYSTEM;
 /// made once per answer, and the text (a url, a regex, a linkId) may be
 /// long, so at most [`BRIEF`] characters of it.
 pub(super) fn brief(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(BRIEF) {
-        None => std::borrow::Cow::Borrowed(text),
-        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
-    }
+    crate::issue::shortened(text, BRIEF, "…")
 }
 
 const BRIEF: usize = 200;
@@ -284,18 +281,11 @@ fn attachment(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
         }
     }
     if let (Some(max), Some(data)) = (rules.int(EXT_MAX_SIZE), value.child_text("data")) {
-        let size = base64_len(data) as i64;
+        let size = super::datatypes::decoded_len(data) as i64;
         if max > 0 && size >= max {
             walk.error(value, IssueCode::Required, format!("The attachment is {size} bytes, more than the maximum size of {max} bytes"));
         }
     }
-}
-
-/// The number of bytes a base64 text decodes to.
-fn base64_len(data: &str) -> usize {
-    let chars: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let padding = chars.iter().rev().take_while(|b| **b == b'=').count();
-    (chars.len() - padding) * 3 / 4
 }
 
 /// A Quantity as Java's validator shows it: `10 km (UCUM#km)`.
