@@ -10,6 +10,7 @@ use super::element::Walk;
 use crate::tree::Node;
 
 pub(super) mod bundle;
+mod code_system;
 pub(super) mod datatypes;
 mod definitions;
 mod element_rules;
@@ -34,6 +35,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "SearchParameter" => search_parameter::check_search_parameter(self, node),
             "MeasureReport" => measure::check_measure_report(self, node),
             "Measure" => measure::check_measure(self, node),
+            "CodeSystem" => code_system::check_code_system(self, node),
             _ => {}
         }
     }
