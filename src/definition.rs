@@ -167,6 +167,7 @@ pub struct ValueSet {
     pub url: Option<String>,
     pub version: Option<String>,
     pub name: Option<String>,
+    pub title: Option<String>,
     pub compose: Option<Compose>,
     pub expansion: Option<Expansion>,
 }

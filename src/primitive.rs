@@ -340,7 +340,7 @@ fn parse_tz(b: &[u8], i: &mut usize) -> Result<(), String> {
             }
             Ok(())
         }
-        None => Err("a time zone (Z or +hh:mm/-hh:mm) is required when a time is given".into()),
+        None => Err(NO_TIME_ZONE.into()),
         Some(_) => Err("expected a time zone (Z or +hh:mm/-hh:mm)".into()),
     }
 }
@@ -382,8 +382,18 @@ fn date_time_body(b: &[u8], need_full: bool) -> Result<(), String> {
     trailing(b, i)
 }
 
+/// Why a date and time without a time zone is wrong.
+const NO_TIME_ZONE: &str = "a time zone (Z or +hh:mm/-hh:mm) is required when a time is given";
+
 fn check_date_time(text: &str) -> Result<(), String> {
-    date_time_body(text.as_bytes(), false).map_err(|why| format!("Not a valid date/time format: '{}' ({why})", show(text)))
+    date_time_body(text.as_bytes(), false).map_err(|why| {
+        if why == NO_TIME_ZONE {
+            // Type_Specific_Checks_DT_DateTime_TZ: the reference's own message when only the zone is missing.
+            "If a date has a time, it must have a timezone".to_string()
+        } else {
+            format!("Not a valid date/time format: '{}' ({why})", show(text))
+        }
+    })
 }
 
 fn check_instant(text: &str) -> Result<(), String> {
@@ -702,7 +712,8 @@ mod tests {
                 "2023-01-01T10:00:00Zjunk",
             ],
         );
-        assert!(check("dateTime", "2023-01-01T10:00:00").unwrap_err().contains("time zone"));
+        assert_eq!(check("dateTime", "2023-01-01T10:00:00").unwrap_err(), "If a date has a time, it must have a timezone");
+        assert!(check("dateTime", "2023-01-01T10:00:00+0100").unwrap_err().contains("Not a valid date/time format"));
     }
 
     #[test]

@@ -619,7 +619,7 @@ impl Terminology {
         self.ctx.versions(system).into_iter().flatten().any(|v| self.code_index(&format!("{system}|{v}")).is_some_and(|ix| ix.contains(code)))
     }
 
-    /// The value set's name and `url|version` as messages cite it.
+    /// The value set's title (else its name) and `url|version`, as messages cite it.
     fn describe(&self, vs_url: &str) -> (String, String) {
         match self.ctx.value_set(vs_url) {
             Some(vs) => {
@@ -628,7 +628,7 @@ impl Terminology {
                     Some(v) if !vs_url.contains('|') => format!("{url}|{v}"),
                     _ => vs_url.to_string(),
                 };
-                (vs.name.clone().unwrap_or(url), versioned)
+                (vs.title.clone().or_else(|| vs.name.clone()).unwrap_or(url), versioned)
             }
             None => (vs_url.to_string(), vs_url.to_string()),
         }

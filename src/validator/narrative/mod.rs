@@ -113,7 +113,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                 if let Err(e) = if memchr::memchr(b'&', &t).is_some() { t.unescape().map(drop) } else { Ok(()) } {
                     let raw = String::from_utf8_lossy(t.as_ref());
                     let entity = raw.find('&').map(|s| raw[s..].split(';').next().unwrap_or("").to_string() + ";").unwrap_or_default();
-                    problems.push((IssueCode::Invalid, format!("Invalid entity in the XHTML ('{entity}'): {e}")));
+                    problems.push((IssueCode::Invalid, format!("Invalid entity in the XHTML ('{entity}') ({e})")));
                 }
                 if !has_text && t.iter().any(|b: &u8| !b.is_ascii_whitespace()) {
                     has_text = true;

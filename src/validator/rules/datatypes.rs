@@ -74,8 +74,21 @@ pub(crate) fn attachment(walk: &mut Walk<'_, '_>, node: &Node) {
     let actual = decoded_len(data);
     if stated != actual {
         // TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT
-        walk.error(node, IssueCode::Structure, format!("Stated Attachment Size {stated} does not match actual attachment size {actual}"));
+        walk.error(node, IssueCode::Structure, format!("Stated Attachment Size {} does not match actual attachment size {}", grouped(stated), grouped(actual)));
     }
+}
+
+/// `50200200` → `50,200,200`, as the reference writes sizes.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The number of bytes base64 text decodes to (whitespace ignored).
@@ -158,6 +171,7 @@ mod tests {
         let photo = |attachment: Value| json!({"resourceType": "Patient", "photo": [attachment]});
         has(photo(json!({"title": "me"})), Severity::Warning, "Patient.photo[0]", "Attachments have data and/or url, or else SHOULD have either contentType and/or language");
         has(photo(json!({"contentType": "text/plain", "data": "aGVsbG8=", "size": 6})), Severity::Error, "Patient.photo[0]", "Stated Attachment Size 6 does not match actual attachment size 5");
+        has(photo(json!({"contentType": "text/plain", "data": "aGVsbG8=", "size": 1234567})), Severity::Error, "Patient.photo[0]", "Stated Attachment Size 1,234,567 does not match actual attachment size 5");
         let right = issues(photo(json!({"contentType": "text/plain", "data": "aGVsbG8=", "size": 5})));
         assert!(!right.iter().any(|(_, _, e, _)| e == "Patient.photo[0]"), "{right:#?}");
     }
