@@ -17,7 +17,7 @@ pub struct StructureDefinition {
     pub type_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(rename = "abstract", default)]
+    #[serde(rename = "abstract", default, deserialize_with = "lenient_bool")]
     pub is_abstract: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derivation: Option<String>,
@@ -74,9 +74,9 @@ pub struct ElementDefinition {
     pub constraint: Vec<Constraint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", deserialize_with = "lenient_bool")]
     pub is_modifier: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", deserialize_with = "lenient_bool")]
     pub must_support: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub short: Option<String>,
@@ -122,7 +122,7 @@ pub struct TypeRef {
 pub struct Slicing {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub discriminator: Vec<Discriminator>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", deserialize_with = "lenient_bool")]
     pub ordered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<String>,
@@ -254,6 +254,17 @@ pub struct ConceptProperty {
     pub value_code: Option<String>,
     pub value_boolean: Option<bool>,
     pub value_string: Option<String>,
+}
+
+/// A boolean of a definition, also when written as the text `"true"` or
+/// `"false"`: the reference reads definitions' primitives as text, so
+/// packages carry both, and a definition is not refused for it.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Bool(b) => Ok(b),
+        Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+        other => Err(serde::de::Error::custom(format!("expected a boolean, found {other}"))),
+    }
 }
 
 /// Splits `url|version`.

@@ -458,8 +458,29 @@ impl Terminology {
     /// for in that system, not guessed from the value set.
     pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding) -> Vec<(Severity, IssueCode, String)> {
         let mut out = Vec::new();
-        let strength = binding.strength.as_str();
         let Some(vs_url) = binding.value_set.as_deref() else { return out };
+        match type_code {
+            "Coding" => out.extend(self.coding_in_system(node)),
+            "CodeableConcept" => {
+                for c in node.children_named("coding") {
+                    out.extend(self.coding_in_system(c));
+                }
+            }
+            _ => {}
+        }
+        out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, ""));
+        for (strength, vs_url) in additional_bindings(binding) {
+            // BINDING_ADDITIONAL_D
+            out.extend(self.check_value_set(node, type_code, stated_system, strength, vs_url, " specified in an additional binding"));
+        }
+        out
+    }
+
+    /// Checks a node against one value set with a binding strength;
+    /// `context` follows the value set wherever a message cites it (an
+    /// additional binding says so).
+    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, context: &str) -> Vec<(Severity, IssueCode, String)> {
+        let mut out = Vec::new();
         let bound = matches!(strength, "required" | "extensible");
         match type_code {
             "code" => {
@@ -470,6 +491,7 @@ impl Terminology {
                 match self.member(vs_url, stated_system, code) {
                     Membership::NotIn => {
                         let (name, versioned) = self.describe(vs_url);
+                        let cited = format!("'{name}' ({versioned}){context}");
                         if stated_system.is_none() {
                             out.push((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")));
                         }
@@ -478,52 +500,50 @@ impl Terminology {
                         out.push((
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("The value provided ('{code}') was not found in the value set '{name}' ({versioned}), and a code is required from this value set{allowed}"),
+                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code is required from this value set{allowed}"),
                         ));
                     }
                     Membership::Unknown(_) | Membership::In => {}
                 }
             }
             "Coding" => {
-                out.extend(self.coding_in_system(node));
                 if !bound {
                     return out;
                 }
                 let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
                 if let Membership::NotIn = self.member(vs_url, system, code) {
                     let (name, versioned) = self.describe(vs_url);
+                        let cited = format!("'{name}' ({versioned}){context}");
                     let sys = system.unwrap_or("");
                     if strength == "required" {
                         out.push((
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code is required from this value set"),
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set"),
                         ));
                     } else {
                         out.push((
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code should come from this value set unless it has no suitable code"),
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code"),
                         ));
                     }
                 }
             }
             "CodeableConcept" => {
                 let codings: Vec<&Node> = node.children_named("coding").collect();
-                for c in &codings {
-                    out.extend(self.coding_in_system(c));
-                }
                 if !bound {
                     return out;
                 }
                 if codings.is_empty() {
                     let (name, versioned) = self.describe(vs_url);
+                        let cited = format!("'{name}' ({versioned}){context}");
                     out.push(if strength == "required" {
                         // Terminology_TX_Code_ValueSet
-                        (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code is required from the value set '{name}' ({versioned})"))
+                        (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code is required from the value set {cited}"))
                     } else {
                         // Terminology_TX_Code_ValueSet_Ext
-                        (Severity::Warning, IssueCode::CodeInvalid, format!("No code provided, and a code should be provided from the value set '{name}' ({versioned})"))
+                        (Severity::Warning, IssueCode::CodeInvalid, format!("No code provided, and a code should be provided from the value set {cited}"))
                     });
                     return out;
                 }
@@ -541,17 +561,18 @@ impl Terminology {
                 }
                 if !any_in && all_decided && !listed.is_empty() {
                     let (name, versioned) = self.describe(vs_url);
+                        let cited = format!("'{name}' ({versioned}){context}");
                     if strength == "required" {
                         out.push((
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding from this value set is required) (codes = {})", codes_text(&listed)),
+                            format!("None of the codings provided are in the value set {cited}, and a coding from this value set is required) (codes = {})", codes_text(&listed)),
                         ));
                     } else {
                         out.push((
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set '{name}' ({versioned}), and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {})", codes_text(&listed)),
+                            format!("None of the codings provided are in the value set {cited}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {})", codes_text(&listed)),
                         ));
                     }
                 }
@@ -564,17 +585,18 @@ impl Terminology {
                 }
                 if let Membership::NotIn = self.member(vs_url, system, code) {
                     let (name, versioned) = self.describe(vs_url);
+                        let cited = format!("'{name}' ({versioned}){context}");
                     let allowed = system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
                     let sys = system.unwrap_or("");
                     out.push(if strength == "required" {
                         // Terminology_TX_NoValid_12
-                        (Severity::Error, IssueCode::CodeInvalid, format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code is required from this value set.{allowed}"))
+                        (Severity::Error, IssueCode::CodeInvalid, format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set.{allowed}"))
                     } else {
                         // Terminology_TX_NoValid_13
                         (
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set '{name}' ({versioned}), and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).{allowed}"),
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).{allowed}"),
                         )
                     });
                 }
@@ -633,6 +655,36 @@ impl Terminology {
             None => (vs_url.to_string(), vs_url.to_string()),
         }
     }
+}
+
+/// The additional bindings of a binding that can be tested (R5's, carried
+/// in R4 by the cross-version extension or the tools extension): their
+/// strength from the purpose and their value set. A binding limited to a
+/// usage context is left out: whether the usage applies is not decided here.
+fn additional_bindings(binding: &crate::definition::Binding) -> Vec<(&'static str, &str)> {
+    const ADDITIONAL: &[&str] =
+        &["http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional", "http://hl7.org/fhir/tools/StructureDefinition/additional-binding"];
+    let mut out = Vec::new();
+    for ext in &binding.extension {
+        if !ext.get("url").and_then(|u| u.as_str()).is_some_and(|u| ADDITIONAL.contains(&u)) {
+            continue;
+        }
+        let parts = ext.get("extension").and_then(|e| e.as_array()).map(Vec::as_slice).unwrap_or_default();
+        let part = |name: &str| parts.iter().find(|p| p.get("url").and_then(|u| u.as_str()) == Some(name));
+        if part("usage").is_some() {
+            continue;
+        }
+        let text = |name: &str| part(name).and_then(|p| p.as_object()).and_then(|o| o.iter().find(|(k, _)| k.starts_with("value")).and_then(|(_, v)| v.as_str()));
+        let strength = match text("purpose") {
+            Some("required" | "maximum") => "required",
+            Some("extensible") => "extensible",
+            _ => continue,
+        };
+        if let Some(vs) = text("valueSet") {
+            out.push((strength, vs));
+        }
+    }
+    out
 }
 
 /// `system#code, system#code` as binding messages list codings.

@@ -707,3 +707,52 @@ fn an_invariant_on_a_value_set_that_is_not_loaded_could_not_be_evaluated() {
     assert!(issues.iter().all(|i| !i.severity.is_error()), "{issues:#?}");
     assert!(issues.iter().any(|i| i.message.contains("gen-1 could not be checked") && i.message.contains("memberOf('http://example.org/fhir/ValueSet/nowhere') could not be evaluated")), "{issues:#?}");
 }
+
+// ------------------------------------------------------- additional bindings
+
+/// Observation.code with an example binding and an additional binding
+/// (R5's, through the cross-version extension) of `purpose` to a value set
+/// of one LOINC code; `usage` limits it to a context when given.
+fn additional_binding_profile(name: &str, purpose: &str, usage: Option<Value>) -> Vec<Value> {
+    let mut parts = vec![json!({"url": "purpose", "valueCode": purpose}), json!({"url": "valueSet", "valueCanonical": "http://example.org/ValueSet/one-loinc"})];
+    if let Some(u) = usage {
+        parts.push(json!({"url": "usage", "valueUsageContext": u}));
+    }
+    let binding = json!({"strength": "example", "valueSet": "http://hl7.org/fhir/ValueSet/observation-codes",
+        "extension": [{"url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional", "extension": parts}]});
+    let vs = json!({"resourceType": "ValueSet", "url": "http://example.org/ValueSet/one-loinc", "title": "One LOINC", "version": "1", "status": "active",
+        "compose": {"include": [{"system": "http://loinc.org", "concept": [{"code": "2339-0"}]}]}});
+    vec![profile(name, "Observation", json!([{"id": "Observation.code", "path": "Observation.code", "binding": binding}])), vs]
+}
+
+#[test]
+fn binding_additional_required_is_checked_like_a_required_binding() {
+    let case = Case::new(&additional_binding_profile("additional-required", "required", None));
+    case.valid(&observation("additional-required", json!({"code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]}})));
+    let e = case.invalid(
+        &observation("additional-required", json!({"code": {"coding": [{"system": "http://loinc.org", "code": "100066-0"}]}})),
+        "Observation.code",
+        &["None of the codings provided are in the value set 'One LOINC' (http://example.org/ValueSet/one-loinc|1) specified in an additional binding, and a coding from this value set is required) (codes = http://loinc.org#100066-0)"],
+    );
+    assert_eq!(e.code, careplan::issue::IssueCode::CodeInvalid);
+}
+
+#[test]
+fn binding_additional_extensible_warns_and_usage_limited_ones_are_left_alone() {
+    let case = Case::new(&additional_binding_profile("additional-extensible", "extensible", None));
+    let issues = case.issues(&observation("additional-extensible", json!({"code": {"coding": [{"system": "http://loinc.org", "code": "100066-0"}]}})));
+    assert!(!issues.iter().any(|i| i.severity.is_error()), "{issues:#?}");
+    assert!(issues.iter().any(|i| i.severity == Severity::Warning && i.message.contains("specified in an additional binding, and a coding should come from this value set")), "{issues:#?}");
+
+    let usage = json!({"code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "focus"}, "valueCodeableConcept": {"text": "x"}});
+    let limited = Case::new(&additional_binding_profile("additional-usage", "required", Some(usage)));
+    limited.valid(&observation("additional-usage", json!({"code": {"coding": [{"system": "http://loinc.org", "code": "100066-0"}]}})));
+}
+
+#[test]
+fn definitions_with_booleans_written_as_text_still_load() {
+    let mut p = profile("text-boolean", "Patient", json!([{"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}]));
+    p["abstract"] = json!("false");
+    let case = Case::new(&[p]);
+    case.invalid(&patient("text-boolean", json!({})), "Patient", &["Patient.birthDate: minimum required = 1, but only found 0"]);
+}

@@ -63,7 +63,8 @@ impl StructureDef {
 fn same_checks(p: &Element, b: &Element) -> bool {
     let same_binding = match (&p.binding, &b.binding) {
         (None, None) => true,
-        (Some(x), Some(y)) => x.strength == y.strength && x.value_set == y.value_set,
+        // Extensions carry additional bindings.
+        (Some(x), Some(y)) => x.strength == y.strength && x.value_set == y.value_set && x.extension == y.extension,
         _ => false,
     };
     let same_slicing = match (&p.slicing, &b.slicing) {
