@@ -311,3 +311,13 @@ fn codesystem_not_contained() {
     let found = issues(&patient);
     assert!(has(&found, Severity::Information, "Patient.contained[0]", "it's generally best for them not to be contained resources"), "{found:#?}");
 }
+
+#[test]
+fn an_all_codes_value_set_of_another_version_is_not_compared() {
+    let later = json!({"resourceType": "ValueSet", "url": "http://example.org/ValueSet/all-colours", "version": "2", "status": "draft",
+        "compose": {"include": [{"system": "http://example.org/CodeSystem/colours"}, {"system": "http://example.org/x"}]}});
+    let found = issues_with(&[later.clone()], &code_system(json!({"valueSet": "http://example.org/ValueSet/all-colours"})));
+    assert!(!mentions(&found, "all system"), "{found:#?}");
+    let same = issues_with(&[later], &code_system(json!({"version": "2", "valueSet": "http://example.org/ValueSet/all-colours"})));
+    assert!(mentions(&same, "doesn't have a single include"), "{same:#?}");
+}

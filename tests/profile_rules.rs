@@ -561,6 +561,43 @@ fn target_profiles_apply_to_resolvable_references() {
 }
 
 #[test]
+fn reference_ref_cantresolveprofile_and_badtargettype_on_a_resolved_reference() {
+    let case = Case::new(&[profile(
+        "unknown-target",
+        "Observation",
+        json!([{"id": "Observation.subject", "path": "Observation.subject", "type": [{"code": "Reference", "targetProfile": ["http://example.org/nowhere/StructureDefinition/gone"]}]}]),
+    )]);
+    let obs = observation("unknown-target", json!({"contained": [{"resourceType": "Patient", "id": "p"}], "subject": {"reference": "#p"}}));
+    let errors = case.errors(&obs);
+    assert!(
+        errors.iter().any(|i| i.expression == "Observation.subject" && i.message == "Unable to resolve the profile reference 'http://example.org/nowhere/StructureDefinition/gone'"),
+        "{errors:#?}"
+    );
+    assert!(errors.iter().any(|i| i.expression == "Observation.subject" && i.message == "Invalid Resource target type. Found Patient, but expected one of ([])"), "{errors:#?}");
+    // Unresolved, nothing is known of the target: no profile is needed.
+    let elsewhere = observation("unknown-target", json!({"subject": {"reference": "Patient/p"}}));
+    case.valid(&elsewhere);
+}
+
+#[test]
+fn reference_ref_wrongtarget_and_a_declared_type_against_the_target() {
+    let case = Case::new(&[profile(
+        "patient-subject",
+        "Observation",
+        json!([{"id": "Observation.subject", "path": "Observation.subject", "type": [{"code": "Reference", "targetProfile": ["http://hl7.org/fhir/StructureDefinition/Patient"]}]}]),
+    )]);
+    case.valid(&observation("patient-subject", json!({"subject": {"reference": "Patient/p", "type": "Patient"}})));
+    case.invalid(
+        &observation("patient-subject", json!({"subject": {"reference": "Group/g", "type": "Group"}})),
+        "Observation.subject",
+        &["The type 'Group' is not a valid Target for this element (must be one of [http://hl7.org/fhir/StructureDefinition/Patient])"],
+    );
+    case.invalid(&observation("patient-subject", json!({"subject": {"reference": "Patient/ p"}})), "Observation.subject", &["The reference 'Patient/ p' is not a valid reference"]);
+    let errors = case.errors(&observation("patient-subject", json!({"subject": {"reference": "Patient/p", "type": "Group"}})));
+    assert!(errors.iter().any(|i| i.message == "Invalid Resource target type. Found Group, but expected one of (Patient)"), "{errors:#?}");
+}
+
+#[test]
 fn must_support_is_information_for_authors_not_a_rule() {
     let case = Case::new(&[profile("supported", "Patient", json!([{"id": "Patient.birthDate", "path": "Patient.birthDate", "mustSupport": true}]))]);
     let issues = case.issues(&patient("supported", json!({"gender": "unknown"})));

@@ -461,7 +461,7 @@ fn a_quantity_unit_is_checked_in_the_system_its_quantity_states() {
     let errs = errors(&weight("http://unitsofmeasure.org", "[stone_av]"));
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert_eq!(errs[0].expression, "Observation.value.ofType(Quantity).code");
-    assert!(errs[0].message.contains("The value provided ('[stone_av]') was not found in the value set 'BodyWeightUnits'"), "{errs:#?}");
+    assert!(errs[0].message.contains("The value provided ('[stone_av]') was not found in the value set 'Body Weight Units'"), "{errs:#?}");
     // A bare code still has its system guessed from the value set, and says so when it cannot.
     let errs = errors(r#"{"resourceType":"Patient","gender":"mail"}"#);
     assert!(errs.iter().any(|i| i.message.contains("The System URI could not be determined for the code 'mail'")), "{errs:#?}");
@@ -549,7 +549,7 @@ fn unit_bindings_name_the_allowed_units() {
     let v = common::validator();
     let errors: Vec<String> = v.validate_bytes(weight("mg", None).as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).map(|i| i.message).collect();
     assert!(
-        errors.iter().any(|m| m.starts_with("The value provided ('mg') was not found in the value set 'BodyWeightUnits'") && m.ends_with("and a code is required from this value set (allowed units: [lb_av], g, kg)")),
+        errors.iter().any(|m| m.starts_with("The value provided ('mg') was not found in the value set 'Body Weight Units'") && m.ends_with("and a code is required from this value set (allowed units: [lb_av], g, kg)")),
         "{errors:#?}"
     );
     assert!(v.validate_bytes(weight("kg", None).as_bytes(), None).iter().all(|i| !i.severity.is_error()));
@@ -563,7 +563,7 @@ fn unit_bindings_name_the_allowed_units() {
     let v = common::validator_with(&[profile]);
     let errors: Vec<String> = v.validate_bytes(weight("mg", Some("http://example.org/sd/weighed")).as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).map(|i| i.message).collect();
     assert!(
-        errors.iter().any(|m| m.starts_with("The Coding provided (http://unitsofmeasure.org#mg) was not found in the value set 'BodyWeightUnits'")
+        errors.iter().any(|m| m.starts_with("The Coding provided (http://unitsofmeasure.org#mg) was not found in the value set 'Body Weight Units'")
             && m.ends_with("and a code is required from this value set. (allowed units: [lb_av], g, kg)")),
         "{errors:#?}"
     );
@@ -589,7 +589,7 @@ fn a_bound_codeable_concept_without_codes_says_so() {
     let allergy = r#"{"resourceType":"AllergyIntolerance","clinicalStatus":{"text":"active"},"patient":{"reference":"Patient/p"}}"#;
     assert_eq!(
         said(allergy),
-        [(Severity::Error, "AllergyIntolerance.clinicalStatus".to_owned(), "No code provided, and a code is required from the value set 'AllergyIntoleranceClinicalStatusCodes' (http://hl7.org/fhir/ValueSet/allergyintolerance-clinical|4.0.1)".to_owned())]
+        [(Severity::Error, "AllergyIntolerance.clinicalStatus".to_owned(), "No code provided, and a code is required from the value set 'AllergyIntolerance Clinical Status Codes' (http://hl7.org/fhir/ValueSet/allergyintolerance-clinical|4.0.1)".to_owned())]
     );
     let observation = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"interpretation":[{"text":"high"}]}"#;
     let found = said(observation);

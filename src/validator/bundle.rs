@@ -130,6 +130,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return;
         };
+        if reference.chars().any(char::is_whitespace) {
+            // REFERENCE_REF_INVALID_REF: nothing more can be read from it.
+            self.error(node, IssueCode::Invalid, format!("The reference '{reference}' is not a valid reference"));
+            return;
+        }
         let allowed = self.allowed_target_types(def, t);
         let mut target_type: Option<String> = None;
         // Only a resolved target is known; a type read off the URL is a guess.
@@ -152,28 +157,86 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
         }
         if let Some(declared) = node.child_text("type") {
-            if let Some(tt) = &target_type {
-                if tt != declared {
-                    self.error(node, IssueCode::Structure, format!("The type '{declared}' is not the type of the resource the reference points to ({tt})"));
-                }
-            }
+            self.declared_target_type(node, declared, target_type.as_deref(), def, t);
         }
         if resolved {
+            if let Some(tt) = &target_type {
+                self.resolved_target_type(node, tt, def, t);
+            }
             self.target_profiles(node, reference, def, t);
+        } else if let (Some(tt), Some(allowed)) = (target_type, allowed) {
+            if !allowed.iter().any(|a| a == &tt || a == "Resource") && self.ctx.type_definition(&tt).is_some() && self.v.options().assume_valid_rest_references {
+                // REFERENCE_REF_BADTARGETTYPE2: only when told to take the URL's type as the target's.
+                self.error(
+                    node,
+                    IssueCode::Structure,
+                    format!("The type '{tt}' implied by the reference URL {reference} is not a valid Target for this element (must be one of [{}])", allowed.join(", ")),
+                );
+            }
         }
-        if let (Some(tt), Some(allowed)) = (target_type, allowed) {
-            if !allowed.iter().any(|a| a == &tt || a == "Resource") && self.ctx.type_definition(&tt).is_some() {
-                if resolved {
-                    self.error(node, IssueCode::Structure, format!("Invalid Resource target type. Found {tt}, but expected one of ({})", allowed.join(", ")));
-                } else if self.v.options().assume_valid_rest_references {
-                    // REFERENCE_REF_BADTARGETTYPE2: only when told to take the URL's type as the target's.
-                    self.error(
-                        node,
-                        IssueCode::Structure,
-                        format!("The type '{tt}' implied by the reference URL {reference} is not a valid Target for this element (must be one of [{}])", allowed.join(", ")),
-                    );
+    }
+
+    /// The target profiles that apply to a reference: `None` when any
+    /// resource goes (none given, or `Resource`).
+    fn declared_target_profiles<'t>(def: &'t Element, t: &'t ElementType) -> Option<&'t [String]> {
+        let declaring = if t.target_profiles.is_empty() { def.types.iter().find(|x| x.code == "Reference")? } else { t };
+        let profiles = declaring.target_profiles.as_slice();
+        let any = profiles.is_empty()
+            || profiles.iter().any(|p| matches!(p.strip_prefix(crate::context::CORE_SD_BASE).map(|t| t.split('|').next().unwrap_or(t)), Some("Resource" | "DomainResource")));
+        (!any).then_some(profiles)
+    }
+
+    /// The types of target profiles, each profile that cannot be found
+    /// reported (as the reference does wherever it needs their types).
+    fn target_profile_types(&mut self, node: &Node, profiles: &[String]) -> Vec<String> {
+        let mut types = Vec::new();
+        for p in profiles {
+            let ty = match self.ctx.structure(p) {
+                Some(sd) => Some(sd.type_name.clone()),
+                None => p
+                    .strip_prefix(crate::context::CORE_SD_BASE)
+                    .map(|core| core.split('|').next().unwrap_or(core))
+                    .filter(|core| self.ctx.type_definition(core).is_some())
+                    .map(str::to_string),
+            };
+            match ty {
+                Some(ty) if !types.contains(&ty) => types.push(ty),
+                Some(_) => {}
+                // REFERENCE_REF_CANTRESOLVEPROFILE
+                None => self.error(node, IssueCode::NotFound, format!("Unable to resolve the profile reference '{p}'")),
+            }
+        }
+        types
+    }
+
+    /// `Reference.type` against the element's target profiles and against
+    /// the type of what the reference points to.
+    fn declared_target_type(&mut self, node: &Node, declared: &str, target_type: Option<&str>, def: &Element, t: &ElementType) {
+        if let Some(profiles) = Self::declared_target_profiles(def, t) {
+            let declared_url = if declared.contains(':') { declared.to_string() } else { format!("{}{declared}", crate::context::CORE_SD_BASE) };
+            if !profiles.iter().any(|p| p == &declared_url) {
+                let types = self.target_profile_types(node, profiles);
+                if !types.iter().any(|ty| format!("{}{ty}", crate::context::CORE_SD_BASE) == declared_url) {
+                    // REFERENCE_REF_WRONGTARGET
+                    self.error(node, IssueCode::Structure, format!("The type '{declared}' is not a valid Target for this element (must be one of [{}])", profiles.join(", ")));
                 }
             }
+        }
+        if let Some(tt) = target_type {
+            if tt != declared {
+                // REFERENCE_REF_BADTARGETTYPE, as the reference raises it for Reference.type
+                self.error(node, IssueCode::Structure, format!("Invalid Resource target type. Found {declared}, but expected one of ({tt})"));
+            }
+        }
+    }
+
+    /// A resolved target's type against the types of the target profiles.
+    fn resolved_target_type(&mut self, node: &Node, target_type: &str, def: &Element, t: &ElementType) {
+        let Some(profiles) = Self::declared_target_profiles(def, t) else { return };
+        let types = self.target_profile_types(node, profiles);
+        if !types.iter().any(|ty| ty == target_type) && self.ctx.type_definition(target_type).is_some() {
+            // REFERENCE_REF_BADTARGETTYPE
+            self.error(node, IssueCode::Structure, format!("Invalid Resource target type. Found {target_type}, but expected one of ([{}])", types.join(", ")));
         }
     }
 

@@ -302,10 +302,7 @@ fn all_codes_value_set(walk: &mut Walk<'_, '_>, cs: &Node, url: Option<&str>, co
         not_complete_with_value_set(walk, cs, false);
     }
 
-    let Some(vs) = walk.ctx.resource_json(vs_url) else { return };
-    if vs.get("resourceType").and_then(Value::as_str) != Some("ValueSet") {
-        return;
-    }
+    let Some(vs) = all_codes_value_set_of(walk, cs, vs_url) else { return };
     let url = url.unwrap_or("");
     let includes = vs.pointer("/compose/include").and_then(Value::as_array);
     let Some(includes) = includes.filter(|i| i.len() == 1) else {
@@ -341,6 +338,21 @@ fn all_codes_value_set(walk: &mut Walk<'_, '_>, cs: &Node, url: Option<&str>, co
             );
         }
     }
+}
+
+/// The value set `vs_url` of the same publication as the code system: of
+/// its version when the code system states one. Another version of it (a
+/// later terminology release beside an older code system) says nothing
+/// about this one.
+fn all_codes_value_set_of(walk: &Walk<'_, '_>, cs: &Node, vs_url: &str) -> Option<std::sync::Arc<Value>> {
+    let is_value_set = |v: &std::sync::Arc<Value>| v.get("resourceType").and_then(Value::as_str) == Some("ValueSet");
+    let Some(version) = cs.child_text("version").filter(|_| !vs_url.contains('|')) else {
+        return walk.ctx.resource_json(vs_url).filter(is_value_set);
+    };
+    if let Some(same) = walk.ctx.resource_json(&format!("{vs_url}|{version}")).filter(is_value_set) {
+        return Some(same);
+    }
+    walk.ctx.resource_json(vs_url).filter(is_value_set).filter(|vs| vs.get("version").and_then(Value::as_str).is_none_or(|v| v == version))
 }
 
 fn not_complete_with_value_set(walk: &mut Walk<'_, '_>, cs: &Node, warning: bool) {
