@@ -513,17 +513,21 @@ fn check_oid(text: &str) -> Result<(), String> {
     }
 }
 
+/// A UUID as FHIR writes it: 8-4-4-4-12 lower-case hex digits.
+pub fn is_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        })
+}
+
 fn check_uuid(text: &str) -> Result<(), String> {
     let Some(rest) = text.strip_prefix("urn:uuid:") else {
         return Err(format!("UUIDs must start with urn:uuid: ('{}')", show(text)));
     };
-    let b = rest.as_bytes();
-    let ok = b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
-        });
-    if ok {
+    if is_uuid(rest) {
         Ok(())
     } else {
         Err(format!("UUIDs must be valid and lowercase ({})", show(rest)))

@@ -29,6 +29,14 @@ pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: 
                 // Type_Specific_Checks_DT_URI_UUID
                 walk.error(node, IssueCode::Invalid, "URI values cannot start with uuid:".into());
             }
+            if let Some(rest) = text.strip_prefix("urn:uuid:").filter(|_| code != "uuid") {
+                let rest = rest.split('#').next().unwrap_or(rest);
+                let rest = if code == "canonical" { rest.rsplit_once('|').map_or(rest, |(u, _)| u) } else { rest };
+                if !crate::primitive::is_uuid(rest) {
+                    // Type_Specific_Checks_DT_UUID_Valid (a uuid's own type checks it already)
+                    walk.error(node, IssueCode::Invalid, format!("UUIDs must be valid and lowercase ({rest})"));
+                }
+            }
             // The reference now also asks canonicals to be absolute
             // (TYPE_SPECIFIC_CHECKS_CANONICAL_ABSOLUTE); R4's own examples
             // write relative ones (`Library/example`) throughout, as R4
@@ -143,6 +151,10 @@ mod tests {
         has(json!({"resourceType": "Patient", "name": [{"family": " \n"}]}), Severity::Warning, "Patient.name[0].family", "value should not be all whitespace ' \\n'");
         has(json!({"resourceType": "Patient", "implicitRules": "oid:1.2.3"}), Severity::Error, "Patient.implicitRules", "URI values cannot start with oid:");
         has(json!({"resourceType": "Patient", "implicitRules": "uuid:1234"}), Severity::Error, "Patient.implicitRules", "URI values cannot start with uuid:");
+        has(json!({"resourceType": "Patient", "implicitRules": "urn:uuid:C757873D-EC9A-4326-A141-556F43239520"}), Severity::Error, "Patient.implicitRules", "UUIDs must be valid and lowercase (C757873D-EC9A-4326-A141-556F43239520)");
+        has(json!({"resourceType": "Patient", "implicitRules": "urn:uuid:c757873d-ec9a-4326-a141-556f43239520asdf"}), Severity::Error, "Patient.implicitRules", "UUIDs must be valid and lowercase (c757873d-ec9a-4326-a141-556f43239520asdf)");
+        let uuid_fine = issues(json!({"resourceType": "Patient", "implicitRules": "urn:uuid:c757873d-ec9a-4326-a141-556f43239520#part"}));
+        assert!(!uuid_fine.iter().any(|(_, _, e, _)| e == "Patient.implicitRules"), "{uuid_fine:#?}");
         has(json!({"resourceType": "Patient", "birthDate": "1492-10-12"}), Severity::Warning, "Patient.birthDate", "The value '1492-10-12' is outside the range of reasonable years - check for data entry error");
         let clean = issues(json!({"resourceType": "Patient", "birthDate": "1950-01-01", "name": [{"family": "Smith"}]}));
         assert!(clean.iter().all(|(s, ..)| *s != Severity::Error), "{clean:#?}");
