@@ -185,3 +185,105 @@ pub fn shortened<'a>(text: &'a str, limit: usize, mark: &str) -> std::borrow::Co
         Some((cut, _)) => std::borrow::Cow::Owned(format!("{}{mark}", &text[..cut])),
     }
 }
+
+/// A list of issues whose size is bounded, for everything that reports
+/// issues about an input of any size (the readers, the validator's walk):
+/// each message and expression is kept to [`IssueList::TEXT_CHARS`]
+/// characters (to [`IssueList::LATE_TEXT_CHARS`] once the messages come to
+/// [`IssueList::LATE_AFTER_BYTES`]), and past `limit` bytes issues are only
+/// counted; [`IssueList::into_issues`] then adds one that says how many, with
+/// the gravest severity among them, so no verdict is lost.
+#[derive(Debug)]
+pub struct IssueList {
+    issues: Vec<Issue>,
+    limit: usize,
+    listed_bytes: usize,
+    message_bytes: usize,
+    /// Issues only counted: fatal, error, warning, information.
+    unlisted: [usize; 4],
+}
+
+impl IssueList {
+    pub const TEXT_CHARS: usize = 2_000;
+    pub const LATE_TEXT_CHARS: usize = 160;
+    pub const LATE_AFTER_BYTES: usize = 8 << 20;
+    /// What an issue takes beyond its message and expression.
+    pub const OVERHEAD: usize = 320;
+
+    pub fn new(limit: usize) -> IssueList {
+        IssueList { issues: Vec::new(), limit, listed_bytes: 0, message_bytes: 0, unlisted: [0; 4] }
+    }
+
+    /// Whether what is reported now is only counted: its message and
+    /// expression need not be made.
+    pub fn is_full(&self) -> bool {
+        self.listed_bytes + Self::OVERHEAD > self.limit
+    }
+
+    /// Counts an issue that is not listed.
+    pub fn count(&mut self, severity: Severity) {
+        let slot = match severity {
+            Severity::Fatal => 0,
+            Severity::Error => 1,
+            Severity::Warning => 2,
+            Severity::Information => 3,
+        };
+        self.unlisted[slot] += 1;
+    }
+
+    pub fn push(&mut self, mut issue: Issue) {
+        let size = issue.message.len().min(Self::TEXT_CHARS * 4) + issue.expression.len().min(Self::TEXT_CHARS * 4) + Self::OVERHEAD;
+        if self.listed_bytes + size > self.limit {
+            self.count(issue.severity);
+            return;
+        }
+        let chars = if self.message_bytes > Self::LATE_AFTER_BYTES { Self::LATE_TEXT_CHARS } else { Self::TEXT_CHARS };
+        for text in [&mut issue.message, &mut issue.expression] {
+            if let Some((cut, _)) = text.char_indices().nth(chars) {
+                let more = text[cut..].chars().count();
+                *text = shortened(text, chars, &format!("… ({more} characters more)")).into_owned();
+            }
+        }
+        self.message_bytes += issue.message.len();
+        self.listed_bytes += issue.message.len() + issue.expression.len() + Self::OVERHEAD;
+        self.issues.push(issue);
+    }
+
+    pub fn len(&self) -> usize {
+        self.issues.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.issues.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Issue> {
+        self.issues.iter()
+    }
+
+    /// The issues listed, and, when some were only counted, one more at
+    /// `expression` saying how many (`what` names the list in it).
+    pub fn into_issues(self, expression: &str, what: &str) -> Vec<Issue> {
+        let mut issues = self.issues;
+        let [fatal, error, warning, information] = self.unlisted;
+        let all = fatal + error + warning + information;
+        if all > 0 {
+            // Severities order gravest first.
+            let severity = [(fatal, Severity::Fatal), (error, Severity::Error), (warning, Severity::Warning), (information, Severity::Information)]
+                .into_iter()
+                .find(|(n, _)| *n > 0)
+                .map_or(Severity::Information, |(_, s)| s);
+            issues.push(Issue::new(
+                severity,
+                IssueCode::TooCostly,
+                expression,
+                format!(
+                    "{all} more issues ({} errors, {warning} warnings, {information} information) are not listed: {what} stops at {} MiB",
+                    fatal + error,
+                    self.limit >> 20
+                ),
+            ));
+        }
+        issues
+    }
+}

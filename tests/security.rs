@@ -736,3 +736,6 @@ mod fifteenth_pass_findings;
 // The sixteenth pass (docs/security/redteam-sixteenth-pass-2026-12-06.md): q1_…, q2_….
 #[path = "security/sixteenth_pass_findings.rs"]
 mod sixteenth_pass_findings;
+// The twenty-third pass (docs/security/redteam-twenty-third-pass-2026-12-06.md): o1_…, o2_….
+#[path = "security/twenty_third_pass_findings.rs"]
+mod twenty_third_pass_findings;

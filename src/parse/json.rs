@@ -18,15 +18,7 @@ pub const MAX_DEPTH: usize = 256;
 pub fn parse_json(text: &str) -> Document {
     let mut p = Parser::new(text);
     let root = p.document();
-    let mut issues = p.issues;
-    if !p.unlisted.is_empty() {
-        // Severities order gravest first.
-        let gravest = p.unlisted.iter().copied().min();
-        if let Some(severity) = gravest {
-            let errors = p.unlisted.iter().filter(|s| s.is_error()).count();
-            issues.push(Issue::new(severity, IssueCode::TooCostly, "", format!("{} more issues ({errors} errors) are not listed: the reader's list stops at {} MiB", p.unlisted.len(), MAX_READER_ISSUE_BYTES >> 20)));
-        }
-    }
+    let issues = p.issues.into_issues("", "the reader's list");
     Document { format: Format::Json, root, issues }
 }
 
@@ -50,10 +42,7 @@ struct Parser<'a> {
     i: usize,
     line: u32,
     line_start: usize,
-    issues: Vec<Issue>,
-    /// The bytes of `issues`, and the severities of those past the limit.
-    issue_bytes: usize,
-    unlisted: Vec<Severity>,
+    issues: crate::issue::IssueList,
     /// Where we are, for issue expressions: property names and array indices.
     path: Vec<(CompactString, Option<usize>)>,
     depth: usize,
@@ -76,7 +65,7 @@ pub fn object_tree(text: &str) -> Option<Node> {
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Parser<'a> {
-        Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: Vec::new(), issue_bytes: 0, unlisted: Vec::new(), path: Vec::new(), depth: 0, col_mark: (0, 0), props: Vec::new(), items: Vec::new() }
+        Parser { src: text.as_bytes(), text, i: 0, line: 1, line_start: 0, issues: crate::issue::IssueList::new(MAX_READER_ISSUE_BYTES), path: Vec::new(), depth: 0, col_mark: (0, 0), props: Vec::new(), items: Vec::new() }
     }
 
     fn root_object(&mut self) -> Result<Node, Syntax> {
@@ -210,13 +199,11 @@ impl<'a> Parser<'a> {
     /// are counted and one last issue says how many (the twenty-second
     /// pass's N3).
     fn issue(&mut self, severity: Severity, code: IssueCode, pos: Pos, msg: String) {
-        if self.issue_bytes > MAX_READER_ISSUE_BYTES {
-            self.unlisted.push(severity);
+        if self.issues.is_full() {
+            self.issues.count(severity);
             return;
         }
-        let msg = crate::issue::shortened(&msg, 2_000, "…").into_owned();
-        let expr = crate::issue::shortened(&self.expression(), 2_000, "…").into_owned();
-        self.issue_bytes += msg.len() + expr.len() + 300;
+        let expr = self.expression();
         self.issues.push(Issue::new(severity, code, expr, msg).at(pos));
     }
 

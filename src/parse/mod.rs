@@ -3,6 +3,7 @@
 pub mod json;
 pub mod xml;
 
+use std::collections::HashMap;
 use crate::issue::{Issue, IssueCode, Severity};
 use crate::tree::{Document, Format};
 
@@ -40,6 +41,9 @@ pub fn parse(bytes: &[u8], format: Option<Format>) -> Document {
 fn normalize_expressions(doc: &mut Document) {
     let Some(root) = &doc.root else { return };
     let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
+    // Each node's children by name, gathered once: a reader's issues may be
+    // many, about the children of one wide element.
+    let mut children: HashMap<(*const crate::tree::Node, String), Vec<&crate::tree::Node>> = HashMap::new();
     for issue in &mut doc.issues {
         if issue.expression.is_empty() {
             issue.expression = type_name.to_string();
@@ -57,7 +61,10 @@ fn normalize_expressions(doc: &mut Document) {
                 None => (seg, None),
             };
             let name = name.strip_prefix('_').unwrap_or(name);
-            let siblings: Vec<&crate::tree::Node> = node.map(|n| n.children_named(name).collect()).unwrap_or_default();
+            let siblings: &[&crate::tree::Node] = match node {
+                Some(n) => children.entry((n as *const _, name.to_string())).or_insert_with(|| n.children.iter().filter(|c| c.name == name).collect()),
+                None => &[],
+            };
             let repeats = siblings.len() > 1 || siblings.first().is_some_and(|c| c.in_array);
             out.push('.');
             out.push_str(name);

@@ -50,6 +50,9 @@ pub const FHIR_NS: &str = "http://hl7.org/fhir";
 pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 /// Deepest element nesting accepted (elements, including those inside a narrative).
 pub const MAX_DEPTH: usize = 512;
+
+/// The most the reader's list of issues holds, in bytes.
+const MAX_READER_ISSUE_BYTES: usize = 8 << 20;
 /// Most attributes one element may carry. FHIR elements carry a handful
 /// (`value`, `id`, `url`, namespace declarations), XHTML a few more; an
 /// element with more is refused before any of its attributes is looked at.
@@ -101,7 +104,7 @@ pub fn parse_xml(text: &str) -> Document {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser::new(text);
     let root = p.run();
-    Document { format: Format::Xml, root, issues: p.issues }
+    Document { format: Format::Xml, root, issues: p.issues.into_issues("", "the reader's list") }
 }
 
 /// Converts byte offsets into 1-based line/column (in characters), moving
@@ -111,30 +114,42 @@ struct LineIndex<'a> {
     off: usize,
     line: u32,
     col: u32,
+    /// Where the scan stood every [`CHECKPOINT_BYTES`] (offset, line,
+    /// column): a backward look starts again from the nearest one before
+    /// it, not from the start of the document.
+    checkpoints: Vec<(usize, u32, u32)>,
 }
+
+const CHECKPOINT_BYTES: usize = 4096;
 
 impl<'a> LineIndex<'a> {
     fn new(text: &'a str) -> Self {
-        LineIndex { text: text.as_bytes(), off: 0, line: 1, col: 1 }
+        LineIndex { text: text.as_bytes(), off: 0, line: 1, col: 1, checkpoints: vec![(0, 1, 1)] }
     }
 
     fn pos(&mut self, off: usize) -> Pos {
         let off = off.min(self.text.len());
         if off < self.off {
-            // Only happens for the odd backward look (error reporting): restart.
-            self.off = 0;
-            self.line = 1;
-            self.col = 1;
+            // A backward look (error reporting): from the nearest checkpoint.
+            let i = self.checkpoints.partition_point(|c| c.0 <= off).saturating_sub(1);
+            (self.off, self.line, self.col) = self.checkpoints[i];
         }
-        for &b in &self.text[self.off..off] {
-            if b == b'\n' {
-                self.line += 1;
-                self.col = 1;
-            } else if b & 0xC0 != 0x80 {
-                self.col += 1;
+        while self.off < off {
+            let next_checkpoint = (self.off / CHECKPOINT_BYTES + 1) * CHECKPOINT_BYTES;
+            let stop = off.min(next_checkpoint);
+            for &b in &self.text[self.off..stop] {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.col = 1;
+                } else if b & 0xC0 != 0x80 {
+                    self.col += 1;
+                }
+            }
+            self.off = stop;
+            if stop == next_checkpoint && self.checkpoints.last().is_some_and(|c| c.0 < stop) {
+                self.checkpoints.push((stop, self.line, self.col));
             }
         }
-        self.off = off;
         Pos::new(self.line, self.col)
     }
 }
@@ -168,7 +183,8 @@ struct Parser<'a> {
     text: &'a str,
     reader: Reader<&'a [u8]>,
     lines: LineIndex<'a>,
-    issues: Vec<Issue>,
+    /// Bounded as the JSON reader's (the twenty-third pass's O4).
+    issues: crate::issue::IssueList,
     stack: Vec<Frame>,
     /// In-scope namespace bindings: (prefix, uri); `None` prefix = default.
     ns: Vec<(Option<String>, String)>,
@@ -209,7 +225,7 @@ impl<'a> Parser<'a> {
             text,
             reader,
             lines: LineIndex::new(text),
-            issues: Vec::new(),
+            issues: crate::issue::IssueList::new(MAX_READER_ISSUE_BYTES),
             stack: Vec::new(),
             ns: Vec::new(),
             root: None,
@@ -222,6 +238,10 @@ impl<'a> Parser<'a> {
     }
 
     fn issue(&mut self, sev: Severity, code: IssueCode, path: String, pos: Pos, msg: impl Into<String>) {
+        if self.issues.is_full() {
+            self.issues.count(sev);
+            return;
+        }
         self.issues.push(Issue::new(sev, code, path, msg).at(pos));
     }
 

@@ -218,7 +218,7 @@ pub fn prepare(svc: &Service, requester: Option<&Requester>, address: Option<&st
     let now = clock::now_ms();
     let ev = event(requester, address, rec, &id, now);
     let bytes = serde_json::to_vec(&ev).map_err(store::internal)?;
-    let parsed = format::parse_resource(&svc.ctx, &bytes, Some(crate::tree::Format::Json))?;
+    let parsed = format::parse_resource(&svc.ctx, &svc.config.limits, &bytes, Some(crate::tree::Format::Json))?;
     let (rows, concern) = match parsed.doc.root.as_ref() {
         Some(root) => (index::extract(&svc.registry, &svc.ctx, AUDIT_TYPE, root), Concern::of_tree(&svc.ctx, &svc.registry, &ev, root)),
         None => (Vec::new(), Concern::default()),

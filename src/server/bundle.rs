@@ -31,7 +31,7 @@ struct Entry {
 }
 
 pub fn process(svc: &Service, req: &Request) -> FhirResult<Reply> {
-    let parsed = format::parse_resource(&svc.ctx, &req.body, format::body_format(req.content_type.as_deref()))?;
+    let parsed = format::parse_resource(&svc.ctx, &svc.config.limits, &req.body, format::body_format(req.content_type.as_deref()))?;
     if parsed.res_type != "Bundle" {
         return Err(FhirError::bad_request(format!("POST to the server's base takes a batch or transaction Bundle, not a {}", parsed.res_type)));
     }
@@ -49,7 +49,8 @@ pub fn process(svc: &Service, req: &Request) -> FhirResult<Reply> {
 /// Names the entry in every issue of an error: `Bundle.entry[2].resource.status`.
 fn in_entry(mut e: FhirError, index: usize, full_url: Option<&str>, res_type: Option<&str>) -> FhirError {
     let label = match full_url {
-        Some(u) => format!("Bundle.entry[{index}] ({u})"),
+        // The fullUrl is the sender's, of any length; the index says which entry.
+        Some(u) => format!("Bundle.entry[{index}] ({})", crate::issue::shortened(u, 200, "…")),
         None => format!("Bundle.entry[{index}]"),
     };
     for issue in &mut e.issues {
@@ -293,7 +294,8 @@ fn transaction(svc: &Service, req: &Request, raw: &[Value]) -> FhirResult<Reply>
     let failures: Vec<FhirError> = prepared.iter().filter_map(|p| p.as_ref().err().cloned()).collect();
     if let Some(first) = failures.first() {
         let status = if failures.iter().any(|f| f.status == 422) { 422 } else { first.status };
-        let mut issues: Vec<Issue> = failures.into_iter().flat_map(|f| f.issues).collect();
+        // Each failing entry's issues share the answer budget, as a batch's outcomes do.
+        let mut issues: Vec<Issue> = failures.into_iter().flat_map(|f| within_budget(f.issues, &req.budget)).collect();
         issues.insert(0, Issue::error(crate::issue::IssueCode::Processing, "Bundle", "The transaction was rejected whole and nothing was stored: fix the entries below and send it again"));
         return Err(FhirError { status, issues });
     }

@@ -107,7 +107,7 @@ pub struct Parsed {
 
 /// Reads a resource body. A body that cannot be read at all is a 400 with
 /// the reader's issues.
-pub fn parse_resource(ctx: &Context, bytes: &[u8], format: Option<Format>) -> FhirResult<Parsed> {
+pub fn parse_resource(ctx: &Context, limits: &super::limits::Limits, bytes: &[u8], format: Option<Format>) -> FhirResult<Parsed> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(FhirError::bad_request("The request has no body; send a FHIR resource in JSON (application/fhir+json) or XML (application/fhir+xml)"));
     }
@@ -123,6 +123,9 @@ pub fn parse_resource(ctx: &Context, bytes: &[u8], format: Option<Format>) -> Fh
     let Some(res_type) = root.resource_type.as_deref().map(str::to_string) else {
         return Err(FhirError::bad_request("The body has no resourceType; a FHIR resource must say what it is"));
     };
+    // Before anything recurses over the tree (the XML-to-JSON conversion,
+    // the validator), on threads whose stacks are small.
+    super::limits::check_tree_depth(limits, root)?;
     let json = match doc.format {
         Format::Json => serde_json::from_slice(bytes).map_err(|e| FhirError::bad_request(format!("The body is not valid JSON: {e}")))?,
         Format::Xml => crate::convert::resource_to_json(root, ctx),

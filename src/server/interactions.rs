@@ -372,6 +372,11 @@ pub fn prepare_patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &
             IssueCode::TooCostly,
             format!("The patch would make {t}/{id} larger than this server takes in one resource ({} bytes, --max-body-bytes)", svc.config.max_body_bytes),
         ),
+        Bounded::TooMuchWork => FhirError::new(
+            422,
+            IssueCode::TooCostly,
+            format!("The patch has more operations than this server applies to a resource of the size of {t}/{id}; send fewer operations, or the whole resource with PUT"),
+        ),
         Bounded::Failed(e) => FhirError::new(422, IssueCode::Processing, format!("The patch cannot be applied to {t}/{id} version {}: {e}", current.version)),
     })?;
     if doc.get("resourceType").and_then(Value::as_str) != Some(t) || doc.get("id").and_then(Value::as_str) != Some(id) {
@@ -381,8 +386,12 @@ pub fn prepare_patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &
     Ok((current, p))
 }
 
+/// See [`apply_bounded`].
+const PATCH_WORK_FACTOR: usize = 16;
+
 enum Bounded {
     TooLarge,
+    TooMuchWork,
     Failed(json_patch::PatchError),
 }
 
@@ -393,7 +402,17 @@ enum Bounded {
 fn apply_bounded(doc: &mut Value, ops: &json_patch::Patch, max_bytes: usize) -> Result<(), Bounded> {
     use json_patch::PatchOperation as Op;
     let mut size = json_size(doc, max_bytes);
+    // Each operation may move what lies after it in an array (a `remove`
+    // from the front of a long one): a patch's operations together may
+    // touch about PATCH_WORK_FACTOR times the most a resource may be, not
+    // tens of thousands of times the resource (the twenty-third pass's O10).
+    let work_allowed = max_bytes.saturating_mul(PATCH_WORK_FACTOR);
+    let mut work = 0usize;
     for op in &ops.0 {
+        work = work.saturating_add(size.max(1));
+        if work > work_allowed {
+            return Err(Bounded::TooMuchWork);
+        }
         let added = match op {
             Op::Add(a) => json_size(&a.value, max_bytes),
             Op::Replace(r) => json_size(&r.value, max_bytes),

@@ -191,6 +191,17 @@ fn walk(limits: &Limits, value: &Value, depth: usize, key: &str) -> FhirResult<(
     Ok(())
 }
 
+/// The element tree's nesting against `--max-depth`, without recursion:
+/// a body read from XML is converted and validated by walks that recurse.
+pub fn check_tree_depth(limits: &Limits, root: &crate::tree::Node) -> FhirResult<()> {
+    let mut stack = vec![(root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        enter(limits, depth)?;
+        stack.extend(node.children.iter().map(|c| (c, depth + 1)));
+    }
+    Ok(())
+}
+
 fn enter(limits: &Limits, depth: usize) -> FhirResult<()> {
     if depth >= limits.max_depth {
         return Err(FhirError::new(400, IssueCode::TooCostly, format!("The resource is nested more than {} levels deep; this server does not accept it (--max-depth)", limits.max_depth)));

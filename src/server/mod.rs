@@ -188,7 +188,7 @@ impl Service {
 
     /// Reads and prepares a request body.
     pub fn prepare_body(&self, body: &[u8], content_type: Option<&str>) -> FhirResult<Prepared> {
-        let parsed = format::parse_resource(&self.ctx, body, format::body_format(content_type))?;
+        let parsed = format::parse_resource(&self.ctx, &self.config.limits, body, format::body_format(content_type))?;
         self.prepare(parsed)
     }
 

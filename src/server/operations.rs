@@ -22,7 +22,7 @@ fn read_input(svc: &Service, req: &Request) -> FhirResult<Input> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(input);
     }
-    let parsed = format::parse_resource(&svc.ctx, &req.body, format::body_format(req.content_type.as_deref()))?;
+    let parsed = format::parse_resource(&svc.ctx, &svc.config.limits, &req.body, format::body_format(req.content_type.as_deref()))?;
     if parsed.res_type != "Parameters" {
         input.resource = Some(parsed);
         return Ok(input);
@@ -32,7 +32,7 @@ fn read_input(svc: &Service, req: &Request) -> FhirResult<Input> {
             Some("resource") => {
                 let r = p.get("resource").ok_or_else(|| FhirError::bad_request("The 'resource' parameter has no resource").at("Parameters.parameter.resource"))?;
                 let bytes = serde_json::to_vec(r).map_err(|e| FhirError::bad_request(e.to_string()))?;
-                input.resource = Some(format::parse_resource(&svc.ctx, &bytes, Some(crate::tree::Format::Json))?);
+                input.resource = Some(format::parse_resource(&svc.ctx, &svc.config.limits, &bytes, Some(crate::tree::Format::Json))?);
             }
             Some("profile") => {
                 if let Some(url) = p.get("valueUri").or_else(|| p.get("valueCanonical")).and_then(Value::as_str) {
@@ -75,7 +75,7 @@ pub fn validate(svc: &Service, interaction: &Interaction, req: &Request) -> Fhir
         (None, Some(t), Some(id)) => {
             let stored = svc.store.read(|c| live(c, t, id))?;
             let bytes = serde_json::to_vec(&resource_of(&stored)?).map_err(super::store::internal)?;
-            format::parse_resource(&svc.ctx, &bytes, Some(crate::tree::Format::Json))?
+            format::parse_resource(&svc.ctx, &svc.config.limits, &bytes, Some(crate::tree::Format::Json))?
         }
         _ => return Err(FhirError::bad_request("$validate needs a resource: send it as the body, or as the 'resource' parameter of a Parameters resource")),
     };

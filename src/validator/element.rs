@@ -16,25 +16,18 @@ use std::sync::Arc;
 /// in a Parameters is real; a hundred levels is not).
 const MAX_RESOURCE_NESTING: usize = 32;
 
-/// The longest message an issue carries, in characters.
-const MAX_MESSAGE_CHARS: usize = 2_000;
-/// After this many bytes of messages in one walk, each is kept shorter.
-const MAX_MESSAGE_BYTES: usize = 8 << 20;
-const MAX_LATE_MESSAGE_CHARS: usize = 160;
 /// The most the issue list of one walk holds (messages, paths and the
 /// issues themselves), in bytes; past it, issues are only counted: a
 /// small input can break a rule on each of many elements, and each issue
 /// carries its path.
 const MAX_LISTED_BYTES: usize = 16 << 20;
-/// What an issue takes beyond its message and path.
-const ISSUE_OVERHEAD: usize = 320;
 
 pub(crate) struct Walk<'v, 'n> {
     pub(super) v: &'v Validator,
     pub(super) ctx: &'v Context,
     pub(super) format: Format,
     pub path: PathStack,
-    pub issues: Vec<Issue>,
+    issues: crate::issue::IssueList,
     /// The profile being walked, cited by the issues it raises.
     source: Option<Arc<StructureDef>>,
     /// Whether this walk is for a profile (the base walk already covered
@@ -51,12 +44,6 @@ pub(crate) struct Walk<'v, 'n> {
     extension_urls: Vec<&'n str>,
     /// What every FHIRPath evaluation of the walk shares.
     pub(super) eval_cache: crate::fhirpath::EvalCache,
-    /// The bytes of the messages reported so far (`bound_message`).
-    message_bytes: usize,
-    /// The bytes of the issue list so far, and the issues only counted
-    /// past [`MAX_LISTED_BYTES`] (fatal, error, warning, information).
-    listed_bytes: usize,
-    unlisted: [usize; 4],
     /// Extension context invariants by (element, invariant): one answer each.
     context_invariant_results: std::collections::HashMap<(usize, String), bool>,
     pub(super) resources: Vec<ResourceFrame<'n>>,
@@ -77,7 +64,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             ctx: v.context(),
             format,
             path: PathStack::default(),
-            issues: Vec::new(),
+            issues: crate::issue::IssueList::new(MAX_LISTED_BYTES),
             source: None,
             in_profile: false,
             bundles: Vec::new(),
@@ -86,9 +73,6 @@ impl<'v, 'n> Walk<'v, 'n> {
             pending_host: None,
             extension_urls: Vec::new(),
             eval_cache: crate::fhirpath::EvalCache::default(),
-            message_bytes: 0,
-            listed_bytes: 0,
-            unlisted: [0; 4],
             context_invariant_results: Default::default(),
             cardinality_violations: 0,
             skip_inherited: false,
@@ -96,14 +80,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
+    /// Reports an issue about `node` (its position, unless the issue has
+    /// one) from the profile being walked. Messages quote what the input
+    /// holds, so the list bounds them (`IssueList`).
     pub(super) fn report(&mut self, node: &Node, mut issue: Issue) {
-        let size = issue.message.len().min(MAX_MESSAGE_CHARS * 4) + issue.expression.len() + ISSUE_OVERHEAD;
-        if self.listed_bytes + size > MAX_LISTED_BYTES {
-            self.unlisted(issue.severity);
+        if self.issues.is_full() {
+            self.issues.count(issue.severity);
             return;
         }
-        self.listed_bytes += size;
-        self.bound_message(&mut issue.message);
         if issue.pos.is_none() {
             issue.pos = Some(node.pos);
         }
@@ -113,71 +97,17 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.issues.push(issue);
     }
 
-    /// Messages quote what the input holds (a linkId, a value set url, a
-    /// regex), and an input can make the same long text quoted once per
-    /// answer. Each message is kept to [`MAX_MESSAGE_CHARS`], and once the
-    /// walk's messages come to [`MAX_MESSAGE_BYTES`], to
-    /// [`MAX_LATE_MESSAGE_CHARS`]: the answer stays in proportion to the
-    /// input, and no issue, so no verdict, is lost.
-    fn bound_message(&mut self, message: &mut String) {
-        let limit = if self.message_bytes > MAX_MESSAGE_BYTES { MAX_LATE_MESSAGE_CHARS } else { MAX_MESSAGE_CHARS };
-        if let Some((cut, _)) = message.char_indices().nth(limit) {
-            let more = message[cut..].chars().count();
-            *message = crate::issue::shortened(message, limit, &format!("… ({more} characters more)")).into_owned();
-        }
-        self.message_bytes += message.len();
-    }
-
-    /// An issue past the list's size: only counted (`into_issues` says how many).
-    fn unlisted(&mut self, severity: crate::issue::Severity) {
-        use crate::issue::Severity::*;
-        let slot = match severity {
-            Fatal => 0,
-            Error => 1,
-            Warning => 2,
-            Information => 3,
-        };
-        self.unlisted[slot] += 1;
-    }
-
-    /// Whether the list is full: what is reported now is only counted, so
-    /// the message and path need not be made.
-    fn listing_full(&self) -> bool {
-        self.listed_bytes > MAX_LISTED_BYTES - ISSUE_OVERHEAD
-    }
-
     /// The walk's issues, and, when some were only counted, one more that
     /// says how many, with the gravest severity among them (so the verdict
     /// stands).
     pub(crate) fn into_issues(self) -> Vec<Issue> {
-        let mut issues = self.issues;
-        let [fatal, error, warning, information] = self.unlisted;
-        if fatal + error + warning + information > 0 {
-            use crate::issue::Severity;
-            // Severities order gravest first.
-            let severity = [(fatal, Severity::Fatal), (error, Severity::Error), (warning, Severity::Warning), (information, Severity::Information)]
-                .into_iter()
-                .find(|(n, _)| *n > 0)
-                .map_or(Severity::Information, |(_, s)| s);
-            let root = self.path.root_name().to_owned();
-            issues.push(Issue::new(
-                severity,
-                IssueCode::TooCostly,
-                root,
-                format!(
-                    "{} more issues ({} errors, {warning} warnings, {information} information) are not listed: the list stops at {} MiB",
-                    fatal + error + warning + information,
-                    fatal + error,
-                    MAX_LISTED_BYTES >> 20
-                ),
-            ));
-        }
-        issues
+        let root = self.path.root_name().to_owned();
+        self.issues.into_issues(&root, "the list")
     }
 
     pub(super) fn error(&mut self, node: &Node, code: IssueCode, msg: String) {
-        if self.listing_full() {
-            self.unlisted(crate::issue::Severity::Error);
+        if self.issues.is_full() {
+            self.issues.count(crate::issue::Severity::Error);
             return;
         }
         let expr = self.path.render();
@@ -185,8 +115,8 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     pub(super) fn warn(&mut self, node: &Node, code: IssueCode, msg: String) {
-        if self.listing_full() {
-            self.unlisted(crate::issue::Severity::Warning);
+        if self.issues.is_full() {
+            self.issues.count(crate::issue::Severity::Warning);
             return;
         }
         let expr = self.path.render();
@@ -194,8 +124,8 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     pub(super) fn inform(&mut self, node: &Node, code: IssueCode, msg: String) {
-        if self.listing_full() {
-            self.unlisted(crate::issue::Severity::Information);
+        if self.issues.is_full() {
+            self.issues.count(crate::issue::Severity::Information);
             return;
         }
         let expr = self.path.render();

@@ -273,7 +273,9 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
                 use super::questionnaire_item_rules::{compile_regex, compile_steps, regex_weight, MAX_REGEX_WEIGHT};
                 // What compiling will cost is known, and paid, before it starts.
                 let weight = regex_weight(pattern).unwrap_or(0);
-                let compiled = if weight > MAX_REGEX_WEIGHT {
+                let compiled = if weight > MAX_REGEX_WEIGHT || self.regex_memory.get() >= MAX_REGEX_MEMORY {
+                    // Too large, or the response's regexes already hold
+                    // their share of memory: not compiled at all.
                     Err(())
                 } else if !self.spend(compile_steps(weight)) {
                     Ok(None)

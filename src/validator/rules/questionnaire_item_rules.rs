@@ -233,6 +233,14 @@ impl CompiledRegex {
         self.regex.memory_usage()
     }
 
+    /// The memory a matcher's cache holds after matching `text`.
+    #[cfg(test)]
+    fn cache_memory_after(&self, text: &str) -> usize {
+        let mut cache = self.regex.create_cache();
+        let _ = self.regex.search_with(&mut cache, &regex_automata::Input::new(text));
+        cache.memory_usage()
+    }
+
 }
 
 /// The most memory one compiled regex may take: past it, the pattern is
@@ -249,8 +257,15 @@ pub(super) fn regex_weight(pattern: &str) -> Option<u64> {
         match h.kind() {
             HirKind::Empty | HirKind::Look(_) => 1,
             HirKind::Literal(l) => l.0.len() as u64,
-            // A Unicode class becomes UTF-8 byte sequences: a few per range.
-            HirKind::Class(Class::Unicode(c)) => 4 * c.ranges().len() as u64,
+            // A Unicode class compiles to the UTF-8 byte sequences of its
+            // ranges: counted exactly (`.` is about 25 bytes of them, not 4;
+            // the twenty-third pass's O7).
+            HirKind::Class(Class::Unicode(c)) => c
+                .ranges()
+                .iter()
+                .flat_map(|r| regex_syntax::utf8::Utf8Sequences::new(r.start(), r.end()))
+                .map(|seq| seq.as_slice().len() as u64)
+                .fold(0u64, u64::saturating_add),
             HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64,
             HirKind::Repetition(r) => {
                 let times = u64::from(r.max.unwrap_or(r.min).max(r.min)).max(1);
@@ -263,9 +278,10 @@ pub(super) fn regex_weight(pattern: &str) -> Option<u64> {
     regex_syntax::ParserBuilder::new().build().parse(pattern).ok().map(|h| weight(&h))
 }
 
-/// Steps a pattern of this weight costs to compile.
+/// Steps a pattern of this weight costs to compile (measured: about 80 ns
+/// a unit of weight, where a step of the response's budget is a few µs).
 pub(super) fn compile_steps(weight: u64) -> usize {
-    100 + (weight / 64).min(usize::MAX as u64 / 2) as usize
+    100 + (weight / 16).min(usize::MAX as u64 / 2) as usize
 }
 
 /// The heaviest pattern compiled (see [`regex_weight`]).
@@ -276,7 +292,15 @@ pub(super) const MAX_REGEX_WEIGHT: u64 = 2_000_000;
 /// not compile within it.
 pub(super) fn compile_regex(pattern: &str) -> Result<CompiledRegex, ()> {
     use regex_automata::meta::Regex;
-    let config = Regex::config().nfa_size_limit(Some(REGEX_LIMIT)).onepass_size_limit(Some(REGEX_LIMIT)).dfa_size_limit(Some(REGEX_LIMIT)).hybrid_cache_capacity(2 << 20);
+    // Only whether the whole answer matches is asked: no capture groups are
+    // kept, so a matcher's cache is not states × groups (the twenty-third
+    // pass's O1: `(a?)` × 3,000 made it a gigabyte).
+    let config = Regex::config()
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+        .nfa_size_limit(Some(REGEX_LIMIT))
+        .onepass_size_limit(Some(REGEX_LIMIT))
+        .dfa_size_limit(Some(REGEX_LIMIT))
+        .hybrid_cache_capacity(2 << 20);
     match Regex::builder().configure(config).build(&format!("^(?:{pattern})$")) {
         Ok(regex) => {
             let memory = regex.memory_usage();
@@ -343,17 +367,42 @@ impl<'q> ContainedValueSet<'q> {
 
 #[cfg(test)]
 mod tests {
-    use super::{compile_steps, regex_weight, MAX_REGEX_WEIGHT};
+    use super::{compile_regex, compile_steps, regex_weight, MAX_REGEX_WEIGHT};
 
     #[test]
     fn a_pattern_is_weighed_before_it_is_compiled() {
         let simple = regex_weight("[A-Z]{2}[0-9]{6}").unwrap();
         assert!(simple < 100, "{simple}");
         let letters = regex_weight(r"\p{L}{2,50}").unwrap();
-        assert!(letters < MAX_REGEX_WEIGHT && compile_steps(letters) < 5_000, "{letters}");
+        assert!(letters < MAX_REGEX_WEIGHT && compile_steps(letters) < 20_000, "{letters}");
         // Repetitions multiply: past the limit, never compiled.
         assert!(regex_weight(r"\p{L}{20000}").unwrap() > MAX_REGEX_WEIGHT);
         assert!(regex_weight(r"(\w{300}){300}").unwrap() > MAX_REGEX_WEIGHT);
         assert_eq!(regex_weight("(unclosed"), None);
+    }
+
+    /// The twenty-third pass's O7: `.` compiles to the UTF-8 sequences of
+    /// every character, about 25 bytes of them, and is weighed so.
+    #[test]
+    fn o7_any_character_weighs_what_it_compiles_to() {
+        let dot = regex_weight("(?s:.)").unwrap();
+        assert!(dot >= 20, "{dot}");
+        let long = regex_weight("(?s:.){12000}").unwrap();
+        // A thousand of these no longer fit a response's budget of steps.
+        assert!(compile_steps(long) * 1_000 > 5_000_000, "{long}");
+        assert_eq!(regex_weight("[a-z]").unwrap(), 1);
+    }
+
+    /// The twenty-third pass's O1: capture groups are not kept, so matching
+    /// a pattern of thousands of them keeps a small cache.
+    #[test]
+    fn o1_many_capture_groups_keep_no_capture_state() {
+        let pattern = "(a?)".repeat(3_000);
+        let re = compile_regex(&pattern).expect("compiles within the limit");
+        let answer = "a".repeat(2_000);
+        assert!(re.is_match(&answer));
+        assert!(!re.is_match(&format!("{answer}b")));
+        let used = re.cache_memory_after(&answer);
+        assert!(used < 64 << 20, "the matcher's cache took {used} bytes");
     }
 }
