@@ -11,6 +11,7 @@ use crate::tree::Node;
 
 pub(super) mod bundle;
 mod code_system;
+mod concept_map;
 pub(super) mod datatypes;
 mod definitions;
 mod element_rules;
@@ -38,6 +39,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "Measure" => measure::check_measure(self, node),
             "CodeSystem" => code_system::check_code_system(self, node),
             "ValueSet" => value_set::check_value_set(self, node),
+            "ConceptMap" => concept_map::check_concept_map(self, node),
             _ => {}
         }
     }
