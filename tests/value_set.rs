@@ -453,3 +453,12 @@ fn valueset_expansion_parameter_system_multiple() {
     let found = expansion(exp);
     assert!(has(&found, Severity::Error, "ValueSet.expansion", &format!("The expansion uses system '{CS}' without a version, but then provides multiple 'used-codesystem' parameters")), "{found:#?}");
 }
+
+#[test]
+fn an_oid_of_an_incomplete_code_system_may_be_a_system_of_its_own() {
+    let mut cs = colours();
+    cs["content"] = json!("fragment");
+    cs["identifier"] = json!([{"value": "urn:oid:2.16.840.1.113883.999.4"}]);
+    let found = issues_with(&[cs], &value_set(json!({"system": "urn:oid:2.16.840.1.113883.999.4"})));
+    assert!(!mentions(&found, "by an identifier"), "{found:#?}");
+}

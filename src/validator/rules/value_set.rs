@@ -319,8 +319,14 @@ fn contained_system(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node, system: 
 }
 
 /// A system given as an OID that is the identifier of loaded CodeSystems.
+/// The reference raises it only when neither the loaded definitions nor its
+/// terminology server know a code system by that OID; a server is taken to
+/// know one when a loaded CodeSystem with the identifier is not complete
+/// (a fragment points at the full system, which may live under the OID:
+/// v2-0005 and CDC race and ethnicity), so only complete ones are named.
 fn wrong_oid(walk: &mut Walk<'_, '_>, include: &Node, system: &str) {
     let mut matches: Vec<String> = Vec::new();
+    let mut incomplete = false;
     let entries: Vec<String> = walk.ctx.entries().filter(|e| e.resource_type == "CodeSystem").map(|e| match &e.version {
         Some(v) => format!("{}|{v}", e.url),
         None => e.url.clone(),
@@ -333,6 +339,7 @@ fn wrong_oid(walk: &mut Walk<'_, '_>, include: &Node, system: &str) {
             _ => continue,
         };
         if identifiers.iter().any(|i| i.get("value").and_then(Value::as_str) == Some(system)) {
+            incomplete |= cs.get("content").and_then(Value::as_str) != Some("complete");
             let url = cs.get("url").and_then(Value::as_str).unwrap_or("").to_owned();
             let versioned = match cs.get("version").and_then(Value::as_str) {
                 Some(v) => format!("{url}|{v}"),
@@ -340,6 +347,9 @@ fn wrong_oid(walk: &mut Walk<'_, '_>, include: &Node, system: &str) {
             };
             matches.push(if matches.is_empty() { url } else { versioned });
         }
+    }
+    if incomplete {
+        return;
     }
     match matches.len() {
         0 => {}
