@@ -245,7 +245,7 @@ impl TxServer {
 }
 
 /// Code systems that are real but cannot be enumerated from packages.
-const EXTERNAL_SYSTEMS: &[&str] = &[
+pub(crate) const EXTERNAL_SYSTEMS: &[&str] = &[
     "http://snomed.info/sct",
     "http://loinc.org",
     "http://unitsofmeasure.org",

@@ -221,3 +221,13 @@ fn conceptmap_group_target_duplication_different() {
     let found = check(json!({"element": [{"code": "a", "target": [{"equivalence": "unmatched"}, {"code": "x", "equivalence": "equivalent"}]}]}));
     assert!(has(&found, Severity::Warning, "ConceptMap.group[0].element[0].target[1]", "A equivalent relationship has already been defined from the code a to the code x, but this defines a new relationship unmatched"), "{found:#?}");
 }
+
+#[test]
+fn conceptmap_vs_too_many_codes() {
+    let elements: Vec<Value> = (0..1001).map(|i| json!({"code": format!("q{i}"), "target": [{"code": "x", "equivalence": "equivalent"}]})).collect();
+    let mut cm = map(json!({"source": "http://example.org/CodeSystem/nowhere", "element": elements}));
+    cm["sourceCanonical"] = json!("http://example.org/ValueSet/src-a");
+    let found = issues_with(&systems(), &cm);
+    assert!(has(&found, Severity::Information, "ConceptMap", "The concept map has too many codes to validate (1001, more than the limit of 1000)"), "{:#?}", &found[..found.len().min(5)]);
+    assert!(!mentions(&found, "is not valid in the value set"));
+}

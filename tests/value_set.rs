@@ -462,3 +462,17 @@ fn an_oid_of_an_incomplete_code_system_may_be_a_system_of_its_own() {
     let found = issues_with(&[cs], &value_set(json!({"system": "urn:oid:2.16.840.1.113883.999.4"})));
     assert!(!mentions(&found, "by an identifier"), "{found:#?}");
 }
+
+#[test]
+fn valueset_inc_too_many_codes() {
+    let concepts: Vec<Value> = (0..1001).map(|i| json!({"code": format!("c{i}")})).collect();
+    let found = check(json!({"system": CS, "concept": concepts}));
+    assert!(has(&found, Severity::Information, INC, "The value set include has too many concepts to validate (1001, more than the limit of 1000)"), "{:#?}", &found[..found.len().min(5)]);
+    assert!(!mentions(&found, "is not valid in the system"));
+}
+
+#[test]
+fn valueset_include_system_absolute_when_empty() {
+    let found = check(json!({"system": "", "concept": [{"code": "red"}]}));
+    assert!(has(&found, Severity::Error, INC, "URI values in ValueSet.compose.include.system must be absolute"), "{found:#?}");
+}

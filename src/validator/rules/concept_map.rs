@@ -36,6 +36,20 @@ struct SystemRef {
     cs: Option<Arc<Value>>,
 }
 
+/// A code whose system cannot be checked here, to check against its side's
+/// value set once the whole map is read (the reference's batch).
+struct Pending<'n> {
+    path: crate::validator::expression::PathStack,
+    node: &'n Node,
+    code: String,
+    system: String,
+    version: Option<String>,
+    value_set: String,
+}
+
+/// How many such codes the reference checks (its default limit).
+const CODE_LIMIT: usize = 1000;
+
 #[derive(Clone, Copy)]
 enum Side {
     Source,
@@ -60,10 +74,31 @@ impl Side {
 pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
     let source_scope = scope(walk, cm, "source");
     let target_scope = scope(walk, cm, "target");
+    let mut batch = Vec::new();
     for (i, group) in cm.children_named("group").enumerate() {
         walk.path.push("group", Some(i));
-        check_group(walk, group, source_scope.as_ref(), target_scope.as_ref());
+        check_group(walk, group, source_scope.as_ref(), target_scope.as_ref(), &mut batch);
         walk.path.pop();
+    }
+    if batch.len() > CODE_LIMIT {
+        // CONCEPTMAP_VS_TOO_MANY_CODES
+        walk.inform(cm, IssueCode::BusinessRule, format!("The concept map has too many codes to validate ({}, more than the limit of {CODE_LIMIT})", batch.len()));
+        return;
+    }
+    for pending in batch {
+        if walk.v.terminology().member(&pending.value_set, Some(&pending.system), &pending.code) != Membership::NotIn {
+            continue;
+        }
+        let saved = std::mem::replace(&mut walk.path, pending.path);
+        let (code, url) = (&pending.code, &pending.system);
+        // The reference passes no value set for {2}, so its text says 'null'.
+        match &pending.version {
+            // CONCEPTMAP_VS_INVALID_CONCEPT_CODE
+            None => walk.error(pending.node, IssueCode::BusinessRule, format!("The code '{code}' in the system {url} is not valid in the value set 'null'")),
+            // CONCEPTMAP_VS_INVALID_CONCEPT_CODE_VER
+            Some(v) => walk.error(pending.node, IssueCode::BusinessRule, format!("The code '{code}' in the system {url} version {v} is not valid in the value set 'null'")),
+        }
+        walk.path = saved;
     }
 }
 
@@ -90,7 +125,7 @@ fn scope(walk: &mut Walk<'_, '_>, cm: &Node, name: &str) -> Option<Scope> {
     Some(Scope { url, version, found })
 }
 
-fn check_group(walk: &mut Walk<'_, '_>, group: &Node, source_scope: Option<&Scope>, target_scope: Option<&Scope>) {
+fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Option<&Scope>, target_scope: Option<&Scope>, batch: &mut Vec<Pending<'n>>) {
     let source = group_system(walk, group, Side::Source, source_scope);
     let target = group_system(walk, group, Side::Target, target_scope);
     let mut relationships: FxHashMap<String, String> = FxHashMap::default();
@@ -99,7 +134,7 @@ fn check_group(walk: &mut Walk<'_, '_>, group: &Node, source_scope: Option<&Scop
         let code = element.child("code");
         if let Some(code) = code {
             walk.path.push("code", None);
-            check_code(walk, element, code, Side::Source, source.as_ref(), source_scope);
+            check_code(walk, element, code, Side::Source, source.as_ref(), source_scope, batch);
             walk.path.pop();
         }
         let source_code = code.and_then(Node::text);
@@ -107,7 +142,7 @@ fn check_group(walk: &mut Walk<'_, '_>, group: &Node, source_scope: Option<&Scop
             walk.path.push("target", Some(t));
             if let Some(code) = tgt.child("code") {
                 walk.path.push("code", None);
-                check_code(walk, tgt, code, Side::Target, target.as_ref(), target_scope);
+                check_code(walk, tgt, code, Side::Target, target.as_ref(), target_scope, batch);
                 walk.path.pop();
             }
             duplicate_targets(walk, tgt, source_code, &mut relationships);
@@ -198,11 +233,18 @@ fn group_system(walk: &mut Walk<'_, '_>, group: &Node, side: Side, scope: Option
 /// A source or target code: a code of its system (an error when the system
 /// is complete, a warning otherwise), its display one of the code's, and a
 /// member of the map's value set for that side.
-fn check_code(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &Node, side: Side, system: Option<&SystemRef>, scope: Option<&Scope>) {
+#[allow(clippy::too_many_arguments)]
+fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, side: Side, system: Option<&SystemRef>, scope: Option<&Scope>, batch: &mut Vec<Pending<'n>>) {
     let Some(code) = code_node.text() else { return };
     let Some(system) = system else { return };
     let Some(cs) = system.cs.as_deref() else {
-        scope_member_without_system(walk, code_node, code, system, scope);
+        if let Some(scope) = scope.filter(|s| s.found) {
+            let value_set = match &scope.version {
+                Some(v) => format!("{}|{v}", scope.url),
+                None => scope.url.clone(),
+            };
+            batch.push(Pending { path: walk.path.clone(), node: code_node, code: code.to_owned(), system: system.url.clone(), version: system.version.clone(), value_set });
+        }
         return;
     };
     let complete = cs.get("content").and_then(Value::as_str) == Some("complete");
@@ -263,27 +305,6 @@ fn check_code(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &Node, side: Sid
                 format!("The {} code '{code}' in the code system {versioned} cannot be checked due to special rules around the code system", side.word()),
             );
         }
-    }
-}
-
-/// A code whose system cannot be checked here, against the side's value set
-/// when that is loaded and decides it.
-fn scope_member_without_system(walk: &mut Walk<'_, '_>, code_node: &Node, code: &str, system: &SystemRef, scope: Option<&Scope>) {
-    let Some(scope) = scope.filter(|s| s.found) else { return };
-    let vs_canonical = match &scope.version {
-        Some(v) => format!("{}|{v}", scope.url),
-        None => scope.url.clone(),
-    };
-    if walk.v.terminology().member(&vs_canonical, Some(&system.url), code) != Membership::NotIn {
-        return;
-    }
-    let url = &system.url;
-    // The reference passes no value set for {2}, so its text says 'null'.
-    match &system.version {
-        // CONCEPTMAP_VS_INVALID_CONCEPT_CODE
-        None => walk.error(code_node, IssueCode::BusinessRule, format!("The code '{code}' in the system {url} is not valid in the value set 'null'")),
-        // CONCEPTMAP_VS_INVALID_CONCEPT_CODE_VER
-        Some(v) => walk.error(code_node, IssueCode::BusinessRule, format!("The code '{code}' in the system {url} version {v} is not valid in the value set 'null'")),
     }
 }
 

@@ -36,6 +36,9 @@ const OPS: &[&str] = &["=", "is-a", "descendent-of", "is-not-a", "regex", "in", 
 /// The operations R4 allows on `concept` (and, with `regex`, on `code`).
 const CONCEPT_OPS: &[&str] = &["=", "in", "is-a", "descendent-of", "is-not-a", "generalizes", "not-in"];
 
+/// How many concepts of one include the reference checks (its default limit).
+const CODE_LIMIT: usize = 1000;
+
 const CQF_EXPRESSION: &str = "http://hl7.org/fhir/StructureDefinition/cqf-expression";
 
 /// How a filter value is read, by the property's type (the reference's
@@ -140,8 +143,12 @@ fn check_include(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node) {
 
     let concepts: Vec<&Node> = include.children_named("concept").collect();
     let filters: Vec<&Node> = include.children_named("filter").collect();
+    if system.as_deref() == Some("") {
+        // VALUESET_INCLUDE_SYSTEM_ABSOLUTE
+        walk.error(include, IssueCode::Invalid, "URI values in ValueSet.compose.include.system must be absolute".into());
+    }
     let Some(system) = system.clone().filter(|s| !s.is_empty()) else {
-        if system.is_none() && (!concepts.is_empty() || !filters.is_empty()) {
+        if !concepts.is_empty() || !filters.is_empty() {
             // VALUESET_NO_SYSTEM_WARNING
             walk.warn(include, IssueCode::BusinessRule, "No System specified, so Concepts and Filters can't be checked".into());
         }
@@ -196,10 +203,12 @@ fn check_include(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node) {
                     walk.error(include, IssueCode::Invalid, msg);
                 }
                 Some("not-present") => {
-                    // The reference goes on when a terminology server supports the
-                    // system; without one, the concepts are not checked.
+                    // The reference says so only when its terminology server does
+                    // not support the system (it does the well-known external ones).
                     validate_concepts = false;
-                    walk.warn(include, IssueCode::Invalid, content_msg("not-present"));
+                    if !crate::terminology::EXTERNAL_SYSTEMS.contains(&system) {
+                        walk.warn(include, IssueCode::Invalid, content_msg("not-present"));
+                    }
                 }
                 Some(_) => {}
             }
@@ -225,7 +234,14 @@ fn check_include(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node) {
         }
     }
 
-    if validate_concepts && !concepts.is_empty() {
+    if validate_concepts && concepts.len() > CODE_LIMIT {
+        // VALUESET_INC_TOO_MANY_CODES
+        walk.inform(
+            include,
+            IssueCode::BusinessRule,
+            format!("The value set include has too many concepts to validate ({}, more than the limit of {CODE_LIMIT}), so each individual code has not been checked", concepts.len()),
+        );
+    } else if validate_concepts && !concepts.is_empty() {
         include_concepts(walk, include, system, version, &concepts, cs.is_some());
     }
 
