@@ -63,12 +63,6 @@ impl Side {
             Side::Target => "target",
         }
     }
-    fn title(self) -> &'static str {
-        match self {
-            Side::Source => "Source",
-            Side::Target => "Target",
-        }
-    }
 }
 
 pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
@@ -208,8 +202,12 @@ fn group_system(walk: &mut Walk<'_, '_>, group: &Node, side: Side, scope: Option
                 walk.inform(node, IssueCode::BusinessRule, msg);
                 cs = None;
             } else if matches!(content, "not-present" | "example" | "fragment") {
-                // CONCEPTMAP_GROUP_SOURCE_INCOMPLETE, CONCEPTMAP_GROUP_TARGET_INCOMPLETE
-                let msg = format!("{} Code System {given} doesn't have all content (content = {content}), so the {} codes cannot be checked", side.title(), side.word());
+                let msg = match side {
+                    // CONCEPTMAP_GROUP_SOURCE_INCOMPLETE
+                    Side::Source => format!("Source Code System {given} doesn't have all content (content = {content}), so the source codes cannot be checked"),
+                    // CONCEPTMAP_GROUP_TARGET_INCOMPLETE
+                    Side::Target => format!("Target Code System {given} doesn't have all content (content = {content}), so the target codes cannot be checked"),
+                };
                 walk.warn(node, IssueCode::NotFound, msg);
                 cs = None;
             }
@@ -255,8 +253,12 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
         if walk.ctx.versions(&system.url).into_iter().flatten().any(|v| walk.ctx.resource_json(&format!("{}|{v}", system.url)).is_some_and(|o| find_concept(o.get("concept"), code).is_some())) {
             return;
         }
-        // CONCEPTMAP_GROUP_SOURCE_CODE_INVALID, CONCEPTMAP_GROUP_TARGET_CODE_INVALID
-        let msg = format!("The {} code '{code}' is not valid in the code system {versioned}", side.word());
+        let msg = match side {
+            // CONCEPTMAP_GROUP_SOURCE_CODE_INVALID
+            Side::Source => format!("The source code '{code}' is not valid in the code system {versioned}"),
+            // CONCEPTMAP_GROUP_TARGET_CODE_INVALID
+            Side::Target => format!("The target code '{code}' is not valid in the code system {versioned}"),
+        };
         if complete {
             walk.error(code_node, IssueCode::Required, msg);
         } else {
@@ -268,12 +270,13 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
         let displays = displays(concept);
         if !displays.iter().any(|d| d.to_lowercase() == display.to_lowercase()) {
             let list = displays.iter().map(|d| format!("'{d}'")).collect::<Vec<_>>().join(", ");
-            // CONCEPTMAP_GROUP_SOURCE_DISPLAY_INVALID, CONCEPTMAP_GROUP_TARGET_DISPLAY_INVALID
-            walk.warn(
-                code_node,
-                IssueCode::Required,
-                format!("The {} display '{display}' for the code '{versioned}#{code}' is not valid. Possible displays: {list}", side.word()),
-            );
+            let msg = match side {
+                // CONCEPTMAP_GROUP_SOURCE_DISPLAY_INVALID
+                Side::Source => format!("The source display '{display}' for the code '{versioned}#{code}' is not valid. Possible displays: {list}"),
+                // CONCEPTMAP_GROUP_TARGET_DISPLAY_INVALID
+                Side::Target => format!("The target display '{display}' for the code '{versioned}#{code}' is not valid. Possible displays: {list}"),
+            };
+            walk.warn(code_node, IssueCode::Required, msg);
         }
     }
     let Some(scope) = scope.filter(|s| s.found) else { return };
@@ -285,12 +288,12 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
         Membership::In => {}
         Membership::NotIn => {
             // The reference cites the value set for a source code, the code system for a target code.
-            let cited = match side {
-                Side::Source => versioned_vs(walk, &vs_canonical),
-                Side::Target => versioned.clone(),
+            let msg = match side {
+                // CONCEPTMAP_GROUP_SOURCE_CODE_INVALID_VS
+                Side::Source => format!("The source code '{code}' is not valid in the value set {}", versioned_vs(walk, &vs_canonical)),
+                // CONCEPTMAP_GROUP_TARGET_CODE_INVALID_VS
+                Side::Target => format!("The target code '{code}' is not valid in the value set {versioned}"),
             };
-            // CONCEPTMAP_GROUP_SOURCE_CODE_INVALID_VS, CONCEPTMAP_GROUP_TARGET_CODE_INVALID_VS
-            let msg = format!("The {} code '{code}' is not valid in the value set {cited}", side.word());
             if complete {
                 walk.error(code_node, IssueCode::Required, msg);
             } else {
@@ -298,12 +301,13 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
             }
         }
         Membership::Unknown(_) => {
-            // CONCEPTMAP_GROUP_SOURCE_CODE_CANT_CHECK, CONCEPTMAP_GROUP_TARGET_CODE_CANT_CHECK
-            walk.warn(
-                code_node,
-                IssueCode::Required,
-                format!("The {} code '{code}' in the code system {versioned} cannot be checked due to special rules around the code system", side.word()),
-            );
+            let msg = match side {
+                // CONCEPTMAP_GROUP_SOURCE_CODE_CANT_CHECK
+                Side::Source => format!("The source code '{code}' in the code system {versioned} cannot be checked due to special rules around the code system"),
+                // CONCEPTMAP_GROUP_TARGET_CODE_CANT_CHECK
+                Side::Target => format!("The target code '{code}' in the code system {versioned} cannot be checked due to special rules around the code system"),
+            };
+            walk.warn(code_node, IssueCode::Required, msg);
         }
     }
 }
