@@ -245,7 +245,7 @@ impl TxServer {
 }
 
 /// Code systems that are real but cannot be enumerated from packages.
-const EXTERNAL_SYSTEMS: &[&str] = &[
+pub(crate) const EXTERNAL_SYSTEMS: &[&str] = &[
     "http://snomed.info/sct",
     "http://loinc.org",
     "http://unitsofmeasure.org",
@@ -627,12 +627,25 @@ impl Terminology {
         if EXTERNAL_SYSTEMS.contains(&system) {
             return out;
         }
-        let Some(ix) = self.code_index(system) else { return out };
-        if ix.complete && !ix.contains(code) && !self.in_other_version(system, code) {
-            let version = ix.version.as_deref().map(|v| format!(" version '{v}'")).unwrap_or_default();
-            out.push((Severity::Error, IssueCode::CodeInvalid, format!("Unknown code '{code}' in the CodeSystem '{system}'{version}")));
+        if let Some(message) = self.unknown_code(system, code) {
+            out.push((Severity::Error, IssueCode::CodeInvalid, message));
         }
         out
+    }
+
+    /// Why `code` is not a code of `system`, when we hold the system in
+    /// full and no loaded version of it defines the code; `None` when it is
+    /// one, or when that cannot be told here.
+    pub fn unknown_code(&self, system: &str, code: &str) -> Option<String> {
+        if EXTERNAL_SYSTEMS.contains(&system) {
+            return None;
+        }
+        let ix = self.code_index(system)?;
+        if ix.complete && !ix.contains(code) && !self.in_other_version(system, code) {
+            let version = ix.version.as_deref().map(|v| format!(" version '{v}'")).unwrap_or_default();
+            return Some(format!("Unknown code '{code}' in the CodeSystem '{system}'{version}"));
+        }
+        None
     }
 
     /// Packages can carry several versions of a code system (R4 core's and

@@ -11,6 +11,7 @@ use crate::tree::Node;
 
 pub(super) mod bundle;
 mod code_system;
+mod concept_map;
 pub(super) mod datatypes;
 mod definitions;
 mod element_rules;
@@ -23,6 +24,7 @@ mod resource;
 pub(super) mod quantity;
 mod search_parameter;
 pub mod string_content;
+mod value_set;
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
@@ -36,6 +38,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             "MeasureReport" => measure::check_measure_report(self, node),
             "Measure" => measure::check_measure(self, node),
             "CodeSystem" => code_system::check_code_system(self, node),
+            "ValueSet" => value_set::check_value_set(self, node),
+            "ConceptMap" => concept_map::check_concept_map(self, node),
             _ => {}
         }
     }
