@@ -33,8 +33,9 @@ pub(crate) fn check<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node) {
             match bundle_type {
                 "document" => {
                     stylesheets(walk, bundle);
-                    document_reachability(walk, bundle);
+                    reachability(walk, bundle, false);
                 }
+                "message" if first.child("resource").is_some_and(|r| r.resource_type.as_deref() == Some("MessageHeader")) => reachability(walk, bundle, true),
                 "searchset" => search_set(walk, bundle, &entries),
                 _ => {}
             }
@@ -58,6 +59,12 @@ fn first_entry(walk: &mut Walk<'_, '_>, first: &Node, bundle_type: &str) {
             walk.path.push("resource", None);
             // Bundle_BUNDLE_Entry_Document
             walk.error(resource, IssueCode::Invalid, "The first entry in a document must be a composition".into());
+            walk.path.pop();
+        }
+        Some(resource) if bundle_type == "message" && resource.resource_type.as_deref() != Some("MessageHeader") => {
+            walk.path.push("resource", None);
+            // Validation_BUNDLE_Message
+            walk.error(resource, IssueCode::Invalid, "The first entry in a message must be a MessageHeader".into());
             walk.path.pop();
         }
         Some(_) => {}
@@ -257,16 +264,20 @@ fn searched_types(walk: &Walk<'_, '_>, url: &str) -> Vec<String> {
     query.split('&').filter_map(|p| p.strip_prefix("_type=")).flat_map(|t| t.split(',')).filter(|t| !t.is_empty()).map(str::to_owned).collect()
 }
 
-/// In a document every entry must be reachable from the Composition by
-/// following references, forward or backward.
-fn document_reachability<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node) {
+/// In a document every entry must be reachable from the Composition, and in
+/// a message from the MessageHeader, by following references: forwards from
+/// the first entry, or else backwards, which R4 approves for Provenance only
+/// (a warning for a document's other entries, a hint in a message). What is
+/// not reached at all is an error in a document and a warning in a message.
+fn reachability<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node, message: bool) {
     let Some(index) = walk.bundles.last() else { return };
     let n = index.entries.len();
     if n == 0 {
         return;
     }
-    // Undirected edges between entries that refer to each other.
-    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // References between entries, forwards and backwards.
+    let mut forward: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut backward: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (from, entry) in index.entries.iter().enumerate() {
         let Some(resource) = entry.resource else { continue };
         let base = entry.base();
@@ -280,39 +291,91 @@ fn document_reachability<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node) {
                     targets = index.by_full_url.get(format!("{b}/{r}").as_str()).cloned().unwrap_or_default();
                 }
             }
-            for to in targets {
-                edges[from].push(to);
-                edges[to].push(from);
+            for to in targets.into_iter().filter(|&to| to != from) {
+                forward[from].push(to);
+                backward[to].push(from);
             }
         }
     }
     let mut reached = vec![false; n];
-    let mut stack = vec![0usize];
-    reached[0] = true;
-    // Stylesheets the document links to are part of it.
-    for ix in stylesheet_entries(bundle, index) {
-        if !reached[ix] {
-            reached[ix] = true;
-            stack.push(ix);
+    let mut newly: Vec<usize> = Vec::new();
+    let follow = |start: usize, reached: &mut Vec<bool>, newly: &mut Vec<usize>| {
+        let mut stack = vec![start];
+        while let Some(at) = stack.pop() {
+            for &next in &forward[at] {
+                if !reached[next] {
+                    reached[next] = true;
+                    newly.push(next);
+                    stack.push(next);
+                }
+            }
         }
-    }
-    while let Some(at) = stack.pop() {
-        for &next in &edges[at] {
-            if !reached[next] {
-                reached[next] = true;
-                stack.push(next);
+    };
+    reached[0] = true;
+    newly.push(0);
+    follow(0, &mut reached, &mut newly);
+    // Stylesheets the document links to are part of it.
+    if !message {
+        for ix in stylesheet_entries(bundle, index) {
+            if !reached[ix] {
+                reached[ix] = true;
+                newly.push(ix);
             }
         }
     }
-    let unreached: Vec<(usize, String)> = (0..n)
-        .filter(|&i| !reached[i] && index.entries[i].resource.is_some())
-        .map(|i| (i, index.entries[i].full_url.unwrap_or("(no fullUrl)").to_string()))
-        .collect();
-    for (i, full_url) in unreached {
-        let Some(entry) = bundle.children_named("entry").nth(i) else { continue };
+    // Backwards: an entry that refers to one reached is reached, and what it refers to.
+    let mut backwards = Vec::new();
+    let mut at = 0;
+    while at < newly.len() {
+        let target = newly[at];
+        at += 1;
+        for &from in &backward[target] {
+            if !reached[from] {
+                reached[from] = true;
+                backwards.push(from);
+                newly.push(from);
+                follow(from, &mut reached, &mut newly);
+            }
+        }
+    }
+    let shown = |i: usize| index.entries[i].full_url.map(|u| format!("'{u}'")).unwrap_or_default();
+    let mut backwards: Vec<(usize, String)> =
+        backwards.into_iter().filter(|&i| index.entries[i].resource.and_then(|r| r.resource_type.as_deref()) != Some("Provenance")).map(|i| (i, shown(i))).collect();
+    backwards.sort_unstable();
+    let unreached: Vec<(usize, String)> = (0..n).filter(|&i| !reached[i] && index.entries[i].resource.is_some()).map(|i| (i, shown(i))).collect();
+    let entries: Vec<&Node> = bundle.children_named("entry").collect();
+    for (i, full_url) in backwards {
         walk.path.push("entry", Some(i));
-        // Bundle_BUNDLE_Entry_Orphan_DOCUMENT
-        walk.error(entry, IssueCode::Informational, format!("Entry '{full_url}' isn't reachable by traversing links (forward or backward) from the Composition"));
+        if message {
+            // BUNDLE_BUNDLE_ENTRY_REVERSE_MSG
+            walk.inform(
+                entries[i],
+                IssueCode::Informational,
+                format!("Entry {full_url} isn't reachable by traversing forwards from the MessageHeader. Check that this is meant to be included (needed to process the message)"),
+            );
+        } else {
+            // BUNDLE_BUNDLE_ENTRY_REVERSE_R4
+            walk.warn(
+                entries[i],
+                IssueCode::Invalid,
+                format!("Entry {full_url} isn't reachable by traversing forwards from the Composition. Only Provenance is approved to be used this way (R4 section 3.3.1)"),
+            );
+        }
+        walk.path.pop();
+    }
+    for (i, full_url) in unreached {
+        walk.path.push("entry", Some(i));
+        if message {
+            // Bundle_BUNDLE_Entry_Orphan_MESSAGE
+            walk.warn(
+                entries[i],
+                IssueCode::Informational,
+                format!("Entry {full_url} isn't reachable by traversing links (forward or backward) from the MessageHeader, so its presence should be reviewed (is it needed to process the message?)"),
+            );
+        } else {
+            // Bundle_BUNDLE_Entry_Orphan_DOCUMENT
+            walk.error(entries[i], IssueCode::Informational, format!("Entry {full_url} isn't reachable by traversing links (forward or backward) from the Composition"));
+        }
         walk.path.pop();
     }
 }
@@ -532,4 +595,92 @@ mod tests {
             "No types could be determined from the search string, so the types can't be checked",
         );
     }
+
+    fn entry(full_url: &str, resource: Value) -> Value {
+        json!({"fullUrl": full_url, "resource": resource})
+    }
+
+    /// A document: its Composition about Patient p, then `more` entries.
+    fn document(more: Vec<Value>) -> Value {
+        let composition = json!({"resourceType": "Composition", "id": "c", "status": "final", "type": {"text": "note"},
+            "subject": {"reference": "urn:uuid:00000000-0000-0000-0000-000000000002"}, "date": "2024-01-01",
+            "author": [{"reference": "urn:uuid:00000000-0000-0000-0000-000000000002"}], "title": "Note"});
+        let mut entries = vec![entry("urn:uuid:00000000-0000-0000-0000-000000000001", composition), entry("urn:uuid:00000000-0000-0000-0000-000000000002", patient("p"))];
+        entries.extend(more);
+        json!({"resourceType": "Bundle", "type": "document", "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:00000000-0000-0000-0000-0000000000aa"},
+            "timestamp": "2024-01-01T00:00:00Z", "entry": entries})
+    }
+
+    fn observation_about(subject: &str) -> Value {
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": subject}})
+    }
+
+    #[test]
+    fn bundle_bundle_entry_reverse_r4_and_orphans_of_a_document() {
+        let backwards = entry("urn:uuid:00000000-0000-0000-0000-000000000003", observation_about("urn:uuid:00000000-0000-0000-0000-000000000002"));
+        has(
+            document(vec![backwards.clone()]),
+            Severity::Warning,
+            IssueCode::Invalid,
+            "Bundle.entry[2]",
+            "Entry 'urn:uuid:00000000-0000-0000-0000-000000000003' isn't reachable by traversing forwards from the Composition. Only Provenance is approved to be used this way (R4 section 3.3.1)",
+        );
+        let provenance = json!({"resourceType": "Provenance", "target": [{"reference": "urn:uuid:00000000-0000-0000-0000-000000000001"}], "recorded": "2024-01-01T00:00:00Z",
+            "agent": [{"who": {"display": "someone"}}]});
+        lacks(document(vec![entry("urn:uuid:00000000-0000-0000-0000-000000000004", provenance)]), "traversing forwards");
+        let alone = entry("urn:uuid:00000000-0000-0000-0000-000000000005", patient("q"));
+        has(
+            document(vec![alone]),
+            Severity::Error,
+            IssueCode::Informational,
+            "Bundle.entry[2]",
+            "Entry 'urn:uuid:00000000-0000-0000-0000-000000000005' isn't reachable by traversing links (forward or backward) from the Composition",
+        );
+    }
+
+    fn message(first: Value, more: Vec<Value>) -> Value {
+        let mut entries = vec![entry("urn:uuid:00000000-0000-0000-0000-000000000011", first)];
+        entries.extend(more);
+        json!({"resourceType": "Bundle", "type": "message", "timestamp": "2024-01-01T00:00:00Z", "entry": entries})
+    }
+
+    fn header(focus: &str) -> Value {
+        json!({"resourceType": "MessageHeader", "eventCoding": {"system": "http://example.org/events", "code": "e"},
+            "source": {"endpoint": "http://example.org/source"}, "focus": [{"reference": focus}]})
+    }
+
+    #[test]
+    fn validation_bundle_message() {
+        has(
+            message(patient("p"), vec![]),
+            Severity::Error,
+            IssueCode::Invalid,
+            "Bundle.entry[0].resource",
+            "The first entry in a message must be a MessageHeader",
+        );
+        lacks(message(header("urn:uuid:00000000-0000-0000-0000-000000000012"), vec![entry("urn:uuid:00000000-0000-0000-0000-000000000012", patient("p"))]), "must be a MessageHeader");
+    }
+
+    #[test]
+    fn bundle_bundle_entry_reverse_msg_and_orphan_message() {
+        let focus = entry("urn:uuid:00000000-0000-0000-0000-000000000012", patient("p"));
+        let backwards = entry("urn:uuid:00000000-0000-0000-0000-000000000013", observation_about("urn:uuid:00000000-0000-0000-0000-000000000012"));
+        let alone = entry("urn:uuid:00000000-0000-0000-0000-000000000014", patient("q"));
+        let bundle = message(header("urn:uuid:00000000-0000-0000-0000-000000000012"), vec![focus, backwards, alone]);
+        has(
+            bundle.clone(),
+            Severity::Information,
+            IssueCode::Informational,
+            "Bundle.entry[2]",
+            "Entry 'urn:uuid:00000000-0000-0000-0000-000000000013' isn't reachable by traversing forwards from the MessageHeader. Check that this is meant to be included (needed to process the message)",
+        );
+        has(
+            bundle,
+            Severity::Warning,
+            IssueCode::Informational,
+            "Bundle.entry[3]",
+            "Entry 'urn:uuid:00000000-0000-0000-0000-000000000014' isn't reachable by traversing links (forward or backward) from the MessageHeader, so its presence should be reviewed (is it needed to process the message?)",
+        );
+    }
+
 }
