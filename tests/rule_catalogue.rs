@@ -37,12 +37,52 @@ fn pattern(wording: &str) -> Option<Regex> {
 /// The string literals of a source file, placeholders (`{x}`) as any text.
 fn literals(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let literal = Regex::new(r#""((?:[^"\\]|\\.)*)""#).unwrap();
     let placeholder = Regex::new(r"\{[^{}]*\}").unwrap();
-    literal
-        .captures_iter(&text)
-        .map(|c| placeholder.replace_all(&c[1].replace("\\'", "'").replace("\\\"", "\""), "X").into_owned())
-        .collect()
+    rust_strings(&text).iter().map(|l| placeholder.replace_all(&l.replace("\\'", "'").replace("\\\"", "\""), "X").into_owned()).collect()
+}
+
+/// The string literals of Rust source, read token by token: comments,
+/// character literals (`'"'`) and raw strings would otherwise pair the
+/// wrong quotes and hide every literal after them.
+fn rust_strings(src: &str) -> Vec<String> {
+    let b = src.as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    let char_literal = Regex::new(r"^'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'])'").unwrap();
+    let raw_start = Regex::new(r#"^r(#*)""#).unwrap();
+    while i < b.len() {
+        let rest = &src[i..];
+        if rest.starts_with("//") {
+            i = rest.find('\n').map_or(b.len(), |j| i + j);
+        } else if rest.starts_with("/*") {
+            i = rest[2..].find("*/").map_or(b.len(), |j| i + 2 + j + 2);
+        } else if b[i] == b'r' && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) && raw_start.is_match(rest) {
+            let hashes = raw_start.captures(rest).unwrap()[1].len();
+            let end = format!("\"{}", "#".repeat(hashes));
+            let start = i + 2 + hashes;
+            let stop = src[start..].find(&end).map_or(b.len(), |j| start + j);
+            out.push(src[start..stop].to_owned());
+            i = stop + end.len();
+        } else if b[i] == b'\'' {
+            i += char_literal.find(rest).map_or(1, |m| m.len());
+        } else if b[i] == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            out.push(src[i + 1..j.min(b.len())].to_owned());
+            i = j + 1;
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out
+}
+
+#[test]
+fn literals_are_read_past_character_literals_and_raw_strings() {
+    let src = r##"let a = '"'; let b = "x\"y"; let c = r#"raw "q" here"#; // "comment"
+let d = '\''; let e = "after";"##;
+    assert_eq!(rust_strings(src), ["x\\\"y", "raw \"q\" here", "after"]);
 }
 
 #[test]

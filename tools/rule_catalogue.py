@@ -107,6 +107,41 @@ for run in conformance['runs']:
     for msg in run.get('ours', []):
         ours.add(msg.get('text', '').replace('\n', ' '))
 
+def rust_strings(src):
+    """The string literals of Rust source, read token by token: comments,
+    character literals ('"') and raw strings (r#"..."#) would otherwise
+    pair the wrong quotes and hide every literal after them."""
+    out, i, n = [], 0, len(src)
+    while i < n:
+        c = src[i]
+        if src.startswith('//', i):
+            j = src.find('\n', i)
+            i = n if j < 0 else j
+        elif src.startswith('/*', i):
+            j = src.find('*/', i + 2)
+            i = n if j < 0 else j + 2
+        elif c == 'r' and re.match(r'r#*"', src[i:i + 8]) and (i == 0 or not (src[i - 1].isalnum() or src[i - 1] == '_')):
+            hashes = len(re.match(r'r(#*)"', src[i:]).group(1))
+            end = '"' + '#' * hashes
+            start = i + 2 + hashes
+            j = src.find(end, start)
+            j = n if j < 0 else j
+            out.append(src[start:j])
+            i = j + len(end)
+        elif c == "'":
+            # A character literal ('a', '\'', '\u{..}') or a lifetime ('a).
+            m = re.match(r"'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'])'", src[i:])
+            i += len(m.group(0)) if m else 1
+        elif c == '"':
+            j = i + 1
+            while j < n and src[j] != '"':
+                j += 2 if src[j] == '\\' else 1
+            out.append(src[i + 1:j])
+            i = j + 1
+        else:
+            i += 1
+    return out
+
 # careplan's own wordings: every string literal of the validator's source,
 # its `{...}` placeholders standing for any text.
 CAREPLAN_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src')
@@ -117,8 +152,8 @@ for dirpath, _, files in os.walk(CAREPLAN_SRC):
     for f in files:
         if f.endswith('.rs'):
             rel = os.path.relpath(os.path.join(dirpath, f), os.path.join(CAREPLAN_SRC, '..'))
-            for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', open(os.path.join(dirpath, f), encoding='utf-8').read()):
-                text = m.group(1).replace("\\'", "'").replace('\\"', '"')
+            for raw in rust_strings(open(os.path.join(dirpath, f), encoding='utf-8').read()):
+                text = raw.replace("\\'", "'").replace('\\"', '"')
                 if len(text) >= 12:
                     literals.append((re.sub(r'\{[^{}]*\}', 'X', text), rel))
 

@@ -488,7 +488,7 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
         let nested = item.children_named("item").count();
         match item_type {
             "display" if nested > 0 => {
-                self.walk.error(item, IssueCode::Structure, format!("Items of type display should not have items - linkId {link_id} has {nested} item(s)"));
+                self.walk.error(item, IssueCode::Structure, format!("Items not of type DISPLAY should not have items - linkId {link_id}"));
             }
             "group" => {
                 self.scopes.push(item);
@@ -657,13 +657,13 @@ fn questionnaire_items(walk: &mut Walk<'_, '_>, container: &Node, order: &ItemOr
                 walk.error(
                     item,
                     IssueCode::BusinessRule,
-                    format!("Questions with an enableWhen must refer to a question that exists: no question with linkId '{question}' for item '{}'", item.child_text("linkId").unwrap_or("")),
+                    format!("Unable to find an item with the linkId '{question}' which is referenced in the enableWhen for '{}'", item.child_text("linkId").unwrap_or("")),
                 );
                 continue;
             };
             let item_at = order.place.get(&(item as *const Node)).map_or(0, |p| p.0);
             if std::ptr::eq(target, item) {
-                walk.error(item, IssueCode::BusinessRule, "Questions with an enableWhen cannot refer to themselves".into());
+                walk.error(item, IssueCode::BusinessRule, "Target for this question enableWhen can't reference itself".into());
             } else if target_at > item_at {
                 // In document order, an ancestor comes before its items.
                 walk.warn(item, IssueCode::BusinessRule, format!("The target of this enableWhen rule ({question}) comes after the question itself"));
@@ -724,6 +724,32 @@ mod tests {
     }
 
     const STRING_Q: &str = r#"{"item":[{"linkId":"q1","text":"Name","type":"string","required":true}]}"#;
+
+    /// The answer rules, worded as the reference words them:
+    /// QUESTIONNAIRE_QR_ITEM_STRING_MIN_LENGTH, _MAX_LENGTH, _REGEX,
+    /// _NOT_ATTACHMENT_MIMETYPE, _BAD_ATTACHMENT_LENGTH and Questionnaire_QR_Item_Display.
+    #[test]
+    fn answers_against_lengths_regexes_and_attachments() {
+        let ext = |url: &str, value: serde_json::Value| serde_json::json!({"url": format!("http://hl7.org/fhir/StructureDefinition/{url}"), "valueInteger": value});
+        let q = serde_json::json!({"item": [
+            {"linkId": "s", "type": "string", "maxLength": 3, "extension": [ext("minLength", 2.into()), {"url": "http://hl7.org/fhir/StructureDefinition/regex", "valueString": "[a-z]+"}]},
+            {"linkId": "a", "type": "attachment", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/mimeType", "valueCode": "image/png"}, {"url": "http://hl7.org/fhir/StructureDefinition/maxSize", "valueDecimal": 4}]},
+            {"linkId": "d", "type": "display", "text": "Note"}
+        ]})
+        .to_string();
+        assert_clean(&q, r#"{"item":[{"linkId":"s","answer":[{"valueString":"abc"}]},{"linkId":"a","answer":[{"valueAttachment":{"contentType":"image/png","data":"AAA="}}]}]}"#);
+        assert_error(&q, r#"{"item":[{"linkId":"s","answer":[{"valueString":"a"}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(string)", "The answer 'a' is shorter then the required minimum length of 2");
+        assert_error(&q, r#"{"item":[{"linkId":"s","answer":[{"valueString":"abcd"}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(string)", "The answer 'abcd' is longer then the allowed maximum length of 3");
+        assert_error(&q, r#"{"item":[{"linkId":"s","answer":[{"valueString":"AB"}]}]}"#, "QuestionnaireResponse.item[0].answer[0].value.ofType(string)", "The answer 'AB' does not conform to the required regex '[a-z]+'");
+        assert_error(&q, r#"{"item":[{"linkId":"a","answer":[{"valueAttachment":{"data":"AAA="}}]}]}"#, "QuestionnaireResponse.item[0].answer[0]", "A mime type is required for this answer");
+        assert_error(
+            &q,
+            r#"{"item":[{"linkId":"a","answer":[{"valueAttachment":{"contentType":"image/png","data":"AAAAAAAA"}}]}]}"#,
+            "QuestionnaireResponse.item[0].answer[0]",
+            "The attachment is too large (allowed = 4, found = 6)",
+        );
+        assert_error(&q, r#"{"item":[{"linkId":"d","item":[{"linkId":"s"}]}]}"#, "QuestionnaireResponse.item[0]", "Items not of type DISPLAY should not have items - linkId d");
+    }
 
     #[test]
     fn link_ids_must_exist() {
@@ -1024,8 +1050,8 @@ mod tests {
         assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m.contains("inner question")), "{e:#?}");
         let e = q(r#"[{"linkId":"a","type":"boolean","enableWhen":[{"question":"a","operator":"exists","answerBoolean":true}]},
             {"linkId":"b","type":"boolean","enableWhen":[{"question":"nowhere","operator":"exists","answerBoolean":true}]}]"#);
-        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m.contains("cannot refer to themselves")), "{e:#?}");
-        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[1]" && m.contains("no question with linkId 'nowhere'")), "{e:#?}");
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[0]" && m == "Target for this question enableWhen can't reference itself"), "{e:#?}");
+        assert!(e.iter().any(|(x, m)| x == "Questionnaire.item[1]" && m == "Unable to find an item with the linkId 'nowhere' which is referenced in the enableWhen for 'b'"), "{e:#?}");
         // A later target is a warning; a target in an enclosing group or earlier is fine.
         let json = r#"{"resourceType":"Questionnaire","status":"active","item":[{"linkId":"g","type":"group","item":[
             {"linkId":"x","type":"boolean","enableWhen":[{"question":"y","operator":"exists","answerBoolean":true}]},

@@ -235,19 +235,19 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     let len = text.chars().count() as i64;
     if let Some(min) = rules.int(EXT_MIN_LENGTH) {
         if len < min {
-            at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is shorter than the allowed minimum length of {min}"));
+            at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is shorter then the required minimum length of {min}"));
         }
     }
     if let Some(max) = rules.item.get("maxLength").and_then(Value::as_i64) {
         if len > max {
-            at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is longer than the allowed maximum length of {max}"));
+            at_value(walk, value, true, IssueCode::Invariant, format!("The answer '{text}' is longer then the allowed maximum length of {max}"));
         }
     }
     if let (Some(pattern), Some(Some(re))) = (rules.regex.map(brief), rules.compiled_regex.get()) {
         if !re.is_match(text) {
             let msg = match rules.string(EXT_ENTRY_FORMAT).map(brief) {
                 Some(ef) => format!("The answer '{text}' does not conform to the expected format '{ef}' (regex '{pattern}')"),
-                None => format!("The answer '{text}' does not match the regex '{pattern}'"),
+                None => format!("The answer '{text}' does not conform to the required regex '{pattern}'"),
             };
             at_value(walk, value, true, IssueCode::Invariant, msg);
         }
@@ -273,7 +273,7 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
 fn attachment(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     if !rules.all(EXT_MIME_TYPE).is_empty() {
         match value.child_text("contentType") {
-            None => walk.error(value, IssueCode::Required, "The attachment has no mime type, but the questionnaire restricts the mime types".into()),
+            None => walk.error(value, IssueCode::Required, "A mime type is required for this answer".into()),
             Some(mime) if !rules.mime_type_allowed(mime) => {
                 walk.error(value, IssueCode::Required, format!("The mime type {mime} is not valid for this answer (allowed = {})", rules.mime_types_shown));
             }
@@ -283,7 +283,7 @@ fn attachment(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     if let (Some(max), Some(data)) = (rules.int(EXT_MAX_SIZE), value.child_text("data")) {
         let size = super::datatypes::decoded_len(data) as i64;
         if max > 0 && size >= max {
-            walk.error(value, IssueCode::Required, format!("The attachment is {size} bytes, more than the maximum size of {max} bytes"));
+            walk.error(value, IssueCode::Required, format!("The attachment is too large (allowed = {max}, found = {size})"));
         }
     }
 }
@@ -373,10 +373,10 @@ fn quantity(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
     }
     if let Some(vs) = rules.string(EXT_UNIT_VALUESET) {
         if !plausible(vs) || walk.ctx.value_set(vs).is_none() {
-            at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set {} could not be found", brief(vs)));
+            at_value(walk, value, false, IssueCode::Invariant, format!("The unit value set '{}' could not be found", brief(vs)));
         } else if let Some(code) = value.child_text("code") {
             if matches!(walk.v.terminology.member(vs, value.child_text("system"), code), Membership::NotIn) {
-                at_value(walk, value, true, IssueCode::Invariant, format!("The value {} is not in the unit value set {}", node_quantity(value), brief(vs)));
+                at_value(walk, value, true, IssueCode::Invariant, format!("The value {} has a unit that is not in the unit value set '{}'", node_quantity(value), brief(vs)));
             }
         }
     }
