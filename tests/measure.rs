@@ -114,7 +114,7 @@ fn measure_scores_follow_the_scoring() {
     let good = issues_with(&[measure("proportion", groups.clone())], &report("summary", g(json!({"value": 0.5}))));
     assert!(rule_errors(&good).is_empty(), "{good:#?}");
     let missing = issues_with(&[measure("proportion", groups)], &report("summary", json!([{"population": [rpop("initial-population", 3)]}])));
-    assert!(has(&missing, Severity::Error, "MeasureReport.group[0]", "A measureScore is required when the Measure.scoring = proportion"), "{missing:#?}");
+    assert!(has(&missing, Severity::Error, "MeasureReport.group[0]", "A measureScore is required when the Measure.scoring=proportion"), "{missing:#?}");
 }
 
 #[test]

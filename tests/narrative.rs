@@ -146,3 +146,29 @@ fn document_stylesheets_resolve_in_the_bundle_or_are_the_fhir_one() {
     let found = issues(&document(&[]));
     assert!(has(&found, Severity::Error, "Bundle.entry[1]", "isn't reachable by traversing links"), "{found:#?}");
 }
+
+/// Language_XHTML_Lang_Missing1/2/3 and Language_XHTML_Lang_Different2: a
+/// resource with a language asks its narrative for both `lang` and
+/// `xml:lang`, on the root `div` (or on its first language section when it
+/// holds nothing else).
+fn with_root(lang: &str, attributes: &str) -> String {
+    format!(
+        r#"{{"resourceType":"Patient","id":"p1","language":"{lang}","text":{{"status":"additional","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"{attributes}>Hello</div>"}}}}"#
+    )
+}
+
+#[test]
+fn language_xhtml_lang_missing_and_different() {
+    let none = issues(&with_root("en", ""));
+    assert!(has(&none, Severity::Warning, "Patient", "the XHTML does not have an lang or an xml:lang tag (needs both"), "{none:#?}");
+    let no_lang = issues(&with_root("en", r#" xml:lang=\"en\""#));
+    assert!(has(&no_lang, Severity::Warning, "Patient", "the XHTML does not have a lang tag (needs both lang and xml:lang"), "{no_lang:#?}");
+    let no_xml_lang = issues(&with_root("en", r#" lang=\"en\""#));
+    assert!(has(&no_xml_lang, Severity::Warning, "Patient", "the XHTML does not have an xml:lang tag (needs both lang and xml:lang"), "{no_xml_lang:#?}");
+    let differs = issues(&with_root("en", r#" lang=\"en\" xml:lang=\"fr\""#));
+    assert!(has(&differs, Severity::Warning, "Patient", "Resource has a language (en), and the XHTML has an xml:lang (fr), but they differ"), "{differs:#?}");
+    let both = issues(&with_root("en", r#" lang=\"en\" xml:lang=\"en\""#));
+    assert!(none_containing(&both, "XHTML"), "{both:#?}");
+    // Sections only: the first one is asked.
+    assert!(none_containing(&issues(&patient(Some("en"), EN_DE)), "does not have"));
+}

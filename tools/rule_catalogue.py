@@ -171,6 +171,8 @@ def evidence(key):
 
 # Keys that cannot fire in careplan by its design, with why.
 BY_DESIGN = {
+    'TYPE_SPECIFIC_CHECKS_DT_BASE64_NO_WS_ERROR': 'R5 and later only: on R4 content the reference raises the warning (TYPE_SPECIFIC_CHECKS_DT_BASE64_NO_WS_WARNING), as careplan does',
+    'BUNDLE_BUNDLE_ENTRY_REVERSE_R5': 'R5 and later only: on R4 content the reference raises BUNDLE_BUNDLE_ENTRY_REVERSE_R4, as careplan does',
     'TYPE_SPECIFIC_CHECKS_DT_QTY_MIN_NO_UCUM_SVC': 'careplan always has the UCUM tables (the ucum-units crate), so a limit is never left unchecked for want of a UCUM service',
     'TYPE_SPECIFIC_CHECKS_DT_QTY_MAX_NO_UCUM_SVC': 'careplan always has the UCUM tables (the ucum-units crate), so a limit is never left unchecked for want of a UCUM service',
 }

@@ -246,12 +246,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             let (Some(system), Some(value)) = (coding.child_text("system"), coding.child_text("code")) else { continue };
             let Some((_, _, name)) = VITAL_SIGNS.iter().find(|(s, c, _)| *s == system && *c == value) else { continue };
             let url = format!("{}{name}", crate::context::CORE_SD_BASE);
-            let profile = self.ctx.structure(&url)?;
+            self.ctx.structure(&url)?;
             let system_name = if system == "http://loinc.org" { "LOINC" } else { "SNOMED CT" };
+            // VALIDATION_VAL_PROFILE_SIGNPOST_OBS, naming the vital sign as the reference does.
             self.inform(
                 node,
                 IssueCode::Informational,
-                format!("Validate Observation against the profile {} ({url}) which is required by the FHIR specification because the {system_name} code {value} was found", profile.title_or_name()),
+                format!("Validate Observation against the {} profile ({url}) which is required by the FHIR specification because the {system_name} code {value} was found", vital_sign_name(name)),
             );
             return Some(url);
         }
@@ -684,6 +685,8 @@ impl<'v, 'n> Walk<'v, 'n> {
         if !self.in_profile {
             match t.code.as_str() {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
+                // A CodeableConcept's codings are checked as the reference checks them, with its binding.
+                "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node),
                 "Attachment" => super::rules::datatypes::attachment(self, node),
                 _ => {}
             }
@@ -1062,6 +1065,22 @@ impl<'v, 'n> Walk<'v, 'n> {
             let expr = self.path.render();
             self.report(node, Issue::new(severity, code, expr, msg));
         }
+    }
+}
+
+/// What a vital signs profile is about, in the words of the reference's signpost.
+fn vital_sign_name(profile: &str) -> &'static str {
+    match profile {
+        "vitalspanel" => "Vital Signs Panel",
+        "resprate" => "Respiratory Rate",
+        "heartrate" => "Heart rate",
+        "oxygensat" => "Oxygen saturation",
+        "bodytemp" => "Body temperature",
+        "bodyheight" => "Body height",
+        "headcircum" => "Head circumference",
+        "bodyweight" => "Body weight",
+        "bmi" => "Body mass index",
+        _ => "Blood pressure systolic and diastolic",
     }
 }
 

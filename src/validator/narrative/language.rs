@@ -9,6 +9,16 @@ pub(crate) fn sections(root: &XElement) -> Vec<&str> {
     root.elements().filter_map(XElement::lang).collect()
 }
 
+/// Whether the root holds only language sections (elements with a
+/// language), besides whitespace, and at least something.
+pub(crate) fn only_sections(root: &XElement) -> bool {
+    !root.children.is_empty()
+        && root.children.iter().all(|c| match c {
+            XNode::Text(t) => t.trim().is_empty(),
+            XNode::Element(e) => e.lang().is_some(),
+        })
+}
+
 /// Sorted and without repeats, as messages list them: `de, en`.
 pub(crate) fn list(langs: &[&str]) -> String {
     let mut v: Vec<&str> = langs.to_vec();
@@ -24,19 +34,6 @@ pub(crate) fn has_content_outside_sections(root: &XElement) -> bool {
         XNode::Text(t) => !t.trim().is_empty(),
         XNode::Element(e) => e.lang().is_none() && (!e.text().is_empty() || e.name == "img"),
     })
-}
-
-/// The language the narrative says it is in: the root's own, or else the
-/// first section's when no section is in the resource's language.
-pub(crate) fn differing_lang<'a>(root: &'a XElement, resource_lang: &str) -> Option<&'a str> {
-    if let Some(l) = root.lang() {
-        return (l != resource_lang).then_some(l);
-    }
-    let secs = sections(root);
-    if secs.is_empty() || secs.contains(&resource_lang) {
-        return None;
-    }
-    secs.first().copied()
 }
 
 /// What a profile's `narrative-language-control` values demand of the

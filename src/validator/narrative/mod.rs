@@ -85,7 +85,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     }
                 }
                 if !allowed_element(local) {
-                    problems.push((IssueCode::Invalid, format!("Illegal element name in the XHTML ('{name}')")));
+                    problems.push((IssueCode::Invalid, format!("Invalid element name in the XHTML ('{name}')")));
                 }
                 for a in &attrs {
                     let key = std::str::from_utf8(a.key.as_ref()).unwrap_or_default();
@@ -94,7 +94,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     }
                     let event_handler = key.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on"));
                     if event_handler || !allowed_attribute(key) {
-                        problems.push((IssueCode::Invalid, format!("Illegal attribute name in the XHTML ('{key}' on '{name}')")));
+                        problems.push((IssueCode::Invalid, format!("Invalid attribute name in the XHTML ('{key}' on '{name}')")));
                     }
                     if key == "href" || key == "src" {
                         let v = String::from_utf8_lossy(&a.value).to_ascii_lowercase();
@@ -205,11 +205,38 @@ pub(super) fn controls(walk: &mut Walk<'_, '_>, text: &Node, def: &Element, prof
     }
 }
 
-/// A resource's language against its narrative's (reported at the resource).
+/// A resource's language against its narrative's `lang` and `xml:lang`
+/// (both asked for; on the root, or on the first language section when the
+/// root holds nothing else), reported at the resource.
 pub(super) fn resource_language(walk: &mut Walk<'_, '_>, resource: &Node) {
     let Some(lang) = resource.child_text("language") else { return };
     let Some(root) = resource.child("text").and_then(|t| t.child("div")).and_then(Node::text).and_then(dom::parse) else { return };
-    if let Some(other) = language::differing_lang(&root, lang) {
-        walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language ({lang}), and the XHTML has a lang ({other}), but they differ"));
+    let (mut l, mut xl) = (root.attribute("lang"), root.attribute("xml:lang"));
+    if l.is_none() && xl.is_none() && language::only_sections(&root) {
+        if let Some(first) = root.elements().find(|e| e.lang().is_some()) {
+            (l, xl) = (first.attribute("lang"), first.attribute("xml:lang"));
+        }
+    }
+    const SEE: &str = "see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues";
+    if l.is_none() && xl.is_none() {
+        // Language_XHTML_Lang_Missing1
+        walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language, but the XHTML does not have an lang or an xml:lang tag (needs both - {SEE})"));
+        return;
+    }
+    match l {
+        // Language_XHTML_Lang_Missing2
+        None => walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language, but the XHTML does not have a lang tag (needs both lang and xml:lang - {SEE})")),
+        // Language_XHTML_Lang_Different1
+        Some(other) if other != lang => walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language ({lang}), and the XHTML has a lang ({other}), but they differ")),
+        Some(_) => {}
+    }
+    match xl {
+        // Language_XHTML_Lang_Missing3
+        None => walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language, but the XHTML does not have an xml:lang tag (needs both lang and xml:lang - {SEE})")),
+        // Language_XHTML_Lang_Different2
+        Some(other) if other != lang && Some(other) != l => {
+            walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language ({lang}), and the XHTML has an xml:lang ({other}), but they differ"))
+        }
+        Some(_) => {}
     }
 }

@@ -50,6 +50,14 @@ pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: 
     }
 }
 
+/// A Coding on its own (the path points at it): an absolute system.
+pub(crate) fn coding(walk: &mut Walk<'_, '_>, node: &Node) {
+    if node.child_text("system").is_some_and(|s| !(s.starts_with("http:") || s.starts_with("https:") || s.starts_with("urn:"))) {
+        // Terminology_TX_System_Relative
+        walk.error(node, IssueCode::CodeInvalid, "Coding.system must be an absolute reference, not a local reference".into());
+    }
+}
+
 /// An Identifier (the path points at it).
 pub(crate) fn identifier(walk: &mut Walk<'_, '_>, node: &Node) {
     let system = node.child_text("system");
@@ -158,6 +166,18 @@ mod tests {
         has(json!({"resourceType": "Patient", "birthDate": "1492-10-12"}), Severity::Warning, "Patient.birthDate", "The value '1492-10-12' is outside the range of reasonable years - check for data entry error");
         let clean = issues(json!({"resourceType": "Patient", "birthDate": "1950-01-01", "name": [{"family": "Smith"}]}));
         assert!(clean.iter().all(|(s, ..)| *s != Severity::Error), "{clean:#?}");
+    }
+
+    #[test]
+    fn terminology_tx_system_relative() {
+        has(
+            json!({"resourceType": "Patient", "meta": {"tag": [{"system": "local-tags", "code": "t"}]}}),
+            Severity::Error,
+            "Patient.meta.tag[0]",
+            "Coding.system must be an absolute reference, not a local reference",
+        );
+        let fine = issues(json!({"resourceType": "Patient", "meta": {"tag": [{"system": "urn:oid:1.2.3", "code": "t"}]}}));
+        assert!(!fine.iter().any(|(_, _, e, _)| e == "Patient.meta.tag[0]"), "{fine:#?}");
     }
 
     #[test]

@@ -227,7 +227,7 @@ pub(super) fn check_measure_report(walk: &mut Walk<'_, '_>, node: &Node) {
         resolve(walk, canonical, "Measure")
     };
     let Some(measure) = measure else {
-        walk.warn(m, IssueCode::Required, format!("The Measure {canonical} could not be resolved, so no validation can be performed against the Measure"));
+        walk.warn(m, IssueCode::Required, format!("The Measure '{canonical}' could not be resolved, so no validation can be performed against the Measure"));
         return;
     };
     let scoring = measure
@@ -396,7 +396,7 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
             }
             Some(kind @ ("proportion" | "ratio" | "continuous-variable")) => {
                 let Some(score) = score else {
-                    self.walk.error(group, IssueCode::Required, format!("A measureScore is required when the Measure.scoring = {kind}"));
+                    self.walk.error(group, IssueCode::Required, format!("A measureScore is required when the Measure.scoring={kind}"));
                     return;
                 };
                 self.walk.path.push("measureScore", None);

@@ -61,7 +61,7 @@ fn derived_from(walk: &mut Walk<'_, '_>, node: &Node, url: &str, sp_type: Option
             walk.error(
                 node,
                 IssueCode::BusinessRule,
-                format!("The type {ours} is different to the type {theirs} in the derivedFrom SearchParameter {url}"),
+                format!("The type {ours} is different to the type {theirs} in the derivedFrom SearchParameter ({url})"),
             );
         }
     }
