@@ -175,3 +175,19 @@ fn measure_groups_and_populations_need_codes_when_there_are_several() {
     assert!(has(&issues, Severity::Warning, "Measure.group[0].population[0]", "should have a code when there is more than one population"), "{issues:#?}");
     assert!(has(&issues, Severity::Warning, "Measure.group[1]", "Measure Groups should have at least one population"), "{issues:#?}");
 }
+
+/// MEASURE_MR_GRP_UNK_CODE and MEASURE_MR_GRP_STRAT_MISSING_BY_CODE.
+#[test]
+fn groups_and_stratifiers_named_by_code() {
+    let code = |c: &str| json!({"coding": [{"system": "http://example.org/groups", "code": c}]});
+    let coded_group = json!([{"code": code("adults"), "population": [pop("initial-population")],
+        "stratifier": [{"id": "s1", "code": {"text": "age"}, "criteria": {"language": "text/cql", "expression": "L.Age"}}]},
+        {"code": code("elders"), "population": [pop("initial-population")]}]);
+    let m = measure("cohort", coded_group);
+    let unknown = report("summary", json!([{"code": code("children"), "population": [rpop("initial-population", 5)]}]));
+    let found = issues_with(&[m.clone()], &unknown);
+    assert!(has(&found, Severity::Error, "MeasureReport.group[0]", "The code 'children' for this group has no match in the measure definition"), "{found:#?}");
+    let no_strat = report("summary", json!([{"code": code("adults"), "population": [rpop("initial-population", 5)]}, {"code": code("elders"), "population": [rpop("initial-population", 1)]}]));
+    let found = issues_with(&[m], &no_strat);
+    assert!(has(&found, Severity::Error, "MeasureReport.group[0]", "The MeasureReport does not include a stratifier for the stratifier with code 'age' (id = 's1')"), "{found:#?}");
+}

@@ -295,7 +295,8 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
             match group.child("code") {
                 None => self.walk.error(group, IssueCode::BusinessRule, "Group should have a code that matches the group definition in the measure".into()),
                 Some(code) => match m_groups.iter().position(|mg| coded_match(code, mg.get("code"))) {
-                    None => self.walk.error(group, IssueCode::BusinessRule, "The code for this group has no match in the measure definition".into()),
+                    // MEASURE_MR_GRP_UNK_CODE
+                    None => self.walk.error(group, IssueCode::BusinessRule, format!("The code '{}' for this group has no match in the measure definition", display_node(code))),
                     Some(index) if seen.contains(&index) => {
                         self.walk.error(group, IssueCode::BusinessRule, "The code for this group is duplicated with another group".into())
                     }
@@ -486,7 +487,7 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
                 Some(code) => match m_strats.iter().position(|ms| stratifier_match(code, ms.get("code"))) {
                     None => self.walk.error(st, IssueCode::BusinessRule, "The code for this group stratifier has no match in the measure definition".into()),
                     Some(index) if seen.contains(&index) => {
-                        self.walk.error(st, IssueCode::BusinessRule, "The code for this group stratifier is duplicated with another stratifier".into())
+                        self.walk.error(st, IssueCode::BusinessRule, "The code for this group stratifier is duplicated with another group".into())
                     }
                     Some(index) => seen.push(index),
                 },
@@ -495,12 +496,13 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
         }
         for (index, ms) in m_strats.iter().enumerate() {
             if !seen.contains(&index) {
-                let id = str_of(ms, "id").map(|id| format!(" (id = '{id}')")).unwrap_or_default();
-                self.walk.error(
-                    group,
-                    IssueCode::BusinessRule,
-                    format!("The MeasureReport does not include a stratifier for the stratifier with code '{}'{id}", display_value(ms.get("code"))),
-                );
+                // MEASURE_MR_GRP_STRAT_MISSING_BY_CODE
+                let code = display_value(ms.get("code"));
+                let msg = match str_of(ms, "id") {
+                    Some(id) => format!("The MeasureReport does not include a stratifier for the stratifier with code '{code}' (id = '{id}')"),
+                    None => format!("The MeasureReport does not include a stratifier for the stratifier with code '{code}'"),
+                };
+                self.walk.error(group, IssueCode::BusinessRule, msg);
             }
         }
     }
