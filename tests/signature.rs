@@ -484,3 +484,24 @@ fn a_document_signature_leaves_out_id_and_meta() {
     let found = issues(&signed);
     assert!(mentions(&found, "The signature verified OK"), "{found:#?}");
 }
+
+#[test]
+fn a_failure_over_narrative_is_not_called_an_error() {
+    // careplan does not write XHTML again as the reference does, so it does
+    // not say a signature over narrative is wrong; it says it is not verified.
+    let mut b = bundle();
+    b["entry"][0]["resource"]["text"] = json!({"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>A thing</p></div>"});
+    let token = jws(&header(json!({})), b"something else", "");
+    let found = issues(&with_signature(b, json!({"data": data_of(&token)})));
+    assert!(!mentions(&found, "The signature did not verify"), "{found:#?}");
+    assert!(mentions(&found, "The content claims to have been signed by "), "{found:#?}");
+}
+
+#[test]
+fn a_signature_over_narrative_verifies() {
+    let mut b = bundle();
+    b["entry"][0]["resource"]["text"] = json!({"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>A thing</p></div>"});
+    let token = jws(&header(json!({})), &canonical(&b), "");
+    let found = issues(&with_signature(b, json!({"data": data_of(&token)})));
+    assert!(mentions(&found, "The signature verified OK"), "{found:#?}");
+}
