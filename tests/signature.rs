@@ -505,3 +505,22 @@ fn a_signature_over_narrative_verifies() {
     let found = issues(&with_signature(b, json!({"data": data_of(&token)})));
     assert!(mentions(&found, "The signature verified OK"), "{found:#?}");
 }
+
+#[test]
+fn a_signature_verifies_over_the_same_bundle_in_xml() {
+    // The canonical form is JSON whatever the input's format.
+    let mut b = bundle();
+    b["entry"][0]["resource"]["extension"] = json!([{"url": "http://example.org/weight", "valueDecimal": 1.50}]);
+    let text = b.to_string().replace("1.5}", "1.50}");
+    let content_value: Value = serde_json::from_str(&text).unwrap();
+    let mut content = serde_json::to_string(&sorted(&content_value)).unwrap();
+    content = content.replace("1.5}", "1.50}");
+    let token = jws(&header(json!({})), content.as_bytes(), "");
+    let signed = with_signature(content_value, json!({"data": data_of(&token)}));
+    let json_text = signed.to_string().replace("1.5}", "1.50}");
+    let as_json = validator().validate_bytes(json_text.as_bytes(), Some(Format::Json));
+    assert!(mentions(&as_json, "The signature verified OK"), "{as_json:#?}");
+    let xml = careplan::render::xml::resource_to_xml(&signed, validator().context());
+    let as_xml = validator().validate_bytes(xml.replace("value=\"1.5\"", "value=\"1.50\"").as_bytes(), Some(Format::Xml));
+    assert!(mentions(&as_xml, "The signature verified OK"), "{as_xml:#?}");
+}
