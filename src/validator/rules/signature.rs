@@ -532,7 +532,7 @@ fn java_decimal(text: &str) -> String {
     if exponent == 0 && !body.contains(['e', 'E']) {
         let digits = format!("{int}{frac}");
         let unscaled = digits.trim_start_matches('0');
-        let adjusted = unscaled.len() as i64 - 1 - frac.len() as i64;
+        let adjusted = (unscaled.len() as i64 - 1).saturating_sub(frac.len() as i64);
         if adjusted >= -6 || unscaled.is_empty() {
             return text.trim_start_matches('+').to_string();
         }
@@ -540,8 +540,8 @@ fn java_decimal(text: &str) -> String {
     let digits = format!("{int}{frac}");
     let unscaled = digits.trim_start_matches('0');
     let unscaled = if unscaled.is_empty() { "0" } else { unscaled };
-    let scale = frac.len() as i64 - exponent;
-    let adjusted = unscaled.len() as i64 - 1 - scale;
+    let scale = (frac.len() as i64).saturating_sub(exponent);
+    let adjusted = (unscaled.len() as i64 - 1).saturating_sub(scale);
     let sign = if negative { "-" } else { "" };
     if scale >= 0 && adjusted >= -6 {
         // Plain notation.
@@ -731,7 +731,7 @@ fn names_from_certificate(cert: &X509Certificate<'_>) -> Vec<String> {
                 GeneralName::URI(u) => names.push(u.to_string()),
                 GeneralName::OtherName(oid, value) => {
                     names.push(oid.to_id_string());
-                    if let Some(s) = inner_string(value) {
+                    if let Some(s) = inner_string(value, 4) {
                         names.push(s.trim().to_string());
                     }
                 }
@@ -748,13 +748,17 @@ fn names_from_certificate(cert: &X509Certificate<'_>) -> Vec<String> {
     unique
 }
 
-/// The string an other name holds: `[0] { STRING }`, possibly wrapped again.
-fn inner_string(value: &[u8]) -> Option<String> {
+/// The string an other name holds: `[0] { STRING }`, possibly wrapped again
+/// (looked into `depth` levels deep at most).
+fn inner_string(value: &[u8], depth: usize) -> Option<String> {
+    if depth == 0 {
+        return None;
+    }
     let (_, any) = x509_parser::der_parser::asn1_rs::Any::from_der(value).ok()?;
     let data = any.data;
     if let Ok((_, inner)) = x509_parser::der_parser::asn1_rs::Any::from_der(data) {
         if inner.header.is_contextspecific() || inner.header.is_constructed() {
-            return inner_string(data);
+            return inner_string(data, depth - 1);
         }
         return std::str::from_utf8(inner.data).ok().map(str::to_string);
     }
@@ -875,6 +879,9 @@ mod tests {
         assert_eq!(java_decimal("0.0000001"), "1E-7");
         assert_eq!(java_decimal("1e3"), "1E+3");
         assert_eq!(java_decimal("1.5e1"), "15");
+        // Exponents at the ends of i64 do not overflow.
+        java_decimal("1e-9223372036854775808");
+        java_decimal("1e9223372036854775807");
     }
 
     #[test]
