@@ -11,17 +11,31 @@ use std::sync::Arc;
 
 /// A resource node as FHIR JSON.
 pub fn resource_to_json(node: &Node, ctx: &Context) -> Value {
+    resource(node, ctx, false)
+}
+
+/// Marks a number kept in its lexical form by `resource_to_json_exact`.
+pub const EXACT_NUMBER: char = '\u{E000}';
+
+/// As `resource_to_json`, but every number keeps its lexical form (`1.50`
+/// stays `1.50`): it is a string starting with `EXACT_NUMBER`. For writers
+/// that must reproduce the instance's numbers exactly (signature canonical forms).
+pub fn resource_to_json_exact(node: &Node, ctx: &Context) -> Value {
+    resource(node, ctx, true)
+}
+
+fn resource(node: &Node, ctx: &Context, exact: bool) -> Value {
     let type_name = node.resource_type.as_deref().unwrap_or(node.name.as_str());
     let mut obj = Map::new();
     obj.insert("resourceType".into(), Value::String(type_name.to_string()));
     let sd = ctx.type_definition(type_name);
-    fill(&mut obj, node, sd.as_ref().map(|s| (s, 0)), ctx);
+    fill(&mut obj, node, sd.as_ref().map(|s| (s, 0)), ctx, exact);
     Value::Object(obj)
 }
 
 type Scope<'a> = Option<(&'a Arc<StructureDef>, usize)>;
 
-fn fill(obj: &mut Map<String, Value>, node: &Node, scope: Scope<'_>, ctx: &Context) {
+fn fill(obj: &mut Map<String, Value>, node: &Node, scope: Scope<'_>, ctx: &Context, exact: bool) {
     // Group children by name, keeping first-appearance order, in one pass
     // (an element may have very many differently named children).
     let mut groups: Vec<(&str, Vec<&Node>)> = Vec::new();
@@ -43,7 +57,7 @@ fn fill(obj: &mut Map<String, Value>, node: &Node, scope: Scope<'_>, ctx: &Conte
         let mut values = Vec::new();
         let mut shadows = Vec::new();
         for item in &items {
-            let (v, shadow) = item_to_json(item, def.as_ref().map(|(sd, d, _)| (*sd, *d)), type_code.as_deref(), ctx);
+            let (v, shadow) = item_to_json(item, def.as_ref().map(|(sd, d, _)| (*sd, *d)), type_code.as_deref(), ctx, exact);
             values.push(v);
             shadows.push(shadow);
         }
@@ -69,16 +83,19 @@ fn fill(obj: &mut Map<String, Value>, node: &Node, scope: Scope<'_>, ctx: &Conte
 
 /// One element: its JSON value, and for a primitive, the `_name` object
 /// holding its id and extensions.
-fn item_to_json(item: &Node, def: Scope<'_>, type_code: Option<&str>, ctx: &Context) -> (Value, Option<Map<String, Value>>) {
+fn item_to_json(item: &Node, def: Scope<'_>, type_code: Option<&str>, ctx: &Context, exact: bool) -> (Value, Option<Map<String, Value>>) {
     if item.resource_type.is_some() {
-        return (resource_to_json(item, ctx), None);
+        return (resource(item, ctx, exact), None);
     }
     if let Some(v) = &item.value {
-        let json = primitive_json(&v.text, v.kind, type_code);
+        let mut json = primitive_json(&v.text, v.kind, type_code);
+        if exact && json.is_number() {
+            json = Value::String(format!("{EXACT_NUMBER}{}", v.text));
+        }
         let shadow = (!item.children.is_empty()).then(|| {
             let mut m = Map::new();
             let prim_sd = type_code.and_then(|t| ctx.type_definition(t));
-            fill(&mut m, item, prim_sd.as_ref().map(|s| (s, 0)), ctx);
+            fill(&mut m, item, prim_sd.as_ref().map(|s| (s, 0)), ctx, exact);
             m
         });
         return (json, shadow);
@@ -93,7 +110,7 @@ fn item_to_json(item: &Node, def: Scope<'_>, type_code: Option<&str>, ctx: &Cont
         }
         _ => type_code.and_then(|t| ctx.type_definition(t)).map(|s| (s, 0)),
     };
-    fill(&mut m, item, child_scope.as_ref().map(|(s, i)| (s, *i)), ctx);
+    fill(&mut m, item, child_scope.as_ref().map(|(s, i)| (s, *i)), ctx, exact);
     if is_primitive {
         (Value::Null, Some(m))
     } else {

@@ -23,6 +23,7 @@ mod questionnaire_item_rules;
 mod resource;
 pub(super) mod quantity;
 mod search_parameter;
+mod signature;
 pub mod string_content;
 mod value_set;
 
@@ -40,6 +41,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "CodeSystem" => code_system::check_code_system(self, node),
             "ValueSet" => value_set::check_value_set(self, node),
             "ConceptMap" => concept_map::check_concept_map(self, node),
+            "Bundle" => signature::check_bundle_signature(self, node),
             _ => {}
         }
     }
