@@ -59,6 +59,14 @@ pub struct Context {
     /// What the definitions were loaded from (package ids, `--ig` folders
     /// and files), in order, for messages that say where careplan looked.
     sources: Vec<String>,
+    /// CodeSystem identifier values (OIDs and others) → the canonicals
+    /// (`url|version`, or `url`) of the CodeSystems that carry them; read
+    /// once, on first use.
+    code_system_identifiers: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<String>>>,
+    /// Each url's last path segment → the urls that end with it: a relative
+    /// canonical (`Library/x`) is found among a few, not by reading every
+    /// url per look-up (the twenty-fourth pass's P6).
+    by_last_segment: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -102,6 +110,8 @@ impl Context {
     /// Registers a resource. A later registration of the same url and
     /// version wins, so implementation guides can override what they load after.
     pub fn add(&mut self, entry: Entry) {
+        self.code_system_identifiers = std::sync::OnceLock::new();
+        self.by_last_segment = std::sync::OnceLock::new();
         let list = self.by_url.entry(entry.url.clone()).or_default();
         list.retain(|e| e.version != entry.version);
         list.push(entry);
@@ -174,12 +184,20 @@ impl Context {
             // the one definition whose url ends with it.
             None if !url.contains(':') && url.contains('/') => {
                 let suffix = format!("/{url}");
-                let mut found = self.by_url.iter().filter(|(u, _)| u.ends_with(&suffix));
-                let (_, list) = found.next()?;
+                let index = self.by_last_segment.get_or_init(|| {
+                    let mut index: rustc_hash::FxHashMap<String, Vec<String>> = rustc_hash::FxHashMap::default();
+                    for u in self.by_url.keys() {
+                        index.entry(u.rsplit('/').next().unwrap_or(u).to_owned()).or_default().push(u.clone());
+                    }
+                    index
+                });
+                let last = url.rsplit('/').next().unwrap_or(url);
+                let mut found = index.get(last).into_iter().flatten().filter(|u| u.ends_with(&suffix));
+                let only = found.next()?;
                 if found.next().is_some() {
                     return None;
                 }
-                list
+                self.by_url.get(only.as_str())?
             }
             None => return None,
         };
@@ -191,6 +209,34 @@ impl Context {
                 .find(|e| e.version.as_deref() == Some(v))
                 .or_else(|| list.iter().rev().find(|e| e.version.as_deref().is_some_and(|ev| ev.starts_with(v)))),
         }
+    }
+
+    /// The CodeSystems (by canonical, `url|version` where they have a
+    /// version) whose identifiers include `value`.
+    pub fn code_systems_identified_by(&self, value: &str) -> &[String] {
+        let index = self.code_system_identifiers.get_or_init(|| {
+            let mut index: rustc_hash::FxHashMap<String, Vec<String>> = rustc_hash::FxHashMap::default();
+            let canonicals: Vec<String> =
+                self.entries().filter(|e| e.resource_type == "CodeSystem").map(|e| e.version.as_ref().map_or_else(|| e.url.clone(), |v| format!("{}|{v}", e.url))).collect();
+            for canonical in canonicals {
+                let Some(cs) = self.resource_json(&canonical) else { continue };
+                let identifiers = match cs.get("identifier") {
+                    Some(Value::Array(a)) => a.iter().collect::<Vec<_>>(),
+                    Some(one @ Value::Object(_)) => vec![one],
+                    _ => continue,
+                };
+                for id in identifiers {
+                    if let Some(v) = id.get("value").and_then(Value::as_str) {
+                        let list = index.entry(v.to_owned()).or_default();
+                        if !list.contains(&canonical) {
+                            list.push(canonical.clone());
+                        }
+                    }
+                }
+            }
+            index
+        });
+        index.get(value).map_or(&[], Vec::as_slice)
     }
 
     /// Every entry, this context's own first, then the parent's it does not shadow.

@@ -291,6 +291,16 @@ impl Terminology {
         if let Some(hit) = self.indexes.read().get(system) {
             return hit.clone();
         }
+        // A name that resolves under another form (a partial version, `|0`
+        // for `|01`) is the index of that exact canonical, built once (the
+        // twenty-fourth pass's P5).
+        if !self.keeps(system) {
+            if let Some(exact) = self.ctx.entry(system).map(|e| e.version.as_ref().map_or_else(|| e.url.clone(), |v| format!("{}|{v}", e.url))) {
+                if exact != system && self.keeps(&exact) {
+                    return self.code_index(&exact);
+                }
+            }
+        }
         let built = self.ctx.code_system(system).map(|cs| Arc::new(CodeIndex::build(&cs)));
         if self.keeps(system) {
             self.indexes.write().insert(system.to_string(), built.clone());

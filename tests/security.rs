@@ -739,3 +739,6 @@ mod sixteenth_pass_findings;
 // The twenty-third pass (docs/security/redteam-twenty-third-pass-2026-12-06.md): o1_…, o2_….
 #[path = "security/twenty_third_pass_findings.rs"]
 mod twenty_third_pass_findings;
+// The twenty-fourth pass (docs/security/redteam-twenty-fourth-pass-2026-12-06.md): p1_…, p2_….
+#[path = "security/twenty_fourth_pass_findings.rs"]
+mod twenty_fourth_pass_findings;

@@ -643,7 +643,7 @@ fn concept_rules(
                 walk.warn(
                     designation,
                     IssueCode::BusinessRule,
-                    format!("The designation '{value}' has no use and no language, so is not differentiated from the base display ('{display}')"),
+                    format!("The designation '{}' has no use and no language, so is not differentiated from the base display ('{}')", quoted(value), quoted(display)),
                 );
             }
             (Some(lang), None) => designation_same_language(walk, designation, value, display, lang),
@@ -659,7 +659,7 @@ fn designation_same_language(walk: &mut Walk<'_, '_>, designation: &Node, value:
     walk.warn(
         designation,
         IssueCode::BusinessRule,
-        format!("The designation '{value}' has no use and is in the same language ('{lang}'), so is not differentiated from the base display ('{display}')"),
+        format!("The designation '{}' has no use and is in the same language ('{lang}'), so is not differentiated from the base display ('{}')", quoted(value), quoted(display)),
     );
 }
 
@@ -723,6 +723,12 @@ fn property_value(
             );
         }
     }
+}
+
+/// Text of the input as a message quotes it: a concept's display may be a
+/// megabyte, quoted for each of its designations.
+fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::issue::shortened(text, 200, "…")
 }
 
 /// `valueDateTime` → `dateTime`, `valueCoding` → `Coding` (the one

@@ -34,6 +34,28 @@ struct SystemRef {
     version: Option<String>,
     /// The CodeSystem, when loaded and its codes can be checked.
     cs: Option<Arc<Value>>,
+    /// Its codes and their displays, gathered once on first use: a map may
+    /// name thousands of codes of a large system (the twenty-fourth pass's P3).
+    concepts: std::cell::OnceCell<FxHashMap<String, Vec<String>>>,
+}
+
+impl SystemRef {
+    fn displays_of(&self, code: &str) -> Option<&Vec<String>> {
+        let concepts = self.concepts.get_or_init(|| {
+            let mut out = FxHashMap::default();
+            fn gather(concepts: Option<&Value>, out: &mut FxHashMap<String, Vec<String>>) {
+                for c in concepts.and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(code) = c.get("code").and_then(Value::as_str) {
+                        out.entry(code.to_owned()).or_insert_with(|| displays(c));
+                    }
+                    gather(c.get("concept"), out);
+                }
+            }
+            gather(self.cs.as_deref().and_then(|cs| cs.get("concept")), &mut out);
+            out
+        });
+        concepts.get(code)
+    }
 }
 
 /// A code whose system cannot be checked here, to check against its side's
@@ -122,7 +144,7 @@ fn scope(walk: &mut Walk<'_, '_>, cm: &Node, name: &str) -> Option<Scope> {
 fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Option<&Scope>, target_scope: Option<&Scope>, batch: &mut Vec<Pending<'n>>) {
     let source = group_system(walk, group, Side::Source, source_scope);
     let target = group_system(walk, group, Side::Target, target_scope);
-    let mut relationships: FxHashMap<String, String> = FxHashMap::default();
+    let mut relationships: FxHashMap<&'n str, Relationships<'n>> = FxHashMap::default();
     for (i, element) in group.children_named("element").enumerate() {
         walk.path.push("element", Some(i));
         let code = element.child("code");
@@ -225,7 +247,7 @@ fn group_system(walk: &mut Walk<'_, '_>, group: &Node, side: Side, scope: Option
         }
     }
     walk.path.pop();
-    Some(SystemRef { url, version, cs })
+    Some(SystemRef { url, version, cs, concepts: std::cell::OnceCell::new() })
 }
 
 /// A source or target code: a code of its system (an error when the system
@@ -247,10 +269,10 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
     };
     let complete = cs.get("content").and_then(Value::as_str) == Some("complete");
     let versioned = versioned_url(cs);
-    let concept = find_concept(cs.get("concept"), code);
-    let Some(concept) = concept else {
+    let Some(displays) = system.displays_of(code) else {
         // Packages can carry several versions of a system; a code any of them defines is known.
-        if walk.ctx.versions(&system.url).into_iter().flatten().any(|v| walk.ctx.resource_json(&format!("{}|{v}", system.url)).is_some_and(|o| find_concept(o.get("concept"), code).is_some())) {
+        let terminology = walk.v.terminology();
+        if walk.ctx.versions(&system.url).into_iter().flatten().any(|v| terminology.code_index(&format!("{}|{v}", system.url)).is_some_and(|ix| ix.contains(code))) {
             return;
         }
         let msg = match side {
@@ -267,7 +289,6 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
         return;
     };
     if let Some(display) = owner.child_text("display") {
-        let displays = displays(concept);
         if !displays.iter().any(|d| d.to_lowercase() == display.to_lowercase()) {
             let list = displays.iter().map(|d| format!("'{d}'")).collect::<Vec<_>>().join(", ");
             let msg = match side {
@@ -314,50 +335,48 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
 
 /// The same source code mapped twice: to nothing (an `unmatched` target
 /// without a code) and to codes, or to one code twice.
-fn duplicate_targets(walk: &mut Walk<'_, '_>, tgt: &Node, source: Option<&str>, seen: &mut FxHashMap<String, String>) {
+/// The equivalences seen from one source code: to no target, and to each target.
+#[derive(Default)]
+struct Relationships<'n> {
+    alone: Option<&'n str>,
+    to: FxHashMap<&'n str, &'n str>,
+}
+
+/// A target's relationship against those given before for the same source
+/// code. Keys and messages borrow the codes: a code may be a megabyte, and
+/// a map thousands of targets (the twenty-fourth pass's P4).
+fn duplicate_targets<'n>(walk: &mut Walk<'_, '_>, tgt: &'n Node, source: Option<&'n str>, seen: &mut FxHashMap<&'n str, Relationships<'n>>) {
     let (Some(source), Some(reln)) = (source, tgt.child_text("equivalence")) else { return };
     let target = tgt.child_text("code");
-    let shown = target.unwrap_or("--");
-    // The reference keys a source alone as-is and a pair as `|source|target|`.
-    let pair_key = |t: &str| format!("|{source}|{t}|");
+    let quoted = |text: &str| crate::issue::shortened(text, 200, "…").into_owned();
+    let shown = || quoted(target.unwrap_or("--"));
     // CONCEPTMAP_GROUP_TARGET_DUPLICATION (the reference leaves {2} unfilled)
-    let duplication = format!("A {{2}} relationship has already been defined from the code {source} to the code {shown}");
+    let duplication = || format!("A {{2}} relationship has already been defined from the code {} to the code {}", quoted(source), shown());
     // CONCEPTMAP_GROUP_TARGET_DUPLICATION_DIFFERENT
-    let different = |earlier: &str| format!("A {reln} relationship has already been defined from the code {source} to the code {shown}, but this defines a new relationship {earlier}");
+    let different = |earlier: &str| {
+        format!("A {} relationship has already been defined from the code {} to the code {}, but this defines a new relationship {}", quoted(reln), quoted(source), shown(), quoted(earlier))
+    };
+    let known = seen.entry(source).or_default();
     match target {
-        None => match seen.get(source).cloned() {
-            None => {
-                seen.insert(source.to_owned(), reln.to_owned());
-            }
-            Some(earlier) if earlier == reln => walk.warn(tgt, IssueCode::BusinessRule, duplication),
-            Some(earlier) => walk.warn(tgt, IssueCode::BusinessRule, different(&earlier)),
+        None => match known.alone {
+            None => known.alone = Some(reln),
+            Some(earlier) if earlier == reln => walk.warn(tgt, IssueCode::BusinessRule, duplication()),
+            Some(earlier) => walk.warn(tgt, IssueCode::BusinessRule, different(earlier)),
         },
         Some(t) => {
-            if let Some(earlier) = seen.get(source).cloned() {
-                walk.warn(tgt, IssueCode::BusinessRule, different(&earlier));
+            if let Some(earlier) = known.alone {
+                walk.warn(tgt, IssueCode::BusinessRule, different(earlier));
             }
-            match seen.get(&pair_key(t)).cloned() {
+            match known.to.get(t).copied() {
                 // As the reference has it: the same relationship again is reported as "different", a different one as a duplicate.
-                Some(earlier) if earlier == reln => walk.warn(tgt, IssueCode::BusinessRule, different(&earlier)),
-                Some(_) => walk.warn(tgt, IssueCode::BusinessRule, duplication),
+                Some(earlier) if earlier == reln => walk.warn(tgt, IssueCode::BusinessRule, different(earlier)),
+                Some(_) => walk.warn(tgt, IssueCode::BusinessRule, duplication()),
                 None => {
-                    seen.insert(pair_key(t), reln.to_owned());
+                    known.to.insert(t, reln);
                 }
             }
         }
     }
-}
-
-fn find_concept<'a>(concepts: Option<&'a Value>, code: &str) -> Option<&'a Value> {
-    for c in concepts.and_then(Value::as_array).into_iter().flatten() {
-        if c.get("code").and_then(Value::as_str) == Some(code) {
-            return Some(c);
-        }
-        if let Some(found) = find_concept(c.get("concept"), code) {
-            return Some(found);
-        }
-    }
-    None
 }
 
 /// A concept's display, then its designations' values, each once.

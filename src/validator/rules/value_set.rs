@@ -341,28 +341,20 @@ fn contained_system(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node, system: 
 /// (a fragment points at the full system, which may live under the OID:
 /// v2-0005 and CDC race and ethnicity), so only complete ones are named.
 fn wrong_oid(walk: &mut Walk<'_, '_>, include: &Node, system: &str) {
+    // Looked up in the context's index of identifiers, not by reading every
+    // CodeSystem per include (the twenty-fourth pass's P1).
+    let canonicals: Vec<String> = walk.ctx.code_systems_identified_by(system).to_vec();
     let mut matches: Vec<String> = Vec::new();
     let mut incomplete = false;
-    let entries: Vec<String> = walk.ctx.entries().filter(|e| e.resource_type == "CodeSystem").map(|e| match &e.version {
-        Some(v) => format!("{}|{v}", e.url),
-        None => e.url.clone(),
-    }).collect();
-    for canonical in entries {
-        let Some(cs) = walk.ctx.resource_json(&canonical) else { continue };
-        let identifiers = match cs.get("identifier") {
-            Some(Value::Array(a)) => a.clone(),
-            Some(one @ Value::Object(_)) => vec![one.clone()],
-            _ => continue,
+    for canonical in &canonicals {
+        let Some(cs) = walk.ctx.resource_json(canonical) else { continue };
+        incomplete |= cs.get("content").and_then(Value::as_str) != Some("complete");
+        let url = cs.get("url").and_then(Value::as_str).unwrap_or("").to_owned();
+        let versioned = match cs.get("version").and_then(Value::as_str) {
+            Some(v) => format!("{url}|{v}"),
+            None => url.clone(),
         };
-        if identifiers.iter().any(|i| i.get("value").and_then(Value::as_str) == Some(system)) {
-            incomplete |= cs.get("content").and_then(Value::as_str) != Some("complete");
-            let url = cs.get("url").and_then(Value::as_str).unwrap_or("").to_owned();
-            let versioned = match cs.get("version").and_then(Value::as_str) {
-                Some(v) => format!("{url}|{v}"),
-                None => url.clone(),
-            };
-            matches.push(if matches.is_empty() { url } else { versioned });
-        }
+        matches.push(if matches.is_empty() { url } else { versioned });
     }
     if incomplete {
         return;
@@ -371,28 +363,12 @@ fn wrong_oid(walk: &mut Walk<'_, '_>, include: &Node, system: &str) {
         0 => {}
         // VALUESET_INCLUDE_WRONG_CS_OID
         1 => walk.error(include, IssueCode::Invalid, format!("It is not valid to refer to a CodeSystem by an identifier like this '{system}' - use '{}'", matches[0])),
-        _ => {
-            // VALUESET_INCLUDE_WRONG_CS_OID_PLURAL (versioned urls)
-            let ids: Vec<String> = walk
-                .ctx
-                .entries()
-                .filter(|e| e.resource_type == "CodeSystem")
-                .filter_map(|e| {
-                    let canonical = match &e.version {
-                        Some(v) => format!("{}|{v}", e.url),
-                        None => e.url.clone(),
-                    };
-                    let cs = walk.ctx.resource_json(&canonical)?;
-                    let ids = cs.get("identifier").and_then(Value::as_array)?;
-                    ids.iter().any(|i| i.get("value").and_then(Value::as_str) == Some(system)).then_some(canonical)
-                })
-                .collect();
-            walk.error(
-                include,
-                IssueCode::Invalid,
-                format!("It is not valid to refer to a CodeSystem by an identifier like this '{system}', and the identifier matches to multiple CodeSystem resources ({})", ids.join(",")),
-            );
-        }
+        // VALUESET_INCLUDE_WRONG_CS_OID_PLURAL (versioned urls)
+        _ => walk.error(
+            include,
+            IssueCode::Invalid,
+            format!("It is not valid to refer to a CodeSystem by an identifier like this '{system}', and the identifier matches to multiple CodeSystem resources ({})", canonicals.join(",")),
+        ),
     }
 }
 
@@ -813,14 +789,14 @@ fn check_expansion(walk: &mut Walk<'_, '_>, expansion: &Node) {
         walk.inform(expansion, IssueCode::BusinessRule, "This expansion has no identifier. Identifiers are recommended to help with audit and traceability".into());
     }
     let mut count = 0usize;
-    let mut unversioned: Vec<String> = Vec::new();
-    fn gather(node: &Node, count: &mut usize, unversioned: &mut Vec<String>) {
+    // Each system once, in order of first use: an expansion may name
+    // thousands (the twenty-fourth pass's P2).
+    let mut unversioned: indexmap::IndexSet<&str> = indexmap::IndexSet::new();
+    fn gather<'n>(node: &'n Node, count: &mut usize, unversioned: &mut indexmap::IndexSet<&'n str>) {
         for contains in node.children_named("contains") {
             *count += 1;
             if let (Some(system), None) = (contains.child_text("system"), contains.child("version")) {
-                if !unversioned.iter().any(|s| s == system) {
-                    unversioned.push(system.to_owned());
-                }
+                unversioned.insert(system);
             }
             gather(contains, count, unversioned);
         }
@@ -836,17 +812,23 @@ fn check_expansion(walk: &mut Walk<'_, '_>, expansion: &Node) {
         }
     }
 
-    let used: Vec<&str> = parameters
+    // The versions `used-codesystem` gives each system (`system|version`).
+    let mut used: rustc_hash::FxHashMap<&str, Vec<&str>> = rustc_hash::FxHashMap::default();
+    for value in parameters
         .iter()
         .filter(|p| p.child_text("name") == Some("used-codesystem"))
         .filter_map(|p| p.children.iter().find(|c| c.name.starts_with("value")).and_then(Node::text))
-        .collect();
+    {
+        if let Some((system, _)) = value.rsplit_once('|') {
+            let versions = used.entry(system).or_default();
+            if !versions.contains(&value) && versions.len() < 2 {
+                versions.push(value);
+            }
+        }
+    }
     for system in unversioned {
-        let prefix = format!("{system}|");
-        let mut matches: Vec<&str> = used.iter().copied().filter(|u| u.starts_with(&prefix)).collect();
-        matches.sort();
-        matches.dedup();
-        match matches.len() {
+        let matches = used.get(system).map_or(0, Vec::len);
+        match matches {
             0 => {
                 // VALUESET_EXPANSION_PARAMETER_SYSTEM_NEEDED
                 walk.warn(
