@@ -50,11 +50,25 @@ pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: 
     }
 }
 
-/// A Coding on its own (the path points at it): an absolute system.
+/// A Coding on its own (the path points at it): a system for its code, an
+/// absolute one, and `http:` where the system is known by that.
 pub(crate) fn coding(walk: &mut Walk<'_, '_>, node: &Node) {
-    if node.child_text("system").is_some_and(|s| !(s.starts_with("http:") || s.starts_with("https:") || s.starts_with("urn:"))) {
+    let system = node.child_text("system");
+    if system.is_none() && node.child_text("code").is_some() {
+        // TERMINOLOGY_TX_SYSTEM_NO_CODE
+        walk.warn(node, IssueCode::CodeInvalid, "A code with no system has no defined meaning, and it cannot be validated. A system should be provided".into());
+    }
+    let Some(system) = system else { return };
+    if !(system.starts_with("http:") || system.starts_with("https:") || system.starts_with("urn:")) {
         // Terminology_TX_System_Relative
         walk.error(node, IssueCode::CodeInvalid, "Coding.system must be an absolute reference, not a local reference".into());
+    }
+    if let Some(rest) = system.strip_prefix("https:").filter(|r| !r.is_empty()) {
+        const KNOWN_AS_HTTP: &[&str] = &["https://loinc.org", "https://unitsofmeasure.org", "https://snomed.info/sct", "https://www.nlm.nih.gov/research/umls/rxnorm"];
+        if KNOWN_AS_HTTP.contains(&system) || walk.ctx.code_system(&format!("http:{rest}")).is_some() {
+            // TERMINOLOGY_TX_SYSTEM_HTTPS
+            walk.error(node, IssueCode::CodeInvalid, format!("The system URL '{system}' wrongly starts with https: not http:"));
+        }
     }
 }
 
@@ -178,6 +192,30 @@ mod tests {
         );
         let fine = issues(json!({"resourceType": "Patient", "meta": {"tag": [{"system": "urn:oid:1.2.3", "code": "t"}]}}));
         assert!(!fine.iter().any(|(_, _, e, _)| e == "Patient.meta.tag[0]"), "{fine:#?}");
+    }
+
+    #[test]
+    fn terminology_tx_system_https_and_no_code() {
+        has(
+            json!({"resourceType": "Patient", "meta": {"tag": [{"system": "https://loinc.org", "code": "1-8"}]}}),
+            Severity::Error,
+            "Patient.meta.tag[0]",
+            "The system URL 'https://loinc.org' wrongly starts with https: not http:",
+        );
+        has(
+            json!({"resourceType": "Patient", "meta": {"tag": [{"system": "https://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "x"}]}}),
+            Severity::Error,
+            "Patient.meta.tag[0]",
+            "The system URL 'https://terminology.hl7.org/CodeSystem/v3-ActCode' wrongly starts with https: not http:",
+        );
+        let unknown = issues(json!({"resourceType": "Patient", "meta": {"tag": [{"system": "https://example.org/tags", "code": "x"}]}}));
+        assert!(!unknown.iter().any(|(_, _, _, m)| m.contains("wrongly starts with https")), "{unknown:#?}");
+        has(
+            json!({"resourceType": "Patient", "meta": {"tag": [{"code": "x"}]}}),
+            Severity::Warning,
+            "Patient.meta.tag[0]",
+            "A code with no system has no defined meaning, and it cannot be validated. A system should be provided",
+        );
     }
 
     #[test]
