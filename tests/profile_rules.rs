@@ -793,3 +793,18 @@ fn definitions_with_booleans_written_as_text_still_load() {
     let case = Case::new(&[p]);
     case.invalid(&patient("text-boolean", json!({})), "Patient", &["Patient.birthDate: minimum required = 1, but only found 0"]);
 }
+
+/// Extension_EXT_Type: a value of a type the extension's definition does not
+/// allow is one error on the extension, not an unknown property and a
+/// missing value.
+#[test]
+fn extension_ext_type() {
+    let case = Case::new(&[extension("shoe-size", "Patient", "integer")]);
+    case.valid(&json!({"resourceType": "Patient", "extension": [{"url": url("shoe-size"), "valueInteger": 9}]}));
+    let e = case.invalid(
+        &json!({"resourceType": "Patient", "extension": [{"url": url("shoe-size"), "valueString": "nine"}]}),
+        "Patient.extension[0]",
+        &[&format!("The Extension '{}' definition allows for the types [integer] but found type string", url("shoe-size"))],
+    );
+    assert_eq!(e.code, careplan::issue::IssueCode::Structure);
+}

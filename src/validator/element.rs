@@ -319,6 +319,14 @@ impl<'v, 'n> Walk<'v, 'n> {
             // A primitive's value is the node's own value, never a child element.
             let matched = if scope == 0 && sd.is_primitive() && child.name == "value" { None } else { sd.match_child(scope, &child.name) };
             let Some((dix, chosen)) = matched else {
+                if let Some(dix) = self.extension_value_of_another_type(node, child, sd, scope) {
+                    // The value is there, of a type its definition does not allow: said once, and counted.
+                    match counts.iter_mut().find(|(d, _)| *d == dix) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((dix, 1)),
+                    }
+                    continue;
+                }
                 self.unknown_child(child, sd, scope);
                 continue;
             };
@@ -444,6 +452,28 @@ impl<'v, 'n> Walk<'v, 'n> {
             Format::Xml => format!("Undefined element '{}' at {}", child.name, sd.elements[scope].path),
         };
         self.report(child, structure_issue(expr, msg));
+    }
+
+    /// An extension's `value[x]` of a type its definition does not allow
+    /// (`valueUri` where it says `url`): reported as the reference does,
+    /// on the extension, and the `value[x]` element it stands for returned.
+    fn extension_value_of_another_type(&mut self, node: &Node, child: &Node, sd: &StructureDef, scope: usize) -> Option<usize> {
+        if scope != 0 || sd.type_name != "Extension" || self.in_profile {
+            return None;
+        }
+        let suffix = child.name.strip_prefix("value").filter(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))?;
+        let dix = sd.elements[0].children.iter().copied().find(|&c| sd.elements[c].name == "value[x]")?;
+        let lower = format!("{}{}", suffix[..1].to_ascii_lowercase(), &suffix[1..]);
+        let type_code = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower } else { suffix.to_string() };
+        self.ctx.type_definition(&type_code)?;
+        let allowed: Vec<&str> = sd.elements[dix].types.iter().map(|t| t.code.as_str()).collect();
+        if allowed.is_empty() || allowed.contains(&type_code.as_str()) {
+            return None;
+        }
+        let url = node.child_text("url").unwrap_or(&sd.url);
+        // Extension_EXT_Type
+        self.error(node, IssueCode::Structure, format!("The Extension '{url}' definition allows for the types [{}] but found type {type_code}", allowed.join(", ")));
+        Some(dix)
     }
 
     /// Reports `child` when it is a choice element of a type the profile's
