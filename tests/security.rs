@@ -742,3 +742,6 @@ mod twenty_third_pass_findings;
 // The twenty-fourth pass (docs/security/redteam-twenty-fourth-pass-2026-12-06.md): p1_…, p2_….
 #[path = "security/twenty_fourth_pass_findings.rs"]
 mod twenty_fourth_pass_findings;
+// The twenty-fifth pass (docs/security/redteam-twenty-fifth-pass-2026-12-06.md): q1_…, q2_….
+#[path = "security/twenty_fifth_pass_findings.rs"]
+mod twenty_fifth_pass_findings;

@@ -83,7 +83,7 @@ fn extensions_are_validated_against_their_definitions() {
     assert_error(
         r#"{"resourceType":"Patient","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthPlace","valueString":"Leeds"}]}"#,
         "Patient.extension[0]",
-        "Unrecognized property 'valueString'",
+        "The Extension 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace' definition allows for the types [Address] but found type string",
     );
     assert_error(
         r#"{"resourceType":"Patient","extension":[{"url":"http://nowhere.invalid/ext","valueString":"x"}]}"#,

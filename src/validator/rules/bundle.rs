@@ -291,7 +291,10 @@ fn reachability<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node, message: bool) {
                     targets = index.by_full_url.get(format!("{b}/{r}").as_str()).cloned().unwrap_or_default();
                 }
             }
-            for to in targets.into_iter().filter(|&to| to != from) {
+            // Entries that share a fullUrl (an error of their own): the
+            // first is the one referred to, so links stay as many as the
+            // references (the twenty-fifth pass's Q1).
+            if let Some(to) = targets.into_iter().find(|&to| to != from) {
                 forward[from].push(to);
                 backward[to].push(from);
             }

@@ -26,17 +26,34 @@ struct Scope {
     version: Option<String>,
     /// Loaded.
     found: bool,
+    /// `url|version`, shared by the codes checked against it.
+    canonical: std::rc::Rc<str>,
 }
 
 /// A group's source or target system.
 struct SystemRef {
     url: String,
-    version: Option<String>,
     /// The CodeSystem, when loaded and its codes can be checked.
     cs: Option<Arc<Value>>,
-    /// Its codes and their displays, gathered once on first use: a map may
-    /// name thousands of codes of a large system (the twenty-fourth pass's P3).
-    concepts: std::cell::OnceCell<FxHashMap<String, Vec<String>>>,
+    /// Its codes and their displays, gathered on first use and shared by
+    /// the map's groups that name the same system: a map may name thousands
+    /// of codes of a large system, in thousands of groups (the twenty-fourth
+    /// pass's P3, the twenty-fifth's Q3).
+    concepts: std::rc::Rc<std::cell::OnceCell<FxHashMap<String, Vec<String>>>>,
+    /// `url` and `version`, shared by the codes of the group (Q4).
+    shared_url: std::rc::Rc<str>,
+    shared_version: Option<std::rc::Rc<str>>,
+}
+
+/// Concept indexes by code system canonical, for one ConceptMap.
+type ConceptIndexes = FxHashMap<String, std::rc::Rc<std::cell::OnceCell<FxHashMap<String, Vec<String>>>>>;
+
+/// The codes a map's value sets are asked about once the map is read, and
+/// how many there were (past the limit, only counted).
+#[derive(Default)]
+struct Batch<'n> {
+    items: Vec<Pending<'n>>,
+    total: usize,
 }
 
 impl SystemRef {
@@ -63,10 +80,12 @@ impl SystemRef {
 struct Pending<'n> {
     path: crate::validator::expression::PathStack,
     node: &'n Node,
-    code: String,
-    system: String,
-    version: Option<String>,
-    value_set: String,
+    code: &'n str,
+    /// Shared by every code of its group: a system's url may be a megabyte
+    /// (the twenty-fifth pass's Q4).
+    system: std::rc::Rc<str>,
+    version: Option<std::rc::Rc<str>>,
+    value_set: std::rc::Rc<str>,
 }
 
 /// How many such codes the reference checks (its default limit).
@@ -90,23 +109,24 @@ impl Side {
 pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
     let source_scope = scope(walk, cm, "source");
     let target_scope = scope(walk, cm, "target");
-    let mut batch = Vec::new();
+    let mut batch = Batch::default();
+    let mut indexes = ConceptIndexes::default();
     for (i, group) in cm.children_named("group").enumerate() {
         walk.path.push("group", Some(i));
-        check_group(walk, group, source_scope.as_ref(), target_scope.as_ref(), &mut batch);
+        check_group(walk, group, source_scope.as_ref(), target_scope.as_ref(), &mut batch, &mut indexes);
         walk.path.pop();
     }
-    if batch.len() > CODE_LIMIT {
+    if batch.total > CODE_LIMIT {
         // CONCEPTMAP_VS_TOO_MANY_CODES
-        walk.inform(cm, IssueCode::BusinessRule, format!("The concept map has too many codes to validate ({}, more than the limit of {CODE_LIMIT})", batch.len()));
+        walk.inform(cm, IssueCode::BusinessRule, format!("The concept map has too many codes to validate ({}, more than the limit of {CODE_LIMIT})", batch.total));
         return;
     }
-    for pending in batch {
+    for pending in batch.items {
         if walk.v.terminology().member(&pending.value_set, Some(&pending.system), &pending.code) != Membership::NotIn {
             continue;
         }
         let saved = std::mem::replace(&mut walk.path, pending.path);
-        let (code, url) = (&pending.code, &pending.system);
+        let (code, url) = (crate::issue::shortened(pending.code, 200, "…"), crate::issue::shortened(&pending.system, 200, "…"));
         // The reference passes no value set for {2}, so its text says 'null'.
         match &pending.version {
             // CONCEPTMAP_VS_INVALID_CONCEPT_CODE
@@ -138,12 +158,24 @@ fn scope(walk: &mut Walk<'_, '_>, cm: &Node, name: &str) -> Option<Scope> {
             walk.path.pop();
         }
     }
-    Some(Scope { url, version, found })
+    let canonical: std::rc::Rc<str> = match &version {
+        Some(v) => format!("{url}|{v}").into(),
+        None => url.as_str().into(),
+    };
+    Some(Scope { url, version, found, canonical })
 }
 
-fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Option<&Scope>, target_scope: Option<&Scope>, batch: &mut Vec<Pending<'n>>) {
-    let source = group_system(walk, group, Side::Source, source_scope);
-    let target = group_system(walk, group, Side::Target, target_scope);
+fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Option<&Scope>, target_scope: Option<&Scope>, batch: &mut Batch<'n>, indexes: &mut ConceptIndexes) {
+    let shared = |system: Option<SystemRef>, indexes: &mut ConceptIndexes| {
+        system.map(|mut s| {
+            if let Some(cs) = s.cs.as_deref() {
+                s.concepts = indexes.entry(versioned_url(cs)).or_default().clone();
+            }
+            s
+        })
+    };
+    let source = shared(group_system(walk, group, Side::Source, source_scope), indexes);
+    let target = shared(group_system(walk, group, Side::Target, target_scope), indexes);
     let mut relationships: FxHashMap<&'n str, Relationships<'n>> = FxHashMap::default();
     for (i, element) in group.children_named("element").enumerate() {
         walk.path.push("element", Some(i));
@@ -154,6 +186,8 @@ fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Optio
             walk.path.pop();
         }
         let source_code = code.and_then(Node::text);
+        // The source code is looked up once for all its targets (a code may be a megabyte; the twenty-fifth pass's P4).
+        let mut known = source_code.map(|c| std::mem::take(relationships.entry(c).or_default()));
         for (t, tgt) in element.children_named("target").enumerate() {
             walk.path.push("target", Some(t));
             if let Some(code) = tgt.child("code") {
@@ -161,8 +195,13 @@ fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Optio
                 check_code(walk, tgt, code, Side::Target, target.as_ref(), target_scope, batch);
                 walk.path.pop();
             }
-            duplicate_targets(walk, tgt, source_code, &mut relationships);
+            if let (Some(source), Some(known)) = (source_code, known.as_mut()) {
+                duplicate_targets(walk, tgt, source, known);
+            }
             walk.path.pop();
+        }
+        if let (Some(c), Some(known)) = (source_code, known) {
+            relationships.insert(c, known);
         }
         walk.path.pop();
     }
@@ -247,23 +286,32 @@ fn group_system(walk: &mut Walk<'_, '_>, group: &Node, side: Side, scope: Option
         }
     }
     walk.path.pop();
-    Some(SystemRef { url, version, cs, concepts: std::cell::OnceCell::new() })
+    let shared_url: std::rc::Rc<str> = url.as_str().into();
+    let shared_version = version.as_deref().map(std::rc::Rc::<str>::from);
+    Some(SystemRef { url, cs, concepts: Default::default(), shared_url, shared_version })
 }
 
 /// A source or target code: a code of its system (an error when the system
 /// is complete, a warning otherwise), its display one of the code's, and a
 /// member of the map's value set for that side.
 #[allow(clippy::too_many_arguments)]
-fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, side: Side, system: Option<&SystemRef>, scope: Option<&Scope>, batch: &mut Vec<Pending<'n>>) {
+fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, side: Side, system: Option<&SystemRef>, scope: Option<&Scope>, batch: &mut Batch<'n>) {
     let Some(code) = code_node.text() else { return };
     let Some(system) = system else { return };
     let Some(cs) = system.cs.as_deref() else {
         if let Some(scope) = scope.filter(|s| s.found) {
-            let value_set = match &scope.version {
-                Some(v) => format!("{}|{v}", scope.url),
-                None => scope.url.clone(),
-            };
-            batch.push(Pending { path: walk.path.clone(), node: code_node, code: code.to_owned(), system: system.url.clone(), version: system.version.clone(), value_set });
+            // Past the limit only the count matters (the reference checks none then).
+            batch.total += 1;
+            if batch.total <= CODE_LIMIT + 1 {
+                batch.items.push(Pending {
+                    path: walk.path.clone(),
+                    node: code_node,
+                    code,
+                    system: system.shared_url.clone(),
+                    version: system.shared_version.clone(),
+                    value_set: scope.canonical.clone(),
+                });
+            }
         }
         return;
     };
@@ -301,11 +349,8 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
         }
     }
     let Some(scope) = scope.filter(|s| s.found) else { return };
-    let vs_canonical = match &scope.version {
-        Some(v) => format!("{}|{v}", scope.url),
-        None => scope.url.clone(),
-    };
-    match walk.v.terminology().member(&vs_canonical, Some(&system.url), code) {
+    let vs_canonical: &str = &scope.canonical;
+    match walk.v.terminology().member(vs_canonical, Some(&system.url), code) {
         Membership::In => {}
         Membership::NotIn => {
             // The reference cites the value set for a source code, the code system for a target code.
@@ -345,8 +390,8 @@ struct Relationships<'n> {
 /// A target's relationship against those given before for the same source
 /// code. Keys and messages borrow the codes: a code may be a megabyte, and
 /// a map thousands of targets (the twenty-fourth pass's P4).
-fn duplicate_targets<'n>(walk: &mut Walk<'_, '_>, tgt: &'n Node, source: Option<&'n str>, seen: &mut FxHashMap<&'n str, Relationships<'n>>) {
-    let (Some(source), Some(reln)) = (source, tgt.child_text("equivalence")) else { return };
+fn duplicate_targets<'n>(walk: &mut Walk<'_, '_>, tgt: &'n Node, source: &'n str, known: &mut Relationships<'n>) {
+    let Some(reln) = tgt.child_text("equivalence") else { return };
     let target = tgt.child_text("code");
     let quoted = |text: &str| crate::issue::shortened(text, 200, "…").into_owned();
     let shown = || quoted(target.unwrap_or("--"));
@@ -356,7 +401,6 @@ fn duplicate_targets<'n>(walk: &mut Walk<'_, '_>, tgt: &'n Node, source: Option<
     let different = |earlier: &str| {
         format!("A {} relationship has already been defined from the code {} to the code {}, but this defines a new relationship {}", quoted(reln), quoted(source), shown(), quoted(earlier))
     };
-    let known = seen.entry(source).or_default();
     match target {
         None => match known.alone {
             None => known.alone = Some(reln),

@@ -739,13 +739,9 @@ fn names_from_certificate(cert: &X509Certificate<'_>) -> Vec<String> {
             }
         }
     }
-    let mut unique = Vec::new();
-    for n in names {
-        if !unique.contains(&n) {
-            unique.push(n);
-        }
-    }
-    unique
+    // Once each, in order: a certificate may list tens of thousands (the twenty-fifth pass's Q2).
+    let mut seen = rustc_hash::FxHashSet::default();
+    names.into_iter().filter(|n| seen.insert(n.clone())).collect()
 }
 
 /// The string an other name holds: `[0] { STRING }`, possibly wrapped again
