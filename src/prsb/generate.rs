@@ -39,6 +39,14 @@ impl Gen {
         self.next() % n.max(1)
     }
 
+    /// A number below `n` (a multiple of 1,000 or more) that no earlier call
+    /// for this plan gave: a professional identifier names one person, and
+    /// the mapper takes two professionals with one identifier as the same.
+    fn fresh(&mut self, n: u64) -> u64 {
+        self.next_id += 1;
+        self.below(n / 1_000) * 1_000 + (self.next_id as u64 % 1_000)
+    }
+
     fn coin(&mut self) -> bool {
         self.full || self.next() & 1 == 1
     }
@@ -197,7 +205,7 @@ impl Gen {
             role: self.maybe(|g| g.role()),
             grade: self.maybe(|g| g.text(150)).filter(|_| own),
             speciality: self.maybe(|g| format!("{}", 100 + g.below(899))),
-            professional_identifier: self.maybe(|g| format!("GMC{}", g.below(9_999_999))).filter(|_| own),
+            professional_identifier: self.maybe(|g| format!("GMC{}", g.fresh(9_999_999))).filter(|_| own),
             organisation: self.maybe(|g| g.text(150)),
             contact_details: self.maybe(|g| format!("0161 {:07}", g.below(9_999_999))).filter(|_| own),
             fhir_reference,
@@ -213,7 +221,7 @@ impl Gen {
             grade: self.maybe(|g| g.text(150)).filter(|_| own),
             specialty: self.maybe(|g| format!("{}", 100 + g.below(899))),
             organisation: self.maybe(|g| g.text(150)),
-            professional_identifier: self.maybe(|g| format!("HCPC{}", g.below(999_999))).filter(|_| own),
+            professional_identifier: self.maybe(|g| format!("HCPC{}", g.fresh(999_999))).filter(|_| own),
             date_completed: self.maybe(|g| g.date_time()),
             contact_details: self.maybe(|g| format!("07700 {:06}", g.below(999_999))).filter(|_| own),
             fhir_reference,
@@ -306,7 +314,7 @@ impl Gen {
                         name: g.text(70),
                         role: g.maybe(|g| g.role()),
                         organisation: g.maybe(|g| g.text(150)),
-                        professional_identifier: g.maybe(|g| format!("NMC{}", g.below(9_999_999))),
+                        professional_identifier: g.maybe(|g| format!("NMC{}", g.fresh(9_999_999))),
                         fhir_reference: None,
                     },
                 }),
