@@ -177,6 +177,12 @@ impl Tally {
     }
 }
 
+/// Text of the input as a message quotes it: at most 200 characters (a code,
+/// url or display may be a megabyte, and quoted once per issue).
+pub fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
+    shortened(text, 200, "…")
+}
+
 /// At most `limit` characters of `text`, followed by `mark` when it was cut:
 /// what messages do with text from the input, which may be of any length.
 pub fn shortened<'a>(text: &'a str, limit: usize, mark: &str) -> std::borrow::Cow<'a, str> {

@@ -108,8 +108,19 @@ pub fn now_rfc3339() -> String {
     )
 }
 
+/// The reference's absolute URI: `http`, `https`, `urn` or a lower-case
+/// token scheme (a letter, then letters, digits, `_`, `[`, `]`), then
+/// something without spaces.
+pub fn is_absolute_url(s: &str) -> bool {
+    let Some((scheme, details)) = s.split_once(':') else { return false };
+    let token = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "_[]".contains(c));
+    let iso = ["urn:iso:", "urn:iso-iec:", "urn:iso-cie:", "urn:iso-astm:", "urn:iso-ieee:", "urn:iec:"].iter().any(|p| s.starts_with(p));
+    let scheme_ok = matches!(scheme, "http" | "https" | "urn") || (token && scheme == scheme.to_ascii_lowercase()) || iso;
+    scheme_ok && !details.is_empty() && !details.contains(' ')
+}
+
 /// Days since 1970-01-01 to a civil date (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -3,20 +3,13 @@
 
 mod common;
 
-use careplan::issue::{Issue, Severity};
-use careplan::tree::Format;
-use serde_json::{json, Value};
+use common::{has, issues_with};
 
-fn issues_with(defs: &[Value], resource: &Value) -> Vec<Issue> {
-    common::validator_with(defs).validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
-}
+use careplan::issue::{Issue, Severity};
+use serde_json::{json, Value};
 
 fn issues(resource: &Value) -> Vec<Issue> {
     issues_with(&[], resource)
-}
-
-fn has(issues: &[Issue], severity: Severity, expression: &str, fragment: &str) -> bool {
-    issues.iter().any(|i| i.severity == severity && i.expression == expression && i.message.contains(fragment))
 }
 
 fn mentions(issues: &[Issue], fragment: &str) -> bool {

@@ -3,19 +3,11 @@
 
 mod common;
 
+use common::{has, issues_with};
+
 use base64::Engine;
 use careplan::issue::{Issue, Severity};
-use careplan::tree::Format;
 use serde_json::{json, Value};
-
-fn issues_with(defs: &[Value], resource: &Value) -> Vec<Issue> {
-    let v = common::validator_with(defs);
-    v.validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
-}
-
-fn has(issues: &[Issue], severity: Severity, expression: &str, fragment: &str) -> bool {
-    issues.iter().any(|i| i.severity == severity && i.expression == expression && i.message.contains(fragment))
-}
 
 /// Errors our rules raise (the base walk's own findings left out).
 fn rule_errors(issues: &[Issue]) -> Vec<&Issue> {

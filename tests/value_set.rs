@@ -3,17 +3,10 @@
 
 mod common;
 
+use common::{has, issues_with};
+
 use careplan::issue::{Issue, Severity};
-use careplan::tree::Format;
 use serde_json::{json, Value};
-
-fn issues_with(defs: &[Value], resource: &Value) -> Vec<Issue> {
-    common::validator_with(defs).validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
-}
-
-fn has(issues: &[Issue], severity: Severity, expression: &str, fragment: &str) -> bool {
-    issues.iter().any(|i| i.severity == severity && i.expression == expression && i.message.contains(fragment))
-}
 
 fn mentions(issues: &[Issue], fragment: &str) -> bool {
     issues.iter().any(|i| i.message.contains(fragment))

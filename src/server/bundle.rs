@@ -50,7 +50,7 @@ pub fn process(svc: &Service, req: &Request) -> FhirResult<Reply> {
 fn in_entry(mut e: FhirError, index: usize, full_url: Option<&str>, res_type: Option<&str>) -> FhirError {
     let label = match full_url {
         // The fullUrl is the sender's, of any length; the index says which entry.
-        Some(u) => format!("Bundle.entry[{index}] ({})", crate::issue::shortened(u, 200, "…")),
+        Some(u) => format!("Bundle.entry[{index}] ({})", crate::issue::quoted(u)),
         None => format!("Bundle.entry[{index}]"),
     };
     for issue in &mut e.issues {

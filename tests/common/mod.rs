@@ -40,6 +40,16 @@ pub fn validator_with(definitions: &[serde_json::Value]) -> Validator {
     Validator::new(Arc::new(ctx), Options::default())
 }
 
+/// The issues of `resource` (JSON) against the default packages with `definitions` on top.
+pub fn issues_with(definitions: &[serde_json::Value], resource: &serde_json::Value) -> Vec<careplan::issue::Issue> {
+    validator_with(definitions).validate_bytes(resource.to_string().as_bytes(), Some(careplan::tree::Format::Json))
+}
+
+/// Whether an issue of this severity sits at `expression` with `fragment` in its message.
+pub fn has(issues: &[careplan::issue::Issue], severity: careplan::issue::Severity, expression: &str, fragment: &str) -> bool {
+    issues.iter().any(|i| i.severity == severity && i.expression == expression && i.message.contains(fragment))
+}
+
 /// The default packages with careplan's own profiles (`profiles/`) on top,
 /// as `careplan validate` loads them.
 pub fn context_with_careplan_profiles() -> Arc<Context> {

@@ -3,11 +3,6 @@
 //! bounded on an input of the reported shape.
 
 use super::*;
-use careplan::tree::Format;
-
-fn validate(defs: &[Value], resource: &Value) -> Vec<careplan::issue::Issue> {
-    common::validator_with(defs).validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
-}
 
 fn code_system(url: &str, codes: usize) -> Value {
     let concepts: Vec<Value> = (0..codes).map(|i| json!({"code": format!("c{i}"), "display": format!("Code {i}")})).collect();
@@ -23,7 +18,7 @@ fn q4_a_long_group_system_is_shared_by_its_codes() {
     let elements: Vec<Value> = (0..3_000).map(|i| json!({"code": format!("k{i}"), "target": [{"code": "t", "equivalence": "equivalent"}]})).collect();
     let map = json!({"resourceType": "ConceptMap", "url": "http://x.test/cm", "status": "active", "sourceCanonical": "http://x.test/vs",
         "group": [{"source": source, "element": elements}]});
-    let found = validate(&[vs], &map);
+    let found = common::issues_with(&[vs], &map);
     assert!(found.iter().any(|i| i.message.contains("The concept map has too many codes to validate (3000, more than the limit of 1000)")), "{:#?}", &found[..found.len().min(5)]);
 }
 
@@ -36,7 +31,7 @@ fn q3_groups_share_the_concept_index_of_their_system() {
         .map(|i| json!({"source": "http://x.test/cs/big", "target": "http://x.test/cs/big", "element": [{"code": format!("missing{i}"), "target": [{"code": "c1", "equivalence": "equivalent"}]}]}))
         .collect();
     let map = json!({"resourceType": "ConceptMap", "url": "http://x.test/cm", "status": "active", "group": groups});
-    let found = validate(&[cs], &map);
+    let found = common::issues_with(&[cs], &map);
     assert_eq!(found.iter().filter(|i| i.message.starts_with("The source code 'missing")).count(), 2_000);
 }
 
@@ -48,7 +43,7 @@ fn p4_a_long_source_code_is_looked_up_once_per_element() {
     let targets: Vec<Value> = (0..5_000).map(|i| json!({"code": format!("t{i}"), "equivalence": "equivalent"})).collect();
     let map = json!({"resourceType": "ConceptMap", "url": "http://x.test/cm", "status": "active",
         "group": [{"source": "http://x.test/a", "target": "http://x.test/b", "element": [{"code": code.clone(), "target": targets}, {"code": code, "target": [{"code": "t1", "equivalence": "wider"}]}]}]});
-    let found = validate(&[], &map);
+    let found = common::issues_with(&[], &map);
     // The second element maps the same code to t1 again, with another relationship.
     let repeated: Vec<_> = found.iter().filter(|i| i.message.contains("relationship has already been defined")).collect();
     assert_eq!(repeated.len(), 1, "{repeated:#?}");
@@ -71,6 +66,6 @@ fn q1_shared_full_urls_do_not_multiply_links() {
     }
     let bundle = json!({"resourceType": "Bundle", "type": "document", "timestamp": "2024-01-01T00:00:00Z",
         "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:00000000-0000-0000-0000-0000000000aa"}, "entry": entries});
-    let found = validate(&[], &bundle);
+    let found = common::issues_with(&[], &bundle);
     assert!(found.iter().any(|i| i.message.contains("isn't reachable")), "the entries sharing the fullUrl beyond the first are not reached");
 }

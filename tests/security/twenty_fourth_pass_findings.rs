@@ -17,10 +17,6 @@ fn code_system(url: &str, codes: usize, extra: Value) -> Value {
     cs
 }
 
-fn validate(defs: &[Value], resource: &Value) -> Vec<careplan::issue::Issue> {
-    common::validator_with(defs).validate_bytes(resource.to_string().as_bytes(), Some(Format::Json))
-}
-
 /// P1: each include naming an unknown `urn:oid:` read every loaded
 /// CodeSystem. Identifiers are now indexed once per context.
 #[test]
@@ -42,7 +38,7 @@ fn p2_an_expansion_s_systems_are_gathered_once_each() {
     let vs = json!({"resourceType": "ValueSet", "url": "http://x.test/vs", "status": "active",
         "expansion": {"identifier": "urn:uuid:00000000-0000-0000-0000-000000000001", "timestamp": "2024-01-01T00:00:00Z",
             "parameter": [{"name": "used-codesystem", "valueUri": "http://x.test/s0|1"}], "contains": contains}});
-    let found = validate(&[], &vs);
+    let found = common::issues_with(&[], &vs);
     let needed = found.iter().filter(|i| i.message.starts_with("Because the expansion uses system")).count();
     assert_eq!(needed, 19_999, "every system but the one listed");
 }
@@ -55,7 +51,7 @@ fn p3_map_codes_are_found_through_an_index() {
     let elements: Vec<Value> = (0..5_000).map(|i| json!({"code": format!("missing{i}"), "target": [{"code": "c1", "equivalence": "equivalent"}]})).collect();
     let map = json!({"resourceType": "ConceptMap", "url": "http://x.test/cm", "status": "active",
         "group": [{"source": "http://x.test/cs/big", "target": "http://x.test/cs/big", "element": elements}]});
-    let found = validate(&[cs], &map);
+    let found = common::issues_with(&[cs], &map);
     let invalid = found.iter().filter(|i| i.severity == Severity::Error && i.message.starts_with("The source code 'missing")).count();
     assert_eq!(invalid, 5_000);
 }
@@ -68,7 +64,7 @@ fn p4_a_long_source_code_is_quoted_short_for_each_target() {
     let targets: Vec<Value> = (0..2_000).map(|_| json!({"code": "same", "equivalence": "equivalent"})).collect();
     let map = json!({"resourceType": "ConceptMap", "url": "http://x.test/cm", "status": "active",
         "group": [{"source": "http://x.test/unknown-a", "target": "http://x.test/unknown-b", "element": [{"code": code, "target": targets}]}]});
-    let found = validate(&[], &map);
+    let found = common::issues_with(&[], &map);
     let duplicates: Vec<_> = found.iter().filter(|i| i.message.contains("relationship has already been defined")).collect();
     assert_eq!(duplicates.len(), 1_999);
     assert!(duplicates.iter().all(|i| i.message.len() < 1_000), "{}", duplicates[0].message.len());
@@ -97,6 +93,6 @@ fn p6_relative_canonicals_are_found_through_an_index() {
     assert!(ctx.entry("nowhere/at-all").is_none());
     let profiles: Vec<String> = (0..20_000).map(|i| format!("x{i}/y")).collect();
     let patient = json!({"resourceType": "Patient", "meta": {"profile": profiles}});
-    let found = validate(&[], &patient);
+    let found = common::issues_with(&[], &patient);
     assert!(found.iter().any(|i| i.message.contains("x19999/y")), "every profile is reported");
 }

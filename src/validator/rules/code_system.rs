@@ -416,7 +416,7 @@ fn property_definition(walk: &mut Walk<'_, '_>, cs: &Node, property: &Node, prop
     let mut known_by_uri = None;
 
     if let Some(uri) = uri {
-        if !is_absolute_url(uri) {
+        if !crate::primitive::is_absolute_url(uri) {
             // CODESYSTEM_PROPERTY_ABSOLUTE_URI
             walk.error(property, IssueCode::BusinessRule, format!("A property URI must be an absolute URI, but '{uri}' is not"));
             return;
@@ -579,13 +579,6 @@ fn known_property(code: &str) -> Option<(&'static str, &'static str)> {
     KNOWN_PROPERTIES.iter().find(|(c, _)| *c == code).copied()
 }
 
-/// The reference's notion of an absolute URI: a scheme, then something without spaces.
-fn is_absolute_url(s: &str) -> bool {
-    let Some((scheme, details)) = s.split_once(':') else { return false };
-    let token = !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && scheme == scheme.to_ascii_lowercase();
-    token && !details.is_empty() && !details.contains(' ')
-}
-
 /// One concept: defined once, and (for HL7's systems) with a display and a
 /// definition; its designations and, in a supplement, its display against
 /// the base system's.
@@ -643,7 +636,7 @@ fn concept_rules(
                 walk.warn(
                     designation,
                     IssueCode::BusinessRule,
-                    format!("The designation '{}' has no use and no language, so is not differentiated from the base display ('{}')", quoted(value), quoted(display)),
+                    format!("The designation '{}' has no use and no language, so is not differentiated from the base display ('{}')", crate::issue::quoted(value), crate::issue::quoted(display)),
                 );
             }
             (Some(lang), None) => designation_same_language(walk, designation, value, display, lang),
@@ -659,7 +652,7 @@ fn designation_same_language(walk: &mut Walk<'_, '_>, designation: &Node, value:
     walk.warn(
         designation,
         IssueCode::BusinessRule,
-        format!("The designation '{}' has no use and is in the same language ('{lang}'), so is not differentiated from the base display ('{}')", quoted(value), quoted(display)),
+        format!("The designation '{}' has no use and is in the same language ('{lang}'), so is not differentiated from the base display ('{}')", crate::issue::quoted(value), crate::issue::quoted(display)),
     );
 }
 
@@ -725,12 +718,6 @@ fn property_value(
     }
 }
 
-/// Text of the input as a message quotes it: a concept's display may be a
-/// megabyte, quoted for each of its designations.
-fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
-    crate::issue::shortened(text, 200, "…")
-}
-
 /// `valueDateTime` → `dateTime`, `valueCoding` → `Coding` (the one
 /// complex type a concept property may have).
 fn type_of_value(name: &str) -> String {
@@ -745,7 +732,8 @@ fn type_of_value(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_absolute_url, type_of_value};
+    use super::type_of_value;
+    use crate::primitive::is_absolute_url;
 
     #[test]
     fn value_names_give_fhir_types() {

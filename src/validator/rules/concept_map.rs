@@ -126,7 +126,7 @@ pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
             continue;
         }
         let saved = std::mem::replace(&mut walk.path, pending.path);
-        let (code, url) = (crate::issue::shortened(pending.code, 200, "…"), crate::issue::shortened(&pending.system, 200, "…"));
+        let (code, url) = (crate::issue::quoted(pending.code), crate::issue::quoted(&pending.system));
         // The reference passes no value set for {2}, so its text says 'null'.
         match &pending.version {
             // CONCEPTMAP_VS_INVALID_CONCEPT_CODE
@@ -393,7 +393,7 @@ struct Relationships<'n> {
 fn duplicate_targets<'n>(walk: &mut Walk<'_, '_>, tgt: &'n Node, source: &'n str, known: &mut Relationships<'n>) {
     let Some(reln) = tgt.child_text("equivalence") else { return };
     let target = tgt.child_text("code");
-    let quoted = |text: &str| crate::issue::shortened(text, 200, "…").into_owned();
+    let quoted = |text: &str| crate::issue::quoted(text).into_owned();
     let shown = || quoted(target.unwrap_or("--"));
     // CONCEPTMAP_GROUP_TARGET_DUPLICATION (the reference leaves {2} unfilled)
     let duplication = || format!("A {{2}} relationship has already been defined from the code {} to the code {}", quoted(source), shown());

@@ -156,7 +156,7 @@ fn check_include(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node) {
     };
     let system = system.as_str();
 
-    if !is_absolute_url(system) {
+    if !crate::primitive::is_absolute_url(system) {
         let msg = if system.starts_with('#') {
             // VALUESET_INCLUDE_SYSTEM_ABSOLUTE_FRAG
             "URI values in ValueSet.compose.include.system must be absolute. To reference a contained code system, use the full CodeSystem URL and reference it using the http://hl7.org/fhir/StructureDefinition/valueset-system extension"
@@ -444,17 +444,6 @@ fn is_example_url(url: &str) -> bool {
     HOSTS.iter().any(|h| url.contains(&format!("{h}/")) || url.ends_with(h)) || url.starts_with("urn:oid:1.3.6.1.4.1.32473.") || url.starts_with("urn:oid:2.999.")
 }
 
-/// The reference's absolute URI: `http`, `https`, `urn` or a lower-case
-/// token scheme (a letter, then letters, digits, `_`, `[`, `]`), then
-/// something without spaces.
-fn is_absolute_url(s: &str) -> bool {
-    let Some((scheme, details)) = s.split_once(':') else { return false };
-    let token = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "_[]".contains(c));
-    let iso = ["urn:iso:", "urn:iso-iec:", "urn:iso-cie:", "urn:iso-astm:", "urn:iso-ieee:", "urn:iec:"].iter().any(|p| s.starts_with(p));
-    let scheme_ok = matches!(scheme, "http" | "https" | "urn") || (token && scheme == scheme.to_ascii_lowercase()) || iso;
-    scheme_ok && !details.is_empty() && !details.contains(' ')
-}
-
 /// One filter: its property known to the system, its operation allowed for
 /// the property, its value readable as the property's type.
 fn check_filter(walk: &mut Walk<'_, '_>, filter: &Node, system: &str, cs: Option<&Value>, version_loaded: bool) {
@@ -703,7 +692,7 @@ fn filter_value(walk: &mut Walk<'_, '_>, filter: &Node, system: &str, property: 
                     None => (value, None),
                 };
                 let system = sv.split_once('|').map_or(sv, |(s, _)| s);
-                if !is_absolute_url(system) && code.is_none() {
+                if !crate::primitive::is_absolute_url(system) && code.is_none() {
                     // VALUESET_BAD_FILTER_VALUE_CODED
                     walk.error(filter, IssueCode::Invalid, format!("The value for a filter based on property '{property}' must be in the format system(|version)#code, not '{value}'"));
                 }
@@ -852,16 +841,17 @@ fn check_expansion(walk: &mut Walk<'_, '_>, expansion: &Node) {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_absolute_url, is_decimal, is_filter_date_time, is_integer, is_legacy_coding, regex_error};
+    use crate::primitive::is_absolute_url;
+    use super::{is_decimal, is_filter_date_time, is_integer, is_legacy_coding, regex_error};
 
     #[test]
     fn absolute_urls_as_the_reference_reads_them() {
-        assert!(is_absolute_url("http://example.org/cs"));
-        assert!(is_absolute_url("urn:oid:1.2.3"));
-        assert!(!is_absolute_url("#cs"));
-        assert!(!is_absolute_url("cs"));
-        assert!(!is_absolute_url("http://a b"));
-        assert!(!is_absolute_url("x-y:z"));
+        assert!(crate::primitive::is_absolute_url("http://example.org/cs"));
+        assert!(crate::primitive::is_absolute_url("urn:oid:1.2.3"));
+        assert!(!crate::primitive::is_absolute_url("#cs"));
+        assert!(!crate::primitive::is_absolute_url("cs"));
+        assert!(!crate::primitive::is_absolute_url("http://a b"));
+        assert!(!crate::primitive::is_absolute_url("x-y:z"));
     }
 
     #[test]
