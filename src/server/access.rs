@@ -142,7 +142,19 @@ impl<'a> Gate<'a> {
 
     /// May the requester see this resource? Records the answer in the report.
     pub fn judge(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Judgement> {
-        let j = self.judge_inner(conn, resource)?;
+        self.judge_known(conn, resource, None)
+    }
+
+    /// [`Gate::judge`] of a stored version: its JSON and whom it concerns
+    /// are worked out once however often the version is judged.
+    pub fn judge_version(&self, conn: Option<&Connection>, version: &Version) -> FhirResult<Judgement> {
+        let concern = version.concern(|json| Concern::of(&self.svc.ctx, &self.svc.registry, json))?;
+        self.judge_known(conn, version.json()?, Some(concern))
+    }
+
+    /// `known`: whom `resource` concerns, when that was worked out already.
+    fn judge_known(&self, conn: Option<&Connection>, resource: &Value, known: Option<&Concern>) -> FhirResult<Judgement> {
+        let j = self.judge_inner(conn, resource, known)?;
         let key = key_of(resource);
         let mut report = self.report.borrow_mut();
         match &j {
@@ -171,19 +183,19 @@ impl<'a> Gate<'a> {
         }
     }
 
-    fn judge_inner(&self, conn: Option<&Connection>, resource: &Value) -> FhirResult<Judgement> {
+    fn judge_inner(&self, conn: Option<&Connection>, resource: &Value, known: Option<&Concern>) -> FhirResult<Judgement> {
         let subsetted = ["tag", "security"].iter().any(|k| resource["meta"][k].as_array().is_some_and(|l| l.iter().any(|c| c["code"] == "SUBSETTED")));
         let whole;
-        let resource = if subsetted {
+        let (resource, known) = if subsetted {
             match self.whole(conn, resource)? {
                 Some(w) => {
                     whole = w;
-                    &whole
+                    (&whole, None)
                 }
                 None => return Ok(Judgement::Refused("the whole resource behind this subset cannot be checked".into())),
             }
         } else {
-            resource
+            (resource, known)
         };
         let t = resource["resourceType"].as_str().unwrap_or_default();
         let r = self.requester;
@@ -191,7 +203,7 @@ impl<'a> Gate<'a> {
         if grant == Grant::None {
             return Ok(Judgement::Refused(format!("no scope of this token reads {t}")));
         }
-        self.judge_content(conn, resource, grant == Grant::Compartment)
+        self.judge_content(conn, resource, grant == Grant::Compartment, known)
     }
 
     /// The judgement of a resource's content, whatever the token's scopes on
@@ -202,16 +214,16 @@ impl<'a> Gate<'a> {
     /// belongs to), and then on its own labels and persons: a patient's
     /// letter attached to their DocumentReference is theirs, whoever could
     /// read a Binary.
-    fn judge_content(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
-        let Some(context) = self.security_context(conn, resource)? else { return self.judge_own(conn, resource, limited) };
-        let through = match self.judge_own(conn, &context, limited)? {
+    fn judge_content(&self, conn: Option<&Connection>, resource: &Value, limited: bool, known: Option<&Concern>) -> FhirResult<Judgement> {
+        let Some(context) = self.security_context(conn, resource)? else { return self.judge_own(conn, resource, limited, known) };
+        let through = match self.judge_own(conn, &context, limited, None)? {
             j @ (Judgement::Shown | Judgement::Released(_)) => j,
             Judgement::Refused(why) => return Ok(Judgement::Refused(format!("its securityContext {}: {why}", key_of(&context)))),
             Judgement::Unreachable(why) => return Ok(Judgement::Unreachable(format!("its securityContext {}: {why}", key_of(&context)))),
             Judgement::Withheld(why) => return Ok(Judgement::Withheld(format!("its securityContext {}: {why}", key_of(&context)))),
         };
         // Reached through what it belongs to: its own content is judged for consent and labels only.
-        Ok(match (self.judge_own(conn, resource, false)?, through) {
+        Ok(match (self.judge_own(conn, resource, false, known)?, through) {
             (Judgement::Shown, Judgement::Released(why)) => Judgement::Released(why),
             (own, _) => own,
         })
@@ -237,10 +249,17 @@ impl<'a> Gate<'a> {
     }
 
     /// [`Gate::judge_content`] of the resource itself, not through a securityContext.
-    fn judge_own(&self, conn: Option<&Connection>, resource: &Value, limited: bool) -> FhirResult<Judgement> {
+    fn judge_own(&self, conn: Option<&Connection>, resource: &Value, limited: bool, known: Option<&Concern>) -> FhirResult<Judgement> {
         let t = resource["resourceType"].as_str().unwrap_or_default();
         let r = self.requester;
-        let concern = Concern::of(&self.svc.ctx, &self.svc.registry, resource);
+        let worked_out;
+        let concern = match known {
+            Some(c) => c,
+            None => {
+                worked_out = Concern::of(&self.svc.ctx, &self.svc.registry, resource);
+                &worked_out
+            }
+        };
         // An earlier version is judged as the resource is now as well as by
         // its own content: a label added later, or a move into another
         // person's record, protects its whole history.
@@ -333,7 +352,7 @@ impl<'a> Gate<'a> {
         let grant = r.scopes.grant(t, Permission::Read).max(r.scopes.grant(t, Permission::Search));
         // A patient-scoped token refers within its patient's record, whether or not it may read the type.
         let limited = grant == Grant::Compartment || (grant == Grant::None && self.limited());
-        Ok(match self.judge_content(Some(conn), target, limited)? {
+        Ok(match self.judge_content(Some(conn), target, limited, None)? {
             Judgement::Shown | Judgement::Released(_) => true,
             Judgement::Withheld(_) => false,
             Judgement::Unreachable(_) | Judgement::Refused(_) => Concern::of(&self.svc.ctx, &self.svc.registry, target).persons().is_empty(),
@@ -423,7 +442,8 @@ impl<'a> Gate<'a> {
         match interaction {
             Interaction::ValidateInstance(t, id) => self.judge_stored(t, id, || FhirError::not_found(format!("{t}/{id} does not exist")))?,
             Interaction::PrsbView(id) | Interaction::Everything(id) => self.judge_stored("CarePlan", id, || FhirError::not_found(format!("CarePlan/{id} does not exist")))?,
-            Interaction::Update(t, id) | Interaction::Patch(t, id) => {
+            // A patch is judged where it is applied (`prepare_patch`), before its body is read.
+            Interaction::Update(t, id) => {
                 if let Some(v) = self.svc.store.read(|c| store::current(c, t, id))?.filter(|v| !v.deleted()) {
                     self.may_change(None, &v)?;
                 }
@@ -436,7 +456,7 @@ impl<'a> Gate<'a> {
     /// Refuses unless the requester may see the current version of a stored resource (if there is one).
     fn judge_stored(&self, t: &str, id: &str, missing: impl FnOnce() -> FhirError) -> FhirResult<()> {
         if let Some(v) = self.svc.store.read(|c| store::current(c, t, id))?.filter(|v| !v.deleted()) {
-            self.refuse_unless_shown(None, &resource_of(&v)?, missing)?;
+            Gate::refuse_unless(self.judge_version(None, &v)?, v.json()?, missing)?;
         }
         Ok(())
     }
@@ -445,20 +465,24 @@ impl<'a> Gate<'a> {
     /// would be; a resource outside a patient-scoped token's record is
     /// refused without saying more than that.
     fn may_change(&self, conn: Option<&Connection>, current: &Version) -> FhirResult<()> {
-        let json = resource_of(current)?;
-        match self.judge(conn, &json)? {
+        match self.judge_version(conn, current)? {
             Judgement::Unreachable(_) => Err(forbidden(format!(
                 "{}/{} cannot be changed with this token: a patient-scoped token changes only its patient's record",
                 current.res_type, current.id
             ))),
-            _ => self.refuse_unless_shown(conn, &json, || FhirError::not_found("")),
+            judged => Gate::refuse_unless(judged, current.json()?, || FhirError::not_found("")),
         }
     }
 
     /// `missing` is the answer when the resource did not exist: a resource
     /// a patient-scoped token may not reach gets it too.
     fn refuse_unless_shown(&self, conn: Option<&Connection>, resource: &Value, missing: impl FnOnce() -> FhirError) -> FhirResult<()> {
-        match self.judge(conn, resource)? {
+        Gate::refuse_unless(self.judge(conn, resource)?, resource, missing)
+    }
+
+    /// Nothing if `judged` lets the requester see `resource`, or why not.
+    fn refuse_unless(judged: Judgement, resource: &Value, missing: impl FnOnce() -> FhirError) -> FhirResult<()> {
+        match judged {
             Judgement::Shown | Judgement::Released(_) => Ok(()),
             Judgement::Unreachable(_) => Err(missing()),
             Judgement::Refused(why) => Err(forbidden(format!("{}: {why}", key_of(resource)))),
@@ -763,7 +787,7 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
             found
         };
         let had = match live {
-            Some(c) => ours(&resource_of(c)?),
+            Some(c) => ours(c.json()?),
             None => Vec::new(),
         };
         if let Some((system, value)) = ours(json).into_iter().find(|i| !had.contains(i)) {
@@ -776,7 +800,7 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         // A PRSB plan is its person's with every item it holds: moved to
         // someone else alone, it would leave its items in the first record
         // and take the second person's plan id.
-        if let Some(before) = live.map(resource_of).transpose()? {
+        if let Some(before) = live.map(Version::json).transpose()? {
             let plan_system = crate::prsb::vocab::identifier_system(crate::prsb::vocab::id::PLAN);
             let is_prsb = before["identifier"].as_array().into_iter().flatten().any(|i| i["system"] == plan_system.as_str());
             if is_prsb && before["subject"] != json["subject"] {
@@ -789,9 +813,9 @@ pub fn guard_write(svc: &Service, conn: &Connection, req: &Request, res_type: &s
         // professional) is shared by every record that refers to it: a
         // label on it would withhold it from all of them, and any plan
         // that names it could no longer be posted by those it withholds it from.
-        let before = live.map(resource_of).transpose()?;
+        let before = live.map(Version::json).transpose()?;
         let label = |v: Option<&Value>| v.and_then(consent::restricted_label).map(str::to_owned);
-        if label(Some(json)) != label(before.as_ref()) {
+        if label(Some(json)) != label(before) {
             return Err(forbidden(format!(
                 "A confidentiality label on a {res_type}, which concerns no one person and is shared by every record that refers to it, is set or removed only by the data controller"
             )));
@@ -960,7 +984,7 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
         Gate::new(svc, r).may_change(Some(conn), current)?;
     }
     if res_type == "Consent" {
-        consent_writer(conn, r, &Concern::of(&svc.ctx, &svc.registry, &resource_of(current)?))?;
+        consent_writer(conn, r, current.concern(|json| Concern::of(&svc.ctx, &svc.registry, json))?)?;
     }
     Ok(())
 }
@@ -988,7 +1012,7 @@ pub fn may_see(svc: &Service, conn: &Connection, req: &Request, version: &Versio
     if req.requester.is_open() {
         return Ok(true);
     }
-    Ok(matches!(Gate::new(svc, &req.requester).judge(Some(conn), &resource_of(version)?)?, Judgement::Shown | Judgement::Released(_)))
+    Ok(matches!(Gate::new(svc, &req.requester).judge_version(Some(conn), version)?, Judgement::Shown | Judgement::Released(_)))
 }
 
 /// A change that reads the stored content to make the new one (a PATCH:

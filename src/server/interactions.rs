@@ -98,7 +98,7 @@ pub fn apply(svc: &Service, conn: &Connection, interaction: &Interaction, req: &
         I::Create(t) => create(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
         I::Update(t, id) => update(svc, conn, t, id, req, prepared.ok_or_else(needs_body)?),
         I::ConditionalUpdate(t) => conditional_update(svc, conn, t, req, prepared.ok_or_else(needs_body)?),
-        I::Patch(t, id) => patch(svc, conn, t, id, req, prepared.and_then(|p| p.base_version.map(|v| (v, p)))),
+        I::Patch(t, id) => patch(svc, conn, t, id, req, prepared.and_then(|mut p| p.patched.take().map(|v| (v, p)))),
         I::Delete(t, id) => delete(svc, conn, t, id, req),
         I::Search(t) => pages::search(svc, conn, t, req),
         I::HistoryInstance(t, id) => {
@@ -365,7 +365,7 @@ pub fn prepare_patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &
     access::guard_reading_change(svc, conn, req, &current)?;
     check_if_match(req, Some(&current), &format!("{t}/{id}"))?;
     let operations: json_patch::Patch = serde_json::from_slice(&req.body).map_err(|e| FhirError::bad_request(format!("The body is not a JSON Patch document (an array of operations): {e}")))?;
-    let mut doc = resource_of(&current)?;
+    let mut doc = current.json()?.clone();
     apply_bounded(&mut doc, &operations, svc.config.max_body_bytes).map_err(|e| match e {
         Bounded::TooLarge => FhirError::new(
             413,
@@ -459,18 +459,18 @@ fn json_size(value: &Value, limit: usize) -> usize {
 }
 
 /// Stores a prepared patch: it must still apply to the current version.
-fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, prepared: Option<(i64, Prepared)>) -> FhirResult<Reply> {
+fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, prepared: Option<(Version, Prepared)>) -> FhirResult<Reply> {
     let (base, p) = match prepared {
         Some(done) => done,
-        None => {
-            let (current, p) = prepare_patch(svc, conn, t, id, req)?;
-            (current.version, p)
-        }
+        None => prepare_patch(svc, conn, t, id, req)?,
     };
-    let current = live(conn, t, id)?;
-    if current.version != base {
-        return Err(FhirError::conflict(409, format!("{t}/{id} changed (to version {}) while the patch was applied to version {base}; send the patch again", current.version)));
+    let now = live(conn, t, id)?;
+    if now.version != base.version {
+        return Err(FhirError::conflict(409, format!("{t}/{id} changed (to version {}) while the patch was applied to version {}; send the patch again", now.version, base.version)));
     }
+    // Versions never change once stored: the one the patch was applied to,
+    // already read and judged, is the current one.
+    let current = base;
     access::guard_write(svc, conn, req, t, Some((&p.json, &p.concern)), Some(&current))?;
     let patients = concerned(svc, &p.concern, Some(&current))?;
     let (version, json) = commit(svc, conn, req, (t, id), "PATCH", Some((p.json, &p.index, &p.concern)), Some(&current))?;
@@ -481,7 +481,7 @@ fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, pre
 fn concerned(svc: &Service, new: &Concern, current: Option<&Version>) -> FhirResult<BTreeSet<String>> {
     let mut persons = new.persons().clone();
     if let Some(c) = current.filter(|c| !c.deleted()) {
-        persons.extend(Concern::of(&svc.ctx, &svc.registry, &resource_of(c)?).persons().iter().cloned());
+        persons.extend(c.concern(|json| Concern::of(&svc.ctx, &svc.registry, json))?.persons().iter().cloned());
     }
     Ok(persons)
 }

@@ -88,7 +88,7 @@ pub struct Prepared {
     /// Whom it concerns and what it refers to (`auth::concern`).
     pub concern: auth::concern::Concern,
     /// For a patch prepared before the write: the version it was applied to.
-    pub base_version: Option<i64>,
+    pub patched: Option<store::Version>,
 }
 
 impl Service {
@@ -183,7 +183,7 @@ impl Service {
         let index = search::index::extract(&self.registry, &self.ctx, &parsed.res_type, root);
         limits::check_index(&index)?;
         let concern = auth::concern::Concern::of_tree(&self.ctx, &self.registry, &parsed.json, root);
-        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern, base_version: None })
+        Ok(Prepared { res_type: parsed.res_type, json: parsed.json, index, issues, concern, patched: None })
     }
 
     /// Reads and prepares a request body.
@@ -267,7 +267,7 @@ impl Service {
                     // A patch is applied and validated on a reader, not while holding the writer.
                     I::Patch(t, id) => {
                         let (base, mut p) = self.store.read(|conn| interactions::prepare_patch(self, conn, t, id, req))?;
-                        p.base_version = Some(base.version);
+                        p.patched = Some(base);
                         Some(p)
                     }
                     _ => None,

@@ -14,7 +14,9 @@ use super::search::index::{IndexRow, IndexValue};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
+use serde_json::Value;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS resource_version (
@@ -115,9 +117,39 @@ pub struct Version {
     pub method: String,
     /// The resource's JSON; `None` for a deletion.
     pub body: Option<Vec<u8>>,
+    readings: Readings,
+}
+
+/// A version's JSON and whom it concerns, each worked out once: a change
+/// judges, patches and judges again the one stored version it replaces,
+/// and a large one would otherwise be parsed and walked each time (the
+/// twenty-fifth pass's O10).
+#[derive(Clone, Debug, Default)]
+struct Readings {
+    json: OnceLock<Value>,
+    concern: OnceLock<Concern>,
 }
 
 impl Version {
+    /// The stored JSON, parsed once (`interactions::resource_of` parses an owned copy).
+    pub fn json(&self) -> FhirResult<&Value> {
+        if let Some(json) = self.readings.json.get() {
+            return Ok(json);
+        }
+        let bytes = self.body.as_deref().ok_or_else(|| FhirError::gone(format!("{}/{} was deleted", self.res_type, self.id)))?;
+        let parsed = serde_json::from_slice(bytes).map_err(internal)?;
+        Ok(self.readings.json.get_or_init(|| parsed))
+    }
+
+    /// Whom the stored resource concerns, worked out once by `of`.
+    pub fn concern(&self, of: impl FnOnce(&Value) -> Concern) -> FhirResult<&Concern> {
+        if let Some(concern) = self.readings.concern.get() {
+            return Ok(concern);
+        }
+        let concern = of(self.json()?);
+        Ok(self.readings.concern.get_or_init(|| concern))
+    }
+
     pub fn deleted(&self) -> bool {
         self.body.is_none()
     }
@@ -146,7 +178,7 @@ pub struct NewVersion<'a> {
 const VERSION_COLUMNS: &str = "seq, res_type, res_id, version, last_updated, method, body";
 
 fn version_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Version> {
-    Ok(Version { seq: row.get(0)?, res_type: row.get(1)?, id: row.get(2)?, version: row.get(3)?, last_updated: row.get(4)?, method: row.get(5)?, body: row.get(6)? })
+    Ok(Version { seq: row.get(0)?, res_type: row.get(1)?, id: row.get(2)?, version: row.get(3)?, last_updated: row.get(4)?, method: row.get(5)?, body: row.get(6)?, readings: Readings::default() })
 }
 
 impl Store {
@@ -321,7 +353,7 @@ pub fn put_version(conn: &Connection, new: &NewVersion<'_>) -> FhirResult<Versio
         insert_index_row(conn, new.res_type, new.id, row)?;
     }
     put_concern(conn, new.res_type, new.id, new.concern, version > 1, new.by_patient)?;
-    Ok(Version { seq, res_type: new.res_type.to_string(), id: new.id.to_string(), version, last_updated: new.last_updated, method: new.method.to_string(), body: new.body.map(<[u8]>::to_vec) })
+    Ok(Version { seq, res_type: new.res_type.to_string(), id: new.id.to_string(), version, last_updated: new.last_updated, method: new.method.to_string(), body: new.body.map(<[u8]>::to_vec), readings: Readings::default() })
 }
 
 fn insert_index_row(conn: &Connection, res_type: &str, id: &str, row: &IndexRow) -> FhirResult<()> {
@@ -467,4 +499,37 @@ pub fn history_count(conn: &Connection, scope: &HistoryScope, since: Option<i64>
 /// message with a reference; the detail goes to the log only.
 pub fn internal(e: impl std::fmt::Display) -> FhirError {
     FhirError::store_failure(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(body: &str) -> Version {
+        Version { seq: 1, res_type: "Observation".into(), id: "o".into(), version: 1, last_updated: 0, method: "PUT".into(), body: Some(body.as_bytes().to_vec()), readings: Readings::default() }
+    }
+
+    #[test]
+    fn a_version_is_parsed_and_its_concern_worked_out_once() {
+        let v = stored(r#"{"resourceType":"Observation","id":"o","subject":{"reference":"Patient/a"}}"#);
+        assert!(std::ptr::eq(v.json().unwrap(), v.json().unwrap()));
+        let mut calls = 0;
+        for _ in 0..3 {
+            let concern = v
+                .concern(|json| {
+                    calls += 1;
+                    Concern { mentioned: [json["subject"]["reference"].as_str().unwrap().to_string()].into(), ..Concern::default() }
+                })
+                .unwrap();
+            assert!(concern.persons().contains("Patient/a"));
+        }
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn a_deletion_has_no_json_to_read() {
+        let mut v = stored("{}");
+        v.body = None;
+        assert_eq!(v.json().unwrap_err().status, 410);
+    }
 }
