@@ -168,12 +168,23 @@ pub struct OurMessage {
     pub severity: String,
     pub code: String,
     pub expression: String,
+    /// The XML reader's path, where it gives one (see `Issue::location`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     pub text: String,
 }
 
 impl From<&Issue> for OurMessage {
     fn from(i: &Issue) -> OurMessage {
-        OurMessage { severity: i.severity.as_str().into(), code: i.code.as_str().into(), expression: i.expression.clone(), text: i.message.clone() }
+        OurMessage { severity: i.severity.as_str().into(), code: i.code.as_str().into(), expression: i.expression.clone(), location: i.location.clone(), text: i.message.clone() }
+    }
+}
+
+impl OurMessage {
+    /// Where the issue is, normalised: its FHIRPath, and its XML path if it
+    /// has one (the reference names XML it cannot read by its XML path).
+    fn places(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(normalise_expression(&self.expression)).chain(self.location.as_deref().map(normalise_expression))
     }
 }
 
@@ -221,7 +232,7 @@ impl RunOutcome {
 
     /// (expected error expressions, of which we report) for this run.
     pub fn expressions(&self) -> (usize, usize) {
-        let ours: HashSet<String> = self.our_errors().map(|m| normalise_expression(&m.expression)).collect();
+        let ours: HashSet<String> = self.our_errors().flat_map(OurMessage::places).collect();
         let mut expected = 0;
         let mut found = 0;
         for m in self.expected.messages.iter().filter(|m| m.is_error()) {
@@ -245,10 +256,10 @@ impl RunOutcome {
             return None;
         }
         let java: HashSet<String> = self.expected.messages.iter().filter(|m| m.is_error()).flat_map(|m| m.expressions()).collect();
-        if let Some(m) = self.our_errors().find(|m| !java.contains(&normalise_expression(&m.expression))) {
+        if let Some(m) = self.our_errors().find(|m| !m.places().any(|p| java.contains(&p))) {
             return Some(format!("ours: {}", m.text));
         }
-        let ours: HashSet<String> = self.our_errors().map(|m| normalise_expression(&m.expression)).collect();
+        let ours: HashSet<String> = self.our_errors().flat_map(OurMessage::places).collect();
         if let Some(m) = self.expected.messages.iter().filter(|m| m.is_error()).find(|m| !m.expressions().iter().any(|e| ours.contains(e))) {
             return Some(format!("java: {}", m.text.clone().unwrap_or_default()));
         }
@@ -436,7 +447,8 @@ fn run_one(manifest: &Manifest, case: &Case, base: &Arc<Context>, kind: RunKind,
         let assume_valid_rest_references = case.options.get("assumeValidRestReferences").is_some_and(|v| v.as_bool() != Some(false));
         let security_checks = case.options.contains_key("security-checks");
         let html_in_markdown = if case.options.contains_key("noHtmlInMarkdown") { crate::validator::HtmlInMarkdown::Error } else { Default::default() };
-        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, ..Options::default() });
+        let validate_nested_resources = case.options.get("validateContains").and_then(Value::as_str) != Some("IGNORE");
+        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, validate_nested_resources, ..Options::default() });
         let path = manifest.path(&case.file);
         let issues = match std::fs::read(&path) {
             Ok(bytes) => validator.validate_bytes(&bytes, crate::parse::format_of_name(&case.file)),

@@ -107,6 +107,10 @@ pub struct Issue {
     pub message: String,
     /// FHIRPath from the resource root, with indices on repeating elements.
     pub expression: String,
+    /// Where the XML reader found it, as an XML path (`/f:Observation/f:status`,
+    /// `Endpoint/f:connectionType` inside a Bundle): what the reference
+    /// validator gives for XML it cannot read into elements.
+    pub location: Option<String>,
     pub pos: Option<Pos>,
     /// The profile (canonical URL) whose rule raised this issue, if any.
     pub source: Option<String>,
@@ -121,6 +125,7 @@ impl Issue {
             code,
             message: message.into(),
             expression: expression.into(),
+            location: None,
             pos: None,
             source: None,
             rule: None,
@@ -141,6 +146,11 @@ impl Issue {
 
     pub fn at(mut self, pos: Pos) -> Issue {
         self.pos = Some(pos);
+        self
+    }
+
+    pub fn located(mut self, xml_path: String) -> Issue {
+        self.location = Some(xml_path);
         self
     }
 
@@ -238,20 +248,21 @@ impl IssueList {
     }
 
     pub fn push(&mut self, mut issue: Issue) {
-        let size = issue.message.len().min(Self::TEXT_CHARS * 4) + issue.expression.len().min(Self::TEXT_CHARS * 4) + Self::OVERHEAD;
+        let location = issue.location.as_ref().map_or(0, String::len);
+        let size = issue.message.len().min(Self::TEXT_CHARS * 4) + (issue.expression.len() + location).min(Self::TEXT_CHARS * 4) + Self::OVERHEAD;
         if self.listed_bytes + size > self.limit {
             self.count(issue.severity);
             return;
         }
         let chars = if self.message_bytes > Self::LATE_AFTER_BYTES { Self::LATE_TEXT_CHARS } else { Self::TEXT_CHARS };
-        for text in [&mut issue.message, &mut issue.expression] {
+        for text in [&mut issue.message, &mut issue.expression].into_iter().chain(issue.location.as_mut()) {
             if let Some((cut, _)) = text.char_indices().nth(chars) {
                 let more = text[cut..].chars().count();
                 *text = shortened(text, chars, &format!("… ({more} characters more)")).into_owned();
             }
         }
         self.message_bytes += issue.message.len();
-        self.listed_bytes += issue.message.len() + issue.expression.len() + Self::OVERHEAD;
+        self.listed_bytes += issue.message.len() + issue.expression.len() + issue.location.as_ref().map_or(0, String::len) + Self::OVERHEAD;
         self.issues.push(issue);
     }
 

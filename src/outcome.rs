@@ -53,6 +53,9 @@ pub fn issue_json(i: &Issue) -> Value {
     if !i.expression.is_empty() {
         issue.insert("expression".into(), json!([i.expression]));
     }
+    if let Some(location) = &i.location {
+        issue.insert("location".into(), json!([location]));
+    }
     Value::Object(issue)
 }
 

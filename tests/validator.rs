@@ -528,9 +528,48 @@ fn an_xml_primitive_with_a_value_element_is_empty() {
     let xml = r#"<Observation xmlns="http://hl7.org/fhir"><status value="final"/><code><text value="pain"/></code><valueInteger><value value="0"/></valueInteger></Observation>"#;
     let errs: Vec<Issue> = common::validator().validate_bytes(xml.as_bytes(), Some(Format::Xml)).into_iter().filter(|i| i.severity.is_error()).collect();
     assert!(errs.iter().any(|i| i.expression == "Observation.value.ofType(integer)" && i.message.starts_with("Constraint failed: ele-1")), "{errs:#?}");
-    assert!(errs.iter().any(|i| i.message.contains("Undefined element 'value'")), "{errs:#?}");
+    // Located as the reference's XML reader locates it, by its XML path.
+    let undefined = errs.iter().find(|i| i.message.starts_with("Undefined element 'value'")).expect("an undefined element");
+    assert_eq!(undefined.message, "Undefined element 'value' at /f:Observation/f:valueInteger");
+    assert_eq!(undefined.location.as_deref(), Some("/f:Observation/f:valueInteger"));
+    // TYPE_SPECIFIC_CHECKS_DT_PRIMITIVE_VALUEEXT: what is not an element of
+    // the primitive is no content of it.
+    assert!(
+        errs.iter().any(|i| i.expression == "Observation.value.ofType(integer)" && i.message == "Primitive types must have a value or must have child extensions"),
+        "{errs:#?}"
+    );
     // A complex type's child named value is content.
     assert!(errors(r#"{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":72}}"#).is_empty());
+}
+
+/// Inside a nested resource the reference's XML path starts again at the resource's type.
+#[test]
+fn an_undefined_xml_element_in_a_bundle_entry_is_located_from_its_resource() {
+    let xml = r#"<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/><entry><fullUrl value="urn:uuid:6f3c1a8e-3d1b-4c55-9a8e-0d7c3b2a1f10"/>
+        <resource><Endpoint><status value="active"/><connectionType><coding><code value="hl7-fhir-rest"/></coding></connectionType>
+        <payloadType><text value="any"/></payloadType><address value="http://example.org/fhir"/></Endpoint></resource></entry></Bundle>"#;
+    let errs: Vec<Issue> = common::validator().validate_bytes(xml.as_bytes(), Some(Format::Xml)).into_iter().filter(|i| i.severity.is_error()).collect();
+    let undefined = errs.iter().find(|i| i.message.starts_with("Undefined element")).unwrap_or_else(|| panic!("{errs:#?}"));
+    assert_eq!(undefined.message, "Undefined element 'coding' at Endpoint/f:connectionType");
+    assert_eq!(undefined.expression, "Bundle.entry[0].resource.connectionType");
+    assert_eq!(undefined.location.as_deref(), Some("Endpoint/f:connectionType"));
+}
+
+/// The reference validator's `validateContains` policy `IGNORE`: resources
+/// inside a resource are not validated, nor is whether each is referenced.
+#[test]
+fn nested_resources_can_be_left_unvalidated() {
+    let condition = r#"{"resourceType":"Condition","id":"c","subject":{"reference":"Patient/p"},
+        "contained":[{"resourceType":"Patient","id":"1234567890123456789012345678901234567890123456789012345678901234567","gender":"mail"}]}"#;
+    let validated = errors(condition);
+    assert!(validated.iter().any(|i| i.expression == "Condition.contained[0].id"), "{validated:#?}");
+    assert!(validated.iter().any(|i| i.message.contains("is not referenced to from elsewhere")), "{validated:#?}");
+    let ignoring = careplan::validator::Validator::new(common::context(), careplan::validator::Options { validate_nested_resources: false, ..Default::default() });
+    let errs: Vec<Issue> = ignoring.validate_bytes(condition.as_bytes(), Some(Format::Json)).into_iter().filter(|i| i.severity.is_error()).collect();
+    assert!(errs.is_empty(), "{errs:#?}");
+    // The container itself still is.
+    let bad_container = condition.replace(r#""id":"c","#, r#""id":"c","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"nope"}]},"#);
+    assert!(ignoring.validate_bytes(bad_container.as_bytes(), Some(Format::Json)).iter().any(|i| i.severity.is_error()));
 }
 
 #[test]

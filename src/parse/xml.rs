@@ -207,6 +207,11 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Resources' names start with a capital letter; elements' do not.
+fn is_resource_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
 fn split_qname(q: &str) -> (Option<&str>, &str) {
     match q.find(':') {
         Some(i) => (Some(&q[..i]), &q[i + 1..]),
@@ -243,6 +248,44 @@ impl<'a> Parser<'a> {
             return;
         }
         self.issues.push(Issue::new(sev, code, path, msg).at(pos));
+    }
+
+    /// An issue about the XML itself, located by its XML path too: `child`
+    /// is an element about to be opened (its attributes are read first).
+    fn xml_issue(&mut self, child: Option<(&str, Ns)>, path: String, pos: Pos, msg: String) {
+        if self.issues.is_full() {
+            self.issues.count(Severity::Error);
+            return;
+        }
+        let location = self.xml_location(child);
+        self.issues.push(Issue::new(Severity::Error, IssueCode::Structure, path, msg).at(pos).located(location));
+    }
+
+    /// The XML path of the open element, or of `child` within it, as the
+    /// reference's reader writes it: `/f:Bundle/f:entry/f:resource` from the
+    /// root, starting again at the type's name inside a nested resource
+    /// (`Endpoint/f:connectionType`).
+    fn xml_location(&self, child: Option<(&str, Ns)>) -> String {
+        let mut out = String::new();
+        let frames = self.stack.iter().map(|f| (f.node.name.as_str(), if f.in_fhir_ns { Ns::Fhir } else { Ns::Other }, f.nested_resource));
+        let child = child.map(|(name, ns)| (name, ns, !self.stack.is_empty() && is_resource_name(name)));
+        for (i, (name, ns, nested)) in frames.chain(child).enumerate() {
+            if nested {
+                out.clear();
+                out.push_str(name);
+                continue;
+            }
+            if i == 0 || !out.is_empty() {
+                out.push('/');
+            }
+            out.push_str(match ns {
+                Ns::Fhir => "f:",
+                Ns::Xhtml => "h:",
+                Ns::Other => "",
+            });
+            out.push_str(name);
+        }
+        out
     }
 
     fn fatal_at(&mut self, off: usize, msg: impl Into<String>) {
@@ -355,13 +398,7 @@ impl<'a> Parser<'a> {
         }
         let pos = self.lines.pos(off + lead);
         let path = self.current_path();
-        self.issue(
-            Severity::Error,
-            IssueCode::Structure,
-            path,
-            pos,
-            format!("Text should not be present ('{}')", truncate(&shown, 200)),
-        );
+        self.xml_issue(None, path, pos, format!("Text should not be present ('{}')", truncate(&shown, 200)));
         Flow::Continue
     }
 
@@ -441,7 +478,7 @@ impl<'a> Parser<'a> {
             Some(XHTML_NS) => Ns::Xhtml,
             _ => Ns::Other,
         };
-        let is_resource = local.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+        let is_resource = is_resource_name(&local);
         let parent_nested_target = !self.stack.is_empty() && is_resource;
 
         let path = if self.stack.is_empty() {
@@ -502,13 +539,7 @@ impl<'a> Parser<'a> {
                 "url" if local == "extension" || local == "modifierExtension" => {
                     url_child = Some(Node::with_value("url", pos, value, ValueKind::XmlAttribute))
                 }
-                _ => self.issue(
-                    Severity::Error,
-                    IssueCode::Structure,
-                    path.clone(),
-                    pos,
-                    format!("Undefined attribute '@{key}' on {local}"),
-                ),
+                _ => self.xml_issue(Some((&local, ns)), path.clone(), pos, format!("Undefined attribute '@{key}' on {local}")),
             }
         }
         node.children.extend(id_child);
@@ -847,6 +878,17 @@ mod tests {
         assert_eq!(bd.child_text("id"), Some("b"));
     }
 
+    /// As the reference's reader names them: from the root, and from a nested resource's type.
+    #[test]
+    fn stray_text_is_located_by_its_xml_path() {
+        let x = r#"<Bundle xmlns="http://hl7.org/fhir">loose<type value="collection"/><entry><resource><Patient><gender value="male">stray</gender></Patient></resource></entry></Bundle>"#;
+        let d = parse_xml(x);
+        let e = errors(&d);
+        let located: Vec<(&str, Option<&str>)> = e.iter().map(|i| (i.message.as_str(), i.location.as_deref())).collect();
+        assert_eq!(located, [("Text should not be present ('loose')", Some("/f:Bundle")), ("Text should not be present ('stray')", Some("Patient/f:gender"))]);
+        assert_eq!(e[1].expression, "Bundle.entry[0].resource[0].gender[0]");
+    }
+
     #[test]
     fn undefined_attribute_reported_and_parsing_continues() {
         let x = r#"<Observation xmlns="http://hl7.org/fhir">
@@ -859,6 +901,7 @@ mod tests {
         assert_eq!(e[0].message, "Undefined attribute '@something' on status");
         assert_eq!(e[0].code, IssueCode::Structure);
         assert_eq!(e[0].expression, "Observation.status[0]");
+        assert_eq!(e[0].location.as_deref(), Some("/f:Observation/f:status"));
         assert_eq!(e[0].pos, Some(Pos::new(2, 3)));
         assert_eq!(e[1].message, "Undefined attribute '@url' on code");
         let r = d.root.unwrap();

@@ -135,6 +135,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Validates a resource (the root or a nested one) against its type and
     /// its profiles. The path must already point at it.
     pub fn resource(&mut self, node: &'n Node, extra_profiles: &[String]) {
+        if !self.resources.is_empty() && !self.v.options().validate_nested_resources {
+            return;
+        }
         let Some(type_name) = node.resource_type.as_deref() else {
             self.error(node, IssueCode::Structure, "A resource is required here, but this element does not say its resourceType".into());
             return;
@@ -447,11 +450,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         // The element does not exist, so the path names its parent, as the
         // reference validator's does; the position points at the element.
         let expr = self.path.render();
-        let msg = match self.format {
-            Format::Json => format!("Unrecognized property '{}'", child.name),
-            Format::Xml => format!("Undefined element '{}' at {}", child.name, sd.elements[scope].path),
+        let issue = match self.format {
+            Format::Json => structure_issue(expr, format!("Unrecognized property '{}'", child.name)),
+            Format::Xml => {
+                let at = self.path.xml_location();
+                structure_issue(expr, format!("Undefined element '{}' at {at}", child.name)).located(at)
+            }
         };
-        self.report(child, structure_issue(expr, msg));
+        self.report(child, issue);
     }
 
     /// An extension's `value[x]` of a type its definition does not allow
@@ -796,7 +802,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             None => {
                 // TYPE_SPECIFIC_CHECKS_DT_PRIMITIVE_VALUEEXT: nothing at all; an
                 // id alone is a child here, and not content only to ele-1.
-                if node.children.is_empty() && !self.in_profile {
+                // What is not an element of a primitive (`<value>` inside
+                // `<valueInteger>`) is reported as unknown and is no content.
+                if !node.children.iter().any(|c| c.name == "id" || c.name == "extension") && !self.in_profile {
                     self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
                 }
             }

@@ -109,6 +109,35 @@ impl PathStack {
         s
     }
 
+    /// The element's XML path as the reference's XML reader writes it:
+    /// `/f:Observation/f:valueInteger` from the root, and from the type's
+    /// name inside a nested resource (`Endpoint/f:connectionType`).
+    pub fn xml_location(&self) -> String {
+        let start = self.segments.iter().rposition(|s| matches!(s, Segment::Resource(_) | Segment::Root(_))).unwrap_or(0);
+        let mut out = String::new();
+        for seg in &self.segments[start..] {
+            match seg {
+                Segment::Root(t) => {
+                    out.push_str("/f:");
+                    out.push_str(t);
+                }
+                Segment::Resource(t) => out.push_str(t),
+                Segment::Element { name, .. } => {
+                    out.push_str("/f:");
+                    out.push_str(name);
+                }
+                Segment::Choice { name, type_code } => {
+                    out.push_str("/f:");
+                    out.push_str(name);
+                    let mut chars = type_code.chars();
+                    out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                    out.push_str(chars.as_str());
+                }
+            }
+        }
+        out
+    }
+
     /// The element's path inside its innermost resource, without indices:
     /// `Composition.author` (what a message names an element kind by).
     pub fn render_without_indices(&self) -> String {

@@ -45,11 +45,16 @@ pub struct Options {
     pub security_checks: bool,
     /// How markdown that holds HTML is reported.
     pub html_in_markdown: HtmlInMarkdown,
+    /// Validate the resources inside a resource (contained ones, Bundle
+    /// entries, Parameters' resources). Without, they are left alone, with
+    /// what depends on their validation (whether each contained resource is
+    /// referenced): the reference validator's `validateContains` policy `IGNORE`.
+    pub validate_nested_resources: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default() }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true }
     }
 }
 

@@ -27,7 +27,7 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, resource: &Node) {
 /// from the resource, directly or through other contained resources that are.
 fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {
     let contained: Vec<&Node> = resource.children_named("contained").collect();
-    if contained.is_empty() {
+    if contained.is_empty() || !walk.v.options().validate_nested_resources {
         return;
     }
     // The local references (`#id`, and `` for `#`) of the resource outside
