@@ -745,3 +745,6 @@ mod twenty_fourth_pass_findings;
 // The twenty-fifth pass (docs/security/redteam-twenty-fifth-pass-2026-12-06.md): q1_…, q2_….
 #[path = "security/twenty_fifth_pass_findings.rs"]
 mod twenty_fifth_pass_findings;
+// The twenty-sixth pass (docs/security/redteam-twenty-sixth-pass-2026-12-06.md): r1_…, r2_….
+#[path = "security/twenty_sixth_pass_findings.rs"]
+mod twenty_sixth_pass_findings;

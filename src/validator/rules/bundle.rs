@@ -12,6 +12,7 @@ use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::bundle::{restful_parts, BundleIndex};
 use crate::validator::element::Walk;
+use rustc_hash::FxHashSet;
 
 const FHIR_CSS: &str = "https://hl7.org/fhir/fhir.css";
 
@@ -165,7 +166,10 @@ fn search_set(walk: &mut Walk<'_, '_>, bundle: &Node, entries: &[&Node]) {
     fn mode(entry: &Node) -> Option<&str> {
         entry.child("search").and_then(|s| s.child_text("mode"))
     }
-    let shown = format!("[{}]", types.join(", "));
+    // Looked up in a set, and quoted shortened once (a `_type` list from
+    // the body may be megabytes: the twenty-sixth pass's R3).
+    let wanted: FxHashSet<&str> = types.iter().map(String::as_str).collect();
+    let shown = format!("[{}]", crate::issue::quoted(&types.join(", ")));
     if entries.iter().all(|e| mode(e).is_none()) {
         // Without modes: every entry should be of a type searched for, with an id.
         let mut type_problem = false;
@@ -188,7 +192,7 @@ fn search_set(walk: &mut Walk<'_, '_>, bundle: &Node, entries: &[&Node]) {
                             // BUNDLE_SEARCH_ENTRY_NO_RESOURCE_ID
                             walk.warn(res, IssueCode::Invalid, "Search results must have ids".into());
                         }
-                    } else if types.iter().any(|t| t == rt) {
+                    } else if wanted.contains(rt) {
                         if rt != "OperationOutcome" {
                             if res.child("id").is_none() {
                                 walk.warn(res, IssueCode::Invalid, "Search results must have ids".into());
@@ -233,7 +237,7 @@ fn search_set(walk: &mut Walk<'_, '_>, bundle: &Node, entries: &[&Node]) {
                         if res.child("id").is_none() {
                             walk.error(res, IssueCode::Invalid, "Search results must have ids".into());
                         }
-                        if !types.is_empty() && !types.iter().any(|t| t == rt) {
+                        if !types.is_empty() && !wanted.contains(rt) {
                             // BUNDLE_SEARCH_ENTRY_WRONG_RESOURCE_TYPE_MODE
                             walk.error(res, IssueCode::Invalid, format!("This is not a matching resource type for the specified search ({rt} expecting {shown})"));
                         }
@@ -261,7 +265,8 @@ fn searched_types(walk: &Walk<'_, '_>, url: &str) -> Vec<String> {
     if walk.ctx.type_definition(last).is_some_and(|sd| sd.is_resource()) {
         return vec![last.to_owned()];
     }
-    query.split('&').filter_map(|p| p.strip_prefix("_type=")).flat_map(|t| t.split(',')).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    let mut seen = FxHashSet::default();
+    query.split('&').filter_map(|p| p.strip_prefix("_type=")).flat_map(|t| t.split(',')).filter(|t| !t.is_empty() && seen.insert(*t)).map(str::to_owned).collect()
 }
 
 /// In a document every entry must be reachable from the Composition, and in
@@ -285,16 +290,18 @@ fn reachability<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node, message: bool) {
         collect_references(resource, &mut refs);
         for r in refs {
             let r = r.split("/_history/").next().unwrap_or(r);
-            let mut targets = index.by_full_url.get(r).cloned().unwrap_or_default();
+            let mut targets = index.by_full_url.get(r).map_or(&[][..], |t| &t[..]);
+            let absolute;
             if targets.is_empty() && !r.contains(':') {
                 if let Some(b) = base {
-                    targets = index.by_full_url.get(format!("{b}/{r}").as_str()).cloned().unwrap_or_default();
+                    absolute = format!("{b}/{r}");
+                    targets = index.by_full_url.get(absolute.as_str()).map_or(&[][..], |t| &t[..]);
                 }
             }
             // Entries that share a fullUrl (an error of their own): the
             // first is the one referred to, so links stay as many as the
             // references (the twenty-fifth pass's Q1).
-            if let Some(to) = targets.into_iter().find(|&to| to != from) {
+            if let Some(&to) = targets.iter().find(|&&to| to != from) {
                 forward[from].push(to);
                 backward[to].push(from);
             }

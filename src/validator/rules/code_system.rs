@@ -553,7 +553,9 @@ fn uri_meaning(walk: &mut Walk<'_, '_>, property: &Node, uri: &str, code: &str, 
     };
     let defines_property = defining.get("property").and_then(Value::as_array).is_some_and(|ps| ps.iter().any(|p| p.get("uri").and_then(Value::as_str) == Some(uri)));
     let official = base == CONCEPT_PROPERTIES && (known_property(local).is_some() || OFFICIAL_LATER_PROPERTIES.contains(&local));
-    if !defines_property && !official && !json_concept_exists(defining.get("concept"), local) {
+    // The concept is looked up in the system's code index, built once, not
+    // by walking its concepts per property (the twenty-sixth pass's R5).
+    if !defines_property && !official && !walk.v.terminology().code_index(base).is_some_and(|ix| ix.contains(local)) {
         let present = defining.get("title").or_else(|| defining.get("name")).and_then(Value::as_str).unwrap_or(base);
         // CODESYSTEM_PROPERTY_URI_INVALID
         walk.warn(
@@ -562,10 +564,6 @@ fn uri_meaning(walk: &mut Walk<'_, '_>, property: &Node, uri: &str, code: &str, 
             format!("The uri '{uri}' for the property '{code}' implies a property with that URI exists in the CodeSystem {present} for {base}, or the code '{local}' does, but neither were found"),
         );
     }
-}
-
-fn json_concept_exists(concepts: Option<&Value>, code: &str) -> bool {
-    concepts.and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| c.get("code").and_then(Value::as_str) == Some(code) || json_concept_exists(c.get("concept"), code)))
 }
 
 fn property_value_set(property: &Node) -> Option<&str> {

@@ -14,6 +14,7 @@
 use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -289,19 +290,20 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
             self.walk.path.pop();
             return;
         }
-        let mut seen: Vec<usize> = Vec::new();
+        let by_code = ByCode::new(&m_groups);
+        let mut seen = vec![false; m_groups.len()];
         for (i, group) in groups.iter().enumerate() {
             self.walk.path.push("group", Some(i));
             match group.child("code") {
                 None => self.walk.error(group, IssueCode::BusinessRule, "Group should have a code that matches the group definition in the measure".into()),
-                Some(code) => match m_groups.iter().position(|mg| coded_match(code, mg.get("code"))) {
+                Some(code) => match by_code.coded(code) {
                     // MEASURE_MR_GRP_UNK_CODE
                     None => self.walk.error(group, IssueCode::BusinessRule, format!("The code '{}' for this group has no match in the measure definition", display_node(code))),
-                    Some(index) if seen.contains(&index) => {
+                    Some(index) if seen[index] => {
                         self.walk.error(group, IssueCode::BusinessRule, "The code for this group is duplicated with another group".into())
                     }
                     Some(index) => {
-                        seen.push(index);
+                        seen[index] = true;
                         self.group(m_groups[index], group);
                     }
                 },
@@ -310,7 +312,7 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
         }
         if report.child_text("type") != Some("data-collection") {
             for (index, mg) in m_groups.iter().enumerate() {
-                if !seen.contains(&index) {
+                if !seen[index] {
                     self.walk.error(
                         report,
                         IssueCode::BusinessRule,
@@ -330,18 +332,19 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
 
     fn populations(&mut self, mg: &Value, group: &Node) {
         let m_pops = array_of(mg, "population");
-        let mut seen: Vec<usize> = Vec::new();
+        let by_code = ByCode::new(&m_pops);
+        let mut seen = vec![false; m_pops.len()];
         for (i, pop) in group.children_named("population").enumerate() {
             self.walk.path.push("population", Some(i));
             match pop.child("code") {
                 None => self.walk.error(pop, IssueCode::BusinessRule, "Group should have a code that matches the group population definition in the measure".into()),
-                Some(code) => match m_pops.iter().position(|mp| coded_match(code, mp.get("code"))) {
+                Some(code) => match by_code.coded(code) {
                     None => self.walk.error(pop, IssueCode::BusinessRule, "The code for this group population has no match in the measure definition".into()),
-                    Some(index) if seen.contains(&index) => {
+                    Some(index) if seen[index] => {
                         self.walk.error(pop, IssueCode::BusinessRule, "The code for this group population is duplicated with another group".into())
                     }
                     Some(index) => {
-                        seen.push(index);
+                        seen[index] = true;
                         self.population(pop);
                     }
                 },
@@ -350,7 +353,7 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
         }
         for (index, mp) in m_pops.iter().enumerate() {
             let observation = codings_of_value(mp.get("code")).iter().any(|(s, c)| *s == Some(POPULATION_SYSTEM) && *c == Some("measure-observation"));
-            if !seen.contains(&index) && !observation {
+            if !seen[index] && !observation {
                 self.walk.error(
                     group,
                     IssueCode::BusinessRule,
@@ -479,23 +482,24 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
 
     fn stratifiers(&mut self, mg: &Value, group: &Node) {
         let m_strats = array_of(mg, "stratifier");
-        let mut seen: Vec<usize> = Vec::new();
+        let by_code = ByCode::new(&m_strats);
+        let mut seen = vec![false; m_strats.len()];
         for (i, st) in group.children_named("stratifier").enumerate() {
             self.walk.path.push("stratifier", Some(i));
             match st.child("code") {
                 None => self.walk.error(st, IssueCode::BusinessRule, "Group should have a code that matches the group stratifier definition in the measure".into()),
-                Some(code) => match m_strats.iter().position(|ms| stratifier_match(code, ms.get("code"))) {
+                Some(code) => match by_code.stratifier(code) {
                     None => self.walk.error(st, IssueCode::BusinessRule, "The code for this group stratifier has no match in the measure definition".into()),
-                    Some(index) if seen.contains(&index) => {
+                    Some(index) if seen[index] => {
                         self.walk.error(st, IssueCode::BusinessRule, "The code for this group stratifier is duplicated with another group".into())
                     }
-                    Some(index) => seen.push(index),
+                    Some(index) => seen[index] = true,
                 },
             }
             self.walk.path.pop();
         }
         for (index, ms) in m_strats.iter().enumerate() {
-            if !seen.contains(&index) {
+            if !seen[index] {
                 // MEASURE_MR_GRP_STRAT_MISSING_BY_CODE
                 let code = display_value(ms.get("code"));
                 let msg = match str_of(ms, "id") {
@@ -536,6 +540,49 @@ fn codings_of_value(cc: Option<&Value>) -> Vec<(Option<&str>, Option<&str>)> {
     cc.map(|cc| array_of(cc, "coding").into_iter().map(|c| (str_of(c, "system"), str_of(c, "code"))).collect()).unwrap_or_default()
 }
 
+/// A Measure's groups, populations or stratifiers by their codes: each
+/// report item is looked up once, not compared with every definition (a
+/// Measure contained in the report puts both lists in the body: the
+/// twenty-sixth pass's R4).
+struct ByCode<'a> {
+    /// (system, code) of each coding → the first definition that has it.
+    coding: FxHashMap<(Option<&'a str>, &'a str), usize>,
+    /// The text of each definition without codings → the first such definition.
+    text: FxHashMap<&'a str, usize>,
+}
+
+impl<'a> ByCode<'a> {
+    fn new(definitions: &[&'a Value]) -> ByCode<'a> {
+        let mut by = ByCode { coding: FxHashMap::default(), text: FxHashMap::default() };
+        for (i, definition) in definitions.iter().enumerate() {
+            let code = definition.get("code");
+            let codings = codings_of_value(code);
+            for (system, c) in &codings {
+                if let Some(c) = c {
+                    by.coding.entry((*system, *c)).or_insert(i);
+                }
+            }
+            if codings.is_empty() {
+                if let Some(text) = code.and_then(|c| str_of(c, "text")) {
+                    by.text.entry(text).or_insert(i);
+                }
+            }
+        }
+        by
+    }
+
+    /// The first definition whose code shares a coding (system and code) with `code`.
+    fn coded(&self, code: &Node) -> Option<usize> {
+        codings_of(code).iter().filter_map(|(system, c)| self.coding.get(&(*system, (*c)?))).min().copied()
+    }
+
+    /// As [`ByCode::coded`], or by text where neither has codings.
+    fn stratifier(&self, code: &Node) -> Option<usize> {
+        let by_text = if code.child("coding").is_none() { code.child_text("text").and_then(|t| self.text.get(t)).copied() } else { None };
+        self.coded(code).into_iter().chain(by_text).min()
+    }
+}
+
 /// Whether a report code carries one of the codings of a Measure code
 /// (the same system and code).
 fn coded_match(code: &Node, definition: Option<&Value>) -> bool {
@@ -546,20 +593,6 @@ fn coded_match(code: &Node, definition: Option<&Value>) -> bool {
 /// Two CodeableConcepts share a coding (system and code).
 fn concept_matches(code: &Node, definition: &Value) -> bool {
     coded_match(code, Some(definition))
-}
-
-/// A stratifier matches by coding, or by text when neither has codings.
-fn stratifier_match(code: &Node, definition: Option<&Value>) -> bool {
-    let Some(definition) = definition else { return false };
-    if coded_match(code, Some(definition)) {
-        return true;
-    }
-    if code.child("coding").is_none() && array_of(definition, "coding").is_empty() {
-        if let (Some(a), Some(b)) = (code.child_text("text"), str_of(definition, "text")) {
-            return a == b;
-        }
-    }
-    false
 }
 
 /// A CodeableConcept for a message: its text, else its first coding's display or code.

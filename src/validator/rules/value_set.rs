@@ -10,9 +10,10 @@
 //! as wrong. What the reference asks a terminology server (codes of systems
 //! not loaded, unknown systems) is left alone.
 
-use crate::issue::IssueCode;
+use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 /// Systems the reference checks with a checker of their own (own property
@@ -79,14 +80,23 @@ struct FilterRules {
     ops: Vec<&'static str>,
 }
 
+/// The contained resources by id, looked up by each `#id` system (not
+/// compared with every contained resource per include: the twenty-sixth
+/// pass's R1).
+type ContainedById<'n> = FxHashMap<&'n str, Vec<&'n Node>>;
+
 pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
+    let mut contained: ContainedById = FxHashMap::default();
+    for c in vs.children_named("contained") {
+        contained.entry(c.child_text("id").unwrap_or("")).or_default().push(c);
+    }
     let composes: Vec<&Node> = vs.children_named("compose").collect();
     for (ci, compose) in composes.iter().enumerate() {
         walk.path.push("compose", (composes.len() > 1).then_some(ci));
         for part in ["include", "exclude"] {
             for (i, include) in compose.children_named(part).enumerate() {
                 walk.path.push(part, Some(i));
-                check_include(walk, vs, include);
+                check_include(walk, &contained, include);
                 walk.path.pop();
             }
         }
@@ -101,7 +111,7 @@ pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
 }
 
 /// One include or exclude.
-fn check_include(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node) {
+fn check_include(walk: &mut Walk<'_, '_>, contained: &ContainedById, include: &Node) {
     let mut system = include.child_text("system").map(str::to_owned);
     let version = include.child_text("version");
     if let Some(s) = system.clone() {
@@ -167,7 +177,7 @@ fn check_include(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node) {
         walk.error(include, IssueCode::Invalid, msg.into());
     }
     if system.starts_with('#') {
-        contained_system(walk, vs, include, system, version);
+        contained_system(walk, contained, include, system, version);
     }
 
     // The code system as loaded: by `url|version` when a version is given.
@@ -295,13 +305,11 @@ fn is_implicit_value_set(url: &str) -> bool {
 }
 
 /// `system` written as `#id`: the contained resource with that id, which must be a CodeSystem.
-fn contained_system(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node, system: &str, version: Option<&str>) {
+fn contained_system(walk: &mut Walk<'_, '_>, by_id: &ContainedById, include: &Node, system: &str, version: Option<&str>) {
     let mut found = 0;
-    for contained in vs.children_named("contained") {
-        let id = contained.child_text("id").unwrap_or("");
-        if format!("#{id}") != system {
-            continue;
-        }
+    let id = system.strip_prefix('#').unwrap_or(system);
+    let system = quoted(system);
+    for contained in by_id.get(id).into_iter().flatten() {
         let kind = contained.resource_type.as_deref().unwrap_or("");
         if kind != "CodeSystem" {
             // VALUESET_INCLUDE_CS_NOT_CS
@@ -314,7 +322,7 @@ fn contained_system(walk: &mut Walk<'_, '_>, vs: &Node, include: &Node, system: 
             found += 1;
         }
     }
-    let ver = version.unwrap_or("");
+    let ver = quoted(version.unwrap_or(""));
     if found == 0 {
         let msg = match version {
             // VALUESET_INCLUDE_CS_NOT_FOUND
