@@ -681,3 +681,32 @@ fn a_list_of_issues_stops_at_its_size_and_says_how_many_more() {
     let last = all.last().unwrap();
     assert!(last.severity.is_error() && last.message.contains("more issues") && last.message.contains("are not listed"), "{last:#?}");
 }
+
+/// Extension urls have no versions: what the reference says, by what the
+/// version names (EXT_VER_URL_NOT_ALLOWED, _REVERSION, _NO_MATCH), at the
+/// extension with its url.
+#[test]
+fn versioned_extension_urls_are_named_for_what_they_match() {
+    let patient = |url: &str| format!(r#"{{"resourceType":"Patient","extension":[{{"url":"{url}","valueAddress":{{"city":"Leeds"}}}}]}}"#);
+    let all = |url: &str| common::validator().validate_bytes(patient(url).as_bytes(), Some(Format::Json));
+    let base = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+    let loaded = format!("{base}|5.3.0-ballot-tc1");
+    let found = all(&loaded);
+    let issue = found.iter().find(|i| i.message.starts_with("The extension URL must not contain a version")).unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!((issue.severity, issue.message.as_str()), (Severity::Error, "The extension URL must not contain a version"));
+    assert_eq!(issue.expression, format!("Patient.extension[0][url='{loaded}']"));
+    let older = format!("{base}|4.0.1");
+    let found = all(&older);
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Error
+            && i.message == "The extension URL must not contain a version. The extension was validated against version 5.3.0-ballot-tc1 of the extension"),
+        "{found:#?}"
+    );
+    let unknown = "http://example.org/fhir/StructureDefinition/nowhere|1.0";
+    let found = all(unknown);
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Warning
+            && i.message == "Extension URLs don't have versions. The validator wasn't able to resolve this URL with or without version-based resolution"),
+        "{found:#?}"
+    );
+}

@@ -882,10 +882,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             return base;
         }
         let (plain, version) = crate::definition::split_canonical(url);
+        let mut found = self.ctx.structure(plain);
         if version.is_some() && !self.in_profile {
-            self.error(node, IssueCode::Invalid, "The extension URL must not contain a version".into());
+            found = self.versioned_extension_url(node, url, found);
         }
-        match self.ctx.structure(plain) {
+        match found {
             Some(sd) => {
                 if sd.type_name != "Extension" {
                     self.error(node, IssueCode::Structure, format!("The url {url} names a {} definition, not an extension", sd.type_name));
@@ -909,6 +910,32 @@ impl<'v, 'n> Walk<'v, 'n> {
                 base
             }
         }
+    }
+
+    /// An extension url with a version (`...|4.0.0`), which extension urls
+    /// never have: said as the reference says it, at the extension with its
+    /// url, and the definition the extension is validated against, which
+    /// may be the one that version names when the plain url names none.
+    fn versioned_extension_url(&mut self, node: &Node, url: &str, by_plain_url: Option<Arc<StructureDef>>) -> Option<Arc<StructureDef>> {
+        let at = format!("{}[url='{}']", self.path.render(), crate::issue::quoted(url));
+        let (found, issue) = match by_plain_url {
+            // EXT_VER_URL_NOT_ALLOWED
+            Some(sd) if sd.versioned_url() == url => (Some(sd), Issue::error(IssueCode::Invalid, at, "The extension URL must not contain a version")),
+            Some(sd) => {
+                let loaded = sd.version.clone().unwrap_or_default();
+                // EXT_VER_URL_REVERSION
+                let msg = format!("The extension URL must not contain a version. The extension was validated against version {loaded} of the extension");
+                (Some(sd), Issue::error(IssueCode::Invalid, at, msg))
+            }
+            None => match self.ctx.structure(url) {
+                // EXT_VER_URL_IGNORE
+                Some(sd) => (Some(sd), Issue::error(IssueCode::Invalid, at, "Extension URLs don't have versions. The validator has ignored the version and processed the extension anyway")),
+                // EXT_VER_URL_NO_MATCH
+                None => (None, Issue::warning(IssueCode::Invalid, at, "Extension URLs don't have versions. The validator wasn't able to resolve this URL with or without version-based resolution")),
+            },
+        };
+        self.report(node, issue);
+        found
     }
 
     /// Modifier extensions go in `modifierExtension`, and only they do.
