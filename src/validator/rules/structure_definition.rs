@@ -15,7 +15,7 @@
 
 use super::element_rules;
 use crate::definition::{ElementDefinition, StructureDefinition};
-use crate::issue::{quoted, IssueCode};
+use crate::issue::{quoted, Issue, IssueCode};
 use crate::structure::StructureDef;
 use crate::tree::Node;
 use crate::validator::element::Walk;
@@ -257,8 +257,27 @@ fn differential_against_snapshot(
 fn fixed_values_against_base(walk: &mut Walk<'_, '_>, node: &Node, base_url: &str, diff: &[ElementDefinition], matched: &[Option<String>]) {
     let Some(base) = walk.ctx.structure(base_url) else { return };
     let nodes: Vec<&Node> = node.child("differential").map(|d| d.children_named("element").collect()).unwrap_or_default();
+    // SD_ELEMENT_REASON_DERIVED
+    let reason = format!(", because the value must match the fixed value define in '{}'", base.versioned_url());
     for (i, d) in diff.iter().enumerate() {
         let Some((kind, value)) = d.choice("fixed").map(|(_, v)| ("fixed", v)).or_else(|| d.choice("pattern").map(|(_, v)| ("pattern", v))) else { continue };
+        let element_node = nodes.get(i).copied().unwrap_or(node);
+        // The reference compares with the base element whose id is this
+        // element's path: a fixed value with a fixed value of the same type
+        // (another type is SD_ELEMENT_FIXED_WRONG_TYPE, a pattern over a
+        // pattern SD_ELEMENT_PATTERN_NO_FIXED, in `fixed_against_base`).
+        if let Some(by_path) = base.elements.iter().find(|e| e.id == d.path).filter(|e| e.fixed.is_some() || e.pattern.is_some()) {
+            let (Some((base_type, expected)), Some((own_type, actual))) = (&by_path.fixed, d.choice("fixed")) else { continue };
+            if base_type != own_type || expected == actual {
+                continue;
+            }
+            if let (Some(actual), Some(expected)) = (primitive_text(actual), primitive_text(expected)) {
+                // _DT_Fixed_Wrong, where the reference puts it: at the element's path.
+                let msg = format!("Value is '{}' but is fixed to '{}' in the profile {reason}", quoted(&actual), quoted(&expected));
+                walk.report(element_node, Issue::error(IssueCode::Value, d.path.clone(), msg));
+                continue;
+            }
+        }
         let Some(id) = matched.get(i).and_then(Option::as_deref) else { continue };
         let Some(b) = base.elements.iter().find(|e| e.id == id) else { continue };
         let problem = match (&b.fixed, &b.pattern) {
@@ -270,10 +289,20 @@ fn fixed_values_against_base(walk: &mut Walk<'_, '_>, node: &Node, base_url: &st
             walk.path.push("differential", None);
             walk.path.push("element", Some(i));
             let msg = format!("The {kind} value {} of {id} {problem} {base_url}: a profile may narrow what its base fixes, not change it", crate::validator::slicing::shown(value));
-            walk.error(nodes.get(i).copied().unwrap_or(node), IssueCode::Value, msg);
+            walk.error(element_node, IssueCode::Value, msg);
             walk.path.pop();
             walk.path.pop();
         }
+    }
+}
+
+/// A primitive JSON value as text.
+fn primitive_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
