@@ -432,8 +432,9 @@ fn value_text(ext: &Node) -> Option<&str> {
 }
 
 /// A Java set as the reference prints it: `[a, b]`.
+/// Input text, so cut as `quoted` cuts it.
 fn listed(items: &[String]) -> String {
-    format!("[{}]", items.join(", "))
+    quoted(&format!("[{}]", items.join(", "))).into_owned()
 }
 
 /// The rules on the definition as a whole.
@@ -1066,7 +1067,11 @@ fn fixed_against_base(walk: &mut Walk<'_, '_>, element: &Node, path: &str, lf: &
             walk.error(
                 fixed,
                 IssueCode::Invalid,
-                format!("The base element has a fixed type of '{}', so this element must have a fixed value of the same type, not '{}'", fixed_type, base_type),
+                format!(
+                    "The base element has a fixed type of '{}', so this element must have a fixed value of the same type, not '{}'",
+                    quoted(&fixed_type),
+                    base_type
+                ),
             );
             walk.path.pop();
         }
@@ -1077,7 +1082,7 @@ fn fixed_against_base(walk: &mut Walk<'_, '_>, element: &Node, path: &str, lf: &
         walk.error(
             pattern,
             IssueCode::Invalid,
-            format!("The base element has a pattern type of '{}', so this element must have a fixed value but it doesn't", pattern_type),
+            format!("The base element has a pattern type of '{}', so this element must have a fixed value but it doesn't", quoted(&pattern_type)),
         );
         walk.path.pop();
     }
@@ -1101,7 +1106,13 @@ fn snapshot_values(walk: &mut Walk<'_, '_>, element: &Node, type_codes: &[String
             walk.error(
                 value,
                 IssueCode::Exception,
-                format!("The element {} has a {} of type {}, which is not in the list of allowed types ({})", quoted(id), property, value_type, listed(type_codes)),
+                format!(
+                    "The element {} has a {} of type {}, which is not in the list of allowed types ({})",
+                    quoted(id),
+                    property,
+                    quoted(&value_type),
+                    listed(type_codes)
+                ),
             );
         }
         if property != "defaultValue" {
@@ -1127,7 +1138,7 @@ fn snapshot_values(walk: &mut Walk<'_, '_>, element: &Node, type_codes: &[String
                 walk.warn(
                     value,
                     IssueCode::Exception,
-                    format!("For the complex type {value_type}, consider using a pattern rather than a fixed value to avoid over-constraining the instance"),
+                    format!("For the complex type {}, consider using a pattern rather than a fixed value to avoid over-constraining the instance", quoted(&value_type)),
                 );
             }
         }
