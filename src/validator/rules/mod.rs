@@ -13,7 +13,7 @@ pub(super) mod bundle;
 mod code_system;
 mod concept_map;
 pub(super) mod datatypes;
-mod definitions;
+mod structure_definition;
 mod element_rules;
 mod measure;
 mod questionnaire;
@@ -34,7 +34,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         match type_name {
             "QuestionnaireResponse" => questionnaire::check_response(self, node),
             "Questionnaire" => questionnaire::check_questionnaire(self, node),
-            "StructureDefinition" => definitions::check_structure_definition(self, node),
+            "StructureDefinition" => structure_definition::check_structure_definition(self, node),
             "SearchParameter" => search_parameter::check_search_parameter(self, node),
             "MeasureReport" => measure::check_measure_report(self, node),
             "Measure" => measure::check_measure(self, node),
