@@ -70,6 +70,8 @@ pub enum IssueCode {
     /// The store cannot take (or record) anything more: a full disk or quota.
     NoStore,
     Timeout,
+    /// The reference's `unknown`: a name that refers to nothing known here.
+    Unknown,
 }
 
 impl IssueCode {
@@ -96,6 +98,7 @@ impl IssueCode {
             IssueCode::TooCostly => "too-costly",
             IssueCode::NoStore => "no-store",
             IssueCode::Timeout => "timeout",
+            IssueCode::Unknown => "unknown",
         }
     }
 }
