@@ -70,7 +70,8 @@ pub enum IssueCode {
     /// The store cannot take (or record) anything more: a full disk or quota.
     NoStore,
     Timeout,
-    /// What the reference validator reports as `unknown` (a circular definition).
+    /// The reference's `unknown` (R4 IssueType `unknown`): a circular
+    /// definition, or a name that refers to nothing known here.
     Unknown,
 }
 

@@ -213,7 +213,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 // R4's own invariants (dom-3) use `as` on collections; outside
                 // strict mode it filters them as earlier engines did.
                 if v.len() > 1 && self.env.strict {
-                    return err("'as' needs a single item");
+                    // FHIRPATH_AS_COLLECTION
+                    return err(format!("Attempt to use 'as()' on more than one item ('{}', '{}')", v.len(), type_spec_text(ts)));
                 }
                 self.of_type(&v, ts)
             }
@@ -267,7 +268,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 if let Some(ext) = name.strip_prefix("ext-") {
                     return s(&format!("http://hl7.org/fhir/StructureDefinition/{ext}"));
                 }
-                err(format!("unknown constant %{name}"))
+                // FHIRPATH_UNKNOWN_CONSTANT
+                err(format!("Error evaluating FHIRPath expression: Invalid FHIRPath Constant %{name}"))
             }
         }
     }
@@ -623,14 +625,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             BinOp::Concat => {
                 let x = single_system(&a)?;
                 let y = single_system(&b)?;
-                let s = |v: Option<Item<'static>>| -> Res<String> {
+                let s = |v: Option<Item<'static>>, left: bool| -> Res<String> {
                     match v {
                         None => Ok(String::new()),
                         Some(Item::String(s)) => Ok(s),
-                        Some(o) => err(format!("'&' needs strings, not {}", o.type_name())),
+                        // FHIRPATH_LEFT_VALUE_WRONG_TYPE, FHIRPATH_RIGHT_VALUE_WRONG_TYPE
+                        Some(o) => err(format!("Error evaluating FHIRPath expression: {} operand to {} has the wrong type {}", if left { "left" } else { "right" }, "&", o.type_name())),
                     }
                 };
-                Ok(vec![Item::String(s(x)? + &s(y)?)])
+                Ok(vec![Item::String(s(x, true)? + &s(y, false)?)])
             }
             _ => {
                 let (Some(x), Some(y)) = (single_system(&a)?, single_system(&b)?) else { return Ok(vec![]) };
@@ -724,7 +727,8 @@ pub fn compare(x: &Item<'_>, y: &Item<'_>) -> Res<Option<Ordering>> {
         (Item::Quantity(a), Item::Quantity(b)) => a.compare(b),
         _ => match (num(x), num(y)) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
-            _ => return err(format!("cannot compare {} with {}", x.type_name(), y.type_name())),
+            // FHIRPATH_CANT_COMPARE
+            _ => return err(format!("Error evaluating FHIRPath expression: Unable to compare values of type {} and {}", x.type_name(), y.type_name())),
         },
     })
 }
@@ -839,6 +843,38 @@ pub fn equivalent(a: &[Item<'_>], b: &[Item<'_>]) -> bool {
     true
 }
 
+/// An arithmetic operator's symbol, as an expression writes it.
+fn op_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::IntDiv => "div",
+        BinOp::Mod => "mod",
+        BinOp::Concat => "&",
+        _ => "?",
+    }
+}
+
+fn incompatible<T>(op: BinOp, x: &Item<'_>, y: &Item<'_>) -> Res<T> {
+    // FHIRPATH_OP_INCOMPATIBLE
+    err(format!(
+        "Error evaluating FHIRPath expression {}: left and right operand have incompatible or invalid types ({}, {})",
+        op_symbol(op),
+        x.type_name(),
+        y.type_name()
+    ))
+}
+
+/// A type as `is`/`as` name it: `Quantity`, `System.String`.
+fn type_spec_text(ts: &TypeSpec) -> String {
+    match &ts.namespace {
+        Some(ns) => format!("{ns}.{}", ts.name),
+        None => ts.name.clone(),
+    }
+}
+
 fn arith(op: BinOp, x: Item<'static>, y: Item<'static>) -> Res<Option<Item<'static>>> {
     let overflow = || EvalError::new("arithmetic overflow");
     Ok(match (op, &x, &y) {
@@ -882,7 +918,7 @@ fn arith(op: BinOp, x: Item<'static>, y: Item<'static>) -> Res<Option<Item<'stat
         }
         _ => {
             let (Some(a), Some(b)) = (num(&x), num(&y)) else {
-                return err(format!("cannot apply {op:?} to {} and {}", x.type_name(), y.type_name()));
+                return incompatible(op, &x, &y);
             };
             match op {
                 BinOp::Add => Some(Item::Decimal(a.checked_add(b).ok_or_else(overflow)?)),
@@ -909,7 +945,7 @@ fn arith(op: BinOp, x: Item<'static>, y: Item<'static>) -> Res<Option<Item<'stat
                         Some(Item::Decimal(a.checked_rem(b).ok_or_else(overflow)?))
                     }
                 }
-                _ => return err(format!("cannot apply {op:?} to {} and {}", x.type_name(), y.type_name())),
+                _ => return incompatible(op, &x, &y),
             }
         }
     })

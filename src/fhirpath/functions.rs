@@ -100,7 +100,8 @@ fn input_string<'i>(name: &str, input: &'i [Item<'_>]) -> Res<Option<std::borrow
     match single_system(input).map_err(|e| EvalError::new(format!("{name}(): {}", e.message)))? {
         None => Ok(None),
         Some(Item::String(s)) => Ok(Some(std::borrow::Cow::Owned(s))),
-        Some(o) => err(format!("{name}() needs a string, not {}", o.type_name())),
+        // FHIRPATH_STRING_SING_ONLY
+        Some(o) => err(format!("Error evaluating FHIRPath expression: The function {name} can only be used on string, uri, url, code, id but found {}", o.type_name())),
     }
 }
 
@@ -309,7 +310,8 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             c.arity(0, 0)?;
             match input.len() {
                 0 | 1 => Ok(input.to_vec()),
-                n => err(format!("single() found {n} items")),
+                // FHIRPATH_NO_COLLECTION
+                n => err(format!("Error evaluating FHIRPath expression: The function {} can only be used on a singleton value but found {n}", "single")),
             }
         }
         "first" => {
@@ -356,7 +358,8 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         "iif" => {
             c.arity(2, 3)?;
             if input.len() > 1 && !std::ptr::eq(input, outer) {
-                return err("iif() needs a single item as its input");
+                // FHIRPATH_NO_COLLECTION
+                return err(format!("Error evaluating FHIRPath expression: The function {} can only be used on a singleton value but found {}", "iif", input.len()));
             }
             let this = input.first().cloned().unwrap_or_else(|| frame.this.clone());
             let f = Frame { this, index: frame.index, total: frame.total.clone() };

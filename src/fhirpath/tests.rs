@@ -42,3 +42,69 @@ fn hostile_input_is_an_error_not_a_crash() {
     assert_eq!(eval_str("9223372036854775807 + 1").unwrap_err().contains("overflow"), true);
     assert_eq!(eval_str("(-(-5)) * -1").unwrap(), ["-5"]);
 }
+
+/// The reference engine's wording for the errors it raises while evaluating
+/// (its FHIRPATH_* message keys), one test per key.
+mod reference_wording {
+    use super::*;
+
+    fn error_of(expr: &str, strict: bool) -> String {
+        let ctx = Context::new();
+        let mut env = EvalContext::new(&ctx);
+        env.strict = strict;
+        let e = parse(expr).expect("the expression parses");
+        evaluate_item(&e, None, &env).expect_err("the evaluation fails").to_string()
+    }
+
+    #[test]
+    fn fhirpath_arithmetic_qty() {
+        assert_eq!(error_of("@2014-01-01 + 1 'mo'", false), "Error in date arithmetic: attempt to add a definite quantity duration time unit mo");
+    }
+
+    #[test]
+    fn fhirpath_arithmetic_unit() {
+        assert_eq!(error_of("@2014-01-01 - 1 'kg'", false), "Error in date arithmetic: unrecognized time unit kg");
+    }
+
+    #[test]
+    fn fhirpath_as_collection() {
+        assert_eq!(error_of("(1 | 2) as Integer", true), "Attempt to use 'as()' on more than one item ('2', 'Integer')");
+    }
+
+    #[test]
+    fn fhirpath_unknown_constant() {
+        assert_eq!(error_of("%nothing", false), "Error evaluating FHIRPath expression: Invalid FHIRPath Constant %nothing");
+    }
+
+    #[test]
+    fn fhirpath_left_value_wrong_type() {
+        assert_eq!(error_of("1 & 'a'", false), "Error evaluating FHIRPath expression: left operand to & has the wrong type integer");
+    }
+
+    #[test]
+    fn fhirpath_right_value_wrong_type() {
+        assert_eq!(error_of("'a' & true", false), "Error evaluating FHIRPath expression: right operand to & has the wrong type boolean");
+    }
+
+    #[test]
+    fn fhirpath_cant_compare() {
+        assert_eq!(error_of("1 < 'a'", false), "Error evaluating FHIRPath expression: Unable to compare values of type integer and string");
+    }
+
+    #[test]
+    fn fhirpath_op_incompatible() {
+        assert_eq!(error_of("1 + true", false), "Error evaluating FHIRPath expression +: left and right operand have incompatible or invalid types (integer, boolean)");
+        assert_eq!(error_of("'a' mod 2", false), "Error evaluating FHIRPath expression mod: left and right operand have incompatible or invalid types (string, integer)");
+    }
+
+    #[test]
+    fn fhirpath_no_collection() {
+        assert_eq!(error_of("(1 | 2).single()", false), "Error evaluating FHIRPath expression: The function single can only be used on a singleton value but found 2");
+        assert_eq!(error_of("(1 | 2).iif(true, 'a', 'b')", false), "Error evaluating FHIRPath expression: The function iif can only be used on a singleton value but found 2");
+    }
+
+    #[test]
+    fn fhirpath_string_sing_only() {
+        assert_eq!(error_of("1.startsWith('a')", false), "Error evaluating FHIRPath expression: The function startsWith can only be used on string, uri, url, code, id but found integer");
+    }
+}

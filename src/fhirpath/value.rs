@@ -472,7 +472,10 @@ impl Temporal {
             "minute" | "minutes" | "min" => "minute",
             "second" | "seconds" | "s" => "second",
             "millisecond" | "milliseconds" | "ms" => "ms",
-            u => return Err(format!("cannot add a quantity in '{u}' to a date/time")),
+            // FHIRPATH_ARITHMETIC_QTY: UCUM's years and months are averages, not calendar units
+            u @ ("a" | "mo") => return Err(format!("Error in date arithmetic: attempt to add a definite quantity duration time unit {u}")),
+            // FHIRPATH_ARITHMETIC_UNIT
+            u => return Err(format!("Error in date arithmetic: unrecognized time unit {u}")),
         };
         let mut t = *self;
         match unit {

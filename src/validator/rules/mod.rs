@@ -24,6 +24,7 @@ mod resource;
 pub(super) mod quantity;
 mod search_parameter;
 mod signature;
+mod structure_map;
 pub mod string_content;
 mod value_set;
 
@@ -42,6 +43,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "ValueSet" => value_set::check_value_set(self, node),
             "ConceptMap" => concept_map::check_concept_map(self, node),
             "Bundle" => signature::check_bundle_signature(self, node),
+            "StructureMap" => structure_map::check_structure_map(self, node),
             _ => {}
         }
     }
