@@ -18,6 +18,7 @@ mod element_rules;
 mod measure;
 mod questionnaire;
 mod questionnaire_answers;
+mod questionnaire_definition;
 mod questionnaire_enable_when;
 mod questionnaire_item_rules;
 mod resource;
