@@ -16,6 +16,7 @@ pub(super) mod datatypes;
 mod definitions;
 mod element_rules;
 mod measure;
+mod observation;
 mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_definition;
@@ -43,6 +44,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "ValueSet" => value_set::check_value_set(self, node),
             "ConceptMap" => concept_map::check_concept_map(self, node),
             "Bundle" => signature::check_bundle_signature(self, node),
+            "Observation" => observation::check_observation(self, node),
             _ => {}
         }
     }
