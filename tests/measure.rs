@@ -58,7 +58,8 @@ fn populations_must_match_the_measure() {
     let r = report("summary", json!([{"population": [rpop("initial-population", 5), rpop("denominator", 2)], "stratifier": [strat("age")]}]));
     let issues = issues_with(&[m], &r);
     assert!(has(&issues, Severity::Error, "MeasureReport.group[0].population[1]", "The code for this group population has no match in the measure definition"), "{issues:#?}");
-    assert!(has(&issues, Severity::Error, "MeasureReport.group[0]", "does not include a population for the population with code 'numerator'"), "{issues:#?}");
+    // MEASURE_MR_GRP_POP_MISSING_BY_CODE
+    assert!(has(&issues, Severity::Error, "MeasureReport.group[0]", "The MeasureReport does not include a population for the population with linkId '' and code 'numerator'"), "{issues:#?}");
 }
 
 #[test]

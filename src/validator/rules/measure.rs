@@ -393,7 +393,8 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
                 self.walk.error(
                     group,
                     IssueCode::BusinessRule,
-                    format!("The MeasureReport does not include a population for the population with code '{}'", display_value(mp.get("code"))),
+                    // MEASURE_MR_GRP_POP_MISSING_BY_CODE (an R4 population has no linkId: empty)
+                    format!("The MeasureReport does not include a population for the population with linkId '{}' and code '{}'", "", display_value(mp.get("code"))),
                 );
             }
         }
