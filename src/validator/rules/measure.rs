@@ -47,7 +47,8 @@ pub(super) fn check_measure(walk: &mut Walk<'_, '_>, node: &Node) {
     for (gi, group) in groups.iter().enumerate() {
         walk.path.push("group", Some(gi));
         if groups.len() > 1 && group.child("code").is_none() {
-            walk.warn(group, IssueCode::Required, "The groups SHALL have codes if there is more than one group".into());
+            // MEASURE_M_GROUP_CODE
+            walk.warn(group, IssueCode::Required, "Groups should have codes when there is more than one group".into());
         }
         let pops: Vec<&Node> = group.children_named("population").collect();
         if pops.is_empty() {
@@ -71,6 +72,22 @@ pub(super) fn check_measure(walk: &mut Walk<'_, '_>, node: &Node) {
                 libs.criteria(walk, crit);
                 walk.path.pop();
             }
+            // A stratifier's components, as the reference means to read them
+            // (it looks for them on the group, which has none).
+            let components: Vec<&Node> = st.children_named("component").collect();
+            for (ci, cp) in components.iter().enumerate() {
+                walk.path.push("component", Some(ci));
+                if components.len() > 1 && cp.child("code").is_none() {
+                    // MEASURE_M_GROUP_STRATA_COMP_NO_CODE
+                    walk.warn(cp, IssueCode::Required, "A measure group stratifier component should have a code when there is more than one population".into());
+                }
+                if let Some(crit) = cp.child("criteria") {
+                    walk.path.push("criteria", None);
+                    libs.criteria(walk, crit);
+                    walk.path.pop();
+                }
+                walk.path.pop();
+            }
             walk.path.pop();
         }
         walk.path.pop();
@@ -86,8 +103,10 @@ struct Libraries<'a> {
 enum Elm {
     /// No compiled content.
     None,
-    /// Content that is not an ELM library document (or not XML at all).
+    /// Content that is not an ELM library document.
     NotValid,
+    /// Content that cannot be read as XML, with why.
+    Unreadable(String),
     /// The names of the library's statements (`library/statements/def/@name`).
     Statements(Vec<String>),
 }
@@ -138,7 +157,10 @@ impl<'a> Libraries<'a> {
         let url = str_of(lib.0, "url").unwrap_or("");
         match &lib.1 {
             Elm::None => walk.error(crit, IssueCode::Invalid, format!("Error in {url}: No compiled version of CQL found")),
-            Elm::NotValid => walk.error(crit, IssueCode::Invalid, format!("Error in {url}: Compiled version of CQL is not valid")),
+            // MEASURE_M_CRITERIA_CQL_ELM_NOT_VALID (the reference's wording begins with "= ")
+            Elm::NotValid => walk.error(crit, IssueCode::Invalid, format!("= Error in {url}: Compiled version of CQL is not valid")),
+            // MEASURE_M_CRITERIA_CQL_ERROR
+            Elm::Unreadable(why) => walk.error(crit, IssueCode::Invalid, format!("Error in {url}: '{}'", crate::issue::quoted(why))),
             Elm::Statements(names) => {
                 if !names.iter().any(|n| n == name) {
                     walk.error(crit, IssueCode::Invalid, format!("The function {name} does not exist in the library {url}"));
@@ -157,14 +179,15 @@ fn elm_of(library: &Value) -> Elm {
         return Elm::NotValid;
     };
     match elm_statements(&bytes) {
-        Some(names) => Elm::Statements(names),
-        None => Elm::NotValid,
+        Ok(names) => Elm::Statements(names),
+        Err(None) => Elm::NotValid,
+        Err(Some(why)) => Elm::Unreadable(why),
     }
 }
 
 /// The statement names of an ELM XML document, or None when the document
 /// is not an ELM `library` (namespace `urn:hl7-org:elm:r1`).
-fn elm_statements(xml: &[u8]) -> Option<Vec<String>> {
+fn elm_statements(xml: &[u8]) -> Result<Vec<String>, Option<String>> {
     use quick_xml::events::Event;
     use quick_xml::name::ResolveResult;
     let mut reader = quick_xml::reader::NsReader::from_reader(xml);
@@ -173,14 +196,14 @@ fn elm_statements(xml: &[u8]) -> Option<Vec<String>> {
     let mut in_statements = false;
     let mut names = Vec::new();
     loop {
-        let (ns, event) = reader.read_resolved_event_into(&mut buf).ok()?;
+        let (ns, event) = reader.read_resolved_event_into(&mut buf).map_err(|e| Some(format!("the ELM is not well-formed XML: {e}")))?;
         let elm_ns = matches!(ns, ResolveResult::Bound(n) if n.as_ref() == b"urn:hl7-org:elm:r1");
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let local = e.local_name();
                 let local = local.as_ref();
                 if depth == 0 && (local != b"library" || !elm_ns) {
-                    return None;
+                    return Err(None);
                 }
                 if depth == 2 && in_statements && local == b"def" {
                     if let Some(Ok(v)) = e.try_get_attribute("name").ok().flatten().map(|a| a.unescape_value().map(|v| v.into_owned())) {
@@ -205,7 +228,10 @@ fn elm_statements(xml: &[u8]) -> Option<Vec<String>> {
         }
         buf.clear();
     }
-    Some(names)
+    if depth > 0 {
+        return Err(Some("the ELM ends before its elements are closed".to_string()));
+    }
+    Ok(names)
 }
 
 // ---------------------------------------------------------------------------
@@ -229,6 +255,18 @@ pub(super) fn check_measure_report(walk: &mut Walk<'_, '_>, node: &Node) {
     };
     let Some(measure) = measure else {
         walk.warn(m, IssueCode::Required, format!("The Measure '{canonical}' could not be resolved, so no validation can be performed against the Measure"));
+        if let Some((url, version)) = canonical.split_once('|') {
+            let known = walk.ctx.versions(url);
+            if !known.is_empty() {
+                let known: Vec<String> = known.into_iter().map(|v| v.unwrap_or_else(|| "null".to_string())).collect();
+                // CANONICAL_MULTIPLE_VERSIONS_KNOWN
+                walk.inform(
+                    m,
+                    IssueCode::Informational,
+                    format!("The version {} for the Measure {} is not known. These versions are known: {}", crate::issue::quoted(version), crate::issue::quoted(canonical), crate::issue::quoted(&known.join(", "))),
+                );
+            }
+        }
         return;
     };
     let scoring = measure
@@ -279,7 +317,8 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
                         group,
                         IssueCode::BusinessRule,
                         format!(
-                            "The code provided ({}) does not match the code defined for this group in the measure ({})",
+                            // MEASURE_MR_GRP_NO_WRONG_CODE
+                            "The code provided ({}) does not match the code specified in the measure report ({})",
                             display_node(code),
                             display_value(Some(mcode))
                         ),
@@ -357,7 +396,8 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
                 self.walk.error(
                     group,
                     IssueCode::BusinessRule,
-                    format!("The MeasureReport does not include a population for the population with code '{}'", display_value(mp.get("code"))),
+                    // MEASURE_MR_GRP_POP_MISSING_BY_CODE (an R4 population has no linkId: empty)
+                    format!("The MeasureReport does not include a population for the population with linkId '{}' and code '{}'", "", display_value(mp.get("code"))),
                 );
             }
         }
@@ -367,9 +407,23 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
     fn population(&mut self, pop: &Node) {
         let subjects = pop.children_named("subjectResults").count();
         if self.report_type.as_deref() == Some("subject-list") {
-            if let Some(count) = pop.child_text("count").and_then(|c| c.trim().parse::<i64>().ok()) {
-                if count != subjects as i64 {
-                    self.walk.error(pop, IssueCode::BusinessRule, format!("Mismatch between count {count} and number of subjects {subjects}"));
+            let Some(count) = pop.child_text("count").and_then(|c| c.trim().parse::<i32>().ok()) else { return };
+            // The subjects the population lists: a person each, or a List's
+            // entries; what cannot be counted is said, and the count left unchecked.
+            let mut counted = Some(0usize);
+            let mut why: Vec<String> = Vec::new();
+            for sr in pop.children_named("subjectResults") {
+                let Some(n) = counted else { break };
+                counted = self.subjects(sr, &mut why).map(|more| n + more);
+            }
+            match counted {
+                Some(n) if n as i64 != count as i64 => {
+                    self.walk.error(pop, IssueCode::BusinessRule, format!("Mismatch between count {count} and number of subjects {n}"));
+                }
+                Some(_) => {}
+                None => {
+                    // MEASURE_MR_GRP_POP_COUNT_CANT_CHECK
+                    self.walk.inform(pop, IssueCode::BusinessRule, format!("Unable to check the stated count {count} because the subject list cannot be fully processed ({})", why.join("; ")));
                 }
             }
         } else {
@@ -378,6 +432,43 @@ impl<'w, 'v, 'n, 'm> ReportCheck<'w, 'v, 'n, 'm> {
             }
             if pop.child("count").is_none() {
                 self.walk.warn(pop, IssueCode::BusinessRule, "Count should be present for reports where type is not 'subject-list'".into());
+            }
+        }
+    }
+
+    /// How many subjects one `subjectResults` reference stands for; `None`,
+    /// with why, when that cannot be told.
+    fn subjects(&self, sr: &Node, why: &mut Vec<String>) -> Option<usize> {
+        const PERSONS: [&str; 5] = ["Patient", "Practitioner", "Person", "PractitionerRole", "RelatedPerson"];
+        let Some(reference) = sr.child_text("reference") else {
+            // MEASURE_MR_GRP_POP_COUNT_NO_REF
+            why.push("Subject reference has no actual reference".to_string());
+            return None;
+        };
+        let shown = crate::issue::quoted(reference);
+        let Some(target) = self.walk.resolve(reference) else {
+            let parts: Vec<&str> = reference.split('/').collect();
+            let is_resource = |t: &str| t.bytes().all(|b| b.is_ascii_alphanumeric()) && self.walk.ctx.type_definition(t).is_some_and(|sd| sd.kind == "resource");
+            if parts.len() == 2 && is_resource(parts[0]) {
+                if PERSONS.contains(&parts[0]) {
+                    return Some(1);
+                }
+                // MEASURE_MR_GRP_POP_COUNT_UNRESOLVED
+                why.push(format!("Subject reference {shown} could not be resolved, and the apparent type is {} which could not be processed", parts[0]));
+            } else {
+                // MEASURE_MR_GRP_POP_COUNT_NO_REF_RES
+                why.push(format!("Subject reference {shown} could not be resolved, and so could not be processed"));
+            }
+            return None;
+        };
+        let target_type = target.resource_type.as_deref().unwrap_or("");
+        match target_type {
+            t if PERSONS.contains(&t) => Some(1),
+            "List" => Some(target.children_named("entry").count()),
+            other => {
+                // MEASURE_MR_GRP_POP_COUNT_REF_UNPROCESSIBLE
+                why.push(format!("Subject reference {shown} resolved to a {other}, which could not be processed"));
+                None
             }
         }
     }

@@ -16,8 +16,10 @@ pub(super) mod datatypes;
 mod structure_definition;
 mod element_rules;
 mod measure;
+mod observation;
 mod questionnaire;
 mod questionnaire_answers;
+mod questionnaire_definition;
 mod questionnaire_enable_when;
 mod questionnaire_item_rules;
 mod resource;
@@ -44,6 +46,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "ConceptMap" => concept_map::check_concept_map(self, node),
             "Bundle" => signature::check_bundle_signature(self, node),
             "StructureMap" => structure_map::check_structure_map(self, node),
+            "Observation" => observation::check_observation(self, node),
             _ => {}
         }
     }

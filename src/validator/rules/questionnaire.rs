@@ -486,6 +486,14 @@ impl<'w, 'v, 'n, 'q, 'r> ResponseCheck<'w, 'v, 'n, 'q, 'r> {
             self.walk.path.pop();
         }
         let nested = item.children_named("item").count();
+        if q_item.get("type").is_none() {
+            // Questionnaire_QR_Item_NoType
+            self.walk.error(item, IssueCode::Required, format!("Definition for item {link_id} does not contain a type"));
+        }
+        if item_type == "group" && nested == 0 && bool_of(q_item, "required") {
+            // QUESTIONNAIRE_QR_ITEM_GROUP_REQUIRED
+            self.walk.error(item, IssueCode::Invariant, "No sub-items found for required group".into());
+        }
         match item_type {
             "display" if nested > 0 => {
                 self.walk.error(item, IssueCode::Structure, format!("Items not of type DISPLAY should not have items - linkId {link_id}"));
@@ -592,8 +600,9 @@ const EXT_ENABLE_WHEN_EXPRESSION: &str = "http://phr.kanta.fi/StructureDefinitio
 
 /// A Questionnaire's own rules beyond its invariants.
 pub(super) fn check_questionnaire(walk: &mut Walk<'_, '_>, node: &Node) {
+    let mut checks = super::questionnaire_definition::prepare(walk, node);
     let order = ItemOrder::of(node);
-    questionnaire_items(walk, node, &order);
+    questionnaire_items(walk, node, &order, &mut checks);
 }
 
 /// The items of a Questionnaire in document order, each with where its
@@ -640,9 +649,10 @@ impl<'a> ItemOrder<'a> {
     }
 }
 
-fn questionnaire_items(walk: &mut Walk<'_, '_>, container: &Node, order: &ItemOrder<'_>) {
+fn questionnaire_items(walk: &mut Walk<'_, '_>, container: &Node, order: &ItemOrder<'_>, checks: &mut super::questionnaire_definition::DefinitionChecks) {
     for (i, item) in container.children_named("item").enumerate() {
         walk.path.push("item", Some(i));
+        checks.item(walk, item);
         let conditions: Vec<&Node> = item.children_named("enableWhen").collect();
         for ew in &conditions {
             let Some(question) = ew.child_text("question") else {
@@ -672,7 +682,7 @@ fn questionnaire_items(walk: &mut Walk<'_, '_>, container: &Node, order: &ItemOr
         if conditions.len() > 1 && item.child("enableBehavior").is_none() {
             walk.error(item, IssueCode::Invariant, "Constraint failed: que-12: 'If there are more than one enableWhen, enableBehavior must be specified'".into());
         }
-        questionnaire_items(walk, item, order);
+        questionnaire_items(walk, item, order, checks);
         walk.path.pop();
     }
 }
@@ -1017,7 +1027,7 @@ mod tests {
             {"linkId": "a", "answer": (0..300).map(|i| serde_json::json!({"valueAttachment": {"contentType": format!("image/x{}", i * 10)}})).collect::<Vec<_>>()},
             {"linkId": "u", "answer": (0..300).map(|_| serde_json::json!({"valueQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "mg"}})).collect::<Vec<_>>()}]}).to_string();
         let all = issues(&q, &qr);
-        let not_found = all.iter().filter(|i| i.message.starts_with("ValueSet 'http://x.test/zzz")).count();
+        let not_found = all.iter().filter(|i| i.message.starts_with("The value set 'http://x.test/zzz")).count();
         let bad_units = all.iter().filter(|i| i.message.contains("has a unit that is not valid")).count();
         assert_eq!((not_found, bad_units), (300, 300), "{:#?}", &all[..all.len().min(3)]);
         assert!(!all.iter().any(|i| i.message.contains("mime type")), "every content type is allowed");

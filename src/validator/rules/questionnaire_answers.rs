@@ -156,15 +156,54 @@ pub(super) fn answer(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, item_type: 
         "string" => string(walk, rules, value),
         "attachment" => attachment(walk, rules, value),
         "quantity" => quantity(walk, rules, value),
+        "reference" if walk.v.options().assume_valid_rest_references => reference(walk, rules, value),
         "choice" | "open-choice" => choice(walk, rules, item_type == "open-choice", value, count),
         _ => {}
     }
 }
 
-fn min_max(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, compare: fn(&str, &str) -> Option<Ordering>) {
+/// Whether text reads as a value of the answer type whose limits are
+/// checked: what the reference parses the answer and its limits as.
+fn readable(kind: &str, text: &str) -> bool {
+    match kind {
+        "integer" => text.trim().parse::<i32>().is_ok(),
+        "decimal" => text.trim().parse::<f64>().is_ok_and(f64::is_finite),
+        "date" => date_key(text).is_some(),
+        "time" => crate::primitive::check("time", text).is_ok(),
+        _ => true,
+    }
+}
+
+/// An answer or a limit that cannot be read as the item's type: the
+/// limits cannot be checked, which the reference reports as the error it met.
+fn unreadable(walk: &mut Walk<'_, '_>, value: &Node, kind: &str, what: &str, text: &str) {
+    let detail = format!("{what} '{}' is not a valid {kind}", crate::issue::quoted(text));
+    let msg = match kind {
+        // QUESTIONNAIRE_QR_ITEM_INTEGER_VALUE_EXCEPTION
+        "integer" => format!("An error occurred checking the value: {detail}"),
+        // QUESTIONNAIRE_QR_ITEM_DECIMAL_VALUE_EXCEPTION
+        "decimal" => format!("An error occurred checking the value: {detail}"),
+        // QUESTIONNAIRE_QR_ITEM_DATE_VALUE_EXCEPTION (date and dateTime items)
+        "date" => format!("An error occurred checking the date: {detail}"),
+        // QUESTIONNAIRE_QR_ITEM_TIME_VALUE_EXCEPTION
+        "time" => format!("An error occurred checking the time: {detail}"),
+        _ => return,
+    };
+    at_value(walk, value, true, IssueCode::Invariant, msg);
+}
+
+fn min_max(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, kind: &str, compare: fn(&str, &str) -> Option<Ordering>) {
     let Some(text) = value.text() else { return };
+    if !readable(kind, text) {
+        unreadable(walk, value, kind, "the answer", text);
+        return;
+    }
     for (url, is_min) in [(EXT_MIN_VALUE, true), (EXT_MAX_VALUE, false)] {
         let Some(limit) = rules.first(url).and_then(|(_, v)| json_text(v)) else { continue };
+        if !readable(kind, &limit) {
+            unreadable(walk, value, kind, if is_min { "the minValue" } else { "the maxValue" }, &limit);
+            return;
+        }
         let limit = brief(&limit).into_owned();
         match compare(text, &limit) {
             Some(Ordering::Less) if is_min => {
@@ -190,15 +229,55 @@ fn max_decimals(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, te
     }
 }
 
+/// What an answer of a primitive type is told about the item's options:
+/// that none is of its type, or that it is not among them.
+fn option_messages(type_name: &str, text: &str) -> Option<(String, String)> {
+    let text = crate::issue::quoted(text);
+    Some(match type_name {
+        // Questionnaire_QR_Item_NoOptionsInteger, Questionnaire_QR_Item_NoInteger
+        "integer" => ("Option list has no option values of type integer".to_string(), format!("The integer {text} is not in the set of permitted values")),
+        // Questionnaire_QR_Item_NoOptionsDate, Questionnaire_QR_Item_NoDate (a dateTime item too)
+        "date" => ("Option list has no option values of type date".to_string(), format!("The date {text} is not in the set of permitted values")),
+        // Questionnaire_QR_Item_NoOptionsTime, Questionnaire_QR_Item_NoTime
+        "time" => ("Option list has no option values of type time".to_string(), format!("The time {text} is not in the set of permitted values")),
+        // Questionnaire_QR_Item_NoOptionsString, Questionnaire_QR_Item_NoString
+        "string" => ("Option list has no option values of type string".to_string(), format!("The string {text} is not in the set of permitted values")),
+        // QUESTIONNAIRE_QR_ITEM_NOOPTIONSDECIMAL, QUESTIONNAIRE_QR_ITEM_NODECIMAL: a
+        // decimal item's options are those whose value reads as a decimal
+        "decimal" => ("Cannot validate decimal answer option because no option list is provided".to_string(), format!("The value {text} is not in the set of permitted values")),
+        _ => return None,
+    })
+}
+
+/// A choice answer of a primitive type when the item has no answerOption
+/// at all: it cannot be checked, which is said as a hint.
+fn no_option_list(walk: &mut Walk<'_, '_>, value: &Node, type_name: &str) {
+    let msg = match type_name {
+        // Questionnaire_QR_Item_IntNoOptions
+        "integer" => "Cannot validate integer answer option because no option list is provided",
+        // Questionnaire_QR_Item_DateNoOptions
+        "date" => "Cannot validate date answer option because no option list is provided",
+        // Questionnaire_QR_Item_TimeNoOptions
+        "time" => "Cannot validate time answer option because no option list is provided",
+        // Questionnaire_QR_Item_StringNoOptions
+        "string" => "Cannot validate string answer option because no option list is provided",
+        // Questionnaire_QR_Item_NoOptions (a Coding, with no answerValueSet either)
+        "Coding" => "Cannot validate options because no option or options are provided",
+        _ => return,
+    };
+    walk.inform(value, IssueCode::Invariant, msg.to_string());
+}
+
 /// A primitive answer against the item's answerOptions of its type.
 fn primitive_option(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node, type_name: &str, on_value: bool, open: bool) {
     let Some(text) = value.text() else { return };
     let Some(found) = rules.primitive_option(type_name, text) else { return };
+    let Some((none_of_type, not_among)) = option_messages(type_name, text) else { return };
     let msg = match found {
         None if open => return,
-        None => format!("Option list has no option values of type {type_name}"),
+        None => none_of_type,
         Some(true) => return,
-        Some(false) => format!("The {type_name} {text} is not in the set of permitted values"),
+        Some(false) => not_among,
     };
     if on_value {
         at_value(walk, value, true, IssueCode::Invariant, msg);
@@ -208,7 +287,7 @@ fn primitive_option(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node
 }
 
 fn decimal(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
-    min_max(walk, rules, value, compare_numbers);
+    min_max(walk, rules, value, "decimal", compare_numbers);
     if let Some(text) = value.text() {
         max_decimals(walk, rules, value, text);
     }
@@ -216,17 +295,17 @@ fn decimal(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
 }
 
 fn integer(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
-    min_max(walk, rules, value, compare_numbers);
+    min_max(walk, rules, value, "integer", compare_numbers);
     primitive_option(walk, rules, value, "integer", true, false);
 }
 
 fn date(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
-    min_max(walk, rules, value, compare_dates);
+    min_max(walk, rules, value, "date", compare_dates);
     primitive_option(walk, rules, value, "date", true, false);
 }
 
 fn time(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
-    min_max(walk, rules, value, |a, b| Some(a.cmp(b)));
+    min_max(walk, rules, value, "time", |a, b| Some(a.cmp(b)));
     primitive_option(walk, rules, value, "time", true, false);
 }
 
@@ -262,7 +341,8 @@ fn string(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
             None => plausible(vs_url).then(|| walk.ctx.value_set(vs_url)).flatten().map(|_| walk.v.terminology.member(vs_url, None, text)),
         };
         if membership.is_none() {
-            at_value(walk, value, false, IssueCode::Invariant, format!("ValueSet '{vs}' not found"));
+            // QUESTIONNAIRE_QR_ITEM_VS_BAD
+            at_value(walk, value, false, IssueCode::Invariant, format!("The value set '{vs}' could not be found"));
         } else if membership == Some(Membership::NotIn) {
             at_value(walk, value, true, IssueCode::Invariant, format!("The value '{text}' is not in the list of allowed values (value set '{vs}')"));
         }
@@ -284,6 +364,43 @@ fn attachment(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
         let size = super::datatypes::decoded_len(data) as i64;
         if max > 0 && size >= max {
             walk.error(value, IssueCode::Required, format!("The attachment is too large (allowed = {max}, found = {size})"));
+        }
+    }
+}
+
+const EXT_REFERENCE_RESOURCE: &str = "http://hl7.org/fhir/StructureDefinition/questionnaire-referenceResource";
+
+/// A Reference answer's target type, read off its URL as a RESTful
+/// reference names it (`Patient/1`, `http://x.org/fhir/Patient/1`): only
+/// when references are taken as RESTful (`--assume-valid-rest-references`),
+/// as the reference validator checks it.
+fn reference(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, value: &Node) {
+    let Some(reference) = value.child_text("reference") else { return };
+    if reference.starts_with('#') {
+        return;
+    }
+    let segments: Vec<&str> = reference.split('/').collect();
+    let resource_type = (segments.len() >= 2).then(|| segments[segments.len() - 2]);
+    let shown = crate::issue::quoted(reference);
+    let allowed: Vec<&str> = rules.all(EXT_REFERENCE_RESOURCE).iter().filter_map(|e| e.get("valueCode").and_then(Value::as_str)).collect();
+    if !rules.all(EXT_REFERENCE_RESOURCE).is_empty() {
+        match resource_type {
+            Some(rt) if !allowed.contains(&rt) => {
+                // QUESTIONNAIRE_QR_ITEM_REF_INVALID
+                let allowed = brief(&allowed.join(",")).into_owned();
+                at_value(walk, value, true, IssueCode::Invariant, format!("The resource type '{}' in the reference {shown} is not allowed (allowed = {allowed})", crate::issue::quoted(rt)));
+            }
+            Some(_) => {}
+            None => {
+                // QUESTIONNAIRE_QR_ITEM_REF_CANT
+                at_value(walk, value, true, IssueCode::Invariant, "Unable to determine the resource type, so the resource type can't be checked".to_string());
+            }
+        }
+    } else if let Some(rt) = resource_type {
+        let known = rt.bytes().all(|b| b.is_ascii_alphanumeric()) && walk.ctx.type_definition(rt).is_some_and(|sd| sd.kind == "resource");
+        if !known {
+            // QUESTIONNAIRE_QR_ITEM_REF_INVALID_GENERAL
+            at_value(walk, value, true, IssueCode::Invariant, format!("The resource type {} in the reference {shown} is not valid", crate::issue::quoted(rt)));
         }
     }
 }
@@ -407,8 +524,11 @@ fn choice(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, open: bool, value: &No
                 coding_option(walk, rules, open, value, count);
             } else if let Some(vs) = rules.item.get("answerValueSet").and_then(Value::as_str) {
                 coding_value_set(walk, rules, vs, value);
+            } else {
+                no_option_list(walk, value, "Coding");
             }
         }
+        other if !rules.has_options() => no_option_list(walk, value, other),
         "string" if open => {
             let Some(text) = value.text() else { return };
             if rules.coding_words.contains(&text.to_ascii_lowercase()) {

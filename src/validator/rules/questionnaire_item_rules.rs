@@ -100,6 +100,12 @@ impl<'q> ItemRules<'q> {
                 }
                 entry.texts.insert(text);
             }
+            // A decimal item takes as its options those whose value reads
+            // as a decimal (R4 has no decimal answerOption; integers do).
+            let decimals: HashSet<String> = ["integer", "decimal"].iter().filter_map(|t| by_type.get(*t)).flat_map(|o| o.texts.iter()).filter(|t| t.trim().parse::<f64>().is_ok()).cloned().collect();
+            if !decimals.is_empty() {
+                by_type.entry("decimal".to_string()).or_default().texts.extend(decimals);
+            }
             for o in by_type.values_mut() {
                 o.numbers.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
             }
