@@ -14,16 +14,16 @@ use std::sync::{Arc, OnceLock};
 
 /// Verdict agreement on the shared plain cases (options `{}`), in percent,
 /// measured and rounded down. Raise it when the validator improves.
-const PLAIN_VERDICT_FLOOR: f64 = 99.0;
+const PLAIN_VERDICT_FLOOR: f64 = 99.5;
 /// Verdict agreement on all shared cases, in percent.
-const ALL_VERDICT_FLOOR: f64 = 97.0;
+const ALL_VERDICT_FLOOR: f64 = 98.0;
 /// Verdict agreement of the profile module, all its cases, in percent.
 const PROFILE_VERDICT_FLOOR: f64 = 94.0;
 /// Exact error count agreement on all shared cases, in percent.
-const ALL_COUNT_FLOOR: f64 = 94.5;
+const ALL_COUNT_FLOOR: f64 = 95.5;
 /// Of the reference's error expressions on all shared cases, the share
 /// careplan reports an error at, in percent.
-const ALL_RECALL_FLOOR: f64 = 85.0;
+const ALL_RECALL_FLOOR: f64 = 87.0;
 
 fn base() -> Arc<Context> {
     static BASE: OnceLock<Arc<Context>> = OnceLock::new();
