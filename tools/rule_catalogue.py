@@ -178,6 +178,41 @@ BY_DESIGN = {
     'BUNDLE_BUNDLE_ENTRY_REVERSE_R5': 'R5 and later only: on R4 content the reference raises BUNDLE_BUNDLE_ENTRY_REVERSE_R4, as careplan does',
     'TYPE_SPECIFIC_CHECKS_DT_QTY_MIN_NO_UCUM_SVC': 'careplan always has the UCUM tables (the ucum-units crate), so a limit is never left unchecked for want of a UCUM service',
     'TYPE_SPECIFIC_CHECKS_DT_QTY_MAX_NO_UCUM_SVC': 'careplan always has the UCUM tables (the ucum-units crate), so a limit is never left unchecked for want of a UCUM service',
+    # R5 and later only: the elements or types these are about are not in R4.
+    **{k: 'R5 and later only: MeasureReport group, population and stratifier linkIds (and the R5 rules that use them) are not in R4' for k in (
+        'MEASURE_MR_GRP_MISSING_BY_CODE_R5', 'MEASURE_MR_GRP_NO_CODE_R5', 'MEASURE_MR_GRP_NO_WRONG_LINKID', 'MEASURE_MR_GRP_POP_NO_CODE_R5',
+        'MEASURE_MR_GRP_POP_UNK_LINKID', 'MEASURE_MR_GRP_STRAT_MISSING_BY_CODE_R5', 'MEASURE_MR_GRP_STRAT_NO_CODE_R5', 'MEASURE_MR_GRP_STRAT_UNK_LINKID',
+        'MEASURE_MR_GRP_UNK_LINKID')},
+    **{k: 'R5 and later only: no R4 type declares type parameters' for k in (
+        'SD_TYPE_PARAM_NOT_SPECIFIED', 'SD_TYPE_PARAMETER_ABSTRACT_WARNING', 'SD_TYPE_PARAMETER_INVALID', 'SD_TYPE_PARAMETER_INVALID_REF',
+        'SD_TYPE_PARAMETER_MISSING', 'SD_TYPE_PARAMETER_UNKNOWN')},
+    'SD_PATH_SLICING_DEPRECATED_R5': 'R5 and later only: on R4 content the reference raises SD_PATH_SLICING_DEPRECATED, as careplan does',
+    **{k: 'versions before R3 only' for k in ('Unsupported_version_R1', 'Unsupported_version_R2', 'Unsupported_version_R2B')},
+    **{k: 'versions before R4 only (R4 Composition.date is required, so a document without it is a cardinality error)' for k in ('Bundle_Document_Date_Missing', 'Bundle_Document_Date_Missing_html')},
+    # Never raised: the call is commented out, or its condition cannot hold.
+    'BUNDLE_LINK_UNKNOWN': 'the reference never raises it (its call is commented out in BundleValidator)',
+    'SD_ED_SHOULD_BIND': 'the reference never raises it (its call is commented out in StructureDefinitionValidator)',
+    'Questionnaire_QR_Item_NotEnabled': 'the reference never raises it (its call is commented out in QuestionnaireValidator)',
+    'Bundle_BUNDLE_Entry_IdUrlMismatch': 'the reference never raises it (the method that would is not called)',
+    'QUESTIONNAIRE_Q_ITEM_DERIVED_NI_ANSWER_VS': 'the reference never raises it (its condition always holds in the branch that checks it)',
+    'Questionnaire_QR_Item_CodingNoOptions': 'the reference never raises it (the branch that would is unreachable)',
+    'SD_OBGLIGATION_PROFILE_UKNOWN': 'the reference never raises it (it is checked inside a branch where the base is already known)',
+    # What only a failure of the reference itself raises.
+    'ERROR_PROCESSING_SNAPSHOT': 'raised only for an exception inside the reference while it generates a snapshot',
+    'Questionnaire_QR_Item_Coding': 'raised only for an exception inside the reference while it checks a coding',
+    # careplan's design.
+    **{k: 'careplan takes the signing key from the certificate in the signature itself and has no store of certificates to look a key id up in, so the key is never missing' for k in (
+        'BUNDLE_SIGNATURE_SIG_FAIL_KID', 'BUNDLE_SIGNATURE_SIG_FAIL_CERT_ID', 'BUNDLE_SIGNATURE_HEADER_CERT_NOT_FOUND_ERROR')},
+    'BUNDLE_SIGNATURE_PAYLOAD_INVALID': 'careplan reads a signature\'s payload as leniently as the reference reads it, so a payload it cannot read does not arise',
+}
+
+# Keys careplan does not check yet, with why (shown in the careplan column).
+NOT_YET_WHY = {
+    **{k: 'raised only in the reference\'s for-publication mode, which careplan does not have' for k in (
+        'CODESYSTEM_SHAREABLE_EXTRA_MISSING', 'CODESYSTEM_SHAREABLE_EXTRA_MISSING_HL7', 'CODESYSTEM_SHAREABLE_MISSING', 'CODESYSTEM_SHAREABLE_MISSING_HL7',
+        'CONCEPTMAP_SHAREABLE_EXTRA_MISSING', 'CONCEPTMAP_SHAREABLE_EXTRA_MISSING_HL7', 'CONCEPTMAP_SHAREABLE_MISSING', 'CONCEPTMAP_SHAREABLE_MISSING_HL7',
+        'MEASURE_SHAREABLE_EXTRA_MISSING', 'MEASURE_SHAREABLE_EXTRA_MISSING_HL7', 'MEASURE_SHAREABLE_MISSING', 'MEASURE_SHAREABLE_MISSING_HL7',
+        'VALUESET_SHAREABLE_EXTRA_MISSING', 'VALUESET_SHAREABLE_EXTRA_MISSING_HL7', 'VALUESET_SHAREABLE_MISSING', 'VALUESET_SHAREABLE_MISSING_HL7')},
 }
 
 # Keys whose wording another key shares, where careplan raises only the other.
@@ -200,7 +235,7 @@ for key in sorted(keys, key=str.lower):
     elif key in BY_DESIGN:
         status = 'not applicable: ' + BY_DESIGN[key]
     elif u and 'instance' in u['areas']:
-        status = 'not yet'
+        status = f'not yet ({NOT_YET_WHY[key]})' if key in NOT_YET_WHY else 'not yet'
     elif u and 'snapshot' in u['areas']:
         status = 'not applicable: raised while generating snapshots, not while validating an instance'
     elif u:
