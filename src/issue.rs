@@ -234,10 +234,17 @@ impl IssueList {
         IssueList { issues: Vec::new(), limit, listed_bytes: 0, message_bytes: 0, unlisted: [0; 4] }
     }
 
+    /// The most one issue is counted as taking: its message, and its
+    /// expression with its location, each up to four bytes a character.
+    const LARGEST_ISSUE: usize = 2 * Self::TEXT_CHARS * 4 + Self::OVERHEAD;
+
     /// Whether what is reported now is only counted: its message and
-    /// expression need not be made.
+    /// expression need not be made. Full as soon as the largest issue would
+    /// not fit, so that no issue is made only to be refused (the
+    /// twenty-seventh pass's S1: long issues were built and dropped by the
+    /// hundred thousand while the list still said it had room).
     pub fn is_full(&self) -> bool {
-        self.listed_bytes + Self::OVERHEAD > self.limit
+        self.listed_bytes + Self::LARGEST_ISSUE > self.limit
     }
 
     /// Counts an issue that is not listed.

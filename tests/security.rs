@@ -748,3 +748,6 @@ mod twenty_fifth_pass_findings;
 // The twenty-sixth pass (docs/security/redteam-twenty-sixth-pass-2026-12-06.md): r1_…, r2_….
 #[path = "security/twenty_sixth_pass_findings.rs"]
 mod twenty_sixth_pass_findings;
+// The twenty-seventh pass (docs/security/redteam-twenty-seventh-pass-2026-12-06.md): s1_…, s2_….
+#[path = "security/twenty_seventh_pass_findings.rs"]
+mod twenty_seventh_pass_findings;

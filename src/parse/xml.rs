@@ -53,6 +53,11 @@ pub const MAX_DEPTH: usize = 512;
 
 /// The most the reader's list of issues holds, in bytes.
 const MAX_READER_ISSUE_BYTES: usize = 8 << 20;
+
+/// The longest element name read (R4's longest element and resource names
+/// are under 50 characters): the path of every element below one holds it
+/// (the twenty-seventh pass's S1).
+pub const MAX_NAME_BYTES: usize = 256;
 /// Most attributes one element may carry. FHIR elements carry a handful
 /// (`value`, `id`, `url`, namespace declarations), XHTML a few more; an
 /// element with more is refused before any of its attributes is looked at.
@@ -161,9 +166,22 @@ enum Ns {
     Other,
 }
 
+/// Where an element sits among its parent's children, from which its
+/// path is written when an issue needs it (not kept as text per element: a
+/// path is as long as the element is deep, and writing one for every
+/// element made reading quadratic in depth, the twenty-seventh pass's S1/S2).
+#[derive(Clone, Copy)]
+enum Place {
+    Root,
+    /// The index among the parent's children of the same name.
+    Child(u32),
+    /// A resource inside its wrapper (`<resource><Patient>`): the wrapper's path.
+    NestedResource,
+}
+
 struct Frame {
     node: Node,
-    path: String,
+    place: Place,
     /// Namespace bindings this element declared (popped when it closes).
     ns_pushed: usize,
     /// Counts of element children by name, for indices in paths (a map: an
@@ -239,7 +257,24 @@ impl<'a> Parser<'a> {
     }
 
     fn current_path(&self) -> String {
-        self.stack.last().map(|f| f.path.clone()).unwrap_or_default()
+        self.path_with(None)
+    }
+
+    /// The path of the open element, or of `pending` (an element not yet
+    /// on the stack, or just taken off it) within it.
+    fn path_with(&self, pending: Option<(&str, Place)>) -> String {
+        let mut out = String::new();
+        for (name, place) in self.stack.iter().map(|f| (f.node.name.as_str(), f.place)).chain(pending) {
+            match place {
+                Place::Root => out.push_str(name),
+                Place::Child(i) => {
+                    use std::fmt::Write;
+                    let _ = write!(out, ".{name}[{i}]");
+                }
+                Place::NestedResource => {}
+            }
+        }
+        out
     }
 
     fn issue(&mut self, sev: Severity, code: IssueCode, path: String, pos: Pos, msg: impl Into<String>) {
@@ -252,13 +287,16 @@ impl<'a> Parser<'a> {
 
     /// An issue about the XML itself, located by its XML path too: `child`
     /// is an element about to be opened (its attributes are read first).
-    fn xml_issue(&mut self, child: Option<(&str, Ns)>, path: String, pos: Pos, msg: String) {
+    /// Its path and message are made only when the issue is listed: past
+    /// the list's limit it is only counted (the twenty-seventh pass's S1).
+    fn xml_issue(&mut self, child: Option<(&str, Ns)>, path: impl FnOnce(&Self) -> String, pos: Pos, msg: impl FnOnce() -> String) {
         if self.issues.is_full() {
             self.issues.count(Severity::Error);
             return;
         }
         let location = self.xml_location(child);
-        self.issues.push(Issue::new(Severity::Error, IssueCode::Structure, path, msg).at(pos).located(location));
+        let issue = Issue::new(Severity::Error, IssueCode::Structure, path(self), msg()).at(pos).located(location);
+        self.issues.push(issue);
     }
 
     /// The XML path of the open element, or of `child` within it, as the
@@ -397,8 +435,7 @@ impl<'a> Parser<'a> {
             return Flow::Stop;
         }
         let pos = self.lines.pos(off + lead);
-        let path = self.current_path();
-        self.xml_issue(None, path, pos, format!("Text should not be present ('{}')", truncate(&shown, 200)));
+        self.xml_issue(None, Self::current_path, pos, || format!("Text should not be present ('{}')", truncate(&shown, 200)));
         Flow::Continue
     }
 
@@ -426,14 +463,14 @@ impl<'a> Parser<'a> {
         self.ns.truncate(keep);
     }
 
-    fn child_path(&mut self, name: &str) -> String {
+    /// The place of a new child `name` of the open element (counted).
+    fn child_place(&mut self, name: &str) -> Place {
         match self.stack.last_mut() {
-            None => name.to_string(),
+            None => Place::Root,
             Some(f) => {
                 let count = f.counts.entry(Name::from(name)).or_insert(0);
                 *count += 1;
-                let idx = *count - 1;
-                format!("{}.{}[{}]", f.path, name, idx)
+                Place::Child(*count - 1)
             }
         }
     }
@@ -472,6 +509,11 @@ impl<'a> Parser<'a> {
         let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
         let (prefix, local) = split_qname(&qname);
         let local = local.to_string();
+        if local.len() > MAX_NAME_BYTES {
+            // Every path below would carry it, once per element.
+            self.fatal_at(off, format!("The element name '{}' is longer than {MAX_NAME_BYTES} bytes; no FHIR element has such a name", crate::issue::quoted(&local)));
+            return Flow::Stop;
+        }
         let uri = self.lookup_ns(prefix).map(str::to_string);
         let ns = match uri.as_deref() {
             Some(FHIR_NS) => Ns::Fhir,
@@ -481,16 +523,10 @@ impl<'a> Parser<'a> {
         let is_resource = is_resource_name(&local);
         let parent_nested_target = !self.stack.is_empty() && is_resource;
 
-        let path = if self.stack.is_empty() {
-            local.clone()
-        } else if parent_nested_target {
-            self.current_path()
-        } else {
-            self.child_path(&local)
-        };
+        let place = if parent_nested_target { Place::NestedResource } else { self.child_place(&local) };
 
         if local == "div" && !self.stack.is_empty() {
-            return self.capture_div(e, off, pos, empty, &qname, prefix, ns, ns_pushed, path);
+            return self.capture_div(e, off, pos, empty, &qname, prefix, ns, ns_pushed, place);
         }
 
         // Namespace check: report where a subtree leaves the FHIR namespace.
@@ -501,13 +537,8 @@ impl<'a> Parser<'a> {
                 (None, Some(p)) => format!("undeclared prefix '{p}'"),
                 (None, None) => "no namespace".to_string(),
             };
-            self.issue(
-                Severity::Error,
-                IssueCode::Structure,
-                path.clone(),
-                pos,
-                format!("Wrong namespace - expected '{FHIR_NS}' (element '{qname}' has {found})"),
-            );
+            let path = self.path_with(Some((&local, place)));
+            self.issue(Severity::Error, IssueCode::Structure, path, pos, format!("Wrong namespace - expected '{FHIR_NS}' (element '{}' has {found})", crate::issue::quoted(&qname)));
         }
 
         let mut node = Node::new(local.as_str(), pos);
@@ -529,7 +560,8 @@ impl<'a> Parser<'a> {
                         (Some(o), Some(r)) => self.lines.pos(o + r),
                         _ => pos,
                     };
-                    self.issue(Severity::Fatal, IssueCode::Invalid, path.clone(), at, msg);
+                    let path = self.path_with(Some((&local, place)));
+                    self.issue(Severity::Fatal, IssueCode::Invalid, path, at, msg);
                     String::from_utf8_lossy(&a.value).into_owned()
                 }
             };
@@ -539,7 +571,7 @@ impl<'a> Parser<'a> {
                 "url" if local == "extension" || local == "modifierExtension" => {
                     url_child = Some(Node::with_value("url", pos, value, ValueKind::XmlAttribute))
                 }
-                _ => self.xml_issue(Some((&local, ns)), path.clone(), pos, format!("Undefined attribute '@{key}' on {local}")),
+                _ => self.xml_issue(Some((&local, ns)), |p| p.path_with(Some((&local, place))), pos, || format!("Undefined attribute '@{}' on {}", crate::issue::quoted(&key), crate::issue::quoted(&local))),
             }
         }
         node.children.extend(id_child);
@@ -547,7 +579,7 @@ impl<'a> Parser<'a> {
 
         self.stack.push(Frame {
             node,
-            path,
+            place,
             ns_pushed,
             counts: std::collections::HashMap::new(),
             elem_children: 0,
@@ -565,10 +597,10 @@ impl<'a> Parser<'a> {
     fn close(&mut self) {
         let Some(frame) = self.stack.pop() else { return };
         self.pop_ns(frame.ns_pushed);
-        self.attach(frame.node, frame.nested_resource, frame.path);
+        self.attach(frame.node, frame.nested_resource, frame.place);
     }
 
-    fn attach(&mut self, node: Node, nested_resource: bool, path: String) {
+    fn attach(&mut self, node: Node, nested_resource: bool, place: Place) {
         let Some(parent) = self.stack.last_mut() else {
             self.root = Some(node);
             self.root_closed = true;
@@ -584,6 +616,7 @@ impl<'a> Parser<'a> {
                     node.pos,
                 );
                 parent.elem_children += 1;
+                let path = self.path_with(Some((&node.name, place)));
                 self.issue(Severity::Error, IssueCode::Structure, path, pos, msg);
                 return;
             }
@@ -601,6 +634,7 @@ impl<'a> Parser<'a> {
                     node.name
                 );
                 let pos = node.pos;
+                let path = self.path_with(Some((&node.name, place)));
                 self.issue(Severity::Error, IssueCode::Structure, path, pos, msg);
                 return;
             }
@@ -621,7 +655,7 @@ impl<'a> Parser<'a> {
         prefix: Option<&str>,
         ns: Ns,
         ns_pushed: usize,
-        path: String,
+        place: Place,
     ) -> Flow {
         // What the div's own start tag declares.
         let mut root_decls: Vec<Option<String>> = Vec::new();
@@ -669,10 +703,11 @@ impl<'a> Parser<'a> {
         }
 
         if ns != Ns::Xhtml {
+            let path = self.path_with(Some(("div", place)));
             self.issue(
                 Severity::Error,
                 IssueCode::Structure,
-                path.clone(),
+                path,
                 pos,
                 format!("The narrative 'div' must be in the XHTML namespace '{XHTML_NS}'"),
             );
@@ -689,6 +724,7 @@ impl<'a> Parser<'a> {
                         depth += 1;
                         if self.stack.len() + depth > MAX_DEPTH {
                             let p = self.lines.pos(at);
+                            let path = self.path_with(Some(("div", place)));
                             self.issue(
                                 Severity::Fatal,
                                 IssueCode::TooCostly,
@@ -720,6 +756,7 @@ impl<'a> Parser<'a> {
                     }
                     Ok(Event::DocType(_)) => {
                         let p = self.lines.pos(at);
+                        let path = self.path_with(Some(("div", place)));
                         self.issue(Severity::Fatal, IssueCode::Security, path, p, "DOCTYPE declarations are not allowed");
                         self.pop_ns(ns_pushed);
                         return Flow::Stop;
@@ -735,7 +772,8 @@ impl<'a> Parser<'a> {
                         if let Err(err) = t.unescape() {
                             let (msg, rel) = escape_problem(&err);
                             let p = self.lines.pos(at + rel.unwrap_or(0));
-                            self.issue(Severity::Fatal, IssueCode::Invalid, path.clone(), p, msg);
+                            let path = self.path_with(Some(("div", place)));
+                            self.issue(Severity::Fatal, IssueCode::Invalid, path, p, msg);
                         }
                     }
                     Ok(_) => {}
@@ -773,7 +811,7 @@ impl<'a> Parser<'a> {
             format!("{}{}{}", &slice[..cut], extra, &slice[cut..])
         };
         let node = Node::with_value("div", pos, text, ValueKind::Xhtml);
-        self.attach(node, false, path);
+        self.attach(node, false, place);
         Flow::Continue
     }
 }

@@ -544,7 +544,8 @@ impl<'a> Gate<'a> {
             return e;
         }
         let (t, id, missing) = match interaction {
-            I::Read(t, id) | I::HistoryInstance(t, id) => (t, id, format!("{t}/{id} does not exist")),
+            // A PATCH reads what it patches: of a deleted resource it says as much as a read.
+            I::Read(t, id) | I::HistoryInstance(t, id) | I::Patch(t, id) => (t, id, format!("{t}/{id} does not exist")),
             I::Vread(t, id, v) => (t, id, format!("{t}/{id} has no version {v}")),
             _ => return e,
         };

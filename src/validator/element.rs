@@ -447,14 +447,21 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.type_not_in_profile(child, sd, scope);
             return;
         }
+        // Nothing is made for an issue that would only be counted (the
+        // twenty-seventh pass's S2: three paths per unknown element).
+        if self.issues.is_full() {
+            self.issues.count(crate::issue::Severity::Error);
+            return;
+        }
         // The element does not exist, so the path names its parent, as the
         // reference validator's does; the position points at the element.
         let expr = self.path.render();
+        let name = crate::issue::quoted(&child.name);
         let issue = match self.format {
-            Format::Json => structure_issue(expr, format!("Unrecognized property '{}'", child.name)),
+            Format::Json => structure_issue(expr, format!("Unrecognized property '{name}'")),
             Format::Xml => {
                 let at = self.path.xml_location();
-                structure_issue(expr, format!("Undefined element '{}' at {at}", child.name)).located(at)
+                structure_issue(expr, format!("Undefined element '{name}' at {at}")).located(at)
             }
         };
         self.report(child, issue);

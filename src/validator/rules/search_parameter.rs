@@ -4,14 +4,18 @@
 //! FHIRPath engine: the type each `|` branch starts with).
 
 use crate::context::CORE_SD_BASE;
-use crate::issue::IssueCode;
+use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
+use rustc_hash::FxHashSet;
 
 /// A SearchParameter against what it derives from.
 pub(crate) fn check_search_parameter(walk: &mut Walk<'_, '_>, node: &Node) {
     let sp_type = node.child_text("type");
-    let bases: Vec<&str> = node.children_named("base").filter_map(Node::text).collect();
+    // Each base once, in order: a base repeated thousands of times is judged
+    // once (the twenty-seventh pass's S3).
+    let mut seen = FxHashSet::default();
+    let bases: Vec<&str> = node.children_named("base").filter_map(Node::text).filter(|b| seen.insert(*b)).collect();
 
     if sp_type == Some("composite") && node.children_named("component").count() < 2 {
         walk.error(
@@ -89,17 +93,22 @@ fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) 
     if bases.is_empty() {
         return;
     }
+    // What the bases are and specialize, worked out once; each branch's
+    // type is judged once however often it starts a branch.
+    let mut related: FxHashSet<String> = bases.iter().map(|b| b.to_string()).collect();
+    for b in bases {
+        related.extend(ancestors(walk, b));
+    }
+    let mut judged: FxHashSet<String> = FxHashSet::default();
     for (start, name) in branch_heads(expr) {
-        if bases.contains(&name.as_str()) {
+        if related.contains(&name) || !judged.insert(name.clone()) {
             continue;
         }
         let Some(sd) = walk.ctx.type_definition(&name) else { continue };
         if !sd.is_resource() {
             continue;
         }
-        let related = ancestors(walk, &name).iter().any(|a| bases.contains(&a.as_str()))
-            || bases.iter().any(|b| ancestors(walk, b).contains(&name));
-        if related {
+        if ancestors(walk, &name).iter().any(|a| related.contains(a) && bases.contains(&a.as_str())) {
             continue;
         }
         let types: Vec<String> = bases.iter().map(|b| format!("{CORE_SD_BASE}{b}")).collect();
@@ -108,8 +117,9 @@ fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) 
             node,
             IssueCode::Invalid,
             format!(
-                "Error in search expression '{expr}': Error evaluating FHIRPath expression: The name '{name}' is not valid for any of the possible types: [{}] (@char {})",
-                types.join(", "),
+                "Error in search expression '{}': Error evaluating FHIRPath expression: The name '{name}' is not valid for any of the possible types: [{}] (@char {})",
+                quoted(expr),
+                quoted(&types.join(", ")),
                 start + 1
             ),
         );
