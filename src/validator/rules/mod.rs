@@ -17,6 +17,7 @@ mod structure_definition;
 mod element_rules;
 mod measure;
 mod observation;
+mod operation_definition;
 mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_definition;
@@ -47,6 +48,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "Bundle" => signature::check_bundle_signature(self, node),
             "StructureMap" => structure_map::check_structure_map(self, node),
             "Observation" => observation::check_observation(self, node),
+            "OperationDefinition" => operation_definition::check_operation_definition(self, node),
             _ => {}
         }
     }
