@@ -4,7 +4,7 @@
 //! FHIRPath engine: the type each `|` branch starts with).
 
 use crate::context::CORE_SD_BASE;
-use crate::issue::IssueCode;
+use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
 
@@ -12,6 +12,19 @@ use crate::validator::element::Walk;
 pub(crate) fn check_search_parameter(walk: &mut Walk<'_, '_>, node: &Node) {
     let sp_type = node.child_text("type");
     let bases: Vec<&str> = node.children_named("base").filter_map(Node::text).collect();
+
+    if let Some(code) = node.child_text("code") {
+        for special in ['.', '$', '|'] {
+            if code.contains(special) {
+                // SEARCHPARAMETER_BAD_CHAR (the reference fills the placeholder with the code)
+                walk.warn(
+                    node,
+                    IssueCode::Invalid,
+                    format!("The Search Parameter code includes '{}' which has special meaning in the RESTful API, and so this will be a problem", quoted(code)),
+                );
+            }
+        }
+    }
 
     if sp_type == Some("composite") && node.children_named("component").count() < 2 {
         walk.error(
