@@ -1048,3 +1048,26 @@ fn sd_element_reason_derived() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_kind_other_than_the_bases_is_an_error() {
+    // SD_CONSTRAINED_KIND_NO_MATCH
+    let out = issues_with(&[], &profile(json!({"kind": "complex-type"})));
+    let found: Vec<_> = out.iter().filter(|i| i.message.starts_with("The kind ")).collect();
+    assert_eq!(found.len(), 1, "{out:#?}");
+    assert_eq!((found[0].severity, found[0].code), (Severity::Error, IssueCode::NotFound));
+    assert_eq!(found[0].expression, "StructureDefinition");
+    assert_eq!(found[0].message, "The kind complex-type must be the same as the kind resource in the base structure http://hl7.org/fhir/StructureDefinition/Patient (base type = Patient)");
+    let fine = issues_with(&[], &profile(json!({})));
+    assert!(!fine.iter().any(|i| i.message.starts_with("The kind ")), "{fine:#?}");
+}
+
+#[test]
+fn a_constraint_with_another_kind_than_it_constrains_is_an_error() {
+    // SD_DERIVATION_KIND_MISMATCH
+    let out = issues_with(&[], &profile(json!({"kind": "complex-type"})));
+    assert!(out.iter().any(|i| i.severity == Severity::Error && i.code == IssueCode::NotFound && i.expression == "StructureDefinition"
+        && i.message == "The structure definition constrains a kind of resource, but has a different kind (complex-type)"), "{out:#?}");
+    let fine = issues_with(&[], &profile(json!({})));
+    assert!(!fine.iter().any(|i| i.message.starts_with("The structure definition constrains a kind")), "{fine:#?}");
+}
