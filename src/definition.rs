@@ -58,7 +58,7 @@ pub struct ElementDefinition {
     pub slice_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_max")]
     pub max: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<ElementBase>,
@@ -264,6 +264,17 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
         Value::Bool(b) => Ok(b),
         Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
         other => Err(serde::de::Error::custom(format!("expected a boolean, found {other}"))),
+    }
+}
+
+/// An element's `max`, also when a definition writes it as a JSON number
+/// (`"max": 0`), which the reference's loader reads as its text.
+fn lenient_max<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
     }
 }
 

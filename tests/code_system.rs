@@ -314,3 +314,39 @@ fn an_all_codes_value_set_of_another_version_is_not_compared() {
     let same = issues_with(&[later], &code_system(json!({"version": "2", "valueSet": "http://example.org/ValueSet/all-colours"})));
     assert!(mentions(&same, "doesn't have a single include"), "{same:#?}");
 }
+
+/// The one issue whose message is exactly `message`.
+fn exactly<'a>(found: &'a [Issue], message: &str) -> &'a Issue {
+    let hits: Vec<&Issue> = found.iter().filter(|i| i.message == message).collect();
+    assert_eq!(hits.len(), 1, "{message}\n{found:#?}");
+    hits[0]
+}
+
+#[test]
+fn a_not_present_system_with_concepts_and_a_zero_count_is_noted() {
+    // CODESYSTEM_CS_COUNT_NOTPRESENT_ZERO
+    let found = issues(&code_system(json!({"content": "not-present", "count": 0})));
+    let i = exactly(&found, "The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts, or update/remove the stated count ");
+    assert_eq!((i.severity, i.code.as_str()), (Severity::Information, "invalid"));
+    assert_eq!(i.expression, "CodeSystem.concept[0]");
+}
+
+#[test]
+fn a_supplement_whose_all_codes_value_set_differs_from_the_bases_is_warned_about() {
+    // CODESYSTEM_CS_NO_VS_SUPPLEMENT2
+    let mut base = base_system();
+    base["valueSet"] = json!("http://example.org/ValueSet/base-all");
+    let found = issues_with(&[base], &supplement(json!({"valueSet": "http://example.org/ValueSet/other"})));
+    let i = exactly(&found, "CodeSystems supplements should not have an all codes value set specified, and if they do, it must match the base code system, and this one does not ('http://example.org/ValueSet/base-all')");
+    assert_eq!((i.severity, i.code.as_str()), (Severity::Warning, "business-rule"));
+    assert_eq!(i.expression, "CodeSystem");
+}
+
+#[test]
+fn a_supplement_display_other_than_the_bases_is_noted() {
+    // CODESYSTEM_SUPP_NO_DISPLAY
+    let found = issues_with(&[base_system()], &supplement(json!({"concept": [{"code": "a", "display": "Alef"}]})));
+    let i = exactly(&found, "This display ('Alef') differs from that defined by the base code system ('Alpha'). Both displays claim to be the 'primary designation' for the same language ('undefined'), and the correct interpretation of this is undefined");
+    assert_eq!((i.severity, i.code.as_str()), (Severity::Information, "business-rule"));
+    assert_eq!(i.expression, "CodeSystem.concept[0]");
+}

@@ -186,6 +186,22 @@ fn derived_search_parameters_keep_type_and_base() {
 }
 
 #[test]
+fn a_search_parameter_code_with_a_restful_character_is_warned_about() {
+    // SEARCHPARAMETER_BAD_CHAR
+    let mut sp = search_parameter("Organization", "string", "Organization.name | Organization.alias");
+    sp["code"] = json!("org.name");
+    let out = issues(&sp);
+    let bad: Vec<_> = out.iter().filter(|i| i.message.starts_with("The Search Parameter code includes")).collect();
+    assert_eq!(bad.len(), 1, "{out:#?}");
+    assert_eq!(bad[0].severity, Severity::Warning);
+    assert_eq!(bad[0].code.as_str(), "invalid");
+    assert_eq!(bad[0].expression, "SearchParameter");
+    assert_eq!(bad[0].message, "The Search Parameter code includes 'org.name' which has special meaning in the RESTful API, and so this will be a problem");
+    let good = issues(&search_parameter("Organization", "string", "Organization.name | Organization.alias"));
+    assert!(none_contain(&good, "The Search Parameter code includes"), "{good:#?}");
+}
+
+#[test]
 fn composite_search_parameters_need_two_components() {
     let mut sp = search_parameter("DocumentReference", "composite", "DocumentReference.relatesTo");
     sp.as_object_mut().unwrap().remove("derivedFrom");

@@ -1048,3 +1048,44 @@ fn sd_element_reason_derived() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_kind_other_than_the_bases_is_an_error() {
+    // SD_CONSTRAINED_KIND_NO_MATCH
+    let out = issues_with(&[], &profile(json!({"kind": "complex-type"})));
+    let found: Vec<_> = out.iter().filter(|i| i.message.starts_with("The kind ")).collect();
+    assert_eq!(found.len(), 1, "{out:#?}");
+    assert_eq!((found[0].severity, found[0].code), (Severity::Error, IssueCode::NotFound));
+    assert_eq!(found[0].expression, "StructureDefinition");
+    assert_eq!(found[0].message, "The kind complex-type must be the same as the kind resource in the base structure http://hl7.org/fhir/StructureDefinition/Patient (base type = Patient)");
+    let fine = issues_with(&[], &profile(json!({})));
+    assert!(!fine.iter().any(|i| i.message.starts_with("The kind ")), "{fine:#?}");
+}
+
+#[test]
+fn a_constraint_with_another_kind_than_it_constrains_is_an_error() {
+    // SD_DERIVATION_KIND_MISMATCH
+    let out = issues_with(&[], &profile(json!({"kind": "complex-type"})));
+    assert!(out.iter().any(|i| i.severity == Severity::Error && i.code == IssueCode::NotFound && i.expression == "StructureDefinition"
+        && i.message == "The structure definition constrains a kind of resource, but has a different kind (complex-type)"), "{out:#?}");
+    let fine = issues_with(&[], &profile(json!({})));
+    assert!(!fine.iter().any(|i| i.message.starts_with("The structure definition constrains a kind")), "{fine:#?}");
+}
+
+#[test]
+fn a_slice_of_a_type_the_must_support_sliced_element_lacks_is_warned_about() {
+    // SD_PATH_SLICE_INCONSISTENT_TYPE
+    let sd = differential(json!([
+        {"id": "Patient", "path": "Patient"},
+        {"id": "Patient.deceased[x]", "path": "Patient.deceased[x]", "mustSupport": true, "type": [{"code": "boolean"}],
+         "slicing": {"discriminator": [{"type": "type", "path": "$this"}], "rules": "closed"}},
+        {"id": "Patient.deceased[x]:deceasedDateTime", "path": "Patient.deceased[x]", "sliceName": "deceasedDateTime",
+         "type": [{"code": "dateTime"}]}
+    ]));
+    let out = issues_with(&[], &sd);
+    let found: Vec<_> = out.iter().filter(|i| i.message.contains("which is not consistent with the element that defines the slicing, which has the type(s)")).collect();
+    assert_eq!(found.len(), 1, "{out:#?}");
+    assert_eq!((found[0].severity, found[0].code), (Severity::Warning, IssueCode::Invalid));
+    assert_eq!(found[0].expression, "StructureDefinition.differential");
+    assert_eq!(found[0].message, "The slice 'deceasedDateTime' on path 'Patient.deceased[x]' has type 'dateTime  which is not consistent with the element that defines the slicing, which has the type(s) 'boolean'");
+}

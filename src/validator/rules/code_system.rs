@@ -8,7 +8,7 @@
 //! definitions only: what is not loaded is reported as not checked, never
 //! as wrong.
 
-use crate::issue::IssueCode;
+use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -193,7 +193,7 @@ fn metadata(walk: &mut Walk<'_, '_>, cs: &Node, url: Option<&str>, content: Opti
                         walk.inform(
                             concept,
                             IssueCode::Invalid,
-                            format!("The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts ({stated})"),
+                            "The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts, or update/remove the stated count ".into(),
                         );
                         walk.path.pop();
                     }
@@ -283,7 +283,7 @@ fn all_codes_value_set(walk: &mut Walk<'_, '_>, cs: &Node, url: Option<&str>, co
                     walk.warn(
                         cs,
                         IssueCode::BusinessRule,
-                        format!("CodeSystems supplements should not have an all codes value set specified, and if they do, it must match the base code system, and this one does not ({base_vs})"),
+                        format!("CodeSystems supplements should not have an all codes value set specified, and if they do, it must match the base code system, and this one does not ('{}')", quoted(base_vs)),
                     );
                 }
                 Some(_) => {}
@@ -615,7 +615,12 @@ fn concept_rules(
                 walk.inform(
                     concept,
                     IssueCode::BusinessRule,
-                    format!("This display ('{display}') differs from that defined by the base code system ('{base_display}'). Both displays claim to be the 'primary designation' for the same concept in the same language (undefined)"),
+                    format!(
+                        "This display ('{}') differs from that defined by the base code system ('{}'). Both displays claim to be the 'primary designation' for the same language ('{}'), and the correct interpretation of this is undefined",
+                        quoted(display),
+                        quoted(base_display),
+                        "undefined"
+                    ),
                 );
             }
         }

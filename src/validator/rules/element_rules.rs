@@ -124,7 +124,12 @@ pub(super) fn slice_must_support(walk: &mut Walk<'_, '_>, list_node: &Node, elem
             continue;
         }
         let sliced_id = sliced.id.clone().unwrap_or_else(|| sliced.path.clone());
+        let type_summary = sliced.types.iter().map(|t| t.code.as_str()).collect::<Vec<_>>().join(", ");
         for e in &elements[i + 1..] {
+            // As the reference does: the slices end where the sliced element does.
+            if e.path.len() < sliced.path.len() {
+                break;
+            }
             let Some(slice) = e.slice_name.as_deref() else { continue };
             if e.path != sliced.path || e.must_support {
                 continue;
@@ -133,6 +138,24 @@ pub(super) fn slice_must_support(walk: &mut Walk<'_, '_>, list_node: &Node, elem
             if e.id.as_deref().is_some_and(|id| !id.starts_with(&format!("{sliced_id}:"))) {
                 continue;
             }
+            // A differential that leaves out the sliced element's types says nothing to compare with.
+            if !sliced.types.is_empty() {
+                for t in &e.types {
+                    if !sliced.types.iter().any(|s| s.code == t.code) {
+                        // SD_PATH_SLICE_INCONSISTENT_TYPE (the reference's wording lacks a closing quote)
+                        walk.warn(
+                            list_node,
+                            IssueCode::Invalid,
+                            format!(
+                                "The slice '{slice}' on path '{}' has type '{}  which is not consistent with the element that defines the slicing, which has the type(s) '{type_summary}'",
+                                e.path,
+                                crate::issue::quoted(&t.code)
+                            ),
+                        );
+                    }
+                }
+            }
+            // SD_PATH_SLICE_INCONSISTENT_MS
             walk.warn(
                 list_node,
                 IssueCode::Invalid,

@@ -10,13 +10,16 @@ use super::element::Walk;
 use crate::tree::Node;
 
 pub(super) mod bundle;
+mod capability_statement;
 mod code_system;
 mod concept_map;
 pub(super) mod datatypes;
 mod structure_definition;
 mod element_rules;
+mod implementation_guide;
 mod measure;
 mod observation;
+mod operation_definition;
 mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_definition;
@@ -47,6 +50,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             "Bundle" => signature::check_bundle_signature(self, node),
             "StructureMap" => structure_map::check_structure_map(self, node),
             "Observation" => observation::check_observation(self, node),
+            "ImplementationGuide" => implementation_guide::check_implementation_guide(self, node),
+            "CapabilityStatement" => capability_statement::check_capability_statement(self, node),
+            "OperationDefinition" => operation_definition::check_operation_definition(self, node),
             _ => {}
         }
     }

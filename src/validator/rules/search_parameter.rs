@@ -17,6 +17,19 @@ pub(crate) fn check_search_parameter(walk: &mut Walk<'_, '_>, node: &Node) {
     let mut seen = FxHashSet::default();
     let bases: Vec<&str> = node.children_named("base").filter_map(Node::text).filter(|b| seen.insert(*b)).collect();
 
+    if let Some(code) = node.child_text("code") {
+        for special in ['.', '$', '|'] {
+            if code.contains(special) {
+                // SEARCHPARAMETER_BAD_CHAR (the reference fills the placeholder with the code)
+                walk.warn(
+                    node,
+                    IssueCode::Invalid,
+                    format!("The Search Parameter code includes '{}' which has special meaning in the RESTful API, and so this will be a problem", quoted(code)),
+                );
+            }
+        }
+    }
+
     if sp_type == Some("composite") && node.children_named("component").count() < 2 {
         walk.error(
             node,

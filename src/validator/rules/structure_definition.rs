@@ -363,6 +363,8 @@ struct Base {
     url: String,
     versioned: String,
     type_name: String,
+    kind: String,
+    is_abstract: bool,
     experimental: bool,
 }
 
@@ -380,6 +382,8 @@ impl Facts {
             Base {
                 versioned,
                 type_name: s("type"),
+                kind: s("kind"),
+                is_abstract: json.get("abstract").and_then(Value::as_bool).unwrap_or(false),
                 experimental: json.get("experimental").and_then(Value::as_bool).unwrap_or(false),
                 url,
             }
@@ -502,10 +506,38 @@ fn base_rules(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts, base: &Base) {
             );
         }
     }
-    // SD_CONSTRAINED_KIND_NO_MATCH and SD_DERIVATION_KIND_MISMATCH (a kind
-    // other than the base's) are left out: R4's own example profiles
-    // (example-composition, example-section-library) declare complex-type
-    // on Composition, and R4's published definitions are taken as valid.
+    // A kind other than the base's. R4's own example profiles
+    // example-composition and example-section-library declare complex-type
+    // on Composition and get both errors, from the reference too
+    // (conformance-tests/r4-examples-errors.md).
+    if f.derivation.is_some() && !base.is_abstract {
+        if let Some(kind) = f.kind.as_deref().filter(|k| *k != base.kind) {
+            // SD_CONSTRAINED_KIND_NO_MATCH
+            walk.error(
+                node,
+                IssueCode::NotFound,
+                format!(
+                    "The kind {} must be the same as the kind {} in the base structure {} (base type = {})",
+                    quoted(kind),
+                    base.kind,
+                    base.url,
+                    base.type_name
+                ),
+            );
+        }
+    }
+    if is_constraint(f) && f.kind.as_deref() != Some(base.kind.as_str()) {
+        // SD_DERIVATION_KIND_MISMATCH
+        walk.error(
+            node,
+            IssueCode::NotFound,
+            format!(
+                "The structure definition constrains a kind of {}, but has a different kind ({})",
+                base.kind,
+                quoted(f.kind.as_deref().unwrap_or("null"))
+            ),
+        );
+    }
     if base.experimental && !f.experimental {
         // SD_BASE_EXPERIMENTAL
         walk.warn(
