@@ -52,6 +52,30 @@ pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: 
 
 /// A Coding on its own (the path points at it): a system for its code, an
 /// absolute one, and `http:` where the system is known by that.
+/// The message for a value beyond its element's minValue or maxValue,
+/// worded for the element's type as the reference words it.
+pub(crate) fn limit_message(code: Option<&str>, limit_type: &str, below: bool, limit: &str) -> String {
+    let decimal = code == Some("decimal") || (code.is_none() && limit_type == "Decimal");
+    let integer = matches!(code, Some("integer" | "integer64" | "unsignedInt" | "positiveInt")) || (code.is_none() && limit_type.starts_with("Integer"));
+    let temporal = matches!(limit_type, "Date" | "DateTime" | "Instant" | "Time");
+    match (below, decimal, integer, temporal) {
+        // Type_Specific_Checks_DT_Decimal_LT
+        (true, true, _, _) => format!("decimal value is less than permitted minimum value of {limit}"),
+        // Type_Specific_Checks_DT_Decimal_GT
+        (false, true, _, _) => format!("decimal value is greater than permitted maximum value of {limit}"),
+        // Type_Specific_Checks_DT_Integer_LT
+        (true, _, true, _) => format!("integer value is less than permitted minimum value of {limit}"),
+        // Type_Specific_Checks_DT_Integer_GT
+        (false, _, true, _) => format!("integer value is greater than permitted maximum value of {limit}"),
+        // TYPE_SPECIFIC_CHECKS_DT_DT_LT
+        (true, _, _, true) => format!("date/time value is less than permitted minimum value of {limit}"),
+        // TYPE_SPECIFIC_CHECKS_DT_DT_GT
+        (false, _, _, true) => format!("date/time value is greater than permitted maximum value of {limit}"),
+        (true, _, _, _) => format!("value is less than permitted minimum value of {limit}"),
+        (false, _, _, _) => format!("value is greater than permitted maximum value of {limit}"),
+    }
+}
+
 pub(crate) fn coding(walk: &mut Walk<'_, '_>, node: &Node) {
     let system = node.child_text("system");
     if system.is_none() && node.child_text("code").is_some() {

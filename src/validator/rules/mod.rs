@@ -13,6 +13,7 @@ pub(super) mod bundle;
 mod code_system;
 mod concept_map;
 pub(super) mod datatypes;
+pub(super) mod extensions;
 mod structure_definition;
 mod element_rules;
 mod measure;

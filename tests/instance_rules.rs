@@ -1,0 +1,209 @@
+//! Rules the reference validator raises in InstanceValidator, one test per
+//! rule, each on a small resource made for it.
+
+mod common;
+
+use common::issues_with;
+
+use careplan::issue::{Issue, IssueCode, Severity};
+use serde_json::{json, Value};
+
+const BASE: &str = "http://example.org/fhir/StructureDefinition/";
+const CORE: &str = "http://hl7.org/fhir/StructureDefinition/";
+
+/// The one issue with this severity, code and expression whose message is `message`.
+fn assert_issue(issues: &[Issue], severity: Severity, code: IssueCode, expression: &str, message: &str) {
+    let found = issues.iter().filter(|i| i.severity == severity && i.code == code && i.expression == expression && i.message == message).count();
+    assert_eq!(found, 1, "wanted {severity:?} {code:?} at {expression}: {message}\n{issues:#?}");
+}
+
+fn none_say(issues: &[Issue], fragment: &str) {
+    assert!(!issues.iter().any(|i| i.message.contains(fragment)), "{issues:#?}");
+}
+
+/// A constraint profile on a core type, as a differential.
+fn profile(name: &str, type_name: &str, elements: Value) -> Value {
+    json!({"resourceType": "StructureDefinition", "url": format!("{BASE}{name}"), "name": name, "status": "draft",
+        "fhirVersion": "4.0.1", "kind": "resource", "abstract": false, "type": type_name, "derivation": "constraint",
+        "baseDefinition": format!("{CORE}{type_name}"), "differential": {"element": elements}})
+}
+
+fn with_profile(name: &str, mut resource: Value) -> Value {
+    resource["meta"] = json!({"profile": [format!("{BASE}{name}")]});
+    resource
+}
+
+// ---------- integers and decimals ----------
+
+#[test]
+fn positive_int_out_of_32_bit_range_is_not_a_valid_integer() {
+    // The reference reads integer, unsignedInt and positiveInt all as a 32-bit integer first.
+    let issues = issues_with(&[], &json!({"resourceType": "Coverage", "status": "active", "order": 3000000000u64}));
+    let i = issues.iter().find(|i| i.expression == "Coverage.order").expect("an issue");
+    assert_eq!((i.severity, i.code), (Severity::Error, IssueCode::Invalid));
+    assert!(i.message.starts_with("The value '3000000000' is not a valid integer"), "{i:?}");
+}
+
+#[test]
+fn unsigned_int_below_zero() {
+    let issues = issues_with(&[], &json!({"resourceType": "Patient", "photo": [{"contentType": "image/png", "size": -1}]}));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Patient.photo[0].size", "value is less than permitted minimum value of 0");
+}
+
+#[test]
+fn positive_int_below_one() {
+    let issues = issues_with(&[], &json!({"resourceType": "Coverage", "status": "active", "order": 0}));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Coverage.order", "value is less than permitted minimum value of 1");
+}
+
+fn limits() -> Value {
+    profile(
+        "limits",
+        "Patient",
+        json!([
+            {"id": "Patient.multipleBirth[x]", "path": "Patient.multipleBirth[x]", "type": [{"code": "integer"}], "minValueInteger": 1, "maxValueInteger": 9}
+        ]),
+    )
+}
+
+#[test]
+fn integer_above_max_value() {
+    let issues = issues_with(&[limits()], &with_profile("limits", json!({"resourceType": "Patient", "multipleBirthInteger": 12})));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Patient.multipleBirth.ofType(integer)", "integer value is greater than permitted maximum value of 9");
+}
+
+#[test]
+fn integer_below_min_value() {
+    let issues = issues_with(&[limits()], &with_profile("limits", json!({"resourceType": "Patient", "multipleBirthInteger": 0})));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Patient.multipleBirth.ofType(integer)", "integer value is less than permitted minimum value of 1");
+}
+
+fn dose_limits() -> Value {
+    profile(
+        "dose-limits",
+        "Observation",
+        json!([
+            {"id": "Observation.value[x]", "path": "Observation.value[x]", "type": [{"code": "Quantity"}]},
+            {"id": "Observation.value[x].value", "path": "Observation.value[x].value", "minValueDecimal": 0.5, "maxValueDecimal": 2.5}
+        ]),
+    )
+}
+
+fn observation_with_value(v: f64) -> Value {
+    with_profile(
+        "dose-limits",
+        json!({"resourceType": "Observation", "status": "final", "code": {"text": "dose"}, "valueQuantity": {"value": v}}),
+    )
+}
+
+#[test]
+fn decimal_above_max_value() {
+    let issues = issues_with(&[dose_limits()], &observation_with_value(3.5));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Observation.value.ofType(Quantity).value", "decimal value is greater than permitted maximum value of 2.5");
+}
+
+#[test]
+fn decimal_below_min_value() {
+    let issues = issues_with(&[dose_limits()], &observation_with_value(0.25));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Observation.value.ofType(Quantity).value", "decimal value is less than permitted minimum value of 0.5");
+}
+
+fn period_limits() -> Value {
+    profile(
+        "period-limits",
+        "Encounter",
+        json!([
+            {"id": "Encounter.period.start", "path": "Encounter.period.start", "minValueDateTime": "2020-01-01", "maxValueDateTime": "2030-01-01"}
+        ]),
+    )
+}
+
+fn encounter_starting(start: &str) -> Value {
+    with_profile(
+        "period-limits",
+        json!({"resourceType": "Encounter", "status": "finished", "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}, "period": {"start": start}}),
+    )
+}
+
+#[test]
+fn date_time_above_max_value() {
+    let issues = issues_with(&[period_limits()], &encounter_starting("2031-05-01"));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Encounter.period.start", "date/time value is greater than permitted maximum value of 2030-01-01");
+}
+
+#[test]
+fn date_time_below_min_value() {
+    let issues = issues_with(&[period_limits()], &encounter_starting("2019-05-01"));
+    assert_issue(&issues, Severity::Error, IssueCode::Invalid, "Encounter.period.start", "date/time value is less than permitted minimum value of 2020-01-01");
+}
+
+// ---------- contained resources ----------
+
+#[test]
+fn contained_orphan_names_dom_3() {
+    let issues = issues_with(
+        &[],
+        &json!({"resourceType": "Patient", "contained": [{"resourceType": "Organization", "id": "alone", "name": "Acme"}], "active": true}),
+    );
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Invalid,
+        "Patient.contained[0]",
+        "The contained resource 'alone' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource (dom-3)",
+    );
+}
+
+// ---------- extensions ----------
+
+const BIRTH_PLACE: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/patient-nationality";
+
+#[test]
+fn simple_extension_without_a_value() {
+    let issues = issues_with(&[], &json!({"resourceType": "Patient", "extension": [{"url": BIRTH_PLACE}]}));
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Structure,
+        "Patient.extension[0]",
+        &format!("The Extension '{BIRTH_PLACE}' definition is for a simple extension, so it must contain a value"),
+    );
+    let fine = issues_with(&[], &json!({"resourceType": "Patient", "extension": [{"url": BIRTH_PLACE, "valueAddress": {"city": "Leeds"}}]}));
+    none_say(&fine, "simple extension");
+}
+
+#[test]
+fn simple_extension_with_extensions_instead_of_a_value() {
+    let issues = issues_with(
+        &[],
+        &json!({"resourceType": "Patient", "extension": [{"url": BIRTH_PLACE, "extension": [{"url": "city", "valueString": "Leeds"}]}]}),
+    );
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Structure,
+        "Patient.extension[0]",
+        &format!("The Extension '{BIRTH_PLACE}' definition is for a simple extension, so it must contain a value, not extensions"),
+    );
+}
+
+#[test]
+fn sub_extension_the_complex_extension_does_not_define() {
+    let issues = issues_with(
+        &[],
+        &json!({"resourceType": "Patient", "extension": [{"url": NATIONALITY, "extension": [
+            {"url": "code", "valueCodeableConcept": {"text": "British"}},
+            {"url": "colour", "valueString": "red"}
+        ]}]}),
+    );
+    let sd = common::context().structure(NATIONALITY).expect("the nationality extension").versioned_url();
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Invalid,
+        "Patient.extension[0].extension[1][url='colour']",
+        &format!("Sub-extension url 'colour' is not defined by the Extension {sd}"),
+    );
+    none_say(&issues, "Sub-extension url 'code'");
+}
