@@ -207,3 +207,69 @@ fn sub_extension_the_complex_extension_does_not_define() {
     );
     none_say(&issues, "Sub-extension url 'code'");
 }
+
+// ---------- references ----------
+
+/// A profile on Observation whose subject must be held as `modes` say.
+fn aggregation_profile(name: &str, modes: Value) -> Value {
+    profile(
+        name,
+        "Observation",
+        json!([{"id": "Observation.subject", "path": "Observation.subject",
+            "type": [{"code": "Reference", "targetProfile": [format!("{CORE}Patient")], "aggregation": modes}]}]),
+    )
+}
+
+fn observation_about(profile_name: &str, reference: &str, contained: bool) -> Value {
+    let mut o = json!({"resourceType": "Observation", "status": "final", "code": {"text": "weight"}, "subject": {"reference": reference}});
+    if contained {
+        o["contained"] = json!([{"resourceType": "Patient", "id": "p1", "active": true}]);
+    }
+    with_profile(profile_name, o)
+}
+
+#[test]
+fn contained_target_where_only_referenced_is_allowed() {
+    let issues = issues_with(&[aggregation_profile("ref-only", json!(["referenced"]))], &observation_about("ref-only", "#p1", true));
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Structure,
+        "Observation.subject",
+        "Reference is contained which isn't supported by the specified aggregation mode(s) for the reference (referenced)",
+    );
+}
+
+#[test]
+fn target_not_found_where_only_contained_or_bundled_is_allowed() {
+    let issues = issues_with(&[aggregation_profile("held", json!(["contained", "bundled"]))], &observation_about("held", "Patient/p9", false));
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Required,
+        "Observation.subject",
+        "Bundled or contained reference not found within the bundle/resource Patient/p9",
+    );
+    let fine = issues_with(&[aggregation_profile("held", json!(["contained", "bundled"]))], &observation_about("held", "#p1", true));
+    none_say(&fine, "aggregation");
+    none_say(&fine, "not found within");
+}
+
+#[test]
+fn conditional_reference_with_an_invalid_query() {
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [{
+        "fullUrl": "urn:uuid:0b6c1a5e-1d1c-4a8e-9a0e-6c1b5d1e2f3a",
+        "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "weight"}, "subject": {"reference": "Patient?identifier"}},
+        "request": {"method": "POST", "url": "Observation"}}]});
+    let issues = issues_with(&[], &bundle);
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Invalid,
+        "Bundle.entry[0].resource.subject",
+        "The query part of the conditional reference is not a valid query string (Patient?identifier)",
+    );
+    let mut good = bundle.clone();
+    good["entry"][0]["resource"]["subject"]["reference"] = json!("Patient?identifier=http://example.org/mrn|123");
+    none_say(&issues_with(&[], &good), "conditional reference");
+}

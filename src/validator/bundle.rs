@@ -119,6 +119,8 @@ pub(crate) fn restful_parts(url: &str) -> Option<(&str, &str, &str)> {
     (looks_like_type && looks_like_id).then_some((base, ty, id))
 }
 
+use super::rules::references::Destination;
+
 impl<'v, 'n> Walk<'v, 'n> {
     /// A Reference: its syntax, what it resolves to, and the target's type.
     pub(super) fn reference(&mut self, node: &'n Node, def: &Element, t: &ElementType) {
@@ -135,15 +137,21 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.error(node, IssueCode::Invalid, format!("The reference '{reference}' is not a valid reference"));
             return;
         }
+        if !self.in_profile() {
+            super::rules::references::check_conditional(self, node, reference);
+        }
         let allowed = self.allowed_target_types(def, t);
         let mut target_type: Option<String> = None;
         // Only a resolved target is known; a type read off the URL is a guess.
         let mut resolved = false;
+        let mut found_in = None;
         if let Some(local) = reference.strip_prefix('#') {
             target_type = self.contained_target(node, local);
+            found_in = target_type.is_some().then_some(Destination::Contained);
             resolved = true;
         } else if let Some(found) = self.bundle_target(node, reference) {
             target_type = Some(found);
+            found_in = Some(Destination::Internal);
             resolved = true;
         } else if !reference.starts_with("urn:") {
             match restful_parts(reference) {
@@ -156,6 +164,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 None => {}
             }
         }
+        // Only profiles say aggregation modes, so the profile walk checks them.
+        super::rules::references::check_aggregation(self, node, reference, found_in, def, t);
         if let Some(declared) = node.child_text("type") {
             self.declared_target_type(node, declared, target_type.as_deref(), def, t);
         }

@@ -14,6 +14,7 @@ mod code_system;
 mod concept_map;
 pub(super) mod datatypes;
 pub(super) mod extensions;
+pub(super) mod references;
 mod structure_definition;
 mod element_rules;
 mod measure;
