@@ -273,3 +273,19 @@ fn conditional_reference_with_an_invalid_query() {
     good["entry"][0]["resource"]["subject"]["reference"] = json!("Patient?identifier=http://example.org/mrn|123");
     none_say(&issues_with(&[], &good), "conditional reference");
 }
+
+// ---------- blank primitives ----------
+
+#[test]
+fn primitive_of_only_whitespace() {
+    let issues = issues_with(&[], &json!({"resourceType": "Patient", "name": [{"family": " \t "}]}));
+    assert_issue(&issues, Severity::Warning, IssueCode::Invalid, "Patient.name[0].family", "Primitive types should not only be whitespace");
+    none_say(&issues, "value should not be all whitespace");
+}
+
+#[test]
+fn blank_code_where_a_required_binding_asks_for_one() {
+    let issues = issues_with(&[], &json!({"resourceType": "Patient", "gender": "  "}));
+    assert_issue(&issues, Severity::Error, IssueCode::CodeInvalid, "Patient.gender", "No code provided, and a code is required from the value set");
+    none_say(&issues, "was not found in the value set");
+}

@@ -764,6 +764,12 @@ impl<'v, 'n> Walk<'v, 'n> {
         let code = t.code.as_str();
         self.invariants(node, &[(sd, ix)], code);
         match &node.value {
+            // What is only whitespace is blank, as the reference reads it: said once, checked no further.
+            Some(v) if super::rules::datatypes::is_blank(&v.text) => {
+                if !self.in_profile {
+                    super::rules::datatypes::blank_primitive(self, node, &sd.elements[ix]);
+                }
+            }
             Some(v) => {
                 if !self.in_profile {
                     if let Some(expected) = json_kind_for(code) {
