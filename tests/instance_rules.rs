@@ -289,3 +289,18 @@ fn blank_code_where_a_required_binding_asks_for_one() {
     assert_issue(&issues, Severity::Error, IssueCode::CodeInvalid, "Patient.gender", "No code provided, and a code is required from the value set");
     none_say(&issues, "was not found in the value set");
 }
+
+// ---------- Bundle entries ----------
+
+#[test]
+fn reference_from_an_entry_without_a_full_url() {
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "weight"}, "subject": {"reference": "Patient/p1"}}},
+        {"fullUrl": "http://example.org/fhir/Patient/p1", "resource": {"resourceType": "Patient", "id": "p1", "active": true}}
+    ]});
+    let issues = issues_with(&[], &bundle);
+    assert_issue(&issues, Severity::Error, IssueCode::Required, "Bundle.entry[0]", "Bundle entry missing fullUrl");
+    let mut response = bundle.clone();
+    response["type"] = json!("batch-response");
+    none_say(&issues_with(&[], &response), "Bundle entry missing fullUrl");
+}
