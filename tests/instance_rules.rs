@@ -304,3 +304,47 @@ fn reference_from_an_entry_without_a_full_url() {
     response["type"] = json!("batch-response");
     none_say(&issues_with(&[], &response), "Bundle entry missing fullUrl");
 }
+
+// ---------- fixed values and their extensions ----------
+
+fn fixed_status() -> Value {
+    profile("fixed-status", "Observation", json!([{"id": "Observation.status", "path": "Observation.status", "fixedCode": "final"}]))
+}
+
+#[test]
+fn extension_on_an_element_whose_fixed_value_has_none() {
+    let obs = with_profile(
+        "fixed-status",
+        json!({"resourceType": "Observation", "status": "final", "_status": {"extension": [{"url": "http://example.org/note", "valueString": "checked"}]}, "code": {"text": "weight"}}),
+    );
+    let issues = issues_with(&[fixed_status()], &obs);
+    assert_issue(&issues, Severity::Error, IssueCode::Value, "Observation.status", "No extensions allowed, as the specified fixed value doesn't contain any extensions");
+}
+
+fn fixed_code_with_extension() -> Value {
+    profile(
+        "fixed-code-ext",
+        "Observation",
+        json!([{"id": "Observation.code", "path": "Observation.code",
+            "fixedCodeableConcept": {"extension": [{"url": "http://example.org/origin", "valueString": "lab"}], "text": "weight"}}]),
+    )
+}
+
+fn observation_code(code: Value) -> Value {
+    with_profile("fixed-code-ext", json!({"resourceType": "Observation", "status": "final", "code": code}))
+}
+
+#[test]
+fn fixed_value_extensions_counted() {
+    let issues = issues_with(&[fixed_code_with_extension()], &observation_code(json!({"text": "weight"})));
+    assert_issue(&issues, Severity::Error, IssueCode::Value, "Observation.code", "Extensions count mismatch: expected 1 but found 0");
+}
+
+#[test]
+fn fixed_value_extension_not_found() {
+    let code = json!({"extension": [{"url": "http://example.org/source", "valueString": "lab"}], "text": "weight"});
+    let issues = issues_with(&[fixed_code_with_extension()], &observation_code(code));
+    assert_issue(&issues, Severity::Error, IssueCode::Value, "Observation.code", "Extension count mismatch: unable to find extension: http://example.org/origin");
+    let same = json!({"extension": [{"url": "http://example.org/origin", "valueString": "lab"}], "text": "weight"});
+    none_say(&issues_with(&[fixed_code_with_extension()], &observation_code(same)), "Extension count mismatch");
+}

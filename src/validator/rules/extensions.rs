@@ -53,3 +53,28 @@ pub(crate) fn sub_extension(walk: &mut Walk<'_, '_>, node: &Node, url: &str, par
     let msg = format!("Sub-extension url '{}' is not defined by the Extension {}", quoted(url), parent.versioned_url());
     walk.report(node, Issue::error(IssueCode::Invalid, at, msg));
 }
+
+/// The extensions of an element with a fixed value: none when the fixed
+/// value has none, else as many as it has, with the same urls.
+pub(crate) fn fixed_extensions(walk: &mut Walk<'_, '_>, node: &Node, fixed: &serde_json::Value) {
+    let present: Vec<&Node> = node.children.iter().filter(|c| c.name == "extension").collect();
+    let wanted: &[serde_json::Value] = fixed.get("extension").and_then(|e| e.as_array()).map_or(&[], Vec::as_slice);
+    if wanted.is_empty() {
+        if !present.is_empty() {
+            // Extension_EXT_Fixed_Banned
+            walk.error(node, IssueCode::Value, "No extensions allowed, as the specified fixed value doesn't contain any extensions".into());
+        }
+        return;
+    }
+    if present.len() != wanted.len() {
+        // Extension_EXT_Count_Mismatch
+        walk.error(node, IssueCode::Value, format!("Extensions count mismatch: expected {} but found {}", wanted.len(), present.len()));
+        return;
+    }
+    for url in wanted.iter().filter_map(|e| e.get("url").and_then(|u| u.as_str())) {
+        if !present.iter().any(|p| p.child_text("url") == Some(url)) {
+            // Extension_EXT_Count_NotFound
+            walk.error(node, IssueCode::Value, format!("Extension count mismatch: unable to find extension: {}", quoted(url)));
+        }
+    }
+}
