@@ -171,7 +171,7 @@ mod tests {
         g
     }
 
-    const ORPHAN: &str = "is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource";
+    const ORPHAN: &str = "is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource (dom-3)";
 
     #[test]
     fn contained_resources_are_reached_from_their_container() {
