@@ -157,7 +157,16 @@ fn all_digits(s: &[u8]) -> bool {
 // ---------- numbers ----------
 
 fn check_int(text: &str, ty: &str, min: i64, max: i64, plus_allowed: bool) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("The value '{}' is not a valid {ty} ({why})", show(text)));
+    // As the reference: integer, unsignedInt and positiveInt are all read as
+    // a 32-bit integer first (Type_Specific_Checks_DT_Integer_Valid), integer64
+    // as a 64-bit one (Type_Specific_Checks_DT_Integer64_Valid).
+    let bad = |why: &str| {
+        if ty == "integer64" {
+            Err(format!("The value '{}' is not a valid integer64 ({why})", show(text)))
+        } else {
+            Err(format!("The value '{}' is not a valid integer ({why})", show(text)))
+        }
+    };
     let b = text.as_bytes();
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -183,8 +192,13 @@ fn check_int(text: &str, ty: &str, min: i64, max: i64, plus_allowed: bool) -> Re
         }
         Some(if neg { -v } else { v })
     };
+    let (lo, hi) = if ty == "integer64" { (i64::MIN as i128, i64::MAX as i128) } else { (i32::MIN as i128, i32::MAX as i128) };
     match v {
         Some(v) if v >= min as i128 && v <= max as i128 => Ok(()),
+        // Type_Specific_Checks_DT_Integer_LT0
+        Some(v) if v >= lo && v <= hi && min == 0 => Err("value is less than permitted minimum value of 0".to_string()),
+        // Type_Specific_Checks_DT_Integer_LT1
+        Some(v) if v >= lo && v <= hi && min == 1 => Err("value is less than permitted minimum value of 1".to_string()),
         _ => bad(&format!("must be between {min} and {max}")),
     }
 }

@@ -211,11 +211,13 @@ pub struct ElementType {
     /// The resource types `target_profiles` allow, worked out on first use
     /// by the validator (`None` inside: anything goes, or cannot be told).
     pub target_types: std::sync::OnceLock<Option<Vec<String>>>,
+    /// How a Reference's target may be held (`contained`, `referenced`, `bundled`).
+    pub aggregation: Vec<String>,
 }
 
 impl ElementType {
     pub fn new(code: String, profiles: Vec<String>, target_profiles: Vec<String>) -> ElementType {
-        ElementType { code, profiles, target_profiles, target_types: std::sync::OnceLock::new() }
+        ElementType { code, profiles, target_profiles, target_types: std::sync::OnceLock::new(), aggregation: Vec::new() }
     }
 }
 
@@ -399,7 +401,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             types: d
                 .types
                 .iter()
-                .map(|t| ElementType::new(fhir_type_of(t), t.profile.clone(), t.target_profile.clone()))
+                .map(|t| ElementType { aggregation: t.aggregation.clone(), ..ElementType::new(fhir_type_of(t), t.profile.clone(), t.target_profile.clone()) })
                 .collect(),
             min: d.min.unwrap_or(0),
             max: parse_max(d.max.as_deref()),

@@ -37,6 +37,9 @@ pub(crate) struct BundleIndex<'n> {
     by_type_id: HashMap<(&'n str, &'n str), Vec<usize>>,
     /// Which entry the walk is in, to resolve relative references against.
     pub current: Option<usize>,
+    /// The path of the entry the walk is in when that entry has no fullUrl,
+    /// until a reference from it says so.
+    missing_full_url_at: Option<String>,
 }
 
 impl<'n> BundleIndex<'n> {
@@ -48,6 +51,7 @@ impl<'n> BundleIndex<'n> {
             by_full_url: HashMap::new(),
             by_type_id: HashMap::new(),
             current: None,
+            missing_full_url_at: None,
         };
         for (i, entry) in bundle.children_named("entry").enumerate() {
             let full_url = entry.child_text("fullUrl");
@@ -119,6 +123,8 @@ pub(crate) fn restful_parts(url: &str) -> Option<(&str, &str, &str)> {
     (looks_like_type && looks_like_id).then_some((base, ty, id))
 }
 
+use super::rules::references::Destination;
+
 impl<'v, 'n> Walk<'v, 'n> {
     /// A Reference: its syntax, what it resolves to, and the target's type.
     pub(super) fn reference(&mut self, node: &'n Node, def: &Element, t: &ElementType) {
@@ -135,15 +141,21 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.error(node, IssueCode::Invalid, format!("The reference '{reference}' is not a valid reference"));
             return;
         }
+        if !self.in_profile() {
+            super::rules::references::check_conditional(self, node, reference);
+        }
         let allowed = self.allowed_target_types(def, t);
         let mut target_type: Option<String> = None;
         // Only a resolved target is known; a type read off the URL is a guess.
         let mut resolved = false;
+        let mut found_in = None;
         if let Some(local) = reference.strip_prefix('#') {
             target_type = self.contained_target(node, local);
+            found_in = target_type.is_some().then_some(Destination::Contained);
             resolved = true;
         } else if let Some(found) = self.bundle_target(node, reference) {
             target_type = Some(found);
+            found_in = Some(Destination::Internal);
             resolved = true;
         } else if !reference.starts_with("urn:") {
             match restful_parts(reference) {
@@ -156,6 +168,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 None => {}
             }
         }
+        // Only profiles say aggregation modes, so the profile walk checks them.
+        super::rules::references::check_aggregation(self, node, reference, found_in, def, t);
         if let Some(declared) = node.child_text("type") {
             self.declared_target_type(node, declared, target_type.as_deref(), def, t);
         }
@@ -342,6 +356,11 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Resolves a reference inside the enclosing Bundle; reports what cannot be resolved there.
     fn bundle_target(&mut self, node: &Node, reference: &str) -> Option<String> {
+        if let Some(at) = self.bundles.last_mut().and_then(|b| b.missing_full_url_at.take()) {
+            // Bundle_BUNDLE_Entry_NoFullUrl: said at the entry, once, when a reference
+            // from its resource needs the fullUrl to be resolved against.
+            self.report(node, crate::issue::Issue::error(IssueCode::Required, at, "Bundle entry missing fullUrl"));
+        }
         let bundle = self.bundles.last()?;
         if let Some(&[ix]) = bundle.by_full_url.get(reference).map(Vec::as_slice) {
             // The everyday case: the reference is one entry's fullUrl.
@@ -413,8 +432,13 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Tells the bundle index which entry the walk is entering.
     pub(super) fn enter_entry(&mut self, index: Option<usize>) {
+        let Some(b) = self.bundles.last() else { return };
+        let response = matches!(b.bundle_type, Some("batch-response" | "transaction-response"));
+        let missing = index.is_some_and(|i| !response && b.entries.get(i).is_some_and(|e| e.full_url.is_none()));
+        let at = missing.then(|| self.path.render());
         if let Some(b) = self.bundles.last_mut() {
             b.current = index;
+            b.missing_full_url_at = at;
         }
     }
 }

@@ -546,7 +546,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         if !def.narrative_languages.is_empty() || def.narrative_source.is_some() {
             narrative::controls(self, node, def, &sd.url);
         }
-        self.value_limits(node, def);
+        self.value_limits(node, def, ty.map(|t| t.code.as_str()));
         if def.fixed.is_some() || def.pattern.is_some() {
             self.fixed_and_pattern(node, def, sd);
         }
@@ -771,6 +771,12 @@ impl<'v, 'n> Walk<'v, 'n> {
         let code = t.code.as_str();
         self.invariants(node, &[(sd, ix)], code);
         match &node.value {
+            // What is only whitespace is blank, as the reference reads it: said once, checked no further.
+            Some(v) if super::rules::datatypes::is_blank(&v.text) => {
+                if !self.in_profile {
+                    super::rules::datatypes::blank_primitive(self, node, &sd.elements[ix]);
+                }
+            }
             Some(v) => {
                 if !self.in_profile {
                     if let Some(expected) = json_kind_for(code) {
@@ -834,7 +840,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// maxLength, minValue and maxValue of a primitive element.
-    fn value_limits(&mut self, node: &Node, def: &Element) {
+    fn value_limits(&mut self, node: &Node, def: &Element, code: Option<&str>) {
         let Some(text) = node.text() else { return };
         if let Some(max) = def.max_length {
             let len = text.chars().count();
@@ -854,14 +860,12 @@ impl<'v, 'n> Walk<'v, 'n> {
                 continue;
             }
             let Some(order) = compare_to_limit(type_suffix, text, limit) else { continue };
-            let temporal = matches!(type_suffix.as_str(), "Date" | "DateTime" | "Instant" | "Time");
-            let what = if temporal { "date/time value" } else { "value" };
             let limit_text = limit.as_str().map(str::to_string).unwrap_or_else(|| limit.to_string());
-            if is_min && order == std::cmp::Ordering::Less {
-                self.error(node, IssueCode::Invalid, format!("{what} is less than permitted minimum value of {limit_text}"));
-            } else if !is_min && order == std::cmp::Ordering::Greater {
-                self.error(node, IssueCode::Invalid, format!("{what} is greater than permitted maximum value of {limit_text}"));
-            }
+            let msg = match (is_min && order == std::cmp::Ordering::Less, !is_min && order == std::cmp::Ordering::Greater) {
+                (false, false) => continue,
+                (below, _) => super::rules::datatypes::limit_message(code, type_suffix, below, &limit_text),
+            };
+            self.error(node, IssueCode::Invalid, msg);
         }
     }
 
@@ -885,6 +889,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             if !inside_extension && !self.in_profile {
                 // Extension_EXT_URL_Absolute (only a sub-extension is named relative to its extension)
                 self.error(node, IssueCode::Invalid, "Extension.url must be an absolute URL".into());
+            } else if !self.in_profile {
+                let parent = self.ext_host.as_ref().and_then(|h| h.url).and_then(|u| self.ctx.structure(u));
+                if let Some(parent) = parent {
+                    super::rules::extensions::sub_extension(self, node, url, &parent);
+                }
             }
             return base;
         }
@@ -901,6 +910,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 self.extension_context(node, &sd);
                 self.modifier_placement(node, &sd);
+                if !self.in_profile {
+                    super::rules::extensions::simple_value(self, node, &sd);
+                }
                 Some(sd)
             }
             None if self.ctx.knows(plain) => {

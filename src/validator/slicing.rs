@@ -373,6 +373,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 };
                 self.error(node, IssueCode::Value, msg);
             }
+            super::rules::extensions::fixed_extensions(self, node, v);
         }
         if let Some((_, v)) = &def.pattern {
             if !node_matches(node, v, false) {

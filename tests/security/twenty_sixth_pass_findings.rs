@@ -28,7 +28,7 @@ fn r2_a_chain_of_contained_resources_is_followed_in_one_walk() {
     let container = json!({"resourceType": "Basic", "code": {"text": "container"}, "subject": {"reference": format!("#b{}", n - 1)}, "contained": contained});
     let found = common::issues_with(&[], &container);
     let orphans: Vec<&str> = found.iter().filter(|i| i.message.contains("is not referenced to from elsewhere")).map(|i| i.message.as_str()).collect();
-    assert_eq!(orphans, ["The contained resource 'alone' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource"]);
+    assert_eq!(orphans, ["The contained resource 'alone' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource (dom-3)"]);
 }
 
 /// R1: each `#id` include system was compared with every contained resource,

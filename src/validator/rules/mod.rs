@@ -14,6 +14,8 @@ mod capability_statement;
 mod code_system;
 mod concept_map;
 pub(super) mod datatypes;
+pub(super) mod extensions;
+pub(super) mod references;
 mod structure_definition;
 mod element_rules;
 mod implementation_guide;

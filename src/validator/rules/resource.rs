@@ -84,7 +84,7 @@ fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {
         if !reached[i] {
             // CONTAINED_ORPHAN_DOM3
             let msg = format!(
-                "The contained resource '{}' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource",
+                "The contained resource '{}' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource (dom-3)",
                 ids[i].unwrap_or("null")
             );
             walk.error(c, IssueCode::Invalid, msg);
@@ -171,7 +171,7 @@ mod tests {
         g
     }
 
-    const ORPHAN: &str = "is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource";
+    const ORPHAN: &str = "is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource (dom-3)";
 
     #[test]
     fn contained_resources_are_reached_from_their_container() {
