@@ -6,7 +6,7 @@ use super::slicing::Repetition;
 use super::expression::PathStack;
 use super::{is_primitive_type, narrative, structure_issue, Validator};
 use crate::context::Context;
-use crate::issue::{Issue, IssueCode};
+use crate::issue::{Issue, IssueCode, Severity};
 use crate::primitive;
 use crate::structure::{Element, ElementType, StructureDef};
 use crate::tree::{Format, Node, ValueKind};
@@ -143,7 +143,22 @@ impl<'v, 'n> Walk<'v, 'n> {
             return;
         };
         let Some(sd) = self.ctx.type_definition(type_name) else {
-            self.error(node, IssueCode::Structure, format!("Unknown resource type '{type_name}': it is not defined by the loaded packages"));
+            let name = crate::issue::quoted(type_name);
+            // The reference's readers stop at a resource type they do not know.
+            let issue = match (self.resources.is_empty(), self.format) {
+                // This_does_not_appear_to_be_a_FHIR_resource_unknown_name_
+                (true, Format::Json) => Issue::new(Severity::Fatal, IssueCode::Structure, self.path.render(), format!("This content cannot be parsed (unknown or unrecognized resource name '{name}')")),
+                // This_does_not_appear_to_be_a_FHIR_resource_unknown_namespacename_
+                (true, Format::Xml) => Issue::new(
+                    Severity::Fatal,
+                    IssueCode::Structure,
+                    self.path.render(),
+                    format!("This content cannot be parsed (unknown or unrecognized XML Root element namespace/name '{}::{name}')", crate::parse::xml::FHIR_NS),
+                ),
+                // Contained_resource_does_not_appear_to_be_a_FHIR_resource_unknown_name_
+                (false, _) => Issue::new(Severity::Fatal, IssueCode::Invalid, self.path.render(), format!("Contained resource does not appear to be a FHIR resource (unknown name '{name}')")),
+            };
+            self.report(node, issue);
             return;
         };
         if !sd.is_resource() {
@@ -768,12 +783,15 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !self.in_profile {
                     if let Some(expected) = json_kind_for(code) {
                         if v.kind != expected && matches!(v.kind, ValueKind::JsonBool | ValueKind::JsonNumber | ValueKind::JsonString) {
-                            let what = match expected {
-                                ValueKind::JsonBool => "a JSON boolean (true or false)",
-                                ValueKind::JsonNumber => "a JSON number",
-                                _ => "a JSON string",
+                            let msg = match expected {
+                                // Error_parsing_JSON_the_primitive_value_must_be_a_boolean
+                                ValueKind::JsonBool => format!("Error parsing JSON: the primitive value must be a boolean"),
+                                // Error_parsing_JSON_the_primitive_value_must_be_a_number
+                                ValueKind::JsonNumber => format!("Error parsing JSON: the primitive value must be a number"),
+                                // Error_parsing_JSON_the_primitive_value_must_be_a_string
+                                _ => format!("Error parsing JSON: the primitive value must be a string"),
                             };
-                            self.error(node, IssueCode::Invalid, format!("The value '{}' of type {code} must be written as {what}", v.text));
+                            self.error(node, IssueCode::Invalid, msg);
                         }
                     }
                     if code == "xhtml" {
