@@ -56,3 +56,128 @@ fn contained_resource_does_not_appear_to_be_a_fhir_resource_unknown_name() {
     let i = find(&got, "Contained resource does not appear to be a FHIR resource (unknown name 'Thing')");
     assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Fatal, IssueCode::Invalid, "Patient.contained[0]"));
 }
+
+/// The issues on a Basic resource whose narrative is `div` (its content).
+fn narrative(content: &str) -> Vec<Issue> {
+    let div = format!(r#"<div xmlns=\"http://www.w3.org/1999/xhtml\">{content}</div>"#);
+    issues(&format!(r#"{{"resourceType":"Basic","text":{{"status":"generated","div":"{div}"}},"code":{{"text":"x"}}}}"#), Format::Json)
+}
+
+fn assert_narrative(content: &str, severity: Severity, code: IssueCode, message: &str) {
+    let got = narrative(content);
+    let i = find(&got, message);
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (severity, code, "Basic.text.div"), "{i:?}");
+}
+
+#[test]
+fn xhtml_xhtml_element_illegal_in_para() {
+    assert_narrative("<p>a<ul><li>b</li></ul></p>", Severity::Error, IssueCode::Invalid, "Invalid element name inside a paragraph in the XHTML ('ul')");
+}
+
+#[test]
+fn xhtml_xhtml_block_in_para() {
+    assert_narrative("<span>a<table><tr><td>b</td></tr></table></span>", Severity::Error, IssueCode::Structure, "Found block structures inside a paragraph/text element span at div/span: span/table");
+}
+
+#[test]
+fn xhtml_xhtml_no_recursion() {
+    assert_narrative("<p><b>a<i><b>c</b></i></b></p>", Severity::Error, IssueCode::Structure, "Elements of type b at div/p/b cannot contain nested b at b/i/b");
+}
+
+#[test]
+fn xhtml_xhtml_no_children() {
+    assert_narrative("<p>a<br>b</br></p>", Severity::Error, IssueCode::Structure, "Elements of type br cannot have children");
+}
+
+#[test]
+fn xhtml_xhtml_out_of_place() {
+    assert_narrative("<p>a</p><li>b</li>", Severity::Error, IssueCode::Structure, "Elements of type li must be in a ul|ol, not a div at div/li");
+}
+
+#[test]
+fn xhtml_xhtml_illegal_children() {
+    assert_narrative("<ul>a<li>b</li><p>c</p></ul>", Severity::Error, IssueCode::Structure, "Elements of type ul at div/ul cannot have the following children: @text,p");
+}
+
+#[test]
+fn xhtml_xhtml_bad_element_type() {
+    assert_narrative("<p>a<?pi x?></p>", Severity::Error, IssueCode::Structure, "Elements of type [@instruction] cannot appear at div/p");
+}
+
+#[test]
+fn xhtml_xhtml_duplicate_ids() {
+    assert_narrative(
+        "<p id='x'>a</p><p id='x'>b</p><a name='y'>c</a><a name='y'>d</a>",
+        Severity::Warning,
+        IssueCode::BusinessRule,
+        "The XHTML  the resource contains more than one node for each of the following node ids and anchor names: x (2x), y (2x)",
+    );
+}
+
+#[test]
+fn xhtml_xhtml_attribute_xml_space() {
+    assert_narrative(
+        "<pre xml:space='preserve'>a</pre>",
+        Severity::Information,
+        IssueCode::Invalid,
+        "The attribute 'xml:space' is legal but has a fixed value of 'preserve'. Its use is discouraged",
+    );
+}
+
+#[test]
+fn xhtml_xhtml_doctype_illegal() {
+    let got = issues(
+        r#"{"resourceType":"Basic","text":{"status":"generated","div":"<!DOCTYPE div><div xmlns=\"http://www.w3.org/1999/xhtml\">a</div>"},"code":{"text":"x"}}"#,
+        Format::Json,
+    );
+    let i = find(&got, "Malformed XHTML: Found a DocType declaration, and these are not allowed (XXE security vulnerability protection)");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, IssueCode::Invalid, "Basic.text.div"));
+}
+
+#[test]
+fn xhtml_url_empty() {
+    assert_narrative("<p><a href=''>a</a></p>", Severity::Error, IssueCode::Invalid, "The URL is not valid because '(URL is empty)': ");
+}
+
+#[test]
+fn xhtml_url_invalid_characters() {
+    assert_narrative("<p><a href='http://x.org/a b{'>a</a></p>", Severity::Error, IssueCode::Invalid, "The URL is not valid because '(URL contains 2 Invalid Characters: ' ','{')': http://x.org/a b{");
+    assert_narrative("<p><a href='http://x.org/a b'>a</a></p>", Severity::Error, IssueCode::Invalid, "The URL is not valid because '(URL contains Invalid Character: ' ')': http://x.org/a b");
+}
+
+#[test]
+fn xhtml_url_data_no_data() {
+    assert_narrative("<p><img src='data:image/png'/></p>", Severity::Error, IssueCode::Invalid, "The URL is not valid because '(No data found in data: URL)': data:image/png");
+}
+
+#[test]
+fn xhtml_url_data_data_invalid_comma() {
+    assert_narrative(
+        "<p><img src='data:image/png;base64,AAAA,BBBB'/></p>",
+        Severity::Error,
+        IssueCode::Invalid,
+        "The URL is not valid because '(Comma found in data portion of data URL: data:image/png;base64,AAAA,BBBB)': data:image/png;base64,AAAA,BBBB",
+    );
+}
+
+#[test]
+fn xhtml_url_data_data_invalid() {
+    assert_narrative(
+        "<p><img src='data:image/png;base64,AAA'/></p>",
+        Severity::Error,
+        IssueCode::Invalid,
+        "The URL is not valid because '(The data should be valid base64 content for a data: URL: data:image/png;base64,AAA)': data:image/png;base64,AAA",
+    );
+}
+
+#[test]
+fn xhtml_url_data_mimetype() {
+    assert_narrative(
+        "<p><img src='data:image png;base64,AAAA'/></p>",
+        Severity::Error,
+        IssueCode::Invalid,
+        "The URL is not valid because '(The mimetype portion of the data: URL is not valid (Mime type invalid) in URL: data:image png;base64,AAAA)': data:image png;base64,AAAA",
+    );
+    let fine = narrative("<p><img src='data:image/png;base64,AAAA'/><a href='http://x.org/a?b=c#d'>x</a></p>");
+    assert!(!fine.iter().any(|i| i.message.starts_with("The URL is not valid")), "{fine:#?}");
+}
