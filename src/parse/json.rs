@@ -101,6 +101,10 @@ impl<'a> Parser<'a> {
                 }
             },
             Err(Syntax(pos, msg)) => {
+                // As the reference's reader: text that cannot be read is one
+                // fatal error, and what was noticed on the way is dropped
+                // (a comma that seemed missing was the start of the real mistake).
+                self.issues = crate::issue::IssueList::new(MAX_READER_ISSUE_BYTES);
                 self.issues.push(Issue::new(Severity::Fatal, IssueCode::Invalid, "", format!("Error parsing JSON: {msg}")).at(pos));
                 None
             }
