@@ -181,3 +181,61 @@ fn xhtml_url_data_mimetype() {
     let fine = narrative("<p><img src='data:image/png;base64,AAAA'/><a href='http://x.org/a?b=c#d'>x</a></p>");
     assert!(!fine.iter().any(|i| i.message.starts_with("The URL is not valid")), "{fine:#?}");
 }
+
+/// A simple string extension on Patient with the given status and extensions.
+fn extension_definition(url: &str, status: &str, extension: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"resourceType": "StructureDefinition", "url": url, "version": "1.0.0", "name": "Note", "status": status,
+        "extension": extension,
+        "type": "Extension", "kind": "complex-type", "abstract": false, "derivation": "constraint",
+        "context": [{"type": "element", "expression": "Patient"}],
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "differential": {"element": [
+            {"id": "Extension", "path": "Extension", "max": "1"},
+            {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": url},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "min": 1, "type": [{"code": "string"}]}
+        ]}})
+}
+
+fn extension_status_issues(status: &str, extension: serde_json::Value) -> Vec<Issue> {
+    let url = "http://example.org/StructureDefinition/note";
+    let resource = serde_json::json!({"resourceType": "Patient", "extension": [{"url": url, "valueString": "a"}, {"url": url, "valueString": "b"}]});
+    common::issues_with(&[extension_definition(url, status, extension)], &resource)
+}
+
+fn assert_status_hint(got: &[Issue], message: &str) {
+    let hits: Vec<&Issue> = got.iter().filter(|i| i.message == message).collect();
+    assert_eq!(hits.len(), 1, "once per definition: {got:#?}");
+    assert_eq!((hits[0].severity, hits[0].code, hits[0].expression.as_str()), (Severity::Information, IssueCode::BusinessRule, "Patient.extension[0]"));
+}
+
+const STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+
+#[test]
+fn msg_depends_on_retired() {
+    let got = extension_status_issues("retired", serde_json::json!([]));
+    assert_status_hint(&got, "The extension http://example.org/StructureDefinition/note|1.0.0 is retired");
+}
+
+#[test]
+fn msg_depends_on_deprecated() {
+    let got = extension_status_issues("active", serde_json::json!([{"url": STANDARDS_STATUS, "valueCode": "deprecated"}]));
+    assert_status_hint(&got, "The extension http://example.org/StructureDefinition/note|1.0.0 is deprecated");
+}
+
+#[test]
+fn msg_depends_on_deprecated_note() {
+    let reason = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status-reason";
+    let got = extension_status_issues(
+        "active",
+        serde_json::json!([{"url": STANDARDS_STATUS, "valueCode": "deprecated", "_valueCode": {"extension": [{"url": reason, "valueMarkdown": "Use another"}]}}]),
+    );
+    assert_status_hint(&got, "The extension http://example.org/StructureDefinition/note|1.0.0 is deprecated with the note: 'Use another'");
+}
+
+#[test]
+fn msg_depends_on_withdrawn() {
+    let got = extension_status_issues("active", serde_json::json!([{"url": STANDARDS_STATUS, "valueCode": "withdrawn"}]));
+    assert_status_hint(&got, "The extension http://example.org/StructureDefinition/note|1.0.0 is withdrawn");
+    assert!(!extension_status_issues("active", serde_json::json!([])).iter().any(|i| i.message.starts_with("The extension http://example.org")));
+}

@@ -55,6 +55,9 @@ pub(crate) struct Walk<'v, 'n> {
     /// The `system` of the element whose children are being walked: the
     /// code system a `code` child is in (a Quantity's unit, a Coding's code).
     stated_system: Option<&'n str>,
+    /// The (versioned url, status) pairs of definitions whose status was
+    /// reported: once each, as the reference does.
+    status_noted: std::collections::HashSet<(String, &'static str)>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -77,6 +80,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             cardinality_violations: 0,
             skip_inherited: false,
             stated_system: None,
+            status_noted: Default::default(),
         }
     }
 
@@ -877,6 +881,32 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// The definition an extension is validated against: its own, found by url.
+    /// A hint when a definition the instance uses is deprecated, withdrawn
+    /// or retired (`what` names it: extension, profile).
+    fn definition_status(&mut self, node: &Node, sd: &StructureDef, what: &str) {
+        let standards = sd.standards_status.as_ref().map(|(c, r)| (c.as_str(), r.as_deref()));
+        let (status, msg) = match standards {
+            Some(("deprecated", reason)) => {
+                let vurl = sd.versioned_url();
+                let msg = match reason.filter(|r| !r.trim().is_empty()) {
+                    // MSG_DEPENDS_ON_DEPRECATED_NOTE
+                    Some(note) => format!("The {what} {vurl} is deprecated with the note: '{}'", crate::issue::quoted(note.trim())),
+                    // MSG_DEPENDS_ON_DEPRECATED
+                    None => format!("The {what} {vurl} is deprecated"),
+                };
+                ("deprecated", msg)
+            }
+            // MSG_DEPENDS_ON_WITHDRAWN
+            Some(("withdrawn", _)) => ("withdrawn", format!("The {what} {} is withdrawn", sd.versioned_url())),
+            // MSG_DEPENDS_ON_RETIRED
+            _ if sd.status.as_deref() == Some("retired") => ("retired", format!("The {what} {} is retired", sd.versioned_url())),
+            _ => return,
+        };
+        if self.status_noted.insert((sd.versioned_url(), status)) {
+            self.inform(node, IssueCode::BusinessRule, msg);
+        }
+    }
+
     fn extension_definition(&mut self, node: &Node, t: &ElementType) -> Option<Arc<StructureDef>> {
         for p in &t.profiles {
             if let Some(sd) = self.ctx.structure(p) {
@@ -912,6 +942,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 self.extension_context(node, &sd);
                 self.modifier_placement(node, &sd);
+                if !self.in_profile {
+                    self.definition_status(node, &sd, "extension");
+                }
                 Some(sd)
             }
             None if self.ctx.knows(plain) => {
