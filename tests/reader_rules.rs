@@ -239,3 +239,10 @@ fn msg_depends_on_withdrawn() {
     assert_status_hint(&got, "The extension http://example.org/StructureDefinition/note|1.0.0 is withdrawn");
     assert!(!extension_status_issues("active", serde_json::json!([])).iter().any(|i| i.message.starts_with("The extension http://example.org")));
 }
+
+#[test]
+fn error_parsing_xhtml() {
+    let got = issues(r#"{"resourceType":"Basic","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a</div>"},"code":{"text":"x"}}"#, Format::Json);
+    let i = got.iter().find(|i| i.message.starts_with("Error parsing XHTML: ")).unwrap_or_else(|| panic!("{got:#?}"));
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, IssueCode::Invalid, "Basic.text.div"));
+}

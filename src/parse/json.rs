@@ -688,7 +688,8 @@ impl<'a> Parser<'a> {
                 let ix = index_of[i];
                 self.path.push((name.clone(), Some(ix)));
                 let pos = node.children[i].pos;
-                self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON array '{name}' has a null at index {ix} with no matching '_{name}' content: every item must have a value or extensions"));
+                // JSON_PROPERTY_INVALID_ARRAY
+                self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON array for '{name}' is invalid at index {ix} - must have at least one valid value"));
                 self.path.pop();
             }
             let dropped: std::collections::HashSet<usize> = unfilled.into_iter().collect();
@@ -710,12 +711,8 @@ impl<'a> Parser<'a> {
             Value::Object(o) => {
                 let existing = by_name.get(&base).and_then(|l| l.first().copied());
                 match existing {
-                    Some(ix) if node.children[ix].in_array => self.issue(
-                        Severity::Error,
-                        IssueCode::Structure,
-                        pos,
-                        format!("The property '{shadow_name}' must be an array because '{base}' is an array"),
-                    ),
+                    // This_base_property_must_be_an_Array_not_ ('_name' beside an array 'name')
+                    Some(ix) if node.children[ix].in_array => self.issue(Severity::Error, IssueCode::Invalid, pos, format!("This base property must be an Array, not {}", "an Object")),
                     Some(ix) => node.children[ix].children.extend(o.children),
                     None => {
                         let mut n = Node::new(base.clone(), pos);
@@ -781,7 +778,7 @@ mod tests {
         // and 3,000 `_name` shadows each merged into its own property.
         let nulls = vec!["null"; 3_000].join(",");
         let d = parse(&format!(r#"{{"resourceType":"Patient","given":["a",{nulls}]}}"#));
-        let indices: Vec<&str> = d.issues.iter().filter_map(|i| i.message.strip_prefix("The JSON array 'given' has a null at index ")).map(|m| m.split(' ').next().unwrap()).collect();
+        let indices: Vec<&str> = d.issues.iter().filter_map(|i| i.message.strip_prefix("The JSON array for 'given' is invalid at index ")).map(|m| m.split(' ').next().unwrap()).collect();
         assert_eq!(indices.len(), 3_000);
         assert_eq!((indices[0], indices[2_999]), ("1", "3000"));
         let props: Vec<String> = (0..3_000).map(|i| format!(r#""p{i}":"v","_p{i}":{{"id":"x{i}"}}"#)).collect();
@@ -872,6 +869,18 @@ mod tests {
     }
 
     #[test]
+    fn json_property_invalid_array() {
+        let got = reported(r#"{"resourceType":"Patient","name":[{"given":["A",null]}]}"#);
+        assert_eq!(got, one(Severity::Error, "name[0].given[1]", "The JSON array for 'given' is invalid at index 1 - must have at least one valid value"));
+    }
+
+    #[test]
+    fn this_base_property_must_be_an_array_not() {
+        let got = reported(r#"{"resourceType":"Patient","name":[{"given":["A"],"_given":{"id":"x"}}]}"#);
+        assert_eq!(got, one(Severity::Error, "name[0]._given", "This base property must be an Array, not an Object"));
+    }
+
+    #[test]
     fn object_must_have_some_content() {
         assert_eq!(reported(r#"{"resourceType":"Patient","maritalStatus":{}}"#), one(Severity::Error, "maritalStatus", "Object must have some content"));
         assert_eq!(reported(r#"{"resourceType":"Patient","name":[{}]}"#), one(Severity::Error, "name[0]", "Object must have some content"));
@@ -914,7 +923,7 @@ mod tests {
     fn null_without_partner_and_duplicates_are_reported_and_parsing_goes_on() {
         let d = parse(r#"{"resourceType":"Patient","name":[{"given":["A",null]}],"active":true,"active":false,"gender":null}"#);
         let msgs: Vec<_> = d.issues.iter().map(|i| (i.expression.as_str(), i.message.as_str())).collect();
-        assert!(msgs.iter().any(|(e, m)| *e == "name[0].given[1]" && m.contains("null")), "{msgs:?}");
+        assert!(msgs.iter().any(|(e, m)| *e == "name[0].given[1]" && m.contains("is invalid at index 1")), "{msgs:?}");
         assert!(msgs.iter().any(|(_, m)| m.contains("The JSON property 'active' is a duplicate")), "{msgs:?}");
         assert!(msgs.iter().any(|(e, m)| *e == "gender" && m.contains("null")), "{msgs:?}");
         assert!(d.root.is_some());

@@ -55,7 +55,8 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
         let event = match reader.read_event() {
             Ok(e) => e,
             Err(e) => {
-                problems.push((IssueCode::Invalid, format!("The narrative XHTML is not well-formed: {e}")));
+                // Error_parsing_XHTML_
+                problems.push((IssueCode::Invalid, format!("Error parsing XHTML: {e}")));
                 read_failed = true;
                 break;
             }
