@@ -246,3 +246,27 @@ fn error_parsing_xhtml() {
     let i = got.iter().find(|i| i.message.starts_with("Error parsing XHTML: ")).unwrap_or_else(|| panic!("{got:#?}"));
     assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, IssueCode::Invalid, "Basic.text.div"));
 }
+
+#[test]
+fn resourcedefinition_property_unknown() {
+    let got = issues(r#"{"resourceType":"Basic","resourceDefinition":"http://example.org/StructureDefinition/nothing","code":{"text":"x"}}"#, Format::Json);
+    let i = find(&got, "The 'resourceDefinition' is 'http://example.org/StructureDefinition/nothing', but no additional resource is known for that reference");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, IssueCode::Invalid, "Basic"));
+    assert!(!got.iter().any(|i| i.message.contains("Unrecognized property")), "{got:#?}");
+    let known = issues(r#"{"resourceType":"Basic","resourceDefinition":"http://hl7.org/fhir/StructureDefinition/Basic","code":{"text":"x"}}"#, Format::Json);
+    assert!(!known.iter().any(|i| i.message.contains("resourceDefinition") || i.message.contains("Unrecognized")), "{known:#?}");
+}
+
+#[test]
+fn ndjson_empty_line_warning() {
+    let dir = std::env::temp_dir().join(format!("careplan-reader-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two.ndjson");
+    let line = r#"{"resourceType":"Basic","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},"code":{"text":"x"}}"#;
+    std::fs::write(&file, format!("{line}\n\n{line}\n")).unwrap();
+    let out = common::careplan().args(["validate", "--offline"]).arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(stdout.contains("two.ndjson:2:1: warning: The NDJSON source contains an empty line. This may not be accepted by some processors"), "{stdout}");
+    assert_eq!(stdout.matches("empty line").count(), 1, "the final line break ends the last line: {stdout}");
+}

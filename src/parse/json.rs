@@ -619,6 +619,18 @@ impl<'a> Parser<'a> {
                 }
                 continue;
             }
+            if key == "resourceDefinition" && self.path.is_empty() && !matches!(v, Value::Primitive(_, ValueKind::JsonString)) {
+                let found = match v {
+                    Value::Null => "Null",
+                    Value::Primitive(_, ValueKind::JsonBool) => "Boolean",
+                    Value::Primitive(..) => "Number",
+                    Value::Object(_) => "Object",
+                    Value::Array(_) => "Array",
+                };
+                // RESOURCEDEFINITION_PROPERTY_WRONG_TYPE
+                self.issue(Severity::Error, IssueCode::Invalid, pos, format!("The JSON element for 'resourceDefinition' has the wrong JSON type: {found}"));
+                continue;
+            }
             if let Some(base) = key.strip_prefix('_') {
                 if !base.is_empty() {
                     shadows.push((base.into(), pos, v));
@@ -878,6 +890,14 @@ mod tests {
     fn this_base_property_must_be_an_array_not() {
         let got = reported(r#"{"resourceType":"Patient","name":[{"given":["A"],"_given":{"id":"x"}}]}"#);
         assert_eq!(got, one(Severity::Error, "name[0]._given", "This base property must be an Array, not an Object"));
+    }
+
+    #[test]
+    fn resourcedefinition_property_wrong_type() {
+        let d = parse(r#"{"resourceType":"Basic","resourceDefinition":7,"code":{"text":"x"}}"#);
+        assert!(d.root.as_ref().unwrap().child("resourceDefinition").is_none());
+        let got: Vec<_> = d.issues.into_iter().map(|i| (i.severity, i.code, i.expression, i.message)).collect();
+        assert_eq!(got, one(Severity::Error, "", "The JSON element for 'resourceDefinition' has the wrong JSON type: Number"));
     }
 
     #[test]

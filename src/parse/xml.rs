@@ -591,6 +591,10 @@ impl<'a> Parser<'a> {
                     String::from_utf8_lossy(&a.value).into_owned()
                 }
             };
+            if value.chars().any(|c| c <= '\u{1f}' && !matches!(c, '\t' | '\r' | '\n')) {
+                // xml_attr_value_invalid (a character reference to a control character)
+                self.xml_issue(Some((&local, ns)), path.clone(), pos, format!("The XML Attribute {} has an invalid character", crate::issue::quoted(&key)));
+            }
             match key.as_str() {
                 "value" => node.value = Some(crate::tree::Primitive { text: value.into(), kind: ValueKind::XmlAttribute }),
                 "id" => id_child = Some(Node::with_value("id", pos, value, ValueKind::XmlAttribute)),
@@ -1162,6 +1166,14 @@ mod tests {
     fn element_must_have_some_content() {
         let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"X\"/></name><maritalStatus/><active value=\"true\"/></Patient>");
         assert_eq!(said(&d), [(Severity::Error, IssueCode::Invalid, "Patient.maritalStatus[0]", "/f:Patient/f:maritalStatus", "Element must have some content")]);
+    }
+
+    #[test]
+    fn xml_attr_value_invalid() {
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"a&#1;b\"/><active value=\"true\"/></Patient>");
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Structure, "Patient.id[0]", "/f:Patient/f:id", "The XML Attribute value has an invalid character")]);
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"a&#9;b\"/></Patient>");
+        assert!(d.issues.is_empty(), "{:?}", d.issues);
     }
 
     #[test]

@@ -469,6 +469,17 @@ impl<'v, 'n> Walk<'v, 'n> {
         // The element does not exist, so the path names its parent, as the
         // reference validator's does; the position points at the element.
         let expr = self.path.render();
+        if self.format == Format::Json && child.name == "resourceDefinition" && self.resources.len() == 1 && sd.is_resource() && scope == 0 {
+            // The root's `resourceDefinition` names the definition to read it
+            // with; careplan reads it with its resourceType's and only checks
+            // that the definition is known.
+            if let Some(url) = child.text().filter(|u| self.ctx.structure(u).is_none()) {
+                // RESOURCEDEFINITION_PROPERTY_UNKNOWN
+                let msg = format!("The 'resourceDefinition' is '{}', but no additional resource is known for that reference", crate::issue::quoted(url));
+                self.report(child, Issue::error(IssueCode::Invalid, expr, msg));
+            }
+            return;
+        }
         let issue = match self.format {
             Format::Json => structure_issue(expr, format!("Unrecognized property '{}'", child.name)),
             Format::Xml => {
