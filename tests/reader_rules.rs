@@ -270,3 +270,17 @@ fn ndjson_empty_line_warning() {
     assert!(stdout.contains("two.ndjson:2:1: warning: The NDJSON source contains an empty line. This may not be accepted by some processors"), "{stdout}");
     assert_eq!(stdout.matches("empty line").count(), 1, "the final line break ends the last line: {stdout}");
 }
+
+#[test]
+fn deeply_nested_narrative_is_read_in_bounded_time() {
+    // 200,000 nested <b> and misplaced <li>: every element breaks a rule
+    // against each of its ancestors, and the messages stay few and short.
+    let n = 100_000;
+    let content = format!("<p>{}{}{}{}</p>", "<b>".repeat(n), "<li>".repeat(n), "</li>".repeat(n), "</b>".repeat(n));
+    let started = std::time::Instant::now();
+    let got = narrative(&content);
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    let shape: Vec<&Issue> = got.iter().filter(|i| i.message.starts_with("Elements of type")).collect();
+    assert!(!shape.is_empty() && shape.len() <= 50, "{}", shape.len());
+    assert!(got.iter().map(|i| i.message.len()).max().unwrap_or(0) < 10_000);
+}

@@ -18,6 +18,9 @@ const LOOK_BACK: usize = 64;
 const LISTED: usize = 10;
 /// Problems kept in all.
 const MAX_PROBLEMS: usize = 50;
+/// Descendant paths kept for the paragraph and recursion messages, over the
+/// whole narrative; past it an ancestor only notes that there are some.
+const PATHS_KEPT: usize = 1_000;
 
 /// Block structures a paragraph or text element must not contain.
 fn block_for_para(name: &str) -> bool {
@@ -95,15 +98,22 @@ impl Frame {
 pub(super) struct Shape {
     stack: Vec<Frame>,
     paragraphs: usize,
+    paths_kept: usize,
     ids: HashMap<String, usize>,
     pub problems: Vec<(Severity, IssueCode, String)>,
 }
 
 impl Shape {
     pub fn problem(&mut self, severity: Severity, code: IssueCode, msg: String) {
-        if self.problems.len() < MAX_PROBLEMS {
+        if !self.full() {
             self.problems.push((severity, code, msg));
         }
+    }
+
+    /// Whether no more problems are kept: checked before a message's path
+    /// is put together (a path is as long as the nesting is deep).
+    fn full(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
     }
 
     /// The reference's path of an open element: the names from the narrative's
@@ -159,7 +169,7 @@ impl Shape {
         }
         if let Some(allowed) = parents(name) {
             let parent_name = self.stack[parent].name.clone();
-            if !allowed.contains(&parent_name.as_str()) {
+            if !allowed.contains(&parent_name.as_str()) && !self.full() {
                 let at = self.path_to(0, name);
                 // XHTML_XHTML_OUT_OF_PLACE
                 self.problem(Severity::Error, IssueCode::Structure, format!("Elements of type {name} must be in a {}, not a {parent_name} at {at}", allowed.join("|")));
@@ -173,8 +183,12 @@ impl Shape {
             let f = &self.stack[a];
             let wants_block = block && para_like(&f.name) && f.blocks.len() < LISTED;
             let wants_nested = inline(name) && f.name == name && f.nested.len() < LISTED;
+            if (wants_block && !f.blocks.is_empty() || wants_nested && !f.nested.is_empty()) && self.paths_kept >= PATHS_KEPT {
+                continue; // the ancestor already has what it reports
+            }
             if wants_block || wants_nested {
-                let rel = self.path_to(a, name);
+                let rel = if self.paths_kept < PATHS_KEPT { self.path_to(a, name) } else { "…".to_string() };
+                self.paths_kept += 1;
                 let f = &mut self.stack[a];
                 if wants_block {
                     f.blocks.push(rel.clone());
@@ -204,6 +218,9 @@ impl Shape {
 
     /// A processing instruction inside the narrative.
     pub fn instruction(&mut self) {
+        if self.full() {
+            return;
+        }
         let at = self.path_to(0, "").trim_end_matches('/').to_string();
         // XHTML_XHTML_BAD_ELEMENT_TYPE
         self.problem(Severity::Error, IssueCode::Structure, format!("Elements of type [{}] cannot appear at {at}", "@instruction"));
@@ -222,7 +239,8 @@ impl Shape {
         if name == "p" {
             self.paragraphs = self.paragraphs.saturating_sub(1);
         }
-        let at = self.path_to(0, name);
+        let reported = !f.blocks.is_empty() || !f.nested.is_empty() || !f.illegal_children.is_empty();
+        let at = if reported && !self.full() { self.path_to(0, name) } else { String::new() };
         if !f.blocks.is_empty() {
             // XHTML_XHTML_BLOCK_IN_PARA
             self.problem(Severity::Error, IssueCode::Structure, format!("Found block structures inside a paragraph/text element {name} at {at}: {}", f.blocks.join(",")));
