@@ -284,3 +284,51 @@ fn deeply_nested_narrative_is_read_in_bounded_time() {
     assert!(!shape.is_empty() && shape.len() <= 50, "{}", shape.len());
     assert!(got.iter().map(|i| i.message.len()).max().unwrap_or(0) < 10_000);
 }
+
+/// A collection whose Observation refers to `Patient/p1`, with the Patients
+/// given (fullUrl, or none) as its other entries.
+fn bundle_with_patients(patients: &[Option<&str>]) -> Vec<Issue> {
+    let mut entries = vec![serde_json::json!({"fullUrl": "http://x.org/fhir/Observation/o1",
+        "resource": {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p1"}}})];
+    for fu in patients {
+        let mut e = serde_json::json!({"resource": {"resourceType": "Patient", "id": "p1"}});
+        if let Some(fu) = fu {
+            e["fullUrl"] = serde_json::json!(fu);
+        }
+        entries.push(e);
+    }
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    issues(&bundle.to_string(), Format::Json)
+}
+
+fn assert_bundle_warning(got: &[Issue], message: &str) {
+    let i = find(got, message);
+    assert_eq!((i.severity, i.code), (Severity::Warning, IssueCode::Required), "{i:?}");
+    assert!(i.expression.starts_with("Bundle.entry[0]") && i.expression.ends_with("subject"), "{i:?}");
+}
+
+#[test]
+fn bundle_bundle_possible_match_wrong_fu() {
+    let got = bundle_with_patients(&[Some("http://y.org/fhir/Patient/p1")]);
+    assert_bundle_warning(
+        &got,
+        "Entry 1 matches the reference Patient/p1 by type and id but its fullUrl http://y.org/fhir/Patient/p1 does not match the full target URL http://x.org/fhir/Patient/p1 by Bundle resolution rules",
+    );
+}
+
+#[test]
+fn bundle_bundle_possible_match_no_fu() {
+    let got = bundle_with_patients(&[None]);
+    assert_bundle_warning(&got, "Entry 1 matches the reference Patient/p1 by type and id but it does not match the full target URL http://x.org/fhir/Patient/p1 by Bundle resolution rules");
+}
+
+#[test]
+fn bundle_posssible_matches() {
+    let got = bundle_with_patients(&[Some("http://y.org/fhir/Patient/p1"), Some("http://z.org/fhir/Patient/p1")]);
+    assert_bundle_warning(
+        &got,
+        "The bundle contains no match for http://x.org/fhir/Patient/p1 by the rules of Bundle reference resolution, but it has multiple resources that match Patient/p1 by resource type and id",
+    );
+    let resolved = bundle_with_patients(&[Some("http://x.org/fhir/Patient/p1")]);
+    assert!(!resolved.iter().any(|i| i.message.contains("by type and id")), "{resolved:#?}");
+}
