@@ -25,6 +25,11 @@ pub struct StructureDefinition {
     pub base_definition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fhir_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The definition's own extensions (its standards status among them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<ExtensionContext>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

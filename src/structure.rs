@@ -8,6 +8,8 @@ use serde_json::Value;
 mod delta;
 
 const MIN_LENGTH_EXT: &str = "http://hl7.org/fhir/StructureDefinition/minLength";
+const STANDARDS_STATUS_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+const STANDARDS_STATUS_REASON_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status-reason";
 const FHIR_TYPE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
 
 #[derive(Debug)]
@@ -24,6 +26,10 @@ pub struct StructureDef {
     pub context: Vec<definition::ExtensionContext>,
     pub context_invariant: Vec<String>,
     pub elements: Vec<Element>,
+    /// `status` (draft, active, retired).
+    pub status: Option<String>,
+    /// The standards-status extension's code and the reason given with it.
+    pub standards_status: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug)]
@@ -285,6 +291,16 @@ impl StructureDef {
     pub fn compile(sd: StructureDefinition) -> Option<StructureDef> {
         let snapshot = sd.snapshot?;
         let elements = compile_elements(snapshot.element);
+        let standards_status = sd.extension.iter().find(|e| e.get("url").and_then(Value::as_str) == Some(STANDARDS_STATUS_EXT)).and_then(|e| {
+            let code = e.get("valueCode")?.as_str()?.to_string();
+            let reason = e
+                .pointer("/_valueCode/extension")
+                .and_then(Value::as_array)
+                .and_then(|l| l.iter().find(|x| x.get("url").and_then(Value::as_str) == Some(STANDARDS_STATUS_REASON_EXT)))
+                .and_then(|x| x.get("valueMarkdown").and_then(Value::as_str))
+                .map(str::to_string);
+            Some((code, reason))
+        });
         Some(StructureDef {
             name: sd.name.unwrap_or_else(|| sd.type_name.clone()),
             title: sd.title,
@@ -298,6 +314,8 @@ impl StructureDef {
             context: sd.context,
             context_invariant: sd.context_invariant,
             elements,
+            status: sd.status,
+            standards_status,
         })
     }
 

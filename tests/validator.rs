@@ -40,7 +40,7 @@ fn unknown_elements_are_reported_with_their_path() {
 #[test]
 fn primitive_lexical_rules_apply() {
     assert_error(r#"{"resourceType":"Patient","birthDate":"1970-13-01"}"#, "Patient.birthDate", "1970-13-01");
-    assert_error(r#"{"resourceType":"Patient","active":"true"}"#, "Patient.active", "JSON boolean");
+    assert_error(r#"{"resourceType":"Patient","active":"true"}"#, "Patient.active", "the primitive value must be a boolean");
     assert_error(r#"{"resourceType":"Patient","id":"a_b"}"#, "Patient.id", "Invalid Resource id");
 }
 
@@ -72,7 +72,7 @@ fn choice_types_and_their_paths() {
     assert_error(
         r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"1"}}"#,
         "Observation.value.ofType(Quantity).value",
-        "JSON number",
+        "the primitive value must be a number",
     );
     assert_error(r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueBogus":1}"#, "Observation", "Unrecognized property 'valueBogus'");
 }
@@ -130,7 +130,7 @@ fn xml_and_json_give_the_same_findings() {
 
 #[test]
 fn malformed_input_is_one_fatal_issue_with_a_position() {
-    let issues = common::validator().validate_bytes(b"{\"resourceType\": \"Patient\",\n \"active\": tru }", None);
+    let issues = common::validator().validate_bytes(b"{\"resourceType\": \"Patient\",\n \"active\": :true }", None);
     assert_eq!(issues.len(), 1, "{issues:#?}");
     assert_eq!(issues[0].severity, Severity::Fatal);
     assert_eq!(issues[0].pos.unwrap().line, 2);

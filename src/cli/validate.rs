@@ -199,8 +199,15 @@ fn validate_input(validator: &Validator, input: &Input) -> Report {
 /// One resource per line; positions are lines of the whole file.
 fn validate_ndjson(validator: &Validator, bytes: &[u8]) -> Vec<Issue> {
     let mut issues = Vec::new();
+    let lines = bytes.split(|&b| b == b'\n').count();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
+            // What follows the last line break is no line at all.
+            if !(i + 1 == lines && line.is_empty()) {
+                // NDJSON_EMPTY_LINE_WARNING
+                let msg = format!("The NDJSON source contains an empty line. This may not be accepted by some processors");
+                issues.push(Issue::warning(crate::issue::IssueCode::Informational, "", msg).at(crate::tree::Pos::new(i as u32 + 1, 1)));
+            }
             continue;
         }
         for mut issue in validator.validate_bytes(line, Some(Format::Json)) {

@@ -195,6 +195,8 @@ struct Frame {
     holds_resource: bool,
     /// The element's namespace was FHIR (used to avoid repeating namespace errors).
     in_fhir_ns: bool,
+    /// It has an attribute (other than a namespace declaration) or text.
+    has_content: bool,
 }
 
 struct Parser<'a> {
@@ -371,7 +373,40 @@ impl<'a> Parser<'a> {
                     let raw = String::from_utf8_lossy(&t.into_inner()).into_owned();
                     self.text_content(&raw, before + 9, false)
                 }
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => Flow::Continue,
+                Event::Comment(_) => Flow::Continue,
+                Event::PI(_) => {
+                    let pos = self.lines_pos(before);
+                    if self.stack.is_empty() {
+                        // No_processing_instructions_allowed_in_resources: on the document
+                        let issue = Issue::new(Severity::Error, IssueCode::Invalid, "", format!("No processing instructions allowed in resources")).at(pos).located("(document)".into());
+                        if self.issues.is_full() {
+                            self.issues.count(Severity::Error);
+                        } else {
+                            self.issues.push(issue);
+                        }
+                    } else {
+                        // Node_type__is_not_allowed: a processing instruction is DOM node type 7
+                        self.xml_issue(None, Self::current_path, pos, || format!("Node type {} is not allowed", 7));
+                    }
+                    Flow::Continue
+                }
+                Event::Decl(d) => {
+                    if let Some(Ok(enc)) = d.encoding() {
+                        let enc = String::from_utf8_lossy(&enc).into_owned();
+                        if !enc.eq_ignore_ascii_case("UTF-8") {
+                            let pos = self.lines_pos(before);
+                            // xml_encoding_invalid
+                            let msg = format!("The XML encoding is invalid (must be UTF-8, not '{}')", crate::issue::quoted(&enc));
+                            let issue = Issue::new(Severity::Error, IssueCode::Invalid, "", msg).at(pos).located("XML".into());
+                            if self.issues.is_full() {
+                                self.issues.count(Severity::Error);
+                            } else {
+                                self.issues.push(issue);
+                            }
+                        }
+                    }
+                    Flow::Continue
+                }
                 Event::DocType(_) => {
                     let pos = self.lines_pos(before);
                     self.issue(
@@ -434,7 +469,15 @@ impl<'a> Parser<'a> {
             self.fatal_at(off + lead, format!("XML is not well-formed: text is not allowed {where_} ('{}')", truncate(&shown, 100)));
             return Flow::Stop;
         }
+        if let Some(f) = self.stack.last_mut() {
+            f.has_content = true;
+        }
         let pos = self.lines.pos(off + lead);
+        if !escaped {
+            // CDATA_is_not_allowed
+            self.xml_issue(None, Self::current_path, pos, || "CDATA is not allowed".to_string());
+            return Flow::Continue;
+        }
         self.xml_issue(None, Self::current_path, pos, || format!("Text should not be present ('{}')", truncate(&shown, 200)));
         Flow::Continue
     }
@@ -529,6 +572,18 @@ impl<'a> Parser<'a> {
             return self.capture_div(e, off, pos, empty, &qname, prefix, ns, ns_pushed, place);
         }
 
+        if self.stack.is_empty() && ns != Ns::Fhir {
+            // The reference's reader finds no definition for the root and stops.
+            let msg = match &uri {
+                // This__cannot_be_parsed_as_a_FHIR_object_no_namespace
+                None => format!("This '{}' cannot be parsed (no namespace on the XML Root element)", crate::issue::quoted(&local)),
+                // This_does_not_appear_to_be_a_FHIR_resource_unknown_namespacename_
+                Some(u) => format!("This content cannot be parsed (unknown or unrecognized XML Root element namespace/name '{}::{}')", crate::issue::quoted(u), crate::issue::quoted(&local)),
+            };
+            self.issue(Severity::Fatal, IssueCode::Structure, local.clone(), pos, msg);
+            return Flow::Stop;
+        }
+
         // Namespace check: report where a subtree leaves the FHIR namespace.
         let parent_fhir = self.stack.last().map(|f| f.in_fhir_ns).unwrap_or(true);
         if ns != Ns::Fhir && parent_fhir {
@@ -547,11 +602,13 @@ impl<'a> Parser<'a> {
         }
         let mut id_child = None;
         let mut url_child = None;
+        let mut has_content = false;
         for a in &attrs {
             let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
             }
+            has_content = true;
             let value = match a.unescape_value() {
                 Ok(v) => v.into_owned(),
                 Err(err) => {
@@ -565,6 +622,10 @@ impl<'a> Parser<'a> {
                     String::from_utf8_lossy(&a.value).into_owned()
                 }
             };
+            if value.chars().any(|c| c <= '\u{1f}' && !matches!(c, '\t' | '\r' | '\n')) {
+                // xml_attr_value_invalid (a character reference to a control character)
+                self.xml_issue(Some((&local, ns)), |p| p.path_with(Some((&local, place))), pos, || format!("The XML Attribute {} has an invalid character", crate::issue::quoted(&key)));
+            }
             match key.as_str() {
                 "value" => node.value = Some(crate::tree::Primitive { text: value.into(), kind: ValueKind::XmlAttribute }),
                 "id" => id_child = Some(Node::with_value("id", pos, value, ValueKind::XmlAttribute)),
@@ -586,6 +647,7 @@ impl<'a> Parser<'a> {
             nested_resource: parent_nested_target,
             holds_resource: false,
             in_fhir_ns: ns == Ns::Fhir,
+            has_content,
         });
         if empty {
             self.close();
@@ -595,6 +657,17 @@ impl<'a> Parser<'a> {
 
     /// Pops the top frame and attaches its node to its parent (or makes it the root).
     fn close(&mut self) {
+        if let Some(f) = self.stack.last() {
+            if f.in_fhir_ns && !f.has_content && f.elem_children == 0 && !f.holds_resource {
+                // Element_must_have_some_content
+                if self.issues.is_full() {
+                    self.issues.count(Severity::Error);
+                } else {
+                    let (path, pos, location) = (self.current_path(), f.node.pos, self.xml_location(None));
+                    self.issues.push(Issue::new(Severity::Error, IssueCode::Invalid, path, "Element must have some content").at(pos).located(location));
+                }
+            }
+        }
         let Some(frame) = self.stack.pop() else { return };
         self.pop_ns(frame.ns_pushed);
         self.attach(frame.node, frame.nested_resource, frame.place);
@@ -1075,15 +1148,6 @@ mod tests {
 
     #[test]
     fn wrong_or_missing_namespace() {
-        let d = parse_xml(r#"<Patient xmlns="http://hl7.org/fhir/x"><active value="true"/></Patient>"#);
-        let e = errors(&d);
-        assert_eq!(e.len(), 1, "{:?}", e);
-        assert!(e[0].message.starts_with("Wrong namespace - expected 'http://hl7.org/fhir'"));
-        assert_eq!(e[0].expression, "Patient");
-        assert!(d.root.is_some());
-
-        let d = parse_xml(r#"<Patient><active value="true"/></Patient>"#);
-        assert_eq!(errors(&d).len(), 1);
 
         let d = parse_xml(r#"<Patient xmlns="http://hl7.org/fhir"><active xmlns="urn:x" value="true"/><x:gender xmlns:x="urn:y"/></Patient>"#);
         let e = errors(&d);
@@ -1092,9 +1156,72 @@ mod tests {
         assert_eq!(e[1].expression, "Patient.gender[0]");
     }
 
+    fn said(d: &Document) -> Vec<(Severity, IssueCode, &str, &str, &str)> {
+        d.issues.iter().map(|i| (i.severity, i.code, i.expression.as_str(), i.location.as_deref().unwrap_or(""), i.message.as_str())).collect()
+    }
+
+    #[test]
+    fn this_cannot_be_parsed_as_a_fhir_object_no_namespace() {
+        let d = parse_xml(r#"<Patient><active value="true"/></Patient>"#);
+        assert!(d.root.is_none());
+        assert_eq!(said(&d), [(Severity::Fatal, IssueCode::Structure, "Patient", "", "This 'Patient' cannot be parsed (no namespace on the XML Root element)")]);
+    }
+
+    #[test]
+    fn this_does_not_appear_to_be_a_fhir_resource_unknown_namespacename() {
+        let d = parse_xml(r#"<Patient xmlns="http://hl7.org/fhir/x"><active value="true"/></Patient>"#);
+        assert!(d.root.is_none());
+        assert_eq!(
+            said(&d),
+            [(Severity::Fatal, IssueCode::Structure, "Patient", "", "This content cannot be parsed (unknown or unrecognized XML Root element namespace/name 'http://hl7.org/fhir/x::Patient')")]
+        );
+    }
+
+    #[test]
+    fn cdata_is_not_allowed() {
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"><![CDATA[cd]]></active></Patient>");
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Structure, "Patient.active[0]", "/f:Patient/f:active", "CDATA is not allowed")]);
+    }
+
+    #[test]
+    fn no_processing_instructions_allowed_in_resources() {
+        let d = parse_xml("<?xml version=\"1.0\"?>\n<?xml-stylesheet href=\"s.xsl\"?>\n<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"/></Patient>");
+        assert!(d.root.is_some());
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Invalid, "", "(document)", "No processing instructions allowed in resources")]);
+        assert_eq!(d.issues[0].pos, Some(Pos::new(2, 1)));
+    }
+
+    #[test]
+    fn node_type_is_not_allowed() {
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"><?pi x?></active></Patient>");
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Structure, "Patient.active[0]", "/f:Patient/f:active", "Node type 7 is not allowed")]);
+    }
+
+    #[test]
+    fn element_must_have_some_content() {
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"X\"/></name><maritalStatus/><active value=\"true\"/></Patient>");
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Invalid, "Patient.maritalStatus[0]", "/f:Patient/f:maritalStatus", "Element must have some content")]);
+    }
+
+    #[test]
+    fn xml_attr_value_invalid() {
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"a&#1;b\"/><active value=\"true\"/></Patient>");
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Structure, "Patient.id[0]", "/f:Patient/f:id", "The XML Attribute value has an invalid character")]);
+        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"a&#9;b\"/></Patient>");
+        assert!(d.issues.is_empty(), "{:?}", d.issues);
+    }
+
+    #[test]
+    fn xml_encoding_invalid() {
+        let d = parse_xml("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"/></Patient>");
+        assert_eq!(said(&d), [(Severity::Error, IssueCode::Invalid, "", "XML", "The XML encoding is invalid (must be UTF-8, not 'ISO-8859-1')")]);
+        let d = parse_xml("<?xml version=\"1.0\" encoding=\"utf-8\"?><Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"/></Patient>");
+        assert!(d.issues.is_empty(), "{:?}", d.issues);
+    }
+
     #[test]
     fn text_content_is_an_error() {
-        let x = "<Patient xmlns=\"http://hl7.org/fhir\">\n  stray &amp; text\n  <!-- ok --><?pi ok?>\n  <active value=\"true\"/></Patient>";
+        let x = "<Patient xmlns=\"http://hl7.org/fhir\">\n  stray &amp; text\n  <!-- ok -->\n  <active value=\"true\"/></Patient>";
         let d = parse_xml(x);
         assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
         let i = &d.issues[0];
@@ -1102,9 +1229,6 @@ mod tests {
         assert_eq!(i.pos, Some(Pos::new(2, 3)));
         assert_eq!(i.expression, "Patient");
         assert_eq!(i.severity, Severity::Error);
-        let d = parse_xml("<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"><![CDATA[cd]]></active></Patient>");
-        assert_eq!(d.issues[0].message, "Text should not be present ('cd')");
-        assert_eq!(d.issues[0].expression, "Patient.active[0]");
     }
 
     #[test]
@@ -1160,7 +1284,7 @@ mod tests {
         // fine just below the limit
         let mut x = String::from("<Patient xmlns=\"http://hl7.org/fhir\">");
         for _ in 0..510 {
-            x.push_str("<extension>");
+            x.push_str("<extension url=\"u\">");
         }
         for _ in 0..510 {
             x.push_str("</extension>");

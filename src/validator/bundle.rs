@@ -397,6 +397,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 return None;
             }
         }
+        self.possible_matches(node, reference);
+        let bundle = self.bundles.last()?;
         if reference.starts_with("urn:uuid:") || reference.starts_with("urn:oid:") {
             if document_like {
                 self.error(node, IssueCode::NotFound, format!("Can't find '{reference}' in the bundle"));
@@ -428,6 +430,35 @@ impl<'v, 'n> Walk<'v, 'n> {
         let code = if same_type_id.is_empty() { IssueCode::NotFound } else { IssueCode::Invalid };
         self.error(node, code, msg);
         None
+    }
+
+    /// A relative reference that resolves to nothing by the Bundle's rules,
+    /// while entries hold a resource of its type and id under another
+    /// fullUrl: warned, entry by entry, as the reference's resolution does.
+    fn possible_matches(&mut self, node: &Node, reference: &str) {
+        let Some(bundle) = self.bundles.last() else { return };
+        if reference.contains(':') {
+            return;
+        }
+        let Some(("", ty, id)) = restful_parts(reference) else { return };
+        let Some(target) = bundle.absolute(reference) else { return };
+        let Some(same) = bundle.by_type_id.get(&(ty, id)) else { return };
+        // A few entries are named: a Bundle may hold thousands of one type and id,
+        // and thousands of references to it.
+        let found: Vec<(usize, Option<&str>)> = same.iter().take(10).map(|&ix| (ix, bundle.entries[ix].full_url)).collect();
+        if same.len() > 1 {
+            // BUNDLE_POSSSIBLE_MATCHES
+            self.warn(node, IssueCode::Required, format!("The bundle contains no match for {target} by the rules of Bundle reference resolution, but it has multiple resources that match {reference} by resource type and id"));
+        }
+        for (ix, full_url) in found {
+            let msg = match full_url {
+                // BUNDLE_BUNDLE_POSSIBLE_MATCH_NO_FU
+                None => format!("Entry {ix} matches the reference {reference} by type and id but it does not match the full target URL {target} by Bundle resolution rules"),
+                // BUNDLE_BUNDLE_POSSIBLE_MATCH_WRONG_FU
+                Some(fu) => format!("Entry {ix} matches the reference {reference} by type and id but its fullUrl {} does not match the full target URL {target} by Bundle resolution rules", crate::issue::quoted(fu)),
+            };
+            self.warn(node, IssueCode::Required, msg);
+        }
     }
 
     /// Tells the bundle index which entry the walk is entering.

@@ -6,7 +6,7 @@ use super::slicing::Repetition;
 use super::expression::PathStack;
 use super::{is_primitive_type, narrative, structure_issue, Validator};
 use crate::context::Context;
-use crate::issue::{Issue, IssueCode};
+use crate::issue::{Issue, IssueCode, Severity};
 use crate::primitive;
 use crate::structure::{Element, ElementType, StructureDef};
 use crate::tree::{Format, Node, ValueKind};
@@ -55,6 +55,9 @@ pub(crate) struct Walk<'v, 'n> {
     /// The `system` of the element whose children are being walked: the
     /// code system a `code` child is in (a Quantity's unit, a Coding's code).
     stated_system: Option<&'n str>,
+    /// The (versioned url, status) pairs of definitions whose status was
+    /// reported: once each, as the reference does.
+    status_noted: std::collections::HashSet<(String, &'static str)>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -77,6 +80,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             cardinality_violations: 0,
             skip_inherited: false,
             stated_system: None,
+            status_noted: Default::default(),
         }
     }
 
@@ -143,7 +147,22 @@ impl<'v, 'n> Walk<'v, 'n> {
             return;
         };
         let Some(sd) = self.ctx.type_definition(type_name) else {
-            self.error(node, IssueCode::Structure, format!("Unknown resource type '{type_name}': it is not defined by the loaded packages"));
+            let name = crate::issue::quoted(type_name);
+            // The reference's readers stop at a resource type they do not know.
+            let issue = match (self.resources.is_empty(), self.format) {
+                // This_does_not_appear_to_be_a_FHIR_resource_unknown_name_
+                (true, Format::Json) => Issue::new(Severity::Fatal, IssueCode::Structure, self.path.render(), format!("This content cannot be parsed (unknown or unrecognized resource name '{name}')")),
+                // This_does_not_appear_to_be_a_FHIR_resource_unknown_namespacename_
+                (true, Format::Xml) => Issue::new(
+                    Severity::Fatal,
+                    IssueCode::Structure,
+                    self.path.render(),
+                    format!("This content cannot be parsed (unknown or unrecognized XML Root element namespace/name '{}::{name}')", crate::parse::xml::FHIR_NS),
+                ),
+                // Contained_resource_does_not_appear_to_be_a_FHIR_resource_unknown_name_
+                (false, _) => Issue::new(Severity::Fatal, IssueCode::Invalid, self.path.render(), format!("Contained resource does not appear to be a FHIR resource (unknown name '{name}')")),
+            };
+            self.report(node, issue);
             return;
         };
         if !sd.is_resource() {
@@ -456,6 +475,17 @@ impl<'v, 'n> Walk<'v, 'n> {
         // The element does not exist, so the path names its parent, as the
         // reference validator's does; the position points at the element.
         let expr = self.path.render();
+        if self.format == Format::Json && child.name == "resourceDefinition" && self.resources.len() == 1 && sd.is_resource() && scope == 0 {
+            // The root's `resourceDefinition` names the definition to read it
+            // with; careplan reads it with its resourceType's and only checks
+            // that the definition is known.
+            if let Some(url) = child.text().filter(|u| self.ctx.structure(u).is_none()) {
+                // RESOURCEDEFINITION_PROPERTY_UNKNOWN
+                let msg = format!("The 'resourceDefinition' is '{}', but no additional resource is known for that reference", crate::issue::quoted(url));
+                self.report(child, Issue::error(IssueCode::Invalid, expr, msg));
+            }
+            return;
+        }
         let name = crate::issue::quoted(&child.name);
         let issue = match self.format {
             Format::Json => structure_issue(expr, format!("Unrecognized property '{name}'")),
@@ -781,12 +811,15 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !self.in_profile {
                     if let Some(expected) = json_kind_for(code) {
                         if v.kind != expected && matches!(v.kind, ValueKind::JsonBool | ValueKind::JsonNumber | ValueKind::JsonString) {
-                            let what = match expected {
-                                ValueKind::JsonBool => "a JSON boolean (true or false)",
-                                ValueKind::JsonNumber => "a JSON number",
-                                _ => "a JSON string",
+                            let msg = match expected {
+                                // Error_parsing_JSON_the_primitive_value_must_be_a_boolean
+                                ValueKind::JsonBool => format!("Error parsing JSON: the primitive value must be a boolean"),
+                                // Error_parsing_JSON_the_primitive_value_must_be_a_number
+                                ValueKind::JsonNumber => format!("Error parsing JSON: the primitive value must be a number"),
+                                // Error_parsing_JSON_the_primitive_value_must_be_a_string
+                                _ => format!("Error parsing JSON: the primitive value must be a string"),
                             };
-                            self.error(node, IssueCode::Invalid, format!("The value '{}' of type {code} must be written as {what}", v.text));
+                            self.error(node, IssueCode::Invalid, msg);
                         }
                     }
                     if code == "xhtml" {
@@ -870,6 +903,32 @@ impl<'v, 'n> Walk<'v, 'n> {
     }
 
     /// The definition an extension is validated against: its own, found by url.
+    /// A hint when a definition the instance uses is deprecated, withdrawn
+    /// or retired (`what` names it: extension, profile).
+    fn definition_status(&mut self, node: &Node, sd: &StructureDef, what: &str) {
+        let standards = sd.standards_status.as_ref().map(|(c, r)| (c.as_str(), r.as_deref()));
+        let (status, msg) = match standards {
+            Some(("deprecated", reason)) => {
+                let vurl = sd.versioned_url();
+                let msg = match reason.filter(|r| !r.trim().is_empty()) {
+                    // MSG_DEPENDS_ON_DEPRECATED_NOTE
+                    Some(note) => format!("The {what} {vurl} is deprecated with the note: '{}'", crate::issue::quoted(note.trim())),
+                    // MSG_DEPENDS_ON_DEPRECATED
+                    None => format!("The {what} {vurl} is deprecated"),
+                };
+                ("deprecated", msg)
+            }
+            // MSG_DEPENDS_ON_WITHDRAWN
+            Some(("withdrawn", _)) => ("withdrawn", format!("The {what} {} is withdrawn", sd.versioned_url())),
+            // MSG_DEPENDS_ON_RETIRED
+            _ if sd.status.as_deref() == Some("retired") => ("retired", format!("The {what} {} is retired", sd.versioned_url())),
+            _ => return,
+        };
+        if self.status_noted.insert((sd.versioned_url(), status)) {
+            self.inform(node, IssueCode::BusinessRule, msg);
+        }
+    }
+
     fn extension_definition(&mut self, node: &Node, t: &ElementType) -> Option<Arc<StructureDef>> {
         for p in &t.profiles {
             if let Some(sd) = self.ctx.structure(p) {
@@ -912,6 +971,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.modifier_placement(node, &sd);
                 if !self.in_profile {
                     super::rules::extensions::simple_value(self, node, &sd);
+                    self.definition_status(node, &sd, "extension");
                 }
                 Some(sd)
             }

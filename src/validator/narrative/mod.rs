@@ -5,10 +5,11 @@
 mod dom;
 mod language;
 mod links;
+mod shape;
 mod source;
 
 use super::element::Walk;
-use crate::issue::{Issue, IssueCode};
+use crate::issue::{Issue, IssueCode, Severity};
 use crate::structure::Element;
 use crate::tree::Node;
 use quick_xml::events::Event;
@@ -48,11 +49,15 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
     let mut depth = 0usize;
     let mut has_text = false;
     let mut root_seen = false;
+    let mut shape = shape::Shape::default();
+    let mut read_failed = false;
     loop {
         let event = match reader.read_event() {
             Ok(e) => e,
             Err(e) => {
-                problems.push((IssueCode::Invalid, format!("The narrative XHTML is not well-formed: {e}")));
+                // Error_parsing_XHTML_
+                problems.push((IssueCode::Invalid, format!("Error parsing XHTML: {e}")));
+                read_failed = true;
                 break;
             }
         };
@@ -95,6 +100,9 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     let event_handler = key.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on"));
                     if event_handler || !allowed_attribute(key) {
                         problems.push((IssueCode::Invalid, format!("Invalid attribute name in the XHTML ('{key}' on '{name}')")));
+                    } else if key == "xml:space" {
+                        // XHTML_XHTML_ATTRIBUTE_XML_SPACE
+                        shape.problem(Severity::Information, IssueCode::Invalid, format!("The attribute 'xml:space' is legal but has a fixed value of 'preserve'. Its use is discouraged"));
                     }
                     if key == "href" || key == "src" {
                         let v = String::from_utf8_lossy(&a.value).to_ascii_lowercase();
@@ -103,11 +111,24 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                         }
                     }
                 }
+                let attr = |k: &str| {
+                    attrs.iter().find(|a| a.key.as_ref() == k.as_bytes()).map(|a| match a.unescape_value() {
+                        Ok(v) => v.into_owned(),
+                        Err(_) => String::from_utf8_lossy(&a.value).into_owned(),
+                    })
+                };
+                shape.open(local, &attr);
                 if matches!(event, Event::Start(_)) {
                     depth += 1;
+                } else {
+                    shape.close();
                 }
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                shape.close();
+            }
+            Event::PI(_) => shape.instruction(),
             Event::Text(t) => {
                 // Only text with an entity reference needs unescaping to be checked.
                 if let Err(e) = if memchr::memchr(b'&', &t).is_some() { t.unescape().map(drop) } else { Ok(()) } {
@@ -115,12 +136,18 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                     let entity = raw.find('&').map(|s| raw[s..].split(';').next().unwrap_or("").to_string() + ";").unwrap_or_default();
                     problems.push((IssueCode::Invalid, format!("Invalid entity in the XHTML ('{entity}') ({e})")));
                 }
-                if !has_text && t.iter().any(|b: &u8| !b.is_ascii_whitespace()) {
+                let blank = t.iter().all(|b: &u8| b.is_ascii_whitespace());
+                if !has_text && !blank {
                     has_text = true;
                 }
+                shape.text(blank);
             }
-            Event::CData(_) => has_text = true,
-            Event::DocType(_) => problems.push((IssueCode::Security, "A DOCTYPE is not allowed in narrative XHTML".into())),
+            Event::CData(_) => {
+                has_text = true;
+                shape.text(false);
+            }
+            // XHTML_XHTML_DOCTYPE_ILLEGAL
+            Event::DocType(_) => problems.push((IssueCode::Invalid, format!("Malformed XHTML: Found a DocType declaration, and these are not allowed (XXE security vulnerability protection)"))),
             Event::Eof => break,
             _ => {}
         }
@@ -139,6 +166,16 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
     let well_formed = problems.is_empty();
     for (code, msg) in problems {
         walk.error(node, code, msg);
+    }
+    if !read_failed {
+        shape.finish();
+        for (severity, code, msg) in shape.problems {
+            match severity {
+                Severity::Information => walk.inform(node, code, msg),
+                Severity::Warning => walk.warn(node, code, msg),
+                _ => walk.error(node, code, msg),
+            }
+        }
     }
     // The structure rules are about language sections and internal links:
     // a narrative with neither needs no second reading.
