@@ -33,7 +33,7 @@ fn syntax_errors_exit_2_and_say_where_evaluation_errors_exit_1() {
     assert!(stderr.contains("column 12"), "{stderr}");
     let (code, _, stderr) = run(&["name.given.single()"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("single()"), "{stderr}");
+    assert!(stderr.contains("The function single can only be used on a singleton value"), "{stderr}");
 }
 
 #[test]

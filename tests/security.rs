@@ -751,3 +751,6 @@ mod twenty_sixth_pass_findings;
 // The twenty-seventh pass (docs/security/redteam-twenty-seventh-pass-2026-12-06.md): s1_…, s2_….
 #[path = "security/twenty_seventh_pass_findings.rs"]
 mod twenty_seventh_pass_findings;
+// The twenty-eighth pass (docs/security/redteam-twenty-eighth-pass-2026-12-06.md): t1_…, t2_….
+#[path = "security/twenty_eighth_pass_findings.rs"]
+mod twenty_eighth_pass_findings;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{has, issues_with};
+use common::issues_with;
 
 use careplan::issue::{Issue, IssueCode, Severity};
 use serde_json::{json, Value};

@@ -270,11 +270,17 @@ impl<'a> Parser<'a> {
                 word => {
                     let word = CompactString::new(word);
                     // JSON_PROPERTY_VALUE_NO_QUOTES: a property's value is
-                    // reported on the element holding it, an array's item on itself.
-                    let in_array = self.path.last().is_some_and(|l| l.1.is_some());
-                    let (expr, what) = if in_array { (self.expression(), CompactString::new("item")) } else { (self.parent_expression(), name.clone()) };
-                    let msg = format!("The JSON property '{}' has no quotes around the value of the property '{}'", crate::issue::quoted(&what), crate::issue::quoted(&word));
-                    self.issue_at(expr, IssueCode::Invalid, pos, msg);
+                    // reported on the element holding it, an array's item on
+                    // itself. Its path is written only if it is listed (the
+                    // twenty-eighth pass's T3: a path per item, deep down).
+                    if self.issues.is_full() {
+                        self.issues.count(Severity::Error);
+                    } else {
+                        let in_array = self.path.last().is_some_and(|l| l.1.is_some());
+                        let (expr, what) = if in_array { (self.expression(), CompactString::new("item")) } else { (self.parent_expression(), name.clone()) };
+                        let msg = format!("The JSON property '{}' has no quotes around the value of the property '{}'", crate::issue::quoted(&what), crate::issue::quoted(&word));
+                        self.issue_at(expr, IssueCode::Invalid, pos, msg);
+                    }
                     Value::Primitive(word, ValueKind::JsonString)
                 }
             },

@@ -123,10 +123,23 @@ fn choice_type(name: &str) -> String {
 /// Reads `derivedFrom` and reports what makes a derivation uncheckable.
 pub(super) fn prepare(walk: &mut Walk<'_, '_>, node: &Node) -> DefinitionChecks {
     let mut derivations = Vec::new();
+    // Each questionnaire is read, and each derivation (questionnaire and
+    // type) indexed and checked against the items, once, however often it is
+    // named (the twenty-eighth pass's T1: derivations × items).
+    let mut read: HashMap<&str, Option<Arc<Value>>> = HashMap::new();
+    let mut kept: std::collections::HashSet<(&str, bool)> = std::collections::HashSet::new();
     for (i, derived_from) in node.children_named("derivedFrom").enumerate() {
         let Some(url) = derived_from.text() else { continue };
         walk.path.push("derivedFrom", Some(i));
-        let found = (url.len() <= 4_096 && walk.ctx.entry(url).is_some_and(|e| e.resource_type == "Questionnaire")).then(|| walk.ctx.resource_json(url)).flatten();
+        let found = read
+            .entry(url)
+            .or_insert_with(|| (url.len() <= 4_096 && walk.ctx.entry(url).is_some_and(|e| e.resource_type == "Questionnaire")).then(|| walk.ctx.resource_json(url)).flatten())
+            .clone();
+        let mut derivations_push = |q: Arc<Value>, extends: bool| {
+            if kept.insert((url, extends)) {
+                derivations.push(Derivation::new(q, extends));
+            }
+        };
         match found {
             None => {
                 // QUESTIONNAIRE_Q_UNKNOWN_DERIVATION
@@ -151,8 +164,8 @@ pub(super) fn prepare(walk: &mut Walk<'_, '_>, node: &Node) -> DefinitionChecks 
                         Some(v) => {
                             let (system, code) = (v.child_text("system"), v.child_text("code"));
                             match (system, code) {
-                                (Some(DERIVATION_SYSTEM), Some("extends")) => derivations.push(Derivation::new(q, true)),
-                                (Some(DERIVATION_SYSTEM), Some("compliesWith")) => derivations.push(Derivation::new(q, false)),
+                                (Some(DERIVATION_SYSTEM), Some("extends")) => derivations_push(q, true),
+                                (Some(DERIVATION_SYSTEM), Some("compliesWith")) => derivations_push(q, false),
                                 _ => {
                                     let shown = format!("{}#{}", quoted(system.unwrap_or("null")), quoted(code.unwrap_or("null")));
                                     walk.path.push_choice("value", &choice_type(&v.name));

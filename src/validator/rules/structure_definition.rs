@@ -148,6 +148,9 @@ fn type_rules(walk: &mut Walk<'_, '_>, node: &Node, sd: &StructureDefinition) {
     }
 }
 
+/// See [`differential_against_snapshot`].
+const MAX_DIFFERENTIAL_CHECKED: usize = 2_000;
+
 /// Generates the snapshot from the differential as the reference validator
 /// does when it checks a definition, and reports the differential elements
 /// that match nothing in it. Returns, per differential element, the types
@@ -159,6 +162,19 @@ fn differential_against_snapshot(
     diff: &[ElementDefinition],
 ) -> Option<Vec<Option<Vec<String>>>> {
     if diff.is_empty() {
+        return None;
+    }
+    // Generating a snapshot costs more than in proportion to the slices of
+    // one element (each new slice is placed after those before it): beyond
+    // this many differential elements it is not generated (the
+    // twenty-eighth pass's T2). R4's and real guides' differentials are a
+    // few hundred elements at most.
+    if diff.len() > MAX_DIFFERENTIAL_CHECKED {
+        walk.inform(
+            node,
+            IssueCode::TooCostly,
+            format!("The differential has {} elements, more than careplan generates a snapshot for to check it against ({MAX_DIFFERENTIAL_CHECKED}); it was not checked against its base", diff.len()),
+        );
         return None;
     }
     let base_url = sd.base_definition.as_deref()?;
@@ -186,7 +202,15 @@ fn differential_against_snapshot(
     let (generated, matched) = crate::snapshot::generate_matching(to_generate, walk.ctx).ok()?;
     let elements = generated.snapshot.map(|s| s.element).unwrap_or_default();
     fixed_values_against_base(walk, node, base_url, diff, &matched);
-    let position = |id: &str| elements.iter().position(|e| e.id.as_deref() == Some(id));
+    // Found by id through an index, not a scan per differential element
+    // (the twenty-eighth pass's T2: thousands of slices).
+    let mut by_id: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    for (ix, e) in elements.iter().enumerate() {
+        if let Some(id) = e.id.as_deref() {
+            by_id.entry(id).or_insert(ix);
+        }
+    }
+    let position = |id: &str| by_id.get(id).copied();
     let positions: Vec<Option<usize>> = matched.iter().map(|m| m.as_deref().and_then(position)).collect();
     let types: Vec<Option<Vec<String>>> =
         positions.iter().map(|p| p.map(|ix| elements[ix].types.iter().map(|t| t.code.clone()).collect())).collect();

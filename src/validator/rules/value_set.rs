@@ -849,7 +849,6 @@ fn check_expansion(walk: &mut Walk<'_, '_>, expansion: &Node) {
 
 #[cfg(test)]
 mod tests {
-    use crate::primitive::is_absolute_url;
     use super::{is_decimal, is_filter_date_time, is_integer, is_legacy_coding, regex_error};
 
     #[test]
