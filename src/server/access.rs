@@ -148,7 +148,7 @@ impl<'a> Gate<'a> {
     /// [`Gate::judge`] of a stored version: its JSON and whom it concerns
     /// are worked out once however often the version is judged.
     pub fn judge_version(&self, conn: Option<&Connection>, version: &Version) -> FhirResult<Judgement> {
-        let concern = version.concern(|json| Concern::of(&self.svc.ctx, &self.svc.registry, json))?;
+        let concern = self.svc.concern_of(version)?;
         self.judge_known(conn, version.json()?, Some(concern))
     }
 
@@ -549,17 +549,9 @@ impl<'a> Gate<'a> {
             I::Vread(t, id, v) => (t, id, format!("{t}/{id} has no version {v}")),
             _ => return e,
         };
-        let last = self.svc.store.read(|c| {
-            let Some(current) = store::current(c, t, id)? else { return Ok(None) };
-            for n in (1..=current.version).rev() {
-                if let Some(v) = store::version(c, t, id, n)?.filter(|v| !v.deleted()) {
-                    return Ok(Some(v));
-                }
-            }
-            Ok(None)
-        });
+        let last = self.svc.store.read(|c| store::last_live(c, t, id));
         let hidden = match last {
-            Ok(Some(v)) => resource_of(&v).and_then(|json| self.judge(None, &json)).map_or(true, |j| matches!(j, Judgement::Unreachable(_))),
+            Ok(Some(v)) => self.judge_version(None, &v).map_or(true, |j| matches!(j, Judgement::Unreachable(_))),
             _ => true,
         };
         if hidden {
@@ -985,7 +977,7 @@ pub fn guard_change(svc: &Service, conn: &Connection, req: &Request, res_type: &
         Gate::new(svc, r).may_change(Some(conn), current)?;
     }
     if res_type == "Consent" {
-        consent_writer(conn, r, current.concern(|json| Concern::of(&svc.ctx, &svc.registry, json))?)?;
+        consent_writer(conn, r, svc.concern_of(current)?)?;
     }
     Ok(())
 }

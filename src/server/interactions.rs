@@ -481,7 +481,7 @@ fn patch(svc: &Service, conn: &Connection, t: &str, id: &str, req: &Request, pre
 fn concerned(svc: &Service, new: &Concern, current: Option<&Version>) -> FhirResult<BTreeSet<String>> {
     let mut persons = new.persons().clone();
     if let Some(c) = current.filter(|c| !c.deleted()) {
-        persons.extend(c.concern(|json| Concern::of(&svc.ctx, &svc.registry, json))?.persons().iter().cloned());
+        persons.extend(svc.concern_of(c)?.persons().iter().cloned());
     }
     Ok(persons)
 }

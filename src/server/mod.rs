@@ -192,6 +192,11 @@ impl Service {
         self.prepare(parsed)
     }
 
+    /// Whom a stored version concerns, worked out once per read version.
+    pub fn concern_of<'v>(&self, version: &'v store::Version) -> FhirResult<&'v auth::concern::Concern> {
+        version.concern(|json| auth::concern::Concern::of(&self.ctx, &self.registry, json))
+    }
+
     /// Prepares a resource already in JSON (a Bundle entry, a patched resource).
     pub fn prepare_json(&self, json: &Value) -> FhirResult<Prepared> {
         let bytes = serde_json::to_vec(json).map_err(|e| FhirError::bad_request(format!("The resource cannot be written as JSON: {e}")))?;

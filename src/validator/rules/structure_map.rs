@@ -556,18 +556,7 @@ fn rule_source(walk: &mut Walk<'_, '_>, source: &Node, vars: &mut Vars<'_>, info
         return;
     }
     if els.len() > 1 {
-        // SM_TARGET_PATH_MULTIPLE_MATCHES
-        walk.warn(
-            source,
-            IssueCode::Invalid,
-            format!(
-                "The target path {}.{} refers to the path {} which could be a reference to multiple elements ({}). No further checking can be performed",
-                quoted(context),
-                quoted(element),
-                quoted(&path),
-                render(&els)
-            ),
-        );
+        multiple_matches(walk, source, context, element, &path, &els);
         return;
     }
     let el = &els[0];
@@ -606,6 +595,21 @@ fn rule_source(walk: &mut Walk<'_, '_>, source: &Node, vars: &mut Vars<'_>, info
 /// The type codes of an element, as the reference sums them up.
 fn type_summary(ed: &crate::structure::Element) -> String {
     ed.types.iter().map(|t| t.code.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// SM_TARGET_PATH_MULTIPLE_MATCHES (the reference says "target path" for sources too).
+fn multiple_matches(walk: &mut Walk<'_, '_>, node: &Node, context: &str, element: &str, path: &str, els: &[Ed]) {
+    walk.warn(
+        node,
+        IssueCode::Invalid,
+        format!(
+            "The target path {}.{} refers to the path {} which could be a reference to multiple elements ({}). No further checking can be performed",
+            quoted(context),
+            quoted(element),
+            quoted(path),
+            render(els)
+        ),
+    );
 }
 
 fn render(els: &[Ed]) -> String {
@@ -876,18 +880,7 @@ fn rule_target(walk: &mut Walk<'_, '_>, map: &mut Map<'_>, r: &Node, target: &No
     let first_path = &els[0].sd.elements[els[0].ix].path;
     let element_and_slices = els[1..].iter().all(|e| e.sd.elements[e.ix].slice_name.is_some() && &e.sd.elements[e.ix].path == first_path);
     if !element_and_slices {
-        // SM_TARGET_PATH_MULTIPLE_MATCHES
-        walk.warn(
-            target,
-            IssueCode::Invalid,
-            format!(
-                "The target path {}.{} refers to the path {} which could be a reference to multiple elements ({}). No further checking can be performed",
-                quoted(context),
-                quoted(element),
-                quoted(&path),
-                render(&els)
-            ),
-        );
+        multiple_matches(walk, target, context, element, &path, &els);
         return;
     }
     let el = &els[0];
