@@ -754,3 +754,6 @@ mod twenty_seventh_pass_findings;
 // The twenty-eighth pass (docs/security/redteam-twenty-eighth-pass-2026-12-06.md): t1_…, t2_….
 #[path = "security/twenty_eighth_pass_findings.rs"]
 mod twenty_eighth_pass_findings;
+// The twenty-ninth pass (docs/security/redteam-twenty-ninth-pass-2026-12-06.md): u1_…, u5_….
+#[path = "security/twenty_ninth_pass_findings.rs"]
+mod twenty_ninth_pass_findings;

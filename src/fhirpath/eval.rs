@@ -12,6 +12,8 @@ use rust_decimal::Decimal;
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::sync::Arc;
+use std::rc::Rc;
+use super::membership::ItemIndex;
 
 pub type Res<T> = Result<T, EvalError>;
 
@@ -34,7 +36,7 @@ pub struct Evaluator<'e, 'a> {
     pub no_focus: bool,
     types: RefCell<Vec<(CompactString, Option<Arc<StructureDef>>)>>,
     /// Values of the [`Expr::Shared`] subexpressions met so far, by address.
-    shared: RefCell<Vec<(*const Expr, Vec<Item<'a>>)>>,
+    shared: RefCell<Vec<(*const Expr, Rc<Indexed<'a>>)>>,
     /// The most items one collection may hold here; worked out the first
     /// time a collection passes [`MAX_ITEMS`].
     allowance: Cell<Option<usize>>,
@@ -219,22 +221,29 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 self.of_type(&v, ts)
             }
             Expr::Binary(op, l, r) => self.binary(*op, l, r, input, frame, d),
-            Expr::Shared(inner) => {
-                let key = self.ensure_shared(inner, input, frame, d)?;
-                Ok(self.shared.borrow().iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).unwrap_or_default())
-            }
+            Expr::Shared(inner) => Ok(self.shared_value(inner, input, frame, d)?.items.clone()),
         }
     }
 
-    /// Evaluates a shared subexpression the first time it is met; its value
-    /// is then kept in `shared` under the returned key.
-    fn ensure_shared(&self, inner: &Expr, input: &[Item<'a>], frame: &Frame<'a>, d: usize) -> Res<*const Expr> {
+    /// A shared subexpression's value, evaluated the first time it is met
+    /// and kept (with its membership index, built when first asked for).
+    fn shared_value(&self, inner: &Expr, input: &[Item<'a>], frame: &Frame<'a>, d: usize) -> Res<Rc<Indexed<'a>>> {
         let key = inner as *const Expr;
-        if !self.shared.borrow().iter().any(|(k, _)| *k == key) {
-            let v = self.eval(inner, input, frame, d)?;
-            self.shared.borrow_mut().push((key, v));
+        if let Some((_, v)) = self.shared.borrow().iter().find(|(k, _)| *k == key) {
+            return Ok(v.clone());
         }
-        Ok(key)
+        let value = Rc::new(Indexed::new(self.eval(inner, input, frame, d)?));
+        self.shared.borrow_mut().push((key, value.clone()));
+        Ok(value)
+    }
+
+    /// An expression's value ready for membership questions: a shared one
+    /// is indexed once for the whole evaluation.
+    pub(super) fn indexed(&self, e: &Expr, input: &[Item<'a>], frame: &Frame<'a>, d: usize) -> Res<Rc<Indexed<'a>>> {
+        match e {
+            Expr::Shared(inner) => self.shared_value(inner, input, frame, d),
+            other => Ok(Rc::new(Indexed::new(self.eval(other, input, frame, d)?))),
+        }
     }
 
     fn external(&self, name: &str) -> Res<Vec<Item<'a>>> {
@@ -577,16 +586,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             _ => {}
         }
         let (needle_side, hay_side) = if op == BinOp::Contains { (r, l) } else { (l, r) };
-        if let (BinOp::In | BinOp::Contains, Expr::Shared(hay)) = (op, hay_side) {
+        if let (BinOp::In | BinOp::Contains, Expr::Shared(_)) = (op, hay_side) {
             // Membership in a shared collection (`$this in %resource.entry.fullUrl`,
-            // once per item of a list) compares against it where it is kept.
+            // once per item of a list) asks its index, built once.
             let needle = self.eval(needle_side, input, frame, d)?;
-            let key = self.ensure_shared(hay, input, frame, d)?;
-            let shared = self.shared.borrow();
-            let hay_items: &[Item<'a>] = shared.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_slice()).unwrap_or(&[]);
+            let hay = self.indexed(hay_side, input, frame, d)?;
             return match needle.as_slice() {
                 [] => Ok(vec![]),
-                [one] => Ok(vec![Item::Boolean(hay_items.iter().any(|h| item_eq(h, one) == Some(true)))]),
+                [one] => Ok(vec![Item::Boolean(hay.contains(one))]),
                 _ => err("the left side of 'in' (right side of 'contains') must be a single item"),
             };
         }
@@ -598,7 +605,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 // Through the hashed path: unions of large collections must not be quadratic.
                 let mut all = a;
                 all.extend(b);
-                Ok(super::functions::distinct(all))
+                Ok(super::membership::distinct(all))
             }
             BinOp::Eq => boolean(equals(&a, &b)),
             BinOp::NotEq => boolean(equals(&a, &b).map(|v| !v)),
@@ -734,6 +741,26 @@ pub fn compare(x: &Item<'_>, y: &Item<'_>) -> Res<Option<Ordering>> {
 }
 
 /// Equality of two items: `None` when uncertain (date precision, units).
+/// A collection with a membership index built on first use.
+pub struct Indexed<'a> {
+    pub items: Vec<Item<'a>>,
+    index: std::cell::OnceCell<ItemIndex>,
+}
+
+impl<'a> Indexed<'a> {
+    pub fn new(items: Vec<Item<'a>>) -> Indexed<'a> {
+        Indexed { items, index: std::cell::OnceCell::new() }
+    }
+
+    /// Whether an item equals `x`; a short collection is just scanned.
+    pub fn contains(&self, x: &Item<'_>) -> bool {
+        if self.items.len() <= 8 {
+            return self.items.iter().any(|o| item_eq(o, x) == Some(true));
+        }
+        self.index.get_or_init(|| ItemIndex::of(&self.items)).contains(&self.items, x)
+    }
+}
+
 pub fn item_eq(x: &Item<'_>, y: &Item<'_>) -> Option<bool> {
     if let (Some(a), Some(b)) = (x.string_text(), y.string_text()) {
         return Some(a == b);

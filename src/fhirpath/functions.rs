@@ -2,13 +2,16 @@
 //! conversion, strings, math, tree navigation, types, dates and the FHIR
 //! additions (`extension`, `hasValue`, `resolve`, ...).
 
-use super::eval::{compare, err, item_eq, single_system, to_bool, Evaluator, Frame, Res};
+use super::eval::{compare, err, single_system, to_bool, Evaluator, Frame, Indexed, Res};
+use super::membership::ItemIndex;
+use super::membership::distinct;
 use super::parser::{Expr, TypeSpec};
 use super::value::{is_calendar_unit, parse_temporal, Item, Kind, Precision, Quantity, Temporal};
 use super::EvalError;
 use rust_decimal::prelude::*;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 type Out<'a> = Res<Vec<Item<'a>>>;
 
@@ -37,6 +40,12 @@ impl<'c, 'e, 'a> Call<'c, 'e, 'a> {
     /// An argument evaluated in the caller's context.
     fn arg(&self, i: usize) -> Out<'a> {
         self.ev.eval(&self.args[i], self.outer, self.frame, self.depth)
+    }
+
+    /// An argument's value indexed for membership; a shared argument
+    /// (`%resource.code.coding`) is evaluated and indexed once per evaluation.
+    fn arg_index(&self, i: usize) -> Res<Rc<Indexed<'a>>> {
+        self.ev.indexed(&self.args[i], self.outer, self.frame, self.depth)
     }
 
     fn arg_single(&self, i: usize) -> Res<Option<Item<'static>>> {
@@ -108,43 +117,6 @@ fn input_string<'i>(name: &str, input: &'i [Item<'_>]) -> Res<Option<std::borrow
 /// Distinct items, in order. Strings, booleans and numbers go through a hash
 /// set (a Bundle's `isDistinct()` over 100,000 fullUrls must not be
 /// quadratic); the rest are compared pairwise among themselves.
-pub(super) fn distinct<'a>(items: Vec<Item<'a>>) -> Vec<Item<'a>> {
-    let mut out: Vec<Item<'a>> = Vec::with_capacity(items.len());
-    let mut keyed: std::collections::HashSet<(u8, String)> = std::collections::HashSet::with_capacity(items.len());
-    let mut unkeyed: Vec<Item<'a>> = Vec::new();
-    for i in items {
-        match distinct_key(&i) {
-            Some(k) => {
-                if keyed.insert(k) {
-                    out.push(i);
-                }
-            }
-            None => {
-                if !unkeyed.iter().any(|o| item_eq(o, &i) == Some(true)) {
-                    unkeyed.push(i.clone());
-                    out.push(i);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// A key equal for exactly the items `=` says are equal, where one is cheap.
-fn distinct_key(item: &Item<'_>) -> Option<(u8, String)> {
-    match item.to_system()? {
-        Item::String(s) => Some((0, s)),
-        Item::Boolean(b) => Some((1, b.to_string())),
-        Item::Integer(n) => Some((2, rust_decimal::Decimal::from(n).normalize().to_string())),
-        Item::Decimal(d) => Some((2, d.normalize().to_string())),
-        _ => None,
-    }
-}
-
-fn contains_item(c: &[Item<'_>], x: &Item<'_>) -> bool {
-    c.iter().any(|o| item_eq(o, x) == Some(true))
-}
-
 pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args: &[Expr], frame: &Frame<'a>, depth: usize, outer: &[Item<'a>]) -> Out<'a> {
     let c = Call { ev, name, args, outer, frame, depth };
     let input = base;
@@ -195,7 +167,8 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             c.arity(1, 1)?;
             let other = c.arg(0)?;
             let (small, big) = if name == "subsetOf" { (input, other.as_slice()) } else { (other.as_slice(), input) };
-            b(small.iter().all(|x| contains_item(big, x)))
+            let index = ItemIndex::of(big);
+            b(small.iter().all(|x| index.contains(big, x)))
         }
         "count" => {
             c.arity(0, 0)?;
@@ -231,10 +204,9 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         "repeat" => {
             c.arity(1, 1)?;
             let mut out: Vec<Item<'a>> = Vec::new();
-            // Seen items: nodes by address, cheap values by key, the rest compared pairwise.
+            // Nodes are new by address; values by equality with what came before.
             let mut seen_nodes = std::collections::HashSet::new();
-            let mut seen_keys = std::collections::HashSet::new();
-            let mut seen_other: Vec<Item<'a>> = Vec::new();
+            let mut seen = ItemIndex::new();
             let mut queue: Vec<Item<'a>> = input.to_vec();
             let mut rounds = 0;
             while !queue.is_empty() {
@@ -246,24 +218,11 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                 for (i, item) in queue.iter().enumerate() {
                     for r in c.lambda(0, item, i, None)? {
                         let new = match &r {
-                            Item::Node { node, .. } => {
-                                let new = seen_nodes.insert(*node as *const _);
-                                // A later value equal to this node's is not new either.
-                                if let Some(k) = new.then(|| distinct_key(&r)).flatten() {
-                                    seen_keys.insert(k);
-                                }
-                                new
-                            }
-                            other => match distinct_key(other) {
-                                Some(k) => seen_keys.insert(k),
-                                None if contains_item(&seen_other, other) => false,
-                                None => {
-                                    seen_other.push(other.clone());
-                                    true
-                                }
-                            },
+                            Item::Node { node, .. } => seen_nodes.insert(*node as *const _),
+                            other => !seen.contains(&out, other),
                         };
                         if new {
+                            seen.add(out.len(), &r);
                             out.push(r.clone());
                             next.push(r);
                             ev.check_size(out.len(), "repeat()")?;
@@ -334,13 +293,13 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         }
         "intersect" => {
             c.arity(1, 1)?;
-            let other = c.arg(0)?;
-            Ok(distinct(input.iter().filter(|x| contains_item(&other, x)).cloned().collect()))
+            let other = c.arg_index(0)?;
+            Ok(distinct(input.iter().filter(|x| other.contains(x)).cloned().collect()))
         }
         "exclude" => {
             c.arity(1, 1)?;
-            let other = c.arg(0)?;
-            Ok(input.iter().filter(|x| !contains_item(&other, x)).cloned().collect())
+            let other = c.arg_index(0)?;
+            Ok(input.iter().filter(|x| !other.contains(x)).cloned().collect())
         }
         "union" => {
             c.arity(1, 1)?;

@@ -16,6 +16,7 @@
 mod eval;
 mod functions;
 mod lexer;
+mod membership;
 mod parser;
 pub mod value;
 

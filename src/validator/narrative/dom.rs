@@ -64,8 +64,9 @@ impl XElement {
     }
 }
 
-/// The root element, or `None` when the XHTML is not well-formed (the
-/// syntax checks report that).
+/// The root element, or `None` when the XHTML is not well-formed or is
+/// nested deeper than [`super::MAX_XHTML_DEPTH`] (the syntax checks report
+/// both): the tree is walked and dropped recursively.
 pub(crate) fn parse(xhtml: &str) -> Option<XElement> {
     let mut reader = Reader::from_str(xhtml);
     reader.config_mut().check_end_names = true;
@@ -73,7 +74,12 @@ pub(crate) fn parse(xhtml: &str) -> Option<XElement> {
     let mut root: Option<XElement> = None;
     loop {
         match reader.read_event().ok()? {
-            Event::Start(e) => stack.push(element(&e)?),
+            Event::Start(e) => {
+                if stack.len() >= super::MAX_XHTML_DEPTH {
+                    return None;
+                }
+                stack.push(element(&e)?)
+            }
             Event::Empty(e) => {
                 let el = element(&e)?;
                 match stack.last_mut() {

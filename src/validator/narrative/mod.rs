@@ -42,6 +42,9 @@ fn allowed_attribute(name: &str) -> bool {
     )
 }
 
+/// The deepest narrative read: the same limit as an XML document's.
+pub(crate) const MAX_XHTML_DEPTH: usize = crate::parse::xml::MAX_DEPTH;
+
 pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
     let mut problems: Vec<(IssueCode, String)> = Vec::new();
     let mut reader = Reader::from_str(xhtml);
@@ -51,6 +54,8 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
     let mut root_seen = false;
     let mut shape = shape::Shape::default();
     let mut read_failed = false;
+    // Unread content may hold text: txt-2 is not judged on part of a narrative.
+    let mut too_deep = false;
     loop {
         let event = match reader.read_event() {
             Ok(e) => e,
@@ -120,6 +125,14 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
                 shape.open(local, &attr);
                 if matches!(event, Event::Start(_)) {
                     depth += 1;
+                    if depth > MAX_XHTML_DEPTH {
+                        // Past the depth the XML reader accepts, a narrative is not read on:
+                        // the structure rules walk it recursively.
+                        problems.push((IssueCode::TooCostly, format!("The narrative XHTML is nested more than {MAX_XHTML_DEPTH} elements deep; it is not read further")));
+                        read_failed = true;
+                        too_deep = true;
+                        break;
+                    }
                 } else {
                     shape.close();
                 }
@@ -156,7 +169,7 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
         }
     }
     // An image counts as content, as the reference validator's txt-2 does.
-    if !has_text && !xhtml.contains("<img") {
+    if !has_text && !too_deep && !xhtml.contains("<img") {
         let expr = walk.path.render();
         walk.report(
             node,

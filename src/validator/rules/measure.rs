@@ -16,6 +16,7 @@ use crate::tree::Node;
 use crate::validator::element::Walk;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 const POPULATION_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/measure-population";
@@ -708,35 +709,32 @@ fn display_node(cc: &Node) -> String {
 
 /// Element ids used more than once within the resource (not looking into
 /// nested resources), reported at the later use.
+// Standard (randomly keyed) hashing: the ids and names are the sender's.
 fn duplicate_ids(walk: &mut Walk<'_, '_>, resource: &Node) {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     scan_ids(walk, resource, &mut seen);
 }
 
-fn scan_ids<'a>(walk: &mut Walk<'_, '_>, node: &'a Node, seen: &mut Vec<&'a str>) {
-    let mut counters: Vec<(&str, usize)> = Vec::new();
+fn scan_ids<'a>(walk: &mut Walk<'_, '_>, node: &'a Node, seen: &mut HashSet<&'a str>) {
+    // How many children share each name, and the index of each among them.
+    let mut same_name: HashMap<&str, usize> = HashMap::new();
+    for child in node.children.iter() {
+        *same_name.entry(child.name.as_str()).or_default() += 1;
+    }
+    let mut counters: HashMap<&str, usize> = HashMap::new();
     for child in node.children.iter() {
         if child.resource_type.is_some() || child.name == "id" || child.name == "div" {
             continue;
         }
-        let same = node.children_named(&child.name).count();
-        let index = match counters.iter_mut().find(|(n, _)| *n == child.name.as_str()) {
-            Some((_, i)) => {
-                *i += 1;
-                *i
-            }
-            None => {
-                counters.push((child.name.as_str(), 0));
-                0
-            }
-        };
+        let same = same_name.get(child.name.as_str()).copied().unwrap_or(0);
+        let counter = counters.entry(child.name.as_str()).or_insert(0);
+        let index = *counter;
+        *counter += 1;
         let indexed = (same > 1 || child.in_array).then_some(index);
         walk.path.push(&child.name, indexed);
         if let Some(id) = child.child_text("id").filter(|s| !s.is_empty()) {
-            if seen.contains(&id) {
+            if !seen.insert(id) {
                 walk.error(child, IssueCode::BusinessRule, format!("Duplicate id value '{id}'"));
-            } else {
-                seen.push(id);
             }
         }
         scan_ids(walk, child, seen);

@@ -21,7 +21,7 @@ use crate::tree::Node;
 use crate::validator::element::Walk;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The group name the FHIR mapping language compiles `then { }`-less default
@@ -368,12 +368,14 @@ fn group(walk: &mut Walk<'_, '_>, map: &mut Map<'_>, gi: usize) {
 
     let mut vars = Vars::root();
     let params = map.groups[gi].params.take();
+    let passed = params.as_deref().map(Passed::of);
     let gname = name.unwrap_or("null");
     for (i, input) in g.children_named("input").enumerate() {
         walk.path.push("input", Some(i));
-        group_input(walk, &*map, gname, input, &mut vars, params.as_deref());
+        group_input(walk, &*map, gname, input, &mut vars, passed.as_ref());
         walk.path.pop();
     }
+    drop(passed);
     map.groups[gi].params = params;
     for (i, r) in g.children_named("rule").enumerate() {
         walk.path.push("rule", Some(i));
@@ -383,7 +385,26 @@ fn group(walk: &mut Walk<'_, '_>, map: &mut Map<'_>, gi: usize) {
     walk.path.pop();
 }
 
-fn group_input(walk: &mut Walk<'_, '_>, map: &Map<'_>, gname: &str, input: &Node, vars: &mut Vars<'_>, params: Option<&[Var]>) {
+/// The variables a dependent call passed to a group, by name and whether
+/// each is a source (the first of each), so that a group of many inputs
+/// finds each in one step.
+struct Passed<'v>(HashMap<(&'v str, bool), &'v Var>);
+
+impl<'v> Passed<'v> {
+    fn of(params: &'v [Var]) -> Passed<'v> {
+        let mut by = HashMap::new();
+        for v in params {
+            by.entry((v.name.as_str(), v.is_source())).or_insert(v);
+        }
+        Passed(by)
+    }
+
+    fn get(&self, name: &str, source: bool) -> Option<&'v Var> {
+        self.0.get(&(name, source)).copied()
+    }
+}
+
+fn group_input(walk: &mut Walk<'_, '_>, map: &Map<'_>, gname: &str, input: &Node, vars: &mut Vars<'_>, params: Option<&Passed<'_>>) {
     let name = input.child_text("name");
     let mode = input.child_text("mode");
     let mut ty = input.child_text("type").map(str::to_owned);
@@ -392,7 +413,7 @@ fn group_input(walk: &mut Walk<'_, '_>, map: &Map<'_>, gname: &str, input: &Node
         if let (Some(params), Some(n)) = (params, name) {
             // What was passed for a source input may have been a target.
             let source = mode == Some("source");
-            passed = params.iter().find(|v| v.name == n && v.is_source() == source).or_else(|| params.iter().find(|v| v.name == n && v.is_source() == (mode == Some("target"))));
+            passed = params.get(n, source).or_else(|| params.get(n, mode == Some("target")));
             ty = passed.and_then(|v| v.typed.as_ref()).and_then(|t| working_type(walk.ctx, t));
         }
     }
