@@ -445,7 +445,7 @@ fn choice_child<'a>(node: &'a Node, prefix: &str) -> Option<(String, &'a Node)> 
 }
 
 /// `String` → `string`, `CodeableConcept` → `CodeableConcept`.
-fn fhir_type_of_suffix(suffix: &str) -> String {
+pub(super) fn fhir_type_of_suffix(suffix: &str) -> String {
     let mut chars = suffix.chars();
     let lower: String = chars.next().map(|c| c.to_ascii_lowercase()).into_iter().chain(chars).collect();
     if crate::primitive::is_primitive(&lower) {
