@@ -1089,3 +1089,25 @@ fn a_slice_of_a_type_the_must_support_sliced_element_lacks_is_warned_about() {
     assert_eq!(found[0].expression, "StructureDefinition.differential");
     assert_eq!(found[0].message, "The slice 'deceasedDateTime' on path 'Patient.deceased[x]' has type 'dateTime  which is not consistent with the element that defines the slicing, which has the type(s) 'boolean'");
 }
+
+#[test]
+fn sd_ed_bind_unknown_vs() {
+    let found = issues(&differential(json!([{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+        "binding": {"strength": "extensible", "valueSet": "http://example.org/ValueSet/nowhere"}}])));
+    assert!(
+        exactly(
+            &found,
+            Severity::Warning,
+            IssueCode::BusinessRule,
+            "StructureDefinition.differential.element[0].binding",
+            "The valueSet reference http://example.org/ValueSet/nowhere on element Patient.maritalStatus could not be resolved"
+        ),
+        "{found:#?}"
+    );
+    // A known value set, and an implicit SNOMED CT one, are not said to be unknown.
+    for vs in ["http://hl7.org/fhir/ValueSet/marital-status", "http://snomed.info/sct?fhir_vs=isa/404684003"] {
+        let found = issues(&differential(json!([{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+            "binding": {"strength": "extensible", "valueSet": vs}}])));
+        assert!(!mentions(&found, "could not be resolved"), "{vs}: {found:#?}");
+    }
+}

@@ -1399,6 +1399,13 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
         }
         return;
     };
+    let implicit = reference.starts_with("http://snomed.info/sct") || reference.starts_with("http://loinc.org/vs");
+    let unversioned = reference.split('|').next().unwrap_or(reference);
+    if walk.ctx.entry(reference).is_none() && walk.ctx.entry(unversioned).is_none() && !implicit {
+        // SD_ED_BIND_UNKNOWN_VS (implicit SNOMED CT and LOINC value sets are a
+        // terminology server's, and are not said to be unknown)
+        walk.warn(binding, IssueCode::BusinessRule, format!("The valueSet reference {} on element {} could not be resolved", quoted(reference), quoted(path)));
+    }
     if let Some(entry) = walk.ctx.entry(reference) {
         // A binding to a CodeSystem's url is read as its whole code system
         // (R4's own ExplanationOfBenefit.priority binds so), not flagged.
