@@ -136,3 +136,18 @@ fn document_reference_naming_several_entries() {
     collection["type"] = json!("collection");
     none_say(&issues_with(&[], &collection), "matches for 'http");
 }
+
+#[test]
+fn document_stylesheet_that_is_not_a_link() {
+    // BUNDLE_LINK_STYELSHEET_LINKABLE (beside BUNDLE_LINK_STYELSHEET_EXTERNAL)
+    let composition = json!({"resourceType": "Composition", "id": "c1", "status": "final", "type": {"text": "doc"}, "date": "2024-01-01",
+        "author": [{"display": "me"}], "title": "Doc"});
+    let bundle = |css: &str| json!({"resourceType": "Bundle", "id": "d1", "identifier": {"system": "http://example.org", "value": "1"}, "type": "document",
+        "timestamp": "2024-01-01T00:00:00Z", "link": [{"relation": "stylesheet", "url": css}],
+        "entry": [{"fullUrl": "http://example.org/fhir/Composition/c1", "resource": composition.clone()}]});
+    let issues = issues_with(&[], &bundle("urn:uuid:3c1d6f2a-9b0e-4d7c-8a5f-2e6b1c9d0a47"));
+    assert_issue(&issues, Severity::Warning, IssueCode::BusinessRule, "Bundle.link[0].url", "The stylesheet reference is not a resolvable link");
+    assert_issue(&issues, Severity::Warning, IssueCode::BusinessRule, "Bundle.link[0].url", "External Stylesheets other than https://hl7.org/fhir/fhir.css SHOULD not be used");
+    none_say(&issues, "could not be resolved in this bundle");
+    none_say(&issues_with(&[], &bundle("https://example.org/site.css")), "not a resolvable link");
+}
