@@ -517,3 +517,21 @@ fn questionnaire_qr_item_badoption_cs() {
     let other = issues_with(&[vs, q], &answer("http://example.org/CodeSystem/other"));
     assert!(!other.iter().any(|i| i.message.contains("could not be found")), "{other:#?}");
 }
+
+#[test]
+fn reference_ref_wrongtarget_load() {
+    // The response names a contained resource that is not a Questionnaire.
+    let qr = json!({"resourceType": "QuestionnaireResponse", "questionnaire": "#q1", "status": "completed",
+        "contained": [{"resourceType": "ValueSet", "id": "q1", "status": "active"}]});
+    let issues = issues_with(&[], &qr);
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Invalid,
+        "QuestionnaireResponse",
+        "The type 'ValueSet' is not a valid Target for the element q1 (must be class org.hl7.fhir.r5.model.Questionnaire)",
+    );
+    let fine = json!({"resourceType": "QuestionnaireResponse", "questionnaire": "#q1", "status": "completed",
+        "contained": [{"resourceType": "Questionnaire", "id": "q1", "status": "active"}]});
+    assert!(!issues_with(&[], &fine).iter().any(|i| i.message.contains("is not a valid Target")));
+}
