@@ -1111,3 +1111,40 @@ fn sd_ed_bind_unknown_vs() {
         assert!(!mentions(&found, "could not be resolved"), "{vs}: {found:#?}");
     }
 }
+
+/// A profile whose Patient.maritalStatus has an additional binding used in `context`.
+fn additional_binding_usage(context: Value) -> Value {
+    differential(json!([{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+        "binding": {"strength": "extensible", "valueSet": "http://hl7.org/fhir/ValueSet/marital-status",
+            "extension": [{"url": "http://hl7.org/fhir/tools/StructureDefinition/additional-binding", "extension": [
+                {"url": "purpose", "valueCode": "extensible"},
+                {"url": "valueSet", "valueCanonical": "http://hl7.org/fhir/ValueSet/marital-status"},
+                {"url": "usage", "valueUsageContext": context}]}]}}]))
+}
+
+const USAGE: &str = "StructureDefinition.differential.element[0].binding.extension[0].extension[2].value.ofType(UsageContext)";
+
+#[test]
+fn sd_ed_additional_binding_usage_invalid_element() {
+    let profile_url = "http://example.org/StructureDefinition/p";
+    let found = issues(&additional_binding_usage(json!({"code": {"system": profile_url, "code": "Patient.nowhere"}, "valueCodeableConcept": {"text": "x"}})));
+    let message = format!("The Usage Context {profile_url}{}Patient.nowhere is a reference to an element that does not exist", '#');
+    assert!(exactly(&found, Severity::Error, IssueCode::BusinessRule, USAGE, &message), "{found:#?}");
+}
+
+#[test]
+fn sd_ed_additional_binding_usage_invalid_type() {
+    let profile_url = "http://example.org/StructureDefinition/p";
+    let found = issues(&additional_binding_usage(json!({"code": {"system": profile_url, "code": "Patient.maritalStatus"}, "valueQuantity": {"value": 1}})));
+    assert!(exactly(&found, Severity::Error, IssueCode::BusinessRule, USAGE, "The Usage Context value must be of type CodeableConcept not Quantity"), "{found:#?}");
+    let fine = issues(&additional_binding_usage(json!({"code": {"system": profile_url, "code": "Patient.maritalStatus"}, "valueCodeableConcept": {"text": "x"}})));
+    assert!(!mentions(&fine, "Usage Context"), "{fine:#?}");
+}
+
+#[test]
+fn sd_ed_additional_binding_usage_unknown() {
+    let system = "http://terminology.hl7.org/CodeSystem/usage-context-type";
+    let found = issues(&additional_binding_usage(json!({"code": {"system": system, "code": "focus"}, "valueCodeableConcept": {"text": "x"}})));
+    let message = format!("The Usage Context {system}{}focus is not recognized so cannot be validated", '#');
+    assert!(exactly(&found, Severity::Information, IssueCode::BusinessRule, USAGE, &message), "{found:#?}");
+}

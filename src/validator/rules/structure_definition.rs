@@ -1387,6 +1387,7 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
             );
         }
     }
+    additional_binding_usages(walk, binding, lf);
     let Some(value_set) = binding.child("valueSet") else { return };
     let Some(reference) = value_set.text().or_else(|| value_set.child_text("reference")).filter(|r| !r.is_empty()) else {
         if snapshot {
@@ -1453,6 +1454,54 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
             "This binding is to ALL CPT codes, which includes modifiers and internal metadata codes. The value set choice should be reviewed".into(),
         ),
         _ => {}
+    }
+}
+
+/// The usages of a binding's additional bindings (the tools' extension):
+/// a usage whose code names this profile must name one of its elements,
+/// with a CodeableConcept value; other usage codes cannot be checked.
+fn additional_binding_usages(walk: &mut Walk<'_, '_>, binding: &Node, lf: &ListFacts<'_>) {
+    let Some(sd) = walk.resources.last().map(|f| f.node) else { return };
+    let has_element = |path: &str| {
+        ["differential", "snapshot"]
+            .iter()
+            .filter_map(|list| sd.child(list))
+            .any(|list| list.children_named("element").any(|e| e.child_text("path") == Some(path)))
+    };
+    for (i, additional) in binding.children_named("extension").enumerate() {
+        if additional.child_text("url") != Some(EXT_ADDITIONAL_BINDING) {
+            continue;
+        }
+        for (j, usage) in additional.children_named("extension").enumerate() {
+            if usage.child_text("url") != Some("usage") {
+                continue;
+            }
+            let Some(context) = usage.child("valueUsageContext") else { continue };
+            let Some(code) = context.child("code") else { continue };
+            let (system, code_value) = (code.child_text("system"), code.child_text("code"));
+            walk.path.push("extension", Some(i));
+            walk.path.push("extension", Some(j));
+            walk.path.push_choice("value", "UsageContext");
+            let (shown_system, shown_code) = (system.unwrap_or("null"), code_value.unwrap_or("null"));
+            if system.is_some() && system == lf.f.url.as_deref() {
+                if !code_value.is_some_and(|c| has_element(c)) {
+                    // SD_ED_ADDITIONAL_BINDING_USAGE_INVALID_ELEMENT
+                    walk.error(context, IssueCode::BusinessRule, format!("The Usage Context {shown_system}#{shown_code} is a reference to an element that does not exist"));
+                } else if let Some(value) = context.children.iter().find(|c| c.name.starts_with("value") && c.name.len() > 5) {
+                    let found = fhir_type_of_suffix(&value.name[5..]);
+                    if found != "CodeableConcept" {
+                        // SD_ED_ADDITIONAL_BINDING_USAGE_INVALID_TYPE
+                        walk.error(context, IssueCode::BusinessRule, format!("The Usage Context value must be of type CodeableConcept not {found}"));
+                    }
+                }
+            } else {
+                // SD_ED_ADDITIONAL_BINDING_USAGE_UNKNOWN
+                walk.inform(context, IssueCode::BusinessRule, format!("The Usage Context {shown_system}#{shown_code} is not recognized so cannot be validated"));
+            }
+            walk.path.pop();
+            walk.path.pop();
+            walk.path.pop();
+        }
     }
 }
 
