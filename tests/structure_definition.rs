@@ -1148,3 +1148,20 @@ fn sd_ed_additional_binding_usage_unknown() {
     let message = format!("The Usage Context {system}{}focus is not recognized so cannot be validated", '#');
     assert!(exactly(&found, Severity::Information, IssueCode::BusinessRule, USAGE, &message), "{found:#?}");
 }
+
+#[test]
+fn msg_depends_on_profile() {
+    // A type profile that is retired is said to be so, naming it a profile.
+    let old_name = json!({"resourceType": "StructureDefinition", "url": "http://example.org/StructureDefinition/old-name", "version": "1.0.0",
+        "name": "OldName", "status": "retired", "kind": "complex-type", "abstract": false, "type": "HumanName",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/HumanName", "derivation": "constraint",
+        "differential": {"element": [{"id": "HumanName", "path": "HumanName"}]}});
+    let sd = differential(json!([{"id": "Patient.name", "path": "Patient.name",
+        "type": [{"code": "HumanName", "profile": ["http://example.org/StructureDefinition/old-name"]}]}]));
+    let found = issues_with(&[old_name], &sd);
+    assert!(
+        exactly(&found, Severity::Information, IssueCode::BusinessRule, "StructureDefinition.differential.element[0].type[0].profile[0]",
+            "The profile http://example.org/StructureDefinition/old-name|1.0.0 is retired"),
+        "{found:#?}"
+    );
+}

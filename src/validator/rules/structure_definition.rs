@@ -1570,7 +1570,13 @@ fn type_profile_rules(walk: &mut Walk<'_, '_>, type_node: &Node, code: &str, pat
                 // SD_ED_TYPE_PROFILE_NOTYPE
                 None => walk.error(profile, IssueCode::Exception, format!("Found profile {}, but unable to determine the type it applies to", quoted(p))),
                 // (a profile of another type: SD_ED_TYPE_PROFILE_WRONG, in element_rules)
+                Some(t) if t.type_name != "Extension" && is_instance_of(walk, t.clone(), code) => {
+                    // MSG_DEPENDS_ON_PROFILE: a deprecated, withdrawn or retired profile is said to be so
+                    walk.definition_status(profile, &sd, "profile");
+                }
                 Some(t) if t.type_name == "Extension" && is_instance_of(walk, t.clone(), code) => {
+                    // MSG_DEPENDS_ON_EXTENSION
+                    walk.definition_status(profile, &sd, "extension");
                     let modifier_definition = sd.elements.first().is_some_and(|e| e.is_modifier);
                     let modifier_context = path.ends_with(".modifierExtension");
                     if modifier_definition && !modifier_context {
