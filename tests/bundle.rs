@@ -151,3 +151,26 @@ fn document_stylesheet_that_is_not_a_link() {
     none_say(&issues, "could not be resolved in this bundle");
     none_say(&issues_with(&[], &bundle("https://example.org/site.css")), "not a resolvable link");
 }
+
+#[test]
+fn document_reference_to_a_fragment_found_several_times() {
+    // BUNDLE_BUNDLE_ENTRY_FOUND_MULTIPLE_FRAGMENT
+    let composition = json!({"resourceType": "Composition", "id": "c1", "status": "final", "type": {"text": "doc"}, "date": "2024-01-01",
+        "subject": {"reference": "http://example.org/fhir/Patient/p1#n1"}, "author": [{"display": "me"}], "title": "Doc"});
+    let patient = |second: &str| json!({"resourceType": "Patient", "id": "p1", "name": [{"id": "n1", "family": "A"}, {"id": second, "family": "B"}]});
+    let bundle = |second: &str| json!({"resourceType": "Bundle", "id": "d1", "identifier": {"system": "http://example.org", "value": "1"}, "type": "document",
+        "timestamp": "2024-01-01T00:00:00Z", "entry": [
+        {"fullUrl": "http://example.org/fhir/Composition/c1", "resource": composition.clone()},
+        {"fullUrl": "http://example.org/fhir/Patient/p1", "resource": patient(second)}]});
+    let issues = issues_with(&[], &bundle("n1"));
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Invalid,
+        "Bundle.entry[0].resource.subject",
+        "Found 2 matches for fragment n1 in resource 'http://example.org/fhir/Patient/p1' in the bundle (Composition.subject)",
+    );
+    let once = issues_with(&[], &bundle("n2"));
+    none_say(&once, "matches for fragment");
+    none_say(&once, "Can't find");
+}

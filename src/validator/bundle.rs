@@ -123,6 +123,23 @@ pub(crate) fn restful_parts(url: &str) -> Option<(&str, &str, &str)> {
     (looks_like_type && looks_like_id).then_some((base, ty, id))
 }
 
+/// How often `fragment` is the id of something in a resource: the resource
+/// itself, its elements and contained resources, and its narrative's XHTML.
+fn fragment_matches(node: &Node, fragment: &str) -> usize {
+    let mut n = 0;
+    for c in &node.children {
+        if c.name == "id" && c.text() == Some(fragment) {
+            n += 1;
+        } else if c.name == "div" {
+            if let Some(xhtml) = c.text() {
+                n += xhtml.matches(&format!("id=\"{fragment}\"")).count() + xhtml.matches(&format!("id='{fragment}'")).count();
+            }
+        }
+        n += fragment_matches(c, fragment);
+    }
+    n
+}
+
 /// A relative reference read against an entry's fullUrl as the reference's
 /// Bundle resolution reads it: the base is the fullUrl without its last two
 /// segments (or, for a URN, without its last `:` part, so `Patient/1` from
@@ -401,6 +418,19 @@ impl<'v, 'n> Walk<'v, 'n> {
             return bundle.entries[ix].resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
         }
         let document_like = bundle.is_document();
+        if let Some((base, fragment)) = reference.split_once('#').filter(|(b, _)| document_like && crate::primitive::is_absolute_url(b)) {
+            // A document's reference into an entry (`fullUrl#id`): the entry, and the fragment once in it.
+            if let Some(&[ix]) = bundle.by_full_url.get(base).map(Vec::as_slice) {
+                let resource = bundle.entries[ix].resource?;
+                let n = fragment_matches(resource, fragment);
+                if n > 1 {
+                    // BUNDLE_BUNDLE_ENTRY_FOUND_MULTIPLE_FRAGMENT
+                    let name = self.path.render_without_indices();
+                    self.error(node, IssueCode::Invalid, format!("Found {n} matches for fragment {fragment} in resource '{base}' in the bundle ({name})"));
+                }
+                return resource.resource_type.as_deref().map(str::to_string);
+            }
+        }
         let matches = |ix: &BundleIndex<'n>, key: &str| ix.by_full_url.get(key).cloned().unwrap_or_default();
         let mut found = matches(bundle, reference);
         let mut target_url = reference.to_string();
