@@ -1402,9 +1402,10 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
     };
     let implicit = reference.starts_with("http://snomed.info/sct") || reference.starts_with("http://loinc.org/vs");
     let unversioned = reference.split('|').next().unwrap_or(reference);
-    if walk.ctx.entry(reference).is_none() && walk.ctx.entry(unversioned).is_none() && !implicit {
+    if walk.ctx.entry(reference).is_none() && walk.ctx.entry(unversioned).is_none() && !implicit && !walk.v.terminology.has_server() {
         // SD_ED_BIND_UNKNOWN_VS (implicit SNOMED CT and LOINC value sets are a
-        // terminology server's, and are not said to be unknown)
+        // terminology server's, and are not said to be unknown; with a server
+        // given, the reference takes the server to know what it cannot find)
         walk.warn(binding, IssueCode::BusinessRule, format!("The valueSet reference {} on element {} could not be resolved", quoted(reference), quoted(path)));
     }
     if let Some(entry) = walk.ctx.entry(reference) {
