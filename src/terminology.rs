@@ -268,6 +268,11 @@ impl Terminology {
     }
 
     /// With a terminology server (its FHIR base URL) for what is not known locally.
+    /// Whether a terminology server is asked what cannot be decided locally.
+    pub fn has_server(&self) -> bool {
+        self.tx.is_some()
+    }
+
     pub fn with_server(ctx: Arc<Context>, base: &str) -> Result<Terminology, String> {
         let mut t = Terminology::new(ctx);
         t.tx = Some(TxServer::new(base)?);

@@ -255,3 +255,21 @@ fn a_profile_keeps_its_base_fixed_values_and_does_not_restate_its_patterns() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_derived_expression_that_is_not_the_parents_is_warned_about() {
+    // SEARCHPARAMETER_EXP_WRONG: Organization-name's expression is `Organization.name | Organization.alias`.
+    let out = issues(&search_parameter("Organization", "string", "Organization.name"));
+    let found: Vec<_> = out.iter().filter(|i| i.message.starts_with("The expression 'Organization.name' is not compatible")).collect();
+    assert_eq!(found.len(), 1, "{out:#?}");
+    assert_eq!((found[0].severity, found[0].code.as_str(), found[0].expression.as_str()), (Severity::Warning, "business-rule", "SearchParameter"));
+    assert_eq!(
+        found[0].message,
+        "The expression 'Organization.name' is not compatible with the expression 'Organization.name | Organization.alias' in the derivedFrom SearchParameter http://hl7.org/fhir/SearchParameter/Organization-name, and this likely indicates that the derivation relationship is not valid"
+    );
+    // The same paths in another order, spacing, or with paths of types that are not bases, are the same expression.
+    for same in ["Organization.alias | Organization.name", "Organization.alias|Organization.name | Patient.name"] {
+        let out = issues(&search_parameter("Organization", "string", same));
+        assert!(none_contain(&out, "is not compatible with the expression"), "{same}: {out:#?}");
+    }
+}

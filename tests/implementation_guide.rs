@@ -70,7 +70,7 @@ fn a_canonical_version_that_differs_from_the_version_is_an_error() {
     // IG_DEPENDENCY_CAN_VERSION_ERROR (raised, as by the reference, for a URL that is not an ImplementationGuide's)
     let found = issues(&guide(json!({"uri": "http://example.org/dep|1.0.0", "packageId": "example.dep", "version": "2.0.0"})));
     assert!(has(&found, Severity::Error, "business-rule", DEP,
-        "The canonical URL specifies the version '1.0.0', while the dependency has version '2.0.0'. If a version is specified, it must be the same as in the explicit version property "), "{found:#?}");
+        "The canonical URL specifies the version '1.0.0', while the dependency has version '2.0.0'. If a version is specified, it must be the same as in the explicit version property"), "{found:#?}");
 }
 
 #[test]

@@ -496,3 +496,42 @@ fn valueset_parameter_unrecognised_binding_parameter() {
     );
     assert!(!issues.iter().any(|i| i.message.contains("'region'")), "{issues:#?}");
 }
+
+#[test]
+fn questionnaire_qr_item_badoption_cs() {
+    // The options value set takes a whole code system that no loaded package holds.
+    let vs = json!({"resourceType": "ValueSet", "url": "http://example.org/ValueSet/open", "name": "OpenOptions", "status": "active",
+        "compose": {"include": [{"system": "http://example.org/CodeSystem/elsewhere"}]}});
+    let q = questionnaire(json!([{"linkId": "v", "type": "choice", "answerValueSet": "http://example.org/ValueSet/open"}]));
+    let answer = |system: &str| response(json!([{"linkId": "v", "answer": [{"valueCoding": {"system": system, "code": "a"}}]}]));
+    let issues = issues_with(&[vs.clone(), q.clone()], &answer("http://example.org/CodeSystem/elsewhere"));
+    let found: Vec<&Issue> = issues.iter().filter(|i| i.message.starts_with("The code provided a cannot be validated")).collect();
+    assert_eq!(found.len(), 1, "{issues:#?}");
+    assert_eq!((found[0].severity, found[0].code), (Severity::Warning, IssueCode::CodeInvalid));
+    assert!(found[0].expression.starts_with(ANSWER), "{:?}", found[0]);
+    assert_eq!(
+        found[0].message,
+        "The code provided a cannot be validated in the options value set (OpenOptions) in the questionnaire because the system http://example.org/CodeSystem/elsewhere could not be found"
+    );
+    // A code of a system the value set does not take is simply not in it.
+    let other = issues_with(&[vs, q], &answer("http://example.org/CodeSystem/other"));
+    assert!(!other.iter().any(|i| i.message.contains("could not be found")), "{other:#?}");
+}
+
+#[test]
+fn reference_ref_wrongtarget_load() {
+    // The response names a contained resource that is not a Questionnaire.
+    let qr = json!({"resourceType": "QuestionnaireResponse", "questionnaire": "#q1", "status": "completed",
+        "contained": [{"resourceType": "ValueSet", "id": "q1", "status": "active"}]});
+    let issues = issues_with(&[], &qr);
+    assert_issue(
+        &issues,
+        Severity::Error,
+        IssueCode::Invalid,
+        "QuestionnaireResponse",
+        "The type 'ValueSet' is not a valid Target for the element q1 (must be class org.hl7.fhir.r5.model.Questionnaire)",
+    );
+    let fine = json!({"resourceType": "QuestionnaireResponse", "questionnaire": "#q1", "status": "completed",
+        "contained": [{"resourceType": "Questionnaire", "id": "q1", "status": "active"}]});
+    assert!(!issues_with(&[], &fine).iter().any(|i| i.message.contains("is not a valid Target")));
+}

@@ -1089,3 +1089,79 @@ fn a_slice_of_a_type_the_must_support_sliced_element_lacks_is_warned_about() {
     assert_eq!(found[0].expression, "StructureDefinition.differential");
     assert_eq!(found[0].message, "The slice 'deceasedDateTime' on path 'Patient.deceased[x]' has type 'dateTime  which is not consistent with the element that defines the slicing, which has the type(s) 'boolean'");
 }
+
+#[test]
+fn sd_ed_bind_unknown_vs() {
+    let found = issues(&differential(json!([{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+        "binding": {"strength": "extensible", "valueSet": "http://example.org/ValueSet/nowhere"}}])));
+    assert!(
+        exactly(
+            &found,
+            Severity::Warning,
+            IssueCode::BusinessRule,
+            "StructureDefinition.differential.element[0].binding",
+            "The valueSet reference http://example.org/ValueSet/nowhere on element Patient.maritalStatus could not be resolved"
+        ),
+        "{found:#?}"
+    );
+    // A known value set, and an implicit SNOMED CT one, are not said to be unknown.
+    for vs in ["http://hl7.org/fhir/ValueSet/marital-status", "http://snomed.info/sct?fhir_vs=isa/404684003"] {
+        let found = issues(&differential(json!([{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+            "binding": {"strength": "extensible", "valueSet": vs}}])));
+        assert!(!mentions(&found, "could not be resolved"), "{vs}: {found:#?}");
+    }
+}
+
+/// A profile whose Patient.maritalStatus has an additional binding used in `context`.
+fn additional_binding_usage(context: Value) -> Value {
+    differential(json!([{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus",
+        "binding": {"strength": "extensible", "valueSet": "http://hl7.org/fhir/ValueSet/marital-status",
+            "extension": [{"url": "http://hl7.org/fhir/tools/StructureDefinition/additional-binding", "extension": [
+                {"url": "purpose", "valueCode": "extensible"},
+                {"url": "valueSet", "valueCanonical": "http://hl7.org/fhir/ValueSet/marital-status"},
+                {"url": "usage", "valueUsageContext": context}]}]}}]))
+}
+
+const USAGE: &str = "StructureDefinition.differential.element[0].binding.extension[0].extension[2].value.ofType(UsageContext)";
+
+#[test]
+fn sd_ed_additional_binding_usage_invalid_element() {
+    let profile_url = "http://example.org/StructureDefinition/p";
+    let found = issues(&additional_binding_usage(json!({"code": {"system": profile_url, "code": "Patient.nowhere"}, "valueCodeableConcept": {"text": "x"}})));
+    let message = format!("The Usage Context {profile_url}{}Patient.nowhere is a reference to an element that does not exist", '#');
+    assert!(exactly(&found, Severity::Error, IssueCode::BusinessRule, USAGE, &message), "{found:#?}");
+}
+
+#[test]
+fn sd_ed_additional_binding_usage_invalid_type() {
+    let profile_url = "http://example.org/StructureDefinition/p";
+    let found = issues(&additional_binding_usage(json!({"code": {"system": profile_url, "code": "Patient.maritalStatus"}, "valueQuantity": {"value": 1}})));
+    assert!(exactly(&found, Severity::Error, IssueCode::BusinessRule, USAGE, "The Usage Context value must be of type CodeableConcept not Quantity"), "{found:#?}");
+    let fine = issues(&additional_binding_usage(json!({"code": {"system": profile_url, "code": "Patient.maritalStatus"}, "valueCodeableConcept": {"text": "x"}})));
+    assert!(!mentions(&fine, "Usage Context"), "{fine:#?}");
+}
+
+#[test]
+fn sd_ed_additional_binding_usage_unknown() {
+    let system = "http://terminology.hl7.org/CodeSystem/usage-context-type";
+    let found = issues(&additional_binding_usage(json!({"code": {"system": system, "code": "focus"}, "valueCodeableConcept": {"text": "x"}})));
+    let message = format!("The Usage Context {system}{}focus is not recognized so cannot be validated", '#');
+    assert!(exactly(&found, Severity::Information, IssueCode::BusinessRule, USAGE, &message), "{found:#?}");
+}
+
+#[test]
+fn msg_depends_on_profile() {
+    // A type profile that is retired is said to be so, naming it a profile.
+    let old_name = json!({"resourceType": "StructureDefinition", "url": "http://example.org/StructureDefinition/old-name", "version": "1.0.0",
+        "name": "OldName", "status": "retired", "kind": "complex-type", "abstract": false, "type": "HumanName",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/HumanName", "derivation": "constraint",
+        "differential": {"element": [{"id": "HumanName", "path": "HumanName"}]}});
+    let sd = differential(json!([{"id": "Patient.name", "path": "Patient.name",
+        "type": [{"code": "HumanName", "profile": ["http://example.org/StructureDefinition/old-name"]}]}]));
+    let found = issues_with(&[old_name], &sd);
+    assert!(
+        exactly(&found, Severity::Information, IssueCode::BusinessRule, "StructureDefinition.differential.element[0].type[0].profile[0]",
+            "The profile http://example.org/StructureDefinition/old-name|1.0.0 is retired"),
+        "{found:#?}"
+    );
+}

@@ -544,3 +544,41 @@ fn a_large_flat_map_is_checked_in_linear_time() {
     assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
     assert!(!found.iter().any(|i| i.severity.is_error()), "{:#?}", &found[..found.len().min(5)]);
 }
+
+/// The legacy codes as a value set taking the whole of SNOMED CT, which cannot be listed offline.
+fn open_legacy_codes() -> Value {
+    json!({"resourceType": "ValueSet", "url": "http://example.org/ValueSet/legacy-codes", "name": "LegacyCodes", "status": "draft",
+        "compose": {"include": [{"system": "http://snomed.info/sct"}]}})
+}
+
+#[test]
+fn sm_target_translate_binding_vse_source() {
+    let found = issues_with(&[legacy_model(), open_legacy_codes()], &legacy_translate(false));
+    assert!(has(&found, Severity::Warning, "invalid", "StructureMap.group[0].rule[0].target[0]",
+        "There was an error expanding the source value set, so this concept map can't be checked: 'the value set http://example.org/ValueSet/legacy-codes includes codes from http://snomed.info/sct that cannot be listed without a terminology server'"), "{found:#?}");
+    assert!(!mentions(&found, "refers to an unknown value set"), "{found:#?}");
+}
+
+#[test]
+fn sm_target_translate_binding_vse_target() {
+    let found = issues_with(&[legacy_model(), open_legacy_codes()], &legacy_translate(true));
+    assert!(has(&found, Severity::Warning, "invalid", "StructureMap.group[0].rule[0].target[0]",
+        "There was an error expanding the target value set, so this concept map can't be checked: 'the value set http://example.org/ValueSet/legacy-codes includes codes from http://snomed.info/sct that cannot be listed without a terminology server'"), "{found:#?}");
+    assert!(!mentions(&found, "error expanding the source value set"), "{found:#?}");
+}
+
+#[test]
+fn sm_target_translate_binding_target_wrong() {
+    // As the reference has it: with no required binding on the source, the map's target codes
+    // that the target's (required) value set holds are listed.
+    let cm = json!({"resourceType": "ConceptMap", "id": "cm", "status": "draft", "group": [{
+        "source": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "target": "http://hl7.org/fhir/administrative-gender",
+        "element": [{"code": "M", "target": [{"code": "male", "equivalence": "relatedto"}]},
+                    {"code": "S", "target": [{"code": "nonsense", "equivalence": "relatedto"}]}]}]});
+    let sm = map_with(json!([main_group(json!([rule("r", json!({"context": "src", "element": "maritalStatus", "variable": "v"}),
+        target(json!({"element": "gender", "transform": "translate", "parameter": [{"valueId": "v"}, {"valueString": "#cm"}, {"valueString": "code"}]})))]))]),
+        json!({"contained": [cm]}));
+    let found = issues(&sm);
+    assert!(has(&found, Severity::Warning, "invalid", "StructureMap.group[0].rule[0].target[0]",
+        "The map produces one or more codes that the target value set does not include: male"), "{found:#?}");
+}

@@ -123,6 +123,54 @@ pub(crate) fn restful_parts(url: &str) -> Option<(&str, &str, &str)> {
     (looks_like_type && looks_like_id).then_some((base, ty, id))
 }
 
+/// How often `fragment` is the id of something in a resource: the resource
+/// itself, its elements and contained resources, and its narrative's XHTML.
+fn fragment_matches(node: &Node, fragment: &str) -> usize {
+    let mut n = 0;
+    for c in &node.children {
+        if c.name == "id" && c.text() == Some(fragment) {
+            n += 1;
+        } else if c.name == "div" {
+            if let Some(xhtml) = c.text() {
+                n += xhtml.matches(&format!("id=\"{fragment}\"")).count() + xhtml.matches(&format!("id='{fragment}'")).count();
+            }
+        }
+        n += fragment_matches(c, fragment);
+    }
+    n
+}
+
+/// A relative reference read against an entry's fullUrl as the reference's
+/// Bundle resolution reads it: the base is the fullUrl without its last two
+/// segments (or, for a URN, without its last `:` part, so `Patient/1` from
+/// `urn:uuid:a` names `urn:uuid:1`). The target URL, the version asked
+/// for, and the type the reference names where the reading gives one.
+fn target_against_base<'r>(full_url: &str, reference: &'r str) -> Option<(String, Option<&'r str>, Option<&'r str>)> {
+    let urn = full_url.starts_with("urn");
+    let base = if urn {
+        let parts: Vec<&str> = full_url.split(':').collect();
+        parts[..parts.len().saturating_sub(1)].iter().map(|p| format!("{p}:")).collect::<String>()
+    } else {
+        let mut parts: Vec<&str> = full_url.split('/').collect();
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+        parts[..parts.len().saturating_sub(2)].iter().map(|p| format!("{p}/")).collect::<String>()
+    };
+    if let Some(h) = reference.find("/_history/") {
+        let version = &reference[h + "/_history/".len()..];
+        let mut parts = reference[..h].split('/');
+        let (ty, id) = (parts.next()?, parts.next()?);
+        return Some((format!("{base}{ty}/{id}"), Some(version), Some(ty)));
+    }
+    if urn {
+        let mut parts = reference.split('/');
+        let (ty, id) = (parts.next()?, parts.next()?);
+        return Some((format!("{base}{id}"), None, Some(ty)));
+    }
+    Some((format!("{base}{reference}"), None, None))
+}
+
 use super::rules::references::Destination;
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -361,12 +409,28 @@ impl<'v, 'n> Walk<'v, 'n> {
             // from its resource needs the fullUrl to be resolved against.
             self.report(node, crate::issue::Issue::error(IssueCode::Required, at, "Bundle entry missing fullUrl"));
         }
+        if !self.relative_reference_form(node, reference) {
+            return None;
+        }
         let bundle = self.bundles.last()?;
         if let Some(&[ix]) = bundle.by_full_url.get(reference).map(Vec::as_slice) {
             // The everyday case: the reference is one entry's fullUrl.
             return bundle.entries[ix].resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
         }
         let document_like = bundle.is_document();
+        if let Some((base, fragment)) = reference.split_once('#').filter(|(b, _)| document_like && crate::primitive::is_absolute_url(b)) {
+            // A document's reference into an entry (`fullUrl#id`): the entry, and the fragment once in it.
+            if let Some(&[ix]) = bundle.by_full_url.get(base).map(Vec::as_slice) {
+                let resource = bundle.entries[ix].resource?;
+                let n = fragment_matches(resource, fragment);
+                if n > 1 {
+                    // BUNDLE_BUNDLE_ENTRY_FOUND_MULTIPLE_FRAGMENT
+                    let name = self.path.render_without_indices();
+                    self.error(node, IssueCode::Invalid, format!("Found {n} matches for fragment {fragment} in resource '{base}' in the bundle ({name})"));
+                }
+                return resource.resource_type.as_deref().map(str::to_string);
+            }
+        }
         let matches = |ix: &BundleIndex<'n>, key: &str| ix.by_full_url.get(key).cloned().unwrap_or_default();
         let mut found = matches(bundle, reference);
         let mut target_url = reference.to_string();
@@ -390,10 +454,14 @@ impl<'v, 'n> Walk<'v, 'n> {
                 return e.resource.and_then(|r| r.resource_type.as_deref().map(str::to_string));
             }
             0 => {}
-            _ => {
-                // BUNDLE_BUNDLE_MULTIPLEMATCHES, the reference check's own wording (the
-                // document check's "Found n matches … (name)" is not raised here).
+            n => {
+                // BUNDLE_BUNDLE_MULTIPLEMATCHES, the reference check's own wording.
                 self.error(node, IssueCode::Forbidden, format!("Multiple matches in bundle for reference {reference}"));
+                if document_like {
+                    // BUNDLE_BUNDLE_ENTRY_FOUND_MULTIPLE: a document's references must each name one entry.
+                    let name = self.path.render_without_indices();
+                    self.error(node, IssueCode::Invalid, format!("Found {n} matches for '{reference}' in the bundle ({name})"));
+                }
                 return None;
             }
         }
@@ -430,6 +498,78 @@ impl<'v, 'n> Walk<'v, 'n> {
         let code = if same_type_id.is_empty() { IssueCode::NotFound } else { IssueCode::Invalid };
         self.error(node, code, msg);
         None
+    }
+
+    /// A reference from inside a Bundle entry, as the reference's Bundle
+    /// resolution first reads it: a relative one needs the entry's fullUrl
+    /// (Bundle_BUNDLE_FullUrl_Missing) and the form `Type/id` or
+    /// `Type/id/_history/v` (Reference_REF_Format1/2, a search URL allowed
+    /// in transactions and batches); one read against the fullUrl's base the
+    /// way the reference does it may name an entry of another type
+    /// (Reference_REF_ResourceType), or a version of an entry whose resource
+    /// has no `meta` (Bundle_BUNDLE_FullUrl_NeedVersion). False when the
+    /// reference cannot be resolved at all.
+    fn relative_reference_form(&mut self, node: &Node, reference: &str) -> bool {
+        let Some(bundle) = self.bundles.last() else { return true };
+        let Some(current) = bundle.current else { return true };
+        if reference.starts_with("http:") || reference.starts_with("urn:") || crate::primitive::is_absolute_url(reference) {
+            return true;
+        }
+        let bundle_type = bundle.bundle_type.unwrap_or("");
+        let Some(full_url) = bundle.entries[current].full_url else {
+            if !matches!(bundle_type, "batch-response" | "transaction-response") {
+                // Bundle_BUNDLE_FullUrl_Missing
+                self.error(node, IssueCode::Required, "Relative Reference appears inside Bundle whose entry is missing a fullUrl".into());
+            }
+            return false;
+        };
+        let slashes = reference.matches('/').count();
+        if slashes != 1 && slashes != 3 {
+            if matches!(bundle_type, "transaction" | "batch") {
+                if !super::rules::references::is_search_url(self, reference) {
+                    // Reference_REF_Format1
+                    self.error(
+                        node,
+                        IssueCode::Invalid,
+                        format!("Relative URLs must be of the format [ResourceName]/[id], or a search URL is allowed ([type]?parameters. Encountered {reference})"),
+                    );
+                }
+            } else {
+                // Reference_REF_Format2
+                self.error(node, IssueCode::Invalid, format!("Relative URLs must be of the format [ResourceName]/[id]. Encountered {reference}"));
+            }
+            return false;
+        }
+        let Some((target, version, named_type)) = target_against_base(full_url, reference) else { return true };
+        let mut matched: Option<&Node> = None;
+        let mut unversioned: Vec<&str> = Vec::new();
+        for e in bundle.by_full_url.get(target.as_str()).into_iter().flatten() {
+            let Some(r) = bundle.entries[*e].resource else { continue };
+            match version {
+                None => matched = Some(r),
+                Some(v) => match r.child("meta") {
+                    Some(m) => {
+                        if m.child_text("versionId") == Some(v) {
+                            matched = Some(r);
+                        }
+                    }
+                    None => unversioned.push(bundle.entries[*e].full_url.unwrap_or_default()),
+                },
+            }
+        }
+        let wrong_type = match (matched, named_type) {
+            (Some(m), Some(t)) => m.resource_type.as_deref().filter(|rt| *rt != t).map(str::to_string),
+            _ => None,
+        };
+        for u in unversioned {
+            // Bundle_BUNDLE_FullUrl_NeedVersion
+            self.warn(node, IssueCode::Required, format!("Entries matching fullURL {u} should declare meta/versionId because there are version-specific references"));
+        }
+        if let Some(rt) = wrong_type {
+            // Reference_REF_ResourceType
+            self.error(node, IssueCode::Required, format!("Matching reference for reference {reference} has resourceType {rt}"));
+        }
+        true
     }
 
     /// A relative reference that resolves to nothing by the Bundle's rules,

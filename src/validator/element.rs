@@ -905,7 +905,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// The definition an extension is validated against: its own, found by url.
     /// A hint when a definition the instance uses is deprecated, withdrawn
     /// or retired (`what` names it: extension, profile).
-    fn definition_status(&mut self, node: &Node, sd: &StructureDef, what: &str) {
+    pub(super) fn definition_status(&mut self, node: &Node, sd: &StructureDef, what: &str) {
         let standards = sd.standards_status.as_ref().map(|(c, r)| (c.as_str(), r.as_deref()));
         let (status, msg) = match standards {
             Some(("deprecated", reason)) => {

@@ -417,6 +417,13 @@ fn stylesheets<'n>(walk: &mut Walk<'_, 'n>, bundle: &'n Node) {
                 // BUNDLE_LINK_STYELSHEET_INSECURE
                 walk.warn(url_node, IssueCode::Security, "The stylesheet reference is not secure".into());
             }
+        } else if crate::primitive::is_absolute_url(url) {
+            // BUNDLE_LINK_STYELSHEET_EXTERNAL
+            walk.warn(url_node, IssueCode::BusinessRule, format!("External Stylesheets other than {FHIR_CSS} SHOULD not be used"));
+            // BUNDLE_LINK_STYELSHEET_LINKABLE: an absolute URL a browser cannot follow (not http, https or ftp)
+            if !url.starts_with("ftp:") {
+                walk.warn(url_node, IssueCode::BusinessRule, "The stylesheet reference is not a resolvable link".into());
+            }
         } else {
             // BUNDLE_LINK_STYELSHEET_NOT_FOUND
             walk.error(url_node, IssueCode::NotFound, "The stylesheet reference could not be resolved in this bundle".into());

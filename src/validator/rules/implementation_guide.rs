@@ -35,7 +35,7 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
             walk.error(
                 node,
                 IssueCode::BusinessRule,
-                format!("HL7 Implementation Guides must state their status explicitly using the extension {STANDARDS_STATUS_EXT}"),
+                "HL7 Implementation Guides must state their status explicitly using the extension http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status".into(),
             );
         }
         if !wg {
@@ -43,7 +43,7 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
             walk.error(
                 node,
                 IssueCode::BusinessRule,
-                format!("HL7 Implementation Guides must state their owning workgroup explicitly using the extension {WORKGROUP_EXT}"),
+                "HL7 Implementation Guides must state their owning workgroup explicitly using the extension http://hl7.org/fhir/StructureDefinition/structuredefinition-wg".into(),
             );
         }
         if !fmm {
@@ -51,7 +51,7 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
             walk.warn(
                 node,
                 IssueCode::BusinessRule,
-                format!("HL7 Implementation Guides should state their maturity explicitly using the extension {FMM_EXT}"),
+                "HL7 Implementation Guides should state their maturity explicitly using the extension http://hl7.org/fhir/StructureDefinition/structuredefinition-fmm".into(),
             );
         }
     }
@@ -78,7 +78,7 @@ fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node) {
                     dep,
                     IssueCode::BusinessRule,
                     format!(
-                        "The canonical URL specifies the version '{}', while the dependency has version '{}'. If a version is specified, it must be the same as in the explicit version property ",
+                        "The canonical URL specifies the version '{}', while the dependency has version '{}'. If a version is specified, it must be the same as in the explicit version property",
                         quoted(uri_version),
                         quoted(version)
                     ),

@@ -22,6 +22,7 @@ mod implementation_guide;
 mod measure;
 mod observation;
 mod operation_definition;
+mod parameters;
 mod questionnaire;
 mod questionnaire_answers;
 mod questionnaire_definition;
@@ -55,6 +56,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             "ImplementationGuide" => implementation_guide::check_implementation_guide(self, node),
             "CapabilityStatement" => capability_statement::check_capability_statement(self, node),
             "OperationDefinition" => operation_definition::check_operation_definition(self, node),
+            "Parameters" => parameters::check_parameters(self, node),
             _ => {}
         }
     }

@@ -26,6 +26,11 @@ pub(super) fn check_response(walk: &mut Walk<'_, '_>, node: &Node) {
     };
     let Some(canonical) = qref.text().or_else(|| qref.child_text("reference")).filter(|s| !s.is_empty()) else { return };
     let questionnaire: Option<std::sync::Arc<Value>> = if let Some(id) = canonical.strip_prefix('#') {
+        let other = node.children_named("contained").find(|c| c.child_text("id") == Some(id)).and_then(|c| c.resource_type.as_deref()).filter(|rt| *rt != "Questionnaire");
+        if let Some(rt) = other {
+            // REFERENCE_REF_WRONGTARGET_LOAD: the contained resource named is not a Questionnaire (the reference names the class it wanted).
+            walk.error(node, IssueCode::Invalid, format!("The type '{rt}' is not a valid Target for the element {id} (must be class org.hl7.fhir.r5.model.Questionnaire)"));
+        }
         node.children_named("contained").find(|c| c.child_text("id") == Some(id) && c.resource_type.as_deref() == Some("Questionnaire")).map(|c| {
             // `#id` inside a contained resource names a resource of the
             // container: the response's other contained ValueSets are the

@@ -612,6 +612,19 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, vs: &str, va
                 wrong_display.unwrap_or_default()
             ),
         ),
+        Membership::Unknown(crate::terminology::Undecided::Open(exp))
+            if system.is_some_and(|s| exp.open_systems.iter().any(|o| o == s) && walk.ctx.code_system(s).is_none()) =>
+        {
+            // QUESTIONNAIRE_QR_ITEM_BADOPTION_CS: the code's system is one no loaded package (nor a server, when one is given) holds.
+            walk.warn(
+                value,
+                IssueCode::CodeInvalid,
+                format!(
+                    "The code provided {code} cannot be validated in the options value set ({vs_name}) in the questionnaire because the system {} could not be found",
+                    system.unwrap_or_default()
+                ),
+            );
+        }
         _ => {}
     }
 }

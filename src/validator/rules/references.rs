@@ -77,6 +77,14 @@ pub(crate) fn check_conditional(walk: &mut Walk<'_, '_>, node: &Node, reference:
     }
 }
 
+/// A search URL, `Type?name=value&...`, as the reference's Bundle
+/// resolution accepts one in place of a relative reference in a
+/// transaction or batch: a resource type, then a valid query.
+pub(crate) fn is_search_url(walk: &Walk<'_, '_>, reference: &str) -> bool {
+    let Some((type_name, query)) = reference.split_once('?') else { return false };
+    walk.ctx.type_definition(type_name).is_some_and(|sd| sd.is_resource()) && is_search_query(query)
+}
+
 /// At least one pair; each `name=value`, the name a letter or `_` then
 /// letters, digits, `_`, `.`, `:` or `-`, the value without `=` or `&`.
 fn is_search_query(query: &str) -> bool {

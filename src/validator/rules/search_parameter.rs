@@ -72,6 +72,20 @@ fn derived_from(walk: &mut Walk<'_, '_>, node: &Node, url: &str, sp_type: Option
             );
         }
     }
+    let parent_expression = parent.get("expression").and_then(|v| v.as_str());
+    if let (Some(theirs), Some(ours)) = (parent_expression, node.child_text("expression")) {
+        if theirs != ours {
+            let ours_canonical = canonical_expression(walk, ours, bases);
+            if ours_canonical.is_some() && ours_canonical != canonical_expression(walk, theirs, bases) {
+                // SEARCHPARAMETER_EXP_WRONG
+                walk.warn(
+                    node,
+                    IssueCode::BusinessRule,
+                    format!("The expression '{ours}' is not compatible with the expression '{theirs}' in the derivedFrom SearchParameter {url}, and this likely indicates that the derivation relationship is not valid"),
+                );
+            }
+        }
+    }
     let parent_type = parent.get("type").and_then(|v| v.as_str());
     if let (Some(ours), Some(theirs)) = (sp_type, parent_type) {
         if ours != theirs {
@@ -140,6 +154,138 @@ fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) 
         // The FHIRPath engine stops at its first error.
         return;
     }
+}
+
+/// A search expression as a derivation is compared with its parent's: when
+/// it is a union of paths (each a name, or a parenthesised expression that
+/// starts with one), the paths that start with a resource type other than
+/// the bases are left out and the rest sorted, written without spaces
+/// outside strings; otherwise the expression as written. `None` when no
+/// path is left.
+fn canonical_expression(walk: &Walk<'_, '_>, expr: &str, bases: &[&str]) -> Option<String> {
+    let mut kept = Vec::new();
+    for branch in top_level_unions(expr) {
+        let branch = branch.trim();
+        let inner = match branch.strip_prefix('(') {
+            Some(rest) if closing_paren(rest) == Some(rest.len() - 1) => &rest[..rest.len() - 1],
+            Some(_) => return Some(expr.to_string()),
+            None if has_top_level_operator(branch) => return Some(expr.to_string()),
+            None => branch,
+        };
+        let inner = inner.trim_start();
+        let name_len = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
+        let name = &inner[..name_len];
+        let starts_with_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && !inner[name_len..].trim_start().starts_with('(');
+        if !starts_with_name {
+            return Some(expr.to_string());
+        }
+        let is_resource = walk.ctx.type_definition(name).is_some_and(|sd| sd.is_resource());
+        if !is_resource || bases.contains(&name) {
+            kept.push(without_spaces(branch));
+        }
+    }
+    kept.sort();
+    (!kept.is_empty()).then(|| kept.join(" | "))
+}
+
+/// The text of each top-level `|` branch (strings and brackets skipped).
+fn top_level_unions(expr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut quote) = (0usize, 0usize, None::<char>);
+    let mut chars = expr.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '`' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, '|') if depth == 0 => {
+                out.push(&expr[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&expr[start..]);
+    out
+}
+
+/// Where the bracket opened just before `text` closes.
+fn closing_paren(text: &str) -> Option<usize> {
+    let (mut depth, mut quote) = (1usize, None::<char>);
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '`' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether a path has an operator outside brackets and strings (`is`,
+/// `as`, comparisons, arithmetic, boolean keywords).
+fn has_top_level_operator(text: &str) -> bool {
+    let mut outside = String::new();
+    let (mut depth, mut quote) = (0usize, None::<char>);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '`' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, _) if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    outside.contains(|c: char| "=!<>+-*/&~".contains(c))
+        || outside.split_whitespace().any(|w| matches!(w, "and" | "or" | "xor" | "implies" | "is" | "as" | "in" | "contains" | "div" | "mod"))
+}
+
+/// An expression without whitespace outside its strings.
+fn without_spaces(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote = None::<char>;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+                continue;
+            }
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '`' | '"') => quote = Some(c),
+            (None, _) if c.is_whitespace() => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The identifier each top-level `|` branch starts with (after any opening

@@ -445,7 +445,7 @@ fn choice_child<'a>(node: &'a Node, prefix: &str) -> Option<(String, &'a Node)> 
 }
 
 /// `String` → `string`, `CodeableConcept` → `CodeableConcept`.
-fn fhir_type_of_suffix(suffix: &str) -> String {
+pub(super) fn fhir_type_of_suffix(suffix: &str) -> String {
     let mut chars = suffix.chars();
     let lower: String = chars.next().map(|c| c.to_ascii_lowercase()).into_iter().chain(chars).collect();
     if crate::primitive::is_primitive(&lower) {
@@ -1387,6 +1387,7 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
             );
         }
     }
+    additional_binding_usages(walk, binding, lf);
     let Some(value_set) = binding.child("valueSet") else { return };
     let Some(reference) = value_set.text().or_else(|| value_set.child_text("reference")).filter(|r| !r.is_empty()) else {
         if snapshot {
@@ -1399,6 +1400,14 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
         }
         return;
     };
+    let implicit = reference.starts_with("http://snomed.info/sct") || reference.starts_with("http://loinc.org/vs");
+    let unversioned = reference.split('|').next().unwrap_or(reference);
+    if walk.ctx.entry(reference).is_none() && walk.ctx.entry(unversioned).is_none() && !implicit && !walk.v.terminology.has_server() {
+        // SD_ED_BIND_UNKNOWN_VS (implicit SNOMED CT and LOINC value sets are a
+        // terminology server's, and are not said to be unknown; with a server
+        // given, the reference takes the server to know what it cannot find)
+        walk.warn(binding, IssueCode::BusinessRule, format!("The valueSet reference {} on element {} could not be resolved", quoted(reference), quoted(path)));
+    }
     if let Some(entry) = walk.ctx.entry(reference) {
         // A binding to a CodeSystem's url is read as its whole code system
         // (R4's own ExplanationOfBenefit.priority binds so), not flagged.
@@ -1446,6 +1455,54 @@ fn binding_rules(walk: &mut Walk<'_, '_>, binding: &Node, type_codes: &[String],
             "This binding is to ALL CPT codes, which includes modifiers and internal metadata codes. The value set choice should be reviewed".into(),
         ),
         _ => {}
+    }
+}
+
+/// The usages of a binding's additional bindings (the tools' extension):
+/// a usage whose code names this profile must name one of its elements,
+/// with a CodeableConcept value; other usage codes cannot be checked.
+fn additional_binding_usages(walk: &mut Walk<'_, '_>, binding: &Node, lf: &ListFacts<'_>) {
+    let Some(sd) = walk.resources.last().map(|f| f.node) else { return };
+    let has_element = |path: &str| {
+        ["differential", "snapshot"]
+            .iter()
+            .filter_map(|list| sd.child(list))
+            .any(|list| list.children_named("element").any(|e| e.child_text("path") == Some(path)))
+    };
+    for (i, additional) in binding.children_named("extension").enumerate() {
+        if additional.child_text("url") != Some(EXT_ADDITIONAL_BINDING) {
+            continue;
+        }
+        for (j, usage) in additional.children_named("extension").enumerate() {
+            if usage.child_text("url") != Some("usage") {
+                continue;
+            }
+            let Some(context) = usage.child("valueUsageContext") else { continue };
+            let Some(code) = context.child("code") else { continue };
+            let (system, code_value) = (code.child_text("system"), code.child_text("code"));
+            walk.path.push("extension", Some(i));
+            walk.path.push("extension", Some(j));
+            walk.path.push_choice("value", "UsageContext");
+            let (shown_system, shown_code) = (system.unwrap_or("null"), code_value.unwrap_or("null"));
+            if system.is_some() && system == lf.f.url.as_deref() {
+                if !code_value.is_some_and(|c| has_element(c)) {
+                    // SD_ED_ADDITIONAL_BINDING_USAGE_INVALID_ELEMENT
+                    walk.error(context, IssueCode::BusinessRule, format!("The Usage Context {shown_system}#{shown_code} is a reference to an element that does not exist"));
+                } else if let Some(value) = context.children.iter().find(|c| c.name.starts_with("value") && c.name.len() > 5) {
+                    let found = fhir_type_of_suffix(&value.name[5..]);
+                    if found != "CodeableConcept" {
+                        // SD_ED_ADDITIONAL_BINDING_USAGE_INVALID_TYPE
+                        walk.error(context, IssueCode::BusinessRule, format!("The Usage Context value must be of type CodeableConcept not {found}"));
+                    }
+                }
+            } else {
+                // SD_ED_ADDITIONAL_BINDING_USAGE_UNKNOWN
+                walk.inform(context, IssueCode::BusinessRule, format!("The Usage Context {shown_system}#{shown_code} is not recognized so cannot be validated"));
+            }
+            walk.path.pop();
+            walk.path.pop();
+            walk.path.pop();
+        }
     }
 }
 
@@ -1514,7 +1571,13 @@ fn type_profile_rules(walk: &mut Walk<'_, '_>, type_node: &Node, code: &str, pat
                 // SD_ED_TYPE_PROFILE_NOTYPE
                 None => walk.error(profile, IssueCode::Exception, format!("Found profile {}, but unable to determine the type it applies to", quoted(p))),
                 // (a profile of another type: SD_ED_TYPE_PROFILE_WRONG, in element_rules)
+                Some(t) if t.type_name != "Extension" && is_instance_of(walk, t.clone(), code) => {
+                    // MSG_DEPENDS_ON_PROFILE: a deprecated, withdrawn or retired profile is said to be so
+                    walk.definition_status(profile, &sd, "profile");
+                }
                 Some(t) if t.type_name == "Extension" && is_instance_of(walk, t.clone(), code) => {
+                    // MSG_DEPENDS_ON_EXTENSION
+                    walk.definition_status(profile, &sd, "extension");
                     let modifier_definition = sd.elements.first().is_some_and(|e| e.is_modifier);
                     let modifier_context = path.ends_with(".modifierExtension");
                     if modifier_definition && !modifier_context {

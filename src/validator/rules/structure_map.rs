@@ -1063,7 +1063,15 @@ fn translate(walk: &mut Walk<'_, '_>, map: &Map<'_>, target: &Node, params: &[&N
             }
             if concept_map {
                 if let Some(src_ed) = source_var.and_then(|v| v.typed.as_ref()).map(|t| &t.sd.elements[t.ed]) {
-                    translate_bindings(walk, target, src_ed, target_ed);
+                    let cm: Option<Value> = match reference.strip_prefix('#') {
+                        Some(id) => map
+                            .node
+                            .children_named("contained")
+                            .find(|c| c.resource_type.as_deref() == Some("ConceptMap") && c.child_text("id") == Some(id))
+                            .map(|c| crate::convert::resource_to_json(c, walk.ctx)),
+                        None => walk.ctx.resource_json(reference).map(|j| (*j).clone()),
+                    };
+                    translate_bindings(walk, target, src_ed, target_ed, cm.as_ref());
                 }
             }
         }
@@ -1079,17 +1087,31 @@ fn translate(walk: &mut Walk<'_, '_>, map: &Map<'_>, target: &Node, params: &[&N
 
 /// A translation can be checked only between required bindings to known
 /// value sets.
-fn translate_bindings(walk: &mut Walk<'_, '_>, target: &Node, src: &crate::structure::Element, tgt: &crate::structure::Element) {
+fn translate_bindings(walk: &mut Walk<'_, '_>, target: &Node, src: &crate::structure::Element, tgt: &crate::structure::Element, cm: Option<&Value>) {
     let required = |e: &crate::structure::Element| e.binding.as_ref().filter(|b| b.strength == "required").and_then(|b| b.value_set.clone());
-    match required(src) {
+    // An expansion that lists every code, or why there is none.
+    let expansion = |walk: &Walk<'_, '_>, vs: &str| -> Result<std::sync::Arc<crate::terminology::Expansion>, String> {
+        match walk.v.terminology.expand(vs) {
+            Some(exp) if exp.complete => Ok(exp),
+            Some(exp) => Err(crate::terminology::Undecided::Open(exp).to_string()),
+            None => Err(crate::terminology::Undecided::Missing(vs.to_string()).to_string()),
+        }
+    };
+    let source_required = required(src);
+    match &source_required {
         None => {
             // SM_TARGET_TRANSLATE_BINDING_SOURCE
             walk.warn(target, IssueCode::Invalid, "The source variable does not have a required binding, so this concept map can't be checked".into());
         }
         Some(vs) => {
-            if walk.ctx.value_set(&vs).is_none() {
+            if walk.ctx.value_set(vs).is_none() {
                 // SM_TARGET_TRANSLATE_BINDING_VS_SOURCE
-                walk.warn(target, IssueCode::Invalid, format!("The source variable refers to an unknown value set '{}', so this concept map can't be checked", quoted(&vs)));
+                walk.warn(target, IssueCode::Invalid, format!("The source variable refers to an unknown value set '{}', so this concept map can't be checked", quoted(vs)));
+            } else if let Err(why) = expansion(walk, vs) {
+                // SM_TARGET_TRANSLATE_BINDING_VSE_SOURCE (the reference's listing of the
+                // source's unmapped codes that would follow never reports: its condition is
+                // the one this branch holds)
+                walk.warn(target, IssueCode::Invalid, format!("There was an error expanding the source value set, so this concept map can't be checked: '{}'", quoted(&why)));
             }
         }
     }
@@ -1102,6 +1124,36 @@ fn translate_bindings(walk: &mut Walk<'_, '_>, target: &Node, src: &crate::struc
             if walk.ctx.value_set(&vs).is_none() {
                 // SM_TARGET_TRANSLATE_BINDING_VS_TARGET
                 walk.warn(target, IssueCode::Invalid, format!("The target variable refers to an unknown value set '{}', so this concept map can't be checked", quoted(&vs)));
+                return;
+            }
+            match expansion(walk, &vs) {
+                Err(why) => {
+                    // SM_TARGET_TRANSLATE_BINDING_VSE_TARGET
+                    walk.warn(target, IssueCode::Invalid, format!("There was an error expanding the target value set, so this concept map can't be checked: '{}'", quoted(&why)));
+                }
+                // As the reference has it, the map's target codes are listed only when the
+                // source has no required binding (so every group of the map counts), and
+                // the codes listed are those the target value set holds.
+                Ok(exp) if source_required.is_none() => {
+                    let mut listed: Vec<&str> = Vec::new();
+                    for group in cm.and_then(|c| c["group"].as_array()).into_iter().flatten() {
+                        let system = group["target"].as_str().unwrap_or_default();
+                        for element in group["element"].as_array().into_iter().flatten() {
+                            for t in element["target"].as_array().into_iter().flatten() {
+                                if let Some(code) = t["code"].as_str() {
+                                    if exp.contains(system, code) {
+                                        listed.push(code);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if !listed.is_empty() {
+                        // SM_TARGET_TRANSLATE_BINDING_TARGET_WRONG
+                        walk.warn(target, IssueCode::Invalid, format!("The map produces one or more codes that the target value set does not include: {}", quoted(&listed.join(", "))));
+                    }
+                }
+                Ok(_) => {}
             }
         }
     }
