@@ -510,7 +510,8 @@ impl Terminology {
         if vs_url.starts_with('#') {
             return out; // a value set contained in the profile, which the walk does not resolve
         }
-        if type_code != "Quantity" && self.ctx.value_set(vs_url).is_none() {
+        // With a terminology server, a value set the packages lack is the server's to judge.
+        if type_code != "Quantity" && self.tx.is_none() && self.ctx.value_set(vs_url).is_none() {
             if self.ctx.code_system(vs_url).is_some() {
                 // Terminology_TX_ValueSet_NotFound_CS
                 out.push(Finding::here((Severity::Error, IssueCode::CodeInvalid, format!("Found a reference to a CodeSystem '{vs_url}' where a ValueSet belongs"))));
