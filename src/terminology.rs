@@ -21,6 +21,8 @@ pub struct CodeIndex {
     pub version: Option<String>,
     /// `complete` content: a code that is not listed does not exist.
     pub complete: bool,
+    /// `fragment` content: a code that is not listed may be in another fragment.
+    pub fragment: bool,
     pub case_sensitive: bool,
     concepts: HashMap<String, IndexedConcept>,
 }
@@ -41,6 +43,7 @@ impl CodeIndex {
             url: cs.url.clone().unwrap_or_default(),
             version: cs.version.clone(),
             complete: cs.content.as_deref().is_none_or(|c| c == "complete"),
+            fragment: cs.content.as_deref() == Some("fragment"),
             case_sensitive: cs.case_sensitive.unwrap_or(true),
             concepts: HashMap::default(),
         };
@@ -89,6 +92,22 @@ impl CodeIndex {
             return self.concepts.iter().find(|(k, _)| k.eq_ignore_ascii_case(code));
         }
         None
+    }
+
+    /// What a code's status says of its use, in the reference's words:
+    /// inactive or retired concepts, and deprecated ones.
+    pub fn status_message(&self, code: &str) -> Option<String> {
+        let (found, concept) = self.lookup(code)?;
+        let property = |name: &str| concept.properties.iter().find(|(p, _)| p == name).map(|(_, v)| v.as_str());
+        match (property("status"), property("inactive")) {
+            // INACTIVE_CONCEPT_FOUND_ADD
+            (Some("retired"), _) => Some(format!("The concept '{found}' has a status of retired and inactive and its use should be reviewed")),
+            // INACTIVE_CONCEPT_FOUND
+            (Some("inactive"), _) | (None, Some("true")) => Some(format!("The concept '{found}' has a status of inactive and its use should be reviewed")),
+            // DEPRECATED_CONCEPT_FOUND
+            (Some(s), _) if s.eq_ignore_ascii_case("deprecated") => Some(format!("The concept '{found}' is deprecated and its use should be reviewed")),
+            _ => None,
+        }
     }
 
     pub fn display(&self, code: &str) -> Option<&str> {
@@ -501,8 +520,10 @@ impl Terminology {
         match type_code {
             "Coding" => out.extend(self.coding_in_system(node).into_iter().map(Finding::here)),
             "CodeableConcept" => {
-                for c in node.children_named("coding") {
-                    out.extend(self.coding_in_system(c).into_iter().map(Finding::here));
+                for (i, c) in node.children_named("coding").enumerate() {
+                    let (found, status) = self.coding_in_system(c).into_iter().partition::<Vec<_>, _>(|f| f.1 != IssueCode::BusinessRule);
+                    out.extend(found.into_iter().map(Finding::here));
+                    out.extend(status.into_iter().map(|(severity, code, message)| Finding { severity, code, message, at: Some(format!("coding[{i}]")) }));
                 }
             }
             _ => {}
@@ -588,7 +609,7 @@ impl Terminology {
         }
         let mut valid: Vec<String> = Vec::new();
         let mut known = false;
-        for ix in indexes.iter().filter(|ix| ix.complete) {
+        for ix in indexes.iter().filter(|ix| ix.complete || ix.fragment) {
             let Some((_, concept)) = ix.lookup(code) else { continue };
             known = true;
             if concept.display.as_deref().is_some_and(|d| norm(d) == given) || concept.designations.iter().any(|(_, v)| norm(v) == given) {
@@ -824,6 +845,12 @@ impl Terminology {
         }
         if let Some(message) = self.unknown_code(system, code) {
             out.push((Severity::Error, IssueCode::CodeInvalid, message));
+        } else if let Some(message) = self.code_status(system, code) {
+            // INACTIVE_CONCEPT_FOUND, INACTIVE_CONCEPT_FOUND_ADD, DEPRECATED_CONCEPT_FOUND
+            out.push((Severity::Warning, IssueCode::BusinessRule, message));
+        } else if let Some(message) = self.unknown_in_fragment(system, code) {
+            // UNKNOWN_CODE_IN_FRAGMENT
+            out.push((Severity::Warning, IssueCode::CodeInvalid, message));
         }
         out
     }
@@ -845,6 +872,18 @@ impl Terminology {
             });
         }
         None
+    }
+
+    /// That a fragment of `system` (the loaded one) does not hold `code`.
+    pub fn unknown_in_fragment(&self, system: &str, code: &str) -> Option<String> {
+        let ix = self.code_index(system).filter(|ix| ix.fragment && !ix.contains(code))?;
+        let version = ix.version.as_deref().unwrap_or("");
+        Some(format!("Unknown Code '{code}' in the CodeSystem '{system}' version '{version}' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment"))
+    }
+
+    /// What the status of `code` in the loaded `system` (held in full) says of its use.
+    pub fn code_status(&self, system: &str, code: &str) -> Option<String> {
+        self.code_index(system).filter(|ix| ix.complete).and_then(|ix| ix.status_message(code))
     }
 
     /// Packages can carry several versions of a code system (R4 core's and

@@ -21,13 +21,18 @@ fn definitions() -> Vec<Value> {
         json!({"resourceType": "CodeSystem", "url": COLOURS, "version": "1", "name": "Colours", "status": "active", "content": "complete", "concept": [
             {"code": "red", "display": "Red", "designation": [{"language": "fr", "value": "Rouge"}]},
             {"code": "green", "display": "Green"},
-            {"code": "blue", "display": "Blue"}
+            {"code": "blue", "display": "Blue"},
+            {"code": "old", "display": "Old", "property": [{"code": "status", "valueCode": "retired"}]},
+            {"code": "gone", "display": "Gone", "property": [{"code": "inactive", "valueBoolean": true}]},
+            {"code": "dep", "display": "Dep", "property": [{"code": "status", "valueCode": "deprecated"}]}
         ]}),
         json!({"resourceType": "ValueSet", "url": WARM, "name": "Warm", "status": "active",
             "compose": {"include": [{"system": COLOURS, "concept": [{"code": "red", "display": "Warm red"}]}]}}),
         json!({"resourceType": "ValueSet", "url": "http://example.org/vs/female-only", "name": "FemaleOnly", "status": "active",
             "compose": {"include": [{"system": "http://hl7.org/fhir/administrative-gender", "concept": [{"code": "female"}]}]}}),
-        json!({"resourceType": "CodeSystem", "url": "http://hl7.org/fhir/example-fragment", "name": "Fragment", "status": "active", "content": "fragment",
+        json!({"resourceType": "CodeSystem", "url": "http://hl7.org/fhir/example-not-present", "name": "NotPresentHl7", "status": "active", "content": "not-present",
+            "concept": [{"code": "one", "display": "One"}]}),
+        json!({"resourceType": "CodeSystem", "url": "http://example.org/cs/fragment", "version": "2", "name": "Fragment", "status": "active", "content": "fragment",
             "concept": [{"code": "one", "display": "One"}]}),
         json!({"resourceType": "CodeSystem", "url": "http://example.org/cs/not-present", "name": "NotPresent", "status": "active", "content": "not-present"}),
     ]
@@ -235,18 +240,53 @@ fn display_issues_as_warnings() {
 }
 
 #[test]
-fn display_of_a_code_in_an_hl7_fragment_terminology_tx_display_wrong() {
-    let found = issues(&[], &tagged("http://hl7.org/fhir/example-fragment", "one", Some("Uno")));
+fn display_of_a_code_an_hl7_system_lists_without_its_content_terminology_tx_display_wrong() {
+    let found = issues(&[], &tagged("http://hl7.org/fhir/example-not-present", "one", Some("Uno")));
     assert_issue(&found, Severity::Warning, IssueCode::CodeInvalid, "Patient.meta.tag[0]", "Display should be 'One'");
+}
+
+#[test]
+fn wrong_display_in_a_fragment() {
+    let found = issues(&[], &tagged("http://example.org/cs/fragment", "one", Some("Uno")));
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "Patient.meta.tag[0].display",
+        "Wrong Display Name 'Uno' for http://example.org/cs/fragment#one. Valid display is 'One' (for the language(s) 'en-US')");
+}
+
+// ---------- what a loaded system says of a code ----------
+
+#[test]
+fn code_missing_from_a_fragment_unknown_code_in_fragment() {
+    let found = issues(&[], &tagged("http://example.org/cs/fragment", "zzz", None));
+    assert_issue(&found, Severity::Warning, IssueCode::CodeInvalid, "Patient.meta.tag[0]",
+        "Unknown Code 'zzz' in the CodeSystem 'http://example.org/cs/fragment' version '2' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment");
+}
+
+#[test]
+fn retired_concept_inactive_concept_found_add() {
+    let found = issues(&[], &tagged(COLOURS, "old", None));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "Patient.meta.tag[0]", "The concept 'old' has a status of retired and inactive and its use should be reviewed");
+}
+
+#[test]
+fn inactive_concept_inactive_concept_found() {
+    let found = issues(&[], &tagged(COLOURS, "gone", None));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "Patient.meta.tag[0]", "The concept 'gone' has a status of inactive and its use should be reviewed");
+}
+
+#[test]
+fn deprecated_concept_in_a_bound_codeable_concept_deprecated_concept_found() {
+    let p = bound("code-dep", "Observation", "Observation.code", "extensible", WARM);
+    let found = issues(&[p], &with_profile("code-dep", observation(json!({"coding": [{"system": COLOURS, "code": "dep"}]}))));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "Observation.code.coding[0]", "The concept 'dep' is deprecated and its use should be reviewed");
 }
 
 // ---------- a Coding's system ----------
 
 #[test]
-fn code_missing_from_an_hl7_fragment_unknown_codesystem() {
-    let found = issues(&[], &tagged("http://hl7.org/fhir/example-fragment", "two", None));
+fn code_missing_from_an_hl7_system_without_content_unknown_codesystem() {
+    let found = issues(&[], &tagged("http://hl7.org/fhir/example-not-present", "two", None));
     assert_issue(&found, Severity::Warning, IssueCode::CodeInvalid, "Patient.meta.tag[0].system",
-        "A definition for CodeSystem 'http://hl7.org/fhir/example-fragment' could not be found, so the code cannot be validated");
+        "A definition for CodeSystem 'http://hl7.org/fhir/example-not-present' could not be found, so the code cannot be validated");
 }
 
 #[test]
@@ -295,4 +335,22 @@ fn system_without_codes_terminology_tx_system_not_usable() {
     let found = issues(&[], &tagged("http://example.org/cs/not-present", "x", None));
     assert_issue(&found, Severity::Information, IssueCode::Unknown, "Patient.meta.tag[0]",
         "The definition for the Code System with URI 'http://example.org/cs/not-present' from 'test' doesn't provide any codes so the code cannot be validated");
+}
+
+// ---------- a required code that is not there ----------
+
+#[test]
+fn required_code_given_only_in_a_cross_version_extension_terminology_tx_code_valueset_xver_source() {
+    let ext = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.compose.include.filter.op";
+    let vs = json!({"resourceType": "ValueSet", "status": "draft", "compose": {"include": [{"system": COLOURS,
+        "filter": [{"property": "concept", "_op": {"extension": [{"url": ext, "valueCode": "child-of"}]}, "value": "red"}]}]}});
+    let found = issues(&[], &vs);
+    assert_issue(&found, Severity::Warning, IssueCode::CodeInvalid, "ValueSet.compose.include[0].filter[0].op",
+        &format!("Though a code is required, no code has been provided; instead, an alternative code 'child-of' is provided in the cross-version extension '{ext}'. Many systems will not support this extension, or may not understand or support the alternative code"));
+}
+
+#[test]
+fn required_code_given_only_as_extensions_terminology_tx_code_valueset_missing() {
+    let found = issues(&[], &json!({"resourceType": "Patient", "_gender": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}}));
+    assert_issue(&found, Severity::Error, IssueCode::CodeInvalid, "Patient.gender", "No code provided, and a code is required from the value set");
 }

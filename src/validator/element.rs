@@ -851,6 +851,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !node.children.iter().any(|c| c.name == "id" || c.name == "extension") && !self.in_profile {
                     self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
                 }
+                if !self.in_profile && sd.elements[ix].binding.as_ref().is_some_and(|b| b.strength == "required") {
+                    self.required_code_missing(node);
+                }
             }
         }
         if !node.children.is_empty() {
@@ -863,6 +866,26 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 None => self.error(node, IssueCode::Structure, format!("The type '{code}' is not defined by the loaded packages")),
             }
+        }
+    }
+
+    /// A primitive with a required binding and no value: its code is
+    /// missing, unless a cross-version extension carries an alternative.
+    fn required_code_missing(&mut self, node: &Node) {
+        let alternative = node.children_named("extension").find_map(|ext| {
+            let url = ext.child_text("url").filter(|u| is_cross_version_extension(u))?;
+            let value = ext.children.iter().find(|c| c.name.starts_with("value")).and_then(|v| v.text())?;
+            Some((url, value))
+        });
+        match alternative {
+            // Terminology_TX_Code_ValueSet_XVER_SOURCE
+            Some((url, value)) => self.warn(
+                node,
+                IssueCode::CodeInvalid,
+                format!("Though a code is required, no code has been provided; instead, an alternative code '{value}' is provided in the cross-version extension '{url}'. Many systems will not support this extension, or may not understand or support the alternative code"),
+            ),
+            // Terminology_TX_Code_ValueSet_MISSING
+            None => self.error(node, IssueCode::CodeInvalid, "No code provided, and a code is required from the value set".into()),
         }
     }
 

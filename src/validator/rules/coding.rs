@@ -59,7 +59,10 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
         }
     }
     if decided {
-        return;
+        return; // the binding's check says the code's status
+    }
+    if !system.starts_with("http://hl7.org/fhir") {
+        status_and_fragment(walk, node, system, code);
     }
     if system.starts_with("http://build.fhir.org") || system.starts_with("https://build.fhir.org") {
         let suggestion = suggest_for_build(walk, system);
@@ -91,10 +94,12 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
             walk.error(node, IssueCode::CodeInvalid, format!("Unknown Code System '{system}'"));
             return;
         };
-        if ix.complete {
-            return; // an unknown code is said by `Terminology::coding_in_system`
+        // A system whose definition lists its codes is checked as any other
+        // (below); one whose content is not present, only by what it lists.
+        if walk.ctx.code_system(system).is_none_or(|cs| cs.content.as_deref() != Some("not-present")) {
+            status_and_fragment(walk, node, system, code);
+            return;
         }
-        // A fragment or an example: what it holds is all that can be said.
         match ix.display(code) {
             _ if !ix.contains(code) => {
                 walk.path.push("system", None);
@@ -140,6 +145,19 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
             walk.inform(node, IssueCode::Unknown, format!("The definition for the Code System with URI '{system}' from '{source}' doesn't provide any codes so the code cannot be validated"));
         }
         Some(_) => {}
+    }
+}
+
+/// What the loaded system says of the code: its status, or that a
+/// fragment does not hold it.
+fn status_and_fragment(walk: &mut Walk<'_, '_>, node: &Node, system: &str, code: &str) {
+    let t = walk.v.terminology();
+    if let Some(msg) = t.code_status(system, code) {
+        // INACTIVE_CONCEPT_FOUND, INACTIVE_CONCEPT_FOUND_ADD, DEPRECATED_CONCEPT_FOUND
+        walk.warn(node, IssueCode::BusinessRule, msg);
+    } else if let Some(msg) = t.unknown_in_fragment(system, code) {
+        // UNKNOWN_CODE_IN_FRAGMENT
+        walk.warn(node, IssueCode::CodeInvalid, msg);
     }
 }
 
