@@ -354,3 +354,20 @@ fn required_code_given_only_as_extensions_terminology_tx_code_valueset_missing()
     let found = issues(&[], &json!({"resourceType": "Patient", "_gender": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}}));
     assert_issue(&found, Severity::Error, IssueCode::CodeInvalid, "Patient.gender", "No code provided, and a code is required from the value set");
 }
+
+#[test]
+fn supplement_as_system_codesystem_cs_no_supplement() {
+    let supplement = json!({"resourceType": "CodeSystem", "url": "http://example.org/cs/colours-fr", "version": "1", "name": "ColoursFr", "status": "active",
+        "content": "supplement", "supplements": COLOURS, "concept": [{"code": "red", "designation": [{"language": "fr", "value": "Rouge"}]}]});
+    let found = issues(&[supplement], &tagged("http://example.org/cs/colours-fr", "red", None));
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "Patient.meta.tag[0].system",
+        "CodeSystem http://example.org/cs/colours-fr|1 is a supplement, so can't be used as a value in Coding.system");
+}
+
+#[test]
+fn another_resource_as_system_terminology_tx_system_other_resource() {
+    // Encounter.class is bound (extensible) in the base specification.
+    let found = issues(&[], &json!({"resourceType": "Encounter", "status": "finished", "class": {"system": "http://hl7.org/fhir/StructureDefinition/Patient", "code": "x"}}));
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "Encounter.class.system",
+        "The Coding references a StructureDefinition, not a code system ('http://hl7.org/fhir/StructureDefinition/Patient')");
+}

@@ -48,6 +48,22 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
         walk.error(node, IssueCode::CodeInvalid, format!("The Coding references a value set, not a code system ('{system}')"));
         return;
     }
+    if let Some(cs) = walk.ctx.code_system(system).filter(|cs| cs.content.as_deref() == Some("supplement")) {
+        let versioned = cs.version.as_deref().map_or_else(|| system.to_string(), |v| format!("{system}|{v}"));
+        walk.path.push("system", None);
+        // CODESYSTEM_CS_NO_SUPPLEMENT
+        walk.error(node, IssueCode::Invalid, format!("CodeSystem {versioned} is a supplement, so can't be used as a value in Coding.system"));
+        walk.path.pop();
+        return;
+    }
+    // A bound Coding's system is looked up as the value set checker looks it up.
+    if let Some(other) = walk.ctx.entry(system).filter(|_| decided).map(|e| e.resource_type.clone()).filter(|t| t != "CodeSystem" && t != "ValueSet") {
+        walk.path.push("system", None);
+        // TERMINOLOGY_TX_SYSTEM_OTHER_RESOURCE
+        walk.error(node, IssueCode::Invalid, format!("The Coding references a {other}, not a code system ('{system}')"));
+        walk.path.pop();
+        return;
+    }
     if let Some(msg) = walk.v.terminology().coding_display_issue(node) {
         if let Some(display) = node.child("display") {
             walk.path.push("display", None);
