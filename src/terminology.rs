@@ -595,7 +595,12 @@ impl Terminology {
     /// is the one given: the reference's "Wrong Display Name" (case and
     /// whitespace aside, which it reports differently).
     pub fn coding_display_issue(&self, coding: &Node) -> Option<String> {
-        let (system, code, display) = (coding.child_text("system")?, coding.child_text("code")?, coding.child_text("display")?);
+        self.display_issue(coding.child_text("system")?, coding.child_text("code")?, coding.child_text("display")?)
+    }
+
+    /// Why `display` is not a display of `system#code`, when the loaded
+    /// system tells (see `coding_display_issue`).
+    pub fn display_issue(&self, system: &str, code: &str, display: &str) -> Option<String> {
         if EXTERNAL_SYSTEMS.contains(&system) {
             return None;
         }

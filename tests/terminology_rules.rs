@@ -371,3 +371,30 @@ fn another_resource_as_system_terminology_tx_system_other_resource() {
     assert_issue(&found, Severity::Error, IssueCode::Invalid, "Encounter.class.system",
         "The Coding references a StructureDefinition, not a code system ('http://hl7.org/fhir/StructureDefinition/Patient')");
 }
+
+// ---------- a ValueSet's includes ----------
+
+fn value_set(include: Value) -> Value {
+    json!({"resourceType": "ValueSet", "url": "http://example.org/vs/under-test", "name": "UnderTest", "status": "draft", "compose": {"include": [include]}})
+}
+
+#[test]
+fn include_of_a_system_nothing_defines_valueset_unc_system_warning() {
+    let found = issues(&[], &value_set(json!({"system": "http://terminology.healthcodes.io/unknown", "concept": [{"code": "a"}]})));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "ValueSet.compose.include[0]",
+        "Unknown System 'http://terminology.healthcodes.io/unknown' specified, so Concepts and Filters can't be checked (Details: A definition for CodeSystem 'http://terminology.healthcodes.io/unknown' could not be found, so the code cannot be validated)");
+}
+
+#[test]
+fn include_of_a_version_nothing_defines_valueset_unc_system_warning_ver() {
+    let found = issues(&[], &value_set(json!({"system": "http://terminology.healthcodes.io/unknown", "version": "3", "concept": [{"code": "a"}]})));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "ValueSet.compose.include[0]",
+        "Unknown System/Version 'http://terminology.healthcodes.io/unknown#3' specified, so Concepts and Filters can't be checked (Details: A definition for CodeSystem 'http://terminology.healthcodes.io/unknown' version '3' could not be found, so the code cannot be validated. No versions of this code system are known)");
+}
+
+#[test]
+fn include_concept_display_differs_valueset_code_concept_hint() {
+    let found = issues(&[], &value_set(json!({"system": COLOURS, "concept": [{"code": "green", "display": "Grass"}]})));
+    assert_issue(&found, Severity::Information, IssueCode::Informational, "ValueSet.compose.include[0].concept[0]",
+        &format!("Wrong Display Name 'Grass' for {COLOURS}#green. Valid display is 'Green' (for the language(s) 'en-US'). Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"));
+}

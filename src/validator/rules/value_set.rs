@@ -407,6 +407,27 @@ fn include_concepts(walk: &mut Walk<'_, '_>, include: &Node, system: &str, versi
         if version.is_none() && is_example_url(system) && walk.v.terminology().code_index(system).is_none() {
             // VALUESET_EXAMPLE_SYSTEM_HINT (examples allowed, as the reference's default settings have it)
             walk.inform(include, IssueCode::BusinessRule, format!("Example System '{system}' specified, so Concepts and Filters can't be checked"));
+        } else if !concepts.is_empty() && !is_example_url(system) && !crate::terminology::EXTERNAL_SYSTEMS.contains(&system) && walk.v.terminology().code_index(system).is_none() {
+            match version {
+                // VALUESET_UNC_SYSTEM_WARNING
+                None => walk.warn(
+                    include,
+                    IssueCode::BusinessRule,
+                    format!("Unknown System '{system}' specified, so Concepts and Filters can't be checked (Details: A definition for CodeSystem '{system}' could not be found, so the code cannot be validated)"),
+                ),
+                Some(v) => {
+                    let known: Vec<String> = walk.ctx.versions(system).into_iter().flatten().collect();
+                    let why = if known.is_empty() {
+                        // UNKNOWN_CODESYSTEM_VERSION_NONE
+                        format!("A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. No versions of this code system are known")
+                    } else {
+                        // UNKNOWN_CODESYSTEM_VERSION
+                        format!("A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. Valid versions: {}", known.join(", "))
+                    };
+                    // VALUESET_UNC_SYSTEM_WARNING_VER
+                    walk.warn(include, IssueCode::BusinessRule, format!("Unknown System/Version '{system}#{v}' specified, so Concepts and Filters can't be checked (Details: {why})"));
+                }
+            }
         }
         return;
     }
@@ -418,7 +439,21 @@ fn include_concepts(walk: &mut Walk<'_, '_>, include: &Node, system: &str, versi
     for (i, concept) in concepts.iter().enumerate() {
         let Some(code) = concept.child_text("code") else { continue };
         match concept.child_text("display") {
-            Some(d) if !d.is_empty() => with_display = true,
+            Some(d) if !d.is_empty() => {
+                with_display = true;
+                if version.is_none() {
+                    if let Some(wrong) = walk.v.terminology().display_issue(system, code, d) {
+                        walk.path.push("concept", Some(i));
+                        // VALUESET_CODE_CONCEPT_HINT
+                        walk.inform(
+                            concept,
+                            IssueCode::Informational,
+                            format!("{wrong}. Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"),
+                        );
+                        walk.path.pop();
+                    }
+                }
+            }
             _ => without_display = true,
         }
         let unknown = if version.is_some() {
