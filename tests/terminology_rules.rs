@@ -379,17 +379,30 @@ fn value_set(include: Value) -> Value {
 }
 
 #[test]
-fn include_of_a_system_nothing_defines_valueset_unc_system_warning() {
+fn include_of_one_code_of_a_system_nothing_defines_unknown_codesystem() {
     let found = issues(&[], &value_set(json!({"system": "http://terminology.healthcodes.io/unknown", "concept": [{"code": "a"}]})));
-    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "ValueSet.compose.include[0]",
-        "Unknown System 'http://terminology.healthcodes.io/unknown' specified, so Concepts and Filters can't be checked (Details: A definition for CodeSystem 'http://terminology.healthcodes.io/unknown' could not be found, so the code cannot be validated)");
+    assert_issue(&found, Severity::Information, IssueCode::BusinessRule, "ValueSet.compose.include[0].concept[0]",
+        "A definition for CodeSystem 'http://terminology.healthcodes.io/unknown' could not be found, so the code cannot be validated");
 }
 
 #[test]
-fn include_of_a_version_nothing_defines_valueset_unc_system_warning_ver() {
+fn include_of_one_code_of_a_version_nothing_defines_unknown_codesystem_version_none() {
     let found = issues(&[], &value_set(json!({"system": "http://terminology.healthcodes.io/unknown", "version": "3", "concept": [{"code": "a"}]})));
-    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "ValueSet.compose.include[0]",
-        "Unknown System/Version 'http://terminology.healthcodes.io/unknown#3' specified, so Concepts and Filters can't be checked (Details: A definition for CodeSystem 'http://terminology.healthcodes.io/unknown' version '3' could not be found, so the code cannot be validated. No versions of this code system are known)");
+    assert_issue(&found, Severity::Information, IssueCode::BusinessRule, "ValueSet.compose.include[0].concept[0]",
+        "A definition for CodeSystem 'http://terminology.healthcodes.io/unknown' version '3' could not be found, so the code cannot be validated. No versions of this code system are known");
+}
+
+#[test]
+fn include_of_one_code_of_an_unloaded_version_unknown_codesystem_version() {
+    let found = issues(&[], &value_set(json!({"system": COLOURS, "version": "9", "concept": [{"code": "red"}]})));
+    assert!(!found.iter().any(|i| i.message.contains("could not be found")), "a loaded system is judged by the version check, not as unknown: {found:#?}");
+}
+
+#[test]
+fn include_of_codes_of_a_system_nothing_defines_valueset_inc_cs_no_support() {
+    let found = issues(&[], &value_set(json!({"system": "http://terminology.healthcodes.io/unknown", "concept": [{"code": "a"}, {"code": "b"}]})));
+    assert_issue(&found, Severity::Information, IssueCode::BusinessRule, "ValueSet.compose.include[0]",
+        "The concepts in the value set include have not been validated because the code system 'http://terminology.healthcodes.io/unknown' is not known, and no terminology service supports it");
 }
 
 #[test]

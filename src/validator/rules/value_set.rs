@@ -408,25 +408,23 @@ fn include_concepts(walk: &mut Walk<'_, '_>, include: &Node, system: &str, versi
             // VALUESET_EXAMPLE_SYSTEM_HINT (examples allowed, as the reference's default settings have it)
             walk.inform(include, IssueCode::BusinessRule, format!("Example System '{system}' specified, so Concepts and Filters can't be checked"));
         } else if !concepts.is_empty() && !is_example_url(system) && !crate::terminology::EXTERNAL_SYSTEMS.contains(&system) && walk.v.terminology().code_index(system).is_none() {
-            match version {
-                // VALUESET_UNC_SYSTEM_WARNING
-                None => walk.warn(
+            if concepts.len() > 1 {
+                // VALUESET_INC_CS_NO_SUPPORT
+                walk.inform(
                     include,
                     IssueCode::BusinessRule,
-                    format!("Unknown System '{system}' specified, so Concepts and Filters can't be checked (Details: A definition for CodeSystem '{system}' could not be found, so the code cannot be validated)"),
-                ),
-                Some(v) => {
-                    let known: Vec<String> = walk.ctx.versions(system).into_iter().flatten().collect();
-                    let why = if known.is_empty() {
-                        // UNKNOWN_CODESYSTEM_VERSION_NONE
-                        format!("A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. No versions of this code system are known")
-                    } else {
-                        // UNKNOWN_CODESYSTEM_VERSION
-                        format!("A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. Valid versions: {}", known.join(", "))
-                    };
-                    // VALUESET_UNC_SYSTEM_WARNING_VER
-                    walk.warn(include, IssueCode::BusinessRule, format!("Unknown System/Version '{system}#{v}' specified, so Concepts and Filters can't be checked (Details: {why})"));
-                }
+                    format!("The concepts in the value set include have not been validated because the code system '{system}' is not known, and no terminology service supports it"),
+                );
+            } else {
+                let why = match version {
+                    // UNKNOWN_CODESYSTEM
+                    None => format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"),
+                    // UNKNOWN_CODESYSTEM_VERSION_NONE (no version of the system is loaded)
+                    Some(v) => format!("A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. No versions of this code system are known"),
+                };
+                walk.path.push("concept", Some(0));
+                walk.inform(concepts[0], IssueCode::BusinessRule, why);
+                walk.path.pop();
             }
         }
         return;
