@@ -411,3 +411,45 @@ fn include_concept_display_differs_valueset_code_concept_hint() {
     assert_issue(&found, Severity::Information, IssueCode::Informational, "ValueSet.compose.include[0].concept[0]",
         &format!("Wrong Display Name 'Grass' for {COLOURS}#green. Valid display is 'Green' (for the language(s) 'en-US'). Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"));
 }
+
+// ---------- a ValueSet's parameters ----------
+
+fn parameterised(name: &str, documented: bool, expression: &str) -> Value {
+    let mut parts = vec![json!({"url": "name", "valueCode": name})];
+    if documented {
+        parts.push(json!({"url": "documentation", "valueMarkdown": "what it is"}));
+    }
+    json!({"resourceType": "ValueSet", "url": "http://example.org/vs/param", "name": "Param", "status": "draft",
+        "extension": [{"url": "http://hl7.org/fhir/tools/StructureDefinition/valueset-parameter", "extension": parts}],
+        "compose": {"include": [{"system": COLOURS, "filter": [{"property": "concept", "op": "is-a",
+            "_value": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/cqf-expression",
+                "valueExpression": {"language": "text/fhirpath", "expression": expression}}]}}]}]}})
+}
+
+#[test]
+fn parameter_without_documentation_valueset_parameter_no_doco() {
+    let found = issues(&[], &parameterised("colour", false, "%colour"));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "ValueSet.extension[0]",
+        "Without documentation, users likely won't be able to use the valueset parameter 'colour' correctly");
+}
+
+#[test]
+fn parameter_name_without_p_prefix_valueset_parameter_name_warning() {
+    let found = issues(&[], &parameterised("colour", true, "%colour"));
+    assert_issue(&found, Severity::Information, IssueCode::BusinessRule, "ValueSet.extension[0]", "ValueSet parameter names are recommended to start with 'p-' but this is 'colour'");
+    none_say(&issues(&[], &parameterised("p-colour", true, "%`p-colour`")), "recommended to start with 'p-'");
+}
+
+#[test]
+fn parameter_no_filter_uses_valueset_parameter_not_used() {
+    let found = issues(&[], &parameterised("p-colour", true, "'red'"));
+    assert_issue(&found, Severity::Warning, IssueCode::BusinessRule, "ValueSet.extension[0]", "The value set parameter 'p-colour' is not used");
+}
+
+#[test]
+fn filter_uses_an_undeclared_parameter_valueset_bad_filter_expr_param_name() {
+    let found = issues(&[], &parameterised("p-colour", true, "%`p-colour` | %shade"));
+    assert_issue(&found, Severity::Error, IssueCode::Exception, "ValueSet.compose.include[0].filter[0].value.extension[0]",
+        "The filter parameter expression '%`p-colour` | %shade' refers to the unknown parameter 'shade'");
+    none_say(&found, "is not used");
+}

@@ -86,6 +86,7 @@ struct FilterRules {
 type ContainedById<'n> = FxHashMap<&'n str, Vec<&'n Node>>;
 
 pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
+    parameters(walk, vs);
     let mut contained: ContainedById = FxHashMap::default();
     for c in vs.children_named("contained") {
         contained.entry(c.child_text("id").unwrap_or("")).or_default().push(c);
@@ -108,6 +109,96 @@ pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
         check_expansion(walk, expansion);
         walk.path.pop();
     }
+}
+
+const VALUESET_PARAMETER: &str = "http://hl7.org/fhir/tools/StructureDefinition/valueset-parameter";
+
+/// The value set's declared parameters (the tools' `valueset-parameter`
+/// extension): named as recommended, documented, and used by a filter's
+/// expression; and every `%name` a filter's expression uses, declared.
+fn parameters(walk: &mut Walk<'_, '_>, vs: &Node) {
+    let sub_value = |ext: &'_ Node, name: &str| -> Option<String> {
+        ext.children_named("extension").find(|e| e.child_text("url") == Some(name)).and_then(|e| e.children.iter().find(|c| c.name.starts_with("value")).and_then(|v| v.text().map(str::to_owned)))
+    };
+    // (index among the extensions, name, used)
+    let mut declared: Vec<(usize, String, bool)> = Vec::new();
+    for (i, ext) in vs.children_named("extension").enumerate() {
+        if ext.child_text("url") != Some(VALUESET_PARAMETER) {
+            continue;
+        }
+        let Some(name) = sub_value(ext, "name") else { continue };
+        walk.path.push("extension", Some(i));
+        if sub_value(ext, "documentation").is_none() && !name.starts_with("p-") {
+            // VALUESET_PARAMETER_NO_DOCO
+            walk.warn(ext, IssueCode::BusinessRule, format!("Without documentation, users likely won't be able to use the valueset parameter '{name}' correctly"));
+        }
+        if !name.starts_with("p-") {
+            // VALUESET_PARAMETER_NAME_WARNING
+            walk.inform(ext, IssueCode::BusinessRule, format!("ValueSet parameter names are recommended to start with 'p-' but this is '{name}'"));
+        }
+        walk.path.pop();
+        declared.push((i, name, false));
+    }
+    for compose in vs.children_named("compose") {
+        for (part, sets) in [("include", compose.children_named("include").collect::<Vec<_>>()), ("exclude", compose.children_named("exclude").collect())] {
+            for (si, set) in sets.iter().enumerate() {
+                for (fi, filter) in set.children_named("filter").enumerate() {
+                    let Some(value) = filter.child("value") else { continue };
+                    for (ei, ext) in value.children_named("extension").enumerate() {
+                        if ext.child_text("url") != Some(CQF_EXPRESSION) {
+                            continue;
+                        }
+                        let Some(expression) = ext.child("valueExpression").and_then(|e| e.child_text("expression")) else { continue };
+                        for constant in expression_constants(expression) {
+                            match declared.iter_mut().find(|(_, n, _)| *n == constant) {
+                                Some(p) => p.2 = true,
+                                None => {
+                                    let compose_index = (vs.children_named("compose").count() > 1).then_some(0);
+                                    walk.path.push("compose", compose_index);
+                                    walk.path.push(part, Some(si));
+                                    walk.path.push("filter", Some(fi));
+                                    walk.path.push("value", None);
+                                    walk.path.push("extension", Some(ei));
+                                    // VALUESET_BAD_FILTER_EXPR_PARAM_NAME
+                                    walk.error(ext, IssueCode::Exception, format!("The filter parameter expression '{expression}' refers to the unknown parameter '{constant}'"));
+                                    for _ in 0..5 {
+                                        walk.path.pop();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let extensions: Vec<&Node> = vs.children_named("extension").collect();
+    for (i, name, used) in declared {
+        if !used {
+            walk.path.push("extension", Some(i));
+            // VALUESET_PARAMETER_NOT_USED
+            walk.warn(extensions[i], IssueCode::BusinessRule, format!("The value set parameter '{name}' is not used"));
+            walk.path.pop();
+        }
+    }
+}
+
+/// The `%name` constants a FHIRPath expression uses (quoted ones too: ``%`p-x` ``).
+fn expression_constants(expression: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = expression;
+    while let Some(at) = rest.find('%') {
+        rest = &rest[at + 1..];
+        let name: String = if let Some(quoted) = rest.strip_prefix('`').or_else(|| rest.strip_prefix('\'')) {
+            quoted.chars().take_while(|c| *c != '`' && *c != '\'').collect()
+        } else {
+            rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+        };
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// One include or exclude.
