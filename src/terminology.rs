@@ -817,7 +817,7 @@ impl Terminology {
                         (
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("The code provided ({sys}#{code}) is not in the value set {cited}, and a code should come from this value set unless it has no suitable code (the validator cannot judge what is suitable){allowed}"),
+                            format!("The code provided ({sys}#{code}) is not in the value set {cited}, and a code should come from this value set unless it has no suitable code (the validator cannot judge what is suitable)") + &allowed,
                         )
                     }));
                 }

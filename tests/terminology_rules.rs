@@ -453,3 +453,10 @@ fn filter_uses_an_undeclared_parameter_valueset_bad_filter_expr_param_name() {
         "The filter parameter expression '%`p-colour` | %shade' refers to the unknown parameter 'shade'");
     none_say(&found, "is not used");
 }
+
+#[test]
+fn versioned_include_concept_display_differs_valueset_code_concept_hint_ver() {
+    let found = issues(&[], &value_set(json!({"system": COLOURS, "version": "1", "concept": [{"code": "green", "display": "Grass"}]})));
+    assert_issue(&found, Severity::Information, IssueCode::Informational, "ValueSet.compose.include[0].concept[0]",
+        &format!("Wrong Display Name 'Grass' for {COLOURS}#green. Valid display is 'Green' (for the language(s) 'en-US'). Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"));
+}

@@ -530,17 +530,15 @@ fn include_concepts(walk: &mut Walk<'_, '_>, include: &Node, system: &str, versi
         match concept.child_text("display") {
             Some(d) if !d.is_empty() => {
                 with_display = true;
-                if version.is_none() {
-                    if let Some(wrong) = walk.v.terminology().display_issue(system, code, d) {
-                        walk.path.push("concept", Some(i));
-                        // VALUESET_CODE_CONCEPT_HINT
-                        walk.inform(
-                            concept,
-                            IssueCode::Informational,
-                            format!("{wrong}. Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"),
-                        );
-                        walk.path.pop();
-                    }
+                if let Some(wrong) = walk.v.terminology().display_issue(system, code, d) {
+                    walk.path.push("concept", Some(i));
+                    // VALUESET_CODE_CONCEPT_HINT, and VALUESET_CODE_CONCEPT_HINT_VER for a versioned include (the same words)
+                    walk.inform(
+                        concept,
+                        IssueCode::Informational,
+                        format!("{wrong}. Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"),
+                    );
+                    walk.path.pop();
                 }
             }
             _ => without_display = true,
