@@ -203,6 +203,8 @@ pub struct ConceptSet {
 pub struct ConceptReference {
     pub code: String,
     pub display: Option<String>,
+    #[serde(default)]
+    pub designation: Vec<Value>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -223,6 +225,8 @@ pub struct ExpansionContains {
     pub system: Option<String>,
     pub code: Option<String>,
     pub display: Option<String>,
+    #[serde(default)]
+    pub designation: Vec<Value>,
     #[serde(default)]
     pub contains: Vec<ExpansionContains>,
 }

@@ -281,6 +281,21 @@ impl IssueList {
         self.issues.len()
     }
 
+    /// Takes back the listed issues `gone` picks (a later, more specific
+    /// judgement replaces them).
+    pub fn remove_where(&mut self, gone: impl Fn(&Issue) -> bool) {
+        let listed_bytes = &mut self.listed_bytes;
+        let message_bytes = &mut self.message_bytes;
+        self.issues.retain(|i| {
+            if !gone(i) {
+                return true;
+            }
+            *message_bytes = message_bytes.saturating_sub(i.message.len());
+            *listed_bytes = listed_bytes.saturating_sub(i.message.len() + i.expression.len() + i.location.as_ref().map_or(0, String::len) + Self::OVERHEAD);
+            false
+        });
+    }
+
     pub fn is_empty(&self) -> bool {
         self.issues.is_empty()
     }

@@ -21,6 +21,8 @@ pub struct CodeIndex {
     pub version: Option<String>,
     /// `complete` content: a code that is not listed does not exist.
     pub complete: bool,
+    /// `fragment` content: a code that is not listed may be in another fragment.
+    pub fragment: bool,
     pub case_sensitive: bool,
     concepts: HashMap<String, IndexedConcept>,
 }
@@ -31,6 +33,8 @@ struct IndexedConcept {
     parents: Vec<String>,
     properties: Vec<(String, String)>,
     abstract_: bool,
+    /// Designations: (language, value).
+    designations: Vec<(Option<String>, String)>,
 }
 
 impl CodeIndex {
@@ -39,6 +43,7 @@ impl CodeIndex {
             url: cs.url.clone().unwrap_or_default(),
             version: cs.version.clone(),
             complete: cs.content.as_deref().is_none_or(|c| c == "complete"),
+            fragment: cs.content.as_deref() == Some("fragment"),
             case_sensitive: cs.case_sensitive.unwrap_or(true),
             concepts: HashMap::default(),
         };
@@ -62,7 +67,12 @@ impl CodeIndex {
                         properties.push((p.code.clone(), v));
                     }
                 }
-                ix.concepts.insert(c.code.clone(), IndexedConcept { display: c.display.clone(), parents, properties, abstract_ });
+                let designations = c
+                    .designation
+                    .iter()
+                    .filter_map(|d| Some((d.get("language").and_then(|l| l.as_str()).map(str::to_string), d.get("value")?.as_str()?.to_string())))
+                    .collect();
+                ix.concepts.insert(c.code.clone(), IndexedConcept { display: c.display.clone(), parents, properties, abstract_, designations });
                 walk(ix, &c.concept, Some(&c.code));
             }
         }
@@ -82,6 +92,22 @@ impl CodeIndex {
             return self.concepts.iter().find(|(k, _)| k.eq_ignore_ascii_case(code));
         }
         None
+    }
+
+    /// What a code's status says of its use, in the reference's words:
+    /// inactive or retired concepts, and deprecated ones.
+    pub fn status_message(&self, code: &str) -> Option<String> {
+        let (found, concept) = self.lookup(code)?;
+        let property = |name: &str| concept.properties.iter().find(|(p, _)| p == name).map(|(_, v)| v.as_str());
+        match (property("status"), property("inactive")) {
+            // INACTIVE_CONCEPT_FOUND_ADD
+            (Some("retired"), _) => Some(format!("The concept '{found}' has a status of retired and inactive and its use should be reviewed")),
+            // INACTIVE_CONCEPT_FOUND
+            (Some("inactive"), _) | (None, Some("true")) => Some(format!("The concept '{found}' has a status of inactive and its use should be reviewed")),
+            // DEPRECATED_CONCEPT_FOUND
+            (Some(s), _) if s.eq_ignore_ascii_case("deprecated") => Some(format!("The concept '{found}' is deprecated and its use should be reviewed")),
+            _ => None,
+        }
     }
 
     pub fn display(&self, code: &str) -> Option<&str> {
@@ -185,6 +211,26 @@ pub struct Terminology {
     expansions: RwLock<rustc_hash::FxHashMap<String, Option<Arc<Expansion>>>>,
     indexes: RwLock<rustc_hash::FxHashMap<String, Option<Arc<CodeIndex>>>>,
 }
+
+/// What a binding check finds: an issue at the checked node, or at a
+/// path below it (`coding[0].display`).
+#[derive(Debug)]
+pub struct Finding {
+    pub severity: Severity,
+    pub code: IssueCode,
+    pub message: String,
+    pub at: Option<String>,
+}
+
+impl Finding {
+    fn here((severity, code, message): (Severity, IssueCode, String)) -> Finding {
+        Finding { severity, code, message, at: None }
+    }
+}
+
+/// The language displays are judged in when the validation names none, as
+/// the reference's messages say.
+pub const DEFAULT_LANGUAGE: &str = "en-US";
 
 /// (value set, system, code).
 type Question = (String, Option<String>, String);
@@ -470,150 +516,315 @@ impl Terminology {
 
     /// Checks a code, Coding or CodeableConcept node against a binding; a
     /// `code` whose system its parent states (a Quantity's unit) is looked
-    /// for in that system, not guessed from the value set.
-    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding) -> Vec<(Severity, IssueCode, String)> {
+    /// for in that system, not guessed from the value set. `base` says the
+    /// binding is the one the base definition of the element's type gives
+    /// (the reference says nothing of preferred bindings there).
+    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding, base: bool) -> Vec<Finding> {
         let mut out = Vec::new();
         let Some(vs_url) = binding.value_set.as_deref() else { return out };
         match type_code {
-            "Coding" => out.extend(self.coding_in_system(node)),
+            "Coding" => out.extend(self.coding_in_system(node).into_iter().map(Finding::here)),
             "CodeableConcept" => {
-                for c in node.children_named("coding") {
-                    out.extend(self.coding_in_system(c));
+                for (i, c) in node.children_named("coding").enumerate() {
+                    let (found, status) = self.coding_in_system(c).into_iter().partition::<Vec<_>, _>(|f| f.1 != IssueCode::BusinessRule);
+                    out.extend(found.into_iter().map(Finding::here));
+                    out.extend(status.into_iter().map(|(severity, code, message)| Finding { severity, code, message, at: Some(format!("coding[{i}]")) }));
                 }
             }
             _ => {}
         }
-        out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, ""));
+        if vs_url.starts_with('#') {
+            return out; // a value set contained in the profile, which the walk does not resolve
+        }
+        // With a terminology server, a value set the packages lack is the server's to judge.
+        if type_code != "Quantity" && self.tx.is_none() && self.ctx.value_set(vs_url).is_none() {
+            if self.ctx.code_system(vs_url).is_some() {
+                // Terminology_TX_ValueSet_NotFound_CS
+                out.push(Finding::here((Severity::Error, IssueCode::CodeInvalid, format!("Found a reference to a CodeSystem '{vs_url}' where a ValueSet belongs"))));
+            } else {
+                // Terminology_TX_ValueSet_NotFound
+                out.push(Finding::here((Severity::Warning, IssueCode::CodeInvalid, format!("ValueSet '{vs_url}' not found"))));
+            }
+            return out;
+        }
+        if type_code == "CodeableConcept" && binding.strength != "example" {
+            out.extend(self.codeable_concept_displays(node, vs_url));
+        }
+        out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, "", base));
         for (strength, vs_url) in additional_bindings(binding) {
             // BINDING_ADDITIONAL_D
-            out.extend(self.check_value_set(node, type_code, stated_system, strength, vs_url, " specified in an additional binding"));
+            out.extend(self.check_value_set(node, type_code, stated_system, strength, vs_url, " specified in an additional binding", false));
         }
         out
+    }
+
+    /// The displays of a CodeableConcept's codings, as its binding's check
+    /// judges them (`coding[i].display`).
+    fn codeable_concept_displays(&self, node: &Node, vs_url: &str) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (i, c) in node.children_named("coding").enumerate() {
+            let (Some(system), Some(code), Some(display)) = (c.child_text("system"), c.child_text("code"), c.child_text("display")) else { continue };
+            if self.value_set_gives_display(vs_url, system, code, display) {
+                continue;
+            }
+            if let Some(msg) = self.coding_display_issue(c) {
+                out.push(Finding { severity: Severity::Error, code: IssueCode::Invalid, message: msg, at: Some(format!("coding[{i}].display")) });
+            }
+        }
+        out
+    }
+
+    /// Whether a value set lists `display` for `system#code` (its
+    /// expansion's or its includes' displays and designations): a value set
+    /// may give a code displays of its own.
+    pub fn value_set_gives_display(&self, vs_url: &str, system: &str, code: &str, display: &str) -> bool {
+        let Some(vs) = self.ctx.value_set(vs_url) else { return false };
+        let says = |d: Option<&str>, designations: &[serde_json::Value]| {
+            d == Some(display) || designations.iter().any(|x| x.get("value").and_then(|v| v.as_str()) == Some(display))
+        };
+        fn walk_contains(list: &[crate::definition::ExpansionContains], found: &mut dyn FnMut(&crate::definition::ExpansionContains) -> bool) -> bool {
+            list.iter().any(|c| found(c) || walk_contains(&c.contains, found))
+        }
+        if let Some(e) = &vs.expansion {
+            if walk_contains(&e.contains, &mut |c| c.system.as_deref() == Some(system) && c.code.as_deref() == Some(code) && says(c.display.as_deref(), &c.designation)) {
+                return true;
+            }
+        }
+        vs.compose.as_ref().is_some_and(|compose| {
+            compose.include.iter().filter(|inc| inc.system.as_deref() == Some(system)).any(|inc| inc.concept.iter().any(|c| c.code == code && says(c.display.as_deref(), &c.designation)))
+        })
+    }
+
+    /// A Coding's display, when its system is loaded in full and neither the
+    /// code's display nor any of its designations (in any loaded version)
+    /// is the one given: the reference's "Wrong Display Name" (case and
+    /// whitespace aside, which it reports differently).
+    pub fn coding_display_issue(&self, coding: &Node) -> Option<String> {
+        self.display_issue(coding.child_text("system")?, coding.child_text("code")?, coding.child_text("display")?)
+    }
+
+    /// Why `display` is not a display of `system#code`, when the loaded
+    /// system tells (see `coding_display_issue`).
+    pub fn display_issue(&self, system: &str, code: &str, display: &str) -> Option<String> {
+        if EXTERNAL_SYSTEMS.contains(&system) {
+            return None;
+        }
+        let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let given = norm(display);
+        let mut indexes: Vec<Arc<CodeIndex>> = self.code_index(system).into_iter().collect();
+        for v in self.ctx.versions(system).into_iter().flatten() {
+            if let Some(ix) = self.code_index(&format!("{system}|{v}")) {
+                indexes.push(ix);
+            }
+        }
+        let mut valid: Vec<String> = Vec::new();
+        let mut known = false;
+        for ix in indexes.iter().filter(|ix| ix.complete || ix.fragment) {
+            let Some((_, concept)) = ix.lookup(code) else { continue };
+            known = true;
+            if concept.display.as_deref().is_some_and(|d| norm(d) == given) || concept.designations.iter().any(|(_, v)| norm(v) == given) {
+                return None;
+            }
+            if let Some(d) = &concept.display {
+                let quoted = format!("'{d}'");
+                if !valid.contains(&quoted) {
+                    valid.push(quoted);
+                }
+            }
+            for (lang, v) in &concept.designations {
+                if lang.as_deref().is_none_or(|l| l.starts_with("en")) {
+                    let quoted = match lang {
+                        Some(l) => format!("'{v}' ({l})"),
+                        None => format!("'{v}'"),
+                    };
+                    if !valid.contains(&quoted) {
+                        valid.push(quoted);
+                    }
+                }
+            }
+        }
+        if !known || valid.is_empty() {
+            return None;
+        }
+        // Display_Name_for__should_be_one_of__instead_of_one / _other
+        Some(if valid.len() == 1 {
+            format!("Wrong Display Name '{display}' for {system}#{code}. Valid display is {} (for the language(s) '{DEFAULT_LANGUAGE}')", valid[0])
+        } else {
+            let (last, rest) = valid.split_last().expect("several");
+            format!("Wrong Display Name '{display}' for {system}#{code}. Valid display is one of {} choices: {} or {last} (for the language(s) '{DEFAULT_LANGUAGE}')", valid.len(), rest.join(", "))
+        })
     }
 
     /// Checks a node against one value set with a binding strength;
     /// `context` follows the value set wherever a message cites it (an
     /// additional binding says so).
-    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, context: &str) -> Vec<(Severity, IssueCode, String)> {
+    #[allow(clippy::too_many_arguments)]
+    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, context: &str, base: bool) -> Vec<Finding> {
         let mut out = Vec::new();
-        let bound = matches!(strength, "required" | "extensible");
+        // The reference says nothing of a preferred binding the base specification gives.
+        let checked = matches!(strength, "required" | "extensible") || (strength == "preferred" && !base);
+        if !checked {
+            return out;
+        }
+        let cite = |vs_url: &str| {
+            let (name, versioned) = self.describe(vs_url);
+            (format!("'{name}' ({versioned}){context}"), versioned)
+        };
         match type_code {
             "code" => {
                 let Some(code) = node.text() else { return out };
-                if strength != "required" {
-                    return out;
-                }
-                match self.member(vs_url, stated_system, code) {
-                    Membership::NotIn => {
-                        let (name, versioned) = self.describe(vs_url);
-                        let cited = format!("'{name}' ({versioned}){context}");
-                        if stated_system.is_none() {
-                            out.push((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")));
-                        }
-                        // A Quantity's unit (its system stated beside it): the units allowed, when few.
-                        let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
-                        out.push((
-                            Severity::Error,
-                            IssueCode::CodeInvalid,
-                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code is required from this value set{allowed}"),
-                        ));
+                if let Membership::NotIn = self.member(vs_url, stated_system, code) {
+                    if strength == "extensible" && vs_url == "http://hl7.org/fhir/ValueSet/defined-types" && code.starts_with("http://hl7.org/fhirpath/System.") {
+                        return out;
                     }
-                    Membership::Unknown(_) | Membership::In => {}
+                    let (cited, versioned) = cite(vs_url);
+                    let why = match stated_system {
+                        None => format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'; The provided code '#{code}' was not found in the value set '{versioned}'"),
+                        Some(s) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
+                    };
+                    // A Quantity's unit (its system stated beside it): the units allowed, when few.
+                    let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
+                    match strength {
+                        "required" => {
+                            if stated_system.is_none() {
+                                out.push(Finding::here((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"))));
+                            }
+                            // Terminology_TX_NoValid_16
+                            out.push(Finding::here((
+                                Severity::Error,
+                                IssueCode::CodeInvalid,
+                                format!("The value provided ('{code}') was not found in the value set {cited}, and a code is required from this value set  (error message = {why}){allowed}"),
+                            )));
+                        }
+                        // Terminology_TX_NoValid_17
+                        "extensible" => out.push(Finding::here((
+                            Severity::Warning,
+                            IssueCode::CodeInvalid,
+                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable)  (error message = {why}){allowed}"),
+                        ))),
+                        // Terminology_TX_NoValid_18
+                        _ => out.push(Finding::here((
+                            Severity::Information,
+                            IssueCode::CodeInvalid,
+                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code is recommended to come from this value set (error message = {why}){allowed}"),
+                        ))),
+                    }
                 }
             }
             "Coding" => {
-                if !bound {
-                    return out;
-                }
                 let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
                 if let Membership::NotIn = self.member(vs_url, system, code) {
-                    let (name, versioned) = self.describe(vs_url);
-                        let cited = format!("'{name}' ({versioned}){context}");
+                    let (cited, versioned) = cite(vs_url);
                     let sys = system.unwrap_or("");
-                    if strength == "required" {
-                        out.push((
+                    let why = format!("The provided code '{sys}#{code}' was not found in the value set '{versioned}'");
+                    out.push(Finding::here(match strength {
+                        // Terminology_TX_NoValid_12
+                        "required" => (
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set"),
-                        ));
-                    } else {
-                        out.push((
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set.  (error message = {why})"),
+                        ),
+                        // Terminology_TX_NoValid_13
+                        "extensible" => (
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code"),
-                        ));
-                    }
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).  (error message = {why})"),
+                        ),
+                        // Terminology_TX_NoValid_14
+                        _ => (
+                            Severity::Information,
+                            IssueCode::CodeInvalid,
+                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is recommended to come from this value set.  (error message = {why})"),
+                        ),
+                    }));
                 }
             }
             "CodeableConcept" => {
                 let codings: Vec<&Node> = node.children_named("coding").collect();
-                if !bound {
-                    return out;
-                }
                 if codings.is_empty() {
-                    let (name, versioned) = self.describe(vs_url);
-                        let cited = format!("'{name}' ({versioned}){context}");
-                    out.push(if strength == "required" {
+                    if strength == "preferred" {
+                        return out;
+                    }
+                    let (cited, _) = cite(vs_url);
+                    out.push(Finding::here(if strength == "required" {
                         // Terminology_TX_Code_ValueSet
                         (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code is required from the value set {cited}"))
                     } else {
                         // Terminology_TX_Code_ValueSet_Ext
                         (Severity::Warning, IssueCode::CodeInvalid, format!("No code provided, and a code should be provided from the value set {cited}"))
-                    });
+                    }));
                     return out;
                 }
                 let mut any_in = false;
                 let mut all_decided = true;
                 let mut listed = Vec::new();
-                for c in &codings {
+                for (i, c) in codings.iter().enumerate() {
                     let (Some(code), system) = (c.child_text("code"), c.child_text("system")) else { continue };
-                    listed.push((system.unwrap_or(""), code));
-                    match self.member(vs_url, system, code) {
+                    listed.push((system.unwrap_or("null"), code));
+                    let Some(system) = system else {
+                        // Coding_has_no_system__cannot_validate: a code without its system is in no value set.
+                        if context.is_empty() {
+                            out.push(Finding {
+                                severity: Severity::Warning,
+                                code: IssueCode::Invalid,
+                                message: "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".into(),
+                                at: Some(format!("coding[{i}]")),
+                            });
+                        }
+                        continue;
+                    };
+                    match self.member(vs_url, Some(system), code) {
                         Membership::In => any_in = true,
                         Membership::NotIn => {}
                         Membership::Unknown(_) => all_decided = false,
                     }
                 }
                 if !any_in && all_decided && !listed.is_empty() {
-                    let (name, versioned) = self.describe(vs_url);
-                        let cited = format!("'{name}' ({versioned}){context}");
-                    if strength == "required" {
-                        out.push((
+                    let (cited, _) = cite(vs_url);
+                    let codes = codes_text(&listed);
+                    out.push(Finding::here(match strength {
+                        // Terminology_TX_NoValid_1_CC
+                        "required" => (
                             Severity::Error,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set {cited}, and a coding from this value set is required) (codes = {})", codes_text(&listed)),
-                        ));
-                    } else {
-                        out.push((
+                            format!("None of the codings provided are in the value set {cited}, and a coding from this value set is required) (codes = {codes})"),
+                        ),
+                        // Terminology_TX_NoValid_2_CC
+                        "extensible" => (
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set {cited}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {})", codes_text(&listed)),
-                        ));
-                    }
+                            format!("None of the codings provided are in the value set {cited}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {codes})"),
+                        ),
+                        // Terminology_TX_NoValid_3_CC
+                        _ => (Severity::Information, IssueCode::CodeInvalid, format!("None of the codings provided are in the value set {cited}, and a coding is recommended to come from this value set (codes = {codes})")),
+                    }));
                 }
             }
             "Quantity" => {
                 // The unit's code, when the binding names a value set we can list.
                 let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
-                if !bound {
+                if strength == "preferred" {
                     return out;
                 }
                 if let Membership::NotIn = self.member(vs_url, system, code) {
-                    let (name, versioned) = self.describe(vs_url);
-                        let cited = format!("'{name}' ({versioned}){context}");
+                    let (cited, versioned) = cite(vs_url);
                     let allowed = system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
                     let sys = system.unwrap_or("");
-                    out.push(if strength == "required" {
-                        // Terminology_TX_NoValid_12
-                        (Severity::Error, IssueCode::CodeInvalid, format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set.{allowed}"))
+                    out.push(Finding::here(if strength == "required" {
+                        // Terminology_TX_Confirm_4a: a unit is checked as a code of its grammar, then against the value set
+                        (
+                            Severity::Error,
+                            IssueCode::CodeInvalid,
+                            format!("The code provided ({sys}#{code}) was not found in the value set {cited}, and a code from this value set is required: The provided code '{sys}#{code}' was not found in the value set '{versioned}'{allowed}"),
+                        )
                     } else {
-                        // Terminology_TX_NoValid_13
+                        // Terminology_TX_Confirm_5
                         (
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).{allowed}"),
+                            format!("The code provided ({sys}#{code}) is not in the value set {cited}, and a code should come from this value set unless it has no suitable code (the validator cannot judge what is suitable)") + &allowed,
                         )
-                    });
+                    }));
                 }
             }
             _ => {}
@@ -644,6 +855,12 @@ impl Terminology {
         }
         if let Some(message) = self.unknown_code(system, code) {
             out.push((Severity::Error, IssueCode::CodeInvalid, message));
+        } else if let Some(message) = self.code_status(system, code) {
+            // INACTIVE_CONCEPT_FOUND, INACTIVE_CONCEPT_FOUND_ADD, DEPRECATED_CONCEPT_FOUND
+            out.push((Severity::Warning, IssueCode::BusinessRule, message));
+        } else if let Some(message) = self.unknown_in_fragment(system, code) {
+            // UNKNOWN_CODE_IN_FRAGMENT
+            out.push((Severity::Warning, IssueCode::CodeInvalid, message));
         }
         out
     }
@@ -657,10 +874,26 @@ impl Terminology {
         }
         let ix = self.code_index(system)?;
         if ix.complete && !ix.contains(code) && !self.in_other_version(system, code) {
-            let version = ix.version.as_deref().map(|v| format!(" version '{v}'")).unwrap_or_default();
-            return Some(format!("Unknown code '{code}' in the CodeSystem '{system}'{version}"));
+            return Some(match ix.version.as_deref() {
+                // Unknown_Code_in_Version
+                Some(v) => format!("Unknown code '{code}' in the CodeSystem '{system}' version '{v}'"),
+                // Unknown_Code_in
+                None => format!("Unknown code '{code}' in the CodeSystem '{system}'"),
+            });
         }
         None
+    }
+
+    /// That a fragment of `system` (the loaded one) does not hold `code`.
+    pub fn unknown_in_fragment(&self, system: &str, code: &str) -> Option<String> {
+        let ix = self.code_index(system).filter(|ix| ix.fragment && !ix.contains(code))?;
+        let version = ix.version.as_deref().unwrap_or("");
+        Some(format!("Unknown Code '{code}' in the CodeSystem '{system}' version '{version}' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment"))
+    }
+
+    /// What the status of `code` in the loaded `system` (held in full) says of its use.
+    pub fn code_status(&self, system: &str, code: &str) -> Option<String> {
+        self.code_index(system).filter(|ix| ix.complete).and_then(|ix| ix.status_message(code))
     }
 
     /// Packages can carry several versions of a code system (R4 core's and

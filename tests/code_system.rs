@@ -326,7 +326,7 @@ fn exactly<'a>(found: &'a [Issue], message: &str) -> &'a Issue {
 fn a_not_present_system_with_concepts_and_a_zero_count_is_noted() {
     // CODESYSTEM_CS_COUNT_NOTPRESENT_ZERO
     let found = issues(&code_system(json!({"content": "not-present", "count": 0})));
-    let i = exactly(&found, "The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts, or update/remove the stated count ");
+    let i = exactly(&found, "The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts, or update/remove the stated count");
     assert_eq!((i.severity, i.code.as_str()), (Severity::Information, "invalid"));
     assert_eq!(i.expression, "CodeSystem.concept[0]");
 }

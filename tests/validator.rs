@@ -588,7 +588,7 @@ fn unit_bindings_name_the_allowed_units() {
     let v = common::validator();
     let errors: Vec<String> = v.validate_bytes(weight("mg", None).as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).map(|i| i.message).collect();
     assert!(
-        errors.iter().any(|m| m.starts_with("The value provided ('mg') was not found in the value set 'Body Weight Units'") && m.ends_with("and a code is required from this value set (allowed units: [lb_av], g, kg)")),
+        errors.iter().any(|m| m.starts_with("The value provided ('mg') was not found in the value set 'Body Weight Units'") && m.ends_with("and a code is required from this value set  (error message = The provided code 'http://unitsofmeasure.org#mg' was not found in the value set 'http://hl7.org/fhir/ValueSet/ucum-bodyweight|4.0.1') (allowed units: [lb_av], g, kg)")),
         "{errors:#?}"
     );
     assert!(v.validate_bytes(weight("kg", None).as_bytes(), None).iter().all(|i| !i.severity.is_error()));
@@ -602,8 +602,8 @@ fn unit_bindings_name_the_allowed_units() {
     let v = common::validator_with(&[profile]);
     let errors: Vec<String> = v.validate_bytes(weight("mg", Some("http://example.org/sd/weighed")).as_bytes(), None).into_iter().filter(|i| i.severity.is_error()).map(|i| i.message).collect();
     assert!(
-        errors.iter().any(|m| m.starts_with("The Coding provided (http://unitsofmeasure.org#mg) was not found in the value set 'Body Weight Units'")
-            && m.ends_with("and a code is required from this value set. (allowed units: [lb_av], g, kg)")),
+        errors.iter().any(|m| m.starts_with("The code provided (http://unitsofmeasure.org#mg) was not found in the value set 'Body Weight Units'")
+            && m.ends_with("and a code from this value set is required: The provided code 'http://unitsofmeasure.org#mg' was not found in the value set 'http://hl7.org/fhir/ValueSet/ucum-bodyweight|4.0.1' (allowed units: [lb_av], g, kg)")),
         "{errors:#?}"
     );
 }

@@ -81,6 +81,10 @@ pub struct ValidateArgs {
     /// How markdown that holds HTML tags is reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub html_in_markdown: MarkdownHtml,
+    /// Report wrong displays of codes as warnings, not errors (as the HL7
+    /// validator's -display-issues-are-warnings).
+    #[arg(long)]
+    pub display_issues_are_warnings: bool,
     /// Files, folders (searched for .json, .xml, .ndjson), glob patterns, or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
@@ -108,6 +112,7 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
                 MarkdownHtml::Warning => crate::validator::HtmlInMarkdown::Warning,
                 MarkdownHtml::Error => crate::validator::HtmlInMarkdown::Error,
             },
+            display_issues_are_warnings: args.display_issues_are_warnings,
             ..Options::default()
         });
     let progress = Progress::start(inputs.len());

@@ -759,17 +759,17 @@ impl<'v, 'n> Walk<'v, 'n> {
             match t.code.as_str() {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
-                "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node),
+                "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node, &sd.elements[ix]),
                 "Attachment" => super::rules::datatypes::attachment(self, node),
                 _ => {}
             }
         }
-        if let Some(b) = &sd.elements[ix].binding {
+        if sd.elements[ix].binding.is_some() {
             // A unit binding counts where the element is a Quantity; on a
             // choice of many types the reference validator leaves units alone.
             let quantity_bound = t.code == "Quantity" && sd.elements[ix].types.len() == 1;
             if matches!(t.code.as_str(), "CodeableConcept" | "Coding") || quantity_bound {
-                self.binding(node, &t.code, None, b);
+                self.binding(node, &t.code, None, &sd.elements[ix]);
             }
         }
     }
@@ -838,11 +838,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                         );
                     }
                 }
-                if let Some(b) = &sd.elements[ix].binding {
-                    if matches!(code, "code" | "string" | "uri") {
-                        let system = if node.name == "code" { self.stated_system } else { None };
-                        self.binding(node, code, system, b);
-                    }
+                if sd.elements[ix].binding.is_some() && matches!(code, "code" | "string" | "uri") {
+                    let system = if node.name == "code" { self.stated_system } else { None };
+                    self.binding(node, code, system, &sd.elements[ix]);
                 }
             }
             None => {
@@ -852,6 +850,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                 // `<valueInteger>`) is reported as unknown and is no content.
                 if !node.children.iter().any(|c| c.name == "id" || c.name == "extension") && !self.in_profile {
                     self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
+                }
+                if !self.in_profile && sd.elements[ix].binding.as_ref().is_some_and(|b| b.strength == "required") {
+                    self.required_code_missing(node);
                 }
             }
         }
@@ -865,6 +866,26 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 None => self.error(node, IssueCode::Structure, format!("The type '{code}' is not defined by the loaded packages")),
             }
+        }
+    }
+
+    /// A primitive with a required binding and no value: its code is
+    /// missing, unless a cross-version extension carries an alternative.
+    fn required_code_missing(&mut self, node: &Node) {
+        let alternative = node.children_named("extension").find_map(|ext| {
+            let url = ext.child_text("url").filter(|u| is_cross_version_extension(u))?;
+            let value = ext.children.iter().find(|c| c.name.starts_with("value")).and_then(|v| v.text())?;
+            Some((url, value))
+        });
+        match alternative {
+            // Terminology_TX_Code_ValueSet_XVER_SOURCE
+            Some((url, value)) => self.warn(
+                node,
+                IssueCode::CodeInvalid,
+                format!("Though a code is required, no code has been provided; instead, an alternative code '{value}' is provided in the cross-version extension '{url}'. Many systems will not support this extension, or may not understand or support the alternative code"),
+            ),
+            // Terminology_TX_Code_ValueSet_MISSING
+            None => self.error(node, IssueCode::CodeInvalid, "No code provided, and a code is required from the value set".into()),
         }
     }
 
@@ -1203,12 +1224,45 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    pub(super) fn binding(&mut self, node: &Node, type_code: &str, system: Option<&str>, binding: &crate::definition::Binding) {
-        let findings = self.v.terminology.check_binding(node, type_code, system, binding);
-        for (severity, code, msg) in findings {
-            let expr = self.path.render();
-            self.report(node, Issue::new(severity, code, expr, msg));
+    pub(super) fn binding(&mut self, node: &Node, type_code: &str, system: Option<&str>, def: &Element) {
+        let Some(binding) = &def.binding else { return };
+        let base = self.is_base_binding(def, binding);
+        if type_code == "CodeableConcept" && self.in_profile && !base {
+            // The codings' displays are judged with the most specific binding,
+            // as the reference judges them with the profile's alone.
+            let prefix = self.path.render_child("coding[");
+            self.issues.remove_where(|i| i.expression.starts_with(&prefix) && i.expression.ends_with("].display") && i.message.starts_with("Wrong Display Name"));
         }
+        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base);
+        for f in findings {
+            let (expr, severity) = match &f.at {
+                Some(below) if below.ends_with("display") => (self.path.render_child(below), self.display_severity(f.severity)),
+                Some(below) => (self.path.render_child(below), f.severity),
+                None => (self.path.render(), f.severity),
+            };
+            self.report(node, Issue::new(severity, f.code, expr, f.message));
+        }
+    }
+
+    /// A wrong display's severity: an error, or a warning where the
+    /// validation says display issues are warnings.
+    pub(super) fn display_severity(&self, severity: Severity) -> Severity {
+        if severity == Severity::Error && self.v.options().display_issues_are_warnings {
+            Severity::Warning
+        } else {
+            severity
+        }
+    }
+
+    /// Whether an element's binding is the one the base definition of its
+    /// path's type gives it (same strength, same value set), as the
+    /// reference decides before it speaks of a preferred binding.
+    fn is_base_binding(&self, def: &Element, binding: &crate::definition::Binding) -> bool {
+        let root = def.path.split('.').next().unwrap_or_default();
+        let Some(base_sd) = self.ctx.type_definition(root) else { return false };
+        let Some(base) = base_sd.elements.iter().find(|e| e.path == def.path).and_then(|e| e.binding.as_ref()) else { return false };
+        let plain = |b: &crate::definition::Binding| b.value_set.as_deref().map(|v| crate::definition::split_canonical(v).0.to_string());
+        base.strength == binding.strength && plain(base).is_some() && plain(base) == plain(binding)
     }
 }
 

@@ -50,11 +50,14 @@ pub struct Options {
     /// what depends on their validation (whether each contained resource is
     /// referenced): the reference validator's `validateContains` policy `IGNORE`.
     pub validate_nested_resources: bool,
+    /// Report wrong displays as warnings, not errors (the reference
+    /// validator's `-display-issues-are-warnings`).
+    pub display_issues_are_warnings: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false }
     }
 }
 

@@ -193,7 +193,7 @@ fn metadata(walk: &mut Walk<'_, '_>, cs: &Node, url: Option<&str>, content: Opti
                         walk.inform(
                             concept,
                             IssueCode::Invalid,
-                            "The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts, or update/remove the stated count ".into(),
+                            "The code system has no content, but the exceeds the stated total number is 0 concepts - check that this isn't a complete code system that has no concepts, or update/remove the stated count".into(),
                         );
                         walk.path.pop();
                     }
@@ -532,7 +532,7 @@ fn uri_meaning(walk: &mut Walk<'_, '_>, property: &Node, uri: &str, code: &str, 
             walk.warn(
                 property,
                 IssueCode::NotFound,
-                format!("The property uri '{uri}' is not known, so the property values can not be validated fully; unless specified elsewhere, codes will be treated as internal codes"),
+                format!("The property uri '{uri}' is not known, so the property values can not be validated fully; unless specified elsewhere, codes will be treated as internal references"),
             );
         } else {
             // CODESYSTEM_PROPERTY_URI_UNKNOWN

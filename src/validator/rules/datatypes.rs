@@ -96,7 +96,8 @@ pub(crate) fn limit_message(code: Option<&str>, limit_type: &str, below: bool, l
     }
 }
 
-pub(crate) fn coding(walk: &mut Walk<'_, '_>, node: &Node) {
+pub(crate) fn coding(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::structure::Element) {
+    super::coding::check(walk, node, def);
     let system = node.child_text("system");
     if system.is_none() && node.child_text("code").is_some() {
         // TERMINOLOGY_TX_SYSTEM_NO_CODE

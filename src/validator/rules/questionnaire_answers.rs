@@ -582,17 +582,10 @@ fn coding_value_set(walk: &mut Walk<'_, '_>, rules: &ItemRules<'_>, vs: &str, va
         let index = walk.v.terminology.code_index(s)?;
         let expected = index.display(code)?.to_string();
         let given = value.child_text("display")?;
-        (given != expected).then(|| format!("Wrong Display Name '{given}' for {s}#{code}. Valid display is '{expected}'"))
+        // The display itself is reported where every Coding's is (`rules::coding`); the
+        // answer's message quotes it as the reference does, with no language.
+        (given != expected).then(|| format!("Wrong Display Name '{given}' for {s}#{code}. Valid display is '{expected}' (for the language(s) '--')"))
     });
-    if let Some(msg) = &wrong_display {
-        if let Some(display) = value.child("display") {
-            walk.path.push_choice("value", "Coding");
-            walk.path.push("display", None);
-            walk.error(display, IssueCode::CodeInvalid, msg.clone());
-            walk.path.pop();
-            walk.path.pop();
-        }
-    }
     let membership = match contained {
         Some(Some(c)) => c.member(system, code),
         _ => walk.v.terminology.member(vs, system, code),

@@ -86,6 +86,7 @@ struct FilterRules {
 type ContainedById<'n> = FxHashMap<&'n str, Vec<&'n Node>>;
 
 pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
+    parameters(walk, vs);
     let mut contained: ContainedById = FxHashMap::default();
     for c in vs.children_named("contained") {
         contained.entry(c.child_text("id").unwrap_or("")).or_default().push(c);
@@ -108,6 +109,96 @@ pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
         check_expansion(walk, expansion);
         walk.path.pop();
     }
+}
+
+const VALUESET_PARAMETER: &str = "http://hl7.org/fhir/tools/StructureDefinition/valueset-parameter";
+
+/// The value set's declared parameters (the tools' `valueset-parameter`
+/// extension): named as recommended, documented, and used by a filter's
+/// expression; and every `%name` a filter's expression uses, declared.
+fn parameters(walk: &mut Walk<'_, '_>, vs: &Node) {
+    let sub_value = |ext: &'_ Node, name: &str| -> Option<String> {
+        ext.children_named("extension").find(|e| e.child_text("url") == Some(name)).and_then(|e| e.children.iter().find(|c| c.name.starts_with("value")).and_then(|v| v.text().map(str::to_owned)))
+    };
+    // (index among the extensions, name, used)
+    let mut declared: Vec<(usize, String, bool)> = Vec::new();
+    for (i, ext) in vs.children_named("extension").enumerate() {
+        if ext.child_text("url") != Some(VALUESET_PARAMETER) {
+            continue;
+        }
+        let Some(name) = sub_value(ext, "name") else { continue };
+        walk.path.push("extension", Some(i));
+        if sub_value(ext, "documentation").is_none() && !name.starts_with("p-") {
+            // VALUESET_PARAMETER_NO_DOCO
+            walk.warn(ext, IssueCode::BusinessRule, format!("Without documentation, users likely won't be able to use the valueset parameter '{name}' correctly"));
+        }
+        if !name.starts_with("p-") {
+            // VALUESET_PARAMETER_NAME_WARNING
+            walk.inform(ext, IssueCode::BusinessRule, format!("ValueSet parameter names are recommended to start with 'p-' but this is '{name}'"));
+        }
+        walk.path.pop();
+        declared.push((i, name, false));
+    }
+    for compose in vs.children_named("compose") {
+        for (part, sets) in [("include", compose.children_named("include").collect::<Vec<_>>()), ("exclude", compose.children_named("exclude").collect())] {
+            for (si, set) in sets.iter().enumerate() {
+                for (fi, filter) in set.children_named("filter").enumerate() {
+                    let Some(value) = filter.child("value") else { continue };
+                    for (ei, ext) in value.children_named("extension").enumerate() {
+                        if ext.child_text("url") != Some(CQF_EXPRESSION) {
+                            continue;
+                        }
+                        let Some(expression) = ext.child("valueExpression").and_then(|e| e.child_text("expression")) else { continue };
+                        for constant in expression_constants(expression) {
+                            match declared.iter_mut().find(|(_, n, _)| *n == constant) {
+                                Some(p) => p.2 = true,
+                                None => {
+                                    let compose_index = (vs.children_named("compose").count() > 1).then_some(0);
+                                    walk.path.push("compose", compose_index);
+                                    walk.path.push(part, Some(si));
+                                    walk.path.push("filter", Some(fi));
+                                    walk.path.push("value", None);
+                                    walk.path.push("extension", Some(ei));
+                                    // VALUESET_BAD_FILTER_EXPR_PARAM_NAME
+                                    walk.error(ext, IssueCode::Exception, format!("The filter parameter expression '{expression}' refers to the unknown parameter '{constant}'"));
+                                    for _ in 0..5 {
+                                        walk.path.pop();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let extensions: Vec<&Node> = vs.children_named("extension").collect();
+    for (i, name, used) in declared {
+        if !used {
+            walk.path.push("extension", Some(i));
+            // VALUESET_PARAMETER_NOT_USED
+            walk.warn(extensions[i], IssueCode::BusinessRule, format!("The value set parameter '{name}' is not used"));
+            walk.path.pop();
+        }
+    }
+}
+
+/// The `%name` constants a FHIRPath expression uses (quoted ones too: ``%`p-x` ``).
+fn expression_constants(expression: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = expression;
+    while let Some(at) = rest.find('%') {
+        rest = &rest[at + 1..];
+        let name: String = if let Some(quoted) = rest.strip_prefix('`').or_else(|| rest.strip_prefix('\'')) {
+            quoted.chars().take_while(|c| *c != '`' && *c != '\'').collect()
+        } else {
+            rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+        };
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// One include or exclude.
@@ -407,6 +498,25 @@ fn include_concepts(walk: &mut Walk<'_, '_>, include: &Node, system: &str, versi
         if version.is_none() && is_example_url(system) && walk.v.terminology().code_index(system).is_none() {
             // VALUESET_EXAMPLE_SYSTEM_HINT (examples allowed, as the reference's default settings have it)
             walk.inform(include, IssueCode::BusinessRule, format!("Example System '{system}' specified, so Concepts and Filters can't be checked"));
+        } else if !concepts.is_empty() && !is_example_url(system) && !crate::terminology::EXTERNAL_SYSTEMS.contains(&system) && walk.v.terminology().code_index(system).is_none() {
+            if concepts.len() > 1 {
+                // VALUESET_INC_CS_NO_SUPPORT
+                walk.inform(
+                    include,
+                    IssueCode::BusinessRule,
+                    format!("The concepts in the value set include have not been validated because the code system '{system}' is not known, and no terminology service supports it"),
+                );
+            } else {
+                let why = match version {
+                    // UNKNOWN_CODESYSTEM
+                    None => format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"),
+                    // UNKNOWN_CODESYSTEM_VERSION_NONE (no version of the system is loaded)
+                    Some(v) => format!("A definition for CodeSystem '{system}' version '{v}' could not be found, so the code cannot be validated. No versions of this code system are known"),
+                };
+                walk.path.push("concept", Some(0));
+                walk.inform(concepts[0], IssueCode::BusinessRule, why);
+                walk.path.pop();
+            }
         }
         return;
     }
@@ -418,7 +528,19 @@ fn include_concepts(walk: &mut Walk<'_, '_>, include: &Node, system: &str, versi
     for (i, concept) in concepts.iter().enumerate() {
         let Some(code) = concept.child_text("code") else { continue };
         match concept.child_text("display") {
-            Some(d) if !d.is_empty() => with_display = true,
+            Some(d) if !d.is_empty() => {
+                with_display = true;
+                if let Some(wrong) = walk.v.terminology().display_issue(system, code, d) {
+                    walk.path.push("concept", Some(i));
+                    // VALUESET_CODE_CONCEPT_HINT, and VALUESET_CODE_CONCEPT_HINT_VER for a versioned include (the same words)
+                    walk.inform(
+                        concept,
+                        IssueCode::Informational,
+                        format!("{wrong}. Note that the display in the ValueSet does not have to match; this check exists to help check that it's not accidentally the wrong code"),
+                    );
+                    walk.path.pop();
+                }
+            }
             _ => without_display = true,
         }
         let unknown = if version.is_some() {

@@ -1,0 +1,206 @@
+//! A Coding's system, code and display where no binding's value set
+//! decides them (none, an example binding, or a value set that is not
+//! loaded), as the reference checks a code against its system alone:
+//! systems that are pages or builds of the specification, HL7 systems no
+//! package defines, misspelt forms of the large external systems, value
+//! sets named as systems, systems nothing defines, and displays.
+
+use crate::issue::IssueCode;
+use crate::structure::Element;
+use crate::tree::Node;
+use crate::validator::element::Walk;
+
+/// HL7 identifiers of code systems that no package defines (the reference's
+/// list of known `sid` systems).
+const KNOWN_SID_SYSTEMS: &[&str] = &[
+    "http://hl7.org/fhir/sid/ndc",
+    "http://hl7.org/fhir/sid/icpc-2",
+    "http://hl7.org/fhir/sid/icpc-1",
+    "http://hl7.org/fhir/sid/icpc-1-nl",
+    "http://hl7.org/fhir/sid/icd-9",
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://hl7.org/fhir/sid/cvx",
+    "http://hl7.org/fhir/sid/srt",
+    "http://hl7.org/fhir/sid/icd-10-vn",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://hl7.org/fhir/sid/icd-10-am",
+    "http://hl7.org/fhir/sid/icd-9-cm",
+    "http://hl7.org/fhir/sid/icf-nl",
+    "http://hl7.org/fhir/sid/ca-hc-npn",
+    "http://hl7.org/fhir/sid/ca-hc-din",
+    "http://hl7.org/fhir/sid/dsm5",
+    "http://hl7.org/fhir/sid/ex-icd-10-procedures",
+];
+
+/// Systems whose misspelt longer forms (`http://snomed.info/sct/123`) are no system.
+const EXTERNAL_ROOTS: &[&str] = &["http://snomed.info/sct", "http://loinc.org", "http://unitsofmeasure.org", "http://www.nlm.nih.gov/research/umls/rxnorm"];
+
+/// A Coding that is not a CodeableConcept's (the path points at it).
+pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
+    let (Some(system), Some(code)) = (node.child_text("system"), node.child_text("code")) else { return };
+    if !(system.starts_with("http:") || system.starts_with("https:") || system.starts_with("urn:")) {
+        return; // Terminology_TX_System_Relative says it
+    }
+    // A binding whose value set is loaded checks the code (`Terminology::check_binding`).
+    let decided = def.binding.as_ref().is_some_and(|b| b.strength != "example" && b.value_set.as_deref().is_some_and(|vs| walk.ctx.value_set(vs).is_some()));
+    if !decided && walk.ctx.value_set(system).is_some() && walk.ctx.code_system(system).is_none() {
+        // Terminology_TX_System_ValueSet2
+        walk.error(node, IssueCode::CodeInvalid, format!("The Coding references a value set, not a code system ('{system}')"));
+        return;
+    }
+    if let Some(cs) = walk.ctx.code_system(system).filter(|cs| cs.content.as_deref() == Some("supplement")) {
+        let versioned = cs.version.as_deref().map_or_else(|| system.to_string(), |v| format!("{system}|{v}"));
+        walk.path.push("system", None);
+        // CODESYSTEM_CS_NO_SUPPLEMENT
+        walk.error(node, IssueCode::Invalid, format!("CodeSystem {versioned} is a supplement, so can't be used as a value in Coding.system"));
+        walk.path.pop();
+        return;
+    }
+    // A bound Coding's system is looked up as the value set checker looks it up.
+    if let Some(other) = walk.ctx.entry(system).filter(|_| decided).map(|e| e.resource_type.clone()).filter(|t| t != "CodeSystem" && t != "ValueSet") {
+        walk.path.push("system", None);
+        // TERMINOLOGY_TX_SYSTEM_OTHER_RESOURCE
+        walk.error(node, IssueCode::Invalid, format!("The Coding references a {other}, not a code system ('{system}')"));
+        walk.path.pop();
+        return;
+    }
+    if let Some(msg) = walk.v.terminology().coding_display_issue(node) {
+        if let Some(display) = node.child("display") {
+            walk.path.push("display", None);
+            // Display_Name_for__should_be_one_of__instead_of_one
+            let severity = walk.display_severity(crate::issue::Severity::Error);
+            let expr = walk.path.render();
+            walk.report(display, crate::issue::Issue::new(severity, IssueCode::Invalid, expr, msg));
+            walk.path.pop();
+        }
+    }
+    if decided {
+        return; // the binding's check says the code's status
+    }
+    if !system.starts_with("http://hl7.org/fhir") {
+        status_and_fragment(walk, node, system, code);
+    }
+    if system.starts_with("http://build.fhir.org") || system.starts_with("https://build.fhir.org") {
+        let suggestion = suggest_for_build(walk, system);
+        // TERMINOLOGY_TX_SYSTEM_WRONG_BUILD
+        walk.error(
+            node,
+            IssueCode::CodeInvalid,
+            format!("The code system reference {system} is wrong - the code system reference cannot be a reference to build.fhir.org. This may be the correct reference: {suggestion}"),
+        );
+        return;
+    }
+    let hl7 = ["http://hl7.org/fhir", "https://hl7.org/fhir", "http://www.hl7.org/fhir", "https://www.hl7.org/fhir"].iter().any(|p| system.starts_with(p));
+    if hl7 {
+        if KNOWN_SID_SYSTEMS.contains(&system) || system.starts_with("http://hl7.org/fhir/test") {
+            return;
+        }
+        if system.ends_with(".html") {
+            let suggestion = suggest_for_page(walk, system);
+            // TERMINOLOGY_TX_SYSTEM_WRONG_HTML
+            walk.error(
+                node,
+                IssueCode::CodeInvalid,
+                format!("The code system reference {system} is wrong - the code system reference cannot be to an HTML page. This may be the correct reference: {suggestion}"),
+            );
+            return;
+        }
+        let Some(ix) = walk.v.terminology().code_index(system) else {
+            // Terminology_TX_System_Unknown
+            walk.error(node, IssueCode::CodeInvalid, format!("Unknown Code System '{system}'"));
+            return;
+        };
+        // A system whose definition lists its codes is checked as any other
+        // (below); one whose content is not present, only by what it lists.
+        if walk.ctx.code_system(system).is_none_or(|cs| cs.content.as_deref() != Some("not-present")) {
+            status_and_fragment(walk, node, system, code);
+            return;
+        }
+        match ix.display(code) {
+            _ if !ix.contains(code) => {
+                walk.path.push("system", None);
+                // UNKNOWN_CODESYSTEM (the reference's wording for a code its loaded system does not hold)
+                walk.warn(node, IssueCode::CodeInvalid, format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"));
+                walk.path.pop();
+            }
+            Some(expected) => {
+                if node.child_text("display").is_some_and(|d| d != expected) {
+                    // Terminology_TX_Display_Wrong
+                    walk.warn(node, IssueCode::CodeInvalid, format!("Display should be '{expected}'"));
+                }
+            }
+            None => {}
+        }
+        return;
+    }
+    if EXTERNAL_ROOTS.iter().any(|r| system != *r && system.starts_with(r)) {
+        // Terminology_TX_System_Invalid
+        walk.error(node, IssueCode::CodeInvalid, format!("Invalid System URI: {system}"));
+        return;
+    }
+    if crate::terminology::EXTERNAL_SYSTEMS.contains(&system) {
+        return;
+    }
+    // An https: form of a known system is TERMINOLOGY_TX_SYSTEM_HTTPS (`datatypes::coding`).
+    if let Some(rest) = system.strip_prefix("https:") {
+        let http = format!("http:{rest}");
+        if EXTERNAL_ROOTS.contains(&http.as_str()) || walk.ctx.code_system(&http).is_some() {
+            return;
+        }
+    }
+    match walk.ctx.code_system(system) {
+        None => {
+            walk.path.push("system", None);
+            // UNKNOWN_CODESYSTEM
+            walk.inform(node, IssueCode::Unknown, format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"));
+            walk.path.pop();
+        }
+        Some(cs) if cs.content.as_deref() == Some("not-present") => {
+            let source = walk.ctx.entry(system).map(|e| e.origin.to_string()).unwrap_or_else(|| "non-package source".into());
+            // TERMINOLOGY_TX_SYSTEM_NOT_USABLE
+            walk.inform(node, IssueCode::Unknown, format!("The definition for the Code System with URI '{system}' from '{source}' doesn't provide any codes so the code cannot be validated"));
+        }
+        Some(_) => {}
+    }
+}
+
+/// What the loaded system says of the code: its status, or that a
+/// fragment does not hold it.
+fn status_and_fragment(walk: &mut Walk<'_, '_>, node: &Node, system: &str, code: &str) {
+    let t = walk.v.terminology();
+    if let Some(msg) = t.code_status(system, code) {
+        // INACTIVE_CONCEPT_FOUND, INACTIVE_CONCEPT_FOUND_ADD, DEPRECATED_CONCEPT_FOUND
+        walk.warn(node, IssueCode::BusinessRule, msg);
+    } else if let Some(msg) = t.unknown_in_fragment(system, code) {
+        // UNKNOWN_CODE_IN_FRAGMENT
+        walk.warn(node, IssueCode::CodeInvalid, msg);
+    }
+}
+
+/// What a build.fhir.org system most likely meant.
+fn suggest_for_build(walk: &Walk<'_, '_>, system: &str) -> String {
+    if system.contains("/codesystem-") || system.contains("/valueset-") {
+        return suggest_for_page(walk, system);
+    }
+    let plain = system.replace("https://", "http://");
+    let Some(rest) = plain.get(22..) else { return UNDETERMINED.into() };
+    let guess = format!("http://hl7.org/fhir/{}", rest.replace(".html", ""));
+    if walk.ctx.code_system(&guess).is_some() {
+        guess
+    } else {
+        UNDETERMINED.into()
+    }
+}
+
+/// What a page of the specification named as a system most likely meant.
+fn suggest_for_page(walk: &Walk<'_, '_>, system: &str) -> String {
+    for marker in ["/codesystem-", "/valueset-"] {
+        if let Some(at) = system.find(marker) {
+            let guess = format!("http://hl7.org/fhir/{}", system[at + marker.len()..].replace(".html", ""));
+            return if walk.ctx.code_system(&guess).is_some() { guess } else { UNDETERMINED.into() };
+        }
+    }
+    UNDETERMINED.into()
+}
+
+const UNDETERMINED: &str = "{unable to determine intended url}";
