@@ -757,3 +757,6 @@ mod twenty_eighth_pass_findings;
 // The twenty-ninth pass (docs/security/redteam-twenty-ninth-pass-2026-12-06.md): u1_…, u5_….
 #[path = "security/twenty_ninth_pass_findings.rs"]
 mod twenty_ninth_pass_findings;
+// The thirtieth pass (docs/security/redteam-thirtieth-pass-2026-12-06.md): v1_…, v3_….
+#[path = "security/thirtieth_pass_findings.rs"]
+mod thirtieth_pass_findings;

@@ -758,7 +758,10 @@ fn regex(pattern: &str, full: bool) -> Res<std::sync::Arc<regex::Regex>> {
 fn resolve<'a>(ev: &Evaluator<'_, 'a>, reference: &str) -> Option<&'a crate::tree::Node> {
     if let Some(id) = reference.strip_prefix('#') {
         let holder = ev.env.resource.or(ev.focus)?;
-        return holder.children_named("contained").find(|c| c.child_text("id") == Some(id));
+        return match ev.env.cache {
+            Some(cache) => cache.contained(holder, id),
+            None => holder.children_named("contained").find(|c| c.child_text("id") == Some(id)),
+        };
     }
     let bundle = ev.env.bundle?;
     for entry in bundle.children_named("entry") {

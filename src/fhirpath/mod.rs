@@ -118,6 +118,8 @@ type ChildIndex = std::collections::HashMap<compact_str::CompactString, Vec<u32>
 #[derive(Default)]
 pub struct EvalCache {
     by_node: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<ChildIndex>>>,
+    /// A resource's contained resources by id (position of the first), by the resource's address.
+    contained: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<String, u32>>>>,
     types: std::cell::RefCell<rustc_hash::FxHashMap<compact_str::CompactString, Option<Arc<crate::structure::StructureDef>>>>,
 }
 
@@ -139,6 +141,26 @@ impl EvalCache {
             rc
         });
         index.get(name).map(|ixs| ixs.iter().map(|&i| &node.children[i as usize]).collect()).unwrap_or_default()
+    }
+
+    /// The resource contained in `holder` with this id (the first, if
+    /// several), through an index of `holder` built on first use: `resolve()`
+    /// of `#id` runs once per reference, and a resource may hold thousands.
+    pub fn contained<'n>(&self, holder: &'n Node, id: &str) -> Option<&'n Node> {
+        let key = holder as *const Node as usize;
+        let index = self.contained.borrow().get(&key).cloned();
+        let index = index.unwrap_or_else(|| {
+            let mut map = std::collections::HashMap::new();
+            for (i, c) in holder.children.iter().enumerate() {
+                if let Some(id) = (c.name == "contained").then(|| c.child_text("id")).flatten() {
+                    map.entry(id.to_string()).or_insert(i as u32);
+                }
+            }
+            let rc = std::rc::Rc::new(map);
+            self.contained.borrow_mut().insert(key, rc.clone());
+            rc
+        });
+        index.get(id).map(|&i| &holder.children[i as usize])
     }
 
     /// The definition of a type by name, through `ctx` the first time.

@@ -87,8 +87,10 @@ pub(crate) fn check_code_system(walk: &mut Walk<'_, '_>, cs: &Node) {
     let base = supplements.and_then(|s| walk.v.terminology().code_index(s));
     let mut codes = FxHashSet::default();
     let mut first_concept_noted = (false, false);
+    // Read once: a concept's rules must not search the whole CodeSystem (the thirtieth pass's V3).
+    let language = cs.child_text("language");
     walk_concepts(walk, cs, &mut |walk, concept| {
-        concept_rules(walk, cs, concept, url, base.as_deref(), &mut codes, &mut first_concept_noted);
+        concept_rules(walk, language, concept, url, base.as_deref(), &mut codes, &mut first_concept_noted);
     });
     let mut seen_property_codes = FxHashSet::default();
     walk_concepts(walk, cs, &mut |walk, concept| {
@@ -582,7 +584,7 @@ fn known_property(code: &str) -> Option<(&'static str, &'static str)> {
 /// the base system's.
 fn concept_rules(
     walk: &mut Walk<'_, '_>,
-    cs: &Node,
+    language: Option<&str>,
     concept: &Node,
     url: Option<&str>,
     base: Option<&crate::terminology::CodeIndex>,
@@ -607,7 +609,6 @@ fn concept_rules(
         }
     }
     let display = concept.child_text("display");
-    let language = cs.child_text("language");
     if let (Some(base), Some(display)) = (base, display) {
         if let Some(base_display) = base.display(code).filter(|b| !b.eq_ignore_ascii_case(display)) {
             if language.is_none() {
