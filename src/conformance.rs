@@ -448,7 +448,8 @@ fn run_one(manifest: &Manifest, case: &Case, base: &Arc<Context>, kind: RunKind,
         let security_checks = case.options.contains_key("security-checks");
         let html_in_markdown = if case.options.contains_key("noHtmlInMarkdown") { crate::validator::HtmlInMarkdown::Error } else { Default::default() };
         let validate_nested_resources = case.options.get("validateContains").and_then(Value::as_str) != Some("IGNORE");
-        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, validate_nested_resources, ..Options::default() });
+        let for_publication = case.options.contains_key("for-publication");
+        let validator = Validator::new(Arc::new(ctx), Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, validate_nested_resources, for_publication, ..Options::default() });
         let path = manifest.path(&case.file);
         let issues = match std::fs::read(&path) {
             Ok(bytes) => validator.validate_bytes(&bytes, crate::parse::format_of_name(&case.file)),

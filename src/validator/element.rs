@@ -755,12 +755,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         if t.code == "Quantity" {
             super::rules::quantity::check(self, node, &sd.elements[ix]);
         }
+        if t.code == "Attachment" {
+            super::rules::datatypes::attachment(self, node, &sd.elements[ix]);
+        }
         if !self.in_profile {
             match t.code.as_str() {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node),
-                "Attachment" => super::rules::datatypes::attachment(self, node),
                 _ => {}
             }
         }
@@ -806,8 +808,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !self.in_profile {
                     super::rules::datatypes::blank_primitive(self, node, &sd.elements[ix]);
                 }
+                super::rules::value_rules::no_value(self, node, &sd.elements[ix], &sd.versioned_url());
             }
             Some(v) => {
+                super::rules::value_rules::primitive(self, node, &sd.elements[ix], code, &v.text);
                 if !self.in_profile {
                     if let Some(expected) = json_kind_for(code) {
                         if v.kind != expected && matches!(v.kind, ValueKind::JsonBool | ValueKind::JsonNumber | ValueKind::JsonString) {
@@ -853,6 +857,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !node.children.iter().any(|c| c.name == "id" || c.name == "extension") && !self.in_profile {
                     self.error(node, IssueCode::Invalid, "Primitive types must have a value or must have child extensions".into());
                 }
+                super::rules::value_rules::no_value(self, node, &sd.elements[ix], &sd.versioned_url());
             }
         }
         if !node.children.is_empty() {

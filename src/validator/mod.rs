@@ -50,11 +50,21 @@ pub struct Options {
     /// what depends on their validation (whether each contained resource is
     /// referenced): the reference validator's `validateContains` policy `IGNORE`.
     pub validate_nested_resources: bool,
+    /// Hold content to the rules of HL7's own publications (the reference
+    /// validator's `-forPublication`): an HL7 canonical resource names its
+    /// owning work group, internal links must resolve.
+    pub for_publication: bool,
+    /// Refuse canonical resources marked experimental (the reference
+    /// validator's `-no-experimental-content`).
+    pub no_experimental_content: bool,
+    /// Refuse Unicode bi-directional control characters in values (the
+    /// reference validator's `-no_unicode_bidi_control_chars`).
+    pub no_unicode_bidi_control_chars: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false }
     }
 }
 

@@ -10,6 +10,7 @@ use super::element::Walk;
 use crate::tree::Node;
 
 pub(super) mod bundle;
+mod canonical_resource;
 mod capability_statement;
 mod code_system;
 mod concept_map;
@@ -33,12 +34,14 @@ mod search_parameter;
 mod signature;
 mod structure_map;
 pub mod string_content;
+pub(super) mod value_rules;
 mod value_set;
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
     pub(crate) fn resource_rules(&mut self, node: &'n Node, type_name: &str) {
         resource::check(self, node);
+        canonical_resource::check(self, node, type_name);
         match type_name {
             "QuestionnaireResponse" => questionnaire::check_response(self, node),
             "Questionnaire" => questionnaire::check_questionnaire(self, node),
