@@ -58,6 +58,9 @@ pub(crate) struct Walk<'v, 'n> {
     /// The (versioned url, status) pairs of definitions whose status was
     /// reported: once each, as the reference does.
     status_noted: std::collections::HashSet<(String, &'static str)>,
+    /// When asked for (XML with attributes the reader could not place): the
+    /// positions wanted, and the type of the element at each, the first walked there.
+    pub(super) types_at: Option<(std::collections::HashSet<crate::tree::Pos>, std::collections::HashMap<crate::tree::Pos, String>)>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -81,6 +84,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             skip_inherited: false,
             stated_system: None,
             status_noted: Default::default(),
+            types_at: None,
         }
     }
 
@@ -146,6 +150,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.error(node, IssueCode::Structure, "A resource is required here, but this element does not say its resourceType".into());
             return;
         };
+        if let Some((wanted, types)) = &mut self.types_at {
+            if wanted.contains(&node.pos) {
+                types.entry(node.pos).or_insert_with(|| type_name.to_string());
+            }
+        }
         let Some(sd) = self.ctx.type_definition(type_name) else {
             let name = crate::issue::quoted(type_name);
             // The reference's readers stop at a resource type they do not know.
@@ -573,6 +582,11 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// One element against its definition, `ty` being its (chosen) type.
     pub(super) fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
         let def = &sd.elements[ix];
+        if let (Some((wanted, types)), Some(t)) = (&mut self.types_at, ty) {
+            if wanted.contains(&node.pos) {
+                types.entry(node.pos).or_insert_with(|| t.code.clone());
+            }
+        }
         if !def.narrative_languages.is_empty() || def.narrative_source.is_some() {
             narrative::controls(self, node, def, &sd.url);
         }

@@ -112,7 +112,12 @@ impl Validator {
         // After a fatal reading error the tree is partial: judging it would only add noise.
         let readable = !issues.iter().any(|i| i.severity == crate::issue::Severity::Fatal);
         if let (Some(root), true) = (&doc.root, readable) {
-            issues.extend(self.validate_resource(root, doc.format));
+            let wanted: std::collections::HashSet<crate::tree::Pos> = issues.iter().filter(|i| i.message.starts_with(UNDEFINED_ATTRIBUTE)).filter_map(|i| i.pos).collect();
+            let (found, types) = self.walk_resource(root, doc.format, wanted);
+            if let Some(types) = types {
+                attribute_types(&mut issues, &doc.xsi_types, &types);
+            }
+            issues.extend(found);
         }
         issues
     }
@@ -120,14 +125,60 @@ impl Validator {
     /// Validates a parsed resource against its type, its claimed profiles and
     /// the configured ones.
     pub fn validate_resource(&self, root: &Node, format: Format) -> Vec<Issue> {
+        self.walk_resource(root, format, Default::default()).0
+    }
+
+    /// The walk of a resource, and (when positions are `wanted`) the type of
+    /// the element at each of them.
+    fn walk_resource(
+        &self,
+        root: &Node,
+        format: Format,
+        wanted: std::collections::HashSet<crate::tree::Pos>,
+    ) -> (Vec<Issue>, Option<std::collections::HashMap<crate::tree::Pos, String>>) {
         let mut walk = element::Walk::new(self, format);
+        if !wanted.is_empty() {
+            walk.types_at = Some((wanted, Default::default()));
+        }
         let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
         walk.path.push_root(type_name);
         walk.resource(root, &self.options.profiles);
+        let types = walk.types_at.take().map(|(_, types)| types);
         let mut issues = walk.into_issues();
         dedup(&mut issues);
-        issues
+        (issues, types)
     }
+}
+
+/// How the XML reader begins its message for an attribute FHIR does not define.
+const UNDEFINED_ATTRIBUTE: &str = "Undefined attribute '@";
+
+/// The XML reader's undefined attributes completed with the type of their
+/// element, as the reference words them; and `xsi:type` judged against it.
+fn attribute_types(issues: &mut Vec<Issue>, xsi_types: &[(crate::tree::Pos, String)], types: &std::collections::HashMap<crate::tree::Pos, String>) {
+    let mut extra = Vec::new();
+    for issue in issues.iter_mut().filter(|i| i.message.starts_with(UNDEFINED_ATTRIBUTE)) {
+        let Some(ty) = issue.pos.and_then(|p| types.get(&p)) else { continue };
+        // Undefined_attribute__on__for_type__properties__
+        issue.message = format!("{} for type {ty}", issue.message);
+        let Some((_, value)) = xsi_types.iter().find(|(p, _)| Some(*p) == issue.pos) else { continue };
+        if !issue.message.contains(":type' on ") {
+            continue;
+        }
+        let mut judged = issue.clone();
+        if value == ty {
+            // XSI_TYPE_UNNECESSARY
+            judged.severity = crate::issue::Severity::Information;
+            judged.code = crate::issue::IssueCode::Invalid;
+            judged.message = "xsi:type is unnecessary at this point".into();
+        } else {
+            // XSI_TYPE_WRONG
+            judged.code = crate::issue::IssueCode::Invalid;
+            judged.message = format!("The xsi:type value '{value}' is wrong (should be '{ty}'). Note that xsi:type is unnecessary at this point");
+        }
+        extra.push(judged);
+    }
+    issues.extend(extra);
 }
 
 /// The same problem found by two profiles' walks is one issue.
