@@ -199,6 +199,8 @@ impl Context {
                 }
                 self.by_url.get(only.as_str())?
             }
+            // A url that itself holds a '|' (which only looks versioned).
+            None if version.is_some() => return self.by_url.get(canonical)?.last(),
             None => return None,
         };
         match version {

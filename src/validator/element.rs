@@ -495,6 +495,12 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return;
         }
+        if self.format == Format::Json && child.name == "value" && scope == 0 && sd.is_primitive() {
+            // ILLEGAL_PROPERTY: a primitive's `_name` object naming its value, which the
+            // reference's reader takes as the type's `value` property and its validator refuses.
+            self.report(child, Issue::error(IssueCode::Invalid, expr, "The property 'value' is invalid"));
+            return;
+        }
         let name = crate::issue::quoted(&child.name);
         let issue = match self.format {
             Format::Json => structure_issue(expr, format!("Unrecognized property '{name}'")),
@@ -1016,6 +1022,12 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// may be the one that version names when the plain url names none.
     fn versioned_extension_url(&mut self, node: &Node, url: &str, by_plain_url: Option<Arc<StructureDef>>) -> Option<Arc<StructureDef>> {
         let at = format!("{}[url='{}']", self.path.render(), crate::issue::quoted(url));
+        if let Some(sd) = self.ctx.structure(url).filter(|sd| sd.url == url) {
+            // EXT_VER_URL_MISLEADING: the definition's own url has the '|'.
+            let msg = "The extension URL contains a '|' which makes it look like a versioned URL, but it's not, and this is confusing for implementers";
+            self.report(node, Issue::warning(IssueCode::Invalid, at, msg));
+            return Some(sd);
+        }
         let (found, issue) = match by_plain_url {
             // EXT_VER_URL_NOT_ALLOWED
             Some(sd) if sd.versioned_url() == url => (Some(sd), Issue::error(IssueCode::Invalid, at, "The extension URL must not contain a version")),
