@@ -362,9 +362,17 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// fixed[x] and pattern[x] on one element.
     pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
-        if let Some((_, v)) = &def.fixed {
+        if let Some((type_code, v)) = &def.fixed {
             if !node_matches(node, v, true) {
                 let profile = sd.versioned_url();
+                let specific = super::rules::fixed_values::mismatch(type_code, node, v, false, &profile);
+                if !specific.is_empty() {
+                    for msg in specific {
+                        self.error(node, IssueCode::Value, msg);
+                    }
+                    super::rules::extensions::fixed_extensions(self, node, v);
+                    return self.pattern_value(node, def, sd);
+                }
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                         format!("Value is '{actual}' but is fixed to '{}' in the profile {profile}", text_of(v))
@@ -375,9 +383,20 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             super::rules::extensions::fixed_extensions(self, node, v);
         }
-        if let Some((_, v)) = &def.pattern {
+        self.pattern_value(node, def, sd);
+    }
+
+    fn pattern_value(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
+        if let Some((type_code, v)) = &def.pattern {
             if !node_matches(node, v, false) {
                 let profile = sd.versioned_url();
+                let specific = super::rules::fixed_values::mismatch(type_code, node, v, true, &profile);
+                if !specific.is_empty() {
+                    for msg in specific {
+                        self.error(node, IssueCode::Value, msg);
+                    }
+                    return;
+                }
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                         format!("Value is '{actual}' but must be '{}' (a pattern in the profile {profile})", text_of(v))

@@ -16,6 +16,7 @@ mod code_system;
 mod concept_map;
 pub(super) mod datatypes;
 pub(super) mod extensions;
+pub(super) mod fixed_values;
 pub(super) mod references;
 mod structure_definition;
 mod element_rules;
