@@ -60,6 +60,9 @@ pub(crate) struct Walk<'v, 'n> {
     status_noted: std::collections::HashSet<(String, &'static str)>,
     /// When asked for (XML with attributes the reader could not place): the
     /// positions wanted, and the type of the element at each, the first walked there.
+    /// Every id in the outermost resource (its elements', its resources',
+    /// its narratives'), gathered the first time a `#fragment` URI asks.
+    pub(super) root_ids: Option<std::collections::HashSet<String>>,
     pub(super) types_at: Option<(std::collections::HashSet<crate::tree::Pos>, std::collections::HashMap<crate::tree::Pos, String>)>,
 }
 
@@ -85,6 +88,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             stated_system: None,
             status_noted: Default::default(),
             types_at: None,
+            root_ids: None,
         }
     }
 
@@ -853,6 +857,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                     }
                     self.string_content(node, code, &v.text);
                     super::rules::datatypes::primitive(self, node, code, &v.text);
+                    if matches!(code, "uri" | "url" | "canonical" | "oid" | "uuid") {
+                        super::rules::datatypes::uri_value(self, node, &sd.elements[ix], code, &v.text);
+                    }
                     if code == "base64Binary" && v.text.bytes().any(|b| b.is_ascii_whitespace()) {
                         // TYPE_SPECIFIC_CHECKS_DT_BASE64_NO_WS_WARNING
                         self.warn(

@@ -20,6 +20,11 @@ const CANONICAL_TYPES: &[&str] = &[
 const STANDARDS_STATUS_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
 const WORKGROUP_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-wg";
 
+/// Whether a resource type is one of R4's canonical resources.
+pub(super) fn is_canonical_type(type_name: &str) -> bool {
+    CANONICAL_TYPES.contains(&type_name)
+}
+
 pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, type_name: &str) {
     if !CANONICAL_TYPES.contains(&type_name) {
         return;

@@ -55,6 +55,94 @@ pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: 
     }
 }
 
+/// A URI's place: a canonical resource's own `url` must be absolute; a
+/// reference to a fragment (`#x`) must find its target in the resource.
+pub(crate) fn uri_value(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::structure::Element, code: &str, text: &str) {
+    if is_defining_url(&def.base_path) {
+        if !is_absolute_url(text) {
+            if walk.resources.last().is_some_and(|f| f.node.name == "contained") {
+                // TYPE_SPECIFIC_CHECKS_CANONICAL_CONTAINED
+                walk.error(node, IssueCode::Invalid, format!("Canonical URLs in contained resources must be absolute URLs if present ({text})"));
+            } else {
+                // TYPE_SPECIFIC_CHECKS_CANONICAL_ABSOLUTE
+                walk.error(node, IssueCode::Invalid, format!("Canonical URLs must be absolute URLs if they are not fragment references ({text})"));
+            }
+        }
+        return;
+    }
+    let Some(fragment) = text.strip_prefix('#') else { return };
+    if code == "uuid" || def.base_path == "Bundle.entry.fullUrl" || fragment_targets(walk, fragment) {
+        return;
+    }
+    let for_publication = walk.v.options().for_publication;
+    if def.base_path == "Meta.source" && matches!(code, "uri" | "url") {
+        let msg = format!("The URL value '{text}' might be wrong because it appears to point to an internal target, but there is no matching target");
+        // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL_WARN (a hint: servers write their own fragments here)
+        if for_publication {
+            walk.warn(node, IssueCode::Invalid, msg);
+        } else {
+            walk.inform(node, IssueCode::Invalid, msg);
+        }
+    } else if for_publication || code == "canonical" || matches!(def.base_path.as_str(), "ValueSet.compose.include.system" | "ValueSet.compose.exclude.system") {
+        // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL
+        walk.error(node, IssueCode::Invalid, format!("The URL value '{text}' is invalid because there is no matching target"));
+    } else {
+        // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL_WARN
+        walk.warn(node, IssueCode::Invalid, format!("The URL value '{text}' might be wrong because it appears to point to an internal target, but there is no matching target"));
+    }
+}
+
+/// Whether an element is a canonical resource's own `url` (by its base path).
+fn is_defining_url(base_path: &str) -> bool {
+    base_path.split_once('.').is_some_and(|(ty, rest)| rest == "url" && (super::canonical_resource::is_canonical_type(ty) || matches!(ty, "CanonicalResource" | "MetadataResource")))
+}
+
+/// An absolute URL as the reference takes one: a scheme (lower-case
+/// letters, then letters, digits or `_`), then something without a space.
+fn is_absolute_url(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else { return false };
+    let token = scheme.starts_with(|c: char| c.is_ascii_lowercase()) && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '[' | ']'));
+    token && !rest.is_empty() && !rest.contains(' ')
+}
+
+/// Whether something in the outermost resource has this id: an element, a
+/// resource, or an element of its narrative.
+fn fragment_targets(walk: &mut Walk<'_, '_>, fragment: &str) -> bool {
+    fn gather(node: &Node, out: &mut std::collections::HashSet<String>) {
+        // Iterative: the tree may be as deep as the reader allows.
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if n.name == "id" {
+                if let Some(id) = n.text() {
+                    out.insert(id.to_string());
+                }
+            }
+            if n.name == "div" {
+                if let Some(x) = n.text() {
+                    for attr in ["id=", "name="] {
+                        for (at, _) in x.match_indices(attr) {
+                            let rest = &x[at + attr.len()..];
+                            let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else { continue };
+                            if let Some(end) = rest[1..].find(q) {
+                                out.insert(rest[1..1 + end].to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            stack.extend(n.children.iter());
+        }
+    }
+    if walk.root_ids.is_none() {
+        let mut ids = std::collections::HashSet::new();
+        if let Some(f) = walk.resources.first() {
+            gather(f.node, &mut ids);
+        }
+        walk.root_ids = Some(ids);
+    }
+    walk.root_ids.as_ref().is_some_and(|ids| ids.contains(fragment))
+}
+
 /// Unicode bi-directional controls: refused where the options say so, and
 /// otherwise each embedding, override or isolate should be closed.
 fn bidi(walk: &mut Walk<'_, '_>, node: &Node, text: &str) {
