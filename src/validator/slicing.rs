@@ -363,16 +363,15 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// fixed[x] and pattern[x] on one element.
     pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
         if let Some((type_code, v)) = &def.fixed {
-            if !node_matches(node, v, true) {
-                let profile = sd.versioned_url();
-                let specific = super::rules::fixed_values::mismatch(type_code, node, v, false, &profile);
-                if !specific.is_empty() {
-                    for msg in specific {
-                        self.error(node, IssueCode::Value, msg);
-                    }
-                    super::rules::extensions::fixed_extensions(self, node, v);
-                    return self.pattern_value(node, def, sd);
+            // The reference's part-by-part words where it has them (a
+            // HumanName's parts are counted even where the value is met).
+            let specific = super::rules::fixed_values::mismatch(type_code, node, v, false, &sd.versioned_url());
+            if !specific.is_empty() {
+                for msg in specific {
+                    self.error(node, IssueCode::Value, msg);
                 }
+            } else if !node_matches(node, v, true) {
+                let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                         format!("Value is '{actual}' but is fixed to '{}' in the profile {profile}", text_of(v))
@@ -383,20 +382,14 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             super::rules::extensions::fixed_extensions(self, node, v);
         }
-        self.pattern_value(node, def, sd);
-    }
-
-    fn pattern_value(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
         if let Some((type_code, v)) = &def.pattern {
-            if !node_matches(node, v, false) {
-                let profile = sd.versioned_url();
-                let specific = super::rules::fixed_values::mismatch(type_code, node, v, true, &profile);
-                if !specific.is_empty() {
-                    for msg in specific {
-                        self.error(node, IssueCode::Value, msg);
-                    }
-                    return;
+            let specific = super::rules::fixed_values::mismatch(type_code, node, v, true, &sd.versioned_url());
+            if !specific.is_empty() {
+                for msg in specific {
+                    self.error(node, IssueCode::Value, msg);
                 }
+            } else if !node_matches(node, v, false) {
+                let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                         format!("Value is '{actual}' but must be '{}' (a pattern in the profile {profile})", text_of(v))

@@ -11,6 +11,9 @@ use serde_json::Value;
 /// (`pattern`: as a pattern, else as a fixed value), or none where it has no
 /// words of its own beyond the generic one.
 pub(crate) fn mismatch(type_code: &str, node: &Node, expected: &Value, pattern: bool, profile: &str) -> Vec<String> {
+    if !matches!(type_code, "CodeableConcept" | "HumanName" | "Address") {
+        return Vec::new();
+    }
     let Value::Object(map) = expected else { return Vec::new() };
     match type_code {
         "CodeableConcept" => codeable_concept(node, map, pattern, profile),
