@@ -306,3 +306,67 @@ fn xhtml_image_source_does_not_resolve() {
     one(&issues(&patient(None, r##"<p>x</p><img src="#missing"/>"##)), Severity::Error, "Image source '#missing' at 'div/img' does not resolve");
     assert!(none_containing(&issues(&patient(None, r##"<p>x</p><img src="#p1"/>"##)), "Image source"));
 }
+
+// ---------- textLink extensions ----------
+
+const TEXT_LINK: &str = "http://hl7.org/fhir/StructureDefinition/textLink";
+
+fn linked(div: Option<&str>, links: serde_json::Value) -> Vec<Issue> {
+    let mut text = serde_json::json!({"status": "generated", "extension": links});
+    if let Some(d) = div {
+        text["div"] = serde_json::json!(format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{d}</div>"));
+    }
+    let patient = serde_json::json!({"resourceType": "Patient", "id": "p", "name": [{"id": "n1", "family": "X"}],
+        "telecom": [{"id": "t", "system": "phone", "value": "1"}, {"id": "t", "system": "phone", "value": "2"}], "text": text});
+    issues(&patient.to_string())
+}
+
+fn link(parts: serde_json::Value) -> serde_json::Value {
+    serde_json::json!([{"url": TEXT_LINK, "extension": parts}])
+}
+
+fn text_error(found: &[Issue], code: careplan::issue::IssueCode, message: &str) {
+    let n = found.iter().filter(|i| i.severity == Severity::Error && i.code == code && i.expression == "Patient.text" && i.message == message).count();
+    assert_eq!(n, 1, "wanted {message}\n{found:#?}");
+}
+
+const DIV: &str = r#"<p id="h1">X</p>"#;
+
+#[test]
+fn text_link_no_div() {
+    let found = linked(None, link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#n1"}])));
+    text_error(&found, careplan::issue::IssueCode::Structure, "A textLink extension was found, but there was no xhtml element present for that targets of the html references");
+}
+
+#[test]
+fn text_link_no_id() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "nope"}, {"url": "data", "valueUri": "#n1"}])));
+    text_error(&found, careplan::issue::IssueCode::Structure, "The html id 'nope' was not found in the xhtml");
+}
+
+#[test]
+fn text_link_no_data() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}])));
+    text_error(&found, careplan::issue::IssueCode::Structure, "No data element was found in the textLink extension");
+}
+
+#[test]
+fn text_link_data_not_found() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#zz"}])));
+    text_error(&found, careplan::issue::IssueCode::NotFound, "The target of the textLink data reference '#zz' was not found in the resource");
+    let fine = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#n1"}])));
+    assert!(none_containing(&fine, "textLink"), "{fine:#?}");
+}
+
+#[test]
+fn text_link_data_multiple_matches() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#t"}])));
+    text_error(&found, careplan::issue::IssueCode::Invalid, "Multiple matching targets for the textLink data reference '#t' were found in the resource");
+}
+
+#[test]
+fn text_link_selector_invalid() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#n1"}, {"url": "selector", "valueString": "name.("}])));
+    let i = found.iter().find(|i| i.message.starts_with("The textLink selector 'name.(' is invalid: ")).expect("the selector error");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, careplan::issue::IssueCode::Invalid, "Patient.text"));
+}

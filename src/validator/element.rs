@@ -787,6 +787,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node),
+                "Narrative" => super::rules::text_link::check(self, node),
                 _ => {}
             }
         }
@@ -902,6 +903,11 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     pub(super) fn in_profile(&self) -> bool {
         self.in_profile
+    }
+
+    /// The url of the innermost extension (not a sub-extension) the walk is inside.
+    pub(super) fn extension_url(&self) -> Option<&str> {
+        self.extension_urls.iter().rev().copied().find(|u| u.contains(':'))
     }
 
     /// maxLength, minValue and maxValue of a primitive element.

@@ -75,7 +75,9 @@ pub(crate) fn uri_value(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::struc
         return;
     }
     let for_publication = walk.v.options().for_publication;
-    if def.base_path == "Meta.source" && matches!(code, "uri" | "url") {
+    // A textLink's data must resolve (it says what the narrative renders).
+    let matters = walk.extension_url() == Some("http://hl7.org/fhir/StructureDefinition/textLink");
+    if def.base_path == "Meta.source" && matches!(code, "uri" | "url") && !matters {
         let msg = format!("The URL value '{text}' might be wrong because it appears to point to an internal target, but there is no matching target");
         // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL_WARN (a hint: servers write their own fragments here)
         if for_publication {
@@ -83,7 +85,7 @@ pub(crate) fn uri_value(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::struc
         } else {
             walk.inform(node, IssueCode::Invalid, msg);
         }
-    } else if for_publication || code == "canonical" || matches!(def.base_path.as_str(), "ValueSet.compose.include.system" | "ValueSet.compose.exclude.system") {
+    } else if for_publication || matters || code == "canonical" || matches!(def.base_path.as_str(), "ValueSet.compose.include.system" | "ValueSet.compose.exclude.system") {
         // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL
         walk.error(node, IssueCode::Invalid, format!("The URL value '{text}' is invalid because there is no matching target"));
     } else {
@@ -355,7 +357,8 @@ pub(crate) fn attachment(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::stru
     if walk.in_profile() {
         // The profile's own limit; the rest the base walk has said.
         if let (Some(max), Some(data)) = (max_size, node.child_text("data").filter(|d| crate::primitive::base64_shape_ok(d))) {
-            if let Ok(content) = strict_base64(data) {
+            let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            if let Ok(content) = strict_base64(&compact) {
                 too_long(walk, node, content.len(), max);
             }
         }
@@ -406,9 +409,12 @@ fn too_long(walk: &mut Walk<'_, '_>, node: &Node, size: usize, max: u64) {
 }
 
 /// An Attachment's `data` or `hash` decoded as the reference decodes it,
-/// or the error that it cannot be.
+/// or the error that it cannot be. Whitespace is left out first: R4 lets
+/// readers accept it (its own warning says so), where the reference's
+/// strict decoder would refuse HL7's own examples for their line breaks.
 fn decoded(walk: &mut Walk<'_, '_>, node: &Node, name: &str, text: &str) -> Option<Vec<u8>> {
-    match strict_base64(text) {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    match strict_base64(&compact) {
         Ok(bytes) => Some(bytes),
         Err(why) => {
             // TYPE_SPECIFIC_CHECKS_DT_ATT_B64_DECODE_FAIL

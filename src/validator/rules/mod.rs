@@ -34,6 +34,7 @@ pub(super) mod quantity;
 mod search_parameter;
 mod signature;
 mod structure_map;
+pub(super) mod text_link;
 pub mod string_content;
 pub(super) mod value_rules;
 mod value_set;
