@@ -159,8 +159,9 @@ fn attribute_types(issues: &mut Vec<Issue>, xsi_types: &[(crate::tree::Pos, Stri
     let mut extra = Vec::new();
     for issue in issues.iter_mut().filter(|i| i.message.starts_with(UNDEFINED_ATTRIBUTE)) {
         let Some(ty) = issue.pos.and_then(|p| types.get(&p)) else { continue };
+        let Some((attribute, on)) = issue.message.strip_prefix(UNDEFINED_ATTRIBUTE).and_then(|m| m.split_once("' on ")) else { continue };
         // Undefined_attribute__on__for_type__properties__
-        issue.message = format!("{} for type {ty}", issue.message);
+        issue.message = format!("Undefined attribute '@{attribute}' on {on} for type {ty}");
         let Some((_, value)) = xsi_types.iter().find(|(p, _)| Some(*p) == issue.pos) else { continue };
         if !issue.message.contains(":type' on ") {
             continue;
