@@ -449,9 +449,10 @@ fn run_one(manifest: &Manifest, case: &Case, base: &Arc<Context>, kind: RunKind,
         let html_in_markdown = if case.options.contains_key("noHtmlInMarkdown") { crate::validator::HtmlInMarkdown::Error } else { Default::default() };
         let validate_nested_resources = case.options.get("validateContains").and_then(Value::as_str) != Some("IGNORE");
         let display_issues_are_warnings = case.options.get("wrong-displays").and_then(Value::as_str) == Some("warning");
+        let for_publication = case.options.contains_key("for-publication");
         let validator = Validator::new(
             Arc::new(ctx),
-            Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, validate_nested_resources, display_issues_are_warnings, ..Options::default() },
+            Options { profiles, assume_valid_rest_references, security_checks, html_in_markdown, validate_nested_resources, display_issues_are_warnings, for_publication, ..Options::default() },
         );
         let path = manifest.path(&case.file);
         let issues = match std::fs::read(&path) {

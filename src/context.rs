@@ -89,7 +89,8 @@ impl Context {
     fn delegate(&self, canonical: &str) -> Option<&Arc<Context>> {
         let parent = self.parent.as_ref()?;
         let (url, _) = split_canonical(canonical);
-        (!self.by_url.contains_key(url)).then_some(parent)
+        // A url that itself holds a '|' is this overlay's when it has it whole.
+        (!self.by_url.contains_key(url) && !self.by_url.contains_key(canonical)).then_some(parent)
     }
 
     /// Notes a place definitions were loaded from (once), for messages.
@@ -199,6 +200,8 @@ impl Context {
                 }
                 self.by_url.get(only.as_str())?
             }
+            // A url that itself holds a '|' (which only looks versioned).
+            None if version.is_some() => return self.by_url.get(canonical)?.last(),
             None => return None,
         };
         match version {

@@ -422,7 +422,15 @@ fn check_date_time(text: &str) -> Result<(), String> {
 }
 
 fn check_instant(text: &str) -> Result<(), String> {
-    date_time_body(text.as_bytes(), true).map_err(|why| format!("Not a valid instant ({}) ({why})", show(text)))
+    date_time_body(text.as_bytes(), true).map_err(|why| {
+        if why.starts_with("day ") {
+            // Type_Specific_Checks_DT_Instant_Valid: of the right shape, but no such day.
+            format!("Not a valid instant ({}) ({why})", show(text))
+        } else {
+            // Type_Specific_Checks_DT_DateTime_Regex: not of an instant's shape.
+            format!("Not a valid instant format: '{}' ({why})", show(text))
+        }
+    })
 }
 
 fn check_time(text: &str) -> Result<(), String> {
@@ -446,6 +454,11 @@ const BASE64_ALPHABET: [bool; 256] = {
     }
     t
 };
+
+/// Whether base64 text passes the lexical rules (so its decoded size means something).
+pub fn base64_shape_ok(text: &str) -> bool {
+    check_base64(text).is_ok()
+}
 
 fn check_base64(text: &str) -> Result<(), String> {
     // The usual case, attachments of megabytes: alphabet, then at most two '='.
@@ -560,20 +573,13 @@ fn check_uuid(text: &str) -> Result<(), String> {
 }
 
 fn check_id(text: &str) -> Result<(), String> {
+    // Type_Specific_Checks_DT_ID_Valid, with why in parentheses.
     let b = text.as_bytes();
     if b.is_empty() || b.len() > 64 {
-        return Err(format!(
-            "Invalid id '{}': an id must be 1 to 64 characters long (found {})",
-            show(text),
-            text.chars().count()
-        ));
+        return Err(format!("id value '{}' is not valid (an id must be 1 to 64 characters long, found {})", show(text), text.chars().count()));
     }
     if let Some(c) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
-        return Err(format!(
-            "Invalid id '{}': only A-Z, a-z, 0-9, '-' and '.' are allowed (found '{}')",
-            show(text),
-            c.escape_default()
-        ));
+        return Err(format!("id value '{}' is not valid (only A-Z, a-z, 0-9, '-' and '.' are allowed, found '{}')", show(text), c.escape_default()));
     }
     Ok(())
 }

@@ -10,6 +10,10 @@ mod delta;
 const MIN_LENGTH_EXT: &str = "http://hl7.org/fhir/StructureDefinition/minLength";
 const STANDARDS_STATUS_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
 const STANDARDS_STATUS_REASON_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status-reason";
+const REGEX_EXT: &str = "http://hl7.org/fhir/StructureDefinition/regex";
+const MAX_DECIMALS_EXT: &str = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces";
+const MAX_SIZE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/maxSize";
+const MUST_HAVE_VALUE_EXT: &str = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue";
 const FHIR_TYPE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
 
 #[derive(Debug)]
@@ -72,6 +76,9 @@ pub struct Element {
     /// `narrative-source-control` extension: the severity (`hint`,
     /// `warning`, `error`) of text not labelled with its source.
     pub narrative_source: Option<String>,
+    /// What the element's extensions ask of its value (`regex`,
+    /// `maxDecimalPlaces`, `maxSize`, R5's `mustHaveValue`); boxed, as few elements have any.
+    pub value_rules: Option<Box<ValueRules>>,
     /// In a profile: every check this element makes, the element it
     /// constrains in the base type makes too (see [`StructureDef::mark_inherited`]).
     pub inherited: bool,
@@ -88,6 +95,37 @@ pub struct Element {
     child_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, (u32, Option<u32>)>>,
     /// The children with a minimum above zero, in order.
     pub required_children: Vec<usize>,
+}
+
+/// What an element definition's extensions ask of the element's value.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ValueRules {
+    /// `regex`: the pattern the whole value must match.
+    pub regex: Option<String>,
+    /// `maxDecimalPlaces`.
+    pub max_decimal_places: Option<u32>,
+    /// `maxSize`: the most bytes base64 content may decode to.
+    pub max_size: Option<u64>,
+    /// R5's `mustHaveValue` (through its R4 extension): a primitive must have
+    /// a value, not extensions alone.
+    pub must_have_value: bool,
+}
+
+impl ValueRules {
+    fn read(other: &serde_json::Map<String, Value>) -> Option<Box<ValueRules>> {
+        let exts = other.get("extension").and_then(Value::as_array)?;
+        let value = |url: &str| {
+            exts.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(url)).find_map(|e| e.as_object()?.iter().find(|(k, _)| k.starts_with("value")).map(|(_, v)| v))
+        };
+        let number = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+        let rules = ValueRules {
+            regex: value(REGEX_EXT).and_then(Value::as_str).map(str::to_string),
+            max_decimal_places: value(MAX_DECIMALS_EXT).and_then(number).map(|n| n as u32),
+            max_size: value(MAX_SIZE_EXT).and_then(number),
+            must_have_value: value(MUST_HAVE_VALUE_EXT).and_then(Value::as_bool) == Some(true),
+        };
+        (rules != ValueRules::default()).then(|| Box::new(rules))
+    }
 }
 
 /// What a slice's discriminator needs an instance to have at its path.
@@ -443,6 +481,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             must_support: d.must_support,
             narrative_languages: extension_values(&d.other, NARRATIVE_LANGUAGE_EXT),
             narrative_source: extension_values(&d.other, NARRATIVE_SOURCE_EXT).into_iter().next(),
+            value_rules: ValueRules::read(&d.other),
             inherited: false,
             constrains: true,
             slice_tests: std::sync::OnceLock::new(),

@@ -108,5 +108,8 @@ pub struct Document {
     pub format: Format,
     pub root: Option<Node>,
     pub issues: Vec<crate::issue::Issue>,
+    /// XML only: the `xsi:type` attributes read (where, and their value),
+    /// which the validator judges against the elements' types.
+    pub xsi_types: Vec<(Pos, String)>,
 }
 

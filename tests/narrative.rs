@@ -172,3 +172,201 @@ fn language_xhtml_lang_missing_and_different() {
     // Sections only: the first one is asked.
     assert!(none_containing(&issues(&patient(Some("en"), EN_DE)), "does not have"));
 }
+
+// ---------- language control, one rule each ----------
+
+const NARR: &str = "StructureDefinition[http://example.org/sd/narr]";
+
+#[test]
+fn xhtml_control_langs_required() {
+    let v = profile_with(LANG_CONTROL, "_yes");
+    let found = issues_with(&v, &profiled(Some("en"), "Just text"));
+    let msg = format!("The xhtml has no language sections, but language sections are required in this context by the profile {NARR}");
+    assert!(has(&found, Severity::Error, "Patient.text", &msg), "{found:#?}");
+}
+
+#[test]
+fn xhtml_control_langs_none() {
+    let v = profile_with(LANG_CONTROL, "_resource");
+    let found = issues_with(&v, &profiled(Some("en"), "Just text"));
+    let msg = format!("The profile {NARR} requires a section in the narrative for the resource language en, but there is no sections");
+    assert!(has(&found, Severity::Warning, "Patient.text", &msg), "{found:#?}");
+}
+
+#[test]
+fn xhtml_control_langs_none_no_default() {
+    let v = profile_with(LANG_CONTROL, "_resource");
+    let found = issues_with(&v, &profiled(None, "Just text"));
+    let msg = format!("The profile {NARR} requires a section in the narrative for the resource language, but there is no sections and no resource language");
+    assert!(has(&found, Severity::Warning, "Patient.text", &msg), "{found:#?}");
+}
+
+#[test]
+fn xhtml_control_langs_no_default() {
+    let v = profile_with(LANG_CONTROL, "_resource");
+    let found = issues_with(&v, &profiled(None, EN_DE));
+    let msg = format!("The profile {NARR} requires a section in the narrative for the resource language, but there is no language");
+    assert!(has(&found, Severity::Warning, "Patient.text", &msg), "{found:#?}");
+}
+
+#[test]
+fn xhtml_control_langs_none2() {
+    let v = profile_with(LANG_CONTROL, "fr");
+    let found = issues_with(&v, &profiled(None, "Just text"));
+    let msg = format!("The profile {NARR} requires a section in the narrative for the language fr, but there is no sections");
+    assert!(has(&found, Severity::Warning, "Patient.text", &msg), "{found:#?}");
+}
+
+#[test]
+fn xhtml_control_langs_required_lang() {
+    let v = profile_with(LANG_CONTROL, "fr");
+    let found = issues_with(&v, &profiled(None, EN_DE));
+    let msg = format!("The profile {NARR} requires a section in the narrative for the language 'fr', but it was not found (found de, en)");
+    assert!(has(&found, Severity::Error, "Patient.text", &msg), "{found:#?}");
+}
+
+// ---------- the resource's language against the narrative's ----------
+
+const SEE: &str = "see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues";
+
+#[test]
+fn language_xhtml_lang_missing1() {
+    let found = issues(&patient(Some("en"), "<p>Hello</p>"));
+    let msg = format!("Resource has a language, but the XHTML does not have an lang or an xml:lang tag (needs both - {SEE})");
+    assert!(found.iter().any(|i| i.severity == Severity::Warning && i.expression == "Patient" && i.message == msg), "{found:#?}");
+}
+
+fn patient_root_lang(attrs: &str) -> String {
+    format!(r#"{{"resourceType":"Patient","id":"p1","language":"en","text":{{"status":"additional","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\" {attrs}>Hello</div>"}}}}"#)
+}
+
+#[test]
+fn language_xhtml_lang_missing2() {
+    let found = issues(&patient_root_lang(r#"xml:lang=\"en\""#));
+    let msg = format!("Resource has a language, but the XHTML does not have a lang tag (needs both lang and xml:lang - {SEE})");
+    assert!(found.iter().any(|i| i.severity == Severity::Warning && i.expression == "Patient" && i.message == msg), "{found:#?}");
+}
+
+#[test]
+fn language_xhtml_lang_missing3() {
+    let found = issues(&patient_root_lang(r#"lang=\"en\""#));
+    let msg = format!("Resource has a language, but the XHTML does not have an xml:lang tag (needs both lang and xml:lang - {SEE})");
+    assert!(found.iter().any(|i| i.severity == Severity::Warning && i.expression == "Patient" && i.message == msg), "{found:#?}");
+}
+
+// ---------- hyperlinks and images ----------
+
+fn one(found: &[Issue], severity: Severity, message: &str) {
+    let n = found.iter().filter(|i| i.severity == severity && i.code == careplan::issue::IssueCode::Invalid && i.expression == "Patient.text.div" && i.message == message).count();
+    assert_eq!(n, 1, "wanted {severity:?} {message}\n{found:#?}");
+}
+
+#[test]
+fn xhtml_empty_href() {
+    one(&issues(&patient(None, r#"<a href="">here</a>"#)), Severity::Error, "Hyperlink at 'div/a' for 'here' is empty");
+}
+
+#[test]
+fn xhtml_active_href() {
+    one(
+        &issues(&patient(None, r#"<p><a href="vbscript:run()">run</a></p>"#)),
+        Severity::Error,
+        "Hyperlink scheme 'vbscript' in 'vbscript:run()' at 'div/p/a' for 'run' has active content, which is a security risk and not allowed",
+    );
+}
+
+#[test]
+fn xhtml_literal_href() {
+    one(
+        &issues(&patient(None, r#"<a href="urn:oid:1.2.3">oid</a>"#)),
+        Severity::Error,
+        "Hyperlink scheme 'urn' in 'urn:oid:1.2.3' at 'div/a' for 'oid' is not a valid hyperlinkable scheme",
+    );
+}
+
+#[test]
+fn xhtml_unknown_href() {
+    one(
+        &issues(&patient(None, r#"<a href="ftp://example.org/f">file</a>"#)),
+        Severity::Information,
+        "Hyperlink scheme 'ftp' in 'ftp://example.org/f' at 'div/a' for 'file' is not a widely supported protocol and should be checked",
+    );
+    assert!(none_containing(&issues(&patient(None, r#"<a href="https://example.org/">web</a><a href="mailto:a@example.org">mail</a>"#)), "Hyperlink scheme"));
+}
+
+#[test]
+fn xhtml_multiple_matches() {
+    let found = issues(&patient(None, r##"<p id="a">x</p><p id="a">y</p><a href="#a">dup</a>"##));
+    let i = found.iter().find(|i| i.message.starts_with("Hyperlink '#a' at 'div/a' for 'dup' resolves to multiple targets (")).expect("the warning");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Warning, careplan::issue::IssueCode::Invalid, "Patient.text.div"));
+}
+
+#[test]
+fn xhtml_image_source_does_not_resolve() {
+    one(&issues(&patient(None, r##"<p>x</p><img src="#missing"/>"##)), Severity::Error, "Image source '#missing' at 'div/img' does not resolve");
+    assert!(none_containing(&issues(&patient(None, r##"<p>x</p><img src="#p1"/>"##)), "Image source"));
+}
+
+// ---------- textLink extensions ----------
+
+const TEXT_LINK: &str = "http://hl7.org/fhir/StructureDefinition/textLink";
+
+fn linked(div: Option<&str>, links: serde_json::Value) -> Vec<Issue> {
+    let mut text = serde_json::json!({"status": "generated", "extension": links});
+    if let Some(d) = div {
+        text["div"] = serde_json::json!(format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{d}</div>"));
+    }
+    let patient = serde_json::json!({"resourceType": "Patient", "id": "p", "name": [{"id": "n1", "family": "X"}],
+        "telecom": [{"id": "t", "system": "phone", "value": "1"}, {"id": "t", "system": "phone", "value": "2"}], "text": text});
+    issues(&patient.to_string())
+}
+
+fn link(parts: serde_json::Value) -> serde_json::Value {
+    serde_json::json!([{"url": TEXT_LINK, "extension": parts}])
+}
+
+fn text_error(found: &[Issue], code: careplan::issue::IssueCode, message: &str) {
+    let n = found.iter().filter(|i| i.severity == Severity::Error && i.code == code && i.expression == "Patient.text" && i.message == message).count();
+    assert_eq!(n, 1, "wanted {message}\n{found:#?}");
+}
+
+const DIV: &str = r#"<p id="h1">X</p>"#;
+
+#[test]
+fn text_link_no_div() {
+    let found = linked(None, link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#n1"}])));
+    text_error(&found, careplan::issue::IssueCode::Structure, "A textLink extension was found, but there was no xhtml element present for that targets of the html references");
+}
+
+#[test]
+fn text_link_no_id() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "nope"}, {"url": "data", "valueUri": "#n1"}])));
+    text_error(&found, careplan::issue::IssueCode::Structure, "The html id 'nope' was not found in the xhtml");
+}
+
+#[test]
+fn text_link_no_data() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}])));
+    text_error(&found, careplan::issue::IssueCode::Structure, "No data element was found in the textLink extension");
+}
+
+#[test]
+fn text_link_data_not_found() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#zz"}])));
+    text_error(&found, careplan::issue::IssueCode::NotFound, "The target of the textLink data reference '#zz' was not found in the resource");
+    let fine = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#n1"}])));
+    assert!(none_containing(&fine, "textLink"), "{fine:#?}");
+}
+
+#[test]
+fn text_link_data_multiple_matches() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#t"}])));
+    text_error(&found, careplan::issue::IssueCode::Invalid, "Multiple matching targets for the textLink data reference '#t' were found in the resource");
+}
+
+#[test]
+fn text_link_selector_invalid() {
+    let found = linked(Some(DIV), link(serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "#n1"}, {"url": "selector", "valueString": "name.("}])));
+    let i = found.iter().find(|i| i.message.starts_with("The textLink selector 'name.(' is invalid: ")).expect("the selector error");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, careplan::issue::IssueCode::Invalid, "Patient.text"));
+}

@@ -332,3 +332,26 @@ fn bundle_posssible_matches() {
     let resolved = bundle_with_patients(&[Some("http://x.org/fhir/Patient/p1")]);
     assert!(!resolved.iter().any(|i| i.message.contains("by type and id")), "{resolved:#?}");
 }
+
+const XSI_PATIENT: &str = r#"<Patient xmlns="http://hl7.org/fhir" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><active value="true" something="1"/><gender xsi:type="code" value="male"/><birthDate xsi:type="string" value="2000-01-01"/></Patient>"#;
+
+#[test]
+fn undefined_attribute_on_for_type() {
+    let got = issues(XSI_PATIENT, Format::Xml);
+    let i = find(&got, "Undefined attribute '@something' on active for type boolean");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, IssueCode::Structure, "Patient.active"));
+}
+
+#[test]
+fn xsi_type_unnecessary() {
+    let got = issues(XSI_PATIENT, Format::Xml);
+    let i = find(&got, "xsi:type is unnecessary at this point");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Information, IssueCode::Invalid, "Patient.gender"));
+}
+
+#[test]
+fn xsi_type_wrong() {
+    let got = issues(XSI_PATIENT, Format::Xml);
+    let i = find(&got, "The xsi:type value 'string' is wrong (should be 'date'). Note that xsi:type is unnecessary at this point");
+    assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, IssueCode::Invalid, "Patient.birthDate"));
+}

@@ -78,6 +78,17 @@ pub struct ValidateArgs {
     /// it such a string is an information hint (as the HL7 validator's -security-checks).
     #[arg(long)]
     pub security_checks: bool,
+    /// Hold content to the rules of HL7's own publications (as the HL7
+    /// validator's -forPublication): HL7 canonical resources name their work group.
+    #[arg(long)]
+    pub for_publication: bool,
+    /// Refuse canonical resources marked experimental (as the HL7 validator's -no-experimental-content).
+    #[arg(long)]
+    pub no_experimental_content: bool,
+    /// Refuse Unicode bi-directional control characters in values (as the
+    /// HL7 validator's -no_unicode_bidi_control_chars).
+    #[arg(long)]
+    pub no_unicode_bidi_control_chars: bool,
     /// How markdown that holds HTML tags is reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub html_in_markdown: MarkdownHtml,
@@ -107,6 +118,9 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
             },
             assume_valid_rest_references: args.assume_valid_rest_references,
             security_checks: args.security_checks,
+            for_publication: args.for_publication,
+            no_experimental_content: args.no_experimental_content,
+            no_unicode_bidi_control_chars: args.no_unicode_bidi_control_chars,
             html_in_markdown: match args.html_in_markdown {
                 MarkdownHtml::Ignore => crate::validator::HtmlInMarkdown::Ignore,
                 MarkdownHtml::Warning => crate::validator::HtmlInMarkdown::Warning,

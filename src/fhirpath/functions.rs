@@ -730,6 +730,13 @@ fn now(p: Precision, kind: Kind) -> Temporal {
     }
 }
 
+/// A regular expression compiled once for the process (the validator's
+/// `regex` extensions share the FHIRPath engine's cache); `full`: it must
+/// match the whole text.
+pub(crate) fn compiled_regex(pattern: &str, full: bool) -> Result<std::sync::Arc<regex::Regex>, String> {
+    regex(pattern, full).map_err(|e| e.message)
+}
+
 /// Compiled regular expressions, shared by every evaluation (invariants use
 /// a handful of patterns millions of times).
 /// Shared through an `Arc`: a cloned `Regex` starts with empty match caches,

@@ -15,6 +15,7 @@
 
 mod eval;
 mod functions;
+pub(crate) use functions::compiled_regex;
 mod lexer;
 mod membership;
 mod parser;

@@ -19,7 +19,7 @@ pub fn parse_json(text: &str) -> Document {
     let mut p = Parser::new(text);
     let root = p.document();
     let issues = p.issues.into_issues("", "the reader's list");
-    Document { format: Format::Json, root, issues }
+    Document { format: Format::Json, root, issues, xsi_types: Vec::new() }
 }
 
 /// The most the reader's list of issues holds, in bytes (`Parser::issue`).

@@ -85,7 +85,7 @@ fn parse_raw(bytes: &[u8], format: Option<Format>) -> Document {
         Ok(t) => t,
         Err(e) => {
             let issue = Issue::new(Severity::Fatal, IssueCode::Invalid, "", format!("The input is not valid UTF-8 (at byte {}): FHIR JSON and XML must be UTF-8", e.valid_up_to()));
-            return Document { format: format.unwrap_or(Format::Json), root: None, issues: vec![issue] };
+            return Document { format: format.unwrap_or(Format::Json), root: None, issues: vec![issue], xsi_types: Vec::new() };
         }
     };
     match format.or_else(|| sniff(text)) {
@@ -95,6 +95,7 @@ fn parse_raw(bytes: &[u8], format: Option<Format>) -> Document {
             format: Format::Json,
             root: None,
             issues: vec![Issue::new(Severity::Fatal, IssueCode::Invalid, "", "The input is neither JSON (starting with '{') nor XML (starting with '<')")],
+            xsi_types: Vec::new(),
         },
     }
 }

@@ -47,6 +47,8 @@ use quick_xml::Reader;
 use std::collections::HashSet;
 
 pub const FHIR_NS: &str = "http://hl7.org/fhir";
+/// The XML Schema instance namespace (`xsi:type`, `xsi:schemaLocation`).
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 /// Deepest element nesting accepted (elements, including those inside a narrative).
 pub const MAX_DEPTH: usize = 512;
@@ -109,7 +111,7 @@ pub fn parse_xml(text: &str) -> Document {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser::new(text);
     let root = p.run();
-    Document { format: Format::Xml, root, issues: p.issues.into_issues("", "the reader's list") }
+    Document { format: Format::Xml, root, issues: p.issues.into_issues("", "the reader's list"), xsi_types: p.xsi_types }
 }
 
 /// Converts byte offsets into 1-based line/column (in characters), moving
@@ -210,6 +212,8 @@ struct Parser<'a> {
     ns: Vec<(Option<String>, String)>,
     root: Option<Node>,
     root_closed: bool,
+    /// `xsi:type` attributes: where, and their value.
+    xsi_types: Vec<(Pos, String)>,
 }
 
 enum Flow {
@@ -255,6 +259,7 @@ impl<'a> Parser<'a> {
             ns: Vec::new(),
             root: None,
             root_closed: false,
+            xsi_types: Vec::new(),
         }
     }
 
@@ -632,7 +637,14 @@ impl<'a> Parser<'a> {
                 "url" if local == "extension" || local == "modifierExtension" => {
                     url_child = Some(Node::with_value("url", pos, value, ValueKind::XmlAttribute))
                 }
-                _ => self.xml_issue(Some((&local, ns)), |p| p.path_with(Some((&local, place))), pos, || format!("Undefined attribute '@{}' on {}", crate::issue::quoted(&key), crate::issue::quoted(&local))),
+                // Undefined_attribute__on__for_type__properties__: the validator
+                // adds the element's type, which the reader does not know.
+                _ => {
+                    if key.split_once(':').is_some_and(|(p, l)| l == "type" && self.lookup_ns(Some(p)) == Some(XSI_NS)) {
+                        self.xsi_types.push((pos, value.clone()));
+                    }
+                    self.xml_issue(Some((&local, ns)), |p| p.path_with(Some((&local, place))), pos, || format!("Undefined attribute '@{}' on {}", crate::issue::quoted(&key), crate::issue::quoted(&local)))
+                }
             }
         }
         node.children.extend(id_child);

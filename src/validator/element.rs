@@ -58,6 +58,12 @@ pub(crate) struct Walk<'v, 'n> {
     /// The (versioned url, status) pairs of definitions whose status was
     /// reported: once each, as the reference does.
     status_noted: std::collections::HashSet<(String, &'static str)>,
+    /// When asked for (XML with attributes the reader could not place): the
+    /// positions wanted, and the type of the element at each, the first walked there.
+    /// Every id in the outermost resource (its elements', its resources',
+    /// its narratives'), gathered the first time a `#fragment` URI asks.
+    pub(super) root_ids: Option<std::collections::HashSet<String>>,
+    pub(super) types_at: Option<(std::collections::HashSet<crate::tree::Pos>, std::collections::HashMap<crate::tree::Pos, String>)>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -81,6 +87,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             skip_inherited: false,
             stated_system: None,
             status_noted: Default::default(),
+            types_at: None,
+            root_ids: None,
         }
     }
 
@@ -146,6 +154,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.error(node, IssueCode::Structure, "A resource is required here, but this element does not say its resourceType".into());
             return;
         };
+        if let Some((wanted, types)) = &mut self.types_at {
+            if wanted.contains(&node.pos) {
+                types.entry(node.pos).or_insert_with(|| type_name.to_string());
+            }
+        }
         let Some(sd) = self.ctx.type_definition(type_name) else {
             let name = crate::issue::quoted(type_name);
             // The reference's readers stop at a resource type they do not know.
@@ -486,6 +499,12 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return;
         }
+        if self.format == Format::Json && child.name == "value" && scope == 0 && sd.is_primitive() {
+            // ILLEGAL_PROPERTY: a primitive's `_name` object naming its value, which the
+            // reference's reader takes as the type's `value` property and its validator refuses.
+            self.report(child, Issue::error(IssueCode::Invalid, expr, "The property 'value' is invalid"));
+            return;
+        }
         let name = crate::issue::quoted(&child.name);
         let issue = match self.format {
             Format::Json => structure_issue(expr, format!("Unrecognized property '{name}'")),
@@ -573,6 +592,11 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// One element against its definition, `ty` being its (chosen) type.
     pub(super) fn element(&mut self, node: &'n Node, sd: &Arc<StructureDef>, ix: usize, ty: Option<&ElementType>) {
         let def = &sd.elements[ix];
+        if let (Some((wanted, types)), Some(t)) = (&mut self.types_at, ty) {
+            if wanted.contains(&node.pos) {
+                types.entry(node.pos).or_insert_with(|| t.code.clone());
+            }
+        }
         if !def.narrative_languages.is_empty() || def.narrative_source.is_some() {
             narrative::controls(self, node, def, &sd.url);
         }
@@ -755,12 +779,16 @@ impl<'v, 'n> Walk<'v, 'n> {
         if t.code == "Quantity" {
             super::rules::quantity::check(self, node, &sd.elements[ix]);
         }
+        if t.code == "Attachment" {
+            super::rules::datatypes::attachment(self, node, &sd.elements[ix]);
+        }
         if !self.in_profile {
             match t.code.as_str() {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node, &sd.elements[ix]),
                 "Attachment" => super::rules::datatypes::attachment(self, node),
+                "Narrative" => super::rules::text_link::check(self, node),
                 _ => {}
             }
         }
@@ -806,8 +834,10 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !self.in_profile {
                     super::rules::datatypes::blank_primitive(self, node, &sd.elements[ix]);
                 }
+                super::rules::value_rules::no_value(self, node, &sd.elements[ix], &sd.versioned_url());
             }
             Some(v) => {
+                super::rules::value_rules::primitive(self, node, &sd.elements[ix], code, &v.text);
                 if !self.in_profile {
                     if let Some(expected) = json_kind_for(code) {
                         if v.kind != expected && matches!(v.kind, ValueKind::JsonBool | ValueKind::JsonNumber | ValueKind::JsonString) {
@@ -829,6 +859,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                     }
                     self.string_content(node, code, &v.text);
                     super::rules::datatypes::primitive(self, node, code, &v.text);
+                    if matches!(code, "uri" | "url" | "canonical" | "oid" | "uuid") {
+                        super::rules::datatypes::uri_value(self, node, &sd.elements[ix], code, &v.text);
+                    }
                     if code == "base64Binary" && v.text.bytes().any(|b| b.is_ascii_whitespace()) {
                         // TYPE_SPECIFIC_CHECKS_DT_BASE64_NO_WS_WARNING
                         self.warn(
@@ -854,6 +887,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if !self.in_profile && sd.elements[ix].binding.as_ref().is_some_and(|b| b.strength == "required") {
                     self.required_code_missing(node);
                 }
+                super::rules::value_rules::no_value(self, node, &sd.elements[ix], &sd.versioned_url());
             }
         }
         if !node.children.is_empty() {
@@ -891,6 +925,11 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     pub(super) fn in_profile(&self) -> bool {
         self.in_profile
+    }
+
+    /// The url of the innermost extension (not a sub-extension) the walk is inside.
+    pub(super) fn extension_url(&self) -> Option<&str> {
+        self.extension_urls.iter().rev().copied().find(|u| u.contains(':'))
     }
 
     /// maxLength, minValue and maxValue of a primitive element.
@@ -1018,6 +1057,12 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// may be the one that version names when the plain url names none.
     fn versioned_extension_url(&mut self, node: &Node, url: &str, by_plain_url: Option<Arc<StructureDef>>) -> Option<Arc<StructureDef>> {
         let at = format!("{}[url='{}']", self.path.render(), crate::issue::quoted(url));
+        if let Some(sd) = self.ctx.structure(url).filter(|sd| sd.url == url) {
+            // EXT_VER_URL_MISLEADING: the definition's own url has the '|'.
+            let msg = "The extension URL contains a '|' which makes it look like a versioned URL, but it's not, and this is confusing for implementers";
+            self.report(node, Issue::warning(IssueCode::Invalid, at, msg));
+            return Some(sd);
+        }
         let (found, issue) = match by_plain_url {
             // EXT_VER_URL_NOT_ALLOWED
             Some(sd) if sd.versioned_url() == url => (Some(sd), Issue::error(IssueCode::Invalid, at, "The extension URL must not contain a version")),

@@ -53,11 +53,21 @@ pub struct Options {
     /// Report wrong displays as warnings, not errors (the reference
     /// validator's `-display-issues-are-warnings`).
     pub display_issues_are_warnings: bool,
+    /// Hold content to the rules of HL7's own publications (the reference
+    /// validator's `-forPublication`): an HL7 canonical resource names its
+    /// owning work group, internal links must resolve.
+    pub for_publication: bool,
+    /// Refuse canonical resources marked experimental (the reference
+    /// validator's `-no-experimental-content`).
+    pub no_experimental_content: bool,
+    /// Refuse Unicode bi-directional control characters in values (the
+    /// reference validator's `-no_unicode_bidi_control_chars`).
+    pub no_unicode_bidi_control_chars: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false }
     }
 }
 
@@ -105,7 +115,12 @@ impl Validator {
         // After a fatal reading error the tree is partial: judging it would only add noise.
         let readable = !issues.iter().any(|i| i.severity == crate::issue::Severity::Fatal);
         if let (Some(root), true) = (&doc.root, readable) {
-            issues.extend(self.validate_resource(root, doc.format));
+            let wanted: std::collections::HashSet<crate::tree::Pos> = issues.iter().filter(|i| i.message.starts_with(UNDEFINED_ATTRIBUTE)).filter_map(|i| i.pos).collect();
+            let (found, types) = self.walk_resource(root, doc.format, wanted);
+            if let Some(types) = types {
+                attribute_types(&mut issues, &doc.xsi_types, &types);
+            }
+            issues.extend(found);
         }
         issues
     }
@@ -113,14 +128,61 @@ impl Validator {
     /// Validates a parsed resource against its type, its claimed profiles and
     /// the configured ones.
     pub fn validate_resource(&self, root: &Node, format: Format) -> Vec<Issue> {
+        self.walk_resource(root, format, Default::default()).0
+    }
+
+    /// The walk of a resource, and (when positions are `wanted`) the type of
+    /// the element at each of them.
+    fn walk_resource(
+        &self,
+        root: &Node,
+        format: Format,
+        wanted: std::collections::HashSet<crate::tree::Pos>,
+    ) -> (Vec<Issue>, Option<std::collections::HashMap<crate::tree::Pos, String>>) {
         let mut walk = element::Walk::new(self, format);
+        if !wanted.is_empty() {
+            walk.types_at = Some((wanted, Default::default()));
+        }
         let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
         walk.path.push_root(type_name);
         walk.resource(root, &self.options.profiles);
+        let types = walk.types_at.take().map(|(_, types)| types);
         let mut issues = walk.into_issues();
         dedup(&mut issues);
-        issues
+        (issues, types)
     }
+}
+
+/// How the XML reader begins its message for an attribute FHIR does not define.
+const UNDEFINED_ATTRIBUTE: &str = "Undefined attribute '@";
+
+/// The XML reader's undefined attributes completed with the type of their
+/// element, as the reference words them; and `xsi:type` judged against it.
+fn attribute_types(issues: &mut Vec<Issue>, xsi_types: &[(crate::tree::Pos, String)], types: &std::collections::HashMap<crate::tree::Pos, String>) {
+    let mut extra = Vec::new();
+    for issue in issues.iter_mut().filter(|i| i.message.starts_with(UNDEFINED_ATTRIBUTE)) {
+        let Some(ty) = issue.pos.and_then(|p| types.get(&p)) else { continue };
+        let Some((attribute, on)) = issue.message.strip_prefix(UNDEFINED_ATTRIBUTE).and_then(|m| m.split_once("' on ")) else { continue };
+        // Undefined_attribute__on__for_type__properties__
+        issue.message = format!("Undefined attribute '@{attribute}' on {on} for type {ty}");
+        let Some((_, value)) = xsi_types.iter().find(|(p, _)| Some(*p) == issue.pos) else { continue };
+        if !issue.message.contains(":type' on ") {
+            continue;
+        }
+        let mut judged = issue.clone();
+        if value == ty {
+            // XSI_TYPE_UNNECESSARY
+            judged.severity = crate::issue::Severity::Information;
+            judged.code = crate::issue::IssueCode::Invalid;
+            judged.message = "xsi:type is unnecessary at this point".into();
+        } else {
+            // XSI_TYPE_WRONG
+            judged.code = crate::issue::IssueCode::Invalid;
+            judged.message = format!("The xsi:type value '{value}' is wrong (should be '{ty}'). Note that xsi:type is unnecessary at this point");
+        }
+        extra.push(judged);
+    }
+    issues.extend(extra);
 }
 
 /// The same problem found by two profiles' walks is one issue.

@@ -362,8 +362,15 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// fixed[x] and pattern[x] on one element.
     pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
-        if let Some((_, v)) = &def.fixed {
-            if !node_matches(node, v, true) {
+        if let Some((type_code, v)) = &def.fixed {
+            // The reference's part-by-part words where it has them (a
+            // HumanName's parts are counted even where the value is met).
+            let specific = super::rules::fixed_values::mismatch(type_code, node, v, false, &sd.versioned_url());
+            if !specific.is_empty() {
+                for msg in specific {
+                    self.error(node, IssueCode::Value, msg);
+                }
+            } else if !node_matches(node, v, true) {
                 let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
@@ -375,8 +382,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             super::rules::extensions::fixed_extensions(self, node, v);
         }
-        if let Some((_, v)) = &def.pattern {
-            if !node_matches(node, v, false) {
+        if let Some((type_code, v)) = &def.pattern {
+            let specific = super::rules::fixed_values::mismatch(type_code, node, v, true, &sd.versioned_url());
+            if !specific.is_empty() {
+                for msg in specific {
+                    self.error(node, IssueCode::Value, msg);
+                }
+            } else if !node_matches(node, v, false) {
                 let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {

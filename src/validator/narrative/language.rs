@@ -37,40 +37,72 @@ pub(crate) fn has_content_outside_sections(root: &XElement) -> bool {
 }
 
 /// What a profile's `narrative-language-control` values demand of the
-/// narrative, as messages (errors).
-pub(crate) fn control(root: &XElement, controls: &[String], resource_lang: Option<&str>, profile: &str) -> Vec<String> {
+/// narrative, as messages: errors (`true`) where a section is missing among
+/// others, warnings where the narrative has no sections or the resource no language.
+pub(crate) fn control(root: &XElement, controls: &[String], resource_lang: Option<&str>, profile: &str) -> Vec<(bool, String)> {
     let secs = sections(root);
     let mut out = Vec::new();
     for c in controls {
         match c.as_str() {
             "_no" => {
                 if !secs.is_empty() {
-                    out.push(format!(
-                        "The xhtml has some language sections ({}), but language sections are prohibited in this context by the profile StructureDefinition[{profile}]",
-                        list(&secs)
+                    // XHTML_CONTROL_NO_LANGS
+                    out.push((
+                        true,
+                        format!(
+                            "The xhtml has some language sections ({}), but language sections are prohibited in this context by the profile StructureDefinition[{profile}]",
+                            list(&secs)
+                        ),
                     ));
                 }
             }
             "_yes" => {
                 if secs.is_empty() {
-                    out.push(format!("The xhtml has no language sections, but the profile StructureDefinition[{profile}] requires them in this context"));
+                    // XHTML_CONTROL_LANGS_REQUIRED
+                    out.push((true, format!("The xhtml has no language sections, but language sections are required in this context by the profile StructureDefinition[{profile}]")));
                 }
             }
-            "_resource" => {
-                if let Some(l) = resource_lang {
+            "_resource" => match resource_lang {
+                // XHTML_CONTROL_LANGS_NONE_NO_DEFAULT
+                None if secs.is_empty() => out.push((
+                    false,
+                    format!("The profile StructureDefinition[{profile}] requires a section in the narrative for the resource language, but there is no sections and no resource language"),
+                )),
+                // XHTML_CONTROL_LANGS_NONE
+                Some(l) if secs.is_empty() => out.push((
+                    false,
+                    format!("The profile StructureDefinition[{profile}] requires a section in the narrative for the resource language {l}, but there is no sections"),
+                )),
+                // XHTML_CONTROL_LANGS_NO_DEFAULT
+                None => out.push((
+                    false,
+                    format!("The profile StructureDefinition[{profile}] requires a section in the narrative for the resource language, but there is no language"),
+                )),
+                Some(l) => {
                     if !secs.contains(&l) {
-                        out.push(format!(
-                            "The profile StructureDefinition[{profile}] requires a section in the narrative for the resource language ({l}), but it was not found (found {})",
-                            list(&secs)
+                        // XHTML_CONTROL_LANGS_REQUIRED_DEF
+                        out.push((
+                            true,
+                            format!(
+                                "The profile StructureDefinition[{profile}] requires a section in the narrative for the resource language ({l}), but it was not found (found {})",
+                                list(&secs)
+                            ),
                         ));
                     }
                 }
-            }
+            },
             lang => {
-                if !secs.contains(&lang) {
-                    out.push(format!(
-                        "The profile StructureDefinition[{profile}] requires a section in the narrative for the language {lang}, but it was not found (found {})",
-                        list(&secs)
+                if secs.is_empty() {
+                    // XHTML_CONTROL_LANGS_NONE2
+                    out.push((false, format!("The profile StructureDefinition[{profile}] requires a section in the narrative for the language {lang}, but there is no sections")));
+                } else if !secs.contains(&lang) {
+                    // XHTML_CONTROL_LANGS_REQUIRED_LANG
+                    out.push((
+                        true,
+                        format!(
+                            "The profile StructureDefinition[{profile}] requires a section in the narrative for the language '{lang}', but it was not found (found {})",
+                            list(&secs)
+                        ),
                     ));
                 }
             }

@@ -1,39 +1,102 @@
-//! Internal hyperlinks (`href="#..."`) in narrative: each must point at an
-//! anchor (`id`, or `name` of `a`) in the narrative or at a contained resource.
+//! Hyperlinks and images in narrative: internal links (`href="#..."`) must
+//! point at one anchor (`id`, or `name` of `a`) in the narrative or at a
+//! contained resource; other links must be written with a scheme a reader
+//! can follow safely; internal image sources must resolve.
 
 use super::dom::XElement;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-/// Every `id` and `name` in the narrative.
-pub(crate) fn anchors(root: &XElement) -> HashSet<String> {
-    let mut out = HashSet::new();
-    let mut add = |e: &XElement| {
+/// Every `id` and `name` in the narrative, with where each is (`div/p/@id`).
+pub(crate) fn anchors(root: &XElement) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let mut add = |path: &str, e: &XElement| {
         for (k, v) in &e.attributes {
             if k == "id" || k == "name" || k == "xml:id" {
-                out.insert(v.clone());
+                out.entry(v.clone()).or_default().push(format!("{path}/@{k}"));
             }
         }
     };
-    add(root);
-    root.visit(&root.name, &mut |_, e| add(e));
+    add(&root.name, root);
+    root.visit(&root.name, &mut |path, e| add(path, e));
     out
 }
 
-/// The internal links that resolve to nothing known: (href, path, link text).
-pub(crate) fn unresolved(root: &XElement, known: &dyn Fn(&str) -> bool) -> Vec<(String, String, String)> {
+/// What is wrong with one hyperlink or image.
+pub(crate) enum Problem {
+    /// An internal link that resolves to nothing known.
+    Unresolved { href: String, path: String, text: String },
+    /// An internal link that resolves to several targets (where they are).
+    Ambiguous { href: String, path: String, text: String, targets: String },
+    /// `<a href="">`.
+    Empty { path: String, text: String },
+    /// A link whose scheme runs code (`javascript:`).
+    Active { href: String, path: String, text: String, scheme: String },
+    /// A link whose scheme names something rather than locating it (`urn:`, `cid:`).
+    Literal { href: String, path: String, text: String, scheme: String },
+    /// A link whose scheme is not one readers widely follow.
+    UnknownScheme { href: String, path: String, text: String, scheme: String },
+    /// An internal image source that resolves to nothing.
+    ImageUnresolved { src: String, path: String },
+}
+
+/// The problems of the narrative's links and images; `targets` counts the
+/// targets of a fragment outside the narrative's own anchors (the resource
+/// and its contained resources).
+pub(crate) fn problems(root: &XElement, anchors: &HashMap<String, Vec<String>>, targets: &dyn Fn(&str) -> usize) -> Vec<Problem> {
     let mut out = Vec::new();
     root.visit(&root.name, &mut |path, e| {
+        if e.name == "img" {
+            if let Some(target) = e.attribute("src").and_then(|s| s.strip_prefix('#')) {
+                if targets(target) == 0 {
+                    out.push(Problem::ImageUnresolved { src: format!("#{target}"), path: path.to_string() });
+                }
+            }
+            return;
+        }
         if e.name != "a" {
             return;
         }
         let Some(href) = e.attribute("href") else { return };
-        let Some(target) = href.strip_prefix('#') else { return };
-        if target.is_empty() || known(target) {
-            return;
+        let (href, path, text) = (href.to_string(), path.to_string(), e.text());
+        if href.is_empty() {
+            out.push(Problem::Empty { path, text });
+        } else if let Some(target) = href.strip_prefix('#').filter(|t| !t.is_empty()) {
+            let here = anchors.get(target).map_or(&[][..], Vec::as_slice);
+            match here.len() + targets(target) {
+                0 => out.push(Problem::Unresolved { href, path, text }),
+                1 => {}
+                _ => {
+                    let mut found: Vec<&str> = here.iter().map(String::as_str).collect();
+                    if found.len() < here.len() + targets(target) {
+                        found.push("the resource");
+                    }
+                    let targets = found.join(", ");
+                    out.push(Problem::Ambiguous { href, path, text, targets });
+                }
+            }
+        } else if is_absolute_url(&href) {
+            let scheme = href[..href.find(':').unwrap_or(0)].to_string();
+            if matches!(scheme.as_str(), "javascript" | "vbscript") {
+                out.push(Problem::Active { href, path, text, scheme });
+            } else if matches!(scheme.as_str(), "urn" | "cid") {
+                out.push(Problem::Literal { href, path, text, scheme });
+            } else if !matches!(scheme.as_str(), "http" | "https" | "tel" | "mailto" | "data") {
+                out.push(Problem::UnknownScheme { href, path, text, scheme });
+            }
         }
-        out.push((href.to_string(), path.to_string(), e.text()));
     });
     out
+}
+
+/// Whether a link is an absolute URL as the reference reads one: a
+/// lower-case scheme (letters, then letters, digits, `_`), and something
+/// after it with no space.
+fn is_absolute_url(href: &str) -> bool {
+    let Some((scheme, rest)) = href.split_once(':') else { return false };
+    let token = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '[' | ']'))
+        && !scheme.chars().any(|c| c.is_ascii_uppercase());
+    token && !rest.is_empty() && !rest.contains(' ')
 }
 
 /// Whether a fragment could be an XML id (an NCName-like name: letters,

@@ -176,7 +176,6 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
             Issue::error(IssueCode::Invariant, expr, "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'").rule("txt-2"),
         );
     }
-    let well_formed = problems.is_empty();
     for (code, msg) in problems {
         walk.error(node, code, msg);
     }
@@ -190,10 +189,10 @@ pub(super) fn check(walk: &mut Walk<'_, '_>, node: &Node, xhtml: &str) {
             }
         }
     }
-    // The structure rules are about language sections and internal links:
+    // The structure rules are about language sections, links and images:
     // a narrative with neither needs no second reading.
-    let has_structure = xhtml.contains("lang=") || xhtml.contains("href=\"#") || xhtml.contains("href='#");
-    if well_formed && has_structure {
+    let has_structure = xhtml.contains("lang=") || xhtml.contains("href=") || xhtml.contains("src=\"#") || xhtml.contains("src='#");
+    if !read_failed && has_structure {
         if let Some(root) = dom::parse(xhtml) {
             structure_rules(walk, node, &root);
         }
@@ -213,19 +212,47 @@ fn structure_rules(walk: &mut Walk<'_, '_>, node: &Node, root: &dom::XElement) {
     }
     let anchors = links::anchors(root);
     let frame = walk.resources.last();
-    let known = |target: &str| {
-        anchors.contains(target)
-            || frame.is_some_and(|f| f.contained.contains_key(target) || f.node.child_text("id") == Some(target))
+    let targets = |target: &str| {
+        frame.map_or(0, |f| usize::from(f.contained.contains_key(target)) + usize::from(f.node.child_text("id") == Some(target)))
     };
-    for (href, path, text) in links::unresolved(root, &known) {
-        let msg = format!("Hyperlink '{href}' at '{path}' for '{text}' does not resolve");
-        // A fragment that is not an XML name can match no anchor at all; a
-        // well-formed one may point into content rendered alongside (the
-        // R4 examples' generated ValueSet pages link to CodeSystem anchors).
-        if links::is_xml_name(&href[1..]) {
-            walk.warn(node, IssueCode::BusinessRule, msg);
-        } else {
-            walk.error(node, IssueCode::BusinessRule, msg);
+    for problem in links::problems(root, &anchors, &targets) {
+        match problem {
+            links::Problem::Unresolved { href, path, text } => {
+                // TYPE_SPECIFIC_CHECKS_DT_XHTML_RESOLVE
+                let msg = format!("Hyperlink '{href}' at '{path}' for '{text}' does not resolve");
+                // A fragment that is not an XML name can match no anchor at all; a
+                // well-formed one may point into content rendered alongside (the
+                // R4 examples' generated ValueSet pages link to CodeSystem anchors).
+                if links::is_xml_name(&href[1..]) {
+                    walk.warn(node, IssueCode::BusinessRule, msg);
+                } else {
+                    walk.error(node, IssueCode::BusinessRule, msg);
+                }
+            }
+            links::Problem::Ambiguous { href, path, text, targets } => {
+                // TYPE_SPECIFIC_CHECKS_DT_XHTML_MULTIPLE_MATCHES
+                walk.warn(node, IssueCode::Invalid, format!("Hyperlink '{href}' at '{path}' for '{text}' resolves to multiple targets ({targets})"));
+            }
+            links::Problem::Empty { path, text } => {
+                // TYPE_SPECIFIC_CHECKS_DT_XHTML_EMPTY_HREF
+                walk.error(node, IssueCode::Invalid, format!("Hyperlink at '{path}' for '{text}' is empty"));
+            }
+            links::Problem::Active { href, path, text, scheme } => {
+                // TYPE_SPECIFIC_CHECKS_DT_XHTML_ACTIVE_HREF
+                walk.error(node, IssueCode::Invalid, format!("Hyperlink scheme '{scheme}' in '{href}' at '{path}' for '{text}' has active content, which is a security risk and not allowed"));
+            }
+            links::Problem::Literal { href, path, text, scheme } => {
+                // TYPE_SPECIFIC_CHECKS_DT_XHTML_LITERAL_HREF
+                walk.error(node, IssueCode::Invalid, format!("Hyperlink scheme '{scheme}' in '{href}' at '{path}' for '{text}' is not a valid hyperlinkable scheme"));
+            }
+            links::Problem::UnknownScheme { href, path, text, scheme } => {
+                // TYPE_SPECIFIC_CHECKS_DT_XHTML_UNKNOWN_HREF
+                walk.inform(node, IssueCode::Invalid, format!("Hyperlink scheme '{scheme}' in '{href}' at '{path}' for '{text}' is not a widely supported protocol and should be checked"));
+            }
+            links::Problem::ImageUnresolved { src, path } => {
+                // Type_Specific_Checks_DT_XHTML_Resolve_Img
+                walk.error(node, IssueCode::Invalid, format!("Image source '{src}' at '{path}' does not resolve"));
+            }
         }
     }
 }
@@ -236,8 +263,12 @@ pub(super) fn controls(walk: &mut Walk<'_, '_>, text: &Node, def: &Element, prof
     let Some(root) = text.child("div").and_then(Node::text).and_then(dom::parse) else { return };
     if !def.narrative_languages.is_empty() {
         let resource_lang = walk.resources.last().and_then(|f| f.node.child_text("language"));
-        for msg in language::control(&root, &def.narrative_languages, resource_lang, profile) {
-            walk.error(text, IssueCode::BusinessRule, msg);
+        for (is_error, msg) in language::control(&root, &def.narrative_languages, resource_lang, profile) {
+            if is_error {
+                walk.error(text, IssueCode::BusinessRule, msg);
+            } else {
+                walk.warn(text, IssueCode::BusinessRule, msg);
+            }
         }
     }
     if let Some(level) = def.narrative_source.as_deref() {
@@ -267,22 +298,21 @@ pub(super) fn resource_language(walk: &mut Walk<'_, '_>, resource: &Node) {
             (l, xl) = (first.attribute("lang"), first.attribute("xml:lang"));
         }
     }
-    const SEE: &str = "see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues";
     if l.is_none() && xl.is_none() {
         // Language_XHTML_Lang_Missing1
-        walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language, but the XHTML does not have an lang or an xml:lang tag (needs both - {SEE})"));
+        walk.warn(resource, IssueCode::BusinessRule, "Resource has a language, but the XHTML does not have an lang or an xml:lang tag (needs both - see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues)".into());
         return;
     }
     match l {
         // Language_XHTML_Lang_Missing2
-        None => walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language, but the XHTML does not have a lang tag (needs both lang and xml:lang - {SEE})")),
+        None => walk.warn(resource, IssueCode::BusinessRule, "Resource has a language, but the XHTML does not have a lang tag (needs both lang and xml:lang - see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues)".into()),
         // Language_XHTML_Lang_Different1
         Some(other) if other != lang => walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language ({lang}), and the XHTML has a lang ({other}), but they differ")),
         Some(_) => {}
     }
     match xl {
         // Language_XHTML_Lang_Missing3
-        None => walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language, but the XHTML does not have an xml:lang tag (needs both lang and xml:lang - {SEE})")),
+        None => walk.warn(resource, IssueCode::BusinessRule, "Resource has a language, but the XHTML does not have an xml:lang tag (needs both lang and xml:lang - see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues)".into()),
         // Language_XHTML_Lang_Different2
         Some(other) if other != lang && Some(other) != l => {
             walk.warn(resource, IssueCode::BusinessRule, format!("Resource has a language ({lang}), and the XHTML has an xml:lang ({other}), but they differ"))

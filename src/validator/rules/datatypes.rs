@@ -10,7 +10,12 @@ use crate::validator::element::Walk;
 
 /// A primitive value of type `code` (the path points at it).
 pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: &str) {
+    bidi(walk, node, text);
     match code {
+        "decimal" if crate::primitive::check("decimal", text).is_ok() && !decimal_in_range(text) => {
+            // Type_Specific_Checks_DT_Decimal_Range
+            walk.warn(node, IssueCode::Value, format!("The value '{text}' is outside the range of commonly/reasonably supported decimals"));
+        }
         "string" if !text.is_empty() => {
             if text.chars().all(char::is_whitespace) {
                 // Type_Specific_Checks_DT_String_WS_ALL
@@ -48,6 +53,194 @@ pub(crate) fn primitive(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: 
         }
         _ => {}
     }
+}
+
+/// A URI's place: a canonical resource's own `url` must be absolute; a
+/// reference to a fragment (`#x`) must find its target in the resource.
+pub(crate) fn uri_value(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::structure::Element, code: &str, text: &str) {
+    if is_defining_url(&def.base_path) {
+        if !is_absolute_url(text) {
+            if walk.resources.last().is_some_and(|f| f.node.name == "contained") {
+                // TYPE_SPECIFIC_CHECKS_CANONICAL_CONTAINED
+                walk.error(node, IssueCode::Invalid, format!("Canonical URLs in contained resources must be absolute URLs if present ({text})"));
+            } else {
+                // TYPE_SPECIFIC_CHECKS_CANONICAL_ABSOLUTE
+                walk.error(node, IssueCode::Invalid, format!("Canonical URLs must be absolute URLs if they are not fragment references ({text})"));
+            }
+        }
+        return;
+    }
+    let Some(fragment) = text.strip_prefix('#') else { return };
+    if code == "uuid" || def.base_path == "Bundle.entry.fullUrl" || fragment_targets(walk, fragment) {
+        return;
+    }
+    let for_publication = walk.v.options().for_publication;
+    // A textLink's data must resolve (it says what the narrative renders).
+    let matters = walk.extension_url() == Some("http://hl7.org/fhir/StructureDefinition/textLink");
+    if def.base_path == "Meta.source" && matches!(code, "uri" | "url") && !matters {
+        let msg = format!("The URL value '{text}' might be wrong because it appears to point to an internal target, but there is no matching target");
+        // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL_WARN (a hint: servers write their own fragments here)
+        if for_publication {
+            walk.warn(node, IssueCode::Invalid, msg);
+        } else {
+            walk.inform(node, IssueCode::Invalid, msg);
+        }
+    } else if for_publication || matters || code == "canonical" || matches!(def.base_path.as_str(), "ValueSet.compose.include.system" | "ValueSet.compose.exclude.system") {
+        // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL
+        walk.error(node, IssueCode::Invalid, format!("The URL value '{text}' is invalid because there is no matching target"));
+    } else {
+        // TYPE_SPECIFIC_CHECKS_DT_URL_INTERNAL_WARN
+        walk.warn(node, IssueCode::Invalid, format!("The URL value '{text}' might be wrong because it appears to point to an internal target, but there is no matching target"));
+    }
+}
+
+/// Whether an element is a canonical resource's own `url` (by its base path).
+fn is_defining_url(base_path: &str) -> bool {
+    base_path.split_once('.').is_some_and(|(ty, rest)| rest == "url" && (super::canonical_resource::is_canonical_type(ty) || matches!(ty, "CanonicalResource" | "MetadataResource")))
+}
+
+/// An absolute URL as the reference takes one: a scheme (lower-case
+/// letters, then letters, digits or `_`), then something without a space.
+fn is_absolute_url(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else { return false };
+    let token = scheme.starts_with(|c: char| c.is_ascii_lowercase()) && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '[' | ']'));
+    token && !rest.is_empty() && !rest.contains(' ')
+}
+
+/// Whether something in the outermost resource has this id: an element, a
+/// resource, or an element of its narrative.
+fn fragment_targets(walk: &mut Walk<'_, '_>, fragment: &str) -> bool {
+    fn gather(node: &Node, out: &mut std::collections::HashSet<String>) {
+        // Iterative: the tree may be as deep as the reader allows.
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if n.name == "id" {
+                if let Some(id) = n.text() {
+                    out.insert(id.to_string());
+                }
+            }
+            if n.name == "div" {
+                if let Some(x) = n.text() {
+                    for attr in ["id=", "name="] {
+                        for (at, _) in x.match_indices(attr) {
+                            let rest = &x[at + attr.len()..];
+                            let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else { continue };
+                            if let Some(end) = rest[1..].find(q) {
+                                out.insert(rest[1..1 + end].to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            stack.extend(n.children.iter());
+        }
+    }
+    if walk.root_ids.is_none() {
+        let mut ids = std::collections::HashSet::new();
+        if let Some(f) = walk.resources.first() {
+            gather(f.node, &mut ids);
+        }
+        walk.root_ids = Some(ids);
+    }
+    walk.root_ids.as_ref().is_some_and(|ids| ids.contains(fragment))
+}
+
+/// Unicode bi-directional controls: refused where the options say so, and
+/// otherwise each embedding, override or isolate should be closed.
+fn bidi(walk: &mut Walk<'_, '_>, node: &Node, text: &str) {
+    // A line break counts as one (it ends every open run), as the reference has it.
+    if !text.chars().any(is_bidi_control) {
+        return;
+    }
+    if walk.v.options().no_unicode_bidi_control_chars {
+        let shown: String = text.chars().map(|c| bidi_name(c).map_or_else(|| c.to_string(), |n| format!("|{n}|"))).collect();
+        // UNICODE_BIDI_CONTROLS_CHARS_DISALLOWED
+        walk.error(node, IssueCode::CodeInvalid, format!("The Unicode sequence has bi-di control characters which are not allowed in this context: {shown}"));
+        return;
+    }
+    if let Some(problem) = unterminated_bidi(text) {
+        // UNICODE_BIDI_CONTROLS_CHARS_MATCH
+        walk.warn(node, IssueCode::Invalid, format!("The Unicode sequence has unterminated bi-di control characters (see CVE-2021-42574): {problem}"));
+    }
+}
+
+fn is_bidi_control(c: char) -> bool {
+    bidi_name(c).is_some()
+}
+
+fn bidi_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{202a}' => "LRE",
+        '\u{202b}' => "RLE",
+        '\u{202c}' => "PDF",
+        '\u{202d}' => "LRO",
+        '\u{202e}' => "RLO",
+        '\u{2066}' => "LRI",
+        '\u{2067}' => "RLI",
+        '\u{2068}' => "FSI",
+        '\u{2069}' => "PDI",
+        '\u{200e}' => "LRM",
+        '\u{200f}' => "RLM",
+        '\u{061c}' => "ALM",
+        '\n' => "PARA",
+        _ => return None,
+    })
+}
+
+/// The first bi-di control left open at the end, described as the reference
+/// describes it (positions count UTF-16 units), or `None`.
+fn unterminated_bidi(text: &str) -> Option<String> {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut at = 0usize;
+    let embeddings = |c: char| matches!(c, '\u{202a}' | '\u{202b}' | '\u{202d}' | '\u{202e}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
+    let isolates = |c: char| matches!(c, '\u{2066}' | '\u{2067}' | '\u{2068}');
+    for c in text.chars() {
+        match c {
+            '\n' => open.clear(),
+            '\u{202d}' | '\u{202e}' | '\u{2066}' | '\u{2067}' | '\u{2068}' | '\u{200e}' | '\u{200f}' | '\u{061c}' => open.push((c, at)),
+            // PDF closes the innermost embedding or override.
+            '\u{202c}' => {
+                if open.last().is_some_and(|(o, _)| embeddings(*o)) {
+                    open.pop();
+                }
+            }
+            // PDI closes the innermost isolate, and what was opened inside it.
+            '\u{2069}' => {
+                if open.iter().any(|(o, _)| isolates(*o)) {
+                    while let Some((o, _)) = open.last().copied() {
+                        if !(isolates(o) || embeddings(o)) {
+                            break;
+                        }
+                        open.pop();
+                        if isolates(o) {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        at += c.len_utf16();
+    }
+    let (c, i) = *open.last()?;
+    let preceding = match i {
+        0 => String::new(),
+        1..=4 => format!(" (preceding text = '{}')", String::from_utf16_lossy(&units[..i])),
+        _ => format!(" (preceding text = '{}')", String::from_utf16_lossy(&units[i - 5..i])),
+    };
+    Some(format!("Unicode Character {} at index {i} has no terminating match{preceding}", bidi_name(c).unwrap_or_default()))
+}
+
+/// Whether a decimal has at most 18 digits of mantissa and 4 of exponent,
+/// the range the reference takes as commonly supported.
+fn decimal_in_range(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, ""),
+    };
+    let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).count();
+    digits(mantissa) <= 18 && digits(exponent) <= 4
 }
 
 /// A Coding on its own (the path points at it): a system for its code, an
@@ -134,23 +327,156 @@ pub(crate) fn identifier(walk: &mut Walk<'_, '_>, node: &Node) {
             );
         }
     }
+    if system == Some("https://tools.ietf.org/html/rfc4122") {
+        if let Some(value) = node.child_text("value") {
+            if value.starts_with("urn:uuid:") {
+                // TYPE_SPECIFIC_CHECKS_DT_IDENTIFIER_IETF_SYSTEM_WRONG_3
+                walk.warn(
+                    node,
+                    IssueCode::CodeInvalid,
+                    format!("The URL 'https://tools.ietf.org/html/rfc4122' should not be used with the UUID '{value}'. Use the system value 'urn:ietf:rfc:3986' instead"),
+                );
+            } else if crate::primitive::is_uuid(value) {
+                // TYPE_SPECIFIC_CHECKS_DT_IDENTIFIER_IETF_SYSTEM_WRONG_2
+                walk.warn(
+                    node,
+                    IssueCode::CodeInvalid,
+                    format!("The URL 'https://tools.ietf.org/html/rfc4122' should not be used with the UUID '{value}'. Prefix the value with 'urn:uuid:' and use the system value 'urn:ietf:rfc:3986' instead"),
+                );
+            } else {
+                // TYPE_SPECIFIC_CHECKS_DT_IDENTIFIER_IETF_SYSTEM_WRONG_1
+                walk.error(node, IssueCode::CodeInvalid, format!("The URL 'https://tools.ietf.org/html/rfc4122' is not correct for the identifier '{value}'"));
+            }
+        }
+    }
 }
 
-/// An Attachment (the path points at it): something to show, and a size
-/// that is the data's.
-pub(crate) fn attachment(walk: &mut Walk<'_, '_>, node: &Node) {
+/// An Attachment (the path points at it): something to show, a size that
+/// is the data's and within the element's `maxSize`, and a hash that is the data's.
+pub(crate) fn attachment(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::structure::Element) {
+    let max_size = def.value_rules.as_deref().and_then(|r| r.max_size);
+    if walk.in_profile() {
+        // The profile's own limit; the rest the base walk has said.
+        if let (Some(max), Some(data)) = (max_size, node.child_text("data").filter(|d| crate::primitive::base64_shape_ok(d))) {
+            let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            if let Ok(content) = strict_base64(&compact) {
+                too_long(walk, node, content.len(), max);
+            }
+        }
+        return;
+    }
     let has = |name: &str| node.child(name).is_some();
+    let mut stated = None;
+    if let Some(size) = node.child_text("size") {
+        match size.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => stated = Some(n as u64),
+            // TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_INVALID
+            _ => walk.error(node, IssueCode::Structure, format!("Stated Attachment Size {size} is not valid")),
+        }
+    }
+    let hash = node.child_text("hash").and_then(|h| decoded(walk, node, "hash", h));
+    // Data the lexical check refused has had its error.
+    let content = node.child_text("data").filter(|d| crate::primitive::base64_shape_ok(d)).and_then(|d| decoded(walk, node, "data", d));
     if !(has("data") || has("url") || has("contentType") || has("language")) {
         // TYPE_SPECIFIC_CHECKS_DT_ATT_NO_CONTENT
         walk.warn(node, IssueCode::Structure, "Attachments have data and/or url, or else SHOULD have either contentType and/or language".into());
     }
-    let (Some(size), Some(data)) = (node.child_text("size"), node.child_text("data")) else { return };
-    let Ok(stated) = size.trim().parse::<u64>() else { return };
-    let actual = decoded_len(data);
-    if stated != actual {
+    let Some(content) = content else { return };
+    if let Some(max) = max_size {
+        too_long(walk, node, content.len(), max);
+    }
+    let actual = content.len() as u64;
+    if let Some(stated) = stated.filter(|s| *s != actual) {
         // TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT
         walk.error(node, IssueCode::Structure, format!("Stated Attachment Size {} does not match actual attachment size {}", grouped(stated), grouped(actual)));
     }
+    if let Some(hash) = hash {
+        let digest = sha1_smol::Sha1::from(&content).digest().bytes();
+        if digest[..] != hash[..] {
+            use base64::Engine;
+            let stated = node.child_text("hash").unwrap_or_default();
+            let actual = base64::engine::general_purpose::STANDARD.encode(digest);
+            // TYPE_SPECIFIC_CHECKS_DT_ATT_HASH_MISMATCH
+            walk.error(node, IssueCode::Structure, format!("The hash of the data did not match the data (stated: '{stated}', actual: '{actual}')"));
+        }
+    }
+}
+
+fn too_long(walk: &mut Walk<'_, '_>, node: &Node, size: usize, max: u64) {
+    if size as u64 > max {
+        // TYPE_SPECIFIC_CHECKS_DT_ATT_TOO_LONG
+        walk.error(node, IssueCode::Structure, format!("Attachment size is {size} bytes which exceeds the stated limit of {max} bytes"));
+    }
+}
+
+/// An Attachment's `data` or `hash` decoded as the reference decodes it,
+/// or the error that it cannot be. Whitespace is left out first: R4 lets
+/// readers accept it (its own warning says so), where the reference's
+/// strict decoder would refuse HL7's own examples for their line breaks.
+fn decoded(walk: &mut Walk<'_, '_>, node: &Node, name: &str, text: &str) -> Option<Vec<u8>> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    match strict_base64(&compact) {
+        Ok(bytes) => Some(bytes),
+        Err(why) => {
+            // TYPE_SPECIFIC_CHECKS_DT_ATT_B64_DECODE_FAIL
+            walk.error(node, IssueCode::Structure, format!("The base64 content in the {name} element is not valid base64: {why}"));
+            None
+        }
+    }
+}
+
+/// Base64 decoded strictly (RFC 4648 basic alphabet, no whitespace, padding
+/// only at the end), failing with the reasons Java's basic decoder gives,
+/// which the reference's messages quote.
+pub(super) fn strict_base64(text: &str) -> Result<Vec<u8>, String> {
+    // As Java reads a String into bytes: characters past Latin-1 become '?'.
+    let src: Vec<u8> = text.chars().map(|c| if (c as u32) < 256 { c as u32 as u8 } else { b'?' }).collect();
+    if src.len() == 1 {
+        return Err("Input byte[] should at least have 2 bytes for base64 bytes".into());
+    }
+    let value = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let (mut bits, mut shift, mut i) = (0u32, 18i32, 0usize);
+    while i < src.len() {
+        let b = src[i];
+        i += 1;
+        let Some(v) = value(b) else {
+            if b == b'=' {
+                // `=` where a whole unit is expected, or one `=` of two missing.
+                if shift == 6 && (i == src.len() || { i += 1; src[i - 1] != b'=' }) || shift == 18 {
+                    return Err("Input byte array has wrong 4-byte ending unit".into());
+                }
+                break;
+            }
+            // Java prints the (signed) byte in hex.
+            return Err(format!("Illegal base64 character {}", if b < 128 { format!("{b:x}") } else { format!("-{:x}", 256 - b as u32) }));
+        };
+        bits |= v << shift;
+        shift -= 6;
+        if shift < 0 {
+            out.extend_from_slice(&[(bits >> 16) as u8, (bits >> 8) as u8, bits as u8]);
+            (bits, shift) = (0, 18);
+        }
+    }
+    match shift {
+        6 => out.push((bits >> 16) as u8),
+        0 => out.extend_from_slice(&[(bits >> 16) as u8, (bits >> 8) as u8]),
+        12 => return Err("Last unit does not have enough valid bits".into()),
+        _ => {}
+    }
+    if i < src.len() {
+        return Err(format!("Input byte array has incorrect ending byte at {i}"));
+    }
+    Ok(out)
 }
 
 /// `50200200` → `50,200,200`, as the reference writes sizes.

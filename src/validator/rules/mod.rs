@@ -10,12 +10,14 @@ use super::element::Walk;
 use crate::tree::Node;
 
 pub(super) mod bundle;
+mod canonical_resource;
 mod capability_statement;
 mod code_system;
 mod coding;
 mod concept_map;
 pub(super) mod datatypes;
 pub(super) mod extensions;
+pub(super) mod fixed_values;
 pub(super) mod references;
 mod structure_definition;
 mod element_rules;
@@ -34,13 +36,16 @@ pub(super) mod quantity;
 mod search_parameter;
 mod signature;
 mod structure_map;
+pub(super) mod text_link;
 pub mod string_content;
+pub(super) mod value_rules;
 mod value_set;
 
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
     pub(crate) fn resource_rules(&mut self, node: &'n Node, type_name: &str) {
         resource::check(self, node);
+        canonical_resource::check(self, node, type_name);
         match type_name {
             "QuestionnaireResponse" => questionnaire::check_response(self, node),
             "Questionnaire" => questionnaire::check_questionnaire(self, node),
