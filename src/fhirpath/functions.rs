@@ -413,6 +413,10 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                     };
                     let frame = Frame { this: item.clone(), index: Some(i as i64), total: None };
                     let v = ev.eval(key_expr, std::slice::from_ref(item), &frame, depth)?;
+                    if v.len() > 1 {
+                        // FHIRPATH_MUTIPLE_VALUES_IN_SORT
+                        return err(format!("Multiple values found in return from sort expression '{}'", super::check::render(key_expr)));
+                    }
                     keys.push(single_system(&v)?);
                 }
                 if args.is_empty() {
@@ -429,9 +433,23 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                         (None, Some(_)) => Ordering::Greater,
                         (Some(_), None) => Ordering::Less,
                         (Some(a), Some(bb)) => match compare(a, bb) {
-                            Ok(o) => o.unwrap_or(Ordering::Equal),
-                            Err(e) => {
-                                failed = Some(e);
+                            Ok(Some(o)) => o,
+                            Ok(None) if a.type_name() == bb.type_name() => Ordering::Equal,
+                            _ => {
+                                let sorter = args.get(k).map(|a| match a {
+                                    Expr::Negate(inner) => super::check::render(inner),
+                                    e => super::check::render(e),
+                                });
+                                failed.get_or_insert_with(|| match sorter {
+                                    // FHIRPATH_MUTIPLE_SORT_TYPE_PROBLEM
+                                    Some(sorter) => EvalError::new(format!(
+                                        "Cannot sort the list because the sort expression return both a '{}' and a '{}' (expression = '{sorter}')",
+                                        a.type_name(),
+                                        bb.type_name()
+                                    )),
+                                    // FHIRPATH_MUTIPLE_SORT_TYPE_PROBLEM_NATURAL
+                                    None => EvalError::new(format!("Cannot sort a list that contains both a '{}' and a '{}' using natural sort order", a.type_name(), bb.type_name())),
+                                });
                                 Ordering::Equal
                             }
                         },
