@@ -287,3 +287,21 @@ fn fhirpath_cannot_use() {
     let problem = careplan::fhirpath::evaluate_item(&expr, None, &env).expect_err("no resource to use");
     assert_eq!(problem.message, "Error evaluating FHIRPath expression: Cannot use %rootResource in this context because no focus rootResource");
 }
+
+#[test]
+fn a_name_inside_repeat_need_not_exist_on_every_type_it_meets() {
+    let found = check("repeat(contact | communication).exists()");
+    assert!(found.iter().all(|i| i.expression != AT), "{found:#?}");
+}
+
+#[test]
+fn fhirpath_unable_boolean() {
+    let found = run("name.where(given).exists()", json!({"name": [{"given": ["Ann", "Bea"]}]}));
+    unchecked(&found, "Unable to evaluate as a boolean: AnnBea");
+}
+
+#[test]
+fn fhirpath_check_failed() {
+    let found = run("check(gender.exists(), 'a gender is needed').exists()", json!({"name": [{"family": "Chalmers"}]}));
+    unchecked(&found, "Error evaluating FHIRPath expression: Check failed with message 'a gender is needed'");
+}

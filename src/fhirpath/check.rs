@@ -172,9 +172,6 @@ pub struct CheckContext<'a> {
     pub ctx: &'a Context,
     /// `%resource` and `%rootResource` (a resource type name).
     pub resource_type: Option<String>,
-    /// SQL-on-FHIR: warn about choice elements without `ofType()` and
-    /// `ofType()` after an element that is not a choice.
-    pub sql_on_fhir: bool,
 }
 
 /// The types of the focus an expression is checked on: type names
@@ -211,7 +208,7 @@ pub fn focus_types(ctx: &Context, names: &[String]) -> Types {
 /// Checks `expr` on a focus of the types `focus`: the types it returns and
 /// the warnings met, or the first error (the reference stops there too).
 pub fn check(expr: &Expression, cc: &CheckContext<'_>, focus: &Types) -> Result<(Types, Vec<Warning>), EvalError> {
-    let mut c = Checker { cc, warnings: Vec::new(), depth: 0, of_type_next: false };
+    let mut c = Checker { cc, warnings: Vec::new(), depth: 0, none_ok: false };
     let scope = Scope { this: focus.clone(), context: focus.clone() };
     let out = c.expr(&expr.root, None, &scope)?;
     Ok((out, c.warnings))
@@ -226,8 +223,9 @@ struct Checker<'c, 'a> {
     cc: &'c CheckContext<'a>,
     warnings: Vec<Warning>,
     depth: usize,
-    /// The name about to be checked is followed by `ofType()`.
-    of_type_next: bool,
+    /// Inside `repeat()`'s argument a name at the start of a path may be
+    /// absent from some of the types met: the reference does not require it.
+    none_ok: bool,
 }
 
 fn fail<T>(message: String) -> Result<T, EvalError> {
@@ -385,28 +383,7 @@ impl<'c, 'a> Checker<'c, 'a> {
         out
     }
 
-    /// SQL-on-FHIR: a choice element needs `ofType()`, and only a choice element takes one.
-    fn sql_on_fhir_name(&mut self, out: &Types, followed_by_of_type: bool, e: &Expr) {
-        if !self.cc.sql_on_fhir || out.is_unknown() {
-            return;
-        }
-        if out.choice && !followed_by_of_type {
-            // FHIRPATH_CHOICE_NO_TYPE_SPECIFIER
-            self.warn(
-                "FHIRPATH_CHOICE_NO_TYPE_SPECIFIER",
-                format!("The expression '{}' refers to an element that is a choice, but doesn't have an .ofType() so that SQL view runners can pre-determine the full element name", render(e)),
-            );
-        } else if !out.choice && followed_by_of_type {
-            // FHIRPATH_CHOICE_SPURIOUS_TYPE_SPECIFIER
-            self.warn(
-                "FHIRPATH_CHOICE_SPURIOUS_TYPE_SPECIFIER",
-                format!("The expression '{}' refers to an element that is not a choice, but has an .ofType(). SQL view runners are likely to pre-determine an incorrect full element name", render(e)),
-            );
-        }
-    }
-
     fn expr_inner(&mut self, e: &Expr, focus: Option<&Types>, scope: &Scope) -> Result<Types, EvalError> {
-        let followed_by_of_type = std::mem::take(&mut self.of_type_next);
         Ok(match e {
             Expr::Empty => Types::new(Status::Singleton),
             Expr::Literal(l) => Types::system(match l {
@@ -434,14 +411,12 @@ impl<'c, 'a> Checker<'c, 'a> {
             },
             Expr::Ident(name) => {
                 let base = focus.unwrap_or(&scope.this).clone();
-                let out = self.name(&base, name, focus.is_none())?;
-                self.sql_on_fhir_name(&out, followed_by_of_type, e);
+                let out = if self.none_ok { self.name(&base, name, focus.is_none()).unwrap_or_else(|_| Types::new(base.status)) } else { self.name(&base, name, focus.is_none())? };
                 out
             }
             Expr::Member(target, name) => {
                 let base = self.expr(target, focus, scope)?;
                 let out = self.name(&base, name, false)?;
-                self.sql_on_fhir_name(&out, followed_by_of_type, e);
                 out
             }
             Expr::Index(target, index) => {
@@ -480,10 +455,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             }
             Expr::Call { target, name, args } => {
                 let base = match target {
-                    Some(t) => {
-                        self.of_type_next = name == "ofType" && matches!(t.as_ref(), Expr::Ident(_) | Expr::Member(..));
-                        self.expr(t, focus, scope)?
-                    }
+                    Some(t) => self.expr(t, focus, scope)?,
                     None => focus.cloned().unwrap_or_else(|| scope.this.clone()),
                 };
                 self.function(&base, name, args, e, scope)?
@@ -681,6 +653,35 @@ impl<'c, 'a> Checker<'c, 'a> {
 
     /// The parameters' types; lambdas see each item of the focus as `$this`.
     fn params(&mut self, focus: &Types, name: &str, args: &[Expr], scope: &Scope) -> Result<Vec<Types>, EvalError> {
+        let outer = std::mem::replace(&mut self.none_ok, false);
+        let out = if name == "repeat" && args.len() == 1 { self.repeat(focus, &args[0], scope) } else { self.params_of(focus, name, args, scope) };
+        self.none_ok = outer;
+        out
+    }
+
+    /// `repeat()`'s argument, applied to what it returns until no new type appears.
+    fn repeat(&mut self, focus: &Types, arg: &Expr, scope: &Scope) -> Result<Vec<Types>, EvalError> {
+        let mut all = Types::new(Status::Ordered);
+        let mut this = focus.clone();
+        for _ in 0..20 {
+            self.none_ok = true;
+            let inner = Scope { this: this.clone(), context: scope.context.clone() };
+            let found = self.expr(arg, None, &inner);
+            self.none_ok = false;
+            let found = found?;
+            let before = all.tys.len();
+            for t in found.tys {
+                all.add(t);
+            }
+            if all.tys.len() == before {
+                break;
+            }
+            this = all.clone();
+        }
+        Ok(vec![all])
+    }
+
+    fn params_of(&mut self, focus: &Types, name: &str, args: &[Expr], scope: &Scope) -> Result<Vec<Types>, EvalError> {
         let lambda = matches!(name, "where" | "select" | "exists" | "all" | "allTrue" | "anyTrue" | "allFalse" | "anyFalse" | "repeat" | "aggregate" | "sort" | "iif" | "trace" | "defineVariable");
         let singleton = matches!(name, "where" | "select" | "exists" | "all" | "allTrue" | "anyTrue" | "allFalse" | "anyFalse");
         let mut out = Vec::with_capacity(args.len());
@@ -884,7 +885,10 @@ impl<'c, 'a> Checker<'c, 'a> {
             "extension" => {
                 self.param_types(name, &params, &[(S, single)], call)?;
                 if let Some(Expr::Literal(Literal::String(url))) = args.first() {
-                    if url.contains("://") && self.cc.ctx.structure(url).is_none() {
+                    // Cross-version extensions (`http://hl7.org/fhir/5.0/StructureDefinition/extension-...`)
+                    // are made from the other version's definitions, not looked up.
+                    let cross_version = url.strip_prefix("http://hl7.org/fhir/").and_then(|r| r.split_once("/StructureDefinition/extension-")).is_some_and(|(v, _)| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+                    if url.contains("://") && !cross_version && self.cc.ctx.structure(url).is_none() {
                         // FHIRPATH_UNKNOWN_EXTENSION
                         self.warn(
                             "FHIRPATH_UNKNOWN_EXTENSION",

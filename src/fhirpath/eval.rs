@@ -736,7 +736,11 @@ pub fn to_bool(c: &[Item<'_>]) -> Res<Option<bool>> {
             Some(Item::Boolean(b)) => Ok(Some(b)),
             _ => Ok(Some(true)),
         },
-        _ => err(format!("expected a single boolean but found {} items", c.len())),
+        _ => {
+            let texts: Vec<String> = c.iter().take(20).map(|i| i.text().unwrap_or_default()).collect();
+            // FHIRPATH_UNABLE_BOOLEAN
+            err(format!("Unable to evaluate as a boolean: {}", texts.join("")))
+        }
     }
 }
 

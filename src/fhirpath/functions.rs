@@ -761,6 +761,16 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             let Some(v) = single_system(input)? else { return Ok(vec![]) };
             Ok(boundary(v, p, name == "highBoundary").into_iter().collect())
         }
+        "check" => {
+            // check(condition, message): the input, unless the condition is not true.
+            c.arity(2, 2)?;
+            if to_bool(&c.arg(0)?)? != Some(true) {
+                let message = c.arg_string(1)?.unwrap_or_default();
+                // FHIRPATH_CHECK_FAILED
+                return err(format!("Error evaluating FHIRPath expression: Check failed with message '{message}'"));
+            }
+            Ok(input.to_vec())
+        }
         "comparable" => {
             c.arity(1, 1)?;
             let (Some(Item::Quantity(a)), Some(Item::Quantity(o))) = (single_system(input)?, c.arg_single(0)?) else { return Ok(vec![]) };

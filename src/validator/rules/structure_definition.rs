@@ -766,13 +766,23 @@ fn extension_url(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
 fn complies_with(walk: &mut Walk<'_, '_>, node: &Node) {
     for ext in node.children_named("extension").filter(|e| e.child_text("url") == Some(EXT_COMPLIES_WITH)) {
         let Some(claimed) = value_text(ext) else { continue };
-        if walk.ctx.structure(claimed).is_none() {
+        let Some(authority) = walk.ctx.structure(claimed) else {
             // SD_EXTENSION_COMPLIES_WITH_UNKNOWN
             walk.error(
                 node,
                 IssueCode::Invalid,
                 format!("The profile '{}' cannot be found, so the validator cannot check that the profile does comply with it", quoted(claimed)),
             );
+            continue;
+        };
+        // The profiles' element-by-element comparison (slicing, bindings,
+        // fixed values) is not made here; a profile of another type cannot comply.
+        let Some(own_type) = node.child_text("type") else { continue };
+        if own_type != authority.type_name {
+            // PROFILE_COMPLIES_WITH_WRONG_TYPE
+            let why = format!("The type found in the claimed profile is '{own_type}' not '{}'", authority.type_name);
+            // SD_EXTENSION_COMPLIES_WITH_ERROR
+            walk.error(node, IssueCode::Invalid, format!("This profile does not comply with claimed profile '{}' because: {why}", quoted(claimed)));
         }
     }
 }
@@ -1386,7 +1396,7 @@ fn resource_type_of(walk: &Walk<'_, '_>, type_name: Option<&str>) -> Option<Stri
 /// (the engine's message) or the warnings about what may fail on content.
 fn check_expression(walk: &Walk<'_, '_>, expr: &crate::fhirpath::Expression, focus: &[String], resource_type: Option<String>) -> Result<Vec<crate::fhirpath::check::Warning>, String> {
     use crate::fhirpath::check;
-    let cc = check::CheckContext { ctx: walk.ctx, resource_type, sql_on_fhir: false };
+    let cc = check::CheckContext { ctx: walk.ctx, resource_type };
     let types = check::focus_types(walk.ctx, focus);
     check::check(expr, &cc, &types).map(|(_, warnings)| warnings).map_err(|e| e.message)
 }
