@@ -305,3 +305,38 @@ fn fhirpath_check_failed() {
     let found = run("check(gender.exists(), 'a gender is needed').exists()", json!({"name": [{"family": "Chalmers"}]}));
     unchecked(&found, "Error evaluating FHIRPath expression: Check failed with message 'a gender is needed'");
 }
+
+// ------------------------------------------------------------------------
+// A SearchParameter's expression, checked against its bases.
+
+fn search_parameter(base: &str, expression: &str) -> Value {
+    json!({
+        "resourceType": "SearchParameter", "id": "sp", "url": "http://example.org/SearchParameter/sp", "name": "sp",
+        "status": "draft", "description": "A search", "code": "sp", "base": [base], "type": "token", "expression": expression
+    })
+}
+
+#[test]
+fn fhirpath_unknown_context() {
+    let found = issues_with(&[], &search_parameter("Nonesuch", "Nonesuch.name"));
+    let message = "Error in search expression 'Nonesuch.name': Unknown context evaluating FHIRPath expression: Nonesuch";
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Error && i.code == IssueCode::Invalid && i.expression == "SearchParameter.expression" && i.message == message),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_search_expression_is_checked_by_the_engine() {
+    let found = issues_with(&[], &search_parameter("Patient", "Patient.name.given.floor()"));
+    let message = "Error in search expression 'Patient.name.given.floor()': Error evaluating FHIRPath expression: The function floor can only be used on a decimal but found [http://hl7.org/fhir/StructureDefinition/string]";
+    assert!(found.iter().any(|i| i.severity == Severity::Error && i.expression == "SearchParameter.expression" && i.message == message), "{found:#?}");
+    let found = issues_with(&[], &search_parameter("Patient", "Patient.deceased as boolean"));
+    assert!(found.iter().all(|i| i.expression != "SearchParameter.expression"), "{found:#?}");
+    let found = issues_with(&[], &search_parameter("Patient", "Patient.name.family as string"));
+    let message = "The left side is inherently a collection, and so the expression 'Patient.name.family as string' may fail or return false if there is more than one item in the content being evaluated";
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Warning && i.code == IssueCode::BusinessRule && i.expression == "SearchParameter.expression" && i.message == message),
+        "{found:#?}"
+    );
+}
