@@ -12,6 +12,7 @@ use crate::tree::Node;
 pub(super) mod bundle;
 mod capability_statement;
 mod code_system;
+mod complies_with;
 mod concept_map;
 pub(super) mod datatypes;
 pub(super) mod extensions;

@@ -775,16 +775,47 @@ fn complies_with(walk: &mut Walk<'_, '_>, node: &Node) {
             );
             continue;
         };
-        // The profiles' element-by-element comparison (slicing, bindings,
-        // fixed values) is not made here; a profile of another type cannot comply.
         let Some(own_type) = node.child_text("type") else { continue };
-        if own_type != authority.type_name {
+        let (errors, warnings) = if own_type != authority.type_name {
             // PROFILE_COMPLIES_WITH_WRONG_TYPE
-            let why = format!("The type found in the claimed profile is '{own_type}' not '{}'", authority.type_name);
+            (vec![format!("The type found in the claimed profile is '{own_type}' not '{}'", authority.type_name)], Vec::new())
+        } else {
+            let own = crate::convert::resource_to_json(node, walk.ctx);
+            let Ok(own) = serde_json::from_value::<StructureDefinition>(own) else { continue };
+            let Some(authority) = walk.ctx.structure_definition(claimed) else { continue };
+            match (snapshot_elements(walk, own), snapshot_elements(walk, authority)) {
+                (Some(c), Some(a)) => super::complies_with::compare(walk.ctx, &c, &a),
+                _ => continue,
+            }
+        };
+        if !errors.is_empty() {
             // SD_EXTENSION_COMPLIES_WITH_ERROR
-            walk.error(node, IssueCode::Invalid, format!("This profile does not comply with claimed profile '{}' because: {why}", quoted(claimed)));
+            walk.error(node, IssueCode::Invalid, format!("This profile does not comply with claimed profile '{}' because: {}", quoted(claimed), joined(&errors)));
+        } else if !warnings.is_empty() {
+            // SD_EXTENSION_COMPLIES_WITH_WARNING
+            walk.warn(node, IssueCode::Invalid, format!("The validator cannot confirm that this profile complies with the claimed profile '{}' because: {}", quoted(claimed), joined(&warnings)));
         }
     }
+}
+
+/// Items as the reference lists them: `a, b and c`.
+fn joined(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A definition's snapshot: its own, or generated from its differential.
+fn snapshot_elements(walk: &Walk<'_, '_>, sd: StructureDefinition) -> Option<Vec<ElementDefinition>> {
+    if let Some(s) = sd.snapshot.as_ref().filter(|s| !s.element.is_empty()) {
+        return Some(s.element.clone());
+    }
+    let mut sd = sd;
+    sd.snapshot = None;
+    let (generated, _) = crate::snapshot::generate_matching(sd, walk.ctx).ok()?;
+    generated.snapshot.map(|s| s.element)
 }
 
 /// An obligation profile only adds obligations, must-support and
