@@ -158,3 +158,12 @@ fn profile_complies_with_no_vs() {
     let message = "The validator cannot confirm that this profile complies with the claimed profile 'http://example.org/StructureDefinition/authority' because: The ValueSet 'http://example.org/ValueSet/nowhere' cannot be found so the claim cannot be checked";
     assert!(found.iter().any(|i| i.severity == Severity::Warning && i.code == IssueCode::Invalid && i.message == message), "{found:#?}");
 }
+
+#[test]
+fn profile_complies_with_missing() {
+    // A snapshot that leaves out the elements the claimed profile has.
+    let mut claimee = patient_profile("claimee", Some(CLAIM), json!([]));
+    claimee["snapshot"] = json!({"element": [{"id": "Patient", "path": "Patient", "min": 0, "max": "*"}]});
+    let why = refusal(claimee);
+    assert!(why.contains("There is no profile entry for the element Patient.name that is found in the claimed profile"), "{why}");
+}
