@@ -340,3 +340,9 @@ fn a_search_expression_is_checked_by_the_engine() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn fhirpath_param_wrong() {
+    let found = run("gender.is('code')", json!({"gender": "male"}));
+    unchecked(&found, "Error evaluating FHIRPath expression: The expression type Constant is not supported for parameter 0 on function is");
+}

@@ -281,6 +281,20 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         }
         "is" | "as" => {
             c.arity(1, 1)?;
+            if name == "is" && type_spec(&args[0]).is_err() {
+                // Judged only on one item, as the reference does.
+                if input.len() != 1 {
+                    return Ok(vec![]);
+                }
+                let kind = match &args[0] {
+                    Expr::Literal(_) => "Constant",
+                    Expr::Call { .. } => "Function",
+                    Expr::Negate(_) => "Unary",
+                    _ => "Group",
+                };
+                // FHIRPATH_PARAM_WRONG
+                return err(format!("Error evaluating FHIRPath expression: The expression type {kind} is not supported for parameter 0 on function is"));
+            }
             let ts = c.type_arg(0)?;
             match input {
                 [] => Ok(vec![]),
