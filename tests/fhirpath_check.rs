@@ -346,3 +346,45 @@ fn fhirpath_param_wrong() {
     let found = run("gender.is('code')", json!({"gender": "male"}));
     unchecked(&found, "Error evaluating FHIRPath expression: The expression type Constant is not supported for parameter 0 on function is");
 }
+
+// ------------------------------------------------------------------------
+// Discriminators the engine cannot follow through the definitions.
+
+fn sliced_by(path: &str) -> Vec<Issue> {
+    let profile = json!({
+        "resourceType": "StructureDefinition", "id": "s", "url": "http://example.org/StructureDefinition/s", "name": "S",
+        "status": "draft", "kind": "resource", "abstract": false, "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient", "derivation": "constraint",
+        "differential": {"element": [
+            {"id": "Patient", "path": "Patient"},
+            {"id": "Patient.identifier", "path": "Patient.identifier", "slicing": {"discriminator": [{"type": "value", "path": path}], "rules": "open"}},
+            {"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs", "min": 0, "max": "1"}
+        ]}
+    });
+    let patient = json!({"resourceType": "Patient", "meta": {"profile": ["http://example.org/StructureDefinition/s"]},
+                         "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}]});
+    issues_with(&[profile], &patient)
+}
+
+fn cannot_be_evaluated(found: &[Issue], problem: &str) {
+    let message = format!("Slicing cannot be evaluated: {problem}");
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Error && i.code == IssueCode::Processing && i.expression == "Patient.identifier[0]" && i.message == message),
+        "wanted '{message}', found {found:#?}"
+    );
+}
+
+#[test]
+fn fhirpath_discriminator_bad_syntax_const() {
+    cannot_be_evaluated(&sliced_by("'system'"), "Invalid expression syntax in discriminator (const)");
+}
+
+#[test]
+fn fhirpath_discriminator_bad_syntax_group() {
+    cannot_be_evaluated(&sliced_by("(system)"), "Invalid expression syntax in discriminator (group '(system)')");
+}
+
+#[test]
+fn fhirpath_discriminator_bad_name() {
+    cannot_be_evaluated(&sliced_by("children().system"), "Invalid function name children() in discriminator");
+}
