@@ -260,10 +260,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             "loinc" => s("http://loinc.org"),
             "resource" => Ok(match self.env.resource {
                 Some(r) => typed(Some(r)),
+                // FHIRPATH_CANNOT_USE
+                None if self.focus.is_none() => return err("Error evaluating FHIRPath expression: Cannot use %resource in this context because no focus resource"),
                 None => self.focus.map(|f| Item::node(f, &self.focus_type)).into_iter().collect(),
             }),
             "rootResource" => Ok(match self.env.root_resource.or(self.env.resource) {
                 Some(r) => typed(Some(r)),
+                // FHIRPATH_CANNOT_USE
+                None if self.focus.is_none() => return err("Error evaluating FHIRPath expression: Cannot use %rootResource in this context because no focus rootResource"),
                 None => self.focus.map(|f| Item::node(f, &self.focus_type)).into_iter().collect(),
             }),
             "context" => Ok(match self.env.context {
@@ -490,7 +494,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if known {
             Ok(())
         } else {
-            err(format!("unknown type '{}'", ts.name))
+            // FHIRPATH_INVALID_TYPE
+            err(format!("The type {}.{} is not valid", ts.namespace.as_deref().unwrap_or("FHIR"), ts.name))
         }
     }
 
@@ -636,14 +641,19 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     match v {
                         None => Ok(String::new()),
                         Some(Item::String(s)) => Ok(s),
-                        // FHIRPATH_LEFT_VALUE_WRONG_TYPE, FHIRPATH_RIGHT_VALUE_WRONG_TYPE
-                        Some(o) => err(format!("Error evaluating FHIRPath expression: {} operand to {} has the wrong type {}", if left { "left" } else { "right" }, "&", o.type_name())),
+                        // FHIRPATH_LEFT_VALUE_WRONG_TYPE
+                        Some(o) if left => err(format!("Error evaluating FHIRPath expression: left operand to & has the wrong type {}", o.type_name())),
+                        // FHIRPATH_RIGHT_VALUE_WRONG_TYPE
+                        Some(o) => err(format!("Error evaluating FHIRPath expression: right operand to & has the wrong type {}", o.type_name())),
                     }
                 };
                 Ok(vec![Item::String(s(x, true)? + &s(y, false)?)])
             }
             _ => {
-                let (Some(x), Some(y)) = (single_system(&a)?, single_system(&b)?) else { return Ok(vec![]) };
+                if a.is_empty() || b.is_empty() {
+                    return Ok(vec![]);
+                }
+                let (Some(x), Some(y)) = (operand(&a, op, true)?, operand(&b, op, false)?) else { return Ok(vec![]) };
                 Ok(arith(op, x, y)?.into_iter().collect())
             }
         }
@@ -687,6 +697,27 @@ pub fn literal(l: &Literal) -> Item<'static> {
     }
 }
 
+/// One operand of an arithmetic operator as a system value: an element
+/// with no value of its own (a HumanName) has the wrong type.
+fn operand(c: &[Item<'_>], op: BinOp, left: bool) -> Res<Option<Item<'static>>> {
+    match single_system(c) {
+        Err(e) => match c {
+            [one] => {
+                let t = one.type_name();
+                if left {
+                    // FHIRPATH_LEFT_VALUE_WRONG_TYPE
+                    err(format!("Error evaluating FHIRPath expression: left operand to {} has the wrong type {t}", op_symbol(op)))
+                } else {
+                    // FHIRPATH_RIGHT_VALUE_WRONG_TYPE
+                    err(format!("Error evaluating FHIRPath expression: right operand to {} has the wrong type {t}", op_symbol(op)))
+                }
+            }
+            _ => Err(e),
+        },
+        ok => ok,
+    }
+}
+
 /// A collection as a single system value: empty is `None`, more than one an error.
 pub fn single_system(c: &[Item<'_>]) -> Res<Option<Item<'static>>> {
     match c {
@@ -712,7 +743,11 @@ pub fn to_bool(c: &[Item<'_>]) -> Res<Option<bool>> {
             Some(Item::Boolean(b)) => Ok(Some(b)),
             _ => Ok(Some(true)),
         },
-        _ => err(format!("expected a single boolean but found {} items", c.len())),
+        _ => {
+            let texts: Vec<String> = c.iter().take(20).map(|i| i.text().unwrap_or_default()).collect();
+            // FHIRPATH_UNABLE_BOOLEAN
+            err(format!("Unable to evaluate as a boolean: {}", texts.join("")))
+        }
     }
 }
 

@@ -240,6 +240,20 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
         }
         "is" | "as" => {
             c.arity(1, 1)?;
+            if name == "is" && type_spec(&args[0]).is_err() {
+                // Judged only on one item, as the reference does.
+                if input.len() != 1 {
+                    return Ok(vec![]);
+                }
+                let kind = match &args[0] {
+                    Expr::Literal(_) => "Constant",
+                    Expr::Call { .. } => "Function",
+                    Expr::Negate(_) => "Unary",
+                    _ => "Group",
+                };
+                // FHIRPATH_PARAM_WRONG
+                return err(format!("Error evaluating FHIRPath expression: The expression type {kind} is not supported for parameter 0 on function is"));
+            }
             let ts = c.type_arg(0)?;
             match input {
                 [] => Ok(vec![]),
@@ -372,6 +386,10 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                     };
                     let frame = Frame { this: item.clone(), index: Some(i as i64), total: None };
                     let v = ev.eval(key_expr, std::slice::from_ref(item), &frame, depth)?;
+                    if v.len() > 1 {
+                        // FHIRPATH_MUTIPLE_VALUES_IN_SORT
+                        return err(format!("Multiple values found in return from sort expression '{}'", super::check::render(key_expr)));
+                    }
                     keys.push(single_system(&v)?);
                 }
                 if args.is_empty() {
@@ -388,9 +406,23 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
                         (None, Some(_)) => Ordering::Greater,
                         (Some(_), None) => Ordering::Less,
                         (Some(a), Some(bb)) => match compare(a, bb) {
-                            Ok(o) => o.unwrap_or(Ordering::Equal),
-                            Err(e) => {
-                                failed = Some(e);
+                            Ok(Some(o)) => o,
+                            Ok(None) if a.type_name() == bb.type_name() => Ordering::Equal,
+                            _ => {
+                                let sorter = args.get(k).map(|a| match a {
+                                    Expr::Negate(inner) => super::check::render(inner),
+                                    e => super::check::render(e),
+                                });
+                                failed.get_or_insert_with(|| match sorter {
+                                    // FHIRPATH_MUTIPLE_SORT_TYPE_PROBLEM
+                                    Some(sorter) => EvalError::new(format!(
+                                        "Cannot sort the list because the sort expression return both a '{}' and a '{}' (expression = '{sorter}')",
+                                        a.type_name(),
+                                        bb.type_name()
+                                    )),
+                                    // FHIRPATH_MUTIPLE_SORT_TYPE_PROBLEM_NATURAL
+                                    None => EvalError::new(format!("Cannot sort a list that contains both a '{}' and a '{}' using natural sort order", a.type_name(), bb.type_name())),
+                                });
                                 Ordering::Equal
                             }
                         },
@@ -701,6 +733,16 @@ pub fn call<'e, 'a>(ev: &Evaluator<'e, 'a>, name: &str, base: &[Item<'a>], args:
             let p = if args.is_empty() { None } else { c.arg_int(0)? };
             let Some(v) = single_system(input)? else { return Ok(vec![]) };
             Ok(boundary(v, p, name == "highBoundary").into_iter().collect())
+        }
+        "check" => {
+            // check(condition, message): the input, unless the condition is not true.
+            c.arity(2, 2)?;
+            if to_bool(&c.arg(0)?)? != Some(true) {
+                let message = c.arg_string(1)?.unwrap_or_default();
+                // FHIRPATH_CHECK_FAILED
+                return err(format!("Error evaluating FHIRPath expression: Check failed with message '{message}'"));
+            }
+            Ok(input.to_vec())
         }
         "comparable" => {
             c.arity(1, 1)?;

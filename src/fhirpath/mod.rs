@@ -13,6 +13,7 @@
 //! true (the validator checks narrative itself). `resolve()` finds contained resources (`#id`) and, when
 //! [`EvalContext::bundle`] is set, Bundle entries by `fullUrl` or `Type/id`.
 
+pub mod check;
 mod eval;
 mod functions;
 pub(crate) use functions::compiled_regex;

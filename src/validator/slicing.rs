@@ -43,6 +43,19 @@ impl<'v, 'n> Walk<'v, 'n> {
                 })
                 .collect()
         });
+        // A discriminator whose very form the reference refuses: each repetition cannot be sorted.
+        if let Some(problem) = slicing.discriminator.iter().find_map(|d| discriminator_form(&d.path)) {
+            for rep in reps {
+                match rep.ty.filter(|_| def.is_choice()) {
+                    Some(t) => self.path.push_choice(def.choice_name(), &t.code),
+                    None => self.path.push(&rep.node.name, def.repeats.then_some(rep.index)),
+                }
+                // SLICING_CANNOT_BE_EVALUATED
+                self.error(rep.node, IssueCode::Processing, format!("Slicing cannot be evaluated: {problem}"));
+                self.path.pop();
+            }
+            return;
+        }
         if !expectations.iter().all(Option::is_some) {
             if !reps.is_empty() {
                 self.inform(parent, IssueCode::Informational, format!("The slicing of {} was not checked: a discriminator cannot be evaluated here", def.id));
@@ -586,6 +599,38 @@ pub(crate) fn node_matches(node: &Node, expected: &Value, exact: bool) -> bool {
         }
         Value::Array(items) => items.iter().all(|i| node_matches(node, i, exact)),
         Value::Null => true,
+    }
+}
+
+
+/// What is wrong with the form of a discriminator path, as the reference's
+/// engine says when it follows one through the definitions: a constant, a
+/// parenthesised group, or a function other than `resolve()`,
+/// `extension()` and `ofType()` as its first step.
+fn discriminator_form(path: &str) -> Option<String> {
+    use crate::fhirpath::Expr;
+    let path = path.trim();
+    if path.starts_with('(') {
+        // FHIRPATH_DISCRIMINATOR_BAD_SYNTAX_GROUP
+        return Some(format!("Invalid expression syntax in discriminator (group '{path}')"));
+    }
+    let parsed = crate::fhirpath::parse(path).ok()?;
+    let mut first = parsed.ast();
+    loop {
+        match first {
+            Expr::Member(t, _) | Expr::Index(t, _) => first = t,
+            Expr::Call { target: Some(t), .. } => first = t,
+            _ => break,
+        }
+    }
+    match first {
+        // FHIRPATH_DISCRIMINATOR_BAD_SYNTAX_CONST
+        Expr::Literal(_) => Some("Invalid expression syntax in discriminator (const)".to_owned()),
+        Expr::Call { target: None, name, .. } if !matches!(name.as_str(), "resolve" | "extension" | "ofType") => {
+            // FHIRPATH_DISCRIMINATOR_BAD_NAME
+            Some(format!("Invalid function name {name}() in discriminator"))
+        }
+        _ => None,
     }
 }
 

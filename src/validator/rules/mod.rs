@@ -14,6 +14,7 @@ mod canonical_resource;
 mod capability_statement;
 mod code_system;
 mod coding;
+mod complies_with;
 mod concept_map;
 pub(super) mod datatypes;
 pub(super) mod extensions;

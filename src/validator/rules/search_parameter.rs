@@ -44,7 +44,9 @@ pub(crate) fn check_search_parameter(walk: &mut Walk<'_, '_>, node: &Node) {
 
     if let Some(expr_node) = node.child("expression") {
         if let Some(expr) = expr_node.text() {
-            expression(walk, expr_node, expr, &bases);
+            if !expression(walk, expr_node, expr, &bases) {
+                checked_expression(walk, expr_node, expr, &bases);
+            }
         }
     }
 }
@@ -116,9 +118,9 @@ fn ancestors(walk: &Walk<'_, '_>, type_name: &str) -> Vec<String> {
 
 /// Each `|` branch that starts with a resource type must start with a base,
 /// a type a base specializes, or a type that specializes a base.
-fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) {
+fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) -> bool {
     if bases.is_empty() {
-        return;
+        return true;
     }
     // What the bases are and specialize, worked out once; each branch's
     // type is judged once however often it starts a branch.
@@ -152,8 +154,37 @@ fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) 
         );
         walk.path.pop();
         // The FHIRPath engine stops at its first error.
-        return;
+        return true;
     }
+    false
+}
+
+/// The expression checked by the FHIRPath engine against the bases, as the
+/// reference checks it: an error stops it, warnings say what may fail.
+fn checked_expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) {
+    use crate::fhirpath::check;
+    let Ok(parsed) = crate::fhirpath::parse(expr) else { return };
+    let problem = match bases.iter().find(|b| walk.ctx.type_definition(b).is_none()) {
+        // FHIRPATH_UNKNOWN_CONTEXT
+        Some(unknown) => Err(format!("Unknown context evaluating FHIRPath expression: {unknown}")),
+        None => {
+            let resource_type = if bases.len() == 1 { bases[0] } else { "Resource" };
+            let cc = check::CheckContext { ctx: walk.ctx, resource_type: Some(resource_type.to_owned()) };
+            let names: Vec<String> = bases.iter().map(|b| b.to_string()).collect();
+            check::check(&parsed, &cc, &check::focus_types(walk.ctx, &names)).map(|(_, w)| w).map_err(|e| e.message)
+        }
+    };
+    walk.path.push("expression", None);
+    match problem {
+        Ok(warnings) => {
+            for w in warnings {
+                walk.warn(node, IssueCode::BusinessRule, w.message);
+            }
+        }
+        // ED_SEARCH_EXPRESSION_ERROR
+        Err(e) => walk.error(node, IssueCode::Invalid, format!("Error in search expression '{}': {e}", quoted(expr))),
+    }
+    walk.path.pop();
 }
 
 /// A search expression as a derivation is compared with its parent's: when

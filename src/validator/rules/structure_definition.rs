@@ -712,9 +712,31 @@ fn context_invariants(walk: &mut Walk<'_, '_>, node: &Node) {
                 IssueCode::Informational,
                 format!("The types could not be determined from the extension context, so the invariant can't be validated (types = {})", contexts.join(", ")),
             );
-        } else if let Err(e) = crate::fhirpath::parse(expression) {
-            // ED_CONTEXT_INVARIANT_EXPRESSION_ERROR
-            walk.error(invariant, IssueCode::Invalid, format!("Error in constraint '{}': {}", quoted(expression), quoted(&e.to_string())));
+        } else {
+            let problem = match crate::fhirpath::parse(expression) {
+                Err(e) => Some(quoted(&e.to_string()).into_owned()),
+                Ok(parsed) => {
+                    let focus: Vec<String> = node
+                        .children_named("context")
+                        .filter(|c| matches!(c.child_text("type"), Some("element" | "extension")))
+                        .filter_map(|c| c.child_text("expression"))
+                        .map(|e| if e.contains("://") { "Extension".to_owned() } else { e.to_owned() })
+                        .collect();
+                    match check_expression(walk, &parsed, &focus, Some("DomainResource".into())) {
+                        Ok(warnings) => {
+                            for w in warnings {
+                                walk.warn(invariant, IssueCode::BusinessRule, w.message);
+                            }
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                }
+            };
+            if let Some(problem) = problem {
+                // ED_CONTEXT_INVARIANT_EXPRESSION_ERROR
+                walk.error(invariant, IssueCode::Invalid, format!("Error in constraint '{}': {}", quoted(expression), problem));
+            }
         }
         walk.path.pop();
     }
@@ -744,15 +766,56 @@ fn extension_url(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
 fn complies_with(walk: &mut Walk<'_, '_>, node: &Node) {
     for ext in node.children_named("extension").filter(|e| e.child_text("url") == Some(EXT_COMPLIES_WITH)) {
         let Some(claimed) = value_text(ext) else { continue };
-        if walk.ctx.structure(claimed).is_none() {
+        let Some(authority) = walk.ctx.structure(claimed) else {
             // SD_EXTENSION_COMPLIES_WITH_UNKNOWN
             walk.error(
                 node,
                 IssueCode::Invalid,
                 format!("The profile '{}' cannot be found, so the validator cannot check that the profile does comply with it", quoted(claimed)),
             );
+            continue;
+        };
+        let Some(own_type) = node.child_text("type") else { continue };
+        let (errors, warnings) = if own_type != authority.type_name {
+            // PROFILE_COMPLIES_WITH_WRONG_TYPE
+            (vec![format!("The type found in the claimed profile is '{own_type}' not '{}'", authority.type_name)], Vec::new())
+        } else {
+            let own = crate::convert::resource_to_json(node, walk.ctx);
+            let Ok(own) = serde_json::from_value::<StructureDefinition>(own) else { continue };
+            let Some(authority) = walk.ctx.structure_definition(claimed) else { continue };
+            match (snapshot_elements(walk, own), snapshot_elements(walk, authority)) {
+                (Some(c), Some(a)) => super::complies_with::compare(walk.ctx, &c, &a),
+                _ => continue,
+            }
+        };
+        if !errors.is_empty() {
+            // SD_EXTENSION_COMPLIES_WITH_ERROR
+            walk.error(node, IssueCode::Invalid, format!("This profile does not comply with claimed profile '{}' because: {}", quoted(claimed), joined(&errors)));
+        } else if !warnings.is_empty() {
+            // SD_EXTENSION_COMPLIES_WITH_WARNING
+            walk.warn(node, IssueCode::Invalid, format!("The validator cannot confirm that this profile complies with the claimed profile '{}' because: {}", quoted(claimed), joined(&warnings)));
         }
     }
+}
+
+/// Items as the reference lists them: `a, b and c`.
+fn joined(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A definition's snapshot: its own, or generated from its differential.
+fn snapshot_elements(walk: &Walk<'_, '_>, sd: StructureDefinition) -> Option<Vec<ElementDefinition>> {
+    if let Some(s) = sd.snapshot.as_ref().filter(|s| !s.element.is_empty()) {
+        return Some(s.element.clone());
+    }
+    let mut sd = sd;
+    sd.snapshot = None;
+    let (generated, _) = crate::snapshot::generate_matching(sd, walk.ctx).ok()?;
+    generated.snapshot.map(|s| s.element)
 }
 
 /// An obligation profile only adds obligations, must-support and
@@ -1063,9 +1126,18 @@ fn element_definition_rules(walk: &mut Walk<'_, '_>, element: &Node, lf: &mut Li
     if snapshot {
         snapshot_values(walk, element, &type_codes, is_root);
     }
+    // What the element's invariants are checked on: its types, or the
+    // element itself where it defines its own children.
+    let focus: Vec<String> = if is_root {
+        type_codes.clone()
+    } else if type_codes.iter().any(|c| c == "BackboneElement" || c == "Element") {
+        vec![path.to_owned()]
+    } else {
+        type_codes.clone()
+    };
     for (k, invariant) in element.children_named("constraint").enumerate() {
         walk.path.push("constraint", Some(k));
-        invariant_rules(walk, invariant, path, lf);
+        invariant_rules(walk, invariant, path, &focus, lf);
         walk.path.pop();
     }
     if snapshot {
@@ -1233,7 +1305,7 @@ fn snapshot_table(walk: &mut Walk<'_, '_>, element: &Node, path: &str, constrain
 }
 
 /// An element's invariants: a key, an expression, and one meaning per key.
-fn invariant_rules(walk: &mut Walk<'_, '_>, invariant: &Node, path: &str, lf: &mut ListFacts<'_>) {
+fn invariant_rules(walk: &mut Walk<'_, '_>, invariant: &Node, path: &str, focus: &[String], lf: &mut ListFacts<'_>) {
     let Some(key) = invariant.child_text("key").filter(|k| !k.is_empty()) else {
         // ED_INVARIANT_NO_KEY
         walk.warn(invariant, IssueCode::Informational, "The constraint has no key, so the content cannot be validated".into());
@@ -1272,13 +1344,24 @@ fn invariant_rules(walk: &mut Walk<'_, '_>, invariant: &Node, path: &str, lf: &m
             }
         }
         if source.is_none_or(|s| s.is_empty() || s == url) {
-            if let Err(e) = crate::fhirpath::parse(expression) {
+            let problem = match crate::fhirpath::parse(expression) {
+                Err(e) => Some(quoted(&e.to_string()).into_owned()),
+                Ok(parsed) => {
+                    let resource_type = resource_type_of(walk, lf.f.type_name.as_deref());
+                    match check_expression(walk, &parsed, focus, resource_type) {
+                        Ok(warnings) => {
+                            for w in warnings {
+                                walk.warn(invariant, IssueCode::BusinessRule, format!("{key}: {}", w.message));
+                            }
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                }
+            };
+            if let Some(problem) = problem {
                 // ED_INVARIANT_EXPRESSION_ERROR
-                walk.error(
-                    invariant,
-                    IssueCode::Invalid,
-                    format!("Error in constraint '{}' with expression '{}': {}", quoted(key), quoted(expression), quoted(&e.to_string())),
-                );
+                walk.error(invariant, IssueCode::Invalid, format!("Error in constraint '{}' with expression '{}': {}", quoted(key), quoted(expression), problem));
             }
         }
         return;
@@ -1327,6 +1410,26 @@ fn invariant_rules(walk: &mut Walk<'_, '_>, invariant: &Node, path: &str, lf: &m
             lf.seen_invariants.insert(key.to_owned(), (path.to_owned(), expression.to_owned()));
         }
     }
+}
+
+/// What `%resource` is when a profile of `type_name` is checked: the
+/// resource itself, or for a data type any resource that holds it.
+fn resource_type_of(walk: &Walk<'_, '_>, type_name: Option<&str>) -> Option<String> {
+    let t = type_name?;
+    match walk.ctx.type_definition(t) {
+        Some(sd) if sd.is_resource() || sd.kind == "logical" => Some(t.to_owned()),
+        _ => Some("DomainResource".to_owned()),
+    }
+}
+
+/// Checks an expression against the types it is evaluated on, as the
+/// reference's FHIRPath engine does before any instance is met: an error
+/// (the engine's message) or the warnings about what may fail on content.
+fn check_expression(walk: &Walk<'_, '_>, expr: &crate::fhirpath::Expression, focus: &[String], resource_type: Option<String>) -> Result<Vec<crate::fhirpath::check::Warning>, String> {
+    use crate::fhirpath::check;
+    let cc = check::CheckContext { ctx: walk.ctx, resource_type };
+    let types = check::focus_types(walk.ctx, focus);
+    check::check(expr, &cc, &types).map(|(_, warnings)| warnings).map_err(|e| e.message)
 }
 
 /// Types a binding applies to directly.
