@@ -787,7 +787,6 @@ impl<'v, 'n> Walk<'v, 'n> {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node, &sd.elements[ix]),
-                "Attachment" => super::rules::datatypes::attachment(self, node),
                 "Narrative" => super::rules::text_link::check(self, node),
                 _ => {}
             }
