@@ -30,6 +30,12 @@ pub struct StructureDef {
     pub status: Option<String>,
     /// The standards-status extension's code and the reason given with it.
     pub standards_status: Option<(String, Option<String>)>,
+    /// The FHIR versions an extension may be used with (the
+    /// `version-specific-use` extension's start and end), if it says.
+    pub version_use: Option<(Option<String>, Option<String>)>,
+    /// Profiles this one imposes (`structuredefinition-imposeProfile`):
+    /// what meets it must meet them too.
+    pub imposed_profiles: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -286,6 +292,9 @@ pub fn parse_max(max: Option<&str>) -> Option<u32> {
     }
 }
 
+const VERSION_SPECIFIC_USE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/version-specific-use";
+const IMPOSE_PROFILE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-imposeProfile";
+
 impl StructureDef {
     /// Compiles the snapshot; `None` when the definition has none.
     pub fn compile(sd: StructureDefinition) -> Option<StructureDef> {
@@ -301,7 +310,25 @@ impl StructureDef {
                 .map(str::to_string);
             Some((code, reason))
         });
+        let version_use = sd.extension.iter().find(|e| e.get("url").and_then(Value::as_str) == Some(VERSION_SPECIFIC_USE_EXT)).map(|e| {
+            let part = |name: &str| {
+                e.get("extension")
+                    .and_then(Value::as_array)
+                    .and_then(|l| l.iter().find(|x| x.get("url").and_then(Value::as_str) == Some(name)))
+                    .and_then(|x| x.get("valueCode").or_else(|| x.get("valueString")).and_then(Value::as_str))
+                    .map(str::to_string)
+            };
+            (part("startFhirVersion"), part("endFhirVersion"))
+        });
+        let imposed_profiles = sd
+            .extension
+            .iter()
+            .filter(|e| e.get("url").and_then(Value::as_str) == Some(IMPOSE_PROFILE_EXT))
+            .filter_map(|e| e.get("valueCanonical").or_else(|| e.get("valueUri")).and_then(Value::as_str).map(str::to_string))
+            .collect();
         Some(StructureDef {
+            version_use,
+            imposed_profiles,
             name: sd.name.unwrap_or_else(|| sd.type_name.clone()),
             title: sd.title,
             url: sd.url,

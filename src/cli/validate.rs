@@ -78,6 +78,10 @@ pub struct ValidateArgs {
     /// it such a string is an information hint (as the HL7 validator's -security-checks).
     #[arg(long)]
     pub security_checks: bool,
+    /// Say, as information, which profiles each resource is validated against
+    /// and why (as the HL7 validator's -crumb-trails).
+    #[arg(long)]
+    pub crumb_trails: bool,
     /// How markdown that holds HTML tags is reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub html_in_markdown: MarkdownHtml,
@@ -103,6 +107,7 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
             },
             assume_valid_rest_references: args.assume_valid_rest_references,
             security_checks: args.security_checks,
+            signposts: args.crumb_trails,
             html_in_markdown: match args.html_in_markdown {
                 MarkdownHtml::Ignore => crate::validator::HtmlInMarkdown::Ignore,
                 MarkdownHtml::Warning => crate::validator::HtmlInMarkdown::Warning,

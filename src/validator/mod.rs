@@ -50,11 +50,14 @@ pub struct Options {
     /// what depends on their validation (whether each contained resource is
     /// referenced): the reference validator's `validateContains` policy `IGNORE`.
     pub validate_nested_resources: bool,
+    /// Say, as information, which profiles each resource is validated
+    /// against and why (the reference validator's crumb trails).
+    pub signposts: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, signposts: false }
     }
 }
 

@@ -43,15 +43,39 @@ impl<'v, 'n> Walk<'v, 'n> {
                 })
                 .collect()
         });
+        if let Some(problem) = self.discriminator_defect(sd, sliced) {
+            // SLICING_CANNOT_BE_EVALUATED: the profile's slicing cannot be
+            // read as it is written, so no repetition can be sorted.
+            for rep in reps {
+                match rep.ty.filter(|_| def.is_choice()) {
+                    Some(t) => self.path.push_choice(def.choice_name(), &t.code),
+                    None => self.path.push(&rep.node.name, def.repeats.then_some(rep.index)),
+                }
+                self.error(rep.node, IssueCode::Processing, format!("Slicing cannot be evaluated: {problem}"));
+                self.path.pop();
+            }
+            return;
+        }
         if !expectations.iter().all(Option::is_some) {
             if !reps.is_empty() {
                 self.inform(parent, IssueCode::Informational, format!("The slicing of {} was not checked: a discriminator cannot be evaluated here", def.id));
             }
             return;
         }
-        let found: Vec<Option<usize>> = reps
+        let matches = |rep: &Repetition<'n, '_>, k: usize| expectations[k].as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e)));
+        let found: Vec<Option<usize>> = reps.iter().map(|rep| (0..slices.len()).find(|&k| matches(rep, k))).collect();
+        // Validation_VAL_Profile_MatchMultiple: where every expectation is a
+        // definite one (not what careplan reads for an unconstrained
+        // discriminator), a repetition may match one slice only.
+        let definite = |k: usize| {
+            !slicing.discriminator.is_empty()
+                && expectations[k].as_ref().is_some_and(|list| list.iter().all(|(_, e)| !matches!(e, Expect::Any | Expect::Conforms(..))))
+                && !sd.elements[slices[k]].slice_name.as_deref().unwrap_or_default().contains('/')
+        };
+        let also: Vec<Option<usize>> = reps
             .iter()
-            .map(|rep| expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e)))))
+            .zip(&found)
+            .map(|(rep, f)| f.filter(|&k| definite(k)).and_then(|k| (k + 1..slices.len()).find(|&j| definite(j) && matches(rep, j))))
             .collect();
         let last_matched = found.iter().rposition(Option::is_some);
         let mut counts = vec![0usize; slices.len()];
@@ -61,12 +85,18 @@ impl<'v, 'n> Walk<'v, 'n> {
                 Some(t) => self.path.push_choice(def.choice_name(), &t.code),
                 None => self.path.push(&rep.node.name, def.repeats.then_some(rep.index)),
             }
+            if let (Some(k), Some(j)) = (slice, also[i]) {
+                let name = |x: usize| sd.elements[slices[x]].slice_name.clone().unwrap_or_default();
+                let msg = format!("Profile {}, Element matches more than one slice - {}, {}", sd.versioned_url(), name(k), name(j));
+                self.error(rep.node, IssueCode::Invalid, msg);
+            }
             match slice {
                 Some(k) => {
                     counts[k] += 1;
                     if slicing.ordered && k < last_slice {
+                        // Validation_VAL_Profile_SliceOrder, with which slices in careplan's detail
                         let msg = format!(
-                            "As specified by profile {}, Element '{}' is out of order in ordered slicing: it matches the slice '{}', which comes before the slice '{}' an earlier element matched",
+                            "As specified by profile {}, Element '{}' is out of order in ordered slice (it matches the slice '{}', which comes before the slice '{}' an earlier element matched)",
                             sd.versioned_url(),
                             rep.node.name,
                             slice_label(&sd.elements[slices[k]]),
@@ -82,18 +112,23 @@ impl<'v, 'n> Walk<'v, 'n> {
                 None => {
                     let profile = sd.versioned_url();
                     match slicing.rules.as_deref() {
-                        Some("closed") => self.error(
-                            rep.node,
-                            IssueCode::Structure,
-                            format!("This element does not match any known slice defined in the profile {profile} and slicing is CLOSED"),
-                        ),
+                        Some("closed") => {
+                            // Validation_VAL_Profile_NotSlice, with why each slice does not match
+                            let why = self.why_not_each_slice(rep.node, sd, sliced, expectations);
+                            let msg = format!("This element does not match any known slice defined in the profile {profile} and slicing is CLOSED: {why}");
+                            self.error(rep.node, IssueCode::Invalid, msg)
+                        }
                         Some("openAtEnd") if last_matched.is_some_and(|l| l > i) => self.error(
                             rep.node,
                             IssueCode::Structure,
                             format!("This element does not match any known slice defined in the profile {profile}, and slicing is open only at the end: a later element matches a slice"),
                         ),
                         _ => {
-                            self.inform(rep.node, IssueCode::Informational, format!("This element does not match any known slice defined in the profile {profile}"));
+                            // This_element_does_not_match_any_known_slice_
+                            let msg = format!(
+                                "This element does not match any known slice defined in the profile {profile} (this may not be a problem, but you should check that it's not intended to match a slice)"
+                            );
+                            self.inform(rep.node, IssueCode::Informational, msg);
                             self.why_no_profile_slice(rep.node, sd, expectations);
                         }
                     }
@@ -117,6 +152,61 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.slices(parent, sd, s, &matched);
             }
         }
+    }
+
+    /// Why a repetition matches none of the slices: each slice's
+    /// discriminators, as the reference lists them for closed slicing.
+    fn why_not_each_slice(&self, node: &'n Node, sd: &Arc<StructureDef>, sliced: usize, expectations: &[Option<Vec<(String, Expect)>>]) -> String {
+        let at = self.path.render();
+        let slices = &sd.elements[sliced].slices;
+        let mut out = Vec::new();
+        for (k, list) in expectations.iter().enumerate() {
+            let Some(list) = list else { continue };
+            if list.iter().all(|(path, e)| self.satisfies(node, sd, path, e)) {
+                continue;
+            }
+            let discriminator: Vec<String> = list.iter().map(|(path, e)| describe(path, e)).collect();
+            let name = sd.elements[slices[k]].slice_name.as_deref().unwrap_or_default();
+            // Does_not_match_slice_
+            out.push(format!("{at}: Does not match slice '{name}' (discriminator: {})", discriminator.join(" and ")));
+        }
+        out.join(", ")
+    }
+
+    /// What makes a profile's slicing unreadable as written: a discriminator
+    /// whose kind the slice's definition cannot support.
+    fn discriminator_defect(&self, sd: &Arc<StructureDef>, sliced: usize) -> Option<String> {
+        let def = &sd.elements[sliced];
+        let slicing = def.slicing.as_ref()?;
+        for &s in &def.slices {
+            let slice = &sd.elements[s];
+            for d in &slicing.discriminator {
+                if reference_path(&d.path).is_some() {
+                    continue;
+                }
+                let Some(((tsd, ix), rest)) = self.element_at(sd, s, &d.path) else { continue };
+                if !rest.is_empty() {
+                    continue;
+                }
+                let el = &tsd.elements[ix];
+                match d.kind.as_str() {
+                    "exists" if el.min == 0 && el.max != Some(0) => {
+                        // Discriminator__is_based_on_element_existence_but_slice__neither_sets_min1_or_max0
+                        return Some(format!("Discriminator ({}) is based on element existence, but slice {} neither sets min>=1 or max=0", d.path, slice.id));
+                    }
+                    "type" if el.types.is_empty() && el.content_reference.is_none() && el.path.contains('.') => {
+                        // Discriminator__is_based_on_type_but_slice__in__has_no_types
+                        return Some(format!("Discriminator ({}) is based on type, but slice {} in {} has no types", d.path, slice.id, sd.versioned_url()));
+                    }
+                    "profile" if el.types.is_empty() && el.content_reference.is_none() => {
+                        // Profile_based_discriminators_must_have_a_type__in_profile_
+                        return Some(format!("Profile based discriminators must have a type ({} in profile {})", el.id, sd.versioned_url()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
     }
 
     /// For a repetition that fell out of slicing by profile: why it does
@@ -345,7 +435,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// The errors of a resource node against a profile (a nested walk of
     /// its own); `None` when the node is not a resource of the profile's
     /// type or the profile is unknown.
-    fn profile_errors(&self, node: &'n Node, profile: &str) -> Option<Vec<crate::issue::Issue>> {
+    pub(super) fn profile_errors(&self, node: &'n Node, profile: &str) -> Option<Vec<crate::issue::Issue>> {
         node.resource_type.as_ref()?;
         let p = self.ctx.structure(profile)?;
         if node.resource_type.as_deref() != Some(p.type_name.as_str()) {
@@ -418,6 +508,19 @@ fn slice_label(slice: &Element) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Borrowed(&slice.id)
     } else {
         std::borrow::Cow::Owned(format!("{}:{name}", slice.path))
+    }
+}
+
+/// A discriminator as a FHIRPath condition, as the reference shows it.
+fn describe(path: &str, e: &Expect) -> String {
+    match e {
+        Expect::Value { value, .. } => format!("{path} = {}", shown(value)),
+        Expect::Exists(true) => format!("{path}.exists()"),
+        Expect::Exists(false) => format!("{path}.exists().not()"),
+        Expect::Type(types) | Expect::TargetType(types) => types.iter().map(|t| format!("{path} is {t}")).collect::<Vec<_>>().join(" or "),
+        Expect::Profile(ps) | Expect::TargetProfile(ps) => ps.iter().map(|p| format!("{path}.conformsTo('{p}')")).collect::<Vec<_>>().join(" or "),
+        Expect::Any => "true".to_string(),
+        Expect::Conforms(..) => format!("{path}.conformsTo(slice)"),
     }
 }
 
