@@ -85,6 +85,7 @@ fn same_checks(p: &Element, b: &Element) -> bool {
         && p.min_length == b.min_length
         && p.narrative_languages == b.narrative_languages
         && p.narrative_source == b.narrative_source
+        && p.is_modifier == b.is_modifier
         && p.invariants.iter().all(|i| i.inherited)
 }
 

@@ -384,10 +384,15 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     fn profile(&mut self, node: &'n Node, base: &Arc<StructureDef>, url: &str) {
         let Some(profile) = self.ctx.structure(url) else {
-            // Unable_to_locate_the_profile__in_order_to_validate_against_it:
-            // a profile asked for (not one a resource names: those are
-            // reported where they are read) that cannot be found.
-            self.error(node, IssueCode::NotFound, format!("Unable to locate the profile '{url}' in order to validate against it"));
+            if self.ctx.knows(url) {
+                // Loaded, but careplan could not make a snapshot of it (said when it was loaded).
+                self.warn(node, IssueCode::NotFound, format!("Profile reference '{url}' has not been checked because it could not be found"));
+            } else {
+                // Unable_to_locate_the_profile__in_order_to_validate_against_it:
+                // a profile asked for (not one a resource names: those are
+                // reported where they are read) that cannot be found.
+                self.error(node, IssueCode::NotFound, format!("Unable to locate the profile '{url}' in order to validate against it"));
+            }
             return;
         };
         if profile.url == base.url {
@@ -1299,6 +1304,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             ancestors: Vec::new(),
             node: Some(host_node),
         };
+        self.context_profiles_unchecked(node, sd);
         if self.context_allows(sd, &host) {
             return;
         }
@@ -1306,7 +1312,6 @@ impl<'v, 'n> Walk<'v, 'n> {
         if self.context_allows(sd, &host) {
             return;
         }
-        self.context_profiles_unchecked(node, sd);
         let contexts: Vec<String> = sd.context.iter().map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
         let msg = if node.name == "modifierExtension" {
             // Extension_EXTM_Context_Wrong
@@ -1353,6 +1358,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// profile that cannot be found, or that is for another type than the
     /// resource's, cannot say whether the extension may be used here.
     fn context_profiles_unchecked(&mut self, node: &Node, sd: &StructureDef) {
+        if !sd.context.iter().any(|c| c.expression.contains('#')) {
+            return;
+        }
         let Some(rt) = self.resources.last().and_then(|f| f.node.resource_type.as_deref()) else { return };
         let rendered = self.path.render();
         let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();

@@ -453,7 +453,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// fixed[x] and pattern[x] on one element.
     pub(super) fn fixed_and_pattern(&mut self, node: &Node, def: &Element, sd: &StructureDef) {
         if let Some((_, v)) = &def.fixed {
-            if !node_matches(node, v, true) {
+            if !node_matches(node, v, true) && !self.fixed_value_parts(node, v, true, &sd.versioned_url()) {
                 let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
@@ -466,7 +466,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             super::rules::extensions::fixed_extensions(self, node, v);
         }
         if let Some((_, v)) = &def.pattern {
-            if !node_matches(node, v, false) {
+            if !node_matches(node, v, false) && !self.fixed_value_parts(node, v, false, &sd.versioned_url()) {
                 let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
@@ -477,6 +477,78 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.error(node, IssueCode::Value, msg);
             }
         }
+    }
+}
+
+impl<'v, 'n> Walk<'v, 'n> {
+    /// Where a complex fixed or pattern value is not met: property by
+    /// property, as the reference checks it. What it lacks, what a fixed
+    /// value does not have, primitives that differ, and a Timing's count of
+    /// events; repeating properties other than those are left to the
+    /// message about the whole value. True when something was reported.
+    fn fixed_value_parts(&mut self, node: &Node, value: &Value, exact: bool, profile: &str) -> bool {
+        let Value::Object(map) = value else { return false };
+        if node.value.is_some() && node.children.is_empty() {
+            return false;
+        }
+        let mut reported = false;
+        if let Some(Value::Array(events)) = map.get("event").filter(|_| map.contains_key("repeat") || node.child("repeat").is_some() || node.child("event").is_some()) {
+            let found = node.children_named("event").count();
+            if found != events.len() {
+                // Bundle_MSG_Event_Count
+                self.error(node, IssueCode::Value, format!("Expected {} but found {found} event elements", events.len()));
+                reported = true;
+            }
+        }
+        for (k, fv) in map {
+            if k.starts_with('_') || matches!(k.as_str(), "resourceType" | "extension" | "id" | "event") {
+                continue;
+            }
+            let kids: Vec<&Node> = node.children_named(k).collect();
+            match (kids.as_slice(), fv) {
+                ([], _) => {
+                    self.path.push(k, None);
+                    // Profile_VAL_MissingElement
+                    self.error(node, IssueCode::Value, format!("Missing element '{k}' - required by fixed value assigned in profile {profile}"));
+                    self.path.pop();
+                    reported = true;
+                }
+                ([kid], Value::Object(_)) if !node_matches(kid, fv, exact) => {
+                    self.path.push(k, None);
+                    reported |= self.fixed_value_parts(kid, fv, exact, profile);
+                    self.path.pop();
+                }
+                ([kid], Value::String(_) | Value::Number(_) | Value::Bool(_)) if !node_matches(kid, fv, exact) => {
+                    self.path.push(k, None);
+                    let actual = kid.text().unwrap_or_default();
+                    let msg = if exact {
+                        format!("Value is '{actual}' but is fixed to '{}' in the profile {profile}", text_of(fv))
+                    } else {
+                        format!("Value is '{actual}' but must be '{}' (a pattern in the profile {profile})", text_of(fv))
+                    };
+                    self.error(kid, IssueCode::Value, msg);
+                    self.path.pop();
+                    reported = true;
+                }
+                _ => {}
+            }
+        }
+        if exact {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &node.children {
+                if matches!(c.name.as_str(), "id" | "extension") || map.contains_key(c.name.as_str()) || seen.contains(&c.name.as_str()) {
+                    continue;
+                }
+                seen.push(&c.name);
+                self.path.push(&c.name, None);
+                // Profile_VAL_NotAllowed
+                let msg = format!("The element {} is present in the instance but not allowed in the applicable fixed value specified in profile", c.name);
+                self.error(c, IssueCode::Value, msg);
+                self.path.pop();
+                reported = true;
+            }
+        }
+        reported
     }
 }
 
