@@ -612,3 +612,268 @@ fn an_extension_element_a_profile_says_is_a_modifier() {
     let at = format!("Patient.extension[0][url='{}']", url("plain"));
     assert_issue(&found, Severity::Error, IssueCode::Structure, &at, "Extension modifier mismatch: the extension element is not labelled as a modifier, but the underlying extension is");
 }
+
+// ---------- fixed values, property by property ----------
+
+fn fixed_identifier(name: &str, how: &str, value: Value) -> Value {
+    let mut el = json!({"id": "Patient.identifier", "path": "Patient.identifier", "max": "1"});
+    el[how] = value;
+    profile(name, "Patient", json!([el]))
+}
+
+#[test]
+fn a_fixed_value_property_the_instance_lacks_is_missing() {
+    // Profile_VAL_MissingElement
+    let found = issues(
+        &[fixed_identifier("fixed-id", "patternIdentifier", json!({"system": NHS}))],
+        &with_profile("fixed-id", json!({"resourceType": "Patient", "identifier": [{"value": "9000000009"}]})),
+    );
+    let msg = format!("Missing element 'system' - required by fixed value assigned in profile {}", url("fixed-id"));
+    assert_issue(&found, Severity::Error, IssueCode::Value, "Patient.identifier[0].system", &msg);
+}
+
+#[test]
+fn a_property_a_fixed_value_does_not_have_is_not_allowed() {
+    // Profile_VAL_NotAllowed
+    let found = issues(
+        &[fixed_identifier("exact-id", "fixedIdentifier", json!({"system": NHS, "value": "9000000009"}))],
+        &with_profile("exact-id", json!({"resourceType": "Patient", "identifier": [{"system": NHS, "value": "9000000009", "use": "official"}]})),
+    );
+    let msg = "The element use is present in the instance but not allowed in the applicable fixed value specified in profile";
+    assert_issue(&found, Severity::Error, IssueCode::Value, "Patient.identifier[0].use", msg);
+    // A pattern allows more.
+    let found = issues(
+        &[fixed_identifier("pattern-id", "patternIdentifier", json!({"system": NHS}))],
+        &with_profile("pattern-id", json!({"resourceType": "Patient", "identifier": [{"system": NHS, "value": "9000000009", "use": "official"}]})),
+    );
+    no_errors(&found);
+}
+
+#[test]
+fn a_fixed_timing_needs_as_many_events() {
+    // Bundle_MSG_Event_Count
+    let p = profile(
+        "twice",
+        "MedicationRequest",
+        json!([{"id": "MedicationRequest.dosageInstruction.timing", "path": "MedicationRequest.dosageInstruction.timing",
+                "patternTiming": {"event": ["2020-01-01T08:00:00Z", "2020-01-01T20:00:00Z"]}}]),
+    );
+    let request = with_profile(
+        "twice",
+        json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order", "medicationCodeableConcept": {"text": "x"},
+            "subject": {"display": "someone"}, "dosageInstruction": [{"timing": {"event": ["2020-01-01T08:00:00Z"]}}]}),
+    );
+    let found = issues(&[p], &request);
+    assert_issue(&found, Severity::Error, IssueCode::Value, "MedicationRequest.dosageInstruction[0].timing", "Expected 2 but found 1 event elements");
+}
+
+/// A Basic profile given with its snapshot: `code` of type `code_type`, and
+/// nothing else of Basic's (no `created`).
+fn short_basic(name: &str, code_type: &str) -> Value {
+    json!({"resourceType": "StructureDefinition", "url": url(name), "name": name, "status": "draft", "fhirVersion": "4.0.1",
+        "kind": "resource", "abstract": false, "type": "Basic", "derivation": "constraint", "baseDefinition": format!("{CORE}Basic"),
+        "snapshot": {"element": [
+            {"id": "Basic", "path": "Basic", "min": 0, "max": "*", "base": {"path": "Basic", "min": 0, "max": "*"}},
+            {"id": "Basic.code", "path": "Basic.code", "min": 1, "max": "1", "base": {"path": "Basic.code", "min": 1, "max": "1"}, "type": [{"code": code_type}]}
+        ]}})
+}
+
+#[test]
+fn an_element_the_profile_leaves_out_is_not_allowed() {
+    // Validation_VAL_Profile_NotAllowed
+    let found = issues(&[short_basic("short", "CodeableConcept")], &with_profile("short", json!({"resourceType": "Basic", "code": {"text": "x"}, "created": "2020-01-01"})));
+    assert_issue(&found, Severity::Error, IssueCode::NotSupported, "Basic.created", &format!("This element is not allowed by the profile {}", url("short")));
+}
+
+#[test]
+fn an_element_of_an_unknown_type_is_reported() {
+    // Validation_VAL_NoType
+    let found = issues(&[short_basic("strange", "Strange")], &with_profile("strange", json!({"resourceType": "Basic", "code": {"text": "x"}})));
+    assert_issue(&found, Severity::Error, IssueCode::Structure, "Basic.code", "Unknown type Strange (not defined by the loaded packages)");
+}
+
+// ---------- patterns the reference cannot slice by ----------
+
+/// Observation.category sliced by pattern, its one slice `cat` patterned so.
+fn category_slicing(name: &str, pattern_kind: &str, pattern: Value) -> Value {
+    let mut slice = json!({"id": "Observation.category:cat", "path": "Observation.category", "sliceName": "cat"});
+    slice[pattern_kind] = pattern;
+    profile(
+        name,
+        "Observation",
+        json!([
+            {"id": "Observation.category", "path": "Observation.category", "slicing": {"discriminator": [{"type": "pattern", "path": "$this"}], "rules": "open"}},
+            slice
+        ]),
+    )
+}
+
+fn categorised(name: &str) -> Value {
+    with_profile(name, json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "category": [{"text": "vital"}]}))
+}
+
+fn cannot_slice(name: &str, pattern_kind: &str, pattern: Value, why: &str) {
+    let found = issues(&[category_slicing(name, pattern_kind, pattern)], &categorised(name));
+    assert_issue(&found, Severity::Error, IssueCode::Processing, "Observation.category[0]", &format!("Slicing cannot be evaluated: {why}"));
+}
+
+#[test]
+fn a_codeable_concept_pattern_with_text_cannot_slice() {
+    // Unsupported_CodeableConcept_pattern__using_text__for_discriminator_for_slice_
+    cannot_slice("cc-text", "patternCodeableConcept", json!({"text": "vital"}), "Unsupported CodeableConcept pattern - using text - for discriminator ($this) for slice Observation.category:cat");
+}
+
+#[test]
+fn a_codeable_concept_pattern_without_codings_cannot_slice() {
+    // Unsupported_CodeableConcept_pattern__must_have_at_least_one_coding__for_discriminator_for_slice_
+    let pattern = json!({"extension": [{"url": "http://example.org/x", "valueString": "y"}]});
+    cannot_slice("cc-none", "patternCodeableConcept", pattern, "Unsupported CodeableConcept pattern - must have at least one coding - for discriminator ($this) for slice Observation.category:cat");
+}
+
+#[test]
+fn a_codeable_concept_pattern_with_extensions_cannot_slice() {
+    // Unsupported_CodeableConcept_pattern__extensions_are_not_allowed__for_discriminator_for_slice_
+    let pattern = json!({"coding": [{"system": "http://s", "code": "c", "extension": [{"url": "http://example.org/x", "valueString": "y"}]}]});
+    cannot_slice("cc-ext", "patternCodeableConcept", pattern, "Unsupported CodeableConcept pattern - extensions are not allowed - for discriminator ($this) for slice Observation.category:cat");
+}
+
+#[test]
+fn a_codeable_concept_pattern_with_an_empty_coding_cannot_slice() {
+    // UNSUPPORTED_IDENTIFIER_PATTERN_NO_PROPERTY_NOT_SUPPORTED_FOR_DISCRIMINATOR_FOR_SLICE
+    let pattern = json!({"coding": [{"userSelected": true}]});
+    cannot_slice("cc-empty", "patternCodeableConcept", pattern, "Unsupported: no properties with values found on type CodeableConcept for pattern for discriminator ($this) for slice Observation.category:cat");
+}
+
+/// Patient.identifier or Patient.name sliced by a pattern on the slice itself.
+fn patient_slicing(name: &str, element: &str, pattern_kind: &str, pattern: Value) -> Value {
+    let mut slice = json!({"id": format!("Patient.{element}:s"), "path": format!("Patient.{element}"), "sliceName": "s"});
+    slice[pattern_kind] = pattern;
+    profile(
+        name,
+        "Patient",
+        json!([{"id": format!("Patient.{element}"), "path": format!("Patient.{element}"), "slicing": {"discriminator": [{"type": "pattern", "path": "$this"}], "rules": "open"}}, slice]),
+    )
+}
+
+#[test]
+fn an_identifier_pattern_with_extensions_cannot_slice() {
+    // Unsupported_Identifier_pattern__extensions_are_not_allowed__for_discriminator_for_slice_
+    let p = patient_slicing("id-ext", "identifier", "patternIdentifier", json!({"system": NHS, "extension": [{"url": "http://example.org/x", "valueString": "y"}]}));
+    let found = issues(&[p], &with_profile("id-ext", json!({"resourceType": "Patient", "identifier": [identifier(NHS, "1")]})));
+    let msg = "Slicing cannot be evaluated: Unsupported Identifier pattern - extensions are not allowed - for discriminator ($this) for slice Patient.identifier:s";
+    assert_issue(&found, Severity::Error, IssueCode::Processing, "Patient.identifier[0]", msg);
+}
+
+#[test]
+fn a_human_name_pattern_on_given_names_cannot_slice() {
+    // UNSUPPORTED_IDENTIFIER_PATTERN_PROPERTY_NOT_SUPPORTED_FOR_DISCRIMINATOR_FOR_SLICE
+    let p = patient_slicing("name-given", "name", "patternHumanName", json!({"given": ["Ann"]}));
+    let found = issues(&[p], &with_profile("name-given", json!({"resourceType": "Patient", "name": [{"given": ["Ann"]}]})));
+    let msg = "Slicing cannot be evaluated: Unsupported property given on type HumanName for pattern for discriminator ($this) for slice Patient.name:s";
+    assert_issue(&found, Severity::Error, IssueCode::Processing, "Patient.name[0]", msg);
+}
+
+#[test]
+fn a_pattern_of_an_unsliceable_type_cannot_slice() {
+    // Unsupported_fixed_pattern_type_for_discriminator_for_slice__
+    let p = patient_slicing("contact-period", "telecom", "patternContactPoint", json!({"system": "phone"}));
+    let found = issues(&[p], &with_profile("contact-period", json!({"resourceType": "Patient", "telecom": [{"system": "phone", "value": "1"}]})));
+    let msg = "Slicing cannot be evaluated: Unsupported fixed pattern type for discriminator ($this) for slice Patient.telecom:s: ContactPoint";
+    assert_issue(&found, Severity::Error, IssueCode::Processing, "Patient.telecom[0]", msg);
+}
+
+#[test]
+fn supported_patterns_slice_as_usual() {
+    let p = patient_slicing("id-ok", "identifier", "patternIdentifier", json!({"system": NHS}));
+    let found = issues(&[p], &with_profile("id-ok", json!({"resourceType": "Patient", "identifier": [identifier(NHS, "1")]})));
+    none_say(&found, "Slicing cannot be evaluated");
+}
+
+// ---------- definitions the walk cannot use ----------
+
+#[test]
+fn an_extension_context_of_an_unknown_kind_is_reported() {
+    // Unrecognised_extension_context_
+    let ext = extension("odd-context", json!([{"type": "datatype", "expression": "Patient"}]));
+    let found = issues(&[ext], &patient_with("odd-context"));
+    assert_issue(&found, Severity::Error, IssueCode::Processing, "Patient", "Unrecognized extension context datatype");
+}
+
+#[test]
+fn a_content_reference_to_no_element_is_reported() {
+    // Unable_to_find_element_with_id_
+    let mut p = short_basic("dangling", "CodeableConcept");
+    p["snapshot"]["element"][1] = json!({"id": "Basic.code", "path": "Basic.code", "min": 1, "max": "1", "base": {"path": "Basic.code", "min": 1, "max": "1"}, "contentReference": "#Basic.nothing"});
+    let found = issues(&[p], &with_profile("dangling", json!({"resourceType": "Basic", "code": {"text": "x"}})));
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Error && i.code == IssueCode::Processing && i.expression == "Basic.code" && i.message.starts_with("Unable to find element with id 'Basic.nothing'")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn matchetype_extensions_belong_in_matchetypes_only() {
+    // RESOURCE_NOT_MATCHETYPE_EXTENSION
+    let optional = "http://hl7.org/fhir/tools/StructureDefinition/matchetype-optional";
+    let found = issues(&[], &json!({"resourceType": "Patient", "extension": [{"url": optional, "valueBoolean": true}]}));
+    assert_issue(
+        &found,
+        Severity::Error,
+        IssueCode::Invalid,
+        &format!("Patient.extension[0][url='{optional}']"),
+        &format!("This resource is not a matcehtype, so it cannot have the extension {optional}"),
+    );
+    let matchetype = json!({"resourceType": "Patient", "extension": [
+        {"url": "http://hl7.org/fhir/tools/StructureDefinition/matchetype", "valueCode": "partial"},
+        {"url": optional, "valueBoolean": true}]});
+    none_say(&issues(&[], &matchetype), "not a matcehtype");
+}
+
+#[test]
+fn a_vital_sign_needs_its_magic_loinc_code() {
+    // VALIDATION_VAL_PROFILE_MINIMUM_MAGIC: a SNOMED CT heart rate brings in the heart rate profile, which requires LOINC 8867-4.
+    let obs = json!({"resourceType": "Observation", "status": "final", "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "364075005"}]}, "subject": {"display": "someone"}, "effectiveDateTime": "2020-01-01",
+        "valueQuantity": {"value": 60, "unit": "beats/minute", "system": "http://unitsofmeasure.org", "code": "/min"}});
+    let found = issues(&[], &obs);
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Error
+            && i.code == IssueCode::Structure
+            && i.expression == "Observation.code"
+            && i.message.ends_with(": magic LOINC code 8867-4 required, but not found (from http://hl7.org/fhir/StructureDefinition/heartrate|4.0.1). Note that other Observation codes are allowed in addition to this required magic code")),
+        "{found:#?}"
+    );
+}
+
+// ---------- StructureDefinition.type ----------
+
+fn definition_of(type_value: Value, kind: &str, derivation: &str) -> Value {
+    let mut sd = json!({"resourceType": "StructureDefinition", "url": "http://example.org/fhir/StructureDefinition/Thing", "name": "Thing", "status": "draft",
+        "kind": kind, "abstract": false, "derivation": derivation, "baseDefinition": format!("{CORE}DomainResource")});
+    match type_value {
+        Value::String(_) => sd["type"] = type_value,
+        other => sd["_type"] = other,
+    }
+    sd
+}
+
+#[test]
+fn a_namespaced_type_belongs_to_a_logical_model() {
+    // SD_TYPE_NOT_LOGICAL
+    let found = issues(&[], &definition_of(json!("http://example.org/fhir/StructureDefinition/Thing"), "resource", "specialization"));
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "StructureDefinition.type", "The type http://example.org/fhir/StructureDefinition/Thing can only be defined if the kind is 'logical' not resource");
+}
+
+#[test]
+fn a_fhir_type_is_only_constrained_by_others() {
+    // SD_TYPE_NOT_DERIVED
+    let found = issues(&[], &definition_of(json!("Patient"), "resource", "specialization"));
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "StructureDefinition.type", "The type Patient can only be used as a type when constraining the base definition of the type");
+}
+
+#[test]
+fn a_definition_needs_a_type_value() {
+    // SD_TYPE_MISSING
+    let found = issues(&[], &definition_of(json!({"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}), "logical", "specialization"));
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "StructureDefinition.type", "No type found");
+}

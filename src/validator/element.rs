@@ -626,6 +626,23 @@ impl<'v, 'n> Walk<'v, 'n> {
         Some(dix)
     }
 
+    /// Validation_VAL_Profile_NotAllowed: an element the type has but the
+    /// profile's snapshot leaves out altogether.
+    fn not_in_profile(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
+        if sd.is_abstract {
+            return;
+        }
+        let Some(base) = self.ctx.type_definition(&sd.type_name) else { return };
+        let path = &sd.elements[scope].path;
+        let Some(base_ix) = base.elements.iter().position(|e| e.path == *path && e.slice_name.is_none()) else { return };
+        if base.match_child(base_ix, &child.name).is_none() {
+            return;
+        }
+        self.path.push(&child.name, None);
+        self.error(child, IssueCode::NotSupported, format!("This element is not allowed by the profile {}", sd.versioned_url()));
+        self.path.pop();
+    }
+
     /// Reports `child` when it is a choice element of a type the profile's
     /// choice element does not list.
     fn type_not_in_profile(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
@@ -633,7 +650,10 @@ impl<'v, 'n> Walk<'v, 'n> {
             let suffix = child.name.strip_prefix(d.name.strip_suffix("[x]")?)?;
             suffix.starts_with(|c: char| c.is_ascii_uppercase()).then_some((d, suffix))
         });
-        let Some((def, suffix)) = choice else { return };
+        let Some((def, suffix)) = choice else {
+            self.not_in_profile(child, sd, scope);
+            return;
+        };
         // `DateTime` names the primitive `dateTime`; `Period` the complex type itself.
         let lower = format!("{}{}", suffix[..1].to_ascii_lowercase(), &suffix[1..]);
         let type_code = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower } else { suffix.to_string() };
@@ -730,7 +750,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                     self.children(node, &content_sd, target);
                     self.invariants(node, &[(sd, ix), (&content_sd, target)], "BackboneElement");
                 }
-                None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", content_sd.url)),
+                // Unable_to_find_element_with_id_
+                None => self.error(node, IssueCode::Processing, format!("Unable to find element with id '{id}' (the content reference '{reference}' in {})", content_sd.url)),
             }
             return;
         }
@@ -805,7 +826,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                     self.invariants(node, &[(sd, ix)], &t.code);
                 }
             }
-            None => self.error(node, IssueCode::Structure, format!("The type '{}' is not defined by the loaded packages", t.code)),
+            // Validation_VAL_NoType
+            None => self.error(node, IssueCode::Structure, format!("Unknown type {} (not defined by the loaded packages)", t.code)),
         }
         self.complex_rules(node, sd, ix, t);
     }
@@ -1068,7 +1090,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                         self.children(node, &tsd, 0)
                     }
                 }
-                None => self.error(node, IssueCode::Structure, format!("The type '{code}' is not defined by the loaded packages")),
+                // Validation_VAL_NoType
+                None => self.error(node, IssueCode::Structure, format!("Unknown type {code} (not defined by the loaded packages)")),
             }
         }
     }
@@ -1161,6 +1184,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return base;
         }
+        if !self.in_profile && MATCHETYPE_EXTENSIONS.contains(&url) && !self.in_matchetype() {
+            let at = format!("{}[url='{}']", self.path.render(), crate::issue::quoted(url));
+            // RESOURCE_NOT_MATCHETYPE_EXTENSION (the reference's spelling)
+            self.report(node, Issue::error(IssueCode::Invalid, at, format!("This resource is not a matcehtype, so it cannot have the extension {url}")));
+        }
         let (plain, version) = crate::definition::split_canonical(url);
         let mut found = self.ctx.structure(plain);
         if version.is_some() && !self.in_profile {
@@ -1246,6 +1274,16 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.report(node, Issue::error(IssueCode::Structure, at, msg));
     }
 
+    /// Whether the resource being walked says it is a matchetype (a
+    /// pattern for test outcomes), which alone may use the matchetype extensions.
+    fn in_matchetype(&self) -> bool {
+        let Some(resource) = self.resources.last().map(|f| f.node) else { return false };
+        resource.children_named("extension").any(|e| {
+            e.child_text("url") == Some("http://hl7.org/fhir/tools/StructureDefinition/matchetype")
+                && e.children.iter().any(|c| c.name.starts_with("value") && matches!(c.text(), Some("partial" | "complete" | "true")))
+        })
+    }
+
     /// Modifier extensions go in `modifierExtension`, and only they do.
     fn modifier_placement(&mut self, node: &Node, sd: &StructureDef) {
         if self.in_profile {
@@ -1305,6 +1343,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             node: Some(host_node),
         };
         self.context_profiles_unchecked(node, sd);
+        if let Some(c) = sd.context.iter().find(|c| !matches!(c.kind.as_str(), "element" | "extension" | "fhirpath")) {
+            // Unrecognised_extension_context_ (the reference stops there)
+            let rendered = self.path.render();
+            let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();
+            self.report(node, Issue::error(IssueCode::Processing, host_expr, format!("Unrecognized extension context {}", c.kind)));
+            return;
+        }
         if self.context_allows(sd, &host) {
             return;
         }
@@ -1538,6 +1583,13 @@ fn summarise(errors: &[Issue]) -> String {
         None => String::new(),
     }
 }
+
+/// The extensions only a matchetype may use.
+const MATCHETYPE_EXTENSIONS: [&str; 3] = [
+    "http://hl7.org/fhir/tools/StructureDefinition/matchetype-optional",
+    "http://hl7.org/fhir/tools/StructureDefinition/matchetype-count",
+    "http://hl7.org/fhir/tools/StructureDefinition/matchetype-value",
+];
 
 const R4_VERSION: &str = "4.0.1";
 const R4_MAJOR_MINOR: &str = "4.0";

@@ -138,7 +138,19 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         for (k, &s) in slices.iter().enumerate() {
             let slice = &sd.elements[s];
-            if counts[k] < slice.min as usize {
+            if counts[k] < slice.min as usize && slice.path == "Observation.code.coding" && sd.url.starts_with(crate::context::CORE_SD_BASE) {
+                // VALIDATION_VAL_PROFILE_MINIMUM_MAGIC: a core profile's required code (the vital signs' LOINC codes).
+                let code = fixed_in_slice(sd, s, "code").and_then(|e| e.fixed.as_ref().or(e.pattern.as_ref())).and_then(|(_, v)| v.as_str()).map(str::to_string);
+                let code = code
+                    .or_else(|| slice.fixed.as_ref().or(slice.pattern.as_ref()).and_then(|(_, v)| v.get("code")).and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| "??".to_string());
+                let name = slice.slice_name.as_deref().unwrap_or_default();
+                let msg = format!(
+                    "{name}: magic LOINC code {code} required, but not found (from {}). Note that other Observation codes are allowed in addition to this required magic code",
+                    sd.versioned_url()
+                );
+                self.error(parent, IssueCode::Structure, msg);
+            } else if counts[k] < slice.min as usize {
                 let msg = format!("Slice '{}': a matching slice is required, but not found (from {})", slice_label(slice), sd.versioned_url());
                 self.error(parent, IssueCode::Structure, msg);
             }
@@ -184,6 +196,18 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if reference_path(&d.path).is_some() {
                     continue;
                 }
+                if matches!(d.kind.as_str(), "value" | "pattern") {
+                    // The value the slice fixes or patterns there: a pattern the reference cannot slice by.
+                    let in_slice = fixed_in_slice(sd, s, &d.path);
+                    let at_path = if in_slice.is_none() { self.element_at(sd, s, &d.path).filter(|(_, rest)| rest.is_empty()) } else { None };
+                    let el = in_slice.or(at_path.as_ref().map(|((tsd, ix), _)| &tsd.elements[*ix]));
+                    if let Some((t, v)) = el.filter(|e| e.fixed.is_none()).and_then(|e| e.pattern.as_ref()) {
+                        if let Some(problem) = self.pattern_defect(&d.path, &slice.id, t, v) {
+                            return Some(problem);
+                        }
+                    }
+                    continue;
+                }
                 let Some(((tsd, ix), rest)) = self.element_at(sd, s, &d.path) else { continue };
                 if !rest.is_empty() {
                     continue;
@@ -207,6 +231,59 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
         }
         None
+    }
+
+    /// A pattern the reference cannot turn into a slicing condition (it
+    /// says why, and the slicing is not evaluated).
+    fn pattern_defect(&self, disc: &str, slice: &str, type_name: &str, v: &Value) -> Option<String> {
+        let has = |v: &Value, k: &str| v.get(k).is_some_and(|x| !x.is_null());
+        let no_property = |t: &str| format!("Unsupported: no properties with values found on type {t} for pattern for discriminator ({disc}) for slice {slice}");
+        let codeable_concept = |cc: &Value| -> Option<String> {
+            if has(cc, "text") {
+                // Unsupported_CodeableConcept_pattern__using_text__for_discriminator_for_slice_
+                return Some(format!("Unsupported CodeableConcept pattern - using text - for discriminator ({disc}) for slice {slice}"));
+            }
+            let codings = cc.get("coding").and_then(Value::as_array).filter(|c| !c.is_empty());
+            let Some(codings) = codings else {
+                // Unsupported_CodeableConcept_pattern__must_have_at_least_one_coding__for_discriminator_for_slice_
+                return Some(format!("Unsupported CodeableConcept pattern - must have at least one coding - for discriminator ({disc}) for slice {slice}"));
+            };
+            if has(cc, "extension") || codings.iter().any(|c| has(c, "extension")) {
+                // Unsupported_CodeableConcept_pattern__extensions_are_not_allowed__for_discriminator_for_slice_
+                return Some(format!("Unsupported CodeableConcept pattern - extensions are not allowed - for discriminator ({disc}) for slice {slice}"));
+            }
+            if codings.iter().any(|c| !["system", "version", "code", "display"].iter().any(|k| has(c, k))) {
+                // UNSUPPORTED_IDENTIFIER_PATTERN_NO_PROPERTY_NOT_SUPPORTED_FOR_DISCRIMINATOR_FOR_SLICE
+                return Some(no_property("CodeableConcept"));
+            }
+            None
+        };
+        let identifier_extension = || format!("Unsupported Identifier pattern - extensions are not allowed - for discriminator ({disc}) for slice {slice}");
+        match type_name {
+            "CodeableConcept" => codeable_concept(v),
+            "Coding" if has(v, "extension") => Some(format!("Unsupported CodeableConcept pattern - extensions are not allowed - for discriminator ({disc}) for slice {slice}")),
+            "Coding" => None,
+            // Unsupported_Identifier_pattern__extensions_are_not_allowed__for_discriminator_for_slice_
+            "Identifier" if has(v, "extension") => Some(identifier_extension()),
+            "Identifier" if !["system", "value", "use", "type"].iter().any(|k| has(v, k)) => Some(no_property("Identifier")),
+            "Identifier" => v.get("type").and_then(codeable_concept),
+            "HumanName" if has(v, "extension") => Some(identifier_extension()),
+            "HumanName" => match ["given", "prefix", "suffix", "period"].iter().find(|k| has(v, k)) {
+                // UNSUPPORTED_IDENTIFIER_PATTERN_PROPERTY_NOT_SUPPORTED_FOR_DISCRIMINATOR_FOR_SLICE
+                Some(k) => Some(format!("Unsupported property {k} on type HumanName for pattern for discriminator ({disc}) for slice {slice}")),
+                None if !["use", "text", "family"].iter().any(|k| has(v, k)) => Some(no_property("HumanName")),
+                None => None,
+            },
+            "Address" => None,
+            t => {
+                let lower = format!("{}{}", t.get(..1).unwrap_or_default().to_ascii_lowercase(), t.get(1..).unwrap_or_default());
+                if self.ctx.type_definition(&lower).is_some_and(|x| x.is_primitive()) {
+                    return None;
+                }
+                // Unsupported_fixed_pattern_type_for_discriminator_for_slice__
+                Some(format!("Unsupported fixed pattern type for discriminator ({disc}) for slice {slice}: {t}"))
+            }
+        }
     }
 
     /// For a repetition that fell out of slicing by profile: why it does
