@@ -877,3 +877,25 @@ fn a_definition_needs_a_type_value() {
     let found = issues(&[], &definition_of(json!({"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}), "logical", "specialization"));
     assert_issue(&found, Severity::Error, IssueCode::Invalid, "StructureDefinition.type", "No type found");
 }
+
+#[test]
+fn a_discriminator_path_that_is_not_fhirpath_cannot_slice() {
+    // SLICING_CANNOT_BE_EVALUATED with DISCRIMINATOR_BAD_PATH
+    let bad = profile(
+        "bad-path",
+        "Patient",
+        json!([
+            {"id": "Patient.identifier", "path": "Patient.identifier", "slicing": {"discriminator": [{"type": "value", "path": "system.("}], "rules": "open"}},
+            {"id": "Patient.identifier:a", "path": "Patient.identifier", "sliceName": "a"}
+        ]),
+    );
+    let found = issues(&[bad], &with_profile("bad-path", json!({"resourceType": "Patient", "identifier": [identifier(NHS, "1")]})));
+    assert!(
+        found.iter().any(|i| i.severity == Severity::Error
+            && i.code == IssueCode::Processing
+            && i.expression == "Patient.identifier[0]"
+            && i.message.starts_with("Slicing cannot be evaluated: Error processing path expression for discriminator: ")
+            && i.message.ends_with(" (src = 'system.(')")),
+        "{found:#?}"
+    );
+}

@@ -179,8 +179,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             let discriminator: Vec<String> = list.iter().map(|(path, e)| describe(path, e)).collect();
             let name = sd.elements[slices[k]].slice_name.as_deref().unwrap_or_default();
-            // Does_not_match_slice_
-            out.push(format!("{at}: Does not match slice '{name}' (discriminator: {})", discriminator.join(" and ")));
+            // Does_not_match_slice_, for each slice, where the element is
+            let why = format!("Does not match slice '{name}' (discriminator: {})", discriminator.join(" and "));
+            out.push(format!("{at}: {why}"));
         }
         out.join(", ")
     }
@@ -190,6 +191,12 @@ impl<'v, 'n> Walk<'v, 'n> {
     fn discriminator_defect(&self, sd: &Arc<StructureDef>, sliced: usize) -> Option<String> {
         let def = &sd.elements[sliced];
         let slicing = def.slicing.as_ref()?;
+        for d in &slicing.discriminator {
+            if let Err(e) = crate::fhirpath::parse_cached(&d.path) {
+                // DISCRIMINATOR_BAD_PATH
+                return Some(format!("Error processing path expression for discriminator: {} (src = '{}')", e.message, d.path));
+            }
+        }
         for &s in &def.slices {
             let slice = &sd.elements[s];
             for d in &slicing.discriminator {
