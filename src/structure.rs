@@ -88,6 +88,9 @@ pub struct Element {
     /// (`None` for a slice whose discriminators cannot be worked out).
     /// Worked out by the validator on first use.
     pub slice_tests: std::sync::OnceLock<Vec<Option<Vec<(String, SliceTest)>>>>,
+    /// Why the slicing of this element cannot be evaluated as the profile
+    /// writes it (worked out on first use), if it cannot.
+    pub slicing_defect: std::sync::OnceLock<Option<String>>,
     /// For an element with many children: each name an instance may use
     /// for one (`valueQuantity` for `value[x]`) → the child and the index
     /// of the type it selects. Built on first use.
@@ -473,6 +476,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             inherited: false,
             constrains: true,
             slice_tests: std::sync::OnceLock::new(),
+            slicing_defect: std::sync::OnceLock::new(),
             child_names: std::sync::OnceLock::new(),
             required_children: Vec::new(),
             slice_name: d.slice_name,

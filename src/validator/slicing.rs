@@ -43,7 +43,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 })
                 .collect()
         });
-        if let Some(problem) = self.discriminator_defect(sd, sliced) {
+        if let Some(problem) = def.slicing_defect.get_or_init(|| self.discriminator_defect(sd, sliced)).clone().filter(|_| !reps.is_empty()) {
             // SLICING_CANNOT_BE_EVALUATED: the profile's slicing cannot be
             // read as it is written, so no repetition can be sorted.
             for rep in reps {
