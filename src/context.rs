@@ -53,9 +53,9 @@ pub struct Context {
     /// Snapshot generation for definitions that come as differentials only.
     #[allow(clippy::type_complexity)]
     pub snapshot_generator: Option<Arc<dyn Fn(StructureDefinition, &Context) -> Option<StructureDefinition> + Send + Sync>>,
-    /// (resource type, profile) from the `global` of the implementation
+    /// (resource type, profile, guide) from the `global` of the implementation
     /// guides loaded as such: every resource of the type must meet the profile.
-    global_profiles: Vec<(String, String)>,
+    global_profiles: Vec<(String, String, String)>,
     /// What the definitions were loaded from (package ids, `--ig` folders
     /// and files), in order, for messages that say where careplan looked.
     sources: Vec<String>,
@@ -146,20 +146,26 @@ impl Context {
     /// Only guides the user loads count: the example guides inside the core
     /// packages are never read this way.
     pub fn add_global_profiles(&mut self, guide: &Value) {
+        let url = guide.get("url").and_then(Value::as_str).unwrap_or_default();
+        let by = match guide.get("version").and_then(Value::as_str) {
+            Some(v) => format!("{url}|{v}"),
+            None => url.to_string(),
+        };
         for g in guide.get("global").and_then(Value::as_array).into_iter().flatten() {
             if let (Some(t), Some(p)) = (g.get("type").and_then(Value::as_str), g.get("profile").and_then(Value::as_str)) {
-                let pair = (t.to_string(), p.to_string());
-                if !self.global_profiles.contains(&pair) {
-                    self.global_profiles.push(pair);
+                let entry = (t.to_string(), p.to_string(), by.clone());
+                if !self.global_profiles.iter().any(|(t0, p0, _)| *t0 == entry.0 && *p0 == entry.1) {
+                    self.global_profiles.push(entry);
                 }
             }
         }
     }
 
-    /// The profiles every resource of this type must meet, by the loaded guides.
-    pub fn global_profiles(&self, type_name: &str) -> Vec<&str> {
-        let mut out: Vec<&str> = self.parent.as_ref().map(|p| p.global_profiles(type_name)).unwrap_or_default();
-        out.extend(self.global_profiles.iter().filter(|(t, _)| t == type_name).map(|(_, p)| p.as_str()));
+    /// The profiles every resource of this type must meet, by the loaded
+    /// guides: (profile, the guide's versioned url).
+    pub fn global_profiles(&self, type_name: &str) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = self.parent.as_ref().map(|p| p.global_profiles(type_name)).unwrap_or_default();
+        out.extend(self.global_profiles.iter().filter(|(t, _, _)| t == type_name).map(|(_, p, g)| (p.as_str(), g.as_str())));
         out
     }
 

@@ -34,6 +34,12 @@ pub struct StructureDef {
     pub status: Option<String>,
     /// The standards-status extension's code and the reason given with it.
     pub standards_status: Option<(String, Option<String>)>,
+    /// The FHIR versions an extension may be used with (the
+    /// `version-specific-use` extension's start and end), if it says.
+    pub version_use: Option<(Option<String>, Option<String>)>,
+    /// Profiles this one imposes (`structuredefinition-imposeProfile`):
+    /// what meets it must meet them too.
+    pub imposed_profiles: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -89,6 +95,9 @@ pub struct Element {
     /// (`None` for a slice whose discriminators cannot be worked out).
     /// Worked out by the validator on first use.
     pub slice_tests: std::sync::OnceLock<Vec<Option<Vec<(String, SliceTest)>>>>,
+    /// Why the slicing of this element cannot be evaluated as the profile
+    /// writes it (worked out on first use), if it cannot.
+    pub slicing_defect: std::sync::OnceLock<Option<String>>,
     /// For an element with many children: each name an instance may use
     /// for one (`valueQuantity` for `value[x]`) → the child and the index
     /// of the type it selects. Built on first use.
@@ -324,6 +333,9 @@ pub fn parse_max(max: Option<&str>) -> Option<u32> {
     }
 }
 
+const VERSION_SPECIFIC_USE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/version-specific-use";
+const IMPOSE_PROFILE_EXT: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-imposeProfile";
+
 impl StructureDef {
     /// Compiles the snapshot; `None` when the definition has none.
     pub fn compile(sd: StructureDefinition) -> Option<StructureDef> {
@@ -339,7 +351,25 @@ impl StructureDef {
                 .map(str::to_string);
             Some((code, reason))
         });
+        let version_use = sd.extension.iter().find(|e| e.get("url").and_then(Value::as_str) == Some(VERSION_SPECIFIC_USE_EXT)).map(|e| {
+            let part = |name: &str| {
+                e.get("extension")
+                    .and_then(Value::as_array)
+                    .and_then(|l| l.iter().find(|x| x.get("url").and_then(Value::as_str) == Some(name)))
+                    .and_then(|x| x.get("valueCode").or_else(|| x.get("valueString")).and_then(Value::as_str))
+                    .map(str::to_string)
+            };
+            (part("startFhirVersion"), part("endFhirVersion"))
+        });
+        let imposed_profiles = sd
+            .extension
+            .iter()
+            .filter(|e| e.get("url").and_then(Value::as_str) == Some(IMPOSE_PROFILE_EXT))
+            .filter_map(|e| e.get("valueCanonical").or_else(|| e.get("valueUri")).and_then(Value::as_str).map(str::to_string))
+            .collect();
         Some(StructureDef {
+            version_use,
+            imposed_profiles,
             name: sd.name.unwrap_or_else(|| sd.type_name.clone()),
             title: sd.title,
             url: sd.url,
@@ -485,6 +515,7 @@ fn compile_elements(defs: Vec<ElementDefinition>) -> Vec<Element> {
             inherited: false,
             constrains: true,
             slice_tests: std::sync::OnceLock::new(),
+            slicing_defect: std::sync::OnceLock::new(),
             child_names: std::sync::OnceLock::new(),
             required_children: Vec::new(),
             slice_name: d.slice_name,

@@ -397,7 +397,7 @@ fn careplan_validate_uses_them_unless_told_not_to() {
     assert!(text.contains("maximum value of 10 [Goal.extension[1].value.ofType(integer)]"), "{text}");
     let (code, text) = run(&["--no-careplan-profiles"]);
     assert!(!text.contains("maximum value of 10"), "{text}");
-    assert!(text.contains("Profile reference 'https://careplan.example/fhir/StructureDefinition/prsb-goal' has not been checked because it is unknown"), "{text}");
+    assert!(text.contains("Profile reference 'https://careplan.example/fhir/StructureDefinition/prsb-goal' has not been checked because it could not be found"), "{text}");
     assert_eq!(code, Some(1), "our extensions are unknown without our profiles: {text}");
 }
 

@@ -89,6 +89,10 @@ pub struct ValidateArgs {
     /// HL7 validator's -no_unicode_bidi_control_chars).
     #[arg(long)]
     pub no_unicode_bidi_control_chars: bool,
+    /// Say, as information, which profiles each resource is validated against
+    /// and why (as the HL7 validator's -crumb-trails).
+    #[arg(long)]
+    pub crumb_trails: bool,
     /// How markdown that holds HTML tags is reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub html_in_markdown: MarkdownHtml,
@@ -121,6 +125,7 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
             for_publication: args.for_publication,
             no_experimental_content: args.no_experimental_content,
             no_unicode_bidi_control_chars: args.no_unicode_bidi_control_chars,
+            signposts: args.crumb_trails,
             html_in_markdown: match args.html_in_markdown {
                 MarkdownHtml::Ignore => crate::validator::HtmlInMarkdown::Ignore,
                 MarkdownHtml::Warning => crate::validator::HtmlInMarkdown::Warning,

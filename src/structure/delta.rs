@@ -86,6 +86,7 @@ fn same_checks(p: &Element, b: &Element) -> bool {
         && p.narrative_languages == b.narrative_languages
         && p.narrative_source == b.narrative_source
         && p.value_rules == b.value_rules
+        && p.is_modifier == b.is_modifier
         && p.invariants.iter().all(|i| i.inherited)
 }
 

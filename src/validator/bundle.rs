@@ -322,10 +322,32 @@ impl<'v, 'n> Walk<'v, 'n> {
             .copied()
             .filter(|p| self.ctx.structure(p).is_none_or(|sd| Some(sd.type_name.as_str()) == target.resource_type.as_deref()))
             .collect();
-        if of_its_type.is_empty() || of_its_type.iter().any(|p| claimed(p) || self.ctx.structure(p).is_none() || self.conforms(target, p)) {
+        if of_its_type.is_empty() || of_its_type.iter().any(|p| claimed(p) || self.ctx.structure(p).is_none()) {
             return;
         }
-        self.error(node, IssueCode::Structure, format!("Unable to find a profile match for {reference} among choices: {}", of_its_type.join(", ")));
+        let mut good: Vec<String> = Vec::new();
+        let mut bad: Vec<String> = Vec::new();
+        for p in &of_its_type {
+            let versioned = self.ctx.structure(p).map_or_else(|| p.to_string(), |sd| sd.versioned_url());
+            match self.profile_errors(target, p) {
+                Some(errors) if errors.is_empty() => good.push(versioned),
+                _ => bad.push(versioned),
+            }
+        }
+        match good.len() {
+            1 => return,
+            // REFERENCE_REF_CANTMATCHCHOICE
+            0 => self.error(node, IssueCode::Structure, format!("Unable to find a profile match for {reference} among choices: {}", of_its_type.join(", "))),
+            _ => {
+                good.sort();
+                // Reference_REF_MultipleMatches
+                self.warn(node, IssueCode::Structure, format!("Found multiple matching profiles for {reference} among choices: {}", good.join(", ")));
+            }
+        }
+        for p in bad {
+            // Details_for__matching_against_Profile_: the reference's slicing hint for each profile the target does not meet.
+            self.inform(node, IssueCode::Structure, format!("Details for {reference} matching against profile {p}"));
+        }
     }
 
     /// The type of what a reference points to, without reporting anything:

@@ -213,30 +213,14 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.resource_rules(node, type_name);
         narrative::resource_language(self, node);
 
-        let mut profiles: Vec<String> = node
-            .child("meta")
-            .map(|m| m.children_named("profile").filter_map(|p| p.text().map(str::to_string)).collect())
-            .unwrap_or_default();
-        let globals = self.ctx.global_profiles(type_name);
-        for p in extra_profiles.iter().map(String::as_str).chain(globals) {
-            if !profiles.iter().any(|q| q == p) {
-                profiles.push(p.to_string());
-            }
-        }
-        if type_name == "Observation" {
-            if let Some(p) = self.vital_sign_profile(node) {
-                if !profiles.contains(&p) {
-                    profiles.push(p);
-                }
-            }
-        }
+        let profiles = self.profiles_to_walk(node, &sd, extra_profiles);
         // What a profile inherits unchanged, the walk against the type has
         // checked: the profile walk would only say it again. Except that the
         // reference validator reports a cardinality error once per
         // definition that has it, so where the type's walk found one the
         // profile walk goes everywhere.
         self.skip_inherited = self.cardinality_violations == violations_before;
-        for p in &profiles {
+        for (p, _) in &profiles {
             self.profile(node, &sd, p);
         }
         (self.source, self.in_profile, self.skip_inherited) = saved;
@@ -248,6 +232,123 @@ impl<'v, 'n> Walk<'v, 'n> {
         if opened_bundle {
             self.bundles.pop();
         }
+    }
+
+    /// The profiles a resource is walked against, each once: its
+    /// `meta.profile`, the ones asked for, the loaded guides' global ones,
+    /// and a vital signs profile; with what says why (the crumb trail's
+    /// signposts). A `meta.profile` that names a profile by a FHIR version's
+    /// own URL (`http://hl7.org/fhir/3.0/StructureDefinition/..`), a profile
+    /// that cannot be found, and a global one that cannot, are reported
+    /// here and left out.
+    fn profiles_to_walk(&mut self, node: &'n Node, sd: &Arc<StructureDef>, extra_profiles: &[String]) -> Vec<(String, Option<String>)> {
+        let type_name = sd.type_name.clone();
+        let signposts = self.v.options().signposts;
+        // (profile, signpost)
+        let mut profiles: Vec<(String, Option<String>)> = Vec::new();
+        let add = |profiles: &mut Vec<(String, Option<String>)>, url: &str, signpost: Option<String>| {
+            if !profiles.iter().any(|(q, _)| q == url) {
+                profiles.push((url.to_string(), signpost));
+            }
+        };
+        let metas: Vec<&'n Node> = node.child("meta").map(|m| m.children_named("profile").collect()).unwrap_or_default();
+        for (i, p) in metas.iter().enumerate() {
+            let Some(url) = p.text() else { continue };
+            if url == sd.url {
+                continue;
+            }
+            if let Some((version, core_url)) = version_specific_core_url(url) {
+                self.path.push("meta", None);
+                self.path.push("profile", Some(i));
+                if version != "4.0" {
+                    // VALIDATION_VAL_PROFILE_OTHER_VERSION
+                    self.inform(p, IssueCode::Structure, format!("Profile is for a different version of FHIR ({version}) so has been ignored"));
+                } else if core_url == sd.url {
+                    // VALIDATION_VAL_PROFILE_THIS_VERSION_OK
+                    self.inform(p, IssueCode::Structure, "Profile for this version of FHIR - all OK".into());
+                } else {
+                    let found = self.ctx.structure(&core_url).map_or_else(|| "null".to_string(), |t| t.type_name.clone());
+                    // VALIDATION_VAL_PROFILE_THIS_VERSION_OTHER
+                    self.error(p, IssueCode::Structure, format!("Profile is for this version of FHIR, but is an invalid type {found}"));
+                }
+                self.path.pop();
+                self.path.pop();
+                continue;
+            }
+            match self.ctx.structure(url) {
+                Some(found) => {
+                    // VALIDATION_VAL_PROFILE_SIGNPOST_META
+                    let signpost = signposts.then(|| format!("Validate resource against profile {} (per meta)", found.versioned_url()));
+                    add(&mut profiles, url, signpost);
+                    for imposed in &found.imposed_profiles {
+                        match self.ctx.structure(imposed) {
+                            Some(dep) => {
+                                // VALIDATION_VAL_PROFILE_SIGNPOST_DEP
+                                let signpost = signposts.then(|| {
+                                    format!(
+                                        "Validate resource against profile {} (per http://hl7.org/fhir/StructureDefinition/structuredefinition-dependencies in {})",
+                                        dep.url,
+                                        found.versioned_url()
+                                    )
+                                });
+                                add(&mut profiles, imposed, signpost);
+                            }
+                            None => {
+                                self.path.push("meta", None);
+                                self.path.push("profile", Some(i));
+                                // VALIDATION_VAL_PROFILE_DEPENDS_NOT_RESOLVED
+                                let msg = format!(
+                                    "Profile {} identifies {imposed} as a dependency (using the extension http://hl7.org/fhir/StructureDefinition/structuredefinition-dependencies), but this profile could not be found",
+                                    found.versioned_url()
+                                );
+                                self.warn(p, IssueCode::BusinessRule, msg);
+                                self.path.pop();
+                                self.path.pop();
+                            }
+                        }
+                    }
+                }
+                None => {
+                    self.path.push("meta", None);
+                    self.path.push("profile", Some(i));
+                    // Validation_VAL_Profile_Unknown: careplan fetches no profiles.
+                    self.warn(p, IssueCode::Structure, format!("Profile reference '{url}' has not been checked because it could not be found"));
+                    self.path.pop();
+                    self.path.pop();
+                }
+            }
+        }
+        for url in extra_profiles {
+            // VALIDATION_VAL_PROFILE_SIGNPOST
+            let signpost = signposts.then(|| format!("Validate resource against profile {}", self.ctx.structure(url).map_or_else(|| url.clone(), |p| p.versioned_url())));
+            add(&mut profiles, url, signpost);
+        }
+        for (url, guide) in self.ctx.global_profiles(&type_name) {
+            match self.ctx.structure(url) {
+                Some(found) => {
+                    // VALIDATION_VAL_PROFILE_SIGNPOST_GLOBAL
+                    let signpost = signposts.then(|| format!("Validate resource against profile {} - a global profile in {guide}", found.versioned_url()));
+                    add(&mut profiles, url, signpost);
+                }
+                // VALIDATION_VAL_GLOBAL_PROFILE_UNKNOWN
+                None => self.warn(node, IssueCode::Structure, format!("Global Profile reference '{url}' from IG {guide} could not be resolved, so has not been checked")),
+            }
+        }
+        if type_name == "Observation" {
+            if let Some(p) = self.vital_sign_profile(node) {
+                add(&mut profiles, &p, None);
+            }
+        }
+        if signposts {
+            // VALIDATION_VAL_PROFILE_SIGNPOST: the type's own definition first.
+            self.inform(node, IssueCode::Informational, format!("Validate resource against profile {}", sd.versioned_url()));
+            for (_, signpost) in &profiles {
+                if let Some(msg) = signpost {
+                    self.inform(node, IssueCode::Informational, msg.clone());
+                }
+            }
+        }
+        profiles
     }
 
     /// R4 requires Observations of the vital signs to conform to the vital
@@ -296,18 +397,24 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     fn profile(&mut self, node: &'n Node, base: &Arc<StructureDef>, url: &str) {
         let Some(profile) = self.ctx.structure(url) else {
-            self.warn(node, IssueCode::NotFound, format!("Profile reference '{url}' has not been checked because it is unknown"));
+            if self.ctx.knows(url) {
+                // Loaded, but careplan could not make a snapshot of it (said when it was loaded).
+                self.warn(node, IssueCode::NotFound, format!("Profile reference '{url}' has not been checked because it could not be found"));
+            } else {
+                // Unable_to_locate_the_profile__in_order_to_validate_against_it:
+                // a profile asked for (not one a resource names: those are
+                // reported where they are read) that cannot be found.
+                self.error(node, IssueCode::NotFound, format!("Unable to locate the profile '{url}' in order to validate against it"));
+            }
             return;
         };
         if profile.url == base.url {
             return;
         }
         if profile.type_name != base.type_name {
-            self.error(
-                node,
-                IssueCode::Invalid,
-                format!("The profile {url} is for the type {} and cannot apply to a {}", profile.type_name, base.type_name),
-            );
+            // Validation_VAL_Profile_WrongType
+            let msg = format!("Specified profile type was '{}' in profile '{}', but found type '{}'", profile.type_name, profile.versioned_url(), base.type_name);
+            self.error(node, IssueCode::Invalid, msg);
             return;
         }
         self.source = Some(profile.clone());
@@ -348,6 +455,7 @@ impl<'v, 'n> Walk<'v, 'n> {
         // Per child definition: how many instances matched it.
         let mut counts: smallvec::SmallVec<[(usize, usize); 16]> = smallvec::SmallVec::new();
         let mut last_order = 0usize;
+        let mut last_name: Option<&str> = None;
         // Repetitions of sliced elements, to be sorted into their slices.
         let mut sliced: Vec<(usize, Vec<Repetition<'n, '_>>)> = Vec::new();
         for child in &node.children {
@@ -383,14 +491,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                 let order = scope_el.children.iter().position(|&c| c == dix).unwrap_or(0);
                 if order < last_order {
                     self.path.push(&child.name, def.repeats.then_some(seen));
-                    self.error(
-                        child,
-                        IssueCode::Invalid,
-                        format!("As specified by profile {}, Element '{}' is out of order", sd.versioned_url(), child.name),
-                    );
+                    // Validation_VAL_Profile_OutOfOrder
+                    let msg = format!("As specified by profile {}, Element '{}' is out of order (found after {})", sd.versioned_url(), child.name, last_name.unwrap_or("(null)"));
+                    self.error(child, IssueCode::Invalid, msg);
                     self.path.pop();
                 }
                 last_order = order;
+                last_name = Some(child.name.as_str());
             }
             let ty: Option<&ElementType> = chosen.or_else(|| (def.types.len() == 1).then(|| &def.types[0]));
             match (&chosen, def.is_choice()) {
@@ -538,6 +645,23 @@ impl<'v, 'n> Walk<'v, 'n> {
         Some(dix)
     }
 
+    /// Validation_VAL_Profile_NotAllowed: an element the type has but the
+    /// profile's snapshot leaves out altogether.
+    fn not_in_profile(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
+        if sd.is_abstract {
+            return;
+        }
+        let Some(base) = self.ctx.type_definition(&sd.type_name) else { return };
+        let path = &sd.elements[scope].path;
+        let Some(base_ix) = base.elements.iter().position(|e| e.path == *path && e.slice_name.is_none()) else { return };
+        if base.match_child(base_ix, &child.name).is_none() {
+            return;
+        }
+        self.path.push(&child.name, None);
+        self.error(child, IssueCode::NotSupported, format!("This element is not allowed by the profile {}", sd.versioned_url()));
+        self.path.pop();
+    }
+
     /// Reports `child` when it is a choice element of a type the profile's
     /// choice element does not list.
     fn type_not_in_profile(&mut self, child: &Node, sd: &StructureDef, scope: usize) {
@@ -545,13 +669,25 @@ impl<'v, 'n> Walk<'v, 'n> {
             let suffix = child.name.strip_prefix(d.name.strip_suffix("[x]")?)?;
             suffix.starts_with(|c: char| c.is_ascii_uppercase()).then_some((d, suffix))
         });
-        let Some((def, suffix)) = choice else { return };
+        let Some((def, suffix)) = choice else {
+            self.not_in_profile(child, sd, scope);
+            return;
+        };
         // `DateTime` names the primitive `dateTime`; `Period` the complex type itself.
         let lower = format!("{}{}", suffix[..1].to_ascii_lowercase(), &suffix[1..]);
         let type_code = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower } else { suffix.to_string() };
         let allowed: Vec<&str> = def.types.iter().map(|t| t.code.as_str()).collect();
         self.path.push_choice(def.choice_name(), &type_code);
-        let msg = format!("The type '{type_code}' is not allowed for {} by profile {} (allowed: {})", def.path, sd.versioned_url(), allowed.join(", "));
+        let msg = match allowed.as_slice() {
+            // Extension_PROF_Type
+            [one] => format!("The Profile '{}' definition allows for the type {one} but found type {type_code}", sd.versioned_url()),
+            // Validation_VAL_Profile_NoType: none of the profile's types is the one the name says.
+            _ => format!(
+                "The type of element {} is not known - it could not be determined from the information available. Valid types at this point are {}",
+                child.name,
+                allowed.join(", ")
+            ),
+        };
         self.error(child, IssueCode::Structure, msg);
         self.path.pop();
     }
@@ -638,13 +774,18 @@ impl<'v, 'n> Walk<'v, 'n> {
                     self.children(node, &content_sd, target);
                     self.invariants(node, &[(sd, ix), (&content_sd, target)], "BackboneElement");
                 }
-                None => self.error(node, IssueCode::Processing, format!("The definition's content reference '{reference}' cannot be found in {}", content_sd.url)),
+                // Unable_to_find_element_with_id_
+                None => self.error(node, IssueCode::Processing, format!("Unable to find element with id '{id}' (the content reference '{reference}' in {})", content_sd.url)),
             }
             return;
         }
         if let Some(rt) = node.resource_type.as_deref().filter(|_| ty.is_none()) {
             // A resource element allowing several resource types: the instance says which.
             let t = def.types.iter().find(|t| t.code == rt || t.code == "Resource" || t.code == "DomainResource").cloned();
+            if t.is_none() && !def.types.is_empty() {
+                self.resource_type_not_allowed(node, rt, def);
+                return;
+            }
             let t = t.unwrap_or_else(|| ElementType::new(rt.to_string(), Vec::new(), Vec::new()));
             self.nested_resource(node, &t);
             return;
@@ -656,7 +797,12 @@ impl<'v, 'n> Walk<'v, 'n> {
             return;
         };
         if t.code == "Resource" || t.code == "DomainResource" || node.resource_type.is_some() {
-            self.nested_resource(node, t);
+            match node.resource_type.as_deref() {
+                Some(rt) if !matches!(t.code.as_str(), "Resource" | "DomainResource") && t.code != rt && self.ctx.type_definition(&t.code).is_some_and(|x| x.is_resource()) => {
+                    self.resource_type_not_allowed(node, rt, def)
+                }
+                _ => self.nested_resource(node, t),
+            }
             return;
         }
         if is_primitive_type(&t.code) {
@@ -671,6 +817,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             return;
         }
         let type_sd = if t.code == "Extension" { self.extension_definition(node, t) } else { self.type_with_profile(t) };
+        if let Some(tsd) = type_sd.as_ref().filter(|x| t.code == "Extension" && x.type_name == "Extension" && x.derivation.as_deref() == Some("constraint")) {
+            self.modifier_mismatch(node, &sd.elements[ix], tsd);
+        }
         match type_sd {
             Some(tsd) => {
                 let in_profile = self.in_profile;
@@ -701,9 +850,17 @@ impl<'v, 'n> Walk<'v, 'n> {
                     self.invariants(node, &[(sd, ix)], &t.code);
                 }
             }
-            None => self.error(node, IssueCode::Structure, format!("The type '{}' is not defined by the loaded packages", t.code)),
+            // Validation_VAL_NoType
+            None => self.error(node, IssueCode::Structure, format!("Unknown type {} (not defined by the loaded packages)", t.code)),
         }
         self.complex_rules(node, sd, ix, t);
+    }
+
+    /// Bundle_BUNDLE_Entry_Type: a nested resource of a type the element
+    /// does not allow (a profile restricted it).
+    fn resource_type_not_allowed(&mut self, node: &Node, rt: &str, def: &Element) {
+        let allowed: Vec<&str> = def.types.iter().map(|t| t.code.as_str()).collect();
+        self.error(node, IssueCode::Informational, format!("The type '{rt}' is not valid - no resources allowed here (allowed = {})", allowed.join(", ")));
     }
 
     /// Remembers the element's definition path for the extension context
@@ -809,13 +966,83 @@ impl<'v, 'n> Walk<'v, 'n> {
         if self.in_profile && t.profiles.is_empty() {
             return; // the base walk validates nested resources
         }
-        // Several type profiles are alternatives: the resource must meet one.
-        let profiles = match t.profiles.len() {
-            0 | 1 => t.profiles.clone(),
-            _ => match t.profiles.iter().find(|p| self.conforms(node, p)) {
-                Some(p) => vec![p.clone()],
-                None => t.profiles.clone(),
-            },
+        let rt = node.resource_type.as_deref().unwrap_or_default();
+        // What the reference calls the place of a nested resource.
+        let special = match node.name.as_str() {
+            "contained" => "contained",
+            "outcome" => "outcome",
+            _ if self.resources.last().and_then(|f| f.node.resource_type.as_deref()) == Some("Parameters") => "parameter",
+            _ => "entry",
+        };
+        if t.code == "Resource" && !t.profiles.is_empty() {
+            // The types the profiles are for: the resource must be one of them.
+            let mut types: Vec<String> = Vec::new();
+            for p in &t.profiles {
+                if let Some(psd) = self.ctx.structure(p) {
+                    if !types.contains(&psd.type_name) {
+                        types.push(psd.type_name.clone());
+                    }
+                }
+            }
+            if !types.is_empty() && !types.iter().any(|x| x == rt || x == "Resource" || x == "DomainResource") {
+                let msg = match types.as_slice() {
+                    // Bundle_BUNDLE_Entry_Type2
+                    [one] => format!("The type '{rt}' is not valid - must be {one} (allowed = {})", t.profiles.join(", ")),
+                    // Bundle_BUNDLE_Entry_Type3
+                    more => format!("The type '{rt}' is not valid - must be one of {} types: {}", more.len(), more.join(", ")),
+                };
+                self.error(node, IssueCode::Informational, msg);
+                return;
+            }
+        }
+        let profiles = match t.profiles.as_slice() {
+            [] => Vec::new(),
+            [one] if self.ctx.structure(one).is_none() => {
+                // Bundle_BUNDLE_Entry_NoProfile_EXPL (its wording names the place twice)
+                self.error(node, IssueCode::Invalid, format!("Specified profile {one} not found for {special} resource of type '{special}'"));
+                return;
+            }
+            [one] => vec![one.clone()],
+            // Several type profiles are alternatives: the resource must meet one.
+            several => {
+                let mut matched: Vec<&String> = Vec::new();
+                let mut reasons: Vec<(&String, Vec<Issue>)> = Vec::new();
+                for p in several {
+                    if self.ctx.structure(p).is_none() {
+                        // Bundle_BUNDLE_Entry_NoProfile_TYPE
+                        self.error(node, IssueCode::Invalid, format!("No profile found for {special} resource of type '{p}'"));
+                        continue;
+                    }
+                    match self.profile_errors(node, p) {
+                        Some(errors) if errors.is_empty() => matched.push(p),
+                        Some(errors) => reasons.push((p, errors)),
+                        None => reasons.push((p, Vec::new())),
+                    }
+                }
+                match matched.as_slice() {
+                    [] => {
+                        // BUNDLE_BUNDLE_ENTRY_MULTIPLE_PROFILES_NO_MATCH, with each profile's
+                        // reasons (BUNDLE_BUNDLE_ENTRY_MULTIPLE_PROFILES_NO_MATCH_REASON)
+                        let msg = format!("The {special} resource did not match any of the allowed profiles (Type {}: {})", t.code, several.join(", "));
+                        self.error(node, IssueCode::Invalid, msg);
+                        for (p, errors) in reasons {
+                            let because = match errors.as_slice() {
+                                [] => format!("it is not a {}", self.ctx.structure(p).map_or_else(String::new, |x| x.type_name.clone())),
+                                some => summarise(some),
+                            };
+                            self.inform(node, IssueCode::Invalid, format!("The {special} resource did not match the profile {p} because: {because}"));
+                        }
+                        return;
+                    }
+                    [one] => vec![(*one).clone()],
+                    more => {
+                        // BUNDLE_BUNDLE_ENTRY_MULTIPLE_PROFILES_MULTIPLE_MATCHES
+                        let list: Vec<&str> = more.iter().map(|p| p.as_str()).collect();
+                        self.inform(node, IssueCode::Invalid, format!("The {special} resource matched more than one of the allowed profiles ({})", list.join(", ")));
+                        vec![more[0].clone()]
+                    }
+                }
+            }
         };
         let saved = (self.source.take(), self.in_profile);
         self.in_profile = false;
@@ -897,7 +1124,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                         self.children(node, &tsd, 0)
                     }
                 }
-                None => self.error(node, IssueCode::Structure, format!("The type '{code}' is not defined by the loaded packages")),
+                // Validation_VAL_NoType
+                None => self.error(node, IssueCode::Structure, format!("Unknown type {code} (not defined by the loaded packages)")),
             }
         }
     }
@@ -1015,6 +1243,11 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return base;
         }
+        if !self.in_profile && MATCHETYPE_EXTENSIONS.contains(&url) && !self.in_matchetype() {
+            let at = format!("{}[url='{}']", self.path.render(), crate::issue::quoted(url));
+            // RESOURCE_NOT_MATCHETYPE_EXTENSION (the reference's spelling)
+            self.report(node, Issue::error(IssueCode::Invalid, at, format!("This resource is not a matcehtype, so it cannot have the extension {url}")));
+        }
         let (plain, version) = crate::definition::split_canonical(url);
         let mut found = self.ctx.structure(plain);
         if version.is_some() && !self.in_profile {
@@ -1082,6 +1315,40 @@ impl<'v, 'n> Walk<'v, 'n> {
         found
     }
 
+    /// The element an extension sits in (`extension`, `modifierExtension`)
+    /// must be labelled a modifier exactly when it is `modifierExtension`:
+    /// a profile that says otherwise contradicts the extension's place.
+    fn modifier_mismatch(&mut self, node: &Node, def: &Element, ext: &StructureDef) {
+        let in_modifier = match node.name.as_str() {
+            "modifierExtension" => true,
+            "extension" => false,
+            _ => return,
+        };
+        if def.is_modifier == in_modifier {
+            return;
+        }
+        let url = node.child_text("url").unwrap_or(&ext.url);
+        let at = format!("{}[url='{}']", self.path.render(), crate::issue::quoted(url));
+        let msg = if in_modifier {
+            // Extension_EXT_Modifier_MismatchY
+            "Extension modifier mismatch: the extension element is labelled as a modifier, but the underlying extension is not"
+        } else {
+            // Extension_EXT_Modifier_MismatchN
+            "Extension modifier mismatch: the extension element is not labelled as a modifier, but the underlying extension is"
+        };
+        self.report(node, Issue::error(IssueCode::Structure, at, msg));
+    }
+
+    /// Whether the resource being walked says it is a matchetype (a
+    /// pattern for test outcomes), which alone may use the matchetype extensions.
+    fn in_matchetype(&self) -> bool {
+        let Some(resource) = self.resources.last().map(|f| f.node) else { return false };
+        resource.children_named("extension").any(|e| {
+            e.child_text("url") == Some("http://hl7.org/fhir/tools/StructureDefinition/matchetype")
+                && e.children.iter().any(|c| c.name.starts_with("value") && matches!(c.text(), Some("partial" | "complete" | "true")))
+        })
+    }
+
     /// Modifier extensions go in `modifierExtension`, and only they do.
     fn modifier_placement(&mut self, node: &Node, sd: &StructureDef) {
         if self.in_profile {
@@ -1121,6 +1388,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             return;
         }
         self.context_invariants(node, sd);
+        self.extension_version_use(node, sd);
         if sd.context.is_empty() {
             return;
         }
@@ -1139,6 +1407,14 @@ impl<'v, 'n> Walk<'v, 'n> {
             ancestors: Vec::new(),
             node: Some(host_node),
         };
+        self.context_profiles_unchecked(node, sd);
+        if let Some(c) = sd.context.iter().find(|c| !matches!(c.kind.as_str(), "element" | "extension" | "fhirpath")) {
+            // Unrecognised_extension_context_ (the reference stops there)
+            let rendered = self.path.render();
+            let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();
+            self.report(node, Issue::error(IssueCode::Processing, host_expr, format!("Unrecognized extension context {}", c.kind)));
+            return;
+        }
         if self.context_allows(sd, &host) {
             return;
         }
@@ -1162,11 +1438,96 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.report(node, Issue::error(IssueCode::Structure, host_expr, msg));
     }
 
+    /// The FHIR versions an extension's definition says it may be used
+    /// with (`version-specific-use`), against R4, the version in use.
+    fn extension_version_use(&mut self, node: &Node, sd: &StructureDef) {
+        let Some((start, end)) = &sd.version_use else { return };
+        let rendered = self.path.render();
+        let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();
+        if let Some(v) = start.as_deref().filter(|v| compare_versions(R4_MAJOR_MINOR, v).is_lt()) {
+            // EXTENSION_FHIR_VERSION_EARLIEST
+            let msg = format!(
+                "The definition of the extension '{}' specifies that the earliest version it can be used with is {} (v{v}), but this context of use is version R4 (v{R4_VERSION})",
+                sd.url,
+                fhir_release_name(v)
+            );
+            self.report(node, Issue::error(IssueCode::BusinessRule, host_expr.clone(), msg));
+        }
+        if let Some(v) = end.as_deref().filter(|v| compare_versions(R4_MAJOR_MINOR, v).is_gt()) {
+            // EXTENSION_FHIR_VERSION_LATEST
+            let msg = format!(
+                "The definition of the extension '{}' specifies that the latest version it can be used with is {} (v{v}), but this context of use is version R4 (v{R4_VERSION})",
+                sd.url,
+                fhir_release_name(v)
+            );
+            self.report(node, Issue::error(IssueCode::BusinessRule, host_expr, msg));
+        }
+    }
+
+    /// Element contexts in a profile (`{profile}#Patient.address`): a
+    /// profile that cannot be found, or that is for another type than the
+    /// resource's, cannot say whether the extension may be used here.
+    fn context_profiles_unchecked(&mut self, node: &Node, sd: &StructureDef) {
+        if !sd.context.iter().any(|c| c.expression.contains('#')) {
+            return;
+        }
+        let Some(rt) = self.resources.last().and_then(|f| f.node.resource_type.as_deref()) else { return };
+        let rendered = self.path.render();
+        let host_expr = rendered.rsplit_once('.').map_or(rendered.as_str(), |(h, _)| h).to_string();
+        for c in sd.context.iter().filter(|c| c.kind == "element") {
+            let Some((pu, _)) = c.expression.split_once('#') else { continue };
+            if pu == format!("{}{rt}", crate::context::CORE_SD_BASE) {
+                continue;
+            }
+            match self.ctx.structure(pu) {
+                None => {
+                    // EXTENSION_CONTEXT_UNABLE_TO_FIND_PROFILE
+                    let msg = format!("The extension {} specifies a context of {} but the validator cannot find that profile", sd.url, c.expression);
+                    self.report(node, Issue::error(IssueCode::Unknown, host_expr.clone(), msg));
+                }
+                Some(p) if p.type_name != rt => {
+                    // EXTENSION_CONTEXT_UNABLE_TO_CHECK_PROFILE
+                    let msg = format!("The extension {} specifies a context of {} but the validator cannot check whether the profile is valid or not at this time", sd.url, c.expression);
+                    self.report(node, Issue::warning(IssueCode::Unknown, host_expr.clone(), msg));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Whether the resource being walked meets the profile a context names
+    /// (`{profile}#path`); one for another type is not held against it.
+    fn context_profile_applies(&self, pu: &str) -> bool {
+        let Some(resource) = self.resources.last().map(|f| f.node) else { return false };
+        let rt = resource.resource_type.as_deref().unwrap_or_default();
+        if pu == format!("{}{rt}", crate::context::CORE_SD_BASE) {
+            return true;
+        }
+        match self.ctx.structure(pu) {
+            None => false,
+            Some(p) if p.type_name != rt => true,
+            Some(_) => {
+                // The probe walk meets the same extension again: there, the context is taken as met.
+                thread_local!(static CHECKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+                if CHECKING.with(|c| c.replace(true)) {
+                    return true;
+                }
+                let applies = self.conforms(resource, pu);
+                CHECKING.with(|c| c.set(false));
+                applies
+            }
+        }
+    }
+
     fn context_allows(&self, sd: &StructureDef, host: &Host<'_>) -> bool {
         let canonical_resource = || self.ctx.type_definition(host.type_name).is_some_and(|t| t.is_resource() && t.match_child(0, "url").is_some());
         sd.context.iter().any(|c| match c.kind.as_str() {
             "element" => {
-                let e = c.expression.as_str();
+                let e = match c.expression.split_once('#') {
+                    Some((pu, e)) if self.context_profile_applies(pu) => e,
+                    Some(_) => return false,
+                    None => c.expression.as_str(),
+                };
                 let choice = e.strip_suffix("[x]");
                 e == host.path
                     || e == host.def
@@ -1311,6 +1672,58 @@ impl<'v, 'n> Walk<'v, 'n> {
 }
 
 /// What a vital signs profile is about, in the words of the reference's signpost.
+/// Error messages as one text: `a, b and c`.
+fn summarise(errors: &[Issue]) -> String {
+    let texts: Vec<&str> = errors.iter().map(|i| i.message.as_str()).collect();
+    match texts.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The extensions only a matchetype may use.
+const MATCHETYPE_EXTENSIONS: [&str; 3] = [
+    "http://hl7.org/fhir/tools/StructureDefinition/matchetype-optional",
+    "http://hl7.org/fhir/tools/StructureDefinition/matchetype-count",
+    "http://hl7.org/fhir/tools/StructureDefinition/matchetype-value",
+];
+
+const R4_VERSION: &str = "4.0.1";
+const R4_MAJOR_MINOR: &str = "4.0";
+
+/// Two FHIR versions compared part by part as far as both go: `4.0` is
+/// `4.0.1`, and before `5.0.0`.
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| v.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    let (a, b) = (parts(a), parts(b));
+    a.iter().zip(&b).map(|(x, y)| x.cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// The release name of a FHIR version (`4.0.1` is R4).
+fn fhir_release_name(v: &str) -> &'static str {
+    let mm: String = v.split('.').take(2).collect::<Vec<_>>().join(".");
+    match mm.as_str() {
+        "1.0" => "R2",
+        "1.4" => "R2B",
+        "3.0" => "R3",
+        "4.0" => "R4",
+        "4.3" => "R4B",
+        "5.0" => "R5",
+        "6.0" => "R6",
+        _ => "R?",
+    }
+}
+
+/// A core definition named by a FHIR version's own URL
+/// (`http://hl7.org/fhir/3.0/StructureDefinition/Patient`): the version
+/// (`3.0`) and the URL without it.
+fn version_specific_core_url(url: &str) -> Option<(&str, String)> {
+    let rest = url.strip_prefix("http://hl7.org/fhir/")?;
+    let (version, tail) = rest.split_once('/')?;
+    ["1.0", "1.4", "3.0", "4.0", "5.0", "6.0"].contains(&version).then(|| (version, format!("http://hl7.org/fhir/{tail}")))
+}
+
 fn vital_sign_name(profile: &str) -> &'static str {
     match profile {
         "vitalspanel" => "Vital Signs Panel",

@@ -63,11 +63,14 @@ pub struct Options {
     /// Refuse Unicode bi-directional control characters in values (the
     /// reference validator's `-no_unicode_bidi_control_chars`).
     pub no_unicode_bidi_control_chars: bool,
+    /// Say, as information, which profiles each resource is validated
+    /// against and why (the reference validator's crumb trails).
+    pub signposts: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false }
     }
 }
 

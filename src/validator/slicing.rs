@@ -43,14 +43,16 @@ impl<'v, 'n> Walk<'v, 'n> {
                 })
                 .collect()
         });
-        // A discriminator whose very form the reference refuses: each repetition cannot be sorted.
-        if let Some(problem) = slicing.discriminator.iter().find_map(|d| discriminator_form(&d.path)) {
+        // A discriminator whose very form the reference refuses, or a slicing
+        // that cannot be read as written (SLICING_CANNOT_BE_EVALUATED): no
+        // repetition can be sorted.
+        let defect = slicing.discriminator.iter().find_map(|d| discriminator_form(&d.path)).or_else(|| def.slicing_defect.get_or_init(|| self.discriminator_defect(sd, sliced)).clone());
+        if let Some(problem) = defect.filter(|_| !reps.is_empty()) {
             for rep in reps {
                 match rep.ty.filter(|_| def.is_choice()) {
                     Some(t) => self.path.push_choice(def.choice_name(), &t.code),
                     None => self.path.push(&rep.node.name, def.repeats.then_some(rep.index)),
                 }
-                // SLICING_CANNOT_BE_EVALUATED
                 self.error(rep.node, IssueCode::Processing, format!("Slicing cannot be evaluated: {problem}"));
                 self.path.pop();
             }
@@ -62,9 +64,20 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             return;
         }
-        let found: Vec<Option<usize>> = reps
+        let matches = |rep: &Repetition<'n, '_>, k: usize| expectations[k].as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e)));
+        let found: Vec<Option<usize>> = reps.iter().map(|rep| (0..slices.len()).find(|&k| matches(rep, k))).collect();
+        // Validation_VAL_Profile_MatchMultiple: where every expectation is a
+        // definite one (not what careplan reads for an unconstrained
+        // discriminator), a repetition may match one slice only.
+        let definite = |k: usize| {
+            !slicing.discriminator.is_empty()
+                && expectations[k].as_ref().is_some_and(|list| list.iter().all(|(_, e)| !matches!(e, Expect::Any | Expect::Conforms(..))))
+                && !sd.elements[slices[k]].slice_name.as_deref().unwrap_or_default().contains('/')
+        };
+        let also: Vec<Option<usize>> = reps
             .iter()
-            .map(|rep| expectations.iter().position(|exp| exp.as_ref().is_some_and(|list| list.iter().all(|(path, e)| self.satisfies(rep.node, sd, path, e)))))
+            .zip(&found)
+            .map(|(rep, f)| f.filter(|&k| definite(k)).and_then(|k| (k + 1..slices.len()).find(|&j| definite(j) && matches(rep, j))))
             .collect();
         let last_matched = found.iter().rposition(Option::is_some);
         let mut counts = vec![0usize; slices.len()];
@@ -74,12 +87,18 @@ impl<'v, 'n> Walk<'v, 'n> {
                 Some(t) => self.path.push_choice(def.choice_name(), &t.code),
                 None => self.path.push(&rep.node.name, def.repeats.then_some(rep.index)),
             }
+            if let (Some(k), Some(j)) = (slice, also[i]) {
+                let name = |x: usize| sd.elements[slices[x]].slice_name.clone().unwrap_or_default();
+                let msg = format!("Profile {}, Element matches more than one slice - {}, {}", sd.versioned_url(), name(k), name(j));
+                self.error(rep.node, IssueCode::Invalid, msg);
+            }
             match slice {
                 Some(k) => {
                     counts[k] += 1;
                     if slicing.ordered && k < last_slice {
+                        // Validation_VAL_Profile_SliceOrder, with which slices in careplan's detail
                         let msg = format!(
-                            "As specified by profile {}, Element '{}' is out of order in ordered slicing: it matches the slice '{}', which comes before the slice '{}' an earlier element matched",
+                            "As specified by profile {}, Element '{}' is out of order in ordered slice (it matches the slice '{}', which comes before the slice '{}' an earlier element matched)",
                             sd.versioned_url(),
                             rep.node.name,
                             slice_label(&sd.elements[slices[k]]),
@@ -95,18 +114,23 @@ impl<'v, 'n> Walk<'v, 'n> {
                 None => {
                     let profile = sd.versioned_url();
                     match slicing.rules.as_deref() {
-                        Some("closed") => self.error(
-                            rep.node,
-                            IssueCode::Structure,
-                            format!("This element does not match any known slice defined in the profile {profile} and slicing is CLOSED"),
-                        ),
+                        Some("closed") => {
+                            // Validation_VAL_Profile_NotSlice, with why each slice does not match
+                            let why = self.why_not_each_slice(rep.node, sd, sliced, expectations);
+                            let msg = format!("This element does not match any known slice defined in the profile {profile} and slicing is CLOSED: {why}");
+                            self.error(rep.node, IssueCode::Invalid, msg)
+                        }
                         Some("openAtEnd") if last_matched.is_some_and(|l| l > i) => self.error(
                             rep.node,
                             IssueCode::Structure,
                             format!("This element does not match any known slice defined in the profile {profile}, and slicing is open only at the end: a later element matches a slice"),
                         ),
                         _ => {
-                            self.inform(rep.node, IssueCode::Informational, format!("This element does not match any known slice defined in the profile {profile}"));
+                            // This_element_does_not_match_any_known_slice_
+                            let msg = format!(
+                                "This element does not match any known slice defined in the profile {profile} (this may not be a problem, but you should check that it's not intended to match a slice)"
+                            );
+                            self.inform(rep.node, IssueCode::Informational, msg);
                             self.why_no_profile_slice(rep.node, sd, expectations);
                         }
                     }
@@ -116,7 +140,19 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
         for (k, &s) in slices.iter().enumerate() {
             let slice = &sd.elements[s];
-            if counts[k] < slice.min as usize {
+            if counts[k] < slice.min as usize && slice.path == "Observation.code.coding" && sd.url.starts_with(crate::context::CORE_SD_BASE) {
+                // VALIDATION_VAL_PROFILE_MINIMUM_MAGIC: a core profile's required code (the vital signs' LOINC codes).
+                let code = fixed_in_slice(sd, s, "code").and_then(|e| e.fixed.as_ref().or(e.pattern.as_ref())).and_then(|(_, v)| v.as_str()).map(str::to_string);
+                let code = code
+                    .or_else(|| slice.fixed.as_ref().or(slice.pattern.as_ref()).and_then(|(_, v)| v.get("code")).and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| "??".to_string());
+                let name = slice.slice_name.as_deref().unwrap_or_default();
+                let msg = format!(
+                    "{name}: magic LOINC code {code} required, but not found (from {}). Note that other Observation codes are allowed in addition to this required magic code",
+                    sd.versioned_url()
+                );
+                self.error(parent, IssueCode::Structure, msg);
+            } else if counts[k] < slice.min as usize {
                 let msg = format!("Slice '{}': a matching slice is required, but not found (from {})", slice_label(slice), sd.versioned_url());
                 self.error(parent, IssueCode::Structure, msg);
             }
@@ -128,6 +164,133 @@ impl<'v, 'n> Walk<'v, 'n> {
                 let matched: Vec<Repetition<'n, '_>> =
                     reps.iter().zip(&found).filter(|(_, f)| **f == Some(k)).map(|(r, _)| Repetition { node: r.node, index: r.index, ty: r.ty }).collect();
                 self.slices(parent, sd, s, &matched);
+            }
+        }
+    }
+
+    /// Why a repetition matches none of the slices: each slice's
+    /// discriminators, as the reference lists them for closed slicing.
+    fn why_not_each_slice(&self, node: &'n Node, sd: &Arc<StructureDef>, sliced: usize, expectations: &[Option<Vec<(String, Expect)>>]) -> String {
+        let at = self.path.render();
+        let slices = &sd.elements[sliced].slices;
+        let mut out = Vec::new();
+        for (k, list) in expectations.iter().enumerate() {
+            let Some(list) = list else { continue };
+            if list.iter().all(|(path, e)| self.satisfies(node, sd, path, e)) {
+                continue;
+            }
+            let discriminator: Vec<String> = list.iter().map(|(path, e)| describe(path, e)).collect();
+            let name = sd.elements[slices[k]].slice_name.as_deref().unwrap_or_default();
+            // Does_not_match_slice_, for each slice, where the element is
+            let why = format!("Does not match slice '{name}' (discriminator: {})", discriminator.join(" and "));
+            out.push(format!("{at}: {why}"));
+        }
+        out.join(", ")
+    }
+
+    /// What makes a profile's slicing unreadable as written: a discriminator
+    /// whose kind the slice's definition cannot support.
+    fn discriminator_defect(&self, sd: &Arc<StructureDef>, sliced: usize) -> Option<String> {
+        let def = &sd.elements[sliced];
+        let slicing = def.slicing.as_ref()?;
+        for d in &slicing.discriminator {
+            if let Err(e) = crate::fhirpath::parse_cached(&d.path) {
+                // DISCRIMINATOR_BAD_PATH
+                return Some(format!("Error processing path expression for discriminator: {} (src = '{}')", e.message, d.path));
+            }
+        }
+        for &s in &def.slices {
+            let slice = &sd.elements[s];
+            for d in &slicing.discriminator {
+                if reference_path(&d.path).is_some() {
+                    continue;
+                }
+                if matches!(d.kind.as_str(), "value" | "pattern") {
+                    // The value the slice fixes or patterns there: a pattern the reference cannot slice by.
+                    let in_slice = fixed_in_slice(sd, s, &d.path);
+                    let at_path = if in_slice.is_none() { self.element_at(sd, s, &d.path).filter(|(_, rest)| rest.is_empty()) } else { None };
+                    let el = in_slice.or(at_path.as_ref().map(|((tsd, ix), _)| &tsd.elements[*ix]));
+                    if let Some((t, v)) = el.filter(|e| e.fixed.is_none()).and_then(|e| e.pattern.as_ref()) {
+                        if let Some(problem) = self.pattern_defect(&d.path, &slice.id, t, v) {
+                            return Some(problem);
+                        }
+                    }
+                    continue;
+                }
+                let Some(((tsd, ix), rest)) = self.element_at(sd, s, &d.path) else { continue };
+                if !rest.is_empty() {
+                    continue;
+                }
+                let el = &tsd.elements[ix];
+                match d.kind.as_str() {
+                    "exists" if el.min == 0 && el.max != Some(0) => {
+                        // Discriminator__is_based_on_element_existence_but_slice__neither_sets_min1_or_max0
+                        return Some(format!("Discriminator ({}) is based on element existence, but slice {} neither sets min>=1 or max=0", d.path, slice.id));
+                    }
+                    "type" if el.types.is_empty() && el.content_reference.is_none() && el.path.contains('.') => {
+                        // Discriminator__is_based_on_type_but_slice__in__has_no_types
+                        return Some(format!("Discriminator ({}) is based on type, but slice {} in {} has no types", d.path, slice.id, sd.versioned_url()));
+                    }
+                    "profile" if el.types.is_empty() && el.content_reference.is_none() => {
+                        // Profile_based_discriminators_must_have_a_type__in_profile_
+                        return Some(format!("Profile based discriminators must have a type ({} in profile {})", el.id, sd.versioned_url()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// A pattern the reference cannot turn into a slicing condition (it
+    /// says why, and the slicing is not evaluated).
+    fn pattern_defect(&self, disc: &str, slice: &str, type_name: &str, v: &Value) -> Option<String> {
+        let has = |v: &Value, k: &str| v.get(k).is_some_and(|x| !x.is_null());
+        let no_property = |t: &str| format!("Unsupported: no properties with values found on type {t} for pattern for discriminator ({disc}) for slice {slice}");
+        let codeable_concept = |cc: &Value| -> Option<String> {
+            if has(cc, "text") {
+                // Unsupported_CodeableConcept_pattern__using_text__for_discriminator_for_slice_
+                return Some(format!("Unsupported CodeableConcept pattern - using text - for discriminator ({disc}) for slice {slice}"));
+            }
+            let codings = cc.get("coding").and_then(Value::as_array).filter(|c| !c.is_empty());
+            let Some(codings) = codings else {
+                // Unsupported_CodeableConcept_pattern__must_have_at_least_one_coding__for_discriminator_for_slice_
+                return Some(format!("Unsupported CodeableConcept pattern - must have at least one coding - for discriminator ({disc}) for slice {slice}"));
+            };
+            if has(cc, "extension") || codings.iter().any(|c| has(c, "extension")) {
+                // Unsupported_CodeableConcept_pattern__extensions_are_not_allowed__for_discriminator_for_slice_
+                return Some(format!("Unsupported CodeableConcept pattern - extensions are not allowed - for discriminator ({disc}) for slice {slice}"));
+            }
+            if codings.iter().any(|c| !["system", "version", "code", "display"].iter().any(|k| has(c, k))) {
+                // UNSUPPORTED_IDENTIFIER_PATTERN_NO_PROPERTY_NOT_SUPPORTED_FOR_DISCRIMINATOR_FOR_SLICE
+                return Some(no_property("CodeableConcept"));
+            }
+            None
+        };
+        let identifier_extension = || format!("Unsupported Identifier pattern - extensions are not allowed - for discriminator ({disc}) for slice {slice}");
+        match type_name {
+            "CodeableConcept" => codeable_concept(v),
+            "Coding" if has(v, "extension") => Some(format!("Unsupported CodeableConcept pattern - extensions are not allowed - for discriminator ({disc}) for slice {slice}")),
+            "Coding" => None,
+            // Unsupported_Identifier_pattern__extensions_are_not_allowed__for_discriminator_for_slice_
+            "Identifier" if has(v, "extension") => Some(identifier_extension()),
+            "Identifier" if !["system", "value", "use", "type"].iter().any(|k| has(v, k)) => Some(no_property("Identifier")),
+            "Identifier" => v.get("type").and_then(codeable_concept),
+            "HumanName" if has(v, "extension") => Some(identifier_extension()),
+            "HumanName" => match ["given", "prefix", "suffix", "period"].iter().find(|k| has(v, k)) {
+                // UNSUPPORTED_IDENTIFIER_PATTERN_PROPERTY_NOT_SUPPORTED_FOR_DISCRIMINATOR_FOR_SLICE
+                Some(k) => Some(format!("Unsupported property {k} on type HumanName for pattern for discriminator ({disc}) for slice {slice}")),
+                None if !["use", "text", "family"].iter().any(|k| has(v, k)) => Some(no_property("HumanName")),
+                None => None,
+            },
+            "Address" => None,
+            t => {
+                let lower = format!("{}{}", t.get(..1).unwrap_or_default().to_ascii_lowercase(), t.get(1..).unwrap_or_default());
+                if self.ctx.type_definition(&lower).is_some_and(|x| x.is_primitive()) {
+                    return None;
+                }
+                // Unsupported_fixed_pattern_type_for_discriminator_for_slice__
+                Some(format!("Unsupported fixed pattern type for discriminator ({disc}) for slice {slice}: {t}"))
             }
         }
     }
@@ -358,7 +521,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// The errors of a resource node against a profile (a nested walk of
     /// its own); `None` when the node is not a resource of the profile's
     /// type or the profile is unknown.
-    fn profile_errors(&self, node: &'n Node, profile: &str) -> Option<Vec<crate::issue::Issue>> {
+    pub(super) fn profile_errors(&self, node: &'n Node, profile: &str) -> Option<Vec<crate::issue::Issue>> {
         node.resource_type.as_ref()?;
         let p = self.ctx.structure(profile)?;
         if node.resource_type.as_deref() != Some(p.type_name.as_str()) {
@@ -383,7 +546,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 for msg in specific {
                     self.error(node, IssueCode::Value, msg);
                 }
-            } else if !node_matches(node, v, true) {
+            } else if !node_matches(node, v, true) && !self.fixed_value_parts(node, v, true, &sd.versioned_url()) {
                 let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
@@ -401,7 +564,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 for msg in specific {
                     self.error(node, IssueCode::Value, msg);
                 }
-            } else if !node_matches(node, v, false) {
+            } else if !node_matches(node, v, false) && !self.fixed_value_parts(node, v, false, &sd.versioned_url()) {
                 let profile = sd.versioned_url();
                 let msg = match (node.text(), v) {
                     (Some(actual), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
@@ -412,6 +575,78 @@ impl<'v, 'n> Walk<'v, 'n> {
                 self.error(node, IssueCode::Value, msg);
             }
         }
+    }
+}
+
+impl<'v, 'n> Walk<'v, 'n> {
+    /// Where a complex fixed or pattern value is not met: property by
+    /// property, as the reference checks it. What it lacks, what a fixed
+    /// value does not have, primitives that differ, and a Timing's count of
+    /// events; repeating properties other than those are left to the
+    /// message about the whole value. True when something was reported.
+    fn fixed_value_parts(&mut self, node: &Node, value: &Value, exact: bool, profile: &str) -> bool {
+        let Value::Object(map) = value else { return false };
+        if node.value.is_some() && node.children.is_empty() {
+            return false;
+        }
+        let mut reported = false;
+        if let Some(Value::Array(events)) = map.get("event").filter(|_| map.contains_key("repeat") || node.child("repeat").is_some() || node.child("event").is_some()) {
+            let found = node.children_named("event").count();
+            if found != events.len() {
+                // Bundle_MSG_Event_Count
+                self.error(node, IssueCode::Value, format!("Expected {} but found {found} event elements", events.len()));
+                reported = true;
+            }
+        }
+        for (k, fv) in map {
+            if k.starts_with('_') || matches!(k.as_str(), "resourceType" | "extension" | "id" | "event") {
+                continue;
+            }
+            let kids: Vec<&Node> = node.children_named(k).collect();
+            match (kids.as_slice(), fv) {
+                ([], _) => {
+                    self.path.push(k, None);
+                    // Profile_VAL_MissingElement
+                    self.error(node, IssueCode::Value, format!("Missing element '{k}' - required by fixed value assigned in profile {profile}"));
+                    self.path.pop();
+                    reported = true;
+                }
+                ([kid], Value::Object(_)) if !node_matches(kid, fv, exact) => {
+                    self.path.push(k, None);
+                    reported |= self.fixed_value_parts(kid, fv, exact, profile);
+                    self.path.pop();
+                }
+                ([kid], Value::String(_) | Value::Number(_) | Value::Bool(_)) if !node_matches(kid, fv, exact) => {
+                    self.path.push(k, None);
+                    let actual = kid.text().unwrap_or_default();
+                    let msg = if exact {
+                        format!("Value is '{actual}' but is fixed to '{}' in the profile {profile}", text_of(fv))
+                    } else {
+                        format!("Value is '{actual}' but must be '{}' (a pattern in the profile {profile})", text_of(fv))
+                    };
+                    self.error(kid, IssueCode::Value, msg);
+                    self.path.pop();
+                    reported = true;
+                }
+                _ => {}
+            }
+        }
+        if exact {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &node.children {
+                if matches!(c.name.as_str(), "id" | "extension") || map.contains_key(c.name.as_str()) || seen.contains(&c.name.as_str()) {
+                    continue;
+                }
+                seen.push(&c.name);
+                self.path.push(&c.name, None);
+                // Profile_VAL_NotAllowed
+                let msg = format!("The element {} is present in the instance but not allowed in the applicable fixed value specified in profile", c.name);
+                self.error(c, IssueCode::Value, msg);
+                self.path.pop();
+                reported = true;
+            }
+        }
+        reported
     }
 }
 
@@ -443,6 +678,19 @@ fn slice_label(slice: &Element) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Borrowed(&slice.id)
     } else {
         std::borrow::Cow::Owned(format!("{}:{name}", slice.path))
+    }
+}
+
+/// A discriminator as a FHIRPath condition, as the reference shows it.
+fn describe(path: &str, e: &Expect) -> String {
+    match e {
+        Expect::Value { value, .. } => format!("{path} = {}", shown(value)),
+        Expect::Exists(true) => format!("{path}.exists()"),
+        Expect::Exists(false) => format!("{path}.exists().not()"),
+        Expect::Type(types) | Expect::TargetType(types) => types.iter().map(|t| format!("{path} is {t}")).collect::<Vec<_>>().join(" or "),
+        Expect::Profile(ps) | Expect::TargetProfile(ps) => ps.iter().map(|p| format!("{path}.conformsTo('{p}')")).collect::<Vec<_>>().join(" or "),
+        Expect::Any => "true".to_string(),
+        Expect::Conforms(..) => format!("{path}.conformsTo(slice)"),
     }
 }
 

@@ -27,6 +27,7 @@ use std::sync::Arc;
 pub(super) fn check_structure_definition(walk: &mut Walk<'_, '_>, node: &Node) {
     let facts = Facts::read(walk, node);
     definition_rules(walk, node, &facts);
+    type_value(walk, node);
     for list in ["differential", "snapshot"] {
         if let Some(list_node) = node.child(list) {
             walk.path.push(list, None);
@@ -96,6 +97,33 @@ fn name_rule(walk: &mut Walk<'_, '_>, node: &Node, sd: &StructureDefinition) {
 
 fn is_absolute(url: &str) -> bool {
     url.contains("://") || url.starts_with("urn:")
+}
+
+/// `StructureDefinition.type` as the reference reads it for any
+/// definition: present, a namespaced type only for a logical model, and a
+/// FHIR type only in its own definition or a constraint on it.
+fn type_value(walk: &mut Walk<'_, '_>, node: &Node) {
+    let Some(type_node) = node.child("type") else { return };
+    let (url, kind, derivation) = (node.child_text("url").unwrap_or_default(), node.child_text("kind").unwrap_or_default(), node.child_text("derivation"));
+    walk.path.push("type", None);
+    match type_node.text() {
+        // SD_TYPE_MISSING
+        None => walk.error(type_node, IssueCode::Invalid, "No type found".into()),
+        Some(v) if is_absolute(v) => {
+            if kind != "logical" {
+                // SD_TYPE_NOT_LOGICAL
+                walk.error(type_node, IssueCode::Invalid, format!("The type {v} can only be defined if the kind is 'logical' not {kind}"));
+            }
+        }
+        Some(v) => {
+            let own = format!("{}{v}", crate::context::CORE_SD_BASE);
+            if walk.ctx.type_definition(v).is_some() && url != own && derivation != Some("constraint") {
+                // SD_TYPE_NOT_DERIVED
+                walk.error(type_node, IssueCode::Invalid, format!("The type {v} can only be used as a type when constraining the base definition of the type"));
+            }
+        }
+    }
+    walk.path.pop();
 }
 
 /// The name a type gives its elements' paths: `Foo` for `http://example.org/StructureDefinition/Foo`.
