@@ -31,14 +31,14 @@ pub struct Entry {
     pub origin: Arc<str>,
 }
 
-type Cache<T> = RwLock<rustc_hash::FxHashMap<String, Option<Arc<T>>>>;
+type Cache<T> = RwLock<std::collections::HashMap<String, Option<Arc<T>>>>;
 
 #[derive(Default)]
 pub struct Context {
     /// Definitions shared with other contexts (the packages), beneath this
     /// one's own: lookups fall through to it and its caches stay warm.
     parent: Option<Arc<Context>>,
-    by_url: rustc_hash::FxHashMap<String, Vec<Entry>>,
+    by_url: std::collections::HashMap<String, Vec<Entry>>,
     structures: Cache<StructureDef>,
     /// Type code → definition: the walk asks for `string` and `HumanName`
     /// millions of times; this answers without building the canonical URL.
@@ -62,11 +62,11 @@ pub struct Context {
     /// CodeSystem identifier values (OIDs and others) → the canonicals
     /// (`url|version`, or `url`) of the CodeSystems that carry them; read
     /// once, on first use.
-    code_system_identifiers: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<String>>>,
+    code_system_identifiers: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
     /// Each url's last path segment → the urls that end with it: a relative
     /// canonical (`Library/x`) is found among a few, not by reading every
     /// url per look-up (the twenty-fourth pass's P6).
-    by_last_segment: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<String>>>,
+    by_last_segment: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -192,7 +192,7 @@ impl Context {
             None if !url.contains(':') && url.contains('/') => {
                 let suffix = format!("/{url}");
                 let index = self.by_last_segment.get_or_init(|| {
-                    let mut index: rustc_hash::FxHashMap<String, Vec<String>> = rustc_hash::FxHashMap::default();
+                    let mut index: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
                     for u in self.by_url.keys() {
                         index.entry(u.rsplit('/').next().unwrap_or(u).to_owned()).or_default().push(u.clone());
                     }
@@ -224,7 +224,7 @@ impl Context {
     /// version) whose identifiers include `value`.
     pub fn code_systems_identified_by(&self, value: &str) -> &[String] {
         let index = self.code_system_identifiers.get_or_init(|| {
-            let mut index: rustc_hash::FxHashMap<String, Vec<String>> = rustc_hash::FxHashMap::default();
+            let mut index: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
             let canonicals: Vec<String> =
                 self.entries().filter(|e| e.resource_type == "CodeSystem").map(|e| e.version.as_ref().map_or_else(|| e.url.clone(), |v| format!("{}|{v}", e.url))).collect();
             for canonical in canonicals {

@@ -101,7 +101,7 @@ pub struct Element {
     /// For an element with many children: each name an instance may use
     /// for one (`valueQuantity` for `value[x]`) → the child and the index
     /// of the type it selects. Built on first use.
-    child_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, (u32, Option<u32>)>>,
+    child_names: std::sync::OnceLock<std::collections::HashMap<String, (u32, Option<u32>)>>,
     /// The children with a minimum above zero, in order.
     pub required_children: Vec<usize>,
 }
@@ -447,8 +447,8 @@ const CHILD_NAMES_FROM: usize = 6;
 impl StructureDef {
     /// Every property name the children of `parent` answer to; where two
     /// would answer, the first child in order wins, as in the linear search.
-    fn child_names(&self, parent: usize) -> rustc_hash::FxHashMap<String, (u32, Option<u32>)> {
-        let mut names = rustc_hash::FxHashMap::default();
+    fn child_names(&self, parent: usize) -> std::collections::HashMap<String, (u32, Option<u32>)> {
+        let mut names = std::collections::HashMap::new();
         for &c in &self.elements[parent].children {
             let e = &self.elements[c];
             match e.name.strip_suffix("[x]") {

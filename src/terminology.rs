@@ -11,8 +11,8 @@ use crate::tree::Node;
 use parking_lot::RwLock;
 // The maps hold what the packages define; instances only look things up in
 // them, so the fast hasher is safe here.
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 
 /// A CodeSystem indexed for lookups: code → (display, parent codes).
 #[derive(Debug, Default)]
@@ -45,7 +45,7 @@ impl CodeIndex {
             complete: cs.content.as_deref().is_none_or(|c| c == "complete"),
             fragment: cs.content.as_deref() == Some("fragment"),
             case_sensitive: cs.case_sensitive.unwrap_or(true),
-            concepts: HashMap::default(),
+            concepts: HashMap::new(),
         };
         fn walk(ix: &mut CodeIndex, concepts: &[CodeSystemConcept], parent: Option<&str>) {
             for c in concepts {
@@ -117,7 +117,7 @@ impl CodeIndex {
     /// Whether `code` is `ancestor` or one of its descendants.
     fn is_a(&self, code: &str, ancestor: &str) -> bool {
         let mut stack = vec![code.to_string()];
-        let mut seen = HashSet::default();
+        let mut seen = HashSet::new();
         while let Some(c) = stack.pop() {
             if c == ancestor {
                 return true;
@@ -140,7 +140,7 @@ pub struct Expansion {
     pub name: String,
     codes: HashSet<(String, String)>,
     /// code → the systems that define it: lookups without building keys.
-    by_code: rustc_hash::FxHashMap<String, Vec<String>>,
+    by_code: std::collections::HashMap<String, Vec<String>>,
     /// Systems included whole or by filter that we could not enumerate.
     pub open_systems: Vec<String>,
     /// Whether every include could be enumerated.
@@ -208,8 +208,8 @@ pub struct Terminology {
     ctx: Arc<Context>,
     /// A terminology server asked what cannot be decided locally (`--tx`).
     tx: Option<TxServer>,
-    expansions: RwLock<rustc_hash::FxHashMap<String, Option<Arc<Expansion>>>>,
-    indexes: RwLock<rustc_hash::FxHashMap<String, Option<Arc<CodeIndex>>>>,
+    expansions: RwLock<std::collections::HashMap<String, Option<Arc<Expansion>>>>,
+    indexes: RwLock<std::collections::HashMap<String, Option<Arc<CodeIndex>>>>,
 }
 
 /// What a binding check finds: an issue at the checked node, or at a
@@ -240,7 +240,7 @@ type Question = (String, Option<String>, String);
 struct TxServer {
     base: String,
     http: reqwest::blocking::Client,
-    answers: parking_lot::Mutex<rustc_hash::FxHashMap<Question, Option<bool>>>,
+    answers: parking_lot::Mutex<std::collections::HashMap<Question, Option<bool>>>,
 }
 
 impl TxServer {
@@ -363,7 +363,7 @@ impl Terminology {
         if let Some(hit) = self.expansions.read().get(value_set) {
             return hit.clone();
         }
-        let mut visiting = HashSet::default();
+        let mut visiting = HashSet::new();
         let built = self.expand_uncached(value_set, &mut visiting).map(Arc::new);
         if self.keeps(value_set) {
             self.expansions.write().insert(value_set.to_string(), built.clone());
@@ -379,7 +379,7 @@ impl Terminology {
         let mut exp = Expansion {
             url: vs.url.clone().unwrap_or_default(),
             name: vs.name.clone().unwrap_or_default(),
-            codes: HashSet::default(),
+            codes: HashSet::new(),
             by_code: Default::default(),
             open_systems: Vec::new(),
             complete: true,
@@ -428,7 +428,7 @@ impl Terminology {
         let mut open = None;
         let mut codes: Option<HashSet<(String, String)>> = None;
         if let Some(system) = &set.system {
-            let mut mine = HashSet::default();
+            let mut mine = HashSet::new();
             if !set.concept.is_empty() {
                 for c in &set.concept {
                     mine.insert((system.clone(), c.code.clone()));

@@ -122,7 +122,7 @@ pub struct EvalCache {
     by_node: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<ChildIndex>>>,
     /// A resource's contained resources by id (position of the first), by the resource's address.
     contained: std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<std::collections::HashMap<String, u32>>>>,
-    types: std::cell::RefCell<rustc_hash::FxHashMap<compact_str::CompactString, Option<Arc<crate::structure::StructureDef>>>>,
+    types: std::cell::RefCell<std::collections::HashMap<compact_str::CompactString, Option<Arc<crate::structure::StructureDef>>>>,
 }
 
 impl EvalCache {

@@ -93,12 +93,12 @@ pub(crate) struct ResourceFrame<'n> {
     pub node: &'n Node,
     /// Contained resources by id (the first of a repeated id), found in a map:
     /// a resource may hold thousands, each referred to by `#id`.
-    pub contained: rustc_hash::FxHashMap<&'n str, &'n Node>,
+    pub contained: std::collections::HashMap<&'n str, &'n Node>,
 }
 
 impl<'n> ResourceFrame<'n> {
     pub fn new(node: &'n Node) -> Self {
-        let mut contained = rustc_hash::FxHashMap::default();
+        let mut contained = std::collections::HashMap::new();
         for c in node.children_named("contained") {
             if let Some(id) = c.child_text("id") {
                 contained.entry(id).or_insert(c);

@@ -108,7 +108,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 if kind == Some("history") {
                     return Some(true);
                 }
-                let mut seen = rustc_hash::FxHashSet::default();
+                let mut seen = std::collections::HashSet::new();
                 let distinct = node.children_named("entry").filter(|e| e.child("fullUrl").is_some()).all(|e| {
                     let version = e.descend("resource.meta.versionId").and_then(Node::text).unwrap_or("");
                     seen.insert(format!("{}{version}", e.child_text("fullUrl").unwrap_or("")))

@@ -81,7 +81,7 @@ pub fn extract(registry: &Registry, ctx: &Context, res_type: &str, root: &Node) 
     let env = EvalContext::new(ctx);
     let mut rows = Vec::new();
     // Rows already made, found in a set: a resource may make many thousands.
-    let mut seen = rustc_hash::FxHashSet::default();
+    let mut seen = std::collections::HashSet::new();
     let mut bytes = 0usize;
     for param in registry.params(res_type) {
         if !param.kind.searchable() {

@@ -12,7 +12,7 @@ use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::bundle::{restful_parts, BundleIndex};
 use crate::validator::element::Walk;
-use rustc_hash::FxHashSet;
+use std::collections::HashSet;
 
 const FHIR_CSS: &str = "https://hl7.org/fhir/fhir.css";
 
@@ -168,7 +168,7 @@ fn search_set(walk: &mut Walk<'_, '_>, bundle: &Node, entries: &[&Node]) {
     }
     // Looked up in a set, and quoted shortened once (a `_type` list from
     // the body may be megabytes: the twenty-sixth pass's R3).
-    let wanted: FxHashSet<&str> = types.iter().map(String::as_str).collect();
+    let wanted: HashSet<&str> = types.iter().map(String::as_str).collect();
     let shown = format!("[{}]", crate::issue::quoted(&types.join(", ")));
     if entries.iter().all(|e| mode(e).is_none()) {
         // Without modes: every entry should be of a type searched for, with an id.
@@ -265,7 +265,7 @@ fn searched_types(walk: &Walk<'_, '_>, url: &str) -> Vec<String> {
     if walk.ctx.type_definition(last).is_some_and(|sd| sd.is_resource()) {
         return vec![last.to_owned()];
     }
-    let mut seen = FxHashSet::default();
+    let mut seen = HashSet::new();
     query.split('&').filter_map(|p| p.strip_prefix("_type=")).flat_map(|t| t.split(',')).filter(|t| !t.is_empty() && seen.insert(*t)).map(str::to_owned).collect()
 }
 

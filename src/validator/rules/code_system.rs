@@ -11,8 +11,8 @@
 use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 
 /// The properties FHIR defines for every code system, with their types.
 const KNOWN_PROPERTIES: &[(&str, &str)] = &[
@@ -77,7 +77,7 @@ pub(crate) fn check_code_system(walk: &mut Walk<'_, '_>, cs: &Node) {
         }
     }
 
-    let mut properties = FxHashMap::default();
+    let mut properties = HashMap::new();
     for (i, property) in cs.children_named("property").enumerate() {
         walk.path.push("property", Some(i));
         property_definition(walk, cs, property, &mut properties);
@@ -85,14 +85,14 @@ pub(crate) fn check_code_system(walk: &mut Walk<'_, '_>, cs: &Node) {
     }
 
     let base = supplements.and_then(|s| walk.v.terminology().code_index(s));
-    let mut codes = FxHashSet::default();
+    let mut codes = HashSet::new();
     let mut first_concept_noted = (false, false);
     // Read once: a concept's rules must not search the whole CodeSystem (the thirtieth pass's V3).
     let language = cs.child_text("language");
     walk_concepts(walk, cs, &mut |walk, concept| {
         concept_rules(walk, language, concept, url, base.as_deref(), &mut codes, &mut first_concept_noted);
     });
-    let mut seen_property_codes = FxHashSet::default();
+    let mut seen_property_codes = HashSet::new();
     walk_concepts(walk, cs, &mut |walk, concept| {
         for (i, property) in concept.children_named("property").enumerate() {
             walk.path.push("property", Some(i));
@@ -410,7 +410,7 @@ fn supplement(walk: &mut Walk<'_, '_>, cs: &Node, supplements: Option<&str>) {
 
 /// One `CodeSystem.property`: its uri and code, each given once and
 /// agreeing with FHIR's own properties.
-fn property_definition(walk: &mut Walk<'_, '_>, cs: &Node, property: &Node, properties: &mut FxHashMap<String, PropertyDef>) {
+fn property_definition(walk: &mut Walk<'_, '_>, cs: &Node, property: &Node, properties: &mut HashMap<String, PropertyDef>) {
     let uri = property.child_text("uri");
     let code = property.child_text("code");
     let type_code = property.child_text("type");
@@ -588,7 +588,7 @@ fn concept_rules(
     concept: &Node,
     url: Option<&str>,
     base: Option<&crate::terminology::CodeIndex>,
-    codes: &mut FxHashSet<String>,
+    codes: &mut HashSet<String>,
     noted: &mut (bool, bool),
 ) {
     let code = concept.child_text("code").unwrap_or("");
@@ -664,10 +664,10 @@ fn designation_same_language(walk: &mut Walk<'_, '_>, designation: &Node, value:
 fn property_value(
     walk: &mut Walk<'_, '_>,
     property: &Node,
-    properties: &FxHashMap<String, PropertyDef>,
-    codes: &FxHashSet<String>,
+    properties: &HashMap<String, PropertyDef>,
+    codes: &HashSet<String>,
     supplements: Option<&str>,
-    seen: &mut FxHashSet<String>,
+    seen: &mut HashSet<String>,
 ) {
     let Some(code) = property.child_text("code") else { return };
     let def = properties.get(code);

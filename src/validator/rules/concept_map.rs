@@ -13,9 +13,9 @@ use crate::issue::IssueCode;
 use crate::terminology::Membership;
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::sync::Arc;
+use std::collections::HashMap;
 
 /// Systems whose codes the reference leaves to a terminology server.
 const SERVER_SIDE: &[&str] = &["http://snomed.info/sct", "http://loinc.org"];
@@ -39,14 +39,14 @@ struct SystemRef {
     /// the map's groups that name the same system: a map may name thousands
     /// of codes of a large system, in thousands of groups (the twenty-fourth
     /// pass's P3, the twenty-fifth's Q3).
-    concepts: std::rc::Rc<std::cell::OnceCell<FxHashMap<String, Vec<String>>>>,
+    concepts: std::rc::Rc<std::cell::OnceCell<HashMap<String, Vec<String>>>>,
     /// `url` and `version`, shared by the codes of the group (Q4).
     shared_url: std::rc::Rc<str>,
     shared_version: Option<std::rc::Rc<str>>,
 }
 
 /// Concept indexes by code system canonical, for one ConceptMap.
-type ConceptIndexes = FxHashMap<String, std::rc::Rc<std::cell::OnceCell<FxHashMap<String, Vec<String>>>>>;
+type ConceptIndexes = HashMap<String, std::rc::Rc<std::cell::OnceCell<HashMap<String, Vec<String>>>>>;
 
 /// The codes a map's value sets are asked about once the map is read, and
 /// how many there were (past the limit, only counted).
@@ -59,8 +59,8 @@ struct Batch<'n> {
 impl SystemRef {
     fn displays_of(&self, code: &str) -> Option<&Vec<String>> {
         let concepts = self.concepts.get_or_init(|| {
-            let mut out = FxHashMap::default();
-            fn gather(concepts: Option<&Value>, out: &mut FxHashMap<String, Vec<String>>) {
+            let mut out = HashMap::new();
+            fn gather(concepts: Option<&Value>, out: &mut HashMap<String, Vec<String>>) {
                 for c in concepts.and_then(Value::as_array).into_iter().flatten() {
                     if let Some(code) = c.get("code").and_then(Value::as_str) {
                         out.entry(code.to_owned()).or_insert_with(|| displays(c));
@@ -176,7 +176,7 @@ fn check_group<'n>(walk: &mut Walk<'_, '_>, group: &'n Node, source_scope: Optio
     };
     let source = shared(group_system(walk, group, Side::Source, source_scope), indexes);
     let target = shared(group_system(walk, group, Side::Target, target_scope), indexes);
-    let mut relationships: FxHashMap<&'n str, Relationships<'n>> = FxHashMap::default();
+    let mut relationships: HashMap<&'n str, Relationships<'n>> = HashMap::new();
     for (i, element) in group.children_named("element").enumerate() {
         walk.path.push("element", Some(i));
         let code = element.child("code");
@@ -384,7 +384,7 @@ fn check_code<'n>(walk: &mut Walk<'_, '_>, owner: &Node, code_node: &'n Node, si
 #[derive(Default)]
 struct Relationships<'n> {
     alone: Option<&'n str>,
-    to: FxHashMap<&'n str, &'n str>,
+    to: HashMap<&'n str, &'n str>,
 }
 
 /// A target's relationship against those given before for the same source

@@ -14,7 +14,6 @@
 use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -638,14 +637,14 @@ fn codings_of_value(cc: Option<&Value>) -> Vec<(Option<&str>, Option<&str>)> {
 /// twenty-sixth pass's R4).
 struct ByCode<'a> {
     /// (system, code) of each coding → the first definition that has it.
-    coding: FxHashMap<(Option<&'a str>, &'a str), usize>,
+    coding: HashMap<(Option<&'a str>, &'a str), usize>,
     /// The text of each definition without codings → the first such definition.
-    text: FxHashMap<&'a str, usize>,
+    text: HashMap<&'a str, usize>,
 }
 
 impl<'a> ByCode<'a> {
     fn new(definitions: &[&'a Value]) -> ByCode<'a> {
-        let mut by = ByCode { coding: FxHashMap::default(), text: FxHashMap::default() };
+        let mut by = ByCode { coding: HashMap::new(), text: HashMap::new() };
         for (i, definition) in definitions.iter().enumerate() {
             let code = definition.get("code");
             let codings = codings_of_value(code);

@@ -7,7 +7,7 @@
 use crate::issue::IssueCode;
 use crate::tree::{Node, ValueKind};
 use crate::validator::element::Walk;
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{HashMap, HashSet};
 
 /// A resource (the walk's path points at it), after its elements are walked.
 pub(crate) fn check(walk: &mut Walk<'_, '_>, resource: &Node) {
@@ -32,14 +32,14 @@ fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {
     }
     // The local references (`#id`, and `` for `#`) of the resource outside
     // its contained resources, and of each contained resource.
-    let mut from_base = FxHashSet::default();
+    let mut from_base = HashSet::new();
     for child in resource.children.iter().filter(|c| c.name != "contained") {
         local_references(child, &mut from_base);
     }
-    let from_each: Vec<FxHashSet<String>> = contained
+    let from_each: Vec<HashSet<String>> = contained
         .iter()
         .map(|c| {
-            let mut refs = FxHashSet::default();
+            let mut refs = HashSet::new();
             local_references(c, &mut refs);
             refs
         })
@@ -51,7 +51,7 @@ fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {
     // Each reached resource passes it on once, through an index of ids: a
     // chain of contained resources is one walk, not a pass per link (the
     // twenty-sixth pass's R2, cubic in the resources).
-    let mut by_id: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         if let Some(id) = id {
             by_id.entry(id).or_default().push(i);
@@ -68,7 +68,7 @@ fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {
             }
         }
     }
-    let mut seen = FxHashSet::default();
+    let mut seen = HashSet::new();
     for (i, c) in contained.iter().enumerate() {
         walk.path.push("contained", Some(i));
         match ids[i] {
@@ -95,7 +95,7 @@ fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {
 
 /// Local references below a node: `#id` values (references, canonicals,
 /// uris) and `href="#id"` in narrative; `#` alone (the container) as ``.
-fn local_references(node: &Node, out: &mut FxHashSet<String>) {
+fn local_references(node: &Node, out: &mut HashSet<String>) {
     if let Some(v) = &node.value {
         if v.kind == ValueKind::Xhtml || node.name == "div" {
             for quote in ['"', '\''] {
@@ -119,7 +119,7 @@ fn local_references(node: &Node, out: &mut FxHashSet<String>) {
 /// `meta.security`: each label (system and code) once.
 fn security_labels(walk: &mut Walk<'_, '_>, resource: &Node) {
     let Some(meta) = resource.child("meta") else { return };
-    let mut seen = FxHashSet::default();
+    let mut seen = HashSet::new();
     for (i, label) in meta.children_named("security").enumerate() {
         let key = format!("{}#{}", label.child_text("system").unwrap_or("null"), label.child_text("code").unwrap_or("null"));
         if !seen.insert(key.clone()) {

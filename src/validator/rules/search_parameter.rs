@@ -7,14 +7,14 @@ use crate::context::CORE_SD_BASE;
 use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::FxHashSet;
+use std::collections::HashSet;
 
 /// A SearchParameter against what it derives from.
 pub(crate) fn check_search_parameter(walk: &mut Walk<'_, '_>, node: &Node) {
     let sp_type = node.child_text("type");
     // Each base once, in order: a base repeated thousands of times is judged
     // once (the twenty-seventh pass's S3).
-    let mut seen = FxHashSet::default();
+    let mut seen = HashSet::new();
     let bases: Vec<&str> = node.children_named("base").filter_map(Node::text).filter(|b| seen.insert(*b)).collect();
 
     if let Some(code) = node.child_text("code") {
@@ -124,11 +124,11 @@ fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) 
     }
     // What the bases are and specialize, worked out once; each branch's
     // type is judged once however often it starts a branch.
-    let mut related: FxHashSet<String> = bases.iter().map(|b| b.to_string()).collect();
+    let mut related: HashSet<String> = bases.iter().map(|b| b.to_string()).collect();
     for b in bases {
         related.extend(ancestors(walk, b));
     }
-    let mut judged: FxHashSet<String> = FxHashSet::default();
+    let mut judged: HashSet<String> = HashSet::new();
     for (start, name) in branch_heads(expr) {
         if related.contains(&name) || !judged.insert(name.clone()) {
             continue;

@@ -740,7 +740,7 @@ fn names_from_certificate(cert: &X509Certificate<'_>) -> Vec<String> {
         }
     }
     // Once each, in order: a certificate may list tens of thousands (the twenty-fifth pass's Q2).
-    let mut seen = rustc_hash::FxHashSet::default();
+    let mut seen = std::collections::HashSet::new();
     names.into_iter().filter(|n| seen.insert(n.clone())).collect()
 }
 

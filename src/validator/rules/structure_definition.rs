@@ -19,9 +19,9 @@ use crate::issue::{quoted, Issue, IssueCode};
 use crate::structure::StructureDef;
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::sync::Arc;
+use std::collections::HashMap;
 
 /// A StructureDefinition against its base and the rules of snapshot generation.
 pub(super) fn check_structure_definition(walk: &mut Walk<'_, '_>, node: &Node) {
@@ -232,7 +232,7 @@ fn differential_against_snapshot(
     fixed_values_against_base(walk, node, base_url, diff, &matched);
     // Found by id through an index, not a scan per differential element
     // (the twenty-eighth pass's T2: thousands of slices).
-    let mut by_id: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    let mut by_id: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (ix, e) in elements.iter().enumerate() {
         if let Some(id) = e.id.as_deref() {
             by_id.entry(id).or_insert(ix);
@@ -860,7 +860,7 @@ fn obligation_profile(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts, base: &Ba
     }
     let Some(differential) = node.child("differential") else { return };
     let Some(base_sd) = walk.ctx.structure(&base.url) else { return };
-    let by_id: FxHashMap<&str, usize> = base_sd.elements.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
+    let by_id: HashMap<&str, usize> = base_sd.elements.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
     walk.path.push("differential", None);
     for (i, element) in differential.children_named("element").enumerate() {
         walk.path.push("element", Some(i));
@@ -883,7 +883,7 @@ fn obligation_profile(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts, base: &Ba
 
 /// The index each child gets in a FHIRPath: repeated names count up.
 fn indexed_children(node: &Node) -> Vec<(&Node, Option<usize>)> {
-    let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
     node.children
         .iter()
         .map(|c| {
@@ -1039,19 +1039,19 @@ struct ListFacts<'f> {
     snapshot: bool,
     base: Option<Arc<StructureDef>>,
     /// The base's snapshot elements by id.
-    base_by_id: FxHashMap<String, usize>,
+    base_by_id: HashMap<String, usize>,
     /// The base's invariants by key: the path they sit on and their expression.
-    base_invariants: FxHashMap<String, (String, String)>,
+    base_invariants: HashMap<String, (String, String)>,
     /// Invariants met so far in this list: key → (path, expression).
-    seen_invariants: FxHashMap<String, (String, String)>,
+    seen_invariants: HashMap<String, (String, String)>,
 }
 
 fn element_list_rules(walk: &mut Walk<'_, '_>, root: &Node, list: &Node, snapshot: bool, f: &Facts) {
     // The reference checks elements only once the base is known.
     let Some(base_facts) = &f.base else { return };
     let base = walk.ctx.structure(&base_facts.url);
-    let mut base_by_id = FxHashMap::default();
-    let mut base_invariants = FxHashMap::default();
+    let mut base_by_id = HashMap::new();
+    let mut base_invariants = HashMap::new();
     if let Some(b) = &base {
         for (i, e) in b.elements.iter().enumerate() {
             base_by_id.entry(e.id.clone()).or_insert(i);
@@ -1062,7 +1062,7 @@ fn element_list_rules(walk: &mut Walk<'_, '_>, root: &Node, list: &Node, snapsho
             }
         }
     }
-    let mut lf = ListFacts { f, snapshot, base, base_by_id, base_invariants, seen_invariants: FxHashMap::default() };
+    let mut lf = ListFacts { f, snapshot, base, base_by_id, base_invariants, seen_invariants: HashMap::new() };
     let _ = root;
     for (i, element) in list.children_named("element").enumerate() {
         walk.path.push("element", Some(i));

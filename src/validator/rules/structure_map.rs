@@ -19,10 +19,10 @@ use crate::primitive::is_absolute_url;
 use crate::structure::StructureDef;
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::collections::HashSet;
 
 /// The group name the FHIR mapping language compiles `then { }`-less default
 /// calls to, and the variable name of such implied dependent rules.
@@ -65,16 +65,16 @@ impl Var {
 struct Vars<'p> {
     parent: Option<&'p Vars<'p>>,
     list: Vec<Option<Var>>,
-    index: FxHashMap<(String, bool), usize>,
+    index: HashMap<(String, bool), usize>,
 }
 
 impl<'p> Vars<'p> {
     fn root() -> Vars<'static> {
-        Vars { parent: None, list: Vec::new(), index: FxHashMap::default() }
+        Vars { parent: None, list: Vec::new(), index: HashMap::new() }
     }
 
     fn child(parent: &'p Vars<'p>) -> Vars<'p> {
-        Vars { parent: Some(parent), list: Vec::new(), index: FxHashMap::default() }
+        Vars { parent: Some(parent), list: Vec::new(), index: HashMap::new() }
     }
 
     fn get(&self, name: &str, source: bool) -> Option<&Var> {
@@ -217,17 +217,17 @@ struct Group<'n> {
 struct Map<'n> {
     node: &'n Node,
     groups: Vec<Group<'n>>,
-    by_name: FxHashMap<&'n str, usize>,
-    structures_by_alias: FxHashMap<&'n str, &'n Node>,
+    by_name: HashMap<&'n str, usize>,
+    structures_by_alias: HashMap<&'n str, &'n Node>,
     imports: Vec<Arc<Value>>,
-    imported_groups: Option<FxHashMap<String, (usize, usize)>>,
+    imported_groups: Option<HashMap<String, (usize, usize)>>,
     /// Default groups (`types`/`type-and-types`, source then target input) by
     /// their source and target types.
-    default_groups: Option<FxHashSet<(String, String)>>,
+    default_groups: Option<HashSet<(String, String)>>,
     /// From the imports: the target type of the first default group for a
     /// source type, for any type mode and for `type-and-types`.
-    implied_targets: Option<(FxHashMap<String, String>, FxHashMap<String, String>)>,
-    group_names: FxHashSet<&'n str>,
+    implied_targets: Option<(HashMap<String, String>, HashMap<String, String>)>,
+    group_names: HashSet<&'n str>,
     /// Groups ready to check (typed or called), in document order.
     ready: BTreeSet<usize>,
 }
@@ -236,13 +236,13 @@ pub(crate) fn check_structure_map(walk: &mut Walk<'_, '_>, node: &Node) {
     let mut map = Map {
         node,
         groups: Vec::new(),
-        by_name: FxHashMap::default(),
-        structures_by_alias: FxHashMap::default(),
+        by_name: HashMap::new(),
+        structures_by_alias: HashMap::new(),
         imports: Vec::new(),
         imported_groups: None,
         default_groups: None,
         implied_targets: None,
-        group_names: FxHashSet::default(),
+        group_names: HashSet::new(),
         ready: BTreeSet::new(),
     };
     for s in node.children_named("structure") {
@@ -1193,8 +1193,8 @@ fn infer_type(walk: &Walk<'_, '_>, map: &mut Map<'_>, info: &RuleInfo, vars: &Va
     };
     let imports = &map.imports;
     let (any_mode, type_and_types) = map.implied_targets.get_or_insert_with(|| {
-        let mut any_mode = FxHashMap::default();
-        let mut type_and_types = FxHashMap::default();
+        let mut any_mode = HashMap::new();
+        let mut type_and_types = HashMap::new();
         for m in imports {
             for g in m["group"].as_array().map(Vec::as_slice).unwrap_or_default() {
                 let inputs = g["input"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -1226,7 +1226,7 @@ fn resolve_group(map: &mut Map<'_>, name: &str) -> Option<Resolved> {
     }
     let imports = &map.imports;
     let index = map.imported_groups.get_or_insert_with(|| {
-        let mut index = FxHashMap::default();
+        let mut index = HashMap::new();
         for (mi, m) in imports.iter().enumerate() {
             for (gi, g) in m["group"].as_array().map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
                 if let Some(n) = g["name"].as_str() {
@@ -1460,7 +1460,7 @@ fn default_dependent(walk: &mut Walk<'_, '_>, map: &mut Map<'_>, dependent: &Nod
     let imports = &map.imports;
     let defaults = map.default_groups.get_or_insert_with(|| {
         let url_of = |ty: Option<&str>| ty.and_then(|t| ctx.type_definition(t)).map(|sd| full_type(&sd.url));
-        let mut set = FxHashSet::default();
+        let mut set = HashSet::new();
         for g in groups {
             if !matches!(g.node.child_text("typeMode"), Some("types" | "type-and-types")) {
                 continue;

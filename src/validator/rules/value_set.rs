@@ -13,8 +13,8 @@
 use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
 use crate::validator::element::Walk;
-use rustc_hash::FxHashMap;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Systems the reference checks with a checker of their own (own property
 /// names and value rules); their filters are left to a terminology server.
@@ -83,11 +83,11 @@ struct FilterRules {
 /// The contained resources by id, looked up by each `#id` system (not
 /// compared with every contained resource per include: the twenty-sixth
 /// pass's R1).
-type ContainedById<'n> = FxHashMap<&'n str, Vec<&'n Node>>;
+type ContainedById<'n> = HashMap<&'n str, Vec<&'n Node>>;
 
 pub(crate) fn check_value_set(walk: &mut Walk<'_, '_>, vs: &Node) {
     parameters(walk, vs);
-    let mut contained: ContainedById = FxHashMap::default();
+    let mut contained: ContainedById = HashMap::new();
     for c in vs.children_named("contained") {
         contained.entry(c.child_text("id").unwrap_or("")).or_default().push(c);
     }
@@ -932,7 +932,7 @@ fn check_expansion(walk: &mut Walk<'_, '_>, expansion: &Node) {
     }
 
     // The versions `used-codesystem` gives each system (`system|version`).
-    let mut used: rustc_hash::FxHashMap<&str, Vec<&str>> = rustc_hash::FxHashMap::default();
+    let mut used: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     for value in parameters
         .iter()
         .filter(|p| p.child_text("name") == Some("used-codesystem"))
