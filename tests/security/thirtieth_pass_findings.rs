@@ -3,6 +3,7 @@
 //! input of the reported shape, with the answer still right.
 
 use super::*;
+use careplan::issue::Severity;
 use std::hash::BuildHasher;
 
 /// The pass's way to make strings collide under rustc-hash 2's unkeyed
