@@ -370,3 +370,25 @@ fn text_link_selector_invalid() {
     let i = found.iter().find(|i| i.message.starts_with("The textLink selector 'name.(' is invalid: ")).expect("the selector error");
     assert_eq!((i.severity, i.code, i.expression.as_str()), (Severity::Error, careplan::issue::IssueCode::Invalid, "Patient.text"));
 }
+
+/// A data reference by URL names a resource of the Bundle around: alone, a
+/// resource cannot say it is missing (this is how a Bundle's slices check
+/// each entry against its profile), inside a Bundle that lacks it, it can.
+#[test]
+fn text_link_data_by_url_is_looked_for_in_the_bundle_around() {
+    let parts = serde_json::json!([{"url": "htmlid", "valueString": "h1"}, {"url": "data", "valueUri": "https://x.test/fhir/Condition/c1"}]);
+    let alone = linked(Some(DIV), link(parts.clone()));
+    assert!(none_containing(&alone, "textLink"), "{alone:#?}");
+    let text = serde_json::json!({"status": "generated", "extension": link(parts), "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{DIV}</div>")});
+    let patient = serde_json::json!({"resourceType": "Patient", "id": "p", "text": text});
+    let condition = |id: &str| serde_json::json!({"resourceType": "Condition", "id": id, "subject": {"reference": "Patient/p"}});
+    let bundle = |id: &str| serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "https://x.test/fhir/Patient/p", "resource": patient},
+        {"fullUrl": format!("https://x.test/fhir/Condition/{id}"), "resource": condition(id)}]});
+    let missing = issues(&bundle("c2").to_string());
+    let not_found: Vec<&Issue> = missing.iter().filter(|i| i.message == "The target of the textLink data reference 'https://x.test/fhir/Condition/c1' was not found in the resource").collect();
+    assert_eq!(not_found.len(), 1, "{missing:#?}");
+    assert_eq!((not_found[0].severity, not_found[0].expression.as_str()), (Severity::Error, "Bundle.entry[0].resource.text"));
+    let found = issues(&bundle("c1").to_string());
+    assert!(none_containing(&found, "textLink"), "{found:#?}");
+}

@@ -62,6 +62,12 @@ fn data_target(walk: &mut Walk<'_, '_>, narrative: &Node, data: &str) {
     let count = if let Some(fragment) = data.strip_prefix('#') {
         with_id(resource, fragment) + bundle.map_or(0, |b| entries(b).filter(|r| r.child_text("id") == Some(fragment)).count())
     } else {
+        // A resource named by URL can only be looked for in a Bundle walked
+        // around this one: a resource validated alone (a slice candidate
+        // checked against its profile) cannot say it is missing.
+        if bundle.is_none() {
+            return;
+        }
         let (url, fragment) = data.split_once('#').map_or((data, None), |(u, f)| (u, Some(f)));
         let matches: Vec<&Node> = bundle
             .map(|b| {
