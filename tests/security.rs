@@ -760,3 +760,6 @@ mod twenty_ninth_pass_findings;
 // The thirtieth pass (docs/security/redteam-thirtieth-pass-2026-12-06.md): v1_…, v3_….
 #[path = "security/thirtieth_pass_findings.rs"]
 mod thirtieth_pass_findings;
+// The thirty-first pass (docs/security/redteam-thirty-first-pass-2026-12-06.md): w1_…, w4_….
+#[path = "security/thirty_first_pass_findings.rs"]
+mod thirty_first_pass_findings;

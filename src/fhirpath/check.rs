@@ -208,7 +208,7 @@ pub fn focus_types(ctx: &Context, names: &[String]) -> Types {
 /// Checks `expr` on a focus of the types `focus`: the types it returns and
 /// the warnings met, or the first error (the reference stops there too).
 pub fn check(expr: &Expression, cc: &CheckContext<'_>, focus: &Types) -> Result<(Types, Vec<Warning>), EvalError> {
-    let mut c = Checker { cc, warnings: Vec::new(), depth: 0, none_ok: false };
+    let mut c = Checker { cc, warnings: Vec::new(), warned: std::collections::HashSet::new(), depth: 0, none_ok: false };
     let scope = Scope { this: focus.clone(), context: focus.clone() };
     let out = c.expr(&expr.root, None, &scope)?;
     Ok((out, c.warnings))
@@ -222,6 +222,9 @@ struct Scope {
 struct Checker<'c, 'a> {
     cc: &'c CheckContext<'a>,
     warnings: Vec<Warning>,
+    /// The warnings already met, so that each is said once without
+    /// comparing with every earlier one (the thirty-first pass's W4).
+    warned: std::collections::HashSet<(&'static str, String)>,
     depth: usize,
     /// Inside `repeat()`'s argument a name at the start of a path may be
     /// absent from some of the types met: the reference does not require it.
@@ -322,7 +325,7 @@ const PRIMITIVES: &[&str] = &[
 
 impl<'c, 'a> Checker<'c, 'a> {
     fn warn(&mut self, key: &'static str, message: String) {
-        if !self.warnings.iter().any(|w| w.key == key && w.message == message) {
+        if self.warned.insert((key, message.clone())) {
             self.warnings.push(Warning { key, message });
         }
     }

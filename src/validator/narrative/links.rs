@@ -39,6 +39,9 @@ pub(crate) enum Problem {
     ImageUnresolved { src: String, path: String },
 }
 
+/// How many of the anchors a link could mean are named in its warning.
+const MAX_TARGETS_LISTED: usize = 10;
+
 /// The problems of the narrative's links and images; `targets` counts the
 /// targets of a fragment outside the narrative's own anchors (the resource
 /// and its contained resources).
@@ -65,12 +68,18 @@ pub(crate) fn problems(root: &XElement, anchors: &HashMap<String, Vec<String>>, 
             match here.len() + targets(target) {
                 0 => out.push(Problem::Unresolved { href, path, text }),
                 1 => {}
-                _ => {
-                    let mut found: Vec<&str> = here.iter().map(String::as_str).collect();
-                    if found.len() < here.len() + targets(target) {
+                total => {
+                    // The first few anchors are named: every link to a name
+                    // used thousands of times would otherwise carry every
+                    // path (the thirty-first pass's W2).
+                    let mut found: Vec<&str> = here.iter().take(MAX_TARGETS_LISTED).map(String::as_str).collect();
+                    if here.len() < MAX_TARGETS_LISTED && found.len() < total {
                         found.push("the resource");
                     }
-                    let targets = found.join(", ");
+                    let mut targets = found.join(", ");
+                    if total > found.len() {
+                        targets.push_str(&format!(" and {} more", total - found.len()));
+                    }
                     out.push(Problem::Ambiguous { href, path, text, targets });
                 }
             }

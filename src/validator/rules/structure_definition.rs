@@ -792,8 +792,15 @@ fn extension_url(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
 
 /// A profile that claims to comply with another names one that can be found.
 fn complies_with(walk: &mut Walk<'_, '_>, node: &Node) {
+    // Each claimed profile is judged once, and this profile's own snapshot
+    // made once for all of them (the thirty-first pass's W3).
+    let mut judged = std::collections::HashSet::new();
+    let mut own_snapshot: Option<Option<Vec<ElementDefinition>>> = None;
     for ext in node.children_named("extension").filter(|e| e.child_text("url") == Some(EXT_COMPLIES_WITH)) {
         let Some(claimed) = value_text(ext) else { continue };
+        if !judged.insert(claimed) {
+            continue;
+        }
         let Some(authority) = walk.ctx.structure(claimed) else {
             // SD_EXTENSION_COMPLIES_WITH_UNKNOWN
             walk.error(
@@ -808,12 +815,15 @@ fn complies_with(walk: &mut Walk<'_, '_>, node: &Node) {
             // PROFILE_COMPLIES_WITH_WRONG_TYPE
             (vec![format!("The type found in the claimed profile is '{own_type}' not '{}'", authority.type_name)], Vec::new())
         } else {
-            let own = crate::convert::resource_to_json(node, walk.ctx);
-            let Ok(own) = serde_json::from_value::<StructureDefinition>(own) else { continue };
+            let own = own_snapshot.get_or_insert_with(|| {
+                let json = crate::convert::resource_to_json(node, walk.ctx);
+                serde_json::from_value::<StructureDefinition>(json).ok().and_then(|own| snapshot_elements(walk, own))
+            });
+            let Some(own) = own.as_ref() else { continue };
             let Some(authority) = walk.ctx.structure_definition(claimed) else { continue };
-            match (snapshot_elements(walk, own), snapshot_elements(walk, authority)) {
-                (Some(c), Some(a)) => super::complies_with::compare(walk.ctx, &c, &a),
-                _ => continue,
+            match snapshot_elements(walk, authority) {
+                Some(a) => super::complies_with::compare(walk.ctx, own, &a),
+                None => continue,
             }
         };
         if !errors.is_empty() {

@@ -6,6 +6,7 @@
 use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
+use std::collections::{HashMap, HashSet};
 
 const TEXT_LINK: &str = "http://hl7.org/fhir/StructureDefinition/textLink";
 
@@ -20,9 +21,13 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, narrative: &Node) {
         walk.error(narrative, IssueCode::Structure, "A textLink extension was found, but there was no xhtml element present for that targets of the html references".into());
         return;
     };
+    // Read once for all the links: each link looked through the narrative
+    // and the resource again (the thirty-first pass's W1).
+    let html_ids = div_ids(div);
+    let mut ids = IdCounts::default();
     for link in links {
         for id in sub_values(link, "htmlid") {
-            if !div_has_id(div, id) {
+            if !html_ids.contains(id) {
                 // TEXT_LINK_NO_ID
                 walk.error(narrative, IssueCode::Structure, format!("The html id '{id}' was not found in the xhtml"));
             }
@@ -30,7 +35,7 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, narrative: &Node) {
         match sub_values(link, "data").next() {
             // TEXT_LINK_NO_DATA
             None => walk.error(narrative, IssueCode::Structure, "No data element was found in the textLink extension".into()),
-            Some(data) => data_target(walk, narrative, data),
+            Some(data) => data_target(walk, narrative, data, &mut ids),
         }
         if let Some(selector) = sub_values(link, "selector").next() {
             if let Err(e) = crate::fhirpath::parse(selector) {
@@ -49,45 +54,91 @@ fn sub_values<'n>(link: &'n Node, name: &'n str) -> impl Iterator<Item = &'n str
         .filter_map(|e| e.children.iter().find(|c| c.name.starts_with("value")).and_then(Node::text))
 }
 
-/// Whether an element of the narrative has this `id`.
-fn div_has_id(div: &str, id: &str) -> bool {
-    [format!("id=\"{id}\""), format!("id='{id}'")].iter().any(|a| div.match_indices(a.as_str()).any(|(i, _)| i == 0 || div[..i].ends_with(char::is_whitespace)))
+/// The `id` attributes of the narrative's elements (an `id=` that starts
+/// the text or follows white space).
+fn div_ids(div: &str) -> HashSet<&str> {
+    let mut out = HashSet::new();
+    for (at, _) in div.match_indices("id=") {
+        if at != 0 && !div[..at].ends_with(char::is_whitespace) {
+            continue;
+        }
+        let rest = &div[at + 3..];
+        let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else { continue };
+        if let Some(end) = rest[1..].find(quote) {
+            out.insert(&rest[1..1 + end]);
+        }
+    }
+    out
+}
+
+/// How many elements of a node (itself and everything in it) have each
+/// id, counted the first time the node is asked about.
+#[derive(Default)]
+struct IdCounts {
+    by_node: HashMap<usize, HashMap<String, usize>>,
+    /// The Bundle around: its entries (positions in its children) by
+    /// `Type/id` and by fullUrl, and how many entries' resources have each id.
+    entries: Option<(HashMap<String, Vec<usize>>, HashMap<String, usize>)>,
+}
+
+impl IdCounts {
+    fn entries(&mut self, bundle: &Node) -> &(HashMap<String, Vec<usize>>, HashMap<String, usize>) {
+        self.entries.get_or_insert_with(|| {
+            let (mut by_key, mut by_id): (HashMap<String, Vec<usize>>, HashMap<String, usize>) = Default::default();
+            for (at, e) in bundle.children.iter().enumerate().filter(|(_, e)| e.name == "entry") {
+                let Some(r) = e.child("resource") else { continue };
+                let mut keys = Vec::new();
+                if let (Some(rt), Some(id)) = (r.resource_type.as_deref(), r.child_text("id")) {
+                    keys.push(format!("{rt}/{id}"));
+                    *by_id.entry(id.to_string()).or_default() += 1;
+                }
+                if let Some(full) = e.child_text("fullUrl") {
+                    keys.push(full.to_string());
+                }
+                keys.dedup();
+                for k in keys {
+                    by_key.entry(k).or_default().push(at);
+                }
+            }
+            (by_key, by_id)
+        })
+    }
+
+    fn count(&mut self, node: &Node, id: &str) -> usize {
+        let counts = self.by_node.entry(node as *const Node as usize).or_insert_with(|| {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            let mut stack = vec![node];
+            while let Some(n) = stack.pop() {
+                if let Some(id) = n.child_text("id") {
+                    *counts.entry(id.to_string()).or_default() += 1;
+                }
+                stack.extend(n.children.iter());
+            }
+            counts
+        });
+        counts.get(id).copied().unwrap_or(0)
+    }
 }
 
 /// What `data` names: one element of the resource (`#id`), or one resource of
 /// its Bundle (by `Type/id` or fullUrl), and within it an element (`...#id`).
-fn data_target(walk: &mut Walk<'_, '_>, narrative: &Node, data: &str) {
+fn data_target(walk: &mut Walk<'_, '_>, narrative: &Node, data: &str, ids: &mut IdCounts) {
     let Some(resource) = walk.resources.last().map(|f| f.node) else { return };
     let bundle = walk.resources.iter().rev().nth(1).map(|f| f.node).filter(|n| n.resource_type.as_deref() == Some("Bundle"));
     let count = if let Some(fragment) = data.strip_prefix('#') {
-        with_id(resource, fragment) + bundle.map_or(0, |b| entries(b).filter(|r| r.child_text("id") == Some(fragment)).count())
+        ids.count(resource, fragment) + bundle.map_or(0, |b| ids.entries(b).1.get(fragment).copied().unwrap_or(0))
     } else {
         // A resource named by URL can only be looked for in a Bundle walked
         // around this one: a resource validated alone (a slice candidate
         // checked against its profile) cannot say it is missing.
-        if bundle.is_none() {
-            return;
-        }
+        let Some(bundle) = bundle else { return };
         let (url, fragment) = data.split_once('#').map_or((data, None), |(u, f)| (u, Some(f)));
-        let matches: Vec<&Node> = bundle
-            .map(|b| {
-                b.children
-                    .iter()
-                    .filter(|e| e.name == "entry")
-                    .filter(|e| {
-                        let r = e.child("resource");
-                        let typed = r.and_then(|r| Some(format!("{}/{}", r.resource_type.as_deref()?, r.child_text("id")?)));
-                        r.is_some() && (typed.as_deref() == Some(url) || e.child_text("fullUrl") == Some(url))
-                    })
-                    .filter_map(|e| e.child("resource"))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let matches: Vec<&Node> = ids.entries(bundle).0.get(url).into_iter().flatten().filter_map(|&at| bundle.children[at].child("resource")).collect();
         match (matches.first(), fragment) {
-            (Some(first), Some(f)) if matches.len() == 1 => with_id(first, f),
+            (Some(first), Some(f)) if matches.len() == 1 => ids.count(first, f),
             (Some(first), Some(f)) => {
                 multiple(walk, narrative, data);
-                with_id(first, f)
+                ids.count(first, f)
             }
             _ => matches.len(),
         }
@@ -105,20 +156,4 @@ fn multiple(walk: &mut Walk<'_, '_>, narrative: &Node, data: &str) {
     walk.error(narrative, IssueCode::Invalid, format!("Multiple matching targets for the textLink data reference '{data}' were found in the resource"));
 }
 
-/// The resources of a Bundle's entries.
-fn entries(bundle: &Node) -> impl Iterator<Item = &Node> {
-    bundle.children.iter().filter(|e| e.name == "entry").filter_map(|e| e.child("resource"))
-}
 
-/// How many elements (the node itself, and everything in it) have this id.
-fn with_id(node: &Node, id: &str) -> usize {
-    let mut count = 0;
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        if n.child_text("id") == Some(id) {
-            count += 1;
-        }
-        stack.extend(n.children.iter());
-    }
-    count
-}
