@@ -387,15 +387,6 @@ const EXT_BINDING_STYLE: &str = "http://hl7.org/fhir/tools/StructureDefinition/e
 const EXT_TYPE_CHARACTERISTICS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-type-characteristics";
 const EXT_LOGICAL_TARGET: &str = "http://hl7.org/fhir/tools/StructureDefinition/logical-target";
 
-/// R4's canonical resources: what a `canonical` element's target profile may be on.
-const R4_CANONICAL_RESOURCES: &[&str] = &[
-    "ActivityDefinition", "CapabilityStatement", "ChargeItemDefinition", "CodeSystem", "CompartmentDefinition", "ConceptMap",
-    "EffectEvidenceSynthesis", "EventDefinition", "Evidence", "EvidenceVariable", "ExampleScenario", "GraphDefinition",
-    "ImplementationGuide", "Library", "Measure", "MessageDefinition", "NamingSystem", "OperationDefinition", "PlanDefinition",
-    "Questionnaire", "ResearchDefinition", "ResearchElementDefinition", "RiskEvidenceSynthesis", "SearchParameter",
-    "StructureDefinition", "StructureMap", "TerminologyCapabilities", "TestScript", "ValueSet",
-];
-
 /// What the rules read off the definition being validated and its base.
 struct Facts {
     url: Option<String>,
@@ -1764,7 +1755,7 @@ fn type_profile_rules(walk: &mut Walk<'_, '_>, type_node: &Node, code: &str, pat
                         let fits = if required == "Resource" {
                             sd.kind == "resource" || (logical && referenceable(walk, &t))
                         } else {
-                            R4_CANONICAL_RESOURCES.contains(&t.type_name.as_str()) || t.type_name == "Resource"
+                            super::canonical_resource::is_canonical_type(&t.type_name) || t.type_name == "Resource"
                         };
                         if !fits {
                             // SD_ED_TYPE_PROFILE_WRONG_TARGET
