@@ -219,22 +219,38 @@ fn canonical_expression(walk: &Walk<'_, '_>, expr: &str, bases: &[&str]) -> Opti
     (!kept.is_empty()).then(|| kept.join(" | "))
 }
 
+/// The characters of an expression outside its string literals (the
+/// quotes and what they hold left out), with their byte offsets.
+fn outside_strings(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut quote, mut escaped) = (None::<char>, false);
+    text.char_indices().filter(move |&(_, c)| match quote {
+        Some(q) => {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            false
+        }
+        None if matches!(c, '\'' | '`' | '"') => {
+            quote = Some(c);
+            false
+        }
+        None => true,
+    })
+}
+
 /// The text of each top-level `|` branch (strings and brackets skipped).
 fn top_level_unions(expr: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut depth, mut start, mut quote) = (0usize, 0usize, None::<char>);
-    let mut chars = expr.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match (quote, c) {
-            (Some(_), '\\') => {
-                chars.next();
-            }
-            (Some(q), _) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '`' | '"') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
-            (None, '|') if depth == 0 => {
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in outside_strings(expr) {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => {
                 out.push(&expr[start..i]);
                 start = i + 1;
             }
@@ -247,18 +263,11 @@ fn top_level_unions(expr: &str) -> Vec<&str> {
 
 /// Where the bracket opened just before `text` closes.
 fn closing_paren(text: &str) -> Option<usize> {
-    let (mut depth, mut quote) = (1usize, None::<char>);
-    let mut chars = text.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match (quote, c) {
-            (Some(_), '\\') => {
-                chars.next();
-            }
-            (Some(q), _) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '`' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
+    let mut depth = 1usize;
+    for (i, c) in outside_strings(text) {
+        match c {
+            '(' => depth += 1,
+            ')' => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(i);
@@ -274,19 +283,12 @@ fn closing_paren(text: &str) -> Option<usize> {
 /// `as`, comparisons, arithmetic, boolean keywords).
 fn has_top_level_operator(text: &str) -> bool {
     let mut outside = String::new();
-    let (mut depth, mut quote) = (0usize, None::<char>);
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(_), '\\') => {
-                chars.next();
-            }
-            (Some(q), _) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '`' | '"') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
-            (None, _) if depth == 0 => outside.push(c),
+    let mut depth = 0usize;
+    for (_, c) in outside_strings(text) {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => outside.push(c),
             _ => {}
         }
     }
