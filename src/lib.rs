@@ -11,6 +11,7 @@ pub mod convert;
 pub mod definition;
 pub mod fhirpath;
 pub mod fuzz;
+pub mod import;
 pub mod issue;
 pub mod loader;
 pub mod outcome;

@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod java_flags;
 pub mod load_args;
 pub mod logging;
+pub mod import_cmd;
 pub mod map_cmd;
 pub mod outbox_cmd;
 pub mod package_cmd;
@@ -48,6 +49,8 @@ pub enum Command {
     Map(map_cmd::MapArgs),
     /// Turn FHIR (a Bundle, or the resources of one plan) back into the PRSB plan.
     Unmap(map_cmd::UnmapArgs),
+    /// Import care-plan exports (CSV, Excel, JSON, NDJSON) into PRSB plans and FHIR, driven by a mapping file.
+    Import(import_cmd::ImportArgs),
     /// Archive an item of a PRSB plan (a goal with its actions, a need, a finished action, ...).
     Archive(map_cmd::ArchiveArgs),
     /// Fuzz the readers, the validator, FHIRPath and the PRSB mapper for a while; keep inputs that crash.
@@ -92,6 +95,7 @@ pub fn main() -> i32 {
         Command::Snapshot(args) => snapshot_cmd::run(args),
         Command::Fhirpath(args) => fhirpath_cmd::run(args),
         Command::Map(args) => map_cmd::run_map(args),
+        Command::Import(args) => import_cmd::run(args),
         Command::Unmap(args) => map_cmd::run_unmap(args),
         Command::Archive(args) => map_cmd::run_archive(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
