@@ -763,3 +763,6 @@ mod thirtieth_pass_findings;
 // The thirty-first pass (docs/security/redteam-thirty-first-pass-2026-12-06.md): w1_…, w4_….
 #[path = "security/thirty_first_pass_findings.rs"]
 mod thirty_first_pass_findings;
+// The thirty-second pass (docs/security/redteam-thirty-second-pass-2026-12-06.md): x1_…, x4_….
+#[path = "security/thirty_second_pass_findings.rs"]
+mod thirty_second_pass_findings;

@@ -235,37 +235,112 @@ fn fail<T>(message: String) -> Result<T, EvalError> {
     Err(EvalError::new(message))
 }
 
-/// An expression as text, for messages.
+/// How much of an expression a message quotes: the checker quotes an
+/// operator's expression at each node it judges, so a whole-tree rendering
+/// would be quadratic in the expression (the thirty-second pass's X2).
+const RENDER_LIMIT: usize = 240;
+
+/// An expression as text, for messages (at most [`RENDER_LIMIT`] bytes, then `...`).
 pub fn render(e: &Expr) -> String {
-    match e {
-        Expr::Empty => "{}".into(),
-        Expr::Literal(l) => match l {
-            Literal::Boolean(b) => b.to_string(),
-            Literal::String(s) => format!("'{}'", s.replace('\'', "\\'")),
-            Literal::Integer(i) => i.to_string(),
-            Literal::Decimal(d) => d.to_string(),
-            Literal::Temporal(t) => format!("@{t}"),
-            Literal::Quantity(q) => q.to_string(),
-        },
-        Expr::Ident(n) => n.clone(),
-        Expr::Member(t, n) => format!("{}.{n}", render(t)),
-        Expr::Call { target, name, args } => {
-            let args: Vec<String> = args.iter().map(render).collect();
-            match target {
-                Some(t) => format!("{}.{name}({})", render(t), args.join(", ")),
-                None => format!("{name}({})", args.join(", ")),
-            }
+    let mut out = String::new();
+    write_expr(e, &mut out);
+    if out.len() > RENDER_LIMIT {
+        let mut cut = RENDER_LIMIT;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
         }
-        Expr::Index(t, i) => format!("{}[{}]", render(t), render(i)),
-        Expr::This => "$this".into(),
-        Expr::IndexVar => "$index".into(),
-        Expr::Total => "$total".into(),
-        Expr::External(n) => format!("%{n}"),
-        Expr::Negate(x) => format!("-{}", render(x)),
-        Expr::Binary(op, l, r) => format!("{} {} {}", render(l), op_text(*op), render(r)),
-        Expr::Is(x, t) => format!("{} is {}", render(x), type_text(t)),
-        Expr::As(x, t) => format!("{} as {}", render(x), type_text(t)),
-        Expr::Shared(x) => render(x),
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+/// Appends `text`, no more than the limit leaves room for.
+fn push_limited(out: &mut String, text: &str) {
+    let room = (RENDER_LIMIT + 1).saturating_sub(out.len());
+    if text.len() <= room {
+        out.push_str(text);
+    } else {
+        let mut cut = room;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push_str(&text[..cut]);
+    }
+}
+
+fn write_expr(e: &Expr, out: &mut String) {
+    if out.len() > RENDER_LIMIT {
+        return;
+    }
+    match e {
+        Expr::Empty => push_limited(out, "{}"),
+        Expr::Literal(l) => match l {
+            Literal::Boolean(b) => push_limited(out, &b.to_string()),
+            Literal::String(s) => {
+                push_limited(out, "'");
+                let room = (RENDER_LIMIT + 1).saturating_sub(out.len());
+                let head: String = s.chars().take(room).collect();
+                push_limited(out, &head.replace('\'', "\\'"));
+                push_limited(out, "'");
+            }
+            Literal::Integer(i) => push_limited(out, &i.to_string()),
+            Literal::Decimal(d) => push_limited(out, &d.to_string()),
+            Literal::Temporal(t) => push_limited(out, &format!("@{t}")),
+            Literal::Quantity(q) => push_limited(out, &q.to_string()),
+        },
+        Expr::Ident(n) => push_limited(out, n),
+        Expr::Member(t, n) => {
+            write_expr(t, out);
+            push_limited(out, ".");
+            push_limited(out, n);
+        }
+        Expr::Call { target, name, args } => {
+            if let Some(t) = target {
+                write_expr(t, out);
+                push_limited(out, ".");
+            }
+            push_limited(out, name);
+            push_limited(out, "(");
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    push_limited(out, ", ");
+                }
+                write_expr(a, out);
+            }
+            push_limited(out, ")");
+        }
+        Expr::Index(t, i) => {
+            write_expr(t, out);
+            push_limited(out, "[");
+            write_expr(i, out);
+            push_limited(out, "]");
+        }
+        Expr::This => push_limited(out, "$this"),
+        Expr::IndexVar => push_limited(out, "$index"),
+        Expr::Total => push_limited(out, "$total"),
+        Expr::External(n) => {
+            push_limited(out, "%");
+            push_limited(out, n);
+        }
+        Expr::Negate(x) => {
+            push_limited(out, "-");
+            write_expr(x, out);
+        }
+        Expr::Binary(op, l, r) => {
+            write_expr(l, out);
+            push_limited(out, &format!(" {} ", op_text(*op)));
+            write_expr(r, out);
+        }
+        Expr::Is(x, t) => {
+            write_expr(x, out);
+            push_limited(out, &format!(" is {}", type_text(t)));
+        }
+        Expr::As(x, t) => {
+            write_expr(x, out);
+            push_limited(out, &format!(" as {}", type_text(t)));
+        }
+        Expr::Shared(x) => write_expr(x, out),
     }
 }
 

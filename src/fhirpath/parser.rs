@@ -88,6 +88,11 @@ struct Parser {
 const MAX_NESTING: usize = 64;
 /// How many operators or path steps may follow each other at one level.
 const MAX_CHAIN: usize = 1000;
+/// How deep the whole tree may be: nesting and chains multiply (64 levels of
+/// 1,000-operator chains make a tree 64,000 deep), and every walk of the tree
+/// (sharing constants, evaluation, the static check, rendering) recurses, so
+/// the tree is measured before any of them runs (the thirty-second pass's X1).
+pub const MAX_TREE_DEPTH: usize = 256;
 
 pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
     let toks = tokenize(src)?;
@@ -96,7 +101,35 @@ pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
     if p.peek() != &Tok::End {
         return Err(p.error(format!("unexpected {}", describe(p.peek()))));
     }
+    if tree_depth(&e) > MAX_TREE_DEPTH {
+        return Err(SyntaxError { message: format!("expression nested too deeply (more than {MAX_TREE_DEPTH} levels of operators, steps and calls)"), column: 1 });
+    }
     Ok(share_constants(e, false))
+}
+
+/// The depth of an expression's tree, measured without recursion.
+fn tree_depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        if deepest > MAX_TREE_DEPTH {
+            break;
+        }
+        match e {
+            Expr::Member(t, _) | Expr::Negate(t) | Expr::Is(t, _) | Expr::As(t, _) | Expr::Shared(t) => stack.push((t, d + 1)),
+            Expr::Index(a, b) | Expr::Binary(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            Expr::Call { target, args, .. } => {
+                stack.extend(target.iter().map(|t| (&**t, d + 1)));
+                stack.extend(args.iter().map(|a| (a, d + 1)));
+            }
+            Expr::Empty | Expr::Literal(_) | Expr::Ident(_) | Expr::This | Expr::IndexVar | Expr::Total | Expr::External(_) => {}
+        }
+    }
+    deepest
 }
 
 /// Wraps the environment-constant paths inside function arguments in

@@ -5,6 +5,27 @@
 
 use super::dom::XElement;
 use std::collections::HashMap;
+use std::rc::Rc;
+
+/// How much of an element's path a message quotes: paths are as long as the
+/// narrative is deep (up to 512 elements), and a narrative can hold tens of
+/// thousands of links, each with a problem held until the walk reports it
+/// (the thirty-second pass's X4).
+const MAX_PATH_SHOWN: usize = 160;
+
+/// A path as messages show it: the end of it (where the element is) when it is long.
+fn shown(path: String) -> String {
+    if path.len() <= MAX_PATH_SHOWN {
+        return path;
+    }
+    let mut from = path.len() - MAX_PATH_SHOWN;
+    while !path.is_char_boundary(from) {
+        from += 1;
+    }
+    let tail = &path[from..];
+    let tail = tail.find('/').map_or(tail, |i| &tail[i..]);
+    format!("...{tail}")
+}
 
 /// Every `id` and `name` in the narrative, with where each is (`div/p/@id`).
 pub(crate) fn anchors(root: &XElement) -> HashMap<String, Vec<String>> {
@@ -12,7 +33,7 @@ pub(crate) fn anchors(root: &XElement) -> HashMap<String, Vec<String>> {
     let mut add = |path: &str, e: &XElement| {
         for (k, v) in &e.attributes {
             if k == "id" || k == "name" || k == "xml:id" {
-                out.entry(v.clone()).or_default().push(format!("{path}/@{k}"));
+                out.entry(v.clone()).or_default().push(shown(format!("{path}/@{k}")));
             }
         }
     };
@@ -26,7 +47,7 @@ pub(crate) enum Problem {
     /// An internal link that resolves to nothing known.
     Unresolved { href: String, path: String, text: String },
     /// An internal link that resolves to several targets (where they are).
-    Ambiguous { href: String, path: String, text: String, targets: String },
+    Ambiguous { href: String, path: String, text: String, targets: Rc<str> },
     /// `<a href="">`.
     Empty { path: String, text: String },
     /// A link whose scheme runs code (`javascript:`).
@@ -47,11 +68,13 @@ const MAX_TARGETS_LISTED: usize = 10;
 /// and its contained resources).
 pub(crate) fn problems(root: &XElement, anchors: &HashMap<String, Vec<String>>, targets: &dyn Fn(&str) -> usize) -> Vec<Problem> {
     let mut out = Vec::new();
+    // The list of anchors a name could mean, made once per name and shared by its links.
+    let mut listings: HashMap<String, Rc<str>> = HashMap::new();
     root.visit(&root.name, &mut |path, e| {
         if e.name == "img" {
             if let Some(target) = e.attribute("src").and_then(|s| s.strip_prefix('#')) {
                 if targets(target) == 0 {
-                    out.push(Problem::ImageUnresolved { src: format!("#{target}"), path: path.to_string() });
+                    out.push(Problem::ImageUnresolved { src: format!("#{target}"), path: shown(path.to_string()) });
                 }
             }
             return;
@@ -60,7 +83,7 @@ pub(crate) fn problems(root: &XElement, anchors: &HashMap<String, Vec<String>>, 
             return;
         }
         let Some(href) = e.attribute("href") else { return };
-        let (href, path, text) = (href.to_string(), path.to_string(), e.text());
+        let (href, path, text) = (href.to_string(), shown(path.to_string()), e.text());
         if href.is_empty() {
             out.push(Problem::Empty { path, text });
         } else if let Some(target) = href.strip_prefix('#').filter(|t| !t.is_empty()) {
@@ -72,14 +95,20 @@ pub(crate) fn problems(root: &XElement, anchors: &HashMap<String, Vec<String>>, 
                     // The first few anchors are named: every link to a name
                     // used thousands of times would otherwise carry every
                     // path (the thirty-first pass's W2).
-                    let mut found: Vec<&str> = here.iter().take(MAX_TARGETS_LISTED).map(String::as_str).collect();
-                    if here.len() < MAX_TARGETS_LISTED && found.len() < total {
-                        found.push("the resource");
-                    }
-                    let mut targets = found.join(", ");
-                    if total > found.len() {
-                        targets.push_str(&format!(" and {} more", total - found.len()));
-                    }
+                    let targets = listings
+                        .entry(target.to_owned())
+                        .or_insert_with(|| {
+                            let mut found: Vec<&str> = here.iter().take(MAX_TARGETS_LISTED).map(String::as_str).collect();
+                            if here.len() < MAX_TARGETS_LISTED && found.len() < total {
+                                found.push("the resource");
+                            }
+                            let mut listing = found.join(", ");
+                            if total > found.len() {
+                                listing.push_str(&format!(" and {} more", total - found.len()));
+                            }
+                            Rc::from(listing)
+                        })
+                        .clone();
                     out.push(Problem::Ambiguous { href, path, text, targets });
                 }
             }

@@ -162,17 +162,10 @@ fn expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) 
 /// The expression checked by the FHIRPath engine against the bases, as the
 /// reference checks it: an error stops it, warnings say what may fail.
 fn checked_expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &[&str]) {
-    use crate::fhirpath::check;
-    let Ok(parsed) = crate::fhirpath::parse(expr) else { return };
-    let problem = match bases.iter().find(|b| walk.ctx.type_definition(b).is_none()) {
-        // FHIRPATH_UNKNOWN_CONTEXT
-        Some(unknown) => Err(format!("Unknown context evaluating FHIRPath expression: {unknown}")),
-        None => {
-            let resource_type = if bases.len() == 1 { bases[0] } else { "Resource" };
-            let cc = check::CheckContext { ctx: walk.ctx, resource_type: Some(resource_type.to_owned()) };
-            let names: Vec<String> = bases.iter().map(|b| b.to_string()).collect();
-            check::check(&parsed, &cc, &check::focus_types(walk.ctx, &names)).map(|(_, w)| w).map_err(|e| e.message)
-        }
+    let problem = match crate::fhirpath::parse(expr) {
+        // The reference's parser throws, and the throw is reported as the check's error.
+        Err(syntax) => Err(syntax.message),
+        Ok(parsed) => checked_against_bases(walk, &parsed, bases),
     };
     walk.path.push("expression", None);
     match problem {
@@ -185,6 +178,20 @@ fn checked_expression(walk: &mut Walk<'_, '_>, node: &Node, expr: &str, bases: &
         Err(e) => walk.error(node, IssueCode::Invalid, format!("Error in search expression '{}': {e}", quoted(expr))),
     }
     walk.path.pop();
+}
+
+fn checked_against_bases(walk: &Walk<'_, '_>, parsed: &crate::fhirpath::Expression, bases: &[&str]) -> Result<Vec<crate::fhirpath::check::Warning>, String> {
+    use crate::fhirpath::check;
+    match bases.iter().find(|b| walk.ctx.type_definition(b).is_none()) {
+        // FHIRPATH_UNKNOWN_CONTEXT
+        Some(unknown) => Err(format!("Unknown context evaluating FHIRPath expression: {unknown}")),
+        None => {
+            let resource_type = if bases.len() == 1 { bases[0] } else { "Resource" };
+            let cc = check::CheckContext { ctx: walk.ctx, resource_type: Some(resource_type.to_owned()) };
+            let names: Vec<String> = bases.iter().map(|b| b.to_string()).collect();
+            check::check(parsed, &cc, &check::focus_types(walk.ctx, &names)).map(|(_, w)| w).map_err(|e| e.message)
+        }
+    }
 }
 
 /// A search expression as a derivation is compared with its parent's: when

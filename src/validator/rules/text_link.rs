@@ -133,14 +133,18 @@ fn data_target(walk: &mut Walk<'_, '_>, narrative: &Node, data: &str, ids: &mut 
         // checked against its profile) cannot say it is missing.
         let Some(bundle) = bundle else { return };
         let (url, fragment) = data.split_once('#').map_or((data, None), |(u, f)| (u, Some(f)));
-        let matches: Vec<&Node> = ids.entries(bundle).0.get(url).into_iter().flatten().filter_map(|&at| bundle.children[at].child("resource")).collect();
-        match (matches.first(), fragment) {
-            (Some(first), Some(f)) if matches.len() == 1 => ids.count(first, f),
+        // Only the first entry and whether there is a second matter: collecting
+        // every entry with the key, per link, was quadratic (the thirty-second pass's X3).
+        let mut matches = ids.entries(bundle).0.get(url).into_iter().flatten().filter_map(|&at| bundle.children[at].child("resource"));
+        let (first, more) = (matches.next(), matches.next().is_some());
+        match (first, fragment) {
+            (Some(first), Some(f)) if !more => ids.count(first, f),
             (Some(first), Some(f)) => {
                 multiple(walk, narrative, data);
                 ids.count(first, f)
             }
-            _ => matches.len(),
+            (Some(_), None) => 1 + usize::from(more),
+            (None, _) => 0,
         }
     };
     match count {
