@@ -25,6 +25,7 @@ pub mod server;
 pub mod snapshot;
 pub mod structure;
 pub mod terminology;
+pub mod terminology_bindings;
 pub mod tree;
 pub mod ucum;
 pub mod validator;

@@ -7,6 +7,7 @@
 use crate::context::Context;
 use crate::definition::{split_canonical, CodeSystem, CodeSystemConcept, ConceptSet, ValueSet};
 use crate::issue::{IssueCode, Severity};
+use crate::terminology_bindings::{additional_bindings, cite_as, max_value_set, Cited};
 use crate::tree::Node;
 use parking_lot::RwLock;
 // The maps hold what the packages define; instances only look things up in
@@ -192,7 +193,20 @@ pub enum Undecided {
     /// It includes systems that cannot be listed without a terminology server.
     Open(Arc<Expansion>),
     Other(String),
+    /// The validation runs without terminology services (`--tx n/a`, as the
+    /// reference's `-tx n/a`): what the packages cannot decide, no one does.
+    NoService,
+    /// The terminology server was asked and could not answer (it is down,
+    /// or answered an error): what it said, or why it said nothing.
+    ServerFailed(String),
 }
+
+/// The reference's class of a terminology server's failure, as binding
+/// messages cite it.
+pub const SERVER_ERROR_CLASS: &str = "SERVER_ERROR";
+
+/// `--tx n/a`: no terminology server, as the reference's `-tx n/a`.
+pub const NO_SERVER: &str = "n/a";
 
 impl std::fmt::Display for Undecided {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -200,6 +214,8 @@ impl std::fmt::Display for Undecided {
             Undecided::Missing(vs) => write!(f, "the value set {vs} is not available"),
             Undecided::Open(exp) => write!(f, "the value set {} includes codes from {} that cannot be listed without a terminology server", exp.url, exp.open_systems.join(", ")),
             Undecided::Other(why) => f.write_str(why),
+            Undecided::NoService => f.write_str("the validation runs without terminology services"),
+            Undecided::ServerFailed(why) => write!(f, "the terminology server could not answer: {why}"),
         }
     }
 }
@@ -208,6 +224,8 @@ pub struct Terminology {
     ctx: Arc<Context>,
     /// A terminology server asked what cannot be decided locally (`--tx`).
     tx: Option<TxServer>,
+    /// `--tx n/a`: running without terminology services, said as the reference says it.
+    no_service: bool,
     expansions: RwLock<std::collections::HashMap<String, Option<Arc<Expansion>>>>,
     indexes: RwLock<std::collections::HashMap<String, Option<Arc<CodeIndex>>>>,
 }
@@ -240,7 +258,7 @@ type Question = (String, Option<String>, String);
 struct TxServer {
     base: String,
     http: reqwest::blocking::Client,
-    answers: parking_lot::Mutex<std::collections::HashMap<Question, Option<bool>>>,
+    answers: parking_lot::Mutex<std::collections::HashMap<Question, Result<bool, String>>>,
 }
 
 impl TxServer {
@@ -252,30 +270,19 @@ impl TxServer {
         Ok(TxServer { base: base.trim_end_matches('/').to_string(), http, answers: Default::default() })
     }
 
-    /// `None` when the server could not answer.
-    fn member(&self, value_set: &str, system: Option<&str>, code: &str) -> Option<Membership> {
+    /// The server's answer, or what went wrong when it could not answer.
+    fn member(&self, value_set: &str, system: Option<&str>, code: &str) -> Result<Membership, String> {
         let key = (value_set.to_string(), system.map(str::to_string), code.to_string());
         if let Some(known) = self.answers.lock().get(&key) {
-            return known.map(|b| if b { Membership::In } else { Membership::NotIn });
+            return known.clone().map(|b| if b { Membership::In } else { Membership::NotIn });
         }
         let mut query = vec![("url", value_set), ("code", code)];
         if let Some(s) = system {
             query.push(("system", s));
         }
-        let answer = self
-            .http
-            .get(format!("{}/ValueSet/$validate-code", self.base))
-            .query(&query)
-            .header("Accept", "application/fhir+json")
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-            .and_then(|r| r.json::<serde_json::Value>().ok())
-            .and_then(|p| {
-                p.get("parameter")?.as_array()?.iter().find(|x| x.get("name").and_then(serde_json::Value::as_str) == Some("result"))?.get("valueBoolean")?.as_bool()
-            });
-        if answer.is_none() {
-            tracing::warn!("the terminology server {} gave no answer for {code} in {value_set}", self.base);
+        let answer = self.ask(&query);
+        if let Err(why) = &answer {
+            tracing::warn!("the terminology server {} gave no answer for {code} in {value_set}: {why}", self.base);
         }
         // Remembered while the memory it takes stays small: the questions
         // are the requests' own codes, and the server lives long.
@@ -283,10 +290,37 @@ impl TxServer {
         const LONGEST: usize = 512;
         let mut answers = self.answers.lock();
         if answers.len() < KEPT && key.0.len() + key.1.as_ref().map_or(0, String::len) + key.2.len() <= LONGEST {
-            answers.insert(key, answer);
+            answers.insert(key, answer.clone());
         }
         drop(answers);
         answer.map(|b| if b { Membership::In } else { Membership::NotIn })
+    }
+
+    /// One `$validate-code` request: its `result`, or why there is none (the
+    /// connection's error, the server's own words for an error status, or
+    /// an answer without a result).
+    fn ask(&self, query: &[(&str, &str)]) -> Result<bool, String> {
+        let response = self
+            .http
+            .get(format!("{}/ValueSet/$validate-code", self.base))
+            .query(query)
+            .header("Accept", "application/fhir+json")
+            .send()
+            .map_err(|e| e.without_url().to_string())?;
+        let status = response.status();
+        let body: Option<serde_json::Value> = response.json().ok();
+        if !status.is_success() {
+            let said = body.as_ref().and_then(|b| b.get("issue")?.as_array()?.iter().find_map(|i| {
+                i.get("diagnostics").and_then(serde_json::Value::as_str).or_else(|| i.get("details")?.get("text")?.as_str()).map(str::to_string)
+            }));
+            return Err(match said {
+                Some(s) => format!("HTTP {}: {s}", status.as_u16()),
+                None => format!("HTTP {}", status.as_u16()),
+            });
+        }
+        body.as_ref()
+            .and_then(|p| p.get("parameter")?.as_array()?.iter().find(|x| x.get("name").and_then(serde_json::Value::as_str) == Some("result"))?.get("valueBoolean")?.as_bool())
+            .ok_or_else(|| "the answer holds no result".to_string())
     }
 }
 
@@ -310,7 +344,7 @@ pub(crate) const EXTERNAL_SYSTEMS: &[&str] = &[
 
 impl Terminology {
     pub fn new(ctx: Arc<Context>) -> Terminology {
-        Terminology { ctx, tx: None, expansions: RwLock::new(Default::default()), indexes: RwLock::new(Default::default()) }
+        Terminology { ctx, tx: None, no_service: false, expansions: RwLock::new(Default::default()), indexes: RwLock::new(Default::default()) }
     }
 
     /// With a terminology server (its FHIR base URL) for what is not known locally.
@@ -319,10 +353,21 @@ impl Terminology {
         self.tx.is_some()
     }
 
+    /// `n/a` (`NO_SERVER`) is no server: the validation says, as the
+    /// reference's `-tx n/a` does, what it could not check without one.
     pub fn with_server(ctx: Arc<Context>, base: &str) -> Result<Terminology, String> {
         let mut t = Terminology::new(ctx);
-        t.tx = Some(TxServer::new(base)?);
+        if base == NO_SERVER {
+            t.no_service = true;
+        } else {
+            t.tx = Some(TxServer::new(base)?);
+        }
         Ok(t)
+    }
+
+    /// Whether the validation runs without terminology services (`--tx n/a`).
+    pub fn without_service(&self) -> bool {
+        self.no_service
     }
 
     /// How many expansions and code indexes are kept.
@@ -470,7 +515,8 @@ impl Terminology {
     pub fn member(&self, value_set: &str, system: Option<&str>, code: &str) -> Membership {
         match self.member_locally(value_set, system, code) {
             Membership::Unknown(why) => match &self.tx {
-                Some(tx) => tx.member(value_set, system, code).unwrap_or(Membership::Unknown(why)),
+                Some(tx) => tx.member(value_set, system, code).unwrap_or_else(|failed| Membership::Unknown(Undecided::ServerFailed(failed))),
+                None if self.no_service => Membership::Unknown(Undecided::NoService),
                 None => Membership::Unknown(why),
             },
             known => known,
@@ -518,44 +564,59 @@ impl Terminology {
     /// `code` whose system its parent states (a Quantity's unit) is looked
     /// for in that system, not guessed from the value set. `base` says the
     /// binding is the one the base definition of the element's type gives
-    /// (the reference says nothing of preferred bindings there).
-    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding, base: bool) -> Vec<Finding> {
+    /// (the reference says nothing of preferred bindings there). The
+    /// binding's additional bindings are checked too where they apply to
+    /// `scope`'s resource, and its max value set where an extensible
+    /// binding is not met.
+    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding, base: bool, scope: &BindingScope<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
-        let Some(vs_url) = binding.value_set.as_deref() else { return out };
-        match type_code {
-            "Coding" => out.extend(self.coding_in_system(node).into_iter().map(Finding::here)),
-            "CodeableConcept" => {
-                for (i, c) in node.children_named("coding").enumerate() {
-                    let (found, status) = self.coding_in_system(c).into_iter().partition::<Vec<_>, _>(|f| f.1 != IssueCode::BusinessRule);
-                    out.extend(found.into_iter().map(Finding::here));
-                    out.extend(status.into_iter().map(|(severity, code, message)| Finding { severity, code, message, at: Some(format!("coding[{i}]")) }));
+        if let Some(vs_url) = binding.value_set.as_deref() {
+            match type_code {
+                "Coding" => out.extend(self.coding_in_system(node).into_iter().map(Finding::here)),
+                "CodeableConcept" => {
+                    for (i, c) in node.children_named("coding").enumerate() {
+                        let (found, status) = self.coding_in_system(c).into_iter().partition::<Vec<_>, _>(|f| f.1 != IssueCode::BusinessRule);
+                        out.extend(found.into_iter().map(Finding::here));
+                        out.extend(status.into_iter().map(|(severity, code, message)| Finding { severity, code, message, at: Some(format!("coding[{i}]")) }));
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        if vs_url.starts_with('#') {
-            return out; // a value set contained in the profile, which the walk does not resolve
-        }
-        // With a terminology server, a value set the packages lack is the server's to judge.
-        if type_code != "Quantity" && self.tx.is_none() && self.ctx.value_set(vs_url).is_none() {
-            if self.ctx.code_system(vs_url).is_some() {
-                // Terminology_TX_ValueSet_NotFound_CS
-                out.push(Finding::here((Severity::Error, IssueCode::CodeInvalid, format!("Found a reference to a CodeSystem '{vs_url}' where a ValueSet belongs"))));
+            if vs_url.starts_with('#') {
+                // a value set contained in the profile, which the walk does not resolve
+            } else if let Some(missing) = self.value_set_missing(type_code, vs_url) {
+                out.push(missing);
             } else {
-                // Terminology_TX_ValueSet_NotFound
-                out.push(Finding::here((Severity::Warning, IssueCode::CodeInvalid, format!("ValueSet '{vs_url}' not found"))));
+                if type_code == "CodeableConcept" && binding.strength != "example" {
+                    out.extend(self.codeable_concept_displays(node, vs_url));
+                }
+                let max = if binding.strength == "extensible" { max_value_set(binding) } else { None };
+                out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, &Cited::Base, base, max));
             }
-            return out;
         }
-        if type_code == "CodeableConcept" && binding.strength != "example" {
-            out.extend(self.codeable_concept_displays(node, vs_url));
-        }
-        out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, "", base));
-        for (strength, vs_url) in additional_bindings(binding) {
-            // BINDING_ADDITIONAL_D
-            out.extend(self.check_value_set(node, type_code, stated_system, strength, vs_url, " specified in an additional binding", false));
+        for extra in additional_bindings(binding, scope.profile, scope.resource) {
+            if let Some(missing) = self.value_set_missing(type_code, extra.value_set) {
+                out.push(missing);
+                continue;
+            }
+            out.extend(self.check_value_set(node, type_code, stated_system, extra.strength, extra.value_set, &Cited::Additional(extra.note), false, None));
         }
         out
+    }
+
+    /// That a binding's value set is not among the loaded definitions (with a
+    /// terminology server, a value set the packages lack is the server's to judge).
+    fn value_set_missing(&self, type_code: &str, vs_url: &str) -> Option<Finding> {
+        if type_code == "Quantity" || self.tx.is_some() || self.ctx.value_set(vs_url).is_some() {
+            return None;
+        }
+        Some(Finding::here(if self.ctx.code_system(vs_url).is_some() {
+            // Terminology_TX_ValueSet_NotFound_CS
+            (Severity::Error, IssueCode::CodeInvalid, format!("Found a reference to a CodeSystem '{vs_url}' where a ValueSet belongs"))
+        } else {
+            // Terminology_TX_ValueSet_NotFound
+            (Severity::Warning, IssueCode::CodeInvalid, format!("ValueSet '{vs_url}' not found"))
+        }))
     }
 
     /// The displays of a CodeableConcept's codings, as its binding's check
@@ -655,11 +716,11 @@ impl Terminology {
         })
     }
 
-    /// Checks a node against one value set with a binding strength;
-    /// `context` follows the value set wherever a message cites it (an
-    /// additional binding says so).
+    /// Checks a node against one value set with a binding strength; `how`
+    /// says which of the element's bindings it is, wherever a message cites
+    /// the value set. `max` is the max value set of an extensible binding.
     #[allow(clippy::too_many_arguments)]
-    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, context: &str, base: bool) -> Vec<Finding> {
+    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, how: &Cited, base: bool, max: Option<&str>) -> Vec<Finding> {
         let mut out = Vec::new();
         // The reference says nothing of a preferred binding the base specification gives.
         let checked = matches!(strength, "required" | "extensible") || (strength == "preferred" && !base);
@@ -668,76 +729,97 @@ impl Terminology {
         }
         let cite = |vs_url: &str| {
             let (name, versioned) = self.describe(vs_url);
-            (format!("'{name}' ({versioned}){context}"), versioned)
+            (cite_as(format!("'{name}' ({versioned})"), how), versioned)
         };
         match type_code {
-            "code" => {
+            // A string or uri with a binding is checked as a code, as the reference checks it.
+            "code" | "string" | "uri" => {
                 let Some(code) = node.text() else { return out };
-                if let Membership::NotIn = self.member(vs_url, stated_system, code) {
-                    if strength == "extensible" && vs_url == "http://hl7.org/fhir/ValueSet/defined-types" && code.starts_with("http://hl7.org/fhirpath/System.") {
+                let (failed, why) = match self.member(vs_url, stated_system, code) {
+                    Membership::Unknown(Undecided::NoService) => {
+                        // Terminology_TX_NoValid_15
+                        out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, format!("The value provided ('{code}') could not be validated in the absence of a terminology server"))));
                         return out;
                     }
-                    let (cited, versioned) = cite(vs_url);
-                    let why = match stated_system {
-                        None => format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'; The provided code '#{code}' was not found in the value set '{versioned}'"),
-                        Some(s) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
-                    };
-                    // A Quantity's unit (its system stated beside it): the units allowed, when few.
-                    let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
-                    match strength {
-                        "required" => {
-                            if stated_system.is_none() {
-                                out.push(Finding::here((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"))));
-                            }
-                            // Terminology_TX_NoValid_16
-                            out.push(Finding::here((
-                                Severity::Error,
-                                IssueCode::CodeInvalid,
-                                format!("The value provided ('{code}') was not found in the value set {cited}, and a code is required from this value set  (error message = {why}){allowed}"),
-                            )));
+                    Membership::Unknown(Undecided::ServerFailed(why)) => (true, why),
+                    Membership::NotIn => {
+                        if strength == "extensible" && vs_url == "http://hl7.org/fhir/ValueSet/defined-types" && code.starts_with("http://hl7.org/fhirpath/System.") {
+                            return out;
                         }
-                        // Terminology_TX_NoValid_17
-                        "extensible" => out.push(Finding::here((
-                            Severity::Warning,
-                            IssueCode::CodeInvalid,
-                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable)  (error message = {why}){allowed}"),
-                        ))),
-                        // Terminology_TX_NoValid_18
-                        _ => out.push(Finding::here((
-                            Severity::Information,
-                            IssueCode::CodeInvalid,
-                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code is recommended to come from this value set (error message = {why}){allowed}"),
-                        ))),
+                        let versioned = self.describe(vs_url).1;
+                        (false, match stated_system {
+                            None => format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'; The provided code '#{code}' was not found in the value set '{versioned}'"),
+                            Some(s) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
+                        })
                     }
+                    _ => return out,
+                };
+                let (cited, versioned) = cite(vs_url);
+                // A Quantity's unit (its system stated beside it): the units allowed, when few.
+                let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
+                match strength {
+                    "required" => {
+                        if stated_system.is_none() && !failed {
+                            out.push(Finding::here((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"))));
+                        }
+                        // Terminology_TX_NoValid_16
+                        out.push(Finding::here((
+                            Severity::Error,
+                            IssueCode::CodeInvalid,
+                            format!("The value provided ('{code}') was not found in the value set {cited}, and a code is required from this value set  (error message = {why}){allowed}"),
+                        )));
+                    }
+                    "extensible" if max.is_some() => out.extend(self.check_max(node, type_code, stated_system, max.unwrap_or_default())),
+                    // Terminology_TX_NoValid_17
+                    "extensible" => out.push(Finding::here((
+                        Severity::Warning,
+                        IssueCode::CodeInvalid,
+                        format!("The value provided ('{code}') was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable)  (error message = {why}){allowed}"),
+                    ))),
+                    // Terminology_TX_NoValid_18
+                    _ => out.push(Finding::here((
+                        Severity::Information,
+                        IssueCode::CodeInvalid,
+                        format!("The value provided ('{code}') was not found in the value set {cited}, and a code is recommended to come from this value set (error message = {why}){allowed}"),
+                    ))),
                 }
             }
             "Coding" => {
                 let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
-                if let Membership::NotIn = self.member(vs_url, system, code) {
-                    let (cited, versioned) = cite(vs_url);
-                    let sys = system.unwrap_or("");
-                    let why = format!("The provided code '{sys}#{code}' was not found in the value set '{versioned}'");
-                    out.push(Finding::here(match strength {
-                        // Terminology_TX_NoValid_12
-                        "required" => (
-                            Severity::Error,
-                            IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set.  (error message = {why})"),
-                        ),
-                        // Terminology_TX_NoValid_13
-                        "extensible" => (
-                            Severity::Warning,
-                            IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).  (error message = {why})"),
-                        ),
-                        // Terminology_TX_NoValid_14
-                        _ => (
-                            Severity::Information,
-                            IssueCode::CodeInvalid,
-                            format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is recommended to come from this value set.  (error message = {why})"),
-                        ),
-                    }));
-                }
+                let sys = system.unwrap_or("");
+                let why = match self.member(vs_url, system, code) {
+                    Membership::Unknown(Undecided::NoService) => {
+                        // Terminology_TX_Binding_NoServer
+                        out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, format!("The value provided ([{sys}#{code}]) could not be validated in the absence of a terminology server"))));
+                        return out;
+                    }
+                    // A server's failure is reported as the reference reports it: as not found, with what the server said.
+                    Membership::Unknown(Undecided::ServerFailed(why)) => why,
+                    Membership::NotIn => format!("The provided code '{sys}#{code}' was not found in the value set '{}'", self.describe(vs_url).1),
+                    _ => return out,
+                };
+                let (cited, _) = cite(vs_url);
+                out.extend(match strength {
+                    // Terminology_TX_NoValid_12
+                    "required" => vec![Finding::here((
+                        Severity::Error,
+                        IssueCode::CodeInvalid,
+                        format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is required from this value set.  (error message = {why})"),
+                    ))],
+                    "extensible" if max.is_some() => self.check_max(node, type_code, stated_system, max.unwrap_or_default()),
+                    // Terminology_TX_NoValid_13
+                    "extensible" => vec![Finding::here((
+                        Severity::Warning,
+                        IssueCode::CodeInvalid,
+                        format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable).  (error message = {why})"),
+                    ))],
+                    // Terminology_TX_NoValid_14
+                    _ => vec![Finding::here((
+                        Severity::Information,
+                        IssueCode::CodeInvalid,
+                        format!("The Coding provided ({sys}#{code}) was not found in the value set {cited}, and a code is recommended to come from this value set.  (error message = {why})"),
+                    ))],
+                });
             }
             "CodeableConcept" => {
                 let codings: Vec<&Node> = node.children_named("coding").collect();
@@ -746,58 +828,81 @@ impl Terminology {
                         return out;
                     }
                     let (cited, _) = cite(vs_url);
-                    out.push(Finding::here(if strength == "required" {
+                    out.push(Finding::here(match (strength, max) {
                         // Terminology_TX_Code_ValueSet
-                        (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code is required from the value set {cited}"))
-                    } else {
+                        ("required", _) => (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code is required from the value set {cited}")),
+                        // Terminology_TX_Code_ValueSetMax
+                        (_, Some(max)) => {
+                            (Severity::Error, IssueCode::CodeInvalid, format!("No code provided, and a code must be provided from the value set {max} (max value set {})", self.describe(vs_url).1))
+                        }
                         // Terminology_TX_Code_ValueSet_Ext
-                        (Severity::Warning, IssueCode::CodeInvalid, format!("No code provided, and a code should be provided from the value set {cited}"))
+                        _ => (Severity::Warning, IssueCode::CodeInvalid, format!("No code provided, and a code should be provided from the value set {cited}")),
                     }));
                     return out;
                 }
-                let mut any_in = false;
-                let mut all_decided = true;
-                let mut listed = Vec::new();
-                for (i, c) in codings.iter().enumerate() {
-                    let (Some(code), system) = (c.child_text("code"), c.child_text("system")) else { continue };
-                    listed.push((system.unwrap_or("null"), code));
-                    let Some(system) = system else {
-                        // Coding_has_no_system__cannot_validate: a code without its system is in no value set.
-                        if context.is_empty() {
-                            out.push(Finding {
-                                severity: Severity::Warning,
-                                code: IssueCode::Invalid,
-                                message: "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".into(),
-                                at: Some(format!("coding[{i}]")),
-                            });
+                let verdict = self.codings_verdict(&codings, vs_url, matches!(how, Cited::Base), &mut out);
+                let Some(listed) = verdict.listed.filter(|l| !l.is_empty()) else { return out };
+                let codes = codes_text(&listed);
+                match verdict.outcome {
+                    Membership::In => {}
+                    Membership::Unknown(Undecided::NoService) => {
+                        let bound = |kind: &str| format!("Could not confirm that the codes provided are from the {kind} value set {vs_url} because there is no terminology service");
+                        match strength {
+                            // TERMINOLOGY_TX_NOSVC_BOUND_REQ
+                            "required" => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, bound("required")))),
+                            "extensible" if max.is_some() => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, bound("required")))),
+                            // TERMINOLOGY_TX_NOSVC_BOUND_EXT
+                            "extensible" => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, bound("extensible")))),
+                            _ => {}
                         }
-                        continue;
-                    };
-                    match self.member(vs_url, Some(system), code) {
-                        Membership::In => any_in = true,
-                        Membership::NotIn => {}
-                        Membership::Unknown(_) => all_decided = false,
                     }
-                }
-                if !any_in && all_decided && !listed.is_empty() {
-                    let (cited, _) = cite(vs_url);
-                    let codes = codes_text(&listed);
-                    out.push(Finding::here(match strength {
-                        // Terminology_TX_NoValid_1_CC
-                        "required" => (
-                            Severity::Error,
-                            IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set {cited}, and a coding from this value set is required) (codes = {codes})"),
-                        ),
-                        // Terminology_TX_NoValid_2_CC
-                        "extensible" => (
+                    Membership::Unknown(Undecided::ServerFailed(_)) => match strength {
+                        // Terminology_TX_Confirm_1_CC
+                        "required" => out.push(Finding::here((
                             Severity::Warning,
                             IssueCode::CodeInvalid,
-                            format!("None of the codings provided are in the value set {cited}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {codes})"),
-                        ),
-                        // Terminology_TX_NoValid_3_CC
-                        _ => (Severity::Information, IssueCode::CodeInvalid, format!("None of the codings provided are in the value set {cited}, and a coding is recommended to come from this value set (codes = {codes})")),
-                    }));
+                            format!("Could not confirm that the codings provided are in the value set {vs_url} and a coding from this value set is required (class = {SERVER_ERROR_CLASS})"),
+                        ))),
+                        "extensible" if max.is_some() => out.extend(self.check_max(node, type_code, stated_system, max.unwrap_or_default())),
+                        // Terminology_TX_Confirm_2_CC
+                        "extensible" => out.push(Finding::here((
+                            Severity::Warning,
+                            IssueCode::CodeInvalid,
+                            format!("Could not confirm that the codings provided are in the value set {vs_url} and a coding should come from this value set unless it has no suitable code (the validator cannot judge what is suitable) (class = {SERVER_ERROR_CLASS})"),
+                        ))),
+                        // Terminology_TX_Confirm_3_CC
+                        _ => out.push(Finding::here((
+                            Severity::Information,
+                            IssueCode::CodeInvalid,
+                            format!("Could not confirm that the codings provided are in the value set {vs_url} and a coding is recommended to come from this value set (class = {SERVER_ERROR_CLASS})"),
+                        ))),
+                    },
+                    Membership::Unknown(_) => {}
+                    Membership::NotIn => {
+                        let (cited, _) = cite(vs_url);
+                        match strength {
+                            // Terminology_TX_NoValid_1_CC
+                            "required" => out.push(Finding::here((
+                                Severity::Error,
+                                IssueCode::CodeInvalid,
+                                format!("None of the codings provided are in the value set {cited}, and a coding from this value set is required) (codes = {codes})"),
+                            ))),
+                            "extensible" => {
+                                // The max value set is checked, and the extensible binding still warns.
+                                if let Some(max) = max {
+                                    out.extend(self.check_max(node, type_code, stated_system, max));
+                                }
+                                // Terminology_TX_NoValid_2_CC
+                                out.push(Finding::here((
+                                    Severity::Warning,
+                                    IssueCode::CodeInvalid,
+                                    format!("None of the codings provided are in the value set {cited}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {codes})"),
+                                )));
+                            }
+                            // Terminology_TX_NoValid_3_CC
+                            _ => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, format!("None of the codings provided are in the value set {cited}, and a coding is recommended to come from this value set (codes = {codes})")))),
+                        }
+                    }
                 }
             }
             "Quantity" => {
@@ -825,6 +930,124 @@ impl Terminology {
                             format!("The code provided ({sys}#{code}) is not in the value set {cited}, and a code should come from this value set unless it has no suitable code (the validator cannot judge what is suitable)") + &allowed,
                         )
                     }));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Whether a CodeableConcept's codings meet a value set: `In` when one
+    /// of them is in it, `NotIn` when each is decided and none is, else the
+    /// first reason one could not be decided (no service, a server's
+    /// failure, or what careplan leaves unsaid). A coding without a system
+    /// is said (on the element's own binding) and counts for nothing.
+    fn codings_verdict<'c>(&self, codings: &[&'c Node], vs_url: &str, own_binding: bool, out: &mut Vec<Finding>) -> CodingsVerdict<'c> {
+        let mut outcome = Membership::NotIn;
+        let mut listed = Vec::new();
+        for (i, c) in codings.iter().enumerate() {
+            let (Some(code), system) = (c.child_text("code"), c.child_text("system")) else { continue };
+            listed.push((system.unwrap_or("null"), code));
+            let Some(system) = system else {
+                // Coding_has_no_system__cannot_validate: a code without its system is in no value set.
+                if own_binding {
+                    out.push(Finding {
+                        severity: Severity::Warning,
+                        code: IssueCode::Invalid,
+                        message: "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".into(),
+                        at: Some(format!("coding[{i}]")),
+                    });
+                }
+                continue;
+            };
+            match self.member(vs_url, Some(system), code) {
+                Membership::In => return CodingsVerdict { outcome: Membership::In, listed: None },
+                Membership::NotIn => {}
+                unknown => {
+                    if outcome == Membership::NotIn {
+                        outcome = unknown;
+                    }
+                }
+            }
+        }
+        CodingsVerdict { outcome, listed: Some(listed) }
+    }
+
+    /// The max value set of an extensible binding, checked where the
+    /// binding's own value set is not met (or could not be confirmed): the
+    /// content must come from it.
+    fn check_max(&self, node: &Node, type_code: &str, stated_system: Option<&str>, max_url: &str) -> Vec<Finding> {
+        if let Some(missing) = self.value_set_missing(type_code, max_url) {
+            return vec![missing];
+        }
+        let (name, versioned) = self.describe(max_url);
+        let plain = format!("'{name}' ({versioned})");
+        let cited = cite_as(plain.clone(), &Cited::Max);
+        let no_service = |system: &str, code: &str| format!("Unable to validate code '{code}' in system '{system}' because the validator is running without terminology services");
+        let failure = |why: Undecided, system: &str, code: &str| match why {
+            // Error_validating_code_running_without_terminology_services: what the reference's terminology layer answers without a server
+            Undecided::NoService => Some(no_service(system, code)),
+            Undecided::ServerFailed(why) => Some(why),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        match type_code {
+            "code" | "string" | "uri" => {
+                let Some(code) = node.text() else { return out };
+                match self.member(max_url, stated_system, code) {
+                    Membership::NotIn => {
+                        let why = format!("The provided code '{}#{code}' was not found in the value set '{versioned}'", stated_system.unwrap_or(""));
+                        // Terminology_TX_NoValid_11 (the reference fills two of its four places)
+                        out.push(Finding::here((
+                            Severity::Error,
+                            IssueCode::CodeInvalid,
+                            format!("The code provided is not in the maximum value set {plain}, and a code from this value set is required) (code = {why}#{{2}}), error = {{3}})"),
+                        )));
+                    }
+                    Membership::Unknown(why) => {
+                        if let Some(why) = failure(why, stated_system.unwrap_or(""), code) {
+                            // Terminology_TX_NoValid_9
+                            out.push(Finding::here((Severity::Warning, IssueCode::CodeInvalid, format!("The code provided ({code}) could not be validated against the maximum value set {plain}, (error = {why})"))));
+                        }
+                    }
+                    Membership::In => {}
+                }
+            }
+            "Coding" => {
+                let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
+                let sys = system.unwrap_or("");
+                match self.member(max_url, system, code) {
+                    // Terminology_TX_NoValid_10
+                    Membership::NotIn => out.push(Finding::here((
+                        Severity::Error,
+                        IssueCode::CodeInvalid,
+                        format!("The code provided is not in the maximum value set {cited}, and a code from this value set is required) (code = {sys}#{code})"),
+                    ))),
+                    Membership::Unknown(why) => {
+                        if let Some(why) = failure(why, sys, code) {
+                            // Terminology_TX_NoValid_9
+                            out.push(Finding::here((Severity::Warning, IssueCode::CodeInvalid, format!("The code provided ({sys}#{code}) could not be validated against the maximum value set {cited}, (error = {why})"))));
+                        }
+                    }
+                    Membership::In => {}
+                }
+            }
+            "CodeableConcept" => {
+                let codings: Vec<&Node> = node.children_named("coding").collect();
+                let verdict = self.codings_verdict(&codings, max_url, false, &mut Vec::new());
+                let Some(listed) = verdict.listed.filter(|l| !l.is_empty()) else { return out };
+                match verdict.outcome {
+                    // Terminology_TX_NoValid_8
+                    Membership::NotIn => out.push(Finding::here((
+                        Severity::Error,
+                        IssueCode::CodeInvalid,
+                        format!("None of the codes provided are in the maximum value set {cited}, and a code from this value set is required) (codes = {})", codes_text(&listed)),
+                    ))),
+                    // Terminology_TX_NoValid_7 (the reference leaves its error's place unfilled)
+                    Membership::Unknown(Undecided::NoService | Undecided::ServerFailed(_)) => {
+                        out.push(Finding::here((Severity::Warning, IssueCode::CodeInvalid, format!("None of the codes provided could be validated against the maximum value set {cited}, (error = {{2}})"))))
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -918,34 +1141,19 @@ impl Terminology {
     }
 }
 
-/// The additional bindings of a binding that can be tested (R5's, carried
-/// in R4 by the cross-version extension or the tools extension): their
-/// strength from the purpose and their value set. A binding limited to a
-/// usage context is left out: whether the usage applies is not decided here.
-fn additional_bindings(binding: &crate::definition::Binding) -> Vec<(&'static str, &str)> {
-    const ADDITIONAL: &[&str] =
-        &["http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional", "http://hl7.org/fhir/tools/StructureDefinition/additional-binding"];
-    let mut out = Vec::new();
-    for ext in &binding.extension {
-        if !ext.get("url").and_then(|u| u.as_str()).is_some_and(|u| ADDITIONAL.contains(&u)) {
-            continue;
-        }
-        let parts = ext.get("extension").and_then(|e| e.as_array()).map(Vec::as_slice).unwrap_or_default();
-        let part = |name: &str| parts.iter().find(|p| p.get("url").and_then(|u| u.as_str()) == Some(name));
-        if part("usage").is_some() {
-            continue;
-        }
-        let text = |name: &str| part(name).and_then(|p| p.as_object()).and_then(|o| o.iter().find(|(k, _)| k.starts_with("value")).and_then(|(_, v)| v.as_str()));
-        let strength = match text("purpose") {
-            Some("required" | "maximum") => "required",
-            Some("extensible") => "extensible",
-            _ => continue,
-        };
-        if let Some(vs) = text("valueSet") {
-            out.push((strength, vs));
-        }
-    }
-    out
+/// What a CodeableConcept's codings say of a value set, and the codings
+/// (`None` when one of them is in it).
+struct CodingsVerdict<'c> {
+    outcome: Membership,
+    listed: Option<Vec<(&'c str, &'c str)>>,
+}
+
+/// Where a binding is checked: the profile that states it (its url and
+/// versioned url, which usage contexts of additional bindings name) and the
+/// resource whose content those contexts are looked for in.
+pub struct BindingScope<'a> {
+    pub profile: (&'a str, &'a str),
+    pub resource: Option<&'a Node>,
 }
 
 /// `system#code, system#code` as binding messages list codings.

@@ -61,6 +61,7 @@ pub struct ValidateArgs {
     pub level: Level,
     /// A terminology server (FHIR base URL): codes the loaded packages cannot
     /// decide (SNOMED CT, LOINC, value sets by filter) are checked with its ValueSet/$validate-code.
+    /// `n/a` validates without terminology services and says what could not be checked (as the HL7 validator's -tx n/a).
     #[arg(long, value_name = "URL")]
     pub tx: Option<String>,
     /// How failed best-practice invariants are reported.

@@ -944,6 +944,8 @@ impl<'v, 'n> Walk<'v, 'n> {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node, &sd.elements[ix]),
+                // A CodeableConcept's coding: no binding of its own decides it.
+                "Coding" => super::rules::datatypes::codeable_concept_coding(self, node),
                 "Narrative" => super::rules::text_link::check(self, node),
                 _ => {}
             }
@@ -953,7 +955,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             // choice of many types the reference validator leaves units alone.
             let quantity_bound = t.code == "Quantity" && sd.elements[ix].types.len() == 1;
             if matches!(t.code.as_str(), "CodeableConcept" | "Coding") || quantity_bound {
-                self.binding(node, &t.code, None, &sd.elements[ix]);
+                self.binding(node, &t.code, None, &sd.elements[ix], sd);
             }
         }
     }
@@ -1099,7 +1101,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 if sd.elements[ix].binding.is_some() && matches!(code, "code" | "string" | "uri") {
                     let system = if node.name == "code" { self.stated_system } else { None };
-                    self.binding(node, code, system, &sd.elements[ix]);
+                    self.binding(node, code, system, &sd.elements[ix], sd);
                 }
             }
             None => {
@@ -1629,8 +1631,16 @@ impl<'v, 'n> Walk<'v, 'n> {
         }
     }
 
-    pub(super) fn binding(&mut self, node: &Node, type_code: &str, system: Option<&str>, def: &Element) {
+    /// The binding of `def` (in `profile`) on a coded node.
+    pub(super) fn binding(&mut self, node: &Node, type_code: &str, system: Option<&str>, def: &Element, profile: &StructureDef) {
         let Some(binding) = &def.binding else { return };
+        let versioned = profile.versioned_url();
+        if binding.value_set.is_none() && type_code != "code" && type_code != "Quantity" {
+            let expr = self.path.render();
+            // Terminology_TX_Binding_NoSource (the profile as the reference prints a definition)
+            let message = format!("Binding for path {expr} in profile StructureDefinition[{versioned}] has no source, so can't be checked");
+            self.report(node, Issue::new(Severity::Information, IssueCode::CodeInvalid, expr, message));
+        }
         let base = self.is_base_binding(def, binding);
         if type_code == "CodeableConcept" && self.in_profile && !base {
             // The codings' displays are judged with the most specific binding,
@@ -1638,7 +1648,8 @@ impl<'v, 'n> Walk<'v, 'n> {
             let prefix = self.path.render_child("coding[");
             self.issues.remove_where(|i| i.expression.starts_with(&prefix) && i.expression.ends_with("].display") && i.message.starts_with("Wrong Display Name"));
         }
-        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base);
+        let scope = crate::terminology::BindingScope { profile: (&profile.url, &versioned), resource: self.resources.last().map(|r| r.node) };
+        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base, &scope);
         for f in findings {
             let (expr, severity) = match &f.at {
                 Some(below) if below.ends_with("display") => (self.path.render_child(below), self.display_severity(f.severity)),

@@ -138,6 +138,9 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
         walk.error(node, IssueCode::CodeInvalid, format!("Invalid System URI: {system}"));
         return;
     }
+    if without_service(walk, node) {
+        return;
+    }
     if crate::terminology::EXTERNAL_SYSTEMS.contains(&system) {
         return;
     }
@@ -162,6 +165,23 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
         }
         Some(_) => {}
     }
+}
+
+/// The large external systems the reference does not check without
+/// terminology services (its no-server exemptions).
+const NOT_CHECKED_WITHOUT_SERVICE: &[&str] = &["http://loinc.org", "http://unitsofmeasure.org", "http://hl7.org/fhir/sid/icd-9-cm", "http://snomed.info/sct", "http://www.nlm.nih.gov/research/umls/rxnorm"];
+
+/// With `--tx n/a`, that a code of a large external system was not checked,
+/// as the reference says it; whether it was said. Called for a Coding no
+/// binding decides, and for each coding of a CodeableConcept.
+pub(crate) fn without_service(walk: &mut Walk<'_, '_>, node: &Node) -> bool {
+    let (Some(system), Some(code)) = (node.child_text("system"), node.child_text("code")) else { return false };
+    if !walk.v.terminology().without_service() || !NOT_CHECKED_WITHOUT_SERVICE.contains(&system) {
+        return false;
+    }
+    // Error_validating_code_running_without_terminology_services
+    walk.warn(node, IssueCode::BusinessRule, format!("Unable to validate code '{code}' in system '{system}' because the validator is running without terminology services"));
+    true
 }
 
 /// What the loaded system says of the code: its status, or that a

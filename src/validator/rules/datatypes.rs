@@ -310,6 +310,12 @@ pub(crate) fn coding(walk: &mut Walk<'_, '_>, node: &Node, def: &crate::structur
     }
 }
 
+/// A CodeableConcept's coding, which no binding of its own decides: with
+/// `--tx n/a`, what could not be checked.
+pub(crate) fn codeable_concept_coding(walk: &mut Walk<'_, '_>, node: &Node) {
+    super::coding::without_service(walk, node);
+}
+
 /// An Identifier (the path points at it).
 pub(crate) fn identifier(walk: &mut Walk<'_, '_>, node: &Node) {
     let system = node.child_text("system");
