@@ -122,13 +122,18 @@ pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
         return;
     }
     for pending in batch.items {
-        match walk.v.terminology().member(&pending.value_set, Some(&pending.system), &pending.code) {
-            Membership::NotIn => {}
-            Membership::Unknown(_) => {
+        // A version of a known system that is not loaded decides nothing (the
+        // reference's unsupported version), whatever the other versions hold.
+        let version_missing = walk.ctx.entry(&pending.system).is_some()
+            && pending.version.as_deref().is_some_and(|v| walk.ctx.entry(&format!("{}|{v}", pending.system)).is_none());
+        let membership = if version_missing { None } else { Some(walk.v.terminology().member(&pending.value_set, Some(&pending.system), &pending.code)) };
+        match membership {
+            Some(Membership::NotIn) => {}
+            None | Some(Membership::Unknown(_)) => {
                 unknown_system(walk, pending);
                 continue;
             }
-            Membership::In => continue,
+            Some(Membership::In) => continue,
         }
         let saved = std::mem::replace(&mut walk.path, pending.path);
         let (code, url) = (crate::issue::quoted(pending.code), crate::issue::quoted(&pending.system));

@@ -16,6 +16,36 @@ const EXEMPT: &[&str] = &["id", "base64Binary", "markdown", "xhtml"];
 /// Java's whitespace (`\s` without UNICODE_CHARACTER_CLASS), as class members.
 const JAVA_SPACE: &str = r"\t\n\x0B\x0C\r ";
 
+/// A type's pattern as the reference uses it, compiled once per pattern text.
+struct Compiled {
+    /// As the reference reports it (after its own fix of R4's `string` pattern).
+    published: String,
+    regex: Result<std::sync::Arc<regex::Regex>, String>,
+}
+
+/// The compiled patterns by the text the type definitions give (few: one a
+/// primitive type); looked up without allocating, as the walk does per value.
+fn compiled(pattern: &str) -> std::sync::Arc<Compiled> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, OnceLock, RwLock};
+    static CACHE: OnceLock<RwLock<HashMap<String, Arc<Compiled>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(hit) = cache.read().ok().and_then(|c| c.get(pattern).cloned()) {
+        return hit;
+    }
+    let published = as_published(pattern).to_owned();
+    let regex = crate::fhirpath::compiled_regex(&java_whitespace(&published), true);
+    let made = Arc::new(Compiled { published, regex });
+    if let Ok(mut c) = cache.write() {
+        // Bounded: a pattern comes from a type definition, and contexts can carry their own.
+        if c.len() > 256 {
+            c.clear();
+        }
+        c.insert(pattern.to_owned(), made.clone());
+    }
+    made
+}
+
 /// A value of type `code` that passed its lexical rules (the path points at it).
 pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: &str) {
     if EXEMPT.contains(&code) {
@@ -23,15 +53,17 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, code: &str, text: &str
     }
     let Some(pattern) = walk.ctx.type_regex(code) else { return };
     let Some(pattern) = pattern.as_deref() else { return };
-    let pattern = as_published(pattern);
-    match crate::fhirpath::compiled_regex(&java_whitespace(pattern), true) {
+    let compiled = compiled(pattern);
+    match &compiled.regex {
         Ok(re) => {
             if !re.is_match(text) {
+                let pattern = &compiled.published;
                 // Type_Specific_Checks_DT_Primitive_Regex_Type
                 walk.error(node, IssueCode::Invalid, format!("Element value '{text}' does not meet {code} regex '{pattern}'"));
             }
         }
         Err(e) => {
+            let pattern = &compiled.published;
             // TYPE_SPECIFIC_CHECKS_DT_PRIMITIVE_REGEX_EXCEPTION
             walk.error(node, IssueCode::Invalid, format!("Exception evaluating regex '{pattern}' on type {code}: {e}"));
         }
