@@ -67,6 +67,18 @@ pub struct Context {
     /// canonical (`Library/x`) is found among a few, not by reading every
     /// url per look-up (the twenty-fourth pass's P6).
     by_last_segment: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
+    /// The `baseDefinition` (without a version) of every StructureDefinition
+    /// this context registers itself; read once, on first use (an abstract
+    /// definition asks whether anything derives from it).
+    base_definitions: std::sync::OnceLock<std::collections::HashSet<String>>,
+    /// The package cache the definitions came from (set by the loader), and
+    /// what it holds, read on first use (for an ImplementationGuide's
+    /// dependencies).
+    package_cache: Option<PathBuf>,
+    package_catalogue: std::sync::OnceLock<crate::package::PackageCatalogue>,
+    /// Type code → the `regex` extension of its definition's `X.value`
+    /// element (or of that element's type), `None` when it has none.
+    type_regexes: Cache<Option<String>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -113,6 +125,7 @@ impl Context {
     pub fn add(&mut self, entry: Entry) {
         self.code_system_identifiers = std::sync::OnceLock::new();
         self.by_last_segment = std::sync::OnceLock::new();
+        self.base_definitions = std::sync::OnceLock::new();
         let list = self.by_url.entry(entry.url.clone()).or_default();
         list.retain(|e| e.version != entry.version);
         list.push(entry);
@@ -248,6 +261,57 @@ impl Context {
         index.get(value).map_or(&[], Vec::as_slice)
     }
 
+    /// Names the package cache whose packages [`Context::package_catalogue`] lists.
+    pub fn set_package_cache(&mut self, root: PathBuf) {
+        self.package_cache = Some(root);
+        self.package_catalogue = std::sync::OnceLock::new();
+    }
+
+    /// Gives the packages [`Context::package_catalogue`] lists outright.
+    pub fn set_package_catalogue(&mut self, catalogue: crate::package::PackageCatalogue) {
+        self.package_catalogue = std::sync::OnceLock::from(catalogue);
+    }
+
+    /// The installed packages of the package cache (this context's, else its
+    /// parent's), read once; `None` when no cache was named.
+    pub fn package_catalogue(&self) -> Option<&crate::package::PackageCatalogue> {
+        if let Some(c) = self.package_catalogue.get() {
+            return Some(c);
+        }
+        match &self.package_cache {
+            Some(root) => Some(self.package_catalogue.get_or_init(|| crate::package::PackageCatalogue::read(&crate::package::PackageCache::new(root.clone())))),
+            None => self.parent.as_ref().and_then(|p| p.package_catalogue()),
+        }
+    }
+
+    /// Whether a loaded StructureDefinition names `url` (without a version)
+    /// as its `baseDefinition`.
+    pub fn is_base_of_any(&self, url: &str) -> bool {
+        #[derive(serde::Deserialize)]
+        struct BaseOnly {
+            #[serde(rename = "baseDefinition")]
+            base_definition: Option<String>,
+        }
+        let own = self.base_definitions.get_or_init(|| {
+            let mut set = std::collections::HashSet::new();
+            for entry in self.by_url.values().flatten().filter(|e| e.resource_type == "StructureDefinition") {
+                let base = match &entry.source {
+                    // Straight from the bytes, keeping nothing but the one field.
+                    Source::File(path) if path.extension().is_none_or(|x| x != "xml") => {
+                        std::fs::read(path).ok().and_then(|b| serde_json::from_slice::<BaseOnly>(&b).ok()).and_then(|b| b.base_definition)
+                    }
+                    Source::File(path) => self.read_file(path).and_then(|v| v.get("baseDefinition").and_then(Value::as_str).map(str::to_owned)),
+                    Source::Inline(v) => v.get("baseDefinition").and_then(Value::as_str).map(str::to_owned),
+                };
+                if let Some(base) = base {
+                    set.insert(split_canonical(&base).0.to_owned());
+                }
+            }
+            set
+        });
+        own.contains(url) || self.parent.as_ref().is_some_and(|p| p.is_base_of_any(url))
+    }
+
     /// Every entry, this context's own first, then the parent's it does not shadow.
     pub fn entries(&self) -> Box<dyn Iterator<Item = &Entry> + '_> {
         let own = self.by_url.values().flatten();
@@ -361,6 +425,26 @@ impl Context {
             url.push_str(CORE_SD_BASE);
             url.push_str(type_code);
             self.structure(&url)
+        })
+    }
+
+    /// The pattern a primitive type's own definition gives its values (the
+    /// `regex` extension on `X.value` or on its type), as written there.
+    pub fn type_regex(&self, type_code: &str) -> Option<Arc<Option<String>>> {
+        const REGEX_EXT: &str = "http://hl7.org/fhir/StructureDefinition/regex";
+        cached(&self.type_regexes, type_code, || {
+            let sd = self.resource_json(&format!("{CORE_SD_BASE}{type_code}"))?;
+            let regex_of = |holder: &Value| {
+                holder.get("extension").and_then(Value::as_array).and_then(|exts| {
+                    exts.iter().find(|e| e.get("url").and_then(Value::as_str) == Some(REGEX_EXT)).and_then(|e| e.get("valueString")).and_then(Value::as_str).map(str::to_owned)
+                })
+            };
+            let found = sd.pointer("/snapshot/element").and_then(Value::as_array).and_then(|elements| {
+                elements.iter().filter(|e| e.get("path").and_then(Value::as_str).is_some_and(|p| p.ends_with(".value"))).find_map(|e| {
+                    regex_of(e).or_else(|| e.get("type").and_then(Value::as_array).and_then(|ts| ts.iter().find_map(regex_of)))
+                })
+            });
+            Some(Arc::new(found))
         })
     }
 

@@ -61,6 +61,7 @@ pub fn empty_context() -> Context {
 pub fn load(opts: &LoadOptions) -> Result<Context> {
     let mut ctx = empty_context();
     let cache = PackageCache::new(opts.cache.clone());
+    ctx.set_package_cache(opts.cache.clone());
     let mut loaded: Vec<String> = Vec::new();
     for r in &opts.packages {
         for p in resolve_package(&cache, r, opts)? {

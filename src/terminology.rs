@@ -165,6 +165,11 @@ impl Expansion {
     pub fn is_empty(&self) -> bool {
         self.codes.is_empty()
     }
+
+    /// Every (system, code) listed.
+    pub fn codes(&self) -> impl Iterator<Item = &(String, String)> + '_ {
+        self.codes.iter()
+    }
 }
 
 /// The answer to "is this code in this value set?".

@@ -62,6 +62,7 @@ fn authority() -> serde_json::Value {
         {"id": "Patient.identifier", "path": "Patient.identifier",
          "slicing": {"discriminator": [{"type": "value", "path": "system"}], "ordered": true, "rules": "closed"}},
         {"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs", "min": 0, "max": "1"},
+        {"id": "Patient.identifier:nhs.system", "path": "Patient.identifier.system", "fixedUri": "https://fhir.nhs.uk/Id/nhs-number"},
         {"id": "Patient.name", "path": "Patient.name", "min": 1},
         {"id": "Patient.gender", "path": "Patient.gender", "binding": {"strength": "required", "valueSet": "http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1"}}
     ]))
@@ -83,6 +84,7 @@ fn sliced(rules: &str, ordered: bool, discriminator: &str) -> serde_json::Value 
         {"id": "Patient.identifier", "path": "Patient.identifier",
          "slicing": {"discriminator": [{"type": discriminator, "path": "system"}], "ordered": ordered, "rules": rules}},
         {"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs", "min": 0, "max": "1"},
+        {"id": "Patient.identifier:nhs.system", "path": "Patient.identifier.system", "fixedUri": "https://fhir.nhs.uk/Id/nhs-number"},
         {"id": "Patient.name", "path": "Patient.name", "min": 1},
         {"id": "Patient.gender", "path": "Patient.gender", "binding": {"strength": "required", "valueSet": "http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1"}}
     ])
@@ -151,6 +153,7 @@ fn profile_complies_with_no_vs() {
         {"id": "Patient.identifier", "path": "Patient.identifier",
          "slicing": {"discriminator": [{"type": "value", "path": "system"}], "ordered": true, "rules": "closed"}},
         {"id": "Patient.identifier:nhs", "path": "Patient.identifier", "sliceName": "nhs", "min": 0, "max": "1"},
+        {"id": "Patient.identifier:nhs.system", "path": "Patient.identifier.system", "fixedUri": "https://fhir.nhs.uk/Id/nhs-number"},
         {"id": "Patient.name", "path": "Patient.name", "min": 1},
         {"id": "Patient.gender", "path": "Patient.gender", "binding": {"strength": "required", "valueSet": "http://example.org/ValueSet/nowhere"}}
     ]));

@@ -7,6 +7,7 @@
 
 mod archive;
 mod cache;
+mod catalogue;
 mod error;
 mod index;
 mod install;
@@ -16,6 +17,7 @@ mod registry;
 mod version;
 
 pub use cache::{PackageCache, SUBSTITUTES_FILE};
+pub use catalogue::{CataloguedPackage, PackageCatalogue};
 pub use error::PackageError;
 pub use index::{IndexEntry, InstalledPackage};
 pub use manifest::Manifest;

@@ -1080,15 +1080,23 @@ impl<'v, 'n> Walk<'v, 'n> {
                             self.error(node, IssueCode::Invalid, msg);
                         }
                     }
+                    let listed = self.issues.len();
+                    let mut lexical = false;
                     if code == "xhtml" {
                         narrative::check(self, node, &v.text);
                     } else if let Err(msg) = primitive::check(code, &v.text) {
                         self.error(node, IssueCode::Invalid, msg);
+                    } else {
+                        lexical = true;
                     }
                     self.string_content(node, code, &v.text);
                     super::rules::datatypes::primitive(self, node, code, &v.text);
                     if matches!(code, "uri" | "url" | "canonical" | "oid" | "uuid") {
                         super::rules::datatypes::uri_value(self, node, &sd.elements[ix], code, &v.text);
+                    }
+                    // The type's own pattern, where nothing else found the value in error.
+                    if lexical && !self.issues.iter().skip(listed).any(|i| i.severity.is_error()) {
+                        super::rules::type_regex::check(self, node, code, &v.text);
                     }
                     if code == "base64Binary" && v.text.bytes().any(|b| b.is_ascii_whitespace()) {
                         // TYPE_SPECIFIC_CHECKS_DT_BASE64_NO_WS_WARNING

@@ -39,6 +39,10 @@ const OFFICIAL_LATER_PROPERTIES: &[&str] = &["alternateCode", "order", "definiti
 const PROPERTY_VALUE_SET_EXTENSIONS: &[&str] =
     &["http://hl7.org/fhir/StructureDefinition/codesystem-property-valueset", "http://hl7.org/fhir/6.0/StructureDefinition/extension-CodeSystem.property.valueSet"];
 
+/// The most concepts of a supplement checked against its base code system
+/// (the reference's default `codeSystemValidationSizeLimit`).
+const SUPPLEMENT_CODE_LIMIT: usize = 1000;
+
 /// How the codes a `code` property gives are checked.
 #[derive(Clone, Copy, PartialEq)]
 enum CodeRule {
@@ -47,11 +51,16 @@ enum CodeRule {
     Internal,
     /// A code of this code system: a warning when it is not.
     InternalWarning,
+    /// A code of the property's value set (`PropertyDef::value_set`): an error when it is not.
+    ValueSet,
 }
 
+#[derive(Clone)]
 struct PropertyDef {
     type_code: Option<String>,
     code_rule: CodeRule,
+    /// The value set a `code` property's codes come from (its `codesystem-property-valueset` extension).
+    value_set: Option<String>,
 }
 
 pub(crate) fn check_code_system(walk: &mut Walk<'_, '_>, cs: &Node) {
@@ -120,6 +129,16 @@ fn count_concepts(node: &Node) -> usize {
 /// `content`, `caseSensitive`, `hierarchyMeaning` and `count` against what the resource holds.
 fn metadata(walk: &mut Walk<'_, '_>, cs: &Node, url: Option<&str>, content: Option<&str>, supplements: Option<&str>, concept_count: usize) {
     let hl7 = url.is_some_and(|u| u.contains("hl7.org") || u.contains("fhir.org"));
+    if walk.v.options().for_publication
+        && url.is_some_and(|u| u.contains("hl7.org") && !u.contains("terminology.hl7.org") && !u.contains("hl7.org/cda/stds/core"))
+    {
+        // CODESYSTEM_THO_CHECK
+        walk.inform(
+            cs,
+            IssueCode::BusinessRule,
+            "Most code systems defined in HL7 IGs will need to move to THO later during the process. Consider giving this code system a THO URL now (See https://confluence.hl7.org/display/TSMG/Terminology+Play+Book, and/or talk to TSMG)".into(),
+        );
+    }
     if supplements.is_some() {
         if content != Some("supplement") {
             at_child(walk, cs, "content", |walk, node| {
@@ -392,6 +411,16 @@ fn supplement(walk: &mut Walk<'_, '_>, cs: &Node, supplements: Option<&str>) {
             );
         }
     }
+    let concepts = cs.children_named("concept").count();
+    if concepts > SUPPLEMENT_CODE_LIMIT {
+        // CODESYSTEM_CS_SUPP_TOO_MANY_CODES
+        walk.inform(
+            cs,
+            IssueCode::BusinessRule,
+            format!("The supplement has too many concepts to validate ({concepts}, more than the limit of {SUPPLEMENT_CODE_LIMIT}), so they have not been checked against the base CodeSystem"),
+        );
+        return;
+    }
     let Some(index) = walk.v.terminology().code_index(supplements).filter(|ix| ix.complete) else { return };
     for (i, concept) in cs.children_named("concept").enumerate() {
         let Some(code) = concept.child_text("code").filter(|c| !c.is_empty()) else { continue };
@@ -414,7 +443,7 @@ fn property_definition(walk: &mut Walk<'_, '_>, cs: &Node, property: &Node, prop
     let uri = property.child_text("uri");
     let code = property.child_text("code");
     let type_code = property.child_text("type");
-    let mut def = PropertyDef { type_code: type_code.map(str::to_owned), code_rule: CodeRule::None };
+    let mut def = PropertyDef { type_code: type_code.map(str::to_owned), code_rule: CodeRule::None, value_set: None };
     let mut known_by_uri = None;
 
     if let Some(uri) = uri {
@@ -477,6 +506,9 @@ fn property_definition(walk: &mut Walk<'_, '_>, cs: &Node, property: &Node, prop
             if walk.ctx.value_set(vs).is_none() {
                 // CODESYSTEM_PROPERTY_VALUESET_NOT_FOUND
                 walk.warn(property, IssueCode::NotFound, format!("The ValueSet {vs} is unknown, so the property codes cannot be validated"));
+            } else {
+                def.code_rule = CodeRule::ValueSet;
+                def.value_set = Some(vs.to_owned());
             }
         } else {
             def.code_rule = CodeRule::InternalWarning;
@@ -518,7 +550,7 @@ fn property_definition(walk: &mut Walk<'_, '_>, cs: &Node, property: &Node, prop
 
     // The reference keeps uris and codes in one map.
     if let Some(uri) = uri {
-        properties.entry(uri.to_owned()).or_insert(PropertyDef { type_code: def.type_code.clone(), code_rule: def.code_rule });
+        properties.entry(uri.to_owned()).or_insert(def.clone());
     }
     if let Some(code) = code {
         properties.entry(code.to_owned()).or_insert(def);
@@ -696,14 +728,20 @@ fn property_value(
         }
         if value_type == "code" {
             if let Some(v) = value.text() {
-                let first_time = seen.insert(v.to_owned());
-                if first_time && supplements.is_none() && !codes.contains(v) {
+                // Seen once per value set (or per code system for internal codes).
+                let first_time = seen.insert(format!("{}#{v}", def.value_set.as_deref().unwrap_or("null")));
+                if let (true, CodeRule::ValueSet, Some(vs)) = (first_time, def.code_rule, def.value_set.as_deref()) {
+                    if walk.v.terminology().member(vs, None, v) == crate::terminology::Membership::NotIn {
+                        // CODESYSTEM_PROPERTY_BAD_PROPERTY_CODE (the reference leaves the value set unnamed here; it is named)
+                        walk.error(property, IssueCode::Invalid, format!("The code '{v}' is not a valid code in the value set '{vs}'"));
+                    }
+                } else if first_time && supplements.is_none() && !codes.contains(v) {
                     // CODESYSTEM_PROPERTY_BAD_INTERNAL_REFERENCE
                     let msg = format!("The code '{v}' is not a valid code in this code system");
                     match def.code_rule {
                         CodeRule::Internal => walk.error(property, IssueCode::Invalid, msg),
                         CodeRule::InternalWarning => walk.warn(property, IssueCode::Invalid, msg),
-                        CodeRule::None => {}
+                        CodeRule::None | CodeRule::ValueSet => {}
                     }
                 }
             }

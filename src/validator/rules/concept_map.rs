@@ -122,8 +122,18 @@ pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
         return;
     }
     for pending in batch.items {
-        if walk.v.terminology().member(&pending.value_set, Some(&pending.system), &pending.code) != Membership::NotIn {
-            continue;
+        // A version of a known system that is not loaded decides nothing (the
+        // reference's unsupported version), whatever the other versions hold.
+        let version_missing = walk.ctx.entry(&pending.system).is_some()
+            && pending.version.as_deref().is_some_and(|v| walk.ctx.entry(&format!("{}|{v}", pending.system)).is_none());
+        let membership = if version_missing { None } else { Some(walk.v.terminology().member(&pending.value_set, Some(&pending.system), &pending.code)) };
+        match membership {
+            Some(Membership::NotIn) => {}
+            None | Some(Membership::Unknown(_)) => {
+                unknown_system(walk, pending);
+                continue;
+            }
+            Some(Membership::In) => continue,
         }
         let saved = std::mem::replace(&mut walk.path, pending.path);
         let (code, url) = (crate::issue::quoted(pending.code), crate::issue::quoted(&pending.system));
@@ -136,6 +146,25 @@ pub(crate) fn check_concept_map(walk: &mut Walk<'_, '_>, cm: &Node) {
         }
         walk.path = saved;
     }
+}
+
+/// A code the value set cannot decide because its system (or that version
+/// of it) is not loaded; the reference passes no value set for {2}, so its
+/// text says 'null'.
+fn unknown_system(walk: &mut Walk<'_, '_>, pending: Pending<'_>) {
+    let (code, url) = (crate::issue::quoted(pending.code), crate::issue::quoted(&pending.system));
+    let msg = if walk.ctx.entry(&pending.system).is_none() {
+        // CONCEPTMAP_VS_CONCEPT_CODE_UNKNOWN_SYSTEM
+        format!("The code '{code}' comes from the system {url} which could not be found, so it's not known whether it's valid in the value set 'null'")
+    } else if let Some(v) = pending.version.as_deref().filter(|v| walk.ctx.entry(&format!("{}|{v}", pending.system)).is_none()) {
+        // CONCEPTMAP_VS_CONCEPT_CODE_UNKNOWN_SYSTEM_VERSION
+        format!("The code '{code}' comes from the system {url} version {v} which could not be found, so it's not known whether it's valid in the value set 'null'")
+    } else {
+        return;
+    };
+    let saved = std::mem::replace(&mut walk.path, pending.path);
+    walk.warn(pending.node, IssueCode::BusinessRule, msg);
+    walk.path = saved;
 }
 
 /// `source[x]` or `target[x]`: a ValueSet, when it names something loaded.

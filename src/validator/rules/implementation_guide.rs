@@ -4,10 +4,12 @@
 //! ImplementationGuide resource itself, a well-formed package id and
 //! version), and an HL7 guide states its status, work group and maturity.
 //!
-//! The reference also compares each dependency with the package registry
-//! (the package a canonical belongs to, the FHIR version of the package,
-//! how old the version is); careplan asks no registry while validating, so
-//! those checks are left out.
+//! Each dependency is also compared with the package cache (the context's
+//! package catalogue): the package a canonical belongs to and the canonical
+//! of the package named, the FHIR version of the package, and (for
+//! publication) whether a newer release is installed. The reference asks
+//! the package registries too; careplan reads the cache only, so a package
+//! that is not installed is said to be unknown.
 
 use crate::issue::{quoted, IssueCode};
 use crate::tree::Node;
@@ -22,9 +24,10 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
         // IG_NO_VERSION
         walk.warn(node, IssueCode::BusinessRule, "No fhir version was specified for the IG so the version consistency can't be checked".into());
     }
+    let fhir_versions: Vec<&str> = node.children_named("fhirVersion").filter_map(Node::text).collect();
     for (ix, dependency) in node.children_named("dependsOn").enumerate() {
         walk.path.push("dependsOn", Some(ix));
-        check_dependency(walk, dependency);
+        check_dependency(walk, dependency, &fhir_versions);
         walk.path.pop();
     }
     if node.child_text("url").is_some_and(|u| u.starts_with("http://hl7.org/fhir/")) {
@@ -57,7 +60,7 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
     }
 }
 
-fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node) {
+fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node, fhir_versions: &[&str]) {
     let mut ok = true;
     let mut uri = dep.child_text("uri");
     let package_id = dep.child_text("packageId");
@@ -123,22 +126,123 @@ fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node) {
             walk.warn(dep, IssueCode::BusinessRule, format!("The canonical URL {} doesn't point to an actual ImplementationGuide resource", quoted(u)));
         }
     }
-    // Without a package id the reference asks the registry for one; careplan
-    // only goes on when the dependency names it.
-    if let (true, Some(id)) = (ok, package_id) {
-        match version {
-            None => {
-                // IG_DEPENDENCY_NO_VERSION
-                walk.warn(dep, IssueCode::BusinessRule, "No version was specified for the package so the version consistency can't be checked".into());
-            }
-            Some(v) => {
-                if !valid_package_id(id) || !valid_package_version(v) {
-                    // IG_DEPENDENCY_INVALID_PACKAGE_VERSION
-                    walk.error(dep, IssueCode::BusinessRule, format!("The version {} is not a valid NPM package version", quoted(v)));
-                }
+    let catalogue = walk.ctx.package_catalogue();
+    if let (Some(u), Some(id), Some(cat)) = (uri, package_id, catalogue) {
+        if let Some(pid) = cat.package_id_for(u).filter(|pid| *pid != id && !id.starts_with(&format!("{pid}.r4"))) {
+            ok = false;
+            // IG_DEPENDENCY_CLASH_PACKAGEID
+            walk.error(dep, IssueCode::BusinessRule, format!("The canonical URL {u} points to the package {pid} which is inconsistent with the stated packageId of {id}"));
+        }
+        let guides = |c: &str| format!("{}/ImplementationGuide", c.trim_end_matches('/'));
+        if let Some(canonical) = cat.canonical_of(id).filter(|c| *c != u && !u.starts_with(&guides(c))) {
+            ok = false;
+            // IG_DEPENDENCY_CLASH_CANONICAL
+            walk.error(dep, IssueCode::BusinessRule, format!("The packageId {id} points to the canonical {canonical} which is inconsistent with the stated canonical of {u}"));
+        }
+    }
+    if !ok {
+        return;
+    }
+    // Without a package id, the package whose canonical the uri is.
+    let package_id = package_id.or_else(|| uri.zip(catalogue).and_then(|(u, cat)| cat.package_id_for(u)));
+    let Some(id) = package_id else {
+        // Only where the cache was asked (the reference asks registries too).
+        if uri.is_some() && catalogue.is_some() {
+            // IG_DEPENDENCY_NO_PACKAGE
+            walk.warn(dep, IssueCode::BusinessRule, "No NPM package id could be determined so the version consistency can't be checked".into());
+        }
+        return;
+    };
+    let Some(v) = version else {
+        // IG_DEPENDENCY_NO_VERSION
+        walk.warn(dep, IssueCode::BusinessRule, "No version was specified for the package so the version consistency can't be checked".into());
+        return;
+    };
+    if !valid_package_id(id) || !valid_package_version(v) {
+        // IG_DEPENDENCY_INVALID_PACKAGE_VERSION
+        walk.error(dep, IssueCode::BusinessRule, format!("The version {} is not a valid NPM package version", quoted(v)));
+    }
+    let Some(cat) = catalogue else { return };
+    let Some(npm) = cat.find(id, v) else {
+        // IG_DEPENDENCY_PACKAGE_UNKNOWN
+        walk.warn(dep, IssueCode::BusinessRule, format!("The package {id}#{v} could not be found so the version consistency can't be checked"));
+        return;
+    };
+    if let (Some(first), Some(pver)) = (fhir_versions.first(), npm.fhir_version.as_deref()) {
+        if !fhir_versions.iter().any(|f| version_matches(pver, f)) {
+            let listed = fhir_versions.join(",");
+            if matches!(id, "hl7.fhir.uv.extensions" | "hl7.fhir.uv.tools" | "hl7.terminology") {
+                let instead = format!("{id}.{}", release_name(first).to_lowercase());
+                // IG_DEPENDENCY_VERSION_ERROR
+                walk.error(
+                    dep,
+                    IssueCode::BusinessRule,
+                    format!("The ImplementationGuide is based on FHIR version {listed} but package {id}#{v} is based on FHIR version {pver}. Use the package {instead} instead"),
+                );
+            } else if !(release_name(pver) == "R5" && release_name(first) == "R6") {
+                // IG_DEPENDENCY_VERSION_WARNING
+                walk.warn(
+                    dep,
+                    IssueCode::BusinessRule,
+                    format!("The ImplementationGuide is based on FHIR version {listed} but package {id}#{v} is based on FHIR version {pver}. In general, this version mismatch should be avoided - some tools will try to make this work with variable degrees of success, but others will not even try"),
+                );
             }
         }
     }
+    if walk.v.options().for_publication {
+        let latest = cat.newest_release(id).map(|p| p.version.as_str());
+        let released = npm.date.as_deref().and_then(package_date);
+        if let (Some(latest), Some((y, m, d))) = (latest, released) {
+            if latest != "current" && v != "current" && !version_matches(v, latest) && months_ago((y, m, d), 3) {
+                // IG_DEPENDENCY_VERSION_WARNING_OLD
+                walk.warn(
+                    dep,
+                    IssueCode::BusinessRule,
+                    format!("The ImplementationGuide uses package {id}#{v} released on {y:04}-{m:02}-{d:02}, but the most recent appropriate version is {latest}. This reference is getting old and the more recent version should be considered"),
+                );
+            }
+        }
+    }
+}
+
+/// Whether a version meets a criterion as the reference's `versionMatches`
+/// has it: the criterion's parts (as many as it gives) equal the version's.
+fn version_matches(criterion: &str, version: &str) -> bool {
+    let c: Vec<&str> = criterion.split(['.', '-']).collect();
+    let v: Vec<&str> = version.split(['.', '-']).collect();
+    c.len() <= v.len() && c.iter().zip(&v).all(|(a, b)| a == b || *a == "x" || *a == "*")
+}
+
+/// The release a FHIR version belongs to (`R4`), as the reference names it.
+fn release_name(version: &str) -> &'static str {
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next().map(|m| m.split('-').next().unwrap_or(m))) {
+        (Some("1"), Some("0")) => "R2",
+        (Some("1"), Some("4")) => "R2B",
+        (Some("3"), Some("0")) => "R3",
+        (Some("4"), Some("0")) => "R4",
+        (Some("4"), Some("3")) => "R4B",
+        (Some("5"), Some("0")) => "R5",
+        (Some("6"), Some("0")) => "R6",
+        _ => "R?",
+    }
+}
+
+/// A package.json `date` (`yyyyMMddHHmmss`) as a calendar date.
+fn package_date(date: &str) -> Option<(i32, u8, u8)> {
+    let y = date.get(0..4)?.parse().ok()?;
+    let m = date.get(4..6)?.parse().ok()?;
+    let d = date.get(6..8)?.parse().ok()?;
+    Some((y, m, d))
+}
+
+/// Whether a date lies before today less this many months.
+fn months_ago(date: (i32, u8, u8), months: i32) -> bool {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (y, m, d) = crate::fhirpath::value::civil_from_days(secs / 86_400);
+    let total = y * 12 + i32::from(m) - 1 - months;
+    let threshold = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8, d);
+    date < threshold
 }
 
 fn id_char(c: char) -> bool {

@@ -35,9 +35,11 @@ mod questionnaire_item_rules;
 mod resource;
 pub(super) mod quantity;
 mod search_parameter;
+mod shareable;
 mod signature;
 mod structure_map;
 pub(super) mod text_link;
+pub(super) mod type_regex;
 pub mod string_content;
 pub(super) mod value_rules;
 mod value_set;
@@ -47,6 +49,7 @@ impl<'v, 'n> Walk<'v, 'n> {
     pub(crate) fn resource_rules(&mut self, node: &'n Node, type_name: &str) {
         resource::check(self, node);
         canonical_resource::check(self, node, type_name);
+        shareable::check(self, node, type_name);
         match type_name {
             "QuestionnaireResponse" => questionnaire::check_response(self, node),
             "Questionnaire" => questionnaire::check_questionnaire(self, node),

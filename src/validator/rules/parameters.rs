@@ -212,14 +212,13 @@ fn check_parameter(walk: &mut Walk<'_, '_>, parameter: &Node, name: &str, kind: 
         None => false,
     };
     let resource_matches = types.iter().any(|t| matches(t, value_type.as_deref()) || matches(t, resource_type));
-    const SAME_NAME: &str = "has the same name as a parameter for at least one operation in the core specification. In the base specification,";
     match kind {
         Value => match &value_type {
             // PARAMETERS_STD_NO_VALUE
             None => walk.inform(
                 parameter,
                 IssueCode::BusinessRule,
-                format!("The parameter '{name}' {SAME_NAME} the parameter must have a value, but this parameter does not. Check that this is correct"),
+                format!("The parameter '{name}' has the same name as a parameter for at least one operation in the core specification. In the base specification, the parameter must have a value, but this parameter does not. Check that this is correct"),
             ),
             Some(t) if !types.contains(&t.as_str()) => wrong_type(walk, parameter, name, t, &listed, one),
             Some(_) => {}
@@ -231,16 +230,16 @@ fn check_parameter(walk: &mut Walk<'_, '_>, parameter: &Node, name: &str, kind: 
                 walk.inform(
                     parameter,
                     IssueCode::BusinessRule,
-                    format!("The parameter '{name}' {SAME_NAME} the parameter must have a resource, but this parameter instead has a value of type {found}. Check that this is correct"),
+                    format!("The parameter '{name}' has the same name as a parameter for at least one operation in the core specification. In the base specification, the parameter must have a resource, but this parameter instead has a value of type {found}. Check that this is correct"),
                 );
             }
             Some(rt) if !resource_matches => {
                 let msg = if one {
                     // PARAMETERS_STD_RES_WRONG_TYPE_one
-                    format!("The parameter '{name}' {SAME_NAME} the parameter has the resource type or {listed}, but this parameter instead has a resource of type {rt}. Check that this is correct")
+                    format!("The parameter '{name}' has the same name as a parameter for at least one operation in the core specification. In the base specification, the parameter has the resource type or {listed}, but this parameter instead has a resource of type {rt}. Check that this is correct")
                 } else {
                     // PARAMETERS_STD_RES_WRONG_TYPE_other
-                    format!("The parameter '{name}' {SAME_NAME} the parameter has the resource types {listed}, but this parameter instead has a resource of type {rt}. Check that this is correct")
+                    format!("The parameter '{name}' has the same name as a parameter for at least one operation in the core specification. In the base specification, the parameter has the resource types {listed}, but this parameter instead has a resource of type {rt}. Check that this is correct")
                 };
                 walk.inform(parameter, IssueCode::BusinessRule, msg);
             }

@@ -492,6 +492,7 @@ fn definition_rules(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
     }
     extension_contexts(walk, node, f);
     let Some(base) = &f.base else { return };
+    no_concrete_descendant(walk, node, f);
     obligation_profile(walk, node, f, base);
     for (i, ext) in node.children_named("extension").enumerate() {
         if ext.child_text("url").is_some_and(|u| EXT_OBLIGATION_INHERITS.contains(&u)) {
@@ -503,6 +504,23 @@ fn definition_rules(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
     context_invariants(walk, node);
     extension_url(walk, node, f);
     complies_with(walk, node);
+}
+
+/// SD_DERIVATION_NO_CONCRETE: an abstract definition that no loaded
+/// StructureDefinition derives from.
+fn no_concrete_descendant(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
+    let Some(url) = f.url.as_deref() else { return };
+    if node.child_text("abstract") != Some("true") || walk.ctx.is_base_of_any(url) {
+        return;
+    }
+    let type_name = f.type_name.as_deref().unwrap_or_default();
+    // A logical model's type is named by its last path segment.
+    let type_name = if f.kind.as_deref() == Some("logical") { type_name.rsplit('/').next().unwrap_or(type_name) } else { type_name };
+    walk.warn(
+        node,
+        IssueCode::NotFound,
+        format!("{type_name} is labeled as an abstract type, but no concrete descendants were found (check definitions - this is usually an error unless concrete definitions are in some other package)"),
+    );
 }
 
 /// SD_CIRCULAR_DEFINITION: following the base definitions leads back here.
@@ -813,7 +831,7 @@ fn complies_with(walk: &mut Walk<'_, '_>, node: &Node) {
             let Some(own) = own.as_ref() else { continue };
             let Some(authority) = walk.ctx.structure_definition(claimed) else { continue };
             match snapshot_elements(walk, authority) {
-                Some(a) => super::complies_with::compare(walk.ctx, own, &a),
+                Some(a) => super::complies_with::compare(walk.ctx, walk.v.terminology(), own, &a),
                 None => continue,
             }
         };
