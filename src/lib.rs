@@ -27,3 +27,4 @@ pub mod terminology;
 pub mod tree;
 pub mod ucum;
 pub mod validator;
+pub mod xml_c14n;

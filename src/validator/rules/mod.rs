@@ -36,6 +36,7 @@ mod resource;
 pub(super) mod quantity;
 mod search_parameter;
 mod signature;
+mod signature_xml;
 mod structure_map;
 pub(super) mod text_link;
 pub mod string_content;
