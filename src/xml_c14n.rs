@@ -17,6 +17,7 @@
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// An element: its qualified name as written, the namespaces it declares
@@ -40,6 +41,11 @@ pub enum XmlNode {
 
 /// Nesting deeper than this is refused (as the FHIR XML reader refuses it).
 const MAX_DEPTH: usize = 512;
+
+/// More namespace declarations than this in one document are refused: every
+/// element's namespace context is at most this big, so canonicalizing and
+/// comparing stay linear in the document's size.
+const MAX_NAMESPACE_DECLARATIONS: usize = 256;
 
 impl Element {
     /// The first child element whose local name is `local` (any namespace),
@@ -91,7 +97,7 @@ impl Element {
         let mut scope = Scope::default();
         let mut at = self;
         for step in path {
-            scope = scope.within(at);
+            scope = scope.within(at).into_owned();
             at = at.child(step)?;
         }
         Some((at, scope))
@@ -111,12 +117,16 @@ fn prefix(qname: &str) -> &str {
 pub struct Scope(BTreeMap<String, String>);
 
 impl Scope {
-    fn within(&self, e: &Element) -> Scope {
+    /// The scope inside `e`: this one, unless `e` declares namespaces.
+    fn within(&self, e: &Element) -> Cow<'_, Scope> {
+        if e.ns_decls.is_empty() {
+            return Cow::Borrowed(self);
+        }
         let mut s = self.clone();
         for (p, u) in &e.ns_decls {
             s.0.insert(p.clone(), u.clone());
         }
-        s
+        Cow::Owned(s)
     }
 
     fn uri(&self, prefix: &str) -> Option<&str> {
@@ -135,6 +145,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, String> {
     reader.config_mut().check_comments = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut declarations = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| format!("{e} (at byte {})", reader.buffer_position()))?;
         match event {
@@ -146,10 +157,13 @@ pub fn parse(bytes: &[u8]) -> Result<Element, String> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(format!("The XML is nested more than {MAX_DEPTH} levels deep"));
                 }
-                stack.push(start(&s)?);
+                let e = start(&s)?;
+                declarations = counted(declarations, &e)?;
+                stack.push(e);
             }
             Event::Empty(s) => {
                 let e = start(&s)?;
+                declarations = counted(declarations, &e)?;
                 close(e, &mut stack, &mut root)?;
             }
             Event::End(_) => {
@@ -190,6 +204,14 @@ pub fn parse(bytes: &[u8]) -> Result<Element, String> {
     let root = root.ok_or("There is no document element")?;
     check_prefixes(&root, &Scope::default())?;
     Ok(root)
+}
+
+fn counted(so_far: usize, e: &Element) -> Result<usize, String> {
+    let n = so_far + e.ns_decls.len();
+    if n > MAX_NAMESPACE_DECLARATIONS {
+        return Err(format!("The XML declares more than {MAX_NAMESPACE_DECLARATIONS} namespaces"));
+    }
+    Ok(n)
 }
 
 fn push_text(parent: &mut Element, value: String) {
@@ -315,30 +337,37 @@ fn write(e: &Element, parent: &Scope, rendered: &Scope, method: Method, out: &mu
     // The namespace declarations this element writes: those in scope (or,
     // exclusively, those it visibly uses) that the output above it has not
     // already made, the default undeclared with xmlns="" when needed.
-    let candidates: Vec<String> = match method {
-        Method::Inclusive => scope.0.keys().cloned().collect(),
+    let candidates: Vec<&str> = match method {
+        Method::Inclusive => scope.0.keys().map(String::as_str).collect(),
         Method::Exclusive => {
-            let mut used = vec![prefix(&e.name).to_string()];
-            used.extend(e.attrs.iter().map(|(k, _)| prefix(k).to_string()).filter(|p| !p.is_empty()));
+            let mut used = vec![prefix(&e.name)];
+            used.extend(e.attrs.iter().map(|(k, _)| prefix(k)).filter(|p| !p.is_empty()));
             used.sort();
             used.dedup();
             used
         }
     };
-    let mut now_rendered = rendered.clone();
     let mut decls: Vec<(String, String)> = Vec::new();
     for p in candidates {
         if p == "xml" {
             continue;
         }
-        let value = scope.0.get(&p).cloned().unwrap_or_default();
-        let before = rendered.0.get(&p).cloned().unwrap_or_default();
+        let value = scope.0.get(p).map(String::as_str).unwrap_or("");
+        let before = rendered.0.get(p).map(String::as_str).unwrap_or("");
         if value != before {
-            decls.push((p.clone(), value.clone()));
-            now_rendered.0.insert(p, value);
+            decls.push((p.to_string(), value.to_string()));
         }
     }
     decls.sort();
+    let now_rendered = if decls.is_empty() {
+        Cow::Borrowed(rendered)
+    } else {
+        let mut r = rendered.clone();
+        for (p, u) in &decls {
+            r.0.insert(p.clone(), u.clone());
+        }
+        Cow::Owned(r)
+    };
     let mut attrs: Vec<(&str, &str, &str, &str)> = e
         .attrs
         .iter()
@@ -441,11 +470,8 @@ fn compare(a: &Element, a_parent: &Scope, b: &Element, b_parent: &Scope, path: &
     if let Some((k, _)) = b.attrs.iter().find(|(k, _)| !a.attrs.iter().any(|(k2, _)| k2 == k)) {
         return Some(format!("Attributes differ at {path}: extra attribute {k}"));
     }
-    let significant = |e: &Element| -> Vec<XmlNode> {
-        e.children.iter().filter(|c| !matches!(c, XmlNode::Text(t) if t.trim().is_empty()) && !matches!(c, XmlNode::Pi(..))).cloned().collect()
-    };
     let (ca, cb) = (significant(a), significant(b));
-    for (x, y) in ca.iter().zip(&cb) {
+    for (x, y) in ca.iter().copied().zip(cb.iter().copied()) {
         match (x, y) {
             (XmlNode::Text(t), XmlNode::Text(u)) if collapse(t) != collapse(u) => {
                 return Some(format!("Text differs at {path}: '{}' vs '{}'", collapse(t), collapse(u)));
@@ -464,6 +490,11 @@ fn compare(a: &Element, a_parent: &Scope, b: &Element, b_parent: &Scope, path: &
         std::cmp::Ordering::Less => Some(format!("node mismatch - more nodes in the signed bytes in children of {path}")),
         std::cmp::Ordering::Equal => None,
     }
+}
+
+/// The children that count when comparing: no blank text, no processing instructions.
+fn significant(e: &Element) -> Vec<&XmlNode> {
+    e.children.iter().filter(|c| !matches!(c, XmlNode::Text(t) if t.trim().is_empty()) && !matches!(c, XmlNode::Pi(..))).collect()
 }
 
 fn collapse(s: &str) -> String {
@@ -510,6 +541,8 @@ mod tests {
         assert!(parse(b"<!DOCTYPE a><a/>").is_err());
         assert!(parse(b"{\"a\": 1}").is_err());
         assert!(parse(b"<a>&foo;</a>").is_err());
+        let many: String = (0..300).map(|i| format!(" xmlns:p{i}=\"urn:{i}\"")).collect();
+        assert!(parse(format!("<a{many}/>").as_bytes()).unwrap_err().contains("namespaces"));
     }
 
     #[test]

@@ -249,6 +249,15 @@ fn a_good_xml_signature_verifies() {
 }
 
 #[test]
+fn a_good_xml_signature_verifies_on_the_bundle_read_as_xml() {
+    let signed = Make::default().on(bundle());
+    let xml = careplan::render::xml::resource_to_xml(&signed, &common::context());
+    let found = validator().validate_bytes(xml.as_bytes(), Some(Format::Xml));
+    assert!(has(&found, Severity::Information, IssueCode::Informational, "The signature verified OK"), "{found:#?}");
+    assert!(no_signature_errors(&found), "{found:#?}");
+}
+
+#[test]
 fn bundle_signature_digsig_invalid() {
     let mut b = bundle();
     b["signature"] = json!({"when": WHEN, "sigFormat": "application/pkcs7-signature", "data": STANDARD.encode("<Signature><SignedInfo></Signature>")});
