@@ -463,4 +463,8 @@ fn bundle_signature_digsig_signed_xml_matches() {
 fn bundle_signature_digsig_signed_invalid_xml() {
     let found = Make { sign_garbage: true, signed_bytes: Some("{\"resourceType\": \"Bundle\"}".into()), ..Make::default() }.issues();
     assert!(has(&found, Severity::Error, IssueCode::Invalid, "The signed bytes provided could not be read - invalid XML Structure ("), "{found:#?}");
+    assert!(
+        has(&found, Severity::Error, IssueCode::Exception, "The signed bytes provided could not be read - invalid XML Structure (the signed bytes and the canonical form cannot be compared)"),
+        "{found:#?}"
+    );
 }

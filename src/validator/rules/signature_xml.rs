@@ -357,7 +357,16 @@ fn signed_bytes_against(walk: &mut Walk<'_, '_>, bundle: &Node, signed: &[u8], t
     };
     let theirs = read(signed);
     let ours = read(to_sign);
-    let (Some(ours), Some(theirs)) = (ours, theirs) else { return };
+    let (Some(ours), Some(theirs)) = (ours, theirs) else {
+        // The reference then fails comparing what it could not read, and says so again.
+        // BUNDLE_SIGNATURE_DIGSIG_SIGNED_INVALID_XML
+        walk.error(
+            bundle,
+            IssueCode::Exception,
+            "The signed bytes provided could not be read - invalid XML Structure (the signed bytes and the canonical form cannot be compared)".into(),
+        );
+        return;
+    };
     match xml_c14n::structure_difference(&ours, &theirs) {
         None => {
             // BUNDLE_SIGNATURE_DIGSIG_SIGNED_XML_MATCHES
