@@ -29,3 +29,4 @@ pub mod terminology_bindings;
 pub mod tree;
 pub mod ucum;
 pub mod validator;
+pub mod xml_c14n;

@@ -37,6 +37,7 @@ pub(super) mod quantity;
 mod search_parameter;
 mod shareable;
 mod signature;
+mod signature_xml;
 mod structure_map;
 pub(super) mod text_link;
 pub(super) mod type_regex;

@@ -9,10 +9,14 @@
 //! whitespace, keys sorted, `Bundle.signature` left out, and `Bundle.id` and
 //! `Bundle.meta` too for the `#document` canonicalization).
 //!
+//! XML digital signatures (`application/pkcs7-signature`, as the reference
+//! reads that format) are checked in `signature_xml.rs`, with the pieces
+//! both share from here: the canonicalization, purpose and `who` checks,
+//! the certificate's key and names, and the claims made at the end.
+//!
 //! Each check names the message key it raises. Like the reference, every
 //! issue is reported on the Bundle. What careplan cannot decide it leaves
-//! unsaid rather than guess: XML digital signatures
-//! (`application/pkcs7-signature`) and JWS over an XML canonical form are not
+//! unsaid rather than guess: JWS over an XML canonical form is not
 //! verified, nor are algorithms `ring` does not offer (ES512, RSA-PSS and
 //! RS384 with keys under 2048 bits); there is no store of certificates to
 //! find a `kid` in; and a signature that fails over a Bundle holding
@@ -27,7 +31,7 @@ use base64::Engine;
 use serde_json::Value;
 use x509_parser::prelude::*;
 
-const WORK_IN_PROGRESS: &str = "Signature Verification is a work in progress. Feedback welcome at https://chat.fhir.org/#narrow/channel/179247-Security-and-Privacy/topic/Signature/with/524324965";
+pub(super) const WORK_IN_PROGRESS: &str = "Signature Verification is a work in progress. Feedback welcome at https://chat.fhir.org/#narrow/channel/179247-Security-and-Privacy/topic/Signature/with/524324965";
 
 /// `Bundle.signature`, if there is one, with the walk's path at the Bundle.
 pub(crate) fn check_bundle_signature(walk: &mut Walk<'_, '_>, bundle: &Node) {
@@ -92,8 +96,10 @@ pub(crate) fn check_bundle_signature(walk: &mut Walk<'_, '_>, bundle: &Node) {
             walk.inform(bundle, IssueCode::Informational, WORK_IN_PROGRESS.into());
             if jose {
                 jose_signature(walk, bundle, signature, &d);
+            } else {
+                // An XML digital signature, as the reference reads this format.
+                super::signature_xml::check_xml_signature(walk, bundle, signature, &d);
             }
-            // XML digital signatures (the BUNDLE_SIGNATURE_DIGSIG_* keys) are not verified.
         }
         _ => {
             // BUNDLE_SIGNATURE_NOT_CHECKED_KIND
@@ -150,84 +156,20 @@ fn jose_signature(walk: &mut Walk<'_, '_>, bundle: &Node, signature: &Node, d: &
     }
 
     // 2. The canonicalization.
-    let mut xml = false;
-    let mut target_canon = None;
-    if let Some(target_format) = signature.child_text("targetFormat") {
-        match parse_mime_type(target_format) {
-            Ok((base, canon)) => {
-                xml = base.contains("xml");
-                target_canon = canon;
-            }
-            Err(e) => {
-                // BUNDLE_SIGNATURE_CANON_ERROR
-                walk.error(bundle, IssueCode::Invalid, format!("Error parsing the targetFormat '{target_format}': {e}"));
-            }
-        }
-    }
-    let canon = match (header.get("canon").and_then(Value::as_str), target_canon) {
-        (None, None) => {
-            let document = if bundle.child_text("type") == Some("document") { "#document" } else { "" };
-            let canon = format!("http://hl7.org/fhir/canonicalization/{}{document}", if xml { "xml" } else { "json" });
-            // BUNDLE_SIGNATURE_PAYLOAD_CANON_DEFAULT
-            walk.inform(bundle, IssueCode::Informational, format!("No canonicalization found, so using {canon}"));
-            canon
-        }
-        (None, Some(t)) => t,
-        (Some(c), t) => {
-            if let Some(t) = t.filter(|t| t != c) {
-                // BUNDLE_SIGNATURE_CANON_DIFF
-                walk.warn(
-                    bundle,
-                    IssueCode::NotFound,
-                    format!("The canonicalization in the digital signature is {c} which doesn't match the value {t} found in the targetFormat"),
-                );
-            }
-            xml = c.contains("xml");
-            c.to_string()
-        }
-    };
+    let (canon, xml) = canonicalization(walk, bundle, signature, header.get("canon").and_then(Value::as_str));
 
     // 3. The purpose.
-    let (mut purpose, mut purpose_desc) = purpose_of(&header);
-    let mut purpose_ok = false;
-    for ty in signature.children_named("type") {
-        let system = ty.child_text("system");
-        let code = ty.child_text("code");
-        let p = match code {
-            Some(c) if is_valid_oid(c) => format!("urn:oid:{c}"),
-            _ => format!("{}#{}", system.unwrap_or("null"), code.unwrap_or("null")),
-        };
-        let display = || {
-            let (system, code) = (system?, code?);
-            walk.v.terminology().code_index(system).and_then(|ix| ix.display(code).map(str::to_string))
-        };
-        if purpose.is_none() {
-            purpose_desc = display();
-            purpose = Some(p);
-            break;
-        } else if purpose.as_deref() == Some(p.as_str()) {
-            purpose_ok = true;
-            if purpose_desc.is_none() {
-                purpose_desc = display();
-            }
-            break;
-        }
-    }
+    let (purpose, purpose_desc) = purpose_of(&header);
+    let (purpose, purpose_desc, purpose_ok) = purpose_against_types(walk, signature, purpose, purpose_desc);
 
     // 4. The certificate.
     let mut cert_der: Option<Vec<u8>> = None;
     if let Some(x5c) = header.get("x5c") {
         let first = x5c.as_array().and_then(|a| a.first()).and_then(Value::as_str).unwrap_or("");
         let der = decode_lenient(first);
-        match parse_x509_certificate(&der) {
-            Ok((_, cert)) => match key_of(&cert) {
-                Ok(_) => cert_der = Some(der),
-                Err(e) => {
-                    // BUNDLE_SIGNATURE_HEADER_X509_ERROR
-                    walk.error(bundle, IssueCode::Invalid, format!("Unable to parse X509 Certificate: {e}"));
-                }
-            },
-            Err(e) => {
+        match certificate_problem(&der) {
+            None => cert_der = Some(der),
+            Some(e) => {
                 // BUNDLE_SIGNATURE_HEADER_X509_ERROR
                 walk.error(bundle, IssueCode::Invalid, format!("Unable to parse X509 Certificate: {e}"));
             }
@@ -244,34 +186,7 @@ fn jose_signature(walk: &mut Walk<'_, '_>, bundle: &Node, signature: &Node, d: &
     let cert = cert_der.as_deref().and_then(|der| parse_x509_certificate(der).ok()).map(|(_, c)| c);
 
     // Who signed.
-    let who = signature.child("who");
-    if let Some(cert) = &cert {
-        let names = names_from_certificate(cert);
-        match who.and_then(|w| w.child("identifier")).and_then(|i| i.child_text("value")) {
-            Some(idv) => {
-                if !names.iter().any(|n| n == idv) {
-                    let list = names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(",");
-                    // BUNDLE_SIGNATURE_WHO_MISMATCH
-                    walk.inform(
-                        bundle,
-                        IssueCode::Informational,
-                        format!("The  Signature.who.identifier '{idv}' does not match a subject value from the certificate (one of {list})"),
-                    );
-                }
-            }
-            None => {
-                let subject = x500_name(cert.subject(), Style::Rfc2253);
-                // BUNDLE_SIGNATURE_WHO_RECOMMENDED
-                walk.inform(bundle, IssueCode::Informational, format!("A certificate subject identifier should also be found in Signature.who.identifier (one of {subject})"));
-            }
-        }
-    } else if who.is_none() {
-        // BUNDLE_SIGNATURE_WHO_NO_INFO
-        walk.inform(bundle, IssueCode::Informational, "Neither the digital signature nor Signature.who are provided to identify the signer".into());
-    } else {
-        // BUNDLE_SIGNATURE_WHO_NOT_IN_CERT
-        walk.inform(bundle, IssueCode::Informational, "The Signature.who value is not found in the digital signature".into());
-    }
+    check_who(walk, bundle, signature, cert.as_ref());
 
     // The payload should be detached.
     let payload = parts.get(1).copied().unwrap_or("");
@@ -323,31 +238,12 @@ fn jose_signature(walk: &mut Walk<'_, '_>, bundle: &Node, signature: &Node, d: &
     let mut names = names_from_certificate(&cert);
     names.sort();
     let names = names.join(",");
-    if verified {
-        // BUNDLE_SIGNATURE_SIGNED_BY_VERIFIED
-        walk.inform(bundle, IssueCode::Informational, format!("The content was signed by {names} (and this has been verified by the signature)"));
-    } else {
-        // BUNDLE_SIGNATURE_SIGNED_BY
-        walk.inform(bundle, IssueCode::Informational, format!("The content claims to have been signed by {names}, but this has not been verified"));
-    }
+    signed_by(walk, bundle, &names, verified);
     if let Some(t) = &sig_t {
-        if verified {
-            // BUNDLE_SIGNATURE_SIGNED_AT_VERIFIED
-            walk.inform(bundle, IssueCode::Informational, format!("The content was signed at {t} (and this has been verified by the signature)"));
-        } else {
-            // BUNDLE_SIGNATURE_SIGNED_AT
-            walk.inform(bundle, IssueCode::Informational, format!("The content claims to have been signed at {t}, but this has not been verified"));
-        }
+        signed_at(walk, bundle, t, verified);
     }
     if let Some(p) = &purpose {
-        let desc = purpose_desc.as_deref().unwrap_or("null");
-        if verified && purpose_ok {
-            // BUNDLE_SIGNATURE_SIGNED_FOR_VERIFIED
-            walk.inform(bundle, IssueCode::Informational, format!("The content was signed for the purpose of {desc} ({p}) (and this has been verified by the signature)"));
-        } else {
-            // BUNDLE_SIGNATURE_SIGNED_FOR
-            walk.inform(bundle, IssueCode::Informational, format!("The content claims that it was signed for the purpose of {desc} ({p}), but this has not been verified"));
-        }
+        signed_for(walk, bundle, p, purpose_desc.as_deref(), verified && purpose_ok);
     }
     let subject = x500_name(cert.subject(), Style::Rfc2253);
     let issuer = x500_name(cert.issuer(), Style::Rfc2253);
@@ -357,6 +253,158 @@ fn jose_signature(walk: &mut Walk<'_, '_>, bundle: &Node, signature: &Node, d: &
     let pem = base64::engine::general_purpose::STANDARD.encode(cert_der.as_deref().unwrap_or_default());
     // BUNDLE_SIGNATURE_CERT_SOURCE
     walk.inform(bundle, IssueCode::Informational, format!("Signing Certificate Source: -----BEGIN CERTIFICATE-----{pem}-----END CERTIFICATE-----"));
+}
+
+/// The canonicalization a signature states (`stated`), against the one
+/// `Signature.targetFormat` names, or the default: the method and whether
+/// the canonical form is XML.
+pub(super) fn canonicalization(walk: &mut Walk<'_, '_>, bundle: &Node, signature: &Node, stated: Option<&str>) -> (String, bool) {
+    let mut xml = false;
+    let mut target_canon = None;
+    if let Some(target_format) = signature.child_text("targetFormat") {
+        match parse_mime_type(target_format) {
+            Ok((base, canon)) => {
+                xml = base.contains("xml");
+                target_canon = canon;
+            }
+            Err(e) => {
+                // BUNDLE_SIGNATURE_CANON_ERROR
+                walk.error(bundle, IssueCode::Invalid, format!("Error parsing the targetFormat '{target_format}': {e}"));
+            }
+        }
+    }
+    let canon = match (stated, target_canon) {
+        (None, None) => {
+            let document = if bundle.child_text("type") == Some("document") { "#document" } else { "" };
+            let canon = format!("http://hl7.org/fhir/canonicalization/{}{document}", if xml { "xml" } else { "json" });
+            // BUNDLE_SIGNATURE_PAYLOAD_CANON_DEFAULT
+            walk.inform(bundle, IssueCode::Informational, format!("No canonicalization found, so using {canon}"));
+            canon
+        }
+        (None, Some(t)) => t,
+        (Some(c), t) => {
+            if let Some(t) = t.filter(|t| t != c) {
+                // BUNDLE_SIGNATURE_CANON_DIFF
+                walk.warn(
+                    bundle,
+                    IssueCode::NotFound,
+                    format!("The canonicalization in the digital signature is {c} which doesn't match the value {t} found in the targetFormat"),
+                );
+            }
+            xml = c.contains("xml");
+            c.to_string()
+        }
+    };
+    (canon, xml)
+}
+
+/// The purpose a signature states, against `Signature.type`: the purpose
+/// (the first type's when none is stated), its description, and whether a
+/// type confirms it.
+pub(super) fn purpose_against_types(
+    walk: &Walk<'_, '_>,
+    signature: &Node,
+    mut purpose: Option<String>,
+    mut purpose_desc: Option<String>,
+) -> (Option<String>, Option<String>, bool) {
+    let mut purpose_ok = false;
+    for ty in signature.children_named("type") {
+        let system = ty.child_text("system");
+        let code = ty.child_text("code");
+        let p = match code {
+            Some(c) if is_valid_oid(c) => format!("urn:oid:{c}"),
+            _ => format!("{}#{}", system.unwrap_or("null"), code.unwrap_or("null")),
+        };
+        let display = || {
+            let (system, code) = (system?, code?);
+            walk.v.terminology().code_index(system).and_then(|ix| ix.display(code).map(str::to_string))
+        };
+        if purpose.is_none() {
+            purpose_desc = display();
+            purpose = Some(p);
+            break;
+        } else if purpose.as_deref() == Some(p.as_str()) {
+            purpose_ok = true;
+            if purpose_desc.is_none() {
+                purpose_desc = display();
+            }
+            break;
+        }
+    }
+    (purpose, purpose_desc, purpose_ok)
+}
+
+/// `Signature.who` against the certificate's subject: the identifier the
+/// Signature gives, if any, and whether the certificate names it.
+pub(super) fn check_who(walk: &mut Walk<'_, '_>, bundle: &Node, signature: &Node, cert: Option<&X509Certificate<'_>>) -> (Option<String>, bool) {
+    let who = signature.child("who");
+    if let Some(cert) = cert {
+        let names = names_from_certificate(cert);
+        match who.and_then(|w| w.child("identifier")).and_then(|i| i.child_text("value")) {
+            Some(idv) => {
+                let matches = names.iter().any(|n| n == idv);
+                if !matches {
+                    let list = names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(",");
+                    // BUNDLE_SIGNATURE_WHO_MISMATCH
+                    walk.inform(
+                        bundle,
+                        IssueCode::Informational,
+                        format!("The  Signature.who.identifier '{idv}' does not match a subject value from the certificate (one of {list})"),
+                    );
+                }
+                (Some(idv.to_string()), matches)
+            }
+            None => {
+                let subject = x500_name(cert.subject(), Style::Rfc2253);
+                // BUNDLE_SIGNATURE_WHO_RECOMMENDED
+                walk.inform(bundle, IssueCode::Informational, format!("A certificate subject identifier should also be found in Signature.who.identifier (one of {subject})"));
+                (None, false)
+            }
+        }
+    } else {
+        if who.is_none() {
+            // BUNDLE_SIGNATURE_WHO_NO_INFO
+            walk.inform(bundle, IssueCode::Informational, "Neither the digital signature nor Signature.who are provided to identify the signer".into());
+        } else {
+            // BUNDLE_SIGNATURE_WHO_NOT_IN_CERT
+            walk.inform(bundle, IssueCode::Informational, "The Signature.who value is not found in the digital signature".into());
+        }
+        (None, false)
+    }
+}
+
+/// Whom the content was signed by, verified or claimed.
+pub(super) fn signed_by(walk: &mut Walk<'_, '_>, bundle: &Node, who: &str, verified: bool) {
+    if verified {
+        // BUNDLE_SIGNATURE_SIGNED_BY_VERIFIED
+        walk.inform(bundle, IssueCode::Informational, format!("The content was signed by {who} (and this has been verified by the signature)"));
+    } else {
+        // BUNDLE_SIGNATURE_SIGNED_BY
+        walk.inform(bundle, IssueCode::Informational, format!("The content claims to have been signed by {who}, but this has not been verified"));
+    }
+}
+
+/// When the content was signed, verified or claimed.
+pub(super) fn signed_at(walk: &mut Walk<'_, '_>, bundle: &Node, t: &str, verified: bool) {
+    if verified {
+        // BUNDLE_SIGNATURE_SIGNED_AT_VERIFIED
+        walk.inform(bundle, IssueCode::Informational, format!("The content was signed at {t} (and this has been verified by the signature)"));
+    } else {
+        // BUNDLE_SIGNATURE_SIGNED_AT
+        walk.inform(bundle, IssueCode::Informational, format!("The content claims to have been signed at {t}, but this has not been verified"));
+    }
+}
+
+/// What the content was signed for, verified or claimed.
+pub(super) fn signed_for(walk: &mut Walk<'_, '_>, bundle: &Node, purpose: &str, desc: Option<&str>, verified: bool) {
+    let desc = desc.unwrap_or("null");
+    if verified {
+        // BUNDLE_SIGNATURE_SIGNED_FOR_VERIFIED
+        walk.inform(bundle, IssueCode::Informational, format!("The content was signed for the purpose of {desc} ({purpose}) (and this has been verified by the signature)"));
+    } else {
+        // BUNDLE_SIGNATURE_SIGNED_FOR
+        walk.inform(bundle, IssueCode::Informational, format!("The content claims that it was signed for the purpose of {desc} ({purpose}), but this has not been verified"));
+    }
 }
 
 /// A payload that came with a signature that failed: is it what was to be signed?
@@ -404,7 +452,7 @@ fn payload_against(walk: &mut Walk<'_, '_>, bundle: &Node, payload: &str, to_sig
 }
 
 /// Whether any narrative XHTML is in the tree.
-fn has_xhtml(node: &Node) -> bool {
+pub(super) fn has_xhtml(node: &Node) -> bool {
     let narrative = node.value.as_ref().is_some_and(|v| v.kind == crate::tree::ValueKind::Xhtml || node.name == "div");
     narrative || node.children.iter().any(has_xhtml)
 }
@@ -567,8 +615,17 @@ enum Verdict {
     Error(String),
 }
 
+/// Why a certificate (DER) cannot be used to verify a signature: it does
+/// not parse, or its key is of a kind the reference does not verify with.
+pub(super) fn certificate_problem(der: &[u8]) -> Option<String> {
+    match parse_x509_certificate(der) {
+        Ok((_, cert)) => key_of(&cert).err(),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 /// The certificate's public key: (is RSA, the key's bytes, the EC curve).
-fn key_of<'a>(cert: &'a X509Certificate<'_>) -> Result<(KeyKind, &'a [u8]), String> {
+pub(super) fn key_of<'a>(cert: &'a X509Certificate<'_>) -> Result<(KeyKind, &'a [u8]), String> {
     let spki = cert.public_key();
     let alg = spki.algorithm.algorithm.to_id_string();
     let key = spki.subject_public_key.data.as_ref();
@@ -597,7 +654,7 @@ fn key_algorithm_name(oid: &str) -> &str {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum KeyKind {
+pub(super) enum KeyKind {
     Rsa,
     P256,
     P384,
@@ -639,7 +696,7 @@ fn verify(cert: &X509Certificate<'_>, alg: &str, message: &[u8], signature: &[u8
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Style {
+pub(super) enum Style {
     Rfc2253,
     Rfc1779,
     Canonical,
@@ -647,7 +704,7 @@ enum Style {
 
 /// A distinguished name as Java's `X500Principal.getName(style)` writes it:
 /// the most specific part first.
-fn x500_name(name: &X509Name<'_>, style: Style) -> String {
+pub(super) fn x500_name(name: &X509Name<'_>, style: Style) -> String {
     let rdns: Vec<String> = name
         .iter_rdn()
         .map(|rdn| {
@@ -723,7 +780,7 @@ fn escape_rfc2253(v: &str) -> String {
 
 /// The names the reference takes from a certificate: the subject in three
 /// styles, and the subject alternative names that are URIs or other names.
-fn names_from_certificate(cert: &X509Certificate<'_>) -> Vec<String> {
+pub(super) fn names_from_certificate(cert: &X509Certificate<'_>) -> Vec<String> {
     let mut names = vec![x500_name(cert.subject(), Style::Rfc2253), x500_name(cert.subject(), Style::Rfc1779), x500_name(cert.subject(), Style::Canonical)];
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -794,7 +851,7 @@ fn parse_mime_type(text: &str) -> Result<(String, Option<String>), String> {
 
 /// Base64 as the reference reads it: either alphabet, padding and
 /// whitespace optional, other characters skipped.
-fn decode_lenient(text: &str) -> Vec<u8> {
+pub(super) fn decode_lenient(text: &str) -> Vec<u8> {
     let mut clean: String = text
         .chars()
         .filter_map(|c| match c {
@@ -819,7 +876,7 @@ fn is_base64(text: &str) -> bool {
     text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=' | b'\t' | b'\n' | b'\r' | b' '))
 }
 
-fn lossy(bytes: &[u8]) -> String {
+pub(super) fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
