@@ -64,6 +64,9 @@ pub(crate) struct Walk<'v, 'n> {
     /// its narratives'), gathered the first time a `#fragment` URI asks.
     pub(super) root_ids: Option<std::collections::HashSet<String>>,
     pub(super) types_at: Option<(std::collections::HashSet<crate::tree::Pos>, std::collections::HashMap<crate::tree::Pos, String>)>,
+    /// With `--hint-about-must-support` and profiles asked for: what the
+    /// walks noted of each element (`rules::must_support`).
+    pub(super) usage: Option<super::rules::must_support::Usage>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -89,6 +92,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             status_noted: Default::default(),
             types_at: None,
             root_ids: None,
+            usage: None,
         }
     }
 
@@ -195,6 +199,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.path.push_resource(type_name);
         }
         self.resource_id(node);
+        if !nested {
+            super::rules::resource_id_rule(self, node);
+        }
         let opened_bundle = type_name == "Bundle";
         if opened_bundle {
             let index = BundleIndex::build(node);
@@ -219,7 +226,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         // reference validator reports a cardinality error once per
         // definition that has it, so where the type's walk found one the
         // profile walk goes everywhere.
-        self.skip_inherited = self.cardinality_violations == violations_before;
+        // The must-support hint needs every element met by the profiles' own
+        // definitions, inherited or not.
+        self.skip_inherited = self.cardinality_violations == violations_before && self.usage.is_none();
         for (p, _) in &profiles {
             self.profile(node, &sd, p);
         }
@@ -506,6 +515,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             if self.format == Format::Json && !self.in_profile {
                 self.json_shape(child, def, ty);
+            }
+            if let Some(usage) = &mut self.usage {
+                if self.in_profile {
+                    usage.note(child, sd, dix);
+                } else {
+                    usage.place(child, sd, || self.path.render());
+                }
             }
             if scope == 0 && sd.type_name == "Bundle" && child.name == "entry" {
                 self.enter_entry(Some(seen));
@@ -1062,6 +1078,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 super::rules::value_rules::no_value(self, node, &sd.elements[ix], &sd.versioned_url());
             }
+            // A `$...$` pattern of a matchetype is judged as a pattern, not as a value.
+            Some(v) if super::rules::matchetype::pattern_value(self, node, code, &v.text) => {
+                if sd.elements[ix].binding.is_some() && matches!(code, "code" | "string" | "uri") {
+                    let system = if node.name == "code" { self.stated_system } else { None };
+                    self.binding(node, code, system, &sd.elements[ix]);
+                }
+            }
             Some(v) => {
                 super::rules::value_rules::primitive(self, node, &sd.elements[ix], code, &v.text);
                 if !self.in_profile {
@@ -1341,10 +1364,10 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Whether the resource being walked says it is a matchetype (a
     /// pattern for test outcomes), which alone may use the matchetype extensions.
-    fn in_matchetype(&self) -> bool {
+    pub(super) fn in_matchetype(&self) -> bool {
         let Some(resource) = self.resources.last().map(|f| f.node) else { return false };
         resource.children_named("extension").any(|e| {
-            e.child_text("url") == Some("http://hl7.org/fhir/tools/StructureDefinition/matchetype")
+            e.child_text("url") == Some(super::rules::matchetype::MATCHETYPE)
                 && e.children.iter().any(|c| c.name.starts_with("value") && matches!(c.text(), Some("partial" | "complete" | "true")))
         })
     }

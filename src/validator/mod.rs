@@ -66,11 +66,27 @@ pub struct Options {
     /// Say, as information, which profiles each resource is validated
     /// against and why (the reference validator's crumb trails).
     pub signposts: bool,
+    /// With profiles asked for, name as information each element used that
+    /// the profiles do not mark must-support (the reference validator's
+    /// `-hintAboutNonMustSupport`).
+    pub hint_about_must_support: bool,
+    /// Whether the resource validated (not the ones inside it) must have an
+    /// id, or must not (the reference validator's `-resource-id-rule`).
+    pub resource_id_rule: IdRule,
+}
+
+/// Whether a resource must have an id, may, or must not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdRule {
+    #[default]
+    Optional,
+    Required,
+    Prohibited,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false, hint_about_must_support: false, resource_id_rule: IdRule::Optional }
     }
 }
 
@@ -148,7 +164,11 @@ impl Validator {
         }
         let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
         walk.path.push_root(type_name);
+        if self.options.hint_about_must_support && !self.options.profiles.is_empty() {
+            walk.usage = Some(Default::default());
+        }
         walk.resource(root, &self.options.profiles);
+        rules::must_support::report(&mut walk, root);
         let types = walk.types_at.take().map(|(_, types)| types);
         let mut issues = walk.into_issues();
         dedup(&mut issues);
