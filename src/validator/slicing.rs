@@ -256,6 +256,9 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// its (R5) object model that holds the value.
     fn fixed_defect(&self, disc: &str, slice: &str, type_name: &str) -> Option<String> {
         const COMPARED: &[&str] = &["CodeableConcept", "Identifier", "Coding", "string", "uri", "integer", "boolean"];
+        // The type as the element's `fixed[x]` names it (`Code`): a primitive's code is lower case.
+        let lower = format!("{}{}", type_name.get(..1).unwrap_or_default().to_ascii_lowercase(), type_name.get(1..).unwrap_or_default());
+        let type_name = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower.as_str() } else { type_name };
         // decimal: the reference fails there otherwise than with its message.
         if type_name == "decimal" {
             return None;
