@@ -242,3 +242,41 @@ fn fhirpath_unknown_type() {
         &format!("Error in constraint 'p-1' with expression '{expression}': Error evaluating FHIRPath expression: The type 'http://hl7.org/fhir/StructureDefinition/Nonesuch' is unknown or not supported at getChildTypesByName#1"),
     );
 }
+
+// ---------- extension contexts for some FHIR versions only ----------
+
+fn modifier_extension(name: &str, contexts: Value) -> Value {
+    let mut e = profile(name, "Extension", json!([
+        {"id": "Extension", "path": "Extension", "isModifier": true, "isModifierReason": "It reverses the meaning"},
+        {"id": "Extension.url", "path": "Extension.url", "fixedUri": format!("{BASE}{name}")},
+        {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "boolean"}]}
+    ]));
+    e["version"] = json!("1.0");
+    e["context"] = contexts;
+    e
+}
+
+#[test]
+fn modifier_extension_whose_context_is_for_another_version() {
+    // Extension_EXTM_Context_Wrong_VER: the Patient context is for R5 on; only the Observation one is for R4.
+    let later = json!([{"url": "http://hl7.org/fhir/StructureDefinition/version-specific-use",
+        "extension": [{"url": "startFhirVersion", "valueCode": "5.0"}]}]);
+    let ext = modifier_extension("later-modifier", json!([
+        {"type": "element", "expression": "Patient", "extension": later},
+        {"type": "element", "expression": "Observation"}
+    ]));
+    let patient = json!({"resourceType": "Patient", "modifierExtension": [{"url": format!("{BASE}later-modifier"), "valueBoolean": true}]});
+    let found = issues(&[ext], &patient);
+    assert_issue(
+        &found,
+        Severity::Error,
+        IssueCode::Structure,
+        "Patient",
+        &format!("The modifier extension {BASE}later-modifier|1.0 is not allowed to be used at this point (this element is [Patient, Patient]; allowed for this version = e:Observation)"),
+    );
+    // A context for R4 on holds.
+    let r4_on = json!([{"url": "http://hl7.org/fhir/StructureDefinition/version-specific-use",
+        "extension": [{"url": "startFhirVersion", "valueCode": "4.0"}]}]);
+    let ext = modifier_extension("later-modifier", json!([{"type": "element", "expression": "Patient", "extension": r4_on}]));
+    none_say(&issues(&[ext], &patient), "is not allowed to be used at this point");
+}

@@ -1445,8 +1445,19 @@ impl<'v, 'n> Walk<'v, 'n> {
         if self.context_allows(sd, &host) {
             return;
         }
-        let contexts: Vec<String> = sd.context.iter().map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
-        let msg = if node.name == "modifierExtension" {
+        let contexts: Vec<String> = sd.context.iter().filter(|c| context_applies_to_r4(c)).map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
+        // Whether some context says which FHIR versions it applies to.
+        let version_specific = sd.context.iter().any(|c| c.version_use().is_some());
+        let msg = if node.name == "modifierExtension" && version_specific {
+            // Extension_EXTM_Context_Wrong_VER
+            format!(
+                "The modifier extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed for this version = {})",
+                sd.versioned_url(),
+                host.type_name,
+                host.path,
+                contexts.join(", ")
+            )
+        } else if node.name == "modifierExtension" {
             // Extension_EXTM_Context_Wrong
             format!("The modifier extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed = {})", sd.versioned_url(), host.type_name, host.path, contexts.join(", "))
         } else {
@@ -1544,7 +1555,7 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     fn context_allows(&self, sd: &StructureDef, host: &Host<'_>) -> bool {
         let canonical_resource = || self.ctx.type_definition(host.type_name).is_some_and(|t| t.is_resource() && t.match_child(0, "url").is_some());
-        sd.context.iter().any(|c| match c.kind.as_str() {
+        sd.context.iter().filter(|c| context_applies_to_r4(c)).any(|c| match c.kind.as_str() {
             "element" => {
                 let e = match c.expression.split_once('#') {
                     Some((pu, e)) if self.context_profile_applies(pu) => e,
@@ -1714,6 +1725,13 @@ const MATCHETYPE_EXTENSIONS: [&str; 3] = [
 
 const R4_VERSION: &str = "4.0.1";
 const R4_MAJOR_MINOR: &str = "4.0";
+
+/// Whether an extension context applies to R4: its `version-specific-use`
+/// range, if it has one, holds R4 (as the reference compares major.minor).
+fn context_applies_to_r4(c: &crate::definition::ExtensionContext) -> bool {
+    let Some((start, end)) = c.version_use() else { return true };
+    start.is_none_or(|v| compare_versions(R4_MAJOR_MINOR, v).is_ge()) && end.is_none_or(|v| compare_versions(R4_MAJOR_MINOR, v).is_le())
+}
 
 /// Two FHIR versions compared part by part as far as both go: `4.0` is
 /// `4.0.1`, and before `5.0.0`.
