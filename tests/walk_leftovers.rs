@@ -280,3 +280,26 @@ fn modifier_extension_whose_context_is_for_another_version() {
     let ext = modifier_extension("later-modifier", json!([{"type": "element", "expression": "Patient", "extension": r4_on}]));
     none_say(&issues(&[ext], &patient), "is not allowed to be used at this point");
 }
+
+// ---------- the flags, as `careplan validate` takes them ----------
+
+#[test]
+fn the_flags_reach_the_rules_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile("SupportedName", "Patient", json!([{"id": "Patient.name", "path": "Patient.name", "mustSupport": true}]));
+    let profile_file = dir.path().join("profile.json");
+    std::fs::write(&profile_file, p.to_string()).unwrap();
+    let patient = dir.path().join("p.json");
+    std::fs::write(&patient, r#"{"resourceType":"Patient","id":"p1","gender":"female","name":[{"family":"Chalmers"}]}"#).unwrap();
+    let out = common::careplan()
+        .args(["validate", "--offline", "--hint-about-must-support", "--resource-id-rule", "prohibited", "--profile", &format!("{BASE}SupportedName")])
+        .arg("--ig")
+        .arg(&profile_file)
+        .arg(&patient)
+        .output()
+        .expect("careplan runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("The element gender is not marked as 'mustSupport' in the profile http://hl7.org/fhir/StructureDefinition/Patient|4.0.1"), "{stdout}");
+    assert!(!stdout.contains("The element name is not marked"), "{stdout}");
+    assert!(stdout.contains("Resource has an id, but none is allowed"), "{stdout}");
+}
