@@ -303,3 +303,24 @@ fn the_flags_reach_the_rules_from_the_command_line() {
     assert!(!stdout.contains("The element name is not marked"), "{stdout}");
     assert!(stdout.contains("Resource has an id, but none is allowed"), "{stdout}");
 }
+
+#[test]
+fn extension_context_element_missing_in_one_of_its_versions() {
+    // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND_VER: a context for R4 to R5 names an element R4 lacks.
+    let span = |start: &str, end: &str| json!([{"url": "http://hl7.org/fhir/StructureDefinition/version-specific-use",
+        "extension": [{"url": "startFhirVersion", "valueCode": start}, {"url": "endFhirVersion", "valueCode": end}]}]);
+    let mut ext = profile("SpanningExtension", "Extension", json!([
+        {"id": "Extension.url", "path": "Extension.url", "fixedUri": format!("{BASE}SpanningExtension")},
+        {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "string"}]}
+    ]));
+    ext["context"] = json!([
+        {"type": "element", "expression": "Patient.nickname", "extension": span("4.0", "5.0")},
+        {"type": "element", "expression": "Patient.nickname"},
+        {"type": "element", "expression": "Patient.nickname", "extension": span("5.0", "5.0")}
+    ]);
+    let found = issues(&[], &ext);
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "StructureDefinition.context[0]", "The element Patient.nickname is not valid in version 4.0.1");
+    assert_issue(&found, Severity::Error, IssueCode::Invalid, "StructureDefinition.context[1]", "The element Patient.nickname is not valid");
+    // For R5 alone: R4's definitions do not decide it.
+    assert!(!found.iter().any(|i| i.expression == "StructureDefinition.context[2]" && i.message.contains("is not valid")), "{found:#?}");
+}

@@ -591,6 +591,25 @@ fn base_rules(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts, base: &Base) {
     }
 }
 
+/// The published core versions (major.minor) an extension context is for:
+/// those between its `version-specific-use` start and end, each R4 where not given.
+fn context_versions(context: &Node) -> Vec<&'static str> {
+    const PUBLISHED: [&str; 5] = ["1.0", "3.0", "4.0", "4.3", "5.0"];
+    let usage = context.children_named("extension").find(|e| e.child_text("url") == Some("http://hl7.org/fhir/StructureDefinition/version-specific-use"));
+    let part = |name: &str| {
+        usage
+            .and_then(|u| u.children_named("extension").find(|x| x.child_text("url") == Some(name)))
+            .and_then(|x| x.children.iter().find(|c| c.name.starts_with("value")).and_then(|c| c.text()))
+            .unwrap_or("4.0")
+    };
+    let major_minor = |v: &str| -> (u32, u32) {
+        let mut it = v.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    let (start, end) = (major_minor(part("startFhirVersion")), major_minor(part("endFhirVersion")));
+    PUBLISHED.into_iter().filter(|v| (start..=end).contains(&major_minor(v))).collect()
+}
+
 /// Where an extension may be used, and that only extensions say so.
 fn extension_contexts(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
     let type_name = f.type_name.as_deref().unwrap_or("null");
@@ -601,9 +620,17 @@ fn extension_contexts(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
             let kind = context.child_text("type");
             let expression = context.child_text("expression");
             if let (Some("element"), Some(path)) = (kind, expression) {
-                if !context_element_exists(walk, path) {
-                    // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND
-                    walk.error(context, IssueCode::Invalid, format!("The element {} is not valid", quoted(path)));
+                // The core versions the context is for (its version-specific-use, R4 alone
+                // without): the element is looked for in R4's definitions, the only ones loaded.
+                let versions = context_versions(context);
+                if versions.contains(&"4.0") && !context_element_exists(walk, path) {
+                    if versions.len() == 1 {
+                        // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND
+                        walk.error(context, IssueCode::Invalid, format!("The element {} is not valid", quoted(path)));
+                    } else {
+                        // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND_VER
+                        walk.error(context, IssueCode::Invalid, format!("The element {} is not valid in version {}", quoted(path), "4.0.1"));
+                    }
                 }
             }
             match (kind, expression) {
