@@ -324,3 +324,28 @@ fn extension_context_element_missing_in_one_of_its_versions() {
     // For R5 alone: R4's definitions do not decide it.
     assert!(!found.iter().any(|i| i.expression == "StructureDefinition.context[2]" && i.message.contains("is not valid")), "{found:#?}");
 }
+
+// ---------- the most messages an input may report ----------
+
+#[test]
+fn validation_stops_at_the_most_messages_asked_for() {
+    // VALIDATION_MAX_MESSAGES_EXCEEDED
+    let patient = json!({"resourceType": "Patient", "gender": "mail", "birthDate": "yesterday", "active": "yes", "deceasedBoolean": "no"});
+    let run = |max: Option<usize>| {
+        let options = careplan::validator::Options { max_messages: max, ..Default::default() };
+        careplan::validator::Validator::new(common::context(), options).validate_bytes(patient.to_string().as_bytes(), Some(careplan::tree::Format::Json))
+    };
+    let all = run(None);
+    assert!(all.len() > 3, "{all:#?}");
+    let found = run(Some(3));
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found[..2], all[..2]);
+    assert_issue(
+        &found,
+        Severity::Warning,
+        IssueCode::Processing,
+        "Patient",
+        "Validation process produced more than maximum of 3 messages, set by CLI option -max-validation-messages. Returned validation messages may be incomplete or inaccurate.",
+    );
+    none_say(&run(Some(all.len())), "maximum of");
+}

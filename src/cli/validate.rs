@@ -109,6 +109,10 @@ pub struct ValidateArgs {
     /// the HL7 validator's -resource-id-rule; a create, for example, has none).
     #[arg(long, value_enum, default_value = "optional")]
     pub resource_id_rule: ResourceIdRule,
+    /// The most issues one input may report; past it, the last one says
+    /// validation stopped (as the HL7 validator's -max-validation-messages).
+    #[arg(long, value_name = "N")]
+    pub max_validation_messages: Option<usize>,
     /// How markdown that holds HTML tags is reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub html_in_markdown: MarkdownHtml,
@@ -143,6 +147,7 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
             no_unicode_bidi_control_chars: args.no_unicode_bidi_control_chars,
             signposts: args.crumb_trails,
             hint_about_must_support: args.hint_about_must_support,
+            max_messages: args.max_validation_messages,
             resource_id_rule: match args.resource_id_rule {
                 ResourceIdRule::Optional => crate::validator::IdRule::Optional,
                 ResourceIdRule::Required => crate::validator::IdRule::Required,

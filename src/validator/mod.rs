@@ -73,6 +73,9 @@ pub struct Options {
     /// Whether the resource validated (not the ones inside it) must have an
     /// id, or must not (the reference validator's `-resource-id-rule`).
     pub resource_id_rule: IdRule,
+    /// The most issues one input may report (the reference validator's
+    /// `-max-validation-messages`); past it, the last one listed says so.
+    pub max_messages: Option<usize>,
 }
 
 /// Whether a resource must have an id, may, or must not.
@@ -86,7 +89,7 @@ pub enum IdRule {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false, hint_about_must_support: false, resource_id_rule: IdRule::Optional }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false, hint_about_must_support: false, resource_id_rule: IdRule::Optional, max_messages: None }
     }
 }
 
@@ -140,6 +143,9 @@ impl Validator {
                 attribute_types(&mut issues, &doc.xsi_types, &types);
             }
             issues.extend(found);
+        }
+        if let Some(max) = self.options.max_messages.filter(|&m| m > 0) {
+            limit_messages(&mut issues, max, doc.root.as_ref().map_or("", |r| r.resource_type.as_deref().unwrap_or(r.name.as_str())));
         }
         issues
     }
@@ -209,6 +215,21 @@ fn attribute_types(issues: &mut Vec<Issue>, xsi_types: &[(crate::tree::Pos, Stri
 }
 
 /// The same problem found by two profiles' walks is one issue.
+/// More issues than `max`: as the reference's bounded list, the first
+/// `max - 1` are kept and the last place says that validation stopped.
+fn limit_messages(issues: &mut Vec<Issue>, max: usize, root: &str) {
+    if issues.len() <= max {
+        return;
+    }
+    issues.truncate(max - 1);
+    // VALIDATION_MAX_MESSAGES_EXCEEDED
+    let message = format!(
+        "Validation process produced more than maximum of {max} messages, set by {}. Returned validation messages may be incomplete or inaccurate.",
+        "CLI option -max-validation-messages"
+    );
+    issues.push(Issue::warning(IssueCode::Processing, root, message));
+}
+
 fn dedup(issues: &mut Vec<Issue>) {
     let mut seen = std::collections::HashSet::new();
     issues.retain(|i| seen.insert((i.severity, i.expression.clone(), i.message.clone())));
