@@ -51,6 +51,24 @@ pub struct ExtensionContext {
     #[serde(rename = "type")]
     pub kind: String,
     pub expression: String,
+    /// The context's own extensions (`version-specific-use`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Value>,
+}
+
+impl ExtensionContext {
+    /// The FHIR versions this context applies to (its `version-specific-use`
+    /// extension's `startFhirVersion` and `endFhirVersion`), if it says.
+    pub fn version_use(&self) -> Option<(Option<&str>, Option<&str>)> {
+        let e = self.extension.iter().find(|e| e.get("url").and_then(Value::as_str) == Some("http://hl7.org/fhir/StructureDefinition/version-specific-use"))?;
+        let part = |name: &str| {
+            e.get("extension")
+                .and_then(Value::as_array)
+                .and_then(|l| l.iter().find(|x| x.get("url").and_then(Value::as_str) == Some(name)))
+                .and_then(|x| x.get("valueCode").or_else(|| x.get("valueString")).and_then(Value::as_str))
+        };
+        Some((part("startFhirVersion"), part("endFhirVersion")))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, Default)]

@@ -16,6 +16,7 @@ const JAVA_ONLY: &[(&str, &str)] = &[
     ("txCache", "careplan keeps no terminology cache on disk: leave `-txCache` out"),
     ("best-practice", "write `--best-practice` (ignore, information, warning or error; Java's `hint` is `information`)"),
     ("language", "careplan's messages are in English only: leave `-language` out"),
+    ("hintAboutNonMustSupport", "write `--hint-about-must-support` (with `--profile`)"),
     ("locale", "careplan's messages are in English only: leave `-locale` out"),
 ];
 

@@ -46,6 +46,14 @@ pub enum MarkdownHtml {
     Error,
 }
 
+/// Whether the resources validated must have an id (the HL7 validator's -resource-id-rule).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ResourceIdRule {
+    Optional,
+    Required,
+    Prohibited,
+}
+
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
     #[command(flatten)]
@@ -94,6 +102,18 @@ pub struct ValidateArgs {
     /// and why (as the HL7 validator's -crumb-trails).
     #[arg(long)]
     pub crumb_trails: bool,
+    /// With --profile: name, as information, each element used that the
+    /// profiles do not mark must-support (as the HL7 validator's -hintAboutNonMustSupport).
+    #[arg(long)]
+    pub hint_about_must_support: bool,
+    /// Whether each resource validated must have an id, or must not (as
+    /// the HL7 validator's -resource-id-rule; a create, for example, has none).
+    #[arg(long, value_enum, default_value = "optional")]
+    pub resource_id_rule: ResourceIdRule,
+    /// The most issues one input may report; past it, the last one says
+    /// validation stopped (as the HL7 validator's -max-validation-messages).
+    #[arg(long, value_name = "N")]
+    pub max_validation_messages: Option<usize>,
     /// How markdown that holds HTML tags is reported.
     #[arg(long, value_enum, default_value = "warning")]
     pub html_in_markdown: MarkdownHtml,
@@ -127,6 +147,13 @@ pub fn run(args: ValidateArgs) -> Result<i32> {
             no_experimental_content: args.no_experimental_content,
             no_unicode_bidi_control_chars: args.no_unicode_bidi_control_chars,
             signposts: args.crumb_trails,
+            hint_about_must_support: args.hint_about_must_support,
+            max_messages: args.max_validation_messages,
+            resource_id_rule: match args.resource_id_rule {
+                ResourceIdRule::Optional => crate::validator::IdRule::Optional,
+                ResourceIdRule::Required => crate::validator::IdRule::Required,
+                ResourceIdRule::Prohibited => crate::validator::IdRule::Prohibited,
+            },
             html_in_markdown: match args.html_in_markdown {
                 MarkdownHtml::Ignore => crate::validator::HtmlInMarkdown::Ignore,
                 MarkdownHtml::Warning => crate::validator::HtmlInMarkdown::Warning,

@@ -214,6 +214,16 @@ pub fn check(expr: &Expression, cc: &CheckContext<'_>, focus: &Types) -> Result<
     Ok((out, c.warnings))
 }
 
+/// As `check`, for a path whose first name may select nothing on the focus
+/// (a discriminator's path: the reference's `canBeNone`); what it returns
+/// is then empty rather than an error.
+pub fn check_may_select_nothing(expr: &Expression, cc: &CheckContext<'_>, focus: &Types) -> Result<(Types, Vec<Warning>), EvalError> {
+    let mut c = Checker { cc, warnings: Vec::new(), warned: std::collections::HashSet::new(), depth: 0, none_ok: true };
+    let scope = Scope { this: focus.clone(), context: focus.clone() };
+    let out = c.expr(&expr.root, None, &scope)?;
+    Ok((out, c.warnings))
+}
+
 struct Scope {
     this: Types,
     context: Types,
@@ -555,6 +565,11 @@ impl<'c, 'a> Checker<'c, 'a> {
                 _ => Ty::Any,
             },
             _ if self.cc.ctx.type_definition(&ts.name).is_some() => Ty::Fhir(ts.name.clone()),
+            // A FHIR type no definition names: kept, so that what follows it
+            // is refused (FHIRPATH_UNKNOWN_TYPE) as the reference refuses it.
+            Some("FHIR") | None if ts.name.starts_with(|c: char| c.is_ascii_alphabetic()) && ts.name.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Ty::Fhir(ts.name.clone())
+            }
             _ => Ty::Any,
         }
     }
@@ -569,6 +584,12 @@ impl<'c, 'a> Checker<'c, 'a> {
                         out.add(ty.clone());
                         continue;
                     }
+                }
+            }
+            if let Ty::Fhir(t) = ty {
+                if !t.contains("://") && self.cc.ctx.type_definition(t).is_none() {
+                    // FHIRPATH_UNKNOWN_TYPE
+                    return fail(format!("Error evaluating FHIRPath expression: The type '{}' is unknown or not supported at getChildTypesByName#1", ty.uri()));
                 }
             }
             self.child_types(ty, name, &mut out);
@@ -1040,8 +1061,12 @@ impl<'c, 'a> Checker<'c, 'a> {
                     self.warn(
                         "FHIRPATH_OFTYPE_IMPOSSIBLE",
                         format!(
-                            "The type specified in ofType() is {} which is not a possible candidate for the existing types () in the expression {}. Check the paths and types to be sure this is what is intended",
+                            "The type specified in ofType() is {} which is not a possible candidate for the existing types ({}) in the expression {}. Check the paths and types to be sure this is what is intended",
                             ty.uri(),
+                            // The reference lists the focus types through a
+                            // sort that starts from an empty list, so the
+                            // list it writes is always empty.
+                            "",
                             render(call)
                         ),
                     );

@@ -64,6 +64,9 @@ pub(crate) struct Walk<'v, 'n> {
     /// its narratives'), gathered the first time a `#fragment` URI asks.
     pub(super) root_ids: Option<std::collections::HashSet<String>>,
     pub(super) types_at: Option<(std::collections::HashSet<crate::tree::Pos>, std::collections::HashMap<crate::tree::Pos, String>)>,
+    /// With `--hint-about-must-support` and profiles asked for: what the
+    /// walks noted of each element (`rules::must_support`).
+    pub(super) usage: Option<super::rules::must_support::Usage>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -89,6 +92,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             status_noted: Default::default(),
             types_at: None,
             root_ids: None,
+            usage: None,
         }
     }
 
@@ -195,6 +199,9 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.path.push_resource(type_name);
         }
         self.resource_id(node);
+        if !nested {
+            super::rules::resource_id_rule(self, node);
+        }
         let opened_bundle = type_name == "Bundle";
         if opened_bundle {
             let index = BundleIndex::build(node);
@@ -219,7 +226,9 @@ impl<'v, 'n> Walk<'v, 'n> {
         // reference validator reports a cardinality error once per
         // definition that has it, so where the type's walk found one the
         // profile walk goes everywhere.
-        self.skip_inherited = self.cardinality_violations == violations_before;
+        // The must-support hint needs every element met by the profiles' own
+        // definitions, inherited or not.
+        self.skip_inherited = self.cardinality_violations == violations_before && self.usage.is_none();
         for (p, _) in &profiles {
             self.profile(node, &sd, p);
         }
@@ -506,6 +515,13 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
             if self.format == Format::Json && !self.in_profile {
                 self.json_shape(child, def, ty);
+            }
+            if let Some(usage) = &mut self.usage {
+                if self.in_profile {
+                    usage.note(child, sd, dix);
+                } else {
+                    usage.place(child, sd, || self.path.render());
+                }
             }
             if scope == 0 && sd.type_name == "Bundle" && child.name == "entry" {
                 self.enter_entry(Some(seen));
@@ -1064,6 +1080,13 @@ impl<'v, 'n> Walk<'v, 'n> {
                 }
                 super::rules::value_rules::no_value(self, node, &sd.elements[ix], &sd.versioned_url());
             }
+            // A `$...$` pattern of a matchetype is judged as a pattern, not as a value.
+            Some(v) if super::rules::matchetype::pattern_value(self, node, code, &v.text) => {
+                if sd.elements[ix].binding.is_some() && matches!(code, "code" | "string" | "uri") {
+                    let system = if node.name == "code" { self.stated_system } else { None };
+                    self.binding(node, code, system, &sd.elements[ix]);
+                }
+            }
             Some(v) => {
                 super::rules::value_rules::primitive(self, node, &sd.elements[ix], code, &v.text);
                 if !self.in_profile {
@@ -1351,10 +1374,10 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     /// Whether the resource being walked says it is a matchetype (a
     /// pattern for test outcomes), which alone may use the matchetype extensions.
-    fn in_matchetype(&self) -> bool {
+    pub(super) fn in_matchetype(&self) -> bool {
         let Some(resource) = self.resources.last().map(|f| f.node) else { return false };
         resource.children_named("extension").any(|e| {
-            e.child_text("url") == Some("http://hl7.org/fhir/tools/StructureDefinition/matchetype")
+            e.child_text("url") == Some(super::rules::matchetype::MATCHETYPE)
                 && e.children.iter().any(|c| c.name.starts_with("value") && matches!(c.text(), Some("partial" | "complete" | "true")))
         })
     }
@@ -1432,8 +1455,19 @@ impl<'v, 'n> Walk<'v, 'n> {
         if self.context_allows(sd, &host) {
             return;
         }
-        let contexts: Vec<String> = sd.context.iter().map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
-        let msg = if node.name == "modifierExtension" {
+        let contexts: Vec<String> = sd.context.iter().filter(|c| context_applies_to_r4(c)).map(|c| format!("{}:{}", &c.kind[..1], c.expression)).collect();
+        // Whether some context says which FHIR versions it applies to.
+        let version_specific = sd.context.iter().any(|c| c.version_use().is_some());
+        let msg = if node.name == "modifierExtension" && version_specific {
+            // Extension_EXTM_Context_Wrong_VER
+            format!(
+                "The modifier extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed for this version = {})",
+                sd.versioned_url(),
+                host.type_name,
+                host.path,
+                contexts.join(", ")
+            )
+        } else if node.name == "modifierExtension" {
             // Extension_EXTM_Context_Wrong
             format!("The modifier extension {} is not allowed to be used at this point (this element is [{}, {}]; allowed = {})", sd.versioned_url(), host.type_name, host.path, contexts.join(", "))
         } else {
@@ -1531,7 +1565,7 @@ impl<'v, 'n> Walk<'v, 'n> {
 
     fn context_allows(&self, sd: &StructureDef, host: &Host<'_>) -> bool {
         let canonical_resource = || self.ctx.type_definition(host.type_name).is_some_and(|t| t.is_resource() && t.match_child(0, "url").is_some());
-        sd.context.iter().any(|c| match c.kind.as_str() {
+        sd.context.iter().filter(|c| context_applies_to_r4(c)).any(|c| match c.kind.as_str() {
             "element" => {
                 let e = match c.expression.split_once('#') {
                     Some((pu, e)) if self.context_profile_applies(pu) => e,
@@ -1710,6 +1744,13 @@ const MATCHETYPE_EXTENSIONS: [&str; 3] = [
 
 const R4_VERSION: &str = "4.0.1";
 const R4_MAJOR_MINOR: &str = "4.0";
+
+/// Whether an extension context applies to R4: its `version-specific-use`
+/// range, if it has one, holds R4 (as the reference compares major.minor).
+fn context_applies_to_r4(c: &crate::definition::ExtensionContext) -> bool {
+    let Some((start, end)) = c.version_use() else { return true };
+    start.is_none_or(|v| compare_versions(R4_MAJOR_MINOR, v).is_ge()) && end.is_none_or(|v| compare_versions(R4_MAJOR_MINOR, v).is_le())
+}
 
 /// Two FHIR versions compared part by part as far as both go: `4.0` is
 /// `4.0.1`, and before `5.0.0`.

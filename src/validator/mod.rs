@@ -66,11 +66,30 @@ pub struct Options {
     /// Say, as information, which profiles each resource is validated
     /// against and why (the reference validator's crumb trails).
     pub signposts: bool,
+    /// With profiles asked for, name as information each element used that
+    /// the profiles do not mark must-support (the reference validator's
+    /// `-hintAboutNonMustSupport`).
+    pub hint_about_must_support: bool,
+    /// Whether the resource validated (not the ones inside it) must have an
+    /// id, or must not (the reference validator's `-resource-id-rule`).
+    pub resource_id_rule: IdRule,
+    /// The most issues one input may report (the reference validator's
+    /// `-max-validation-messages`); past it, the last one listed says so.
+    pub max_messages: Option<usize>,
+}
+
+/// Whether a resource must have an id, may, or must not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdRule {
+    #[default]
+    Optional,
+    Required,
+    Prohibited,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false }
+        Options { profiles: Vec::new(), skip_invariants: false, tx: None, best_practice: Some(Severity::Warning), assume_valid_rest_references: false, security_checks: false, html_in_markdown: Default::default(), validate_nested_resources: true, display_issues_are_warnings: false, for_publication: false, no_experimental_content: false, no_unicode_bidi_control_chars: false, signposts: false, hint_about_must_support: false, resource_id_rule: IdRule::Optional, max_messages: None }
     }
 }
 
@@ -125,6 +144,9 @@ impl Validator {
             }
             issues.extend(found);
         }
+        if let Some(max) = self.options.max_messages.filter(|&m| m > 0) {
+            limit_messages(&mut issues, max, doc.root.as_ref().map_or("", |r| r.resource_type.as_deref().unwrap_or(r.name.as_str())));
+        }
         issues
     }
 
@@ -148,7 +170,11 @@ impl Validator {
         }
         let type_name = root.resource_type.as_deref().unwrap_or(root.name.as_str());
         walk.path.push_root(type_name);
+        if self.options.hint_about_must_support && !self.options.profiles.is_empty() {
+            walk.usage = Some(Default::default());
+        }
         walk.resource(root, &self.options.profiles);
+        rules::must_support::report(&mut walk, root);
         let types = walk.types_at.take().map(|(_, types)| types);
         let mut issues = walk.into_issues();
         dedup(&mut issues);
@@ -189,6 +215,21 @@ fn attribute_types(issues: &mut Vec<Issue>, xsi_types: &[(crate::tree::Pos, Stri
 }
 
 /// The same problem found by two profiles' walks is one issue.
+/// More issues than `max`: as the reference's bounded list, the first
+/// `max - 1` are kept and the last place says that validation stopped.
+fn limit_messages(issues: &mut Vec<Issue>, max: usize, root: &str) {
+    if issues.len() <= max {
+        return;
+    }
+    issues.truncate(max - 1);
+    // VALIDATION_MAX_MESSAGES_EXCEEDED
+    let message = format!(
+        "Validation process produced more than maximum of {max} messages, set by {}. Returned validation messages may be incomplete or inaccurate.",
+        "CLI option -max-validation-messages"
+    );
+    issues.push(Issue::warning(IssueCode::Processing, root, message));
+}
+
 fn dedup(issues: &mut Vec<Issue>) {
     let mut seen = std::collections::HashSet::new();
     issues.retain(|i| seen.insert((i.severity, i.expression.clone(), i.message.clone())));

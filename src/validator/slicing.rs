@@ -109,6 +109,9 @@ impl<'v, 'n> Walk<'v, 'n> {
                     last_slice = last_slice.max(k);
                     let slice_ix = slices[k];
                     let ty = rep.ty.or_else(|| sd.elements[slice_ix].types.first());
+                    if let Some(usage) = &mut self.usage {
+                        usage.note(rep.node, sd, slice_ix);
+                    }
                     self.element(rep.node, sd, slice_ix, ty); // the repetition against its slice's own definition
                 }
                 None => {
@@ -210,6 +213,11 @@ impl<'v, 'n> Walk<'v, 'n> {
                     let in_slice = fixed_in_slice(sd, s, &d.path);
                     let at_path = if in_slice.is_none() { self.element_at(sd, s, &d.path).filter(|(_, rest)| rest.is_empty()) } else { None };
                     let el = in_slice.or(at_path.as_ref().map(|((tsd, ix), _)| &tsd.elements[*ix]));
+                    if let Some((t, _)) = el.filter(|e| e.max != Some(0)).and_then(|e| e.fixed.as_ref()) {
+                        if let Some(problem) = self.fixed_defect(&d.path, &slice.id, t) {
+                            return Some(problem);
+                        }
+                    }
                     if let Some((t, v)) = el.filter(|e| e.fixed.is_none()).and_then(|e| e.pattern.as_ref()) {
                         if let Some(problem) = self.pattern_defect(&d.path, &slice.id, t, v) {
                             return Some(problem);
@@ -240,6 +248,36 @@ impl<'v, 'n> Walk<'v, 'n> {
             }
         }
         None
+    }
+
+    /// A fixed value the reference cannot turn into a slicing condition: it
+    /// compares codes, identifiers, strings, URIs, integers and booleans
+    /// (and their specializations); any other type it names by the class of
+    /// its (R5) object model that holds the value.
+    fn fixed_defect(&self, disc: &str, slice: &str, type_name: &str) -> Option<String> {
+        const COMPARED: &[&str] = &["CodeableConcept", "Identifier", "Coding", "string", "uri", "integer", "boolean"];
+        // The type as the element's `fixed[x]` names it (`Code`): a primitive's code is lower case.
+        let lower = format!("{}{}", type_name.get(..1).unwrap_or_default().to_ascii_lowercase(), type_name.get(1..).unwrap_or_default());
+        let type_name = if self.ctx.type_definition(&lower).is_some_and(|t| t.is_primitive()) { lower.as_str() } else { type_name };
+        // decimal: the reference fails there otherwise than with its message.
+        if type_name == "decimal" {
+            return None;
+        }
+        let mut ancestry = Some(type_name.to_owned());
+        for _ in 0..8 {
+            let Some(t) = ancestry else { break };
+            if COMPARED.contains(&t.as_str()) {
+                return None;
+            }
+            ancestry = self.ctx.type_definition(&t).and_then(|sd| sd.base_definition.as_deref().and_then(|b| b.rsplit('/').next()).map(str::to_owned));
+        }
+        let class = if crate::validator::is_primitive_type(type_name) {
+            format!("{}{}Type", type_name.get(..1).unwrap_or_default().to_ascii_uppercase(), type_name.get(1..).unwrap_or_default())
+        } else {
+            type_name.to_owned()
+        };
+        // Unsupported_fixed_value_type_for_discriminator_for_slice__
+        Some(format!("Unsupported fixed value type for discriminator ({disc}) for slice {slice}: org.hl7.fhir.r5.model.{class}"))
     }
 
     /// A pattern the reference cannot turn into a slicing condition (it

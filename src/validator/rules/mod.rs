@@ -23,6 +23,8 @@ pub(super) mod references;
 mod structure_definition;
 mod element_rules;
 mod implementation_guide;
+pub(super) mod matchetype;
+pub(crate) mod must_support;
 mod measure;
 mod observation;
 mod operation_definition;
@@ -45,10 +47,16 @@ pub mod string_content;
 pub(super) mod value_rules;
 mod value_set;
 
+/// The id rule (`--resource-id-rule`) on the resource validated.
+pub(super) fn resource_id_rule(walk: &mut Walk<'_, '_>, node: &Node) {
+    resource::id_rule(walk, node);
+}
+
 impl<'v, 'n> Walk<'v, 'n> {
     /// The resource-specific rules, after the resource's structure is walked.
     pub(crate) fn resource_rules(&mut self, node: &'n Node, type_name: &str) {
         resource::check(self, node);
+        matchetype::check_resource(self, node);
         canonical_resource::check(self, node, type_name);
         shareable::check(self, node, type_name);
         match type_name {

@@ -23,6 +23,19 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, resource: &Node) {
     }
 }
 
+/// The resource validated (not one inside it) against the id rule asked for
+/// (`--resource-id-rule`); the walk's path points at it.
+pub(crate) fn id_rule(walk: &mut Walk<'_, '_>, resource: &Node) {
+    use crate::validator::IdRule;
+    match (walk.v.options().resource_id_rule, resource.child("id").is_some()) {
+        // Resource_RES_ID_Missing
+        (IdRule::Required, false) => walk.error(resource, IssueCode::Invalid, "Resource requires an id, but none is present".into()),
+        // Resource_RES_ID_Prohibited
+        (IdRule::Prohibited, true) => walk.error(resource, IssueCode::Invalid, "Resource has an id, but none is allowed".into()),
+        _ => {}
+    }
+}
+
 /// The contained resources: ids, duplicates, and whether each is reached
 /// from the resource, directly or through other contained resources that are.
 fn contained(walk: &mut Walk<'_, '_>, resource: &Node) {

@@ -609,6 +609,25 @@ fn base_rules(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts, base: &Base) {
     }
 }
 
+/// The published core versions (major.minor) an extension context is for:
+/// those between its `version-specific-use` start and end, each R4 where not given.
+fn context_versions(context: &Node) -> Vec<&'static str> {
+    const PUBLISHED: [&str; 5] = ["1.0", "3.0", "4.0", "4.3", "5.0"];
+    let usage = context.children_named("extension").find(|e| e.child_text("url") == Some("http://hl7.org/fhir/StructureDefinition/version-specific-use"));
+    let part = |name: &str| {
+        usage
+            .and_then(|u| u.children_named("extension").find(|x| x.child_text("url") == Some(name)))
+            .and_then(|x| x.children.iter().find(|c| c.name.starts_with("value")).and_then(|c| c.text()))
+            .unwrap_or("4.0")
+    };
+    let major_minor = |v: &str| -> (u32, u32) {
+        let mut it = v.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    let (start, end) = (major_minor(part("startFhirVersion")), major_minor(part("endFhirVersion")));
+    PUBLISHED.into_iter().filter(|v| (start..=end).contains(&major_minor(v))).collect()
+}
+
 /// Where an extension may be used, and that only extensions say so.
 fn extension_contexts(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
     let type_name = f.type_name.as_deref().unwrap_or("null");
@@ -619,9 +638,17 @@ fn extension_contexts(walk: &mut Walk<'_, '_>, node: &Node, f: &Facts) {
             let kind = context.child_text("type");
             let expression = context.child_text("expression");
             if let (Some("element"), Some(path)) = (kind, expression) {
-                if !context_element_exists(walk, path) {
-                    // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND
-                    walk.error(context, IssueCode::Invalid, format!("The element {} is not valid", quoted(path)));
+                // The core versions the context is for (its version-specific-use, R4 alone
+                // without): the element is looked for in R4's definitions, the only ones loaded.
+                let versions = context_versions(context);
+                if versions.contains(&"4.0") && !context_element_exists(walk, path) {
+                    if versions.len() == 1 {
+                        // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND
+                        walk.error(context, IssueCode::Invalid, format!("The element {} is not valid", quoted(path)));
+                    } else {
+                        // SD_CONTEXT_SHOULD_ELEMENT_NOT_FOUND_VER
+                        walk.error(context, IssueCode::Invalid, format!("The element {} is not valid in version {}", quoted(path), "4.0.1"));
+                    }
                 }
             }
             match (kind, expression) {
@@ -1109,9 +1136,6 @@ fn element_definition_rules(walk: &mut Walk<'_, '_>, element: &Node, lf: &mut Li
         );
     }
 
-    if let Some(slicing) = element.child("slicing") {
-        slicing_rules(walk, slicing, path);
-    }
     if !snapshot {
         fixed_against_base(walk, element, path, lf);
     }
@@ -1182,6 +1206,10 @@ fn element_definition_rules(walk: &mut Walk<'_, '_>, element: &Node, lf: &mut Li
     } else {
         type_codes.clone()
     };
+    if let Some(slicing) = element.child("slicing") {
+        let resource_type = resource_type_of(walk, lf.f.type_name.as_deref());
+        slicing_rules(walk, slicing, path, &focus, resource_type);
+    }
     for (k, invariant) in element.children_named("constraint").enumerate() {
         walk.path.push("constraint", Some(k));
         invariant_rules(walk, invariant, path, &focus, lf);
@@ -1199,11 +1227,15 @@ fn type_has_must_support(type_node: &Node) -> bool {
 }
 
 /// Slicing only where the element repeats (or is a choice), and the deprecated pattern discriminator.
-fn slicing_rules(walk: &mut Walk<'_, '_>, slicing: &Node, path: &str) {
+/// Each discriminator's path is checked on the sliced element's types (`focus`),
+/// where the element is one of its type's own (as the reference does).
+fn slicing_rules(walk: &mut Walk<'_, '_>, slicing: &Node, path: &str, focus: &[String], resource_type: Option<String>) {
     walk.path.push("slicing", None);
     let type_name = path.split('.').next().unwrap_or(path);
+    let mut in_type = false;
     if let Some(tsd) = walk.ctx.type_definition(type_name) {
         if let Some(ted) = tsd.elements.iter().find(|e| e.path == path && e.slice_name.is_none()) {
+            in_type = true;
             if ted.max == Some(1) && !ted.path.contains("[x]") {
                 // SD_PATH_NO_SLICING
                 walk.error(slicing, IssueCode::NotFound, format!("Slicing is not allowed at '{}'", quoted(path)));
@@ -1211,6 +1243,11 @@ fn slicing_rules(walk: &mut Walk<'_, '_>, slicing: &Node, path: &str) {
         }
     }
     for (i, discriminator) in slicing.children_named("discriminator").enumerate() {
+        if let (true, false, Some(expression)) = (in_type, focus.is_empty(), discriminator.child_text("path")) {
+            walk.path.push("discriminator", Some(i));
+            discriminator_path(walk, discriminator, expression, path, focus, resource_type.clone());
+            walk.path.pop();
+        }
         if discriminator.child_text("type") == Some("pattern") {
             walk.path.push("discriminator", Some(i));
             // SD_PATH_SLICING_DEPRECATED
@@ -1477,6 +1514,37 @@ fn check_expression(walk: &Walk<'_, '_>, expr: &crate::fhirpath::Expression, foc
     let cc = check::CheckContext { ctx: walk.ctx, resource_type };
     let types = check::focus_types(walk.ctx, focus);
     check::check(expr, &cc, &types).map(|(_, warnings)| warnings).map_err(|e| e.message)
+}
+
+/// A discriminator's path, checked on the types of the element it slices:
+/// a path that can select nothing, or one the checker refuses. A name at
+/// the start of the path may select nothing on some of the types (the
+/// reference's `canBeNone`); after it, an unknown name is an error.
+fn discriminator_path(walk: &mut Walk<'_, '_>, discriminator: &Node, expression: &str, path: &str, focus: &[String], resource_type: Option<String>) {
+    use crate::fhirpath::check;
+    let problem = match crate::fhirpath::parse(expression) {
+        Err(e) => Err(e.to_string()),
+        Ok(parsed) => {
+            let cc = check::CheckContext { ctx: walk.ctx, resource_type };
+            let types = check::focus_types(walk.ctx, focus);
+            check::check_may_select_nothing(&parsed, &cc, &types).map_err(|e| e.message).map(|(out, _)| out.is_empty())
+        }
+    };
+    match problem {
+        // SD_PATH_NOT_VALID
+        Ok(true) => walk.error(
+            discriminator,
+            IssueCode::Invalid,
+            format!("The discriminator path '{}' does not appear to be valid for the element that is being sliced '{}'", quoted(expression), quoted(path)),
+        ),
+        Ok(false) => {}
+        // SD_PATH_ERROR
+        Err(e) => walk.error(
+            discriminator,
+            IssueCode::Invalid,
+            format!("The discriminator path '{}' does not appear to be valid for the element that is being sliced '{}': {}", quoted(expression), quoted(path), e),
+        ),
+    }
 }
 
 /// Types a binding applies to directly.
