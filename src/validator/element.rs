@@ -1084,7 +1084,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             Some(v) if super::rules::matchetype::pattern_value(self, node, code, &v.text) => {
                 if sd.elements[ix].binding.is_some() && matches!(code, "code" | "string" | "uri") {
                     let system = if node.name == "code" { self.stated_system } else { None };
-                    self.binding(node, code, system, &sd.elements[ix]);
+                    self.binding(node, code, system, &sd.elements[ix], sd);
                 }
             }
             Some(v) => {
