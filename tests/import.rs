@@ -48,6 +48,8 @@ fn council_csv_pair_becomes_one_prsb_plan_per_person() {
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     assert_eq!(report["people"], 3);
     assert_eq!(report["errors"], 0, "{report:#}");
+    // Every row is accounted for: 3 people and 20 plan items, each read into a plan.
+    assert_eq!((report["rows"].as_u64(), report["imported"].as_u64(), report["warnings"].as_u64()), (Some(23), Some(23), Some(0)));
     assert_eq!(report["written"].as_array().unwrap().len(), 3);
 
     let plan = read_plan(&out.path().join("la-LA-100231.json"));
@@ -135,7 +137,8 @@ fn check_reports_each_bad_row_by_row_and_column_and_writes_nothing() {
          LA-100231,A-1,ACTION,,Grab rails.,,,G-9,DONE,,,,31/02/2026,,,,\n\
          LA-999999,G-1,GOAL,,Nobody's goal.,,5,,OPEN,,,,,,,,\n\
          LA-100487,G-1,GOAL,,A goal.,,5,,WHATEVER,,,,,,,,\n\
-         LA-100487,N-1,NEED,NOPE,A need.,,,,,,,,,,,,\n",
+         LA-100487,N-1,NEED,NOPE,A need.,,,,,,,,,,,,\n\
+         LA-100487,R-1,REVIEW,,A row of a kind no table takes.,,,,,,,,,,,,\n",
     )
     .unwrap();
     let files = inputs(dir.path(), &["people.csv", "plan_items.csv"]);
@@ -155,6 +158,7 @@ fn check_reports_each_bad_row_by_row_and_column_and_writes_nothing() {
     // A goal whose person is in no plan row, and an action whose goal is not in the export.
     assert!(problems.iter().any(|p| p["row"] == 4 && p["message"].as_str().unwrap().contains("LA-999999")), "{problems:#?}");
     assert!(problems.iter().any(|p| p["row"] == 3 && p["message"].as_str().unwrap().contains("G-9")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p["row"] == 7 && p["severity"] == "warning" && p["message"].as_str().unwrap().contains("no table takes this row")), "{problems:#?}");
     // Items no one has: LA-100512 has no items at all here, so whyItMatters is empty for everyone.
     assert_eq!(report["empty"]["goals:whyItMatters"], 3);
     assert_eq!(report["written"], json!([]));
@@ -257,4 +261,37 @@ fn post_stores_each_plan_on_a_real_server_and_a_later_export_archives() {
     let view: Value = view.json().unwrap();
     let goal = view["goals"].as_array().unwrap().iter().find(|g| g["id"] == "G-2").expect("the goal is kept");
     assert_eq!(goal["archived"], true, "{view:#}");
+}
+
+/// A mapping's own mistakes are said at their line and column in the mapping file.
+#[test]
+fn mapping_errors_name_the_line_and_column_of_the_mapping() {
+    let example_dir = example("la-social-care");
+    let original = std::fs::read_to_string(example_dir.join("mapping.toml")).unwrap();
+    let line_of = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (from, to, words) in [
+        ("\"person.nhsNumber\" = \"NHS No\"", "\"person.nhsNumber\" = \"NHS Number\"", "does not have"),
+        ("\"plannedReviewDate\" = \"Next Review\"", "\"plannedReviewDay\" = \"Next Review\"", "is not an item of `plan`"),
+        ("date_formats = [\"%d/%m/%Y\"", "date_formats = [\"%d/%m/%Y%\"", "is not a date pattern"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["people.csv", "plan_items.csv", "needs.conceptmap.json"] {
+            std::fs::copy(example_dir.join(f), dir.path().join(f)).unwrap();
+        }
+        let broken = original.replacen(from, to, 1);
+        assert_ne!(broken, original, "{from}");
+        std::fs::write(dir.path().join("mapping.toml"), &broken).unwrap();
+        let out = common::careplan()
+            .args(["import", "--check", "--mapping"])
+            .arg(dir.path().join("mapping.toml"))
+            .arg(dir.path().join("people.csv"))
+            .arg(dir.path().join("plan_items.csv"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{to}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = line_of(&broken, to.split(" = ").next().unwrap());
+        assert!(stderr.contains(&format!("mapping.toml:{line}:")), "{to}: {stderr}");
+        assert!(stderr.contains(words), "{to}: {stderr}");
+    }
 }

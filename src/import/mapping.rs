@@ -7,6 +7,7 @@
 use super::targets::{self, Kind, Target};
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
+use toml::Spanned;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -17,9 +18,9 @@ struct File {
     #[serde(default = "default_plan_id")]
     plan_id: String,
     #[serde(default)]
-    date_formats: Vec<String>,
+    date_formats: Vec<Spanned<String>>,
     #[serde(default)]
-    datetime_formats: Vec<String>,
+    datetime_formats: Vec<Spanned<String>>,
     /// The offset given to local date-times (`Z`, `+01:00`).
     #[serde(default = "default_offset")]
     utc_offset: String,
@@ -44,20 +45,20 @@ struct TableFile {
     input: String,
     /// JSON inputs: the list inside each record that holds this table's rows (`plan.goals`).
     records: Option<String>,
-    section: String,
-    person: String,
-    id: Option<String>,
-    parent: Option<String>,
+    section: Spanned<String>,
+    person: Spanned<String>,
+    id: Option<Spanned<String>>,
+    parent: Option<Spanned<String>>,
     #[serde(rename = "where")]
     filter: Option<FilterFile>,
     #[serde(default)]
-    fields: BTreeMap<String, FieldFile>,
+    fields: BTreeMap<Spanned<String>, Spanned<FieldFile>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FilterFile {
-    column: String,
+    column: Spanned<String>,
     equals: Vec<String>,
 }
 
@@ -108,6 +109,8 @@ pub struct Table {
     pub parent: Option<String>,
     pub filter: Option<(String, Vec<String>)>,
     pub fields: Vec<Field>,
+    /// Where in the mapping file each column this table reads is named (line, column).
+    pub column_at: Vec<(String, (usize, usize))>,
 }
 
 #[derive(Debug)]
@@ -143,6 +146,17 @@ impl Table {
         self.input == input
     }
 
+    /// Whether this table's `where` lets the row in.
+    pub fn takes(&self, row: &super::sources::Row) -> bool {
+        match &self.filter {
+            Some((column, wanted)) => {
+                let v = row.get(column).unwrap_or_default();
+                wanted.iter().any(|w| w.eq_ignore_ascii_case(v))
+            }
+            None => true,
+        }
+    }
+
     pub fn is_plan(&self) -> bool {
         self.section == "plan"
     }
@@ -156,6 +170,16 @@ impl Mapping {
 
     pub fn parse(text: &str, path: &Path) -> Result<Mapping> {
         let file: File = toml::from_str(text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        // `file:line:col: what is wrong`, at a value's place in the mapping.
+        let at = |span: std::ops::Range<usize>| {
+            let (line, col) = line_col(text, span.start);
+            format!("{}:{line}:{col}", path.display())
+        };
+        for f in file.date_formats.iter().chain(file.datetime_formats.iter()) {
+            if let Err(why) = check_format(f.get_ref()) {
+                bail!("{}: {why}", at(f.span()));
+            }
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         let mut codes = HashMap::new();
         for (name, table) in &file.codes {
@@ -164,50 +188,66 @@ impl Mapping {
         let sections = targets::sections();
         let mut tables = Vec::new();
         for (i, t) in file.tables.into_iter().enumerate() {
-            let name = t.name.clone().unwrap_or_else(|| format!("{} ({})", t.input, t.section));
-            let at = format!("{}: table {} ({name})", path.display(), i + 1);
-            if !sections.contains(&t.section) {
-                bail!("{at}: no PRSB section is called `{}`; the sections are {}", t.section, sections.join(", "));
+            let name = t.name.clone().unwrap_or_else(|| format!("{} ({})", t.input, t.section.get_ref()));
+            let table_at = |span: std::ops::Range<usize>| format!("{}: table {} ({name})", at(span), i + 1);
+            let section = t.section.get_ref().clone();
+            if !sections.contains(&section) {
+                bail!("{}: no PRSB section is called `{section}`; the sections are {}", table_at(t.section.span()), sections.join(", "));
             }
-            if t.section != "plan" && t.id.is_none() {
-                bail!("{at}: a `{}` table needs `id`, the column that keeps each item's identity from one export to the next", t.section);
+            if section != "plan" && t.id.is_none() {
+                bail!("{}: a `{section}` table needs `id`, the column that keeps each item's identity from one export to the next", table_at(t.section.span()));
             }
-            if targets::parent_section(&t.section).is_some() && t.parent.is_none() {
-                bail!("{at}: `{}` items sit inside another item: name the column holding it with `parent`", t.section);
+            if targets::parent_section(&section).is_some() && t.parent.is_none() {
+                bail!("{}: `{section}` items sit inside another item: name the column holding it with `parent`", table_at(t.section.span()));
+            }
+            let mut column_at = vec![(t.person.get_ref().clone(), line_col(text, t.person.span().start))];
+            column_at.extend(t.id.iter().chain(t.parent.iter()).map(|c| (c.get_ref().clone(), line_col(text, c.span().start))));
+            if let Some(f) = &t.filter {
+                column_at.push((f.column.get_ref().clone(), line_col(text, f.column.span().start)));
             }
             let mut fields = Vec::new();
             for (item, f) in t.fields {
-                let spec = match f {
+                let field_span = f.span();
+                let field_at = table_at(field_span.clone());
+                let item_at = table_at(item.span());
+                let item = item.into_inner();
+                let spec = match f.into_inner() {
                     FieldFile::Column(c) => FieldSpec { column: Some(c), ..Default::default() },
                     FieldFile::Spec(s) => s,
                 };
-                let Some(target) = targets::target(&t.section, &item) else {
-                    let known: Vec<String> = targets::targets(&t.section).into_iter().map(|t| t.path).collect();
-                    bail!("{at}: `{item}` is not an item of `{}`; its items are {}", t.section, known.join(", "));
+                let Some(target) = targets::target(&section, &item) else {
+                    let known: Vec<String> = targets::targets(&section).into_iter().map(|t| t.path).collect();
+                    bail!("{item_at}: `{item}` is not an item of `{section}`; its items are {}", known.join(", "));
                 };
                 if target.kind == Kind::Id {
-                    bail!("{at}: `{item}` is made from the table's `id` column; leave it out of `fields`");
+                    bail!("{item_at}: `{item}` is made from the table's `id` column; leave it out of `fields`");
                 }
                 if [spec.column.is_some(), spec.columns.is_some(), spec.value.is_some()].iter().filter(|x| **x).count() != 1 {
-                    bail!("{at}: `{item}` needs exactly one of `column`, `columns` or `value`");
+                    bail!("{field_at}: `{item}` needs exactly one of `column`, `columns` or `value`");
                 }
                 if let Some(c) = &spec.codes {
                     if !codes.contains_key(c) {
-                        bail!("{at}: `{item}` names the code table `{c}`, which `[codes.{c}]` does not define");
+                        bail!("{field_at}: `{item}` names the code table `{c}`, which `[codes.{c}]` does not define");
                     }
                 }
+                if let Some(why) = spec.format.as_deref().and_then(|f| check_format(f).err()) {
+                    bail!("{field_at}: `{item}`: {why}");
+                }
+                let place = line_col(text, field_span.start);
+                column_at.extend(spec.column.iter().chain(spec.columns.iter().flatten()).map(|c| (c.clone(), place)));
                 fields.push(Field { target, spec });
             }
             tables.push(Table {
                 name,
                 input: t.input,
                 records: t.records,
-                section: t.section,
-                person: t.person,
-                id: t.id,
-                parent: t.parent,
-                filter: t.filter.map(|f| (f.column, f.equals)),
+                section,
+                person: t.person.into_inner(),
+                id: t.id.map(Spanned::into_inner),
+                parent: t.parent.map(Spanned::into_inner),
+                filter: t.filter.map(|f| (f.column.into_inner(), f.equals)),
                 fields,
+                column_at,
             });
         }
         if !tables.iter().any(Table::is_plan) {
@@ -216,11 +256,11 @@ impl Mapping {
         if !file.plan_id.contains("{person}") {
             bail!("{}: `plan_id` must contain {{person}}, or every person's plan would have the same id", path.display());
         }
-        let mut date_formats = file.date_formats;
+        let mut date_formats: Vec<String> = file.date_formats.into_iter().map(Spanned::into_inner).collect();
         if date_formats.is_empty() {
             date_formats = vec!["%Y-%m-%d".into(), "%d/%m/%Y".into()];
         }
-        let mut datetime_formats = file.datetime_formats;
+        let mut datetime_formats: Vec<String> = file.datetime_formats.into_iter().map(Spanned::into_inner).collect();
         if datetime_formats.is_empty() {
             datetime_formats = vec!["%Y-%m-%dT%H:%M:%S".into(), "%Y-%m-%d %H:%M:%S".into(), "%Y-%m-%d %H:%M".into(), "%d/%m/%Y %H:%M".into()];
         }
@@ -234,6 +274,23 @@ impl Mapping {
         v.dedup();
         v
     }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A chrono format that can read dates: refused when chrono cannot read it.
+fn check_format(format: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return Err(format!("`{format}` is not a date pattern (chrono's strftime: %d/%m/%Y, %Y-%m-%d %H:%M, ...)"));
+    }
+    Ok(())
 }
 
 fn code_table(name: &str, table: &toml::Table, base: &Path) -> Result<CodeTable> {

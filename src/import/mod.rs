@@ -151,13 +151,39 @@ fn read_inputs(mapping: &Mapping, inputs: &[PathBuf], opts: &Options<'_>, spool:
                 let mut tick = |n: u64| bar.set_position(done_before + n.min(size));
                 let seen = sources::rows(path, &part, records, &mut tick, &mut |row| {
                     report.rows += 1;
+                    let mut taken = false;
                     for t in &tables {
+                        if !t.takes(&row) {
+                            continue;
+                        }
+                        taken = true;
                         if let Some(item) = read_row(mapping, t, &part, &row, report) {
                             spool.add(&item)?;
+                            report.imported += 1;
                         }
+                    }
+                    if !taken {
+                        // Every row is accounted for: imported, or said why not.
+                        let origin = Origin { input: part.clone(), row: row.number };
+                        report.add(Problem::warning(&origin, None, "no table takes this row (each table's `where` leaves it out)".into()));
                     }
                     Ok(())
                 })?;
+                // A column the mapping names that the input does not have: said at the mapping's line.
+                // (A JSON record may leave out any field, so only tables with a header are held to it.)
+                let fixed_header = matches!(sources::kind(path)?, sources::Kind::Csv | sources::Kind::Excel);
+                for t in tables.iter().filter(|_| fixed_header) {
+                    for (column, (line, col)) in &t.column_at {
+                        if !seen.contains(column) && !column.starts_with('^') {
+                            bail!(
+                                "{}:{line}:{col}: table `{}` reads the column `{column}`, which `{part}` does not have; its columns are {}",
+                                mapping.path.display(),
+                                t.name,
+                                seen.join(", ")
+                            );
+                        }
+                    }
+                }
                 headers.extend(seen);
             }
             // A nested record's ancestors' fields (`^name`) are the ancestors' columns, counted there.
@@ -179,12 +205,6 @@ fn read_inputs(mapping: &Mapping, inputs: &[PathBuf], opts: &Options<'_>, spool:
 
 /// One row for one table: filtered, joined by person, item and parent, every mapped cell converted.
 fn read_row(mapping: &Mapping, table: &Table, input: &str, row: &sources::Row, report: &mut Report) -> Option<Item> {
-    if let Some((column, wanted)) = &table.filter {
-        let v = row.get(column).unwrap_or_default();
-        if !wanted.iter().any(|w| w.eq_ignore_ascii_case(v)) {
-            return None;
-        }
-    }
     let origin = Origin { input: input.to_owned(), row: row.number };
     let Some(person) = row.get(&table.person) else {
         report.add(Problem::error(&origin, Some(table.person.clone()), format!("no person: the `{}` column is empty, so this {} row cannot join a plan", table.person, table.section)));

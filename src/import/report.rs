@@ -44,6 +44,8 @@ impl Problem {
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub rows: u64,
+    /// Rows read into a plan (a row two tables take counts twice).
+    pub imported: u64,
     pub people: usize,
     /// Plans that read as PRSB plans (and, with `--to fhir`, whose Bundles validate).
     pub plans_valid: usize,
@@ -123,8 +125,9 @@ impl Report {
         }
         let _ = writeln!(
             t,
-            "{} rows, {} people, {} plans valid; {} written, {} sent, {} items archived; {} errors, {} warnings",
+            "{} rows ({} read into plans), {} people, {} plans valid; {} written, {} sent, {} items archived; {} errors, {} warnings",
             self.rows,
+            self.imported,
             self.people,
             self.plans_valid,
             self.written.len(),
