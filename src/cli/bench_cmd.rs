@@ -96,6 +96,8 @@ pub enum Section {
 pub enum BenchTarget {
     /// Ingest throughput, latency and memory of `careplan serve`, with validation on and off.
     Serve(super::bench_serve_cmd::BenchServeArgs),
+    /// Rows per second and peak memory of `careplan import` on a generated council export.
+    Import(super::bench_import_cmd::BenchImportArgs),
 }
 
 /// One corpus file: its name and bytes.
@@ -326,7 +328,9 @@ fn time_interleaved(runs: usize, inputs: &[&[u8]], contenders: &mut [&mut dyn Fn
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
-    if let Some(BenchTarget::Serve(serve)) = args.target {
+    if let Some(BenchTarget::Import(import)) = args.target {
+        return super::bench_import_cmd::run(import);
+    } else if let Some(BenchTarget::Serve(serve)) = args.target {
         return super::bench_serve_cmd::run(serve, &args.load);
     }
     let wanted = |s: Section| args.only.is_empty() || args.only.contains(&s);

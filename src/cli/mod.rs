@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench_cmd;
+pub mod bench_import_cmd;
 pub mod bench_serve_cmd;
 pub mod conformance_cmd;
 pub mod fhirpath_cmd;
