@@ -175,6 +175,18 @@ pub struct ValueSet {
     pub title: Option<String>,
     pub compose: Option<Compose>,
     pub expansion: Option<Expansion>,
+    #[serde(flatten)]
+    pub publication: Publication,
+}
+
+/// What a canonical resource says of its own standing: status,
+/// experimental, and extensions (the standards-status one among them).
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct Publication {
+    pub status: Option<String>,
+    pub experimental: Option<bool>,
+    #[serde(default)]
+    pub extension: Vec<Value>,
 }
 
 #[derive(Clone, Debug, Deserialize, Default)]
@@ -242,6 +254,8 @@ pub struct CodeSystem {
     pub hierarchy_meaning: Option<String>,
     #[serde(default)]
     pub concept: Vec<CodeSystemConcept>,
+    #[serde(flatten)]
+    pub publication: Publication,
 }
 
 #[derive(Clone, Debug, Deserialize, Default)]

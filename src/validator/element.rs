@@ -109,6 +109,12 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.issues.push(issue);
     }
 
+    /// Whether the walk already said `message` at `expression` (checks that
+    /// the reference makes once for several children say it once).
+    pub(super) fn has_said(&self, expression: &str, message: &str) -> bool {
+        self.issues.iter().any(|i| i.expression == expression && i.message == message)
+    }
+
     /// The walk's issues, and, when some were only counted, one more that
     /// says how many, with the gravest severity among them (so the verdict
     /// stands).
@@ -944,6 +950,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 "Identifier" => super::rules::datatypes::identifier(self, node),
                 // A CodeableConcept's codings are checked as the reference checks them, with its binding.
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node, &sd.elements[ix]),
+                "CodeableConcept" => super::rules::coding::codeable_concept(self, node, &sd.elements[ix]),
                 "Narrative" => super::rules::text_link::check(self, node),
                 _ => {}
             }
@@ -1638,7 +1645,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             let prefix = self.path.render_child("coding[");
             self.issues.remove_where(|i| i.expression.starts_with(&prefix) && i.expression.ends_with("].display") && i.message.starts_with("Wrong Display Name"));
         }
-        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base);
+        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base, self.v.options().for_publication);
         for f in findings {
             let (expr, severity) = match &f.at {
                 Some(below) if below.ends_with("display") => (self.path.render_child(below), self.display_severity(f.severity)),
