@@ -731,17 +731,21 @@ impl Terminology {
                     }
                     let (cited, versioned) = cite(vs_url);
                     // UNABLE_TO_INFER_CODESYSTEM, unless the value set tells why
-                    let problem = unresolved.unwrap_or_else(|| format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"));
-                    let why = match stated_system {
-                        None => format!("{problem}; The provided code '#{code}' was not found in the value set '{versioned}'"),
-                        Some(s) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
+                    let problems = unresolved.unwrap_or_else(|| vec![format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")]);
+                    let why = match (stated_system, problems.as_slice()) {
+                        (None, [problem]) => format!("{problem}; The provided code '#{code}' was not found in the value set '{versioned}'"),
+                        // Several problems are the reason together.
+                        (None, _) => problems.join("; "),
+                        (Some(s), _) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
                     };
                     // A Quantity's unit (its system stated beside it): the units allowed, when few.
                     let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
                     match strength {
                         "required" => {
                             if stated_system.is_none() {
-                                out.push(Finding::here((Severity::Error, IssueCode::NotFound, problem)));
+                                // One problem is a system not found; several are each an error of unknown kind.
+                                let kind = if problems.len() == 1 { IssueCode::NotFound } else { IssueCode::Unknown };
+                                out.extend(problems.into_iter().map(|p| Finding::here((Severity::Error, kind, p))));
                             }
                             // Terminology_TX_NoValid_16
                             out.push(Finding::here((
@@ -1012,16 +1016,25 @@ impl Terminology {
     }
 
     /// Why the system of a bare `code` cannot be inferred from the value
-    /// set, when the value set itself tells: an include naming neither a
-    /// system nor a value set, or several systems holding the code.
-    fn unresolved_system(&self, vs_url: &str, code: &str, membership: &Membership) -> Option<String> {
+    /// set, when the value set itself tells (the reference's problems, in
+    /// its order): an include naming neither a system nor a value set, no
+    /// includes at all, or several systems holding the code.
+    fn unresolved_system(&self, vs_url: &str, code: &str, membership: &Membership) -> Option<Vec<String>> {
         let vs = self.ctx.value_set(vs_url)?;
         let (_, versioned) = self.describe(vs_url);
         let includes = vs.compose.as_ref().map(|c| c.include.as_slice()).unwrap_or_default();
         if includes.iter().any(|inc| inc.system.is_none() && inc.value_set.is_empty()) {
             // Unable_to_resolve_system__value_set_has_include_with_no_system (the reference fills its
             // first place with the code and its second with the value set; the include's number goes unsaid)
-            return Some(format!("Unable to resolve system - value set {code} include #{versioned} has no system"));
+            return Some(vec![format!("Unable to resolve system - value set {code} include #{versioned} has no system")]);
+        }
+        if vs.compose.is_some() && includes.is_empty() && vs.expansion.as_ref().is_none_or(|e| e.contains.is_empty()) {
+            return Some(vec![
+                // Unable_to_resolve_system__value_set_has_no_includes_or_expansion
+                format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}': value set has no includes or expansion"),
+                // UNABLE_TO_INFER_CODESYSTEM (nothing was found either)
+                format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"),
+            ]);
         }
         if *membership != Membership::In {
             return None;
@@ -1038,7 +1051,7 @@ impl Terminology {
         systems.sort();
         systems.dedup();
         // Unable_to_resolve_system__value_set_has_multiple_matches
-        (systems.len() > 1).then(|| format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}': value set expansion has multiple matches: {}", systems.join(", ")))
+        (systems.len() > 1).then(|| vec![format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}': value set expansion has multiple matches: {}", systems.join(", "))])
     }
 
     /// The value set's title (else its name) and `url|version`, as messages cite it.

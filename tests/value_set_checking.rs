@@ -211,7 +211,7 @@ fn unable_to_resolve_system_value_set_has_multiple_matches() {
         &format!("The value provided ('circle') was not found in the value set 'Two' (http://example.org/vs/two|1), and a code is required from this value set  (error message = {problem}; The provided code '#circle' was not found in the value set 'http://example.org/vs/two|1')"),
     );
     // A code only one system holds is found.
-    none_say(&issues(&defs, &shaped_patient("star")), "could not be determined");
+    none_say(&issues(&defs, &shaped_patient("star")), "multiple matches");
 }
 
 #[test]
@@ -237,4 +237,21 @@ fn no_code_provided() {
     let found = issues(&[unversioned], &basic(json!([{"system": cs, "display": "Circle"}])));
     assert_issue(&found, Severity::Warning, IssueCode::Value, "Basic.code.coding[0].code", &format!("No code provided for CodeSystem '{cs}'"));
     none_say(&issues(&[code_system(cs, json!({}))], &basic(json!([{"system": cs, "code": "circle"}]))), "No code provided");
+}
+
+#[test]
+fn unable_to_resolve_system_value_set_has_no_includes_or_expansion() {
+    let vs = json!({"resourceType": "ValueSet", "url": "http://example.org/vs/empty", "version": "1", "name": "Empty", "status": "active", "compose": {"include": []}});
+    let found = issues(&[vs, gender_bound_to("http://example.org/vs/empty")], &shaped_patient("circle"));
+    let first = "The System URI could not be determined for the code 'circle' in the ValueSet 'http://example.org/vs/empty|1': value set has no includes or expansion";
+    let second = "The System URI could not be determined for the code 'circle' in the ValueSet 'http://example.org/vs/empty|1'";
+    assert_issue(&found, Severity::Error, IssueCode::Unknown, "Patient.gender", first);
+    assert_issue(&found, Severity::Error, IssueCode::Unknown, "Patient.gender", second);
+    assert_issue(
+        &found,
+        Severity::Error,
+        IssueCode::CodeInvalid,
+        "Patient.gender",
+        &format!("The value provided ('circle') was not found in the value set 'Empty' (http://example.org/vs/empty|1), and a code is required from this value set  (error message = {first}; {second})"),
+    );
 }
