@@ -1003,7 +1003,7 @@ impl Terminology {
             None => None,
         };
         let versioned = status::versioned_url(cs.url.as_deref().unwrap_or(system), cs.version.as_deref());
-        status::standing_message("CodeSystem", &versioned, &cs.publication, source.as_ref().map(|vs| &vs.publication), for_publication)
+        status::standing_message("CodeSystem", &versioned, &cs.publication(), source.as_ref().map(|vs| vs.publication()).as_ref(), for_publication)
     }
 
     /// What the standing of a bound value set says of itself (its own
@@ -1012,7 +1012,7 @@ impl Terminology {
     pub fn value_set_standing(&self, vs_url: &str) -> Option<String> {
         let vs = self.ctx.value_set(vs_url)?;
         let versioned = status::versioned_url(vs.url.as_deref().unwrap_or(vs_url), vs.version.as_deref());
-        status::standing_message("ValueSet", &versioned, &vs.publication, Some(&vs.publication), false)
+        status::standing_message("ValueSet", &versioned, &vs.publication(), Some(&vs.publication()), false)
     }
 
     /// Why the system of a bare `code` cannot be inferred from the value

@@ -8,12 +8,12 @@ use crate::definition::Publication;
 
 const STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
 
-fn standards_status(p: &Publication) -> Option<&str> {
+fn standards_status<'a>(p: &Publication<'a>) -> Option<&'a str> {
     p.extension.iter().find(|e| e.get("url").and_then(|u| u.as_str()) == Some(STANDARDS_STATUS)).and_then(|e| e.get("valueCode")).and_then(|v| v.as_str())
 }
 
 fn is_draft(p: &Publication) -> bool {
-    p.status.as_deref() == Some("draft") || standards_status(p) == Some("draft")
+    p.status == Some("draft") || standards_status(p) == Some("draft")
 }
 
 /// The information message for a reference to `resource` (a `resource_type`
@@ -22,7 +22,7 @@ fn is_draft(p: &Publication) -> bool {
 /// validator says an experimental one only for publication
 /// (`experimental_said`).
 pub fn standing_message(resource_type: &str, versioned: &str, resource: &Publication, source: Option<&Publication>, experimental_said: bool) -> Option<String> {
-    let standing = match (standards_status(resource), resource.status.as_deref()) {
+    let standing = match (standards_status(resource), resource.status) {
         // MSG_DEPRECATED
         (Some("deprecated"), _) => "deprecated",
         // MSG_WITHDRAWN
@@ -30,10 +30,10 @@ pub fn standing_message(resource_type: &str, versioned: &str, resource: &Publica
         // MSG_RETIRED
         (_, Some("retired")) => "retired",
         _ => {
-            let experimental = resource.experimental == Some(true);
+            let experimental = resource.experimental;
             match source {
                 // MSG_EXPERIMENTAL
-                Some(s) if experimental && s.experimental != Some(true) => "experimental",
+                Some(s) if experimental && !s.experimental => "experimental",
                 // MSG_DRAFT
                 Some(s) if is_draft(resource) && !is_draft(s) => "draft",
                 Some(_) => return None,
