@@ -224,6 +224,8 @@ pub struct ConceptReference {
     pub display: Option<String>,
     #[serde(default)]
     pub designation: Vec<Value>,
+    #[serde(default)]
+    pub extension: Vec<Value>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

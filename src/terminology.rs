@@ -774,6 +774,8 @@ impl Terminology {
                 let membership = self.member(vs_url, system, code);
                 if let (Membership::In, Some(system)) = (&membership, system) {
                     standing(&mut out, system);
+                    // CONCEPT_DEPRECATED_IN_VALUESET
+                    out.extend(self.concept_standing_in_value_set(vs_url, system, code).map(|message| Finding { severity: Severity::Warning, code: IssueCode::BusinessRule, message, at: Some("code".into()) }));
                 }
                 if let Membership::NotIn = membership {
                     let (cited, versioned) = cite(vs_url);
@@ -839,6 +841,13 @@ impl Terminology {
                         Membership::In => {
                             any_in = true;
                             standing(&mut out, system);
+                            // CONCEPT_DEPRECATED_IN_VALUESET
+                            out.extend(self.concept_standing_in_value_set(vs_url, system, code).map(|message| Finding {
+                                severity: Severity::Warning,
+                                code: IssueCode::BusinessRule,
+                                message,
+                                at: Some(format!("coding[{i}].code")),
+                            }));
                         }
                         Membership::NotIn => {}
                         Membership::Unknown(_) => all_decided = false,
@@ -986,6 +995,26 @@ impl Terminology {
             Some(v) => format!("No code provided for CodeSystem '{}' version '{v}'", ix.url),
             None => format!("No code provided for CodeSystem '{}'", ix.url),
         })
+    }
+
+    /// CONCEPT_DEPRECATED_IN_VALUESET: the value set lists `system#code`
+    /// (a code its loaded complete system holds) with a status of its own,
+    /// deprecated or withdrawn (standards-status or valueset-deprecated
+    /// extension on the listed concept).
+    pub fn concept_standing_in_value_set(&self, vs_url: &str, system: &str, code: &str) -> Option<String> {
+        const STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+        const DEPRECATED: &str = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated";
+        let vs = self.ctx.value_set(vs_url)?;
+        let ix = self.code_index(system).filter(|ix| ix.complete && ix.contains(code))?;
+        let listed = vs.compose.as_ref()?.include.iter().filter(|inc| inc.system.as_deref() == Some(system)).find_map(|inc| inc.concept.iter().find(|c| c.code == code))?;
+        let extension = |url: &str| listed.extension.iter().find(|e| e.get("url").and_then(|u| u.as_str()) == Some(url));
+        let status = match extension(STANDARDS_STATUS).and_then(|e| e.get("valueCode")).and_then(|v| v.as_str()) {
+            Some(s @ ("withdrawn" | "deprecated")) => s,
+            _ if extension(DEPRECATED).is_some() => "deprecated",
+            _ => return None,
+        };
+        let (_, versioned) = self.describe(vs_url);
+        Some(format!("The presence of the concept '{code}' in the system '{}' in the value set {versioned} is marked with a status of {status} and its use should be reviewed", ix.url))
     }
 
     /// Whether `code` is held by the loaded `system` (in full) but inactive.

@@ -255,3 +255,34 @@ fn unable_to_resolve_system_value_set_has_no_includes_or_expansion() {
         &format!("The value provided ('circle') was not found in the value set 'Empty' (http://example.org/vs/empty|1), and a code is required from this value set  (error message = {first}; {second})"),
     );
 }
+
+#[test]
+fn concept_deprecated_in_valueset() {
+    let cs = "http://example.org/cs/shapes";
+    let vs = json!({"resourceType": "ValueSet", "url": "http://example.org/vs/listed", "version": "4", "name": "Listed", "status": "active",
+        "compose": {"include": [{"system": cs, "concept": [
+            {"code": "circle", "extension": [{"url": STANDARDS_STATUS, "valueCode": "withdrawn"}]},
+            {"code": "square", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/valueset-deprecated", "valueBoolean": true}]}
+        ]}]}});
+    let profile = json!({"resourceType": "StructureDefinition", "url": "http://example.org/sd/listed-patient-status", "name": "ListedPatientStatus", "status": "active",
+        "fhirVersion": "4.0.1", "kind": "resource", "abstract": false, "type": "Patient", "derivation": "constraint",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "differential": {"element": [{"id": "Patient.maritalStatus", "path": "Patient.maritalStatus", "binding": {"strength": "required", "valueSet": "http://example.org/vs/listed"}}]}});
+    let resource = json!({"resourceType": "Patient", "meta": {"profile": ["http://example.org/sd/listed-patient-status"]},
+        "maritalStatus": {"coding": [{"system": cs, "code": "circle"}, {"system": cs, "code": "square"}]}});
+    let found = issues(&[code_system(cs, json!({})), vs, profile], &resource);
+    assert_issue(
+        &found,
+        Severity::Warning,
+        IssueCode::BusinessRule,
+        "Patient.maritalStatus.coding[0].code",
+        &format!("The presence of the concept 'circle' in the system '{cs}' in the value set http://example.org/vs/listed|4 is marked with a status of withdrawn and its use should be reviewed"),
+    );
+    assert_issue(
+        &found,
+        Severity::Warning,
+        IssueCode::BusinessRule,
+        "Patient.maritalStatus.coding[1].code",
+        &format!("The presence of the concept 'square' in the system '{cs}' in the value set http://example.org/vs/listed|4 is marked with a status of deprecated and its use should be reviewed"),
+    );
+}
