@@ -193,6 +193,25 @@ pub struct ValueSet {
     pub title: Option<String>,
     pub compose: Option<Compose>,
     pub expansion: Option<Expansion>,
+    pub status: Option<String>,
+    pub experimental: Option<bool>,
+    #[serde(default)]
+    pub extension: Vec<Value>,
+}
+
+impl ValueSet {
+    pub fn publication(&self) -> Publication<'_> {
+        Publication { status: self.status.as_deref(), experimental: self.experimental == Some(true), extension: &self.extension }
+    }
+}
+
+/// What a canonical resource says of its own standing: status,
+/// experimental, and extensions (the standards-status one among them).
+#[derive(Clone, Copy, Debug)]
+pub struct Publication<'a> {
+    pub status: Option<&'a str>,
+    pub experimental: bool,
+    pub extension: &'a [Value],
 }
 
 #[derive(Clone, Debug, Deserialize, Default)]
@@ -223,6 +242,8 @@ pub struct ConceptReference {
     pub display: Option<String>,
     #[serde(default)]
     pub designation: Vec<Value>,
+    #[serde(default)]
+    pub extension: Vec<Value>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -260,6 +281,16 @@ pub struct CodeSystem {
     pub hierarchy_meaning: Option<String>,
     #[serde(default)]
     pub concept: Vec<CodeSystemConcept>,
+    pub status: Option<String>,
+    pub experimental: Option<bool>,
+    #[serde(default)]
+    pub extension: Vec<Value>,
+}
+
+impl CodeSystem {
+    pub fn publication(&self) -> Publication<'_> {
+        Publication { status: self.status.as_deref(), experimental: self.experimental == Some(true), extension: &self.extension }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Default)]

@@ -4,6 +4,8 @@
 //! filter on a system we do not have) is said at information level, never
 //! guessed into an error.
 
+pub mod status;
+
 use crate::context::Context;
 use crate::definition::{split_canonical, CodeSystem, CodeSystemConcept, ConceptSet, ValueSet};
 use crate::issue::{IssueCode, Severity};
@@ -93,6 +95,20 @@ impl CodeIndex {
             return self.concepts.iter().find(|(k, _)| k.eq_ignore_ascii_case(code));
         }
         None
+    }
+
+    /// Whether a code is held but inactive (its status inactive or
+    /// retired, or its `inactive` property true).
+    pub fn is_inactive(&self, code: &str) -> bool {
+        self.lookup(code).is_some_and(|(_, concept)| {
+            concept.properties.iter().any(|(p, v)| (p == "status" && (v == "inactive" || v == "retired")) || (p == "inactive" && v == "true"))
+        })
+    }
+
+    /// The code as the system spells it, when `code` differs from it only
+    /// by case (a case-insensitive system).
+    pub fn correct_case(&self, code: &str) -> Option<&str> {
+        self.lookup(code).map(|(found, _)| found.as_str()).filter(|found| *found != code)
     }
 
     /// What a code's status says of its use, in the reference's words:
@@ -572,14 +588,27 @@ impl Terminology {
     /// (the reference says nothing of preferred bindings there). The
     /// binding's additional bindings are checked too where they apply to
     /// `scope`'s resource, and its max value set where an extensible
-    /// binding is not met.
-    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding, base: bool, scope: &BindingScope<'_>) -> Vec<Finding> {
+    /// binding is not met. `for_publication`: the validation holds content
+    /// to HL7's publication rules (an experimental code system is then said too).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_binding(&self, node: &Node, type_code: &str, stated_system: Option<&str>, binding: &crate::definition::Binding, base: bool, scope: &BindingScope<'_>, for_publication: bool) -> Vec<Finding> {
         let mut out = Vec::new();
         if let Some(vs_url) = binding.value_set.as_deref() {
+            let case = |c: &Node| c.child_text("system").zip(c.child_text("code")).and_then(|(s, code)| self.case_difference(s, code));
             match type_code {
-                "Coding" => out.extend(self.coding_in_system(node).into_iter().map(Finding::here)),
+                "Coding" => {
+                    out.extend(self.coding_in_system(node).into_iter().map(Finding::here));
+                    // CODE_CASE_DIFFERENCE
+                    out.extend(case(node).map(|message| Finding { severity: Severity::Information, code: IssueCode::BusinessRule, message, at: Some("code".into()) }));
+                }
                 "CodeableConcept" => {
                     for (i, c) in node.children_named("coding").enumerate() {
+                        if let (Some(system), None) = (c.child_text("system"), c.child_text("code")) {
+                            // NO_CODE_PROVIDED, NO_CODE_PROVIDED_VERSION
+                            out.extend(self.no_code_message(system).map(|message| Finding { severity: Severity::Warning, code: IssueCode::Value, message, at: Some(format!("coding[{i}].code")) }));
+                        }
+                        // CODE_CASE_DIFFERENCE
+                        out.extend(case(c).map(|message| Finding { severity: Severity::Information, code: IssueCode::BusinessRule, message, at: Some(format!("coding[{i}].code")) }));
                         let (found, status) = self.coding_in_system(c).into_iter().partition::<Vec<_>, _>(|f| f.1 != IssueCode::BusinessRule);
                         out.extend(found.into_iter().map(Finding::here));
                         out.extend(status.into_iter().map(|(severity, code, message)| Finding { severity, code, message, at: Some(format!("coding[{i}]")) }));
@@ -596,7 +625,7 @@ impl Terminology {
                     out.extend(self.codeable_concept_displays(node, vs_url));
                 }
                 let max = if binding.strength == "extensible" { max_value_set(binding) } else { None };
-                out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, &Cited::Base, base, max));
+                out.extend(self.check_value_set(node, type_code, stated_system, &binding.strength, vs_url, &Cited::Base, base, max, for_publication));
             }
         }
         for extra in additional_bindings(binding, scope.profile, scope.resource) {
@@ -604,7 +633,7 @@ impl Terminology {
                 out.push(missing);
                 continue;
             }
-            out.extend(self.check_value_set(node, type_code, stated_system, extra.strength, extra.value_set, &Cited::Additional(extra.note), false, None));
+            out.extend(self.check_value_set(node, type_code, stated_system, extra.strength, extra.value_set, &Cited::Additional(extra.note), false, None, for_publication));
         }
         out
     }
@@ -725,7 +754,8 @@ impl Terminology {
     /// says which of the element's bindings it is, wherever a message cites
     /// the value set. `max` is the max value set of an extensible binding.
     #[allow(clippy::too_many_arguments)]
-    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, how: &Cited, base: bool, max: Option<&str>) -> Vec<Finding> {
+    #[allow(clippy::too_many_arguments)]
+    fn check_value_set(&self, node: &Node, type_code: &str, stated_system: Option<&str>, strength: &str, vs_url: &str, how: &Cited, base: bool, max: Option<&str>, for_publication: bool) -> Vec<Finding> {
         let mut out = Vec::new();
         // The reference says nothing of a preferred binding the base specification gives.
         let checked = matches!(strength, "required" | "extensible") || (strength == "preferred" && !base);
@@ -736,36 +766,66 @@ impl Terminology {
             let (name, versioned) = self.describe(vs_url);
             (cite_as(format!("'{name}' ({versioned})"), how), versioned)
         };
+        // MSG_RETIRED, MSG_DEPRECATED, MSG_WITHDRAWN: the bound value set's own standing.
+        out.extend(self.value_set_standing(vs_url).map(|m| Finding::here((Severity::Information, IssueCode::BusinessRule, m))));
+        // MSG_DRAFT, MSG_EXPERIMENTAL and the rest: the standing of the system of a code found in it, from the value set.
+        let standing = |out: &mut Vec<Finding>, system: &str| {
+            if let Some(m) = self.system_standing(system, Some(vs_url), for_publication) {
+                if !out.iter().any(|f| f.message == m) {
+                    out.push(Finding::here((Severity::Information, IssueCode::BusinessRule, m)));
+                }
+            }
+        };
         match type_code {
             // A string or uri with a binding is checked as a code, as the reference checks it.
             "code" | "string" | "uri" => {
                 let Some(code) = node.text() else { return out };
-                let (failed, why) = match self.member(vs_url, stated_system, code) {
-                    Membership::Unknown(Undecided::NoService) => {
+                let membership = self.member(vs_url, stated_system, code);
+                // A bare code's system is inferred from the value set, as the reference infers it.
+                let unresolved = if stated_system.is_none() { self.unresolved_system(vs_url, code, &membership) } else { None };
+                if membership == Membership::In && unresolved.is_none() {
+                    let systems = match stated_system {
+                        Some(s) => vec![s.to_string()],
+                        None => self.expand(vs_url).map(|e| e.systems_with(code).iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
+                    };
+                    if let [system] = systems.as_slice() {
+                        standing(&mut out, system);
+                    }
+                }
+                let not_in = membership == Membership::NotIn || unresolved.is_some();
+                let (failed, problems, why) = match membership {
+                    Membership::Unknown(Undecided::NoService) if unresolved.is_none() => {
                         // Terminology_TX_NoValid_15
                         out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, format!("The value provided ('{code}') could not be validated in the absence of a terminology server"))));
                         return out;
                     }
-                    Membership::Unknown(Undecided::ServerFailed(why)) => (true, why),
-                    Membership::NotIn => {
+                    Membership::Unknown(Undecided::ServerFailed(why)) if unresolved.is_none() => (true, Vec::new(), why),
+                    _ if not_in => {
                         if strength == "extensible" && vs_url == "http://hl7.org/fhir/ValueSet/defined-types" && code.starts_with("http://hl7.org/fhirpath/System.") {
                             return out;
                         }
                         let versioned = self.describe(vs_url).1;
-                        (false, match stated_system {
-                            None => format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'; The provided code '#{code}' was not found in the value set '{versioned}'"),
-                            Some(s) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
-                        })
+                        // UNABLE_TO_INFER_CODESYSTEM, unless the value set tells why
+                        let problems = unresolved.unwrap_or_else(|| vec![format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'")]);
+                        let why = match (stated_system, problems.as_slice()) {
+                            (None, [problem]) => format!("{problem}; The provided code '#{code}' was not found in the value set '{versioned}'"),
+                            // Several problems are the reason together.
+                            (None, _) => problems.join("; "),
+                            (Some(s), _) => format!("The provided code '{s}#{code}' was not found in the value set '{versioned}'"),
+                        };
+                        (false, problems, why)
                     }
                     _ => return out,
                 };
-                let (cited, versioned) = cite(vs_url);
+                let (cited, _) = cite(vs_url);
                 // A Quantity's unit (its system stated beside it): the units allowed, when few.
                 let allowed = stated_system.map(|s| self.allowed_units(vs_url, s)).unwrap_or_default();
                 match strength {
                     "required" => {
                         if stated_system.is_none() && !failed {
-                            out.push(Finding::here((Severity::Error, IssueCode::NotFound, format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"))));
+                            // One problem is a system not found; several are each an error of unknown kind.
+                            let kind = if problems.len() == 1 { IssueCode::NotFound } else { IssueCode::Unknown };
+                            out.extend(problems.into_iter().map(|p| Finding::here((Severity::Error, kind, p))));
                         }
                         // Terminology_TX_NoValid_16
                         out.push(Finding::here((
@@ -792,7 +852,13 @@ impl Terminology {
             "Coding" => {
                 let (Some(code), system) = (node.child_text("code"), node.child_text("system")) else { return out };
                 let sys = system.unwrap_or("");
-                let why = match self.member(vs_url, system, code) {
+                let membership = self.member(vs_url, system, code);
+                if let (Membership::In, Some(system)) = (&membership, system) {
+                    standing(&mut out, system);
+                    // CONCEPT_DEPRECATED_IN_VALUESET
+                    out.extend(self.concept_standing_in_value_set(vs_url, system, code).map(|message| Finding { severity: Severity::Warning, code: IssueCode::BusinessRule, message, at: Some("code".into()) }));
+                }
+                let why = match membership {
                     Membership::Unknown(Undecided::NoService) => {
                         // Terminology_TX_Binding_NoServer
                         out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, format!("The value provided ([{sys}#{code}]) could not be validated in the absence of a terminology server"))));
@@ -846,6 +912,19 @@ impl Terminology {
                     return out;
                 }
                 let verdict = self.codings_verdict(&codings, vs_url, matches!(how, Cited::Base), &mut out);
+                for (i, c) in codings.iter().enumerate() {
+                    let (Some(system), Some(code)) = (c.child_text("system"), c.child_text("code")) else { continue };
+                    if self.member(vs_url, Some(system), code) == Membership::In {
+                        standing(&mut out, system);
+                        // CONCEPT_DEPRECATED_IN_VALUESET
+                        out.extend(self.concept_standing_in_value_set(vs_url, system, code).map(|message| Finding {
+                            severity: Severity::Warning,
+                            code: IssueCode::BusinessRule,
+                            message,
+                            at: Some(format!("coding[{i}].code")),
+                        }));
+                    }
+                }
                 let Some(listed) = verdict.listed.filter(|l| !l.is_empty()) else { return out };
                 let codes = codes_text(&listed);
                 match verdict.outcome {
@@ -1128,6 +1207,113 @@ impl Terminology {
     /// the terminology package's); a code that any of them defines is known.
     fn in_other_version(&self, system: &str, code: &str) -> bool {
         self.ctx.versions(system).into_iter().flatten().any(|v| self.code_index(&format!("{system}|{v}")).is_some_and(|ix| ix.contains(code)))
+    }
+
+    /// CODE_CASE_DIFFERENCE: that `code` is a code of the loaded
+    /// case-insensitive `system` in another case.
+    pub fn case_difference(&self, system: &str, code: &str) -> Option<String> {
+        let ix = self.code_index(system)?;
+        let correct = ix.correct_case(code)?;
+        let versioned = status::versioned_url(&ix.url, ix.version.as_deref());
+        Some(format!(
+            "The code '{code}' differs from the correct code '{correct}' by case. Although the code system '{versioned}' is case insensitive, implementers are strongly encouraged to use the correct case anyway"
+        ))
+    }
+
+    /// NO_CODE_PROVIDED, NO_CODE_PROVIDED_VERSION: a coding of the loaded
+    /// `system` (complete or a fragment) that gives no code.
+    pub fn no_code_message(&self, system: &str) -> Option<String> {
+        let ix = self.code_index(system).filter(|ix| ix.complete || ix.fragment)?;
+        Some(match ix.version.as_deref() {
+            Some(v) => format!("No code provided for CodeSystem '{}' version '{v}'", ix.url),
+            None => format!("No code provided for CodeSystem '{}'", ix.url),
+        })
+    }
+
+    /// CONCEPT_DEPRECATED_IN_VALUESET: the value set lists `system#code`
+    /// (a code its loaded complete system holds) with a status of its own,
+    /// deprecated or withdrawn (standards-status or valueset-deprecated
+    /// extension on the listed concept).
+    pub fn concept_standing_in_value_set(&self, vs_url: &str, system: &str, code: &str) -> Option<String> {
+        const STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+        const DEPRECATED: &str = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated";
+        let vs = self.ctx.value_set(vs_url)?;
+        let ix = self.code_index(system).filter(|ix| ix.complete && ix.contains(code))?;
+        let listed = vs.compose.as_ref()?.include.iter().filter(|inc| inc.system.as_deref() == Some(system)).find_map(|inc| inc.concept.iter().find(|c| c.code == code))?;
+        let extension = |url: &str| listed.extension.iter().find(|e| e.get("url").and_then(|u| u.as_str()) == Some(url));
+        let status = match extension(STANDARDS_STATUS).and_then(|e| e.get("valueCode")).and_then(|v| v.as_str()) {
+            Some(s @ ("withdrawn" | "deprecated")) => s,
+            _ if extension(DEPRECATED).is_some() => "deprecated",
+            _ => return None,
+        };
+        let (_, versioned) = self.describe(vs_url);
+        Some(format!("The presence of the concept '{code}' in the system '{}' in the value set {versioned} is marked with a status of {status} and its use should be reviewed", ix.url))
+    }
+
+    /// Whether `code` is held by the loaded `system` (in full) but inactive.
+    pub fn code_inactive(&self, system: &str, code: &str) -> bool {
+        self.code_index(system).filter(|ix| ix.complete).is_some_and(|ix| ix.is_inactive(code))
+    }
+
+    /// What the standing of the loaded code system `system` says when a
+    /// code of it is checked from the value set `source` (none: the code is
+    /// checked against its system alone): MSG_DRAFT and the rest.
+    pub fn system_standing(&self, system: &str, source: Option<&str>, for_publication: bool) -> Option<String> {
+        let cs = self.ctx.code_system(system).filter(|cs| cs.content.as_deref() != Some("supplement"))?;
+        let source = match source {
+            Some(vs) => Some(self.ctx.value_set(vs)?),
+            None => None,
+        };
+        let versioned = status::versioned_url(cs.url.as_deref().unwrap_or(system), cs.version.as_deref());
+        status::standing_message("CodeSystem", &versioned, &cs.publication(), source.as_ref().map(|vs| vs.publication()).as_ref(), for_publication)
+    }
+
+    /// What the standing of a bound value set says of itself (its own
+    /// draft or experimental status is no news to it): MSG_RETIRED,
+    /// MSG_DEPRECATED, MSG_WITHDRAWN.
+    pub fn value_set_standing(&self, vs_url: &str) -> Option<String> {
+        let vs = self.ctx.value_set(vs_url)?;
+        let versioned = status::versioned_url(vs.url.as_deref().unwrap_or(vs_url), vs.version.as_deref());
+        status::standing_message("ValueSet", &versioned, &vs.publication(), Some(&vs.publication()), false)
+    }
+
+    /// Why the system of a bare `code` cannot be inferred from the value
+    /// set, when the value set itself tells (the reference's problems, in
+    /// its order): an include naming neither a system nor a value set, no
+    /// includes at all, or several systems holding the code.
+    fn unresolved_system(&self, vs_url: &str, code: &str, membership: &Membership) -> Option<Vec<String>> {
+        let vs = self.ctx.value_set(vs_url)?;
+        let (_, versioned) = self.describe(vs_url);
+        let includes = vs.compose.as_ref().map(|c| c.include.as_slice()).unwrap_or_default();
+        if includes.iter().any(|inc| inc.system.is_none() && inc.value_set.is_empty()) {
+            // Unable_to_resolve_system__value_set_has_include_with_no_system (the reference fills its
+            // first place with the code and its second with the value set; the include's number goes unsaid)
+            return Some(vec![format!("Unable to resolve system - value set {code} include #{versioned} has no system")]);
+        }
+        if vs.compose.is_some() && includes.is_empty() && vs.expansion.as_ref().is_none_or(|e| e.contains.is_empty()) {
+            return Some(vec![
+                // Unable_to_resolve_system__value_set_has_no_includes_or_expansion
+                format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}': value set has no includes or expansion"),
+                // UNABLE_TO_INFER_CODESYSTEM (nothing was found either)
+                format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}'"),
+            ]);
+        }
+        if *membership != Membership::In {
+            return None;
+        }
+        let exp = self.expand(vs_url)?;
+        let mut systems: Vec<String> = exp
+            .systems_with(code)
+            .into_iter()
+            .map(|s| match includes.iter().find(|inc| inc.system.as_deref() == Some(s)).and_then(|inc| inc.version.as_deref()) {
+                Some(v) => format!("{s}|{v}"),
+                None => s.to_string(),
+            })
+            .collect();
+        systems.sort();
+        systems.dedup();
+        // Unable_to_resolve_system__value_set_has_multiple_matches
+        (systems.len() > 1).then(|| vec![format!("The System URI could not be determined for the code '{code}' in the ValueSet '{versioned}': value set expansion has multiple matches: {}", systems.join(", "))])
     }
 
     /// The value set's title (else its name) and `url|version`, as messages cite it.

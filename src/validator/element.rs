@@ -113,6 +113,12 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.issues.push(issue);
     }
 
+    /// Whether the walk already said `message` at `expression` (checks that
+    /// the reference makes once for several children say it once).
+    pub(super) fn has_said(&self, expression: &str, message: &str) -> bool {
+        self.issues.iter().any(|i| i.expression == expression && i.message == message)
+    }
+
     /// The walk's issues, and, when some were only counted, one more that
     /// says how many, with the gravest severity among them (so the verdict
     /// stands).
@@ -962,6 +968,7 @@ impl<'v, 'n> Walk<'v, 'n> {
                 "Coding" if node.name != "coding" => super::rules::datatypes::coding(self, node, &sd.elements[ix]),
                 // A CodeableConcept's coding: no binding of its own decides it.
                 "Coding" => super::rules::datatypes::codeable_concept_coding(self, node),
+                "CodeableConcept" => super::rules::coding::codeable_concept(self, node, &sd.elements[ix]),
                 "Narrative" => super::rules::text_link::check(self, node),
                 _ => {}
             }
@@ -1691,7 +1698,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             self.issues.remove_where(|i| i.expression.starts_with(&prefix) && i.expression.ends_with("].display") && i.message.starts_with("Wrong Display Name"));
         }
         let scope = crate::terminology::BindingScope { profile: (&profile.url, &versioned), resource: self.resources.last().map(|r| r.node) };
-        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base, &scope);
+        let findings = self.v.terminology.check_binding(node, type_code, system, binding, base, &scope, self.v.options().for_publication);
         for f in findings {
             let (expr, severity) = match &f.at {
                 Some(below) if below.ends_with("display") => (self.path.render_child(below), self.display_severity(f.severity)),

@@ -42,7 +42,7 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
         return; // Terminology_TX_System_Relative says it
     }
     // A binding whose value set is loaded checks the code (`Terminology::check_binding`).
-    let decided = def.binding.as_ref().is_some_and(|b| b.strength != "example" && b.value_set.as_deref().is_some_and(|vs| walk.ctx.value_set(vs).is_some()));
+    let decided = binding_decides(walk, def);
     if !decided && walk.ctx.value_set(system).is_some() && walk.ctx.code_system(system).is_none() {
         // Terminology_TX_System_ValueSet2
         walk.error(node, IssueCode::CodeInvalid, format!("The Coding references a value set, not a code system ('{system}')"));
@@ -77,6 +77,8 @@ pub(crate) fn check(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
     if decided {
         return; // the binding's check says the code's status
     }
+    standing(walk, node, system);
+    case_difference(walk, node, system);
     if !system.starts_with("http://hl7.org/fhir") {
         status_and_fragment(walk, node, system, code);
     }
@@ -182,6 +184,59 @@ pub(crate) fn without_service(walk: &mut Walk<'_, '_>, node: &Node) -> bool {
     // Error_validating_code_running_without_terminology_services
     walk.warn(node, IssueCode::BusinessRule, format!("Unable to validate code '{code}' in system '{system}' because the validator is running without terminology services"));
     true
+}
+
+/// Whether the element's binding decides its codes (a value set that is
+/// loaded, and not an example): then the binding's check speaks of them.
+fn binding_decides(walk: &Walk<'_, '_>, def: &Element) -> bool {
+    def.binding.as_ref().is_some_and(|b| b.strength != "example" && b.value_set.as_deref().is_some_and(|vs| walk.ctx.value_set(vs).is_some()))
+}
+
+/// A CodeableConcept whose binding does not decide its codes: its codings
+/// are checked together against their systems alone, as the reference
+/// checks them, so what it says of a system is said at the
+/// CodeableConcept, once per system.
+pub(crate) fn codeable_concept(walk: &mut Walk<'_, '_>, node: &Node, def: &Element) {
+    if binding_decides(walk, def) {
+        return;
+    }
+    for (i, coding) in node.children_named("coding").enumerate() {
+        if let Some(system) = coding.child_text("system") {
+            standing(walk, node, system);
+            walk.path.push("coding", Some(i));
+            case_difference(walk, coding, system);
+            if coding.child("code").is_none() {
+                if let Some(msg) = walk.v.terminology().no_code_message(system) {
+                    walk.path.push("code", None);
+                    // NO_CODE_PROVIDED, NO_CODE_PROVIDED_VERSION (said where the code is missing)
+                    walk.warn(coding, IssueCode::Value, msg);
+                    walk.path.pop();
+                }
+            }
+            walk.path.pop();
+        }
+    }
+}
+
+/// CODE_CASE_DIFFERENCE: a code of a case-insensitive system in another case, said at the code.
+fn case_difference(walk: &mut Walk<'_, '_>, coding: &Node, system: &str) {
+    let Some(code) = coding.child("code") else { return };
+    let Some(msg) = code.text().and_then(|c| walk.v.terminology().case_difference(system, c)) else { return };
+    walk.path.push("code", None);
+    walk.inform(code, IssueCode::BusinessRule, msg);
+    walk.path.pop();
+}
+
+/// The standing of the loaded system, checked with no value set, said at
+/// the current path.
+fn standing(walk: &mut Walk<'_, '_>, node: &Node, system: &str) {
+    // MSG_DRAFT, MSG_EXPERIMENTAL, MSG_RETIRED, MSG_DEPRECATED, MSG_WITHDRAWN
+    let Some(msg) = walk.v.terminology().system_standing(system, None, walk.v.options().for_publication) else { return };
+    let expr = walk.path.render();
+    if walk.has_said(&expr, &msg) {
+        return;
+    }
+    walk.report(node, crate::issue::Issue::info(IssueCode::BusinessRule, expr, msg));
 }
 
 /// What the loaded system says of the code: its status, or that a

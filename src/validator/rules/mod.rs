@@ -13,7 +13,7 @@ pub(super) mod bundle;
 mod canonical_resource;
 mod capability_statement;
 mod code_system;
-mod coding;
+pub(super) mod coding;
 mod complies_with;
 mod concept_map;
 pub(super) mod datatypes;

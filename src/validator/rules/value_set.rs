@@ -784,6 +784,9 @@ fn filter_value(walk: &mut Walk<'_, '_>, filter: &Node, system: &str, property: 
                     } else {
                         walk.warn(filter, IssueCode::Invalid, msg);
                     }
+                } else if walk.v.terminology().code_inactive(system, value) {
+                    // VALUESET_BAD_FILTER_VALUE_VALID_CODE_INACTIVE
+                    walk.warn(filter, IssueCode::Invalid, format!("The code for the filter '{property}' is inactive ('{value}')"));
                 }
             }
         }
@@ -825,6 +828,9 @@ fn filter_value(walk: &mut Walk<'_, '_>, filter: &Node, system: &str, property: 
                 if !crate::primitive::is_absolute_url(system) && code.is_none() {
                     // VALUESET_BAD_FILTER_VALUE_CODED
                     walk.error(filter, IssueCode::Invalid, format!("The value for a filter based on property '{property}' must be in the format system(|version)#code, not '{value}'"));
+                } else if let Some(why) = code.and_then(|c| walk.v.terminology().unknown_code(system, c)) {
+                    // VALUESET_BAD_FILTER_VALUE_CODED_INVALID: the coding names a code its loaded system does not hold
+                    walk.error(filter, IssueCode::Invalid, format!("The value for a filter based on property '{property}' is '{value}' which is not a valid code ({why})"));
                 }
             }
         }
