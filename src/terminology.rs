@@ -930,13 +930,17 @@ impl Terminology {
                 match verdict.outcome {
                     Membership::In => {}
                     Membership::Unknown(Undecided::NoService) => {
-                        let bound = |kind: &str| format!("Could not confirm that the codes provided are from the {kind} value set {vs_url} because there is no terminology service");
+                        // TERMINOLOGY_TX_NOSVC_BOUND_REQ (a max value set binds as required does)
+                        let required = || format!("Could not confirm that the codes provided are from the required value set {vs_url} because there is no terminology service");
                         match strength {
-                            // TERMINOLOGY_TX_NOSVC_BOUND_REQ
-                            "required" => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, bound("required")))),
-                            "extensible" if max.is_some() => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, bound("required")))),
+                            "required" => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, required()))),
+                            "extensible" if max.is_some() => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, required()))),
                             // TERMINOLOGY_TX_NOSVC_BOUND_EXT
-                            "extensible" => out.push(Finding::here((Severity::Information, IssueCode::CodeInvalid, bound("extensible")))),
+                            "extensible" => out.push(Finding::here((
+                                Severity::Information,
+                                IssueCode::CodeInvalid,
+                                format!("Could not confirm that the codes provided are from the extensible value set {vs_url} because there is no terminology service"),
+                            ))),
                             _ => {}
                         }
                     }

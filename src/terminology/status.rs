@@ -46,7 +46,15 @@ pub fn standing_message(resource_type: &str, versioned: &str, resource: &Publica
     if standing == "experimental" && !experimental_said {
         return None;
     }
-    Some(format!("Reference to {standing} {resource_type} {versioned}"))
+    // Each standing's wording as the reference's catalogue has it.
+    Some(match standing {
+        "draft" => format!("Reference to draft {resource_type} {versioned}"),
+        "experimental" => format!("Reference to experimental {resource_type} {versioned}"),
+        "retired" => format!("Reference to retired {resource_type} {versioned}"),
+        "deprecated" => format!("Reference to deprecated {resource_type} {versioned}"),
+        "withdrawn" => format!("Reference to withdrawn {resource_type} {versioned}"),
+        other => format!("Reference to {other} {resource_type} {versioned}"),
+    })
 }
 
 /// `url|version`, or the url alone.

@@ -18,7 +18,7 @@ pub(crate) fn check_resource(walk: &mut Walk<'_, '_>, resource: &Node) {
         walk.error(
             resource,
             IssueCode::Invalid,
-            format!("This resource is not allowed to be a matchetype resource (extension {MATCHETYPE} is true)"),
+            "This resource is not allowed to be a matchetype resource (extension http://hl7.org/fhir/tools/StructureDefinition/matchetype is true)".to_owned(),
         );
     }
 }
