@@ -230,11 +230,24 @@ fn close(e: Element, stack: &mut Vec<Element>, root: &mut Option<Element>) -> Re
     Ok(())
 }
 
+/// How many attributes one element of signed XML may carry (the FHIR XML reader allows 100).
+const MAX_ATTRIBUTES: usize = 256;
+
 fn start(s: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
     let mut e = Element { name, ns_decls: Vec::new(), attrs: Vec::new(), children: Vec::new() };
-    for a in s.attributes().with_checks(true) {
+    // quick-xml's own duplicate check compares each attribute with every
+    // earlier one (quadratic: the thirty-third pass's Y1); names are checked
+    // through a set instead, and an element may carry only so many.
+    let mut names = std::collections::HashSet::new();
+    for a in s.attributes().with_checks(false) {
         let a = a.map_err(|err| err.to_string())?;
+        if names.len() >= MAX_ATTRIBUTES {
+            return Err(format!("an element has more than {MAX_ATTRIBUTES} attributes"));
+        }
+        if !names.insert(a.key.as_ref().to_vec()) {
+            return Err(format!("the attribute '{}' is given twice", String::from_utf8_lossy(a.key.as_ref())));
+        }
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
         let raw = std::str::from_utf8(&a.value).map_err(|err| err.to_string())?;
         // Attribute-value normalization: literal white space becomes a space.

@@ -766,3 +766,6 @@ mod thirty_first_pass_findings;
 // The thirty-second pass (docs/security/redteam-thirty-second-pass-2026-12-06.md): x1_…, x4_….
 #[path = "security/thirty_second_pass_findings.rs"]
 mod thirty_second_pass_findings;
+// The thirty-third pass (docs/security/redteam-thirty-third-pass-2026-12-06.md): y1_…, y4_….
+#[path = "security/thirty_third_pass_findings.rs"]
+mod thirty_third_pass_findings;

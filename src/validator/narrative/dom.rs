@@ -35,23 +35,51 @@ impl XElement {
         })
     }
 
-    /// All the text inside, whitespace collapsed.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        self.collect_text(&mut out);
-        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    /// The start of the text inside, whitespace collapsed, at most `limit`
+    /// bytes then `...`: what a message quotes. Gathering stops at the
+    /// limit, so nested elements do not each copy all the text below them
+    /// (the thirty-third pass's Y4).
+    pub fn text_prefix(&self, limit: usize) -> String {
+        let mut raw = String::new();
+        self.collect_text_limited(&mut raw, limit.saturating_mul(4).max(64));
+        let mut out = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        if out.len() > limit {
+            let mut cut = limit;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push_str("...");
+        }
+        out
     }
 
-    fn collect_text(&self, out: &mut String) {
+    fn collect_text_limited(&self, out: &mut String, limit: usize) {
         for c in &self.children {
+            if out.len() >= limit {
+                return;
+            }
             match c {
                 XNode::Text(t) => {
                     out.push(' ');
-                    out.push_str(t);
+                    let room = limit.saturating_sub(out.len());
+                    let mut cut = t.len().min(room);
+                    while !t.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    out.push_str(&t[..cut]);
                 }
-                XNode::Element(e) => e.collect_text(out),
+                XNode::Element(e) => e.collect_text_limited(out, limit),
             }
         }
+    }
+
+    /// Whether any text that is not whitespace is inside.
+    pub fn has_text(&self) -> bool {
+        self.children.iter().any(|c| match c {
+            XNode::Text(t) => !t.trim().is_empty(),
+            XNode::Element(e) => e.has_text(),
+        })
     }
 
     /// Calls `f` with every element below this one and its path.

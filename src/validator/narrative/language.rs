@@ -32,7 +32,7 @@ pub(crate) fn list(langs: &[&str]) -> String {
 pub(crate) fn has_content_outside_sections(root: &XElement) -> bool {
     root.children.iter().any(|c| match c {
         XNode::Text(t) => !t.trim().is_empty(),
-        XNode::Element(e) => e.lang().is_none() && (!e.text().is_empty() || e.name == "img"),
+        XNode::Element(e) => e.lang().is_none() && (e.has_text() || e.name == "img"),
     })
 }
 

@@ -83,7 +83,7 @@ pub(crate) fn problems(root: &XElement, anchors: &HashMap<String, Vec<String>>, 
             return;
         }
         let Some(href) = e.attribute("href") else { return };
-        let (href, path, text) = (href.to_string(), shown(path.to_string()), e.text());
+        let (href, path, text) = (href.to_string(), shown(path.to_string()), e.text_prefix(MAX_PATH_SHOWN));
         if href.is_empty() {
             out.push(Problem::Empty { path, text });
         } else if let Some(target) = href.strip_prefix('#').filter(|t| !t.is_empty()) {

@@ -14,6 +14,16 @@
 use crate::context::Context;
 use crate::definition::ElementDefinition;
 use crate::terminology::Terminology;
+use std::collections::HashMap;
+
+/// A snapshot's elements by id, made once per comparison: a discriminator's
+/// path is looked up for every slice, and a scan of the snapshot for each was
+/// quadratic in the claimant's slices (the thirty-third pass's Y2).
+type ById<'e> = HashMap<&'e str, &'e ElementDefinition>;
+
+fn by_id(list: &[ElementDefinition]) -> ById<'_> {
+    list.iter().filter_map(|e| e.id.as_deref().map(|id| (id, e))).collect()
+}
 
 pub(super) fn compare(ctx: &Context, tx: &Terminology, claimee: &[ElementDefinition], authority: &[ElementDefinition]) -> (Vec<String>, Vec<String>) {
     let mut out = Findings::default();
@@ -26,6 +36,7 @@ pub(super) fn compare(ctx: &Context, tx: &Terminology, claimee: &[ElementDefinit
         list.iter().enumerate().filter(|(_, e)| e.path.strip_prefix(root.as_str()).and_then(|r| r.strip_prefix('.')).is_some_and(|n| !n.contains('.'))).map(|(i, _)| i).collect()
     };
     let c_direct = direct(claimee);
+    let (c_ids, a_ids) = (by_id(claimee), by_id(authority));
     for ai in direct(authority) {
         let a = &authority[ai];
         if a.slice_name.is_some() {
@@ -56,7 +67,7 @@ pub(super) fn compare(ctx: &Context, tx: &Terminology, claimee: &[ElementDefinit
                     element(ctx, &mut out, s, a, true);
                 }
             } else if slicing(&mut out, &c_path, c, a) {
-                by_discriminator(ctx, &mut out, &c_path, a, (c_slices.as_slice(), claimee), (a_slices.as_slice(), authority));
+                by_discriminator(ctx, &mut out, &c_path, a, (c_slices.as_slice(), &c_ids), (a_slices.as_slice(), &a_ids));
             }
         } else {
             element(ctx, &mut out, c, a, false);
@@ -239,17 +250,17 @@ impl Discriminated {
 }
 
 /// The element at a discriminator's path inside a slice (`$this`: the slice).
-fn at_path<'e>(slice: &'e ElementDefinition, list: &'e [ElementDefinition], path: &str) -> Option<&'e ElementDefinition> {
+fn at_path<'e>(slice: &'e ElementDefinition, ids: &ById<'e>, path: &str) -> Option<&'e ElementDefinition> {
     if path == "$this" {
         return Some(slice);
     }
     let id = format!("{}.{path}", slice.id.as_deref()?);
-    list.iter().find(|e| e.id.as_deref() == Some(id.as_str()))
+    ids.get(id.as_str()).copied()
 }
 
 /// A slice's value for one discriminator, as the reference reads it.
-fn discriminated(ctx: Ctx<'_>, out: &mut Findings, slice: &ElementDefinition, list: &[ElementDefinition], d: &crate::definition::Discriminator) -> Option<Discriminated> {
-    let e = at_path(slice, list, &d.path)?;
+fn discriminated<'e>(ctx: Ctx<'_>, out: &mut Findings, slice: &'e ElementDefinition, ids: &ById<'e>, d: &crate::definition::Discriminator) -> Option<Discriminated> {
+    let e = at_path(slice, ids, &d.path)?;
     match d.kind.as_str() {
         "type" => Some(Discriminated::Value("string".into(), serde_json::Value::String(e.types.iter().map(|t| t.code.as_str()).collect::<Vec<_>>().join(" | ")))),
         "profile" => e.types.first().and_then(|t| t.profile.first()).map(|p| Discriminated::Value("canonical".into(), serde_json::Value::String(p.clone()))),
@@ -322,25 +333,26 @@ fn same(ctx: Ctx<'_>, kind: &str, authority: Option<&Discriminated>, claimee: Op
 /// a match (unless the claimed slicing is closed), and a slice the claimed
 /// profile does not have is refused unless its slicing is open. Each side is
 /// (slices, the whole element list).
-fn by_discriminator(
+fn by_discriminator<'e>(
     ctx: Ctx<'_>,
     out: &mut Findings,
     path: &str,
     a: &ElementDefinition,
-    claimee: (&[&ElementDefinition], &[ElementDefinition]),
-    authority: (&[&ElementDefinition], &[ElementDefinition]),
+    claimee: (&[&'e ElementDefinition], &ById<'e>),
+    authority: (&[&'e ElementDefinition], &ById<'e>),
 ) {
     let Some(slicing) = &a.slicing else { return };
     let discriminators = &slicing.discriminator;
     let described = discriminators.iter().map(|d| format!("{}:{}", d.kind, d.path)).collect::<Vec<_>>().join("|");
     let mut processed = vec![false; claimee.0.len()];
+    // Each claimant slice's values, read once (not once per claimed slice).
+    let found_all: Vec<Vec<Option<Discriminated>>> = claimee.0.iter().map(|c_slice| discriminators.iter().map(|d| discriminated(ctx, out, c_slice, claimee.1, d)).collect()).collect();
     for a_slice in authority.0 {
         let slice_path = format!("{path}:{}", a_slice.slice_name.as_deref().unwrap_or(""));
         let wanted: Vec<Option<Discriminated>> = discriminators.iter().map(|d| discriminated(ctx, out, a_slice, authority.1, d)).collect();
         let mut matched = Vec::new();
-        for (i, c_slice) in claimee.0.iter().enumerate() {
-            let found: Vec<Option<Discriminated>> = discriminators.iter().map(|d| discriminated(ctx, out, c_slice, claimee.1, d)).collect();
-            if discriminators.iter().zip(wanted.iter().zip(&found)).all(|(d, (w, f))| same(ctx, &d.kind, w.as_ref(), f.as_ref())) {
+        for (i, found) in found_all.iter().enumerate() {
+            if discriminators.iter().zip(wanted.iter().zip(found)).all(|(d, (w, f))| same(ctx, &d.kind, w.as_ref(), f.as_ref())) {
                 matched.push(i);
             }
         }

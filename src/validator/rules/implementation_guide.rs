@@ -24,10 +24,10 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
         // IG_NO_VERSION
         walk.warn(node, IssueCode::BusinessRule, "No fhir version was specified for the IG so the version consistency can't be checked".into());
     }
-    let fhir_versions: Vec<&str> = node.children_named("fhirVersion").filter_map(Node::text).collect();
+    let versions = IgVersions::new(node.children_named("fhirVersion").filter_map(Node::text));
     for (ix, dependency) in node.children_named("dependsOn").enumerate() {
         walk.path.push("dependsOn", Some(ix));
-        check_dependency(walk, dependency, &fhir_versions);
+        check_dependency(walk, dependency, &versions);
         walk.path.pop();
     }
     if node.child_text("url").is_some_and(|u| u.starts_with("http://hl7.org/fhir/")) {
@@ -60,7 +60,41 @@ pub(crate) fn check_implementation_guide(walk: &mut Walk<'_, '_>, node: &Node) {
     }
 }
 
-fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node, fhir_versions: &[&str]) {
+/// The IG's FHIR versions, read once for all its dependencies: each
+/// dependency compared with every version, and each warning listing them
+/// all, cost dependencies × versions (the thirty-third pass's Y3).
+struct IgVersions<'n> {
+    /// Distinct, in order.
+    all: Vec<&'n str>,
+    /// As a message lists them (the first few, then how many more).
+    listed: String,
+    /// Whether a package's FHIR version matches one of them, by package version.
+    matches: std::cell::RefCell<std::collections::HashMap<String, bool>>,
+}
+
+impl<'n> IgVersions<'n> {
+    const LISTED: usize = 10;
+
+    fn new(versions: impl Iterator<Item = &'n str>) -> IgVersions<'n> {
+        let mut seen = std::collections::HashSet::new();
+        let all: Vec<&str> = versions.filter(|v| seen.insert(*v)).collect();
+        let mut listed = all.iter().take(Self::LISTED).copied().collect::<Vec<_>>().join(",");
+        if all.len() > Self::LISTED {
+            listed.push_str(&format!(" and {} more", all.len() - Self::LISTED));
+        }
+        IgVersions { all, listed, matches: Default::default() }
+    }
+
+    fn first(&self) -> Option<&'n str> {
+        self.all.first().copied()
+    }
+
+    fn any_matches(&self, package_version: &str) -> bool {
+        *self.matches.borrow_mut().entry(package_version.to_owned()).or_insert_with(|| self.all.iter().any(|f| version_matches(package_version, f)))
+    }
+}
+
+fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node, versions: &IgVersions<'_>) {
     let mut ok = true;
     let mut uri = dep.child_text("uri");
     let package_id = dep.child_text("packageId");
@@ -168,9 +202,9 @@ fn check_dependency(walk: &mut Walk<'_, '_>, dep: &Node, fhir_versions: &[&str])
         walk.warn(dep, IssueCode::BusinessRule, format!("The package {id}#{v} could not be found so the version consistency can't be checked"));
         return;
     };
-    if let (Some(first), Some(pver)) = (fhir_versions.first(), npm.fhir_version.as_deref()) {
-        if !fhir_versions.iter().any(|f| version_matches(pver, f)) {
-            let listed = fhir_versions.join(",");
+    if let (Some(first), Some(pver)) = (versions.first(), npm.fhir_version.as_deref()) {
+        if !versions.any_matches(pver) {
+            let listed = &versions.listed;
             if matches!(id, "hl7.fhir.uv.extensions" | "hl7.fhir.uv.tools" | "hl7.terminology") {
                 let instead = format!("{id}.{}", release_name(first).to_lowercase());
                 // IG_DEPENDENCY_VERSION_ERROR
