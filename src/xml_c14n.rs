@@ -242,7 +242,9 @@ fn start(s: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
     let mut names = std::collections::HashSet::new();
     for a in s.attributes().with_checks(false) {
         let a = a.map_err(|err| err.to_string())?;
-        if names.len() >= MAX_ATTRIBUTES {
+        // Namespace declarations have their own limit (MAX_NAMESPACE_DECLARATIONS).
+        let declaration = a.key.as_ref() == b"xmlns" || a.key.as_ref().starts_with(b"xmlns:");
+        if !declaration && e.attrs.len() >= MAX_ATTRIBUTES {
             return Err(format!("an element has more than {MAX_ATTRIBUTES} attributes"));
         }
         if !names.insert(a.key.as_ref().to_vec()) {
