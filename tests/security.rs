@@ -769,3 +769,6 @@ mod thirty_second_pass_findings;
 // The thirty-third pass (docs/security/redteam-thirty-third-pass-2026-12-06.md): y1_…, y4_….
 #[path = "security/thirty_third_pass_findings.rs"]
 mod thirty_third_pass_findings;
+// The thirty-fourth pass (docs/security/redteam-thirty-fourth-pass-2026-12-06.md): z1_…, z3_….
+#[path = "security/thirty_fourth_pass_findings.rs"]
+mod thirty_fourth_pass_findings;

@@ -94,6 +94,9 @@ pub(crate) struct ResourceFrame<'n> {
     /// Contained resources by id (the first of a repeated id), found in a map:
     /// a resource may hold thousands, each referred to by `#id`.
     pub contained: std::collections::HashMap<&'n str, &'n Node>,
+    /// Whether the resource says it is a matchetype (a pattern for test
+    /// outcomes), read once: the extension's value is `partial`, `complete` or `true`.
+    pub matchetype: bool,
 }
 
 impl<'n> ResourceFrame<'n> {
@@ -104,7 +107,11 @@ impl<'n> ResourceFrame<'n> {
                 contained.entry(id).or_insert(c);
             }
         }
-        ResourceFrame { node, contained }
+        let matchetype = node.children_named("extension").any(|e| {
+            e.child_text("url") == Some(super::rules::matchetype::MATCHETYPE)
+                && e.children.iter().any(|c| c.name.starts_with("value") && matches!(c.text(), Some("partial" | "complete" | "true")))
+        });
+        ResourceFrame { node, contained, matchetype }
     }
 }
 

@@ -67,6 +67,10 @@ pub(crate) struct Walk<'v, 'n> {
     /// With `--hint-about-must-support` and profiles asked for: what the
     /// walks noted of each element (`rules::must_support`).
     pub(super) usage: Option<super::rules::must_support::Usage>,
+    /// (expression, message) pairs said once by checks that several children
+    /// reach (`say_once`): a set, as scanning the issues so far was quadratic
+    /// (the thirty-fourth pass's Z1).
+    said_once: std::collections::HashSet<(String, String)>,
 }
 
 impl<'v, 'n> Walk<'v, 'n> {
@@ -93,6 +97,7 @@ impl<'v, 'n> Walk<'v, 'n> {
             types_at: None,
             root_ids: None,
             usage: None,
+            said_once: Default::default(),
         }
     }
 
@@ -113,10 +118,11 @@ impl<'v, 'n> Walk<'v, 'n> {
         self.issues.push(issue);
     }
 
-    /// Whether the walk already said `message` at `expression` (checks that
-    /// the reference makes once for several children say it once).
-    pub(super) fn has_said(&self, expression: &str, message: &str) -> bool {
-        self.issues.iter().any(|i| i.expression == expression && i.message == message)
+    /// Whether this is the first time `message` is to be said at
+    /// `expression` (checks that the reference makes once for several
+    /// children say it once).
+    pub(super) fn say_once(&mut self, expression: &str, message: &str) -> bool {
+        self.said_once.insert((expression.to_owned(), message.to_owned()))
     }
 
     /// The walk's issues, and, when some were only counted, one more that
@@ -1382,11 +1388,10 @@ impl<'v, 'n> Walk<'v, 'n> {
     /// Whether the resource being walked says it is a matchetype (a
     /// pattern for test outcomes), which alone may use the matchetype extensions.
     pub(super) fn in_matchetype(&self) -> bool {
-        let Some(resource) = self.resources.last().map(|f| f.node) else { return false };
-        resource.children_named("extension").any(|e| {
-            e.child_text("url") == Some(super::rules::matchetype::MATCHETYPE)
-                && e.children.iter().any(|c| c.name.starts_with("value") && matches!(c.text(), Some("partial" | "complete" | "true")))
-        })
+        // Read once per resource (`ResourceFrame::matchetype`): asked for every
+        // `$` value and every matchetype extension, a scan of the resource's
+        // children each time was quadratic (the thirty-fourth pass's Z2, Z3).
+        self.resources.last().is_some_and(|f| f.matchetype)
     }
 
     /// Modifier extensions go in `modifierExtension`, and only they do.

@@ -233,7 +233,7 @@ fn standing(walk: &mut Walk<'_, '_>, node: &Node, system: &str) {
     // MSG_DRAFT, MSG_EXPERIMENTAL, MSG_RETIRED, MSG_DEPRECATED, MSG_WITHDRAWN
     let Some(msg) = walk.v.terminology().system_standing(system, None, walk.v.options().for_publication) else { return };
     let expr = walk.path.render();
-    if walk.has_said(&expr, &msg) {
+    if !walk.say_once(&expr, &msg) {
         return;
     }
     walk.report(node, crate::issue::Issue::info(IssueCode::BusinessRule, expr, msg));
