@@ -254,15 +254,7 @@ const RENDER_LIMIT: usize = 240;
 pub fn render(e: &Expr) -> String {
     let mut out = String::new();
     write_expr(e, &mut out);
-    if out.len() > RENDER_LIMIT {
-        let mut cut = RENDER_LIMIT;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push_str("...");
-    }
-    out
+    crate::issue::shortened(&out, RENDER_LIMIT, "...").into_owned()
 }
 
 /// Appends `text`, no more than the limit leaves room for.

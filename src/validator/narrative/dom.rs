@@ -42,16 +42,8 @@ impl XElement {
     pub fn text_prefix(&self, limit: usize) -> String {
         let mut raw = String::new();
         self.collect_text_limited(&mut raw, limit.saturating_mul(4).max(64));
-        let mut out = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        if out.len() > limit {
-            let mut cut = limit;
-            while !out.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            out.truncate(cut);
-            out.push_str("...");
-        }
-        out
+        let out = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        crate::issue::shortened(&out, limit, "...").into_owned()
     }
 
     fn collect_text_limited(&self, out: &mut String, limit: usize) {

@@ -491,8 +491,10 @@ fn purpose_of(header: &serde_json::Map<String, Value>) -> (Option<String>, Optio
     (get("id"), get("desc"))
 }
 
-/// The Bundle as the reference composes it to sign it: canonical JSON.
-pub fn canonical_json(walk: &Walk<'_, '_>, bundle: &Node, document: bool) -> Vec<u8> {
+/// What a Bundle's signature signs, before either format writes it: the
+/// Bundle without `signature` (nor `id` and `meta` for the `#document`
+/// canonicalization).
+pub(super) fn signed_content(walk: &Walk<'_, '_>, bundle: &Node, document: bool) -> Value {
     let mut json = resource_to_json_exact(bundle, walk.ctx);
     if let Value::Object(m) = &mut json {
         m.shift_remove("signature");
@@ -503,6 +505,12 @@ pub fn canonical_json(walk: &Walk<'_, '_>, bundle: &Node, document: bool) -> Vec
             }
         }
     }
+    json
+}
+
+/// The Bundle as the reference composes it to sign it: canonical JSON.
+pub fn canonical_json(walk: &Walk<'_, '_>, bundle: &Node, document: bool) -> Vec<u8> {
+    let json = signed_content(walk, bundle, document);
     let mut out = String::new();
     write_canonical(&json, &mut out);
     out.into_bytes()

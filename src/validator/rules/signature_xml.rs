@@ -24,7 +24,7 @@ use super::signature::{
     canonical_json, canonicalization, certificate_problem, check_who, decode_lenient, has_xhtml, key_of, purpose_against_types, signed_at,
     signed_by, signed_for, x500_name, KeyKind, Style,
 };
-use crate::convert::{resource_to_json_exact, EXACT_NUMBER};
+use crate::convert::EXACT_NUMBER;
 use crate::issue::IssueCode;
 use crate::tree::Node;
 use crate::validator::element::Walk;
@@ -387,16 +387,7 @@ fn signed_bytes_against(walk: &mut Walk<'_, '_>, bundle: &Node, signed: &[u8], t
 /// without `Bundle.signature` (nor `Bundle.id` and `Bundle.meta` for the
 /// `#document` canonicalization), in Canonical XML 1.0.
 pub fn canonical_xml(walk: &Walk<'_, '_>, bundle: &Node, document: bool) -> Vec<u8> {
-    let mut json = resource_to_json_exact(bundle, walk.ctx);
-    if let Value::Object(m) = &mut json {
-        m.shift_remove("signature");
-        m.shift_remove("_signature");
-        if document {
-            for k in ["id", "_id", "meta"] {
-                m.shift_remove(k);
-            }
-        }
-    }
+    let mut json = super::signature::signed_content(walk, bundle, document);
     plain_numbers(&mut json);
     let xml = crate::render::xml::resource_to_xml(&json, walk.ctx);
     xml_c14n::canonicalize_document(xml.as_bytes(), Method::Inclusive).unwrap_or_else(|_| xml.into_bytes())
