@@ -407,6 +407,20 @@ pub(super) fn signed_for(walk: &mut Walk<'_, '_>, bundle: &Node, purpose: &str, 
     }
 }
 
+/// That the content to sign and the signed content differ in length; both
+/// formats say it in the same words (BUNDLE_SIGNATURE_PAYLOAD_MISMATCH,
+/// BUNDLE_SIGNATURE_DIGSIG_SIGNED_MISMATCH).
+pub(super) fn content_mismatch(walk: &mut Walk<'_, '_>, bundle: &Node, to_sign: usize, signed: usize) {
+    walk.error(
+        bundle,
+        IssueCode::Value,
+        // (The catalogue's wording has an unbalanced brace, kept as it is.)
+        "The signature cannot be valid because the content to sign ({0} bytes} is not the same as the signed content ({1} bytes)"
+            .replace("{0}", &to_sign.to_string())
+            .replace("{1}", &signed.to_string()),
+    );
+}
+
 /// A payload that came with a signature that failed: is it what was to be signed?
 fn payload_against(walk: &mut Walk<'_, '_>, bundle: &Node, payload: &str, to_sign: &[u8]) {
     // Read as the reference reads it (commons-codec): leniently, so that
@@ -414,14 +428,7 @@ fn payload_against(walk: &mut Walk<'_, '_>, bundle: &Node, payload: &str, to_sig
     let signed = decode_lenient(payload);
     if signed != to_sign {
         // BUNDLE_SIGNATURE_PAYLOAD_MISMATCH
-        walk.error(
-            bundle,
-            IssueCode::Value,
-            // (The catalogue's wording has an unbalanced brace, kept as it is.)
-            "The signature cannot be valid because the content to sign ({0} bytes} is not the same as the signed content ({1} bytes)"
-                .replace("{0}", &to_sign.len().to_string())
-                .replace("{1}", &signed.len().to_string()),
-        );
+        content_mismatch(walk, bundle, to_sign.len(), signed.len());
         let parse = |walk: &mut Walk<'_, '_>, bytes: &[u8]| match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => Some(v),
             Err(e) => {

@@ -339,14 +339,7 @@ fn signed_bytes_against(walk: &mut Walk<'_, '_>, bundle: &Node, signed: &[u8], t
         return;
     }
     // BUNDLE_SIGNATURE_DIGSIG_SIGNED_MISMATCH (the wording BUNDLE_SIGNATURE_PAYLOAD_MISMATCH has too)
-    walk.error(
-        bundle,
-        IssueCode::Value,
-        // (The catalogue's wording has an unbalanced brace, kept as it is.)
-        "The signature cannot be valid because the content to sign ({0} bytes} is not the same as the signed content ({1} bytes)"
-            .replace("{0}", &to_sign.len().to_string())
-            .replace("{1}", &signed.len().to_string()),
-    );
+    super::signature::content_mismatch(walk, bundle, to_sign.len(), signed.len());
     let mut read = |bytes: &[u8]| match xml_c14n::parse(bytes) {
         Ok(e) => Some(e),
         Err(e) => {
